@@ -1,0 +1,63 @@
+import type { Position } from './position.js';
+
+/** A command id: a non-negative safe integer or a string of at most 64 characters. */
+export type CommandId = number | string;
+
+/** Subscribe to a channel; replay from `since` first when given (cursor string or position). */
+export interface SubscribeCommand {
+  readonly type: 'subscribe';
+  readonly id: CommandId;
+  readonly channel: string;
+  readonly since?: string | Position;
+  /** Also push `join` and `leave` frames for this channel. @default false */
+  readonly joinLeave?: boolean;
+}
+
+/** Stop receiving a channel. */
+export interface UnsubscribeCommand {
+  readonly type: 'unsubscribe';
+  readonly id: CommandId;
+  readonly channel: string;
+}
+
+/** Publish `data` (any JSON value) to a channel. */
+export interface PublishCommand {
+  readonly type: 'publish';
+  readonly id: CommandId;
+  readonly channel: string;
+  readonly data: unknown;
+}
+
+/** Read retained messages, after `since` when given, at most `limit`. */
+export interface HistoryCommand {
+  readonly type: 'history';
+  readonly id: CommandId;
+  readonly channel: string;
+  readonly since?: string | Position;
+  readonly limit?: number;
+}
+
+/** List the members currently subscribed to a channel. */
+export interface PresenceCommand {
+  readonly type: 'presence';
+  readonly id: CommandId;
+  readonly channel: string;
+}
+
+/** Application-level ping; answered by an empty reply. */
+export interface PingCommand {
+  readonly type: 'ping';
+  readonly id: CommandId;
+}
+
+/** Every command a client may send on the WebSocket. */
+export type Command =
+  | SubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | HistoryCommand
+  | PresenceCommand
+  | PingCommand;
+
+/** The command names, in the order documented in `docs/protocol.md`. */
+export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping'] as const;

@@ -1,0 +1,84 @@
+import { checkChannelName } from './channel-name.js';
+import { ErrorCode } from './error-codes.js';
+import { isPosition, type Position } from './position.js';
+import { fail, ok, type Result } from './result.js';
+
+/** Positions of one or more channels, keyed by channel name. */
+export type CursorPositions = ReadonlyMap<string, Position>;
+
+/** Most channels one cursor may hold. */
+export const MAX_CURSOR_CHANNELS = 256;
+/** Longest accepted cursor string. */
+export const MAX_CURSOR_LENGTH = 32_768;
+
+const PREFIX = 'c1.';
+
+function toBase64Url(text: string): string {
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64Url(text: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    return atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Encodes positions as an opaque cursor string (URL-, header- and SSE-id-safe). The same positions
+ * always give the same string, whatever their insertion order.
+ */
+export function encodeCursor(positions: CursorPositions): string {
+  const channels = [...positions.keys()].sort();
+  const parts: string[] = [];
+  for (const channel of channels) {
+    const p = positions.get(channel)!;
+    parts.push(`${channel}|${p.epoch}|${p.offset}`);
+  }
+  return PREFIX + toBase64Url(parts.join(';'));
+}
+
+/** A cursor for a single channel position. */
+export function encodePosition(channel: string, position: Position): string {
+  return PREFIX + toBase64Url(`${channel}|${position.epoch}|${position.offset}`);
+}
+
+/** Parses a cursor made by {@link encodeCursor}. Never throws: any input gives positions or an error. */
+export function parseCursor(cursor: unknown): Result<Map<string, Position>> {
+  if (typeof cursor !== 'string') return fail(ErrorCode.InvalidCursor, 'cursor must be a string');
+  if (cursor.length > MAX_CURSOR_LENGTH) return fail(ErrorCode.InvalidCursor, 'cursor is too long');
+  if (!cursor.startsWith(PREFIX)) return fail(ErrorCode.InvalidCursor, 'not a Herald cursor');
+  const text = fromBase64Url(cursor.slice(PREFIX.length));
+  if (text === undefined || text.length === 0) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+  const positions = new Map<string, Position>();
+  const parts = text.split(';');
+  if (parts.length > MAX_CURSOR_CHANNELS) return fail(ErrorCode.InvalidCursor, 'cursor holds too many channels');
+  for (const part of parts) {
+    const fields = part.split('|');
+    if (fields.length !== 3) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+    const [channel, epoch, offsetText] = fields as [string, string, string];
+    if (!checkChannelName(channel).ok) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(offsetText)) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+    const position = { epoch, offset: Number(offsetText) };
+    if (!isPosition(position) || positions.has(channel)) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+    positions.set(channel, position);
+  }
+  return ok(positions);
+}
+
+/**
+ * Reads a `since` value as given on the WebSocket: a cursor string, or a position `{epoch, offset}`
+ * copied from an envelope (which applies to `channel`). Returns the position for `channel`, or
+ * `undefined` when the cursor does not cover it.
+ */
+export function parseSince(since: unknown, channel: string): Result<Position | undefined> {
+  if (typeof since === 'string') {
+    const parsed = parseCursor(since);
+    if (!parsed.ok) return parsed;
+    return ok(parsed.value.get(channel));
+  }
+  if (isPosition(since)) return ok({ epoch: since.epoch, offset: since.offset });
+  return fail(ErrorCode.InvalidCursor, 'since must be a cursor string or a position {epoch, offset}');
+}

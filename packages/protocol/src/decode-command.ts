@@ -1,0 +1,95 @@
+import { checkChannelName } from './channel-name.js';
+import type { Command, CommandId } from './commands.js';
+import { parseSince } from './cursor.js';
+import { ErrorCode, type WireError } from './error-codes.js';
+import { exceedsJsonDepth } from './json-depth.js';
+import { isPosition } from './position.js';
+
+/** Largest `limit` a `history` command may ask for. */
+export const MAX_HISTORY_LIMIT = 1000;
+
+/** The outcome of {@link decodeCommand}: a command, or an error with the command id when one was readable. */
+export type DecodeResult =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly id: CommandId | null; readonly error: WireError };
+
+function error(id: CommandId | null, code: number, message: string): DecodeResult {
+  return { ok: false, id, error: { code, message } };
+}
+
+function readId(value: unknown): CommandId | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && value.length > 0 && value.length <= 64) return value;
+  return undefined;
+}
+
+const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/**
+ * Decodes one WebSocket text frame into a {@link Command}. Never throws: every input gives a command
+ * or a typed error. Unknown fields are ignored; `__proto__` keys are plain data (JSON.parse makes them
+ * own properties and nothing here merges objects).
+ */
+export function decodeCommand(text: string): DecodeResult {
+  if (exceedsJsonDepth(text)) return error(null, ErrorCode.InvalidJson, 'JSON nests too deeply');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return error(null, ErrorCode.InvalidJson, 'frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return error(null, ErrorCode.InvalidFrame, 'frame must be a JSON object');
+  }
+  const frame = value as Record<string, unknown>;
+  const id = readId(frame['id']);
+  if (id === undefined) {
+    return error(null, ErrorCode.InvalidFrame, 'id must be a non-negative integer or a string of 1-64 characters');
+  }
+  const type = frame['type'];
+  if (typeof type !== 'string') return error(id, ErrorCode.InvalidFrame, 'type must be a string');
+  if (type === 'ping') return { ok: true, command: { type, id } };
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'history' && type !== 'presence') {
+    return error(id, ErrorCode.UnknownCommand, `unknown command type "${type.slice(0, 32)}"`);
+  }
+  const channel = checkChannelName(frame['channel']);
+  if (!channel.ok) return { ok: false, id, error: channel.error };
+  const name = channel.value;
+
+  switch (type) {
+    case 'unsubscribe':
+    case 'presence':
+      return { ok: true, command: { type, id, channel: name } };
+    case 'publish':
+      if (!has(frame, 'data')) return error(id, ErrorCode.InvalidField, 'publish needs a data field');
+      return { ok: true, command: { type, id, channel: name, data: frame['data'] } };
+    case 'subscribe':
+    case 'history': {
+      const since = frame['since'];
+      let checkedSince: string | { epoch: string; offset: number } | undefined;
+      if (since !== undefined && since !== null) {
+        const parsed = parseSince(since, name);
+        if (!parsed.ok) return { ok: false, id, error: parsed.error };
+        checkedSince = typeof since === 'string' ? since : isPosition(since) ? { epoch: since.epoch, offset: since.offset } : undefined;
+      }
+      if (type === 'subscribe') {
+        const joinLeave = frame['joinLeave'];
+        if (joinLeave !== undefined && typeof joinLeave !== 'boolean') {
+          return error(id, ErrorCode.InvalidField, 'joinLeave must be a boolean');
+        }
+        return {
+          ok: true,
+          command: { type, id, channel: name, ...(checkedSince !== undefined && { since: checkedSince }), ...(joinLeave === true && { joinLeave }) },
+        };
+      }
+      const limit = frame['limit'];
+      if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)) {
+        return error(id, ErrorCode.InvalidField, `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
+      }
+      return {
+        ok: true,
+        command: { type, id, channel: name, ...(checkedSince !== undefined && { since: checkedSince }), ...(limit !== undefined && { limit }) },
+      };
+    }
+  }
+}

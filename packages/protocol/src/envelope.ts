@@ -1,0 +1,34 @@
+/**
+ * A message as every transport delivers it: the WebSocket `message` push, the SSE event's `data:` and
+ * each item of a polling response are all this same JSON object, serialised once per message.
+ */
+export interface Envelope<T = unknown> {
+  readonly type: 'message';
+  readonly channel: string;
+  /** Offset in the channel's log: 1 for the first message, +1 for each next one. */
+  readonly offset: number;
+  /** The log instance the offset belongs to. */
+  readonly epoch: string;
+  /** When the hub stored the message, in milliseconds since the Unix epoch. */
+  readonly time: number;
+  readonly data: T;
+}
+
+/** Why a resume could not continue from the requested position. */
+export type GapReason = 'window' | 'epoch' | 'ahead' | 'lost';
+
+/**
+ * An explicit gap: the requested position could not be resumed from. Messages after `resumed`
+ * follow; whatever lay between `requested` and `resumed` is lost to this client.
+ *
+ * - `window`: the position has left the retained window (history size or age).
+ * - `epoch`: the position belongs to an earlier log instance (the log was lost or rebuilt).
+ * - `ahead`: the position is beyond the end of the log (the log lost acknowledged messages).
+ * - `lost`: live messages were lost between nodes and could not be recovered from the log.
+ */
+export interface Gap {
+  readonly channel: string;
+  readonly reason: GapReason;
+  readonly requested: { readonly epoch: string; readonly offset: number };
+  readonly resumed: { readonly epoch: string; readonly offset: number };
+}

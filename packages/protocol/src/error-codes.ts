@@ -1,0 +1,83 @@
+/**
+ * Numeric error codes carried in `error.code` on every transport (WebSocket replies, HTTP error
+ * bodies). Ranges tell a client what to do:
+ *
+ * - 1000–1999: the request is wrong; sending it again unchanged fails again.
+ * - 2000–2999: not allowed (authentication, permission); needs a new token or a grant.
+ * - 3000–3999: temporary; retry later (after `Retry-After` where given).
+ *
+ * `docs/errors.md` is the single list; keep both in step.
+ */
+export const ErrorCode = {
+  /** The frame or body is not valid JSON. */
+  InvalidJson: 1000,
+  /** Valid JSON, but not a command object (missing `type`, wrong shape). */
+  InvalidFrame: 1001,
+  /** `type` names no known command. */
+  UnknownCommand: 1002,
+  /** Channel name empty, longer than 255 characters, or outside the allowed alphabet. */
+  InvalidChannel: 1003,
+  /** `since` is neither a cursor nor a position. */
+  InvalidCursor: 1004,
+  /** A field has the wrong type or an out-of-range value. */
+  InvalidField: 1005,
+  /** A frame or body is larger than the configured limit. */
+  TooLarge: 1006,
+  /** `subscribe` for a channel this session is already subscribed to. */
+  AlreadySubscribed: 1007,
+  /** `unsubscribe` for a channel this session is not subscribed to. */
+  NotSubscribed: 1008,
+  /** A per-connection limit (channels per connection, channels per request) was reached. */
+  LimitExceeded: 1009,
+  /** No route for this method and path. */
+  NotFound: 1010,
+  /** The route exists but not for this HTTP method. */
+  MethodNotAllowed: 1011,
+  /** The request needs authentication. */
+  Unauthorized: 2000,
+  /** Authenticated, but not allowed on this channel. */
+  Forbidden: 2001,
+  /** Unexpected server fault; the request may be retried. */
+  Internal: 3000,
+  /** The engine is unreachable or the hub is shutting down; retry later. */
+  Unavailable: 3001,
+  /** Too many requests; slow down and retry. */
+  RateLimited: 3002,
+} as const;
+
+/** One of the numeric {@link ErrorCode} values. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * WebSocket close codes. 4000–4499: reconnect and resume from the last position.
+ * 4500–4999: do not reconnect without a change (a new token, a fixed client).
+ */
+export const CloseCode = {
+  /** The session's send queue passed its limit: the client read too slowly. Reconnect and resume. */
+  SlowConsumer: 4000,
+  /** The hub is shutting down or restarting. Reconnect (to another node) and resume. */
+  ServerShutdown: 4001,
+  /** No pong arrived in time. Reconnect and resume. */
+  PingTimeout: 4002,
+  /** The client sent too many invalid frames; fix the client before reconnecting. */
+  ProtocolViolation: 4500,
+  /** Authentication failed or expired; reconnect only with a new token. */
+  Unauthorized: 4501,
+} as const;
+
+/** One of the numeric {@link CloseCode} values. */
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** An error as it travels on the wire: `{code, message}`. */
+export interface WireError {
+  readonly code: number;
+  readonly message: string;
+}
+
+/** Whether a close code asks the client to reconnect (and resume). */
+export function shouldReconnect(closeCode: number): boolean {
+  if (closeCode >= 4500 && closeCode <= 4999) return false;
+  // 1008 policy violation, 1009 too big, 1002 protocol error, 1003 unsupported data: client bugs.
+  if (closeCode === 1002 || closeCode === 1003 || closeCode === 1008 || closeCode === 1009) return false;
+  return true;
+}

@@ -1,0 +1,102 @@
+import type { Position } from '@herald/protocol';
+
+/**
+ * One message as an engine stores and returns it. `json` is the complete envelope
+ * (`{"type":"message","channel",...,"data"}`), serialised once when the message was published; every
+ * transport writes it as is.
+ */
+export interface BrokerMessage {
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+  /** Milliseconds since the Unix epoch, from the engine's clock when the message was stored. */
+  readonly time: number;
+  readonly json: string;
+}
+
+/** Options of {@link Broker.read}. */
+export interface ReadOptions {
+  /**
+   * Return the messages after this position. When it is absent, of another epoch, older than the
+   * retained window or beyond the end of the log, the read starts at the oldest retained message
+   * instead (the hub turns that into a gap signal).
+   */
+  readonly since?: Position | undefined;
+  /** Return at most this many messages (oldest first). @default no limit beyond the window */
+  readonly limit?: number | undefined;
+}
+
+/** What {@link Broker.read} returns: a consistent snapshot of one channel's log. */
+export interface ReadResult {
+  readonly messages: readonly BrokerMessage[];
+  /** The log's epoch and the offset of its last message (0 when nothing was ever published). */
+  readonly position: Position;
+  /** Offset of the oldest retained message; `position.offset + 1` when nothing is retained. */
+  readonly oldest: number;
+}
+
+/** A presence change, fanned out through the broker so every node sees it. */
+export interface PresenceEvent {
+  readonly type: 'join' | 'leave';
+  readonly channel: string;
+  readonly client: string;
+  readonly user: string | null;
+}
+
+/** What a broker calls when a message or presence event arrives for a channel this node subscribed to. */
+export interface BrokerHandler {
+  onMessage(message: BrokerMessage): void;
+  onPresenceEvent(event: PresenceEvent): void;
+}
+
+/**
+ * The log and live fan-out of channels: the one interface the hub needs from an engine. Every
+ * implementation passes the contract suite in `@herald/testkit`.
+ *
+ * Guarantees: offsets of a channel grow by exactly 1 per published message within an epoch; a
+ * publish resolves only after the message is stored; the handler receives a channel's messages in
+ * offset order (live delivery may drop messages between nodes; the hub repairs from {@link read}).
+ */
+export interface Broker {
+  /** Installs the node's handler. Called once, before any subscribe. */
+  setHandler(handler: BrokerHandler): void;
+  /** Appends `dataJson` (a JSON text) to the channel's log and fans it out. */
+  publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  /** Reads the channel's retained log (see {@link ReadOptions.since}). */
+  read(channel: string, options?: ReadOptions): Promise<ReadResult>;
+  /** The channel's current position (epoch and last offset). */
+  position(channel: string): Promise<Position>;
+  /** Starts live delivery of the channel's messages and presence events to the handler. */
+  subscribe(channel: string): Promise<void>;
+  /** Stops live delivery of the channel to this node. */
+  unsubscribe(channel: string): Promise<void>;
+  /** Fans a presence event out to every node subscribed to its channel. */
+  publishPresenceEvent(event: PresenceEvent): Promise<void>;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}
+
+/** A member as stored in a {@link PresenceStore}. */
+export interface PresenceEntry {
+  readonly client: string;
+  readonly user: string | null;
+}
+
+/** Who is subscribed to which channel, across all nodes. */
+export interface PresenceStore {
+  /** Records `entry` as a member of `channel` (idempotent per client). */
+  add(channel: string, entry: PresenceEntry): Promise<void>;
+  /** Removes the client from `channel` (no-op when absent). */
+  remove(channel: string, client: string): Promise<void>;
+  /** The channel's members, in no promised order. */
+  list(channel: string): Promise<PresenceEntry[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the envelope JSON for a stored message. Engines call it once per message; `dataJson` must
+ * already be valid JSON text.
+ */
+export function serializeEnvelope(channel: string, epoch: string, offset: number, time: number, dataJson: string): string {
+  return `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"time":${time},"data":${dataJson}}`;
+}

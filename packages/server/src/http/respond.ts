@@ -1,0 +1,50 @@
+import type { ServerResponse } from 'node:http';
+import { ErrorCode, type WireError } from '@herald/protocol';
+
+/** The HTTP status for a wire error code. */
+export function statusFor(code: number): number {
+  switch (code) {
+    case ErrorCode.TooLarge:
+      return 413;
+    case ErrorCode.NotFound:
+      return 404;
+    case ErrorCode.MethodNotAllowed:
+      return 405;
+    case ErrorCode.Unauthorized:
+      return 401;
+    case ErrorCode.Forbidden:
+      return 403;
+    case ErrorCode.RateLimited:
+      return 429;
+    case ErrorCode.Unavailable:
+      return 503;
+    case ErrorCode.Internal:
+      return 500;
+    default:
+      return code >= 1000 && code < 2000 ? 400 : 500;
+  }
+}
+
+/** Sends a JSON body (already serialised) with no caching. */
+export function sendJsonText(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** Sends `value` as JSON. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  sendJsonText(res, status, JSON.stringify(value));
+}
+
+/** Sends `{"error": {"code", "message"}}` with the status its code maps to. */
+export function sendError(res: ServerResponse, error: WireError, headers: Record<string, string> = {}): void {
+  const status = statusFor(error.code);
+  const extra = status === 503 ? { 'Retry-After': '1', ...headers } : headers;
+  sendJsonText(res, status, JSON.stringify({ error }), extra);
+}

@@ -1,0 +1,31 @@
+import type { BrokerMessage } from '../engine/broker.js';
+
+/**
+ * A message on its way through the hub. Transports cache their wire encoding on it with
+ * {@link HubMessage.encoded}, so each format is built once and the same bytes go to every subscriber.
+ */
+export class HubMessage implements BrokerMessage {
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly time: number;
+  readonly json: string;
+  #cache: Record<string, unknown> | undefined;
+
+  constructor(message: BrokerMessage) {
+    this.channel = message.channel;
+    this.epoch = message.epoch;
+    this.offset = message.offset;
+    this.time = message.time;
+    this.json = message.json;
+  }
+
+  /** The encoding named `key`, built by `encode` on first use and reused afterwards. */
+  encoded<T>(key: string, encode: (message: HubMessage) => T): T {
+    const cache = (this.#cache ??= Object.create(null) as Record<string, unknown>);
+    if (key in cache) return cache[key] as T;
+    const value = encode(this);
+    cache[key] = value;
+    return value;
+  }
+}

@@ -1,0 +1,355 @@
+import { checkChannelName, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
+import { HeraldError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { computeGap } from './compute-gap.js';
+import { HubMessage } from './hub-message.js';
+import type { Subscriber } from './subscriber.js';
+import { Subscription } from './subscription.js';
+
+/** Options of {@link Hub}. */
+export interface HubOptions {
+  readonly broker: Broker;
+  readonly presence: PresenceStore;
+  /** @default a silent logger */
+  readonly logger?: Logger;
+}
+
+/** A listener for every live message of some channels (long polls). */
+export type MessageListener = (message: HubMessage) => void;
+
+/** The result of reading one channel's log from a position. */
+export interface ReadOutcome {
+  readonly channel: string;
+  readonly messages: HubMessage[];
+  /** Where a reader stands after these messages (pass it back as `since`). */
+  readonly position: Position;
+  readonly gap?: Gap;
+  /** True when `limit` cut the read short. */
+  readonly more: boolean;
+}
+
+/** What {@link Hub.subscribe} resolves to; call `start()` once the reply is on its way. */
+export interface SubscribeOutcome {
+  readonly subscription: Subscription;
+  /** The channel's position the subscription starts from (after the replay, if any). */
+  readonly position: Position;
+  /** Delivers the gap and replay (if `since` was given), then goes live. */
+  start(): void;
+}
+
+class ChannelState {
+  readonly subscriptions = new Set<Subscription>();
+  readonly listeners = new Set<MessageListener>();
+  joinLeave = 0;
+  /** Last position seen on the live path; `undefined` until the first live message. */
+  top: Position | undefined;
+  /** Live messages held while a hole is repaired from the log. */
+  repairQueue: BrokerMessage[] | undefined;
+  ready: Promise<void>;
+
+  constructor(ready: Promise<void>) {
+    this.ready = ready;
+  }
+
+  get idle(): boolean {
+    return this.subscriptions.size === 0 && this.listeners.size === 0;
+  }
+}
+
+/**
+ * The hub core: channels, subscriptions, presence and reads, over a {@link Broker} and a
+ * {@link PresenceStore}. Knows no sockets and no HTTP; transports call it.
+ *
+ * Per channel, every subscriber receives messages in offset order with no duplicates; a hole on the
+ * live path is repaired from the log, and reported as a gap only when the log no longer has it.
+ */
+export class Hub {
+  readonly #broker: Broker;
+  readonly #presence: PresenceStore;
+  readonly #logger: Logger;
+  readonly #channels = new Map<string, ChannelState>();
+  readonly #releasing = new Map<string, Promise<void>>();
+  #closed = false;
+
+  constructor(options: HubOptions) {
+    this.#broker = options.broker;
+    this.#presence = options.presence;
+    this.#logger = options.logger ?? silentLogger;
+    this.#broker.setHandler({
+      onMessage: (message) => this.#onBrokerMessage(message),
+      onPresenceEvent: (event) => this.#onPresenceEvent(event),
+    });
+  }
+
+  /** Number of channels with at least one local subscription or listener. */
+  get activeChannels(): number {
+    return this.#channels.size;
+  }
+
+  /**
+   * Appends `data` (any JSON-serialisable value) to the channel's log. Resolves once the engine has
+   * stored it, with its position.
+   */
+  async publish(channel: string, data: unknown): Promise<PublishResult> {
+    checkChannel(channel);
+    let dataJson: string | undefined;
+    try {
+      dataJson = JSON.stringify(data);
+    } catch {
+      throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
+    }
+    if (dataJson === undefined) throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
+    return this.publishJson(channel, dataJson);
+  }
+
+  /** Like {@link Hub.publish} with `data` already serialised as JSON text (not re-checked). */
+  async publishJson(channel: string, dataJson: string): Promise<PublishResult> {
+    this.#assertOpen();
+    const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
+    return { channel, epoch: message.epoch, offset: message.offset };
+  }
+
+  /**
+   * Reads a channel's retained log: after `since` when given (with a gap when `since` cannot be
+   * resumed from), else from the oldest retained message; oldest first, at most `limit`.
+   */
+  async read(channel: string, since?: Position, limit: number = MAX_HISTORY_LIMIT): Promise<ReadOutcome> {
+    checkChannel(channel);
+    this.#assertOpen();
+    const result = await this.#engineCall(() => this.#broker.read(channel, { since, limit: limit + 1 }));
+    const gap = since === undefined ? undefined : computeGap(channel, since, result);
+    const more = result.messages.length > limit;
+    const stored = more ? result.messages.slice(0, limit) : result.messages;
+    const messages = stored.map((m) => new HubMessage(m));
+    const last = messages.at(-1);
+    let position: Position;
+    if (last !== undefined) position = { epoch: last.epoch, offset: last.offset };
+    else if (gap !== undefined) position = gap.resumed;
+    else if (since !== undefined) position = since;
+    else position = { epoch: result.position.epoch, offset: result.oldest - 1 };
+    return { channel, messages, position, more, ...(gap && { gap }) };
+  }
+
+  /** The channel's current position (epoch and last offset). */
+  async position(channel: string): Promise<Position> {
+    checkChannel(channel);
+    this.#assertOpen();
+    return this.#engineCall(() => this.#broker.position(channel));
+  }
+
+  /** The members subscribed to a channel. */
+  async presence(channel: string): Promise<PresenceMember[]> {
+    checkChannel(channel);
+    this.#assertOpen();
+    return this.#engineCall(() => this.#presence.list(channel));
+  }
+
+  /**
+   * Subscribes `subscriber` to `channel`. With `since`, the retained messages after it are replayed
+   * when `start()` is called (after a gap when `since` cannot be resumed from); live messages that
+   * arrive meanwhile are held and delivered after the replay, without duplicates.
+   */
+  async subscribe(subscriber: Subscriber, channel: string, options: { since?: Position | undefined; joinLeave?: boolean } = {}): Promise<SubscribeOutcome> {
+    checkChannel(channel);
+    this.#assertOpen();
+    const subscription = new Subscription(channel, subscriber, options.joinLeave === true);
+    const state = this.#acquire(channel);
+    state.subscriptions.add(subscription);
+    if (subscription.joinLeave) state.joinLeave++;
+    try {
+      await state.ready;
+      let position: Position;
+      let gap: Gap | undefined;
+      let replay: HubMessage[] = [];
+      const { since } = options;
+      if (since === undefined) {
+        position = await this.#engineCall(() => this.#broker.position(channel));
+      } else {
+        const result = await this.#engineCall(() => this.#broker.read(channel, { since }));
+        position = result.position;
+        gap = computeGap(channel, since, result);
+        replay = result.messages.map((m) => new HubMessage(m));
+      }
+      const member = { client: subscriber.client, user: subscriber.user };
+      await this.#engineCall(() => this.#presence.add(channel, member));
+      if (subscription.closed) {
+        await this.#presence.remove(channel, member.client);
+        throw new HeraldError(ErrorCode.NotSubscribed, 'subscription was cancelled');
+      }
+      const startOffset = gap === undefined && since !== undefined ? since.offset : position.offset;
+      return {
+        subscription,
+        position,
+        start: () => {
+          subscription.start(position.epoch, startOffset, gap, replay);
+          // Announced only now, so the session's own reply and replay come before its join.
+          this.#broker
+            .publishPresenceEvent({ type: 'join', channel, ...member })
+            .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'join event not sent'));
+        },
+      };
+    } catch (error) {
+      this.#detach(subscription, state);
+      throw error;
+    }
+  }
+
+  /** Ends a subscription; its subscriber receives nothing more for the channel. */
+  unsubscribe(subscription: Subscription): void {
+    if (subscription.closed) return;
+    const state = this.#channels.get(subscription.channel);
+    if (state === undefined || !state.subscriptions.has(subscription)) {
+      subscription.closed = true;
+      return;
+    }
+    this.#detach(subscription, state);
+    const { channel, subscriber } = subscription;
+    this.#presence
+      .remove(channel, subscriber.client)
+      .then(() => this.#broker.publishPresenceEvent({ type: 'leave', channel, client: subscriber.client, user: subscriber.user }))
+      .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'leave not recorded'));
+  }
+
+  /**
+   * Calls `listener` for every live message on `channels` until the returned function is called.
+   * Resolves once live delivery is in place, so a read made afterwards cannot miss a message.
+   */
+  async listen(channels: readonly string[], listener: MessageListener): Promise<() => void> {
+    this.#assertOpen();
+    const states = channels.map((channel) => {
+      checkChannel(channel);
+      const state = this.#acquire(channel);
+      state.listeners.add(listener);
+      return [channel, state] as const;
+    });
+    const stop = (): void => {
+      for (const [channel, state] of states) {
+        state.listeners.delete(listener);
+        this.#releaseIfIdle(channel, state);
+      }
+    };
+    try {
+      await Promise.all(states.map(([, state]) => state.ready));
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
+  }
+
+  /** Stops accepting work. Existing subscriptions receive nothing more. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const state of this.#channels.values()) {
+      for (const subscription of state.subscriptions) subscription.closed = true;
+    }
+    this.#channels.clear();
+    await Promise.allSettled(this.#releasing.values());
+  }
+
+  #acquire(channel: string): ChannelState {
+    let state = this.#channels.get(channel);
+    if (state === undefined) {
+      const previous = this.#releasing.get(channel) ?? Promise.resolve();
+      const ready = previous.then(() => this.#engineCall(() => this.#broker.subscribe(channel)));
+      state = new ChannelState(ready);
+      // A failed subscribe is reported to whoever awaits `ready`; the state is dropped when they detach.
+      ready.catch(() => undefined);
+      this.#channels.set(channel, state);
+    }
+    return state;
+  }
+
+  #detach(subscription: Subscription, state: ChannelState): void {
+    subscription.closed = true;
+    if (state.subscriptions.delete(subscription) && subscription.joinLeave) state.joinLeave--;
+    this.#releaseIfIdle(subscription.channel, state);
+  }
+
+  #releaseIfIdle(channel: string, state: ChannelState): void {
+    if (!state.idle || this.#channels.get(channel) !== state) return;
+    this.#channels.delete(channel);
+    const released = state.ready
+      .then(() => this.#broker.unsubscribe(channel))
+      .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'broker unsubscribe failed'))
+      .finally(() => {
+        if (this.#releasing.get(channel) === released) this.#releasing.delete(channel);
+      });
+    this.#releasing.set(channel, released);
+  }
+
+  #onBrokerMessage(message: BrokerMessage): void {
+    const state = this.#channels.get(message.channel);
+    if (state === undefined) return;
+    if (state.repairQueue !== undefined) {
+      state.repairQueue.push(message);
+      return;
+    }
+    const top = state.top;
+    if (top !== undefined && top.epoch === message.epoch) {
+      if (message.offset <= top.offset) return;
+      if (message.offset > top.offset + 1) {
+        this.#repair(message.channel, state, top, message);
+        return;
+      }
+    }
+    this.#dispatch(state, message);
+  }
+
+  #dispatch(state: ChannelState, stored: BrokerMessage): void {
+    state.top = { epoch: stored.epoch, offset: stored.offset };
+    const message = new HubMessage(stored);
+    for (const subscription of state.subscriptions) subscription.receive(message);
+    for (const listener of state.listeners) listener(message);
+  }
+
+  /** Fills a hole on the live path from the log, then delivers what was held meanwhile. */
+  #repair(channel: string, state: ChannelState, top: Position, trigger: BrokerMessage): void {
+    const queue: BrokerMessage[] = [trigger];
+    state.repairQueue = queue;
+    let repaired = false;
+    this.#broker
+      .read(channel, { since: top })
+      .then((result) => {
+        if (computeGap(channel, top, result) !== undefined) return;
+        for (const missed of result.messages) if (missed.offset < trigger.offset) this.#dispatch(state, missed);
+        repaired = true;
+      })
+      .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'live repair read failed'))
+      .finally(() => {
+        state.repairQueue = undefined;
+        // Unrepairable: let the held messages through; each subscription reports the hole as a gap.
+        if (!repaired) state.top = undefined;
+        for (const held of queue) this.#onBrokerMessage(held);
+      });
+  }
+
+  #onPresenceEvent(event: PresenceEvent): void {
+    const state = this.#channels.get(event.channel);
+    if (state === undefined || state.joinLeave === 0) return;
+    const member = { client: event.client, user: event.user };
+    for (const subscription of state.subscriptions) {
+      if (subscription.joinLeave && subscription.live) subscription.subscriber.presence(event.type, event.channel, member);
+    }
+  }
+
+  async #engineCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof HeraldError) throw error;
+      this.#logger.error({ err: error }, 'engine call failed');
+      throw new HeraldError(ErrorCode.Unavailable, 'the engine is unavailable', { cause: error });
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new HeraldError(ErrorCode.Unavailable, 'the hub is shutting down');
+  }
+}
+
+function checkChannel(channel: string): void {
+  const checked = checkChannelName(channel);
+  if (!checked.ok) throw HeraldError.fromWire(checked.error);
+}

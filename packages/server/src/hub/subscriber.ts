@@ -1,0 +1,16 @@
+import type { Gap, PresenceMember } from '@herald/protocol';
+import type { HubMessage } from './hub-message.js';
+
+/**
+ * The hub's view of one session's subscription sink (a WebSocket session or an SSE stream). The hub
+ * calls it in offset order per channel, never twice for the same offset.
+ */
+export interface Subscriber {
+  /** Session id, unique per connection; the presence member's `client`. */
+  readonly client: string;
+  /** User id, or `null` when anonymous. */
+  readonly user: string | null;
+  message(message: HubMessage): void;
+  gap(gap: Gap): void;
+  presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void;
+}

@@ -1,0 +1,72 @@
+import type { Gap } from '@herald/protocol';
+import type { HubMessage } from './hub-message.js';
+import type { Subscriber } from './subscriber.js';
+
+/**
+ * One subscriber on one channel. Until {@link Subscription.start} it buffers live messages (while the
+ * replay is read); afterwards it forwards them, dropping duplicates by offset and turning a hole or an
+ * epoch change into an explicit gap.
+ */
+export class Subscription {
+  readonly channel: string;
+  readonly subscriber: Subscriber;
+  readonly joinLeave: boolean;
+  epoch = '';
+  offset = 0;
+  closed = false;
+  #pending: HubMessage[] | null = [];
+
+  constructor(channel: string, subscriber: Subscriber, joinLeave: boolean) {
+    this.channel = channel;
+    this.subscriber = subscriber;
+    this.joinLeave = joinLeave;
+  }
+
+  /** Whether the subscription has started (its replay is delivered). */
+  get live(): boolean {
+    return this.#pending === null && !this.closed;
+  }
+
+  /** Delivers the gap and replay, then whatever arrived live meanwhile, and goes live. */
+  start(epoch: string, offset: number, gap: Gap | undefined, replay: readonly HubMessage[]): void {
+    if (this.closed || this.#pending === null) return;
+    this.epoch = epoch;
+    this.offset = offset;
+    if (gap !== undefined) {
+      this.subscriber.gap(gap);
+      this.offset = gap.resumed.offset;
+    }
+    const pending = this.#pending;
+    this.#pending = null;
+    for (const message of replay) this.receive(message);
+    for (const message of pending) this.receive(message);
+  }
+
+  receive(message: HubMessage): void {
+    if (this.closed) return;
+    if (this.#pending !== null) {
+      this.#pending.push(message);
+      return;
+    }
+    if (message.epoch !== this.epoch) {
+      this.subscriber.gap({
+        channel: this.channel,
+        reason: 'epoch',
+        requested: { epoch: this.epoch, offset: this.offset },
+        resumed: { epoch: message.epoch, offset: message.offset - 1 },
+      });
+      this.epoch = message.epoch;
+    } else if (message.offset <= this.offset) {
+      return;
+    } else if (message.offset > this.offset + 1) {
+      this.subscriber.gap({
+        channel: this.channel,
+        reason: 'lost',
+        requested: { epoch: this.epoch, offset: this.offset },
+        resumed: { epoch: this.epoch, offset: message.offset - 1 },
+      });
+    }
+    this.offset = message.offset;
+    this.subscriber.message(message);
+  }
+}

@@ -1,0 +1,31 @@
+import type { PresenceEntry, PresenceStore } from '../engine/broker.js';
+
+/** Presence in this process's memory (single node). */
+export class MemoryPresenceStore implements PresenceStore {
+  #channels = new Map<string, Map<string, PresenceEntry>>();
+
+  add(channel: string, entry: PresenceEntry): Promise<void> {
+    let members = this.#channels.get(channel);
+    if (members === undefined) {
+      members = new Map();
+      this.#channels.set(channel, members);
+    }
+    members.set(entry.client, { client: entry.client, user: entry.user });
+    return Promise.resolve();
+  }
+
+  remove(channel: string, client: string): Promise<void> {
+    const members = this.#channels.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#channels.delete(channel);
+    return Promise.resolve();
+  }
+
+  list(channel: string): Promise<PresenceEntry[]> {
+    return Promise.resolve([...(this.#channels.get(channel)?.values() ?? [])]);
+  }
+
+  close(): Promise<void> {
+    this.#channels.clear();
+    return Promise.resolve();
+  }
+}

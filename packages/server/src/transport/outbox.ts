@@ -1,0 +1,91 @@
+/** The part of a socket or HTTP response an {@link Outbox} writes to. */
+export interface OutboxSink {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+}
+
+/** Bytes a session may have waiting (queued here plus unsent in the socket) before it is dropped. */
+export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
+
+const dirty: Outbox[] = [];
+let flushScheduled = false;
+
+function flushDirty(): void {
+  flushScheduled = false;
+  // Outboxes that become dirty while flushing wait for the next round, so one flush never starves I/O.
+  const batch = dirty.splice(0, dirty.length);
+  for (const outbox of batch) outbox.flush();
+}
+
+/**
+ * A bounded, coalescing send queue for one connection. Chunks pushed within one event-loop turn are
+ * written together in one corked batch (one syscall), after the turn. When the bytes waiting (queued
+ * plus the socket's own buffer) pass `limit`, the queue is dropped and `onOverflow` is called once:
+ * a slow consumer never holds memory without bound or slows other sessions.
+ */
+export class Outbox {
+  readonly #sink: OutboxSink;
+  readonly #limit: number;
+  readonly #onOverflow: () => void;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #queued = false;
+  #closed = false;
+
+  constructor(sink: OutboxSink, limit: number, onOverflow: () => void) {
+    this.#sink = sink;
+    this.#limit = limit;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Whether the outbox still accepts chunks. */
+  get open(): boolean {
+    return !this.#closed;
+  }
+
+  /** Queues `chunk` (the caller may share the same Buffer between many outboxes; it is never modified). */
+  push(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#bytes += chunk.length;
+    if (this.#bytes + this.#sink.writableLength > this.#limit) {
+      this.close();
+      this.#onOverflow();
+      return;
+    }
+    this.#chunks.push(chunk);
+    if (!this.#queued) {
+      this.#queued = true;
+      dirty.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushDirty);
+      }
+    }
+  }
+
+  /** Writes everything queued now. */
+  flush(): void {
+    this.#queued = false;
+    const chunks = this.#chunks;
+    if (chunks.length === 0 || this.#closed || this.#sink.destroyed) return;
+    this.#chunks = [];
+    this.#bytes = 0;
+    if (chunks.length === 1) {
+      this.#sink.write(chunks[0]!);
+      return;
+    }
+    this.#sink.cork();
+    for (const chunk of chunks) this.#sink.write(chunk);
+    this.#sink.uncork();
+  }
+
+  /** Drops whatever is queued and refuses further chunks. */
+  close(): void {
+    this.#closed = true;
+    this.#chunks = [];
+    this.#bytes = 0;
+  }
+}

@@ -1,0 +1,175 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type Position, type WireError } from '@herald/protocol';
+import { toWireError } from '../errors.js';
+import type { Hub, ReadOutcome } from '../hub/hub.js';
+import type { HubMessage } from '../hub/hub-message.js';
+import { readChannelQuery } from '../http/channel-query.js';
+import { sendError, sendJsonText } from '../http/respond.js';
+import { messagesJson } from './messages-json.js';
+
+/** Options of {@link PollingTransport}. */
+export interface PollingTransportOptions {
+  readonly maxChannels: number;
+  /** Longest `wait` a request may ask for, in seconds. */
+  readonly maxWait: number;
+  /** Extra response headers (CORS). */
+  readonly headers: () => Record<string, string>;
+}
+
+interface Waiting {
+  finish(): void;
+}
+
+const encodeNext = (message: HubMessage): Buffer =>
+  Buffer.from(`{"messages":[${message.json}],"cursor":"${encodePosition(message.channel, message)}"}`);
+
+function parseNumber(params: URLSearchParams, name: string, min: number, max: number, integer: boolean): number | WireError | undefined {
+  const text = params.get(name);
+  if (text === null || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    return { code: ErrorCode.InvalidField, message: `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}` };
+  }
+  return value;
+}
+
+/**
+ * Polling at `GET /api/messages`: stateless reads of the logs, so any node can answer any request.
+ * With `wait`, a request that finds nothing new is held until a message arrives on one of its
+ * channels (answered within the same event-loop turn) or the wait ends.
+ */
+export class PollingTransport {
+  readonly #hub: Hub;
+  readonly #options: PollingTransportOptions;
+  readonly #waiting = new Set<Waiting>();
+
+  constructor(hub: Hub, options: PollingTransportOptions) {
+    this.#hub = hub;
+    this.#options = options;
+  }
+
+  /** Requests currently held. */
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const headers = this.#options.headers();
+    const query = readChannelQuery(params, this.#options.maxChannels);
+    if (!query.ok) return sendError(res, query.error, headers);
+    const wait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
+    if (typeof wait === 'object') return sendError(res, wait, headers);
+    const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
+    if (typeof limit === 'object') return sendError(res, limit, headers);
+    const { channels, since } = query.value;
+
+    try {
+      if (wait === 0) {
+        const reads = await this.#readAll(channels, since, limit);
+        return sendJsonText(res, 200, responseBody(reads), headers);
+      }
+      await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers);
+    } catch (error) {
+      sendError(res, toWireError(error), headers);
+    }
+  }
+
+  /** Answers every held request now with what it has (shutdown). */
+  close(): void {
+    for (const waiting of this.#waiting) waiting.finish();
+  }
+
+  #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number): Promise<ReadOutcome[]> {
+    return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit)));
+  }
+
+  async #longPoll(res: ServerResponse, channels: string[], since: Map<string, Position>, limit: number, wait: number, headers: Record<string, string>): Promise<void> {
+    let done = false;
+    let reading = false;
+    let stale = false;
+    const handles: { timer?: NodeJS.Timeout; stopListening?: () => void } = {};
+    const single = channels.length === 1 ? channels[0]! : undefined;
+    const waiting: Waiting = { finish: () => respond(undefined) };
+
+    const cleanup = (): void => {
+      done = true;
+      clearTimeout(handles.timer);
+      handles.stopListening?.();
+      this.#waiting.delete(waiting);
+    };
+    const respond = (reads: ReadOutcome[] | undefined): void => {
+      if (done) return;
+      cleanup();
+      sendJsonText(res, 200, reads === undefined ? emptyBody(channels, since) : responseBody(reads), headers);
+    };
+    const check = (): void => {
+      if (done) return;
+      if (reading) {
+        stale = true;
+        return;
+      }
+      reading = true;
+      stale = false;
+      this.#readAll(channels, since, limit).then(
+        (reads) => {
+          reading = false;
+          if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) respond(reads);
+          else if (stale) check();
+        },
+        (error: unknown) => {
+          reading = false;
+          if (done) return;
+          cleanup();
+          sendError(res, toWireError(error), headers);
+        },
+      );
+    };
+    const onMessage = (message: HubMessage): void => {
+      if (done) return;
+      // The common case (one channel, exactly the next message) shares one body among all waiters.
+      const at = single === undefined ? undefined : since.get(single);
+      if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
+        cleanup();
+        sendJsonText(res, 200, message.encoded('poll', encodeNext), headers);
+        return;
+      }
+      check();
+    };
+
+    res.on('close', cleanup);
+    // Listen before the first read, so a message published in between wakes this request.
+    const stopListening = await this.#hub.listen(channels, onMessage);
+    if (done) return stopListening();
+    handles.stopListening = stopListening;
+    this.#waiting.add(waiting);
+    handles.timer = setTimeout(() => respond(undefined), wait * 1000);
+    const reads = await this.#readAll(channels, since, limit);
+    if (done) return;
+    if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
+    // Nothing new: remember where each channel stands, so the reply to a timeout carries a cursor.
+    for (const read of reads) if (!since.has(read.channel)) since.set(read.channel, read.position);
+  }
+}
+
+function responseBody(reads: readonly ReadOutcome[]): string {
+  const positions = new Map<string, Position>();
+  const gaps = [];
+  let more = false;
+  let messages = '';
+  for (const read of reads) {
+    positions.set(read.channel, read.position);
+    if (read.gap !== undefined) gaps.push(read.gap);
+    if (read.more) more = true;
+    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages).slice(1, -1);
+  }
+  return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
+}
+
+function emptyBody(channels: readonly string[], since: Map<string, Position>): string {
+  const positions = new Map<string, Position>();
+  for (const channel of channels) {
+    const at = since.get(channel);
+    if (at !== undefined) positions.set(channel, at);
+  }
+  return `{"messages":[],"cursor":"${encodeCursor(positions)}"}`;
+}

@@ -1,0 +1,68 @@
+import type { ServerResponse } from 'node:http';
+import { encodeCursor, encodePosition, type Gap, type Position, type PresenceMember } from '@herald/protocol';
+import type { HubMessage } from '../hub/hub-message.js';
+import type { Subscriber } from '../hub/subscriber.js';
+import { Outbox } from './outbox.js';
+import { nextSessionId } from './session-id.js';
+
+const encodeSingle = (message: HubMessage): Buffer =>
+  Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
+const encodeData = (message: HubMessage): Buffer => Buffer.from(`data: ${message.json}\n\n`);
+
+/** The shared heartbeat chunk: an SSE comment, ignored by EventSource, that keeps proxies from timing out. */
+export const SSE_HEARTBEAT = Buffer.from(':\n\n');
+
+/**
+ * One SSE stream: each message is an unnamed event (`EventSource.onmessage`) whose `data:` is the
+ * envelope and whose `id:` is a cursor over all the stream's channels, so the browser's automatic
+ * reconnect (`Last-Event-ID`) resumes every channel. On a one-channel stream the whole event is the
+ * same for every subscriber and is built once per message.
+ */
+export class SseStream implements Subscriber {
+  readonly client = nextSessionId();
+  readonly user: string | null = null;
+  readonly #outbox: Outbox;
+  readonly #positions: Map<string, Position>;
+  readonly #single: boolean;
+
+  constructor(res: ServerResponse, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, onOverflow: () => void) {
+    this.#positions = positions;
+    this.#single = channelCount === 1;
+    this.#outbox = new Outbox(res, sendQueueBytes, onOverflow);
+  }
+
+  /** The current cursor over all channels of the stream. */
+  get cursor(): string {
+    return encodeCursor(this.#positions);
+  }
+
+  /** Writes raw SSE text (the preamble, a heartbeat). */
+  write(chunk: Buffer): void {
+    this.#outbox.push(chunk);
+  }
+
+  /** Flushes what is queued and stops accepting more. */
+  end(): void {
+    this.#outbox.flush();
+    this.#outbox.close();
+  }
+
+  message(message: HubMessage): void {
+    this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
+    if (this.#single) {
+      this.#outbox.push(message.encoded('sse1', encodeSingle));
+    } else {
+      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`));
+      this.#outbox.push(message.encoded('sse', encodeData));
+    }
+  }
+
+  gap(gap: Gap): void {
+    this.#positions.set(gap.channel, gap.resumed);
+    this.#outbox.push(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: 'gap', ...gap })}\n\n`));
+  }
+
+  presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
+    this.#outbox.push(Buffer.from(`event: ${type}\ndata: ${JSON.stringify({ type, channel, member })}\n\n`));
+  }
+}

@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Position } from '@herald/protocol';
+import { toWireError } from '../errors.js';
+import type { Hub, SubscribeOutcome } from '../hub/hub.js';
+import type { Logger } from '../logger.js';
+import { readChannelQuery } from '../http/channel-query.js';
+import { sendError } from '../http/respond.js';
+import { SSE_HEARTBEAT, SseStream } from './sse-stream.js';
+
+/** Options of {@link SseTransport}. */
+export interface SseTransportOptions {
+  readonly maxChannels: number;
+  readonly sendQueueBytes: number;
+  /** Milliseconds between heartbeat comments. */
+  readonly heartbeatInterval: number;
+  /** Milliseconds the browser should wait before reconnecting (the `retry:` field). */
+  readonly retry: number;
+  /** Extra response headers (CORS). */
+  readonly headers: () => Record<string, string>;
+}
+
+/**
+ * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
+ * over `since`); without either, the stream starts live from the channels' current positions.
+ */
+export class SseTransport {
+  readonly #hub: Hub;
+  readonly #options: SseTransportOptions;
+  readonly #logger: Logger;
+  readonly #streams = new Map<SseStream, ServerResponse>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(hub: Hub, options: SseTransportOptions, logger: Logger) {
+    this.#hub = hub;
+    this.#options = options;
+    this.#logger = logger;
+    this.#heartbeat = setInterval(() => {
+      for (const stream of this.#streams.keys()) stream.write(SSE_HEARTBEAT);
+    }, options.heartbeatInterval);
+    this.#heartbeat.unref();
+  }
+
+  /** Open streams. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const lastEventId = req.headers['last-event-id'];
+    const query = readChannelQuery(params, this.#options.maxChannels, typeof lastEventId === 'string' ? lastEventId : undefined);
+    if (!query.ok) {
+      sendError(res, query.error, this.#options.headers());
+      return;
+    }
+    const { channels, since } = query.value;
+    const positions = new Map<string, Position>();
+    const stream = new SseStream(res, channels.length, positions, this.#options.sendQueueBytes, () => {
+      this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
+      res.destroy();
+    });
+    const outcomes: SubscribeOutcome[] = [];
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+      this.#streams.delete(stream);
+      stream.end();
+      for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
+    });
+    try {
+      for (const channel of channels) {
+        const from = since?.get(channel);
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from });
+        if (closed) {
+          this.#hub.unsubscribe(outcome.subscription);
+          return;
+        }
+        outcomes.push(outcome);
+        positions.set(channel, from ?? outcome.position);
+      }
+    } catch (error) {
+      for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
+      sendError(res, toWireError(error), this.#options.headers());
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+      ...this.#options.headers(),
+    });
+    // An id with no data sets EventSource.lastEventId without firing an event, so a reconnect before
+    // the first message still resumes from here.
+    stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${stream.cursor}\n\n`));
+    this.#streams.set(stream, res);
+    for (const outcome of outcomes) outcome.start();
+  }
+
+  /** Ends every stream (the browser reconnects after `retry`). */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const [stream, res] of this.#streams) {
+      stream.end();
+      res.end();
+    }
+    this.#streams.clear();
+  }
+
+  /** Drops every stream abruptly (tests of connection loss). */
+  destroyAll(): void {
+    for (const res of this.#streams.values()) res.destroy();
+  }
+}

@@ -1,0 +1,216 @@
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  decodeCommand,
+  encodePosition,
+  ErrorCode,
+  parseSince,
+  type Command,
+  type CommandId,
+  type Gap,
+  type Position,
+  type PresenceMember,
+  type WireError,
+} from '@herald/protocol';
+import type { WebSocket } from 'ws';
+import { HeraldError, toWireError } from '../errors.js';
+import type { Hub } from '../hub/hub.js';
+import type { HubMessage } from '../hub/hub-message.js';
+import type { Subscriber } from '../hub/subscriber.js';
+import type { Subscription } from '../hub/subscription.js';
+import type { Logger } from '../logger.js';
+import { messagesJson } from './messages-json.js';
+import { Outbox } from './outbox.js';
+import { nextSessionId } from './session-id.js';
+import { wsTextFrame } from './ws-frame.js';
+
+/** Limits of one WebSocket session. */
+export interface WsSessionLimits {
+  readonly maxChannels: number;
+  readonly sendQueueBytes: number;
+}
+
+interface Entry {
+  subscription: Subscription | undefined;
+  cancelled: boolean;
+}
+
+const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json);
+
+/**
+ * One WebSocket connection: decodes commands, answers each with a reply of the same `id`, and
+ * delivers its subscriptions through one bounded, coalescing outbox written straight to the socket.
+ */
+export class WsSession implements Subscriber {
+  readonly client = nextSessionId();
+  readonly user: string | null = null;
+  alive = true;
+  readonly #ws: WebSocket;
+  readonly #hub: Hub;
+  readonly #outbox: Outbox;
+  readonly #limits: WsSessionLimits;
+  readonly #logger: Logger;
+  #entries: Map<string, Entry> | undefined;
+
+  constructor(ws: WebSocket, socket: Duplex, hub: Hub, limits: WsSessionLimits, logger: Logger) {
+    this.#ws = ws;
+    this.#hub = hub;
+    this.#limits = limits;
+    this.#logger = logger;
+    this.#outbox = new Outbox(socket, limits.sendQueueBytes, () => this.#slowConsumer());
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => this.#onClose());
+    ws.on('error', (error) => this.#logger.debug({ err: error, client: this.client }, 'websocket error'));
+  }
+
+  /** Closes the session with a close code (for example on shutdown). */
+  close(code: number, reason: string): void {
+    this.#outbox.flush();
+    this.#outbox.close();
+    this.#ws.close(code, reason);
+  }
+
+  /** Drops the connection without a close handshake (no pong in time). */
+  terminate(): void {
+    this.#outbox.close();
+    this.#ws.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    this.#ws.ping();
+  }
+
+  message(message: HubMessage): void {
+    this.#outbox.push(message.encoded('ws', encodeWsFrame));
+  }
+
+  gap(gap: Gap): void {
+    this.#send({ type: 'gap', ...gap });
+  }
+
+  presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
+    this.#send({ type, channel, member });
+  }
+
+  #send(frame: object): void {
+    this.#outbox.push(wsTextFrame(JSON.stringify(frame)));
+  }
+
+  #reply(id: CommandId | null, result: object): void {
+    this.#send({ type: 'reply', id, ...result });
+  }
+
+  #replyError(id: CommandId | null, error: WireError): void {
+    if (id === null) this.#send({ type: 'error', error });
+    else this.#send({ type: 'reply', id, error });
+  }
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.#replyError(null, { code: ErrorCode.InvalidFrame, message: 'binary frames are not supported; send JSON text' });
+      return;
+    }
+    const decoded = decodeCommand(data.toString('utf8'));
+    if (!decoded.ok) {
+      this.#replyError(decoded.id, decoded.error);
+      return;
+    }
+    const command = decoded.command;
+    this.#run(command).catch((error: unknown) => {
+      if (!(error instanceof HeraldError)) this.#logger.error({ err: error, client: this.client }, 'command failed');
+      this.#replyError(command.id, toWireError(error));
+    });
+  }
+
+  async #run(command: Command): Promise<void> {
+    switch (command.type) {
+      case 'ping':
+        this.#reply(command.id, {});
+        return;
+      case 'publish':
+        this.#reply(command.id, await this.#hub.publish(command.channel, command.data));
+        return;
+      case 'subscribe':
+        return this.#subscribe(command.id, command.channel, sinceOf(command.since, command.channel), command.joinLeave === true);
+      case 'unsubscribe':
+        return this.#unsubscribe(command.id, command.channel);
+      case 'history': {
+        const read = await this.#hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
+        const fields = {
+          channel: command.channel,
+          position: read.position,
+          cursor: encodePosition(command.channel, read.position),
+          ...(read.gap && { gaps: [read.gap] }),
+          ...(read.more && { more: true }),
+        };
+        // The stored envelopes are spliced in as they are: no parse and re-serialise per message.
+        const head = JSON.stringify({ type: 'reply', id: command.id, ...fields });
+        this.#outbox.push(wsTextFrame(`${head.slice(0, -1)},"messages":${messagesJson(read.messages)}}`));
+        return;
+      }
+      case 'presence':
+        this.#reply(command.id, { channel: command.channel, members: await this.#hub.presence(command.channel) });
+        return;
+    }
+  }
+
+  async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
+    const entries = (this.#entries ??= new Map());
+    if (entries.has(channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
+    if (entries.size >= this.#limits.maxChannels) {
+      throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#limits.maxChannels} channels per connection`);
+    }
+    const entry: Entry = { subscription: undefined, cancelled: false };
+    entries.set(channel, entry);
+    let outcome;
+    try {
+      outcome = await this.#hub.subscribe(this, channel, { since, joinLeave });
+    } catch (error) {
+      if (entries.get(channel) === entry) entries.delete(channel);
+      throw error;
+    }
+    if (entry.cancelled) {
+      this.#hub.unsubscribe(outcome.subscription);
+      throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
+    }
+    entry.subscription = outcome.subscription;
+    this.#reply(id, { channel, position: outcome.position, cursor: encodePosition(channel, outcome.position) });
+    outcome.start();
+  }
+
+  #unsubscribe(id: CommandId, channel: string): void {
+    const entry = this.#entries?.get(channel);
+    if (entry === undefined) throw new HeraldError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
+    this.#entries!.delete(channel);
+    entry.cancelled = true;
+    if (entry.subscription !== undefined) this.#hub.unsubscribe(entry.subscription);
+    this.#reply(id, { channel });
+  }
+
+  #slowConsumer(): void {
+    this.#logger.warn({ client: this.client }, 'slow consumer disconnected');
+    this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
+    // The peer is not reading, so its close reply may never come.
+    setTimeout(() => this.#ws.terminate(), 1000).unref();
+  }
+
+  #onClose(): void {
+    this.#outbox.close();
+    if (this.#entries === undefined) return;
+    for (const entry of this.#entries.values()) {
+      entry.cancelled = true;
+      if (entry.subscription !== undefined) this.#hub.unsubscribe(entry.subscription);
+    }
+    this.#entries.clear();
+  }
+}
+
+function sinceOf(since: string | Position | undefined, channel: string): Position | undefined {
+  if (since === undefined) return undefined;
+  const parsed = parseSince(since, channel);
+  return parsed.ok ? parsed.value : undefined;
+}
