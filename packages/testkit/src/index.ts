@@ -1,0 +1,5 @@
+export { runEngineContract, type EngineFactory } from './engine-contract.js';
+export { SseTestClient, type SseEvent } from './sse-client.js';
+export { poll, publishHttp, startTestHub, type TestHub } from './test-hub.js';
+export { Collector } from './waiter.js';
+export { WsTestClient } from './ws-client.js';
