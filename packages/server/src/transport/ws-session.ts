@@ -35,6 +35,9 @@ interface Entry {
   cancelled: boolean;
 }
 
+/** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
+const SLOW_CONSUMER_CLOSE_TIMEOUT = 10_000;
+
 const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json);
 
 /**
@@ -77,6 +80,11 @@ export class WsSession implements Subscriber {
   terminate(): void {
     this.#outbox.close();
     this.#ws.terminate();
+  }
+
+  /** Whether the connection is open (not closing or closed). */
+  get open(): boolean {
+    return this.#ws.readyState === this.#ws.OPEN;
   }
 
   ping(): void {
@@ -194,8 +202,8 @@ export class WsSession implements Subscriber {
   #slowConsumer(): void {
     this.#logger.warn({ client: this.client }, 'slow consumer disconnected');
     this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
-    // The peer is not reading, so its close reply may never come.
-    setTimeout(() => this.#ws.terminate(), 1000).unref();
+    // The peer may not be reading at all, so its close reply may never come.
+    setTimeout(() => this.#ws.terminate(), SLOW_CONSUMER_CLOSE_TIMEOUT).unref();
   }
 
   #onClose(): void {

@@ -35,9 +35,11 @@ export class WsTransport {
     this.#pinger.unref();
   }
 
-  /** Open sessions. */
+  /** Open sessions (not counting those closing). */
   get size(): number {
-    return this.#sessions.size;
+    let open = 0;
+    for (const session of this.#sessions) if (session.open) open++;
+    return open;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

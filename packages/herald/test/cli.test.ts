@@ -1,0 +1,98 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CloseCode } from '@herald/protocol';
+import { WsTestClient } from '@herald/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `herald start` with `args` and resolves once it logs the URL it listens on. */
+function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n').find((l) => l.includes('herald is listening'));
+      if (line !== undefined) resolve({ child, url: (JSON.parse(line) as { url: string }).url, stderr: () => stderr, exited });
+    });
+    void exited.then((code) => reject(new Error(`herald exited with ${code}: ${stderr}`)));
+  });
+}
+
+describe('herald CLI', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('prints help', () => {
+    const top = run(['--help']);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toContain('Usage: herald');
+    expect(top.stdout).toContain('start');
+    const sub = run(['start', '--help']);
+    expect(sub.status).toBe(0);
+    for (const flag of ['--port', '--host', '--history-size', '--history-ttl']) expect(sub.stdout).toContain(flag);
+  });
+
+  it.each([
+    [['start', '--port', 'abc'], '--port must be an integer from 0 to 65535, got "abc"'],
+    [['start', '--port', '70000'], '--port must be an integer from 0 to 65535'],
+    [['start', '--history-size', '-1'], '--history-size must be an integer'],
+    [['start', '--history-ttl', '1.5'], '--history-ttl must be an integer'],
+    [['start', '--bogus'], "unknown option '--bogus'"],
+    [['launch'], "unknown command 'launch'"],
+  ])('refuses %j with a clear error', (args, message) => {
+    const result = run(args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('starts the dev profile loudly, serves the landing page, and stops cleanly on SIGTERM', async () => {
+    const hub = await start(['--port', '0', '--history-size', '5', '--history-ttl', '0']);
+    children.push(hub.child);
+    expect(hub.stderr()).toContain('HERALD DEV PROFILE');
+    expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+    const page = await fetch(`${hub.url}/`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('EventSource');
+    for (let i = 1; i <= 8; i++) {
+      await fetch(`${hub.url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel: 'cli', data: i }) });
+    }
+    const polled = (await (await fetch(`${hub.url}/api/messages?channel=cli`)).json()) as { messages: { offset: number }[] };
+    expect(polled.messages.map((m) => m.offset)).toEqual([4, 5, 6, 7, 8]);
+
+    const ws = await WsTestClient.connect(`${hub.url.replace('http', 'ws')}/ws`);
+    await ws.request({ type: 'subscribe', channel: 'cli' });
+    hub.child.kill('SIGTERM');
+    expect((await ws.closed).code).toBe(CloseCode.ServerShutdown);
+    expect(await hub.exited).toBe(0);
+  });
+
+  it('says so when the port is taken', async () => {
+    const first = await start(['--port', '0']);
+    children.push(first.child);
+    const port = new URL(first.url).port;
+    const second = run(['start', '--port', port]);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(`port ${port} is already in use`);
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+  });
+});

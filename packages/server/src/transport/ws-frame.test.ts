@@ -1,0 +1,22 @@
+import { Receiver } from 'ws';
+import { describe, expect, it } from 'vitest';
+import { wsTextFrame } from './ws-frame.js';
+
+/** Decodes frames with ws's own receiver (client side), as a real peer would. */
+function decode(frame: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const receiver = new Receiver({ isServer: false });
+    receiver.on('message', (data: Buffer, isBinary: boolean) => (isBinary ? reject(new Error('binary')) : resolve(data.toString('utf8'))));
+    receiver.on('error', reject);
+    receiver.write(frame);
+  });
+}
+
+describe('wsTextFrame', () => {
+  it.each([0, 1, 125, 126, 127, 65_535, 65_536, 200_000])('frames %i bytes so a WebSocket peer reads them back', async (length) => {
+    const text = 'é'.repeat(Math.floor(length / 2)) + 'a'.repeat(length % 2);
+    const frame = wsTextFrame(text);
+    expect(frame[0]).toBe(0x81);
+    expect(await decode(frame)).toBe(text);
+  });
+});

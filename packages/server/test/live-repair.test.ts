@@ -1,0 +1,63 @@
+import { MemoryBroker, type BrokerHandler } from '@herald/server';
+import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/**
+ * A memory engine whose live path drops some messages, as Redis pub/sub or core NATS may between
+ * nodes: the log keeps them, the live delivery does not.
+ */
+class LossyBroker extends MemoryBroker {
+  readonly #drop: (offset: number) => boolean;
+  constructor(drop: (offset: number) => boolean, historySize: number) {
+    super({ historySize });
+    this.#drop = drop;
+  }
+  override setHandler(handler: BrokerHandler): void {
+    super.setHandler({
+      onMessage: (message) => {
+        if (!this.#drop(message.offset)) handler.onMessage(message);
+      },
+      onPresenceEvent: (event) => handler.onPresenceEvent(event),
+    });
+  }
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('live path: a hole between nodes is repaired from the log, or reported', () => {
+  let hub: TestHub | undefined;
+  afterEach(async () => {
+    await hub?.close();
+  });
+
+  it('repairs dropped live messages from the log: every subscriber sees every offset once, in order', async () => {
+    hub = await startTestHub({ broker: new LossyBroker((offset) => offset % 3 === 0 || offset % 7 === 0, 1000) });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'lossy' });
+    for (let i = 1; i <= 100; i++) await hub.server.hub.publish('lossy', i);
+    // The last message is dropped too; the next one reveals the hole.
+    await hub.server.hub.publish('lossy', 101);
+    const got = await ws.waitForMessages(100);
+    expect(got.map((m) => m.offset).slice(0, 100)).toEqual(range(1, 100));
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
+
+  it('reports a gap of reason "lost" when the log no longer holds the dropped message', async () => {
+    hub = await startTestHub({ broker: new LossyBroker((offset) => offset === 3, 1) });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'gone' });
+    for (let i = 1; i <= 5; i++) await hub.server.hub.publish('gone', i);
+    await ws.waitForMessages(4);
+    const epoch = ws.messages()[0].epoch as string;
+    expect(ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason}` : f.offset))).toEqual([1, 2, 'gap lost', 4, 5]);
+    expect(ws.frames.items.find((f) => f.type === 'gap')).toEqual({
+      type: 'gap',
+      channel: 'gone',
+      reason: 'lost',
+      requested: { epoch, offset: 2 },
+      resumed: { epoch, offset: 3 },
+    });
+    await ws.close();
+  });
+});
