@@ -10,6 +10,8 @@ export default defineConfig({
       '@herald/protocol': src('protocol'),
       '@herald/server': src('server'),
       '@herald/testkit': src('testkit'),
+      '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
+      '@herald/client': src('client'),
     },
   },
   test: {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 
 const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shell: false }).status ?? 1;
 const steps = [
-  ['build', 'npx', ['tsc', '-b', 'packages/herald/tsconfig.build.json', 'packages/testkit/tsconfig.build.json']],
+  ['build', 'npx', ['tsc', '-b', 'packages/herald/tsconfig.build.json', 'packages/testkit/tsconfig.build.json', 'packages/client/tsconfig.build.json']],
   ['lint', 'npx', ['eslint', '--max-warnings', '0', '.']],
 ];
 for (const [name, command, args] of steps) {

@@ -27,6 +27,7 @@ describe('delivery: publish over HTTP and WebSocket, receive over all three tran
     expect(sse.response.headers['cache-control']).toBe('no-cache, no-transform');
     expect(sse.response.headers['x-accel-buffering']).toBe('no');
     expect(sse.retry).toBe(2000);
+    expect(sse.readyEvent).toEqual({ type: 'ready', cursor: sse.lastEventId });
     const held = poll(hub.url, `channel=news&since=${encodeURIComponent(subscribed.cursor)}&wait=20`);
     // The poll is held until the publish: make sure it reached the hub first.
     await expect.poll(() => hub.server.stats().polling).toBe(1);
@@ -131,5 +132,17 @@ describe('delivery: publish over HTTP and WebSocket, receive over all three tran
     expect(message.channel).toBe('v');
     expect(ws.messages('u')).toEqual([]);
     await ws.close();
+  });
+
+  it('since=now starts at the end of the log: no backlog, and a long poll waits for the next message', async () => {
+    await hub.server.hub.publish('tail', 'old');
+    const now = await poll(hub.url, 'channel=tail&since=now');
+    expect(now.body.messages).toEqual([]);
+    const held = poll(hub.url, 'channel=tail&since=now&wait=20');
+    await expect.poll(() => hub.server.stats().polling).toBe(1);
+    await hub.server.hub.publish('tail', 'new');
+    expect((await held).body.messages.map((m: any) => m.data)).toEqual(['new']);
+    const after = await poll(hub.url, `channel=tail&since=${encodeURIComponent(now.body.cursor)}`);
+    expect(after.body.messages.map((m: any) => m.data)).toEqual(['new']);
   });
 });

@@ -56,4 +56,21 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
     expect(quiet.frames.items.filter((f) => f.type === 'join' || f.type === 'leave')).toEqual([]);
     await quiet.close();
   });
+
+  it('answers GET /api/presence and sends join/leave events on an SSE stream that asks for them', async () => {
+    const sse = await SseTestClient.connect(`${hub.url}/events?channel=hall&joinLeave=1`);
+    await sse.ready();
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'hall' });
+    await sse.events.until((es) => es.filter((e) => e.event === 'join').length >= 2, 'two joins');
+    const res = await fetch(`${hub.url}/api/presence?channel=hall`);
+    const body = (await res.json()) as { channel: string; members: { client: string }[] };
+    expect(body.channel).toBe('hall');
+    expect(body.members).toHaveLength(2);
+    await ws.close();
+    const leaves = await sse.events.until((es) => es.some((e) => e.event === 'leave'), 'a leave');
+    expect(JSON.parse(leaves.find((e) => e.event === 'leave')!.data)).toMatchObject({ type: 'leave', channel: 'hall', member: { user: null } });
+    expect((await fetch(`${hub.url}/api/presence?channel=a%20b`)).status).toBe(400);
+    await sse.close();
+  });
 });

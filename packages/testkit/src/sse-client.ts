@@ -19,6 +19,8 @@ export class SseTestClient {
   /** The last id seen (as EventSource's lastEventId would be). */
   lastEventId = '';
   retry: number | undefined;
+  /** The data of the hub's `ready` event (`{type: 'ready', cursor}`), once it arrived. */
+  readyEvent: { type: string; cursor: string } | undefined;
   readonly response: IncomingMessage;
   readonly ended: Promise<void>;
   readonly #request: ClientRequest;
@@ -44,7 +46,9 @@ export class SseTestClient {
             this.lastEventId = id;
             this.#preamble.push(id);
           }
-          if (data.length > 0) this.events.push({ event: event || 'message', data: data.join('\n'), id });
+          // The hub's `ready` preamble is kept apart from the application's events.
+          if (event === 'ready') this.readyEvent = JSON.parse(data.join('\n'));
+          else if (data.length > 0) this.events.push({ event: event || 'message', data: data.join('\n'), id });
           data = [];
           event = '';
           id = undefined;

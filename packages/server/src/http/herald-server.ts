@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode } from '@herald/protocol';
+import { checkChannelName, ErrorCode } from '@herald/protocol';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import type { HistoryOptions } from '../engine/history-policy.js';
+import { toWireError } from '../errors.js';
 import { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
@@ -139,13 +140,23 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       case '/healthz':
         if (!allow('GET,HEAD')) return;
         if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' });
-        return sendJson(res, 200, { status: 'ok' });
+        return sendJson(res, 200, { status: 'ok' }, corsHeaders);
       case '/api/publish':
         if (!allow('POST')) return;
         return handlePublish(hub, req, res, maxBodyBytes, corsHeaders);
       case '/api/messages':
         if (!allow('GET')) return;
         return polling.handle(req, res, url.searchParams);
+      case '/api/presence': {
+        if (!allow('GET')) return;
+        const channel = checkChannelName(url.searchParams.get('channel') ?? '');
+        if (!channel.ok) return sendError(res, channel.error, corsHeaders);
+        try {
+          return sendJson(res, 200, { channel: channel.value, members: await hub.presence(channel.value) }, corsHeaders);
+        } catch (error) {
+          return sendError(res, toWireError(error), corsHeaders);
+        }
+      }
       case '/events':
         if (!allow('GET')) return;
         return sse.handle(req, res, url.searchParams);

@@ -35,8 +35,7 @@ export async function handlePublish(hub: Hub, req: IncomingMessage, res: ServerR
   }
   try {
     const result = await hub.publish(channel.value, fields['data']);
-    res.setHeader('Cache-Control', 'no-store');
-    sendJson(res, 200, result);
+    sendJson(res, 200, result, headers);
   } catch (error) {
     sendError(res, toWireError(error), headers);
   }

@@ -38,8 +38,8 @@ export function sendJsonText(res: ServerResponse, status: number, body: string |
 }
 
 /** Sends `value` as JSON. */
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  sendJsonText(res, status, JSON.stringify(value));
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  sendJsonText(res, status, JSON.stringify(value), headers);
 }
 
 /** Sends `{"error": {"code", "message"}}` with the status its code maps to. */

@@ -61,9 +61,14 @@ export class PollingTransport {
     if (typeof wait === 'object') return sendError(res, wait, headers);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
     if (typeof limit === 'object') return sendError(res, limit, headers);
-    const { channels, since } = query.value;
+    const { channels, fromNow } = query.value;
 
     try {
+      let since = query.value.since;
+      if (fromNow) {
+        const positions = await Promise.all(channels.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
+        since = new Map(positions);
+      }
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit);
         return sendJsonText(res, 200, responseBody(reads), headers);

@@ -53,6 +53,7 @@ export class SseTransport {
       return;
     }
     const { channels, since } = query.value;
+    const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     const positions = new Map<string, Position>();
     const stream = new SseStream(res, channels.length, positions, this.#options.sendQueueBytes, () => {
       this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
@@ -69,7 +70,7 @@ export class SseTransport {
     try {
       for (const channel of channels) {
         const from = since?.get(channel);
-        const outcome = await this.#hub.subscribe(stream, channel, { since: from });
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave });
         if (closed) {
           this.#hub.unsubscribe(outcome.subscription);
           return;
@@ -89,9 +90,10 @@ export class SseTransport {
       'X-Accel-Buffering': 'no',
       ...this.#options.headers(),
     });
-    // An id with no data sets EventSource.lastEventId without firing an event, so a reconnect before
-    // the first message still resumes from here.
-    stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${stream.cursor}\n\n`));
+    // The `ready` event (ignored by onmessage) carries the starting cursor as its id, so a reconnect
+    // before the first message still resumes from here, and tells a client the stream is not buffered.
+    const cursor = stream.cursor;
+    stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${cursor}\nevent: ready\ndata: {"type":"ready","cursor":"${cursor}"}\n\n`));
     this.#streams.set(stream, res);
     for (const outcome of outcomes) outcome.start();
   }

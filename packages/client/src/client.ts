@@ -1,0 +1,363 @@
+import { parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { backoffDelay, type ReconnectOptions } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { HeraldClientError } from './errors.js';
+import { Subscription, type SubscribeOptions } from './subscription.js';
+import { PollingTransport } from './transports/polling.js';
+import { SseTransport } from './transports/sse.js';
+import type { Link, Transport } from './transports/transport.js';
+import { WebSocketTransport } from './transports/websocket.js';
+import type { ChannelMap, ClientState, HistoryPage, PresenceChange, Since, TransportName } from './types.js';
+
+/** Options of {@link createClient}. Durations in milliseconds unless noted. */
+export interface ClientOptions {
+  /** The hub's base URL, e.g. `https://hub.example.com` (the WebSocket URL is derived from it). */
+  readonly url: string;
+  /** Transports to try, in order; a list of one forces it. @default ['websocket', 'sse', 'polling'] */
+  readonly transports?: readonly TransportName[];
+  /** A static token sent with every connection and request. */
+  readonly token?: string;
+  /** Called before every connection and again before the token expires; a rejection stops the client. */
+  readonly getToken?: () => Promise<string>;
+  /** Reconnect policy, or `false` to stay closed after the first loss. */
+  readonly reconnect?: ReconnectOptions | false;
+  /** How long a transport may take to connect (SSE: to deliver its first event). @default 5000 */
+  readonly timeout?: number;
+  /** Seconds the hub holds a long poll. @default 25 */
+  readonly pollWait?: number;
+  /** WebSocket implementation. @default globalThis.WebSocket */
+  readonly WebSocket?: unknown;
+  /** EventSource implementation. @default globalThis.EventSource */
+  readonly EventSource?: unknown;
+  /** fetch implementation. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** Events of a {@link HeraldClient}. */
+export type ClientEvents = {
+  state: [ClientState];
+  error: [HeraldClientError];
+  transport: [TransportName];
+};
+
+interface ChannelEntry {
+  readonly subs: Set<Subscription>;
+  position: Position | undefined;
+}
+
+const remembered = new Map<string, TransportName>();
+const STORAGE_KEY = 'herald:transport:';
+
+function recall(url: string): TransportName | undefined {
+  try {
+    return (globalThis.localStorage?.getItem(STORAGE_KEY + url) as TransportName | null) ?? remembered.get(url);
+  } catch {
+    return remembered.get(url);
+  }
+}
+
+function remember(url: string, name: TransportName): void {
+  remembered.set(url, name);
+  try {
+    globalThis.localStorage?.setItem(STORAGE_KEY + url, name);
+  } catch {
+    // Storage may be unavailable (private mode, SSR); the in-memory choice still holds.
+  }
+}
+
+/** Seconds until a JWT's `exp`, or undefined when it is not a JWT with one. */
+function secondsToExpiry(token: string, now: number): number | undefined {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp - now / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A connection to a Herald hub over the best transport that works, with reconnect, resume and
+ * typed channels. Connects on the first subscription (or {@link HeraldClient.connect}).
+ */
+export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<ClientEvents> {
+  state: ClientState = 'idle';
+  readonly #options: ClientOptions;
+  readonly #url: string;
+  readonly #order: readonly TransportName[];
+  readonly #channels = new Map<string, ChannelEntry>();
+  readonly #link: Link;
+  #transport: Transport | undefined;
+  #token: string | undefined;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
+  #waiters: { resolve(t: Transport): void; reject(e: Error): void }[] = [];
+
+  constructor(options: ClientOptions) {
+    super();
+    if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) throw new TypeError('url must be an http:// or https:// URL');
+    const order = options.transports ?? ['websocket', 'sse', 'polling'];
+    if (order.length === 0 || order.some((t) => t !== 'websocket' && t !== 'sse' && t !== 'polling')) {
+      throw new TypeError('transports must list one or more of "websocket", "sse", "polling"');
+    }
+    this.#options = options;
+    this.#url = options.url.replace(/\/+$/, '');
+    this.#order = order;
+    this.#token = options.token;
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#link = {
+      url: this.#url,
+      WebSocket: (options.WebSocket ?? globalThis.WebSocket) as typeof WebSocket | undefined,
+      EventSource: (options.EventSource ?? globalThis.EventSource) as typeof EventSource | undefined,
+      fetch: fetchImpl,
+      timeout: options.timeout ?? 5000,
+      pollWait: options.pollWait ?? 25,
+      token: () => this.#token,
+      channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
+      start: (channel, position) => {
+        const entry = this.#channels.get(channel);
+        if (entry !== undefined) entry.position ??= position;
+      },
+      joinLeave: (channel) => [...(this.#channels.get(channel)?.subs ?? [])].some((s) => s.joinLeave),
+      message: (envelope) => this.#onMessage(envelope),
+      gap: (gap) => this.#onGap(gap),
+      presence: (change) => this.#onPresence(change),
+      lost: (code, reason) => this.#onLost(code, reason),
+    };
+  }
+
+  /** The transport in use, once connected. */
+  get transport(): TransportName | undefined {
+    return this.#transport?.name;
+  }
+
+  /**
+   * Subscribes to a channel. `handler`, when given, receives every message. With `since`, the
+   * messages after it are replayed first (or a `gap` event says they cannot be).
+   */
+  subscribe<C extends keyof M & string>(channel: C, handler?: (message: Envelope<M[C]>) => void, options: SubscribeOptions = {}): Subscription<M[C]> {
+    let since: Position | undefined;
+    if (typeof options.since === 'string') {
+      const parsed = parseCursor(options.since);
+      if (!parsed.ok) throw new TypeError(`since: ${parsed.error.message}`);
+      since = parsed.value.get(channel);
+    } else since = options.since;
+    const sub = new Subscription<M[C]>(this.#host, channel, { ...options, since });
+    if (handler !== undefined) sub.on('message', handler);
+    const existing = this.#channels.get(channel);
+    const entry = existing ?? { subs: new Set(), position: since };
+    entry.subs.add(sub as Subscription);
+    if (existing === undefined) {
+      this.#channels.set(channel, entry);
+      if (this.#transport !== undefined) this.#subscribeOn(this.#transport, channel, entry);
+      else this.connect();
+    } else {
+      if (this.state === 'connected') sub.setState('subscribed');
+      if (since !== undefined) this.#backfill(sub as Subscription, since);
+    }
+    return sub;
+  }
+
+  /** Publishes to a channel; resolves once the hub stored the message. */
+  async publish<C extends keyof M & string>(channel: C, data: M[C]): Promise<PublishResult> {
+    return (await this.#ready()).publish(channel, data);
+  }
+
+  /** Reads a channel's retained messages. */
+  async history<C extends keyof M & string>(channel: C, options: { since?: Since; limit?: number } = {}): Promise<HistoryPage<M[C]>> {
+    return (await this.#ready()).history(channel, options.since, options.limit) as Promise<HistoryPage<M[C]>>;
+  }
+
+  /** The members of a channel. */
+  async presence(channel: keyof M & string): Promise<PresenceMember[]> {
+    return (await this.#ready()).presence(channel);
+  }
+
+  /** Connects now (otherwise the first subscription does). */
+  connect(): void {
+    if (this.state === 'idle' || (this.state === 'closed' && this.#transport === undefined)) {
+      this.#attempt = 0;
+      void this.#run();
+    }
+  }
+
+  /** Closes the connection for good; subscriptions end. */
+  close(): void {
+    this.#stop(undefined);
+    for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
+  }
+
+  readonly #host = {
+    publish: (channel: string, data: unknown) => this.publish(channel, data as M[string]),
+    history: (channel: string, since: Since | undefined, limit: number | undefined) => this.history(channel, { since, limit }) as Promise<HistoryPage<unknown>>,
+    presence: (channel: string) => this.presence(channel),
+    remove: (sub: Subscription) => {
+      const entry = this.#channels.get(sub.channel);
+      if (entry?.subs.delete(sub) !== true || entry.subs.size > 0) return;
+      this.#channels.delete(sub.channel);
+      this.#transport?.unsubscribe(sub.channel);
+    },
+  };
+
+  #setState(state: ClientState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  #ready(): Promise<Transport> {
+    if (this.#transport !== undefined) return Promise.resolve(this.#transport);
+    if (this.state === 'closed') return Promise.reject(new HeraldClientError('closed', 'the client is closed'));
+    this.connect();
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  async #run(): Promise<void> {
+    this.#timer = undefined;
+    this.#setState(this.#attempt === 0 && this.state !== 'reconnecting' ? 'connecting' : 'reconnecting');
+    if (this.#options.getToken !== undefined) {
+      try {
+        this.#token = await this.#options.getToken();
+        this.#scheduleRefresh();
+      } catch (error) {
+        this.#stop(new HeraldClientError('token', `getToken failed: ${(error as Error).message}`));
+        return;
+      }
+    }
+    const preferred = recall(this.#url);
+    const order = preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
+    let lastError: unknown;
+    for (const name of order) {
+      if (this.state === 'closed') return;
+      const transport = name === 'websocket' ? new WebSocketTransport(this.#link) : name === 'sse' ? new SseTransport(this.#link) : new PollingTransport(this.#link);
+      const opened = new Set(this.#channels.keys());
+      try {
+        await transport.open();
+      } catch (error) {
+        transport.close();
+        lastError = error;
+        continue;
+      }
+      // close() may have been called while open() was pending.
+      if ((this.state as ClientState) === 'closed') return transport.close();
+      this.#connected(transport, opened);
+      return;
+    }
+    this.#retry(lastError instanceof HeraldClientError ? lastError : new HeraldClientError('unreachable', 'no transport could connect'));
+  }
+
+  #connected(transport: Transport, opened: Set<string>): void {
+    this.#transport = transport;
+    this.#attempt = 0;
+    remember(this.#url, transport.name);
+    for (const [channel, entry] of this.#channels) {
+      // Channels added while connecting were not part of open(): subscribe them now.
+      if (!opened.has(channel)) this.#subscribeOn(transport, channel, entry);
+      else for (const sub of entry.subs) sub.setState('subscribed');
+    }
+    for (const channel of opened) if (!this.#channels.has(channel)) transport.unsubscribe(channel);
+    this.#setState('connected');
+    this.emit('transport', transport.name);
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(transport);
+  }
+
+  #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {
+    transport.subscribe(channel, entry.position).then(
+      (position) => {
+        if (position !== undefined) entry.position ??= position;
+        for (const sub of entry.subs) sub.setState('subscribed');
+      },
+      (error: unknown) => {
+        const failure = error instanceof HeraldClientError ? error : new HeraldClientError('internal', String(error));
+        for (const sub of entry.subs) sub.fail(failure);
+      },
+    );
+  }
+
+  #backfill(sub: Subscription, since: Position): void {
+    this.history(sub.channel, { since }).then(
+      (page) => {
+        for (const gap of page.gaps ?? []) sub.reportGap(gap);
+        for (const message of page.messages) sub.deliver(message);
+      },
+      (error: unknown) => sub.fail(error as HeraldClientError),
+    );
+  }
+
+  #retry(error: HeraldClientError): void {
+    const policy = this.#options.reconnect;
+    const max = policy === false ? 0 : (policy?.maxAttempts ?? Infinity);
+    if (this.#attempt >= max) {
+      this.#stop(error);
+      return;
+    }
+    this.#setState('reconnecting');
+    const delay = backoffDelay(this.#attempt++, policy ? (policy.minDelay ?? 500) : 500, policy ? (policy.maxDelay ?? 30_000) : 30_000);
+    this.#timer = setTimeout(() => void this.#run(), delay);
+  }
+
+  #onLost(code: number, reason: string): void {
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    this.#transport = undefined;
+    transport.close();
+    if (!shouldReconnect(code)) {
+      this.#stop(new HeraldClientError(code, `the hub closed the connection: ${reason || code}`));
+      return;
+    }
+    this.#retry(new HeraldClientError(code, reason || 'connection lost'));
+  }
+
+  #stop(error: HeraldClientError | undefined): void {
+    clearTimeout(this.#timer);
+    clearTimeout(this.#refresh);
+    this.#transport?.close();
+    this.#transport = undefined;
+    this.#setState('closed');
+    const failure = error ?? new HeraldClientError('closed', 'the client is closed');
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(failure);
+    if (error !== undefined) this.emit('error', error);
+  }
+
+  #scheduleRefresh(): void {
+    clearTimeout(this.#refresh);
+    const left = this.#token === undefined ? undefined : secondsToExpiry(this.#token, Date.now());
+    if (left === undefined || this.#options.getToken === undefined) return;
+    // Refresh a little before expiry (30 s, or a fifth of a short lifetime).
+    const at = Math.max(1, left - Math.min(30, left / 5)) * 1000;
+    this.#refresh = setTimeout(() => {
+      this.#options.getToken!().then(
+        (token) => {
+          this.#token = token;
+          this.#scheduleRefresh();
+        },
+        (error: unknown) => this.#stop(new HeraldClientError('token', `getToken failed: ${(error as Error).message}`)),
+      );
+    }, at);
+  }
+
+  #onMessage(envelope: Envelope): void {
+    const entry = this.#channels.get(envelope.channel);
+    if (entry === undefined) return;
+    const at = entry.position;
+    if (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset) return;
+    entry.position = { epoch: envelope.epoch, offset: envelope.offset };
+    for (const sub of entry.subs) sub.deliver(envelope);
+  }
+
+  #onGap(gap: Gap): void {
+    const entry = this.#channels.get(gap.channel);
+    if (entry === undefined) return;
+    entry.position = gap.resumed;
+    for (const sub of entry.subs) sub.reportGap(gap);
+  }
+
+  #onPresence(change: PresenceChange): void {
+    for (const sub of this.#channels.get(change.channel)?.subs ?? []) if (sub.joinLeave) sub.presenceChange(change);
+  }
+}
+
+/** Creates a client (see {@link ClientOptions}); nothing connects until the first subscription. */
+export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): HeraldClient<M> {
+  return new HeraldClient<M>(options);
+}

@@ -1,0 +1,137 @@
+import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import { Emitter } from './emitter.js';
+import type { HeraldClientError } from './errors.js';
+import type { HistoryPage, PresenceChange, Since } from './types.js';
+
+/** State of one subscription. */
+export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed';
+
+/** Events of a {@link Subscription}. */
+export type SubscriptionEvents<T> = {
+  message: [Envelope<T>];
+  gap: [Gap];
+  error: [HeraldClientError];
+  state: [SubscriptionState];
+  presence: [PresenceChange];
+};
+
+/** What a subscription needs from its client. */
+export interface SubscriptionHost {
+  publish(channel: string, data: unknown): Promise<PublishResult>;
+  history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
+  presence(channel: string): Promise<PresenceMember[]>;
+  remove(subscription: Subscription): void;
+}
+
+/** Options of `client.subscribe`. */
+export interface SubscribeOptions {
+  /** Start after this position (a cursor from any transport, or `{epoch, offset}` from an envelope). */
+  readonly since?: Since;
+  /** Also receive `presence` events (joins and leaves). @default false */
+  readonly joinLeave?: boolean;
+}
+
+/**
+ * A subscription to one channel. Messages arrive in offset order, each once: after a reconnect the
+ * subscription resumes from its last position, and duplicates are dropped by offset. Anything that
+ * cannot be resumed is reported as a `gap` event, never skipped silently.
+ */
+export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
+  readonly channel: string;
+  readonly joinLeave: boolean;
+  /** Position of the last message received (or where the subscription started). */
+  position: Position | undefined;
+  /** A cursor passed as `since` before the first position is known. */
+  since: string | undefined;
+  state: SubscriptionState = 'subscribing';
+  readonly #host: SubscriptionHost;
+  #queue: Envelope<T>[] = [];
+  #waiting: ((result: IteratorResult<Envelope<T>>) => void) | undefined;
+  #iterating = false;
+
+  constructor(host: SubscriptionHost, channel: string, options: SubscribeOptions) {
+    super();
+    this.#host = host;
+    this.channel = channel;
+    this.joinLeave = options.joinLeave === true;
+    if (typeof options.since === 'string') this.since = options.since;
+    else if (options.since !== undefined) this.position = options.since;
+  }
+
+  /** Publishes to this channel; resolves with the stored position once the hub acknowledged it. */
+  publish(data: T): Promise<PublishResult> {
+    return this.#host.publish(this.channel, data);
+  }
+
+  /** Reads the channel's retained messages (after `since`, at most `limit`). */
+  history(options: { since?: Since; limit?: number } = {}): Promise<HistoryPage<T>> {
+    return this.#host.history(this.channel, options.since, options.limit) as Promise<HistoryPage<T>>;
+  }
+
+  /** The channel's current members. */
+  presence(): Promise<PresenceMember[]> {
+    return this.#host.presence(this.channel);
+  }
+
+  /** Stops the subscription; async iteration ends. */
+  unsubscribe(): void {
+    if (this.state === 'unsubscribed') return;
+    this.setState('unsubscribed');
+    this.#host.remove(this as Subscription);
+    this.#waiting?.({ done: true, value: undefined });
+    this.#waiting = undefined;
+  }
+
+  /** Iterates over messages as they arrive, until `unsubscribe()`. */
+  [Symbol.asyncIterator](): AsyncIterator<Envelope<T>> {
+    this.#iterating = true;
+    return {
+      next: () => {
+        const value = this.#queue.shift();
+        if (value !== undefined) return Promise.resolve({ done: false, value });
+        if (this.state === 'unsubscribed') return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => (this.#waiting = resolve));
+      },
+      return: () => {
+        this.unsubscribe();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  /** @internal Delivers an envelope unless it is a duplicate. */
+  deliver(envelope: Envelope<T>): void {
+    const at = this.position;
+    if (this.state === 'unsubscribed' || (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset)) return;
+    this.position = { epoch: envelope.epoch, offset: envelope.offset };
+    this.emit('message', envelope);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting !== undefined) waiting({ done: false, value: envelope });
+    // Only queue for an iterator in use, so handler-only subscriptions hold nothing.
+    else if (this.#iterating) this.#queue.push(envelope);
+  }
+
+  /** @internal */
+  reportGap(gap: Gap): void {
+    this.position = gap.resumed;
+    this.emit('gap', gap);
+  }
+
+  /** @internal */
+  setState(state: SubscriptionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  /** @internal */
+  fail(error: HeraldClientError): void {
+    this.emit('error', error);
+  }
+
+  /** @internal */
+  presenceChange(change: PresenceChange): void {
+    this.emit('presence', change);
+  }
+}

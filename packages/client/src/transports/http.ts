@@ -1,0 +1,60 @@
+import { ErrorCode, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { HeraldClientError } from '../errors.js';
+import type { HistoryPage, Since } from '../types.js';
+import type { Link } from './transport.js';
+
+/** Calls the hub's HTTP API; rejects with a {@link HeraldClientError} carrying the hub's code. */
+export async function request<T>(link: Link, path: string, init: RequestInit = {}): Promise<T> {
+  const token = link.token();
+  const headers: Record<string, string> = { ...(init.body !== undefined && { 'content-type': 'application/json' }) };
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await link.fetch(link.url + path, { ...init, headers });
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw new HeraldClientError('network', `cannot reach the hub: ${(error as Error).message}`);
+  }
+  const body = (await res.json().catch(() => undefined)) as { error?: { code: number; message: string } } | undefined;
+  if (!res.ok || body === undefined) {
+    throw new HeraldClientError(body?.error?.code ?? ErrorCode.Internal, body?.error?.message ?? `HTTP ${res.status}`);
+  }
+  return body as T;
+}
+
+/** `?channel=a&channel=b&…` plus extra parameters. */
+export function query(channels: Iterable<string>, extra: Record<string, string | undefined> = {}): string {
+  const params = new URLSearchParams();
+  for (const channel of channels) params.append('channel', channel);
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) params.set(key, value);
+  return `?${params.toString()}`;
+}
+
+/** A `since` value as a query-string cursor. */
+export function sinceParam(channel: string, since: Since | undefined, encode: (channel: string, position: { epoch: string; offset: number }) => string): string | undefined {
+  if (since === undefined) return undefined;
+  return typeof since === 'string' ? since : encode(channel, since);
+}
+
+/** Publish, history and presence over HTTP: what SSE and polling share. */
+export class HttpOperations {
+  readonly #link: Link;
+  readonly #encode: (channel: string, position: { epoch: string; offset: number }) => string;
+
+  constructor(link: Link, encode: (channel: string, position: { epoch: string; offset: number }) => string) {
+    this.#link = link;
+    this.#encode = encode;
+  }
+
+  publish(channel: string, data: unknown): Promise<PublishResult> {
+    return request(this.#link, '/api/publish', { method: 'POST', body: JSON.stringify({ channel, data }) });
+  }
+
+  history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
+    return request(this.#link, `/api/messages${query([channel], { since: sinceParam(channel, since, this.#encode), limit: limit?.toString() })}`);
+  }
+
+  async presence(channel: string): Promise<PresenceMember[]> {
+    return (await request<{ members: PresenceMember[] }>(this.#link, `/api/presence${query([channel])}`)).members;
+  }
+}

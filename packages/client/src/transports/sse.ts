@@ -1,0 +1,100 @@
+import { encodeCursor, encodePosition, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
+import { HeraldClientError } from '../errors.js';
+import type { PresenceChange } from '../types.js';
+import { HttpOperations, query } from './http.js';
+import type { Link, Transport } from './transport.js';
+
+/**
+ * The SSE transport: one EventSource for all channels (reopened with a cursor when the set
+ * changes), publish/history/presence over HTTP. The hub's first event (`ready`) proves the stream
+ * flows: a proxy that buffers the stream never delivers it in time, and the client falls back.
+ */
+export class SseTransport extends HttpOperations implements Transport {
+  readonly name = 'sse';
+  readonly #link: Link;
+  #source: EventSource | undefined;
+  #positions = new Map<string, Position>();
+  #reopening: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(link: Link) {
+    super(link, encodePosition);
+    this.#link = link;
+  }
+
+  open(): Promise<void> {
+    return this.#connect();
+  }
+
+  async subscribe(channel: string): Promise<Position | undefined> {
+    await this.#reopen();
+    return this.#positions.get(channel);
+  }
+
+  unsubscribe(): void {
+    this.#reopen().catch(() => undefined);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#source?.close();
+  }
+
+  /** Reopens the stream once for all changes made in the same tick. */
+  #reopen(): Promise<void> {
+    this.#reopening ??= Promise.resolve().then(() => {
+      this.#reopening = undefined;
+      this.#source?.close();
+      return this.#connect().catch((error: unknown) => {
+        this.#link.lost(1006, (error as Error).message);
+        throw error;
+      });
+    });
+    return this.#reopening;
+  }
+
+  #connect(): Promise<void> {
+    const ES = this.#link.EventSource;
+    if (ES === undefined) return Promise.reject(new HeraldClientError('unsupported', 'no EventSource implementation'));
+    const channels = this.#link.channels();
+    if (channels.size === 0 || this.#closed) return Promise.resolve();
+    const known = new Map<string, Position>();
+    for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
+    const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
+    const url = `${this.#link.url}/events${query(channels.keys(), {
+      since: known.size > 0 ? encodeCursor(known) : undefined,
+      joinLeave: joinLeave ? '1' : undefined,
+      token: this.#link.token(),
+    })}`;
+    return new Promise((resolve, reject) => {
+      const source = new ES(url);
+      this.#source = source;
+      let ready = false;
+      const timer = setTimeout(() => {
+        source.close();
+        reject(new HeraldClientError('timeout', 'the SSE stream sent nothing in time (buffered by a proxy?)'));
+      }, this.#link.timeout);
+      source.addEventListener('ready', (event) => {
+        clearTimeout(timer);
+        ready = true;
+        const parsed = parseCursor((JSON.parse((event as MessageEvent<string>).data) as { cursor: string }).cursor);
+        if (parsed.ok) this.#positions = parsed.value;
+        resolve();
+      });
+      source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
+      source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as Gap));
+      const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceChange);
+      source.addEventListener('join', onPresence);
+      source.addEventListener('leave', onPresence);
+      source.onerror = () => {
+        // EventSource would retry by itself; the client's own backoff and resume take over instead.
+        source.close();
+        if (source !== this.#source || this.#closed) return;
+        if (!ready) {
+          clearTimeout(timer);
+          reject(new HeraldClientError('unreachable', 'the SSE stream could not be opened'));
+        } else this.#link.lost(1006, 'SSE stream lost');
+      };
+    });
+  }
+}

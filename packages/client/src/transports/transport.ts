@@ -1,0 +1,42 @@
+import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
+
+/** What the client gives a transport: where to connect, the subscriptions, and where to report. */
+export interface Link {
+  /** Base HTTP URL of the hub, without a trailing slash. */
+  readonly url: string;
+  readonly WebSocket: typeof WebSocket | undefined;
+  readonly EventSource: typeof EventSource | undefined;
+  readonly fetch: typeof fetch;
+  /** Milliseconds to wait for a connection (and for SSE's first event) before giving up on it. */
+  readonly timeout: number;
+  /** Seconds a long poll is held by the hub. */
+  readonly pollWait: number;
+  /** The current token, if any. */
+  token(): string | undefined;
+  /** The channels to receive, with the position each resumes from (undefined = from now). */
+  channels(): Map<string, Position | undefined>;
+  /** Sets the starting position of a channel that had none (a subscription from now). */
+  start(channel: string, position: Position): void;
+  /** Whether any subscription of the channel asked for join/leave events. */
+  joinLeave(channel: string): boolean;
+  message(envelope: Envelope): void;
+  gap(gap: Gap): void;
+  presence(change: PresenceChange): void;
+  /** The connection was lost (close code, reason); the client decides whether to reconnect. */
+  lost(code: number, reason: string): void;
+}
+
+/** One way of talking to the hub. Every transport offers every feature. */
+export interface Transport {
+  readonly name: TransportName;
+  /** Connects and starts receiving every channel of `link.channels()`. */
+  open(): Promise<void>;
+  /** Starts receiving a channel (after a gap and replay when `since` is given); resolves with its position. */
+  subscribe(channel: string, since: Position | undefined): Promise<Position | undefined>;
+  unsubscribe(channel: string): void;
+  publish(channel: string, data: unknown): Promise<PublishResult>;
+  history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
+  presence(channel: string): Promise<PresenceMember[]>;
+  close(): void;
+}

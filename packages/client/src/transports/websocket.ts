@@ -1,0 +1,126 @@
+import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import { HeraldClientError } from '../errors.js';
+import type { HistoryPage, PresenceChange, Since } from '../types.js';
+import type { Link, Transport } from './transport.js';
+
+interface Pending {
+  resolve(frame: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+/** The WebSocket transport: one socket, every command answered by a reply with the same id. */
+export class WebSocketTransport implements Transport {
+  readonly name = 'websocket';
+  readonly #link: Link;
+  #socket: WebSocket | undefined;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #closed = false;
+
+  constructor(link: Link) {
+    this.#link = link;
+  }
+
+  open(): Promise<void> {
+    const WS = this.#link.WebSocket;
+    if (WS === undefined) return Promise.reject(new HeraldClientError('unsupported', 'no WebSocket implementation'));
+    const url = new URL(`${this.#link.url}/ws`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const token = this.#link.token();
+    if (token !== undefined) url.searchParams.set('token', token);
+    return new Promise((resolve, reject) => {
+      let opened = false;
+      const socket = new WS(url.toString());
+      this.#socket = socket;
+      const timer = setTimeout(() => {
+        reject(new HeraldClientError('timeout', 'WebSocket did not open in time'));
+        this.close();
+      }, this.#link.timeout);
+      socket.onopen = () => {
+        opened = true;
+        clearTimeout(timer);
+        const subscribed = [...this.#link.channels()].map(([channel, since]) => this.subscribe(channel, since));
+        Promise.all(subscribed).then(() => resolve(), reject);
+      };
+      socket.onmessage = (event: MessageEvent) => this.#onFrame(event.data);
+      socket.onclose = (event: CloseEvent) => {
+        clearTimeout(timer);
+        this.#fail(new HeraldClientError('closed', `connection closed (${event.code})`));
+        if (!opened) reject(new HeraldClientError('unreachable', `WebSocket closed before opening (${event.code})`));
+        else if (!this.#closed) this.#link.lost(event.code, event.reason);
+        this.#closed = true;
+      };
+    });
+  }
+
+  async subscribe(channel: string, since: Position | undefined): Promise<Position | undefined> {
+    const reply = await this.#request({ type: 'subscribe', channel, since, joinLeave: this.#link.joinLeave(channel) || undefined });
+    return reply['position'] as Position;
+  }
+
+  unsubscribe(channel: string): void {
+    this.#request({ type: 'unsubscribe', channel }).catch(() => undefined);
+  }
+
+  async publish(channel: string, data: unknown): Promise<PublishResult> {
+    return (await this.#request({ type: 'publish', channel, data })) as unknown as PublishResult;
+  }
+
+  async history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
+    return (await this.#request({ type: 'history', channel, since, limit })) as unknown as HistoryPage<unknown>;
+  }
+
+  async presence(channel: string): Promise<PresenceMember[]> {
+    return (await this.#request({ type: 'presence', channel }))['members'] as PresenceMember[];
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket?.close(1000);
+    this.#fail(new HeraldClientError('closed', 'transport closed'));
+  }
+
+  #request(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const socket = this.#socket;
+    if (socket?.readyState !== 1) return Promise.reject(new HeraldClientError('closed', 'not connected'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      socket.send(JSON.stringify({ ...command, id }));
+    });
+  }
+
+  #onFrame(data: unknown): void {
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(String(data)) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    switch (frame['type']) {
+      case 'message':
+        this.#link.message(frame as unknown as Envelope);
+        return;
+      case 'gap':
+        this.#link.gap(frame as unknown as Gap);
+        return;
+      case 'join':
+      case 'leave':
+        this.#link.presence(frame as unknown as PresenceChange);
+        return;
+      case 'reply': {
+        const pending = this.#pending.get(frame['id'] as number);
+        if (pending === undefined) return;
+        this.#pending.delete(frame['id'] as number);
+        const error = frame['error'] as { code: number; message: string } | undefined;
+        if (error === undefined) pending.resolve(frame);
+        else pending.reject(new HeraldClientError(error.code, error.message));
+      }
+    }
+  }
+
+  #fail(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,31 @@
+import type { Envelope, Gap, PresenceMember, Position, PublishResult } from '@herald/protocol';
+
+export type { Envelope, Gap, PresenceMember, Position, PublishResult };
+
+/** The transports, in the default order of preference. */
+export type TransportName = 'websocket' | 'sse' | 'polling';
+
+/** Channel names mapped to their payload types; `createClient<MyChannels>()` types every call. */
+export type ChannelMap = Record<string, unknown>;
+
+/** Connection state of a client. */
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** A join or leave on a channel. */
+export interface PresenceChange {
+  readonly type: 'join' | 'leave';
+  readonly channel: string;
+  readonly member: PresenceMember;
+}
+
+/** The answer to a history read. */
+export interface HistoryPage<T> {
+  readonly messages: Envelope<T>[];
+  /** Pass back as `since` to read on. */
+  readonly cursor: string;
+  readonly gaps?: Gap[];
+  readonly more?: boolean;
+}
+
+/** `since` as the hub takes it: a cursor from any transport, or a position copied from an envelope. */
+export type Since = string | Position;
