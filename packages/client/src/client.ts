@@ -345,9 +345,11 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
     for (const sub of entry.subs) sub.deliver(envelope);
   }
 
-  #onGap(gap: Gap): void {
-    const entry = this.#channels.get(gap.channel);
+  #onGap(frame: Gap): void {
+    const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
+    // One shape on every transport (the WebSocket and SSE frames also carry `type`).
+    const gap: Gap = { channel: frame.channel, reason: frame.reason, requested: frame.requested, resumed: frame.resumed };
     entry.position = gap.resumed;
     for (const sub of entry.subs) sub.reportGap(gap);
   }

@@ -7,9 +7,9 @@ import { fail, ok, type Result } from './result.js';
 export type CursorPositions = ReadonlyMap<string, Position>;
 
 /** Most channels one cursor may hold. */
-export const MAX_CURSOR_CHANNELS = 256;
+export const MAX_CURSOR_CHANNELS = 128;
 /** Longest accepted cursor string. */
-export const MAX_CURSOR_LENGTH = 32_768;
+export const MAX_CURSOR_LENGTH = 65_536;
 
 const PREFIX = 'c1.';
 
@@ -51,8 +51,9 @@ export function parseCursor(cursor: unknown): Result<Map<string, Position>> {
   if (cursor.length > MAX_CURSOR_LENGTH) return fail(ErrorCode.InvalidCursor, 'cursor is too long');
   if (!cursor.startsWith(PREFIX)) return fail(ErrorCode.InvalidCursor, 'not a Herald cursor');
   const text = fromBase64Url(cursor.slice(PREFIX.length));
-  if (text === undefined || text.length === 0) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
+  if (text === undefined) return fail(ErrorCode.InvalidCursor, 'malformed cursor');
   const positions = new Map<string, Position>();
+  if (text.length === 0) return ok(positions);
   const parts = text.split(';');
   if (parts.length > MAX_CURSOR_CHANNELS) return fail(ErrorCode.InvalidCursor, 'cursor holds too many channels');
   for (const part of parts) {

@@ -1,5 +1,6 @@
 export { runEngineContract, type EngineFactory } from './engine-contract.js';
 export { SseTestClient, type SseEvent } from './sse-client.js';
+export { startNginx, type NginxOptions, type TestNginx } from './nginx.js';
 export { poll, publishHttp, startTestHub, type TestHub } from './test-hub.js';
 export { Collector } from './waiter.js';
 export { WsTestClient } from './ws-client.js';

@@ -43,6 +43,8 @@ export class WebSocketTransport implements Transport {
         Promise.all(subscribed).then(() => resolve(), reject);
       };
       socket.onmessage = (event: MessageEvent) => this.#onFrame(event.data);
+      // Failures are reported by the close event that follows.
+      socket.onerror = () => undefined;
       socket.onclose = (event: CloseEvent) => {
         clearTimeout(timer);
         this.#fail(new HeraldClientError('closed', `connection closed (${event.code})`));

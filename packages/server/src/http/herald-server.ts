@@ -42,6 +42,8 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly maxWait?: number;
   /** `Access-Control-Allow-Origin` for the HTTP API and SSE; `undefined` sends no CORS headers. @default undefined */
   readonly allowOrigin?: string;
+  /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
+  readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean };
   /** HTML served at `GET /`; `undefined` answers 404 there. */
   readonly landingPage?: string;
   /** Extra routes tried before the built-in ones; return true when handled. */
@@ -108,6 +110,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     logger,
   );
   const polling = new PollingTransport(hub, { maxChannels, maxWait: positive('maxWait', options.maxWait, 60), headers });
+  const enabled = { websocket: options.transports?.websocket !== false, sse: options.transports?.sse !== false, polling: options.transports?.polling !== false };
   let ready = false;
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -145,6 +148,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         if (!allow('POST')) return;
         return handlePublish(hub, req, res, maxBodyBytes, corsHeaders);
       case '/api/messages':
+        if (!enabled.polling) break;
         if (!allow('GET')) return;
         return polling.handle(req, res, url.searchParams);
       case '/api/presence': {
@@ -158,6 +162,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         }
       }
       case '/events':
+        if (!enabled.sse) break;
         if (!allow('GET')) return;
         return sse.handle(req, res, url.searchParams);
       case '/':
@@ -184,8 +189,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== '/ws' || !ready) {
-      socket.end(`HTTP/1.1 ${path !== '/ws' ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if (path !== '/ws' || !enabled.websocket || !ready) {
+      socket.end(`HTTP/1.1 ${path !== '/ws' || !enabled.websocket ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     ws.handleUpgrade(req, socket, head);

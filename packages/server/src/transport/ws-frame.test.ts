@@ -1,5 +1,13 @@
-import { Receiver } from 'ws';
 import { describe, expect, it } from 'vitest';
+import * as wsModule from 'ws';
+
+interface FrameReceiver {
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  write(chunk: Buffer): void;
+}
+// ws exports its frame parser at run time; @types/ws does not declare it.
+const { Receiver } = wsModule as unknown as { Receiver: new (options: { isServer: boolean }) => FrameReceiver };
 import { wsTextFrame } from './ws-frame.js';
 
 /** Decodes frames with ws's own receiver (client side), as a real peer would. */

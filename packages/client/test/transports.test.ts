@@ -1,0 +1,110 @@
+import { createClient, type HeraldClient, type TransportName, type Envelope, type Gap } from '@herald/client/node';
+import { startTestHub, type TestHub, Collector } from '@herald/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscription suite, forced onto %s', (transport) => {
+  let hub: TestHub;
+  const clients: HeraldClient[] = [];
+  const client = (options: Partial<Parameters<typeof createClient>[0]> = {}): HeraldClient => {
+    const c = createClient({ url: hub.url, transports: [transport], pollWait: 5, reconnect: { minDelay: 20, maxDelay: 100 }, ...options });
+    clients.push(c);
+    return c;
+  };
+  beforeEach(async () => {
+    hub = await startTestHub({ historySize: 100 });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await hub.close();
+  });
+
+  it('receives live messages in order, on the forced transport', async () => {
+    const c = client();
+    const got = new Collector<Envelope>();
+    const sub = c.subscribe('live', (m) => got.push(m));
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    expect(c.transport).toBe(transport);
+    expect(c.state).toBe('connected');
+    for (let i = 1; i <= 20; i++) await hub.server.hub.publish('live', { i });
+    await got.count(20);
+    expect(got.items.map((m) => m.offset)).toEqual(range(1, 20));
+    expect(got.items[0]).toMatchObject({ type: 'message', channel: 'live', offset: 1, data: { i: 1 } });
+  });
+
+  it('publishes with a reply carrying the stored position, and the message comes back', async () => {
+    const c = client();
+    const got = new Collector<Envelope>();
+    const sub = c.subscribe('echo', (m) => got.push(m));
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    const reply = await sub.publish({ hello: 'world' });
+    expect(reply).toMatchObject({ channel: 'echo', offset: 1, epoch: expect.any(String) });
+    await got.count(1);
+    expect(got.items[0]!.data).toEqual({ hello: 'world' });
+    await expect(c.publish('bad channel', 1)).rejects.toMatchObject({ code: 1003 });
+  });
+
+  it('reads history and presence', async () => {
+    for (let i = 1; i <= 5; i++) await hub.server.hub.publish('hist', i);
+    const c = client();
+    const sub = c.subscribe('hist');
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    const page = await sub.history({ limit: 3 });
+    expect(page.messages.map((m) => m.data)).toEqual([1, 2, 3]);
+    expect(page.more).toBe(true);
+    const rest = await sub.history({ since: page.cursor });
+    expect(rest.messages.map((m) => m.data)).toEqual([4, 5]);
+    const members = await sub.presence();
+    if (transport === 'polling') expect(members).toEqual([]);
+    else expect(members).toHaveLength(1);
+  });
+
+  it('resumes from a given position, and after the connection drops, with no loss and no duplicates', async () => {
+    for (let i = 1; i <= 10; i++) await hub.server.hub.publish('res', i);
+    const { epoch } = await hub.server.hub.position('res');
+    const c = client();
+    const got = new Collector<Envelope>();
+    const states: string[] = [];
+    c.on('state', (s) => states.push(s));
+    c.subscribe('res', (m) => got.push(m), { since: { epoch, offset: 4 } });
+    await got.count(6);
+    hub.server.dropConnections();
+    for (let i = 11; i <= 40; i++) await hub.server.hub.publish('res', i);
+    await got.count(36);
+    await hub.server.hub.publish('res', 41);
+    await got.count(37);
+    expect(got.items.map((m) => m.offset)).toEqual(range(5, 41));
+    if (transport !== 'polling') expect(states).toContain('reconnecting');
+  });
+
+  it('reports a gap when the missed messages left the window', async () => {
+    for (let i = 1; i <= 150; i++) await hub.server.hub.publish('gap', i);
+    const { epoch } = await hub.server.hub.position('gap');
+    const c = client();
+    const got = new Collector<Envelope>();
+    const gaps: Gap[] = [];
+    const sub = c.subscribe('gap', (m) => got.push(m), { since: { epoch, offset: 10 } });
+    sub.on('gap', (g) => gaps.push(g));
+    await got.count(100);
+    expect(gaps).toEqual([{ channel: 'gap', reason: 'window', requested: { epoch, offset: 10 }, resumed: { epoch, offset: 50 } }]);
+    expect(got.items.map((m) => m.offset)).toEqual(range(51, 150));
+  });
+
+  it('iterates with for await', async () => {
+    const c = client();
+    const sub = c.subscribe('iter');
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const m of sub) {
+        seen.push(m.offset);
+        if (seen.length === 3) break;
+      }
+    })();
+    for (let i = 1; i <= 3; i++) await hub.server.hub.publish('iter', i);
+    await reading;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(sub.state).toBe('unsubscribed');
+  });
+});
