@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: type-check and build every package (the CLI tests run the built hub), lint, then run
+// `npm test`: build every package (the CLI tests run the built hub), type-check sources and tests, lint, then run
 // every test. The last line printed is always `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 
 const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shell: false }).status ?? 1;
 const steps = [
   ['build', 'npx', ['tsc', '-b', 'packages/herald/tsconfig.build.json', 'packages/testkit/tsconfig.build.json', 'packages/client/tsconfig.build.json']],
+  // Tests are type-checked too: each package's tsconfig.json covers src and test.
+  ...['protocol', 'server', 'client', 'testkit', 'herald'].map((pkg) => [`typecheck ${pkg}`, 'npx', ['tsc', '-p', `packages/${pkg}/tsconfig.json`]]),
   ['lint', 'npx', ['eslint', '--max-warnings', '0', '.']],
 ];
 for (const [name, command, args] of steps) {

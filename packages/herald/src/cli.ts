@@ -53,8 +53,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   return started;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 async function run(options: StartOptions): Promise<number> {
-  const logger = createLogger();
+  const level = process.env['HERALD_LOG_LEVEL'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    process.stderr.write(`herald: HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"\n`);
+    return 1;
+  }
+  const logger = createLogger(level);
   process.stderr.write(DEV_BANNER);
   let hub;
   try {
@@ -88,7 +95,7 @@ async function run(options: StartOptions): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }

@@ -1,7 +1,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 
 /** The hub's JSON-lines logger on stdout; anything that looks like a token is redacted. */
-export function createLogger(level: string = process.env['HERALD_LOG_LEVEL'] ?? 'info'): PinoLogger {
+export function createLogger(level: string): PinoLogger {
   return pino({
     name: 'herald',
     level,

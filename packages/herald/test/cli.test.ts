@@ -85,6 +85,12 @@ describe('herald CLI', () => {
     expect(await hub.exited).toBe(0);
   });
 
+  it('refuses a bad HERALD_LOG_LEVEL with a clear error', () => {
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HERALD_LOG_LEVEL: 'loud' } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('HERALD_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"');
+  });
+
   it('says so when the port is taken', async () => {
     const first = await start(['--port', '0']);
     children.push(first.child);

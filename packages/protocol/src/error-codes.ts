@@ -77,7 +77,7 @@ export interface WireError {
 /** Whether a close code asks the client to reconnect (and resume). */
 export function shouldReconnect(closeCode: number): boolean {
   if (closeCode >= 4500 && closeCode <= 4999) return false;
-  // 1008 policy violation, 1009 too big, 1002 protocol error, 1003 unsupported data: client bugs.
-  if (closeCode === 1002 || closeCode === 1003 || closeCode === 1008 || closeCode === 1009) return false;
+  // Protocol error, unsupported data, invalid UTF-8, policy violation, too big: client bugs.
+  if (closeCode === 1002 || closeCode === 1003 || closeCode === 1007 || closeCode === 1008 || closeCode === 1009) return false;
   return true;
 }

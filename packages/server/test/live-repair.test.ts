@@ -60,4 +60,14 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     });
     await ws.close();
   });
+
+  it('repairs a hole even before the first live message reached the node', async () => {
+    hub = await startTestHub({ broker: new LossyBroker((offset) => offset === 1, 1000) });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'first' });
+    for (let i = 1; i <= 3; i++) await hub.server.hub.publish('first', i);
+    expect((await ws.waitForMessages(3)).map((m) => m.offset)).toEqual([1, 2, 3]);
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
 });

@@ -53,4 +53,24 @@ describe('bounded send queue: a client that stops reading is disconnected, the o
     expect(got.map((m) => m.offset)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
     await healthy.close();
   });
+
+  it('resumes a replay larger than the send queue, and passes a single message larger than it', async () => {
+    hub = await startTestHub({ sendQueueBytes: 64 * 1024, historySize: 1000 });
+    const payload = 'z'.repeat(1000);
+    for (let i = 0; i < 500; i++) await hub.server.hub.publish('big', payload);
+    const { epoch } = await hub.server.hub.position('big');
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'big', since: { epoch, offset: 0 } });
+    const sse = await SseTestClient.connect(`${hub.url}/events?channel=big&since=${encodeURIComponent((await ws.request({ type: 'history', channel: 'big', limit: 1 })).cursor)}`);
+    // Far more than 64 KiB of replay (about 500 KB) arrives in full.
+    expect((await ws.waitForMessages(500)).map((m) => m.offset)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect((await sse.waitForMessages(499)).at(-1).offset).toBe(500);
+    // One message of 200 KB, three times the queue limit, is delivered, not taken for slowness.
+    await hub.server.hub.publish('big', 'w'.repeat(200_000));
+    expect((await ws.waitForMessages(501)).at(-1).data).toHaveLength(200_000);
+    expect((await sse.waitForMessages(500)).at(-1).data).toHaveLength(200_000);
+    expect(hub.server.stats()).toMatchObject({ websocket: 1, sse: 1 });
+    await ws.close();
+    await sse.close();
+  });
 });

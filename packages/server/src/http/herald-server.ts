@@ -69,9 +69,11 @@ export interface HeraldServer {
   close(): Promise<void>;
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a number > 0`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} > 0`);
+  }
   return value;
 }
 
@@ -109,7 +111,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     },
     logger,
   );
-  const polling = new PollingTransport(hub, { maxChannels, maxWait: positive('maxWait', options.maxWait, 60), headers });
+  const polling = new PollingTransport(hub, { maxChannels, maxWait: positive('maxWait', options.maxWait, 60, false), headers });
   const enabled = { websocket: options.transports?.websocket !== false, sse: options.transports?.sse !== false, polling: options.transports?.polling !== false };
   let ready = false;
 
@@ -118,7 +120,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     try {
       url = new URL(req.url ?? '/', 'http://herald.invalid');
     } catch {
-      return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' });
+      return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, corsHeaders);
     }
     if (options.routes?.(req, res, url) === true) return;
     const method = req.method ?? 'GET';
@@ -142,7 +144,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     switch (path) {
       case '/healthz':
         if (!allow('GET,HEAD')) return;
-        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' });
+        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' }, corsHeaders);
         return sendJson(res, 200, { status: 'ok' }, corsHeaders);
       case '/api/publish':
         if (!allow('POST')) return;
@@ -173,16 +175,17 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         }
         break;
       case '/ws':
+        if (!enabled.websocket) break;
         res.setHeader('Upgrade', 'websocket');
-        return sendError(res, { code: ErrorCode.InvalidField, message: '/ws expects a WebSocket upgrade' });
+        return sendError(res, { code: ErrorCode.InvalidField, message: '/ws expects a WebSocket upgrade' }, corsHeaders);
     }
-    return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` });
+    return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` }, corsHeaders);
   };
 
   const server = createServer((req, res) => {
     route(req, res).catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
+      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' }, corsHeaders);
       else res.destroy();
     });
   });

@@ -32,7 +32,10 @@ export interface ReadOutcome {
 /** What {@link Hub.subscribe} resolves to; call `start()` once the reply is on its way. */
 export interface SubscribeOutcome {
   readonly subscription: Subscription;
-  /** The channel's position the subscription starts from (after the replay, if any). */
+  /**
+   * Where the subscription starts: `since` when it can be resumed from, the gap's `resumed` position
+   * when not, the end of the log without `since`. Messages after it follow.
+   */
   readonly position: Position;
   /** Delivers the gap and replay (if `since` was given), then goes live. */
   start(): void;
@@ -178,9 +181,11 @@ export class Hub {
         throw new HeraldError(ErrorCode.NotSubscribed, 'subscription was cancelled');
       }
       const startOffset = gap === undefined && since !== undefined ? since.offset : position.offset;
+      // Where the subscription starts: what a client may resume from even before the replay arrives.
+      const start = gap?.resumed ?? (since !== undefined ? since : position);
       return {
         subscription,
-        position,
+        position: { epoch: start.epoch, offset: start.offset },
         start: () => {
           subscription.start(position.epoch, startOffset, gap, replay);
           // Announced only now, so the session's own reply and replay come before its join.
@@ -252,8 +257,14 @@ export class Hub {
     let state = this.#channels.get(channel);
     if (state === undefined) {
       const previous = this.#releasing.get(channel) ?? Promise.resolve();
-      const ready = previous.then(() => this.#engineCall(() => this.#broker.subscribe(channel)));
-      state = new ChannelState(ready);
+      const ready = previous.then(async () => {
+        await this.#engineCall(() => this.#broker.subscribe(channel));
+        // Knowing the end of the log from the start lets the first live hole be repaired too.
+        const top = await this.#engineCall(() => this.#broker.position(channel));
+        created.top ??= top;
+      });
+      const created = new ChannelState(ready);
+      state = created;
       // A failed subscribe is reported to whoever awaits `ready`; the state is dropped when they detach.
       ready.catch(() => undefined);
       this.#channels.set(channel, state);

@@ -10,7 +10,8 @@ export interface Subscriber {
   readonly client: string;
   /** User id, or `null` when anonymous. */
   readonly user: string | null;
-  message(message: HubMessage): void;
+  /** `replay` is true for the history a resume asked for (bounded by retention, so never refused as slowness). */
+  message(message: HubMessage, replay: boolean): void;
   gap(gap: Gap): void;
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void;
 }

@@ -38,11 +38,12 @@ export class Subscription {
     }
     const pending = this.#pending;
     this.#pending = null;
-    for (const message of replay) this.receive(message);
-    for (const message of pending) this.receive(message);
+    for (const message of replay) this.receive(message, true);
+    for (const message of pending) this.receive(message, true);
   }
 
-  receive(message: HubMessage): void {
+  /** Forwards a message in order; `replay` marks history the client asked for (see `Subscriber.message`). */
+  receive(message: HubMessage, replay = false): void {
     if (this.closed) return;
     if (this.#pending !== null) {
       this.#pending.push(message);
@@ -67,6 +68,6 @@ export class Subscription {
       });
     }
     this.offset = message.offset;
-    this.subscriber.message(message);
+    this.subscriber.message(message, replay);
   }
 }

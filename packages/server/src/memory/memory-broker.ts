@@ -100,6 +100,11 @@ export class MemoryBroker implements Broker {
 
   #expireAll(): void {
     const now = this.#clock.now();
-    for (const [channel, log] of this.#logs) log.expire(now, this.#policy(channel));
+    for (const [channel, log] of this.#logs) {
+      // A log nothing was ever published to, that no one listens to, holds nothing worth keeping:
+      // reads and subscriptions to arbitrary names must not grow memory for good.
+      if (log.top === 0 && !this.#subscribed.has(channel)) this.#logs.delete(channel);
+      else log.expire(now, this.#policy(channel));
+    }
   }
 }

@@ -32,6 +32,7 @@ export class Outbox {
   readonly #onOverflow: () => void;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  #credit = 0;
   #queued = false;
   #closed = false;
 
@@ -46,14 +47,26 @@ export class Outbox {
     return !this.#closed;
   }
 
-  /** Queues `chunk` (the caller may share the same Buffer between many outboxes; it is never modified). */
-  push(chunk: Buffer): void {
+  /**
+   * Queues `chunk` (the caller may share the same Buffer between many outboxes; it is never
+   * modified). A `replay` chunk (history a resuming client asked for, bounded by the retention
+   * window) is never refused: the limit applies to what piles up on top of it.
+   */
+  push(chunk: Buffer, replay = false): void {
     if (this.#closed) return;
+    const pending = this.#bytes + this.#sink.writableLength;
     this.#bytes += chunk.length;
-    if (this.#bytes + this.#sink.writableLength > this.#limit) {
-      this.close();
-      this.#onOverflow();
-      return;
+    if (replay) {
+      this.#credit += chunk.length;
+    } else {
+      // Replay bytes leave first (the queue is FIFO): what is pending bounds what remains of them.
+      this.#credit = Math.min(this.#credit, pending);
+      // A chunk into an empty queue always goes, so one large message never counts as slowness.
+      if (pending > 0 && pending + chunk.length > this.#limit + this.#credit) {
+        this.close();
+        this.#onOverflow();
+        return;
+      }
     }
     this.#chunks.push(chunk);
     if (!this.#queued) {

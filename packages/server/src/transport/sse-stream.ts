@@ -47,13 +47,13 @@ export class SseStream implements Subscriber {
     this.#outbox.close();
   }
 
-  message(message: HubMessage): void {
+  message(message: HubMessage, replay: boolean): void {
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     if (this.#single) {
-      this.#outbox.push(message.encoded('sse1', encodeSingle));
+      this.#outbox.push(message.encoded('sse1', encodeSingle), replay);
     } else {
-      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`));
-      this.#outbox.push(message.encoded('sse', encodeData));
+      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
+      this.#outbox.push(message.encoded('sse', encodeData), replay);
     }
   }
 

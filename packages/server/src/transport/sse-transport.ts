@@ -76,7 +76,7 @@ export class SseTransport {
           return;
         }
         outcomes.push(outcome);
-        positions.set(channel, from ?? outcome.position);
+        positions.set(channel, outcome.position);
       }
     } catch (error) {
       for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
@@ -98,10 +98,12 @@ export class SseTransport {
     for (const outcome of outcomes) outcome.start();
   }
 
-  /** Ends every stream (the browser reconnects after `retry`). */
+  /** Ends every stream with a `retry` hint; EventSource reconnects after it (to another node) and resumes. */
   close(): void {
     clearInterval(this.#heartbeat);
+    const hint = Buffer.from(`retry: ${this.#options.retry}\n\n`);
     for (const [stream, res] of this.#streams) {
+      stream.write(hint);
       stream.end();
       res.end();
     }

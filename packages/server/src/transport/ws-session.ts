@@ -76,10 +76,17 @@ export class WsSession implements Subscriber {
     this.#ws.close(code, reason);
   }
 
-  /** Drops the connection without a close handshake (no pong in time). */
+  /** Drops the connection without a close handshake. */
   terminate(): void {
     this.#outbox.close();
     this.#ws.terminate();
+  }
+
+  /** No pong came in time: say so (a live but slow peer learns why), then drop the socket. */
+  pingTimeout(): void {
+    this.#outbox.close();
+    this.#ws.close(CloseCode.PingTimeout, 'ping timeout');
+    setTimeout(() => this.#ws.terminate(), 1000).unref();
   }
 
   /** Whether the connection is open (not closing or closed). */
@@ -92,8 +99,8 @@ export class WsSession implements Subscriber {
     this.#ws.ping();
   }
 
-  message(message: HubMessage): void {
-    this.#outbox.push(message.encoded('ws', encodeWsFrame));
+  message(message: HubMessage, replay: boolean): void {
+    this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
   }
 
   gap(gap: Gap): void {

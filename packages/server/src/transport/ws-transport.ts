@@ -64,7 +64,8 @@ export class WsTransport {
 
   #pingAll(): void {
     for (const session of this.#sessions) {
-      if (!session.alive) session.terminate();
+      if (!session.open) continue;
+      if (!session.alive) session.pingTimeout();
       else session.ping();
     }
   }
