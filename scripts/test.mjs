@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 
 const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shell: false }).status ?? 1;
 const steps = [
-  ['build', 'npx', ['tsc', '-b', 'packages/herald/tsconfig.build.json', 'packages/testkit/tsconfig.build.json', 'packages/client/tsconfig.build.json']],
+  ['build', 'npm', ['run', '--silent', 'build']],
   // Tests are type-checked too: each package's tsconfig.json covers src and test.
   ...['protocol', 'server', 'client', 'testkit', 'herald'].map((pkg) => [`typecheck ${pkg}`, 'npx', ['tsc', '-p', `packages/${pkg}/tsconfig.json`]]),
   ['lint', 'npx', ['eslint', '--max-warnings', '0', '.']],

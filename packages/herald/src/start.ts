@@ -1,5 +1,5 @@
 import { createHeraldServer, type HeraldServer, type Logger } from '@herald/server';
-import { loadLandingPage } from './landing-page.js';
+import { loadClientBundle, loadLandingPage } from './landing-page.js';
 import type { StartOptions } from './start-options.js';
 
 /** A started hub: the server plus the URL it answers on. */
@@ -11,15 +11,23 @@ export interface RunningHub {
 
 /**
  * Starts a hub in the dev profile: memory engine, anyone may publish and subscribe, CORS open, the
- * landing page at `/`.
+ * landing page at `/` and the client SDK's browser bundle at `/sdk/herald-client.js`.
  */
 export async function startHub(options: StartOptions, logger: Logger): Promise<RunningHub> {
+  const bundle = loadClientBundle();
+  if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
   const server = createHeraldServer({
     historySize: options.historySize,
     historyTtl: options.historyTtl,
     allowOrigin: '*',
     landingPage: loadLandingPage(),
     logger,
+    routes: (req, res, url) => {
+      if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
+      res.end(bundle);
+      return true;
+    },
   });
   const port = await server.listen(options.port, options.host);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
