@@ -4,7 +4,7 @@ export interface ReconnectOptions {
   readonly minDelay?: number;
   /** Upper bound of the window. @default 30000 */
   readonly maxDelay?: number;
-  /** Failed attempts in a row before giving up (state `closed`). @default Infinity */
+  /** Failed connection attempts in a row (the first included) before giving up (state `closed`). @default Infinity */
   readonly maxAttempts?: number;
 }
 

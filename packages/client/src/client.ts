@@ -287,7 +287,7 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
   #retry(error: HeraldClientError): void {
     const policy = this.#options.reconnect;
     const max = policy === false ? 0 : (policy?.maxAttempts ?? Infinity);
-    if (this.#attempt >= max) {
+    if (this.#attempt + 1 >= max) {
       this.#stop(error);
       return;
     }
