@@ -79,7 +79,7 @@ function secondsToExpiry(token: string, now: number): number | undefined {
  * A connection to a Herald hub over the best transport that works, with reconnect, resume and
  * typed channels. Connects on the first subscription (or {@link HeraldClient.connect}).
  */
-export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<ClientEvents> {
+export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientEvents> {
   state: ClientState = 'idle';
   readonly #options: ClientOptions;
   readonly #url: string;
@@ -159,18 +159,18 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
   }
 
   /** Publishes to a channel; resolves once the hub stored the message. */
-  async publish<C extends keyof M & string>(channel: C, data: M[C]): Promise<PublishResult> {
-    return (await this.#ready()).publish(channel, data);
+  publish<C extends keyof M & string>(channel: C, data: M[C]): Promise<PublishResult> {
+    return this.#host.publish(channel, data);
   }
 
   /** Reads a channel's retained messages. */
-  async history<C extends keyof M & string>(channel: C, options: { since?: Since; limit?: number } = {}): Promise<HistoryPage<M[C]>> {
-    return (await this.#ready()).history(channel, options.since, options.limit) as Promise<HistoryPage<M[C]>>;
+  history<C extends keyof M & string>(channel: C, options: { since?: Since; limit?: number } = {}): Promise<HistoryPage<M[C]>> {
+    return this.#host.history(channel, options.since, options.limit) as Promise<HistoryPage<M[C]>>;
   }
 
   /** The members of a channel. */
-  async presence(channel: keyof M & string): Promise<PresenceMember[]> {
-    return (await this.#ready()).presence(channel);
+  presence(channel: keyof M & string): Promise<PresenceMember[]> {
+    return this.#host.presence(channel);
   }
 
   /** Connects now (otherwise the first subscription does). */
@@ -188,9 +188,9 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
   }
 
   readonly #host = {
-    publish: (channel: string, data: unknown) => this.publish(channel, data as M[string]),
-    history: (channel: string, since: Since | undefined, limit: number | undefined) => this.history(channel, { since, limit }) as Promise<HistoryPage<unknown>>,
-    presence: (channel: string) => this.presence(channel),
+    publish: async (channel: string, data: unknown) => (await this.#ready()).publish(channel, data),
+    history: async (channel: string, since: Since | undefined, limit: number | undefined) => (await this.#ready()).history(channel, since, limit),
+    presence: async (channel: string) => (await this.#ready()).presence(channel),
     remove: (sub: Subscription) => {
       const entry = this.#channels.get(sub.channel);
       if (entry?.subs.delete(sub) !== true || entry.subs.size > 0) return;
@@ -275,7 +275,7 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
   }
 
   #backfill(sub: Subscription, since: Position): void {
-    this.history(sub.channel, { since }).then(
+    this.#host.history(sub.channel, since, undefined).then(
       (page) => {
         for (const gap of page.gaps ?? []) sub.reportGap(gap);
         for (const message of page.messages) sub.deliver(message);
@@ -360,6 +360,6 @@ export class HeraldClient<M extends ChannelMap = ChannelMap> extends Emitter<Cli
 }
 
 /** Creates a client (see {@link ClientOptions}); nothing connects until the first subscription. */
-export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): HeraldClient<M> {
+export function createClient<M extends object = ChannelMap>(options: ClientOptions): HeraldClient<M> {
   return new HeraldClient<M>(options);
 }

@@ -9,6 +9,6 @@ export * from './index.js';
  * {@link createClient} for Node.js 20, which has neither `WebSocket` nor `EventSource` as globals:
  * wires `ws` and `eventsource` unless the options bring their own.
  */
-export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): HeraldClient<M> {
+export function createClient<M extends object = ChannelMap>(options: ClientOptions): HeraldClient<M> {
   return new HeraldClient<M>({ WebSocket, EventSource, ...options });
 }

@@ -5,7 +5,7 @@ export type { Envelope, Gap, PresenceMember, Position, PublishResult };
 /** The transports, in the default order of preference. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
 
-/** Channel names mapped to their payload types; `createClient<MyChannels>()` types every call. */
+/** Channel names mapped to their payload types (any object type or interface); `createClient<MyChannels>()` types every call. */
 export type ChannelMap = Record<string, unknown>;
 
 /** Connection state of a client. */
