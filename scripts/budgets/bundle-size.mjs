@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Browser bundle sizes, minified + gzip (level 9), measured the same way for Herald's client,
+// socket.io-client and centrifuge: esbuild bundles an entry that imports the client's main export,
+// for the browser, minified, ESM.
+import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Budget for @herald/client: 8 KB (8,192 bytes) minified + gzip. */
+export const CLIENT_BUDGET_BYTES = 8 * 1024;
+
+const entries = {
+  '@herald/client': `export { createClient } from '${root}packages/client/src/index.ts';`,
+  'socket.io-client': `export { io } from 'socket.io-client';`,
+  centrifuge: `export { Centrifuge } from 'centrifuge';`,
+};
+
+async function measure(contents) {
+  const result = await build({
+    stdin: { contents, resolveDir: root, loader: 'ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0].contents;
+  return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length };
+}
+
+/** Sizes in bytes for each client. */
+export async function measureBundles() {
+  const sizes = {};
+  for (const [name, contents] of Object.entries(entries)) sizes[name] = await measure(contents);
+  return sizes;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const sizes = await measureBundles();
+  for (const [name, { minified, gzip }] of Object.entries(sizes)) {
+    console.log(`${name.padEnd(18)} ${(minified / 1024).toFixed(1).padStart(6)} KB min  ${(gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`);
+  }
+  const ours = sizes['@herald/client'].gzip;
+  console.log(ours <= CLIENT_BUDGET_BYTES ? `within budget (${ours} ≤ ${CLIENT_BUDGET_BYTES} bytes)` : `OVER BUDGET (${ours} > ${CLIENT_BUDGET_BYTES} bytes)`);
+  process.exitCode = ours <= CLIENT_BUDGET_BYTES ? 0 : 1;
+}
