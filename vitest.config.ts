@@ -12,10 +12,11 @@ export default defineConfig({
       '@herald/testkit': src('testkit'),
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
       '@herald/client': src('client'),
+      '@herald/react': src('react'),
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'packages/*/test/**/*.test.tsx'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,4 +1,4 @@
-import { parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { checkChannelName, ErrorCode, parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
@@ -43,25 +43,33 @@ export type ClientEvents = {
 interface ChannelEntry {
   readonly subs: Set<Subscription>;
   position: Position | undefined;
+  /** Whether the current transport has confirmed the subscription. */
+  subscribed: boolean;
 }
 
-const remembered = new Map<string, TransportName>();
+const remembered = new Map<string, string>();
 const STORAGE_KEY = 'herald:transport:';
+/** How long a remembered fallback is preferred before the full order is probed again (one hour). */
+const REMEMBER_MS = 3_600_000;
 
-function recall(url: string): TransportName | undefined {
+function recall(url: string, now: number): TransportName | undefined {
+  let entry: string | null | undefined;
   try {
-    return (globalThis.localStorage?.getItem(STORAGE_KEY + url) as TransportName | null) ?? remembered.get(url);
+    entry = globalThis.localStorage?.getItem(STORAGE_KEY + url);
   } catch {
-    return remembered.get(url);
+    // Storage may be unavailable (private mode, SSR): the in-memory choice still holds.
   }
+  const [name, at] = (entry ?? remembered.get(url) ?? '').split('|');
+  return now - Number(at) < REMEMBER_MS ? (name as TransportName) : undefined;
 }
 
-function remember(url: string, name: TransportName): void {
-  remembered.set(url, name);
+function remember(url: string, name: TransportName, now: number): void {
+  const entry = `${name}|${now}`;
+  remembered.set(url, entry);
   try {
-    globalThis.localStorage?.setItem(STORAGE_KEY + url, name);
+    globalThis.localStorage?.setItem(STORAGE_KEY + url, entry);
   } catch {
-    // Storage may be unavailable (private mode, SSR); the in-memory choice still holds.
+    // See recall().
   }
 }
 
@@ -89,6 +97,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #transport: Transport | undefined;
   #token: string | undefined;
   #attempt = 0;
+  #closedByUser = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #refresh: ReturnType<typeof setTimeout> | undefined;
   #waiters: { resolve(t: Transport): void; reject(e: Error): void }[] = [];
@@ -123,6 +132,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
       lost: (code, reason) => this.#onLost(code, reason),
+      refused: (channel, error) => this.#refused(channel, error),
     };
   }
 
@@ -144,16 +154,32 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     } else since = options.since;
     const sub = new Subscription<M[C]>(this.#host, channel, { ...options, since });
     if (handler !== undefined) sub.on('message', handler);
+    const checked = checkChannelName(channel);
+    if (!checked.ok) {
+      // Refused before any network: a bad name must not take the connection of the others down.
+      queueMicrotask(() => {
+        sub.fail(new HeraldClientError(checked.error.code, checked.error.message));
+        sub.unsubscribe();
+      });
+      return sub;
+    }
     const existing = this.#channels.get(channel);
-    const entry = existing ?? { subs: new Set(), position: since };
+    const entry = existing ?? { subs: new Set(), position: since, subscribed: false };
+    const addsJoinLeave = existing !== undefined && sub.joinLeave && ![...existing.subs].some((s) => s.joinLeave);
     entry.subs.add(sub as Subscription);
     if (existing === undefined) {
       this.#channels.set(channel, entry);
       if (this.#transport !== undefined) this.#subscribeOn(this.#transport, channel, entry);
       else this.connect();
     } else {
-      if (this.state === 'connected') sub.setState('subscribed');
+      if (entry.subscribed) sub.setState('subscribed');
       if (since !== undefined) this.#backfill(sub as Subscription, since);
+      if (addsJoinLeave && this.#transport !== undefined) {
+        // The hub sends joins and leaves per subscription: subscribe again, asking for them,
+        // resuming from the channel's position so nothing is lost or repeated.
+        this.#transport.unsubscribe(channel);
+        this.#subscribeOn(this.#transport, channel, entry);
+      }
     }
     return sub;
   }
@@ -175,7 +201,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   /** Connects now (otherwise the first subscription does). */
   connect(): void {
-    if (this.state === 'idle' || (this.state === 'closed' && this.#transport === undefined)) {
+    // After close() the client stays closed; after a fatal error (state `closed` too) connect() retries.
+    if (this.state === 'idle' || (this.state === 'closed' && !this.#closedByUser)) {
       this.#attempt = 0;
       void this.#run();
     }
@@ -183,6 +210,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   /** Closes the connection for good; subscriptions end. */
   close(): void {
+    this.#closedByUser = true;
     this.#stop(undefined);
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
   }
@@ -224,7 +252,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
         return;
       }
     }
-    const preferred = recall(this.#url);
+    const preferred = recall(this.#url, Date.now());
     const order = preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     let lastError: unknown;
     for (const name of order) {
@@ -249,11 +277,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #connected(transport: Transport, opened: Set<string>): void {
     this.#transport = transport;
     this.#attempt = 0;
-    remember(this.#url, transport.name);
+    // Only a real choice is worth remembering: a forced transport says nothing about the network.
+    if (this.#order.length > 1) remember(this.#url, transport.name, Date.now());
     for (const [channel, entry] of this.#channels) {
       // Channels added while connecting were not part of open(): subscribe them now.
       if (!opened.has(channel)) this.#subscribeOn(transport, channel, entry);
-      else for (const sub of entry.subs) sub.setState('subscribed');
+      else this.#confirmed(entry);
     }
     for (const channel of opened) if (!this.#channels.has(channel)) transport.unsubscribe(channel);
     this.#setState('connected');
@@ -265,13 +294,30 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     transport.subscribe(channel, entry.position).then(
       (position) => {
         if (position !== undefined) entry.position ??= position;
-        for (const sub of entry.subs) sub.setState('subscribed');
+        this.#confirmed(entry);
       },
-      (error: unknown) => {
-        const failure = error instanceof HeraldClientError ? error : new HeraldClientError('internal', String(error));
-        for (const sub of entry.subs) sub.fail(failure);
-      },
+      (error: unknown) => this.#refused(channel, error),
     );
+  }
+
+  #confirmed(entry: ChannelEntry): void {
+    entry.subscribed = true;
+    for (const sub of entry.subs) sub.setState('subscribed');
+  }
+
+  /** The hub refused a channel: its subscriptions fail and end; the connection and the others carry on. */
+  #refused(channel: string, error: unknown): void {
+    const failure = error instanceof HeraldClientError ? error : new HeraldClientError('internal', String(error));
+    // A closed connection is not a refusal (the reconnect subscribes again), nor is a race between
+    // an unsubscribe and a subscribe of the same channel on the hub.
+    if (typeof failure.code !== 'number' || failure.code === ErrorCode.AlreadySubscribed || failure.code === ErrorCode.NotSubscribed) return;
+    const entry = this.#channels.get(channel);
+    if (entry === undefined) return;
+    this.#channels.delete(channel);
+    for (const sub of entry.subs) {
+      sub.fail(failure);
+      sub.unsubscribe();
+    }
   }
 
   #backfill(sub: Subscription, since: Position): void {
@@ -301,6 +347,10 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     if (transport === undefined) return;
     this.#transport = undefined;
     transport.close();
+    for (const entry of this.#channels.values()) {
+      entry.subscribed = false;
+      for (const sub of entry.subs) sub.setState('subscribing');
+    }
     if (!shouldReconnect(code)) {
       this.#stop(new HeraldClientError(code, `the hub closed the connection: ${reason || code}`));
       return;

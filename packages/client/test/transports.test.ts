@@ -39,7 +39,8 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     const sub = c.subscribe('echo', (m) => got.push(m));
     await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
     const reply = await sub.publish({ hello: 'world' });
-    expect(reply).toMatchObject({ channel: 'echo', offset: 1, epoch: expect.any(String) });
+    // The same result shape on every transport.
+    expect(reply).toEqual({ channel: 'echo', offset: 1, epoch: expect.any(String) });
     await got.count(1);
     expect(got.items[0]!.data).toEqual({ hello: 'world' });
     await expect(c.publish('bad channel', 1)).rejects.toMatchObject({ code: 1003 });
@@ -53,7 +54,9 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     const page = await sub.history({ limit: 3 });
     expect(page.messages.map((m) => m.data)).toEqual([1, 2, 3]);
     expect(page.more).toBe(true);
+    expect(Object.keys(page).sort()).toEqual(['cursor', 'messages', 'more']);
     const rest = await sub.history({ since: page.cursor });
+    expect(Object.keys(rest).sort()).toEqual(['cursor', 'messages']);
     expect(rest.messages.map((m) => m.data)).toEqual([4, 5]);
     const members = await sub.presence();
     if (transport === 'polling') expect(members).toEqual([]);
@@ -78,6 +81,19 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     if (transport !== 'polling') expect(states).toContain('reconnecting');
   });
 
+  it('resumes a subscription from now that lost its connection before its first message', async () => {
+    await hub.server.hub.publish('fresh', 'old');
+    const c = client();
+    const got = new Collector<Envelope>();
+    const sub = c.subscribe('fresh', (m) => got.push(m));
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    hub.server.dropConnections();
+    hub.server.server.closeAllConnections();
+    for (let i = 1; i <= 3; i++) await hub.server.hub.publish('fresh', i);
+    await got.count(3);
+    expect(got.items.map((m) => m.data)).toEqual([1, 2, 3]);
+  });
+
   it('reports a gap when the missed messages left the window', async () => {
     for (let i = 1; i <= 150; i++) await hub.server.hub.publish('gap', i);
     const { epoch } = await hub.server.hub.position('gap');
@@ -89,6 +105,52 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     await got.count(100);
     expect(gaps).toEqual([{ channel: 'gap', reason: 'window', requested: { epoch, offset: 10 }, resumed: { epoch, offset: 50 } }]);
     expect(got.items.map((m) => m.offset)).toEqual(range(51, 150));
+  });
+
+  it('fails a refused channel alone; the connection and the other channels carry on', async () => {
+    const c = client();
+    const errors = new Collector<{ code: unknown }>();
+    const bad = c.subscribe('bad channel');
+    bad.on('error', (e) => errors.push(e));
+    const got = new Collector<Envelope>();
+    const good = c.subscribe('good', (m) => got.push(m));
+    await new Promise<void>((resolve) => good.on('state', (s) => s === 'subscribed' && resolve()));
+    await errors.count(1);
+    expect(errors.items[0]!.code).toBe(1003);
+    expect(bad.state).toBe('unsubscribed');
+    await hub.server.hub.publish('good', 'still here');
+    await got.count(1);
+    expect(c.state).toBe('connected');
+  });
+
+  it('stays closed after close(), even when asked to subscribe again', async () => {
+    const c = client();
+    const sub = c.subscribe('closing');
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    c.close();
+    expect(sub.state).toBe('unsubscribed');
+    c.subscribe('closing');
+    expect(c.state).toBe('closed');
+    await expect(c.publish('closing', 1)).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it.runIf(transport !== 'polling')('asks for joins and leaves when a later subscription on the same channel wants them', async () => {
+    const c = client();
+    const plain = c.subscribe('room');
+    await new Promise<void>((resolve) => plain.on('state', (s) => s === 'subscribed' && resolve()));
+    const watching = c.subscribe('room', undefined, { joinLeave: true });
+    const changes = new Collector<{ type: string }>();
+    watching.on('presence', (p) => changes.push(p));
+    await expect.poll(async () => (await hub.server.hub.presence('room')).length).toBe(1);
+    const other = client({ transports: ['websocket'] });
+    other.subscribe('room');
+    await changes.until((cs) => cs.some((p) => p.type === 'join'), 'a join');
+    // The re-subscription resumed from the channel's position: nothing repeated, nothing lost.
+    await hub.server.hub.publish('room', 'once');
+    const seen = new Collector<Envelope>();
+    plain.on('message', (m) => seen.push(m));
+    await seen.count(1);
+    expect(seen.items.map((m) => m.data)).toEqual(['once']);
   });
 
   it('iterates with for await', async () => {

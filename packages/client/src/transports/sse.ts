@@ -78,7 +78,11 @@ export class SseTransport extends HttpOperations implements Transport {
         clearTimeout(timer);
         ready = true;
         const parsed = parseCursor((JSON.parse((event as MessageEvent<string>).data) as { cursor: string }).cursor);
-        if (parsed.ok) this.#positions = parsed.value;
+        if (parsed.ok) {
+          this.#positions = parsed.value;
+          // Subscriptions from now start here: a loss before their first message resumes from this.
+          for (const [channel, position] of parsed.value) this.#link.start(channel, position);
+        }
         resolve();
       });
       source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);

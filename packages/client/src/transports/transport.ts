@@ -23,6 +23,8 @@ export interface Link {
   message(envelope: Envelope): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
+  /** The hub refused a channel while the transport opened (the connection stays up). */
+  refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */
   lost(code: number, reason: string): void;
 }

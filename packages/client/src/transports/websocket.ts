@@ -39,7 +39,18 @@ export class WebSocketTransport implements Transport {
       socket.onopen = () => {
         opened = true;
         clearTimeout(timer);
-        const subscribed = [...this.#link.channels()].map(([channel, since]) => this.subscribe(channel, since));
+        const subscribed = [...this.#link.channels()].map(async ([channel, since]) => {
+          let position: Position | undefined;
+          try {
+            position = await this.subscribe(channel, since);
+          } catch (error) {
+            // One refused channel fails its own subscriptions, not the connection.
+            if (error instanceof HeraldClientError && typeof error.code === 'number') return this.#link.refused(channel, error);
+            throw error;
+          }
+          // A subscription from now starts here: a loss before its first message resumes from this.
+          if (position !== undefined) this.#link.start(channel, position);
+        });
         Promise.all(subscribed).then(() => resolve(), reject);
       };
       socket.onmessage = (event: MessageEvent) => this.#onFrame(event.data);
@@ -65,11 +76,14 @@ export class WebSocketTransport implements Transport {
   }
 
   async publish(channel: string, data: unknown): Promise<PublishResult> {
-    return (await this.#request({ type: 'publish', channel, data })) as unknown as PublishResult;
+    const reply = await this.#request({ type: 'publish', channel, data });
+    return { channel, epoch: reply['epoch'] as string, offset: reply['offset'] as number };
   }
 
   async history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
-    return (await this.#request({ type: 'history', channel, since, limit })) as unknown as HistoryPage<unknown>;
+    // The same shape as the HTTP answer, whatever else the reply frame carries.
+    const { messages, cursor, gaps, more } = (await this.#request({ type: 'history', channel, since, limit })) as unknown as HistoryPage<unknown>;
+    return { messages, cursor, ...(gaps && { gaps }), ...(more && { more }) };
   }
 
   async presence(channel: string): Promise<PresenceMember[]> {

@@ -236,6 +236,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         await hub.close();
         await broker.close();
         await presence.close();
+        // Connections that finished their last response meanwhile are idle now.
+        server.closeIdleConnections();
         // Connections that do not finish within a second are cut.
         const force = setTimeout(() => server.closeAllConnections(), 1000);
         await stopped;
