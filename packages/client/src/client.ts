@@ -1,4 +1,4 @@
-import { checkChannelName, ErrorCode, parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { checkChannelName, ErrorCode, needsNewToken, parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
@@ -271,7 +271,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       this.#connected(transport, opened);
       return;
     }
-    this.#retry(lastError instanceof HeraldClientError ? lastError : new HeraldClientError('unreachable', 'no transport could connect'));
+    const failure = lastError instanceof HeraldClientError ? lastError : new HeraldClientError('unreachable', 'no transport could connect');
+    // Refused credentials do not get better by retrying (an expired token does, with getToken).
+    if (failure.code === ErrorCode.Unauthorized || failure.code === ErrorCode.Forbidden || (failure.code === ErrorCode.TokenExpired && this.#options.getToken === undefined)) {
+      this.#stop(failure);
+      return;
+    }
+    this.#retry(failure);
   }
 
   #connected(transport: Transport, opened: Set<string>): void {
@@ -351,7 +357,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       entry.subscribed = false;
       for (const sub of entry.subs) sub.setState('subscribing');
     }
-    if (!shouldReconnect(code)) {
+    if (!shouldReconnect(code) || (needsNewToken(code) && this.#options.getToken === undefined)) {
       this.#stop(new HeraldClientError(code, `the hub closed the connection: ${reason || code}`));
       return;
     }
@@ -380,6 +386,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
         (token) => {
           this.#token = token;
           this.#scheduleRefresh();
+          // A failed refresh is not fatal: the hub closes with 4100 at expiry and the client reconnects.
+          this.#transport?.refresh?.(token).catch(() => undefined);
         },
         (error: unknown) => this.#stop(new HeraldClientError('token', `getToken failed: ${(error as Error).message}`)),
       );

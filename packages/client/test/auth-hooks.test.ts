@@ -39,7 +39,7 @@ describe('auth hooks', () => {
     expect(new Set(authorization.items)).toEqual(new Set(['Bearer static-token']));
   });
 
-  it('calls getToken before connecting, and uses what it returns on SSE', async () => {
+  it('calls getToken before connecting, and exchanges the token for a ticket on SSE (never a token in the URL)', async () => {
     await start();
     const getToken = vi.fn(() => Promise.resolve('fresh-token'));
     const client = createClient({ url: hub!.url, transports: ['sse'], getToken });
@@ -47,7 +47,8 @@ describe('auth hooks', () => {
     const sub = client.subscribe('t');
     await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
     expect(getToken).toHaveBeenCalledTimes(1);
-    expect(tokenParams.items).toContain('fresh-token');
+    expect(authorization.items).toContain('Bearer fresh-token');
+    expect(tokenParams.items.every((t) => t === null)).toBe(true);
   });
 
   it('stops retrying with a clear error when getToken rejects', async () => {

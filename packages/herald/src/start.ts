@@ -19,7 +19,6 @@ export async function startHub(options: StartOptions, logger: Logger): Promise<R
   const server = createHeraldServer({
     historySize: options.historySize,
     historyTtl: options.historyTtl,
-    allowOrigin: '*',
     landingPage: loadLandingPage(),
     logger,
     routes: (req, res, url) => {

@@ -100,7 +100,6 @@ afterEach(async () => {
 /** A hub built with `createHeraldServer`, serving the bundle (unless `withBundle` is false) the way `herald start` does. */
 async function startServer(options: HeraldServerOptions, withBundle = true): Promise<{ server: HeraldServer; url: string }> {
   const server = createHeraldServer({
-    allowOrigin: '*',
     logger: silentLogger,
     ...options,
     routes: (req: IncomingMessage, res: ServerResponse, url: URL) => {

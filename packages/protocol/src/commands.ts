@@ -44,6 +44,16 @@ export interface PresenceCommand {
   readonly channel: string;
 }
 
+/**
+ * Authenticates the session (`auth`), or replaces its token before it expires (`refresh`, same
+ * user). Answered by `{user, expiresAt}`.
+ */
+export interface AuthCommand {
+  readonly type: 'auth' | 'refresh';
+  readonly id: CommandId;
+  readonly token: string;
+}
+
 /** Application-level ping; answered by an empty reply. */
 export interface PingCommand {
   readonly type: 'ping';
@@ -57,7 +67,8 @@ export type Command =
   | PublishCommand
   | HistoryCommand
   | PresenceCommand
-  | PingCommand;
+  | PingCommand
+  | AuthCommand;
 
 /** The command names, in the order documented in `docs/protocol.md`. */
-export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping'] as const;
+export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh'] as const;

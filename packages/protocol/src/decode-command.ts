@@ -5,6 +5,9 @@ import { ErrorCode, type WireError } from './error-codes.js';
 import { exceedsJsonDepth } from './json-depth.js';
 import { isPosition } from './position.js';
 
+/** Longest token an `auth` or `refresh` command may carry. */
+export const MAX_TOKEN_LENGTH = 16_384;
+
 /** Largest `limit` a `history` command may ask for. */
 export const MAX_HISTORY_LIMIT = 1000;
 
@@ -49,6 +52,13 @@ export function decodeCommand(text: string): DecodeResult {
   const type = frame['type'];
   if (typeof type !== 'string') return error(id, ErrorCode.InvalidFrame, 'type must be a string');
   if (type === 'ping') return { ok: true, command: { type, id } };
+  if (type === 'auth' || type === 'refresh') {
+    const token = frame['token'];
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      return error(id, ErrorCode.InvalidField, `token must be a string of 1-${MAX_TOKEN_LENGTH} characters`);
+    }
+    return { ok: true, command: { type, id, token } };
+  }
   if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'history' && type !== 'presence') {
     return error(id, ErrorCode.UnknownCommand, `unknown command type "${type.slice(0, 32)}"`);
   }

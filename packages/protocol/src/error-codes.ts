@@ -35,8 +35,10 @@ export const ErrorCode = {
   MethodNotAllowed: 1011,
   /** The request needs authentication. */
   Unauthorized: 2000,
-  /** Authenticated, but not allowed on this channel. */
+  /** Authenticated, but not allowed on this channel (or from this origin). */
   Forbidden: 2001,
+  /** The token expired: get a new one and send it (`refresh`) or reconnect with it. */
+  TokenExpired: 2002,
   /** Unexpected server fault; the request may be retried. */
   Internal: 3000,
   /** The engine is unreachable or the hub is shutting down; retry later. */
@@ -49,8 +51,9 @@ export const ErrorCode = {
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * WebSocket close codes. 4000–4499: reconnect and resume from the last position.
- * 4500–4999: do not reconnect without a change (a new token, a fixed client).
+ * WebSocket close codes. 4000–4099: reconnect (with backoff) and resume from the last position.
+ * 4100–4199: get a new token, then reconnect and resume. 4500–4999: do not reconnect without a
+ * change (a new token, a fixed client, an operator's decision).
  */
 export const CloseCode = {
   /** The session's send queue passed its limit: the client read too slowly. Reconnect and resume. */
@@ -59,10 +62,16 @@ export const CloseCode = {
   ServerShutdown: 4001,
   /** No pong arrived in time. Reconnect and resume. */
   PingTimeout: 4002,
+  /** Too many commands, still coming after the rate-limit errors. Reconnect after a backoff and resume. */
+  RateLimited: 4003,
+  /** The token expired and was not refreshed in time. Get a new token, reconnect and resume. */
+  TokenExpired: 4100,
   /** The client sent too many invalid frames; fix the client before reconnecting. */
   ProtocolViolation: 4500,
-  /** Authentication failed or expired; reconnect only with a new token. */
+  /** Authentication failed, or none arrived within the deadline; reconnect only with a valid token. */
   Unauthorized: 4501,
+  /** A backend disconnected this user or session (`POST /api/disconnect`); do not reconnect on your own. */
+  Disconnected: 4502,
 } as const;
 
 /** One of the numeric {@link CloseCode} values. */
@@ -74,7 +83,12 @@ export interface WireError {
   readonly message: string;
 }
 
-/** Whether a close code asks the client to reconnect (and resume). */
+/** Whether a close code asks the client to get a new token before it reconnects. */
+export function needsNewToken(closeCode: number): boolean {
+  return closeCode >= 4100 && closeCode <= 4199;
+}
+
+/** Whether a close code asks the client to reconnect (and resume), possibly after a new token. */
 export function shouldReconnect(closeCode: number): boolean {
   if (closeCode >= 4500 && closeCode <= 4999) return false;
   // Protocol error, unsupported data, invalid UTF-8, policy violation, too big: client bugs.

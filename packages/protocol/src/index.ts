@@ -1,10 +1,10 @@
 export { checkChannelName, MAX_CHANNEL_LENGTH } from './channel-name.js';
-export type { Command, CommandId, HistoryCommand, PingCommand, PresenceCommand, PublishCommand, SubscribeCommand, UnsubscribeCommand } from './commands.js';
+export type { AuthCommand, Command, CommandId, HistoryCommand, PingCommand, PresenceCommand, PublishCommand, SubscribeCommand, UnsubscribeCommand } from './commands.js';
 export { COMMAND_TYPES } from './commands.js';
 export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANNELS, MAX_CURSOR_LENGTH, type CursorPositions } from './cursor.js';
-export { decodeCommand, MAX_HISTORY_LIMIT, type DecodeResult } from './decode-command.js';
+export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
-export { CloseCode, ErrorCode, shouldReconnect, type CloseCodeValue, type ErrorCodeValue, type WireError } from './error-codes.js';
+export { CloseCode, ErrorCode, needsNewToken, shouldReconnect, type CloseCodeValue, type ErrorCodeValue, type WireError } from './error-codes.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';

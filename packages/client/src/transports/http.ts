@@ -22,6 +22,15 @@ export async function request<T>(link: Link, path: string, init: RequestInit = {
   return body as T;
 }
 
+/**
+ * The `?ticket=…` parameter for a transport that cannot send headers (EventSource, browser
+ * WebSocket): the token is exchanged for a short-lived, single-use ticket, never put in a URL.
+ */
+export async function ticketParam(link: Link): Promise<string | undefined> {
+  if (link.token() === undefined) return undefined;
+  return (await request<{ ticket: string }>(link, '/api/ticket', { method: 'POST' })).ticket;
+}
+
 /** `?channel=a&channel=b&…` plus extra parameters. */
 export function query(channels: Iterable<string>, extra: Record<string, string | undefined> = {}): string {
   const params = new URLSearchParams();

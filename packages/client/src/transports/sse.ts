@@ -1,7 +1,7 @@
 import { encodeCursor, encodePosition, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { PresenceChange } from '../types.js';
-import { HttpOperations, query } from './http.js';
+import { HttpOperations, query, ticketParam } from './http.js';
 import type { Link, Transport } from './transport.js';
 
 /**
@@ -53,18 +53,19 @@ export class SseTransport extends HttpOperations implements Transport {
     return this.#reopening;
   }
 
-  #connect(): Promise<void> {
+  async #connect(): Promise<void> {
     const ES = this.#link.EventSource;
-    if (ES === undefined) return Promise.reject(new HeraldClientError('unsupported', 'no EventSource implementation'));
+    if (ES === undefined) throw new HeraldClientError('unsupported', 'no EventSource implementation');
     const channels = this.#link.channels();
-    if (channels.size === 0 || this.#closed) return Promise.resolve();
+    if (channels.size === 0 || this.#closed) return;
+    const ticket = await ticketParam(this.#link);
     const known = new Map<string, Position>();
     for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
     const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
     const url = `${this.#link.url}/events${query(channels.keys(), {
       since: known.size > 0 ? encodeCursor(known) : undefined,
       joinLeave: joinLeave ? '1' : undefined,
-      token: this.#link.token(),
+      ticket,
     })}`;
     return new Promise((resolve, reject) => {
       const source = new ES(url);

@@ -40,5 +40,7 @@ export interface Transport {
   publish(channel: string, data: unknown): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
+  /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */
+  refresh?(token: string): Promise<void>;
   close(): void;
 }

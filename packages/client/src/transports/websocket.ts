@@ -1,6 +1,7 @@
 import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { HistoryPage, PresenceChange, Since } from '../types.js';
+import { ticketParam } from './http.js';
 import type { Link, Transport } from './transport.js';
 
 interface Pending {
@@ -21,13 +22,13 @@ export class WebSocketTransport implements Transport {
     this.#link = link;
   }
 
-  open(): Promise<void> {
+  async open(): Promise<void> {
     const WS = this.#link.WebSocket;
-    if (WS === undefined) return Promise.reject(new HeraldClientError('unsupported', 'no WebSocket implementation'));
+    if (WS === undefined) throw new HeraldClientError('unsupported', 'no WebSocket implementation');
     const url = new URL(`${this.#link.url}/ws`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const token = this.#link.token();
-    if (token !== undefined) url.searchParams.set('token', token);
+    // Only a token costs a round trip; without one the socket opens at once.
+    if (this.#link.token() !== undefined) url.searchParams.set('ticket', (await ticketParam(this.#link))!);
     return new Promise((resolve, reject) => {
       let opened = false;
       const socket = new WS(url.toString());
@@ -69,6 +70,11 @@ export class WebSocketTransport implements Transport {
   async subscribe(channel: string, since: Position | undefined): Promise<Position | undefined> {
     const reply = await this.#request({ type: 'subscribe', channel, since, joinLeave: this.#link.joinLeave(channel) || undefined });
     return reply['position'] as Position;
+  }
+
+  /** Hands the session a fresh token before the old one expires. */
+  async refresh(token: string): Promise<void> {
+    await this.#request({ type: 'refresh', token });
   }
 
   unsubscribe(channel: string): void {

@@ -1,29 +1,38 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { checkChannelName, ErrorCode } from '@herald/protocol';
+import { checkChannelName, ErrorCode, type WireError } from '@herald/protocol';
+import type { Identity } from '../auth/identity.js';
+import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import type { HistoryOptions } from '../engine/history-policy.js';
-import { toWireError } from '../errors.js';
+import { HeraldError, toWireError } from '../errors.js';
 import { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
 import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
+import { ConnectionLimiter } from '../transport/connection-limiter.js';
 import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
 import { PollingTransport } from '../transport/polling-transport.js';
 import { SseTransport } from '../transport/sse-transport.js';
 import { WsTransport } from '../transport/ws-transport.js';
 import { handlePublish } from './publish-route.js';
+import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 
 /** Options of {@link createHeraldServer}. Sizes in bytes, durations in milliseconds unless noted. */
 export interface HeraldServerOptions extends HistoryOptions {
-  /** The engine. @default a new {@link MemoryBroker} with the history options */
+  /** The engine. @default a new {@link MemoryBroker} with the history options (and per-namespace retention) */
   readonly broker?: Broker;
   /** @default a new {@link MemoryPresenceStore} */
   readonly presence?: PresenceStore;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Authentication, permissions, API keys, origins. @default open: anyone may do anything */
+  readonly security?: SecurityOptions;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
   readonly maxBodyBytes?: number;
   /** Largest WebSocket frame from a client. @default 65536 (64 KiB) */
@@ -32,6 +41,16 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly maxChannels?: number;
   /** Bytes a session may have waiting before it is dropped as a slow consumer. @default 1048576 */
   readonly sendQueueBytes?: number;
+  /** WebSocket commands per second per session, on average. @default 100 */
+  readonly commandsPerSecond?: number;
+  /** WebSocket commands a session may send at once. @default 200 */
+  readonly commandBurst?: number;
+  /** Open WebSocket sessions plus SSE streams per client IP. @default Infinity */
+  readonly connectionsPerIp?: number;
+  /** Open WebSocket sessions plus SSE streams per user. @default Infinity */
+  readonly connectionsPerUser?: number;
+  /** Time allowed to receive a request's headers (slowloris). @default 10000 */
+  readonly headersTimeout?: number;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
   readonly pingInterval?: number;
   /** SSE heartbeat interval. @default 15000 */
@@ -40,8 +59,6 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly sseRetry?: number;
   /** Longest long-poll `wait`, in seconds. @default 60 */
   readonly maxWait?: number;
-  /** `Access-Control-Allow-Origin` for the HTTP API and SSE; `undefined` sends no CORS headers. @default undefined */
-  readonly allowOrigin?: string;
   /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
   readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean };
   /** HTML served at `GET /`; `undefined` answers 404 there. */
@@ -54,12 +71,15 @@ export interface HeraldServerOptions extends HistoryOptions {
 export interface HeraldServer {
   readonly hub: Hub;
   readonly server: Server;
+  readonly security: Security;
   /** Listens; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** The bound port (after `listen`). */
   readonly port: number;
   /** Counts of open sessions per transport. */
   stats(): { websocket: number; sse: number; polling: number };
+  /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
+  disconnect(match: { user?: string; client?: string }): number;
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;
   /**
@@ -69,65 +89,105 @@ export interface HeraldServer {
   close(): Promise<void>;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
+function limit(name: string, value: number | undefined, fallback: number, integer = true): number {
   if (value === undefined) return fallback;
+  if (value === Infinity && fallback === Infinity) return value;
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
     throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} > 0`);
   }
   return value;
 }
 
-/** Creates the hub and its HTTP server: `/healthz`, `/api/publish`, `/api/messages`, `/events`, `/ws`. */
+const rawResponse = (status: string, body = ''): string =>
+  `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+/**
+ * Creates the hub and its HTTP server: `/healthz`, `/api/publish`, `/api/messages`, `/api/history`,
+ * `/api/presence`, `/api/ticket`, `/api/disconnect`, `/events`, `/ws`.
+ */
 export function createHeraldServer(options: HeraldServerOptions = {}): HeraldServer {
   const logger = options.logger ?? silentLogger;
-  const broker = options.broker ?? new MemoryBroker(options);
+  const clock = options.clock ?? systemClock;
+  const security = new Security(options.security ?? {}, clock);
+  const permissions = security.permissions;
+  const broker =
+    options.broker ??
+    new MemoryBroker({
+      ...options,
+      clock,
+      historyFor:
+        options.historyFor ??
+        ((channel) => {
+          const rules = permissions.rules(channel);
+          return { size: rules.historySize ?? options.historySize ?? 1000, ttl: rules.historyTtl ?? options.historyTtl ?? 86_400 };
+        }),
+    });
   const presence = options.presence ?? new MemoryPresenceStore();
   const hub = new Hub({ broker, presence, logger });
-  const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
-  const maxChannels = positive('maxChannels', options.maxChannels, 128);
-  const sendQueueBytes = positive('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
-  const allowOrigin = options.allowOrigin;
-  const corsHeaders: Record<string, string> = allowOrigin === undefined ? {} : { 'Access-Control-Allow-Origin': allowOrigin, Vary: 'Origin' };
-  const headers = (): Record<string, string> => corsHeaders;
+  const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
+  const maxChannels = limit('maxChannels', options.maxChannels, 128);
+  const sendQueueBytes = limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
+  const connections = new ConnectionLimiter(limit('connectionsPerIp', options.connectionsPerIp, Infinity), limit('connectionsPerUser', options.connectionsPerUser, Infinity));
 
   const ws = new WsTransport(
     hub,
     {
       maxChannels,
       sendQueueBytes,
-      maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
-      pingInterval: positive('pingInterval', options.pingInterval, 25_000),
+      maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
+      pingInterval: limit('pingInterval', options.pingInterval, 25_000),
+      commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
+      commandBurst: limit('commandBurst', options.commandBurst, 200),
     },
     logger,
+    security,
+    clock,
   );
   const sse = new SseTransport(
     hub,
-    {
-      maxChannels,
-      sendQueueBytes,
-      heartbeatInterval: positive('heartbeatInterval', options.heartbeatInterval, 15_000),
-      retry: positive('sseRetry', options.sseRetry, 2000),
-      headers,
-    },
+    { maxChannels, sendQueueBytes, heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000), retry: limit('sseRetry', options.sseRetry, 2000) },
     logger,
+    security,
+    clock,
   );
-  const polling = new PollingTransport(hub, { maxChannels, maxWait: positive('maxWait', options.maxWait, 60, false), headers });
+  const polling = new PollingTransport(hub, { maxChannels, maxWait: limit('maxWait', options.maxWait, 60, false) }, permissions);
   const enabled = { websocket: options.transports?.websocket !== false, sse: options.transports?.sse !== false, polling: options.transports?.polling !== false };
   let ready = false;
 
+  /** Who sent the request, or an error answer (then `undefined`). */
+  const identify = async (req: IncomingMessage, res: ServerResponse, params: URLSearchParams, cors: Record<string, string>): Promise<{ identity: Identity; source: CredentialSource } | undefined> => {
+    try {
+      return await security.identify(req, params);
+    } catch (error) {
+      sendError(res, toWireError(error), cors);
+      return undefined;
+    }
+  };
+  /** Browsers send cookies unasked: a cookie-authenticated write must name its (allowed) origin. */
+  const csrfSafe = (req: IncomingMessage, res: ServerResponse, source: CredentialSource, cors: Record<string, string>): boolean => {
+    if (source !== 'cookie' || req.headers.origin !== undefined) return true;
+    sendError(res, { code: ErrorCode.Forbidden, message: 'a cookie-authenticated request must carry an Origin header' }, cors);
+    return false;
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const origin = req.headers.origin;
+    const cors = security.corsHeaders(origin);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://herald.invalid');
     } catch {
-      return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, corsHeaders);
+      return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
     }
     if (options.routes?.(req, res, url) === true) return;
     const method = req.method ?? 'GET';
     const path = url.pathname;
-    if (method === 'OPTIONS' && allowOrigin !== undefined) {
+    if (!security.originAllowed(origin)) {
+      return sendError(res, { code: ErrorCode.Forbidden, message: `origin ${origin ?? ''} is not allowed` }, { Vary: 'Origin' });
+    }
+    if (method === 'OPTIONS') {
       res.writeHead(204, {
-        ...corsHeaders,
+        ...cors,
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
         'Access-Control-Allow-Headers': 'Content-Type, Last-Event-ID, Authorization',
         'Access-Control-Max-Age': '600',
@@ -138,35 +198,71 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     const allow = (methods: string): boolean => {
       if (methods.split(',').includes(method)) return true;
       res.setHeader('Allow', methods);
-      sendError(res, { code: ErrorCode.MethodNotAllowed, message: `${path} accepts ${methods}` }, corsHeaders);
+      sendError(res, { code: ErrorCode.MethodNotAllowed, message: `${path} accepts ${methods}` }, cors);
       return false;
     };
+    const params = url.searchParams;
     switch (path) {
       case '/healthz':
         if (!allow('GET,HEAD')) return;
-        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' }, corsHeaders);
-        return sendJson(res, 200, { status: 'ok' }, corsHeaders);
-      case '/api/publish':
+        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' }, cors);
+        return sendJson(res, 200, { status: 'ok' }, cors);
+      case '/api/publish': {
         if (!allow('POST')) return;
-        return handlePublish(hub, req, res, maxBodyBytes, corsHeaders);
+        const who = await identify(req, res, params, cors);
+        if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
+        return handlePublish(hub, req, res, maxBodyBytes, cors, (channel) => permissions.check(who.identity, 'publish', channel));
+      }
+      case '/api/ticket': {
+        if (!allow('POST')) return;
+        const who = await identify(req, res, params, cors);
+        if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
+        // Without an authenticator (dev profile) tickets are anonymous, so clients work the same way.
+        if ((security.authenticates && !who.identity.authenticated) || who.source === 'ticket' || who.identity.server === true) {
+          return sendError(res, { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }, cors);
+        }
+        return sendJson(res, 200, security.tickets.issue(who.identity), cors);
+      }
       case '/api/messages':
-        if (!enabled.polling) break;
+      case '/api/history': {
+        if (path === '/api/messages' && !enabled.polling) break;
         if (!allow('GET')) return;
-        return polling.handle(req, res, url.searchParams);
+        const who = await identify(req, res, params, cors);
+        if (who === undefined) return;
+        if (path === '/api/history') params.delete('wait');
+        return polling.handle(req, res, params, who.identity, path === '/api/history' ? 'history' : 'subscribe', cors);
+      }
       case '/api/presence': {
         if (!allow('GET')) return;
-        const channel = checkChannelName(url.searchParams.get('channel') ?? '');
-        if (!channel.ok) return sendError(res, channel.error, corsHeaders);
+        const who = await identify(req, res, params, cors);
+        if (who === undefined) return;
+        const channel = checkChannelName(params.get('channel') ?? '');
+        if (!channel.ok) return sendError(res, channel.error, cors);
         try {
-          return sendJson(res, 200, { channel: channel.value, members: await hub.presence(channel.value) }, corsHeaders);
+          permissions.check(who.identity, 'presence', channel.value);
+          return sendJson(res, 200, { channel: channel.value, members: await hub.presence(channel.value) }, cors);
         } catch (error) {
-          return sendError(res, toWireError(error), corsHeaders);
+          return sendError(res, toWireError(error), cors);
         }
       }
-      case '/events':
+      case '/api/disconnect': {
+        if (!allow('POST')) return;
+        if (!security.hasApiKey(req)) return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
+        const body = await readBody(req, 4096);
+        const target = body.ok ? parseDisconnect(body.value) : body.error;
+        if ('code' in target) return sendError(res, target, cors);
+        return sendJson(res, 200, { disconnected: ws.disconnect(target) + sse.disconnect(target) }, cors);
+      }
+      case '/events': {
         if (!enabled.sse) break;
         if (!allow('GET')) return;
-        return sse.handle(req, res, url.searchParams);
+        const who = await identify(req, res, params, cors);
+        if (who === undefined) return;
+        if (security.requireAuth && !who.identity.authenticated) return sendError(res, { code: ErrorCode.Unauthorized, message: 'this hub needs a token' }, cors);
+        const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', who.identity.user);
+        if ('refused' in slot) return sendError(res, { code: ErrorCode.RateLimited, message: slot.refused }, cors);
+        return sse.handle(req, res, params, who.identity, slot.release, cors);
+      }
       case '/':
         if (options.landingPage !== undefined && allow('GET,HEAD')) {
           res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
@@ -177,26 +273,42 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       case '/ws':
         if (!enabled.websocket) break;
         res.setHeader('Upgrade', 'websocket');
-        return sendError(res, { code: ErrorCode.InvalidField, message: '/ws expects a WebSocket upgrade' }, corsHeaders);
+        return sendError(res, { code: ErrorCode.InvalidField, message: '/ws expects a WebSocket upgrade' }, cors);
     }
-    return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` }, corsHeaders);
+    return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` }, cors);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' }, corsHeaders);
+      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
       else res.destroy();
     });
   });
+
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path !== '/ws' || !enabled.websocket) return void socket.end(rawResponse('404 Not Found'));
+    if (!ready) return void socket.end(rawResponse('503 Service Unavailable'));
+    // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
+    if (!security.originAllowed(req.headers.origin)) return void socket.end(rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })));
+    let identity: Identity;
+    try {
+      ({ identity } = await security.identify(req, new URL(req.url ?? '/', 'http://herald.invalid').searchParams));
+    } catch (error) {
+      return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: toWireError(error) })));
+    }
+    const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
+    if ('refused' in slot) return void socket.end(rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })));
+    if (socket.destroyed) return slot.release();
+    ws.handleUpgrade(req, socket, head, identity, slot.release);
+  };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== '/ws' || !enabled.websocket || !ready) {
-      socket.end(`HTTP/1.1 ${path !== '/ws' || !enabled.websocket ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    ws.handleUpgrade(req, socket, head);
+    upgrade(req, socket, head).catch((error: unknown) => {
+      logger.error({ err: error }, 'upgrade failed');
+      socket.destroy();
+    });
   });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -207,6 +319,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   return {
     hub,
     server,
+    security,
     get port() {
       return (server.address() as AddressInfo | null)?.port ?? 0;
     },
@@ -221,6 +334,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       });
     },
     stats: () => ({ websocket: ws.size, sse: sse.size, polling: polling.size }),
+    disconnect: (match) => ws.disconnect(match) + sse.disconnect(match),
     dropConnections() {
       ws.terminateAll();
       sse.destroyAll();
@@ -246,4 +360,21 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       return closing;
     },
   };
+}
+
+/** Reads `{"user"}` or `{"client"}` for `POST /api/disconnect`. */
+function parseDisconnect(text: string): { user?: string; client?: string } | WireError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { code: ErrorCode.InvalidJson, message: 'body is not valid JSON' };
+  }
+  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const user = fields['user'];
+  const client = fields['client'];
+  if ((typeof user !== 'string' || user === '') && (typeof client !== 'string' || client === '')) {
+    return new HeraldError(ErrorCode.InvalidField, 'body must name a user or a client: {"user": "…"} or {"client": "…"}').toWire();
+  }
+  return { ...(typeof user === 'string' && user !== '' && { user }), ...(typeof client === 'string' && client !== '' && { client }) };
 }

@@ -9,7 +9,14 @@ import { sendError, sendJson } from './respond.js';
  * `POST /api/publish` with `{"channel", "data"}`: answers `{channel, epoch, offset}` once the engine
  * stored the message.
  */
-export async function handlePublish(hub: Hub, req: IncomingMessage, res: ServerResponse, bodyLimit: number, headers: Record<string, string>): Promise<void> {
+export async function handlePublish(
+  hub: Hub,
+  req: IncomingMessage,
+  res: ServerResponse,
+  bodyLimit: number,
+  headers: Record<string, string>,
+  authorize: (channel: string) => void,
+): Promise<void> {
   const body = await readBody(req, bodyLimit);
   if (!body.ok) {
     // Stop reading an oversized body and close the connection after answering.
@@ -34,6 +41,7 @@ export async function handlePublish(hub: Hub, req: IncomingMessage, res: ServerR
     return sendError(res, { code: ErrorCode.InvalidField, message: 'body needs a data field' }, headers);
   }
   try {
+    authorize(channel.value);
     const result = await hub.publish(channel.value, fields['data']);
     sendJson(res, 200, result, headers);
   } catch (error) {

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type Position, type WireError } from '@herald/protocol';
+import type { Identity } from '../auth/identity.js';
 import { toWireError } from '../errors.js';
+import type { Permissions } from '../hub/permissions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
@@ -12,8 +14,6 @@ export interface PollingTransportOptions {
   readonly maxChannels: number;
   /** Longest `wait` a request may ask for, in seconds. */
   readonly maxWait: number;
-  /** Extra response headers (CORS). */
-  readonly headers: () => Record<string, string>;
 }
 
 interface Waiting {
@@ -42,8 +42,10 @@ export class PollingTransport {
   readonly #hub: Hub;
   readonly #options: PollingTransportOptions;
   readonly #waiting = new Set<Waiting>();
+  readonly #permissions: Permissions;
 
-  constructor(hub: Hub, options: PollingTransportOptions) {
+  constructor(hub: Hub, options: PollingTransportOptions, permissions: Permissions) {
+    this.#permissions = permissions;
     this.#hub = hub;
     this.#options = options;
   }
@@ -53,10 +55,15 @@ export class PollingTransport {
     return this.#waiting.size;
   }
 
-  async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const headers = this.#options.headers();
+  /** Answers one poll for `identity` (authenticated by the caller), checking `subscribe` on every channel. */
+  async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
+    try {
+      for (const channel of query.value.channels) this.#permissions.check(identity, op, channel);
+    } catch (error) {
+      return sendError(res, toWireError(error), headers);
+    }
     const wait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
     if (typeof wait === 'object') return sendError(res, wait, headers);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;

@@ -20,12 +20,13 @@ export const SSE_HEARTBEAT = Buffer.from(':\n\n');
  */
 export class SseStream implements Subscriber {
   readonly client = nextSessionId();
-  readonly user: string | null = null;
+  readonly user: string | null;
   readonly #outbox: Outbox;
   readonly #positions: Map<string, Position>;
   readonly #single: boolean;
 
-  constructor(res: ServerResponse, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, onOverflow: () => void) {
+  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, onOverflow: () => void) {
+    this.user = user;
     this.#positions = positions;
     this.#single = channelCount === 1;
     this.#outbox = new Outbox(res, sendQueueBytes, onOverflow);

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Position } from '@herald/protocol';
+import { ErrorCode, type Position, type WireError } from '@herald/protocol';
+import type { Identity } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
+import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
@@ -15,8 +18,6 @@ export interface SseTransportOptions {
   readonly heartbeatInterval: number;
   /** Milliseconds the browser should wait before reconnecting (the `retry:` field). */
   readonly retry: number;
-  /** Extra response headers (CORS). */
-  readonly headers: () => Record<string, string>;
 }
 
 /**
@@ -29,8 +30,12 @@ export class SseTransport {
   readonly #logger: Logger;
   readonly #streams = new Map<SseStream, ServerResponse>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #security: Security;
+  readonly #clock: Clock;
 
-  constructor(hub: Hub, options: SseTransportOptions, logger: Logger) {
+  constructor(hub: Hub, options: SseTransportOptions, logger: Logger, security: Security, clock: Clock) {
+    this.#security = security;
+    this.#clock = clock;
     this.#hub = hub;
     this.#options = options;
     this.#logger = logger;
@@ -45,17 +50,28 @@ export class SseTransport {
     return this.#streams.size;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+  /**
+   * Serves one stream for `identity` (already authenticated by the caller); `release` runs when it
+   * ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, release: () => void, headers: Record<string, string>): Promise<void> {
+    res.once('close', release);
     const lastEventId = req.headers['last-event-id'];
     const query = readChannelQuery(params, this.#options.maxChannels, typeof lastEventId === 'string' ? lastEventId : undefined);
     if (!query.ok) {
-      sendError(res, query.error, this.#options.headers());
+      sendError(res, query.error, headers);
       return;
     }
     const { channels, since } = query.value;
+    try {
+      for (const channel of channels) this.#security.permissions.check(identity, 'subscribe', channel);
+    } catch (error) {
+      sendError(res, toWireError(error), headers);
+      return;
+    }
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     const positions = new Map<string, Position>();
-    const stream = new SseStream(res, channels.length, positions, this.#options.sendQueueBytes, () => {
+    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, () => {
       this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
       res.destroy();
     });
@@ -80,7 +96,7 @@ export class SseTransport {
       }
     } catch (error) {
       for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
-      sendError(res, toWireError(error), this.#options.headers());
+      sendError(res, toWireError(error), headers);
       return;
     }
     res.writeHead(200, {
@@ -88,7 +104,7 @@ export class SseTransport {
       'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
-      ...this.#options.headers(),
+      ...headers,
     });
     // The `ready` event (ignored by onmessage) carries the starting cursor as its id, so a reconnect
     // before the first message still resumes from here, and tells a client the stream is not buffered.
@@ -96,6 +112,30 @@ export class SseTransport {
     stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${cursor}\nevent: ready\ndata: {"type":"ready","cursor":"${cursor}"}\n\n`));
     this.#streams.set(stream, res);
     for (const outcome of outcomes) outcome.start();
+    if (identity.expiresAt !== undefined) {
+      // The stream ends when its token does; the client reconnects with a fresh one.
+      const timer = setTimeout(() => this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }), Math.max(0, Math.min(identity.expiresAt - this.#clock.now(), 2 ** 31 - 1)));
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  /** Ends the streams of a user or with a session id (an `error` event first); returns how many. */
+  disconnect(match: { user?: string; client?: string }): number {
+    let count = 0;
+    for (const [stream, res] of this.#streams) {
+      if ((match.user !== undefined && stream.user === match.user) || (match.client !== undefined && stream.client === match.client)) {
+        this.#end(stream, res, { code: ErrorCode.Forbidden, message: 'disconnected by the server' });
+        count++;
+      }
+    }
+    return count;
+  }
+
+  #end(stream: SseStream, res: ServerResponse, error: WireError): void {
+    stream.write(Buffer.from(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`));
+    stream.end();
+    res.end();
   }
 
   /** Ends every stream with a `retry` hint; EventSource reconnects after it (to another node) and resumes. */

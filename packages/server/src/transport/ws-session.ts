@@ -19,7 +19,11 @@ import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import type { Logger } from '../logger.js';
+import type { Identity } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
+import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
+import { RateLimiter } from './rate-limiter.js';
 import { Outbox } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 import { wsTextFrame } from './ws-frame.js';
@@ -28,7 +32,24 @@ import { wsTextFrame } from './ws-frame.js';
 export interface WsSessionLimits {
   readonly maxChannels: number;
   readonly sendQueueBytes: number;
+  /** Commands per second a session may send on average. */
+  readonly commandsPerSecond: number;
+  /** Commands a session may send at once. */
+  readonly commandBurst: number;
 }
+
+/** What every session of a transport shares (one object, not one copy per connection). */
+export interface WsContext {
+  readonly hub: Hub;
+  readonly limits: WsSessionLimits;
+  readonly logger: Logger;
+  readonly security: Security;
+  /** The wall clock, for token expiry. */
+  readonly clock: Clock;
+}
+
+/** Commands refused by the rate limit in a row before the session is closed with 4003. */
+const RATE_LIMIT_STRIKES = 50;
 
 interface Entry {
   subscription: Subscription | undefined;
@@ -46,27 +67,44 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
  */
 export class WsSession implements Subscriber {
   readonly client = nextSessionId();
-  readonly user: string | null = null;
   alive = true;
   readonly #ws: WebSocket;
-  readonly #hub: Hub;
+  readonly #context: WsContext;
   readonly #outbox: Outbox;
-  readonly #limits: WsSessionLimits;
-  readonly #logger: Logger;
+  readonly #limiter: RateLimiter;
+  #identity: Identity;
   #entries: Map<string, Entry> | undefined;
+  #strikes = 0;
+  #expiry: NodeJS.Timeout | undefined;
 
-  constructor(ws: WebSocket, socket: Duplex, hub: Hub, limits: WsSessionLimits, logger: Logger) {
+  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity) {
     this.#ws = ws;
-    this.#hub = hub;
-    this.#limits = limits;
-    this.#logger = logger;
+    this.#context = context;
+    this.#identity = identity;
+    const { limits, security } = context;
+    this.#limiter = new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, () => this.#slowConsumer());
+    if (identity.authenticated) this.#armExpiry();
+    else if (security.requireAuth) {
+      // No credentials at connect: the session has `authTimeout` to send `auth`.
+      this.#expiry = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication required'), security.authTimeout);
+    }
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
     ws.on('pong', () => {
       this.alive = true;
     });
     ws.on('close', () => this.#onClose());
-    ws.on('error', (error) => this.#logger.debug({ err: error, client: this.client }, 'websocket error'));
+    ws.on('error', (error) => this.#context.logger.debug({ err: error, client: this.client }, 'websocket error'));
+  }
+
+  /** The session's user id, or `null` when anonymous. */
+  get user(): string | null {
+    return this.#identity.user;
+  }
+
+  /** The session's identity (who it authenticated as). */
+  get identity(): Identity {
+    return this.#identity;
   }
 
   /** Closes the session with a close code (for example on shutdown). */
@@ -125,6 +163,17 @@ export class WsSession implements Subscriber {
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
+    // Every frame counts against the rate limit, valid or not: a flood of garbage is a flood.
+    if (!this.#limiter.take()) {
+      if (++this.#strikes >= RATE_LIMIT_STRIKES) {
+        this.#context.logger.warn({ client: this.client }, 'command flood: session closed');
+        this.close(CloseCode.RateLimited, 'too many commands');
+        return;
+      }
+      this.#replyError(null, { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
+      return;
+    }
+    this.#strikes = 0;
     if (isBinary) {
       this.#replyError(null, { code: ErrorCode.InvalidFrame, message: 'binary frames are not supported; send JSON text' });
       return;
@@ -136,25 +185,30 @@ export class WsSession implements Subscriber {
     }
     const command = decoded.command;
     this.#run(command).catch((error: unknown) => {
-      if (!(error instanceof HeraldError)) this.#logger.error({ err: error, client: this.client }, 'command failed');
+      if (!(error instanceof HeraldError)) this.#context.logger.error({ err: error, client: this.client }, 'command failed');
       this.#replyError(command.id, toWireError(error));
     });
   }
 
   async #run(command: Command): Promise<void> {
+    const { security } = this.#context;
+    if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token);
+    if (command.type === 'ping') return this.#reply(command.id, {});
+    if (security.requireAuth && !this.#identity.authenticated) throw new HeraldError(ErrorCode.Unauthorized, 'authenticate first (auth command)');
+    if (command.type === 'subscribe' || command.type === 'publish' || command.type === 'history' || command.type === 'presence') {
+      // Checked on every command against the current grants, so a resume is re-checked too.
+      security.permissions.check(this.#identity, command.type, command.channel);
+    }
     switch (command.type) {
-      case 'ping':
-        this.#reply(command.id, {});
-        return;
       case 'publish':
-        this.#reply(command.id, await this.#hub.publish(command.channel, command.data));
+        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data));
         return;
       case 'subscribe':
         return this.#subscribe(command.id, command.channel, sinceOf(command.since, command.channel), command.joinLeave === true);
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
-        const read = await this.#hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
+        const read = await this.#context.hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
         const fields = {
           channel: command.channel,
           position: read.position,
@@ -168,7 +222,7 @@ export class WsSession implements Subscriber {
         return;
       }
       case 'presence':
-        this.#reply(command.id, { channel: command.channel, members: await this.#hub.presence(command.channel) });
+        this.#reply(command.id, { channel: command.channel, members: await this.#context.hub.presence(command.channel) });
         return;
     }
   }
@@ -176,20 +230,20 @@ export class WsSession implements Subscriber {
   async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
     const entries = (this.#entries ??= new Map());
     if (entries.has(channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
-    if (entries.size >= this.#limits.maxChannels) {
-      throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#limits.maxChannels} channels per connection`);
+    if (entries.size >= this.#context.limits.maxChannels) {
+      throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#context.limits.maxChannels} channels per connection`);
     }
     const entry: Entry = { subscription: undefined, cancelled: false };
     entries.set(channel, entry);
     let outcome;
     try {
-      outcome = await this.#hub.subscribe(this, channel, { since, joinLeave });
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave });
     } catch (error) {
       if (entries.get(channel) === entry) entries.delete(channel);
       throw error;
     }
     if (entry.cancelled) {
-      this.#hub.unsubscribe(outcome.subscription);
+      this.#context.hub.unsubscribe(outcome.subscription);
       throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
     }
     entry.subscription = outcome.subscription;
@@ -202,23 +256,51 @@ export class WsSession implements Subscriber {
     if (entry === undefined) throw new HeraldError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
     this.#entries!.delete(channel);
     entry.cancelled = true;
-    if (entry.subscription !== undefined) this.#hub.unsubscribe(entry.subscription);
+    if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
     this.#reply(id, { channel });
   }
 
+  /** `auth` or `refresh`: verifies the token and adopts it; a refresh must keep the same user. */
+  async #authenticate(id: CommandId, token: string): Promise<void> {
+    const identity = await this.#context.security.verify(token);
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#identity.authenticated && identity.user !== this.#identity.user) {
+      throw new HeraldError(ErrorCode.Forbidden, 'a refresh must keep the same user');
+    }
+    this.#identity = identity;
+    clearTimeout(this.#expiry);
+    this.#armExpiry();
+    this.#reply(id, { user: identity.user, expiresAt: identity.expiresAt ?? null });
+  }
+
+  /** Closes the session when its token expires, unless a refresh comes first. */
+  #armExpiry(): void {
+    const at = this.#identity.expiresAt;
+    if (at === undefined) return;
+    const delay = at - this.#context.clock.now();
+    if (delay <= 0) {
+      this.close(CloseCode.TokenExpired, 'token expired');
+      return;
+    }
+    // Timers fire after at most 2^31-1 ms; a longer token is re-armed when the timer fires.
+    this.#expiry = setTimeout(() => (this.#context.clock.now() >= at ? this.close(CloseCode.TokenExpired, 'token expired') : this.#armExpiry()), Math.min(delay, 2 ** 31 - 1));
+    this.#expiry.unref();
+  }
+
   #slowConsumer(): void {
-    this.#logger.warn({ client: this.client }, 'slow consumer disconnected');
+    this.#context.logger.warn({ client: this.client }, 'slow consumer disconnected');
     this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
     // The peer may not be reading at all, so its close reply may never come.
     setTimeout(() => this.#ws.terminate(), SLOW_CONSUMER_CLOSE_TIMEOUT).unref();
   }
 
   #onClose(): void {
+    clearTimeout(this.#expiry);
     this.#outbox.close();
     if (this.#entries === undefined) return;
     for (const entry of this.#entries.values()) {
       entry.cancelled = true;
-      if (entry.subscription !== undefined) this.#hub.unsubscribe(entry.subscription);
+      if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
     }
     this.#entries.clear();
   }

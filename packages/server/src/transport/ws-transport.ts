@@ -2,9 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@herald/protocol';
 import { WebSocketServer } from 'ws';
+import type { Identity } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
+import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
-import { WsSession, type WsSessionLimits } from './ws-session.js';
+import { WsSession, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
 export interface WsTransportOptions extends WsSessionLimits {
@@ -19,17 +22,13 @@ export interface WsTransportOptions extends WsSessionLimits {
  * connection to a {@link WsSession}.
  */
 export class WsTransport {
-  readonly #hub: Hub;
-  readonly #logger: Logger;
-  readonly #options: WsTransportOptions;
+  readonly #context: WsContext;
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
 
-  constructor(hub: Hub, options: WsTransportOptions, logger: Logger) {
-    this.#hub = hub;
-    this.#options = options;
-    this.#logger = logger;
+  constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
+    this.#context = { hub, limits: options, logger, security, clock };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();
@@ -42,12 +41,28 @@ export class WsTransport {
     return open;
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Upgrades an authorised request; `release` runs once the session ends. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, release: () => void): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(ws, socket, this.#hub, this.#options, this.#logger);
+      const session = new WsSession(ws, socket, this.#context, identity);
       this.#sessions.add(session);
-      ws.once('close', () => this.#sessions.delete(session));
+      ws.once('close', () => {
+        this.#sessions.delete(session);
+        release();
+      });
     });
+  }
+
+  /** Closes the sessions of a user or with a session id with {@link CloseCode.Disconnected}; returns how many. */
+  disconnect(match: { user?: string; client?: string }): number {
+    let count = 0;
+    for (const session of this.#sessions) {
+      if ((match.user !== undefined && session.user === match.user) || (match.client !== undefined && session.client === match.client)) {
+        session.close(CloseCode.Disconnected, 'disconnected by the server');
+        count++;
+      }
+    }
+    return count;
   }
 
   /** Closes every session with {@link CloseCode.ServerShutdown} and stops pinging. */

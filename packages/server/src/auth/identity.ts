@@ -1,0 +1,51 @@
+/** The operations a client may be allowed on a channel. */
+export type Operation = 'subscribe' | 'publish' | 'history' | 'presence';
+
+/** Channel patterns a token grants, per operation: exact names, or a prefix ending in `*`. */
+export type Grants = { readonly [op in Operation]: readonly string[] };
+
+/** Who a session or request is. */
+export interface Identity {
+  /** The user id (the token's `sub`), or `null` when anonymous or the token names no user. */
+  readonly user: string | null;
+  /** Whether valid credentials were presented. */
+  readonly authenticated: boolean;
+  /** When the credentials expire, in milliseconds since the Unix epoch; `undefined` = never. */
+  readonly expiresAt: number | undefined;
+  /** Channels granted by the token's claims. */
+  readonly grants: Grants;
+  /** A backend holding the API key: every operation on every channel. */
+  readonly server?: boolean;
+}
+
+const NONE: Grants = { subscribe: [], publish: [], history: [], presence: [] };
+
+/** The identity of a client that presented no credentials. */
+export const ANONYMOUS: Identity = { user: null, authenticated: false, expiresAt: undefined, grants: NONE };
+
+/** The identity of a backend authenticated with the API key. */
+export const SERVER: Identity = { user: null, authenticated: true, expiresAt: undefined, grants: NONE, server: true };
+
+/** Whether `channel` matches one of `patterns` (exact, or a prefix ending in `*`). */
+export function matchesAny(patterns: readonly string[], channel: string): boolean {
+  for (const pattern of patterns) {
+    if (pattern.endsWith('*') ? channel.startsWith(pattern.slice(0, -1)) : pattern === channel) return true;
+  }
+  return false;
+}
+
+/**
+ * Reads grants from token claims: `herald: {subscribe?, publish?, history?, presence?}` lists per
+ * operation, and/or `channels: [...]` for all four. Anything malformed grants nothing.
+ */
+export function grantsFromClaims(claims: Record<string, unknown>): Grants {
+  const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256) : []);
+  const all = list(claims['channels']);
+  const herald = typeof claims['herald'] === 'object' && claims['herald'] !== null ? (claims['herald'] as Record<string, unknown>) : {};
+  return {
+    subscribe: [...all, ...list(herald['subscribe'])],
+    publish: [...all, ...list(herald['publish'])],
+    history: [...all, ...list(herald['history'])],
+    presence: [...all, ...list(herald['presence'])],
+  };
+}

@@ -1,0 +1,141 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode } from '@herald/protocol';
+import type { Clock } from '../clock.js';
+import { HeraldError } from '../errors.js';
+import { Permissions } from '../hub/permissions.js';
+import type { Authenticator } from './authenticator.js';
+import { ANONYMOUS, SERVER, type Identity } from './identity.js';
+import { TicketStore } from './ticket-store.js';
+
+/** Security options of a Herald server. Without any, the hub is open (the dev profile). */
+export interface SecurityOptions {
+  /** Verifies client tokens; without one, every client is anonymous. */
+  readonly authenticator?: Authenticator;
+  /** Channel permissions. @default anyone may do anything (`Permissions.open()`) */
+  readonly permissions?: Permissions;
+  /** API keys for backends (`X-Herald-Key` header). @default none */
+  readonly apiKeys?: readonly string[];
+  /** Origins allowed for browsers (WebSocket upgrades, CORS, cookie-authenticated requests); `'*'` = any. @default '*' */
+  readonly allowedOrigins?: readonly string[] | '*';
+  /** Cookie that may carry the token. @default 'herald_token' */
+  readonly cookieName?: string;
+  /** Sessions must authenticate (at connect, or with `auth` within `authTimeout`). @default false */
+  readonly requireAuth?: boolean;
+  /** Milliseconds a WebSocket may stay unauthenticated when `requireAuth`. @default 15000 */
+  readonly authTimeout?: number;
+  /** Seconds a ticket from `POST /api/ticket` stays valid. @default 30 */
+  readonly ticketTtl?: number;
+}
+
+/** The header that carries an API key. */
+export const API_KEY_HEADER = 'x-herald-key';
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** How a request authenticated, which matters for CSRF: only cookies are sent by a browser unasked. */
+export type CredentialSource = 'none' | 'header' | 'cookie' | 'ticket' | 'api-key';
+
+/**
+ * Authentication, API keys and origins for the HTTP and WebSocket entry points. Tokens are read
+ * from the `Authorization: Bearer` header, the cookie, or a single-use ticket (`?ticket=`); a token
+ * in the query string is refused (URLs end up in logs and browser history).
+ */
+export class Security {
+  readonly permissions: Permissions;
+  readonly tickets: TicketStore;
+  readonly requireAuth: boolean;
+  readonly authTimeout: number;
+  readonly #authenticator: Authenticator | undefined;
+  readonly #apiKeys: Buffer[];
+  readonly #origins: ReadonlySet<string> | '*';
+  readonly #cookie: string;
+
+  constructor(options: SecurityOptions, clock: Clock) {
+    this.#authenticator = options.authenticator;
+    this.permissions = options.permissions ?? Permissions.open();
+    this.#apiKeys = (options.apiKeys ?? []).map(digest);
+    this.#origins = options.allowedOrigins === undefined || options.allowedOrigins === '*' ? '*' : new Set(options.allowedOrigins);
+    this.#cookie = options.cookieName ?? 'herald_token';
+    this.requireAuth = options.requireAuth ?? false;
+    this.authTimeout = options.authTimeout ?? 15_000;
+    this.tickets = new TicketStore(clock, options.ticketTtl);
+    if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');
+  }
+
+  /** Whether a browser page from `origin` may use the hub (no `Origin` header: not a browser, allowed). */
+  originAllowed(origin: string | undefined): boolean {
+    return origin === undefined || this.#origins === '*' || this.#origins.has(origin);
+  }
+
+  /** CORS headers for a request from `origin`. */
+  corsHeaders(origin: string | undefined): Record<string, string> {
+    if (this.#origins === '*') return { 'Access-Control-Allow-Origin': '*' };
+    if (origin === undefined || !this.#origins.has(origin)) return { Vary: 'Origin' };
+    return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
+  }
+
+  /** Whether the request carries a valid API key (compared in constant time). */
+  hasApiKey(req: IncomingMessage): boolean {
+    const presented = req.headers[API_KEY_HEADER];
+    if (typeof presented !== 'string' || presented.length === 0 || this.#apiKeys.length === 0) return false;
+    const candidate = digest(presented);
+    let match = false;
+    for (const key of this.#apiKeys) match = timingSafeEqual(candidate, key) || match;
+    return match;
+  }
+
+  /** Whether the hub verifies tokens (false in the dev profile). */
+  get authenticates(): boolean {
+    return this.#authenticator !== undefined;
+  }
+
+  /** Verifies a token (for `auth`/`refresh` on the WebSocket); anonymous on a hub without an authenticator. */
+  async verify(token: string): Promise<Identity> {
+    if (this.#authenticator === undefined) return ANONYMOUS;
+    return this.#authenticator.verify(token);
+  }
+
+  /**
+   * Who sent `req`: the API key's backend, a token's user, a ticket's identity, or anonymous.
+   * Rejects with 2000 for bad credentials (a bad token is never silently anonymous).
+   */
+  async identify(req: IncomingMessage, params: URLSearchParams): Promise<{ identity: Identity; source: CredentialSource }> {
+    if (this.hasApiKey(req)) return { identity: SERVER, source: 'api-key' };
+    if (params.has('token') || params.has('access_token')) {
+      throw new HeraldError(ErrorCode.Unauthorized, 'tokens in the URL are refused: send an Authorization header, or exchange the token for a ticket at POST /api/ticket');
+    }
+    const ticket = params.get('ticket');
+    if (ticket !== null) {
+      const identity = this.tickets.redeem(ticket);
+      if (identity === undefined) throw new HeraldError(ErrorCode.Unauthorized, 'ticket is unknown, used or expired');
+      return { identity, source: 'ticket' };
+    }
+    const authorization = req.headers.authorization;
+    // A hub without an authenticator (the dev profile) treats every client as anonymous.
+    if (this.#authenticator === undefined) return { identity: ANONYMOUS, source: 'none' };
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      if (match === null) throw new HeraldError(ErrorCode.Unauthorized, 'Authorization must be "Bearer <token>"');
+      return { identity: await this.verify(match[1]!), source: 'header' };
+    }
+    const cookie = readCookie(req.headers.cookie, this.#cookie);
+    if (cookie !== undefined) return { identity: await this.verify(cookie), source: 'cookie' };
+    return { identity: ANONYMOUS, source: 'none' };
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Counts open connections (WebSocket sessions and SSE streams) per client IP and per user, and
+ * refuses one more past the limits.
+ */
+export class ConnectionLimiter {
+  readonly #perIp: number;
+  readonly #perUser: number;
+  readonly #ips = new Map<string, number>();
+  readonly #users = new Map<string, number>();
+
+  constructor(perIp: number, perUser: number) {
+    this.#perIp = perIp;
+    this.#perUser = perUser;
+  }
+
+  /** Counts a connection, or returns why it is refused. Call the returned release once it closes. */
+  acquire(ip: string, user: string | null): { release: () => void } | { refused: string } {
+    const ipCount = this.#ips.get(ip) ?? 0;
+    if (ipCount >= this.#perIp) return { refused: `at most ${this.#perIp} connections per IP address` };
+    const userCount = user === null ? 0 : (this.#users.get(user) ?? 0);
+    if (user !== null && userCount >= this.#perUser) return { refused: `at most ${this.#perUser} connections per user` };
+    this.#ips.set(ip, ipCount + 1);
+    if (user !== null) this.#users.set(user, userCount + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#decrement(this.#ips, ip);
+        if (user !== null) this.#decrement(this.#users, user);
+      },
+    };
+  }
+
+  #decrement(map: Map<string, number>, key: string): void {
+    const left = (map.get(key) ?? 1) - 1;
+    if (left <= 0) map.delete(key);
+    else map.set(key, left);
+  }
+}
