@@ -1,15 +1,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type HeraldConfig, type Profile } from './config.js';
 import { createLogger } from './logger.js';
 import { startHub } from './start.js';
-import { DEFAULT_HOST, DEFAULT_PORT, parseIntegerFlag, type StartOptions } from './start-options.js';
+import { parseIntegerFlag } from './start-options.js';
 
 const DEV_BANNER = `
   ┌──────────────────────────────────────────────────────────────────────┐
   │  HERALD DEV PROFILE: anyone who can reach this hub may publish and   │
   │  subscribe to every channel. No authentication, CORS open to all.    │
-  │  Do not expose it beyond your machine.                               │
+  │  Do not expose it beyond your machine. For production, start with    │
+  │  --config herald.config.json (see docs/operations.md).               │
   └──────────────────────────────────────────────────────────────────────┘
 `;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function flag(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -19,6 +23,14 @@ function flag(name: string, min: number, max: number) {
       throw new InvalidArgumentError((error as Error).message);
     }
   };
+}
+
+interface StartFlags {
+  config?: string;
+  port?: number;
+  host?: string;
+  historySize?: number;
+  historyTtl?: number;
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
@@ -31,12 +43,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   let started: Promise<number> | undefined;
   program
     .command('start')
-    .description('start a hub (dev profile: memory engine, open access, landing page at /)')
-    .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port)').default(DEFAULT_PORT).argParser(flag('--port', 0, 65_535)).env('PORT'))
-    .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all)').default(DEFAULT_HOST))
-    .addOption(new Option('--history-size <n>', 'messages kept per channel').default(1000).argParser(flag('--history-size', 0, 10_000_000)))
-    .addOption(new Option('--history-ttl <seconds>', 'seconds a message is kept (0 = no age limit)').default(86_400).argParser(flag('--history-ttl', 0, 31_536_000)))
-    .action((opts: StartOptions) => {
+    .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
+    .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
+    .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)).env('PORT'))
+    .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
+    .addOption(new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)))
+    .addOption(new Option('--history-ttl <seconds>', 'seconds a message is kept, 0 = no age limit [default: 86400]').argParser(flag('--history-ttl', 0, 31_536_000)))
+    .addHelpText(
+      'after',
+      `
+Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
+variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
+HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+    )
+    .action((opts: StartFlags) => {
       started = run(opts);
     });
 
@@ -53,27 +73,41 @@ export async function main(argv: readonly string[]): Promise<number> {
   return started;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-async function run(options: StartOptions): Promise<number> {
+async function run(flags: StartFlags): Promise<number> {
   const level = process.env['HERALD_LOG_LEVEL'] ?? 'info';
   if (!LOG_LEVELS.includes(level)) {
     process.stderr.write(`herald: HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"\n`);
     return 1;
   }
+  let config: HeraldConfig;
+  let profile: Profile;
+  try {
+    const fromFlags = {
+      ...(flags.port !== undefined && { port: flags.port }),
+      ...(flags.host !== undefined && { host: flags.host }),
+      ...(flags.historySize !== undefined && { historySize: flags.historySize }),
+      ...(flags.historyTtl !== undefined && { historyTtl: flags.historyTtl }),
+    };
+    ({ config, profile } = loadConfig({ file: flags.config, env: process.env, flags: fromFlags }));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`herald: ${error.message}\n`);
+    return 1;
+  }
   const logger = createLogger(level);
-  process.stderr.write(DEV_BANNER);
+  if (profile === 'dev') process.stderr.write(DEV_BANNER);
+  else if (config.allowedOrigins === undefined) logger.warn({}, 'no allowedOrigins configured: browser pages cannot connect (requests with an Origin header are refused)');
   let hub;
   try {
-    hub = await startHub(options, logger);
+    hub = await startHub(config, profile, logger);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const reason = e.code === 'EADDRINUSE' ? `port ${options.port} is already in use (try --port)` : e.code === 'EACCES' ? `no permission to listen on port ${options.port}` : e.message;
+    const reason = e.code === 'EADDRINUSE' ? `port ${config.port} is already in use (try --port)` : e.code === 'EACCES' ? `no permission to listen on port ${config.port}` : e.message;
     process.stderr.write(`herald: cannot start: ${reason}\n`);
     return 1;
   }
-  logger.info({ url: hub.url, profile: 'dev', engine: 'memory' }, 'herald is listening');
-  process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
+  logger.info({ url: hub.url, profile, engine: 'memory' }, 'herald is listening');
+  if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
   const running = hub;
   return new Promise<number>((resolve) => {
     let stopping = false;

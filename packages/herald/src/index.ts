@@ -1,3 +1,3 @@
 export { main } from './cli.js';
-export { startHub, type RunningHub } from './start.js';
-export { DEFAULT_HOST, DEFAULT_PORT, type StartOptions } from './start-options.js';
+export { configSchema, ConfigError, CONFIG_ENV_VARS, loadConfig, type ConfigSources, type HeraldConfig, type Profile } from './config.js';
+export { PRODUCTION_DEFAULTS, startHub, type RunningHub } from './start.js';

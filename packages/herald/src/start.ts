@@ -1,6 +1,6 @@
-import { createHeraldServer, type HeraldServer, type Logger } from '@herald/server';
+import { createHeraldServer, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServer, type HeraldServerOptions, type Logger } from '@herald/server';
+import type { HeraldConfig, Profile } from './config.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
-import type { StartOptions } from './start-options.js';
 
 /** A started hub: the server plus the URL it answers on. */
 export interface RunningHub {
@@ -9,26 +9,49 @@ export interface RunningHub {
   readonly port: number;
 }
 
+/** Connection limits of the production profile unless configured. */
+export const PRODUCTION_DEFAULTS = { connectionsPerIp: 1000, connectionsPerUser: 100 } as const;
+
 /**
- * Starts a hub in the dev profile: memory engine, anyone may publish and subscribe, CORS open, the
- * landing page at `/` and the client SDK's browser bundle at `/sdk/herald-client.js`.
+ * Starts a hub. The `dev` profile is open (anyone may publish and subscribe, any origin) and serves
+ * the landing page at `/`; the `production` profile verifies tokens, denies every namespace not
+ * configured, allows only the configured origins, and serves no landing page. Both serve the
+ * client SDK's browser bundle at `/sdk/herald-client.js`.
  */
-export async function startHub(options: StartOptions, logger: Logger): Promise<RunningHub> {
+export async function startHub(config: HeraldConfig, profile: Profile, logger: Logger): Promise<RunningHub> {
   const bundle = loadClientBundle();
   if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
-  const server = createHeraldServer({
-    historySize: options.historySize,
-    historyTtl: options.historyTtl,
-    landingPage: loadLandingPage(),
+  const { authTimeout, ticketTtl, ...limits } = config.limits;
+  const options: HeraldServerOptions = {
+    historySize: config.historySize,
+    historyTtl: config.historyTtl,
     logger,
+    ...limits,
+    ...(profile === 'production'
+      ? {
+          connectionsPerIp: limits.connectionsPerIp ?? PRODUCTION_DEFAULTS.connectionsPerIp,
+          connectionsPerUser: limits.connectionsPerUser ?? PRODUCTION_DEFAULTS.connectionsPerUser,
+          security: {
+            authenticator: new JwtAuthenticator(config.auth!),
+            permissions: new Permissions(config.namespaces, DENY_ALL),
+            apiKeys: config.apiKeys ?? [],
+            allowedOrigins: config.allowedOrigins ?? [],
+            cookieName: config.auth!.cookie,
+            requireAuth: !config.allowAnonymous,
+            ...(authTimeout !== undefined && { authTimeout }),
+            ...(ticketTtl !== undefined && { ticketTtl }),
+          },
+        }
+      : { landingPage: loadLandingPage() }),
     routes: (req, res, url) => {
       if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
       res.end(bundle);
       return true;
     },
-  });
-  const port = await server.listen(options.port, options.host);
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  };
+  const server = createHeraldServer(options);
+  const port = await server.listen(config.port, config.host);
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}` };
 }

@@ -4,6 +4,7 @@ import { silentLogger } from '@herald/server';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startHub, type RunningHub } from '../src/start.js';
+import { configSchema } from '../src/config.js';
 import { CHROMIUM_ARGS, demoState, openDemo, PANELS, range, received, waitForDemo, waitForOffsets, type DemoPage } from './demo-page.js';
 
 // The landing page in Debian's Chromium against a real hub on real sockets: the three native
@@ -15,7 +16,7 @@ let hub: RunningHub;
 const opened: DemoPage[] = [];
 
 beforeAll(async () => {
-  hub = await startHub({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }, silentLogger);
+  hub = await startHub(configSchema.parse({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }), 'dev', silentLogger);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }, 60_000);
 

@@ -2,9 +2,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CloseCode } from '@herald/protocol';
 import { WsTestClient } from '@herald/testkit';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
+const API_KEY = 'an-api-key-of-16+chars';
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -19,8 +25,8 @@ interface Started {
 }
 
 /** Starts `herald start` with `args` and resolves once it logs the URL it listens on. */
-function start(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -100,5 +106,38 @@ describe('herald CLI', () => {
     expect(second.stderr).toContain(`port ${port} is already in use`);
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
+  });
+
+  it('refuses the production profile without a token key and an API key', () => {
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HERALD_AUTH_SECRET: SECRET } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('herald: the production profile needs an API key: apiKeys (or HERALD_API_KEYS)');
+  });
+
+  it('runs the production profile from a config file: tokens, API key, origins, deny by default', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    const config = join(dir, 'herald.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        auth: { secret: SECRET },
+        apiKeys: [API_KEY],
+        allowedOrigins: ['https://app.example'],
+        namespaces: { chat: { subscribe: 'authenticated', publish: 'authenticated', history: 'authenticated', presence: 'authenticated' } },
+      }),
+    );
+    const hub = await start(['--config', config, '--port', '0']);
+    children.push(hub.child);
+    expect(hub.stderr()).not.toContain('DEV PROFILE');
+    expect((await fetch(`${hub.url}/`)).status).toBe(404);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+    expect((await fetch(`${hub.url}/api/messages?channel=chat:1`)).status).toBe(401);
+    expect((await fetch(`${hub.url}/api/messages?channel=chat:1`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${hub.url}/api/messages?channel=other:1`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+    const published = await fetch(`${hub.url}/api/publish`, { method: 'POST', headers: { 'x-herald-key': API_KEY }, body: JSON.stringify({ channel: 'other:1', data: 1 }) });
+    expect(published.status).toBe(200);
+    expect((await fetch(`${hub.url}/api/messages?channel=chat:1`, { headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' } })).status).toBe(403);
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
   });
 });

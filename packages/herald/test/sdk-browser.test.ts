@@ -4,6 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadClientBundle, loadLandingPage } from '../src/landing-page.js';
 import { startHub, type RunningHub } from '../src/start.js';
+import { configSchema } from '../src/config.js';
 import { CHROMIUM_ARGS, PANELS, range, WAIT_MS, type DemoEnvelope, type HeraldDemo } from './demo-page.js';
 
 // The client SDK's browser bundle (/sdk/herald-client.js) in Debian's Chromium against real hubs on
@@ -83,7 +84,7 @@ const servers: HeraldServer[] = [];
 
 beforeAll(async () => {
   if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
-  hub = await startHub({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }, silentLogger);
+  hub = await startHub(configSchema.parse({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }), 'dev', silentLogger);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }, 60_000);
 

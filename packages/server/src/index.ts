@@ -14,3 +14,9 @@ export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker.j
 export { MemoryPresenceStore } from './memory/memory-presence-store.js';
 export { DEFAULT_SEND_QUEUE_BYTES } from './transport/outbox.js';
 export { wsTextFrame } from './transport/ws-frame.js';
+export type { Authenticator } from './auth/authenticator.js';
+export { ANONYMOUS, grantsFromClaims, matchesAny, SERVER, type Grants, type Identity, type Operation } from './auth/identity.js';
+export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, JwtAuthenticator, MIN_SECRET_BYTES, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';
+export { API_KEY_HEADER, Security, type CredentialSource, type SecurityOptions } from './auth/security.js';
+export { DEFAULT_TICKET_TTL, TicketStore } from './auth/ticket-store.js';
+export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './hub/permissions.js';

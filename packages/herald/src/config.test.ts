@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
+const KEY = 'an-api-key-of-16+chars';
+
+function file(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'herald-config-')), 'herald.config.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('is the dev profile with defaults when nothing is configured', () => {
+    const { config, profile } = loadConfig({ env: {}, flags: {} });
+    expect(profile).toBe('dev');
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', historySize: 1000, historyTtl: 86_400, allowAnonymous: false, namespaces: {}, limits: {} });
+  });
+
+  it('is the production profile with a file or HERALD_* variables, and refuses to start without a key and an API key', () => {
+    expect(() => loadConfig({ file: file({}), env: {}, flags: {} })).toThrow(
+      new ConfigError(
+        'the production profile needs a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL) and an API key: apiKeys (or HERALD_API_KEYS)',
+      ),
+    );
+    expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET }, flags: {} })).toThrow('the production profile needs an API key: apiKeys (or HERALD_API_KEYS)');
+    const { profile, config } = loadConfig({ env: { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: `${KEY}, second-key-0123456789` }, flags: {} });
+    expect(profile).toBe('production');
+    expect(config.apiKeys).toEqual([KEY, 'second-key-0123456789']);
+    expect(config.auth).toMatchObject({ secret: SECRET, leeway: 5, cookie: 'herald_token' });
+  });
+
+  it('applies defaults < file < environment < flags', () => {
+    const path = file({ port: 4000, host: '0.0.0.0', historySize: 10, auth: { secret: SECRET }, apiKeys: [KEY] });
+    expect(loadConfig({ file: path, env: {}, flags: {} }).config).toMatchObject({ port: 4000, host: '0.0.0.0', historySize: 10 });
+    expect(loadConfig({ file: path, env: { HERALD_PORT: '5000', HERALD_HISTORY_SIZE: '20' }, flags: {} }).config).toMatchObject({ port: 5000, historySize: 20, host: '0.0.0.0' });
+    expect(loadConfig({ file: path, env: { HERALD_PORT: '5000' }, flags: { port: 6000 } }).config.port).toBe(6000);
+  });
+
+  it('names every problem exactly', () => {
+    const path = file({ port: 70_000, auth: { secret: 'short' }, apiKeys: ['k'], namespaces: { chat: { subscribe: 'everyone' } }, bogus: 1 });
+    let message = '';
+    try {
+      loadConfig({ file: path, env: {}, flags: {} });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('invalid configuration:');
+    expect(message).toContain('port: Too big: expected number to be <=65535');
+    expect(message).toContain('auth.secret: must be at least 32 characters');
+    expect(message).toContain('apiKeys.0: API keys must be at least 16 characters');
+    expect(message).toContain('namespaces.chat.subscribe: Invalid option');
+    expect(message).toContain('Unrecognized key: "bogus"');
+  });
+
+  it('reports an unreadable or non-JSON file', () => {
+    expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow('cannot read /nonexistent/herald.json: ENOENT');
+    expect(() => loadConfig({ file: file('{nope'), env: {}, flags: {} })).toThrow(/is not valid JSON/);
+    expect(() => loadConfig({ file: file('[1]'), env: {}, flags: {} })).toThrow(/must hold a JSON object/);
+  });
+
+  it('needs exactly one token key', () => {
+    expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET, HERALD_AUTH_JWKS_URL: 'https://id.example/jwks.json', HERALD_API_KEYS: KEY }, flags: {} })).toThrow(
+      'auth: needs exactly one of secret, publicKey, jwksUrl',
+    );
+  });
+});

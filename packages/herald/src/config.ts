@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const access = z.enum(['anonymous', 'authenticated', 'granted', 'owner', 'none']);
+const port = z.int().min(0).max(65_535);
+const positiveInt = z.int().min(1);
+
+const namespace = z.strictObject({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+  historySize: z.int().min(0).optional(),
+  historyTtl: z.number().min(0).optional(),
+});
+
+const auth = z
+  .strictObject({
+    secret: z.string().min(32, 'must be at least 32 characters').optional(),
+    publicKey: z.string().includes('BEGIN PUBLIC KEY', { error: 'must be a PEM public key (SPKI)' }).optional(),
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    algorithms: z.array(z.string()).min(1).optional(),
+    audience: z.union([z.string(), z.array(z.string())]).optional(),
+    issuer: z.union([z.string(), z.array(z.string())]).optional(),
+    leeway: z.number().min(0).max(300).default(5),
+    cookie: z.string().regex(/^[A-Za-z0-9_-]+$/).default('herald_token'),
+  })
+  .refine((a) => [a.secret, a.publicKey, a.jwksUrl].filter((k) => k !== undefined).length === 1, {
+    error: 'needs exactly one of secret, publicKey, jwksUrl',
+  });
+
+const limits = z.strictObject({
+  maxMessageBytes: positiveInt.optional(),
+  maxBodyBytes: positiveInt.optional(),
+  maxChannels: positiveInt.optional(),
+  sendQueueBytes: positiveInt.optional(),
+  commandsPerSecond: z.number().positive().optional(),
+  commandBurst: positiveInt.optional(),
+  connectionsPerIp: positiveInt.optional(),
+  connectionsPerUser: positiveInt.optional(),
+  authTimeout: positiveInt.optional(),
+  pingInterval: positiveInt.optional(),
+  headersTimeout: positiveInt.optional(),
+  ticketTtl: positiveInt.optional(),
+});
+
+/** The configuration file's schema (also what `HERALD_*` variables and flags feed). */
+export const configSchema = z.strictObject({
+  port: port.default(3000),
+  host: z.string().min(1).default('127.0.0.1'),
+  historySize: z.int().min(0).default(1000),
+  historyTtl: z.number().min(0).default(86_400),
+  auth: auth.optional(),
+  apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
+  allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
+  allowAnonymous: z.boolean().default(false),
+  namespaces: z.record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace).default({}),
+  limits: limits.default({}),
+});
+
+/** A validated configuration. */
+export type HeraldConfig = z.infer<typeof configSchema>;
+
+/** Which profile a configuration runs: `dev` (open) or `production` (authenticated, deny by default). */
+export type Profile = 'dev' | 'production';
+
+/** A configuration problem, with a message fit for the terminal. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Raw = Record<string, unknown>;
+
+const ENV: Record<string, (value: string) => [string[], unknown]> = {
+  HERALD_PORT: (v) => [['port'], Number(v)],
+  HERALD_HOST: (v) => [['host'], v],
+  HERALD_HISTORY_SIZE: (v) => [['historySize'], Number(v)],
+  HERALD_HISTORY_TTL: (v) => [['historyTtl'], Number(v)],
+  HERALD_AUTH_SECRET: (v) => [['auth', 'secret'], v],
+  HERALD_AUTH_PUBLIC_KEY: (v) => [['auth', 'publicKey'], v],
+  HERALD_AUTH_JWKS_URL: (v) => [['auth', 'jwksUrl'], v],
+  HERALD_AUTH_AUDIENCE: (v) => [['auth', 'audience'], v],
+  HERALD_AUTH_ISSUER: (v) => [['auth', 'issuer'], v],
+  HERALD_API_KEYS: (v) => [['apiKeys'], v.split(',').map((k) => k.trim()).filter(Boolean)],
+  HERALD_ALLOWED_ORIGINS: (v) => [['allowedOrigins'], v.trim() === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean)],
+  HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
+};
+
+/** The `HERALD_*` variables that configure the hub (HERALD_LOG_LEVEL only sets logging). */
+export const CONFIG_ENV_VARS = Object.keys(ENV);
+
+function set(target: Raw, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Raw;
+  node[path.at(-1)!] = value;
+}
+
+function merge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null && !Array.isArray(existing)
+        ? merge(existing as Raw, value as Raw)
+        : value;
+  }
+  return out;
+}
+
+/** Where the settings come from; later sources win: defaults < file < environment < flags. */
+export interface ConfigSources {
+  /** Path of a JSON configuration file. */
+  readonly file?: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  /** Settings given as command-line flags. */
+  readonly flags: Raw;
+}
+
+/**
+ * Loads, merges and validates the configuration. The profile is `production` when a file or any
+ * `HERALD_*` setting is given, `dev` otherwise. Throws a {@link ConfigError} with every problem.
+ */
+export function loadConfig(sources: ConfigSources): { config: HeraldConfig; profile: Profile } {
+  let fromFile: Raw = {};
+  if (sources.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(sources.file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read ${sources.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    try {
+      fromFile = JSON.parse(text) as Raw;
+    } catch (error) {
+      throw new ConfigError(`${sources.file} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new ConfigError(`${sources.file} must hold a JSON object`);
+  }
+  const fromEnv: Raw = {};
+  for (const [name, read] of Object.entries(ENV)) {
+    const value = sources.env[name];
+    if (value !== undefined && value !== '') set(fromEnv, ...read(value));
+  }
+  const production = sources.file !== undefined || Object.keys(fromEnv).length > 0;
+  const parsed = configSchema.safeParse(merge(merge(fromFile, fromEnv), sources.flags));
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+  const config = parsed.data;
+  if (production) {
+    const missing: string[] = [];
+    if (config.auth === undefined) missing.push('a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL)');
+    if (config.apiKeys === undefined || config.apiKeys.length === 0) missing.push('an API key: apiKeys (or HERALD_API_KEYS)');
+    if (missing.length > 0) throw new ConfigError(`the production profile needs ${missing.join(' and ')}`);
+  }
+  return { config, profile: production ? 'production' : 'dev' };
+}
