@@ -39,6 +39,8 @@ export const ErrorCode = {
   Forbidden: 2001,
   /** The token expired: get a new one and send it (`refresh`) or reconnect with it. */
   TokenExpired: 2002,
+  /** A backend disconnected this user or session (`POST /api/disconnect`); do not reconnect on your own. */
+  Disconnected: 2003,
   /** Unexpected server fault; the request may be retried. */
   Internal: 3000,
   /** The engine is unreachable or the hub is shutting down; retry later. */

@@ -1,4 +1,4 @@
-import { encodeCursor, encodePosition, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
+import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
 import { HttpOperations, query, request } from './http.js';
 import type { Link, Transport } from './transport.js';
 
@@ -86,7 +86,9 @@ export class PollingTransport extends HttpOperations implements Transport {
         for (const message of answer.messages) this.#link.message(message);
       } catch (error) {
         if (abort.signal.aborted) continue;
-        if (!this.#closed) this.#link.lost(1006, (error as Error).message);
+        // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).
+        const code = (error as { code?: unknown }).code;
+        if (!this.#closed) this.#link.lost(code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : code === ErrorCode.Unauthorized ? CloseCode.Unauthorized : 1006, (error as Error).message);
         return;
       }
     }

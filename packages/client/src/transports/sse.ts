@@ -1,4 +1,4 @@
-import { encodeCursor, encodePosition, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
+import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { PresenceChange } from '../types.js';
 import { HttpOperations, query, ticketParam } from './http.js';
@@ -89,6 +89,12 @@ export class SseTransport extends HttpOperations implements Transport {
       source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
       source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as Gap));
       const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceChange);
+      source.addEventListener('disconnect', (event) => {
+        // The hub ended the stream and said why: as the matching WebSocket close code.
+        const { error } = JSON.parse((event as MessageEvent<string>).data) as { error: { code: number; message: string } };
+        source.close();
+        if (source === this.#source && !this.#closed) this.#link.lost(error.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.Disconnected, error.message);
+      });
       source.addEventListener('join', onPresence);
       source.addEventListener('leave', onPresence);
       source.onerror = () => {

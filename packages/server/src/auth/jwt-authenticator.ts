@@ -106,7 +106,8 @@ export class JwtAuthenticator implements Authenticator {
       const user = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null;
       return { user, authenticated: true, expiresAt: payload.exp! * 1000, grants: grantsFromClaims(payload) };
     } catch (error) {
-      throw new HeraldError(ErrorCode.Unauthorized, reason(error), { cause: error });
+      // An expired token gets its own code: the client should refresh it, not give up.
+      throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), { cause: error });
     }
   }
 }

@@ -120,20 +120,21 @@ export class SseTransport {
     }
   }
 
-  /** Ends the streams of a user or with a session id (an `error` event first); returns how many. */
+  /** Ends the streams of a user or with a session id (a `disconnect` event first); returns how many. */
   disconnect(match: { user?: string; client?: string }): number {
     let count = 0;
     for (const [stream, res] of this.#streams) {
       if ((match.user !== undefined && stream.user === match.user) || (match.client !== undefined && stream.client === match.client)) {
-        this.#end(stream, res, { code: ErrorCode.Forbidden, message: 'disconnected by the server' });
+        this.#end(stream, res, { code: ErrorCode.Disconnected, message: 'disconnected by the server' });
         count++;
       }
     }
     return count;
   }
 
+  /** Ends a stream with a `disconnect` event saying why (a named event: `onmessage` ignores it). */
   #end(stream: SseStream, res: ServerResponse, error: WireError): void {
-    stream.write(Buffer.from(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`));
+    stream.write(Buffer.from(`event: disconnect\ndata: ${JSON.stringify({ type: 'disconnect', error })}\n\n`));
     stream.end();
     res.end();
   }
