@@ -301,6 +301,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
     if ('refused' in slot) return void socket.end(rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })));
     if (socket.destroyed) return slot.release();
+    // Released when the socket goes, even if the handshake itself fails (release is idempotent).
+    socket.once('close', slot.release);
     ws.handleUpgrade(req, socket, head, identity, slot.release);
   };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
