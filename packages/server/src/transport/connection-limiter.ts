@@ -1,3 +1,5 @@
+const UNLIMITED = { release: (): void => undefined };
+
 /**
  * Counts open connections (WebSocket sessions and SSE streams) per client IP and per user, and
  * refuses one more past the limits.
@@ -15,6 +17,8 @@ export class ConnectionLimiter {
 
   /** Counts a connection, or returns why it is refused. Call the returned release once it closes. */
   acquire(ip: string, user: string | null): { release: () => void } | { refused: string } {
+    // Without limits nothing is counted, and nothing is allocated per connection.
+    if (this.#perIp === Infinity && this.#perUser === Infinity) return UNLIMITED;
     const ipCount = this.#ips.get(ip) ?? 0;
     if (ipCount >= this.#perIp) return { refused: `at most ${this.#perIp} connections per IP address` };
     const userCount = user === null ? 0 : (this.#users.get(user) ?? 0);

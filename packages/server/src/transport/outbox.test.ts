@@ -25,7 +25,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 describe('Outbox', () => {
   it('writes everything pushed within one turn as one corked batch, in order, after the turn', async () => {
     const sink = new RecordingSink();
-    const outbox = new Outbox(sink, 1024, () => undefined);
+    const outbox = new Outbox(sink, 1024, { overflow: () => undefined });
     const chunks = [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')];
     for (const chunk of chunks) outbox.push(chunk);
     expect(sink.batches).toEqual([]);
@@ -41,7 +41,11 @@ describe('Outbox', () => {
   it('drops the queue and reports overflow once when queued plus unsent bytes pass the limit', async () => {
     const sink = new RecordingSink();
     let overflows = 0;
-    const outbox = new Outbox(sink, 10, () => overflows++);
+    const outbox = new Outbox(sink, 10, {
+      overflow: () => {
+        overflows++;
+      },
+    });
     sink.writableLength = 6;
     outbox.push(Buffer.from('1234'));
     expect(overflows).toBe(0);
@@ -56,7 +60,7 @@ describe('Outbox', () => {
 
   it('writes nothing to a destroyed sink', async () => {
     const sink = new RecordingSink();
-    const outbox = new Outbox(sink, 100, () => undefined);
+    const outbox = new Outbox(sink, 100, { overflow: () => undefined });
     outbox.push(Buffer.from('x'));
     sink.destroyed = true;
     await nextTurn();

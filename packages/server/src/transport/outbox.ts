@@ -7,6 +7,12 @@ export interface OutboxSink {
   readonly destroyed: boolean;
 }
 
+/** Who an {@link Outbox} reports overflow to (the session itself: no closure per connection). */
+export interface OutboxOwner {
+  /** The queue passed its limit; called once. */
+  overflow(): void;
+}
+
 /** Bytes a session may have waiting (queued here plus unsent in the socket) before it is dropped. */
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 
@@ -23,23 +29,23 @@ function flushDirty(): void {
 /**
  * A bounded, coalescing send queue for one connection. Chunks pushed within one event-loop turn are
  * written together in one corked batch (one syscall), after the turn. When the bytes waiting (queued
- * plus the socket's own buffer) pass `limit`, the queue is dropped and `onOverflow` is called once:
+ * plus the socket's own buffer) pass `limit`, the queue is dropped and the owner's `overflow()` is called once:
  * a slow consumer never holds memory without bound or slows other sessions.
  */
 export class Outbox {
   readonly #sink: OutboxSink;
   readonly #limit: number;
-  readonly #onOverflow: () => void;
+  readonly #owner: OutboxOwner;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #credit = 0;
   #queued = false;
   #closed = false;
 
-  constructor(sink: OutboxSink, limit: number, onOverflow: () => void) {
+  constructor(sink: OutboxSink, limit: number, owner: OutboxOwner) {
     this.#sink = sink;
     this.#limit = limit;
-    this.#onOverflow = onOverflow;
+    this.#owner = owner;
   }
 
   /** Whether the outbox still accepts chunks. */
@@ -64,7 +70,7 @@ export class Outbox {
       // A chunk into an empty queue always goes, so one large message never counts as slowness.
       if (pending > 0 && pending + chunk.length > this.#limit + this.#credit) {
         this.close();
-        this.#onOverflow();
+        this.#owner.overflow();
         return;
       }
     }

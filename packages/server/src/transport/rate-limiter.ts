@@ -1,3 +1,5 @@
+const monotonicNow = (): number => performance.now();
+
 /**
  * A token bucket: `rate` commands per second on average, up to `burst` at once. `take()` says
  * whether one more command may run now. The clock is read only when a command arrives.
@@ -9,7 +11,7 @@ export class RateLimiter {
   #tokens: number;
   #last: number;
 
-  constructor(rate: number, burst: number, now: () => number = () => performance.now()) {
+  constructor(rate: number, burst: number, now: () => number = monotonicNow) {
     this.#rate = rate;
     this.#burst = burst;
     this.#now = now;

@@ -2,12 +2,27 @@ import type { ServerResponse } from 'node:http';
 import { encodeCursor, encodePosition, type Gap, type Position, type PresenceMember } from '@herald/protocol';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
-import { Outbox } from './outbox.js';
+import type { Subscription } from '../hub/subscription.js';
+import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 
 const encodeSingle = (message: HubMessage): Buffer =>
   Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
 const encodeData = (message: HubMessage): Buffer => Buffer.from(`data: ${message.json}\n\n`);
+
+/** What a stream reports to its transport (one object for all streams: no closures per stream). */
+export interface SseStreamOwner {
+  slowConsumer(stream: SseStream): void;
+  closed(stream: SseStream): void;
+}
+
+const STREAM = Symbol('herald.stream');
+type StreamResponse = ServerResponse & { [STREAM]: SseStream };
+function onResponseClose(this: ServerResponse): void {
+  const stream = (this as StreamResponse)[STREAM];
+  stream.end();
+  stream.owner.closed(stream);
+}
 
 /** The shared heartbeat chunk: an SSE comment, ignored by EventSource, that keeps proxies from timing out. */
 export const SSE_HEARTBEAT = Buffer.from(':\n\n');
@@ -18,18 +33,38 @@ export const SSE_HEARTBEAT = Buffer.from(':\n\n');
  * reconnect (`Last-Event-ID`) resumes every channel. On a one-channel stream the whole event is the
  * same for every subscriber and is built once per message.
  */
-export class SseStream implements Subscriber {
+export class SseStream implements Subscriber, OutboxOwner {
   readonly client = nextSessionId();
   readonly user: string | null;
   readonly #outbox: Outbox;
   readonly #positions: Map<string, Position>;
   readonly #single: boolean;
 
-  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, onOverflow: () => void) {
+  /** The stream's subscriptions, once they started. */
+  subscriptions: Subscription[] = [];
+  readonly #res: ServerResponse;
+  readonly #owner: SseStreamOwner;
+
+  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, owner: SseStreamOwner) {
     this.user = user;
+    this.#res = res;
+    this.#owner = owner;
     this.#positions = positions;
     this.#single = channelCount === 1;
-    this.#outbox = new Outbox(res, sendQueueBytes, onOverflow);
+    this.#outbox = new Outbox(res, sendQueueBytes, this);
+    (res as StreamResponse)[STREAM] = this;
+    res.on('close', onResponseClose);
+  }
+
+  /** The send queue passed its limit: the stream is cut (see {@link Outbox}). */
+  overflow(): void {
+    this.#owner.slowConsumer(this);
+    this.#res.destroy();
+  }
+
+  /** @internal */
+  get owner(): SseStreamOwner {
+    return this.#owner;
   }
 
   /** The current cursor over all channels of the stream. */

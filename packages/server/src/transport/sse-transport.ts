@@ -8,7 +8,7 @@ import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
-import { SSE_HEARTBEAT, SseStream } from './sse-stream.js';
+import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 
 /** Options of {@link SseTransport}. */
 export interface SseTransportOptions {
@@ -24,7 +24,7 @@ export interface SseTransportOptions {
  * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
  * over `since`); without either, the stream starts live from the channels' current positions.
  */
-export class SseTransport {
+export class SseTransport implements SseStreamOwner {
   readonly #hub: Hub;
   readonly #options: SseTransportOptions;
   readonly #logger: Logger;
@@ -71,31 +71,19 @@ export class SseTransport {
     }
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     const positions = new Map<string, Position>();
-    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, () => {
-      this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
-      res.destroy();
-    });
+    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, this);
     const outcomes: SubscribeOutcome[] = [];
-    let closed = false;
-    res.on('close', () => {
-      closed = true;
-      this.#streams.delete(stream);
-      stream.end();
-      for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
-    });
     try {
       for (const channel of channels) {
-        const from = since?.get(channel);
-        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave });
-        if (closed) {
-          this.#hub.unsubscribe(outcome.subscription);
-          return;
-        }
+        const outcome = await this.#hub.subscribe(stream, channel, { since: since?.get(channel), joinLeave });
         outcomes.push(outcome);
+        stream.subscriptions.push(outcome.subscription);
         positions.set(channel, outcome.position);
+        // Gone while subscribing: closed() has unsubscribed what was there; finish the job.
+        if (res.destroyed) return this.closed(stream);
       }
     } catch (error) {
-      for (const outcome of outcomes) this.#hub.unsubscribe(outcome.subscription);
+      this.closed(stream);
       sendError(res, toWireError(error), headers);
       return;
     }
@@ -118,6 +106,17 @@ export class SseTransport {
       timer.unref();
       res.once('close', () => clearTimeout(timer));
     }
+  }
+
+  /** @internal A stream's response closed: forget it and end its subscriptions. */
+  closed(stream: SseStream): void {
+    this.#streams.delete(stream);
+    for (const subscription of stream.subscriptions) this.#hub.unsubscribe(subscription);
+  }
+
+  /** @internal */
+  slowConsumer(stream: SseStream): void {
+    this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
   }
 
   /** Ends the streams of a user or with a session id (a `disconnect` event first); returns how many. */

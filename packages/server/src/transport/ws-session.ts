@@ -24,7 +24,7 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
 import { RateLimiter } from './rate-limiter.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 import { wsTextFrame } from './ws-frame.js';
 
@@ -46,6 +46,24 @@ export interface WsContext {
   readonly security: Security;
   /** The wall clock, for token expiry. */
   readonly clock: Clock;
+  /** The open sessions; a session removes itself when it closes. */
+  readonly sessions: Set<WsSession>;
+}
+
+const SESSION = Symbol('herald.session');
+type SessionSocket = WebSocket & { [SESSION]: WsSession };
+const sessionOf = (ws: WebSocket): WsSession => (ws as SessionSocket)[SESSION];
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  sessionOf(this).receiveFrame(data, isBinary);
+}
+function onPong(this: WebSocket): void {
+  sessionOf(this).alive = true;
+}
+function onClose(this: WebSocket): void {
+  sessionOf(this).closed();
+}
+function onError(this: WebSocket, error: Error): void {
+  sessionOf(this).failed(error);
 }
 
 /** Commands refused by the rate limit in a row before the session is closed with 4003. */
@@ -65,36 +83,54 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
  * One WebSocket connection: decodes commands, answers each with a reply of the same `id`, and
  * delivers its subscriptions through one bounded, coalescing outbox written straight to the socket.
  */
-export class WsSession implements Subscriber {
+export class WsSession implements Subscriber, OutboxOwner {
   readonly client = nextSessionId();
   alive = true;
   readonly #ws: WebSocket;
   readonly #context: WsContext;
   readonly #outbox: Outbox;
   readonly #limiter: RateLimiter;
+  readonly #release: () => void;
   #identity: Identity;
   #entries: Map<string, Entry> | undefined;
   #strikes = 0;
   #expiry: NodeJS.Timeout | undefined;
 
-  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity) {
+  /** `release` runs once the session has closed (a connection-limit slot). */
+  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, release: () => void) {
     this.#ws = ws;
     this.#context = context;
     this.#identity = identity;
+    this.#release = release;
     const { limits, security } = context;
     this.#limiter = new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
-    this.#outbox = new Outbox(socket, limits.sendQueueBytes, () => this.#slowConsumer());
+    this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
       this.#expiry = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication required'), security.authTimeout);
     }
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('close', () => this.#onClose());
-    ws.on('error', (error) => this.#context.logger.debug({ err: error, client: this.client }, 'websocket error'));
+    // Shared listeners find the session through the socket: no closures per connection.
+    (ws as SessionSocket)[SESSION] = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+  }
+
+  /** @internal */
+  receiveFrame(data: Buffer, isBinary: boolean): void {
+    this.#onFrame(data, isBinary);
+  }
+
+  /** @internal */
+  closed(): void {
+    this.#onClose();
+  }
+
+  /** @internal */
+  failed(error: Error): void {
+    this.#context.logger.debug({ err: error, client: this.client }, 'websocket error');
   }
 
   /** The session's user id, or `null` when anonymous. */
@@ -287,7 +323,8 @@ export class WsSession implements Subscriber {
     this.#expiry.unref();
   }
 
-  #slowConsumer(): void {
+  /** The send queue passed its limit (see {@link Outbox}). */
+  overflow(): void {
     this.#context.logger.warn({ client: this.client }, 'slow consumer disconnected');
     this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
     // The peer may not be reading at all, so its close reply may never come.
@@ -296,6 +333,8 @@ export class WsSession implements Subscriber {
 
   #onClose(): void {
     clearTimeout(this.#expiry);
+    this.#context.sessions.delete(this);
+    this.#release();
     this.#outbox.close();
     if (this.#entries === undefined) return;
     for (const entry of this.#entries.values()) {

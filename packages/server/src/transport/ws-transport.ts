@@ -28,7 +28,7 @@ export class WsTransport {
   readonly #pinger: NodeJS.Timeout;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
-    this.#context = { hub, limits: options, logger, security, clock };
+    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();
@@ -44,12 +44,7 @@ export class WsTransport {
   /** Upgrades an authorised request; `release` runs once the session ends. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, release: () => void): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(ws, socket, this.#context, identity);
-      this.#sessions.add(session);
-      ws.once('close', () => {
-        this.#sessions.delete(session);
-        release();
-      });
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, release));
     });
   }
 
