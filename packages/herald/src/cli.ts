@@ -45,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('start')
     .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
     .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
-    .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)).env('PORT'))
+    .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)))
     .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
     .addOption(new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)))
     .addOption(new Option('--history-ttl <seconds>', 'seconds a message is kept, 0 = no age limit [default: 86400]').argParser(flag('--history-ttl', 0, 31_536_000)))

@@ -299,7 +299,7 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
       } else {
         expect(traffic.sockets).toEqual([]);
         expect(traffic.api).toContain('POST /api/publish');
-        expect(traffic.api).toContain(`GET /api/messages?${q}&limit=2`);
+        expect(traffic.api).toContain(`GET /api/history?${q}&limit=2`);
         expect(traffic.api).toContain(`GET /api/presence?${q}`);
         const streams = traffic.api.filter((r) => r.startsWith('GET /events'));
         const longPolls = traffic.api.filter((r) => r.startsWith('GET /api/messages') && r.includes('&wait=5'));

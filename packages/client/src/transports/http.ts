@@ -60,7 +60,7 @@ export class HttpOperations {
   }
 
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
-    return request(this.#link, `/api/messages${query([channel], { since: sinceParam(channel, since, this.#encode), limit: limit?.toString() })}`);
+    return request(this.#link, `/api/history${query([channel], { since: sinceParam(channel, since, this.#encode), limit: limit?.toString() })}`);
   }
 
   async presence(channel: string): Promise<PresenceMember[]> {

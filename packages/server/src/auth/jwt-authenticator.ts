@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
-import { createLocalJWKSet, createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { HeraldError } from '../errors.js';
 import type { Authenticator } from './authenticator.js';
 import { grantsFromClaims, type Identity } from './identity.js';
@@ -76,9 +77,10 @@ export class JwtAuthenticator implements Authenticator {
       if (bytes.length < MIN_SECRET_BYTES) throw new RangeError(`the HMAC secret must be at least ${MIN_SECRET_BYTES} bytes`);
       this.#key = Promise.resolve(bytes);
     } else if (options.publicKey !== undefined) {
+      // A KeyObject serves every algorithm its type supports (jose refuses an algorithm that does
+      // not fit the key, so an RSA key never verifies an EC or HMAC token).
       const pem = options.publicKey;
-      // One key type per algorithm family: import it for the first allowed algorithm.
-      this.#key = importSPKI(pem, this.#algorithms[0]!, { extractable: false });
+      this.#key = Promise.resolve().then(() => createPublicKey(pem));
     } else if (options.jwksUrl !== undefined) {
       this.#key = Promise.resolve(createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
     } else {

@@ -116,7 +116,11 @@ export class Security {
    * Rejects with 2000 for bad credentials (a bad token is never silently anonymous).
    */
   async identify(req: IncomingMessage, params: URLSearchParams): Promise<{ identity: Identity; source: CredentialSource }> {
-    if (this.hasApiKey(req)) return { identity: SERVER, source: 'api-key' };
+    if (req.headers[API_KEY_HEADER] !== undefined) {
+      // A wrong key is refused, not quietly treated as none: the backend learns at once.
+      if (this.hasApiKey(req)) return { identity: SERVER, source: 'api-key' };
+      throw new HeraldError(ErrorCode.Unauthorized, 'the API key is not valid');
+    }
     if (params.has('token') || params.has('access_token')) {
       throw new HeraldError(ErrorCode.Unauthorized, 'tokens in the URL are refused: send an Authorization header, or exchange the token for a ticket at POST /api/ticket');
     }

@@ -157,7 +157,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   /** Who sent the request, or an error answer (then `undefined`). */
   const identify = async (req: IncomingMessage, res: ServerResponse, params: URLSearchParams, cors: Record<string, string>): Promise<{ identity: Identity; source: CredentialSource } | undefined> => {
     try {
-      return await security.identify(req, params);
+      const who = await security.identify(req, params);
+      if (security.requireAuth && !who.identity.authenticated) throw new HeraldError(ErrorCode.Unauthorized, 'this hub needs a token');
+      return who;
     } catch (error) {
       sendError(res, toWireError(error), cors);
       return undefined;
@@ -258,7 +260,6 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         if (!allow('GET')) return;
         const who = await identify(req, res, params, cors);
         if (who === undefined) return;
-        if (security.requireAuth && !who.identity.authenticated) return sendError(res, { code: ErrorCode.Unauthorized, message: 'this hub needs a token' }, cors);
         const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', who.identity.user);
         if ('refused' in slot) return sendError(res, { code: ErrorCode.RateLimited, message: slot.refused }, cors);
         return sse.handle(req, res, params, who.identity, slot.release, cors);

@@ -11,8 +11,10 @@ export function statusFor(code: number): number {
     case ErrorCode.MethodNotAllowed:
       return 405;
     case ErrorCode.Unauthorized:
+    case ErrorCode.TokenExpired:
       return 401;
     case ErrorCode.Forbidden:
+    case ErrorCode.Disconnected:
       return 403;
     case ErrorCode.RateLimited:
       return 429;

@@ -29,6 +29,12 @@ export const DENY_ALL: NamespaceRules = { subscribe: 'none', publish: 'none', hi
 /** Allow everything to everyone (the dev profile). */
 export const ALLOW_ALL: NamespaceRules = { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' };
 
+/** The user an owner channel belongs to: what follows the namespace (`inbox:alice` → `alice`). */
+export function ownerOf(channel: string): string {
+  const colon = channel.indexOf(':');
+  return colon === -1 ? channel : channel.slice(colon + 1);
+}
+
 /** The namespace of a channel: what precedes the first `:`, or `''` for a channel without one. */
 export function namespaceOf(channel: string): string {
   const colon = channel.indexOf(':');
@@ -76,7 +82,7 @@ export class Permissions {
       case 'granted':
         return authenticated && matchesAny(identity.grants[op], channel);
       case 'owner':
-        return (identity.user !== null && channel.slice(namespaceOf(channel).length + 1) === identity.user) || (authenticated && matchesAny(identity.grants[op], channel));
+        return (identity.user !== null && ownerOf(channel) === identity.user) || (authenticated && matchesAny(identity.grants[op], channel));
       case 'none':
         return false;
     }

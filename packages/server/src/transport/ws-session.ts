@@ -206,7 +206,9 @@ export class WsSession implements Subscriber, OutboxOwner {
         this.close(CloseCode.RateLimited, 'too many commands');
         return;
       }
-      this.#replyError(null, { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
+      // Answered with the command's id when it has one, so the caller's request settles.
+      const refused = decodeCommand(data.toString('utf8'));
+      this.#replyError(refused.ok ? refused.command.id : refused.id, { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
       return;
     }
     this.#strikes = 0;
