@@ -106,7 +106,8 @@ export class JwtAuthenticator implements Authenticator {
         ...(options.now !== undefined && { currentDate: new Date(options.now()) }),
       });
       const user = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null;
-      return { user, authenticated: true, expiresAt: payload.exp! * 1000, grants: grantsFromClaims(payload) };
+      // The session ends when verification would start failing: `exp` plus the leeway.
+      return { user, authenticated: true, expiresAt: (payload.exp! + (options.leeway ?? 5)) * 1000, grants: grantsFromClaims(payload) };
     } catch (error) {
       // An expired token gets its own code: the client should refresh it, not give up.
       throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), { cause: error });

@@ -139,7 +139,13 @@ export class Security {
       return { identity: await this.verify(match[1]!), source: 'header' };
     }
     const cookie = readCookie(req.headers.cookie, this.#cookie);
-    if (cookie !== undefined) return { identity: await this.verify(cookie), source: 'cookie' };
+    if (cookie !== undefined) {
+      // Browsers attach cookies to requests from any page: with every origin allowed, that is CSRF.
+      if (this.#origins === '*' && req.headers.origin !== undefined) {
+        throw new HeraldError(ErrorCode.Forbidden, 'cookie authentication from a browser needs an explicit allowedOrigins list');
+      }
+      return { identity: await this.verify(cookie), source: 'cookie' };
+    }
     return { identity: ANONYMOUS, source: 'none' };
   }
 }

@@ -355,8 +355,12 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         await presence.close();
         // Connections that finished their last response meanwhile are idle now.
         server.closeIdleConnections();
-        // Connections that do not finish within a second are cut.
-        const force = setTimeout(() => server.closeAllConnections(), 1000);
+        // Connections that do not finish within a second are cut (upgraded sockets too: a peer that
+        // never answers the close frame must not hold the shutdown for ws's 30 s close timeout).
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+          ws.terminateAll();
+        }, 1000);
         await stopped;
         clearTimeout(force);
       })();

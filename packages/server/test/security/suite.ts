@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
-import { SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { SignJWT, type CryptoKey, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { HeraldServerOptions } from '../../src/http/herald-server.js';
-import type { Logger } from '../../src/logger.js';
+import type { HeraldServerOptions, Logger } from '@herald/server';
 
 /**
  * Shared state and helpers of the security suite. Vitest runs each test file in its own process, so
@@ -20,7 +19,7 @@ const secrets = new Set<string>();
 function serialise(level: string, args: unknown[]): string {
   try {
     return JSON.stringify([level, ...args], (_key, value: unknown) =>
-      value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value,
+      value instanceof Error ? { ...Object.fromEntries(Object.entries(value)), name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value,
     );
   } catch {
     return `${level} ${args.map(String).join(' ')}`;
@@ -116,13 +115,9 @@ export function manualClock(start = 1_900_000_000_000): ManualClock {
   };
 }
 
-/**
- * Starts a hub with the recording logger. The options are typed from the sources (the security
- * classes live there); testkit's signature names the same module through its built declarations,
- * so the cast bridges two declarations of one runtime module, nothing else.
- */
+/** Starts a hub (memory engine unless told otherwise) that logs to {@link recordingLogger}. */
 export function startHub(options: HeraldServerOptions = {}): Promise<TestHub> {
-  return startTestHub({ logger: recordingLogger, ...options } as unknown as Parameters<typeof startTestHub>[0]);
+  return startTestHub({ logger: recordingLogger, ...options });
 }
 
 /** Authorization header for a token. */
@@ -130,8 +125,8 @@ export const bearer = (token: string): Record<string, string> => ({ Authorizatio
 
 /**
  * Sends a ping and resolves with every frame received from `from` (an index into the client's
- * frames) up to its reply. Replies are sent in command order, so everything the earlier commands
- * caused is in the answer.
+ * frames) up to its reply. Frames the hub answers at once (decoding errors) and anything caused by
+ * commands whose replies were already awaited arrive before the ping's reply.
  */
 export async function framesUpToPing(client: WsTestClient, from: number): Promise<any[]> {
   const reply = await client.request({ type: 'ping' });

@@ -97,7 +97,7 @@ export function rawUpgrade(port: number, path = '/ws', headers: Record<string, s
     const socket = connect(port, '127.0.0.1');
     const frames = new Collector<RawFrame>();
     const closed = new Promise<void>((done) => socket.once('close', () => done()));
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let head: string | undefined;
     let status = 0;
     socket.on('error', () => undefined);
