@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/herald/public/**', 'bench/results/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.tmp/**', 'packages/herald/public/**', 'bench/results/**'] },
   js.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],
