@@ -12,7 +12,7 @@ import { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
 import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
-import { ConnectionLimiter } from '../transport/connection-limiter.js';
+import { ConnectionLimiter, UNLIMITED } from '../transport/connection-limiter.js';
 import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
 import { PollingTransport } from '../transport/polling-transport.js';
 import { SseTransport } from '../transport/sse-transport.js';
@@ -96,6 +96,11 @@ function limit(name: string, value: number | undefined, fallback: number, intege
     throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} > 0`);
   }
   return value;
+}
+
+/** Shared by every upgraded socket: an error ends it (no closure per connection). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 const rawResponse = (status: string, body = ''): string =>
@@ -303,11 +308,11 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     if ('refused' in slot) return void socket.end(rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })));
     if (socket.destroyed) return slot.release();
     // Released when the socket goes, even if the handshake itself fails (release is idempotent).
-    socket.once('close', slot.release);
+    if (slot !== UNLIMITED) socket.once('close', slot.release);
     ws.handleUpgrade(req, socket, head, identity, slot.release);
   };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     upgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: error }, 'upgrade failed');
       socket.destroy();

@@ -1,4 +1,5 @@
-const UNLIMITED = { release: (): void => undefined };
+/** What {@link ConnectionLimiter.acquire} returns when there are no limits: nothing to release. */
+export const UNLIMITED = { release: (): void => undefined };
 
 /**
  * Counts open connections (WebSocket sessions and SSE streams) per client IP and per user, and

@@ -8,6 +8,7 @@ import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
+import { UNLIMITED } from './connection-limiter.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 
 /** Options of {@link SseTransport}. */
@@ -55,7 +56,7 @@ export class SseTransport implements SseStreamOwner {
    * ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
    */
   async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, release: () => void, headers: Record<string, string>): Promise<void> {
-    res.once('close', release);
+    if (release !== UNLIMITED.release) res.once('close', release);
     const lastEventId = req.headers['last-event-id'];
     const query = readChannelQuery(params, this.#options.maxChannels, typeof lastEventId === 'string' ? lastEventId : undefined);
     if (!query.ok) {

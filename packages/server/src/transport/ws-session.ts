@@ -70,6 +70,7 @@ function onError(this: WebSocket, error: Error): void {
 const RATE_LIMIT_STRIKES = 50;
 
 interface Entry {
+  readonly channel: string;
   subscription: Subscription | undefined;
   cancelled: boolean;
 }
@@ -92,7 +93,9 @@ export class WsSession implements Subscriber, OutboxOwner {
   readonly #limiter: RateLimiter;
   readonly #release: () => void;
   #identity: Identity;
-  #entries: Map<string, Entry> | undefined;
+  // A small array, not a Map: most sessions hold one or a few channels, and a Map costs far more
+  // memory per connection than the linear search costs time (at most maxChannels entries).
+  #entries: Entry[] | undefined;
   #strikes = 0;
   #expiry: NodeJS.Timeout | undefined;
 
@@ -266,18 +269,18 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
-    const entries = (this.#entries ??= new Map());
-    if (entries.has(channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
-    if (entries.size >= this.#context.limits.maxChannels) {
+    const entries = (this.#entries ??= []);
+    if (entries.some((e) => e.channel === channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
+    if (entries.length >= this.#context.limits.maxChannels) {
       throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#context.limits.maxChannels} channels per connection`);
     }
-    const entry: Entry = { subscription: undefined, cancelled: false };
-    entries.set(channel, entry);
+    const entry: Entry = { channel, subscription: undefined, cancelled: false };
+    entries.push(entry);
     let outcome;
     try {
       outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave });
     } catch (error) {
-      if (entries.get(channel) === entry) entries.delete(channel);
+      this.#remove(entry);
       throw error;
     }
     if (entry.cancelled) {
@@ -290,9 +293,9 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   #unsubscribe(id: CommandId, channel: string): void {
-    const entry = this.#entries?.get(channel);
+    const entry = this.#entries?.find((e) => e.channel === channel);
     if (entry === undefined) throw new HeraldError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
-    this.#entries!.delete(channel);
+    this.#remove(entry);
     entry.cancelled = true;
     if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
     this.#reply(id, { channel });
@@ -339,11 +342,16 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#release();
     this.#outbox.close();
     if (this.#entries === undefined) return;
-    for (const entry of this.#entries.values()) {
+    for (const entry of this.#entries) {
       entry.cancelled = true;
       if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
     }
-    this.#entries.clear();
+    this.#entries = undefined;
+  }
+
+  #remove(entry: Entry): void {
+    const at = this.#entries?.indexOf(entry) ?? -1;
+    if (at !== -1) this.#entries!.splice(at, 1);
   }
 }
 
