@@ -1,0 +1,43 @@
+// A client process: opens its share of the subscribers and meters what they receive. run.mjs starts
+// one per `--per-client` connections, so client work can spread over both cores.
+import { serve } from './lib/ipc.mjs';
+import { Meter } from './lib/meter.mjs';
+import { ProgressSender } from './lib/progress.mjs';
+import { TARGETS } from './lib/targets.mjs';
+
+let meter;
+const state = { stopped: false };
+
+/** Opens `count` connections, at most `concurrency` handshakes at a time (the listen backlog is finite). */
+async function connectAll({ target, port, progressPort, index, count, first, sampleEvery, concurrency }) {
+  meter = new Meter(new ProgressSender(progressPort, index));
+  const spec = TARGETS[target];
+  const client = await import(`./clients/${spec.client}.mjs`);
+  const agent = client.createAgent?.();
+  let next = 0;
+  let failed = 0;
+  let lastError;
+  const worker = async () => {
+    while (next < count) {
+      const at = first + next++;
+      try {
+        await client.connect({ port, subscribe: spec.subscribe === true, sampled: at % sampleEvery === 0, meter, agent, state });
+      } catch (error) {
+        failed++;
+        lastError = String(error?.message ?? error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { connected: count - failed, failed, lastError };
+}
+
+serve({
+  connect: (message) => connectAll(message),
+  reset({ phase }) {
+    meter.reset(phase);
+    return true;
+  },
+  progress: () => ({ received: meter.received, closed: meter.closed }),
+  report: () => meter.report(),
+});
