@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,6 +11,15 @@ function git(args) {
   } catch {
     return null;
   }
+}
+
+/** The newest modification time of the files under `dir` (an incremental build rewrites only some). */
+function newestFile(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return new Date(newest).toISOString();
 }
 
 /**
@@ -36,7 +45,7 @@ export function snapshotBuild() {
   const build = {
     commit: git(['rev-parse', 'HEAD']),
     uncommittedFilesUnderPackages: dirty === null ? null : dirty.split('\n').filter(Boolean).length,
-    serverBuiltAt: statSync(join(serverDist, 'index.js')).mtime.toISOString(),
+    serverBuiltAt: newestFile(serverDist),
   };
   return { build, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
