@@ -41,8 +41,6 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   readonly joinLeave: boolean;
   /** Position of the last message received (or where the subscription started). */
   position: Position | undefined;
-  /** A cursor passed as `since` before the first position is known. */
-  since: string | undefined;
   state: SubscriptionState = 'subscribing';
   readonly #host: SubscriptionHost;
   #queue: Envelope<T>[] = [];
@@ -54,8 +52,8 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
     this.#host = host;
     this.channel = channel;
     this.joinLeave = options.joinLeave === true;
-    if (typeof options.since === 'string') this.since = options.since;
-    else if (options.since !== undefined) this.position = options.since;
+    // The client resolves a cursor to this channel's position before it gets here.
+    if (typeof options.since === 'object') this.position = options.since;
   }
 
   /** Publishes to this channel; resolves with the stored position once the hub acknowledged it. */

@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { encodePosition } from '@herald/protocol';
-import { silentLogger } from '@herald/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startHub, type RunningHub } from '../src/start.js';
-import { configSchema } from '../src/config.js';
-import { CHROMIUM_ARGS, demoState, openDemo, PANELS, range, received, waitForDemo, waitForOffsets, type DemoPage } from './demo-page.js';
+import type { RunningHub } from '../src/start.js';
+import { launchChromium, startDevHub, demoState, openDemo, PANELS, range, received, waitForDemo, waitForOffsets, type DemoPage } from './demo-page.js';
 
 // The landing page in Debian's Chromium against a real hub on real sockets: the three native
 // snippets (polling, EventSource, WebSocket) on one channel, publishing from Node and from the page,
@@ -16,8 +14,8 @@ let hub: RunningHub;
 const opened: DemoPage[] = [];
 
 beforeAll(async () => {
-  hub = await startHub(configSchema.parse({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }), 'dev', silentLogger);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  hub = await startDevHub();
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,4 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
+import { silentLogger } from '@herald/server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { configSchema } from '../src/config.js';
+import { startHub, type RunningHub } from '../src/start.js';
 
 /** The three panels of the landing page. */
 export type Panel = 'poll' | 'sse' | 'ws';
@@ -122,4 +125,14 @@ async function describeDemo(page: Page): Promise<string> {
 /** `[from, from + 1, …, to]` */
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** Launches Debian's Chromium headless with the flags this machine needs. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Starts the dev-profile hub (landing page, SDK bundle) on a free port. */
+export function startDevHub(): Promise<RunningHub> {
+  return startHub(configSchema.parse({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }), 'dev', silentLogger);
 }

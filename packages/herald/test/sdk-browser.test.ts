@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHeraldServer, silentLogger, type HeraldServer, type HeraldServerOptions } from '@herald/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadClientBundle, loadLandingPage } from '../src/landing-page.js';
-import { startHub, type RunningHub } from '../src/start.js';
-import { configSchema } from '../src/config.js';
-import { CHROMIUM_ARGS, PANELS, range, WAIT_MS, type DemoEnvelope, type HeraldDemo } from './demo-page.js';
+import type { RunningHub } from '../src/start.js';
+import { launchChromium, startDevHub, PANELS, range, WAIT_MS, type DemoEnvelope, type HeraldDemo } from './demo-page.js';
 
 // The client SDK's browser bundle (/sdk/herald-client.js) in Debian's Chromium against real hubs on
 // real sockets: forced onto each transport it receives, publishes and reads history; with WebSocket
@@ -84,8 +83,8 @@ const servers: HeraldServer[] = [];
 
 beforeAll(async () => {
   if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
-  hub = await startHub(configSchema.parse({ port: 0, host: '127.0.0.1', historySize: 1000, historyTtl: 0 }), 'dev', silentLogger);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  hub = await startDevHub();
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -16,14 +16,19 @@ export interface OutboxOwner {
 /** Bytes a session may have waiting (queued here plus unsent in the socket) before it is dropped. */
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 
-const dirty: Outbox[] = [];
+let dirty: Outbox[] = [];
+let spare: Outbox[] = [];
 let flushScheduled = false;
 
 function flushDirty(): void {
   flushScheduled = false;
-  // Outboxes that become dirty while flushing wait for the next round, so one flush never starves I/O.
-  const batch = dirty.splice(0, dirty.length);
+  // Swap the two lists instead of copying: outboxes that become dirty while flushing go to the
+  // other list and wait for the next round, so one flush never starves I/O.
+  const batch = dirty;
+  dirty = spare;
   for (const outbox of batch) outbox.flush();
+  batch.length = 0;
+  spare = batch;
 }
 
 /**
