@@ -9,6 +9,8 @@ export default defineConfig({
     alias: {
       '@herald/protocol': src('protocol'),
       '@herald/server': src('server'),
+      '@herald/redis': src('redis'),
+      '@herald/sqlite': src('sqlite'),
       '@herald/testkit': src('testkit'),
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
       '@herald/client': src('client'),
