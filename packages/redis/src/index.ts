@@ -1,1 +1,3 @@
-export {};
+export { checkRedisUrl, redactUrl } from './connection.js';
+export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
+export { RedisPresenceStore, type RedisPresenceOptions } from './redis-presence-store.js';

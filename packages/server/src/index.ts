@@ -12,6 +12,7 @@ export type { Subscription } from './hub/subscription.js';
 export { silentLogger, type Logger } from './logger.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker.js';
 export { MemoryPresenceStore } from './memory/memory-presence-store.js';
+export { newEpoch } from './memory/epoch.js';
 export { DEFAULT_SEND_QUEUE_BYTES } from './transport/outbox.js';
 export { wsTextFrame } from './transport/ws-frame.js';
 export type { Authenticator } from './auth/authenticator.js';

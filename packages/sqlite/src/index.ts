@@ -1,1 +1,2 @@
-export {};
+export { createSqliteEngine, type SqliteEngine } from './create-sqlite-engine.js';
+export { SqliteBroker, type SqliteBrokerOptions } from './sqlite-broker.js';

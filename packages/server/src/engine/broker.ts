@@ -47,6 +47,11 @@ export interface PresenceEvent {
 export interface BrokerHandler {
   onMessage(message: BrokerMessage): void;
   onPresenceEvent(event: PresenceEvent): void;
+  /**
+   * Live delivery may have dropped messages of any subscribed channel (the engine reconnected):
+   * the hub checks every channel's position and repairs from the log.
+   */
+  onLiveReset?(): void;
 }
 
 /**
@@ -74,6 +79,11 @@ export interface Broker {
   publishPresenceEvent(event: PresenceEvent): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /**
+   * Whether the engine can serve now (its connections are up); the node reports not ready while it
+   * cannot. An engine without this method is always available.
+   */
+  isAvailable?(): boolean;
 }
 
 /** A member as stored in a {@link PresenceStore}. */

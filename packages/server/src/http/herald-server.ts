@@ -63,6 +63,8 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean };
   /** HTML served at `GET /`; `undefined` answers 404 there. */
   readonly landingPage?: string;
+  /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
+  readonly positionCheckInterval?: number;
   /** Extra routes tried before the built-in ones; return true when handled. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
@@ -115,7 +117,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   const clock = options.clock ?? systemClock;
   const security = new Security(options.security ?? {}, clock);
   const permissions = security.permissions;
-  const broker =
+  const broker: Broker =
     options.broker ??
     new MemoryBroker({
       ...options,
@@ -128,7 +130,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         }),
     });
   const presence = options.presence ?? new MemoryPresenceStore();
-  const hub = new Hub({ broker, presence, logger });
+  const hub = new Hub({ broker, presence, logger, ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }) });
   const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
   const maxChannels = limit('maxChannels', options.maxChannels, 128);
   const sendQueueBytes = limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
@@ -213,6 +215,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       case '/healthz':
         if (!allow('GET,HEAD')) return;
         if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' }, cors);
+        if (broker.isAvailable?.() === false) return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
         return sendJson(res, 200, { status: 'ok' }, cors);
       case '/api/publish': {
         if (!allow('POST')) return;

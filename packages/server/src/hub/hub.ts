@@ -13,6 +13,12 @@ export interface HubOptions {
   readonly presence: PresenceStore;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /**
+   * How often (ms) the hub compares each active channel's position with the last live message it
+   * delivered, to find messages the engine's live path dropped at the tail of a quiet channel.
+   * 0 disables the check. @default 5000
+   */
+  readonly positionCheckInterval?: number;
 }
 
 /** A listener for every live message of some channels (long polls). */
@@ -73,6 +79,7 @@ export class Hub {
   readonly #logger: Logger;
   readonly #channels = new Map<string, ChannelState>();
   readonly #releasing = new Map<string, Promise<void>>();
+  readonly #positionCheck: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: HubOptions) {
@@ -82,7 +89,14 @@ export class Hub {
     this.#broker.setHandler({
       onMessage: (message) => this.#onBrokerMessage(message),
       onPresenceEvent: (event) => this.#onPresenceEvent(event),
+      onLiveReset: () => void this.checkPositions(),
     });
+    const interval = options.positionCheckInterval ?? 5000;
+    if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
+    if (interval > 0) {
+      this.#positionCheck = setInterval(() => void this.checkPositions(), interval);
+      this.#positionCheck.unref();
+    }
   }
 
   /** Number of channels with at least one local subscription or listener. */
@@ -243,9 +257,35 @@ export class Hub {
     return stop;
   }
 
+  /**
+   * Compares every active channel's position in the engine with the last message delivered live,
+   * and fetches from the log what the live path missed (called periodically and when the engine
+   * reconnects). Resolves once every check has finished.
+   */
+  async checkPositions(): Promise<void> {
+    if (this.#closed) return;
+    const checks = [...this.#channels].map(async ([channel, state]) => {
+      const seen = state.top;
+      if (seen === undefined || state.repairQueue !== undefined) return;
+      let current: Position;
+      try {
+        current = await this.#broker.position(channel);
+      } catch (error) {
+        this.#logger.debug({ err: error, channel }, 'position check failed');
+        return;
+      }
+      // Only if nothing arrived meanwhile: otherwise the live path is moving and repairs itself.
+      if (this.#channels.get(channel) !== state || state.top !== seen || state.repairQueue !== undefined) return;
+      if (current.epoch === seen.epoch && current.offset > seen.offset) this.#repair(channel, state, seen);
+      else if (current.epoch !== seen.epoch && current.offset > 0) this.#repair(channel, state, { epoch: current.epoch, offset: 0 });
+    });
+    await Promise.all(checks);
+  }
+
   /** Stops accepting work. Existing subscriptions receive nothing more. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#positionCheck);
     for (const state of this.#channels.values()) {
       for (const subscription of state.subscriptions) subscription.closed = true;
     }
@@ -304,6 +344,10 @@ export class Hub {
         this.#repair(message.channel, state, top, message);
         return;
       }
+    } else if (top !== undefined && message.offset > 1) {
+      // A new epoch (the engine lost its log) whose first messages the live path missed.
+      this.#repair(message.channel, state, { epoch: message.epoch, offset: 0 }, message);
+      return;
     }
     this.#dispatch(state, message);
   }
@@ -315,16 +359,21 @@ export class Hub {
     for (const listener of state.listeners) listener(message);
   }
 
-  /** Fills a hole on the live path from the log, then delivers what was held meanwhile. */
-  #repair(channel: string, state: ChannelState, top: Position, trigger: BrokerMessage): void {
-    const queue: BrokerMessage[] = [trigger];
+  /**
+   * Fills a hole on the live path from the log (the messages after `from`, up to `trigger` when a
+   * live message revealed the hole), then delivers what was held meanwhile.
+   */
+  #repair(channel: string, state: ChannelState, from: Position, trigger?: BrokerMessage): void {
+    const queue: BrokerMessage[] = trigger === undefined ? [] : [trigger];
     state.repairQueue = queue;
     let repaired = false;
     this.#broker
-      .read(channel, { since: top })
+      .read(channel, { since: from })
       .then((result) => {
-        if (computeGap(channel, top, result) !== undefined) return;
-        for (const missed of result.messages) if (missed.offset < trigger.offset) this.#dispatch(state, missed);
+        if (computeGap(channel, from, result) !== undefined) return;
+        for (const missed of result.messages) {
+          if (trigger === undefined || missed.offset < trigger.offset) this.#dispatch(state, missed);
+        }
         repaired = true;
       })
       .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'live repair read failed'))

@@ -1,0 +1,44 @@
+/**
+ * Redis key names of one Herald deployment. A channel's keys share the hash tag `{channel}`, so the
+ * scripts that touch several of them stay on one slot should the keys ever be spread over a cluster.
+ */
+export class Keys {
+  readonly prefix: string;
+  /** Pub/sub channels are `<prefix>live:<channel>`; the part before the channel name. */
+  readonly livePrefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.livePrefix = `${prefix}live:`;
+  }
+
+  /** Hash `{epoch, top}`: the channel's epoch and the offset of its last message. */
+  meta(channel: string): string {
+    return `${this.prefix}{${channel}}:meta`;
+  }
+
+  /** Stream of the retained messages; entry id `<offset>-0`, fields `t` (time) and `j` (envelope). */
+  log(channel: string): string {
+    return `${this.prefix}{${channel}}:log`;
+  }
+
+  /** Pub/sub channel carrying the channel's live messages and presence events to every node. */
+  live(channel: string): string {
+    return this.livePrefix + channel;
+  }
+
+  /** Hash client → user (JSON) of the channel's members. */
+  members(channel: string): string {
+    return `${this.prefix}{${channel}}:members`;
+  }
+
+  /** Sorted set client → expiry time (ms) of the channel's members. */
+  alive(channel: string): string {
+    return `${this.prefix}{${channel}}:alive`;
+  }
+
+  /** A single-use ticket (string key with expiry). */
+  ticket(ticket: string): string {
+    return `${this.prefix}ticket:${ticket}`;
+  }
+}

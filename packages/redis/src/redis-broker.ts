@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import type { Position } from '@herald/protocol';
+import {
+  resolveHistoryPolicy,
+  serializeEnvelope,
+  silentLogger,
+  systemClock,
+  type Broker,
+  type BrokerHandler,
+  type BrokerMessage,
+  type Clock,
+  type HistoryOptions,
+  type HistoryPolicy,
+  type Logger,
+  type PresenceEvent,
+  type ReadOptions,
+  type ReadResult,
+} from '@herald/server';
+import { connect, disconnect, type RedisClient } from './connection.js';
+import { Keys } from './keys.js';
+import { POSITION, PUBLISH, READ } from './scripts.js';
+
+/** Options of {@link RedisBroker.connect}. */
+export interface RedisBrokerOptions extends HistoryOptions {
+  /** `redis://host:port[/db]`. */
+  readonly url: string;
+  /** Prefix of every key and pub/sub channel, so deployments can share a Redis. @default "herald:" */
+  readonly prefix?: string;
+  /** A command that gets no reply within this many ms fails (the hub answers 503). @default 5000 */
+  readonly commandTimeout?: number;
+  /** How long the first connection may take. @default 10000 */
+  readonly connectTimeout?: number;
+  /** Seconds a channel nobody published to keeps its epoch. @default 86400 */
+  readonly emptyChannelTtl?: number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+const newEpoch = (): string => randomBytes(9).toString('base64url');
+
+type Entry = [id: string, fields: string[]];
+
+/**
+ * The Redis engine: each channel's log is a Redis stream next to a hash holding its epoch and last
+ * offset; a Lua script appends and fans out in one step; every node receives live messages over
+ * Redis pub/sub.
+ *
+ * Pub/sub is at-most-once: a node that was cut off from Redis misses messages. The hub repairs a
+ * hole from the stream when the next message shows it, checks idle channels' positions periodically,
+ * and checks every channel at once when this broker reports a reconnect (`onLiveReset`).
+ */
+export class RedisBroker implements Broker {
+  readonly #client: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #keys: Keys;
+  readonly #policy: (channel: string) => HistoryPolicy;
+  readonly #clock: Clock;
+  readonly #emptyTtl: string;
+  readonly #subscribed = new Set<string>();
+  #handler: BrokerHandler | undefined;
+  #closed = false;
+
+  private constructor(client: RedisClient, subscriber: RedisClient, options: RedisBrokerOptions, policy: (channel: string) => HistoryPolicy) {
+    this.#client = client;
+    this.#subscriber = subscriber;
+    this.#keys = new Keys(options.prefix ?? 'herald:');
+    this.#policy = policy;
+    this.#clock = options.clock ?? systemClock;
+    this.#emptyTtl = String((options.emptyChannelTtl ?? 86_400) * 1000);
+    // Every reconnect after the first may have lost pub/sub messages: ask the hub to check.
+    subscriber.on('ready', () => this.#handler?.onLiveReset?.());
+  }
+
+  /** Connects a command client and a pub/sub client; rejects when Redis cannot be reached. */
+  static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
+    const policy = resolveHistoryPolicy(options);
+    const emptyTtl = options.emptyChannelTtl ?? 86_400;
+    if (!Number.isFinite(emptyTtl) || emptyTtl <= 0) throw new RangeError('emptyChannelTtl must be a number of seconds > 0');
+    const prefix = options.prefix ?? 'herald:';
+    if (typeof prefix !== 'string') throw new RangeError('prefix must be a string');
+    const settings = { ...options, logger: options.logger ?? silentLogger };
+    const client = await connect(settings, 'commands');
+    let subscriber: RedisClient;
+    try {
+      subscriber = await connect(settings, 'pubsub');
+    } catch (error) {
+      await disconnect(client);
+      throw error;
+    }
+    return new RedisBroker(client, subscriber, options, policy);
+  }
+
+  setHandler(handler: BrokerHandler): void {
+    this.#handler = handler;
+  }
+
+  /** Whether both connections to Redis are up (the node reports not ready otherwise). */
+  isAvailable(): boolean {
+    return !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+  }
+
+  async publish(channel: string, dataJson: string): Promise<BrokerMessage> {
+    const policy = this.#policy(channel);
+    const time = this.#clock.now();
+    const reply = (await PUBLISH.run(
+      this.#client,
+      [this.#keys.meta(channel), this.#keys.log(channel)],
+      [newEpoch(), String(time), String(policy.size), String(policy.ttl * 1000), JSON.stringify(channel), dataJson, this.#keys.live(channel), this.#emptyTtl],
+    )) as [string, number];
+    const [epoch, offset] = reply;
+    // The script built the same text; building it here saves sending it back.
+    return { channel, epoch, offset, time, json: serializeEnvelope(channel, epoch, offset, time, dataJson) };
+  }
+
+  async read(channel: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const { since } = options;
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const policy = this.#policy(channel);
+    const reply = (await READ.run(
+      this.#client,
+      [this.#keys.meta(channel), this.#keys.log(channel)],
+      [newEpoch(), String(this.#clock.now()), String(policy.ttl * 1000), since?.epoch ?? '', String(since?.offset ?? 0), String(Math.min(limit, policy.size)), this.#emptyTtl],
+    )) as [string, number, number, Entry[]];
+    const [epoch, top, oldest, entries] = reply;
+    const messages = entries.map(([id, fields]): BrokerMessage => ({ channel, epoch, offset: parseInt(id, 10), time: Number(fields[1]), json: fields[3]! }));
+    return { messages, position: { epoch, offset: top }, oldest };
+  }
+
+  async position(channel: string): Promise<Position> {
+    const [epoch, offset] = (await POSITION.run(this.#client, [this.#keys.meta(channel), this.#keys.log(channel)], [newEpoch(), this.#emptyTtl])) as [string, number];
+    return { epoch, offset };
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    if (this.#subscribed.has(channel)) return;
+    await this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive);
+    this.#subscribed.add(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    if (!this.#subscribed.delete(channel)) return;
+    await this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive);
+  }
+
+  async publishPresenceEvent(event: PresenceEvent): Promise<void> {
+    await this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscribed.clear();
+    await Promise.all([disconnect(this.#subscriber), disconnect(this.#client)]);
+  }
+
+  /** One listener for every channel: `<offset> <epoch> <time> <envelope>`, or `p<presence event JSON>`. */
+  readonly #onLive = (payload: string, name: string): void => {
+    const handler = this.#handler;
+    if (handler === undefined || this.#closed) return;
+    const channel = name.slice(this.#keys.livePrefix.length);
+    if (!this.#subscribed.has(channel)) return;
+    if (payload.startsWith('p')) {
+      const event = parsePresenceEvent(payload.slice(1));
+      if (event !== undefined && event.channel === channel) handler.onPresenceEvent(event);
+      return;
+    }
+    const a = payload.indexOf(' ');
+    const b = payload.indexOf(' ', a + 1);
+    const c = payload.indexOf(' ', b + 1);
+    if (a <= 0 || b <= a || c <= b) return;
+    const offset = Number(payload.slice(0, a));
+    const time = Number(payload.slice(b + 1, c));
+    if (!Number.isSafeInteger(offset) || !Number.isFinite(time)) return;
+    handler.onMessage({ channel, epoch: payload.slice(a + 1, b), offset, time, json: payload.slice(c + 1) });
+  };
+}
+
+function parsePresenceEvent(text: string): PresenceEvent | undefined {
+  try {
+    const event = JSON.parse(text) as Partial<PresenceEvent>;
+    if ((event.type !== 'join' && event.type !== 'leave') || typeof event.channel !== 'string' || typeof event.client !== 'string') return undefined;
+    return { type: event.type, channel: event.channel, client: event.client, user: typeof event.user === 'string' ? event.user : null };
+  } catch {
+    return undefined;
+  }
+}

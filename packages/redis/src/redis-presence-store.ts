@@ -1,0 +1,107 @@
+import { silentLogger, systemClock, type Clock, type Logger, type PresenceEntry, type PresenceStore } from '@herald/server';
+import { connect, disconnect, type RedisClient } from './connection.js';
+import { Keys } from './keys.js';
+import { PRESENCE_ADD, PRESENCE_LIST } from './scripts.js';
+
+/** Options of {@link RedisPresenceStore.connect}. */
+export interface RedisPresenceOptions {
+  readonly url: string;
+  /** @default "herald:" */
+  readonly prefix?: string;
+  /**
+   * Seconds a member outlives its node: each node refreshes its members every third of this, so
+   * the members of a node that died disappear within it. @default 30
+   */
+  readonly memberTtl?: number;
+  readonly commandTimeout?: number;
+  readonly connectTimeout?: number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/**
+ * Presence across nodes: per channel, a hash of members and a sorted set of their expiry times.
+ * Each node re-stamps the members it holds; a member whose node stopped doing so is dropped on the
+ * next read.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  readonly #client: RedisClient;
+  readonly #keys: Keys;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #ttl: number;
+  /** The members this node added: re-stamped periodically, removed on close. */
+  readonly #mine = new Map<string, Map<string, string | null>>();
+  readonly #refresh: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(client: RedisClient, options: RedisPresenceOptions, ttl: number) {
+    this.#client = client;
+    this.#keys = new Keys(options.prefix ?? 'herald:');
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#ttl = ttl * 1000;
+    this.#refresh = setInterval(() => void this.#restamp(), this.#ttl / 3);
+    this.#refresh.unref();
+  }
+
+  static async connect(options: RedisPresenceOptions): Promise<RedisPresenceStore> {
+    const ttl = options.memberTtl ?? 30;
+    if (!Number.isFinite(ttl) || ttl < 1) throw new RangeError('memberTtl must be a number of seconds ≥ 1');
+    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'presence');
+    return new RedisPresenceStore(client, options, ttl);
+  }
+
+  async add(channel: string, entry: PresenceEntry): Promise<void> {
+    let members = this.#mine.get(channel);
+    if (members === undefined) {
+      members = new Map();
+      this.#mine.set(channel, members);
+    }
+    members.set(entry.client, entry.user);
+    await this.#stamp(channel, [[entry.client, entry.user]]);
+  }
+
+  async remove(channel: string, client: string): Promise<void> {
+    const members = this.#mine.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    await this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec();
+  }
+
+  async list(channel: string): Promise<PresenceEntry[]> {
+    const flat = (await PRESENCE_LIST.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], [String(this.#clock.now())])) as string[];
+    const entries: PresenceEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ client: flat[i]!, user: JSON.parse(flat[i + 1]!) as string | null });
+    return entries;
+  }
+
+  /** Stops re-stamping and removes this node's members (they would expire anyway). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#refresh);
+    if (this.#client.isReady && this.#mine.size > 0) {
+      const multi = this.#client.multi();
+      for (const [channel, members] of this.#mine) {
+        const clients = [...members.keys()];
+        multi.HDEL(this.#keys.members(channel), clients).ZREM(this.#keys.alive(channel), clients);
+      }
+      await multi.exec().catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
+    }
+    this.#mine.clear();
+    await disconnect(this.#client);
+  }
+
+  async #stamp(channel: string, members: Iterable<[string, string | null]>): Promise<void> {
+    const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * 2)];
+    for (const [client, user] of members) args.push(client, JSON.stringify(user));
+    await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
+  }
+
+  async #restamp(): Promise<void> {
+    if (this.#closed || !this.#client.isReady) return;
+    const stamps = [...this.#mine].map(([channel, members]) => this.#stamp(channel, members));
+    const failed = (await Promise.allSettled(stamps)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) this.#logger.warn({ err: failed.reason as unknown }, 'presence refresh failed');
+  }
+}

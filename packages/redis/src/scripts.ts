@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { ErrorReply } from '@redis/client';
+import type { RedisClient } from './connection.js';
+
+/** A Lua script run with EVALSHA, sent in full once per connection when Redis does not know it yet. */
+export class Script {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    try {
+      return await client.sendCommand(['EVALSHA', this.#sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.sendCommand(['EVAL', this.#source, String(keys.length), ...keys, ...args]);
+    }
+  }
+}
+
+/**
+ * Drops the retained messages of stream KEYS[2] whose time (field `t`) is at or before `cutoff`.
+ * Offsets grow with time, so the expired ones are a prefix; the common case reads one entry.
+ */
+const TRIM_EXPIRED = `
+local function trim_expired(log, cutoff)
+  local batch = 1
+  while true do
+    local entries = redis.call('XRANGE', log, '-', '+', 'COUNT', batch)
+    if #entries == 0 then return end
+    for i = 1, #entries do
+      if tonumber(entries[i][2][2]) > cutoff then
+        if i > 1 then redis.call('XTRIM', log, 'MINID', entries[i][1]) end
+        return
+      end
+    end
+    local last = tonumber(string.match(entries[#entries][1], '^(%d+)'))
+    redis.call('XTRIM', log, 'MINID', (last + 1) .. '-0')
+    batch = 100
+  end
+end
+`;
+
+/**
+ * The channel's epoch and top, creating the channel (a fresh epoch, top 0) when Redis has none: a
+ * lost log (Redis restarted without persistence, keys evicted) starts a new epoch, so old positions
+ * are recognised as foreign. An empty channel's meta expires after ARGV[3] ms unless published to.
+ */
+const ENSURE = `
+local function ensure(meta, log, candidate, empty_ttl)
+  local found = redis.call('HMGET', meta, 'epoch', 'top')
+  if found[1] then return found[1], tonumber(found[2]) end
+  redis.call('DEL', log)
+  redis.call('HSET', meta, 'epoch', candidate, 'top', 0)
+  redis.call('PEXPIRE', meta, empty_ttl)
+  return candidate, 0
+end
+`;
+
+/**
+ * Appends a message and fans it out, atomically: nobody sees the offset before the message is
+ * stored, and every node receives the channel's messages in offset order.
+ *
+ * KEYS: meta, log. ARGV: epoch candidate, now (ms), size, ttl (ms), channel (as JSON), data (JSON),
+ * pub/sub channel, empty-channel ttl (ms). Returns `{epoch, offset}`.
+ *
+ * The live payload is `<offset> <epoch> <time> <envelope>`: the receiving node reads the position
+ * without parsing the envelope.
+ */
+export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
+local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8])
+redis.call('PERSIST', KEYS[1])
+local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
+local size = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local envelope = '{"type":"message","channel":' .. ARGV[5] .. ',"offset":' .. top .. ',"epoch":"' .. epoch .. '","time":' .. ARGV[2] .. ',"data":' .. ARGV[6] .. '}'
+if size > 0 then
+  if ttl > 0 then trim_expired(KEYS[2], tonumber(ARGV[2]) - ttl) end
+  redis.call('XADD', KEYS[2], 'MAXLEN', size, top .. '-0', 't', ARGV[2], 'j', envelope)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('PUBLISH', ARGV[7], top .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. envelope)
+return {epoch, top}
+`);
+
+/**
+ * A consistent snapshot of a channel's log after a position.
+ *
+ * KEYS: meta, log. ARGV: epoch candidate, now (ms), ttl (ms), since epoch ('' for none), since
+ * offset, limit, empty-channel ttl (ms). Returns `{epoch, top, oldest, entries}`.
+ */
+export const READ = new Script(`${TRIM_EXPIRED}${ENSURE}
+local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[7])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then trim_expired(KEYS[2], tonumber(ARGV[2]) - ttl) end
+local oldest = top + 1
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if #first > 0 then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end
+local after = oldest - 1
+if ARGV[4] == epoch then
+  local since = tonumber(ARGV[5])
+  if since >= oldest - 1 and since <= top then after = since end
+end
+local limit = tonumber(ARGV[6])
+local entries = {}
+if limit > 0 and after < top then
+  entries = redis.call('XRANGE', KEYS[2], (after + 1) .. '-0', '+', 'COUNT', limit)
+end
+return {epoch, top, oldest, entries}
+`);
+
+/** KEYS: meta, log. ARGV: epoch candidate, empty-channel ttl (ms). Returns `{epoch, top}`. */
+export const POSITION = new Script(`${ENSURE}
+local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return {epoch, top}
+`);
+
+/**
+ * Adds or refreshes members. KEYS: members, alive. ARGV: expiry (ms since epoch), key ttl (ms), then
+ * client/user pairs (user as JSON).
+ */
+export const PRESENCE_ADD = new Script(`
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`);
+
+/**
+ * The live members, dropping those whose node stopped refreshing them. KEYS: members, alive.
+ * ARGV: now (ms). Returns a flat list client, user, client, user…
+ */
+export const PRESENCE_LIST = new Script(`
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for i = 1, #expired do
+  redis.call('HDEL', KEYS[1], expired[i])
+end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1]) end
+local clients = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local out = {}
+if #clients == 0 then return out end
+-- HMGET in chunks: unpack() of a very large table would overflow Lua's stack.
+for from = 1, #clients, 1000 do
+  local to = math.min(from + 999, #clients)
+  local users = redis.call('HMGET', KEYS[1], unpack(clients, from, to))
+  for i = from, to do
+    local user = users[i - from + 1]
+    if user then
+      out[#out + 1] = clients[i]
+      out[#out + 1] = user
+    end
+  end
+end
+return out
+`);

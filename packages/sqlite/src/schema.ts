@@ -1,0 +1,74 @@
+import Database from 'better-sqlite3';
+
+/** The schema version this package writes and reads, kept in the database's `user_version`. */
+export const SCHEMA_VERSION = 1;
+
+/** Marks a database file as Herald's (`PRAGMA application_id`, the ASCII bytes `HRLD`). */
+export const APPLICATION_ID = 0x48524c44;
+
+// "offset" is an SQL keyword, hence the quotes. Both tables are WITHOUT ROWID: they are looked up
+// only by their primary key, so the row lives in the key's B-tree instead of a second one.
+const CREATE_SCHEMA = `
+CREATE TABLE channels (
+  name  TEXT PRIMARY KEY NOT NULL,
+  epoch TEXT NOT NULL,
+  top   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE messages (
+  channel  TEXT NOT NULL,
+  "offset" INTEGER NOT NULL,
+  time     INTEGER NOT NULL,
+  json     TEXT NOT NULL,
+  PRIMARY KEY (channel, "offset")
+) WITHOUT ROWID;
+`;
+
+/**
+ * Opens (creating when missing) the database at `path` (`':memory:'` for a private in-memory one),
+ * switches it to WAL with `synchronous=NORMAL` and creates or checks the schema.
+ *
+ * Durability: in WAL mode with `synchronous=NORMAL` a commit is appended to the WAL without an
+ * fsync, so a process crash loses nothing (the WAL is in the operating system's cache) but a power
+ * loss or kernel crash may lose the transactions since the last checkpoint; the database is never
+ * corrupted either way. `FULL` syncs the WAL on every commit, which costs a disk flush per publish.
+ *
+ * @throws Error naming the path when the file cannot be opened (missing directory, not a database,
+ *   not Herald's database, or a schema newer than this package).
+ */
+export function openDatabase(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    const create = needsSchema(db);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    if (create) createSchema(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open the SQLite database ${JSON.stringify(path)}: ${reason}`, { cause: error });
+  }
+}
+
+/** Whether the schema must be created; throws when the file belongs to something else or is too new. */
+function needsSchema(db: Database.Database): boolean {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) throw new Error(`its schema version ${version} is newer than this @herald/sqlite supports (${SCHEMA_VERSION})`);
+    return version < SCHEMA_VERSION;
+  }
+  // Never write Herald's tables (or switch the journal) in another application's database.
+  const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
+  if (applicationId !== 0 || objects > 0) throw new Error('it is not a Herald database');
+  return true;
+}
+
+function createSchema(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(CREATE_SCHEMA);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
