@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type HeraldConfig, type Profile } from './config.js';
+import { describeEngine, parseEngine } from './engine.js';
 import { createLogger } from './logger.js';
 import { startHub } from './start.js';
 import { parseIntegerFlag } from './start-options.js';
@@ -31,6 +32,7 @@ interface StartFlags {
   host?: string;
   historySize?: number;
   historyTtl?: number;
+  engine?: string;
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
@@ -47,6 +49,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
     .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)))
     .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
+    .addOption(
+      new Option('-e, --engine <engine>', 'memory (one process), redis://host:port (many nodes) or sqlite:<file> (durable single node) [default: memory]').argParser((text: string) => {
+        try {
+          parseEngine(text);
+          return text;
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      }),
+    )
     .addOption(new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)))
     .addOption(new Option('--history-ttl <seconds>', 'seconds a message is kept, 0 = no age limit [default: 86400]').argParser(flag('--history-ttl', 0, 31_536_000)))
     .addHelpText(
@@ -54,7 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       `
 Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
 variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
-HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
     )
     .action((opts: StartFlags) => {
       started = run(opts);
@@ -87,6 +99,7 @@ async function run(flags: StartFlags): Promise<number> {
       ...(flags.host !== undefined && { host: flags.host }),
       ...(flags.historySize !== undefined && { historySize: flags.historySize }),
       ...(flags.historyTtl !== undefined && { historyTtl: flags.historyTtl }),
+      ...(flags.engine !== undefined && { engine: flags.engine }),
     };
     ({ config, profile } = loadConfig({ file: flags.config, env: process.env, flags: fromFlags }));
   } catch (error) {
@@ -106,7 +119,7 @@ async function run(flags: StartFlags): Promise<number> {
     process.stderr.write(`herald: cannot start: ${reason}\n`);
     return 1;
   }
-  logger.info({ url: hub.url, profile, engine: 'memory' }, 'herald is listening');
+  logger.info({ url: hub.url, profile, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
   if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
   const running = hub;
   return new Promise<number>((resolve) => {

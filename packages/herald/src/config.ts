@@ -44,12 +44,25 @@ const limits = z.strictObject({
   ticketTtl: positiveInt.optional(),
 });
 
+/** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */
+const engine = z.string().refine((e) => e === 'memory' || /^rediss?:\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e), {
+  error: 'must be memory, redis://host:port or sqlite:<file>',
+});
+
+const redis = z.strictObject({
+  prefix: z.string().default('herald:'),
+  memberTtl: z.number().min(1).default(30),
+  commandTimeout: positiveInt.default(5000),
+});
+
 /** The configuration file's schema (also what `HERALD_*` variables and flags feed). */
 export const configSchema = z.strictObject({
   port: port.default(3000),
   host: z.string().min(1).default('127.0.0.1'),
   historySize: z.int().min(0).default(1000),
   historyTtl: z.number().min(0).default(86_400),
+  engine: engine.default('memory'),
+  redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000 }),
   auth: auth.optional(),
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
   allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
@@ -76,6 +89,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_HOST: (v) => [['host'], v],
   HERALD_HISTORY_SIZE: (v) => [['historySize'], Number(v)],
   HERALD_HISTORY_TTL: (v) => [['historyTtl'], Number(v)],
+  HERALD_ENGINE: (v) => [['engine'], v],
   HERALD_AUTH_SECRET: (v) => [['auth', 'secret'], v],
   HERALD_AUTH_PUBLIC_KEY: (v) => [['auth', 'publicKey'], v],
   HERALD_AUTH_JWKS_URL: (v) => [['auth', 'jwksUrl'], v],

@@ -1,5 +1,6 @@
 import { createHeraldServer, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServer, type HeraldServerOptions, type Logger } from '@herald/server';
 import type { HeraldConfig, Profile } from './config.js';
+import { openEngine } from './engine.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
 
 /** A started hub: the server plus the URL it answers on. */
@@ -22,10 +23,14 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
   const bundle = loadClientBundle();
   if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
   const { authTimeout, ticketTtl, ...limits } = config.limits;
+  const permissions = profile === 'production' ? new Permissions(config.namespaces, DENY_ALL) : Permissions.open();
+  const engine = await openEngine(config, permissions.historyFor({ size: config.historySize, ttl: config.historyTtl }), logger);
   const options: HeraldServerOptions = {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
     logger,
+    broker: engine.broker,
+    presence: engine.presence,
     ...limits,
     ...(profile === 'production'
       ? {
@@ -33,7 +38,7 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
           connectionsPerUser: limits.connectionsPerUser ?? PRODUCTION_DEFAULTS.connectionsPerUser,
           security: {
             authenticator: new JwtAuthenticator(config.auth!),
-            permissions: new Permissions(config.namespaces, DENY_ALL),
+            permissions,
             apiKeys: config.apiKeys ?? [],
             allowedOrigins: config.allowedOrigins ?? [],
             cookieName: config.auth!.cookie,
@@ -51,7 +56,13 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
     },
   };
   const server = createHeraldServer(options);
-  const port = await server.listen(config.port, config.host);
+  let port: number;
+  try {
+    port = await server.listen(config.port, config.host);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}` };
 }

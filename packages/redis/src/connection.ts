@@ -59,7 +59,7 @@ export async function connect(options: ConnectionOptions, role: string): Promise
   client.on('error', (error: unknown) => {
     if (down) return;
     down = true;
-    options.logger.warn({ err: error, redis: where, role }, 'redis connection lost; reconnecting');
+    options.logger.warn({ err: error, redis: where, role }, 'redis unreachable; reconnecting');
   });
   client.on('ready', () => {
     if (!down) return;

@@ -1,13 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 /** How the test proxy treats the hub's traffic. */
 export interface NginxOptions {
   /** The hub's port on 127.0.0.1. */
-  readonly upstreamPort: number;
+  readonly upstreamPort?: number;
+  /**
+   * Several hub nodes on 127.0.0.1, balanced round-robin with no stickiness; a request that cannot
+   * reach one node is retried on the next.
+   */
+  readonly upstreamPorts?: readonly number[];
   /** Forward WebSocket upgrades (HTTP/1.1 with Upgrade/Connection headers). */
   readonly upgrade: boolean;
   /** Buffer responses even when the hub asks not to (ignores `X-Accel-Buffering`). */
@@ -21,19 +26,10 @@ export interface TestNginx {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts `nginx` in the foreground with a generated config in a temporary directory. */
 export async function startNginx(options: NginxOptions): Promise<TestNginx> {
+  const ports = options.upstreamPorts ?? (options.upstreamPort === undefined ? [] : [options.upstreamPort]);
+  if (ports.length === 0) throw new RangeError('startNginx needs upstreamPort or upstreamPorts');
   const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-'));
   const port = await freePort();
   const proxy = options.upgrade
@@ -57,10 +53,15 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  upstream herald {
+    ${ports.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join('\n    ')}
+  }
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass http://127.0.0.1:${options.upstreamPort};
+      proxy_pass http://herald;
+      proxy_next_upstream error timeout http_502 http_503;
+      proxy_connect_timeout 2s;
       proxy_read_timeout 60s;
       ${proxy}
       ${buffering}

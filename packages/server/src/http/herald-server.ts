@@ -6,7 +6,7 @@ import type { Identity } from '../auth/identity.js';
 import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
-import type { HistoryOptions } from '../engine/history-policy.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, type HistoryOptions } from '../engine/history-policy.js';
 import { HeraldError, toWireError } from '../errors.js';
 import { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -123,11 +123,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       ...options,
       clock,
       historyFor:
-        options.historyFor ??
-        ((channel) => {
-          const rules = permissions.rules(channel);
-          return { size: rules.historySize ?? options.historySize ?? 1000, ttl: rules.historyTtl ?? options.historyTtl ?? 86_400 };
-        }),
+        options.historyFor ?? permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
     });
   const presence = options.presence ?? new MemoryPresenceStore();
   const hub = new Hub({ broker, presence, logger, ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }) });

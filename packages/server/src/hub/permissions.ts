@@ -1,3 +1,4 @@
+import type { HistoryPolicy } from '../engine/history-policy.js';
 import { ErrorCode } from '@herald/protocol';
 import { matchesAny, type Identity, type Operation } from '../auth/identity.js';
 import { HeraldError } from '../errors.js';
@@ -62,6 +63,17 @@ export class Permissions {
   /** Permissions that let anyone do anything (the dev profile). */
   static open(): Permissions {
     return new Permissions({}, ALLOW_ALL);
+  }
+
+  /**
+   * The retention of each channel: its namespace's `historySize`/`historyTtl`, else `defaults`.
+   * Engines take it as their `historyFor` option.
+   */
+  historyFor(defaults: { readonly size: number; readonly ttl: number }): (channel: string) => HistoryPolicy {
+    return (channel) => {
+      const rules = this.rules(channel);
+      return { size: rules.historySize ?? defaults.size, ttl: rules.historyTtl ?? defaults.ttl };
+    };
   }
 
   /** The rules that apply to a channel. */

@@ -1,0 +1,50 @@
+import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore } from '@herald/server';
+import { RedisBroker, RedisPresenceStore, redactUrl } from '@herald/redis';
+import { createSqliteEngine } from '@herald/sqlite';
+import type { HeraldConfig } from './config.js';
+
+/** Which engine a configuration names. */
+export type EngineSpec = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
+
+/** Reads `memory`, `redis://…`/`rediss://…` or `sqlite:<file>`; throws a RangeError otherwise. */
+export function parseEngine(text: string): EngineSpec {
+  if (text === 'memory') return { kind: 'memory' };
+  if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: text };
+  if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
+  throw new RangeError(`unknown engine "${text}": use memory, redis://host:port or sqlite:<file>`);
+}
+
+/** The engine as it may appear in logs (no password). */
+export function describeEngine(spec: EngineSpec): string {
+  if (spec.kind === 'redis') return redactUrl(spec.url);
+  return spec.kind === 'sqlite' ? `sqlite:${spec.path}` : 'memory';
+}
+
+/** An opened engine: the hub's log and its presence store. */
+export interface Engine {
+  readonly broker: Broker;
+  readonly presence: PresenceStore;
+}
+
+/** Opens the configured engine (connects to Redis, opens the SQLite file). */
+export async function openEngine(config: HeraldConfig, historyFor: (channel: string) => HistoryPolicy, logger: Logger, clock?: Clock): Promise<Engine> {
+  const spec = parseEngine(config.engine);
+  const retention = { historySize: config.historySize, historyTtl: config.historyTtl, historyFor, ...(clock && { clock }) };
+  switch (spec.kind) {
+    case 'memory':
+      return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore() };
+    case 'redis': {
+      const { prefix, memberTtl, commandTimeout } = config.redis;
+      const broker = await RedisBroker.connect({ ...retention, url: spec.url, prefix, commandTimeout, logger });
+      try {
+        const presence = await RedisPresenceStore.connect({ url: spec.url, prefix, memberTtl, commandTimeout, logger, ...(clock && { clock }) });
+        return { broker, presence };
+      } catch (error) {
+        await broker.close();
+        throw error;
+      }
+    }
+    case 'sqlite':
+      return createSqliteEngine({ ...retention, path: spec.path, logger });
+  }
+}
