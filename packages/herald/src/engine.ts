@@ -1,5 +1,5 @@
-import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore } from '@herald/server';
-import { RedisBroker, RedisPresenceStore, redactUrl } from '@herald/redis';
+import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore, type TicketStore } from '@herald/server';
+import { RedisBroker, RedisPresenceStore, RedisTicketStore, redactUrl } from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -20,10 +20,12 @@ export function describeEngine(spec: EngineSpec): string {
   return spec.kind === 'sqlite' ? `sqlite:${spec.path}` : 'memory';
 }
 
-/** An opened engine: the hub's log and its presence store. */
+/** An opened engine: the hub's log, its presence store and, when nodes share it, the ticket store. */
 export interface Engine {
   readonly broker: Broker;
   readonly presence: PresenceStore;
+  /** Shared tickets (Redis); `undefined` keeps them in the node's memory. */
+  readonly tickets?: TicketStore;
 }
 
 /** Opens the configured engine (connects to Redis, opens the SQLite file). */
@@ -35,12 +37,17 @@ export async function openEngine(config: HeraldConfig, historyFor: (channel: str
       return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore() };
     case 'redis': {
       const { prefix, memberTtl, commandTimeout } = config.redis;
-      const broker = await RedisBroker.connect({ ...retention, url: spec.url, prefix, commandTimeout, logger });
+      const common = { url: spec.url, prefix, commandTimeout, logger, ...(clock && { clock }) };
+      const opened: { close(): Promise<void> }[] = [];
       try {
-        const presence = await RedisPresenceStore.connect({ url: spec.url, prefix, memberTtl, commandTimeout, logger, ...(clock && { clock }) });
-        return { broker, presence };
+        const broker = await RedisBroker.connect({ ...retention, ...common });
+        opened.push(broker);
+        const presence = await RedisPresenceStore.connect({ ...common, memberTtl });
+        opened.push(presence);
+        const tickets = await RedisTicketStore.connect({ ...common, ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }) });
+        return { broker, presence, tickets };
       } catch (error) {
-        await broker.close();
+        await Promise.allSettled(opened.map((o) => o.close()));
         throw error;
       }
     }

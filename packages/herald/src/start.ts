@@ -45,9 +45,10 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
             requireAuth: !config.allowAnonymous,
             ...(authTimeout !== undefined && { authTimeout }),
             ...(ticketTtl !== undefined && { ticketTtl }),
+            ...(engine.tickets && { tickets: engine.tickets }),
           },
         }
-      : { landingPage: loadLandingPage() }),
+      : { landingPage: loadLandingPage(), ...(engine.tickets && { security: { tickets: engine.tickets } }) }),
     routes: (req, res, url) => {
       if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });

@@ -19,5 +19,5 @@ export type { Authenticator } from './auth/authenticator.js';
 export { ANONYMOUS, grantsFromClaims, matchesAny, SERVER, type Grants, type Identity, type Operation } from './auth/identity.js';
 export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, JwtAuthenticator, MIN_SECRET_BYTES, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';
 export { API_KEY_HEADER, Security, type CredentialSource, type SecurityOptions } from './auth/security.js';
-export { DEFAULT_TICKET_TTL, TicketStore } from './auth/ticket-store.js';
+export { DEFAULT_TICKET_TTL, MemoryTicketStore, newTicket, type IssuedTicket, type TicketStore } from './auth/ticket-store.js';
 export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './hub/permissions.js';

@@ -1,2 +1,3 @@
 export { createSqliteEngine, type SqliteEngine } from './create-sqlite-engine.js';
 export { SqliteBroker, type SqliteBrokerOptions } from './sqlite-broker.js';
+export type { Synchronous } from './schema.js';

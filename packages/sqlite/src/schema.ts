@@ -23,25 +23,29 @@ CREATE TABLE messages (
 ) WITHOUT ROWID;
 `;
 
+/** How hard a commit is pushed to disk (SQLite's `synchronous` in WAL mode); see {@link openDatabase}. */
+export type Synchronous = 'normal' | 'full';
+
 /**
  * Opens (creating when missing) the database at `path` (`':memory:'` for a private in-memory one),
- * switches it to WAL with `synchronous=NORMAL` and creates or checks the schema.
+ * switches it to WAL and creates or checks the schema.
  *
- * Durability: in WAL mode with `synchronous=NORMAL` a commit is appended to the WAL without an
- * fsync, so a process crash loses nothing (the WAL is in the operating system's cache) but a power
- * loss or kernel crash may lose the transactions since the last checkpoint; the database is never
- * corrupted either way. `FULL` syncs the WAL on every commit, which costs a disk flush per publish.
+ * Durability in WAL mode: a commit is appended to the WAL before it returns, so a process crash
+ * (kill -9, out of memory) loses nothing. With `'normal'` the WAL is not flushed to the disk on each
+ * commit (only at checkpoints), so a power loss or kernel crash may roll back the last commits, but
+ * never corrupts the database. `'full'` flushes the WAL on every commit: nothing acknowledged is
+ * lost even then, at the price of one disk flush per publish.
  *
  * @throws Error naming the path when the file cannot be opened (missing directory, not a database,
  *   not Herald's database, or a schema newer than this package).
  */
-export function openDatabase(path: string): Database.Database {
+export function openDatabase(path: string, synchronous: Synchronous): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(path);
     const create = needsSchema(db);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     if (create) createSchema(db);
     return db;
   } catch (error) {
@@ -56,7 +60,8 @@ function needsSchema(db: Database.Database): boolean {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (applicationId === APPLICATION_ID) {
-    if (version > SCHEMA_VERSION) throw new Error(`its schema version ${version} is newer than this @herald/sqlite supports (${SCHEMA_VERSION})`);
+    if (version > SCHEMA_VERSION)
+      throw new Error(`its schema version ${version} is newer than this @herald/sqlite supports (${SCHEMA_VERSION})`);
     return version < SCHEMA_VERSION;
   }
   // Never write Herald's tables (or switch the journal) in another application's database.

@@ -7,11 +7,8 @@ interface ChannelRow {
   readonly top: number;
 }
 
-interface MessageRow {
-  readonly offset: number;
-  readonly time: number;
-  readonly json: string;
-}
+/** `offset`, `time`, `json`: rows as arrays, which better-sqlite3 builds faster than objects. */
+type MessageRow = readonly [offset: number, time: number, json: string];
 
 interface TrimParams {
   readonly channel: string;
@@ -45,27 +42,41 @@ export class SqliteLog {
   readonly #channelsAfter: Database.Statement<[string, number], ChannelRow & { readonly name: string }>;
   readonly #deleteUnused: Database.Statement<[string]>;
   readonly #append: Database.Transaction<(channel: string, dataJson: string, time: number, policy: HistoryPolicy) => BrokerMessage>;
-  readonly #read: Database.Transaction<(channel: string, since: Position | undefined, limit: number | undefined, now: number, policy: HistoryPolicy) => ReadResult>;
+  readonly #read: Database.Transaction<
+    (channel: string, since: Position | undefined, limit: number | undefined, now: number, policy: HistoryPolicy) => ReadResult
+  >;
   readonly #position: Database.Transaction<(channel: string) => ChannelRow>;
   readonly #sweep: Database.Transaction<
-    (after: string, count: number, now: number, policy: (channel: string) => HistoryPolicy, keep: (channel: string) => boolean) => string | undefined
+    (
+      after: string,
+      count: number,
+      now: number,
+      policy: (channel: string) => HistoryPolicy,
+      keep: (channel: string) => boolean,
+    ) => string | undefined
   >;
 
   constructor(db: Database.Database) {
     this.#selectChannel = db.prepare<[string], ChannelRow>('SELECT epoch, top FROM channels WHERE name = ?');
     this.#insertChannel = db.prepare<[string, string]>('INSERT INTO channels (name, epoch, top) VALUES (?, ?, 0)');
     this.#updateTop = db.prepare<[number, string]>('UPDATE channels SET top = ? WHERE name = ?');
-    this.#insertMessage = db.prepare<[string, number, number, string]>('INSERT INTO messages (channel, "offset", time, json) VALUES (?, ?, ?, ?)');
+    this.#insertMessage = db.prepare<[string, number, number, string]>(
+      'INSERT INTO messages (channel, "offset", time, json) VALUES (?, ?, ?, ?)',
+    );
     // The subquery finds the first fresh message walking the primary key in offset order, so it
     // reads only the expired messages it is about to delete (plus one).
     this.#trim = db.prepare<[TrimParams]>(
       `DELETE FROM messages WHERE channel = @channel AND "offset" < max(@keepFrom, coalesce(
          (SELECT "offset" FROM messages WHERE channel = @channel AND time > @cutoff ORDER BY "offset" LIMIT 1), @end))`,
     );
-    this.#firstFresh = db.prepare<[string, number], number>('SELECT "offset" FROM messages WHERE channel = ? AND time > ? ORDER BY "offset" LIMIT 1').pluck();
-    this.#messagesAfter = db.prepare<[string, number, number], MessageRow>(
-      'SELECT "offset" AS offset, time, json FROM messages WHERE channel = ? AND "offset" > ? ORDER BY "offset" LIMIT ?',
-    );
+    this.#firstFresh = db
+      .prepare<[string, number], number>('SELECT "offset" FROM messages WHERE channel = ? AND time > ? ORDER BY "offset" LIMIT 1')
+      .pluck();
+    this.#messagesAfter = db
+      .prepare<[string, number, number], MessageRow>(
+        'SELECT "offset", time, json FROM messages WHERE channel = ? AND "offset" > ? ORDER BY "offset" LIMIT ?',
+      )
+      .raw();
     this.#channelsAfter = db.prepare<[string, number], ChannelRow & { readonly name: string }>(
       'SELECT name, epoch, top FROM channels WHERE name > ? ORDER BY name LIMIT ?',
     );
@@ -90,7 +101,7 @@ export class SqliteLog {
       const after = resumable ? since.offset : oldest - 1;
       // LIMIT -1 is SQLite's "no limit".
       const rows = this.#messagesAfter.all(channel, after, limit ?? -1);
-      const messages = rows.map((row): BrokerMessage => ({ channel, epoch, offset: row.offset, time: row.time, json: row.json }));
+      const messages = rows.map(([offset, time, json]): BrokerMessage => ({ channel, epoch, offset, time, json }));
       return { messages, position: { epoch, offset: top }, oldest };
     });
 
@@ -130,7 +141,13 @@ export class SqliteLog {
    * sort after `after`, in one transaction. Returns the last name visited, or `undefined` when none
    * was left.
    */
-  sweep(after: string, count: number, now: number, policy: (channel: string) => HistoryPolicy, keep: (channel: string) => boolean): string | undefined {
+  sweep(
+    after: string,
+    count: number,
+    now: number,
+    policy: (channel: string) => HistoryPolicy,
+    keep: (channel: string) => boolean,
+  ): string | undefined {
     return this.#sweep.immediate(after, count, now, policy, keep);
   }
 

@@ -40,7 +40,11 @@ afterAll(() => {
 });
 
 /** Runs the publisher until it kills itself; resolves with the positions it saw resolve, and its exit signal. */
-function publishAndCrash(path: string, channel: string, count: number): Promise<{ acknowledged: string[]; signal: NodeJS.Signals | null; stderr: string }> {
+function publishAndCrash(
+  path: string,
+  channel: string,
+  count: number,
+): Promise<{ acknowledged: string[]; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bundle, path, channel, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

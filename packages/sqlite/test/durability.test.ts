@@ -56,11 +56,28 @@ describe('durability: logs and epochs survive closing and reopening the file', (
     expect(all).toEqual(before.a);
     for (let k = 0; k <= 20; k++) {
       const read = await second.read('a', { since: { epoch: before.a.position.epoch, offset: k } });
-      expect(read.messages.map((m) => m.offset), `since ${k}`).toEqual(range(k + 1, 20));
+      expect(
+        read.messages.map((m) => m.offset),
+        `since ${k}`,
+      ).toEqual(range(k + 1, 20));
     }
     const next = await second.publish('a', '"after restart"');
     expect(next).toMatchObject({ epoch: before.a.position.epoch, offset: 21 });
     expect((await second.publish('b', '1')).offset).toBe(4);
+  });
+
+  it('works the same with synchronous "full", and the setting may change between runs', async () => {
+    fresh();
+    const first = broker({ synchronous: 'full' });
+    await publish(first, 'f', 3);
+    const position = await first.position('f');
+    await first.close();
+    const second = broker({ synchronous: 'normal' });
+    expect(await second.position('f')).toEqual(position);
+    await second.close();
+    const third = broker({ synchronous: 'full' });
+    expect((await third.read('f', { since: { epoch: position.epoch, offset: 1 } })).messages.map((m) => m.offset)).toEqual([2, 3]);
+    expect((await third.publish('f', '4')).offset).toBe(4);
   });
 
   it('keeps the epoch of a channel that was only read, so a cursor at offset 0 resumes without a gap', async () => {
@@ -126,6 +143,21 @@ describe('durability: logs and epochs survive closing and reopening the file', (
     clock.time += 31_000;
     expect(await second.read('old')).toMatchObject({ messages: [], oldest: 8, position: { offset: 7 } });
     expect((await second.publish('old', '8')).offset).toBe(8);
+  });
+
+  it('deletes from the file what a publish trims, by size and by age', async () => {
+    fresh();
+    const first = broker({ historySize: 10, historyTtl: 30 });
+    await publish(first, 'size', 25);
+    await publish(first, 'age', 3);
+    clock.time += 31_000;
+    await first.publish('age', '"fresh"');
+    await first.close();
+
+    // Reopened with no limits, the file holds only what the publishes kept.
+    const unlimited = broker({ historySize: 1000, historyTtl: 0 });
+    expect((await unlimited.read('size')).messages.map((m) => m.offset)).toEqual(range(16, 25));
+    expect((await unlimited.read('age')).messages.map((m) => m.offset)).toEqual([4]);
   });
 
   it('gives new epochs when the file is gone, so old positions are foreign', async () => {

@@ -6,7 +6,7 @@ import { HeraldError } from '../errors.js';
 import { Permissions } from '../hub/permissions.js';
 import type { Authenticator } from './authenticator.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';
-import { TicketStore } from './ticket-store.js';
+import { MemoryTicketStore, type TicketStore } from './ticket-store.js';
 
 /** Security options of a Herald server. Without any, the hub is open (the dev profile). */
 export interface SecurityOptions {
@@ -24,8 +24,10 @@ export interface SecurityOptions {
   readonly requireAuth?: boolean;
   /** Milliseconds a WebSocket may stay unauthenticated when `requireAuth`. @default 15000 */
   readonly authTimeout?: number;
-  /** Seconds a ticket from `POST /api/ticket` stays valid. @default 30 */
+  /** Seconds a ticket from `POST /api/ticket` stays valid (for the default store). @default 30 */
   readonly ticketTtl?: number;
+  /** Where tickets are kept. @default in this process's memory (one node) */
+  readonly tickets?: TicketStore;
 }
 
 /** The header that carries an API key. */
@@ -74,7 +76,7 @@ export class Security {
     this.#cookie = options.cookieName ?? 'herald_token';
     this.requireAuth = options.requireAuth ?? false;
     this.authTimeout = options.authTimeout ?? 15_000;
-    this.tickets = new TicketStore(clock, options.ticketTtl);
+    this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl);
     if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');
   }
 
@@ -126,7 +128,12 @@ export class Security {
     }
     const ticket = params.get('ticket');
     if (ticket !== null) {
-      const identity = this.tickets.redeem(ticket);
+      let identity: Identity | undefined;
+      try {
+        identity = await this.tickets.redeem(ticket);
+      } catch (error) {
+        throw new HeraldError(ErrorCode.Unavailable, 'tickets are unavailable', { cause: error });
+      }
       if (identity === undefined) throw new HeraldError(ErrorCode.Unauthorized, 'ticket is unknown, used or expired');
       return { identity, source: 'ticket' };
     }

@@ -7,12 +7,35 @@ export const DEFAULT_TICKET_TTL = 30;
 /** Most tickets outstanding at once; older ones are dropped first. */
 export const MAX_TICKETS = 100_000;
 
+/** A ticket as `POST /api/ticket` returns it. */
+export interface IssuedTicket {
+  readonly ticket: string;
+  /** Seconds it stays valid. */
+  readonly expiresIn: number;
+}
+
 /**
  * Short-lived, single-use tickets that stand for an identity, for the transports that cannot send
  * an `Authorization` header (the browser's EventSource and WebSocket). A ticket is 256 random bits,
- * valid for `ttl` seconds, and redeemed at most once.
+ * valid for a few seconds, redeemed at most once, and never outlives the token it stands for.
+ *
+ * Nodes behind a load balancer without sticky sessions must share the store (the Redis engine
+ * provides one): the ticket is issued by one node and usually redeemed by another.
  */
-export class TicketStore {
+export interface TicketStore {
+  issue(identity: Identity): Promise<IssuedTicket>;
+  /** The identity a ticket stands for, once; `undefined` when unknown, used or expired. */
+  redeem(ticket: string): Promise<Identity | undefined>;
+  close?(): Promise<void>;
+}
+
+/** A new ticket: 256 random bits, base64url. */
+export function newTicket(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Tickets in this process's memory: for a single node. */
+export class MemoryTicketStore implements TicketStore {
   readonly #tickets = new Map<string, { identity: Identity; expires: number }>();
   readonly #ttl: number;
   readonly #clock: Clock;
@@ -23,23 +46,22 @@ export class TicketStore {
   }
 
   /** Issues a ticket; resolves with it and its lifetime in seconds. */
-  issue(identity: Identity): { ticket: string; expiresIn: number } {
+  issue(identity: Identity): Promise<IssuedTicket> {
     const now = this.#clock.now();
     this.#sweep(now);
     if (this.#tickets.size >= MAX_TICKETS) this.#tickets.delete(this.#tickets.keys().next().value!);
-    const ticket = randomBytes(32).toString('base64url');
+    const ticket = newTicket();
     // A ticket never outlives the token it was issued for.
     const expires = Math.min(now + this.#ttl * 1000, identity.expiresAt ?? Infinity);
     this.#tickets.set(ticket, { identity, expires });
-    return { ticket, expiresIn: Math.max(0, Math.floor((expires - now) / 1000)) };
+    return Promise.resolve({ ticket, expiresIn: Math.max(0, Math.floor((expires - now) / 1000)) });
   }
 
-  /** The identity a ticket stands for, once; `undefined` when unknown, used or expired. */
-  redeem(ticket: string): Identity | undefined {
+  redeem(ticket: string): Promise<Identity | undefined> {
     const entry = this.#tickets.get(ticket);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return Promise.resolve(undefined);
     this.#tickets.delete(ticket);
-    return entry.expires > this.#clock.now() ? entry.identity : undefined;
+    return Promise.resolve(entry.expires > this.#clock.now() ? entry.identity : undefined);
   }
 
   #sweep(now: number): void {

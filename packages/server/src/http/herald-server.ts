@@ -227,7 +227,12 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         if ((security.authenticates && !who.identity.authenticated) || who.source === 'ticket' || who.identity.server === true) {
           return sendError(res, { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }, cors);
         }
-        return sendJson(res, 200, security.tickets.issue(who.identity), cors);
+        try {
+          return sendJson(res, 200, await security.tickets.issue(who.identity), cors);
+        } catch (error) {
+          logger.error({ err: error }, 'ticket not issued');
+          return sendError(res, { code: ErrorCode.Unavailable, message: 'tickets are unavailable' }, cors);
+        }
       }
       case '/api/messages':
       case '/api/history': {
@@ -357,6 +362,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         await hub.close();
         await broker.close();
         await presence.close();
+        await security.tickets.close?.();
         // Connections that finished their last response meanwhile are idle now.
         server.closeIdleConnections();
         // Connections that do not finish within a second are cut (upgraded sockets too: a peer that

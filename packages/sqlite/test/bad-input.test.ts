@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeraldError } from '@herald/server';
+import { createSqliteEngine, SqliteBroker, type SqliteBrokerOptions } from '@herald/sqlite';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-bad-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('bad input', () => {
+  it.each([
+    [{ path: '' }, RangeError, 'path must not be empty: give a file path or ":memory:"'],
+    [{ path: '  ' }, RangeError, 'path must not be empty: give a file path or ":memory:"'],
+    [{ path: 42 }, TypeError, 'path must be a string: a file path or ":memory:"'],
+    [{}, TypeError, 'path must be a string: a file path or ":memory:"'],
+    [undefined, TypeError, 'path must be a string: a file path or ":memory:"'],
+    [{ path: ':memory:', historySize: -1 }, RangeError, 'historySize must be an integer ≥ 0'],
+    [{ path: ':memory:', historySize: 1.5 }, RangeError, 'historySize must be an integer ≥ 0'],
+    [{ path: ':memory:', historyTtl: -1 }, RangeError, 'historyTtl must be a number of seconds ≥ 0'],
+    [{ path: ':memory:', historyTtl: Number.NaN }, RangeError, 'historyTtl must be a number of seconds ≥ 0'],
+    [{ path: ':memory:', sweepInterval: 0 }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
+    [{ path: ':memory:', sweepInterval: Infinity }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
+    [{ path: ':memory:', sweepInterval: 3_000_000 }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
+    [{ path: ':memory:', synchronous: 'off' }, RangeError, 'synchronous must be "normal" or "full"'],
+    [{ path: ':memory:', synchronous: 'FULL' }, RangeError, 'synchronous must be "normal" or "full"'],
+  ])('refuses %j', (options, type, message) => {
+    const make = (): unknown => new SqliteBroker(options as unknown as SqliteBrokerOptions);
+    expect(make).toThrow(type);
+    expect(make).toThrow(message);
+    expect(() => createSqliteEngine(options as unknown as SqliteBrokerOptions)).toThrow(message);
+  });
+
+  it('validates options before creating a file', () => {
+    const path = join(dir, 'never.db');
+    expect(() => new SqliteBroker({ path, historySize: -1 })).toThrow(RangeError);
+    expect(() => new Database(path, { fileMustExist: true })).toThrow();
+  });
+
+  it('names the path when its directory does not exist', () => {
+    const path = join(dir, 'missing', 'herald.db');
+    expect(() => new SqliteBroker({ path })).toThrow(
+      `cannot open the SQLite database ${JSON.stringify(path)}: Cannot open database because the directory does not exist`,
+    );
+  });
+
+  it('refuses a file that is not a database, a directory, and another application’s database', () => {
+    const text = join(dir, 'text.db');
+    writeFileSync(text, 'not a database, just text that is long enough to have a header'.repeat(10));
+    expect(() => new SqliteBroker({ path: text })).toThrow(
+      `cannot open the SQLite database ${JSON.stringify(text)}: file is not a database`,
+    );
+    expect(() => new SqliteBroker({ path: dir })).toThrow(`cannot open the SQLite database ${JSON.stringify(dir)}`);
+    const other = join(dir, 'other.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE things (id INTEGER PRIMARY KEY)');
+    db.close();
+    expect(() => new SqliteBroker({ path: other })).toThrow(
+      `cannot open the SQLite database ${JSON.stringify(other)}: it is not a Herald database`,
+    );
+  });
+
+  it('refuses a Herald database written by a newer schema', async () => {
+    const path = join(dir, 'future.db');
+    await new SqliteBroker({ path }).close();
+    const db = new Database(path);
+    db.pragma('user_version = 2');
+    db.close();
+    expect(() => new SqliteBroker({ path })).toThrow(': its schema version 2 is newer than this @herald/sqlite supports (1)');
+  });
+
+  it('rejects every call after close with a HeraldError, and closing again is harmless', async () => {
+    const broker = new SqliteBroker({ path: ':memory:' });
+    await broker.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['publish', () => broker.publish('c', '1')],
+      ['read', () => broker.read('c')],
+      ['position', () => broker.position('c')],
+      ['subscribe', () => broker.subscribe('c')],
+      ['unsubscribe', () => broker.unsubscribe('c')],
+      ['publishPresenceEvent', () => broker.publishPresenceEvent({ type: 'join', channel: 'c', client: 'x', user: null })],
+    ];
+    for (const [name, call] of calls) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(HeraldError);
+      expect(error, name).toMatchObject({ code: 'unavailable', message: 'the SQLite engine is closed' });
+    }
+    await expect(broker.close()).resolves.toBeUndefined();
+  });
+});
