@@ -53,6 +53,7 @@ const redis = z.strictObject({
   prefix: z.string().default('herald:'),
   memberTtl: z.number().min(1).default(30),
   commandTimeout: positiveInt.default(5000),
+  connectTimeout: positiveInt.default(10_000),
 });
 
 /** The configuration file's schema (also what `HERALD_*` variables and flags feed). */
@@ -62,7 +63,7 @@ export const configSchema = z.strictObject({
   historySize: z.int().min(0).default(1000),
   historyTtl: z.number().min(0).default(86_400),
   engine: engine.default('memory'),
-  redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000 }),
+  redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
   auth: auth.optional(),
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
   allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),

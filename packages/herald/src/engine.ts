@@ -36,8 +36,8 @@ export async function openEngine(config: HeraldConfig, historyFor: (channel: str
     case 'memory':
       return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore() };
     case 'redis': {
-      const { prefix, memberTtl, commandTimeout } = config.redis;
-      const common = { url: spec.url, prefix, commandTimeout, logger, ...(clock && { clock }) };
+      const { prefix, memberTtl, commandTimeout, connectTimeout } = config.redis;
+      const common = { url: spec.url, prefix, commandTimeout, connectTimeout, logger, ...(clock && { clock }) };
       const opened: { close(): Promise<void> }[] = [];
       try {
         const broker = await RedisBroker.connect({ ...retention, ...common });
