@@ -1,4 +1,4 @@
-import { MemoryBroker, type BrokerHandler } from '@herald/server';
+import { Hub, MemoryBroker, MemoryPresenceStore, type BrokerHandler } from '@herald/server';
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -8,11 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
  */
 class LossyBroker extends MemoryBroker {
   readonly #drop: (offset: number) => boolean;
+  handler: BrokerHandler | undefined;
   constructor(drop: (offset: number) => boolean, historySize: number) {
     super({ historySize });
     this.#drop = drop;
   }
   override setHandler(handler: BrokerHandler): void {
+    this.handler = handler;
     super.setHandler({
       onMessage: (message) => {
         if (!this.#drop(message.offset)) handler.onMessage(message);
@@ -69,5 +71,40 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     expect((await ws.waitForMessages(3)).map((m) => m.offset)).toEqual([1, 2, 3]);
     expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
     await ws.close();
+  });
+
+  it('finds a dropped last message of a quiet channel with the periodic position check', async () => {
+    hub = await startTestHub({ broker: new LossyBroker((offset) => offset >= 4, 1000), positionCheckInterval: 50 });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'quiet' });
+    for (let i = 1; i <= 6; i++) await hub.server.hub.publish('quiet', i);
+    // 4, 5 and 6 never arrive live and nothing follows them: only the check can find them.
+    expect((await ws.waitForMessages(6, 'quiet', 5000)).map((m) => m.offset)).toEqual(range(1, 6));
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
+
+  it('checks every channel at once when the engine reports that its live path reconnected', async () => {
+    const broker = new LossyBroker((offset) => offset >= 3, 1000);
+    hub = await startTestHub({ broker, positionCheckInterval: 0 });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'reset-a' });
+    await ws.request({ type: 'subscribe', channel: 'reset-b' });
+    for (let i = 1; i <= 4; i++) {
+      await hub.server.hub.publish('reset-a', i);
+      await hub.server.hub.publish('reset-b', i);
+    }
+    await ws.waitForMessages(2, 'reset-b');
+    expect(ws.messages().length).toBe(4);
+    broker.handler!.onLiveReset!();
+    await ws.waitForMessages(8);
+    expect(ws.messages('reset-a').map((m) => m.offset)).toEqual(range(1, 4));
+    expect(ws.messages('reset-b').map((m) => m.offset)).toEqual(range(1, 4));
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
+
+  it('refuses a bad positionCheckInterval', () => {
+    expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: -1 })).toThrow(RangeError);
   });
 });

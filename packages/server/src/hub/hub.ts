@@ -55,6 +55,8 @@ class ChannelState {
   top: Position | undefined;
   /** Live messages held while a hole is repaired from the log. */
   repairQueue: BrokerMessage[] | undefined;
+  /** A live message arrived since the last position check (a busy channel reveals holes by itself). */
+  busy = false;
   ready: Promise<void>;
 
   constructor(ready: Promise<void>) {
@@ -89,7 +91,7 @@ export class Hub {
     this.#broker.setHandler({
       onMessage: (message) => this.#onBrokerMessage(message),
       onPresenceEvent: (event) => this.#onPresenceEvent(event),
-      onLiveReset: () => void this.checkPositions(),
+      onLiveReset: () => void this.checkPositions(true),
     });
     const interval = options.positionCheckInterval ?? 5000;
     if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
@@ -258,15 +260,20 @@ export class Hub {
   }
 
   /**
-   * Compares every active channel's position in the engine with the last message delivered live,
-   * and fetches from the log what the live path missed (called periodically and when the engine
-   * reconnects). Resolves once every check has finished.
+   * Compares active channels' positions in the engine with the last message delivered live, and
+   * fetches from the log what the live path missed. Periodically only channels that received nothing
+   * since the previous check (a busy channel's next message reveals a hole); every channel when the
+   * engine reports that its live path reconnected (`all`). Resolves once every check has finished.
    */
-  async checkPositions(): Promise<void> {
+  async checkPositions(all = false): Promise<void> {
     if (this.#closed) return;
     const checks = [...this.#channels].map(async ([channel, state]) => {
       const seen = state.top;
       if (seen === undefined || state.repairQueue !== undefined) return;
+      if (state.busy && !all) {
+        state.busy = false;
+        return;
+      }
       let current: Position;
       try {
         current = await this.#broker.position(channel);
@@ -354,6 +361,7 @@ export class Hub {
 
   #dispatch(state: ChannelState, stored: BrokerMessage): void {
     state.top = { epoch: stored.epoch, offset: stored.offset };
+    state.busy = true;
     const message = new HubMessage(stored);
     for (const subscription of state.subscriptions) subscription.receive(message);
     for (const listener of state.listeners) listener(message);
