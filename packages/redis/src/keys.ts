@@ -37,6 +37,11 @@ export class Keys {
     return `${this.prefix}{${channel}}:alive`;
   }
 
+  /** Pub/sub channel of control messages between nodes (e.g. disconnect a user everywhere). */
+  get control(): string {
+    return `${this.prefix}control`;
+  }
+
   /** A single-use ticket (string key with expiry). */
   ticket(ticket: string): string {
     return `${this.prefix}ticket:${ticket}`;

@@ -60,6 +60,8 @@ export class RedisBroker implements Broker {
   readonly #subscribed = new Set<string>();
   #handler: BrokerHandler | undefined;
   #closed = false;
+  /** The subscriber reconnected and the hub has not been told yet. */
+  #liveReset = false;
 
   private constructor(client: RedisClient, subscriber: RedisClient, options: RedisBrokerOptions, policy: (channel: string) => HistoryPolicy) {
     this.#client = client;
@@ -68,8 +70,16 @@ export class RedisBroker implements Broker {
     this.#policy = policy;
     this.#clock = options.clock ?? systemClock;
     this.#emptyTtl = String((options.emptyChannelTtl ?? 86_400) * 1000);
-    // Every reconnect after the first may have lost pub/sub messages: ask the hub to check.
+    // Every reconnect of the subscriber after the first may have lost pub/sub messages: ask the hub
+    // to check, once both connections are up (the check reads positions over the command one, which
+    // may come back later than the subscriber).
     subscriber.on('ready', () => this.#handler?.onLiveReset?.());
+  }
+
+  #reportLiveReset(): void {
+    if (!this.#liveReset || !this.#client.isReady || !this.#subscriber.isReady) return;
+    this.#liveReset = false;
+    this.#handler?.onLiveReset?.();
   }
 
   /** Connects a command client and a pub/sub client; rejects when Redis cannot be reached. */
@@ -88,7 +98,14 @@ export class RedisBroker implements Broker {
       await disconnect(client);
       throw error;
     }
-    return new RedisBroker(client, subscriber, options, policy);
+    const broker = new RedisBroker(client, subscriber, options, policy);
+    try {
+      await subscriber.SUBSCRIBE(broker.#keys.control, broker.#onControl);
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+    return broker;
   }
 
   setHandler(handler: BrokerHandler): void {
@@ -147,12 +164,20 @@ export class RedisBroker implements Broker {
     await this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`);
   }
 
+  async publishControl(payload: string): Promise<void> {
+    await this.#client.PUBLISH(this.#keys.control, payload);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscribed.clear();
     await Promise.all([disconnect(this.#subscriber), disconnect(this.#client)]);
   }
+
+  readonly #onControl = (payload: string): void => {
+    if (!this.#closed) this.#handler?.onControl?.(payload);
+  };
 
   /** One listener for every channel: `<offset> <epoch> <time> <envelope>`, or `p<presence event JSON>`. */
   readonly #onLive = (payload: string, name: string): void => {

@@ -52,6 +52,8 @@ export interface BrokerHandler {
    * the hub checks every channel's position and repairs from the log.
    */
   onLiveReset?(): void;
+  /** A control message another node sent with {@link Broker.publishControl}. */
+  onControl?(payload: string): void;
 }
 
 /**
@@ -79,6 +81,11 @@ export interface Broker {
   publishPresenceEvent(event: PresenceEvent): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /**
+   * Sends a control message (JSON text) to every other node sharing the engine, e.g. "disconnect
+   * user u". Single-node engines omit it.
+   */
+  publishControl?(payload: string): Promise<void>;
   /**
    * Whether the engine can serve now (its connections are up); the node reports not ready while it
    * cannot. An engine without this method is always available.

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -154,6 +155,13 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     clock,
   );
   const polling = new PollingTransport(hub, { maxChannels, maxWait: limit('maxWait', options.maxWait, 60, false) }, permissions);
+  const nodeId = randomBytes(9).toString('base64url');
+  hub.onControl((payload) => {
+    const message = parseControl(payload);
+    if (message === undefined || message.node === nodeId) return;
+    const n = ws.disconnect(message.target) + sse.disconnect(message.target);
+    if (n > 0) logger.info({ ...message.target, sessions: n }, 'sessions disconnected on request of another node');
+  });
   const enabled = { websocket: options.transports?.websocket !== false, sse: options.transports?.sse !== false, polling: options.transports?.polling !== false };
   let ready = false;
 
@@ -262,7 +270,15 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         const body = await readBody(req, 4096);
         const target = body.ok ? parseDisconnect(body.value) : body.error;
         if ('code' in target) return sendError(res, target, cors);
-        return sendJson(res, 200, { disconnected: ws.disconnect(target) + sse.disconnect(target) }, cors);
+        const disconnected = ws.disconnect(target) + sse.disconnect(target);
+        if (!hub.clustered) return sendJson(res, 200, { disconnected }, cors);
+        try {
+          // The other nodes close their sessions of the target when the message reaches them.
+          await hub.broadcast(JSON.stringify({ type: 'disconnect', node: nodeId, ...target }));
+        } catch (error) {
+          return sendError(res, toWireError(error), cors);
+        }
+        return sendJson(res, 200, { disconnected, nodes: 'all' }, cors);
       }
       case '/events': {
         if (!enabled.sse) break;
@@ -377,6 +393,19 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       return closing;
     },
   };
+}
+
+/** Reads a control message of another node (`{"type":"disconnect","node","user"|"client"}`). */
+function parseControl(payload: string): { node: string; target: { user?: string; client?: string } } | undefined {
+  try {
+    const message = JSON.parse(payload) as Record<string, unknown>;
+    if (message['type'] !== 'disconnect' || typeof message['node'] !== 'string') return undefined;
+    const { user, client } = message;
+    const target = { ...(typeof user === 'string' && user !== '' && { user }), ...(typeof client === 'string' && client !== '' && { client }) };
+    return target.user === undefined && target.client === undefined ? undefined : { node: message['node'], target };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads `{"user"}` or `{"client"}` for `POST /api/disconnect`. */

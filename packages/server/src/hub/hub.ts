@@ -21,6 +21,9 @@ export interface HubOptions {
   readonly positionCheckInterval?: number;
 }
 
+/** A listener for control messages from other nodes. */
+export type ControlListener = (payload: string) => void;
+
 /** A listener for every live message of some channels (long polls). */
 export type MessageListener = (message: HubMessage) => void;
 
@@ -82,6 +85,7 @@ export class Hub {
   readonly #channels = new Map<string, ChannelState>();
   readonly #releasing = new Map<string, Promise<void>>();
   readonly #positionCheck: NodeJS.Timeout | undefined;
+  readonly #controlListeners = new Set<ControlListener>();
   #closed = false;
 
   constructor(options: HubOptions) {
@@ -92,6 +96,9 @@ export class Hub {
       onMessage: (message) => this.#onBrokerMessage(message),
       onPresenceEvent: (event) => this.#onPresenceEvent(event),
       onLiveReset: () => void this.checkPositions(true),
+      onControl: (payload) => {
+        for (const listener of this.#controlListeners) listener(payload);
+      },
     });
     const interval = options.positionCheckInterval ?? 5000;
     if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
@@ -287,6 +294,24 @@ export class Hub {
       else if (current.epoch !== seen.epoch && current.offset > 0) this.#repair(channel, state, { epoch: current.epoch, offset: 0 });
     });
     await Promise.all(checks);
+  }
+
+  /** Whether other nodes share this hub's engine (then {@link Hub.broadcast} reaches them). */
+  get clustered(): boolean {
+    return this.#broker.publishControl !== undefined;
+  }
+
+  /** Sends a control message to every other node; resolves once the engine took it (no-op on one node). */
+  async broadcast(payload: string): Promise<void> {
+    this.#assertOpen();
+    const send = this.#broker.publishControl?.bind(this.#broker);
+    if (send !== undefined) await this.#engineCall(() => send(payload));
+  }
+
+  /** Calls `listener` with every control message from other nodes until the returned function is called. */
+  onControl(listener: ControlListener): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
   }
 
   /** Stops accepting work. Existing subscriptions receive nothing more. */

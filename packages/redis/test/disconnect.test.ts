@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { CloseCode } from '@herald/protocol';
+import { RedisBroker, RedisPresenceStore } from '@herald/redis';
+import { JwtAuthenticator } from '@herald/server';
+import { SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { SignJWT } from 'jose';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { deleteKeys, REDIS_URL } from './redis-helpers.js';
+
+const prefix = `herald-test:${randomBytes(6).toString('hex')}:`;
+const SECRET = randomBytes(32).toString('base64url');
+const API_KEY = 'k'.repeat(32);
+const hubs: TestHub[] = [];
+
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.close();
+});
+afterAll(() => deleteKeys(REDIS_URL, [prefix]));
+
+async function node(): Promise<TestHub> {
+  const broker = await RedisBroker.connect({ url: REDIS_URL, prefix });
+  const presence = await RedisPresenceStore.connect({ url: REDIS_URL, prefix });
+  const hub = await startTestHub({ broker, presence, security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] } });
+  hubs.push(hub);
+  return hub;
+}
+
+const token = (sub: string): Promise<string> => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(Buffer.from(SECRET));
+
+describe('POST /api/disconnect with several nodes', () => {
+  it('closes the user’s sessions on every node, whichever node received the request', async () => {
+    const [a, b] = [await node(), await node()];
+    const alice = await token('alice');
+    const headers = { authorization: `Bearer ${alice}` };
+    const onA = await WsTestClient.connect(a.wsUrl, { headers });
+    const onB = await WsTestClient.connect(b.wsUrl, { headers });
+    const sseOnB = await SseTestClient.connect(`${b.url}/events?channel=news`, headers);
+    await sseOnB.ready();
+    const bob = await WsTestClient.connect(b.wsUrl, { headers: { authorization: `Bearer ${await token('bob')}` } });
+    const answer = await fetch(`${a.url}/api/disconnect`, { method: 'POST', headers: { 'x-herald-key': API_KEY, 'content-type': 'application/json' }, body: '{"user":"alice"}' });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ disconnected: 1, nodes: 'all' });
+    expect((await onA.closed).code).toBe(CloseCode.Disconnected);
+    expect((await onB.closed).code).toBe(CloseCode.Disconnected);
+    await sseOnB.ended;
+    const ended = sseOnB.events.items.find((e) => e.event === 'disconnect');
+    expect(JSON.parse(ended!.data).error.code).toBe(2003);
+    expect((await bob.request({ type: 'subscribe', channel: 'still-here' })).error).toBeUndefined();
+    await bob.close();
+  });
+});
