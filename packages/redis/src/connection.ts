@@ -94,6 +94,22 @@ function createHeraldClient(url: string, role: string, commandTimeout: number, c
   });
 }
 
+/**
+ * `reply`, or a rejection once the client's command timeout has passed without one. node-redis
+ * applies that timeout only while a command waits to be written: a command already sent to a Redis
+ * that stopped answering (frozen, or behind a network black hole) would wait as long as the
+ * connection lives. The command still runs if Redis answers later; only the caller stops waiting.
+ */
+export function replyWithin<T>(client: RedisClient, reply: Promise<T>): Promise<T> {
+  const ms = client.options?.commandOptions?.timeout;
+  if (ms === undefined) return reply;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Closes a client: politely when connected, at once when not. */
 export async function disconnect(client: RedisClient): Promise<void> {
   if (!client.isOpen) return;

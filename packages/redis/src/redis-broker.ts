@@ -16,7 +16,7 @@ import {
   type ReadOptions,
   type ReadResult,
 } from '@herald/server';
-import { connect, disconnect, type RedisClient } from './connection.js';
+import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
 import { POSITION, PUBLISH, READ } from './scripts.js';
 
@@ -30,6 +30,8 @@ export interface RedisBrokerOptions extends HistoryOptions {
   readonly commandTimeout?: number;
   /** How long the first connection may take. @default 10000 */
   readonly connectTimeout?: number;
+  /** How often (ms) the node checks that Redis answers (a frozen Redis keeps its sockets open). @default 1000 */
+  readonly healthInterval?: number;
   /** Seconds a channel nobody published to keeps its epoch. @default 86400 */
   readonly emptyChannelTtl?: number;
   /** @default the system clock */
@@ -62,6 +64,10 @@ export class RedisBroker implements Broker {
   #closed = false;
   /** The subscriber reconnected and the hub has not been told yet. */
   #liveReset = false;
+  /** The last health probe got no timely answer (Redis frozen, or a network black hole). */
+  #unresponsive = false;
+  readonly #probe: NodeJS.Timeout;
+  #probing = false;
 
   private constructor(client: RedisClient, subscriber: RedisClient, options: RedisBrokerOptions, policy: (channel: string) => HistoryPolicy) {
     this.#client = client;
@@ -73,7 +79,32 @@ export class RedisBroker implements Broker {
     // Every reconnect of the subscriber after the first may have lost pub/sub messages: ask the hub
     // to check, once both connections are up (the check reads positions over the command one, which
     // may come back later than the subscriber).
-    subscriber.on('ready', () => this.#handler?.onLiveReset?.());
+    subscriber.on('ready', () => {
+      this.#liveReset = true;
+      this.#reportLiveReset();
+    });
+    client.on('ready', () => this.#reportLiveReset());
+    // A connection that looks open to a Redis that stopped answering: only a timed request shows it.
+    this.#probe = setInterval(() => void this.#checkHealth(), options.healthInterval ?? 1000);
+    this.#probe.unref();
+  }
+
+  async #checkHealth(): Promise<void> {
+    if (this.#probing || this.#closed || !this.#client.isReady) return;
+    this.#probing = true;
+    try {
+      await replyWithin(this.#client, this.#client.PING());
+      if (this.#unresponsive) {
+        this.#unresponsive = false;
+        // Whatever the live path held back may have been dropped by Redis meanwhile.
+        this.#liveReset = true;
+        this.#reportLiveReset();
+      }
+    } catch {
+      this.#unresponsive = true;
+    } finally {
+      this.#probing = false;
+    }
   }
 
   #reportLiveReset(): void {
@@ -87,6 +118,8 @@ export class RedisBroker implements Broker {
     const policy = resolveHistoryPolicy(options);
     const emptyTtl = options.emptyChannelTtl ?? 86_400;
     if (!Number.isFinite(emptyTtl) || emptyTtl <= 0) throw new RangeError('emptyChannelTtl must be a number of seconds > 0');
+    const health = options.healthInterval ?? 1000;
+    if (!Number.isFinite(health) || health <= 0) throw new RangeError('healthInterval must be a number of ms > 0');
     const prefix = options.prefix ?? 'herald:';
     if (typeof prefix !== 'string') throw new RangeError('prefix must be a string');
     const settings = { ...options, logger: options.logger ?? silentLogger };
@@ -112,9 +145,12 @@ export class RedisBroker implements Broker {
     this.#handler = handler;
   }
 
-  /** Whether both connections to Redis are up (the node reports not ready otherwise). */
+  /**
+   * Whether both connections to Redis are up and Redis answered the last health probe in time (the
+   * node reports not ready otherwise).
+   */
   isAvailable(): boolean {
-    return !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+    return !this.#closed && !this.#unresponsive && this.#client.isReady && this.#subscriber.isReady;
   }
 
   async publish(channel: string, dataJson: string): Promise<BrokerMessage> {
@@ -151,26 +187,27 @@ export class RedisBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     if (this.#subscribed.has(channel)) return;
-    await this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive);
+    await replyWithin(this.#subscriber, this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive));
     this.#subscribed.add(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
     if (!this.#subscribed.delete(channel)) return;
-    await this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive);
+    await replyWithin(this.#subscriber, this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive));
   }
 
   async publishPresenceEvent(event: PresenceEvent): Promise<void> {
-    await this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`);
+    await replyWithin(this.#client, this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`));
   }
 
   async publishControl(payload: string): Promise<void> {
-    await this.#client.PUBLISH(this.#keys.control, payload);
+    await replyWithin(this.#client, this.#client.PUBLISH(this.#keys.control, payload));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probe);
     this.#subscribed.clear();
     await Promise.all([disconnect(this.#subscriber), disconnect(this.#client)]);
   }

@@ -1,5 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger, type PresenceEntry, type PresenceStore } from '@herald/server';
-import { connect, disconnect, type RedisClient } from './connection.js';
+import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
 import { PRESENCE_ADD, PRESENCE_LIST } from './scripts.js';
 
@@ -65,7 +65,7 @@ export class RedisPresenceStore implements PresenceStore {
   async remove(channel: string, client: string): Promise<void> {
     const members = this.#mine.get(channel);
     if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
-    await this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec();
+    await replyWithin(this.#client, this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec());
   }
 
   async list(channel: string): Promise<PresenceEntry[]> {
@@ -86,7 +86,7 @@ export class RedisPresenceStore implements PresenceStore {
         const clients = [...members.keys()];
         multi.HDEL(this.#keys.members(channel), clients).ZREM(this.#keys.alive(channel), clients);
       }
-      await multi.exec().catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
+      await replyWithin(this.#client, multi.exec()).catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
     }
     this.#mine.clear();
     await disconnect(this.#client);

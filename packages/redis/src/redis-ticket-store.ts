@@ -1,5 +1,5 @@
 import { DEFAULT_TICKET_TTL, newTicket, silentLogger, systemClock, type Clock, type Identity, type IssuedTicket, type Logger, type TicketStore } from '@herald/server';
-import { connect, disconnect, type RedisClient } from './connection.js';
+import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
 
 /** Options of {@link RedisTicketStore.connect}. */
@@ -44,12 +44,12 @@ export class RedisTicketStore implements TicketStore {
     const expires = Math.min(now + this.#ttl * 1000, identity.expiresAt ?? Infinity);
     const ms = Math.max(1, expires - now);
     const ticket = newTicket();
-    await this.#client.set(this.#keys.ticket(ticket), JSON.stringify(identity), { expiration: { type: 'PX', value: ms } });
+    await replyWithin(this.#client, this.#client.set(this.#keys.ticket(ticket), JSON.stringify(identity), { expiration: { type: 'PX', value: ms } }));
     return { ticket, expiresIn: Math.floor(ms / 1000) };
   }
 
   async redeem(ticket: string): Promise<Identity | undefined> {
-    const stored = await this.#client.getDel(this.#keys.ticket(ticket));
+    const stored = await replyWithin(this.#client, this.#client.getDel(this.#keys.ticket(ticket)));
     if (typeof stored !== 'string') return undefined;
     const identity = JSON.parse(stored) as Identity;
     // Redis expires the key; the token's own expiry is checked again here against this node's clock.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ErrorReply } from '@redis/client';
-import type { RedisClient } from './connection.js';
+import { replyWithin, type RedisClient } from './connection.js';
 
 /** A Lua script run with EVALSHA, sent in full once per connection when Redis does not know it yet. */
 export class Script {
@@ -12,12 +12,13 @@ export class Script {
     this.#sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** Runs the script; rejects when Redis does not answer within the client's command timeout. */
   async run(client: RedisClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     try {
-      return await client.sendCommand(['EVALSHA', this.#sha, String(keys.length), ...keys, ...args]);
+      return await replyWithin(client, client.sendCommand(['EVALSHA', this.#sha, String(keys.length), ...keys, ...args]));
     } catch (error) {
       if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.sendCommand(['EVAL', this.#source, String(keys.length), ...keys, ...args]);
+      return replyWithin(client, client.sendCommand(['EVAL', this.#source, String(keys.length), ...keys, ...args]));
     }
   }
 }
