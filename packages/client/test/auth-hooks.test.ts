@@ -1,5 +1,8 @@
 import { createClient, type HeraldClient } from '@herald/client/node';
+import { ErrorCode } from '@herald/protocol';
+import { JwtAuthenticator, Permissions } from '@herald/server';
 import { Collector, startTestHub, type TestHub } from '@herald/testkit';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 function jwt(exp: number): string {
@@ -85,5 +88,52 @@ describe('auth hooks', () => {
     expect(getToken).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(2_000);
     expect(getToken).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('a refresh that narrows the grants', () => {
+  const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
+  let hub: TestHub | undefined;
+  let client: HeraldClient | undefined;
+  afterEach(async () => {
+    vi.useRealTimers();
+    client?.close();
+    await hub?.close();
+  });
+
+  it('ends the subscription the new token no longer grants, with an error on it; the others carry on', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    hub = await startTestHub({
+      security: {
+        authenticator: new JwtAuthenticator({ secret: SECRET }),
+        permissions: new Permissions({ orders: { subscribe: 'granted', publish: 'none', history: 'granted', presence: 'none' } }),
+      },
+    });
+    const grants = [['orders:1', 'orders:2'], ['orders:2']];
+    const getToken = vi.fn(() =>
+      new SignJWT({ channels: grants[Math.min(getToken.mock.calls.length - 1, 1)] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice')
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 100)
+        .sign(Buffer.from(SECRET)),
+    );
+    client = createClient({ url: hub.url, transports: ['websocket'], getToken });
+    const errors = new Collector<{ code: unknown }>();
+    const revoked = client.subscribe('orders:1');
+    revoked.on('error', (e) => errors.push(e));
+    const kept = client.subscribe('orders:2');
+    const received = new Collector<unknown>();
+    kept.on('message', (m) => received.push(m.data));
+    await vi.waitUntil(() => revoked.state === 'subscribed' && kept.state === 'subscribed', { timeout: 10_000, interval: 5 });
+    // The client refreshes 20 s before the 100 s token expires.
+    vi.advanceTimersByTime(81_000);
+    await vi.waitUntil(() => errors.items.length > 0, { timeout: 10_000, interval: 5 });
+    expect(getToken).toHaveBeenCalledTimes(2);
+    expect(errors.items[0]).toMatchObject({ code: ErrorCode.Forbidden });
+    expect(revoked.state).toBe('unsubscribed');
+    await hub.server.hub.publish('orders:2', 'still here');
+    await vi.waitUntil(() => received.items.length > 0, { timeout: 10_000, interval: 5 });
+    expect(received.items).toEqual(['still here']);
+    expect(client.state).toBe('connected');
   });
 });

@@ -8,4 +8,4 @@ export { CloseCode, ErrorCode, needsNewToken, shouldReconnect, type CloseCodeVal
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
-export type { ErrorFrame, GapFrame, HistoryResult, PresenceEventFrame, PresenceMember, PublishResult, ReplyFrame, ServerFrame, SubscribeResult } from './server-frames.js';
+export type { ErrorFrame, GapFrame, HistoryResult, PresenceEventFrame, PresenceMember, PublishResult, ReplyFrame, ServerFrame, SubscribeResult, UnsubscribedFrame } from './server-frames.js';

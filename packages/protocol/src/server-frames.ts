@@ -56,6 +56,16 @@ export interface PresenceEventFrame {
   readonly member: PresenceMember;
 }
 
+/**
+ * Pushed when the hub ends a subscription by itself: after `refresh` (or `auth`), for each channel
+ * the new token no longer allows. Nothing more arrives for the channel.
+ */
+export interface UnsubscribedFrame {
+  readonly type: 'unsubscribed';
+  readonly channel: string;
+  readonly error: WireError;
+}
+
 /** A frame with no command to answer (for example a non-JSON frame). */
 export interface ErrorFrame {
   readonly type: 'error';
@@ -63,4 +73,4 @@ export interface ErrorFrame {
 }
 
 /** Every frame the hub sends on the WebSocket. */
-export type ServerFrame = Envelope | ReplyFrame | GapFrame | PresenceEventFrame | ErrorFrame;
+export type ServerFrame = Envelope | ReplyFrame | GapFrame | PresenceEventFrame | UnsubscribedFrame | ErrorFrame;

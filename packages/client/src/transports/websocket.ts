@@ -130,6 +130,11 @@ export class WebSocketTransport implements Transport {
       case 'leave':
         this.#link.presence(frame as unknown as PresenceChange);
         return;
+      case 'unsubscribed': {
+        const error = frame['error'] as { code: number; message: string };
+        this.#link.refused(String(frame['channel']), new HeraldClientError(error.code, error.message));
+        return;
+      }
       case 'reply': {
         const pending = this.#pending.get(frame['id'] as number);
         if (pending === undefined) return;

@@ -312,6 +312,19 @@ export class WsSession implements Subscriber, OutboxOwner {
     clearTimeout(this.#expiry);
     this.#armExpiry();
     this.#reply(id, { user: identity.user, expiresAt: identity.expiresAt ?? null });
+    this.#dropRevoked();
+  }
+
+  /** Ends the subscriptions the session's new token no longer allows, each with an `unsubscribed` push. */
+  #dropRevoked(): void {
+    const { permissions } = this.#context.security;
+    for (const entry of [...(this.#entries ?? [])]) {
+      if (permissions.allows(this.#identity, 'subscribe', entry.channel)) continue;
+      this.#remove(entry);
+      entry.cancelled = true;
+      if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
+      this.#send({ type: 'unsubscribed', channel: entry.channel, error: denial(() => permissions.check(this.#identity, 'subscribe', entry.channel)) });
+    }
   }
 
   /** Closes the session when its token expires, unless a refresh comes first. */
@@ -353,6 +366,16 @@ export class WsSession implements Subscriber, OutboxOwner {
     const at = this.#entries?.indexOf(entry) ?? -1;
     if (at !== -1) this.#entries!.splice(at, 1);
   }
+}
+
+/** The error a permission check throws, as sent on the wire. */
+function denial(check: () => void): WireError {
+  try {
+    check();
+  } catch (error) {
+    return toWireError(error);
+  }
+  return { code: ErrorCode.Forbidden, message: 'not allowed' };
 }
 
 function sinceOf(since: string | Position | undefined, channel: string): Position | undefined {

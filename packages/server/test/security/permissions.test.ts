@@ -189,6 +189,25 @@ describe('grants from claims', () => {
     expect((await httpRequest(`${hub.url}/api/history?channel=orders:eu-1`, { headers: bearer(token) })).status).toBe(200);
   });
 
+  it('a refresh whose token no longer grants a channel ends that subscription with an unsubscribed push, and only that one', async () => {
+    const client = await ws(await tokenFor('alice', { channels: ['orders:1', 'orders:eu-2'] }));
+    expect((await client.request({ type: 'subscribe', channel: 'orders:1' })).error).toBeUndefined();
+    expect((await client.request({ type: 'subscribe', channel: 'orders:eu-2' })).error).toBeUndefined();
+    const reply = await client.request({ type: 'refresh', token: await tokenFor('alice', { channels: ['orders:eu-2'] }) });
+    expect(reply.error).toBeUndefined();
+    await client.frames.until((fs) => fs.some((f) => f.type === 'unsubscribed'), 'the unsubscribed push');
+    expect(client.frames.items.filter((f) => f.type === 'unsubscribed')).toEqual([
+      { type: 'unsubscribed', channel: 'orders:1', error: { code: ErrorCode.Forbidden, message: 'subscribe on orders:1 is not allowed' } },
+    ]);
+    await watcher.request({ type: 'publish', channel: 'orders:1', data: 'after the refresh' });
+    await watcher.request({ type: 'publish', channel: 'orders:eu-2', data: 'still granted' });
+    expect((await client.waitForMessages(1, 'orders:eu-2'))[0].data).toBe('still granted');
+    expect((await client.request({ type: 'ping' })).error).toBeUndefined();
+    expect(client.messages('orders:1')).toEqual([]);
+    // The channel is no longer the session's: subscribing again is refused like any denied channel.
+    expect((await client.request({ type: 'subscribe', channel: 'orders:1' })).error.code).toBe(ErrorCode.Forbidden);
+  });
+
   it('malformed grants grant nothing', async () => {
     const client = await ws(await tokenFor('alice', { channels: 'orders:*', herald: { subscribe: [42, null, ''] } }));
     expect((await client.request({ type: 'subscribe', channel: 'orders:1' })).error.code).toBe(ErrorCode.Forbidden);
