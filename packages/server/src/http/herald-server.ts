@@ -142,6 +142,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       pingInterval: limit('pingInterval', options.pingInterval, 25_000),
       commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
       commandBurst: limit('commandBurst', options.commandBurst, 200),
+      claimUser: (user) => connections.acquireUser(user),
     },
     logger,
     security,

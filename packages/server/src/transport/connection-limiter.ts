@@ -37,6 +37,25 @@ export class ConnectionLimiter {
     };
   }
 
+  /**
+   * Counts one more connection of `user` for a connection already counted by IP (a WebSocket that
+   * authenticated after connecting), or returns why it is refused.
+   */
+  acquireUser(user: string): { release: () => void } | { refused: string } {
+    if (this.#perUser === Infinity) return UNLIMITED;
+    const count = this.#users.get(user) ?? 0;
+    if (count >= this.#perUser) return { refused: `at most ${this.#perUser} connections per user` };
+    this.#users.set(user, count + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#decrement(this.#users, user);
+      },
+    };
+  }
+
   #decrement(map: Map<string, number>, key: string): void {
     const left = (map.get(key) ?? 1) - 1;
     if (left <= 0) map.delete(key);

@@ -48,7 +48,12 @@ export interface WsContext {
   readonly clock: Clock;
   /** The open sessions; a session removes itself when it closes. */
   readonly sessions: Set<WsSession>;
+  /** Counts a user's connection when a session authenticates after connecting. */
+  readonly claimUser: UserClaim;
 }
+
+/** Takes one of a user's connection slots: `release` once the session ends, or why not. */
+export type UserClaim = (user: string) => { release: () => void } | { refused: string };
 
 const SESSION = Symbol('herald.session');
 type SessionSocket = WebSocket & { [SESSION]: WsSession };
@@ -92,6 +97,8 @@ export class WsSession implements Subscriber, OutboxOwner {
   readonly #outbox: Outbox;
   readonly #limiter: RateLimiter;
   readonly #release: () => void;
+  /** The user slot taken when the session authenticated after connecting. */
+  #userSlot: (() => void) | undefined;
   #identity: Identity;
   // A small array, not a Map: most sessions hold one or a few channels, and a Map costs far more
   // memory per connection than the linear search costs time (at most maxChannels entries).
@@ -308,6 +315,12 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (this.#identity.authenticated && identity.user !== this.#identity.user) {
       throw new HeraldError(ErrorCode.Forbidden, 'a refresh must keep the same user');
     }
+    if (!this.#identity.authenticated && identity.user !== null && this.#userSlot === undefined) {
+      // Anonymous at connect, so not counted for any user yet: the per-user limit applies now.
+      const slot = this.#context.claimUser(identity.user);
+      if ('refused' in slot) throw new HeraldError(ErrorCode.RateLimited, slot.refused);
+      this.#userSlot = slot.release;
+    }
     this.#identity = identity;
     clearTimeout(this.#expiry);
     this.#armExpiry();
@@ -353,6 +366,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     clearTimeout(this.#expiry);
     this.#context.sessions.delete(this);
     this.#release();
+    this.#userSlot?.();
     this.#outbox.close();
     if (this.#entries === undefined) return;
     for (const entry of this.#entries) {

@@ -7,7 +7,8 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
-import { WsSession, type WsContext, type WsSessionLimits } from './ws-session.js';
+import { UNLIMITED } from './connection-limiter.js';
+import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
 export interface WsTransportOptions extends WsSessionLimits {
@@ -15,6 +16,8 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly maxMessageBytes: number;
   /** Milliseconds between pings; a session that has not answered the previous ping is dropped. */
   readonly pingInterval: number;
+  /** Counts a session that authenticates after connecting against its user's connection limit. */
+  readonly claimUser?: UserClaim;
 }
 
 /**
@@ -28,7 +31,7 @@ export class WsTransport {
   readonly #pinger: NodeJS.Timeout;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
-    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions };
+    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions, claimUser: options.claimUser ?? (() => UNLIMITED) };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();

@@ -122,6 +122,28 @@ describe('connections per user', () => {
   });
 });
 
+describe('connections per user, authenticated after connecting', () => {
+  it('an auth command counts the session for its user: the 3rd is refused with 3002 and stays anonymous; a closed one frees its slot', async () => {
+    hub = await startHub({
+      connectionsPerUser: 2,
+      security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions: new Permissions({ room: every('authenticated') }) },
+    });
+    const alice = await tokenFor('alice');
+    const first = await ws(hub.wsUrl, bearer(alice));
+    const late = await ws(hub.wsUrl);
+    expect((await late.request({ type: 'auth', token: alice })).error).toBeUndefined();
+    const third = await ws(hub.wsUrl);
+    expect((await third.request({ type: 'auth', token: alice })).error).toEqual({ code: ErrorCode.RateLimited, message: 'at most 2 connections per user' });
+    // Still anonymous: the authenticated namespace stays closed to it.
+    expect((await third.request({ type: 'subscribe', channel: 'room:1' })).error.code).toBe(ErrorCode.Unauthorized);
+    await expectUpgradeRefused(hub.port, bearer(alice), 'at most 2 connections per user');
+    await late.close();
+    await expect.poll(async () => (await third.request({ type: 'auth', token: alice })).error, { timeout: 2000, interval: 20 }).toBeUndefined();
+    expect((await third.request({ type: 'subscribe', channel: 'room:1' })).error).toBeUndefined();
+    await first.close();
+  });
+});
+
 describe('commands per session', () => {
   const LIMITED = { code: ErrorCode.RateLimited, message: 'at most 10 commands per second' };
   const isLimited = (f: any): boolean => f.error?.code === ErrorCode.RateLimited;
