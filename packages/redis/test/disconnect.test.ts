@@ -49,3 +49,24 @@ describe('POST /api/disconnect with several nodes', () => {
     await bob.close();
   });
 });
+
+describe('a node shutting down gracefully', () => {
+  it('announces a leave for each of its members to the other nodes, and drops them from presence', async () => {
+    const [a, b] = [await node(), await node()];
+    const headers = { authorization: `Bearer ${await token('alice')}` };
+    const watcher = await WsTestClient.connect(a.wsUrl, { headers });
+    expect((await watcher.request({ type: 'subscribe', channel: 'room', joinLeave: true })).error).toBeUndefined();
+    const leaving = await WsTestClient.connect(b.wsUrl, { headers: { authorization: `Bearer ${await token('bob')}` } });
+    expect((await leaving.request({ type: 'subscribe', channel: 'room' })).error).toBeUndefined();
+    await watcher.frames.until((fs) => fs.some((f) => f.type === 'join' && f.member.user === 'bob'), 'bob joins');
+    const bob = watcher.frames.items.find((f) => f.type === 'join' && f.member.user === 'bob').member;
+
+    await b.close();
+    hubs.splice(hubs.indexOf(b), 1);
+    await watcher.frames.until((fs) => fs.some((f) => f.type === 'leave'), 'bob leaves', 5000);
+    expect(watcher.frames.items.filter((f) => f.type === 'leave')).toEqual([{ type: 'leave', channel: 'room', member: bob }]);
+    const members = (await watcher.request({ type: 'presence', channel: 'room' })).members as { user: string }[];
+    expect(members.map((m) => m.user)).toEqual(['alice']);
+    await watcher.close();
+  });
+});

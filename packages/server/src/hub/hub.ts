@@ -21,6 +21,9 @@ export interface HubOptions {
   readonly positionCheckInterval?: number;
 }
 
+/** Longest {@link Hub.close} waits for the `leave` of its members to reach the engine (ms). */
+const CLOSE_LEAVE_TIMEOUT = 2000;
+
 /** A listener for control messages from other nodes. */
 export type ControlListener = (payload: string) => void;
 
@@ -232,11 +235,7 @@ export class Hub {
       return;
     }
     this.#detach(subscription, state);
-    const { channel, subscriber } = subscription;
-    this.#presence
-      .remove(channel, subscriber.client)
-      .then(() => this.#broker.publishPresenceEvent({ type: 'leave', channel, client: subscriber.client, user: subscriber.user }))
-      .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'leave not recorded'));
+    void this.#leave(subscription.channel, subscription.subscriber);
   }
 
   /**
@@ -318,11 +317,30 @@ export class Hub {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#positionCheck);
-    for (const state of this.#channels.values()) {
-      for (const subscription of state.subscriptions) subscription.closed = true;
+    const leaving: Promise<void>[] = [];
+    for (const [channel, state] of this.#channels) {
+      for (const subscription of state.subscriptions) {
+        // Members whose join was announced leave like any disconnect: other nodes see a `leave`.
+        if (subscription.live) leaving.push(this.#leave(channel, subscription.subscriber));
+        subscription.closed = true;
+      }
     }
     this.#channels.clear();
+    // Bounded: an unreachable engine must not hold the shutdown (its members expire there anyway).
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_LEAVE_TIMEOUT)));
+    await Promise.race([Promise.allSettled(leaving), deadline]);
+    clearTimeout(timer);
     await Promise.allSettled(this.#releasing.values());
+  }
+
+  async #leave(channel: string, subscriber: Subscriber): Promise<void> {
+    try {
+      await this.#presence.remove(channel, subscriber.client);
+      await this.#broker.publishPresenceEvent({ type: 'leave', channel, client: subscriber.client, user: subscriber.user });
+    } catch (error) {
+      this.#logger.warn({ err: error, channel }, 'leave not recorded');
+    }
   }
 
   #acquire(channel: string): ChannelState {
