@@ -33,6 +33,7 @@ interface StartFlags {
   historySize?: number;
   historyTtl?: number;
   engine?: string;
+  shutdownDelay?: number;
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
@@ -47,10 +48,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('start')
     .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
     .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
-    .addOption(new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)))
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)),
+    )
     .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
     .addOption(
-      new Option('-e, --engine <engine>', 'memory (one process), redis://host:port (many nodes) or sqlite:<file> (durable single node) [default: memory]').argParser((text: string) => {
+      new Option(
+        '-e, --engine <engine>',
+        'memory (one process), redis://host:port (many nodes) or sqlite:<file> (durable single node) [default: memory]',
+      ).argParser((text: string) => {
         try {
           parseEngine(text);
           return text;
@@ -59,14 +65,26 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
       }),
     )
-    .addOption(new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)))
-    .addOption(new Option('--history-ttl <seconds>', 'seconds a message is kept, 0 = no age limit [default: 86400]').argParser(flag('--history-ttl', 0, 31_536_000)))
+    .addOption(
+      new Option(
+        '--shutdown-delay <ms>',
+        'on SIGTERM, answer /healthz with 503 for this long before closing connections, so a load balancer stops routing here first [default: 0]',
+      ).argParser(flag('--shutdown-delay', 0, 600_000)),
+    )
+    .addOption(
+      new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)),
+    )
+    .addOption(
+      new Option('--history-ttl <seconds>', 'seconds a message is kept, 0 = no age limit [default: 86400]').argParser(
+        flag('--history-ttl', 0, 31_536_000),
+      ),
+    )
     .addHelpText(
       'after',
       `
 Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
 variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
-HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
     )
     .action((opts: StartFlags) => {
       started = run(opts);
@@ -100,6 +118,7 @@ async function run(flags: StartFlags): Promise<number> {
       ...(flags.historySize !== undefined && { historySize: flags.historySize }),
       ...(flags.historyTtl !== undefined && { historyTtl: flags.historyTtl }),
       ...(flags.engine !== undefined && { engine: flags.engine }),
+      ...(flags.shutdownDelay !== undefined && { shutdownDelay: flags.shutdownDelay }),
     };
     ({ config, profile } = loadConfig({ file: flags.config, env: process.env, flags: fromFlags }));
   } catch (error) {
@@ -109,20 +128,24 @@ async function run(flags: StartFlags): Promise<number> {
   }
   const logger = createLogger(level);
   if (profile === 'dev') process.stderr.write(DEV_BANNER);
-  else if (config.allowedOrigins === undefined) logger.warn({}, 'no allowedOrigins configured: browser pages cannot connect (requests with an Origin header are refused)');
+  else if (config.allowedOrigins === undefined)
+    logger.warn({}, 'no allowedOrigins configured: browser pages cannot connect (requests with an Origin header are refused)');
   let hub;
   try {
     hub = await startHub(config, profile, logger);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const reason = e.code === 'EADDRINUSE' ? `port ${config.port} is already in use (try --port)` : e.code === 'EACCES' ? `no permission to listen on port ${config.port}` : e.message;
+    const reason =
+      e.code === 'EADDRINUSE'
+        ? `port ${config.port} is already in use (try --port)`
+        : e.code === 'EACCES'
+          ? `no permission to listen on port ${config.port}`
+          : e.message;
     process.stderr.write(`herald: cannot start: ${reason}\n`);
     return 1;
   }
-  logger.info({ url: hub.url, profile, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
-  if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
   const running = hub;
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -130,19 +153,34 @@ async function run(flags: StartFlags): Promise<number> {
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down');
-      running.server.close().then(
-        () => {
-          logger.info({}, 'stopped');
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
+      const delay = config.shutdownDelay;
+      logger.info(
+        { signal, ...(delay > 0 && { delay }) },
+        delay > 0 ? 'draining: not ready, closing after the shutdown delay' : 'shutting down',
       );
+      running.server.drain();
+      const wait = new Promise<void>((done) => setTimeout(done, delay));
+      wait
+        .then(() => {
+          if (delay > 0) logger.info({}, 'shutting down');
+          return running.server.close();
+        })
+        .then(
+          () => {
+            logger.info({}, 'stopped');
+            resolve(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed');
+            resolve(1);
+          },
+        );
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  // Announced only once the signal handlers are in place: whoever waits for this line may stop us.
+  logger.info({ url: hub.url, profile, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
+  if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
+  return stopped;
 }

@@ -52,4 +52,17 @@ describe('herald start: signals', () => {
     expect(node.output()).toContain('"msg":"second signal: exiting now"');
     expect(node.output()).not.toContain('"msg":"stopped"');
   });
+
+  it('--shutdown-delay: /healthz answers 503 at once while requests are still served, then the node closes', async () => {
+    const node = await startHeraldNode({ args: ['--shutdown-delay', '1500'] });
+    nodes.push(node);
+    node.kill('SIGTERM');
+    await expect.poll(async () => (await fetch(`${node.url}/healthz`)).status, { timeout: 1000, interval: 20 }).toBe(503);
+    expect(await (await fetch(`${node.url}/healthz`)).json()).toEqual({ error: { code: 3001, message: 'shutting down' } });
+    const published = await fetch(`${node.url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel: 'draining', data: 1 }) });
+    expect(published.status).toBe(200);
+    expect(node.output()).toContain('"msg":"draining: not ready, closing after the shutdown delay"');
+    expect(await node.exited).toBe(0);
+    expect(node.output()).toContain('"msg":"stopped"');
+  });
 });

@@ -86,6 +86,12 @@ export interface HeraldServer {
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;
   /**
+   * Marks the node not ready: `/healthz` and new WebSocket upgrades answer `503`, everything else
+   * keeps working. Call it some time before {@link close} so a load balancer stops routing here
+   * while requests already on their way are still served.
+   */
+  drain(): void;
+  /**
    * Graceful stop: WebSocket sessions are closed with 4001, SSE streams end (clients reconnect after
    * `retry`), held polls are answered, then the engine is closed.
    */
@@ -124,14 +130,23 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       ...options,
       clock,
       historyFor:
-        options.historyFor ?? permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
+        options.historyFor ??
+        permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
     });
   const presence = options.presence ?? new MemoryPresenceStore();
-  const hub = new Hub({ broker, presence, logger, ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }) });
+  const hub = new Hub({
+    broker,
+    presence,
+    logger,
+    ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
+  });
   const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
   const maxChannels = limit('maxChannels', options.maxChannels, 128);
   const sendQueueBytes = limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
-  const connections = new ConnectionLimiter(limit('connectionsPerIp', options.connectionsPerIp, Infinity), limit('connectionsPerUser', options.connectionsPerUser, Infinity));
+  const connections = new ConnectionLimiter(
+    limit('connectionsPerIp', options.connectionsPerIp, Infinity),
+    limit('connectionsPerUser', options.connectionsPerUser, Infinity),
+  );
 
   const ws = new WsTransport(
     hub,
@@ -150,7 +165,12 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   );
   const sse = new SseTransport(
     hub,
-    { maxChannels, sendQueueBytes, heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000), retry: limit('sseRetry', options.sseRetry, 2000) },
+    {
+      maxChannels,
+      sendQueueBytes,
+      heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000),
+      retry: limit('sseRetry', options.sseRetry, 2000),
+    },
     logger,
     security,
     clock,
@@ -163,11 +183,21 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     const n = ws.disconnect(message.target) + sse.disconnect(message.target);
     if (n > 0) logger.info({ ...message.target, sessions: n }, 'sessions disconnected on request of another node');
   });
-  const enabled = { websocket: options.transports?.websocket !== false, sse: options.transports?.sse !== false, polling: options.transports?.polling !== false };
+  const enabled = {
+    websocket: options.transports?.websocket !== false,
+    sse: options.transports?.sse !== false,
+    polling: options.transports?.polling !== false,
+  };
   let ready = false;
+  let draining = false;
 
   /** Who sent the request, or an error answer (then `undefined`). */
-  const identify = async (req: IncomingMessage, res: ServerResponse, params: URLSearchParams, cors: Record<string, string>): Promise<{ identity: Identity; source: CredentialSource } | undefined> => {
+  const identify = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    cors: Record<string, string>,
+  ): Promise<{ identity: Identity; source: CredentialSource } | undefined> => {
     try {
       const who = await security.identify(req, params);
       if (security.requireAuth && !who.identity.authenticated) throw new HeraldError(ErrorCode.Unauthorized, 'this hub needs a token');
@@ -219,8 +249,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     switch (path) {
       case '/healthz':
         if (!allow('GET,HEAD')) return;
-        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: 'not ready' }, cors);
-        if (broker.isAvailable?.() === false) return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
+        if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: draining ? 'shutting down' : 'not ready' }, cors);
+        if (broker.isAvailable?.() === false)
+          return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
         return sendJson(res, 200, { status: 'ok' }, cors);
       case '/api/publish': {
         if (!allow('POST')) return;
@@ -267,7 +298,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       }
       case '/api/disconnect': {
         if (!allow('POST')) return;
-        if (!security.hasApiKey(req)) return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
+        if (!security.hasApiKey(req))
+          return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
         const body = await readBody(req, 4096);
         const target = body.ok ? parseDisconnect(body.value) : body.error;
         if ('code' in target) return sendError(res, target, cors);
@@ -305,20 +337,26 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` }, cors);
   };
 
-  const server = createServer({ headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => {
-    route(req, res).catch((error: unknown) => {
-      logger.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    { headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      route(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'request failed');
+        if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
+        else res.destroy();
+      });
+    },
+  );
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (path !== '/ws' || !enabled.websocket) return void socket.end(rawResponse('404 Not Found'));
     if (!ready) return void socket.end(rawResponse('503 Service Unavailable'));
     // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
-    if (!security.originAllowed(req.headers.origin)) return void socket.end(rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })));
+    if (!security.originAllowed(req.headers.origin))
+      return void socket.end(
+        rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })),
+      );
     let identity: Identity;
     try {
       ({ identity } = await security.identify(req, new URL(req.url ?? '/', 'http://herald.invalid').searchParams));
@@ -326,7 +364,10 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: toWireError(error) })));
     }
     const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
-    if ('refused' in slot) return void socket.end(rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })));
+    if ('refused' in slot)
+      return void socket.end(
+        rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })),
+      );
     if (socket.destroyed) return slot.release();
     // Released when the socket goes, even if the handshake itself fails (release is idempotent).
     if (slot !== UNLIMITED) socket.once('close', slot.release);
@@ -368,8 +409,13 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       ws.terminateAll();
       sse.destroyAll();
     },
+    drain() {
+      draining = true;
+      ready = false;
+    },
     close() {
       closing ??= (async () => {
+        draining = true;
         ready = false;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         ws.close();
@@ -402,7 +448,10 @@ function parseControl(payload: string): { node: string; target: { user?: string;
     const message = JSON.parse(payload) as Record<string, unknown>;
     if (message['type'] !== 'disconnect' || typeof message['node'] !== 'string') return undefined;
     const { user, client } = message;
-    const target = { ...(typeof user === 'string' && user !== '' && { user }), ...(typeof client === 'string' && client !== '' && { client }) };
+    const target = {
+      ...(typeof user === 'string' && user !== '' && { user }),
+      ...(typeof client === 'string' && client !== '' && { client }),
+    };
     return target.user === undefined && target.client === undefined ? undefined : { node: message['node'], target };
   } catch {
     return undefined;
