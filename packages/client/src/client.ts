@@ -7,7 +7,7 @@ import { PollingTransport } from './transports/polling.js';
 import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, Since, TransportName } from './types.js';
+import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, Since, TransportName } from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -184,9 +184,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     return sub;
   }
 
-  /** Publishes to a channel; resolves once the hub stored the message. */
-  publish<C extends keyof M & string>(channel: C, data: M[C]): Promise<PublishResult> {
-    return this.#host.publish(channel, data);
+  /**
+   * Publishes to a channel; resolves once the hub stored the message. With an `idempotencyKey`, a
+   * retry of the same publish (after a lost answer or a failed node) stores nothing twice: the hub
+   * answers the first position with `duplicate: true`.
+   */
+  publish<C extends keyof M & string>(channel: C, data: M[C], options: PublishOptions = {}): Promise<PublishResult> {
+    return this.#host.publish(channel, data, options.idempotencyKey);
   }
 
   /** Reads a channel's retained messages. */
@@ -216,7 +220,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown) => (await this.#ready()).publish(channel, data),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) => (await this.#ready()).publish(channel, data, idempotencyKey),
     history: async (channel: string, since: Since | undefined, limit: number | undefined) => (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
     remove: (sub: Subscription) => {

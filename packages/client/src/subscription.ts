@@ -1,7 +1,7 @@
 import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import { Emitter } from './emitter.js';
 import type { HeraldClientError } from './errors.js';
-import type { HistoryPage, PresenceChange, Since } from './types.js';
+import type { HistoryPage, PresenceChange, PublishOptions, Since } from './types.js';
 
 /** State of one subscription. */
 export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed';
@@ -17,7 +17,7 @@ export type SubscriptionEvents<T> = {
 
 /** What a subscription needs from its client. */
 export interface SubscriptionHost {
-  publish(channel: string, data: unknown): Promise<PublishResult>;
+  publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
   remove(subscription: Subscription): void;
@@ -57,8 +57,8 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   }
 
   /** Publishes to this channel; resolves with the stored position once the hub acknowledged it. */
-  publish(data: T): Promise<PublishResult> {
-    return this.#host.publish(this.channel, data);
+  publish(data: T, options: PublishOptions = {}): Promise<PublishResult> {
+    return this.#host.publish(this.channel, data, options.idempotencyKey);
   }
 
   /** Reads the channel's retained messages (after `since`, at most `limit`). */

@@ -29,3 +29,14 @@ export interface HistoryPage<T> {
 
 /** `since` as the hub takes it: a cursor from any transport, or a position copied from an envelope. */
 export type Since = string | Position;
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  /**
+   * Your key for this message (1–128 printable ASCII characters, e.g. a UUID): publishing again
+   * with the same key on the same channel within the hub's `idempotencyTtl` (5 min) stores nothing
+   * and answers the first position with `duplicate: true`. Retry a publish whose answer was lost
+   * with the same key.
+   */
+  readonly idempotencyKey?: string;
+}

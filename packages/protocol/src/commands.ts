@@ -26,6 +26,8 @@ export interface PublishCommand {
   readonly id: CommandId;
   readonly channel: string;
   readonly data: unknown;
+  /** Repeated within its lifetime on the channel, the publish stores nothing and answers the first position. */
+  readonly idempotencyKey?: string;
 }
 
 /** Read retained messages, after `since` when given, at most `limit`. */

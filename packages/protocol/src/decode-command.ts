@@ -2,6 +2,7 @@ import { checkChannelName } from './channel-name.js';
 import type { Command, CommandId } from './commands.js';
 import { parseSince } from './cursor.js';
 import { ErrorCode, type WireError } from './error-codes.js';
+import { checkIdempotencyKey } from './idempotency-key.js';
 import { exceedsJsonDepth } from './json-depth.js';
 import { isPosition } from './position.js';
 
@@ -70,9 +71,14 @@ export function decodeCommand(text: string): DecodeResult {
     case 'unsubscribe':
     case 'presence':
       return { ok: true, command: { type, id, channel: name } };
-    case 'publish':
+    case 'publish': {
       if (!has(frame, 'data')) return error(id, ErrorCode.InvalidField, 'publish needs a data field');
-      return { ok: true, command: { type, id, channel: name, data: frame['data'] } };
+      const key = frame['idempotencyKey'];
+      if (key === undefined || key === null) return { ok: true, command: { type, id, channel: name, data: frame['data'] } };
+      const checked = checkIdempotencyKey(key);
+      if (!checked.ok) return { ok: false, id, error: checked.error };
+      return { ok: true, command: { type, id, channel: name, data: frame['data'], idempotencyKey: checked.value } };
+    }
     case 'subscribe':
     case 'history': {
       const since = frame['since'];

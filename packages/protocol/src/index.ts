@@ -5,6 +5,7 @@ export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANN
 export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
 export { CloseCode, ErrorCode, needsNewToken, shouldReconnect, type CloseCodeValue, type ErrorCodeValue, type WireError } from './error-codes.js';
+export { checkIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency-key.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';

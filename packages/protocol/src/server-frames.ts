@@ -33,6 +33,8 @@ export interface PublishResult {
   readonly channel: string;
   readonly epoch: string;
   readonly offset: number;
+  /** Present (true) when the idempotency key was already used: nothing was stored, the position is the first publish's. */
+  readonly duplicate?: true;
 }
 
 /** `history` reply fields (and the `GET /api/messages` body). */

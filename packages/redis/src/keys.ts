@@ -22,6 +22,11 @@ export class Keys {
     return `${this.prefix}{${channel}}:log`;
   }
 
+  /** String `<epoch> <offset> <expires ms>`: the first publish made with an idempotency key. */
+  idempotency(channel: string, key: string): string {
+    return `${this.prefix}{${channel}}:idem:${key}`;
+  }
+
   /** Pub/sub channel carrying the channel's live messages and presence events to every node. */
   live(channel: string): string {
     return this.livePrefix + channel;

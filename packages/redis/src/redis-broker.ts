@@ -9,10 +9,12 @@ import {
   type BrokerHandler,
   type BrokerMessage,
   type Clock,
+  type DuplicatePublish,
   type HistoryOptions,
   type HistoryPolicy,
   type Logger,
   type PresenceEvent,
+  type PublishOptions,
   type ReadOptions,
   type ReadResult,
 } from '@herald/server';
@@ -153,15 +155,31 @@ export class RedisBroker implements Broker {
     return !this.#closed && !this.#unresponsive && this.#client.isReady && this.#subscriber.isReady;
   }
 
-  async publish(channel: string, dataJson: string): Promise<BrokerMessage> {
+  publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
+  async publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     const policy = this.#policy(channel);
     const time = this.#clock.now();
+    const log = this.#keys.log(channel);
+    const keyTtl = options === undefined ? 0 : Math.max(1, Math.round(options.idempotencyTtl * 1000));
     const reply = (await PUBLISH.run(
       this.#client,
-      [this.#keys.meta(channel), this.#keys.log(channel)],
-      [newEpoch(), String(time), String(policy.size), String(policy.ttl * 1000), JSON.stringify(channel), dataJson, this.#keys.live(channel), this.#emptyTtl],
-    )) as [string, number];
-    const [epoch, offset] = reply;
+      [this.#keys.meta(channel), log, options === undefined ? log : this.#keys.idempotency(channel, options.idempotencyKey)],
+      [
+        newEpoch(),
+        String(time),
+        String(policy.size),
+        String(policy.ttl * 1000),
+        JSON.stringify(channel),
+        dataJson,
+        this.#keys.live(channel),
+        this.#emptyTtl,
+        String(keyTtl),
+        String(time + keyTtl),
+      ],
+    )) as [string, number, number];
+    const [epoch, offset, duplicate] = reply;
+    if (duplicate === 1) return { duplicate: true, channel, epoch, offset };
     // The script built the same text; building it here saves sending it back.
     return { channel, epoch, offset, time, json: serializeEnvelope(channel, epoch, offset, time, dataJson) };
   }

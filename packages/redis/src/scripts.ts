@@ -66,13 +66,22 @@ end
  * Appends a message and fans it out, atomically: nobody sees the offset before the message is
  * stored, and every node receives the channel's messages in offset order.
  *
- * KEYS: meta, log. ARGV: epoch candidate, now (ms), size, ttl (ms), channel (as JSON), data (JSON),
- * pub/sub channel, empty-channel ttl (ms). Returns `{epoch, offset}`.
+ * KEYS: meta, log, idempotency key (the log again when none). ARGV: epoch candidate, now (ms), size,
+ * ttl (ms), channel (as JSON), data (JSON), pub/sub channel, empty-channel ttl (ms), key lifetime
+ * (ms, '0' = no key), key expiry (ms since the epoch). Returns `{epoch, offset, duplicate}`: with
+ * `duplicate` 1, the key was used within its lifetime and nothing was stored.
  *
  * The live payload is `<offset> <epoch> <time> <envelope>`: the receiving node reads the position
  * without parsing the envelope.
  */
 export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
+if ARGV[9] ~= '0' then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    local e, o, x = string.match(seen, '^(%S+) (%d+) (%d+)$')
+    if e and tonumber(x) > tonumber(ARGV[2]) then return {e, tonumber(o), 1} end
+  end
+end
 local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8])
 redis.call('PERSIST', KEYS[1])
 local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
@@ -87,7 +96,8 @@ else
   redis.call('DEL', KEYS[2])
 end
 redis.call('PUBLISH', ARGV[7], top .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. envelope)
-return {epoch, top}
+if ARGV[9] ~= '0' then redis.call('SET', KEYS[3], epoch .. ' ' .. top .. ' ' .. ARGV[10], 'PX', ARGV[9]) end
+return {epoch, top, 0}
 `);
 
 /**

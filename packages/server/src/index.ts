@@ -1,11 +1,11 @@
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
-export type { Broker, BrokerHandler, BrokerMessage, PresenceEntry, PresenceEvent, PresenceStore, ReadOptions, ReadResult } from './engine/broker.js';
+export type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEntry, PresenceEvent, PresenceStore, PublishOptions, ReadOptions, ReadResult } from './engine/broker.js';
 export { serializeEnvelope } from './engine/broker.js';
 export { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from './engine/history-policy.js';
 export { HeraldError, toWireError } from './errors.js';
 export { createHeraldServer, type HeraldServer, type HeraldServerOptions } from './http/herald-server.js';
-export { Hub, type HubOptions, type MessageListener, type ReadOutcome, type SubscribeOutcome } from './hub/hub.js';
+export { Hub, type HubOptions, type PublishCallOptions, type MessageListener, type ReadOutcome, type SubscribeOutcome } from './hub/hub.js';
 export { HubMessage } from './hub/hub-message.js';
 export type { Subscriber } from './hub/subscriber.js';
 export type { Subscription } from './hub/subscription.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 
 /** The schema version this package writes and reads, kept in the database's `user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Marks a database file as Herald's (`PRAGMA application_id`, the ASCII bytes `HRLD`). */
 export const APPLICATION_ID = 0x48524c44;
@@ -21,6 +21,19 @@ CREATE TABLE messages (
   json     TEXT NOT NULL,
   PRIMARY KEY (channel, "offset")
 ) WITHOUT ROWID;
+`;
+
+// Version 2: idempotency keys of recent publishes, found by (channel, key), swept by expiry.
+const CREATE_IDEMPOTENCY = `
+CREATE TABLE idempotency (
+  channel  TEXT NOT NULL,
+  key      TEXT NOT NULL,
+  epoch    TEXT NOT NULL,
+  "offset" INTEGER NOT NULL,
+  expires  INTEGER NOT NULL,
+  PRIMARY KEY (channel, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_expires ON idempotency (expires);
 `;
 
 /** How hard a commit is pushed to disk (SQLite's `synchronous` in WAL mode); see {@link openDatabase}. */
@@ -43,10 +56,10 @@ export function openDatabase(path: string, synchronous: Synchronous): Database.D
   let db: Database.Database | undefined;
   try {
     db = new Database(path);
-    const create = needsSchema(db);
+    const from = schemaVersion(db);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    if (create) createSchema(db);
+    if (from < SCHEMA_VERSION) migrate(db, from);
     return db;
   } catch (error) {
     db?.close();
@@ -55,24 +68,29 @@ export function openDatabase(path: string, synchronous: Synchronous): Database.D
   }
 }
 
-/** Whether the schema must be created; throws when the file belongs to something else or is too new. */
-function needsSchema(db: Database.Database): boolean {
+/**
+ * The file's schema version: 0 for a new, empty file. Throws when the file belongs to something
+ * else or is newer than this package.
+ */
+function schemaVersion(db: Database.Database): number {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (applicationId === APPLICATION_ID) {
     if (version > SCHEMA_VERSION)
       throw new Error(`its schema version ${version} is newer than this @herald/sqlite supports (${SCHEMA_VERSION})`);
-    return version < SCHEMA_VERSION;
+    return version;
   }
   // Never write Herald's tables (or switch the journal) in another application's database.
   const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
   if (applicationId !== 0 || objects > 0) throw new Error('it is not a Herald database');
-  return true;
+  return 0;
 }
 
-function createSchema(db: Database.Database): void {
+/** Creates the schema (`from` 0) or upgrades it from an older version, in one transaction. */
+function migrate(db: Database.Database, from: number): void {
   db.transaction(() => {
-    db.exec(CREATE_SCHEMA);
+    if (from < 1) db.exec(CREATE_SCHEMA);
+    if (from < 2) db.exec(CREATE_IDEMPOTENCY);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

@@ -8,10 +8,12 @@ import {
   type BrokerHandler,
   type BrokerMessage,
   type Clock,
+  type DuplicatePublish,
   type HistoryOptions,
   type HistoryPolicy,
   type Logger,
   type PresenceEvent,
+  type PublishOptions,
   type ReadOptions,
   type ReadResult,
 } from '@herald/server';
@@ -103,11 +105,15 @@ export class SqliteBroker implements Broker {
     this.#handler = handler;
   }
 
-  publish(channel: string, dataJson: string): Promise<BrokerMessage> {
+  publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
+  publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     return this.#call(() => {
-      const message = this.#log.append(channel, dataJson, this.#clock.now(), this.#policy(channel));
-      if (this.#subscribed.has(channel)) this.#handler?.onMessage(message);
-      return message;
+      const now = this.#clock.now();
+      const key = options === undefined ? undefined : { key: options.idempotencyKey, expires: now + options.idempotencyTtl * 1000 };
+      const outcome = key === undefined ? this.#log.append(channel, dataJson, now, this.#policy(channel)) : this.#log.append(channel, dataJson, now, this.#policy(channel), key);
+      if (!('duplicate' in outcome) && this.#subscribed.has(channel)) this.#handler?.onMessage(outcome);
+      return outcome;
     });
   }
 
@@ -161,7 +167,13 @@ export class SqliteBroker implements Broker {
 
   #startSweep(): void {
     // A sweep still walking the channels from the previous tick carries on instead.
-    if (this.#sweepBatch === undefined) this.#sweepFrom('');
+    if (this.#sweepBatch !== undefined || this.#closed) return;
+    try {
+      this.#log.forgetKeys(this.#clock.now());
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'SQLite engine sweep failed');
+    }
+    this.#sweepFrom('');
   }
 
   /** Sweeps one batch of channels after `after`, then schedules the next batch on a later turn. */

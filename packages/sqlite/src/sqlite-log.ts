@@ -1,6 +1,12 @@
 import type { Position } from '@herald/protocol';
-import { newEpoch, serializeEnvelope, type BrokerMessage, type HistoryPolicy, type ReadResult } from '@herald/server';
+import { newEpoch, serializeEnvelope, type BrokerMessage, type DuplicatePublish, type HistoryPolicy, type ReadResult } from '@herald/server';
 import type Database from 'better-sqlite3';
+
+/** An idempotency key and when it is forgotten (ms since the epoch). */
+export interface IdempotencyKey {
+  readonly key: string;
+  readonly expires: number;
+}
 
 interface ChannelRow {
   readonly epoch: string;
@@ -41,7 +47,12 @@ export class SqliteLog {
   readonly #messagesAfter: Database.Statement<[string, number, number], MessageRow>;
   readonly #channelsAfter: Database.Statement<[string, number], ChannelRow & { readonly name: string }>;
   readonly #deleteUnused: Database.Statement<[string]>;
-  readonly #append: Database.Transaction<(channel: string, dataJson: string, time: number, policy: HistoryPolicy) => BrokerMessage>;
+  readonly #findKey: Database.Statement<[string, string, number], { readonly epoch: string; readonly offset: number }>;
+  readonly #rememberKey: Database.Statement<[string, string, string, number, number]>;
+  readonly #forgetKeys: Database.Statement<[number]>;
+  readonly #append: Database.Transaction<
+    (channel: string, dataJson: string, time: number, policy: HistoryPolicy, key: IdempotencyKey | undefined) => BrokerMessage | DuplicatePublish
+  >;
   readonly #read: Database.Transaction<
     (channel: string, since: Position | undefined, limit: number | undefined, now: number, policy: HistoryPolicy) => ReadResult
   >;
@@ -82,13 +93,26 @@ export class SqliteLog {
     );
     this.#deleteUnused = db.prepare<[string]>('DELETE FROM channels WHERE name = ? AND top = 0');
 
-    this.#append = db.transaction((channel, dataJson, time, policy) => {
+    this.#findKey = db.prepare<[string, string, number], { readonly epoch: string; readonly offset: number }>(
+      'SELECT epoch, "offset" FROM idempotency WHERE channel = ? AND key = ? AND expires > ?',
+    );
+    this.#rememberKey = db.prepare<[string, string, string, number, number]>(
+      'INSERT OR REPLACE INTO idempotency (channel, key, epoch, "offset", expires) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#forgetKeys = db.prepare<[number]>('DELETE FROM idempotency WHERE expires <= ?');
+
+    this.#append = db.transaction((channel, dataJson, time, policy, key) => {
+      if (key !== undefined) {
+        const first = this.#findKey.get(channel, key.key, time);
+        if (first !== undefined) return { duplicate: true, channel, epoch: first.epoch, offset: first.offset };
+      }
       const { epoch, top } = this.#channel(channel);
       const offset = top + 1;
       const json = serializeEnvelope(channel, epoch, offset, time, dataJson);
       if (policy.size > 0) this.#insertMessage.run(channel, offset, time, json);
       this.#updateTop.run(offset, channel);
       this.#trimChannel(channel, offset, time, policy);
+      if (key !== undefined) this.#rememberKey.run(channel, key.key, epoch, offset, key.expires);
       return { channel, epoch, offset, time, json };
     });
 
@@ -120,9 +144,19 @@ export class SqliteLog {
     });
   }
 
-  /** Appends `dataJson` at the channel's next offset and trims the log, in one transaction. */
-  append(channel: string, dataJson: string, time: number, policy: HistoryPolicy): BrokerMessage {
-    return this.#append.immediate(channel, dataJson, time, policy);
+  /**
+   * Appends `dataJson` at the channel's next offset and trims the log, in one transaction; with a
+   * key still remembered for the channel, appends nothing and returns the first publish's position.
+   */
+  append(channel: string, dataJson: string, time: number, policy: HistoryPolicy): BrokerMessage;
+  append(channel: string, dataJson: string, time: number, policy: HistoryPolicy, key: IdempotencyKey): BrokerMessage | DuplicatePublish;
+  append(channel: string, dataJson: string, time: number, policy: HistoryPolicy, key?: IdempotencyKey): BrokerMessage | DuplicatePublish {
+    return this.#append.immediate(channel, dataJson, time, policy, key);
+  }
+
+  /** Forgets idempotency keys expired at `now`. */
+  forgetKeys(now: number): void {
+    this.#forgetKeys.run(now);
   }
 
   /** A consistent read of the channel's window at `now` (see `Broker.read`). */

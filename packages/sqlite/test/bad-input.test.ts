@@ -65,9 +65,33 @@ describe('bad input', () => {
     const path = join(dir, 'future.db');
     await new SqliteBroker({ path }).close();
     const db = new Database(path);
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
-    expect(() => new SqliteBroker({ path })).toThrow(': its schema version 2 is newer than this @herald/sqlite supports (1)');
+    expect(() => new SqliteBroker({ path })).toThrow(': its schema version 3 is newer than this @herald/sqlite supports (2)');
+  });
+
+  it('upgrades a version 1 database in place, keeping its logs and epochs', async () => {
+    const path = join(dir, 'v1.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE channels (name TEXT PRIMARY KEY NOT NULL, epoch TEXT NOT NULL, top INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE messages (channel TEXT NOT NULL, "offset" INTEGER NOT NULL, time INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, "offset")) WITHOUT ROWID;`);
+    db.prepare("INSERT INTO channels VALUES ('old', 'v1epochv1epo', 1)").run();
+    db.prepare('INSERT INTO messages VALUES (?, 1, ?, ?)').run('old', Date.now(), `{"type":"message","channel":"old","offset":1,"epoch":"v1epochv1epo","time":${Date.now()},"data":"kept"}`);
+    db.pragma(`application_id = 1213353028`);
+    db.pragma('user_version = 1');
+    db.close();
+    const broker = new SqliteBroker({ path });
+    try {
+      expect((await broker.read('old')).messages.map((m) => JSON.parse(m.json).data)).toEqual(['kept']);
+      const next = await broker.publish('old', '"new"', { idempotencyKey: 'k', idempotencyTtl: 60 });
+      expect(next).toMatchObject({ epoch: 'v1epochv1epo', offset: 2 });
+      expect(await broker.publish('old', '"again"', { idempotencyKey: 'k', idempotencyTtl: 60 })).toEqual({ duplicate: true, channel: 'old', epoch: 'v1epochv1epo', offset: 2 });
+    } finally {
+      await broker.close();
+    }
+    const reopened = new Database(path);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+    reopened.close();
   });
 
   it('rejects every call after close with a HeraldError, and closing again is harmless', async () => {

@@ -185,6 +185,32 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       expect(seen.messages.map((m) => m.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     });
 
+    it('an idempotency key used again within its lifetime stores nothing and returns the first position', async () => {
+      const { broker } = await make();
+      const seen = record(broker);
+      const [ch, elsewhere] = [channel(), channel()];
+      await broker.subscribe(ch);
+      const key = (idempotencyKey: string) => ({ idempotencyKey, idempotencyTtl: 10 });
+      const first = await broker.publish(ch, '"a"', key('k1'));
+      expect('duplicate' in first).toBe(false);
+      expect(await broker.publish(ch, '"a again"', key('k1'))).toEqual({ duplicate: true, channel: ch, epoch: first.epoch, offset: 1 });
+      expect(await broker.publish(ch, '"b"', key('k2'))).toMatchObject({ offset: 2 });
+      // Keys are per channel.
+      expect('duplicate' in (await broker.publish(elsewhere, '"x"', key('k1')))).toBe(false);
+      // Ten concurrent retries of one publish: one is stored.
+      const retries = await Promise.all(Array.from({ length: 10 }, () => broker.publish(ch, '"c"', key('k3'))));
+      expect(retries.filter((r) => !('duplicate' in r))).toHaveLength(1);
+      expect(new Set(retries.map((r) => r.offset))).toEqual(new Set([3]));
+      clock.time += 10_001;
+      const later = await broker.publish(ch, '"a later"', key('k1'));
+      expect('duplicate' in later).toBe(false);
+      expect(later.offset).toBe(4);
+      const read = await broker.read(ch);
+      expect(read.messages.map((m) => JSON.parse(m.json).data)).toEqual(['a', 'b', 'c', 'a later']);
+      await eventually(() => seen.messages.length >= 4, '4 live messages');
+      expect(seen.messages.map((m) => m.offset)).toEqual([1, 2, 3, 4]);
+    });
+
     it('keeps presence per channel, idempotent per client, and fans presence events out', async () => {
       const { broker, presence } = await make();
       const seen = record(broker);

@@ -55,8 +55,8 @@ export class HttpOperations {
     this.#encode = encode;
   }
 
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return request(this.#link, '/api/publish', { method: 'POST', body: JSON.stringify({ channel, data }) });
+  publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
+    return request(this.#link, '/api/publish', { method: 'POST', body: JSON.stringify({ channel, data, ...(idempotencyKey !== undefined && { idempotencyKey }) }) });
   }
 
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {

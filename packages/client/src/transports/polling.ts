@@ -26,6 +26,12 @@ export class PollingTransport extends HttpOperations implements Transport {
 
   async open(): Promise<void> {
     const channels = this.#link.channels();
+    if (channels.size === 0) {
+      // Nothing to receive yet (a client that only publishes or reads): a reachability check.
+      await request<unknown>(this.#link, '/healthz');
+      void this.#loop();
+      return;
+    }
     const fresh = [...channels].filter(([, position]) => position === undefined).map(([channel]) => channel);
     // Reachability check, and the current end of the log for channels that start from now.
     const answer = await request<PollAnswer>(this.#link, `/api/messages${query(fresh.length > 0 ? fresh : channels.keys(), { since: 'now' })}`);

@@ -37,7 +37,7 @@ export interface Transport {
   /** Starts receiving a channel (after a gap and replay when `since` is given); resolves with its position. */
   subscribe(channel: string, since: Position | undefined): Promise<Position | undefined>;
   unsubscribe(channel: string): void;
-  publish(channel: string, data: unknown): Promise<PublishResult>;
+  publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
   /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */

@@ -81,9 +81,9 @@ export class WebSocketTransport implements Transport {
     this.#request({ type: 'unsubscribe', channel }).catch(() => undefined);
   }
 
-  async publish(channel: string, data: unknown): Promise<PublishResult> {
-    const reply = await this.#request({ type: 'publish', channel, data });
-    return { channel, epoch: reply['epoch'] as string, offset: reply['offset'] as number };
+  async publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
+    const reply = await this.#request({ type: 'publish', channel, data, ...(idempotencyKey !== undefined && { idempotencyKey }) });
+    return { channel, epoch: reply['epoch'] as string, offset: reply['offset'] as number, ...(reply['duplicate'] === true && { duplicate: true as const }) };
   }
 
   async history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {

@@ -14,6 +14,25 @@ export interface BrokerMessage {
   readonly json: string;
 }
 
+/** Options of an idempotent {@link Broker.publish}. */
+export interface PublishOptions {
+  /** The publisher's key for this message (see `checkIdempotencyKey`). */
+  readonly idempotencyKey: string;
+  /** Seconds the key is remembered, per channel. */
+  readonly idempotencyTtl: number;
+}
+
+/**
+ * What an idempotent publish resolves to when its key was used on the channel within the key's
+ * lifetime: nothing was stored; the position is the first publish's.
+ */
+export interface DuplicatePublish {
+  readonly duplicate: true;
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
 /** Options of {@link Broker.read}. */
 export interface ReadOptions {
   /**
@@ -69,6 +88,12 @@ export interface Broker {
   setHandler(handler: BrokerHandler): void;
   /** Appends `dataJson` (a JSON text) to the channel's log and fans it out. */
   publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  /**
+   * The same, unless `options.idempotencyKey` was used on the channel within `idempotencyTtl`
+   * (by this node or another): then nothing is stored and the first publish's position returned.
+   * Checking and storing the key are atomic with the append.
+   */
+  publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
   /** Reads the channel's retained log (see {@link ReadOptions.since}). */
   read(channel: string, options?: ReadOptions): Promise<ReadResult>;
   /** The channel's current position (epoch and last offset). */

@@ -66,6 +66,8 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly landingPage?: string;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
   readonly positionCheckInterval?: number;
+  /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
+  readonly idempotencyTtl?: number;
   /** Extra routes tried before the built-in ones; return true when handled. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
@@ -139,6 +141,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     presence,
     logger,
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
+    ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
   const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
   const maxChannels = limit('maxChannels', options.maxChannels, 128);
@@ -233,7 +236,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       res.writeHead(204, {
         ...cors,
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Content-Type, Last-Event-ID, Authorization',
+        'Access-Control-Allow-Headers': 'Content-Type, Last-Event-ID, Authorization, Idempotency-Key',
         'Access-Control-Max-Age': '600',
       });
       res.end();

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkChannelName, ErrorCode, exceedsJsonDepth } from '@herald/protocol';
+import { checkChannelName, checkIdempotencyKey, ErrorCode, exceedsJsonDepth } from '@herald/protocol';
 import { toWireError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 
 /**
- * `POST /api/publish` with `{"channel", "data"}`: answers `{channel, epoch, offset}` once the engine
- * stored the message.
+ * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
+ * once the engine stored the message (plus `duplicate: true` when the key was already used).
  */
 export async function handlePublish(
   hub: Hub,
@@ -40,9 +40,22 @@ export async function handlePublish(
   if (!Object.prototype.hasOwnProperty.call(fields, 'data')) {
     return sendError(res, { code: ErrorCode.InvalidField, message: 'body needs a data field' }, headers);
   }
+  // The key may come in the body or, as in the IETF draft, in an `Idempotency-Key` header.
+  const header = req.headers['idempotency-key'];
+  const bodyKey = fields['idempotencyKey'];
+  if (typeof header === 'string' && bodyKey !== undefined && bodyKey !== header) {
+    return sendError(res, { code: ErrorCode.InvalidField, message: 'the Idempotency-Key header and idempotencyKey differ' }, headers);
+  }
+  const rawKey = bodyKey ?? header;
+  let idempotencyKey: string | undefined;
+  if (rawKey !== undefined) {
+    const key = checkIdempotencyKey(rawKey);
+    if (!key.ok) return sendError(res, key.error, headers);
+    idempotencyKey = key.value;
+  }
   try {
     authorize(channel.value);
-    const result = await hub.publish(channel.value, fields['data']);
+    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey });
     sendJson(res, 200, result, headers);
   } catch (error) {
     sendError(res, toWireError(error), headers);

@@ -1,4 +1,4 @@
-import { checkChannelName, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -19,6 +19,17 @@ export interface HubOptions {
    * 0 disables the check. @default 5000
    */
   readonly positionCheckInterval?: number;
+  /** Seconds an idempotency key is remembered per channel. @default 300 */
+  readonly idempotencyTtl?: number;
+}
+
+/** Options of {@link Hub.publish}. */
+export interface PublishCallOptions {
+  /**
+   * The publisher's key for this message: publishing again with the same key on the same channel
+   * within `idempotencyTtl` stores nothing and answers the first position (`duplicate: true`).
+   */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** Longest {@link Hub.close} waits for the `leave` of its members to reach the engine (ms). */
@@ -89,6 +100,7 @@ export class Hub {
   readonly #releasing = new Map<string, Promise<void>>();
   readonly #positionCheck: NodeJS.Timeout | undefined;
   readonly #controlListeners = new Set<ControlListener>();
+  readonly #idempotencyTtl: number;
   #closed = false;
 
   constructor(options: HubOptions) {
@@ -103,6 +115,8 @@ export class Hub {
         for (const listener of this.#controlListeners) listener(payload);
       },
     });
+    this.#idempotencyTtl = options.idempotencyTtl ?? 300;
+    if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0) throw new RangeError('idempotencyTtl must be a number of seconds > 0');
     const interval = options.positionCheckInterval ?? 5000;
     if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
     if (interval > 0) {
@@ -120,7 +134,7 @@ export class Hub {
    * Appends `data` (any JSON-serialisable value) to the channel's log. Resolves once the engine has
    * stored it, with its position.
    */
-  async publish(channel: string, data: unknown): Promise<PublishResult> {
+  async publish(channel: string, data: unknown, options: PublishCallOptions = {}): Promise<PublishResult> {
     checkChannel(channel);
     let dataJson: string | undefined;
     try {
@@ -129,14 +143,21 @@ export class Hub {
       throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
     }
     if (dataJson === undefined) throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
-    return this.publishJson(channel, dataJson);
+    return this.publishJson(channel, dataJson, options);
   }
 
   /** Like {@link Hub.publish} with `data` already serialised as JSON text (not re-checked). */
-  async publishJson(channel: string, dataJson: string): Promise<PublishResult> {
+  async publishJson(channel: string, dataJson: string, options: PublishCallOptions = {}): Promise<PublishResult> {
     this.#assertOpen();
-    const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
-    return { channel, epoch: message.epoch, offset: message.offset };
+    const key = options.idempotencyKey;
+    if (key === undefined) {
+      const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
+      return { channel, epoch: message.epoch, offset: message.offset };
+    }
+    const checked = checkIdempotencyKey(key);
+    if (!checked.ok) throw HeraldError.fromWire(checked.error);
+    const outcome = await this.#engineCall(() => this.#broker.publish(channel, dataJson, { idempotencyKey: key, idempotencyTtl: this.#idempotencyTtl }));
+    return { channel, epoch: outcome.epoch, offset: outcome.offset, ...('duplicate' in outcome && { duplicate: true as const }) };
   }
 
   /**

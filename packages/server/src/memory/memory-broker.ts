@@ -1,10 +1,11 @@
 import type { Position } from '@herald/protocol';
-import type { Broker, BrokerHandler, BrokerMessage, PresenceEvent, ReadOptions, ReadResult } from '../engine/broker.js';
+import type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEvent, PublishOptions, ReadOptions, ReadResult } from '../engine/broker.js';
 import { serializeEnvelope } from '../engine/broker.js';
 import { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from '../engine/history-policy.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ChannelLog } from './channel-log.js';
 import { newEpoch } from './epoch.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
 
 /** Options of {@link MemoryBroker}. */
 export interface MemoryBrokerOptions extends HistoryOptions {
@@ -22,6 +23,7 @@ export interface MemoryBrokerOptions extends HistoryOptions {
 export class MemoryBroker implements Broker {
   #logs = new Map<string, ChannelLog>();
   #subscribed = new Set<string>();
+  #keys = new IdempotencyKeys();
   #handler: BrokerHandler | undefined;
   #policy: (channel: string) => HistoryPolicy;
   #clock: Clock;
@@ -49,14 +51,21 @@ export class MemoryBroker implements Broker {
     return log;
   }
 
-  publish(channel: string, dataJson: string): Promise<BrokerMessage> {
+  publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
+  publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     const log = this.#log(channel);
     const policy = this.#policy(channel);
     const time = this.#clock.now();
+    if (options !== undefined) {
+      const first = this.#keys.find(channel, options.idempotencyKey, time);
+      if (first !== undefined) return Promise.resolve({ duplicate: true, channel, ...first });
+    }
     const offset = log.top + 1;
     const message: BrokerMessage = { channel, epoch: log.epoch, offset, time, json: serializeEnvelope(channel, log.epoch, offset, time, dataJson) };
     log.expire(time, policy);
     log.append(message, policy);
+    if (options !== undefined) this.#keys.remember(channel, options.idempotencyKey, message, time + options.idempotencyTtl * 1000);
     if (this.#subscribed.has(channel)) this.#handler?.onMessage(message);
     return Promise.resolve(message);
   }
@@ -100,6 +109,7 @@ export class MemoryBroker implements Broker {
 
   #expireAll(): void {
     const now = this.#clock.now();
+    this.#keys.sweep(now);
     for (const [channel, log] of this.#logs) {
       // A log nothing was ever published to, that no one listens to, holds nothing worth keeping:
       // reads and subscriptions to arbitrary names must not grow memory for good.

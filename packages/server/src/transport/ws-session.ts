@@ -249,7 +249,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     }
     switch (command.type) {
       case 'publish':
-        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data));
+        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data, { idempotencyKey: command.idempotencyKey }));
         return;
       case 'subscribe':
         return this.#subscribe(command.id, command.channel, sinceOf(command.since, command.channel), command.joinLeave === true);
