@@ -11,8 +11,9 @@ export default class SummaryReporter implements Reporter {
         if (state === 'passed') passed++;
         else if (state === 'failed') failed++;
       }
-      // A file that failed to load counts as a failure even though it ran no test.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      // A file that failed without a failed test (it did not load, or a beforeAll hook threw and its
+      // tests were skipped) counts as one failure.
+      if (module.state() === 'failed' && ![...module.children.allTests()].some((test) => test.result().state === 'failed')) failed++;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed\n`);

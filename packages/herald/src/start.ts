@@ -1,6 +1,6 @@
 import { createHeraldServer, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServer, type HeraldServerOptions, type Logger } from '@herald/server';
 import type { HeraldConfig, Profile } from './config.js';
-import { openEngine } from './engine.js';
+import { openEngine, type Engine } from './engine.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
 
 /** A started hub: the server plus the URL it answers on. */
@@ -22,10 +22,39 @@ export const PRODUCTION_DEFAULTS = { connectionsPerIp: 1000, connectionsPerUser:
 export async function startHub(config: HeraldConfig, profile: Profile, logger: Logger): Promise<RunningHub> {
   const bundle = loadClientBundle();
   if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
-  const { authTimeout, ticketTtl, ...limits } = config.limits;
   const permissions = profile === 'production' ? new Permissions(config.namespaces, DENY_ALL) : Permissions.open();
+  // Everything that can refuse the configuration comes before the engine opens its connections.
+  const authenticator = profile === 'production' ? new JwtAuthenticator(config.auth!) : undefined;
   const engine = await openEngine(config, permissions.historyFor({ size: config.historySize, ttl: config.historyTtl }), logger);
-  const options: HeraldServerOptions = {
+  let server: HeraldServer;
+  try {
+    server = createHeraldServer(serverOptions(config, profile, logger, permissions, authenticator, engine, bundle));
+  } catch (error) {
+    await Promise.allSettled([engine.broker.close(), engine.presence.close(), engine.tickets?.close?.()]);
+    throw error;
+  }
+  let port: number;
+  try {
+    port = await server.listen(config.port, config.host);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}` };
+}
+
+function serverOptions(
+  config: HeraldConfig,
+  profile: Profile,
+  logger: Logger,
+  permissions: Permissions,
+  authenticator: JwtAuthenticator | undefined,
+  engine: Engine,
+  bundle: string | undefined,
+): HeraldServerOptions {
+  const { authTimeout, ticketTtl, ...limits } = config.limits;
+  return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
     logger,
@@ -37,7 +66,7 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
           connectionsPerIp: limits.connectionsPerIp ?? PRODUCTION_DEFAULTS.connectionsPerIp,
           connectionsPerUser: limits.connectionsPerUser ?? PRODUCTION_DEFAULTS.connectionsPerUser,
           security: {
-            authenticator: new JwtAuthenticator(config.auth!),
+            authenticator: authenticator!,
             permissions,
             apiKeys: config.apiKeys ?? [],
             allowedOrigins: config.allowedOrigins ?? [],
@@ -56,14 +85,4 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
       return true;
     },
   };
-  const server = createHeraldServer(options);
-  let port: number;
-  try {
-    port = await server.listen(config.port, config.host);
-  } catch (error) {
-    await server.close();
-    throw error;
-  }
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}` };
 }

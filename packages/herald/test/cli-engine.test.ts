@@ -104,4 +104,18 @@ describe('herald start --engine', () => {
     await publish(b.url, 'shared', 'from b');
     expect((await read(c.url, 'shared')).map((m) => m.data)).toEqual(['from b']);
   });
+
+  it('a configuration refused after zod (a key that does not fit its algorithms) exits at once, leaving no Redis connection open', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.close());
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-redis-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'herald.json');
+    writeFileSync(config, JSON.stringify({ ...PRODUCTION, auth: { ...PRODUCTION.auth, algorithms: ['RS256'] }, engine: redis.url }));
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0', '--config', config], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('herald: cannot start:');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });

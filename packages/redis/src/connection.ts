@@ -110,16 +110,19 @@ export function replyWithin<T>(client: RedisClient, reply: Promise<T>): Promise<
   return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Closes a client: politely when connected, at once when not. */
+/**
+ * Closes a client: politely when connected (waiting for the replies still due, at most the command
+ * timeout: a frozen Redis never sends them), at once otherwise.
+ */
 export async function disconnect(client: RedisClient): Promise<void> {
   if (!client.isOpen) return;
   if (client.isReady) {
     try {
-      await client.close();
+      await replyWithin(client, client.close());
       return;
     } catch {
-      // Fall through: the connection went away meanwhile.
+      // Fall through: the connection went away meanwhile, or Redis does not answer.
     }
   }
-  client.destroy();
+  if (client.isOpen) client.destroy();
 }

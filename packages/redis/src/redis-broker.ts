@@ -135,7 +135,7 @@ export class RedisBroker implements Broker {
     }
     const broker = new RedisBroker(client, subscriber, options, policy);
     try {
-      await subscriber.SUBSCRIBE(broker.#keys.control, broker.#onControl);
+      await replyWithin(subscriber, subscriber.SUBSCRIBE(broker.#keys.control, broker.#onControl));
     } catch (error) {
       await broker.close();
       throw error;
@@ -205,7 +205,13 @@ export class RedisBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     if (this.#subscribed.has(channel)) return;
-    await replyWithin(this.#subscriber, this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive));
+    try {
+      await replyWithin(this.#subscriber, this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive));
+    } catch (error) {
+      // A late reply would leave Redis sending this channel to a node that ignores it.
+      this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive).catch(() => undefined);
+      throw error;
+    }
     this.#subscribed.add(channel);
   }
 

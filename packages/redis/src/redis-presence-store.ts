@@ -53,13 +53,14 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async add(channel: string, entry: PresenceEntry): Promise<void> {
+    await this.#stamp(channel, [[entry.client, entry.user]]);
+    // Re-stamped from now on only once stored: a failed add leaves nothing to refresh.
     let members = this.#mine.get(channel);
     if (members === undefined) {
       members = new Map();
       this.#mine.set(channel, members);
     }
     members.set(entry.client, entry.user);
-    await this.#stamp(channel, [[entry.client, entry.user]]);
   }
 
   async remove(channel: string, client: string): Promise<void> {

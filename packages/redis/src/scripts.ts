@@ -49,14 +49,22 @@ end
 /**
  * The channel's epoch and top, creating the channel (a fresh epoch, top 0) when Redis has none: a
  * lost log (Redis restarted without persistence, keys evicted) starts a new epoch, so old positions
- * are recognised as foreign. An empty channel's meta expires after ARGV[3] ms unless published to.
+ * are recognised as foreign. An empty channel's meta expires `empty_ttl` ms after it was last read
+ * or watched, unless published to.
  */
 const ENSURE = `
-local function ensure(meta, log, candidate, empty_ttl)
+local function ensure(meta, log, candidate, empty_ttl, refresh)
   local found = redis.call('HMGET', meta, 'epoch', 'top')
-  if found[1] then return found[1], tonumber(found[2]) end
-  redis.call('DEL', log)
+  if found[1] then
+    local top = tonumber(found[2])
+    -- Still empty: whoever reads or watches it keeps its epoch alive (a publish sets its own expiry).
+    if refresh and top == 0 then redis.call('PEXPIRE', meta, empty_ttl) end
+    return found[1], top
+  end
+  -- HSET first: Redis checks a script against maxmemory at its first write, and only when that
+  -- write may grow memory (DEL may not), so a full Redis refuses here instead of growing on.
   redis.call('HSET', meta, 'epoch', candidate, 'top', 0)
+  redis.call('DEL', log)
   redis.call('PEXPIRE', meta, empty_ttl)
   return candidate, 0
 end
@@ -82,16 +90,19 @@ if ARGV[9] ~= '0' then
     if e and tonumber(x) > tonumber(ARGV[2]) then return {e, tonumber(o), 1} end
   end
 end
-local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8])
-redis.call('PERSIST', KEYS[1])
+local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8], false)
+-- The first write of a known channel: HINCRBY may grow memory, so a full Redis refuses the publish here.
 local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
 local size = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
+-- With an age limit the channel is forgotten once everything expired and it stayed empty a while
+-- (a later publish starts a new epoch, which loses nothing); without one it is kept.
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[8])) else redis.call('PERSIST', KEYS[1]) end
 local envelope = '{"type":"message","channel":' .. ARGV[5] .. ',"offset":' .. top .. ',"epoch":"' .. epoch .. '","time":' .. ARGV[2] .. ',"data":' .. ARGV[6] .. '}'
 if size > 0 then
   if ttl > 0 then trim_expired(KEYS[2], tonumber(ARGV[2]) - ttl) end
   redis.call('XADD', KEYS[2], 'MAXLEN', size, top .. '-0', 't', ARGV[2], 'j', envelope)
-  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PERSIST', KEYS[2]) end
 else
   redis.call('DEL', KEYS[2])
 end
@@ -107,7 +118,7 @@ return {epoch, top, 0}
  * offset, limit, empty-channel ttl (ms). Returns `{epoch, top, oldest, entries}`.
  */
 export const READ = new Script(`${TRIM_EXPIRED}${ENSURE}
-local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[7])
+local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[7], true)
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then trim_expired(KEYS[2], tonumber(ARGV[2]) - ttl) end
 local oldest = top + 1
@@ -128,7 +139,7 @@ return {epoch, top, oldest, entries}
 
 /** KEYS: meta, log. ARGV: epoch candidate, empty-channel ttl (ms). Returns `{epoch, top}`. */
 export const POSITION = new Script(`${ENSURE}
-local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+local epoch, top = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[2], true)
 return {epoch, top}
 `);
 

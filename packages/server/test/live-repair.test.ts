@@ -107,4 +107,31 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
   it('refuses a bad positionCheckInterval', () => {
     expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: -1 })).toThrow(RangeError);
   });
+
+  it('a position-check repair whose read fails is tried again by the next check', async () => {
+    const broker = new LossyBroker((offset) => offset >= 3, 1000);
+    let failures = 1;
+    const read = broker.read.bind(broker);
+    broker.read = (channel, options) => (failures-- > 0 ? Promise.reject(new Error('engine hiccup')) : read(channel, options));
+    hub = await startTestHub({ broker, positionCheckInterval: 50 });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'retry' });
+    for (let i = 1; i <= 5; i++) await hub.server.hub.publish('retry', i);
+    expect((await ws.waitForMessages(5, 'retry', 5000)).map((m) => m.offset)).toEqual(range(1, 5));
+    expect(failures).toBeLessThan(0);
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
+
+  it('delivers what the log still holds after a hole it cannot fill, after a gap', async () => {
+    hub = await startTestHub({ broker: new LossyBroker((offset) => offset >= 2, 2), positionCheckInterval: 50 });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'trimmed' });
+    for (let i = 1; i <= 5; i++) await hub.server.hub.publish('trimmed', i);
+    await ws.waitForMessages(3, 'trimmed', 5000);
+    const epoch = ws.messages()[0].epoch as string;
+    expect(ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason} ${f.resumed.offset}` : f.offset))).toEqual([1, 'gap lost 3', 4, 5]);
+    expect(ws.frames.items.find((f) => f.type === 'gap').requested).toEqual({ epoch, offset: 1 });
+    await ws.close();
+  });
 });

@@ -9,6 +9,8 @@ import { freePort } from './free-port.js';
 export interface RedisServerOptions {
   /** Append-only file with `fsync always`, so a restart keeps every acknowledged write. @default false */
   readonly persistence?: boolean;
+  /** More `redis-server` arguments, e.g. `['--maxmemory', '4mb']`. */
+  readonly args?: readonly string[];
 }
 
 /** A `redis-server` owned by one test: its own port and directory, stopped by its pid. */
@@ -46,7 +48,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const persistence = options.persistence === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
 
   const start = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--logfile', ''], {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--logfile', '', ...(options.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child = proc;

@@ -101,6 +101,7 @@ export class Hub {
   readonly #positionCheck: NodeJS.Timeout | undefined;
   readonly #controlListeners = new Set<ControlListener>();
   readonly #idempotencyTtl: number;
+  #checking = false;
   #closed = false;
 
   constructor(options: HubOptions) {
@@ -120,7 +121,12 @@ export class Hub {
     const interval = options.positionCheckInterval ?? 5000;
     if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
     if (interval > 0) {
-      this.#positionCheck = setInterval(() => void this.checkPositions(), interval);
+      this.#positionCheck = setInterval(() => {
+        // One periodic check at a time: a slow engine must not pile them up.
+        if (this.#checking || this.#broker.isAvailable?.() === false) return;
+        this.#checking = true;
+        void this.checkPositions().finally(() => (this.#checking = false));
+      }, interval);
       this.#positionCheck.unref();
     }
   }
@@ -222,7 +228,13 @@ export class Hub {
         replay = result.messages.map((m) => new HubMessage(m));
       }
       const member = { client: subscriber.client, user: subscriber.user };
-      await this.#engineCall(() => this.#presence.add(channel, member));
+      try {
+        await this.#engineCall(() => this.#presence.add(channel, member));
+      } catch (error) {
+        // The add may still land late (a timed-out call runs when the engine wakes): undo it.
+        this.#presence.remove(channel, member.client).catch(() => undefined);
+        throw error;
+      }
       if (subscription.closed) {
         await this.#presence.remove(channel, member.client);
         throw new HeraldError(ErrorCode.NotSubscribed, 'subscription was cancelled');
@@ -312,6 +324,11 @@ export class Hub {
       if (this.#channels.get(channel) !== state || state.top !== seen || state.repairQueue !== undefined) return;
       if (current.epoch === seen.epoch && current.offset > seen.offset) this.#repair(channel, state, seen);
       else if (current.epoch !== seen.epoch && current.offset > 0) this.#repair(channel, state, { epoch: current.epoch, offset: 0 });
+      else if (current.epoch === seen.epoch && current.offset < seen.offset) {
+        // The engine lost acknowledged messages and kept the epoch (e.g. Redis restarted from an
+        // AOF written every second): the offsets after its top will be used again.
+        this.#logger.warn({ channel, delivered: seen.offset, engine: current.offset }, 'the engine is behind what was delivered: offsets will be reused');
+      }
     });
     await Promise.all(checks);
   }
@@ -438,22 +455,37 @@ export class Hub {
   #repair(channel: string, state: ChannelState, from: Position, trigger?: BrokerMessage): void {
     const queue: BrokerMessage[] = trigger === undefined ? [] : [trigger];
     state.repairQueue = queue;
-    let repaired = false;
+    let logEpoch: string | undefined;
     this.#broker
       .read(channel, { since: from })
       .then((result) => {
-        if (computeGap(channel, from, result) !== undefined) return;
+        logEpoch = result.position.epoch;
+        // Everything the log still holds after `from`, in order. When it no longer holds all of it
+        // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
         for (const missed of result.messages) {
-          if (trigger === undefined || missed.offset < trigger.offset) this.#dispatch(state, missed);
+          if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
+          this.#dispatch(state, missed);
         }
-        repaired = true;
       })
       .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'live repair read failed'))
       .finally(() => {
         state.repairQueue = undefined;
-        // Unrepairable: let the held messages through; each subscription reports the hole as a gap.
-        if (!repaired) state.top = undefined;
-        for (const held of queue) this.#onBrokerMessage(held);
+        if (logEpoch === undefined) {
+          // The read failed. Nothing held: keep `top`, so the next position check tries again.
+          if (queue.length === 0) return;
+          // Held messages pass; each subscription reports the hole as a gap.
+          state.top = undefined;
+          for (const held of queue) this.#onBrokerMessage(held);
+          return;
+        }
+        if (trigger !== undefined && trigger.epoch === logEpoch) {
+          const top = state.top;
+          // The log could not fill the whole hole: the trigger passes anyway and subscriptions
+          // report what is missing as a gap (another repair could not do better).
+          if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
+        }
+        // A held message of another epoch belongs to a log the engine no longer has.
+        for (const held of queue) if (held.epoch === logEpoch) this.#onBrokerMessage(held);
       });
   }
 
