@@ -16,8 +16,8 @@ export function channelNames(channel, prefix = 'herald:') {
 
 /**
  * Which part of Herald sent a command that names the channel. Scripts are told apart by their keys
- * and argument counts (lib/scripts.ts of @herald/redis): PUBLISH takes 8 arguments after meta and
- * log, READ 7, POSITION 2; PRESENCE_ADD an expiry, a ttl and client/user pairs after members and
+ * and argument counts (src/scripts.ts of @herald/redis): PUBLISH takes 10 arguments after meta, log
+ * and the idempotency key, READ 7 after meta and log, POSITION 2; PRESENCE_ADD an expiry, a ttl and client/user pairs after members and
  * alive, PRESENCE_LIST the time.
  */
 function categorise(args, names) {
@@ -27,7 +27,7 @@ function categorise(args, names) {
     const first = args[3];
     const rest = args.length - 3 - keyCount;
     if (first === names.keys.meta)
-      return rest === 8 ? 'publish' : rest === 2 ? 'position check' : rest === 7 ? 'history read' : 'other script';
+      return keyCount === 3 && rest === 10 ? 'publish' : rest === 2 ? 'position check' : rest === 7 ? 'history read' : 'other script';
     if (first === names.keys.members) return rest === 1 ? 'presence list' : 'presence stamp';
     return 'other script';
   }
