@@ -56,6 +56,19 @@ describe('loadConfig', () => {
     expect(message).toContain('Unrecognized key: "bogus"');
   });
 
+  it('reads the engine, Redis, shutdown and idempotency settings, with defaults, and refuses bad ones', () => {
+    const dev = loadConfig({ env: {}, flags: {} }).config;
+    expect(dev).toMatchObject({ engine: 'memory', shutdownDelay: 0, idempotencyTtl: 300, redis: { prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 } });
+    const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
+    const set = loadConfig({ file: file({ ...base, engine: 'redis://10.0.0.5:6379', redis: { prefix: 'app:' }, shutdownDelay: 5000, idempotencyTtl: 60 }), env: { HERALD_ENGINE: 'sqlite:/var/lib/herald.db' }, flags: {} }).config;
+    expect(set).toMatchObject({ engine: 'sqlite:/var/lib/herald.db', shutdownDelay: 5000, idempotencyTtl: 60, redis: { prefix: 'app:', memberTtl: 30 } });
+    expect(() => loadConfig({ file: file({ ...base, engine: 'postgres://x', idempotencyTtl: 0, shutdownDelay: -1, redis: { memberTtl: 0, bogus: 1 } }), env: {}, flags: {} })).toThrow(
+      new ConfigError(
+        'invalid configuration:\n  engine: must be memory, redis://host:port or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: Too small: expected number to be >=1\n  redis: Unrecognized key: "bogus"',
+      ),
+    );
+  });
+
   it('reports an unreadable or non-JSON file', () => {
     expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow('cannot read /nonexistent/herald.json: ENOENT');
     expect(() => loadConfig({ file: file('{nope'), env: {}, flags: {} })).toThrow(/is not valid JSON/);

@@ -64,6 +64,7 @@ export const configSchema = z.strictObject({
   historyTtl: z.number().min(0).default(86_400),
   engine: engine.default('memory'),
   shutdownDelay: z.int().min(0).max(600_000).default(0),
+  idempotencyTtl: z.number().min(1).max(86_400).default(300),
   redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
   auth: auth.optional(),
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),

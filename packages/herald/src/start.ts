@@ -57,6 +57,7 @@ function serverOptions(
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
+    idempotencyTtl: config.idempotencyTtl,
     logger,
     broker: engine.broker,
     presence: engine.presence,
