@@ -134,4 +134,18 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     expect(ws.frames.items.find((f) => f.type === 'gap').requested).toEqual({ epoch, offset: 1 });
     await ws.close();
   });
+
+  it('retries a repair read that fails while the live path already delivers again: no gap', async () => {
+    const broker = new LossyBroker((offset) => offset === 3, 1000);
+    let failures = 2;
+    const read = broker.read.bind(broker);
+    broker.read = (channel, options) => (failures-- > 0 ? Promise.reject(new Error('command connection not back yet')) : read(channel, options));
+    hub = await startTestHub({ broker, positionCheckInterval: 0 });
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'flaky' });
+    for (let i = 1; i <= 6; i++) await hub.server.hub.publish('flaky', i);
+    expect((await ws.waitForMessages(6, 'flaky', 5000)).map((m) => m.offset)).toEqual(range(1, 6));
+    expect(ws.frames.items.filter((f) => f.type === 'gap')).toEqual([]);
+    await ws.close();
+  });
 });

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
 
-const BIN = fileURLToPath(new URL('../../herald/bin/herald.js', import.meta.url));
+/** The CLI, found next to this package (computed on use: under jsdom `import.meta.url` is no file URL). */
+const bin = (): string => fileURLToPath(new URL('../../herald/bin/herald.js', import.meta.url));
 
 /** Options of {@link startHeraldNode}. */
 export interface HeraldNodeOptions {
@@ -36,7 +37,7 @@ export interface HeraldNode {
 /** Starts `herald start --port <port> [--engine …]` and waits until it logs that it listens. */
 export async function startHeraldNode(options: HeraldNodeOptions = {}): Promise<HeraldNode> {
   const port = options.port ?? (await freePort());
-  const args = [BIN, 'start', '--port', String(port), ...(options.engine !== undefined ? ['--engine', options.engine] : []), ...(options.args ?? [])];
+  const args = [bin(), 'start', '--port', String(port), ...(options.engine !== undefined ? ['--engine', options.engine] : []), ...(options.args ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HERALD_LOG_LEVEL: 'info', ...options.env },

@@ -23,6 +23,11 @@ export interface HubOptions {
   readonly idempotencyTtl?: number;
 }
 
+/** Waits (ms) before each new try of a failed repair read; then the hole is reported as a gap. */
+const REPAIR_RETRY_DELAYS = [100, 300, 1000, 2000];
+/** Live messages a channel may hold while its repair read is retried; past it the hole is a gap. */
+const MAX_HELD_DURING_REPAIR = 10_000;
+
 /** Options of {@link Hub.publish}. */
 export interface PublishCallOptions {
   /**
@@ -450,43 +455,54 @@ export class Hub {
 
   /**
    * Fills a hole on the live path from the log (the messages after `from`, up to `trigger` when a
-   * live message revealed the hole), then delivers what was held meanwhile.
+   * live message revealed the hole), then delivers what was held meanwhile. A failed read is tried
+   * again a few times (the engine's live path often comes back before its command path) while live
+   * messages keep being held, up to a bound.
    */
   #repair(channel: string, state: ChannelState, from: Position, trigger?: BrokerMessage): void {
     const queue: BrokerMessage[] = trigger === undefined ? [] : [trigger];
     state.repairQueue = queue;
-    let logEpoch: string | undefined;
-    this.#broker
-      .read(channel, { since: from })
-      .then((result) => {
-        logEpoch = result.position.epoch;
-        // Everything the log still holds after `from`, in order. When it no longer holds all of it
-        // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
-        for (const missed of result.messages) {
-          if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
-          this.#dispatch(state, missed);
-        }
-      })
-      .catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'live repair read failed'))
-      .finally(() => {
-        state.repairQueue = undefined;
-        if (logEpoch === undefined) {
-          // The read failed. Nothing held: keep `top`, so the next position check tries again.
-          if (queue.length === 0) return;
-          // Held messages pass; each subscription reports the hole as a gap.
-          state.top = undefined;
-          for (const held of queue) this.#onBrokerMessage(held);
-          return;
-        }
-        if (trigger !== undefined && trigger.epoch === logEpoch) {
-          const top = state.top;
-          // The log could not fill the whole hole: the trigger passes anyway and subscriptions
-          // report what is missing as a gap (another repair could not do better).
-          if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
-        }
-        // A held message of another epoch belongs to a log the engine no longer has.
-        for (const held of queue) if (held.epoch === logEpoch) this.#onBrokerMessage(held);
-      });
+    const attempt = (retry: number): void => {
+      let logEpoch: string | undefined;
+      this.#broker
+        .read(channel, { since: from })
+        .then((result) => {
+          logEpoch = result.position.epoch;
+          // Everything the log still holds after `from`, in order. When it no longer holds all of it
+          // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
+          for (const missed of result.messages) {
+            if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
+            this.#dispatch(state, missed);
+          }
+        })
+        .catch((error: unknown) => this.#logger.warn({ err: error, channel, retry }, 'live repair read failed'))
+        .finally(() => {
+          if (logEpoch === undefined) {
+            const delay = REPAIR_RETRY_DELAYS[retry];
+            if (delay !== undefined && !this.#closed && this.#channels.get(channel) === state && queue.length <= MAX_HELD_DURING_REPAIR) {
+              setTimeout(() => attempt(retry + 1), delay).unref();
+              return;
+            }
+            state.repairQueue = undefined;
+            // Given up. Nothing held: keep `top`, so the next position check tries again.
+            if (queue.length === 0) return;
+            // Held messages pass; each subscription reports the hole as a gap.
+            state.top = undefined;
+            for (const held of queue) this.#onBrokerMessage(held);
+            return;
+          }
+          state.repairQueue = undefined;
+          if (trigger !== undefined && trigger.epoch === logEpoch) {
+            const top = state.top;
+            // The log could not fill the whole hole: the trigger passes anyway and subscriptions
+            // report what is missing as a gap (another repair could not do better).
+            if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
+          }
+          // A held message of another epoch belongs to a log the engine no longer has.
+          for (const held of queue) if (held.epoch === logEpoch) this.#onBrokerMessage(held);
+        });
+    };
+    attempt(0);
   }
 
   #onPresenceEvent(event: PresenceEvent): void {
