@@ -20,7 +20,7 @@ import {
 } from '@herald/server';
 import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
-import { POSITION, PUBLISH, READ } from './scripts.js';
+import { POSITION, PUBLISH, READ, RENEW_EPOCH } from './scripts.js';
 
 /** Options of {@link RedisBroker.connect}. */
 export interface RedisBrokerOptions extends HistoryOptions {
@@ -176,10 +176,11 @@ export class RedisBroker implements Broker {
         this.#emptyTtl,
         String(keyTtl),
         String(time + keyTtl),
+        options?.fingerprint ?? '-',
       ],
-    )) as [string, number, number];
-    const [epoch, offset, duplicate] = reply;
-    if (duplicate === 1) return { duplicate: true, channel, epoch, offset };
+    )) as [string, number, number, string?];
+    const [epoch, offset, duplicate, fingerprint] = reply;
+    if (duplicate === 1) return { duplicate: true, channel, epoch, offset, fingerprint: fingerprint ?? '' };
     // The script built the same text; building it here saves sending it back.
     return { channel, epoch, offset, time, json: serializeEnvelope(channel, epoch, offset, time, dataJson) };
   }
@@ -222,6 +223,10 @@ export class RedisBroker implements Broker {
 
   async publishPresenceEvent(event: PresenceEvent): Promise<void> {
     await replyWithin(this.#client, this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`));
+  }
+
+  async renewEpoch(channel: string, seen: Position): Promise<void> {
+    await RENEW_EPOCH.run(this.#client, [this.#keys.meta(channel), this.#keys.log(channel)], [seen.epoch, String(seen.offset), newEpoch()]);
   }
 
   async publishControl(payload: string): Promise<void> {

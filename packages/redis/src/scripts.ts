@@ -76,8 +76,9 @@ end
  *
  * KEYS: meta, log, idempotency key (the log again when none). ARGV: epoch candidate, now (ms), size,
  * ttl (ms), channel (as JSON), data (JSON), pub/sub channel, empty-channel ttl (ms), key lifetime
- * (ms, '0' = no key), key expiry (ms since the epoch). Returns `{epoch, offset, duplicate}`: with
- * `duplicate` 1, the key was used within its lifetime and nothing was stored.
+ * (ms, '0' = no key), key expiry (ms since the epoch), data fingerprint. Returns
+ * `{epoch, offset, duplicate, fingerprint}`: with `duplicate` 1, the key was used within its
+ * lifetime (for data of that fingerprint) and nothing was stored.
  *
  * The live payload is `<offset> <epoch> <time> <envelope>`: the receiving node reads the position
  * without parsing the envelope.
@@ -86,8 +87,8 @@ export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
 if ARGV[9] ~= '0' then
   local seen = redis.call('GET', KEYS[3])
   if seen then
-    local e, o, x = string.match(seen, '^(%S+) (%d+) (%d+)$')
-    if e and tonumber(x) > tonumber(ARGV[2]) then return {e, tonumber(o), 1} end
+    local e, o, x, f = string.match(seen, '^(%S+) (%d+) (%d+) (%S+)$')
+    if e and tonumber(x) > tonumber(ARGV[2]) then return {e, tonumber(o), 1, f} end
   end
 end
 local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8], false)
@@ -107,7 +108,7 @@ else
   redis.call('DEL', KEYS[2])
 end
 redis.call('PUBLISH', ARGV[7], top .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. envelope)
-if ARGV[9] ~= '0' then redis.call('SET', KEYS[3], epoch .. ' ' .. top .. ' ' .. ARGV[10], 'PX', ARGV[9]) end
+if ARGV[9] ~= '0' then redis.call('SET', KEYS[3], epoch .. ' ' .. top .. ' ' .. ARGV[10] .. ' ' .. ARGV[11], 'PX', ARGV[9]) end
 return {epoch, top, 0}
 `);
 
@@ -183,4 +184,17 @@ for from = 1, #clients, 1000 do
   end
 end
 return out
+`);
+
+/**
+ * Starts a new epoch with an empty log when the channel is still in epoch ARGV[1] (a node saw
+ * offset ARGV[2] there, beyond what the log holds: acknowledged messages were lost). KEYS: meta,
+ * log. ARGV: seen epoch, seen offset, new epoch. Returns 1 when renewed.
+ */
+export const RENEW_EPOCH = new Script(`
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'epoch', ARGV[3], 'top', 0)
+redis.call('DEL', KEYS[2])
+return 1
 `);

@@ -16,7 +16,7 @@ export { newEpoch } from './memory/epoch.js';
 export { DEFAULT_SEND_QUEUE_BYTES } from './transport/outbox.js';
 export { wsTextFrame } from './transport/ws-frame.js';
 export type { Authenticator } from './auth/authenticator.js';
-export { ANONYMOUS, grantsFromClaims, matchesAny, SERVER, type Grants, type Identity, type Operation } from './auth/identity.js';
+export { ANONYMOUS, grantsFromClaims, idempotencyScope, matchesAny, SERVER, type Grants, type Identity, type Operation } from './auth/identity.js';
 export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, JwtAuthenticator, MIN_SECRET_BYTES, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';
 export { API_KEY_HEADER, Security, type CredentialSource, type SecurityOptions } from './auth/security.js';
 export { DEFAULT_TICKET_TTL, MemoryTicketStore, newTicket, type IssuedTicket, type TicketStore } from './auth/ticket-store.js';

@@ -45,6 +45,33 @@ describe('idempotent publish', () => {
     expect(answer).toEqual({ status: 400, body: { error: { code: ErrorCode.InvalidField, message: 'the Idempotency-Key header and idempotencyKey differ' } } });
   });
 
+  it('refuses a key reused for different data on the channel, storing nothing', async () => {
+    hub = await startTestHub();
+    await post(hub, { channel: 'c', data: 'first', idempotencyKey: 'k' });
+    expect(await post(hub, { channel: 'c', data: 'second', idempotencyKey: 'k' })).toEqual({
+      status: 400,
+      body: { error: { code: ErrorCode.InvalidField, message: 'idempotencyKey was already used for different data on this channel' } },
+    });
+    const stored = (await (await fetch(`${hub.url}/api/messages?channel=c`)).json()) as { messages: { data: unknown }[] };
+    expect(stored.messages.map((m) => m.data)).toEqual(['first']);
+  });
+
+  it('keys belong to their publisher: the same key from another publisher stores its message', async () => {
+    hub = await startTestHub({ security: { apiKeys: ['k'.repeat(32)] } });
+    const anonymous = await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' });
+    const backend = await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' }, { 'X-Herald-Key': 'k'.repeat(32) });
+    expect([anonymous.body.offset, backend.body.offset]).toEqual([1, 2]);
+    expect(backend.body.duplicate).toBeUndefined();
+    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' }, { 'X-Herald-Key': 'k'.repeat(32) })).body).toMatchObject({ offset: 2, duplicate: true });
+  });
+
+  it('takes a quoted Idempotency-Key header as the key inside the quotes, and a null field as no key', async () => {
+    hub = await startTestHub();
+    await post(hub, { channel: 'c', data: 1, idempotencyKey: 'q-1' });
+    expect((await post(hub, { channel: 'c', data: 1 }, { 'Idempotency-Key': '"q-1"' })).body.duplicate).toBe(true);
+    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: null })).body).toMatchObject({ offset: 2 });
+  });
+
   it('WebSocket publish: the same, and a bad key is an error reply', async () => {
     hub = await startTestHub();
     const ws = await WsTestClient.connect(hub.wsUrl);

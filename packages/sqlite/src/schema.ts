@@ -31,6 +31,7 @@ CREATE TABLE idempotency (
   epoch    TEXT NOT NULL,
   "offset" INTEGER NOT NULL,
   expires  INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
   PRIMARY KEY (channel, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_expires ON idempotency (expires);

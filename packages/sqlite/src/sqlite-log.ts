@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 export interface IdempotencyKey {
   readonly key: string;
   readonly expires: number;
+  readonly fingerprint: string;
 }
 
 interface ChannelRow {
@@ -47,8 +48,8 @@ export class SqliteLog {
   readonly #messagesAfter: Database.Statement<[string, number, number], MessageRow>;
   readonly #channelsAfter: Database.Statement<[string, number], ChannelRow & { readonly name: string }>;
   readonly #deleteUnused: Database.Statement<[string]>;
-  readonly #findKey: Database.Statement<[string, string, number], { readonly epoch: string; readonly offset: number }>;
-  readonly #rememberKey: Database.Statement<[string, string, string, number, number]>;
+  readonly #findKey: Database.Statement<[string, string, number], { readonly epoch: string; readonly offset: number; readonly fingerprint: string }>;
+  readonly #rememberKey: Database.Statement<[string, string, string, number, number, string]>;
   readonly #forgetKeys: Database.Statement<[number]>;
   readonly #append: Database.Transaction<
     (channel: string, dataJson: string, time: number, policy: HistoryPolicy, key: IdempotencyKey | undefined) => BrokerMessage | DuplicatePublish
@@ -93,18 +94,18 @@ export class SqliteLog {
     );
     this.#deleteUnused = db.prepare<[string]>('DELETE FROM channels WHERE name = ? AND top = 0');
 
-    this.#findKey = db.prepare<[string, string, number], { readonly epoch: string; readonly offset: number }>(
-      'SELECT epoch, "offset" FROM idempotency WHERE channel = ? AND key = ? AND expires > ?',
+    this.#findKey = db.prepare<[string, string, number], { readonly epoch: string; readonly offset: number; readonly fingerprint: string }>(
+      'SELECT epoch, "offset", fingerprint FROM idempotency WHERE channel = ? AND key = ? AND expires > ?',
     );
-    this.#rememberKey = db.prepare<[string, string, string, number, number]>(
-      'INSERT OR REPLACE INTO idempotency (channel, key, epoch, "offset", expires) VALUES (?, ?, ?, ?, ?)',
+    this.#rememberKey = db.prepare<[string, string, string, number, number, string]>(
+      'INSERT OR REPLACE INTO idempotency (channel, key, epoch, "offset", expires, fingerprint) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#forgetKeys = db.prepare<[number]>('DELETE FROM idempotency WHERE expires <= ?');
 
     this.#append = db.transaction((channel, dataJson, time, policy, key) => {
       if (key !== undefined) {
         const first = this.#findKey.get(channel, key.key, time);
-        if (first !== undefined) return { duplicate: true, channel, epoch: first.epoch, offset: first.offset };
+        if (first !== undefined) return { duplicate: true, channel, epoch: first.epoch, offset: first.offset, fingerprint: first.fingerprint };
       }
       const { epoch, top } = this.#channel(channel);
       const offset = top + 1;
@@ -112,7 +113,7 @@ export class SqliteLog {
       if (policy.size > 0) this.#insertMessage.run(channel, offset, time, json);
       this.#updateTop.run(offset, channel);
       this.#trimChannel(channel, offset, time, policy);
-      if (key !== undefined) this.#rememberKey.run(channel, key.key, epoch, offset, key.expires);
+      if (key !== undefined) this.#rememberKey.run(channel, key.key, epoch, offset, key.expires, key.fingerprint);
       return { channel, epoch, offset, time, json };
     });
 

@@ -83,9 +83,9 @@ describe('bad input', () => {
     const broker = new SqliteBroker({ path });
     try {
       expect((await broker.read('old')).messages.map((m) => JSON.parse(m.json).data)).toEqual(['kept']);
-      const next = await broker.publish('old', '"new"', { idempotencyKey: 'k', idempotencyTtl: 60 });
+      const next = await broker.publish('old', '"new"', { idempotencyKey: 'k', idempotencyTtl: 60, fingerprint: 'f' });
       expect(next).toMatchObject({ epoch: 'v1epochv1epo', offset: 2 });
-      expect(await broker.publish('old', '"again"', { idempotencyKey: 'k', idempotencyTtl: 60 })).toEqual({ duplicate: true, channel: 'old', epoch: 'v1epochv1epo', offset: 2 });
+      expect(await broker.publish('old', '"again"', { idempotencyKey: 'k', idempotencyTtl: 60, fingerprint: 'f' })).toEqual({ duplicate: true, channel: 'old', epoch: 'v1epochv1epo', offset: 2, fingerprint: 'f' });
     } finally {
       await broker.close();
     }

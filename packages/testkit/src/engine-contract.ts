@@ -190,10 +190,10 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       const seen = record(broker);
       const [ch, elsewhere] = [channel(), channel()];
       await broker.subscribe(ch);
-      const key = (idempotencyKey: string) => ({ idempotencyKey, idempotencyTtl: 10 });
-      const first = await broker.publish(ch, '"a"', key('k1'));
+      const key = (idempotencyKey: string, fingerprint = 'fp') => ({ idempotencyKey, idempotencyTtl: 10, fingerprint });
+      const first = await broker.publish(ch, '"a"', key('k1', 'fp-a'));
       expect('duplicate' in first).toBe(false);
-      expect(await broker.publish(ch, '"a again"', key('k1'))).toEqual({ duplicate: true, channel: ch, epoch: first.epoch, offset: 1 });
+      expect(await broker.publish(ch, '"a again"', key('k1', 'fp-b'))).toEqual({ duplicate: true, channel: ch, epoch: first.epoch, offset: 1, fingerprint: 'fp-a' });
       expect(await broker.publish(ch, '"b"', key('k2'))).toMatchObject({ offset: 2 });
       // Keys are per channel.
       expect('duplicate' in (await broker.publish(elsewhere, '"x"', key('k1')))).toBe(false);

@@ -49,3 +49,9 @@ export function grantsFromClaims(claims: Record<string, unknown>): Grants {
     presence: [...all, ...list(herald['presence'])],
   };
 }
+
+/** Who a publish's idempotency key belongs to: the API key's backends, a user, or anonymous clients. */
+export function idempotencyScope(identity: Identity): string {
+  if (identity.server === true) return 'api-key';
+  return identity.user === null ? 'anonymous' : `user:${identity.user}`;
+}

@@ -16,10 +16,12 @@ export interface BrokerMessage {
 
 /** Options of an idempotent {@link Broker.publish}. */
 export interface PublishOptions {
-  /** The publisher's key for this message (see `checkIdempotencyKey`). */
+  /** The key of this message, scoped to its publisher by the hub (a digest: 1–64 URL-safe characters). */
   readonly idempotencyKey: string;
   /** Seconds the key is remembered, per channel. */
   readonly idempotencyTtl: number;
+  /** A digest of the message's data, stored with the key and returned with a duplicate. */
+  readonly fingerprint: string;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface DuplicatePublish {
   readonly channel: string;
   readonly epoch: string;
   readonly offset: number;
+  /** The fingerprint stored with the key: another one means the key was reused for other data. */
+  readonly fingerprint: string;
 }
 
 /** Options of {@link Broker.read}. */
@@ -106,6 +110,14 @@ export interface Broker {
   publishPresenceEvent(event: PresenceEvent): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /**
+   * The channel's log lost acknowledged messages: this node saw `seen` in the log's current epoch,
+   * beyond what the log now holds (e.g. Redis restarted from an AOF written every second, or failed
+   * over). Starts a new epoch with an empty log, unless the epoch already changed, so offsets are
+   * never reused within one epoch and clients get an explicit `epoch` gap. Engines that cannot lose
+   * acknowledged messages omit it.
+   */
+  renewEpoch?(channel: string, seen: Position): Promise<void>;
   /**
    * Sends a control message (JSON text) to every other node sharing the engine, e.g. "disconnect
    * user u". Single-node engines omit it.

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkChannelName, ErrorCode, type WireError } from '@herald/protocol';
-import type { Identity } from '../auth/identity.js';
+import { idempotencyScope, type Identity } from '../auth/identity.js';
 import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
@@ -260,7 +260,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         if (!allow('POST')) return;
         const who = await identify(req, res, params, cors);
         if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-        return handlePublish(hub, req, res, maxBodyBytes, cors, (channel) => permissions.check(who.identity, 'publish', channel));
+        return handlePublish(hub, req, res, maxBodyBytes, cors, (channel) => permissions.check(who.identity, 'publish', channel), idempotencyScope(who.identity));
       }
       case '/api/ticket': {
         if (!allow('POST')) return;

@@ -16,6 +16,7 @@ export async function handlePublish(
   bodyLimit: number,
   headers: Record<string, string>,
   authorize: (channel: string) => void,
+  scope: string,
 ): Promise<void> {
   const body = await readBody(req, bodyLimit);
   if (!body.ok) {
@@ -40,9 +41,11 @@ export async function handlePublish(
   if (!Object.prototype.hasOwnProperty.call(fields, 'data')) {
     return sendError(res, { code: ErrorCode.InvalidField, message: 'body needs a data field' }, headers);
   }
-  // The key may come in the body or, as in the IETF draft, in an `Idempotency-Key` header.
-  const header = req.headers['idempotency-key'];
-  const bodyKey = fields['idempotencyKey'];
+  // The key may come in the body or, as in the IETF draft, in an `Idempotency-Key` header (a
+  // structured-field string there: quotes around it are not part of the key).
+  const rawHeader = req.headers['idempotency-key'];
+  const header = typeof rawHeader === 'string' && /^"[^"]*"$/.test(rawHeader) ? rawHeader.slice(1, -1) : rawHeader;
+  const bodyKey = fields['idempotencyKey'] ?? undefined;
   if (typeof header === 'string' && bodyKey !== undefined && bodyKey !== header) {
     return sendError(res, { code: ErrorCode.InvalidField, message: 'the Idempotency-Key header and idempotencyKey differ' }, headers);
   }
@@ -55,7 +58,7 @@ export async function handlePublish(
   }
   try {
     authorize(channel.value);
-    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey });
+    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey, idempotencyScope: scope });
     sendJson(res, 200, result, headers);
   } catch (error) {
     sendError(res, toWireError(error), headers);

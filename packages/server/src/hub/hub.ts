@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
@@ -23,6 +24,9 @@ export interface HubOptions {
   readonly idempotencyTtl?: number;
 }
 
+/** SHA-256, base64url (43 characters). */
+const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
+
 /** Waits (ms) before each new try of a failed repair read; then the hole is reported as a gap. */
 const REPAIR_RETRY_DELAYS = [100, 300, 1000, 2000];
 /** Live messages a channel may hold while its repair read is retried; past it the hole is a gap. */
@@ -35,6 +39,8 @@ export interface PublishCallOptions {
    * within `idempotencyTtl` stores nothing and answers the first position (`duplicate: true`).
    */
   readonly idempotencyKey?: string | undefined;
+  /** Who publishes (see `idempotencyScope`): keys of different publishers never collide. */
+  readonly idempotencyScope?: string | undefined;
 }
 
 /** Longest {@link Hub.close} waits for the `leave` of its members to reach the engine (ms). */
@@ -77,6 +83,10 @@ class ChannelState {
   top: Position | undefined;
   /** Live messages held while a hole is repaired from the log. */
   repairQueue: BrokerMessage[] | undefined;
+  /** Gives the repair in progress up (too many messages held): its late outcome is ignored. */
+  abandonRepair: (() => void) | undefined;
+  /** The last message dispatched (its offset is `top`'s). */
+  last: BrokerMessage | undefined;
   /** A live message arrived since the last position check (a busy channel reveals holes by itself). */
   busy = false;
   ready: Promise<void>;
@@ -106,6 +116,7 @@ export class Hub {
   readonly #positionCheck: NodeJS.Timeout | undefined;
   readonly #controlListeners = new Set<ControlListener>();
   readonly #idempotencyTtl: number;
+  readonly #repairTimers = new Set<NodeJS.Timeout>();
   #checking = false;
   #closed = false;
 
@@ -167,8 +178,17 @@ export class Hub {
     }
     const checked = checkIdempotencyKey(key);
     if (!checked.ok) throw HeraldError.fromWire(checked.error);
-    const outcome = await this.#engineCall(() => this.#broker.publish(channel, dataJson, { idempotencyKey: key, idempotencyTtl: this.#idempotencyTtl }));
-    return { channel, epoch: outcome.epoch, offset: outcome.offset, ...('duplicate' in outcome && { duplicate: true as const }) };
+    // Keys are the publisher's own: another publisher's key never suppresses this message.
+    const scoped = digest(`${options.idempotencyScope ?? ''}\n${key}`);
+    const fingerprint = digest(dataJson).slice(0, 22);
+    const outcome = await this.#engineCall(() =>
+      this.#broker.publish(channel, dataJson, { idempotencyKey: scoped, idempotencyTtl: this.#idempotencyTtl, fingerprint }),
+    );
+    if (!('duplicate' in outcome)) return { channel, epoch: outcome.epoch, offset: outcome.offset };
+    if (outcome.fingerprint !== fingerprint) {
+      throw new HeraldError(ErrorCode.InvalidField, 'idempotencyKey was already used for different data on this channel');
+    }
+    return { channel, epoch: outcome.epoch, offset: outcome.offset, duplicate: true };
   }
 
   /**
@@ -318,22 +338,32 @@ export class Hub {
         state.busy = false;
         return;
       }
+      const last = state.last;
       let current: Position;
+      let replaced = false;
       try {
-        current = await this.#broker.position(channel);
+        if (all && last !== undefined && last.epoch === seen.epoch && last.offset === seen.offset && seen.offset > 0) {
+          // After a reconnect, also compare the last message delivered with what the log now holds
+          // at its offset: a log that lost it and reused the offset for another message since.
+          const result = await this.#broker.read(channel, { since: { epoch: seen.epoch, offset: seen.offset - 1 }, limit: 1 });
+          current = result.position;
+          const atSeen = result.messages[0];
+          replaced = current.epoch === seen.epoch && atSeen?.offset === seen.offset && atSeen.json !== last.json;
+        } else {
+          current = await this.#broker.position(channel);
+        }
       } catch (error) {
         this.#logger.debug({ err: error, channel }, 'position check failed');
         return;
       }
       // Only if nothing arrived meanwhile: otherwise the live path is moving and repairs itself.
       if (this.#channels.get(channel) !== state || state.top !== seen || state.repairQueue !== undefined) return;
+      if (replaced) return this.#renewEpoch(channel, seen);
       if (current.epoch === seen.epoch && current.offset > seen.offset) this.#repair(channel, state, seen);
       else if (current.epoch !== seen.epoch && current.offset > 0) this.#repair(channel, state, { epoch: current.epoch, offset: 0 });
-      else if (current.epoch === seen.epoch && current.offset < seen.offset) {
-        // The engine lost acknowledged messages and kept the epoch (e.g. Redis restarted from an
-        // AOF written every second): the offsets after its top will be used again.
-        this.#logger.warn({ channel, delivered: seen.offset, engine: current.offset }, 'the engine is behind what was delivered: offsets will be reused');
-      }
+      // The engine lost acknowledged messages and kept the epoch (e.g. Redis restarted from an AOF
+      // written every second): its next offsets would repeat ones already delivered.
+      else if (current.epoch === seen.epoch && current.offset < seen.offset) this.#renewEpoch(channel, seen);
     });
     await Promise.all(checks);
   }
@@ -360,6 +390,8 @@ export class Hub {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#positionCheck);
+    for (const timer of this.#repairTimers) clearTimeout(timer);
+    this.#repairTimers.clear();
     const leaving: Promise<void>[] = [];
     for (const [channel, state] of this.#channels) {
       for (const subscription of state.subscriptions) {
@@ -428,6 +460,7 @@ export class Hub {
     if (state === undefined) return;
     if (state.repairQueue !== undefined) {
       state.repairQueue.push(message);
+      if (state.repairQueue.length > MAX_HELD_DURING_REPAIR) state.abandonRepair?.();
       return;
     }
     const top = state.top;
@@ -447,6 +480,7 @@ export class Hub {
 
   #dispatch(state: ChannelState, stored: BrokerMessage): void {
     state.top = { epoch: stored.epoch, offset: stored.offset };
+    state.last = stored;
     state.busy = true;
     const message = new HubMessage(stored);
     for (const subscription of state.subscriptions) subscription.receive(message);
@@ -462,47 +496,75 @@ export class Hub {
   #repair(channel: string, state: ChannelState, from: Position, trigger?: BrokerMessage): void {
     const queue: BrokerMessage[] = trigger === undefined ? [] : [trigger];
     state.repairQueue = queue;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const current = (): boolean => !done && !this.#closed && this.#channels.get(channel) === state;
+    /** Ends the repair: held messages go through the live path again (or are dropped with the state). */
+    const finish = (keep: (held: BrokerMessage) => boolean): void => {
+      done = true;
+      clearTimeout(timer);
+      if (timer !== undefined) this.#repairTimers.delete(timer);
+      if (state.repairQueue === queue) state.repairQueue = undefined;
+      if (state.abandonRepair === abandon) state.abandonRepair = undefined;
+      if (this.#closed || this.#channels.get(channel) !== state) return;
+      for (const held of queue) if (keep(held)) this.#onBrokerMessage(held);
+    };
+    /** Lets what is held through; each subscription reports the hole as a gap. */
+    const giveUp = (): void => {
+      if (queue.length > 0) state.top = undefined;
+      finish(() => true);
+    };
+    const abandon = (): void => {
+      if (done) return;
+      this.#logger.warn({ channel, held: queue.length }, 'live repair given up: too many messages held');
+      giveUp();
+    };
+    state.abandonRepair = abandon;
     const attempt = (retry: number): void => {
-      let logEpoch: string | undefined;
-      this.#broker
-        .read(channel, { since: from })
-        .then((result) => {
-          logEpoch = result.position.epoch;
+      timer = undefined;
+      if (!current()) return finish(() => false);
+      this.#broker.read(channel, { since: from }).then(
+        (result) => {
+          if (!current()) return;
+          const logEpoch = result.position.epoch;
           // Everything the log still holds after `from`, in order. When it no longer holds all of it
           // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
           for (const missed of result.messages) {
             if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
             this.#dispatch(state, missed);
           }
-        })
-        .catch((error: unknown) => this.#logger.warn({ err: error, channel, retry }, 'live repair read failed'))
-        .finally(() => {
-          if (logEpoch === undefined) {
-            const delay = REPAIR_RETRY_DELAYS[retry];
-            if (delay !== undefined && !this.#closed && this.#channels.get(channel) === state && queue.length <= MAX_HELD_DURING_REPAIR) {
-              setTimeout(() => attempt(retry + 1), delay).unref();
-              return;
-            }
-            state.repairQueue = undefined;
-            // Given up. Nothing held: keep `top`, so the next position check tries again.
-            if (queue.length === 0) return;
-            // Held messages pass; each subscription reports the hole as a gap.
-            state.top = undefined;
-            for (const held of queue) this.#onBrokerMessage(held);
-            return;
-          }
-          state.repairQueue = undefined;
           if (trigger !== undefined && trigger.epoch === logEpoch) {
             const top = state.top;
             // The log could not fill the whole hole: the trigger passes anyway and subscriptions
             // report what is missing as a gap (another repair could not do better).
             if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
+            // The log is behind a message this node received: it lost acknowledged messages.
+            if (result.position.offset < trigger.offset) this.#renewEpoch(channel, { epoch: trigger.epoch, offset: trigger.offset });
           }
           // A held message of another epoch belongs to a log the engine no longer has.
-          for (const held of queue) if (held.epoch === logEpoch) this.#onBrokerMessage(held);
-        });
+          finish((held) => held.epoch === logEpoch);
+        },
+        (error: unknown) => {
+          if (!current()) return;
+          this.#logger.warn({ err: error, channel, retry }, 'live repair read failed');
+          const delay = REPAIR_RETRY_DELAYS[retry];
+          if (delay === undefined) return giveUp();
+          timer = setTimeout(() => {
+            this.#repairTimers.delete(timer!);
+            attempt(retry + 1);
+          }, delay);
+          timer.unref();
+          this.#repairTimers.add(timer);
+        },
+      ).catch((error: unknown) => this.#logger.error({ err: error, channel }, 'live repair failed'));
     };
     attempt(0);
+  }
+
+  /** The engine's log is behind `seen` in the same epoch: have it start a new epoch (see `Broker.renewEpoch`). */
+  #renewEpoch(channel: string, seen: Position): void {
+    this.#logger.warn({ channel, delivered: seen.offset }, 'the engine lost acknowledged messages: starting a new epoch');
+    this.#broker.renewEpoch?.(channel, seen).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'new epoch not started'));
   }
 
   #onPresenceEvent(event: PresenceEvent): void {

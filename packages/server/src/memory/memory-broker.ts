@@ -65,7 +65,7 @@ export class MemoryBroker implements Broker {
     const message: BrokerMessage = { channel, epoch: log.epoch, offset, time, json: serializeEnvelope(channel, log.epoch, offset, time, dataJson) };
     log.expire(time, policy);
     log.append(message, policy);
-    if (options !== undefined) this.#keys.remember(channel, options.idempotencyKey, message, time + options.idempotencyTtl * 1000);
+    if (options !== undefined) this.#keys.remember(channel, options.idempotencyKey, message, options.fingerprint, time + options.idempotencyTtl * 1000);
     if (this.#subscribed.has(channel)) this.#handler?.onMessage(message);
     return Promise.resolve(message);
   }

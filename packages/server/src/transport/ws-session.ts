@@ -19,7 +19,7 @@ import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import type { Logger } from '../logger.js';
-import type { Identity } from '../auth/identity.js';
+import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
@@ -249,7 +249,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     }
     switch (command.type) {
       case 'publish':
-        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data, { idempotencyKey: command.idempotencyKey }));
+        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data, { idempotencyKey: command.idempotencyKey, idempotencyScope: idempotencyScope(this.#identity) }));
         return;
       case 'subscribe':
         return this.#subscribe(command.id, command.channel, sinceOf(command.since, command.channel), command.joinLeave === true);
