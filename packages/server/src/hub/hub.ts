@@ -465,7 +465,13 @@ export class Hub {
     }
     const top = state.top;
     if (top !== undefined && top.epoch === message.epoch) {
-      if (message.offset <= top.offset) return;
+      if (message.offset <= top.offset) {
+        // A repeat of the last message is normal (a repair and the live path overlap); another
+        // message at its offset means the log lost it and reused the offset.
+        const last = state.last;
+        if (message.offset === top.offset && last !== undefined && last.offset === top.offset && last.json !== message.json) this.#renewEpoch(message.channel, top);
+        return;
+      }
       if (message.offset > top.offset + 1) {
         this.#repair(message.channel, state, top, message);
         return;
