@@ -102,6 +102,11 @@ export class Security {
     return match;
   }
 
+  /** Whether any API key is configured. */
+  get hasApiKeys(): boolean {
+    return this.#apiKeys.length > 0;
+  }
+
   /** Whether the hub verifies tokens (false in the dev profile). */
   get authenticates(): boolean {
     return this.#authenticator !== undefined;

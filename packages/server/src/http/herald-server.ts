@@ -10,6 +10,7 @@ import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, type HistoryOptions } from '../engine/history-policy.js';
 import { HeraldError, toWireError } from '../errors.js';
 import { Hub } from '../hub/hub.js';
+import { Metrics } from '../metrics/metrics.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
 import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
@@ -68,6 +69,11 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly positionCheckInterval?: number;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
   readonly idempotencyTtl?: number;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` (only with the API key when API keys are configured).
+   * @default true
+   */
+  readonly metrics?: boolean;
   /** Extra routes tried before the built-in ones; return true when handled. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
@@ -136,10 +142,22 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
     });
   const presence = options.presence ?? new MemoryPresenceStore();
-  const hub = new Hub({
+  let ready = false;
+  let draining = false;
+  const metrics: Metrics | undefined =
+    options.metrics === false
+      ? undefined
+      : new Metrics({
+          connections: () => ({ websocket: ws.size, sse: sse.size, polling: polling.size }),
+          activeChannels: () => hub.activeChannels,
+          ready: () => ready,
+          engineAvailable: () => broker.isAvailable?.() !== false,
+        });
+  const hub: Hub = new Hub({
     broker,
     presence,
     logger,
+    ...(metrics && { observer: metrics.observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
@@ -161,6 +179,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
       commandBurst: limit('commandBurst', options.commandBurst, 200),
       claimUser: (user) => connections.acquireUser(user),
+      ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
     },
     logger,
     security,
@@ -173,6 +192,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       sendQueueBytes,
       heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000),
       retry: limit('sseRetry', options.sseRetry, 2000),
+      ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
     },
     logger,
     security,
@@ -191,8 +211,6 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     sse: options.transports?.sse !== false,
     polling: options.transports?.polling !== false,
   };
-  let ready = false;
-  let draining = false;
 
   /** Who sent the request, or an error answer (then `undefined`). */
   const identify = async (
@@ -256,6 +274,17 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         if (broker.isAvailable?.() === false)
           return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
         return sendJson(res, 200, { status: 'ok' }, cors);
+      case '/metrics': {
+        if (metrics === undefined) break;
+        if (!allow('GET')) return;
+        if (security.hasApiKeys && !security.hasApiKey(req)) {
+          return sendError(res, { code: ErrorCode.Unauthorized, message: '/metrics needs the API key (X-Herald-Key)' }, cors);
+        }
+        const text = await metrics.text();
+        res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store', ...cors });
+        res.end(text);
+        return;
+      }
       case '/api/publish': {
         if (!allow('POST')) return;
         const who = await identify(req, res, params, cors);

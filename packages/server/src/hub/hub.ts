@@ -5,6 +5,7 @@ import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { computeGap } from './compute-gap.js';
 import { HubMessage } from './hub-message.js';
+import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
 import type { Subscriber } from './subscriber.js';
 import { Subscription } from './subscription.js';
 
@@ -22,6 +23,8 @@ export interface HubOptions {
   readonly positionCheckInterval?: number;
   /** Seconds an idempotency key is remembered per channel. @default 300 */
   readonly idempotencyTtl?: number;
+  /** Told of publishes, dispatches and repairs (metrics). @default nothing */
+  readonly observer?: HubObserver;
 }
 
 /** SHA-256, base64url (43 characters). */
@@ -117,6 +120,7 @@ export class Hub {
   readonly #controlListeners = new Set<ControlListener>();
   readonly #idempotencyTtl: number;
   readonly #repairTimers = new Set<NodeJS.Timeout>();
+  readonly #observer: HubObserver;
   #checking = false;
   #closed = false;
 
@@ -132,6 +136,7 @@ export class Hub {
         for (const listener of this.#controlListeners) listener(payload);
       },
     });
+    this.#observer = options.observer ?? NO_OBSERVER;
     this.#idempotencyTtl = options.idempotencyTtl ?? 300;
     if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0) throw new RangeError('idempotencyTtl must be a number of seconds > 0');
     const interval = options.positionCheckInterval ?? 5000;
@@ -174,6 +179,7 @@ export class Hub {
     const key = options.idempotencyKey;
     if (key === undefined) {
       const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
+      this.#observer.published(false);
       return { channel, epoch: message.epoch, offset: message.offset };
     }
     const checked = checkIdempotencyKey(key);
@@ -184,10 +190,14 @@ export class Hub {
     const outcome = await this.#engineCall(() =>
       this.#broker.publish(channel, dataJson, { idempotencyKey: scoped, idempotencyTtl: this.#idempotencyTtl, fingerprint }),
     );
-    if (!('duplicate' in outcome)) return { channel, epoch: outcome.epoch, offset: outcome.offset };
+    if (!('duplicate' in outcome)) {
+      this.#observer.published(false);
+      return { channel, epoch: outcome.epoch, offset: outcome.offset };
+    }
     if (outcome.fingerprint !== fingerprint) {
       throw new HeraldError(ErrorCode.InvalidField, 'idempotencyKey was already used for different data on this channel');
     }
+    this.#observer.published(true);
     return { channel, epoch: outcome.epoch, offset: outcome.offset, duplicate: true };
   }
 
@@ -488,6 +498,7 @@ export class Hub {
     state.top = { epoch: stored.epoch, offset: stored.offset };
     state.last = stored;
     state.busy = true;
+    this.#observer.dispatched();
     const message = new HubMessage(stored);
     for (const subscription of state.subscriptions) subscription.receive(message);
     for (const listener of state.listeners) listener(message);
@@ -517,6 +528,7 @@ export class Hub {
     };
     /** Lets what is held through; each subscription reports the hole as a gap. */
     const giveUp = (): void => {
+      this.#observer.repaired(queue.length > MAX_HELD_DURING_REPAIR ? 'abandoned' : 'gap');
       if (queue.length > 0) state.top = undefined;
       finish(() => true);
     };
@@ -547,6 +559,7 @@ export class Hub {
             // The log is behind a message this node received: it lost acknowledged messages.
             if (result.position.offset < trigger.offset) this.#renewEpoch(channel, { epoch: trigger.epoch, offset: trigger.offset });
           }
+          this.#observer.repaired(state.top === undefined || computeGap(channel, from, result) !== undefined ? 'gap' : 'filled');
           // A held message of another epoch belongs to a log the engine no longer has.
           finish((held) => held.epoch === logEpoch);
         },
@@ -570,6 +583,7 @@ export class Hub {
   /** The engine's log is behind `seen` in the same epoch: have it start a new epoch (see `Broker.renewEpoch`). */
   #renewEpoch(channel: string, seen: Position): void {
     this.#logger.warn({ channel, delivered: seen.offset }, 'the engine lost acknowledged messages: starting a new epoch');
+    this.#observer.epochRenewed();
     this.#broker.renewEpoch?.(channel, seen).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'new epoch not started'));
   }
 

@@ -19,6 +19,8 @@ export interface SseTransportOptions {
   readonly heartbeatInterval: number;
   /** Milliseconds the browser should wait before reconnecting (the `retry:` field). */
   readonly retry: number;
+  /** Told when a stream is dropped as a slow consumer (metrics). */
+  readonly onSlowConsumer?: () => void;
 }
 
 /**
@@ -118,6 +120,7 @@ export class SseTransport implements SseStreamOwner {
   /** @internal */
   slowConsumer(stream: SseStream): void {
     this.#logger.warn({ client: stream.client }, 'slow SSE consumer disconnected');
+    this.#options.onSlowConsumer?.();
   }
 
   /** Ends the streams of a user or with a session id (a `disconnect` event first); returns how many. */

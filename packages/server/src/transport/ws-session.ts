@@ -50,6 +50,8 @@ export interface WsContext {
   readonly sessions: Set<WsSession>;
   /** Counts a user's connection when a session authenticates after connecting. */
   readonly claimUser: UserClaim;
+  /** Told when a session is dropped as a slow consumer. */
+  readonly slowConsumer: () => void;
 }
 
 /** Takes one of a user's connection slots: `release` once the session ends, or why not. */
@@ -357,6 +359,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   /** The send queue passed its limit (see {@link Outbox}). */
   overflow(): void {
     this.#context.logger.warn({ client: this.client }, 'slow consumer disconnected');
+    this.#context.slowConsumer();
     this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
     // The peer may not be reading at all, so its close reply may never come.
     setTimeout(() => this.#ws.terminate(), SLOW_CONSUMER_CLOSE_TIMEOUT).unref();

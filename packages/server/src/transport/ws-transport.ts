@@ -18,6 +18,8 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly pingInterval: number;
   /** Counts a session that authenticates after connecting against its user's connection limit. */
   readonly claimUser?: UserClaim;
+  /** Told when a session is dropped as a slow consumer (metrics). */
+  readonly onSlowConsumer?: () => void;
 }
 
 /**
@@ -31,7 +33,7 @@ export class WsTransport {
   readonly #pinger: NodeJS.Timeout;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
-    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions, claimUser: options.claimUser ?? (() => UNLIMITED) };
+    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions, claimUser: options.claimUser ?? (() => UNLIMITED), slowConsumer: options.onSlowConsumer ?? (() => undefined) };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();

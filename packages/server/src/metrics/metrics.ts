@@ -1,0 +1,90 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { HubObserver, RepairOutcome } from '../hub/hub-observer.js';
+
+/** Live values read at each scrape. */
+export interface MetricsSources {
+  connections(): { websocket: number; sse: number; polling: number };
+  activeChannels(): number;
+  ready(): boolean;
+  engineAvailable(): boolean;
+}
+
+/**
+ * The node's Prometheus metrics, in a registry of its own (never the global one). No label carries
+ * a channel or a user: label values are a fixed, small set.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly observer: HubObserver;
+  readonly #slowConsumers: Counter<'transport'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    const publishes = new Counter({ name: 'herald_publishes_total', help: 'Publishes answered, by result (stored, or a duplicate of an idempotency key).', labelNames: ['result'], registers });
+    const live = new Counter({ name: 'herald_live_messages_total', help: 'Live messages dispatched to this node’s subscribers.', registers });
+    const repairs = new Counter({ name: 'herald_live_repairs_total', help: 'Holes on the live path: filled from the log, reported as a gap, or given up.', labelNames: ['outcome'], registers });
+    const renewals = new Counter({ name: 'herald_epochs_renewed_total', help: 'New epochs requested after the engine lost acknowledged messages.', registers });
+    this.#slowConsumers = new Counter({ name: 'herald_slow_consumers_total', help: 'Connections dropped because their send queue was full.', labelNames: ['transport'], registers });
+    new Gauge({
+      name: 'herald_connections',
+      help: 'Open WebSocket sessions and SSE streams, and long polls held, on this node.',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        const open = sources.connections();
+        this.set({ transport: 'websocket' }, open.websocket);
+        this.set({ transport: 'sse' }, open.sse);
+        this.set({ transport: 'polling' }, open.polling);
+      },
+    });
+    new Gauge({
+      name: 'herald_active_channels',
+      help: 'Channels with at least one subscriber or held poll on this node.',
+      registers,
+      collect() {
+        this.set(sources.activeChannels());
+      },
+    });
+    new Gauge({
+      name: 'herald_ready',
+      help: '1 while the node accepts work and its engine is reachable (what /healthz answers), else 0.',
+      registers,
+      collect() {
+        this.set(sources.ready() && sources.engineAvailable() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_engine_available',
+      help: '1 while the engine (Redis) is reachable, else 0.',
+      registers,
+      collect() {
+        this.set(sources.engineAvailable() ? 1 : 0);
+      },
+    });
+    // Children created once: an increment on the hot path is a property write, no label lookup.
+    const stored = publishes.labels('stored');
+    const duplicate = publishes.labels('duplicate');
+    const outcomes: Record<RepairOutcome, Counter.Internal> = { filled: repairs.labels('filled'), gap: repairs.labels('gap'), abandoned: repairs.labels('abandoned') };
+    this.observer = {
+      published: (isDuplicate) => (isDuplicate ? duplicate : stored).inc(),
+      dispatched: () => live.inc(),
+      repaired: (outcome) => outcomes[outcome].inc(),
+      epochRenewed: () => renewals.inc(),
+    };
+  }
+
+  /** A connection dropped as a slow consumer. */
+  slowConsumer(transport: 'websocket' | 'sse'): void {
+    this.#slowConsumers.inc({ transport });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
