@@ -52,6 +52,11 @@ export class RedisPresenceStore implements PresenceStore {
     return new RedisPresenceStore(client, options, ttl);
   }
 
+  /** Whether the store's connection to Redis is up (the node reports not ready otherwise). */
+  isAvailable(): boolean {
+    return !this.#closed && this.#client.isReady;
+  }
+
   async add(channel: string, entry: PresenceEntry): Promise<void> {
     await this.#stamp(channel, [[entry.client, entry.user]]);
     // Re-stamped from now on only once stored: a failed add leaves nothing to refresh.

@@ -145,6 +145,8 @@ export interface PresenceStore {
   /** The channel's members, in no promised order. */
   list(channel: string): Promise<PresenceEntry[]>;
   close(): Promise<void>;
+  /** Whether the store can serve now (see {@link Broker.isAvailable}); always when absent. */
+  isAvailable?(): boolean;
 }
 
 /**

@@ -141,9 +141,10 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         options.historyFor ??
         permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
     });
-  const presence = options.presence ?? new MemoryPresenceStore();
+  const presence: PresenceStore = options.presence ?? new MemoryPresenceStore();
   let ready = false;
   let draining = false;
+  const engineAvailable = (): boolean => broker.isAvailable?.() !== false && presence.isAvailable?.() !== false;
   const metrics: Metrics | undefined =
     options.metrics === false
       ? undefined
@@ -151,7 +152,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
           connections: () => ({ websocket: ws.size, sse: sse.size, polling: polling.size }),
           activeChannels: () => hub.activeChannels,
           ready: () => ready,
-          engineAvailable: () => broker.isAvailable?.() !== false,
+          engineAvailable: () => engineAvailable(),
         });
   const hub: Hub = new Hub({
     broker,
@@ -271,8 +272,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       case '/healthz':
         if (!allow('GET,HEAD')) return;
         if (!ready) return sendError(res, { code: ErrorCode.Unavailable, message: draining ? 'shutting down' : 'not ready' }, cors);
-        if (broker.isAvailable?.() === false)
-          return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
+        if (!engineAvailable()) return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
         return sendJson(res, 200, { status: 'ok' }, cors);
       case '/metrics': {
         if (metrics === undefined) break;
