@@ -24,7 +24,7 @@ beforeAll(async () => {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['better-sqlite3', 'ws', 'jose'],
+    external: ['better-sqlite3', 'ws', 'jose', 'prom-client'],
     alias: { '@herald/sqlite': source('sqlite'), '@herald/server': source('server'), '@herald/protocol': source('protocol') },
     logLevel: 'silent',
   });
