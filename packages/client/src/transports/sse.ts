@@ -88,6 +88,11 @@ export class SseTransport extends HttpOperations implements Transport {
       });
       source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
       source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as Gap));
+      source.addEventListener('unsubscribed', (event) => {
+        // The hub refused this channel and kept the stream for the others.
+        const { channel, error } = JSON.parse((event as MessageEvent<string>).data) as { channel: string; error: { code: number; message: string } };
+        this.#link.refused(channel, new HeraldClientError(error.code, error.message));
+      });
       const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceChange);
       source.addEventListener('disconnect', (event) => {
         // The hub ended the stream and said why: as the matching WebSocket close code.

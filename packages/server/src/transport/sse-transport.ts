@@ -65,11 +65,22 @@ export class SseTransport implements SseStreamOwner {
       sendError(res, query.error, headers);
       return;
     }
-    const { channels, since } = query.value;
-    try {
-      for (const channel of channels) this.#security.permissions.check(identity, 'subscribe', channel);
-    } catch (error) {
-      sendError(res, toWireError(error), headers);
+    const { channels: asked, since } = query.value;
+    // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
+    // an error status, so failing the whole stream would hide which channel was refused. Only when
+    // every channel is refused does the request fail with the error.
+    const channels: string[] = [];
+    const refused: { channel: string; error: WireError }[] = [];
+    for (const channel of asked) {
+      try {
+        this.#security.permissions.check(identity, 'subscribe', channel);
+        channels.push(channel);
+      } catch (error) {
+        refused.push({ channel, error: toWireError(error) });
+      }
+    }
+    if (channels.length === 0) {
+      sendError(res, refused[0]!.error, headers);
       return;
     }
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
@@ -101,6 +112,9 @@ export class SseTransport implements SseStreamOwner {
     // before the first message still resumes from here, and tells a client the stream is not buffered.
     const cursor = stream.cursor;
     stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${cursor}\nevent: ready\ndata: {"type":"ready","cursor":"${cursor}"}\n\n`));
+    for (const { channel, error } of refused) {
+      stream.write(Buffer.from(`event: unsubscribed\ndata: ${JSON.stringify({ type: 'unsubscribed', channel, error })}\n\n`));
+    }
     this.#streams.set(stream, res);
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
