@@ -303,6 +303,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {
     transport.subscribe(channel, entry.position).then(
       (position) => {
+        // Refused meanwhile (an SSE `unsubscribed` event comes with the stream that opened it).
+        if (this.#channels.get(channel) !== entry) return;
         if (position !== undefined) entry.position ??= position;
         this.#confirmed(entry);
       },

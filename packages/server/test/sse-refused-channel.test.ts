@@ -60,4 +60,26 @@ describe('SSE: a refused channel among allowed ones', () => {
       client.close();
     }
   });
+
+  it('the SDK over SSE fails a subscription whose channel is the only one, without retrying forever, and goes on', async () => {
+    hub = await startTestHub({ security: { permissions } });
+    const client = createClient({ url: hub.url, transports: ['sse'], reconnect: { minDelay: 10, maxDelay: 20 } });
+    try {
+      const errors = new Collector<{ code: unknown }>();
+      const refused = client.subscribe('secret:vault');
+      refused.on('error', (e) => errors.push(e));
+      await errors.count(1);
+      expect(errors.items[0]).toMatchObject({ code: ErrorCode.Forbidden });
+      expect(refused.state).toBe('unsubscribed');
+      const received = new Collector<unknown>();
+      const allowed = client.subscribe('public:news', (m) => received.push(m.data));
+      await expect.poll(() => allowed.state).toBe('subscribed');
+      await hub.server.hub.publish('public:news', 'after the refusal');
+      await received.count(1);
+      expect(received.items).toEqual(['after the refusal']);
+      expect(errors.items).toHaveLength(1);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -40,6 +40,30 @@ export class SseTransport extends HttpOperations implements Transport {
     this.#source?.close();
   }
 
+  /**
+   * Why a stream for `channels` is refused, when it is for lack of permission (`2000`/`2001`):
+   * the same request over `fetch`, which can read the status. `undefined` for any other outcome
+   * (a stream that opens is cut at once).
+   */
+  async #refusal(channels: Iterable<string>): Promise<HeraldClientError | undefined> {
+    const abort = new AbortController();
+    const token = this.#link.token();
+    try {
+      const res = await this.#link.fetch(`${this.#link.url}/events${query(channels, {})}`, {
+        headers: { accept: 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
+        signal: abort.signal,
+      });
+      if (res.ok) return undefined;
+      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+      const { code, message } = body.error ?? {};
+      return code === ErrorCode.Unauthorized || code === ErrorCode.Forbidden ? new HeraldClientError(code, String(message)) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      abort.abort();
+    }
+  }
+
   /** Reopens the stream once for all changes made in the same tick. */
   #reopen(): Promise<void> {
     this.#reopening ??= Promise.resolve().then(() => {
@@ -108,7 +132,13 @@ export class SseTransport extends HttpOperations implements Transport {
         if (source !== this.#source || this.#closed) return;
         if (!ready) {
           clearTimeout(timer);
-          reject(new HeraldClientError('unreachable', 'the SSE stream could not be opened'));
+          // EventSource hides the answer: ask again to learn whether the channels were refused.
+          void this.#refusal(channels.keys()).then((refusal) => {
+            if (refusal === undefined) return reject(new HeraldClientError('unreachable', 'the SSE stream could not be opened'));
+            // Every channel of the stream was refused: their subscriptions fail, the client goes on.
+            for (const channel of channels.keys()) this.#link.refused(channel, refusal);
+            resolve();
+          });
         } else this.#link.lost(1006, 'SSE stream lost');
       };
     });

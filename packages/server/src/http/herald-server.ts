@@ -458,6 +458,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         await broker.close();
         await presence.close();
         await security.tickets.close?.();
+        metrics?.close();
         // Connections that finished their last response meanwhile are idle now.
         server.closeIdleConnections();
         // Connections that do not finish within a second are cut (upgraded sockets too: a peer that

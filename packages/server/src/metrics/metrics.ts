@@ -1,6 +1,21 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { HubObserver, RepairOutcome } from '../hub/hub-observer.js';
 
+let shared: Registry | undefined;
+
+/**
+ * The process's metrics (CPU, memory, event-loop lag, GC), collected once per process: prom-client
+ * starts an event-loop monitor and a GC observer per collection that are never stopped, so one per
+ * server would keep every closed server in memory.
+ */
+function processRegistry(): Registry {
+  if (shared === undefined) {
+    shared = new Registry();
+    collectDefaultMetrics({ register: shared, prefix: 'herald_' });
+  }
+  return shared;
+}
+
 /** Live values read at each scrape. */
 export interface MetricsSources {
   connections(): { websocket: number; sse: number; polling: number };
@@ -20,7 +35,6 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     const publishes = new Counter({ name: 'herald_publishes_total', help: 'Publishes answered, by result (stored, or a duplicate of an idempotency key).', labelNames: ['result'], registers });
     const live = new Counter({ name: 'herald_live_messages_total', help: 'Live messages dispatched to this node’s subscribers.', registers });
     const repairs = new Counter({ name: 'herald_live_repairs_total', help: 'Holes on the live path: filled from the log, reported as a gap, or given up.', labelNames: ['outcome'], registers });
@@ -79,9 +93,14 @@ export class Metrics {
     this.#slowConsumers.inc({ transport });
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric: this server's, then the process's. */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    return `${await this.registry.metrics()}\n${await processRegistry().metrics()}`;
+  }
+
+  /** Forgets this server's metrics (the process's stay, shared by every server). */
+  close(): void {
+    this.registry.clear();
   }
 
   get contentType(): string {
