@@ -344,9 +344,10 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
     const channel = 'sdk-polling-only';
     const { page, errors, traffic } = await openHarness(url, channel);
     expect(await harness(page, 'transport')).toBe('polling');
-    // WebSocket refused, then the SSE stream answered 404, then polling.
+    // WebSocket refused, then the SSE stream answered 404 (asked again with fetch to learn whether
+    // its channels were refused: they were not), then polling.
     expect(traffic.sockets).toMatchObject([{ url: '/ws', sent: [] }]);
-    expect(traffic.api.slice(0, 2)).toEqual([`GET /events?channel=${channel}`, `GET /api/messages?channel=${channel}&since=now`]);
+    expect(traffic.api.slice(0, 3)).toEqual([`GET /events?channel=${channel}`, `GET /events?channel=${channel}`, `GET /api/messages?channel=${channel}&since=now`]);
 
     for (const n of range(1, 5)) await server.hub.publish(channel, n);
     await waitForOffsets(page, range(1, 5));
