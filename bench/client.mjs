@@ -1,5 +1,6 @@
 // A client process: opens its share of the subscribers and meters what they receive. run.mjs starts
 // one per `--per-client` connections, so client work can spread over both cores.
+import { connectPool } from './lib/connect-pool.mjs';
 import { serve } from './lib/ipc.mjs';
 import { Meter } from './lib/meter.mjs';
 import { ProgressSender } from './lib/progress.mjs';
@@ -14,22 +15,9 @@ async function connectAll({ target, port, progressPort, index, count, first, sam
   const spec = TARGETS[target];
   const client = await import(`./clients/${spec.client}.mjs`);
   const agent = client.createAgent?.();
-  let next = 0;
-  let failed = 0;
-  let lastError;
-  const worker = async () => {
-    while (next < count) {
-      const at = first + next++;
-      try {
-        await client.connect({ port, subscribe: spec.subscribe === true, sampled: at % sampleEvery === 0, meter, agent, state });
-      } catch (error) {
-        failed++;
-        lastError = String(error?.message ?? error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return { connected: count - failed, failed, lastError };
+  return connectPool(count, concurrency, (k) =>
+    client.connect({ port, subscribe: spec.subscribe === true, sampled: (first + k) % sampleEvery === 0, meter, agent, state }),
+  );
 }
 
 serve({

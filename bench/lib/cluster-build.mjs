@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { pathToFileURL } from 'node:url';
+import { git, newestFile, ROOT } from './build-info.mjs';
 
 /** The workspace packages a `herald start --engine redis://…` node loads, and what of each it needs. */
 const PACKAGES = [
@@ -13,22 +11,6 @@ const PACKAGES = [
   { from: 'packages/redis', to: 'node_modules/@herald/redis', parts: ['dist'] },
   { from: 'packages/sqlite', to: 'node_modules/@herald/sqlite', parts: ['dist'] },
 ];
-
-function git(args) {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function newestFile(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-  }
-  return new Date(newest).toISOString();
-}
 
 /**
  * Copies the built CLI and the workspace packages it loads to `bench/.tmp/cluster-<pid>/`

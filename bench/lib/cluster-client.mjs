@@ -4,6 +4,7 @@
 import WebSocket from 'ws';
 import { nowUs } from './clock.mjs';
 import { Histogram } from './histogram.mjs';
+import { connectPool } from './connect-pool.mjs';
 import { serve } from './ipc.mjs';
 import { MARK } from './payload.mjs';
 import { ProgressSender } from './progress.mjs';
@@ -81,22 +82,10 @@ function subscribe(url, channel, meter) {
 async function connectAll({ urls, channel, first, count, progressPort, index, concurrency }) {
   meters = urls.map(() => new NodeMeter());
   progress = new ProgressSender(progressPort, index);
-  let next = 0;
-  let failed = 0;
-  let lastError;
-  const worker = async () => {
-    while (next < count) {
-      const node = (first + next++) % urls.length;
-      try {
-        await subscribe(urls[node], channel, meters[node]);
-      } catch (error) {
-        failed++;
-        lastError = String(error?.message ?? error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return { connected: count - failed, failed, lastError };
+  return connectPool(count, concurrency, (k) => {
+    const node = (first + k) % urls.length;
+    return subscribe(urls[node], channel, meters[node]);
+  });
 }
 
 serve({

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BackgroundCpu } from './cpu.mjs';
 import { Histogram } from './histogram.mjs';
+import { drain as drainClients } from './drain.mjs';
 import { HttpPublisher } from './cluster-publisher.mjs';
 import { cpuSeconds, sleep } from './cluster-processes.mjs';
 import { infoDelta, MonitorRecorder, readInfo, RedisConnection } from './cluster-redis.mjs';
@@ -11,6 +12,9 @@ const NODE_LABELS = 'ABCDEFGHIJKLMNOP';
 const CONNECT_CONCURRENCY = 64;
 /** A phase's deliveries may straggle in for this long after the last publish before they count as lost. */
 const DRAIN_MS = 15_000;
+
+/** Waits for the load generators' deliveries (see measure.mjs), at most {@link DRAIN_MS}. */
+const drain = (clients, expected) => drainClients(clients, expected, DRAIN_MS, 100);
 /**
  * The round-trips phase spreads its publishes over this long, so its window holds at least one
  * presence re-stamp of every node (every memberTtl / 3 = 10 s by default) and two rounds of position
@@ -20,28 +24,6 @@ const DRAIN_MS = 15_000;
 const ROUNDTRIPS_SPAN_MS = 11_000;
 
 const ms = (us) => (us === null ? null : us / 1000);
-
-/**
- * Waits until the load generators have `expected` messages or their count has stood still for a
- * second (what is missing then is lost, not late), at most {@link DRAIN_MS}.
- */
-async function drain(clients, expected) {
-  let last = -1;
-  let stillSince = Date.now();
-  const deadline = Date.now() + DRAIN_MS;
-  while (Date.now() < deadline) {
-    const progress = await Promise.all(clients.map((c) => c.request('progress')));
-    const received = progress.reduce((sum, p) => sum + p.received, 0);
-    if (received >= expected) return;
-    if (received !== last) {
-      last = received;
-      stillSince = Date.now();
-    } else if (Date.now() - stillSince > 1000) {
-      return;
-    }
-    await sleep(100);
-  }
-}
 
 /**
  * Waits (at most 15 s) until every node's process uses under 0.05 cores: each subscribe published

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { BackgroundCpu } from './cpu.mjs';
+import { drain } from './drain.mjs';
 import { Histogram } from './histogram.mjs';
 import { ChildProcess } from './ipc.mjs';
 import { TARGETS } from './targets.mjs';
@@ -15,28 +16,6 @@ async function until(check, timeoutMs, what) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
-  }
-}
-
-/**
- * Waits until the clients have everything (`expected`) or their count has stood still for a second
- * (what is missing then is lost, not late), at most 10 s.
- */
-async function drain(clients, expected) {
-  let last = -1;
-  let stillSince = Date.now();
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const progress = await Promise.all(clients.map((c) => c.request('progress')));
-    const received = progress.reduce((sum, p) => sum + p.received, 0);
-    if (received >= expected) return;
-    if (received !== last) {
-      last = received;
-      stillSince = Date.now();
-    } else if (Date.now() - stillSince > 1000) {
-      return;
-    }
-    await sleep(200);
   }
 }
 
