@@ -68,16 +68,7 @@ export function uniqueChannel(name: string): string {
   return `${name}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Calls `probe` every 25 ms until `accept` holds for its result; resolves with that result. */
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { eventually } from './redis-helpers.js';
 
 /** A publish the hub acknowledged: where the message was stored, and what it carried. */
 export interface Ack<T = unknown> {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from '@herald/protocol';
-import { RedisBroker, RedisPresenceStore } from '@herald/redis';
 import { JwtAuthenticator } from '@herald/server';
-import { SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startRedisHub } from './fault-helpers.js';
 import { deleteKeys, REDIS_URL } from './redis-helpers.js';
 
 const prefix = `herald-test:${randomBytes(6).toString('hex')}:`;
@@ -18,9 +18,7 @@ afterEach(async () => {
 afterAll(() => deleteKeys(REDIS_URL, [prefix]));
 
 async function node(): Promise<TestHub> {
-  const broker = await RedisBroker.connect({ url: REDIS_URL, prefix });
-  const presence = await RedisPresenceStore.connect({ url: REDIS_URL, prefix });
-  const hub = await startTestHub({ broker, presence, security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] } });
+  const hub = await startRedisHub({ url: REDIS_URL, prefix, security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] } });
   hubs.push(hub);
   return hub;
 }

@@ -3,9 +3,11 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseCursor, type Gap, type Position } from '@herald/protocol';
 import { RedisBroker, RedisPresenceStore } from '@herald/redis';
+import type { SecurityOptions } from '@herald/server';
 import { Collector, poll, startTestHub, type SseTestClient, type TestHub, type WsTestClient } from '@herald/testkit';
 import { createClient } from '@redis/client';
 import { expect } from 'vitest';
+import { eventually } from './redis-helpers.js';
 
 /** What a client saw on one channel, in arrival order: messages and gaps, whatever the transport. */
 export type Delivery = { readonly type: 'message'; readonly epoch: string; readonly offset: number; readonly data: unknown } | ({ readonly type: 'gap' } & Gap);
@@ -21,12 +23,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Resolves once `check()` holds, polling every 25 ms; rejects after `timeoutMs` naming `what`. */
 export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
+  await eventually(async () => check(), (done) => done, what, timeoutMs);
 }
 
 /** `GET /healthz`: status, `Retry-After` and body. */
@@ -53,14 +50,23 @@ export interface RedisHubOptions {
   readonly memberTtl?: number;
   /** Ms the broker waits for a reply. @default 5000 */
   readonly commandTimeout?: number;
+  /** Key prefix, to share the local Redis with other tests. @default "herald:" */
+  readonly prefix?: string;
+  readonly security?: SecurityOptions;
 }
 
 /** An in-process node on the Redis engine (default prefix, like `herald start --engine redis://…`). */
 export async function startRedisHub(options: RedisHubOptions): Promise<TestHub> {
-  const broker = await RedisBroker.connect({ url: options.url, ...(options.commandTimeout !== undefined && { commandTimeout: options.commandTimeout }) });
+  const prefix = options.prefix ?? 'herald:';
+  const broker = await RedisBroker.connect({ url: options.url, prefix, ...(options.commandTimeout !== undefined && { commandTimeout: options.commandTimeout }) });
   try {
-    const presence = await RedisPresenceStore.connect({ url: options.presenceUrl ?? options.url, ...(options.memberTtl !== undefined && { memberTtl: options.memberTtl }) });
-    return await startTestHub({ broker, presence, ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }) });
+    const presence = await RedisPresenceStore.connect({ url: options.presenceUrl ?? options.url, prefix, ...(options.memberTtl !== undefined && { memberTtl: options.memberTtl }) });
+    return await startTestHub({
+      broker,
+      presence,
+      ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
+      ...(options.security && { security: options.security }),
+    });
   } catch (error) {
     await broker.close();
     throw error;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@herald/client/node';
-import { RedisBroker, RedisPresenceStore } from '@herald/redis';
-import { startTestHub, type TestHub } from '@herald/testkit';
+import type { TestHub } from '@herald/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startRedisHub } from './fault-helpers.js';
 import { deleteKeys, REDIS_URL } from './redis-helpers.js';
 
 const prefix = `herald-test:${randomBytes(6).toString('hex')}:`;
@@ -13,7 +13,7 @@ afterEach(async () => {
 afterAll(() => deleteKeys(REDIS_URL, [prefix]));
 
 async function node(): Promise<TestHub> {
-  const hub = await startTestHub({ broker: await RedisBroker.connect({ url: REDIS_URL, prefix }), presence: await RedisPresenceStore.connect({ url: REDIS_URL, prefix }) });
+  const hub = await startRedisHub({ url: REDIS_URL, prefix });
   hubs.push(hub);
   return hub;
 }
