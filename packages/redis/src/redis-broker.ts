@@ -181,8 +181,17 @@ export class RedisBroker implements Broker {
     )) as [string, number, number, string?];
     const [epoch, offset, duplicate, fingerprint] = reply;
     if (duplicate === 1) return { duplicate: true, channel, epoch, offset, fingerprint: fingerprint ?? '' };
-    // The script built the same text; building it here saves sending it back.
-    return { channel, epoch, offset, time, json: serializeEnvelope(channel, epoch, offset, time, dataJson) };
+    // The script built the envelope and every node (this one too) receives it over pub/sub; the
+    // publisher only needs the position, so the same text is rebuilt here only if someone reads it.
+    return {
+      channel,
+      epoch,
+      offset,
+      time,
+      get json() {
+        return serializeEnvelope(channel, epoch, offset, time, dataJson);
+      },
+    };
   }
 
   async read(channel: string, options: ReadOptions = {}): Promise<ReadResult> {
