@@ -1,7 +1,20 @@
-import { checkChannelName, ErrorCode, needsNewToken, parseCursor, shouldReconnect, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import {
+  checkChannelName,
+  ErrorCode,
+  needsNewToken,
+  parseCursor,
+  shouldReconnect,
+  type CursorEntry,
+  type Envelope,
+  type Gap,
+  type Position,
+  type PresenceMember,
+  type PublishResult,
+} from '@herald/protocol';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
+import { handedOut } from './handed-out.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
 import { PollingTransport } from './transports/polling.js';
 import { SseTransport } from './transports/sse.js';
@@ -42,7 +55,8 @@ export type ClientEvents = {
 
 interface ChannelEntry {
   readonly subs: Set<Subscription>;
-  position: Position | undefined;
+  /** Where the channel resumes from: with the hub's signature when the hub signs this client's positions. */
+  position: CursorEntry | undefined;
   /** Whether the current transport has confirmed the subscription. */
   subscribed: boolean;
 }
@@ -146,7 +160,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
    * messages after it are replayed first (or a `gap` event says they cannot be).
    */
   subscribe<C extends keyof M & string>(channel: C, handler?: (message: Envelope<M[C]>) => void, options: SubscribeOptions = {}): Subscription<M[C]> {
-    let since: Position | undefined;
+    let since: CursorEntry | undefined;
     if (typeof options.since === 'string') {
       const parsed = parseCursor(options.since);
       if (!parsed.ok) throw new TypeError(`since: ${parsed.error.message}`);
@@ -405,7 +419,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     if (entry === undefined) return;
     const at = entry.position;
     if (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset) return;
-    entry.position = { epoch: envelope.epoch, offset: envelope.offset };
+    entry.position = handedOut(envelope.channel, envelope.cursor, envelope);
     for (const sub of entry.subs) sub.deliver(envelope);
   }
 
@@ -413,8 +427,14 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
     // One shape on every transport (the WebSocket and SSE frames also carry `type`).
-    const gap: Gap = { channel: frame.channel, reason: frame.reason, requested: frame.requested, resumed: frame.resumed };
-    entry.position = gap.resumed;
+    const gap: Gap = {
+      channel: frame.channel,
+      reason: frame.reason,
+      requested: frame.requested,
+      resumed: frame.resumed,
+      ...(frame.cursor !== undefined && { cursor: frame.cursor }),
+    };
+    entry.position = handedOut(gap.channel, frame.cursor, gap.resumed);
     for (const sub of entry.subs) sub.reportGap(gap);
   }
 

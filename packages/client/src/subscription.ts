@@ -1,5 +1,6 @@
-import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import { encodePosition, type CursorEntry, type Envelope, type Gap, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { Emitter } from './emitter.js';
+import { handedOut } from './handed-out.js';
 import type { HeraldClientError } from './errors.js';
 import type { HistoryPage, PresenceChange, PublishOptions, Since } from './types.js';
 
@@ -39,8 +40,11 @@ export interface SubscribeOptions {
 export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   readonly channel: string;
   readonly joinLeave: boolean;
-  /** Position of the last message received (or where the subscription started). */
-  position: Position | undefined;
+  /**
+   * Position of the last message received (or where the subscription started); signed by the hub
+   * when this client may not read the channel's history (see {@link Subscription.cursor}).
+   */
+  position: CursorEntry | undefined;
   state: SubscriptionState = 'subscribing';
   readonly #host: SubscriptionHost;
   #queue: Envelope<T>[] = [];
@@ -54,6 +58,14 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
     this.joinLeave = options.joinLeave === true;
     // The client resolves a cursor to this channel's position before it gets here.
     if (typeof options.since === 'object') this.position = options.since;
+  }
+
+  /**
+   * A cursor for {@link Subscription.position}: save it and pass it back as `since` to resume
+   * later, on any transport, even where the hub only accepts the positions it signed.
+   */
+  get cursor(): string | undefined {
+    return this.position === undefined ? undefined : encodePosition(this.channel, this.position);
   }
 
   /** Publishes to this channel; resolves with the stored position once the hub acknowledged it. */
@@ -101,7 +113,7 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   deliver(envelope: Envelope<T>): void {
     const at = this.position;
     if (this.state === 'unsubscribed' || (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset)) return;
-    this.position = { epoch: envelope.epoch, offset: envelope.offset };
+    this.position = handedOut(this.channel, envelope.cursor, envelope);
     this.emit('message', envelope);
     const waiting = this.#waiting;
     this.#waiting = undefined;
@@ -112,7 +124,7 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
 
   /** @internal */
   reportGap(gap: Gap): void {
-    this.position = gap.resumed;
+    this.position = handedOut(this.channel, gap.cursor, gap.resumed);
     this.emit('gap', gap);
   }
 

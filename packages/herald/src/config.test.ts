@@ -69,6 +69,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads cursor secrets from the file or HERALD_CURSOR_SECRETS, and refuses short ones', () => {
+    const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
+    const secret = 'c'.repeat(32);
+    expect(loadConfig({ file: file({ ...base, cursorSecrets: [secret] }), env: {}, flags: {} }).config.cursorSecrets).toEqual([secret]);
+    expect(loadConfig({ file: file(base), env: { HERALD_CURSOR_SECRETS: ` ${secret}, ${'d'.repeat(40)} ` }, flags: {} }).config.cursorSecrets).toEqual([secret, 'd'.repeat(40)]);
+    expect(loadConfig({ file: file(base), env: {}, flags: {} }).config.cursorSecrets).toBeUndefined();
+    expect(() => loadConfig({ file: file({ ...base, cursorSecrets: ['short'] }), env: {}, flags: {} })).toThrow('cursorSecrets.0: cursor secrets must be at least 32 characters');
+  });
+
   it('reports an unreadable or non-JSON file', () => {
     expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow('cannot read /nonexistent/herald.json: ENOENT');
     expect(() => loadConfig({ file: file('{nope'), env: {}, flags: {} })).toThrow(/is not valid JSON/);

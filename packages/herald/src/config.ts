@@ -68,6 +68,7 @@ export const configSchema = z.strictObject({
   redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
   auth: auth.optional(),
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
+  cursorSecrets: z.array(z.string().min(32, 'cursor secrets must be at least 32 characters')).min(1).optional(),
   allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
   allowAnonymous: z.boolean().default(false),
   namespaces: z.record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace).default({}),
@@ -100,6 +101,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_AUTH_AUDIENCE: (v) => [['auth', 'audience'], v],
   HERALD_AUTH_ISSUER: (v) => [['auth', 'issuer'], v],
   HERALD_API_KEYS: (v) => [['apiKeys'], v.split(',').map((k) => k.trim()).filter(Boolean)],
+  HERALD_CURSOR_SECRETS: (v) => [['cursorSecrets'], v.split(',').map((k) => k.trim()).filter(Boolean)],
   HERALD_ALLOWED_ORIGINS: (v) => [['allowedOrigins'], v.trim() === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean)],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
 };

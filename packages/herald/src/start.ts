@@ -70,6 +70,7 @@ function serverOptions(
             authenticator: authenticator!,
             permissions,
             apiKeys: config.apiKeys ?? [],
+            ...(config.cursorSecrets !== undefined && { cursorSecrets: config.cursorSecrets }),
             allowedOrigins: config.allowedOrigins ?? [],
             cookieName: config.auth!.cookie,
             requireAuth: !config.allowAnonymous,

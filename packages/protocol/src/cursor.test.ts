@@ -107,6 +107,18 @@ describe('encodeCursor / parseCursor round-trip', () => {
   });
 });
 
+describe('signed positions', () => {
+  it('round-trips a signature beside the position, per channel, and leaves unsigned ones alone', () => {
+    const positions = new Map([
+      ['a', { epoch: 'e1', offset: 3, mac: 'AbC-_9xyzAbC-_9x' }],
+      ['b', { epoch: 'e2', offset: 0 }],
+    ]);
+    const parsed = parseCursor(encodeCursor(positions));
+    expect(parsed).toEqual({ ok: true, value: positions });
+    expect(parseCursor(encodePosition('a', positions.get('a')!))).toEqual({ ok: true, value: new Map([['a', positions.get('a')]]) });
+  });
+});
+
 describe('parseCursor errors (all 1004 InvalidCursor)', () => {
   const cases: [string, unknown][] = [
     ['a number', 42],
@@ -122,7 +134,10 @@ describe('parseCursor errors (all 1004 InvalidCursor)', () => {
     ['impossible base64 length', 'c1.YXwxf'],
     ['spaces', 'c1.YXwx fDE'],
     ['two fields', rawCursor('a|1')],
-    ['four fields', rawCursor('a|e|1|2')],
+    ['five fields', rawCursor('a|e|1|m|x')],
+    ['an empty signature', rawCursor('a|e|1|')],
+    ['a signature outside its alphabet', rawCursor('a|e|1|m.x')],
+    ['a 65-character signature', rawCursor(`a|e|1|${'m'.repeat(65)}`)],
     ['an empty channel', rawCursor('|e|1')],
     ['an invalid channel', rawCursor('a b|e|1')],
     ['a ".." channel', rawCursor('a..b|e|1')],

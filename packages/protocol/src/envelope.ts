@@ -12,6 +12,11 @@ export interface Envelope<T = unknown> {
   /** When the hub stored the message, in milliseconds since the Unix epoch. */
   readonly time: number;
   readonly data: T;
+  /**
+   * The hub-signed cursor of this message's position: present only for a client that may subscribe
+   * to the channel but not read its history, which resumes only from positions the hub signed.
+   */
+  readonly cursor?: string;
 }
 
 /** Why a resume could not continue from the requested position. */
@@ -31,4 +36,6 @@ export interface Gap {
   readonly reason: GapReason;
   readonly requested: { readonly epoch: string; readonly offset: number };
   readonly resumed: { readonly epoch: string; readonly offset: number };
+  /** The hub-signed cursor of `resumed`, for a client without history on the channel (see `Envelope.cursor`). */
+  readonly cursor?: string;
 }

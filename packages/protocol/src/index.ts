@@ -1,7 +1,7 @@
 export { checkChannelName, MAX_CHANNEL_LENGTH } from './channel-name.js';
 export type { AuthCommand, Command, CommandId, HistoryCommand, PingCommand, PresenceCommand, PublishCommand, SubscribeCommand, UnsubscribeCommand } from './commands.js';
 export { COMMAND_TYPES } from './commands.js';
-export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANNELS, MAX_CURSOR_LENGTH, type CursorPositions } from './cursor.js';
+export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANNELS, MAX_CURSOR_LENGTH, type CursorEntry, type CursorPositions } from './cursor.js';
 export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
 export { CloseCode, ErrorCode, needsNewToken, shouldReconnect, type CloseCodeValue, type ErrorCodeValue, type WireError } from './error-codes.js';

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloseCode } from '@herald/protocol';
+import { CloseCode, ErrorCode } from '@herald/protocol';
+import { JwtAuthenticator, Permissions, type SecurityOptions } from '@herald/server';
 import { createSqliteEngine } from '@herald/sqlite';
+import { SignJWT } from 'jose';
 import { poll, publishHttp, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -17,8 +19,8 @@ describe('restart: a hub on SQLite stops and starts again; clients resume with n
   let path: string;
   const running: TestHub[] = [];
   /** A hub on a new SqliteBroker over the test's file. */
-  const start = async (): Promise<TestHub> => {
-    const hub = await startTestHub({ ...createSqliteEngine({ path, historySize: 1000 }) });
+  const start = async (security?: SecurityOptions): Promise<TestHub> => {
+    const hub = await startTestHub({ ...createSqliteEngine({ path, historySize: 1000 }), ...(security && { security }) });
     running.push(hub);
     return hub;
   };
@@ -161,5 +163,38 @@ describe('restart: a hub on SQLite stops and starts again; clients resume with n
     const second = await start();
     const after: any = await fetch(`${second.url}/api/presence?channel=who`).then((res) => res.json());
     expect(after.members).toEqual([]);
+  });
+
+  it('a client without history resumes from its signed cursor after the restart, and a made-up one is still refused', async () => {
+    const secret = 'sqlite-restart-jwt-secret-0123456789abcdef';
+    const security = {
+      authenticator: new JwtAuthenticator({ secret }),
+      apiKeys: ['sqlite-restart-api-key-0123456789'],
+      permissions: new Permissions({ room: { subscribe: 'authenticated', publish: 'none', history: 'none', presence: 'none' } }),
+    } as const;
+    const token = await new SignJWT({ sub: 'erin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const headers = { authorization: `Bearer ${token}` };
+    const first = await start(security);
+    for (let i = 1; i <= 3; i++) await first.server.hub.publish('room:1', { i });
+    const ws = await WsTestClient.connect(first.wsUrl, { headers });
+    expect((await ws.request({ type: 'subscribe', channel: 'room:1' })).error).toBeUndefined();
+    await first.server.hub.publish('room:1', { i: 4 });
+    const [last] = await ws.waitForMessages(1);
+    expect(last.cursor).toEqual(expect.any(String));
+    await stop(first);
+    await ws.closed;
+
+    const second = await start(security);
+    for (let i = 5; i <= 6; i++) await second.server.hub.publish('room:1', { i });
+    const again = await WsTestClient.connect(second.wsUrl, { headers });
+    try {
+      expect((await again.request({ type: 'subscribe', channel: 'room:1', since: last.cursor })).error).toBeUndefined();
+      expect((await again.waitForMessages(2)).map((m) => m.data.i)).toEqual([5, 6]);
+      expect((await again.request({ type: 'subscribe', channel: 'room:2', since: { epoch: last.epoch, offset: 0 } })).error.code).toBe(ErrorCode.Forbidden);
+    } finally {
+      await again.close();
+    }
+    const polled = await fetch(`${second.url}/api/messages?channel=room:1&since=${last.cursor}`, { headers });
+    expect(((await polled.json()) as { messages: { data: { i: number } }[] }).messages.map((m) => m.data.i)).toEqual([5, 6]);
   });
 });

@@ -1,4 +1,4 @@
-import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
+import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type Gap } from '@herald/protocol';
 import { HttpOperations, query, request } from './http.js';
 import type { Link, Transport } from './transport.js';
 
@@ -40,7 +40,7 @@ export class PollingTransport extends HttpOperations implements Transport {
     void this.#loop();
   }
 
-  async subscribe(channel: string, since: Position | undefined): Promise<Position | undefined> {
+  async subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {
     let position = since;
     if (position === undefined) {
       const answer = await request<PollAnswer>(this.#link, `/api/messages${query([channel], { since: 'now' })}`);
@@ -61,7 +61,7 @@ export class PollingTransport extends HttpOperations implements Transport {
     this.#restart();
   }
 
-  #start(channel: string, position: Position | undefined): void {
+  #start(channel: string, position: CursorEntry | undefined): void {
     if (position !== undefined) this.#link.start(channel, position);
   }
 
@@ -78,7 +78,7 @@ export class PollingTransport extends HttpOperations implements Transport {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
-      const known = new Map<string, Position>();
+      const known = new Map<string, CursorEntry>();
       for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
       const abort = new AbortController();
       this.#abort = abort;

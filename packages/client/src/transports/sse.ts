@@ -1,4 +1,4 @@
-import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type Gap, type Position } from '@herald/protocol';
+import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type Gap } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { PresenceChange } from '../types.js';
 import { HttpOperations, query, ticketParam } from './http.js';
@@ -13,7 +13,7 @@ export class SseTransport extends HttpOperations implements Transport {
   readonly name = 'sse';
   readonly #link: Link;
   #source: EventSource | undefined;
-  #positions = new Map<string, Position>();
+  #positions = new Map<string, CursorEntry>();
   #reopening: Promise<void> | undefined;
   #closed = false;
 
@@ -26,7 +26,7 @@ export class SseTransport extends HttpOperations implements Transport {
     return this.#connect();
   }
 
-  async subscribe(channel: string): Promise<Position | undefined> {
+  async subscribe(channel: string): Promise<CursorEntry | undefined> {
     await this.#reopen();
     return this.#positions.get(channel);
   }
@@ -83,7 +83,7 @@ export class SseTransport extends HttpOperations implements Transport {
     const channels = this.#link.channels();
     if (channels.size === 0 || this.#closed) return;
     const ticket = await ticketParam(this.#link);
-    const known = new Map<string, Position>();
+    const known = new Map<string, CursorEntry>();
     for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
     const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
     const url = `${this.#link.url}/events${query(channels.keys(), {

@@ -1,4 +1,4 @@
-import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import type { CursorEntry, Envelope, Gap, PresenceMember, PublishResult } from '@herald/protocol';
 import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
@@ -14,10 +14,13 @@ export interface Link {
   readonly pollWait: number;
   /** The current token, if any. */
   token(): string | undefined;
-  /** The channels to receive, with the position each resumes from (undefined = from now). */
-  channels(): Map<string, Position | undefined>;
+  /**
+   * The channels to receive, with the position each resumes from (undefined = from now), signed
+   * when the hub signed it: pass it back as it is.
+   */
+  channels(): Map<string, CursorEntry | undefined>;
   /** Sets the starting position of a channel that had none (a subscription from now). */
-  start(channel: string, position: Position): void;
+  start(channel: string, position: CursorEntry): void;
   /** Whether any subscription of the channel asked for join/leave events. */
   joinLeave(channel: string): boolean;
   message(envelope: Envelope): void;
@@ -35,7 +38,7 @@ export interface Transport {
   /** Connects and starts receiving every channel of `link.channels()`. */
   open(): Promise<void>;
   /** Starts receiving a channel (after a gap and replay when `since` is given); resolves with its position. */
-  subscribe(channel: string, since: Position | undefined): Promise<Position | undefined>;
+  subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined>;
   unsubscribe(channel: string): void;
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;

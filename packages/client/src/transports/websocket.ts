@@ -1,4 +1,4 @@
-import type { Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import { encodePosition, parseCursor, type CursorEntry, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { HistoryPage, PresenceChange, Since } from '../types.js';
 import { ticketParam } from './http.js';
@@ -41,7 +41,7 @@ export class WebSocketTransport implements Transport {
         opened = true;
         clearTimeout(timer);
         const subscribed = [...this.#link.channels()].map(async ([channel, since]) => {
-          let position: Position | undefined;
+          let position: CursorEntry | undefined;
           try {
             position = await this.subscribe(channel, since);
           } catch (error) {
@@ -67,9 +67,12 @@ export class WebSocketTransport implements Transport {
     });
   }
 
-  async subscribe(channel: string, since: Position | undefined): Promise<Position | undefined> {
-    const reply = await this.#request({ type: 'subscribe', channel, since, joinLeave: this.#link.joinLeave(channel) || undefined });
-    return reply['position'] as Position;
+  async subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {
+    // A signed position goes back as the cursor it came in: the hub checks its signature.
+    const resume = since?.mac !== undefined ? encodePosition(channel, since) : since;
+    const reply = await this.#request({ type: 'subscribe', channel, since: resume, joinLeave: this.#link.joinLeave(channel) || undefined });
+    const cursor = typeof reply['cursor'] === 'string' ? parseCursor(reply['cursor']) : undefined;
+    return (cursor?.ok === true ? cursor.value.get(channel) : undefined) ?? (reply['position'] as Position);
   }
 
   /** Hands the session a fresh token before the old one expires. */

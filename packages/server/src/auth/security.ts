@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode } from '@herald/protocol';
+import { ErrorCode, type CursorEntry, type Position } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
 import { Permissions } from '../hub/permissions.js';
 import type { Authenticator } from './authenticator.js';
+import { CursorSigner } from './cursor-signer.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';
 import { MemoryTicketStore, type TicketStore } from './ticket-store.js';
 
@@ -28,6 +29,12 @@ export interface SecurityOptions {
   readonly ticketTtl?: number;
   /** Where tickets are kept. @default in this process's memory (one node) */
   readonly tickets?: TicketStore;
+  /**
+   * Secrets (32+ characters, the same on every node) that sign the positions handed to clients that
+   * may subscribe to a channel but not read its history; the first signs, all verify (rotation).
+   * @default keys derived from `apiKeys`; without API keys, a random key of this process
+   */
+  readonly cursorSecrets?: readonly string[];
 }
 
 /** The header that carries an API key. */
@@ -63,6 +70,8 @@ export class Security {
   readonly tickets: TicketStore;
   readonly requireAuth: boolean;
   readonly authTimeout: number;
+  /** Signs and checks the positions of clients without `history` (see {@link Security.resumeFrom}). */
+  readonly cursors: CursorSigner;
   readonly #authenticator: Authenticator | undefined;
   readonly #apiKeys: Buffer[];
   readonly #origins: ReadonlySet<string> | '*';
@@ -77,7 +86,33 @@ export class Security {
     this.requireAuth = options.requireAuth ?? false;
     this.authTimeout = options.authTimeout ?? 15_000;
     this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl);
+    this.cursors = CursorSigner.forHub(options.cursorSecrets, options.apiKeys);
     if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');
+  }
+
+  /**
+   * Whether positions handed to `identity` on `channel` are signed: it may not read the channel's
+   * history, so it resumes only from positions the hub gave it.
+   */
+  signsFor(identity: Identity, channel: string): boolean {
+    return !this.permissions.allows(identity, 'history', channel);
+  }
+
+  /**
+   * The position a client may resume `channel` from, given what it sent (`undefined`: none, start
+   * live). A client with `history` may start anywhere. One without it must present a position the
+   * hub signed (a cursor it was given): a raw `{epoch, offset}` or an unsigned cursor is refused
+   * with `forbidden` (2001), so a subscriber cannot read the backlog from before it subscribed.
+   */
+  resumeFrom(identity: Identity, channel: string, since: CursorEntry | undefined): Position | undefined {
+    if (since === undefined) return undefined;
+    const position = { epoch: since.epoch, offset: since.offset };
+    if (!this.signsFor(identity, channel)) return position;
+    if (since.mac === undefined) {
+      throw new HeraldError(ErrorCode.Forbidden, `resuming ${channel} from a position needs history permission: pass back a cursor the hub gave this client`);
+    }
+    if (!this.cursors.verify(channel, since)) throw new HeraldError(ErrorCode.Forbidden, `the cursor for ${channel} was not issued by this hub`);
+    return position;
   }
 
   /** Whether a browser page from `origin` may use the hub (no `Origin` header: not a browser, allowed). */

@@ -199,7 +199,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     security,
     clock,
   );
-  const polling = new PollingTransport(hub, { maxChannels, maxWait: limit('maxWait', options.maxWait, 60, false) }, permissions);
+  const polling = new PollingTransport(hub, { maxChannels, maxWait: limit('maxWait', options.maxWait, 60, false) }, security);
   const nodeId = randomBytes(9).toString('base64url');
   hub.onControl((payload) => {
     const message = parseControl(payload);

@@ -239,12 +239,17 @@ export class Hub {
   /**
    * Subscribes `subscriber` to `channel`. With `since`, the retained messages after it are replayed
    * when `start()` is called (after a gap when `since` cannot be resumed from); live messages that
-   * arrive meanwhile are held and delivered after the replay, without duplicates.
+   * arrive meanwhile are held and delivered after the replay, without duplicates. `signed` is passed
+   * to the subscriber with every message (see `Subscriber.message`); the caller checks permissions.
    */
-  async subscribe(subscriber: Subscriber, channel: string, options: { since?: Position | undefined; joinLeave?: boolean } = {}): Promise<SubscribeOutcome> {
+  async subscribe(
+    subscriber: Subscriber,
+    channel: string,
+    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean } = {},
+  ): Promise<SubscribeOutcome> {
     checkChannel(channel);
     this.#assertOpen();
-    const subscription = new Subscription(channel, subscriber, options.joinLeave === true);
+    const subscription = new Subscription(channel, subscriber, options.joinLeave === true, options.signed === true);
     const state = this.#acquire(channel);
     state.subscriptions.add(subscription);
     if (subscription.joinLeave) state.joinLeave++;

@@ -10,8 +10,12 @@ export interface Subscriber {
   readonly client: string;
   /** User id, or `null` when anonymous. */
   readonly user: string | null;
-  /** `replay` is true for the history a resume asked for (bounded by retention, so never refused as slowness). */
-  message(message: HubMessage, replay: boolean): void;
-  gap(gap: Gap): void;
+  /**
+   * `replay` is true for the history a resume asked for (bounded by retention, so never refused as
+   * slowness). `signed`: the subscriber may not read the channel's history, so every position it
+   * is given carries the hub's signature (see `Security.resumeFrom`).
+   */
+  message(message: HubMessage, replay: boolean, signed: boolean): void;
+  gap(gap: Gap, signed: boolean): void;
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void;
 }

@@ -11,15 +11,21 @@ export class Subscription {
   readonly channel: string;
   readonly subscriber: Subscriber;
   readonly joinLeave: boolean;
+  /**
+   * Whether the subscriber's positions on this channel are signed (it may not read the channel's
+   * history); passed to every `message` and `gap`. A refresh of its token may change it.
+   */
+  signed: boolean;
   epoch = '';
   offset = 0;
   closed = false;
   #pending: HubMessage[] | null = [];
 
-  constructor(channel: string, subscriber: Subscriber, joinLeave: boolean) {
+  constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false) {
     this.channel = channel;
     this.subscriber = subscriber;
     this.joinLeave = joinLeave;
+    this.signed = signed;
   }
 
   /** Whether the subscription has started (its replay is delivered). */
@@ -33,7 +39,7 @@ export class Subscription {
     this.epoch = epoch;
     this.offset = offset;
     if (gap !== undefined) {
-      this.subscriber.gap(gap);
+      this.subscriber.gap(gap, this.signed);
       this.offset = gap.resumed.offset;
     }
     const pending = this.#pending;
@@ -50,24 +56,30 @@ export class Subscription {
       return;
     }
     if (message.epoch !== this.epoch) {
-      this.subscriber.gap({
-        channel: this.channel,
-        reason: 'epoch',
-        requested: { epoch: this.epoch, offset: this.offset },
-        resumed: { epoch: message.epoch, offset: message.offset - 1 },
-      });
+      this.subscriber.gap(
+        {
+          channel: this.channel,
+          reason: 'epoch',
+          requested: { epoch: this.epoch, offset: this.offset },
+          resumed: { epoch: message.epoch, offset: message.offset - 1 },
+        },
+        this.signed,
+      );
       this.epoch = message.epoch;
     } else if (message.offset <= this.offset) {
       return;
     } else if (message.offset > this.offset + 1) {
-      this.subscriber.gap({
-        channel: this.channel,
-        reason: 'lost',
-        requested: { epoch: this.epoch, offset: this.offset },
-        resumed: { epoch: this.epoch, offset: message.offset - 1 },
-      });
+      this.subscriber.gap(
+        {
+          channel: this.channel,
+          reason: 'lost',
+          requested: { epoch: this.epoch, offset: this.offset },
+          resumed: { epoch: this.epoch, offset: message.offset - 1 },
+        },
+        this.signed,
+      );
     }
     this.offset = message.offset;
-    this.subscriber.message(message, replay);
+    this.subscriber.message(message, replay, this.signed);
   }
 }

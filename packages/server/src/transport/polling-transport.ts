@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type Position, type WireError } from '@herald/protocol';
+import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type CursorEntry, type Position, type WireError } from '@herald/protocol';
+import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { Identity } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
-import type { Permissions } from '../hub/permissions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError, sendJsonText } from '../http/respond.js';
 import { messagesJson } from './messages-json.js';
+import { gapFields, signedJson, signedPosition } from './signed-json.js';
 
 /** Options of {@link PollingTransport}. */
 export interface PollingTransportOptions {
@@ -22,6 +24,12 @@ interface Waiting {
 
 const encodeNext = (message: HubMessage): Buffer =>
   Buffer.from(`{"messages":[${message.json}],"cursor":"${encodePosition(message.channel, message)}"}`);
+
+/** Which channels of a request get signed positions (the client may not read their history). */
+interface Signing {
+  readonly signer: CursorSigner;
+  readonly channels: ReadonlySet<string>;
+}
 
 function parseNumber(params: URLSearchParams, name: string, min: number, max: number, integer: boolean): number | WireError | undefined {
   const text = params.get(name);
@@ -42,10 +50,10 @@ export class PollingTransport {
   readonly #hub: Hub;
   readonly #options: PollingTransportOptions;
   readonly #waiting = new Set<Waiting>();
-  readonly #permissions: Permissions;
+  readonly #security: Security;
 
-  constructor(hub: Hub, options: PollingTransportOptions, permissions: Permissions) {
-    this.#permissions = permissions;
+  constructor(hub: Hub, options: PollingTransportOptions, security: Security) {
+    this.#security = security;
     this.#hub = hub;
     this.#options = options;
   }
@@ -55,12 +63,25 @@ export class PollingTransport {
     return this.#waiting.size;
   }
 
-  /** Answers one poll for `identity` (authenticated by the caller), checking `subscribe` on every channel. */
+  /**
+   * Answers one poll for `identity` (authenticated by the caller), checking `op` on every channel.
+   * A channel whose history the client may not read starts at its current end when no `since` is
+   * given, resumes only from a position the hub signed, and gets signed positions back.
+   */
   async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
+    const security = this.#security;
+    const { channels, fromNow } = query.value;
+    const restricted = new Set<string>();
+    const asked = new Map<string, Position>();
     try {
-      for (const channel of query.value.channels) this.#permissions.check(identity, op, channel);
+      for (const channel of channels) {
+        security.permissions.check(identity, op, channel);
+        if (security.signsFor(identity, channel)) restricted.add(channel);
+        const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
+        if (from !== undefined) asked.set(channel, from);
+      }
     } catch (error) {
       return sendError(res, toWireError(error), headers);
     }
@@ -68,19 +89,22 @@ export class PollingTransport {
     if (typeof wait === 'object') return sendError(res, wait, headers);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
     if (typeof limit === 'object') return sendError(res, limit, headers);
-    const { channels, fromNow } = query.value;
+    const signing: Signing | undefined = restricted.size === 0 ? undefined : { signer: security.cursors, channels: restricted };
 
     try {
-      let since = query.value.since;
-      if (fromNow) {
-        const positions = await Promise.all(channels.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
-        since = new Map(positions);
+      let since: Map<string, Position> | undefined = query.value.since === undefined ? undefined : asked;
+      // From now: asked for, or the first poll of a client that may not read what came before.
+      const startNow = fromNow ? channels : channels.filter((channel) => restricted.has(channel) && !asked.has(channel));
+      if (startNow.length > 0) {
+        since ??= new Map();
+        const positions = await Promise.all(startNow.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
+        for (const [channel, position] of positions) since.set(channel, position);
       }
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit);
-        return sendJsonText(res, 200, responseBody(reads), headers);
+        return sendJsonText(res, 200, responseBody(reads, signing), headers);
       }
-      await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers);
+      await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -95,7 +119,15 @@ export class PollingTransport {
     return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit)));
   }
 
-  async #longPoll(res: ServerResponse, channels: string[], since: Map<string, Position>, limit: number, wait: number, headers: Record<string, string>): Promise<void> {
+  async #longPoll(
+    res: ServerResponse,
+    channels: string[],
+    since: Map<string, Position>,
+    limit: number,
+    wait: number,
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+  ): Promise<void> {
     let done = false;
     let reading = false;
     let stale = false;
@@ -112,7 +144,7 @@ export class PollingTransport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      sendJsonText(res, 200, reads === undefined ? emptyBody(channels, since) : responseBody(reads), headers);
+      sendJsonText(res, 200, reads === undefined ? emptyBody(channels, since, signing) : responseBody(reads, signing), headers);
     };
     const check = (): void => {
       if (done) return;
@@ -142,7 +174,9 @@ export class PollingTransport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
-        sendJsonText(res, 200, message.encoded('poll', encodeNext), headers);
+        const signer = signing?.signer;
+        const body = signer === undefined ? message.encoded('poll', encodeNext) : message.encoded('poll-signed', (m) => encodeNextSigned(m, signer));
+        sendJsonText(res, 200, body, headers);
         return;
       }
       check();
@@ -163,25 +197,34 @@ export class PollingTransport {
   }
 }
 
-function responseBody(reads: readonly ReadOutcome[]): string {
-  const positions = new Map<string, Position>();
+const encodeNextSigned = (message: HubMessage, signer: CursorSigner): Buffer =>
+  Buffer.from(`{"messages":[${signedJson(message, signer)}],"cursor":"${encodePosition(message.channel, signedPosition(message, signer))}"}`);
+
+/** `position` as the client gets it: signed when its channel is restricted. */
+function handOut(channel: string, position: Position, signing: Signing | undefined): CursorEntry {
+  return signing?.channels.has(channel) === true ? signing.signer.sign(channel, position) : position;
+}
+
+function responseBody(reads: readonly ReadOutcome[], signing: Signing | undefined): string {
+  const positions = new Map<string, CursorEntry>();
   const gaps = [];
   let more = false;
   let messages = '';
   for (const read of reads) {
-    positions.set(read.channel, read.position);
-    if (read.gap !== undefined) gaps.push(read.gap);
+    const signer = signing?.channels.has(read.channel) === true ? signing.signer : undefined;
+    positions.set(read.channel, handOut(read.channel, read.position, signing));
+    if (read.gap !== undefined) gaps.push(gapFields(read.gap, signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages).slice(1, -1);
+    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signer).slice(1, -1);
   }
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
 }
 
-function emptyBody(channels: readonly string[], since: Map<string, Position>): string {
-  const positions = new Map<string, Position>();
+function emptyBody(channels: readonly string[], since: Map<string, Position>, signing: Signing | undefined): string {
+  const positions = new Map<string, CursorEntry>();
   for (const channel of channels) {
     const at = since.get(channel);
-    if (at !== undefined) positions.set(channel, at);
+    if (at !== undefined) positions.set(channel, handOut(channel, at, signing));
   }
   return `{"messages":[],"cursor":"${encodeCursor(positions)}"}`;
 }

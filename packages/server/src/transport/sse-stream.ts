@@ -1,10 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { encodeCursor, encodePosition, type Gap, type Position, type PresenceMember } from '@herald/protocol';
+import { encodeCursor, encodePosition, type CursorEntry, type Gap, type PresenceMember } from '@herald/protocol';
+import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
+import { gapJson, signedJson, signedPosition } from './signed-json.js';
 
 const encodeSingle = (message: HubMessage): Buffer =>
   Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
@@ -12,6 +14,8 @@ const encodeData = (message: HubMessage): Buffer => Buffer.from(`data: ${message
 
 /** What a stream reports to its transport (one object for all streams: no closures per stream). */
 export interface SseStreamOwner {
+  /** Signs the positions of subscriptions without `history`. */
+  readonly cursors: CursorSigner;
   slowConsumer(stream: SseStream): void;
   closed(stream: SseStream): void;
 }
@@ -37,7 +41,7 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly client = nextSessionId();
   readonly user: string | null;
   readonly #outbox: Outbox;
-  readonly #positions: Map<string, Position>;
+  readonly #positions: Map<string, CursorEntry>;
   readonly #single: boolean;
 
   /** The stream's subscriptions, once they started. */
@@ -45,7 +49,8 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly #res: ServerResponse;
   readonly #owner: SseStreamOwner;
 
-  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, Position>, sendQueueBytes: number, owner: SseStreamOwner) {
+  /** `positions` holds each channel's starting position (signed where the subscription is). */
+  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, CursorEntry>, sendQueueBytes: number, owner: SseStreamOwner) {
     this.user = user;
     this.#res = res;
     this.#owner = owner;
@@ -83,7 +88,8 @@ export class SseStream implements Subscriber, OutboxOwner {
     this.#outbox.close();
   }
 
-  message(message: HubMessage, replay: boolean): void {
+  message(message: HubMessage, replay: boolean, signed: boolean): void {
+    if (signed) return this.#signedMessage(message, replay);
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     if (this.#single) {
       this.#outbox.push(message.encoded('sse1', encodeSingle), replay);
@@ -93,9 +99,23 @@ export class SseStream implements Subscriber, OutboxOwner {
     }
   }
 
-  gap(gap: Gap): void {
-    this.#positions.set(gap.channel, gap.resumed);
-    this.#outbox.push(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: 'gap', ...gap })}\n\n`));
+  /** A message to a subscription without `history`: signed position in the id and the envelope. */
+  #signedMessage(message: HubMessage, replay: boolean): void {
+    const cursors = this.#owner.cursors;
+    const position = signedPosition(message, cursors);
+    this.#positions.set(message.channel, position);
+    if (this.#single) {
+      this.#outbox.push(message.encoded('sse1-signed', (m) => Buffer.from(`id: ${encodePosition(m.channel, position)}\ndata: ${signedJson(m, cursors)}\n\n`)), replay);
+    } else {
+      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
+      this.#outbox.push(message.encoded('sse-signed', (m) => Buffer.from(`data: ${signedJson(m, cursors)}\n\n`)), replay);
+    }
+  }
+
+  gap(gap: Gap, signed: boolean): void {
+    const cursors = signed ? this.#owner.cursors : undefined;
+    this.#positions.set(gap.channel, cursors === undefined ? gap.resumed : cursors.sign(gap.channel, gap.resumed));
+    this.#outbox.push(Buffer.from(`event: gap\ndata: ${gapJson(gap, cursors)}\n\n`));
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {

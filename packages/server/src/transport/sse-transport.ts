@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, type Position, type WireError } from '@herald/protocol';
+import { ErrorCode, type CursorEntry, type Position, type WireError } from '@herald/protocol';
+import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
@@ -35,9 +36,11 @@ export class SseTransport implements SseStreamOwner {
   readonly #heartbeat: NodeJS.Timeout;
   readonly #security: Security;
   readonly #clock: Clock;
+  readonly cursors: CursorSigner;
 
   constructor(hub: Hub, options: SseTransportOptions, logger: Logger, security: Security, clock: Clock) {
     this.#security = security;
+    this.cursors = security.cursors;
     this.#clock = clock;
     this.#hub = hub;
     this.#options = options;
@@ -66,15 +69,19 @@ export class SseTransport implements SseStreamOwner {
       return;
     }
     const { channels: asked, since } = query.value;
+    const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
-    const channels: string[] = [];
+    const channels: { channel: string; since: Position | undefined; signed: boolean }[] = [];
     const refused: { channel: string; error: WireError }[] = [];
+    const { permissions } = this.#security;
     for (const channel of asked) {
       try {
-        this.#security.permissions.check(identity, 'subscribe', channel);
-        channels.push(channel);
+        permissions.check(identity, 'subscribe', channel);
+        // Joins and leaves name the channel's members: the same right as reading its presence.
+        if (joinLeave) permissions.check(identity, 'presence', channel);
+        channels.push({ channel, since: this.#security.resumeFrom(identity, channel, since?.get(channel)), signed: this.#security.signsFor(identity, channel) });
       } catch (error) {
         refused.push({ channel, error: toWireError(error) });
       }
@@ -83,16 +90,15 @@ export class SseTransport implements SseStreamOwner {
       sendError(res, refused[0]!.error, headers);
       return;
     }
-    const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
-    const positions = new Map<string, Position>();
+    const positions = new Map<string, CursorEntry>();
     const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, this);
     const outcomes: SubscribeOutcome[] = [];
     try {
-      for (const channel of channels) {
-        const outcome = await this.#hub.subscribe(stream, channel, { since: since?.get(channel), joinLeave });
+      for (const { channel, since: from, signed } of channels) {
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed });
         outcomes.push(outcome);
         stream.subscriptions.push(outcome.subscription);
-        positions.set(channel, outcome.position);
+        positions.set(channel, signed ? this.cursors.sign(channel, outcome.position) : outcome.position);
         // Gone while subscribing: closed() has unsubscribed what was there; finish the job.
         if (res.destroyed) return this.closed(stream);
       }

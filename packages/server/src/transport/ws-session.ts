@@ -7,6 +7,7 @@ import {
   parseSince,
   type Command,
   type CommandId,
+  type CursorEntry,
   type Gap,
   type Position,
   type PresenceMember,
@@ -23,6 +24,7 @@ import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
+import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
@@ -78,6 +80,7 @@ const RATE_LIMIT_STRIKES = 50;
 
 interface Entry {
   readonly channel: string;
+  readonly joinLeave: boolean;
   subscription: Subscription | undefined;
   cancelled: boolean;
 }
@@ -185,12 +188,13 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#ws.ping();
   }
 
-  message(message: HubMessage, replay: boolean): void {
-    this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
+  message(message: HubMessage, replay: boolean, signed: boolean): void {
+    if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
+    else this.#outbox.push(message.encoded('ws-signed', (m) => wsTextFrame(signedJson(m, this.#context.security.cursors))), replay);
   }
 
-  gap(gap: Gap): void {
-    this.#send({ type: 'gap', ...gap });
+  gap(gap: Gap, signed: boolean): void {
+    this.#outbox.push(wsTextFrame(gapJson(gap, signed ? this.#context.security.cursors : undefined)));
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
@@ -253,12 +257,17 @@ export class WsSession implements Subscriber, OutboxOwner {
       case 'publish':
         this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data, { idempotencyKey: command.idempotencyKey, idempotencyScope: idempotencyScope(this.#identity) }));
         return;
-      case 'subscribe':
-        return this.#subscribe(command.id, command.channel, sinceOf(command.since, command.channel), command.joinLeave === true);
+      case 'subscribe': {
+        // Joins and leaves name the channel's members: the same right as reading its presence.
+        if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
+        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        return this.#subscribe(command.id, command.channel, since, command.joinLeave === true);
+      }
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
-        const read = await this.#context.hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
+        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        const read = await this.#context.hub.read(command.channel, since, command.limit);
         const fields = {
           channel: command.channel,
           position: read.position,
@@ -283,11 +292,12 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (entries.length >= this.#context.limits.maxChannels) {
       throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#context.limits.maxChannels} channels per connection`);
     }
-    const entry: Entry = { channel, subscription: undefined, cancelled: false };
+    const entry: Entry = { channel, joinLeave, subscription: undefined, cancelled: false };
     entries.push(entry);
+    const signed = this.#context.security.signsFor(this.#identity, channel);
     let outcome;
     try {
-      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave });
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed });
     } catch (error) {
       this.#remove(entry);
       throw error;
@@ -297,7 +307,8 @@ export class WsSession implements Subscriber, OutboxOwner {
       throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
     }
     entry.subscription = outcome.subscription;
-    this.#reply(id, { channel, position: outcome.position, cursor: encodePosition(channel, outcome.position) });
+    const cursor = signed ? signedCursor(channel, outcome.position, this.#context.security.cursors) : encodePosition(channel, outcome.position);
+    this.#reply(id, { channel, position: outcome.position, cursor });
     outcome.start();
   }
 
@@ -330,15 +341,27 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#dropRevoked();
   }
 
-  /** Ends the subscriptions the session's new token no longer allows, each with an `unsubscribed` push. */
+  /**
+   * Ends the subscriptions the session's new token no longer allows (to subscribe, or to see
+   * joins and leaves when asked for), each with an `unsubscribed` push; the others sign their
+   * positions from now on if the new token lost `history`, or stop if it gained it.
+   */
   #dropRevoked(): void {
     const { permissions } = this.#context.security;
     for (const entry of [...(this.#entries ?? [])]) {
-      if (permissions.allows(this.#identity, 'subscribe', entry.channel)) continue;
+      const op = !permissions.allows(this.#identity, 'subscribe', entry.channel)
+        ? 'subscribe'
+        : entry.joinLeave && !permissions.allows(this.#identity, 'presence', entry.channel)
+          ? 'presence'
+          : undefined;
+      if (op === undefined) {
+        if (entry.subscription !== undefined) entry.subscription.signed = this.#context.security.signsFor(this.#identity, entry.channel);
+        continue;
+      }
       this.#remove(entry);
       entry.cancelled = true;
       if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
-      this.#send({ type: 'unsubscribed', channel: entry.channel, error: denial(() => permissions.check(this.#identity, 'subscribe', entry.channel)) });
+      this.#send({ type: 'unsubscribed', channel: entry.channel, error: denial(() => permissions.check(this.#identity, op, entry.channel)) });
     }
   }
 
@@ -395,7 +418,7 @@ function denial(check: () => void): WireError {
   return { code: ErrorCode.Forbidden, message: 'not allowed' };
 }
 
-function sinceOf(since: string | Position | undefined, channel: string): Position | undefined {
+function sinceOf(since: string | Position | undefined, channel: string): CursorEntry | undefined {
   if (since === undefined) return undefined;
   const parsed = parseSince(since, channel);
   return parsed.ok ? parsed.value : undefined;
