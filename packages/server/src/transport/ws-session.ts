@@ -26,6 +26,7 @@ import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
+import { refusedCommandId } from './refused-command-id.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 import { wsTextFrame } from './ws-frame.js';
@@ -77,6 +78,9 @@ function onError(this: WebSocket, error: Error): void {
 
 /** Commands refused by the rate limit in a row before the session is closed with 4003. */
 const RATE_LIMIT_STRIKES = 50;
+
+/** Milliseconds a session closed for a command flood has to finish the close handshake (as after a ping timeout). */
+const FLOOD_CLOSE_TIMEOUT = 1000;
 
 interface Entry {
   readonly channel: string;
@@ -215,16 +219,20 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
+    // Once the hub has sent its close frame, the rest of what the peer sent is neither run nor answered.
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
     // Every frame counts against the rate limit, valid or not: a flood of garbage is a flood.
     if (!this.#limiter.take()) {
       if (++this.#strikes >= RATE_LIMIT_STRIKES) {
         this.#context.logger.warn({ client: this.client }, 'command flood: session closed');
         this.close(CloseCode.RateLimited, 'too many commands');
+        // Stop reading the flood; a peer that does not answer the close frame is cut off.
+        this.#ws.pause();
+        setTimeout(() => this.#ws.terminate(), FLOOD_CLOSE_TIMEOUT).unref();
         return;
       }
-      // Answered with the command's id when it has one, so the caller's request settles.
-      const refused = decodeCommand(data.toString('utf8'));
-      this.#replyError(refused.ok ? refused.command.id : refused.id, { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
+      // Answered with the command's id when it can be read cheaply, so the caller's request settles.
+      this.#replyError(refusedCommandId(data, isBinary), { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
       return;
     }
     this.#strikes = 0;
