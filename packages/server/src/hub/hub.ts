@@ -3,7 +3,7 @@ import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, ty
 import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { computeGap } from './compute-gap.js';
+import { afterGap, computeGap } from './compute-gap.js';
 import { HubMessage } from './hub-message.js';
 import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
 import type { Subscriber } from './subscriber.js';
@@ -203,15 +203,18 @@ export class Hub {
 
   /**
    * Reads a channel's retained log: after `since` when given (with a gap when `since` cannot be
-   * resumed from), else from the oldest retained message; oldest first, at most `limit`.
+   * resumed from), else from the oldest retained message; oldest first, at most `limit`. `signed`:
+   * the reader may not read the channel's history, so a gap from another epoch or from ahead of the
+   * log resumes at the current end (see `computeGap`).
    */
-  async read(channel: string, since?: Position, limit: number = MAX_HISTORY_LIMIT): Promise<ReadOutcome> {
+  async read(channel: string, since?: Position, limit: number = MAX_HISTORY_LIMIT, options: { signed?: boolean } = {}): Promise<ReadOutcome> {
     checkChannel(channel);
     this.#assertOpen();
     const result = await this.#engineCall(() => this.#broker.read(channel, { since, limit: limit + 1 }));
-    const gap = since === undefined ? undefined : computeGap(channel, since, result);
-    const more = result.messages.length > limit;
-    const stored = more ? result.messages.slice(0, limit) : result.messages;
+    const gap = since === undefined ? undefined : computeGap(channel, since, result, options.signed === true);
+    const after = afterGap(result.messages, gap);
+    const more = after.length > limit;
+    const stored = more ? after.slice(0, limit) : after;
     const messages = stored.map((m) => new HubMessage(m));
     const last = messages.at(-1);
     let position: Position;
@@ -264,8 +267,8 @@ export class Hub {
       } else {
         const result = await this.#engineCall(() => this.#broker.read(channel, { since }));
         position = result.position;
-        gap = computeGap(channel, since, result);
-        replay = result.messages.map((m) => new HubMessage(m));
+        gap = computeGap(channel, since, result, subscription.signed);
+        replay = afterGap(result.messages, gap).map((m) => new HubMessage(m));
       }
       const member = { client: subscriber.client, user: subscriber.user };
       try {

@@ -101,7 +101,7 @@ export class PollingTransport {
         for (const [channel, position] of positions) since.set(channel, position);
       }
       if (wait === 0) {
-        const reads = await this.#readAll(channels, since, limit);
+        const reads = await this.#readAll(channels, since, limit, signing);
         return sendJsonText(res, 200, responseBody(reads, signing), headers);
       }
       await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
@@ -115,8 +115,8 @@ export class PollingTransport {
     for (const waiting of this.#waiting) waiting.finish();
   }
 
-  #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number): Promise<ReadOutcome[]> {
-    return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit)));
+  #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number, signing: Signing | undefined): Promise<ReadOutcome[]> {
+    return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit, { signed: signing?.channels.has(channel) === true })));
   }
 
   async #longPoll(
@@ -154,7 +154,7 @@ export class PollingTransport {
       }
       reading = true;
       stale = false;
-      this.#readAll(channels, since, limit).then(
+      this.#readAll(channels, since, limit, signing).then(
         (reads) => {
           reading = false;
           if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) respond(reads);
@@ -189,7 +189,7 @@ export class PollingTransport {
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
     handles.timer = setTimeout(() => respond(undefined), wait * 1000);
-    const reads = await this.#readAll(channels, since, limit);
+    const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
     if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
     // Nothing new: remember where each channel stands, so the reply to a timeout carries a cursor.
