@@ -42,6 +42,9 @@ const limits = z.strictObject({
   pingInterval: positiveInt.optional(),
   headersTimeout: positiveInt.optional(),
   ticketTtl: positiveInt.optional(),
+  ticketsPerUser: positiveInt.optional(),
+  ticketsPerSecond: z.number().positive().optional(),
+  ticketBurst: positiveInt.optional(),
 });
 
 /** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { checkChannelName, ErrorCode, type WireError } from '@herald/protocol';
 import { idempotencyScope, type Identity } from '../auth/identity.js';
 import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
+import { ticketHolder, TicketRefusedError } from '../auth/ticket-limits.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, type HistoryOptions } from '../engine/history-policy.js';
@@ -300,8 +301,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
           return sendError(res, { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }, cors);
         }
         try {
-          return sendJson(res, 200, await security.tickets.issue(who.identity), cors);
+          return sendJson(res, 200, await security.tickets.issue(who.identity, ticketHolder(who.identity, req.socket.remoteAddress)), cors);
         } catch (error) {
+          if (error instanceof TicketRefusedError) return sendError(res, error.toWire(), { ...cors, 'Retry-After': String(error.retryAfter) });
           logger.error({ err: error }, 'ticket not issued');
           return sendError(res, { code: ErrorCode.Unavailable, message: 'tickets are unavailable' }, cors);
         }
