@@ -121,6 +121,8 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
+const NO_SUBPROTOCOL = 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header';
+
 const rawResponse = (status: string, body = ''): string =>
   `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
@@ -386,6 +388,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     const path = (req.url ?? '').split('?', 1)[0];
     if (path !== '/ws' || !enabled.websocket) return void socket.end(rawResponse('404 Not Found'));
     if (!ready) return void socket.end(rawResponse('503 Service Unavailable'));
+    // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
+    if (req.headers['sec-websocket-protocol'] !== undefined)
+      return void socket.end(rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })));
     // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
     if (!security.originAllowed(req.headers.origin))
       return void socket.end(
