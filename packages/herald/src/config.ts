@@ -32,7 +32,9 @@ const auth = z
 const limits = z.strictObject({
   maxMessageBytes: positiveInt.optional(),
   maxBodyBytes: positiveInt.optional(),
-  maxChannels: positiveInt.optional(),
+  // A cursor holds at most 128 channels (MAX_CURSOR_CHANNELS): an SSE stream over more could not resume.
+  maxChannels: positiveInt.max(128).optional(),
+  maxHeaderBytes: positiveInt.optional(),
   sendQueueBytes: positiveInt.optional(),
   commandsPerSecond: z.number().positive().optional(),
   commandBurst: positiveInt.optional(),

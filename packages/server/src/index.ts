@@ -33,3 +33,4 @@ export {
   type TicketLimits,
 } from './auth/ticket-limits.js';
 export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './hub/permissions.js';
+export { CURSOR_CHARS_PER_CHANNEL, MAX_REQUEST_HEADERS, requestHeadBytes } from './http/request-head.js';
