@@ -1,4 +1,4 @@
-import { createClient, type HeraldClient, type Envelope, type TransportName } from '@herald/client/node';
+import { createClient, type HeraldClient, type HeraldClientError, type Envelope, type TransportName } from '@herald/client/node';
 import { Collector, startNginx, startTestHub, type TestHub, type TestNginx } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -80,5 +80,26 @@ describe('fallback between transports, with real obstacles', () => {
     await new Promise<void>((resolve) => again.on('state', (s) => s === 'subscribed' && resolve()));
     expect(client.transport).toBe('sse');
     expect(attempts).toEqual([]);
+  });
+
+  it('an SSE request over the hub\'s head limit (431, 1006) is a failed stream: the client moves on to the WebSocket; with SSE alone it stops with 1006', async () => {
+    hub = await startTestHub({ maxHeaderBytes: 8192 });
+    // 40 channels of 208 characters: about 8.5 KB of URL, over the hub's 8 KiB.
+    const names = Array.from({ length: 40 }, (_, i) => `long:${String(i).padStart(2, '0')}:${'x'.repeat(200)}`);
+    client = createClient({ url: hub.url, transports: ['sse', 'websocket'], timeout: 1500 });
+    const got = new Collector<Envelope>();
+    const subs = names.map((name) => client!.subscribe(name, (m) => got.push(m)));
+    await new Promise<void>((resolve) => subs.at(-1)!.on('state', (s) => s === 'subscribed' && resolve()));
+    expect(client.transport).toBe('websocket');
+    await hub.server.hub.publish(names.at(-1)!, 'through the WebSocket');
+    expect((await got.count(1)).map((m) => m.data)).toEqual(['through the WebSocket']);
+
+    const sseOnly = createClient({ url: hub.url, transports: ['sse'], timeout: 1500, reconnect: { maxAttempts: 1 } });
+    const failure = new Promise<HeraldClientError>((resolve) => sseOnly.on('error', resolve));
+    for (const name of names) sseOnly.subscribe(name);
+    const error = await failure;
+    sseOnly.close();
+    expect(error.code).toBe(1006);
+    expect(error.message).toBe(`the hub refused the SSE request as too large (request head larger than 8192 bytes or 200 headers): fewer or shorter channels would fit`);
   });
 });

@@ -84,6 +84,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: file('[1]'), env: {}, flags: {} })).toThrow(/must hold a JSON object/);
   });
 
+  it('reads the ticket and request-head limits; maxChannels is at most 128 (the channels a cursor holds)', () => {
+    const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
+    const limits = { maxHeaderBytes: 65_536, ticketsPerUser: 4, ticketsPerSecond: 0.5, ticketBurst: 8 };
+    expect(loadConfig({ file: file({ ...base, limits }), env: {}, flags: {} }).config.limits).toEqual(limits);
+    expect(() => loadConfig({ file: file({ ...base, limits: { maxChannels: 129, ticketsPerUser: 0 } }), env: {}, flags: {} })).toThrow(
+      new ConfigError('invalid configuration:\n  limits.maxChannels: Too big: expected number to be <=128\n  limits.ticketsPerUser: Too small: expected number to be >=1'),
+    );
+  });
+
   it('needs exactly one token key', () => {
     expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET, HERALD_AUTH_JWKS_URL: 'https://id.example/jwks.json', HERALD_API_KEYS: KEY }, flags: {} })).toThrow(
       'auth: needs exactly one of secret, publicKey, jwksUrl',

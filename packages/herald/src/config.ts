@@ -32,7 +32,9 @@ const auth = z
 const limits = z.strictObject({
   maxMessageBytes: positiveInt.optional(),
   maxBodyBytes: positiveInt.optional(),
-  maxChannels: positiveInt.optional(),
+  // A cursor holds at most 128 channels (MAX_CURSOR_CHANNELS): an SSE stream over more could not resume.
+  maxChannels: positiveInt.max(128).optional(),
+  maxHeaderBytes: positiveInt.optional(),
   sendQueueBytes: positiveInt.optional(),
   commandsPerSecond: z.number().positive().optional(),
   commandBurst: positiveInt.optional(),
@@ -42,6 +44,9 @@ const limits = z.strictObject({
   pingInterval: positiveInt.optional(),
   headersTimeout: positiveInt.optional(),
   ticketTtl: positiveInt.optional(),
+  ticketsPerUser: positiveInt.optional(),
+  ticketsPerSecond: z.number().positive().optional(),
+  ticketBurst: positiveInt.optional(),
 });
 
 /** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */

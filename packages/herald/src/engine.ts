@@ -1,4 +1,4 @@
-import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore, type TicketStore } from '@herald/server';
+import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore, type TicketLimits, type TicketStore } from '@herald/server';
 import { RedisBroker, RedisPresenceStore, RedisTicketStore, redactUrl } from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
@@ -28,6 +28,16 @@ export interface Engine {
   readonly tickets?: TicketStore;
 }
 
+/** The ticket limits configured in `limits` (unset ones keep their defaults). */
+export function ticketLimits(limits: Pick<HeraldConfig['limits'], 'ticketsPerUser' | 'ticketsPerSecond' | 'ticketBurst'>): TicketLimits {
+  const { ticketsPerUser, ticketsPerSecond, ticketBurst } = limits;
+  return {
+    ...(ticketsPerUser !== undefined && { perHolder: ticketsPerUser }),
+    ...(ticketsPerSecond !== undefined && { perSecond: ticketsPerSecond }),
+    ...(ticketBurst !== undefined && { burst: ticketBurst }),
+  };
+}
+
 /** Opens the configured engine (connects to Redis, opens the SQLite file). */
 export async function openEngine(config: HeraldConfig, historyFor: (channel: string) => HistoryPolicy, logger: Logger, clock?: Clock): Promise<Engine> {
   const spec = parseEngine(config.engine);
@@ -44,7 +54,11 @@ export async function openEngine(config: HeraldConfig, historyFor: (channel: str
         opened.push(broker);
         const presence = await RedisPresenceStore.connect({ ...common, memberTtl });
         opened.push(presence);
-        const tickets = await RedisTicketStore.connect({ ...common, ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }) });
+        const tickets = await RedisTicketStore.connect({
+          ...common,
+          ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }),
+          limits: ticketLimits(config.limits),
+        });
         return { broker, presence, tickets };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));

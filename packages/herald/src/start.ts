@@ -1,6 +1,6 @@
 import { createHeraldServer, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServer, type HeraldServerOptions, type Logger } from '@herald/server';
 import type { HeraldConfig, Profile } from './config.js';
-import { openEngine, type Engine } from './engine.js';
+import { openEngine, ticketLimits, type Engine } from './engine.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
 
 /** A started hub: the server plus the URL it answers on. */
@@ -53,7 +53,8 @@ function serverOptions(
   engine: Engine,
   bundle: string | undefined,
 ): HeraldServerOptions {
-  const { authTimeout, ticketTtl, ...limits } = config.limits;
+  const { authTimeout, ticketTtl, ticketsPerUser, ticketsPerSecond, ticketBurst, ...limits } = config.limits;
+  const tickets = ticketLimits({ ticketsPerUser, ticketsPerSecond, ticketBurst });
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
@@ -76,10 +77,11 @@ function serverOptions(
             requireAuth: !config.allowAnonymous,
             ...(authTimeout !== undefined && { authTimeout }),
             ...(ticketTtl !== undefined && { ticketTtl }),
+            ticketLimits: tickets,
             ...(engine.tickets && { tickets: engine.tickets }),
           },
         }
-      : { landingPage: loadLandingPage(), ...(engine.tickets && { security: { tickets: engine.tickets } }) }),
+      : { landingPage: loadLandingPage(), security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) } }),
     routes: (req, res, url) => {
       if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });

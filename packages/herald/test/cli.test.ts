@@ -140,4 +140,21 @@ describe('herald CLI', () => {
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
   });
+
+  it('applies the ticket and request-head limits of the config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    const config = join(dir, 'herald.config.json');
+    writeFileSync(config, JSON.stringify({ auth: { secret: SECRET }, apiKeys: [API_KEY], limits: { ticketsPerUser: 1, maxHeaderBytes: 4096 } }));
+    const hub = await start(['--config', config, '--port', '0']);
+    children.push(hub.child);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+    const ticket = (): Promise<Response> => fetch(`${hub.url}/api/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect((await ticket()).status).toBe(200);
+    const refused = await ticket();
+    expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).toEqual([429, '30', { error: { code: 3002, message: 'at most 1 unredeemed tickets at once' } }]);
+    const large = await fetch(`${hub.url}/healthz`, { headers: { 'x-filler': 'f'.repeat(4096) } });
+    expect([large.status, await large.json()]).toEqual([431, { error: { code: 1006, message: 'request head larger than 4096 bytes or 200 headers' } }]);
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+  });
 });

@@ -47,8 +47,23 @@ export class Keys {
     return `${this.prefix}control`;
   }
 
-  /** A single-use ticket (string key with expiry). */
+  /** A single-use ticket (string key with expiry): the identity as JSON. */
   ticket(ticket: string): string {
     return `${this.prefix}ticket:${ticket}`;
+  }
+
+  /** Sorted set ticket → expiry time (ms) of one holder's outstanding tickets. */
+  ticketsOf(holder: string): string {
+    return `${this.prefix}tickets:held:${holder}`;
+  }
+
+  /** Hash `{tokens, at}`: one holder's ticket rate bucket. */
+  ticketRate(holder: string): string {
+    return `${this.prefix}tickets:rate:${holder}`;
+  }
+
+  /** Sorted set ticket → expiry time (ms) of every outstanding ticket. */
+  get tickets(): string {
+    return `${this.prefix}tickets:all`;
   }
 }

@@ -1,6 +1,22 @@
-import { DEFAULT_TICKET_TTL, newTicket, silentLogger, systemClock, type Clock, type Identity, type IssuedTicket, type Logger, type TicketStore } from '@herald/server';
-import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
+import {
+  DEFAULT_TICKET_TTL,
+  newTicket,
+  resolveTicketLimits,
+  silentLogger,
+  systemClock,
+  ticketHolder,
+  ticketRefusal,
+  type Clock,
+  type Identity,
+  type IssuedTicket,
+  type Logger,
+  type ResolvedTicketLimits,
+  type TicketLimits,
+  type TicketStore,
+} from '@herald/server';
+import { connect, disconnect, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
+import { TICKET_ISSUE, TICKET_REDEEM } from './scripts.js';
 
 /** Options of {@link RedisTicketStore.connect}. */
 export interface RedisTicketOptions {
@@ -9,6 +25,8 @@ export interface RedisTicketOptions {
   readonly prefix?: string;
   /** Seconds a ticket stays valid. @default 30 */
   readonly ttl?: number;
+  /** Tickets per holder, per second and in all, counted over every node. @default see {@link TicketLimits} */
+  readonly limits?: TicketLimits;
   readonly commandTimeout?: number;
   readonly connectTimeout?: number;
   readonly clock?: Clock;
@@ -16,40 +34,52 @@ export interface RedisTicketOptions {
 }
 
 /**
- * Tickets shared by every node on one Redis: issued by one node, redeemed (once, with `GETDEL`) by
- * whichever node the load balancer picks. Redis expires them; a ticket never outlives its token.
+ * Tickets shared by every node on one Redis: issued by one node, redeemed (once) by whichever node
+ * the load balancer picks. Redis expires them; a ticket never outlives its token. The limits are
+ * checked and counted in one script, so they hold exactly across nodes.
  */
 export class RedisTicketStore implements TicketStore {
   readonly #client: RedisClient;
   readonly #keys: Keys;
   readonly #ttl: number;
   readonly #clock: Clock;
+  readonly #limits: ResolvedTicketLimits;
 
-  private constructor(client: RedisClient, options: RedisTicketOptions, ttl: number) {
+  private constructor(client: RedisClient, options: RedisTicketOptions, ttl: number, limits: ResolvedTicketLimits) {
     this.#client = client;
     this.#keys = new Keys(options.prefix ?? 'herald:');
     this.#ttl = ttl;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = limits;
   }
 
   static async connect(options: RedisTicketOptions): Promise<RedisTicketStore> {
     const ttl = options.ttl ?? DEFAULT_TICKET_TTL;
     if (!Number.isInteger(ttl) || ttl < 1) throw new RangeError('ttl must be a whole number of seconds ≥ 1');
+    const limits = resolveTicketLimits(options.limits);
     const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'tickets');
-    return new RedisTicketStore(client, options, ttl);
+    return new RedisTicketStore(client, options, ttl, limits);
   }
 
-  async issue(identity: Identity): Promise<IssuedTicket> {
+  async issue(identity: Identity, holder: string = ticketHolder(identity, undefined)): Promise<IssuedTicket> {
     const now = this.#clock.now();
     const expires = Math.min(now + this.#ttl * 1000, identity.expiresAt ?? Infinity);
     const ms = Math.max(1, expires - now);
     const ticket = newTicket();
-    await replyWithin(this.#client, this.#client.set(this.#keys.ticket(ticket), JSON.stringify(identity), { expiration: { type: 'PX', value: ms } }));
+    const limits = this.#limits;
+    const [refused, retryAfter] = (await TICKET_ISSUE.run(
+      this.#client,
+      [this.#keys.ticket(ticket), this.#keys.ticketsOf(holder), this.#keys.ticketRate(holder), this.#keys.tickets],
+      [String(now), String(ms), JSON.stringify(identity), String(limits.perHolder), String(limits.perSecond), String(limits.burst), String(limits.max), this.#keys.ticket(''), ticket],
+    )) as [number, number];
+    if (refused === 1) throw ticketRefusal.perHolder(limits, retryAfter);
+    if (refused === 2) throw ticketRefusal.rate(limits, retryAfter);
+    if (refused === 3) throw ticketRefusal.full(retryAfter);
     return { ticket, expiresIn: Math.floor(ms / 1000) };
   }
 
   async redeem(ticket: string): Promise<Identity | undefined> {
-    const stored = await replyWithin(this.#client, this.#client.getDel(this.#keys.ticket(ticket)));
+    const stored = await TICKET_REDEEM.run(this.#client, [this.#keys.ticket(ticket), this.#keys.tickets], [ticket]);
     if (typeof stored !== 'string') return undefined;
     const identity = JSON.parse(stored) as Identity;
     // Redis expires the key; the token's own expiry is checked again here against this node's clock.

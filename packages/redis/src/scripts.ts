@@ -198,3 +198,61 @@ redis.call('HSET', KEYS[1], 'epoch', ARGV[3], 'top', 0)
 redis.call('DEL', KEYS[2])
 return 1
 `);
+
+/**
+ * Issues a ticket within its holder's limits and the store's, atomically, so the counts are exact
+ * however many nodes issue at once. A holder's sorted set maps its tickets to their expiry: expired
+ * ones leave by score, redeemed ones because their ticket key is gone (the redeeming node need not
+ * know the holder). The holder's token bucket is a hash `{tokens, at}`.
+ *
+ * KEYS: ticket, holder's tickets, holder's bucket, all tickets. ARGV: now (ms), lifetime (ms),
+ * identity (JSON), per holder, per second, burst, max, ticket key prefix, ticket id. Returns
+ * `{0, 0}` when issued, else `{reason, retry after (ms)}`: 1 per holder, 2 rate, 3 store full.
+ */
+export const TICKET_ISSUE = new Script(`
+local now = tonumber(ARGV[1])
+local life = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local held = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+local count, earliest = 0, nil
+for i = 1, #held, 2 do
+  if redis.call('EXISTS', ARGV[8] .. held[i]) == 1 then
+    count = count + 1
+    local expires = tonumber(held[i + 1])
+    if earliest == nil or expires < earliest then earliest = expires end
+  else
+    redis.call('ZREM', KEYS[2], held[i])
+  end
+end
+if count >= tonumber(ARGV[4]) then return {1, math.ceil(earliest - now)} end
+local rate, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
+local bucket = redis.call('HMGET', KEYS[3], 'tokens', 'at')
+local tokens = burst
+if bucket[1] then tokens = math.min(burst, tonumber(bucket[1]) + math.max(0, now - tonumber(bucket[2])) * rate / 1000) end
+if tokens < 1 then return {2, math.ceil((1 - tokens) * 1000 / rate)} end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[7]) then
+  local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  return {3, math.ceil(tonumber(first[2]) - now)}
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', life)
+for _, set in ipairs({KEYS[2], KEYS[4]}) do
+  redis.call('ZADD', set, now + life, ARGV[9])
+  -- A set lives as long as its last ticket.
+  if redis.call('PTTL', set) < life then redis.call('PEXPIRE', set, life) end
+end
+redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+-- Forgotten once full again: a missing bucket is a full one.
+redis.call('PEXPIRE', KEYS[3], math.ceil((burst - tokens + 1) * 1000 / rate) + 1)
+return {0, 0}
+`);
+
+/** Redeems a ticket once: KEYS: ticket, all tickets. ARGV: ticket id. Returns the identity (JSON) or nil. */
+export const TICKET_REDEEM = new Script(`
+local identity = redis.call('GET', KEYS[1])
+if identity then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return identity
+`);

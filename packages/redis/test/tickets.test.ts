@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { RedisBroker, RedisPresenceStore, RedisTicketStore } from '@herald/redis';
-import { JwtAuthenticator, Permissions, type Clock } from '@herald/server';
+import { JwtAuthenticator, Permissions, TicketRefusedError, type Clock, type Identity, type TicketLimits } from '@herald/server';
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 afterAll(() => deleteKeys(REDIS_URL, [prefix]));
 
-async function store(options: { ttl?: number; clock?: Clock } = {}): Promise<RedisTicketStore> {
+async function store(options: { ttl?: number; clock?: Clock; limits?: TicketLimits; prefix?: string } = {}): Promise<RedisTicketStore> {
   const tickets = await RedisTicketStore.connect({ url: REDIS_URL, prefix, ...options });
   open.push(tickets);
   return tickets;
@@ -53,6 +53,79 @@ describe('RedisTicketStore', () => {
 
   it('rejects a bad ttl', async () => {
     await expect(RedisTicketStore.connect({ url: REDIS_URL, prefix, ttl: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('RedisTicketStore limits, counted over every node', () => {
+  let n = 0;
+  /** Two nodes on their own keys (a holder's count must not carry over from another test). */
+  async function nodes(options: { clock?: Clock; limits?: TicketLimits } = {}): Promise<[RedisTicketStore, RedisTicketStore]> {
+    const own = `${prefix}limits${n++}:`;
+    return [await store({ ...options, prefix: own }), await store({ ...options, prefix: own })];
+  }
+  const user = (name: string): Identity => ({ ...alice, user: name });
+  const clockAt = (time: number): Clock & { time: number } => ({ time, now() { return this.time; } });
+
+  /** Settles `issue` and reports it as `ok` or the refusal's `code retryAfter message`. */
+  const outcome = (issued: Promise<unknown>): Promise<string> =>
+    issued.then(
+      () => 'ok',
+      (error: unknown) => (error instanceof TicketRefusedError ? `${error.wireCode} ${error.retryAfter} ${error.message}` : `unexpected ${String(error)}`),
+    );
+
+  it('a flood by one user from two nodes at once gets exactly 16 tickets; another user’s ticket survives it', async () => {
+    const [a, b] = await nodes();
+    const { ticket } = await a.issue(user('bob'));
+    const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => outcome((i % 2 === 0 ? a : b).issue(user('mallory')))));
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(16);
+    expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(new Set([`${ErrorCode.RateLimited} 30 at most 16 unredeemed tickets at once`]));
+    expect((await b.redeem(ticket))?.user).toBe('bob');
+  });
+
+  it('a ticket redeemed on one node frees its slot on the other; the rate (5 a second, bursts of 20) holds across nodes', async () => {
+    const clock = clockAt(1_900_000_000_000);
+    const [a, b] = await nodes({ clock });
+    const held: string[] = [];
+    for (let i = 0; i < 16; i++) held.push((await a.issue(user('mallory'))).ticket);
+    expect(await outcome(b.issue(user('mallory')))).toBe(`${ErrorCode.RateLimited} 30 at most 16 unredeemed tickets at once`);
+    for (let i = 0; i < 4; i++) {
+      expect(await b.redeem(held.pop()!)).toBeDefined();
+      held.push((await (i % 2 === 0 ? a : b).issue(user('mallory'))).ticket);
+    }
+    expect(await a.redeem(held.pop()!)).toBeDefined();
+    expect(await outcome(b.issue(user('mallory')))).toBe(`${ErrorCode.RateLimited} 1 at most 5 tickets per second`);
+    clock.time += 199;
+    expect(await outcome(a.issue(user('mallory')))).toMatch(/^3002 1 /);
+    clock.time += 2;
+    expect(await outcome(a.issue(user('mallory')))).toBe('ok');
+  });
+
+  it('expired tickets free their slots (node clock)', async () => {
+    const clock = clockAt(1_900_000_000_000);
+    const [a, b] = await nodes({ clock });
+    for (let i = 0; i < 16; i++) await a.issue(user('mallory'));
+    clock.time += 29_999;
+    expect(await outcome(b.issue(user('mallory')))).toBe(`${ErrorCode.RateLimited} 1 at most 16 unredeemed tickets at once`);
+    clock.time += 1;
+    const again = await Promise.all(Array.from({ length: 16 }, (_, i) => outcome((i % 2 === 0 ? a : b).issue(user('mallory')))));
+    expect(again).toEqual(Array.from({ length: 16 }, () => 'ok'));
+  });
+
+  it('a full store refuses with 3001 and the time until its first ticket expires, and drops nothing', async () => {
+    const clock = clockAt(1_900_000_000_000);
+    const [a, b] = await nodes({ clock, limits: { max: 20 } });
+    const { ticket } = await a.issue(user('bob'));
+    clock.time += 1000;
+    const outcomes: string[] = [];
+    for (const name of ['u1', 'u2']) for (let i = 0; i < 16; i++) outcomes.push(await outcome(b.issue(user(name))));
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(19);
+    expect(outcomes.at(-1)).toBe(`${ErrorCode.Unavailable} 29 too many tickets outstanding`);
+    expect((await b.redeem(ticket))?.user).toBe('bob');
+    expect(await outcome(a.issue(user('u2')))).toBe('ok');
+  });
+
+  it('rejects limits out of range', async () => {
+    await expect(RedisTicketStore.connect({ url: REDIS_URL, prefix, limits: { perHolder: 0 } })).rejects.toThrow(new RangeError('tickets perHolder must be an integer ≥ 1'));
   });
 });
 

@@ -20,4 +20,17 @@ export { ANONYMOUS, grantsFromClaims, idempotencyScope, matchesAny, SERVER, type
 export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, JwtAuthenticator, MIN_SECRET_BYTES, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';
 export { API_KEY_HEADER, Security, type CredentialSource, type SecurityOptions } from './auth/security.js';
 export { DEFAULT_TICKET_TTL, MemoryTicketStore, newTicket, type IssuedTicket, type TicketStore } from './auth/ticket-store.js';
+export {
+  DEFAULT_TICKET_BURST,
+  DEFAULT_TICKETS_PER_HOLDER,
+  DEFAULT_TICKETS_PER_SECOND,
+  MAX_TICKETS,
+  resolveTicketLimits,
+  ticketHolder,
+  ticketRefusal,
+  TicketRefusedError,
+  type ResolvedTicketLimits,
+  type TicketLimits,
+} from './auth/ticket-limits.js';
 export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './hub/permissions.js';
+export { CURSOR_CHARS_PER_CHANNEL, MAX_REQUEST_HEADERS, requestHeadBytes } from './http/request-head.js';

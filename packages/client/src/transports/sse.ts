@@ -41,22 +41,28 @@ export class SseTransport extends HttpOperations implements Transport {
   }
 
   /**
-   * Why a stream for `channels` is refused, when it is for lack of permission (`2000`/`2001`):
-   * the same request over `fetch`, which can read the status. `undefined` for any other outcome
-   * (a stream that opens is cut at once).
+   * Why a stream was refused, asked again over `fetch` (which can read the status) with the same
+   * query, the token in a header instead of the ticket: `refused` when its channels are not allowed
+   * (`2000`/`2001`), `tooLarge` when the request head is over the hub's limit (`431`, code `1006`:
+   * the same request can never succeed). `undefined` for any other outcome (a stream that opens is
+   * cut at once).
    */
-  async #refusal(channels: Iterable<string>): Promise<HeraldClientError | undefined> {
+  async #refusal(path: string): Promise<{ refused: HeraldClientError } | { tooLarge: HeraldClientError } | undefined> {
     const abort = new AbortController();
     const token = this.#link.token();
     try {
-      const res = await this.#link.fetch(`${this.#link.url}/events${query(channels, {})}`, {
+      const res = await this.#link.fetch(`${this.#link.url}${path}`, {
         headers: { accept: 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
         signal: abort.signal,
       });
       if (res.ok) return undefined;
-      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+      // A proxy's own 431 may carry no JSON: the status alone says it.
+      const body = ((await res.json().catch(() => undefined)) ?? {}) as { error?: { code?: unknown; message?: unknown } };
       const { code, message } = body.error ?? {};
-      return code === ErrorCode.Unauthorized || code === ErrorCode.Forbidden ? new HeraldClientError(code, String(message)) : undefined;
+      if (res.status === 431 || code === ErrorCode.TooLarge) {
+        return { tooLarge: new HeraldClientError(ErrorCode.TooLarge, `the hub refused the SSE request as too large (${typeof message === 'string' ? message : `HTTP ${res.status}`}): fewer or shorter channels would fit`) };
+      }
+      return code === ErrorCode.Unauthorized || code === ErrorCode.Forbidden ? { refused: new HeraldClientError(code, String(message)) } : undefined;
     } catch {
       return undefined;
     } finally {
@@ -71,7 +77,9 @@ export class SseTransport extends HttpOperations implements Transport {
       this.#source?.close();
       return this.#connect().catch((error: unknown) => {
         this.#link.lost(1006, (error as Error).message);
-        throw error;
+        // The stream failed, not the channels: a hub code here (3002 for a ticket, 1006 for a head
+        // too large) must not read as a refusal of each subscription, which would end them.
+        throw new HeraldClientError('unreachable', (error as Error).message);
       });
     });
     return this.#reopening;
@@ -86,11 +94,8 @@ export class SseTransport extends HttpOperations implements Transport {
     const known = new Map<string, CursorEntry>();
     for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
     const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
-    const url = `${this.#link.url}/events${query(channels.keys(), {
-      since: known.size > 0 ? encodeCursor(known) : undefined,
-      joinLeave: joinLeave ? '1' : undefined,
-      ticket,
-    })}`;
+    const params = { since: known.size > 0 ? encodeCursor(known) : undefined, joinLeave: joinLeave ? '1' : undefined };
+    const url = `${this.#link.url}/events${query(channels.keys(), { ...params, ticket })}`;
     return new Promise((resolve, reject) => {
       const source = new ES(url);
       this.#source = source;
@@ -133,10 +138,12 @@ export class SseTransport extends HttpOperations implements Transport {
         if (!ready) {
           clearTimeout(timer);
           // EventSource hides the answer: ask again to learn whether the channels were refused.
-          void this.#refusal(channels.keys()).then((refusal) => {
-            if (refusal === undefined) return reject(new HeraldClientError('unreachable', 'the SSE stream could not be opened'));
+          void this.#refusal(`/events${query(channels.keys(), params)}`).then((answer) => {
+            if (answer === undefined) return reject(new HeraldClientError('unreachable', 'the SSE stream could not be opened'));
+            // A failed stream: the client tries its next transport (the WebSocket sends channels in frames).
+            if ('tooLarge' in answer) return reject(answer.tooLarge);
             // Every channel of the stream was refused: their subscriptions fail, the client goes on.
-            for (const channel of channels.keys()) this.#link.refused(channel, refusal);
+            for (const channel of channels.keys()) this.#link.refused(channel, answer.refused);
             resolve();
           });
         } else this.#link.lost(1006, 'SSE stream lost');

@@ -17,13 +17,18 @@ export const MIN_SECRET_BYTES = 32;
 export interface JwtOptions {
   /** Shared secret for HS256/384/512 (at least 32 bytes). */
   readonly secret?: string;
-  /** PEM public key (SPKI) for RS/PS/ES/EdDSA. */
+  /** PEM public key (SPKI) for RS/PS/ES/EdDSA; read at construction (`TypeError` when it is not one). */
   readonly publicKey?: string;
   /** URL of a JWKS (from the configuration, never from a token). */
   readonly jwksUrl?: string;
   /** A JWKS document inline. */
   readonly jwks?: { keys: object[] };
-  /** Algorithms to accept; must suit the key source. @default all of the key source's family */
+  /**
+   * Algorithms to accept; must suit the key: HS* for a secret; for a public key those of its type
+   * (RSA: RS*, PS*; RSA-PSS: PS*; EC: its curve's ES*; Ed25519/Ed448: EdDSA); RS/PS/ES/EdDSA for a JWKS.
+   * @default HS256, HS384, HS512 for a secret; RS256 for an RSA key, PS256 for an RSA-PSS key, the
+   * curve's algorithm for an EC key, EdDSA for an Ed25519/Ed448 key; every asymmetric one for a JWKS
+   */
   readonly algorithms?: readonly string[];
   /** Required `aud`. */
   readonly audience?: string | readonly string[];
@@ -65,29 +70,30 @@ export class JwtAuthenticator implements Authenticator {
     const sources = [options.secret, options.publicKey, options.jwksUrl, options.jwks].filter((s) => s !== undefined);
     if (sources.length !== 1) throw new TypeError('JWT auth needs exactly one of secret, publicKey, jwksUrl, jwks');
     this.#options = options;
-    const family: readonly string[] = options.secret !== undefined ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS;
-    const algorithms = options.algorithms ?? family;
-    const foreign = algorithms.filter((a) => !family.includes(a));
+    const publicKey = options.publicKey === undefined ? undefined : readPublicKey(options.publicKey);
+    const { fits, fallback, name } =
+      publicKey !== undefined
+        ? algorithmsOf(publicKey)
+        : options.secret !== undefined
+          ? { fits: HMAC_ALGORITHMS, fallback: HMAC_ALGORITHMS, name: 'secret (HS*)' }
+          : { fits: ASYMMETRIC_ALGORITHMS, fallback: ASYMMETRIC_ALGORITHMS, name: 'key set (RS*/PS*/ES*/EdDSA)' };
+    const algorithms = options.algorithms ?? fallback;
+    const foreign = algorithms.filter((a) => !fits.includes(a));
     if (algorithms.length === 0 || foreign.length > 0) {
-      throw new TypeError(`algorithms ${foreign.join(', ') || '(none)'} do not fit the configured ${options.secret !== undefined ? 'secret (HS*)' : 'public key (RS*/PS*/ES*/EdDSA)'}`);
+      throw new TypeError(`algorithms ${foreign.join(', ') || '(none)'} do not fit the configured ${name}`);
     }
     this.#algorithms = [...algorithms];
     if (options.secret !== undefined) {
       const bytes = new TextEncoder().encode(options.secret);
       if (bytes.length < MIN_SECRET_BYTES) throw new RangeError(`the HMAC secret must be at least ${MIN_SECRET_BYTES} bytes`);
       this.#key = Promise.resolve(bytes);
-    } else if (options.publicKey !== undefined) {
-      // A KeyObject serves every algorithm its type supports (jose refuses an algorithm that does
-      // not fit the key, so an RSA key never verifies an EC or HMAC token).
-      const pem = options.publicKey;
-      this.#key = Promise.resolve().then(() => createPublicKey(pem));
+    } else if (publicKey !== undefined) {
+      this.#key = Promise.resolve(publicKey);
     } else if (options.jwksUrl !== undefined) {
       this.#key = Promise.resolve(createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 }));
     } else {
       this.#key = Promise.resolve(createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0]));
     }
-    // A bad public key is reported when used; keep the rejection from going unhandled meanwhile.
-    this.#key.catch(() => undefined);
   }
 
   async verify(token: string): Promise<Identity> {
@@ -112,6 +118,42 @@ export class JwtAuthenticator implements Authenticator {
       // An expired token gets its own code: the client should refresh it, not give up.
       throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), { cause: error });
     }
+  }
+}
+
+/** Reads a PEM (SPKI) public key; throws `TypeError` when it is not one. */
+function readPublicKey(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (error) {
+    throw new TypeError('publicKey must be a PEM public key (SPKI)', { cause: error });
+  }
+}
+
+const EC_ALGORITHMS: Readonly<Record<string, string>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+
+/**
+ * The algorithms a public key can verify, and the one it accepts unless `algorithms` says more: an
+ * RSA key defaults to RS256 only (RS384/512 and PS* need `algorithms`), an RSA-PSS key to PS256, an
+ * EC key to its curve's algorithm, an Ed25519/Ed448 key to EdDSA.
+ */
+function algorithmsOf(key: KeyObject): { fits: readonly string[]; fallback: readonly string[]; name: string } {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return { fits: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'], fallback: ['RS256'], name: 'RSA public key (RS256, RS384, RS512, PS256, PS384, PS512)' };
+    case 'rsa-pss':
+      return { fits: ['PS256', 'PS384', 'PS512'], fallback: ['PS256'], name: 'RSA-PSS public key (PS256, PS384, PS512)' };
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+      const algorithm = EC_ALGORITHMS[curve];
+      if (algorithm === undefined) throw new TypeError(`publicKey: the EC curve ${curve} is not supported (P-256, P-384, P-521)`);
+      return { fits: [algorithm], fallback: [algorithm], name: `EC public key (${algorithm})` };
+    }
+    case 'ed25519':
+    case 'ed448':
+      return { fits: ['EdDSA'], fallback: ['EdDSA'], name: 'EdDSA public key (EdDSA)' };
+    default:
+      throw new TypeError(`publicKey: a ${key.asymmetricKeyType ?? 'symmetric'} key is not supported (RSA, RSA-PSS, EC, Ed25519, Ed448)`);
   }
 }
 

@@ -7,6 +7,7 @@ import { Permissions } from '../hub/permissions.js';
 import type { Authenticator } from './authenticator.js';
 import { CursorSigner } from './cursor-signer.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';
+import type { TicketLimits } from './ticket-limits.js';
 import { MemoryTicketStore, type TicketStore } from './ticket-store.js';
 
 /** Security options of a Herald server. Without any, the hub is open (the dev profile). */
@@ -27,7 +28,9 @@ export interface SecurityOptions {
   readonly authTimeout?: number;
   /** Seconds a ticket from `POST /api/ticket` stays valid (for the default store). @default 30 */
   readonly ticketTtl?: number;
-  /** Where tickets are kept. @default in this process's memory (one node) */
+  /** How many tickets the default store issues per holder and in all. @default see {@link TicketLimits} */
+  readonly ticketLimits?: TicketLimits;
+  /** Where tickets are kept (its own limits apply). @default in this process's memory (one node) */
   readonly tickets?: TicketStore;
   /**
    * Secrets (32+ characters, the same on every node) that sign the positions handed to clients that
@@ -85,7 +88,7 @@ export class Security {
     this.#cookie = options.cookieName ?? 'herald_token';
     this.requireAuth = options.requireAuth ?? false;
     this.authTimeout = options.authTimeout ?? 15_000;
-    this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl);
+    this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl, options.ticketLimits);
     this.cursors = CursorSigner.forHub(options.cursorSecrets, options.apiKeys);
     if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');
   }

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { checkChannelName, ErrorCode, type WireError } from '@herald/protocol';
+import { checkChannelName, ErrorCode, MAX_CURSOR_CHANNELS, type WireError } from '@herald/protocol';
 import { idempotencyScope, type Identity } from '../auth/identity.js';
 import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
+import { ticketHolder, TicketRefusedError } from '../auth/ticket-limits.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, type HistoryOptions } from '../engine/history-policy.js';
@@ -21,7 +22,8 @@ import { SseTransport } from '../transport/sse-transport.js';
 import { WsTransport } from '../transport/ws-transport.js';
 import { handlePublish } from './publish-route.js';
 import { readBody } from './read-body.js';
-import { sendError, sendJson } from './respond.js';
+import { answerClientError, headTooLargeBody, MAX_REQUEST_HEADERS, requestHeadBytes, tooManyHeaders } from './request-head.js';
+import { sendError, sendJson, sendJsonText } from './respond.js';
 
 /** Options of {@link createHeraldServer}. Sizes in bytes, durations in milliseconds unless noted. */
 export interface HeraldServerOptions extends HistoryOptions {
@@ -39,8 +41,15 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly maxBodyBytes?: number;
   /** Largest WebSocket frame from a client. @default 65536 (64 KiB) */
   readonly maxMessageBytes?: number;
-  /** Channels per WebSocket session, SSE stream or polling request. @default 128 */
+  /** Channels per WebSocket session, SSE stream or polling request; at most 128 (a cursor's channels). @default 128 */
   readonly maxChannels?: number;
+  /**
+   * Largest request head (request line and headers); a bigger one gets `431` with code 1006. The
+   * default fits the largest valid SSE or polling request for `maxChannels` channels (see
+   * {@link requestHeadBytes}); it is also what one unauthenticated connection can make the hub buffer.
+   * @default requestHeadBytes(maxChannels): 262912 for 128 channels
+   */
+  readonly maxHeaderBytes?: number;
   /** Bytes a session may have waiting before it is dropped as a slow consumer. @default 1048576 */
   readonly sendQueueBytes?: number;
   /** WebSocket commands per second per session, on average. @default 100 */
@@ -120,6 +129,8 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
+const NO_SUBPROTOCOL = 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header';
+
 const rawResponse = (status: string, body = ''): string =>
   `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
@@ -163,7 +174,10 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
   const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
-  const maxChannels = limit('maxChannels', options.maxChannels, 128);
+  const maxChannels = limit('maxChannels', options.maxChannels, MAX_CURSOR_CHANNELS);
+  // An SSE stream's cursor covers all its channels; past this a reconnect could not resume.
+  if (maxChannels > MAX_CURSOR_CHANNELS) throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
+  const maxHeaderBytes = limit('maxHeaderBytes', options.maxHeaderBytes, requestHeadBytes(maxChannels));
   const sendQueueBytes = limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
   const connections = new ConnectionLimiter(
     limit('connectionsPerIp', options.connectionsPerIp, Infinity),
@@ -300,8 +314,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
           return sendError(res, { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }, cors);
         }
         try {
-          return sendJson(res, 200, await security.tickets.issue(who.identity), cors);
+          return sendJson(res, 200, await security.tickets.issue(who.identity, ticketHolder(who.identity, req.socket.remoteAddress)), cors);
         } catch (error) {
+          if (error instanceof TicketRefusedError) return sendError(res, error.toWire(), { ...cors, 'Retry-After': String(error.retryAfter) });
           logger.error({ err: error }, 'ticket not issued');
           return sendError(res, { code: ErrorCode.Unavailable, message: 'tickets are unavailable' }, cors);
         }
@@ -370,8 +385,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   };
 
   const server = createServer(
-    { headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000 },
+    { headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
     (req, res) => {
+      if (tooManyHeaders(req)) return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
       route(req, res).catch((error: unknown) => {
         logger.error({ err: error }, 'request failed');
         if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
@@ -380,10 +396,16 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     },
   );
 
+  server.maxHeadersCount = MAX_REQUEST_HEADERS;
+
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    if (tooManyHeaders(req)) return void socket.end(rawResponse('431 Request Header Fields Too Large', headTooLargeBody(maxHeaderBytes)));
     const path = (req.url ?? '').split('?', 1)[0];
     if (path !== '/ws' || !enabled.websocket) return void socket.end(rawResponse('404 Not Found'));
     if (!ready) return void socket.end(rawResponse('503 Service Unavailable'));
+    // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
+    if (req.headers['sec-websocket-protocol'] !== undefined)
+      return void socket.end(rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })));
     // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
     if (!security.originAllowed(req.headers.origin))
       return void socket.end(
@@ -412,10 +434,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       socket.destroy();
     });
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', (error: Error, socket: Duplex) => answerClientError(error, socket, maxHeaderBytes));
 
   let closing: Promise<void> | undefined;
   return {

@@ -34,7 +34,8 @@ export class WsTransport {
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
     this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions, claimUser: options.claimUser ?? (() => UNLIMITED), slowConsumer: options.onSlowConsumer ?? (() => undefined) };
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+    // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false, handleProtocols: () => false });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();
   }

@@ -1,8 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '@herald/protocol';
 import { WsTestClient, type TestHub } from '@herald/testkit';
-import { exportJWK, exportSPKI, generateKeyPair, type GenerateKeyPairResult, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, importPKCS8, type GenerateKeyPairResult, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtAuthenticator, Permissions } from '@herald/server';
 import { b64json, bearer, guardSuite, HS_SECRET, remember, seconds, signToken, startHub } from './suite.js';
@@ -240,5 +241,46 @@ describe('JWT verification', () => {
     } finally {
       await hub.close();
     }
+  });
+});
+
+describe('the algorithms a public key accepts', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const rsaPrivate = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const hubs: TestHub[] = [];
+
+  afterAll(async () => {
+    await Promise.all(hubs.map((hub) => hub.close()));
+  });
+
+  async function hubFor(options: { publicKey: string; algorithms?: string[] }): Promise<TestHub> {
+    const hub = await startHub({ security: { authenticator: new JwtAuthenticator({ ...options, audience: AUDIENCE, issuer: ISSUER }), permissions } });
+    hubs.push(hub);
+    return hub;
+  }
+
+  /** A token signed with the one RSA private key under `alg` (RS* or PS*). */
+  const rsaToken = async (alg: string): Promise<string> => signToken(claims(), { alg, key: await importPKCS8(rsaPrivate, alg) });
+
+  it('an RSA key accepts RS256 only by default (RS384, RS512, PS256…PS512 get 2000); algorithms ["RS512", "PS256"] accepts exactly those', async () => {
+    const byDefault = await hubFor({ publicKey: rsaPem });
+    await expectAccepted(byDefault, await rsaToken('RS256'));
+    for (const alg of ['RS384', 'RS512', 'PS256', 'PS384', 'PS512']) await expectRefused(byDefault, await rsaToken(alg), 'token algorithm not allowed');
+    const configured = await hubFor({ publicKey: rsaPem, algorithms: ['RS512', 'PS256'] });
+    await expectAccepted(configured, await rsaToken('RS512'));
+    await expectAccepted(configured, await rsaToken('PS256'));
+    for (const alg of ['RS256', 'PS512']) await expectRefused(configured, await rsaToken(alg), 'token algorithm not allowed');
+  });
+
+  it('an EC P-384 key defaults to ES384; algorithms that do not fit the key, or a PEM that is not a key, throw TypeError', async () => {
+    const ec = await generateKeyPair('ES384', { extractable: true });
+    const ecPem = await exportSPKI(ec.publicKey);
+    await expectAccepted(await hubFor({ publicKey: ecPem }), await signToken(claims(), { alg: 'ES384', key: ec.privateKey }));
+    expect(() => new JwtAuthenticator({ publicKey: rsaPem, algorithms: ['RS256', 'ES256'] })).toThrow(
+      new TypeError('algorithms ES256 do not fit the configured RSA public key (RS256, RS384, RS512, PS256, PS384, PS512)'),
+    );
+    expect(() => new JwtAuthenticator({ publicKey: ecPem, algorithms: ['ES256'] })).toThrow(new TypeError('algorithms ES256 do not fit the configured EC public key (ES384)'));
+    expect(() => new JwtAuthenticator({ publicKey: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----' })).toThrow(new TypeError('publicKey must be a PEM public key (SPKI)'));
   });
 });
