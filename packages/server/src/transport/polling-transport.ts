@@ -1,19 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type Position, type WireError } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
+import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import type { Permissions } from '../hub/permissions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
-import { sendError, sendJsonText } from '../http/respond.js';
+import { connectionGone, sendBounded } from '../http/connection-budget.js';
+import { sendError } from '../http/respond.js';
+import type { Refusal } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
+import { capRead } from './read-cap.js';
 
 /** Options of {@link PollingTransport}. */
 export interface PollingTransportOptions {
   readonly maxChannels: number;
   /** Longest `wait` a request may ask for, in seconds. */
   readonly maxWait: number;
+  /** Bytes of message JSON one answer may carry (at least one message always goes). */
+  readonly maxResponseBytes: number;
+  /** Bytes of answers one HTTP connection may have waiting before it is cut. */
+  readonly sendQueueBytes: number;
+  /** The wall clock, for token expiry. */
+  readonly clock: Clock;
+  /** Takes a connection slot for a request about to be held, or says why not. */
+  readonly hold: (req: IncomingMessage, identity: Identity) => { release: () => void } | Refusal;
 }
 
 interface Waiting {
@@ -56,7 +68,7 @@ export class PollingTransport {
   }
 
   /** Answers one poll for `identity` (authenticated by the caller), checking `subscribe` on every channel. */
-  async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
     try {
@@ -78,9 +90,9 @@ export class PollingTransport {
       }
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit);
-        return sendJsonText(res, 200, responseBody(reads), headers);
+        return this.#send(res, reads, headers);
       }
-      await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers);
+      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -91,11 +103,32 @@ export class PollingTransport {
     for (const waiting of this.#waiting) waiting.finish();
   }
 
+  /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
+  #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>): void {
+    if (connectionGone(res)) return;
+    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes), headers, this.#options.sendQueueBytes);
+  }
+
   #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number): Promise<ReadOutcome[]> {
     return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit)));
   }
 
-  async #longPoll(res: ServerResponse, channels: string[], since: Map<string, Position>, limit: number, wait: number, headers: Record<string, string>): Promise<void> {
+  async #longPoll(
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: Identity,
+    channels: string[],
+    since: Map<string, Position>,
+    limit: number,
+    wait: number,
+    headers: Record<string, string>,
+  ): Promise<void> {
+    // A held request holds a socket like a stream does: it counts against the same limits.
+    const slot = this.#options.hold(req, identity);
+    if ('refused' in slot) {
+      // Closed after the answer: a refused client must not keep holding the descriptor either.
+      return sendError(res, { code: slot.code, message: slot.refused }, { ...headers, Connection: 'close' });
+    }
     let done = false;
     let reading = false;
     let stale = false;
@@ -105,6 +138,7 @@ export class PollingTransport {
 
     const cleanup = (): void => {
       done = true;
+      slot.release();
       clearTimeout(handles.timer);
       handles.stopListening?.();
       this.#waiting.delete(waiting);
@@ -112,7 +146,13 @@ export class PollingTransport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      sendJsonText(res, 200, reads === undefined ? emptyBody(channels, since) : responseBody(reads), headers);
+      if (reads === undefined) sendBounded(res, emptyBody(channels, since), headers, this.#options.sendQueueBytes);
+      else this.#send(res, reads, headers);
+    };
+    const expire = (): void => {
+      if (done) return;
+      cleanup();
+      sendError(res, { code: ErrorCode.TokenExpired, message: 'token expired' }, headers);
     };
     const check = (): void => {
       if (done) return;
@@ -142,7 +182,7 @@ export class PollingTransport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
-        sendJsonText(res, 200, message.encoded('poll', encodeNext), headers);
+        sendBounded(res, message.encoded('poll', encodeNext), headers, this.#options.sendQueueBytes);
         return;
       }
       check();
@@ -154,7 +194,11 @@ export class PollingTransport {
     if (done) return stopListening();
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
-    handles.timer = setTimeout(() => respond(undefined), wait * 1000);
+    // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
+    const expiresIn = identity.expiresAt === undefined ? Infinity : identity.expiresAt - this.#options.clock.now();
+    const expires = expiresIn < wait * 1000;
+    const delay = Math.max(0, Math.min(expires ? expiresIn : wait * 1000, 2 ** 31 - 1));
+    handles.timer = setTimeout(expires ? expire : () => respond(undefined), delay);
     const reads = await this.#readAll(channels, since, limit);
     if (done) return;
     if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
@@ -163,12 +207,16 @@ export class PollingTransport {
   }
 }
 
-function responseBody(reads: readonly ReadOutcome[]): string {
+/** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
+function responseBody(uncut: readonly ReadOutcome[], maxBytes: number): string {
   const positions = new Map<string, Position>();
   const gaps = [];
   let more = false;
   let messages = '';
-  for (const read of reads) {
+  let budget = maxBytes;
+  for (const whole of uncut) {
+    const { read, bytes } = capRead(whole, budget, messages === '');
+    budget -= bytes;
     positions.set(read.channel, read.position);
     if (read.gap !== undefined) gaps.push(read.gap);
     if (read.more) more = true;

@@ -25,6 +25,7 @@ import type { Clock } from '../clock.js';
 import { messagesJson } from './messages-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
+import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import { wsTextFrame } from './ws-frame.js';
 
@@ -32,6 +33,8 @@ import { wsTextFrame } from './ws-frame.js';
 export interface WsSessionLimits {
   readonly maxChannels: number;
   readonly sendQueueBytes: number;
+  /** Bytes of message JSON one `history` reply may carry (at least one message always goes). */
+  readonly maxResponseBytes: number;
   /** Commands per second a session may send on average. */
   readonly commandsPerSecond: number;
   /** Commands a session may send at once. */
@@ -258,7 +261,10 @@ export class WsSession implements Subscriber, OutboxOwner {
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
-        const read = await this.#context.hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
+        const whole = await this.#context.hub.read(command.channel, sinceOf(command.since, command.channel), command.limit);
+        // A session already cut as a slow consumer gets nothing built for it.
+        if (!this.#outbox.open) return;
+        const { read } = capRead(whole, this.#context.limits.maxResponseBytes, true);
         const fields = {
           channel: command.channel,
           position: read.position,
