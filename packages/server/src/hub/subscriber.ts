@@ -12,6 +12,14 @@ export interface Subscriber {
   readonly user: string | null;
   /** `replay` is true for the history a resume asked for (bounded by retention, so never refused as slowness). */
   message(message: HubMessage, replay: boolean): void;
+  /**
+   * Whether the subscriber can take more replay now. When it says false, the rest of the replay
+   * (and what arrived live meanwhile) waits until {@link Subscriber.onReplayRoom} calls back.
+   * Without it the whole replay is delivered at once.
+   */
+  replayRoom?(): boolean;
+  /** Calls `resume` once {@link Subscriber.replayRoom} may say true again (never if the subscriber closed). */
+  onReplayRoom?(resume: () => void): void;
   gap(gap: Gap): void;
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void;
 }

@@ -93,6 +93,14 @@ export class SseStream implements Subscriber, OutboxOwner {
     }
   }
 
+  replayRoom(): boolean {
+    return this.#outbox.hasRoom;
+  }
+
+  onReplayRoom(resume: () => void): void {
+    this.#outbox.whenRoom(resume);
+  }
+
   gap(gap: Gap): void {
     this.#positions.set(gap.channel, gap.resumed);
     this.#outbox.push(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: 'gap', ...gap })}\n\n`));

@@ -192,6 +192,14 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
   }
 
+  replayRoom(): boolean {
+    return this.#outbox.hasRoom;
+  }
+
+  onReplayRoom(resume: () => void): void {
+    this.#outbox.whenRoom(resume);
+  }
+
   gap(gap: Gap): void {
     this.#send({ type: 'gap', ...gap });
   }

@@ -173,3 +173,57 @@ describe('a client that does not read its answers', () => {
     for (const socket of raw) socket.destroy();
   });
 });
+
+/** A cursor just after the first message (from a read, so it is whatever the hub hands out). */
+async function cursorAfterFirst(): Promise<string> {
+  const answer = await httpRequest(`${hub.url}/api/messages?channel=${CHANNEL}&limit=1`);
+  return answer.json.cursor as string;
+}
+
+/** A raw `GET /events` resuming from `cursor` that never reads. */
+function nonReadingStream(port: number, cursor: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.pause();
+      socket.write(`GET /events?channel=${CHANNEL}&since=${cursor} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      resolve(socket);
+    });
+    socket.on('error', () => undefined);
+    socket.once('error', reject);
+  });
+}
+
+describe('a resume from far back', () => {
+  it('is fed as the client reads: all 999 retained messages, then the ones published meanwhile, in order, once', async () => {
+    const client = await WsTestClient.connect(hub.wsUrl);
+    const reply = await client.request({ type: 'subscribe', channel: CHANNEL, since: await cursorAfterFirst() });
+    expect(reply.error).toBeUndefined();
+    for (let i = 0; i < 5; i++) await hub.server.hub.publish(CHANNEL, 'live');
+    const messages = await client.waitForMessages(MESSAGES - 1 + 5, CHANNEL, 10_000);
+    expect(messages.map((m: { offset: number }) => m.offset)).toEqual(oneToN(MESSAGES + 5).slice(1));
+    await client.close();
+  });
+
+  it('5 WebSocket sessions and 5 SSE streams resuming 60 MB each without reading: the hub grows by less than 200 MB', async () => {
+    const cursor = await cursorAfterFirst();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const streams = await Promise.all(Array.from({ length: 5 }, () => nonReadingStream(hub.port, cursor)));
+    const sessions = await Promise.all(Array.from({ length: 5 }, () => WsTestClient.connect(hub.wsUrl)));
+    for (const session of sessions) {
+      (session.socket as unknown as { _socket: Socket })._socket.pause();
+      session.sendRaw(JSON.stringify({ id: 1, type: 'subscribe', channel: CHANNEL, since: cursor }));
+    }
+    while (hub.server.stats().sse < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Long enough for a whole replay to be queued several times over, were it queued at once.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    clearInterval(sampler);
+    const growth = (peak - before) / MiB;
+    console.log(`resumes: rss before ${(before / MiB).toFixed(0)} MB, peak ${(peak / MiB).toFixed(0)} MB (+${growth.toFixed(0)} MB)`);
+    expect(growth).toBeLessThan(200);
+    for (const socket of streams) socket.destroy();
+    for (const session of sessions) session.socket.terminate();
+  });
+});
+
