@@ -18,12 +18,15 @@ import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
 import { ConnectionLimiter, UNLIMITED } from '../transport/connection-limiter.js';
 import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
 import { PollingTransport } from '../transport/polling-transport.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../transport/read-cap.js';
 import { SseTransport } from '../transport/sse-transport.js';
 import { WsTransport } from '../transport/ws-transport.js';
+import { admitRequest } from './connection-budget.js';
+import { defaultMaxConnections } from './connection-capacity.js';
 import { handlePublish } from './publish-route.js';
 import { readBody } from './read-body.js';
 import { answerClientError, headTooLargeBody, MAX_REQUEST_HEADERS, requestHeadBytes, tooManyHeaders } from './request-head.js';
-import { sendError, sendJson, sendJsonText } from './respond.js';
+import { RETRY_AFTER, sendError, sendJson, sendJsonText } from './respond.js';
 
 /** Options of {@link createHeraldServer}. Sizes in bytes, durations in milliseconds unless noted. */
 export interface HeraldServerOptions extends HistoryOptions {
@@ -50,16 +53,31 @@ export interface HeraldServerOptions extends HistoryOptions {
    * @default requestHeadBytes(maxChannels): 262912 for 128 channels
    */
   readonly maxHeaderBytes?: number;
-  /** Bytes a session may have waiting before it is dropped as a slow consumer. @default 1048576 */
+  /**
+   * Bytes a session may have waiting before it is dropped as a slow consumer; also the bytes of
+   * answers one HTTP connection may have waiting (pipelined requests) before it is cut. @default 1048576
+   */
   readonly sendQueueBytes?: number;
+  /**
+   * Bytes of message JSON in one answer to a read (`GET /api/messages`, `GET /api/history`, the
+   * WebSocket `history` reply): fewer messages and `more: true` past it, but always at least one.
+   * @default 1048576
+   */
+  readonly maxResponseBytes?: number;
   /** WebSocket commands per second per session, on average. @default 100 */
   readonly commandsPerSecond?: number;
   /** WebSocket commands a session may send at once. @default 200 */
   readonly commandBurst?: number;
-  /** Open WebSocket sessions plus SSE streams per client IP. @default Infinity */
+  /** Open WebSocket sessions, SSE streams and held long polls per client IP. @default Infinity */
   readonly connectionsPerIp?: number;
-  /** Open WebSocket sessions plus SSE streams per user. @default Infinity */
+  /** Open WebSocket sessions, SSE streams and held long polls per user. @default Infinity */
   readonly connectionsPerUser?: number;
+  /**
+   * Open WebSocket sessions, SSE streams and held long polls on the whole hub; past it they are
+   * refused with 503, so the descriptors left serve health checks, publishes and short requests.
+   * @default the process's open-file limit (Linux `/proc/self/limits`) minus 10 % (at least 64); Infinity where unknown
+   */
+  readonly maxConnections?: number;
   /** Time allowed to receive a request's headers (slowloris). @default 10000 */
   readonly headersTimeout?: number;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
@@ -131,8 +149,8 @@ function destroySocket(this: Duplex): void {
 
 const NO_SUBPROTOCOL = 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header';
 
-const rawResponse = (status: string, body = ''): string =>
-  `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const rawResponse = (status: string, body = '', retryAfter?: number): string =>
+  `HTTP/1.1 ${status}\r\nConnection: close\r\n${retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 /**
  * Creates the hub and its HTTP server: `/healthz`, `/api/publish`, `/api/messages`, `/api/history`,
@@ -179,9 +197,11 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   if (maxChannels > MAX_CURSOR_CHANNELS) throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
   const maxHeaderBytes = limit('maxHeaderBytes', options.maxHeaderBytes, requestHeadBytes(maxChannels));
   const sendQueueBytes = limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES);
+  const maxResponseBytes = limit('maxResponseBytes', options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES);
   const connections = new ConnectionLimiter(
     limit('connectionsPerIp', options.connectionsPerIp, Infinity),
     limit('connectionsPerUser', options.connectionsPerUser, Infinity),
+    options.maxConnections === Infinity ? Infinity : limit('maxConnections', options.maxConnections, defaultMaxConnections()),
   );
 
   const ws = new WsTransport(
@@ -189,6 +209,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     {
       maxChannels,
       sendQueueBytes,
+      maxResponseBytes,
       maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
       pingInterval: limit('pingInterval', options.pingInterval, 25_000),
       commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
@@ -213,7 +234,18 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     security,
     clock,
   );
-  const polling = new PollingTransport(hub, { maxChannels, maxWait: limit('maxWait', options.maxWait, 60, false) }, security);
+  const polling = new PollingTransport(
+    hub,
+    {
+      maxChannels,
+      maxWait: limit('maxWait', options.maxWait, 60, false),
+      maxResponseBytes,
+      sendQueueBytes,
+      clock,
+      hold: (req, identity) => connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user),
+    },
+    security,
+  );
   const nodeId = randomBytes(9).toString('base64url');
   hub.onControl((payload) => {
     const message = parseControl(payload);
@@ -366,7 +398,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         const who = await identify(req, res, params, cors);
         if (who === undefined) return;
         const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', who.identity.user);
-        if ('refused' in slot) return sendError(res, { code: ErrorCode.RateLimited, message: slot.refused }, cors);
+        if ('refused' in slot) return sendError(res, { code: slot.code, message: slot.refused }, { ...cors, Connection: 'close' });
         return sse.handle(req, res, params, who.identity, slot.release, cors);
       }
       case '/':
@@ -388,6 +420,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     { headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
     (req, res) => {
       if (tooManyHeaders(req)) return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
+      if (!admitRequest(req, res)) return;
       route(req, res).catch((error: unknown) => {
         logger.error({ err: error }, 'request failed');
         if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
@@ -418,10 +451,10 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: toWireError(error) })));
     }
     const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
-    if ('refused' in slot)
-      return void socket.end(
-        rawResponse('429 Too Many Requests', JSON.stringify({ error: { code: ErrorCode.RateLimited, message: slot.refused } })),
-      );
+    if ('refused' in slot) {
+      const [status, retryAfter] = slot.code === ErrorCode.Unavailable ? ['503 Service Unavailable', RETRY_AFTER.unavailable] : ['429 Too Many Requests', RETRY_AFTER.rateLimited];
+      return void socket.end(rawResponse(status, JSON.stringify({ error: { code: slot.code, message: slot.refused } }), retryAfter));
+    }
     if (socket.destroyed) return slot.release();
     // Released when the socket goes, even if the handshake itself fails (release is idempotent).
     if (slot !== UNLIMITED) socket.once('close', slot.release);

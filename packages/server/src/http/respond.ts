@@ -44,9 +44,13 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   sendJsonText(res, status, JSON.stringify(value), headers);
 }
 
-/** Sends `{"error": {"code", "message"}}` with the status its code maps to. */
+/** Seconds to wait before retrying (`Retry-After`) a 503 (the engine or the hub is busy) and a 429 (a connection limit). */
+export const RETRY_AFTER = { unavailable: 1, rateLimited: 5 } as const;
+
+/** Sends `{"error": {"code", "message"}}` with the status its code maps to (and `Retry-After` on 503 and 429). */
 export function sendError(res: ServerResponse, error: WireError, headers: Record<string, string> = {}): void {
   const status = statusFor(error.code);
-  const extra = status === 503 ? { 'Retry-After': '1', ...headers } : headers;
+  const retryAfter = status === 503 ? RETRY_AFTER.unavailable : status === 429 ? RETRY_AFTER.rateLimited : undefined;
+  const extra = retryAfter === undefined ? headers : { 'Retry-After': String(retryAfter), ...headers };
   sendJsonText(res, status, JSON.stringify({ error }), extra);
 }

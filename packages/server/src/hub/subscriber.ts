@@ -16,6 +16,14 @@ export interface Subscriber {
    * is given carries the hub's signature (see `Security.resumeFrom`).
    */
   message(message: HubMessage, replay: boolean, signed: boolean): void;
+  /**
+   * Whether the subscriber can take more replay now. When it says false, the rest of the replay
+   * (and what arrived live meanwhile) waits until {@link Subscriber.onReplayRoom} calls back.
+   * Without it the whole replay is delivered at once.
+   */
+  replayRoom?(): boolean;
+  /** Calls `resume` once {@link Subscriber.replayRoom} may say true again (never if the subscriber closed). */
+  onReplayRoom?(resume: () => void): void;
   gap(gap: Gap, signed: boolean): void;
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void;
 }

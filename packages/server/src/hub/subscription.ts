@@ -19,7 +19,12 @@ export class Subscription {
   epoch = '';
   offset = 0;
   closed = false;
+  /** Live messages held until the replay is delivered; `null` once live. */
   #pending: HubMessage[] | null = [];
+  #started = false;
+  #replay: readonly HubMessage[] = [];
+  #replayAt = 0;
+  #pendingAt = 0;
 
   constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false) {
     this.channel = channel;
@@ -28,24 +33,46 @@ export class Subscription {
     this.signed = signed;
   }
 
-  /** Whether the subscription has started (its replay is delivered). */
+  /** Whether the subscription has started (its join was announced; its replay may still be on its way). */
   get live(): boolean {
-    return this.#pending === null && !this.closed;
+    return this.#started && !this.closed;
   }
 
-  /** Delivers the gap and replay, then whatever arrived live meanwhile, and goes live. */
+  /**
+   * Delivers the gap and replay, then whatever arrived live meanwhile, and goes live. The replay is
+   * fed as the subscriber has room for it (see `Subscriber.replayRoom`): a resume from far back
+   * never queues the whole retained window on a connection that does not read.
+   */
   start(epoch: string, offset: number, gap: Gap | undefined, replay: readonly HubMessage[]): void {
-    if (this.closed || this.#pending === null) return;
+    if (this.closed || this.#started) return;
+    this.#started = true;
     this.epoch = epoch;
     this.offset = offset;
     if (gap !== undefined) {
       this.subscriber.gap(gap, this.signed);
       this.offset = gap.resumed.offset;
     }
+    this.#replay = replay;
+    this.#catchUp();
+  }
+
+  /** Delivers the replay, then the live messages held meanwhile, while the subscriber has room. */
+  #catchUp(): void {
     const pending = this.#pending;
-    this.#pending = null;
-    for (const message of replay) this.receive(message, true);
-    for (const message of pending) this.receive(message, true);
+    while (pending !== null && !this.closed) {
+      const fromReplay = this.#replayAt < this.#replay.length;
+      if (!fromReplay && this.#pendingAt === pending.length) {
+        this.#pending = null;
+        this.#replay = [];
+        return;
+      }
+      if (this.subscriber.replayRoom?.() === false) {
+        this.subscriber.onReplayRoom?.(() => this.#catchUp());
+        return;
+      }
+      const message = fromReplay ? this.#replay[this.#replayAt++]! : pending[this.#pendingAt++]!;
+      this.#forward(message, true);
+    }
   }
 
   /** Forwards a message in order; `replay` marks history the client asked for (see `Subscriber.message`). */
@@ -55,6 +82,10 @@ export class Subscription {
       this.#pending.push(message);
       return;
     }
+    this.#forward(message, replay);
+  }
+
+  #forward(message: HubMessage, replay: boolean): void {
     if (message.epoch !== this.epoch) {
       this.subscriber.gap(
         {

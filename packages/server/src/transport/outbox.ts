@@ -5,6 +5,8 @@ export interface OutboxSink {
   uncork(): void;
   readonly writableLength: number;
   readonly destroyed: boolean;
+  /** `drain`: the socket's buffer emptied after a write was refused. */
+  once?(event: 'drain', listener: () => void): unknown;
 }
 
 /** Who an {@link Outbox} reports overflow to (the session itself: no closure per connection). */
@@ -88,6 +90,24 @@ export class Outbox {
         setImmediate(flushDirty);
       }
     }
+  }
+
+  /**
+   * Whether less than the limit is waiting (queued plus unsent in the socket): a replay is fed only
+   * while there is room, so a reader that does not read holds at most about the limit of it.
+   */
+  get hasRoom(): boolean {
+    return !this.#closed && this.#bytes + this.#sink.writableLength < this.#limit;
+  }
+
+  /** Calls `then` once {@link Outbox.hasRoom} holds again (never if the outbox closes first). */
+  whenRoom(then: () => void): void {
+    // After this turn's flush: what the socket took at once needs no drain event.
+    setImmediate(() => {
+      if (this.#closed || this.#sink.destroyed) return;
+      if (this.hasRoom || this.#sink.once === undefined) then();
+      else this.#sink.once('drain', () => this.whenRoom(then));
+    });
   }
 
   /** Writes everything queued now. */

@@ -3,19 +3,31 @@ import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type Cursor
 import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
+import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
-import { sendError, sendJsonText } from '../http/respond.js';
+import { connectionGone, sendBounded } from '../http/connection-budget.js';
+import { sendError } from '../http/respond.js';
+import type { Refusal } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
+import { capRead } from './read-cap.js';
 
 /** Options of {@link PollingTransport}. */
 export interface PollingTransportOptions {
   readonly maxChannels: number;
   /** Longest `wait` a request may ask for, in seconds. */
   readonly maxWait: number;
+  /** Bytes of message JSON one answer may carry (at least one message always goes). */
+  readonly maxResponseBytes: number;
+  /** Bytes of answers one HTTP connection may have waiting before it is cut. */
+  readonly sendQueueBytes: number;
+  /** The wall clock, for token expiry. */
+  readonly clock: Clock;
+  /** Takes a connection slot for a request about to be held, or says why not. */
+  readonly hold: (req: IncomingMessage, identity: Identity) => { release: () => void } | Refusal;
 }
 
 interface Waiting {
@@ -68,7 +80,7 @@ export class PollingTransport {
    * A channel whose history the client may not read starts at its current end when no `since` is
    * given, resumes only from a position the hub signed, and gets signed positions back.
    */
-  async handle(_req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
     const security = this.#security;
@@ -102,9 +114,9 @@ export class PollingTransport {
       }
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return sendJsonText(res, 200, responseBody(reads, signing), headers);
+        return this.#send(res, reads, headers, signing);
       }
-      await this.#longPoll(res, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
+      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -115,12 +127,20 @@ export class PollingTransport {
     for (const waiting of this.#waiting) waiting.finish();
   }
 
+  /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
+  #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>, signing: Signing | undefined): void {
+    if (connectionGone(res)) return;
+    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers, this.#options.sendQueueBytes);
+  }
+
   #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number, signing: Signing | undefined): Promise<ReadOutcome[]> {
     return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit, { signed: signing?.channels.has(channel) === true })));
   }
 
   async #longPoll(
+    req: IncomingMessage,
     res: ServerResponse,
+    identity: Identity,
     channels: string[],
     since: Map<string, Position>,
     limit: number,
@@ -128,6 +148,12 @@ export class PollingTransport {
     headers: Record<string, string>,
     signing: Signing | undefined,
   ): Promise<void> {
+    // A held request holds a socket like a stream does: it counts against the same limits.
+    const slot = this.#options.hold(req, identity);
+    if ('refused' in slot) {
+      // Closed after the answer: a refused client must not keep holding the descriptor either.
+      return sendError(res, { code: slot.code, message: slot.refused }, { ...headers, Connection: 'close' });
+    }
     let done = false;
     let reading = false;
     let stale = false;
@@ -137,6 +163,7 @@ export class PollingTransport {
 
     const cleanup = (): void => {
       done = true;
+      slot.release();
       clearTimeout(handles.timer);
       handles.stopListening?.();
       this.#waiting.delete(waiting);
@@ -144,7 +171,13 @@ export class PollingTransport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      sendJsonText(res, 200, reads === undefined ? emptyBody(channels, since, signing) : responseBody(reads, signing), headers);
+      if (reads === undefined) sendBounded(res, emptyBody(channels, since, signing), headers, this.#options.sendQueueBytes);
+      else this.#send(res, reads, headers, signing);
+    };
+    const expire = (): void => {
+      if (done) return;
+      cleanup();
+      sendError(res, { code: ErrorCode.TokenExpired, message: 'token expired' }, headers);
     };
     const check = (): void => {
       if (done) return;
@@ -176,7 +209,7 @@ export class PollingTransport {
         cleanup();
         const signer = signing?.signer;
         const body = signer === undefined ? message.encoded('poll', encodeNext) : message.encoded('poll-signed', (m) => encodeNextSigned(m, signer));
-        sendJsonText(res, 200, body, headers);
+        sendBounded(res, body, headers, this.#options.sendQueueBytes);
         return;
       }
       check();
@@ -188,7 +221,11 @@ export class PollingTransport {
     if (done) return stopListening();
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
-    handles.timer = setTimeout(() => respond(undefined), wait * 1000);
+    // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
+    const expiresIn = identity.expiresAt === undefined ? Infinity : identity.expiresAt - this.#options.clock.now();
+    const expires = expiresIn < wait * 1000;
+    const delay = Math.max(0, Math.min(expires ? expiresIn : wait * 1000, 2 ** 31 - 1));
+    handles.timer = setTimeout(expires ? expire : () => respond(undefined), delay);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
     if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
@@ -205,12 +242,16 @@ function handOut(channel: string, position: Position, signing: Signing | undefin
   return signing?.channels.has(channel) === true ? signing.signer.sign(channel, position) : position;
 }
 
-function responseBody(reads: readonly ReadOutcome[], signing: Signing | undefined): string {
+/** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
+function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
   let more = false;
   let messages = '';
-  for (const read of reads) {
+  let budget = maxBytes;
+  for (const whole of uncut) {
+    const { read, bytes } = capRead(whole, budget, messages === '');
+    budget -= bytes;
     const signer = signing?.channels.has(read.channel) === true ? signing.signer : undefined;
     positions.set(read.channel, handOut(read.channel, read.position, signing));
     if (read.gap !== undefined) gaps.push(gapFields(read.gap, signer));

@@ -112,6 +112,14 @@ export class SseStream implements Subscriber, OutboxOwner {
     }
   }
 
+  replayRoom(): boolean {
+    return this.#outbox.hasRoom;
+  }
+
+  onReplayRoom(resume: () => void): void {
+    this.#outbox.whenRoom(resume);
+  }
+
   gap(gap: Gap, signed: boolean): void {
     const cursors = signed ? this.#owner.cursors : undefined;
     this.#positions.set(gap.channel, cursors === undefined ? gap.resumed : cursors.sign(gap.channel, gap.resumed));

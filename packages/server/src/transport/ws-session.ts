@@ -28,6 +28,7 @@ import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
+import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import { wsTextFrame } from './ws-frame.js';
 
@@ -35,6 +36,8 @@ import { wsTextFrame } from './ws-frame.js';
 export interface WsSessionLimits {
   readonly maxChannels: number;
   readonly sendQueueBytes: number;
+  /** Bytes of message JSON one `history` reply may carry (at least one message always goes). */
+  readonly maxResponseBytes: number;
   /** Commands per second a session may send on average. */
   readonly commandsPerSecond: number;
   /** Commands a session may send at once. */
@@ -197,6 +200,14 @@ export class WsSession implements Subscriber, OutboxOwner {
     else this.#outbox.push(message.encoded('ws-signed', (m) => wsTextFrame(signedJson(m, this.#context.security.cursors))), replay);
   }
 
+  replayRoom(): boolean {
+    return this.#outbox.hasRoom;
+  }
+
+  onReplayRoom(resume: () => void): void {
+    this.#outbox.whenRoom(resume);
+  }
+
   gap(gap: Gap, signed: boolean): void {
     this.#outbox.push(wsTextFrame(gapJson(gap, signed ? this.#context.security.cursors : undefined)));
   }
@@ -275,7 +286,10 @@ export class WsSession implements Subscriber, OutboxOwner {
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
         const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
-        const read = await this.#context.hub.read(command.channel, since, command.limit);
+        const whole = await this.#context.hub.read(command.channel, since, command.limit);
+        // A session already cut as a slow consumer gets nothing built for it.
+        if (!this.#outbox.open) return;
+        const { read } = capRead(whole, this.#context.limits.maxResponseBytes, true);
         const fields = {
           channel: command.channel,
           position: read.position,

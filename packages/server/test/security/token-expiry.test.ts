@@ -104,6 +104,21 @@ describe('a token expiring mid-connection', () => {
     expect(sse.events.items).toEqual([{ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }), id: undefined }]);
   });
 
+  it('polling: a held long poll ends at exp with 401 and 2002, not at the end of its wait', async () => {
+    const hub = await startClockedHub();
+    const token = await expiringToken('alice', 10);
+    const answer = httpRequest(`${hub.url}/api/messages?channel=inbox:alice&since=now&wait=60`, { headers: bearer(token) });
+    while (hub.server.stats().polling === 0) await new Promise((resolve) => setImmediate(resolve));
+    advance(9_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hub.server.stats().polling).toBe(1);
+    advance(1);
+    const expired = await answer;
+    expect(expired.json).toEqual({ error: { code: ErrorCode.TokenExpired, message: 'token expired' } });
+    expect(expired.status).toBe(401);
+    expect(hub.server.stats().polling).toBe(0);
+  });
+
   it('polling: the next request with the expired token gets 401 with 2002 "token expired"', async () => {
     const hub = await startClockedHub();
     const token = await expiringToken('alice', 60);
