@@ -276,9 +276,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     for (const name of order) {
       if (this.state === 'closed') return;
       const transport = name === 'websocket' ? new WebSocketTransport(this.#link) : name === 'sse' ? new SseTransport(this.#link) : new PollingTransport(this.#link);
-      const opened = new Set(this.#channels.keys());
+      let opened: ReadonlySet<string>;
       try {
-        await transport.open();
+        opened = await transport.open();
       } catch (error) {
         transport.close();
         lastError = error;
@@ -298,7 +298,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#retry(failure);
   }
 
-  #connected(transport: Transport, opened: Set<string>): void {
+  #connected(transport: Transport, opened: ReadonlySet<string>): void {
     this.#transport = transport;
     this.#attempt = 0;
     // Only a real choice is worth remembering: a forced transport says nothing about the network.

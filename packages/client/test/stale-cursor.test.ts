@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * client without history holding an older signed position is refused (2001) and, the docs say,
  * "starts again from now". They do not: over the WebSocket and SSE the subscription ends with the
  * 2001; over polling the whole poll is refused (403), so every channel of the client stops and the
- * client reconnects without end. Kept as `it.fails` (the expected behaviour, failing today) until
- * the SDK (or the docs) is fixed: see the review report.
+ * client reconnects without end. Fixed on the hub: a signature it cannot verify starts the channel
+ * at the end of its log after a `cursor` gap, on every transport.
  */
 
 const SECRET = 'stale-cursor-secret-0123456789abcdef';
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe.each<TransportName>(['websocket', 'sse', 'polling'])('a stale signed cursor over %s', (transport) => {
-  it.fails('the subscription starts again from now and the client carries on', async () => {
+  it('the subscription starts again from now, after a cursor gap, and the client carries on', async () => {
     const channel = `room:${transport}`;
     await hub.server.hub.publish(channel, 'backlog');
     const { epoch } = await hub.server.hub.position(channel);
@@ -50,8 +50,19 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('a stale signed cu
     const errors: unknown[] = [];
     client.on('error', (e) => errors.push(e));
     const other = client.subscribe('open:1');
+    const gaps: unknown[] = [];
     const sub = client.subscribe(channel, undefined, { since: stale });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect({ sub: sub.state, other: other.state, client: client.state }).toEqual({ sub: 'subscribed', other: 'subscribed', client: 'connected' });
+    sub.on('gap', (gap) => gaps.push(gap));
+    const received: unknown[] = [];
+    sub.on('message', (m) => received.push(m.data));
+    await new Promise<void>((resolve) => (sub.state === 'subscribed' ? resolve() : sub.on('state', (s) => s === 'subscribed' && resolve())));
+    await new Promise<void>((resolve) => (other.state === 'subscribed' ? resolve() : other.on('state', (s) => s === 'subscribed' && resolve())));
+    // The channel starts where the hub stood when it saw the cursor: publish once it did.
+    await new Promise<void>((resolve) => (gaps.length > 0 ? resolve() : sub.on('gap', () => resolve())));
+    await hub.server.hub.publish(channel, 'after');
+    await new Promise<void>((resolve) => (received.length > 0 ? resolve() : sub.on('message', () => resolve())));
+    expect(received).toEqual(['after']);
+    expect(gaps).toMatchObject([{ channel, reason: 'cursor', requested: { epoch, offset: 1 }, resumed: { epoch, offset: 1 } }]);
+    expect({ sub: sub.state, other: other.state, client: client.state, errors }).toEqual({ sub: 'subscribed', other: 'subscribed', client: 'connected', errors: [] });
   });
 });

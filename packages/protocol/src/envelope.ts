@@ -20,7 +20,7 @@ export interface Envelope<T = unknown> {
 }
 
 /** Why a resume could not continue from the requested position. */
-export type GapReason = 'window' | 'epoch' | 'ahead' | 'lost';
+export type GapReason = 'window' | 'epoch' | 'ahead' | 'lost' | 'cursor';
 
 /**
  * An explicit gap: the requested position could not be resumed from. Messages after `resumed`
@@ -30,6 +30,8 @@ export type GapReason = 'window' | 'epoch' | 'ahead' | 'lost';
  * - `epoch`: the position belongs to an earlier log instance (the log was lost or rebuilt).
  * - `ahead`: the position is beyond the end of the log (the log lost acknowledged messages).
  * - `lost`: live messages were lost between nodes and could not be recovered from the log.
+ * - `cursor`: the position's signature could not be verified (a client without the channel's
+ *   history, after the hub's cursor key changed): it starts at the end of the log.
  */
 export interface Gap {
   readonly channel: string;

@@ -24,13 +24,13 @@ export class PollingTransport extends HttpOperations implements Transport {
     this.#link = link;
   }
 
-  async open(): Promise<void> {
+  async open(): Promise<ReadonlySet<string>> {
     const channels = this.#link.channels();
     if (channels.size === 0) {
       // Nothing to receive yet (a client that only publishes or reads): a reachability check.
       await request<unknown>(this.#link, '/healthz');
       void this.#loop();
-      return;
+      return new Set();
     }
     const fresh = [...channels].filter(([, position]) => position === undefined).map(([channel]) => channel);
     // Reachability check, and the current end of the log for channels that start from now.
@@ -38,6 +38,7 @@ export class PollingTransport extends HttpOperations implements Transport {
     const parsed = parseCursor(answer.cursor);
     if (parsed.ok && fresh.length > 0) for (const channel of fresh) this.#start(channel, parsed.value.get(channel));
     void this.#loop();
+    return new Set(channels.keys());
   }
 
   async subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {

@@ -14,7 +14,7 @@ export class SseTransport extends HttpOperations implements Transport {
   readonly #link: Link;
   #source: EventSource | undefined;
   #positions = new Map<string, CursorEntry>();
-  #reopening: Promise<void> | undefined;
+  #reopening: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(link: Link) {
@@ -22,7 +22,7 @@ export class SseTransport extends HttpOperations implements Transport {
     this.#link = link;
   }
 
-  open(): Promise<void> {
+  open(): Promise<ReadonlySet<string>> {
     return this.#connect();
   }
 
@@ -71,7 +71,7 @@ export class SseTransport extends HttpOperations implements Transport {
   }
 
   /** Reopens the stream once for all changes made in the same tick. */
-  #reopen(): Promise<void> {
+  #reopen(): Promise<unknown> {
     this.#reopening ??= Promise.resolve().then(() => {
       this.#reopening = undefined;
       this.#source?.close();
@@ -85,11 +85,13 @@ export class SseTransport extends HttpOperations implements Transport {
     return this.#reopening;
   }
 
-  async #connect(): Promise<void> {
+  /** Opens the stream for the current channels; resolves with them once it delivered its first event. */
+  async #connect(): Promise<ReadonlySet<string>> {
     const ES = this.#link.EventSource;
     if (ES === undefined) throw new HeraldClientError('unsupported', 'no EventSource implementation');
     const channels = this.#link.channels();
-    if (channels.size === 0 || this.#closed) return;
+    const opened = new Set(channels.keys());
+    if (channels.size === 0 || this.#closed) return opened;
     const ticket = await ticketParam(this.#link);
     const known = new Map<string, CursorEntry>();
     for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
@@ -113,7 +115,7 @@ export class SseTransport extends HttpOperations implements Transport {
           // Subscriptions from now start here: a loss before their first message resumes from this.
           for (const [channel, position] of parsed.value) this.#link.start(channel, position);
         }
-        resolve();
+        resolve(opened);
       });
       source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
       source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as Gap));
@@ -144,7 +146,7 @@ export class SseTransport extends HttpOperations implements Transport {
             if ('tooLarge' in answer) return reject(answer.tooLarge);
             // Every channel of the stream was refused: their subscriptions fail, the client goes on.
             for (const channel of channels.keys()) this.#link.refused(channel, answer.refused);
-            resolve();
+            resolve(opened);
           });
         } else this.#link.lost(1006, 'SSE stream lost');
       };

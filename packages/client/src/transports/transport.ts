@@ -35,8 +35,11 @@ export interface Link {
 /** One way of talking to the hub. Every transport offers every feature. */
 export interface Transport {
   readonly name: TransportName;
-  /** Connects and starts receiving every channel of `link.channels()`. */
-  open(): Promise<void>;
+  /**
+   * Connects and starts receiving every channel of `link.channels()` as they are when it gets to
+   * them; resolves with those channels (the client subscribes the others itself).
+   */
+  open(): Promise<ReadonlySet<string>>;
   /** Starts receiving a channel (after a gap and replay when `since` is given); resolves with its position. */
   subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined>;
   unsubscribe(channel: string): void;

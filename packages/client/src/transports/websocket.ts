@@ -22,7 +22,7 @@ export class WebSocketTransport implements Transport {
     this.#link = link;
   }
 
-  async open(): Promise<void> {
+  async open(): Promise<ReadonlySet<string>> {
     const WS = this.#link.WebSocket;
     if (WS === undefined) throw new HeraldClientError('unsupported', 'no WebSocket implementation');
     const url = new URL(`${this.#link.url}/ws`);
@@ -40,7 +40,8 @@ export class WebSocketTransport implements Transport {
       socket.onopen = () => {
         opened = true;
         clearTimeout(timer);
-        const subscribed = [...this.#link.channels()].map(async ([channel, since]) => {
+        const channels = [...this.#link.channels()];
+        const subscribed = channels.map(async ([channel, since]) => {
           let position: CursorEntry | undefined;
           try {
             position = await this.subscribe(channel, since);
@@ -52,7 +53,7 @@ export class WebSocketTransport implements Transport {
           // A subscription from now starts here: a loss before its first message resumes from this.
           if (position !== undefined) this.#link.start(channel, position);
         });
-        Promise.all(subscribed).then(() => resolve(), reject);
+        Promise.all(subscribed).then(() => resolve(new Set(channels.map(([channel]) => channel))), reject);
       };
       socket.onmessage = (event: MessageEvent) => this.#onFrame(event.data);
       // Failures are reported by the close event that follows.

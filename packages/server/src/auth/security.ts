@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { ErrorCode, type CursorEntry, type Position } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
+import type { UnverifiedPosition } from '../hub/compute-gap.js';
 import { Permissions } from '../hub/permissions.js';
 import type { Authenticator } from './authenticator.js';
 import { CursorSigner } from './cursor-signer.js';
@@ -105,7 +106,10 @@ export class Security {
    * The position a client may resume `channel` from, given what it sent (`undefined`: none, start
    * live). A client with `history` may start anywhere. One without it must present a position the
    * hub signed (a cursor it was given): a raw `{epoch, offset}` or an unsigned cursor is refused
-   * with `forbidden` (2001), so a subscriber cannot read the backlog from before it subscribed.
+   * with `forbidden` (2001), so a subscriber cannot read the backlog from before it subscribed. A
+   * signature this hub cannot verify (forged, or made under a cursor key it no longer holds) gives
+   * an {@link UnverifiedPosition}: the client starts at the end of the log after a `cursor` gap,
+   * so a client whose key was rotated carries on, told so, and a forger reads nothing.
    */
   resumeFrom(identity: Identity, channel: string, since: CursorEntry | undefined): Position | undefined {
     if (since === undefined) return undefined;
@@ -114,8 +118,9 @@ export class Security {
     if (since.mac === undefined) {
       throw new HeraldError(ErrorCode.Forbidden, `resuming ${channel} from a position needs history permission: pass back a cursor the hub gave this client`);
     }
-    if (!this.cursors.verify(channel, since)) throw new HeraldError(ErrorCode.Forbidden, `the cursor for ${channel} was not issued by this hub`);
-    return position;
+    if (this.cursors.verify(channel, since)) return position;
+    const unverified: UnverifiedPosition = { ...position, unverified: true };
+    return unverified;
   }
 
   /** Whether a browser page from `origin` may use the hub (no `Origin` header: not a browser, allowed). */

@@ -2,6 +2,24 @@ import type { Gap, Position } from '@herald/protocol';
 import type { ReadResult } from '../engine/broker.js';
 
 /**
+ * A `since` whose signature the hub could not verify (see `Security.resumeFrom`): the reader starts
+ * at the end of the log, after a `cursor` gap, and nothing is read from the position itself.
+ */
+export interface UnverifiedPosition extends Position {
+  readonly unverified: true;
+}
+
+/** Whether `since` is an {@link UnverifiedPosition}. */
+export function isUnverified(since: Position): since is UnverifiedPosition {
+  return (since as Partial<UnverifiedPosition>).unverified === true;
+}
+
+/** The `cursor` gap from an unverified `since` to the end of the log, `top`. */
+export function unverifiedGap(channel: string, since: Position, top: Position): Gap {
+  return { channel, reason: 'cursor', requested: { epoch: since.epoch, offset: since.offset }, resumed: { epoch: top.epoch, offset: top.offset } };
+}
+
+/**
  * The gap, if any, between a requested `since` position and what a read from it returned (see
  * `Broker.read`): `undefined` when the read continues exactly after `since`.
  *

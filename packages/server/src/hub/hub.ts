@@ -3,7 +3,7 @@ import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, ty
 import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { afterGap, computeGap } from './compute-gap.js';
+import { afterGap, computeGap, isUnverified, unverifiedGap } from './compute-gap.js';
 import { HubMessage } from './hub-message.js';
 import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
 import type { Subscriber } from './subscriber.js';
@@ -210,6 +210,11 @@ export class Hub {
   async read(channel: string, since?: Position, limit: number = MAX_HISTORY_LIMIT, options: { signed?: boolean } = {}): Promise<ReadOutcome> {
     checkChannel(channel);
     this.#assertOpen();
+    if (since !== undefined && isUnverified(since)) {
+      const top = await this.#engineCall(() => this.#broker.position(channel));
+      const gap = unverifiedGap(channel, since, top);
+      return { channel, messages: [], position: gap.resumed, more: false, gap };
+    }
     const result = await this.#engineCall(() => this.#broker.read(channel, { since, limit: limit + 1 }));
     const gap = since === undefined ? undefined : computeGap(channel, since, result, options.signed === true);
     const after = afterGap(result.messages, gap);
@@ -264,6 +269,9 @@ export class Hub {
       const { since } = options;
       if (since === undefined) {
         position = await this.#engineCall(() => this.#broker.position(channel));
+      } else if (isUnverified(since)) {
+        position = await this.#engineCall(() => this.#broker.position(channel));
+        gap = unverifiedGap(channel, since, position);
       } else {
         const result = await this.#engineCall(() => this.#broker.read(channel, { since }));
         position = result.position;
