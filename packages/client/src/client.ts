@@ -15,6 +15,8 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
+import { pinPositions } from './pin.js';
+import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
 import { PollingTransport } from './transports/polling.js';
 import { SseTransport } from './transports/sse.js';
@@ -36,6 +38,12 @@ export interface ClientOptions {
   readonly reconnect?: ReconnectOptions | false;
   /** How long a transport may take to connect (SSE: to deliver its first event). @default 5000 */
   readonly timeout?: number;
+  /**
+   * How long a transport may take to prove itself (open, and for SSE deliver its first event)
+   * before the next one in `transports` starts beside it; the first to work is kept. A transport
+   * that fails outright hands over at once. @default 1000
+   */
+  readonly fallbackDelay?: number;
   /** Seconds the hub holds a long poll. @default 25 */
   readonly pollWait?: number;
   /** WebSocket implementation. @default globalThis.WebSocket */
@@ -59,6 +67,12 @@ interface ChannelEntry {
   position: CursorEntry | undefined;
   /** Whether the current transport has confirmed the subscription. */
   subscribed: boolean;
+  /** `performance.now()` of the `subscribe()` call, while the start position is not pinned yet. */
+  calledAt: number | undefined;
+  /** The pin in flight (see {@link pinPositions}); `undefined` when none is. */
+  pin: Promise<void> | undefined;
+  /** Pins tried and failed; after two the transport's own start ("now") is used. */
+  pinFailures: number;
 }
 
 const remembered = new Map<string, string>();
@@ -115,6 +129,10 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #timer: ReturnType<typeof setTimeout> | undefined;
   #refresh: ReturnType<typeof setTimeout> | undefined;
   #waiters: { resolve(t: Transport): void; reject(e: Error): void }[] = [];
+  /** Channels to pin in the next batch, with their entries. */
+  #toPin = new Map<string, ChannelEntry>();
+  #pinBatch: Promise<void> | undefined;
+  readonly #fallbackDelay: number;
 
   constructor(options: ClientOptions) {
     super();
@@ -127,6 +145,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#url = options.url.replace(/\/+$/, '');
     this.#order = order;
     this.#token = options.token;
+    this.#fallbackDelay = options.fallbackDelay ?? 1000;
+    if (!Number.isFinite(this.#fallbackDelay) || this.#fallbackDelay < 0) throw new RangeError('fallbackDelay must be a number of ms ≥ 0');
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#link = {
       url: this.#url,
@@ -137,6 +157,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       pollWait: options.pollWait ?? 25,
       token: () => this.#token,
       channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
+      pinned: () => this.#pinned(),
       start: (channel, position) => {
         const entry = this.#channels.get(channel);
         if (entry !== undefined) entry.position ??= position;
@@ -178,7 +199,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       return sub;
     }
     const existing = this.#channels.get(channel);
-    const entry = existing ?? { subs: new Set(), position: since, subscribed: false };
+    const entry: ChannelEntry = existing ?? { subs: new Set(), position: since, subscribed: false, calledAt: undefined, pin: undefined, pinFailures: 0 };
+    // A subscription starts now, whatever the transport does meanwhile: pin the channel's position.
+    if (existing === undefined && since === undefined) this.#pin(channel, entry, performance.now());
     const addsJoinLeave = existing !== undefined && sub.joinLeave && ![...existing.subs].some((s) => s.joinLeave);
     entry.subs.add(sub as Subscription);
     if (existing === undefined) {
@@ -272,23 +295,24 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     }
     const preferred = recall(this.#url, Date.now());
     const order = preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
-    let lastError: unknown;
-    for (const name of order) {
-      if (this.state === 'closed') return;
-      const transport = name === 'websocket' ? new WebSocketTransport(this.#link) : name === 'sse' ? new SseTransport(this.#link) : new PollingTransport(this.#link);
-      let opened: ReadonlySet<string>;
-      try {
-        opened = await transport.open();
-      } catch (error) {
-        transport.close();
-        lastError = error;
-        continue;
-      }
+    if (this.state === 'closed') return;
+    const outcome = await raceTransports({
+      order,
+      create: (name, link) => (name === 'websocket' ? new WebSocketTransport(link) : name === 'sse' ? new SseTransport(link) : new PollingTransport(link)),
+      link: this.#link,
+      fallbackDelay: this.#fallbackDelay,
+      closed: () => this.state === 'closed',
+    });
+    if ('transport' in outcome) {
       // close() may have been called while open() was pending.
-      if ((this.state as ClientState) === 'closed') return transport.close();
-      this.#connected(transport, opened);
+      if ((this.state as ClientState) === 'closed') return outcome.transport.close();
+      this.#connected(outcome.transport, outcome.opened);
+      // What the winner received while it was proving itself follows, in order.
+      outcome.gate.win();
       return;
     }
+    if ((this.state as ClientState) === 'closed') return;
+    const lastError = outcome.error;
     const failure = lastError instanceof HeraldClientError ? lastError : new HeraldClientError('unreachable', 'no transport could connect');
     // Refused credentials do not get better by retrying (an expired token does, with getToken).
     if (failure.code === ErrorCode.Unauthorized || failure.code === ErrorCode.Forbidden || (failure.code === ErrorCode.TokenExpired && this.#options.getToken === undefined)) {
@@ -315,7 +339,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   }
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {
-    transport.subscribe(channel, entry.position).then(
+    // From the pinned start, once known (a failed pin leaves the transport's own start).
+    (entry.pin ?? Promise.resolve()).then(() => transport.subscribe(channel, entry.position)).then(
       (position) => {
         // Refused meanwhile (an SSE `unsubscribed` event comes with the stream that opened it).
         if (this.#channels.get(channel) !== entry) return;
@@ -324,6 +349,54 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       },
       (error: unknown) => this.#refused(channel, error),
     );
+  }
+
+  /** Pins `channel`'s start as of `calledAt`, in a batch with every channel pinned in the same tick. */
+  #pin(channel: string, entry: ChannelEntry, calledAt: number): void {
+    entry.calledAt = calledAt;
+    // No token yet (getToken runs before the first connection): pinned once it is there.
+    if (this.#options.getToken !== undefined && this.#token === undefined) return;
+    this.#toPin.set(channel, entry);
+    const batch = (this.#pinBatch ??= Promise.resolve().then(() => this.#sendPins()));
+    entry.pin = batch;
+  }
+
+  async #sendPins(): Promise<void> {
+    const batch = this.#toPin;
+    this.#toPin = new Map();
+    this.#pinBatch = undefined;
+    const calls = new Map<string, number>();
+    for (const [channel, entry] of batch) if (entry.calledAt !== undefined && entry.position === undefined) calls.set(channel, entry.calledAt);
+    if (calls.size === 0) return;
+    let pinned: Map<string, CursorEntry> | undefined;
+    try {
+      pinned = await pinPositions(this.#link, calls);
+    } catch {
+      // Unreachable or refused: tried again before the next transport opens; the transport reports refusals.
+    }
+    for (const [channel, entry] of batch) {
+      entry.pin = undefined;
+      const position = pinned?.get(channel);
+      if (position === undefined) {
+        entry.pinFailures++;
+        continue;
+      }
+      entry.calledAt = undefined;
+      entry.position ??= position;
+    }
+  }
+
+  /**
+   * Settles the start of every subscription that has none yet (see {@link ClientOptions}): pins
+   * again those whose pin failed, at most twice, then waits for every pin in flight.
+   */
+  #pinned(): Promise<void> {
+    for (const [channel, entry] of this.#channels) {
+      if (entry.position === undefined && entry.calledAt !== undefined && entry.pin === undefined && entry.pinFailures < 2) this.#pin(channel, entry, entry.calledAt);
+    }
+    const pins: Promise<void>[] = [];
+    for (const entry of this.#channels.values()) if (entry.pin !== undefined) pins.push(entry.pin);
+    return Promise.all(pins).then(() => undefined);
   }
 
   #confirmed(entry: ChannelEntry): void {

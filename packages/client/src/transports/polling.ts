@@ -25,6 +25,7 @@ export class PollingTransport extends HttpOperations implements Transport {
   }
 
   async open(): Promise<ReadonlySet<string>> {
+    await this.#link.pinned();
     const channels = this.#link.channels();
     if (channels.size === 0) {
       // Nothing to receive yet (a client that only publishes or reads): a reachability check.

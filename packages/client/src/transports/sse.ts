@@ -89,6 +89,7 @@ export class SseTransport extends HttpOperations implements Transport {
   async #connect(): Promise<ReadonlySet<string>> {
     const ES = this.#link.EventSource;
     if (ES === undefined) throw new HeraldClientError('unsupported', 'no EventSource implementation');
+    await this.#link.pinned();
     const channels = this.#link.channels();
     const opened = new Set(channels.keys());
     if (channels.size === 0 || this.#closed) return opened;

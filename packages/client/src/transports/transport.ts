@@ -19,6 +19,11 @@ export interface Link {
    * when the hub signed it: pass it back as it is.
    */
   channels(): Map<string, CursorEntry | undefined>;
+  /**
+   * Resolves once every channel's start is settled (the client pins where each subscription
+   * begins): await it before reading {@link Link.channels} to open or reopen.
+   */
+  pinned(): Promise<void>;
   /** Sets the starting position of a channel that had none (a subscription from now). */
   start(channel: string, position: CursorEntry): void;
   /** Whether any subscription of the channel asked for join/leave events. */

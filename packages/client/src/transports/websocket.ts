@@ -40,8 +40,7 @@ export class WebSocketTransport implements Transport {
       socket.onopen = () => {
         opened = true;
         clearTimeout(timer);
-        const channels = [...this.#link.channels()];
-        const subscribed = channels.map(async ([channel, since]) => {
+        const subscribe = async ([channel, since]: [string, CursorEntry | undefined]): Promise<void> => {
           let position: CursorEntry | undefined;
           try {
             position = await this.subscribe(channel, since);
@@ -52,8 +51,15 @@ export class WebSocketTransport implements Transport {
           }
           // A subscription from now starts here: a loss before its first message resumes from this.
           if (position !== undefined) this.#link.start(channel, position);
-        });
-        Promise.all(subscribed).then(() => resolve(new Set(channels.map(([channel]) => channel))), reject);
+        };
+        this.#link
+          .pinned()
+          .then(async () => {
+            const channels = [...this.#link.channels()];
+            await Promise.all(channels.map(subscribe));
+            resolve(new Set(channels.map(([channel]) => channel)));
+          })
+          .catch(reject);
       };
       socket.onmessage = (event: MessageEvent) => this.#onFrame(event.data);
       // Failures are reported by the close event that follows.

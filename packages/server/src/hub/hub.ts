@@ -230,6 +230,24 @@ export class Hub {
     return { channel, messages, position, more, ...(gap && { gap }) };
   }
 
+  /**
+   * The channel's current position, and its last messages (at most `max`, oldest first) stored at
+   * or after `from` (ms, the engine's clock): where a subscription that began at `from` starts.
+   */
+  async recent(channel: string, from: number, max: number): Promise<{ position: Position; messages: HubMessage[] }> {
+    checkChannel(channel);
+    this.#assertOpen();
+    const top = await this.#engineCall(() => this.#broker.position(channel));
+    if (top.offset === 0) return { position: top, messages: [] };
+    const since = { epoch: top.epoch, offset: Math.max(0, top.offset - max) };
+    const result = await this.#engineCall(() => this.#broker.read(channel, { since, limit: max }));
+    const messages = result.messages.filter((m) => m.epoch === result.position.epoch && m.time >= from).map((m) => new HubMessage(m));
+    // What was read, not the end of the log at read time: a message beyond `limit` comes after it.
+    const last = result.messages.at(-1);
+    const position = last !== undefined && last.epoch === result.position.epoch ? { epoch: last.epoch, offset: last.offset } : top;
+    return { position, messages };
+  }
+
   /** The channel's current position (epoch and last offset). */
   async position(channel: string): Promise<Position> {
     checkChannel(channel);

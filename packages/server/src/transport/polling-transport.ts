@@ -15,6 +15,13 @@ import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
 import { capRead } from './read-cap.js';
 
+/** Longest `lookback` of a pin (`since=now&lookback=…`), in milliseconds. */
+export const MAX_LOOKBACK_MS = 60_000;
+/** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
+export const MAX_RESTRICTED_LOOKBACK_MS = 2000;
+/** Most messages a pin reports per channel. */
+export const MAX_PIN_MARKS = 200;
+
 /** Options of {@link PollingTransport}. */
 export interface PollingTransportOptions {
   readonly maxChannels: number;
@@ -24,7 +31,7 @@ export interface PollingTransportOptions {
   readonly maxResponseBytes: number;
   /** Bytes of answers one HTTP connection may have waiting before it is cut. */
   readonly sendQueueBytes: number;
-  /** The wall clock, for token expiry. */
+  /** The wall clock, for token expiry and a pin's `now` (the clock the engine stamps messages with). */
   readonly clock: Clock;
   /** Takes a connection slot for a request about to be held, or says why not. */
   readonly hold: (req: IncomingMessage, identity: Identity) => { release: () => void } | Refusal;
@@ -102,6 +109,12 @@ export class PollingTransport {
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
     if (typeof limit === 'object') return sendError(res, limit, headers);
     const signing: Signing | undefined = restricted.size === 0 ? undefined : { signer: security.cursors, channels: restricted };
+    const lookback = parseNumber(params, 'lookback', 0, MAX_LOOKBACK_MS, true);
+    if (typeof lookback === 'object') return sendError(res, lookback, headers);
+    if (lookback !== undefined) {
+      if (!fromNow || wait > 0) return sendError(res, { code: ErrorCode.InvalidField, message: 'lookback goes with since=now and no wait' }, headers);
+      return this.#pin(res, channels, lookback, signing, headers);
+    }
 
     try {
       let since: Map<string, Position> | undefined = query.value.since === undefined ? undefined : asked;
@@ -117,6 +130,36 @@ export class PollingTransport {
         return this.#send(res, reads, headers, signing);
       }
       await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
+    } catch (error) {
+      sendError(res, toWireError(error), headers);
+    }
+  }
+
+  /**
+   * A pin (`since=now&lookback=ms`): the end of every channel's log, the hub's clock, and the
+   * messages each channel stored within the last `lookback` ms (offset, time, and the cursor just
+   * before each, no data), so a client that subscribed at a moment it can place on the hub's clock
+   * starts exactly there, whatever the request's travel time.
+   */
+  async #pin(res: ServerResponse, channels: readonly string[], lookback: number, signing: Signing | undefined, headers: Record<string, string>): Promise<void> {
+    try {
+      const now = this.#options.clock.now();
+      const pins = await Promise.all(
+        channels.map(async (channel) => {
+          const back = signing?.channels.has(channel) === true ? Math.min(lookback, MAX_RESTRICTED_LOOKBACK_MS) : lookback;
+          return { channel, ...(await this.#hub.recent(channel, now - back, MAX_PIN_MARKS)) };
+        }),
+      );
+      const positions = new Map<string, CursorEntry>();
+      const recent: string[] = [];
+      for (const { channel, position, messages } of pins) {
+        positions.set(channel, handOut(channel, position, signing));
+        for (const m of messages) {
+          const before = encodePosition(channel, handOut(channel, { epoch: m.epoch, offset: m.offset - 1 }, signing));
+          recent.push(`{"channel":${JSON.stringify(channel)},"offset":${m.offset},"time":${m.time},"cursor":"${before}"}`);
+        }
+      }
+      sendBounded(res, `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`, headers, this.#options.sendQueueBytes);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
