@@ -48,6 +48,21 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('useChannel over %
   });
 });
 
+describe.each<TransportName>(['websocket', 'sse', 'polling'])('useChannel starts when it mounts, over %s', (transport) => {
+  it('delivers what is published right after the component mounted, before the subscription is confirmed', async () => {
+    await publish('early', 'before');
+    // Older than a round trip on the hub's clock: not part of the subscription.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const client = h.client({ transports: [transport], pollWait: 5 });
+    const { container } = await h.mount(client, <Feed channel="early" />);
+    // Mounted (its effect subscribed); the transport is not up yet.
+    await publish('early', 'right after mount');
+    await vi.waitFor(() => expect(texts(container, 'li')).toEqual(['"right after mount"']));
+    await publish('early', 'later');
+    await vi.waitFor(() => expect(texts(container, 'li')).toEqual(['"right after mount"', '"later"']));
+  });
+});
+
 describe('useChannel', () => {
   it('subscribes once under StrictMode and delivers each message once', async () => {
     const client = h.client();
