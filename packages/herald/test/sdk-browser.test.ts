@@ -213,6 +213,11 @@ async function openLanding(url: string, channel: string): Promise<{ page: Page; 
   return opened;
 }
 
+/** The pin the SDK sends when `subscribe()` is called (see docs/client.md, when a subscription starts). */
+const pinRequest = (channel: string): unknown => expect.stringMatching(new RegExp(`^GET /api/messages\\?channel=${channel}&since=now&lookback=\\d+$`));
+/** An SSE stream for `channel` that resumes from the pinned start. */
+const pinnedStream = (channel: string): unknown => expect.stringMatching(new RegExp(`^GET /events\\?channel=${channel}&since=c1\\.[A-Za-z0-9_-]+$`));
+
 async function publishHttp(url: string, channel: string, data: unknown): Promise<{ epoch: string; offset: number }> {
   const res = await fetch(`${url}/api/publish`, {
     method: 'POST',
@@ -278,16 +283,17 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
       expect(log.errors).toEqual([]);
       expect(errors).toEqual([]);
 
-      // The forced transport is the only one on the wire.
+      // The forced transport is the only one on the wire, after the pin of the subscription's start.
       const q = `channel=${channel}`;
+      expect(traffic.api[0]).toEqual(pinRequest(channel));
       if (transport === 'websocket') {
-        expect(traffic.api).toEqual([]);
+        expect(traffic.api).toEqual([pinRequest(channel)]);
         expect(traffic.sockets).toEqual([
           {
             url: '/ws',
             closed: false,
             sent: [
-              { id: 1, type: 'subscribe', channel },
+              { id: 1, type: 'subscribe', channel, since: { epoch, offset: 0 } },
               { id: 2, type: 'publish', channel, data: { from: 'the page', transport } },
               { id: 3, type: 'history', channel, limit: 2 },
               { id: 4, type: 'history', channel, since: first.cursor },
@@ -303,11 +309,11 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
         const streams = traffic.api.filter((r) => r.startsWith('GET /events'));
         const longPolls = traffic.api.filter((r) => r.startsWith('GET /api/messages') && r.includes('&wait=5'));
         if (transport === 'sse') {
-          expect(streams).toEqual([`GET /events?${q}`]);
+          expect(streams).toEqual([pinnedStream(channel)]);
           expect(longPolls).toEqual([]);
         } else {
           expect(streams).toEqual([]);
-          expect(traffic.api[0]).toBe(`GET /api/messages?${q}&since=now`);
+          expect(traffic.api[1]).toBe(`GET /api/messages?${q}&since=now`);
           expect(longPolls.length).toBeGreaterThan(0);
         }
       }
@@ -334,7 +340,7 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
     expect(log.transports).toEqual(['sse']);
     expect(log.states).toEqual(['connecting', 'connected']);
     expect(log.errors).toEqual([]);
-    expect(traffic.api.filter((r) => r.startsWith('GET /events'))).toEqual([`GET /events?channel=${channel}`]);
+    expect(traffic.api.filter((r) => r.startsWith('GET /events'))).toEqual([pinnedStream(channel)]);
     expect(errors).toEqual([]);
     await harness(page, 'close');
   });
@@ -347,7 +353,7 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
     // WebSocket refused, then the SSE stream answered 404 (asked again with fetch to learn whether
     // its channels were refused: they were not), then polling.
     expect(traffic.sockets).toMatchObject([{ url: '/ws', sent: [] }]);
-    expect(traffic.api.slice(0, 3)).toEqual([`GET /events?channel=${channel}`, `GET /events?channel=${channel}`, `GET /api/messages?channel=${channel}&since=now`]);
+    expect(traffic.api.slice(0, 4)).toEqual([pinRequest(channel), pinnedStream(channel), pinnedStream(channel), `GET /api/messages?channel=${channel}&since=now`]);
 
     for (const n of range(1, 5)) await server.hub.publish(channel, n);
     await waitForOffsets(page, range(1, 5));

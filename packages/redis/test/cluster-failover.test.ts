@@ -45,7 +45,10 @@ async function failover(
     // One connection after another, so nginx's round robin puts one WebSocket client and one SSE
     // client on every node; a polling client reaches another node with every request.
     const order: TransportName[] = ['websocket', 'websocket', 'websocket', 'sse', 'sse', 'sse', 'polling', 'polling'];
-    for (const transport of order) probes.push(await startProbe(proxy, transport, channel));
+    // Each starts at the channel's beginning, asked of a node directly: no pin request through nginx
+    // of its own that would shift the round robin.
+    const start = (await (await fetch(`${cluster.nodes[0]!.url}/api/messages?channel=${channel}&since=now`)).json()) as { cursor: string };
+    for (const transport of order) probes.push(await startProbe(proxy, transport, channel, start.cursor));
 
     const victim = cluster.nodes[1]!;
     const everyNode = cluster.nodes.map((n) => n.url);

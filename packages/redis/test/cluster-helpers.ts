@@ -222,7 +222,13 @@ const MESSAGE_FRAME = Buffer.from('{"type":"message"');
  * Creates a client forced to one transport, subscribes to `channel`, and resolves once the hub
  * confirmed the subscription. Reconnects quickly (50–400 ms) so a failover test stays short.
  */
-export async function startProbe(url: string, transport: TransportName, channel: string): Promise<SdkProbe> {
+/**
+ * An SDK client of one transport subscribed to `channel` through `url`. With `since` (a cursor) it
+ * resumes from there instead of pinning its start with a request of its own: tests that count on
+ * nginx's round robin placing each client's connection on a given node need the client to send that
+ * connection alone.
+ */
+export async function startProbe(url: string, transport: TransportName, channel: string, since?: string): Promise<SdkProbe> {
   const closeCodes: number[] = [];
   let wire = 0;
   // The real implementations, watched: what reached the client before the SDK's own checks.
@@ -269,7 +275,7 @@ export async function startProbe(url: string, transport: TransportName, channel:
   };
   client.on('state', (state) => probe.states.push(state));
   client.on('error', (error) => probe.errors.push(error));
-  const sub = client.subscribe(channel, (message) => probe.messages.push(message));
+  const sub = client.subscribe(channel, (message) => probe.messages.push(message), since === undefined ? {} : { since });
   sub.on('gap', (gap) => probe.gaps.push(gap));
   sub.on('error', (error) => probe.errors.push(error));
   await new Promise<void>((resolve, reject) => {
