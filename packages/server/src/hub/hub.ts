@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
-import type { Broker, BrokerMessage, PresenceEvent, PresenceStore } from '../engine/broker.js';
+import type { Broker, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { ChannelState, type MessageListener } from './channel-state.js';
 import { afterGap, computeGap, isUnverified, unverifiedGap } from './compute-gap.js';
 import { HubMessage } from './hub-message.js';
 import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
+import { LiveRepair } from './live-repair.js';
 import type { Subscriber } from './subscriber.js';
 import { Subscription } from './subscription.js';
 
@@ -30,11 +32,6 @@ export interface HubOptions {
 /** SHA-256, base64url (43 characters). */
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
-/** Waits (ms) before each new try of a failed repair read; then the hole is reported as a gap. */
-const REPAIR_RETRY_DELAYS = [100, 300, 1000, 2000];
-/** Live messages a channel may hold while its repair read is retried; past it the hole is a gap. */
-const MAX_HELD_DURING_REPAIR = 10_000;
-
 /** Options of {@link Hub.publish}. */
 export interface PublishCallOptions {
   /**
@@ -52,8 +49,7 @@ const CLOSE_LEAVE_TIMEOUT = 2000;
 /** A listener for control messages from other nodes. */
 export type ControlListener = (payload: string) => void;
 
-/** A listener for every live message of some channels (long polls). */
-export type MessageListener = (message: HubMessage) => void;
+export type { MessageListener } from './channel-state.js';
 
 /** The result of reading one channel's log from a position. */
 export interface ReadOutcome {
@@ -78,31 +74,6 @@ export interface SubscribeOutcome {
   start(): void;
 }
 
-class ChannelState {
-  readonly subscriptions = new Set<Subscription>();
-  readonly listeners = new Set<MessageListener>();
-  joinLeave = 0;
-  /** Last position seen on the live path; `undefined` until the first live message. */
-  top: Position | undefined;
-  /** Live messages held while a hole is repaired from the log. */
-  repairQueue: BrokerMessage[] | undefined;
-  /** Gives the repair in progress up (too many messages held): its late outcome is ignored. */
-  abandonRepair: (() => void) | undefined;
-  /** The last message dispatched (its offset is `top`'s). */
-  last: BrokerMessage | undefined;
-  /** A live message arrived since the last position check (a busy channel reveals holes by itself). */
-  busy = false;
-  ready: Promise<void>;
-
-  constructor(ready: Promise<void>) {
-    this.ready = ready;
-  }
-
-  get idle(): boolean {
-    return this.subscriptions.size === 0 && this.listeners.size === 0;
-  }
-}
-
 /**
  * The hub core: channels, subscriptions, presence and reads, over a {@link Broker} and a
  * {@link PresenceStore}. Knows no sockets and no HTTP; transports call it.
@@ -119,7 +90,7 @@ export class Hub {
   readonly #positionCheck: NodeJS.Timeout | undefined;
   readonly #controlListeners = new Set<ControlListener>();
   readonly #idempotencyTtl: number;
-  readonly #repairTimers = new Set<NodeJS.Timeout>();
+  readonly #liveRepair: LiveRepair;
   readonly #observer: HubObserver;
   #checking = false;
   #closed = false;
@@ -128,15 +99,17 @@ export class Hub {
     this.#broker = options.broker;
     this.#presence = options.presence;
     this.#logger = options.logger ?? silentLogger;
+    this.#observer = options.observer ?? NO_OBSERVER;
+    this.#liveRepair = new LiveRepair({ broker: this.#broker, channels: this.#channels, logger: this.#logger, observer: this.#observer });
+    const liveRepair = this.#liveRepair;
     this.#broker.setHandler({
-      onMessage: (message) => this.#onBrokerMessage(message),
+      onMessage: (message) => liveRepair.onBrokerMessage(message),
       onPresenceEvent: (event) => this.#onPresenceEvent(event),
       onLiveReset: () => void this.checkPositions(true),
       onControl: (payload) => {
         for (const listener of this.#controlListeners) listener(payload);
       },
     });
-    this.#observer = options.observer ?? NO_OBSERVER;
     this.#idempotencyTtl = options.idempotencyTtl ?? 300;
     if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0) throw new RangeError('idempotencyTtl must be a number of seconds > 0');
     const interval = options.positionCheckInterval ?? 5000;
@@ -375,41 +348,7 @@ export class Hub {
    */
   async checkPositions(all = false): Promise<void> {
     if (this.#closed) return;
-    const checks = [...this.#channels].map(async ([channel, state]) => {
-      const seen = state.top;
-      if (seen === undefined || state.repairQueue !== undefined) return;
-      if (state.busy && !all) {
-        state.busy = false;
-        return;
-      }
-      const last = state.last;
-      let current: Position;
-      let replaced = false;
-      try {
-        if (all && last !== undefined && last.epoch === seen.epoch && last.offset === seen.offset && seen.offset > 0) {
-          // After a reconnect, also compare the last message delivered with what the log now holds
-          // at its offset: a log that lost it and reused the offset for another message since.
-          const result = await this.#broker.read(channel, { since: { epoch: seen.epoch, offset: seen.offset - 1 }, limit: 1 });
-          current = result.position;
-          const atSeen = result.messages[0];
-          replaced = current.epoch === seen.epoch && atSeen?.offset === seen.offset && atSeen.json !== last.json;
-        } else {
-          current = await this.#broker.position(channel);
-        }
-      } catch (error) {
-        this.#logger.debug({ err: error, channel }, 'position check failed');
-        return;
-      }
-      // Only if nothing arrived meanwhile: otherwise the live path is moving and repairs itself.
-      if (this.#channels.get(channel) !== state || state.top !== seen || state.repairQueue !== undefined) return;
-      if (replaced) return this.#renewEpoch(channel, seen);
-      if (current.epoch === seen.epoch && current.offset > seen.offset) this.#repair(channel, state, seen);
-      else if (current.epoch !== seen.epoch && current.offset > 0) this.#repair(channel, state, { epoch: current.epoch, offset: 0 });
-      // The engine lost acknowledged messages and kept the epoch (e.g. Redis restarted from an AOF
-      // written every second): its next offsets would repeat ones already delivered.
-      else if (current.epoch === seen.epoch && current.offset < seen.offset) this.#renewEpoch(channel, seen);
-    });
-    await Promise.all(checks);
+    return this.#liveRepair.checkPositions(all);
   }
 
   /** Whether other nodes share this hub's engine (then {@link Hub.broadcast} reaches them). */
@@ -434,8 +373,7 @@ export class Hub {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#positionCheck);
-    for (const timer of this.#repairTimers) clearTimeout(timer);
-    this.#repairTimers.clear();
+    this.#liveRepair.close();
     const leaving: Promise<void>[] = [];
     for (const [channel, state] of this.#channels) {
       for (const subscription of state.subscriptions) {
@@ -497,128 +435,6 @@ export class Hub {
         if (this.#releasing.get(channel) === released) this.#releasing.delete(channel);
       });
     this.#releasing.set(channel, released);
-  }
-
-  #onBrokerMessage(message: BrokerMessage): void {
-    const state = this.#channels.get(message.channel);
-    if (state === undefined) return;
-    if (state.repairQueue !== undefined) {
-      state.repairQueue.push(message);
-      if (state.repairQueue.length > MAX_HELD_DURING_REPAIR) state.abandonRepair?.();
-      return;
-    }
-    const top = state.top;
-    if (top !== undefined && top.epoch === message.epoch) {
-      if (message.offset <= top.offset) {
-        // A repeat of the last message is normal (a repair and the live path overlap); another
-        // message at its offset means the log lost it and reused the offset.
-        const last = state.last;
-        if (message.offset === top.offset && last !== undefined && last.offset === top.offset && last.json !== message.json) this.#renewEpoch(message.channel, top);
-        return;
-      }
-      if (message.offset > top.offset + 1) {
-        this.#repair(message.channel, state, top, message);
-        return;
-      }
-    } else if (top !== undefined && message.offset > 1) {
-      // A new epoch (the engine lost its log) whose first messages the live path missed.
-      this.#repair(message.channel, state, { epoch: message.epoch, offset: 0 }, message);
-      return;
-    }
-    this.#dispatch(state, message);
-  }
-
-  #dispatch(state: ChannelState, stored: BrokerMessage): void {
-    state.top = { epoch: stored.epoch, offset: stored.offset };
-    state.last = stored;
-    state.busy = true;
-    this.#observer.dispatched();
-    const message = new HubMessage(stored);
-    for (const subscription of state.subscriptions) subscription.receive(message);
-    for (const listener of state.listeners) listener(message);
-  }
-
-  /**
-   * Fills a hole on the live path from the log (the messages after `from`, up to `trigger` when a
-   * live message revealed the hole), then delivers what was held meanwhile. A failed read is tried
-   * again a few times (the engine's live path often comes back before its command path) while live
-   * messages keep being held, up to a bound.
-   */
-  #repair(channel: string, state: ChannelState, from: Position, trigger?: BrokerMessage): void {
-    const queue: BrokerMessage[] = trigger === undefined ? [] : [trigger];
-    state.repairQueue = queue;
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const current = (): boolean => !done && !this.#closed && this.#channels.get(channel) === state;
-    /** Ends the repair: held messages go through the live path again (or are dropped with the state). */
-    const finish = (keep: (held: BrokerMessage) => boolean): void => {
-      done = true;
-      clearTimeout(timer);
-      if (timer !== undefined) this.#repairTimers.delete(timer);
-      if (state.repairQueue === queue) state.repairQueue = undefined;
-      if (state.abandonRepair === abandon) state.abandonRepair = undefined;
-      if (this.#closed || this.#channels.get(channel) !== state) return;
-      for (const held of queue) if (keep(held)) this.#onBrokerMessage(held);
-    };
-    /** Lets what is held through; each subscription reports the hole as a gap. */
-    const giveUp = (): void => {
-      this.#observer.repaired(queue.length > MAX_HELD_DURING_REPAIR ? 'abandoned' : 'gap');
-      if (queue.length > 0) state.top = undefined;
-      finish(() => true);
-    };
-    const abandon = (): void => {
-      if (done) return;
-      this.#logger.warn({ channel, held: queue.length }, 'live repair given up: too many messages held');
-      giveUp();
-    };
-    state.abandonRepair = abandon;
-    const attempt = (retry: number): void => {
-      timer = undefined;
-      if (!current()) return finish(() => false);
-      this.#broker.read(channel, { since: from }).then(
-        (result) => {
-          if (!current()) return;
-          const logEpoch = result.position.epoch;
-          // Everything the log still holds after `from`, in order. When it no longer holds all of it
-          // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
-          for (const missed of result.messages) {
-            if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
-            this.#dispatch(state, missed);
-          }
-          if (trigger !== undefined && trigger.epoch === logEpoch) {
-            const top = state.top;
-            // The log could not fill the whole hole: the trigger passes anyway and subscriptions
-            // report what is missing as a gap (another repair could not do better).
-            if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
-            // The log is behind a message this node received: it lost acknowledged messages.
-            if (result.position.offset < trigger.offset) this.#renewEpoch(channel, { epoch: trigger.epoch, offset: trigger.offset });
-          }
-          this.#observer.repaired(state.top === undefined || computeGap(channel, from, result) !== undefined ? 'gap' : 'filled');
-          // A held message of another epoch belongs to a log the engine no longer has.
-          finish((held) => held.epoch === logEpoch);
-        },
-        (error: unknown) => {
-          if (!current()) return;
-          this.#logger.warn({ err: error, channel, retry }, 'live repair read failed');
-          const delay = REPAIR_RETRY_DELAYS[retry];
-          if (delay === undefined) return giveUp();
-          timer = setTimeout(() => {
-            this.#repairTimers.delete(timer!);
-            attempt(retry + 1);
-          }, delay);
-          timer.unref();
-          this.#repairTimers.add(timer);
-        },
-      ).catch((error: unknown) => this.#logger.error({ err: error, channel }, 'live repair failed'));
-    };
-    attempt(0);
-  }
-
-  /** The engine's log is behind `seen` in the same epoch: have it start a new epoch (see `Broker.renewEpoch`). */
-  #renewEpoch(channel: string, seen: Position): void {
-    this.#logger.warn({ channel, delivered: seen.offset }, 'the engine lost acknowledged messages: starting a new epoch');
-    this.#observer.epochRenewed();
-    this.#broker.renewEpoch?.(channel, seen).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'new epoch not started'));
   }
 
   #onPresenceEvent(event: PresenceEvent): void {
