@@ -4,7 +4,8 @@ export type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEn
 export { serializeEnvelope } from './engine/broker.js';
 export { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from './engine/history-policy.js';
 export { HeraldError, toWireError } from './errors.js';
-export { createHeraldServer, type HeraldServer, type HeraldServerOptions } from './http/herald-server.js';
+export { createHeraldServer, type HeraldServer } from './http/herald-server.js';
+export type { HeraldServerOptions } from './http/server-options.js';
 export { Hub, type HubOptions, type PublishCallOptions, type MessageListener, type ReadOutcome, type SubscribeOutcome } from './hub/hub.js';
 export { HubMessage } from './hub/hub-message.js';
 export type { Subscriber } from './hub/subscriber.js';
@@ -12,7 +13,7 @@ export type { Subscription } from './hub/subscription.js';
 export { silentLogger, type Logger } from './logger.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker.js';
 export { MemoryPresenceStore } from './memory/memory-presence-store.js';
-export { newEpoch } from './memory/epoch.js';
+export { newEpoch } from './engine/epoch.js';
 export { DEFAULT_SEND_QUEUE_BYTES } from './transport/outbox.js';
 export { wsTextFrame } from './transport/ws-frame.js';
 export type { Authenticator } from './auth/authenticator.js';
@@ -32,5 +33,5 @@ export {
   type ResolvedTicketLimits,
   type TicketLimits,
 } from './auth/ticket-limits.js';
-export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './hub/permissions.js';
+export { ALLOW_ALL, DENY_ALL, namespaceOf, Permissions, type Access, type NamespaceRules } from './auth/permissions.js';
 export { CURSOR_CHARS_PER_CHANNEL, MAX_REQUEST_HEADERS, requestHeadBytes } from './http/request-head.js';

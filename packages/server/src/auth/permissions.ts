@@ -1,6 +1,6 @@
 import type { HistoryPolicy } from '../engine/history-policy.js';
 import { ErrorCode } from '@herald/protocol';
-import { matchesAny, type Identity, type Operation } from '../auth/identity.js';
+import { matchesAny, type Identity, type Operation } from './identity.js';
 import { HeraldError } from '../errors.js';
 
 /**

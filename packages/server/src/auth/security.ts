@@ -4,7 +4,7 @@ import { ErrorCode, type CursorEntry, type Position } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
 import type { UnverifiedPosition } from '../hub/compute-gap.js';
-import { Permissions } from '../hub/permissions.js';
+import { Permissions } from './permissions.js';
 import type { Authenticator } from './authenticator.js';
 import { CursorSigner } from './cursor-signer.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';

@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkChannelName, checkIdempotencyKey, ErrorCode, exceedsJsonDepth } from '@herald/protocol';
+import { idempotencyScope } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
+import { csrfSafe, identifyRequest } from './identify-request.js';
 import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
+import type { Route } from './route.js';
 
 /**
  * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
@@ -63,4 +67,16 @@ export async function handlePublish(
   } catch (error) {
     sendError(res, toWireError(error), headers);
   }
+}
+
+/** The `POST /api/publish` route: identifies the publisher, checks `publish` on the channel, then {@link handlePublish}. */
+export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number): Route {
+  return {
+    methods: 'POST',
+    async handle(req, res, { params, cors }) {
+      const who = await identifyRequest(security, req, res, params, cors);
+      if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
+      return handlePublish(hub, req, res, maxBodyBytes, cors, (channel) => security.permissions.check(who.identity, 'publish', channel), idempotencyScope(who.identity));
+    },
+  };
 }

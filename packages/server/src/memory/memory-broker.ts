@@ -4,7 +4,7 @@ import { serializeEnvelope } from '../engine/broker.js';
 import { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from '../engine/history-policy.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ChannelLog } from './channel-log.js';
-import { newEpoch } from './epoch.js';
+import { newEpoch } from '../engine/epoch.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 
 /** Options of {@link MemoryBroker}. */

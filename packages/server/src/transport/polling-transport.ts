@@ -14,6 +14,7 @@ import type { Refusal } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
 import { capRead } from './read-cap.js';
+import type { Transport } from './transport.js';
 
 /** Longest `lookback` of a pin (`since=now&lookback=…`), in milliseconds. */
 export const MAX_LOOKBACK_MS = 60_000;
@@ -65,7 +66,8 @@ function parseNumber(params: URLSearchParams, name: string, min: number, max: nu
  * With `wait`, a request that finds nothing new is held until a message arrives on one of its
  * channels (answered within the same event-loop turn) or the wait ends.
  */
-export class PollingTransport {
+export class PollingTransport implements Transport {
+  readonly name = 'polling';
   readonly #hub: Hub;
   readonly #options: PollingTransportOptions;
   readonly #waiting = new Set<Waiting>();
@@ -164,6 +166,17 @@ export class PollingTransport {
       sendError(res, toWireError(error), headers);
     }
   }
+
+  /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */
+  disconnect(): number {
+    return 0;
+  }
+
+  /** Nothing to do: a held request is answered by its own `wait` or at {@link close}. */
+  drain(): void {}
+
+  /** Nothing to drop: held requests are plain HTTP requests, cut with their connections. */
+  dropAll(): void {}
 
   /** Answers every held request now with what it has (shutdown). */
   close(): void {

@@ -11,6 +11,7 @@ import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED } from './connection-limiter.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 
 /** Options of {@link SseTransport}. */
 export interface SseTransportOptions {
@@ -28,7 +29,8 @@ export interface SseTransportOptions {
  * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
  * over `since`); without either, the stream starts live from the channels' current positions.
  */
-export class SseTransport implements SseStreamOwner {
+export class SseTransport implements SseStreamOwner, Transport {
+  readonly name = 'sse';
   readonly #hub: Hub;
   readonly #options: SseTransportOptions;
   readonly #logger: Logger;
@@ -144,10 +146,10 @@ export class SseTransport implements SseStreamOwner {
   }
 
   /** Ends the streams of a user or with a session id (a `disconnect` event first); returns how many. */
-  disconnect(match: { user?: string; client?: string }): number {
+  disconnect(match: ConnectionMatch): number {
     let count = 0;
     for (const [stream, res] of this.#streams) {
-      if ((match.user !== undefined && stream.user === match.user) || (match.client !== undefined && stream.client === match.client)) {
+      if (matchesConnection(match, stream.user, stream.client)) {
         this.#end(stream, res, { code: ErrorCode.Disconnected, message: 'disconnected by the server' });
         count++;
       }
@@ -162,6 +164,9 @@ export class SseTransport implements SseStreamOwner {
     res.end();
   }
 
+  /** Nothing to do: open streams go on until {@link close}, which tells them to reconnect (to another node). */
+  drain(): void {}
+
   /** Ends every stream with a `retry` hint; EventSource reconnects after it (to another node) and resumes. */
   close(): void {
     clearInterval(this.#heartbeat);
@@ -175,7 +180,7 @@ export class SseTransport implements SseStreamOwner {
   }
 
   /** Drops every stream abruptly (tests of connection loss). */
-  destroyAll(): void {
+  dropAll(): void {
     for (const res of this.#streams.values()) res.destroy();
   }
 }

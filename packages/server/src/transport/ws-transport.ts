@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { UNLIMITED } from './connection-limiter.js';
+import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -26,7 +27,8 @@ export interface WsTransportOptions extends WsSessionLimits {
  * The WebSocket transport at `/ws`: upgrades with `ws` (no per-message deflate), then hands each
  * connection to a {@link WsSession}.
  */
-export class WsTransport {
+export class WsTransport implements Transport {
+  readonly name = 'websocket';
   readonly #context: WsContext;
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<WsSession>();
@@ -55,16 +57,19 @@ export class WsTransport {
   }
 
   /** Closes the sessions of a user or with a session id with {@link CloseCode.Disconnected}; returns how many. */
-  disconnect(match: { user?: string; client?: string }): number {
+  disconnect(match: ConnectionMatch): number {
     let count = 0;
     for (const session of this.#sessions) {
-      if ((match.user !== undefined && session.user === match.user) || (match.client !== undefined && session.client === match.client)) {
+      if (matchesConnection(match, session.user, session.client)) {
         session.close(CloseCode.Disconnected, 'disconnected by the server');
         count++;
       }
     }
     return count;
   }
+
+  /** Nothing to do: the upgrade refuses new sessions (503) while the node is not ready; open ones go on until {@link close}. */
+  drain(): void {}
 
   /** Closes every session with {@link CloseCode.ServerShutdown} and stops pinging. */
   close(): void {
@@ -74,7 +79,7 @@ export class WsTransport {
   }
 
   /** Drops every session at once without a close handshake (forced shutdown, tests of abrupt loss). */
-  terminateAll(): void {
+  dropAll(): void {
     for (const session of this.#sessions) session.terminate();
   }
 

@@ -1,0 +1,29 @@
+/**
+ * Whether the node takes new work: not before it listens, and not once it drains or closes. `/healthz`
+ * and WebSocket upgrades answer 503 while it is not ready; everything else keeps working.
+ */
+export class Readiness {
+  #ready = false;
+  #draining = false;
+
+  /** Listening and not draining. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** {@link Readiness.drain} was called (shutting down), as opposed to not listening yet. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The server listens: ready. */
+  listening(): void {
+    this.#ready = true;
+  }
+
+  /** The node is leaving (drain or close): not ready from now. */
+  drain(): void {
+    this.#draining = true;
+    this.#ready = false;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Security } from '../auth/security.js';
+import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ConnectionLimiter } from '../transport/connection-limiter.js';
+import type { PollingTransport } from '../transport/polling-transport.js';
+import type { SseTransport } from '../transport/sse-transport.js';
+import type { TransportRegistry } from '../transport/transport-registry.js';
+import { disconnectRoute } from './disconnect-route.js';
+import { eventsRoute } from './events-route.js';
+import { healthzRoute } from './healthz-route.js';
+import { landingRoute } from './landing-route.js';
+import { metricsRoute } from './metrics-route.js';
+import { presenceRoute } from './presence-route.js';
+import { publishRoute } from './publish-route.js';
+import type { Readiness } from './readiness.js';
+import { readRoute } from './read-route.js';
+import type { Route, RouteTable } from './route.js';
+import { ticketRoute } from './ticket-route.js';
+import { wsRoute } from './ws-route.js';
+
+/** What the built-in routes are made of (see {@link routeTable}). */
+export interface RouteTableParts {
+  readonly hub: Hub;
+  readonly security: Security;
+  readonly logger: Logger;
+  readonly readiness: Readiness;
+  readonly engineAvailable: () => boolean;
+  readonly metrics: Metrics | undefined;
+  readonly connections: ConnectionLimiter;
+  readonly transports: TransportRegistry;
+  readonly sse: SseTransport;
+  readonly polling: PollingTransport;
+  /** Which transports are served; a disabled one's paths are left out (404). */
+  readonly enabled: { readonly websocket: boolean; readonly sse: boolean; readonly polling: boolean };
+  readonly maxBodyBytes: number;
+  /** This node's id in control messages to the other nodes. */
+  readonly nodeId: string;
+  readonly landingPage: string | undefined;
+}
+
+/** The built-in routes by path: only those that are on (metrics, landing page, enabled transports). */
+export function routeTable(parts: RouteTableParts): RouteTable {
+  const { hub, security, enabled } = parts;
+  const routes: [string, Route | false | undefined][] = [
+    ['/healthz', healthzRoute(parts.readiness, parts.engineAvailable)],
+    ['/metrics', parts.metrics && metricsRoute(parts.metrics, security)],
+    ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes)],
+    ['/api/ticket', ticketRoute(security, parts.logger)],
+    ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe')],
+    ['/api/history', readRoute(parts.polling, security, 'history')],
+    ['/api/presence', presenceRoute(hub, security)],
+    ['/api/disconnect', disconnectRoute(hub, security, parts.transports, parts.nodeId)],
+    ['/events', enabled.sse && eventsRoute(parts.sse, security, parts.connections)],
+    ['/', parts.landingPage !== undefined && landingRoute(parts.landingPage)],
+    ['/ws', enabled.websocket && wsRoute],
+  ];
+  const table = new Map<string, Route>();
+  for (const [path, route] of routes) if (route !== undefined && route !== false) table.set(path, route);
+  return table;
+}

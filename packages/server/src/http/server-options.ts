@@ -1,0 +1,147 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_CURSOR_CHANNELS } from '@herald/protocol';
+import type { SecurityOptions } from '../auth/security.js';
+import type { Clock } from '../clock.js';
+import type { Broker, PresenceStore } from '../engine/broker.js';
+import type { HistoryOptions } from '../engine/history-policy.js';
+import type { Logger } from '../logger.js';
+import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../transport/read-cap.js';
+import { defaultMaxConnections } from './connection-capacity.js';
+import { requestHeadBytes } from './request-head.js';
+
+/** Options of `createHeraldServer`. Sizes in bytes, durations in milliseconds unless noted. */
+export interface HeraldServerOptions extends HistoryOptions {
+  /** The engine. @default a new `MemoryBroker` with the history options (and per-namespace retention) */
+  readonly broker?: Broker;
+  /** @default a new `MemoryPresenceStore` */
+  readonly presence?: PresenceStore;
+  /** @default a silent logger */
+  readonly logger?: Logger;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Authentication, permissions, API keys, origins. @default open: anyone may do anything */
+  readonly security?: SecurityOptions;
+  /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
+  readonly maxBodyBytes?: number;
+  /** Largest WebSocket frame from a client. @default 65536 (64 KiB) */
+  readonly maxMessageBytes?: number;
+  /** Channels per WebSocket session, SSE stream or polling request; at most 128 (a cursor's channels). @default 128 */
+  readonly maxChannels?: number;
+  /**
+   * Largest request head (request line and headers); a bigger one gets `431` with code 1006. The
+   * default fits the largest valid SSE or polling request for `maxChannels` channels (see
+   * {@link requestHeadBytes}); it is also what one unauthenticated connection can make the hub buffer.
+   * @default requestHeadBytes(maxChannels): 262912 for 128 channels
+   */
+  readonly maxHeaderBytes?: number;
+  /**
+   * Bytes a session may have waiting before it is dropped as a slow consumer; also the bytes of
+   * answers one HTTP connection may have waiting (pipelined requests) before it is cut. @default 1048576
+   */
+  readonly sendQueueBytes?: number;
+  /**
+   * Bytes of message JSON in one answer to a read (`GET /api/messages`, `GET /api/history`, the
+   * WebSocket `history` reply): fewer messages and `more: true` past it, but always at least one.
+   * @default 1048576
+   */
+  readonly maxResponseBytes?: number;
+  /** WebSocket commands per second per session, on average. @default 100 */
+  readonly commandsPerSecond?: number;
+  /** WebSocket commands a session may send at once. @default 200 */
+  readonly commandBurst?: number;
+  /** Open WebSocket sessions, SSE streams and held long polls per client IP. @default Infinity */
+  readonly connectionsPerIp?: number;
+  /** Open WebSocket sessions, SSE streams and held long polls per user. @default Infinity */
+  readonly connectionsPerUser?: number;
+  /**
+   * Open WebSocket sessions, SSE streams and held long polls on the whole hub; past it they are
+   * refused with 503, so the descriptors left serve health checks, publishes and short requests.
+   * @default the process's open-file limit (Linux `/proc/self/limits`) minus 10 % (at least 64); Infinity where unknown
+   */
+  readonly maxConnections?: number;
+  /** Time allowed to receive a request's headers (slowloris). @default 10000 */
+  readonly headersTimeout?: number;
+  /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
+  readonly pingInterval?: number;
+  /** SSE heartbeat interval. @default 15000 */
+  readonly heartbeatInterval?: number;
+  /** SSE `retry:` hint. @default 2000 */
+  readonly sseRetry?: number;
+  /** Longest long-poll `wait`, in seconds. @default 60 */
+  readonly maxWait?: number;
+  /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
+  readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean };
+  /** HTML served at `GET /`; `undefined` answers 404 there. */
+  readonly landingPage?: string;
+  /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
+  readonly positionCheckInterval?: number;
+  /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
+  readonly idempotencyTtl?: number;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` (only with the API key when API keys are configured).
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /** Extra routes tried before the built-in ones; return true when handled. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+}
+
+/** The numeric options of {@link HeraldServerOptions}, checked, with their defaults filled in. */
+export interface ServerLimits {
+  readonly maxBodyBytes: number;
+  readonly maxChannels: number;
+  readonly maxHeaderBytes: number;
+  readonly sendQueueBytes: number;
+  readonly maxResponseBytes: number;
+  readonly connectionsPerIp: number;
+  readonly connectionsPerUser: number;
+  readonly maxConnections: number;
+  readonly maxMessageBytes: number;
+  readonly pingInterval: number;
+  readonly commandsPerSecond: number;
+  readonly commandBurst: number;
+  readonly heartbeatInterval: number;
+  readonly sseRetry: number;
+  readonly maxWait: number;
+  readonly headersTimeout: number;
+}
+
+/** `value`, or `fallback` when it is undefined; anything but a finite number > 0 (an integer unless `integer` is false) throws. */
+function limit(name: string, value: number | undefined, fallback: number, integer = true): number {
+  if (value === undefined) return fallback;
+  if (value === Infinity && fallback === Infinity) return value;
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} > 0`);
+  }
+  return value;
+}
+
+/**
+ * Checks the numeric options and fills in their defaults; a bad one throws a `RangeError` naming it.
+ * Runs before anything is built, so a bad option starts no engine and no timer.
+ */
+export function resolveLimits(options: HeraldServerOptions): ServerLimits {
+  const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
+  const maxChannels = limit('maxChannels', options.maxChannels, MAX_CURSOR_CHANNELS);
+  // An SSE stream's cursor covers all its channels; past this a reconnect could not resume.
+  if (maxChannels > MAX_CURSOR_CHANNELS) throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
+  return {
+    maxBodyBytes,
+    maxChannels,
+    maxHeaderBytes: limit('maxHeaderBytes', options.maxHeaderBytes, requestHeadBytes(maxChannels)),
+    sendQueueBytes: limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES),
+    maxResponseBytes: limit('maxResponseBytes', options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
+    connectionsPerIp: limit('connectionsPerIp', options.connectionsPerIp, Infinity),
+    connectionsPerUser: limit('connectionsPerUser', options.connectionsPerUser, Infinity),
+    maxConnections: options.maxConnections === Infinity ? Infinity : limit('maxConnections', options.maxConnections, defaultMaxConnections()),
+    maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
+    pingInterval: limit('pingInterval', options.pingInterval, 25_000),
+    commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
+    commandBurst: limit('commandBurst', options.commandBurst, 200),
+    heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000),
+    sseRetry: limit('sseRetry', options.sseRetry, 2000),
+    maxWait: limit('maxWait', options.maxWait, 60, false),
+    headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000),
+  };
+}

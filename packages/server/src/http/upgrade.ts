@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCode } from '@herald/protocol';
+import type { Identity } from '../auth/identity.js';
+import type { Security } from '../auth/security.js';
+import { toWireError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { UNLIMITED, type ConnectionLimiter } from '../transport/connection-limiter.js';
+import type { WsTransport } from '../transport/ws-transport.js';
+import type { Readiness } from './readiness.js';
+import { headTooLargeBody, tooManyHeaders } from './request-head.js';
+import { RETRY_AFTER } from './respond.js';
+
+/** What {@link upgradeListener} checks an upgrade against before handing it to the WebSocket transport. */
+export interface UpgradeParts {
+  readonly ws: WsTransport;
+  /** False: every upgrade answers 404, as `/ws` does. */
+  readonly enabled: boolean;
+  readonly readiness: Readiness;
+  readonly security: Security;
+  readonly connections: ConnectionLimiter;
+  readonly maxHeaderBytes: number;
+  readonly logger: Logger;
+}
+
+const NO_SUBPROTOCOL = 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header';
+
+/** An HTTP answer written to a socket that never became a response (upgrades), closing it. */
+const rawResponse = (status: string, body = '', retryAfter?: number): string =>
+  `HTTP/1.1 ${status}\r\nConnection: close\r\n${retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+/** Shared by every upgraded socket: an error ends it (no closure per connection). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * The server's `upgrade` listener. In order: head too large (431), not `/ws` or WebSocket disabled
+ * (404), node not ready (503), a subprotocol asked for (400), origin not allowed (403), credentials
+ * refused (401), connection limits (429, or 503 when the hub is full); then the WebSocket transport
+ * takes the socket.
+ */
+export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { ws, readiness, security, connections, maxHeaderBytes } = parts;
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    if (tooManyHeaders(req)) return void socket.end(rawResponse('431 Request Header Fields Too Large', headTooLargeBody(maxHeaderBytes)));
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path !== '/ws' || !parts.enabled) return void socket.end(rawResponse('404 Not Found'));
+    if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable'));
+    // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
+    if (req.headers['sec-websocket-protocol'] !== undefined)
+      return void socket.end(rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })));
+    // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
+    if (!security.originAllowed(req.headers.origin))
+      return void socket.end(rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })));
+    let identity: Identity;
+    try {
+      ({ identity } = await security.identify(req, new URL(req.url ?? '/', 'http://herald.invalid').searchParams));
+    } catch (error) {
+      return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: toWireError(error) })));
+    }
+    const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
+    if ('refused' in slot) {
+      const [status, retryAfter] = slot.code === ErrorCode.Unavailable ? ['503 Service Unavailable', RETRY_AFTER.unavailable] : ['429 Too Many Requests', RETRY_AFTER.rateLimited];
+      return void socket.end(rawResponse(status, JSON.stringify({ error: { code: slot.code, message: slot.refused } }), retryAfter));
+    }
+    if (socket.destroyed) return slot.release();
+    // Released when the socket goes, even if the handshake itself fails (release is idempotent).
+    if (slot !== UNLIMITED) socket.once('close', slot.release);
+    ws.handleUpgrade(req, socket, head, identity, slot.release);
+  };
+  return (req, socket, head) => {
+    socket.on('error', destroySocket);
+    upgrade(req, socket, head).catch((error: unknown) => {
+      parts.logger.error({ err: error }, 'upgrade failed');
+      socket.destroy();
+    });
+  };
+}
