@@ -17,7 +17,8 @@ export function disconnectRoute(hub: Hub, security: Security, transports: Transp
   return {
     methods: 'POST',
     async handle(req, res, { cors }) {
-      if (!security.hasApiKey(req)) return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
+      if (!security.hasApiKey(req))
+        return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
       const body = await readBody(req, 4096);
       const target = body.ok ? parseDisconnect(body.value) : body.error;
       if ('code' in target) return sendError(res, target, cors);

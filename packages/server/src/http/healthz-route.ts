@@ -11,7 +11,8 @@ export function healthzRoute(readiness: Readiness, engineAvailable: () => boolea
   return {
     methods: 'GET,HEAD',
     handle(_req, res, { cors }) {
-      if (!readiness.ready) return sendError(res, { code: ErrorCode.Unavailable, message: readiness.draining ? 'shutting down' : 'not ready' }, cors);
+      if (!readiness.ready)
+        return sendError(res, { code: ErrorCode.Unavailable, message: readiness.draining ? 'shutting down' : 'not ready' }, cors);
       if (!engineAvailable()) return sendError(res, { code: ErrorCode.Unavailable, message: 'the engine is unreachable' }, cors);
       return sendJson(res, 200, { status: 'ok' }, cors);
     },

@@ -73,7 +73,10 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       clock,
       historyFor:
         options.historyFor ??
-        security.permissions.historyFor({ size: options.historySize ?? DEFAULT_HISTORY_SIZE, ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL }),
+        security.permissions.historyFor({
+          size: options.historySize ?? DEFAULT_HISTORY_SIZE,
+          ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL,
+        }),
     });
   const presence: PresenceStore = options.presence ?? new MemoryPresenceStore();
   const readiness = new Readiness();
@@ -155,7 +158,22 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   };
 
   const route = createRouter(
-    routeTable({ hub, security, logger, readiness, engineAvailable, metrics, connections, transports, sse, polling, enabled, maxBodyBytes: limits.maxBodyBytes, nodeId, landingPage: options.landingPage }),
+    routeTable({
+      hub,
+      security,
+      logger,
+      readiness,
+      engineAvailable,
+      metrics,
+      connections,
+      transports,
+      sse,
+      polling,
+      enabled,
+      maxBodyBytes: limits.maxBodyBytes,
+      nodeId,
+      landingPage: options.landingPage,
+    }),
     security,
     options.routes,
   );
@@ -163,7 +181,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   const server = createServer(
     { headersTimeout: limits.headersTimeout, requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
     (req, res) => {
-      if (tooManyHeaders(req)) return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
+      if (tooManyHeaders(req))
+        return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
       if (!admitRequest(req, res)) return;
       route(req, res).catch((error: unknown) => {
         logger.error({ err: error }, 'request failed');

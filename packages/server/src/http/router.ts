@@ -22,9 +22,14 @@ interface Entry {
  * The request handler: parses the URL, tries the caller's `extra` routes, checks the origin (403),
  * answers CORS preflights (204), then finds the route by path (404) and checks its method (405).
  */
-export function createRouter(table: RouteTable, security: Security, extra?: ExtraRoutes): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createRouter(
+  table: RouteTable,
+  security: Security,
+  extra?: ExtraRoutes,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const entries = new Map<string, Entry>();
-  for (const [path, route] of table) entries.set(path, { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) });
+  for (const [path, route] of table)
+    entries.set(path, { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) });
   return async (req, res) => {
     const origin = req.headers.origin;
     const cors = security.corsHeaders(origin);

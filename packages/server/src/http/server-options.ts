@@ -125,7 +125,8 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
   const maxBodyBytes = limit('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
   const maxChannels = limit('maxChannels', options.maxChannels, MAX_CURSOR_CHANNELS);
   // An SSE stream's cursor covers all its channels; past this a reconnect could not resume.
-  if (maxChannels > MAX_CURSOR_CHANNELS) throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
+  if (maxChannels > MAX_CURSOR_CHANNELS)
+    throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
   return {
     maxBodyBytes,
     maxChannels,
@@ -134,7 +135,8 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
     maxResponseBytes: limit('maxResponseBytes', options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
     connectionsPerIp: limit('connectionsPerIp', options.connectionsPerIp, Infinity),
     connectionsPerUser: limit('connectionsPerUser', options.connectionsPerUser, Infinity),
-    maxConnections: options.maxConnections === Infinity ? Infinity : limit('maxConnections', options.maxConnections, defaultMaxConnections()),
+    maxConnections:
+      options.maxConnections === Infinity ? Infinity : limit('maxConnections', options.maxConnections, defaultMaxConnections()),
     maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
     pingInterval: limit('pingInterval', options.pingInterval, 25_000),
     commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),

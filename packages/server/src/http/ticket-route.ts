@@ -24,7 +24,8 @@ export function ticketRoute(security: Security, logger: Logger): Route {
       try {
         return sendJson(res, 200, await security.tickets.issue(who.identity, ticketHolder(who.identity, req.socket.remoteAddress)), cors);
       } catch (error) {
-        if (error instanceof TicketRefusedError) return sendError(res, error.toWire(), { ...cors, 'Retry-After': String(error.retryAfter) });
+        if (error instanceof TicketRefusedError)
+          return sendError(res, error.toWire(), { ...cors, 'Retry-After': String(error.retryAfter) });
         logger.error({ err: error }, 'ticket not issued');
         return sendError(res, { code: ErrorCode.Unavailable, message: 'tickets are unavailable' }, cors);
       }

@@ -49,10 +49,14 @@ export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, soc
     if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable'));
     // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
     if (req.headers['sec-websocket-protocol'] !== undefined)
-      return void socket.end(rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })));
+      return void socket.end(
+        rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })),
+      );
     // Cross-site WebSocket hijacking: a foreign page gets 403 before any 101.
     if (!security.originAllowed(req.headers.origin))
-      return void socket.end(rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })));
+      return void socket.end(
+        rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })),
+      );
     let identity: Identity;
     try {
       ({ identity } = await security.identify(req, new URL(req.url ?? '/', 'http://herald.invalid').searchParams));
@@ -61,7 +65,10 @@ export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, soc
     }
     const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user);
     if ('refused' in slot) {
-      const [status, retryAfter] = slot.code === ErrorCode.Unavailable ? ['503 Service Unavailable', RETRY_AFTER.unavailable] : ['429 Too Many Requests', RETRY_AFTER.rateLimited];
+      const [status, retryAfter] =
+        slot.code === ErrorCode.Unavailable
+          ? ['503 Service Unavailable', RETRY_AFTER.unavailable]
+          : ['429 Too Many Requests', RETRY_AFTER.rateLimited];
       return void socket.end(rawResponse(status, JSON.stringify({ error: { code: slot.code, message: slot.refused } }), retryAfter));
     }
     if (socket.destroyed) return slot.release();

@@ -26,7 +26,13 @@ class FakeLog implements RepairBroker {
 
   append(data: unknown): BrokerMessage {
     this.top++;
-    const message = { channel: CHANNEL, epoch: this.epoch, offset: this.top, time: 0, json: serializeEnvelope(CHANNEL, this.epoch, this.top, 0, JSON.stringify(data)) };
+    const message = {
+      channel: CHANNEL,
+      epoch: this.epoch,
+      offset: this.top,
+      time: 0,
+      json: serializeEnvelope(CHANNEL, this.epoch, this.top, 0, JSON.stringify(data)),
+    };
     this.messages.push(message);
     if (this.messages.length > this.keep) this.messages.shift();
     return message;
@@ -43,7 +49,10 @@ class FakeLog implements RepairBroker {
     if (this.failReads-- > 0) return Promise.reject(new Error('engine unreachable'));
     const oldest = this.messages[0]?.offset ?? this.top + 1;
     const since = options.since;
-    const from = since !== undefined && since.epoch === this.epoch && since.offset >= oldest - 1 && since.offset <= this.top ? since.offset + 1 : oldest;
+    const from =
+      since !== undefined && since.epoch === this.epoch && since.offset >= oldest - 1 && since.offset <= this.top
+        ? since.offset + 1
+        : oldest;
     const messages = this.messages.filter((m) => m.offset >= from).slice(0, options.limit ?? Infinity);
     return Promise.resolve({ messages, position: { epoch: this.epoch, offset: this.top }, oldest });
   }
@@ -139,7 +148,9 @@ describe('LiveRepair', () => {
     repair.onBrokerMessage(sent[4]!);
     await settle();
     expect(got).toEqual([1, 2, 'gap lost', 4, 5]);
-    expect(gaps).toEqual([{ channel: CHANNEL, reason: 'lost', requested: { epoch: 'e1', offset: 2 }, resumed: { epoch: 'e1', offset: 3 } }]);
+    expect(gaps).toEqual([
+      { channel: CHANNEL, reason: 'lost', requested: { epoch: 'e1', offset: 2 }, resumed: { epoch: 'e1', offset: 3 } },
+    ]);
     expect(repairs).toEqual(['gap']);
   });
 

@@ -60,7 +60,8 @@ export class LiveRepair {
         // A repeat of the last message is normal (a repair and the live path overlap); another
         // message at its offset means the log lost it and reused the offset.
         const last = state.last;
-        if (message.offset === top.offset && last !== undefined && last.offset === top.offset && last.json !== message.json) this.#renewEpoch(message.channel, top);
+        if (message.offset === top.offset && last !== undefined && last.offset === top.offset && last.json !== message.json)
+          this.#renewEpoch(message.channel, top);
         return;
       }
       if (message.offset > top.offset + 1) {
@@ -174,41 +175,44 @@ export class LiveRepair {
     const attempt = (retry: number): void => {
       timer = undefined;
       if (!current()) return finish(() => false);
-      this.#broker.read(channel, { since: from }).then(
-        (result) => {
-          if (!current()) return;
-          const logEpoch = result.position.epoch;
-          // Everything the log still holds after `from`, in order. When it no longer holds all of it
-          // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
-          for (const missed of result.messages) {
-            if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
-            this.#dispatch(state, missed);
-          }
-          if (trigger !== undefined && trigger.epoch === logEpoch) {
-            const top = state.top;
-            // The log could not fill the whole hole: the trigger passes anyway and subscriptions
-            // report what is missing as a gap (another repair could not do better).
-            if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
-            // The log is behind a message this node received: it lost acknowledged messages.
-            if (result.position.offset < trigger.offset) this.#renewEpoch(channel, { epoch: trigger.epoch, offset: trigger.offset });
-          }
-          this.#observer.repaired(state.top === undefined || computeGap(channel, from, result) !== undefined ? 'gap' : 'filled');
-          // A held message of another epoch belongs to a log the engine no longer has.
-          finish((held) => held.epoch === logEpoch);
-        },
-        (error: unknown) => {
-          if (!current()) return;
-          this.#logger.warn({ err: error, channel, retry }, 'live repair read failed');
-          const delay = REPAIR_RETRY_DELAYS[retry];
-          if (delay === undefined) return giveUp();
-          timer = setTimeout(() => {
-            this.#timers.delete(timer!);
-            attempt(retry + 1);
-          }, delay);
-          timer.unref();
-          this.#timers.add(timer);
-        },
-      ).catch((error: unknown) => this.#logger.error({ err: error, channel }, 'live repair failed'));
+      this.#broker
+        .read(channel, { since: from })
+        .then(
+          (result) => {
+            if (!current()) return;
+            const logEpoch = result.position.epoch;
+            // Everything the log still holds after `from`, in order. When it no longer holds all of it
+            // (trimmed, or a new epoch), each subscription sees the jump and reports it as a gap first.
+            for (const missed of result.messages) {
+              if (trigger !== undefined && trigger.epoch === logEpoch && missed.offset >= trigger.offset) break;
+              this.#dispatch(state, missed);
+            }
+            if (trigger !== undefined && trigger.epoch === logEpoch) {
+              const top = state.top;
+              // The log could not fill the whole hole: the trigger passes anyway and subscriptions
+              // report what is missing as a gap (another repair could not do better).
+              if (top === undefined || top.epoch !== logEpoch || top.offset < trigger.offset - 1) state.top = undefined;
+              // The log is behind a message this node received: it lost acknowledged messages.
+              if (result.position.offset < trigger.offset) this.#renewEpoch(channel, { epoch: trigger.epoch, offset: trigger.offset });
+            }
+            this.#observer.repaired(state.top === undefined || computeGap(channel, from, result) !== undefined ? 'gap' : 'filled');
+            // A held message of another epoch belongs to a log the engine no longer has.
+            finish((held) => held.epoch === logEpoch);
+          },
+          (error: unknown) => {
+            if (!current()) return;
+            this.#logger.warn({ err: error, channel, retry }, 'live repair read failed');
+            const delay = REPAIR_RETRY_DELAYS[retry];
+            if (delay === undefined) return giveUp();
+            timer = setTimeout(() => {
+              this.#timers.delete(timer!);
+              attempt(retry + 1);
+            }, delay);
+            timer.unref();
+            this.#timers.add(timer);
+          },
+        )
+        .catch((error: unknown) => this.#logger.error({ err: error, channel }, 'live repair failed'));
     };
     attempt(0);
   }
