@@ -10,7 +10,9 @@ connection. Needs a build first (npm run build).
 
 Options:
   --subscribers LIST     subscriber counts                            (default 1000,10000)
-  --transports LIST      ws,sse,poll                                  (default all)
+  --transports LIST      ws,sse,poll,poll-load                        (default all; poll-load: long
+                         polling with at most 4 messages per subscriber in flight, so polls are
+                         mostly answered at once from the log)
   --targets LIST         explicit targets, overrides --transports:
                          ${Object.keys(TARGETS).join(', ')}
   --runs N               repetitions; medians are reported            (default 3)
@@ -22,7 +24,7 @@ Options:
                                                                       (default 8)
   --window N             throughput phase: at most N messages per subscriber published but not
                          yet received (clients report their counts to the server by UDP)
-                                                                      (default 32)
+                                                                      (default 32; poll-load: 4)
   --per-client N         connections per client process               (default 5000)
   --sample N             connections that record latency (spread evenly) (default 200)
   --quiet-wait S         before each measurement, wait up to S seconds for other processes to use
@@ -53,7 +55,7 @@ export function readOptions(argv) {
     args: argv,
     options: {
       subscribers: { type: 'string', default: '1000,10000' },
-      transports: { type: 'string', default: 'ws,sse,poll' },
+      transports: { type: 'string', default: 'ws,sse,poll,poll-load' },
       targets: { type: 'string' },
       runs: { type: 'string', default: '3' },
       duration: { type: 'string', default: '4' },

@@ -37,6 +37,8 @@ export function summarise(results) {
       p99Ms: pick((r) => r.latency.p99Ms),
       latencyLostShare: pick((r) => r.latency.lost / Math.max(1, r.latency.expected)),
       bytesPerConnection: pick((r) => r.memory.bytesPerConnection),
+      /** Connections opened (handshake through subscribed) per second while all N connected. */
+      acceptPerSec: pick((r) => r.subscribers / r.connectSec),
       backgroundCores: pick((r) => r.throughput.backgroundCores),
     };
   });
@@ -87,6 +89,8 @@ export function formatReport(summary, goals) {
         `${dec(s.maxLoadP50Ms)} / ${dec(s.maxLoadP99Ms)}`,
         `${dec(s.p50Ms)} / ${dec(s.p99Ms)}`,
         (s.bytesPerConnection / 1024).toFixed(1),
+        int(s.acceptPerSec),
+        dec(s.messagesPerResponse),
         dec(s.backgroundCores),
       ]);
     parts.push(
@@ -101,6 +105,8 @@ export function formatReport(summary, goals) {
             'p50 / p99 ms at max',
             `p50 / p99 ms at ${int(summary[0].latencyLoad)} deliveries/s`,
             'KB RSS/conn',
+            'conn/s',
+            'msg/response',
             'others (cores)',
           ],
           rows,

@@ -46,7 +46,7 @@ export interface HeraldServerOptions extends HistoryOptions {
    * @default 1048576
    */
   readonly maxResponseBytes?: number;
-  /** WebSocket commands per second per session, on average. @default 100 */
+  /** WebSocket commands per second per session, on average (sessions authenticated with the API key are not limited). @default 100 */
   readonly commandsPerSecond?: number;
   /** WebSocket commands a session may send at once. @default 200 */
   readonly commandBurst?: number;

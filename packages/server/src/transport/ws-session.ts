@@ -107,7 +107,8 @@ export class WsSession implements Subscriber, OutboxOwner {
   readonly #ws: WebSocket;
   readonly #context: WsContext;
   readonly #outbox: Outbox;
-  readonly #limiter: RateLimiter;
+  /** The command rate limit, made on the first frame of a session not authenticated with the API key. */
+  #limiter: RateLimiter | undefined;
   readonly #release: () => void;
   /** The user slot taken when the session authenticated after connecting. */
   #userSlot: (() => void) | undefined;
@@ -125,7 +126,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#identity = identity;
     this.#release = release;
     const { limits, security } = context;
-    this.#limiter = new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
+    this.#limiter = identity.server === true ? undefined : new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
@@ -232,8 +233,12 @@ export class WsSession implements Subscriber, OutboxOwner {
   #onFrame(data: Buffer, isBinary: boolean): void {
     // Once the hub has sent its close frame, the rest of what the peer sent is neither run nor answered.
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    // Every frame counts against the rate limit, valid or not: a flood of garbage is a flood.
-    if (!this.#limiter.take()) {
+    // Every frame counts against the rate limit, valid or not: a flood of garbage is a flood. A
+    // backend publishing with the API key is not limited: the limit stops one browser session from
+    // monopolising the hub, it must not cap a trusted publisher at 100 messages per second.
+    const limits = this.#context.limits;
+    const limiter = this.#identity.server === true ? undefined : (this.#limiter ??= new RateLimiter(limits.commandsPerSecond, limits.commandBurst));
+    if (limiter !== undefined && !limiter.take()) {
       if (++this.#strikes >= RATE_LIMIT_STRIKES) {
         this.#context.logger.warn({ client: this.client }, 'command flood: session closed');
         this.close(CloseCode.RateLimited, 'too many commands');

@@ -173,6 +173,27 @@ describe('commands per session', () => {
     expect((await bystander.waitForMessages(1)).map((m) => m.data)).toEqual(['still delivered']);
   });
 
+  it('a session authenticated with the API key is not rate-limited: 1,000 publishes at once are all answered; a normal session on the same hub still is', async () => {
+    const key = remember('flood-test-backend-api-key-0123456789');
+    // The defaults (100 per second, burst 200): the case of a backend publishing over the WebSocket.
+    hub = await startHub({ security: { apiKeys: [key] } });
+    const subscriber = await ws(hub.wsUrl);
+    await subscriber.request({ type: 'subscribe', channel: 'feed' });
+    const backend = await ws(hub.wsUrl, { 'X-Herald-Key': key });
+    for (let id = 0; id < 1000; id++) backend.sendRaw(JSON.stringify({ id, type: 'publish', channel: 'feed', data: id }));
+    const replies = await backend.frames.count(1000, 20_000);
+    expect(replies.filter(isLimited)).toEqual([]);
+    expect(replies.map((f) => [f.id, f.offset])).toEqual(replies.map((_, i) => [i, i + 1]));
+    expect((await subscriber.waitForMessages(1000, 'feed', 20_000)).map((m) => m.data)).toEqual(replies.map((_, i) => i));
+    expect((await backend.request({ type: 'ping' })).error).toBeUndefined();
+
+    const browser = await ws(hub.wsUrl);
+    for (let id = 0; id < 300; id++) browser.sendRaw(JSON.stringify({ id, type: 'ping' }));
+    expect(await browser.closed).toEqual({ code: CloseCode.RateLimited, reason: 'too many commands' });
+    expect(browser.frames.items.filter(isLimited).length).toBeGreaterThanOrEqual(49);
+    expect(backend.socket.readyState).toBe(backend.socket.OPEN);
+  });
+
   it('repeated denials count too: refused subscribes are rate-limited, and 50 strikes in a row close 4003', async () => {
     hub = await startHub({
       commandsPerSecond: 10,
