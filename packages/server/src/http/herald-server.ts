@@ -7,6 +7,7 @@ import { idempotencyScope, type Identity } from '../auth/identity.js';
 import { Security, type CredentialSource, type SecurityOptions } from '../auth/security.js';
 import { ticketHolder, TicketRefusedError } from '../auth/ticket-limits.js';
 import { systemClock, type Clock } from '../clock.js';
+import { timerMs, timerSeconds } from '../timer-delay.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL, type HistoryOptions } from '../engine/history-policy.js';
 import { HeraldError, toWireError } from '../errors.js';
@@ -211,7 +212,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       sendQueueBytes,
       maxResponseBytes,
       maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
-      pingInterval: limit('pingInterval', options.pingInterval, 25_000),
+      pingInterval: timerMs('pingInterval', options.pingInterval, 25_000),
       commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
       commandBurst: limit('commandBurst', options.commandBurst, 200),
       claimUser: (user) => connections.acquireUser(user),
@@ -226,8 +227,9 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     {
       maxChannels,
       sendQueueBytes,
-      heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000),
-      retry: limit('sseRetry', options.sseRetry, 2000),
+      heartbeatInterval: timerMs('heartbeatInterval', options.heartbeatInterval, 15_000),
+      // A browser's reconnect timer: past 2³¹ − 1 ms it fires at once, as Node's would.
+      retry: timerMs('sseRetry', options.sseRetry, 2000),
       ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
     },
     logger,
@@ -238,7 +240,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
     hub,
     {
       maxChannels,
-      maxWait: limit('maxWait', options.maxWait, 60, false),
+      maxWait: timerSeconds('maxWait', options.maxWait, 60),
       maxResponseBytes,
       sendQueueBytes,
       clock,
@@ -417,7 +419,8 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
   };
 
   const server = createServer(
-    { headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
+    // Node refuses a headersTimeout above the requestTimeout.
+    { headersTimeout: timerMs('headersTimeout', options.headersTimeout, 10_000, 1, 30_000), requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
     (req, res) => {
       if (tooManyHeaders(req)) return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
       if (!admitRequest(req, res)) return;

@@ -11,6 +11,7 @@ import { readChannelQuery } from '../http/channel-query.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { Refusal } from './connection-limiter.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
 import { capRead } from './read-cap.js';
@@ -200,7 +201,7 @@ export class PollingTransport {
     let done = false;
     let reading = false;
     let stale = false;
-    const handles: { timer?: NodeJS.Timeout; stopListening?: () => void } = {};
+    const handles: { timer?: NodeJS.Timeout; expiry?: ExpiryTimer; stopListening?: () => void } = {};
     const single = channels.length === 1 ? channels[0]! : undefined;
     const waiting: Waiting = { finish: () => respond(undefined) };
 
@@ -208,6 +209,7 @@ export class PollingTransport {
       done = true;
       slot.release();
       clearTimeout(handles.timer);
+      handles.expiry?.cancel();
       handles.stopListening?.();
       this.#waiting.delete(waiting);
     };
@@ -265,10 +267,10 @@ export class PollingTransport {
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
     // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
-    const expiresIn = identity.expiresAt === undefined ? Infinity : identity.expiresAt - this.#options.clock.now();
-    const expires = expiresIn < wait * 1000;
-    const delay = Math.max(0, Math.min(expires ? expiresIn : wait * 1000, 2 ** 31 - 1));
-    handles.timer = setTimeout(expires ? expire : () => respond(undefined), delay);
+    // (`wait` is at most `maxWait`, which a timer can wait for.)
+    const { expiresAt } = identity;
+    if (expiresAt !== undefined && expiresAt - this.#options.clock.now() < wait * 1000) handles.expiry = new ExpiryTimer(this.#options.clock, expiresAt, expire);
+    else handles.timer = setTimeout(() => respond(undefined), wait * 1000);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
     if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);

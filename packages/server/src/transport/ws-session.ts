@@ -27,6 +27,7 @@ import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
@@ -116,7 +117,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   // memory per connection than the linear search costs time (at most maxChannels entries).
   #entries: Entry[] | undefined;
   #strikes = 0;
-  #expiry: NodeJS.Timeout | undefined;
+  #expiry: ExpiryTimer | undefined;
 
   /** `release` runs once the session has closed (a connection-limit slot). */
   constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, release: () => void) {
@@ -130,7 +131,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
-      this.#expiry = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication required'), security.authTimeout);
+      this.#expiry = new ExpiryTimer(context.clock, context.clock.now() + security.authTimeout, () => this.close(CloseCode.Unauthorized, 'authentication required'));
     }
     // Shared listeners find the session through the socket: no closures per connection.
     (ws as SessionSocket)[SESSION] = this;
@@ -357,7 +358,7 @@ export class WsSession implements Subscriber, OutboxOwner {
       this.#userSlot = slot.release;
     }
     this.#identity = identity;
-    clearTimeout(this.#expiry);
+    this.#expiry?.cancel();
     this.#armExpiry();
     this.#reply(id, { user: identity.user, expiresAt: identity.expiresAt ?? null });
     this.#dropRevoked();
@@ -390,15 +391,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   /** Closes the session when its token expires, unless a refresh comes first. */
   #armExpiry(): void {
     const at = this.#identity.expiresAt;
-    if (at === undefined) return;
-    const delay = at - this.#context.clock.now();
-    if (delay <= 0) {
-      this.close(CloseCode.TokenExpired, 'token expired');
-      return;
-    }
-    // Timers fire after at most 2^31-1 ms; a longer token is re-armed when the timer fires.
-    this.#expiry = setTimeout(() => (this.#context.clock.now() >= at ? this.close(CloseCode.TokenExpired, 'token expired') : this.#armExpiry()), Math.min(delay, 2 ** 31 - 1));
-    this.#expiry.unref();
+    this.#expiry = at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.close(CloseCode.TokenExpired, 'token expired'));
   }
 
   /** The send queue passed its limit (see {@link Outbox}). */
@@ -411,7 +404,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   #onClose(): void {
-    clearTimeout(this.#expiry);
+    this.#expiry?.cancel();
     this.#context.sessions.delete(this);
     this.#release();
     this.#userSlot?.();
