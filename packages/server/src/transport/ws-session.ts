@@ -4,13 +4,14 @@ import {
   decodeCommand,
   encodePosition,
   ErrorCode,
-  parseSince,
-  type Command,
   type CommandId,
-  type CursorEntry,
+  type CommandResult,
+  type DecodedCommand,
   type Gap,
+  type HistoryReplyResult,
   type Position,
   type PresenceMember,
+  type ServerFrame,
   type WireError,
 } from '@herald/protocol';
 import type { WebSocket } from 'ws';
@@ -217,11 +218,11 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#send({ type, channel, member });
   }
 
-  #send(frame: object): void {
+  #send(frame: ServerFrame): void {
     this.#outbox.push(wsTextFrame(JSON.stringify(frame)));
   }
 
-  #reply(id: CommandId | null, result: object): void {
+  #reply(id: CommandId, result: CommandResult): void {
     this.#send({ type: 'reply', id, ...result });
   }
 
@@ -264,7 +265,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     });
   }
 
-  async #run(command: Command): Promise<void> {
+  async #run(command: DecodedCommand): Promise<void> {
     const { security } = this.#context;
     if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token);
     if (command.type === 'ping') return this.#reply(command.id, {});
@@ -280,18 +281,18 @@ export class WsSession implements Subscriber, OutboxOwner {
       case 'subscribe': {
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
-        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        const since = security.resumeFrom(this.#identity, command.channel, command.since);
         return this.#subscribe(command.id, command.channel, since, command.joinLeave === true);
       }
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
-        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        const since = security.resumeFrom(this.#identity, command.channel, command.since);
         const whole = await this.#context.hub.read(command.channel, since, command.limit);
         // A session already cut as a slow consumer gets nothing built for it.
         if (!this.#outbox.open) return;
         const { read } = capRead(whole, this.#context.limits.maxResponseBytes, true);
-        const fields = {
+        const fields: Omit<HistoryReplyResult, 'messages'> = {
           channel: command.channel,
           position: read.position,
           cursor: encodePosition(command.channel, read.position),
@@ -433,8 +434,3 @@ function denial(check: () => void): WireError {
   return { code: ErrorCode.Forbidden, message: 'not allowed' };
 }
 
-function sinceOf(since: string | Position | undefined, channel: string): CursorEntry | undefined {
-  if (since === undefined) return undefined;
-  const parsed = parseSince(since, channel);
-  return parsed.ok ? parsed.value : undefined;
-}
