@@ -1,16 +1,7 @@
 import { createClient, type Envelope, type HeraldClient, type TransportName } from '@herald/client/node';
-import { Collector, startTestHub, type TestHub } from '@herald/testkit';
+import { Collector, eventually, startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-
-/** Lets real I/O run (fake timers leave setImmediate alone) until `condition` holds. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('reconnect with backoff', () => {
   const clients: HeraldClient[] = [];
@@ -50,13 +41,13 @@ describe('reconnect with backoff', () => {
     client.connect();
     // Delays with random() = 0.5: 100 + 0.5·(min(1000, 100·2^(n+1)) − 100) → 150, 250, 450, 550 (capped).
     const expected = [150, 250, 450];
-    await until(() => attempts.length === 1 && settled(), 'attempt 1 to fail');
+    await eventually(() => attempts.length === 1 && settled(), 'attempt 1 to fail');
     for (const [i, delay] of expected.entries()) {
       vi.advanceTimersByTime(delay - 1);
       expect(attempts).toHaveLength(i + 1);
       vi.advanceTimersByTime(1);
       expect(attempts).toHaveLength(i + 2);
-      await until(settled, `attempt ${i + 2} to fail`);
+      await eventually(settled, `attempt ${i + 2} to fail`);
     }
     expect(attempts.slice(1).map((t, i) => t - attempts[i]!)).toEqual(expected);
     expect(client.state).toBe('closed');
@@ -94,7 +85,7 @@ describe('reconnect with backoff', () => {
       const retried = createClient({ url, transports: ['websocket'], reconnect: { minDelay: 10, maxDelay: 20 } });
       clients.push(retried);
       retried.subscribe('x');
-      await until(() => connections >= 4, 'reconnects after 4001');
+      await eventually(() => connections >= 4, 'reconnects after 4001');
       expect(retried.state).not.toBe('closed');
       retried.close();
     } finally {
@@ -130,7 +121,7 @@ describe('resume across connection loss and restarts', () => {
       }
       if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    await until(() => ledger.length >= 10_000, '10,000 messages');
+    await eventually(() => ledger.length >= 10_000, '10,000 messages');
     expect(ledger).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
     // Five drops; some may land while the client is still reconnecting from the previous one.
     expect(reconnects.items.length).toBeGreaterThanOrEqual(1);

@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     expect(set).toMatchObject({ engine: 'sqlite:/var/lib/herald.db', shutdownDelay: 5000, idempotencyTtl: 60, redis: { prefix: 'app:', memberTtl: 30 } });
     expect(() => loadConfig({ file: file({ ...base, engine: 'postgres://x', idempotencyTtl: 0, shutdownDelay: -1, redis: { memberTtl: 0, bogus: 1 } }), env: {}, flags: {} })).toThrow(
       new ConfigError(
-        'invalid configuration:\n  engine: must be memory, redis://host:port or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: Too small: expected number to be >=1\n  redis: Unrecognized key: "bogus"',
+        'invalid configuration:\n  engine: must be memory, redis://host:port or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: must be a number of seconds from 1 to 2147483\n  redis: Unrecognized key: "bogus"',
       ),
     );
   });
@@ -82,6 +82,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow('cannot read /nonexistent/herald.json: ENOENT');
     expect(() => loadConfig({ file: file('{nope'), env: {}, flags: {} })).toThrow(/is not valid JSON/);
     expect(() => loadConfig({ file: file('[1]'), env: {}, flags: {} })).toThrow(/must hold a JSON object/);
+  });
+
+  it('bounds every timer setting by what a Node.js timer can wait (2³¹ − 1 ms; headersTimeout by the 30 s request timeout), both ends with one message', () => {
+    const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
+    const longest = { authTimeout: 2_147_483_647, pingInterval: 2_147_483_647, headersTimeout: 30_000 };
+    expect(loadConfig({ file: file({ ...base, limits: longest }), env: {}, flags: {} }).config.limits).toEqual(longest);
+    const tooLong = { authTimeout: 2_147_483_648, pingInterval: 2 ** 40, headersTimeout: 30_001 };
+    const redis = { commandTimeout: 2_147_483_648, connectTimeout: 1.5, memberTtl: 2_147_484 };
+    expect(() => loadConfig({ file: file({ ...base, limits: tooLong, redis }), env: {}, flags: {} })).toThrow(
+      new ConfigError(
+        'invalid configuration:\n' +
+          '  redis.memberTtl: must be a number of seconds from 1 to 2147483\n' +
+          '  redis.commandTimeout: must be an integer of ms from 1 to 2147483647\n' +
+          '  redis.connectTimeout: must be an integer of ms from 1 to 2147483647\n' +
+          '  limits.authTimeout: must be an integer of ms from 1 to 2147483647\n' +
+          '  limits.pingInterval: must be an integer of ms from 1 to 2147483647\n' +
+          '  limits.headersTimeout: must be an integer of ms from 1 to 30000',
+      ),
+    );
   });
 
   it('reads the ticket and request-head limits; maxChannels is at most 128 (the channels a cursor holds)', () => {

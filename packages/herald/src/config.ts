@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS } from '@herald/server';
 import { z } from 'zod';
 
 const access = z.enum(['anonymous', 'authenticated', 'granted', 'owner', 'none']);
 const port = z.int().min(0).max(65_535);
 const positiveInt = z.int().min(1);
+// Timers: Node runs a timer of more than 2³¹ − 1 ms after 1 ms, so longer delays are refused.
+const TIMER_MS = `must be an integer of ms from 1 to ${MAX_TIMER_DELAY}`;
+const timerMs = z.int({ error: TIMER_MS }).min(1, { error: TIMER_MS }).max(MAX_TIMER_DELAY, { error: TIMER_MS });
+const HEADERS_TIMEOUT = 'must be an integer of ms from 1 to 30000';
+const TIMER_SECONDS = `must be a number of seconds from 1 to ${MAX_TIMER_SECONDS}`;
+const timerSeconds = z.number({ error: TIMER_SECONDS }).min(1, { error: TIMER_SECONDS }).max(MAX_TIMER_SECONDS, { error: TIMER_SECONDS });
 
 const namespace = z.strictObject({
   subscribe: access,
@@ -42,9 +49,10 @@ const limits = z.strictObject({
   connectionsPerIp: positiveInt.optional(),
   connectionsPerUser: positiveInt.optional(),
   maxConnections: positiveInt.optional(),
-  authTimeout: positiveInt.optional(),
-  pingInterval: positiveInt.optional(),
-  headersTimeout: positiveInt.optional(),
+  authTimeout: timerMs.optional(),
+  pingInterval: timerMs.optional(),
+  // At most the request timeout (30 s): Node refuses more.
+  headersTimeout: z.int({ error: HEADERS_TIMEOUT }).min(1, { error: HEADERS_TIMEOUT }).max(30_000, { error: HEADERS_TIMEOUT }).optional(),
   ticketTtl: positiveInt.optional(),
   ticketsPerUser: positiveInt.optional(),
   ticketsPerSecond: z.number().positive().optional(),
@@ -58,9 +66,10 @@ const engine = z.string().refine((e) => e === 'memory' || /^rediss?:\/\/[^\s]+$/
 
 const redis = z.strictObject({
   prefix: z.string().default('herald:'),
-  memberTtl: z.number().min(1).default(30),
-  commandTimeout: positiveInt.default(5000),
-  connectTimeout: positiveInt.default(10_000),
+  // Also a timer: each node re-stamps its members every third of it.
+  memberTtl: timerSeconds.default(30),
+  commandTimeout: timerMs.default(5000),
+  connectTimeout: timerMs.default(10_000),
 });
 
 /** The configuration file's schema (also what `HERALD_*` variables and flags feed). */

@@ -1,3 +1,4 @@
+import type { CursorEntry } from './cursor.js';
 import type { Position } from './position.js';
 
 /** A command id: a non-negative safe integer or a string of at most 64 characters. */
@@ -74,3 +75,27 @@ export type Command =
 
 /** The command names, in the order documented in `docs/protocol.md`. */
 export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh'] as const;
+
+/**
+ * A `subscribe` as `decodeCommand` returns it: `since` resolved for the command's channel
+ * (a cursor is parsed once, by the decoder), with the hub's signature when the cursor carried one;
+ * absent when none was given or the cursor does not cover the channel.
+ */
+export interface DecodedSubscribeCommand extends Omit<SubscribeCommand, 'since'> {
+  readonly since?: CursorEntry;
+}
+
+/** A `history` as `decodeCommand` returns it: `since` resolved as for {@link DecodedSubscribeCommand}. */
+export interface DecodedHistoryCommand extends Omit<HistoryCommand, 'since'> {
+  readonly since?: CursorEntry;
+}
+
+/** A command as the hub runs it: what `decodeCommand` returns. */
+export type DecodedCommand =
+  | DecodedSubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | DecodedHistoryCommand
+  | PresenceCommand
+  | PingCommand
+  | AuthCommand;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Command, CommandId } from './commands.js';
-import { encodePosition } from './cursor.js';
+import { encodeCursor, encodePosition, parseCursor } from './cursor.js';
 import { decodeCommand, MAX_HISTORY_LIMIT, type DecodeResult } from './decode-command.js';
 import { ErrorCode } from './error-codes.js';
 import type { Position } from './position.js';
@@ -55,13 +55,34 @@ function expectWellFormed(result: DecodeResult): void {
 }
 
 describe('decodeCommand: valid commands', () => {
-  it('decodes every valid command to itself', () => {
+  it('decodes every valid command to itself, its since resolved to the position for its channel', () => {
     fc.assert(
       fc.property(commandArb, (command) => {
         // Compared with what JSON carries (JSON has no -0: it arrives as 0).
-        expect(decodeCommand(frame(command))).toEqual({ ok: true, command: JSON.parse(frame(command)) });
+        const { since, ...rest } = JSON.parse(frame(command)) as Command & { since?: string | Position };
+        const resolved = since === undefined ? undefined : typeof since === 'string' ? parseCursor(since) : undefined;
+        const position = typeof since === 'object' ? since : resolved?.ok === true && 'channel' in command ? resolved.value.get(command.channel) : undefined;
+        expect(decodeCommand(frame(command))).toEqual({ ok: true, command: position === undefined ? rest : { ...rest, since: position } });
       }),
     );
+  });
+
+  it('resolves a since cursor once: the entry for the command\'s channel, with its signature; none when the cursor does not cover it', () => {
+    const cursor = encodeCursor(
+      new Map([
+        ['a', { epoch: 'e1', offset: 4, mac: 'sig_-1' }],
+        ['b', { epoch: 'e2', offset: 9 }],
+      ]),
+    );
+    expect(decodeCommand(frame({ id: 1, type: 'subscribe', channel: 'a', since: cursor }))).toEqual({
+      ok: true,
+      command: { type: 'subscribe', id: 1, channel: 'a', since: { epoch: 'e1', offset: 4, mac: 'sig_-1' } },
+    });
+    expect(decodeCommand(frame({ id: 2, type: 'history', channel: 'b', since: cursor }))).toEqual({
+      ok: true,
+      command: { type: 'history', id: 2, channel: 'b', since: { epoch: 'e2', offset: 9 } },
+    });
+    expect(decodeCommand(frame({ id: 3, type: 'subscribe', channel: 'c', since: cursor }))).toEqual({ ok: true, command: { type: 'subscribe', id: 3, channel: 'c' } });
   });
 
   it('ignores unknown fields and whitespace', () => {

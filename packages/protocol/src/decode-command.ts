@@ -1,10 +1,9 @@
 import { checkChannelName } from './channel-name.js';
-import type { Command, CommandId } from './commands.js';
-import { parseSince } from './cursor.js';
+import type { CommandId, DecodedCommand } from './commands.js';
+import { parseSince, type CursorEntry } from './cursor.js';
 import { ErrorCode, type WireError } from './error-codes.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
 import { exceedsJsonDepth } from './json-depth.js';
-import { isPosition } from './position.js';
 
 /** Longest token an `auth` or `refresh` command may carry. */
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -14,7 +13,7 @@ export const MAX_HISTORY_LIMIT = 1000;
 
 /** The outcome of {@link decodeCommand}: a command, or an error with the command id when one was readable. */
 export type DecodeResult =
-  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: true; readonly command: DecodedCommand }
   | { readonly ok: false; readonly id: CommandId | null; readonly error: WireError };
 
 function error(id: CommandId | null, code: number, message: string): DecodeResult {
@@ -30,8 +29,9 @@ function readId(value: unknown): CommandId | undefined {
 const has = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
 /**
- * Decodes one WebSocket text frame into a {@link Command}. Never throws: every input gives a command
- * or a typed error. Unknown fields are ignored; `__proto__` keys are plain data (JSON.parse makes them
+ * Decodes one WebSocket text frame into a command ({@link DecodedCommand}: a `since` is resolved to
+ * the command's channel position here, once). Never throws: every input gives a command or a typed
+ * error. Unknown fields are ignored; `__proto__` keys are plain data (JSON.parse makes them
  * own properties and nothing here merges objects).
  */
 export function decodeCommand(text: string): DecodeResult {
@@ -82,11 +82,11 @@ export function decodeCommand(text: string): DecodeResult {
     case 'subscribe':
     case 'history': {
       const since = frame['since'];
-      let checkedSince: string | { epoch: string; offset: number } | undefined;
+      let checkedSince: CursorEntry | undefined;
       if (since !== undefined && since !== null) {
         const parsed = parseSince(since, name);
         if (!parsed.ok) return { ok: false, id, error: parsed.error };
-        checkedSince = typeof since === 'string' ? since : isPosition(since) ? { epoch: since.epoch, offset: since.offset } : undefined;
+        checkedSince = parsed.value;
       }
       if (type === 'subscribe') {
         const joinLeave = frame['joinLeave'];

@@ -1,5 +1,18 @@
 export { checkChannelName, MAX_CHANNEL_LENGTH } from './channel-name.js';
-export type { AuthCommand, Command, CommandId, HistoryCommand, PingCommand, PresenceCommand, PublishCommand, SubscribeCommand, UnsubscribeCommand } from './commands.js';
+export type {
+  AuthCommand,
+  Command,
+  CommandId,
+  DecodedCommand,
+  DecodedHistoryCommand,
+  DecodedSubscribeCommand,
+  HistoryCommand,
+  PingCommand,
+  PresenceCommand,
+  PublishCommand,
+  SubscribeCommand,
+  UnsubscribeCommand,
+} from './commands.js';
 export { COMMAND_TYPES } from './commands.js';
 export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANNELS, MAX_CURSOR_LENGTH, type CursorEntry, type CursorPositions } from './cursor.js';
 export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
@@ -9,4 +22,24 @@ export { checkIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency-k
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
-export type { ErrorFrame, GapFrame, HistoryResult, PresenceEventFrame, PresenceMember, PublishResult, ReplyFrame, ServerFrame, SubscribeResult, UnsubscribedFrame } from './server-frames.js';
+export type {
+  AuthResult,
+  CommandResult,
+  CommandResults,
+  ErrorFrame,
+  ErrorReplyFrame,
+  GapFrame,
+  HistoryReplyResult,
+  HistoryResult,
+  PingResult,
+  PresenceEventFrame,
+  PresenceMember,
+  PresenceResult,
+  PublishResult,
+  ReplyFrame,
+  ResultFrame,
+  ServerFrame,
+  SubscribeResult,
+  UnsubscribedFrame,
+  UnsubscribeResult,
+} from './server-frames.js';

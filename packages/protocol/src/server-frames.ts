@@ -11,14 +11,6 @@ export interface PresenceMember {
   readonly user: string | null;
 }
 
-/** The answer to a command: same `id`; `error` on failure, else the command's result fields. */
-export interface ReplyFrame {
-  readonly type: 'reply';
-  readonly id: CommandId | null;
-  readonly error?: WireError;
-  readonly [field: string]: unknown;
-}
-
 /** `subscribe` reply fields. */
 export interface SubscribeResult {
   readonly channel: string;
@@ -37,14 +29,75 @@ export interface PublishResult {
   readonly duplicate?: true;
 }
 
-/** `history` reply fields (and the `GET /api/messages` body). */
+/** The `GET /api/messages` and `GET /api/history` body; the `history` reply adds its channel and position. */
 export interface HistoryResult {
   readonly messages: Envelope[];
   readonly cursor: string;
   readonly gaps?: Gap[];
-  /** True when `limit` cut the answer short: ask again with the returned cursor. */
+  /** True when `limit` (or the hub's answer size) cut the answer short: ask again with the returned cursor. */
   readonly more?: boolean;
 }
+
+/** `history` reply fields: one channel's messages, and the channel's position when it was read. */
+export interface HistoryReplyResult extends HistoryResult {
+  readonly channel: string;
+  readonly position: Position;
+}
+
+/** `unsubscribe` reply fields. */
+export interface UnsubscribeResult {
+  readonly channel: string;
+}
+
+/** `presence` reply fields (and the `GET /api/presence` body). */
+export interface PresenceResult {
+  readonly channel: string;
+  readonly members: PresenceMember[];
+}
+
+/** `auth` and `refresh` reply fields: who the session is now, and when its token expires (ms since the Unix epoch). */
+export interface AuthResult {
+  readonly user: string | null;
+  readonly expiresAt: number | null;
+}
+
+/**
+ * `ping` reply fields: none (`{"type":"reply","id"}`). Spelled as the absent `error` of every
+ * successful reply, not as `{}`, which any object would match.
+ */
+export interface PingResult {
+  readonly error?: undefined;
+}
+
+/** The result fields of each command's reply, by command type. */
+export interface CommandResults {
+  readonly subscribe: SubscribeResult;
+  readonly unsubscribe: UnsubscribeResult;
+  readonly publish: PublishResult;
+  readonly history: HistoryReplyResult;
+  readonly presence: PresenceResult;
+  readonly ping: PingResult;
+  readonly auth: AuthResult;
+  readonly refresh: AuthResult;
+}
+
+/** The result fields of any command's reply. */
+export type CommandResult = CommandResults[keyof CommandResults];
+
+/** A successful answer to a command of type `T`: the command's `id`, and its result fields. */
+export type ResultFrame<T extends keyof CommandResults = keyof CommandResults> = T extends keyof CommandResults
+  ? { readonly type: 'reply'; readonly id: CommandId; readonly error?: undefined } & CommandResults[T]
+  : never;
+
+/** A failed answer to a command: its `id` and why; the command had no effect. */
+export interface ErrorReplyFrame {
+  readonly type: 'reply';
+  readonly id: CommandId;
+  readonly error: WireError;
+}
+
+/** The answer to a command: same `id`; `error` on failure, else the command's result fields. */
+export type ReplyFrame = ResultFrame | ErrorReplyFrame;
 
 /** Pushed when a subscription must report a gap before the messages that follow it. */
 export interface GapFrame extends Gap {

@@ -1,6 +1,7 @@
 import { createClient, type ClientOptions, type HeraldClient } from '@herald/client/node';
 import { HeraldProvider } from '@herald/react';
-import { MemoryPresenceStore, type PresenceEntry } from '@herald/server';
+import type { PresenceMember } from '@herald/protocol';
+import { MemoryPresenceStore } from '@herald/server';
 import { startTestHub, type TestHub } from '@herald/testkit';
 import { act, StrictMode, type ReactNode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
@@ -24,7 +25,7 @@ export class CountingPresenceStore extends MemoryPresenceStore {
   readonly adds: string[] = [];
   readonly removes: string[] = [];
 
-  override add(channel: string, entry: PresenceEntry): Promise<void> {
+  override add(channel: string, entry: PresenceMember): Promise<void> {
     this.adds.push(channel);
     return super.add(channel, entry);
   }

@@ -1,5 +1,5 @@
 import { createClient } from '@redis/client';
-import type { Logger } from '@herald/server';
+import { timerMs, type Logger } from '@herald/server';
 
 /** A node-redis client as Herald creates it. */
 export type RedisClient = ReturnType<typeof createHeraldClient>;
@@ -46,11 +46,8 @@ export function checkRedisUrl(url: string): void {
  * `connectTimeout`.
  */
 export async function connect(options: ConnectionOptions, role: string): Promise<RedisClient> {
-  const commandTimeout = options.commandTimeout ?? 5000;
-  const connectTimeout = options.connectTimeout ?? 10_000;
-  for (const [name, value] of [['commandTimeout', commandTimeout], ['connectTimeout', connectTimeout]] as const) {
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a number of ms > 0`);
-  }
+  const commandTimeout = timerMs('commandTimeout', options.commandTimeout, 5000);
+  const connectTimeout = timerMs('connectTimeout', options.connectTimeout, 10_000);
   checkRedisUrl(options.url);
   const where = redactUrl(options.url);
   const client = createHeraldClient(options.url, role, commandTimeout, connectTimeout);

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Position } from '@herald/protocol';
 import {
+  newEpoch,
   resolveHistoryPolicy,
   serializeEnvelope,
   silentLogger,
   systemClock,
+  timerMs,
   type Broker,
   type BrokerHandler,
   type BrokerMessage,
@@ -40,8 +41,6 @@ export interface RedisBrokerOptions extends HistoryOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
-
-const newEpoch = (): string => randomBytes(9).toString('base64url');
 
 type Entry = [id: string, fields: string[]];
 
@@ -120,8 +119,7 @@ export class RedisBroker implements Broker {
     const policy = resolveHistoryPolicy(options);
     const emptyTtl = options.emptyChannelTtl ?? 86_400;
     if (!Number.isFinite(emptyTtl) || emptyTtl <= 0) throw new RangeError('emptyChannelTtl must be a number of seconds > 0');
-    const health = options.healthInterval ?? 1000;
-    if (!Number.isFinite(health) || health <= 0) throw new RangeError('healthInterval must be a number of ms > 0');
+    timerMs('healthInterval', options.healthInterval, 1000);
     const prefix = options.prefix ?? 'herald:';
     if (typeof prefix !== 'string') throw new RangeError('prefix must be a string');
     const settings = { ...options, logger: options.logger ?? silentLogger };

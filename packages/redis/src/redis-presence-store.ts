@@ -1,4 +1,5 @@
-import { silentLogger, systemClock, type Clock, type Logger, type PresenceEntry, type PresenceStore } from '@herald/server';
+import { silentLogger, systemClock, timerSeconds, type Clock, type Logger, type PresenceStore } from '@herald/server';
+import type { PresenceMember } from '@herald/protocol';
 import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
 import { PRESENCE_ADD, PRESENCE_LIST } from './scripts.js';
@@ -46,8 +47,8 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   static async connect(options: RedisPresenceOptions): Promise<RedisPresenceStore> {
-    const ttl = options.memberTtl ?? 30;
-    if (!Number.isFinite(ttl) || ttl < 1) throw new RangeError('memberTtl must be a number of seconds ≥ 1');
+    // Also a timer: members are re-stamped every third of it.
+    const ttl = timerSeconds('memberTtl', options.memberTtl, 30, 1);
     const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'presence');
     return new RedisPresenceStore(client, options, ttl);
   }
@@ -57,7 +58,7 @@ export class RedisPresenceStore implements PresenceStore {
     return !this.#closed && this.#client.isReady;
   }
 
-  async add(channel: string, entry: PresenceEntry): Promise<void> {
+  async add(channel: string, entry: PresenceMember): Promise<void> {
     await this.#stamp(channel, [[entry.client, entry.user]]);
     // Re-stamped from now on only once stored: a failed add leaves nothing to refresh.
     let members = this.#mine.get(channel);
@@ -74,9 +75,9 @@ export class RedisPresenceStore implements PresenceStore {
     await replyWithin(this.#client, this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec());
   }
 
-  async list(channel: string): Promise<PresenceEntry[]> {
+  async list(channel: string): Promise<PresenceMember[]> {
     const flat = (await PRESENCE_LIST.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], [String(this.#clock.now())])) as string[];
-    const entries: PresenceEntry[] = [];
+    const entries: PresenceMember[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ client: flat[i]!, user: JSON.parse(flat[i + 1]!) as string | null });
     return entries;
   }

@@ -68,8 +68,6 @@ export function uniqueChannel(name: string): string {
   return `${name}-${randomBytes(4).toString('hex')}`;
 }
 
-export { eventually } from './redis-helpers.js';
-
 /** A publish the hub acknowledged: where the message was stored, and what it carried. */
 export interface Ack<T = unknown> {
   readonly epoch: string;

@@ -1,9 +1,8 @@
 import { encodePosition, parseCursor } from '@herald/protocol';
-import { SseTestClient, WsTestClient } from '@herald/testkit';
+import { eventually, SseTestClient, WsTestClient } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acksProblems,
-  eventually,
   getMessages,
   ledgerProblems,
   publishTo,
@@ -173,12 +172,12 @@ describe('/healthz follows Redis', () => {
       };
       expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
       await cluster.redis.stop();
-      expect(await eventually(health, (h) => h.status !== 200, 'a non-200 /healthz with Redis down')).toEqual({
+      expect(await eventually(health, (h) => h.status !== 200, 'a non-200 /healthz with Redis down', { intervalMs: 25 })).toEqual({
         status: 503,
         body: { error: { code: 3001, message: 'the engine is unreachable' } },
       });
       await cluster.redis.start();
-      expect(await eventually(health, (h) => h.status === 200, '/healthz 200 once Redis is back')).toEqual({
+      expect(await eventually(health, (h) => h.status === 200, '/healthz 200 once Redis is back', { intervalMs: 25 })).toEqual({
         status: 200,
         body: { status: 'ok' },
       });

@@ -4,10 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parseCursor, type Gap, type Position } from '@herald/protocol';
 import { RedisBroker, RedisPresenceStore } from '@herald/redis';
 import type { SecurityOptions } from '@herald/server';
-import { Collector, poll, startTestHub, type SseTestClient, type TestHub, type WsTestClient } from '@herald/testkit';
+import { Collector, eventually, poll, startTestHub, type SseTestClient, type TestHub, type WsTestClient } from '@herald/testkit';
 import { createClient } from '@redis/client';
 import { expect } from 'vitest';
-import { eventually } from './redis-helpers.js';
 
 /** What a client saw on one channel, in arrival order: messages and gaps, whatever the transport. */
 export type Delivery = { readonly type: 'message'; readonly epoch: string; readonly offset: number; readonly data: unknown } | ({ readonly type: 'gap' } & Gap);
@@ -21,10 +20,9 @@ export interface Ack {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once `check()` holds, polling every 25 ms; rejects after `timeoutMs` naming `what`. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  await eventually(async () => check(), (done) => done, what, timeoutMs);
-}
+/** {@link eventually} probing every 25 ms (the probes here are HTTP or Redis requests). */
+export const waitUntil = (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> =>
+  eventually(check, what, { timeoutMs, intervalMs: 25 });
 
 /** `GET /healthz`: status, `Retry-After` and body. */
 export async function health(url: string): Promise<{ status: number; retryAfter: string | null; body: unknown }> {

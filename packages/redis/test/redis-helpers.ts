@@ -17,14 +17,3 @@ export async function deleteKeys(url: string, prefixes: readonly string[]): Prom
     client.destroy();
   }
 }
-
-/** Calls `probe` every 25 ms until `accept` holds for its result; resolves with that result. */
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,5 +1,5 @@
 import { ErrorCode } from '@herald/protocol';
-import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { ManualClock, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const post = async (hub: TestHub, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> => {
@@ -85,12 +85,12 @@ describe('idempotent publish', () => {
   });
 
   it('forgets a key after idempotencyTtl', async () => {
-    let now = 1_800_000_000_000;
-    hub = await startTestHub({ idempotencyTtl: 60, clock: { now: () => now } });
+    const clock = new ManualClock(1_800_000_000_000);
+    hub = await startTestHub({ idempotencyTtl: 60, clock });
     await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' });
-    now += 59_000;
+    clock.advance(59_000);
     expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' })).body.duplicate).toBe(true);
-    now += 2_000;
+    clock.advance(2_000);
     expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' })).body).toEqual({ channel: 'c', epoch: expect.any(String), offset: 2 });
   });
 });

@@ -1,6 +1,6 @@
 import { ErrorCode, parseCursor } from '@herald/protocol';
 import { JwtAuthenticator, Permissions } from '@herald/server';
-import { poll, startTestHub, type TestHub } from '@herald/testkit';
+import { ManualClock, poll, startTestHub, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -12,8 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 describe('a pin: since=now&lookback', () => {
   let hub: TestHub | undefined;
-  let now = 1_900_000_000_000;
-  const clock = { now: () => now };
+  const clock = new ManualClock();
   afterEach(async () => {
     await hub?.close();
     hub = undefined;
@@ -22,13 +21,13 @@ describe('a pin: since=now&lookback', () => {
   it('answers the end of each log, the hub clock, and the recent messages with the cursor before each', async () => {
     hub = await startTestHub({ clock });
     const old = await hub.server.hub.publish('a', 'old');
-    now += 10_000;
+    clock.advance(10_000);
     const recent = [await hub.server.hub.publish('a', 'r1'), await hub.server.hub.publish('b', 'r2')];
-    now += 500;
+    clock.advance(500);
     const answer = await poll(hub.url, 'channel=a&channel=b&channel=c&since=now&lookback=2000');
     expect(answer.status).toBe(200);
     expect(answer.body.messages).toEqual([]);
-    expect(answer.body.now).toBe(now);
+    expect(answer.body.now).toBe(clock.now());
     const ends = parseCursor(answer.body.cursor);
     expect(ends.ok && [...ends.value]).toEqual([
       ['a', { epoch: old.epoch, offset: 2 }],
@@ -36,8 +35,8 @@ describe('a pin: since=now&lookback', () => {
       ['c', expect.objectContaining({ offset: 0 })],
     ]);
     expect(answer.body.recent).toEqual([
-      { channel: 'a', offset: 2, time: now - 500, cursor: expect.any(String) },
-      { channel: 'b', offset: 1, time: now - 500, cursor: expect.any(String) },
+      { channel: 'a', offset: 2, time: clock.now() - 500, cursor: expect.any(String) },
+      { channel: 'b', offset: 1, time: clock.now() - 500, cursor: expect.any(String) },
     ]);
     const before = parseCursor(answer.body.recent[0].cursor);
     expect(before.ok && before.value.get('a')).toEqual({ epoch: old.epoch, offset: 1 });
@@ -64,9 +63,9 @@ describe('a pin: since=now&lookback', () => {
     });
     const token = await new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
     await hub.server.hub.publish('room:1', 'three seconds ago');
-    now += 1000;
+    clock.advance(1000);
     await hub.server.hub.publish('room:1', 'two seconds ago');
-    now += 2000;
+    clock.advance(2000);
     const res = await fetch(`${hub.url}/api/messages?channel=room:1&since=now&lookback=60000`, { headers: { authorization: `Bearer ${token}` } });
     const body = (await res.json()) as { recent: { offset: number; cursor: string }[]; cursor: string };
     expect(body.recent.map((m) => m.offset)).toEqual([2]);

@@ -4,6 +4,7 @@ import {
   resolveHistoryPolicy,
   silentLogger,
   systemClock,
+  timerSeconds,
   type Broker,
   type BrokerHandler,
   type BrokerMessage,
@@ -43,8 +44,6 @@ export interface SqliteBrokerOptions extends HistoryOptions {
   readonly synchronous?: Synchronous;
 }
 
-/** Longest `sweepInterval` a Node.js timer can wait, in seconds. */
-const MAX_SWEEP_INTERVAL = 2_147_483;
 /** Channels trimmed per sweep transaction; the sweep yields to the event loop between batches. */
 const SWEEP_BATCH = 500;
 
@@ -84,10 +83,7 @@ export class SqliteBroker implements Broker {
     this.#policy = resolveHistoryPolicy(options);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
-    const interval = options.sweepInterval ?? 60;
-    if (!Number.isFinite(interval) || interval <= 0 || interval > MAX_SWEEP_INTERVAL) {
-      throw new RangeError(`sweepInterval must be a number of seconds > 0 and ≤ ${MAX_SWEEP_INTERVAL}`);
-    }
+    const interval = timerSeconds('sweepInterval', options.sweepInterval, 60);
     const synchronous = options.synchronous ?? 'normal';
     if (synchronous !== 'normal' && synchronous !== 'full') throw new RangeError('synchronous must be "normal" or "full"');
     this.#db = openDatabase(path, synchronous);

@@ -20,9 +20,9 @@ describe('bad input', () => {
     [{ path: ':memory:', historySize: 1.5 }, RangeError, 'historySize must be an integer ≥ 0'],
     [{ path: ':memory:', historyTtl: -1 }, RangeError, 'historyTtl must be a number of seconds ≥ 0'],
     [{ path: ':memory:', historyTtl: Number.NaN }, RangeError, 'historyTtl must be a number of seconds ≥ 0'],
-    [{ path: ':memory:', sweepInterval: 0 }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
-    [{ path: ':memory:', sweepInterval: Infinity }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
-    [{ path: ':memory:', sweepInterval: 3_000_000 }, RangeError, 'sweepInterval must be a number of seconds > 0 and ≤ 2147483'],
+    [{ path: ':memory:', sweepInterval: 0 }, RangeError, 'sweepInterval must be a number of seconds from 0.001 to 2147483'],
+    [{ path: ':memory:', sweepInterval: Infinity }, RangeError, 'sweepInterval must be a number of seconds from 0.001 to 2147483'],
+    [{ path: ':memory:', sweepInterval: 3_000_000 }, RangeError, 'sweepInterval must be a number of seconds from 0.001 to 2147483'],
     [{ path: ':memory:', synchronous: 'off' }, RangeError, 'synchronous must be "normal" or "full"'],
     [{ path: ':memory:', synchronous: 'FULL' }, RangeError, 'synchronous must be "normal" or "full"'],
   ])('refuses %j', (options, type, message) => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '@herald/server';
+import { ManualClock } from '@herald/testkit';
 import { SqliteBroker, type SqliteBrokerOptions } from '@herald/sqlite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -11,15 +11,8 @@ const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-durability-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-class ManualClock implements Clock {
-  time = 1_700_000_000_000;
-  now(): number {
-    return this.time;
-  }
-}
-
 describe('durability: logs and epochs survive closing and reopening the file', () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(1_700_000_000_000);
   const open: SqliteBroker[] = [];
   let path: string;
   const broker = (options: Omit<SqliteBrokerOptions, 'path'> = {}): SqliteBroker => {

@@ -1,16 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '@herald/server';
+import { ManualClock } from '@herald/testkit';
 import { SqliteBroker } from '@herald/sqlite';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-
-class ManualClock implements Clock {
-  time = 1_700_000_000_000;
-  now(): number {
-    return this.time;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +27,7 @@ describe('sweep', () => {
 
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
-    clock = new ManualClock();
+    clock = new ManualClock(1_700_000_000_000);
     path = join(dir, `${files++}.db`);
   });
   afterEach(async () => {

@@ -3,6 +3,8 @@ export { SseTestClient, type SseEvent } from './sse-client.js';
 export { startNginx, type NginxOptions, type TestNginx } from './nginx.js';
 export { poll, publishHttp, startTestHub, type TestHub } from './test-hub.js';
 export { Collector } from './waiter.js';
+export { eventually, type EventuallyOptions } from './eventually.js';
+export { ManualClock } from './manual-clock.js';
 export { WsTestClient } from './ws-client.js';
 export { freePort } from './free-port.js';
 export { startHeraldNode, type HeraldNode, type HeraldNodeOptions } from './herald-node.js';

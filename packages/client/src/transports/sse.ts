@@ -1,6 +1,5 @@
-import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type Gap } from '@herald/protocol';
+import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type GapFrame, type PresenceEventFrame, type UnsubscribedFrame, type WireError } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
-import type { PresenceChange } from '../types.js';
 import { HttpOperations, query, ticketParam } from './http.js';
 import type { Link, Transport } from './transport.js';
 
@@ -119,16 +118,16 @@ export class SseTransport extends HttpOperations implements Transport {
         resolve(opened);
       });
       source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
-      source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as Gap));
+      source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as GapFrame));
       source.addEventListener('unsubscribed', (event) => {
         // The hub refused this channel and kept the stream for the others.
-        const { channel, error } = JSON.parse((event as MessageEvent<string>).data) as { channel: string; error: { code: number; message: string } };
+        const { channel, error } = JSON.parse((event as MessageEvent<string>).data) as UnsubscribedFrame;
         this.#link.refused(channel, new HeraldClientError(error.code, error.message));
       });
-      const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceChange);
+      const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceEventFrame);
       source.addEventListener('disconnect', (event) => {
         // The hub ended the stream and said why: as the matching WebSocket close code.
-        const { error } = JSON.parse((event as MessageEvent<string>).data) as { error: { code: number; message: string } };
+        const { error } = JSON.parse((event as MessageEvent<string>).data) as { error: WireError };
         source.close();
         if (source === this.#source && !this.#closed) this.#link.lost(error.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.Disconnected, error.message);
       });

@@ -1,13 +1,17 @@
-import { encodePosition, parseCursor, type CursorEntry, type Envelope, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { encodePosition, parseCursor, type Command, type CommandId, type CursorEntry, type PresenceMember, type PublishResult, type ResultFrame, type ServerFrame } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
-import type { HistoryPage, PresenceChange, Since } from '../types.js';
+import type { HistoryPage, Since } from '../types.js';
 import { ticketParam } from './http.js';
 import type { Link, Transport } from './transport.js';
 
 interface Pending {
-  resolve(frame: Record<string, unknown>): void;
+  resolve(frame: ResultFrame): void;
   reject(error: Error): void;
 }
+
+type WithoutId<C> = C extends unknown ? Omit<C, 'id'> : never;
+/** A command before `#request` gives it its id. */
+type Request = WithoutId<Command>;
 
 /** The WebSocket transport: one socket, every command answered by a reply with the same id. */
 export class WebSocketTransport implements Transport {
@@ -15,7 +19,7 @@ export class WebSocketTransport implements Transport {
   readonly #link: Link;
   #socket: WebSocket | undefined;
   #nextId = 1;
-  #pending = new Map<number, Pending>();
+  #pending = new Map<CommandId, Pending>();
   #closed = false;
 
   constructor(link: Link) {
@@ -78,8 +82,8 @@ export class WebSocketTransport implements Transport {
     // A signed position goes back as the cursor it came in: the hub checks its signature.
     const resume = since?.mac !== undefined ? encodePosition(channel, since) : since;
     const reply = await this.#request({ type: 'subscribe', channel, since: resume, joinLeave: this.#link.joinLeave(channel) || undefined });
-    const cursor = typeof reply['cursor'] === 'string' ? parseCursor(reply['cursor']) : undefined;
-    return (cursor?.ok === true ? cursor.value.get(channel) : undefined) ?? (reply['position'] as Position);
+    const cursor = parseCursor(reply.cursor);
+    return (cursor.ok ? cursor.value.get(channel) : undefined) ?? reply.position;
   }
 
   /** Hands the session a fresh token before the old one expires. */
@@ -93,17 +97,17 @@ export class WebSocketTransport implements Transport {
 
   async publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
     const reply = await this.#request({ type: 'publish', channel, data, ...(idempotencyKey !== undefined && { idempotencyKey }) });
-    return { channel, epoch: reply['epoch'] as string, offset: reply['offset'] as number, ...(reply['duplicate'] === true && { duplicate: true as const }) };
+    return { channel, epoch: reply.epoch, offset: reply.offset, ...(reply.duplicate === true && { duplicate: true as const }) };
   }
 
   async history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
     // The same shape as the HTTP answer, whatever else the reply frame carries.
-    const { messages, cursor, gaps, more } = (await this.#request({ type: 'history', channel, since, limit })) as unknown as HistoryPage<unknown>;
+    const { messages, cursor, gaps, more } = await this.#request({ type: 'history', channel, since, limit });
     return { messages, cursor, ...(gaps && { gaps }), ...(more && { more }) };
   }
 
   async presence(channel: string): Promise<PresenceMember[]> {
-    return (await this.#request({ type: 'presence', channel }))['members'] as PresenceMember[];
+    return (await this.#request({ type: 'presence', channel })).members;
   }
 
   close(): void {
@@ -112,46 +116,46 @@ export class WebSocketTransport implements Transport {
     this.#fail(new HeraldClientError('closed', 'transport closed'));
   }
 
-  #request(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** Sends a command of type `T`; resolves with its reply's result fields, rejects with its error. */
+  #request<T extends Request['type']>(command: Request & { readonly type: T }): Promise<ResultFrame<T>> {
     const socket = this.#socket;
     if (socket?.readyState !== 1) return Promise.reject(new HeraldClientError('closed', 'not connected'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      // The hub answers a command of type T with T's result fields (ResultFrame<T>).
+      this.#pending.set(id, { resolve: resolve as (frame: ResultFrame) => void, reject });
       socket.send(JSON.stringify({ ...command, id }));
     });
   }
 
   #onFrame(data: unknown): void {
-    let frame: Record<string, unknown>;
+    let frame: ServerFrame;
     try {
-      frame = JSON.parse(String(data)) as Record<string, unknown>;
+      // Every frame the hub sends on the WebSocket is a ServerFrame (docs/protocol.md).
+      frame = JSON.parse(String(data)) as ServerFrame;
     } catch {
       return;
     }
-    switch (frame['type']) {
+    switch (frame.type) {
       case 'message':
-        this.#link.message(frame as unknown as Envelope);
+        this.#link.message(frame);
         return;
       case 'gap':
-        this.#link.gap(frame as unknown as Gap);
+        this.#link.gap(frame);
         return;
       case 'join':
       case 'leave':
-        this.#link.presence(frame as unknown as PresenceChange);
+        this.#link.presence(frame);
         return;
-      case 'unsubscribed': {
-        const error = frame['error'] as { code: number; message: string };
-        this.#link.refused(String(frame['channel']), new HeraldClientError(error.code, error.message));
+      case 'unsubscribed':
+        this.#link.refused(frame.channel, new HeraldClientError(frame.error.code, frame.error.message));
         return;
-      }
       case 'reply': {
-        const pending = this.#pending.get(frame['id'] as number);
+        const pending = this.#pending.get(frame.id);
         if (pending === undefined) return;
-        this.#pending.delete(frame['id'] as number);
-        const error = frame['error'] as { code: number; message: string } | undefined;
-        if (error === undefined) pending.resolve(frame);
-        else pending.reject(new HeraldClientError(error.code, error.message));
+        this.#pending.delete(frame.id);
+        if (frame.error === undefined) pending.resolve(frame);
+        else pending.reject(new HeraldClientError(frame.error.code, frame.error.message));
       }
     }
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { ErrorCode, type CursorEntry, type Position } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
+import { timerMs } from '../timer-delay.js';
 import type { UnverifiedPosition } from '../hub/compute-gap.js';
 import { Permissions } from './permissions.js';
 import type { Authenticator } from './authenticator.js';
@@ -88,7 +89,7 @@ export class Security {
     this.#origins = options.allowedOrigins === undefined || options.allowedOrigins === '*' ? '*' : new Set(options.allowedOrigins);
     this.#cookie = options.cookieName ?? 'herald_token';
     this.requireAuth = options.requireAuth ?? false;
-    this.authTimeout = options.authTimeout ?? 15_000;
+    this.authTimeout = timerMs('authTimeout', options.authTimeout, 15_000);
     this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl, options.ticketLimits);
     this.cursors = CursorSigner.forHub(options.cursorSecrets, options.apiKeys);
     if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');

@@ -1,4 +1,4 @@
-import type { Position } from '@herald/protocol';
+import type { Position, PresenceMember } from '@herald/protocol';
 
 /**
  * One message as an engine stores and returns it. `json` is the complete envelope
@@ -130,20 +130,17 @@ export interface Broker {
   isAvailable?(): boolean;
 }
 
-/** A member as stored in a {@link PresenceStore}. */
-export interface PresenceEntry {
-  readonly client: string;
-  readonly user: string | null;
-}
+/** @deprecated The same type as `PresenceMember` of `@herald/protocol`: use that. */
+export type PresenceEntry = PresenceMember;
 
 /** Who is subscribed to which channel, across all nodes. */
 export interface PresenceStore {
   /** Records `entry` as a member of `channel` (idempotent per client). */
-  add(channel: string, entry: PresenceEntry): Promise<void>;
+  add(channel: string, entry: PresenceMember): Promise<void>;
   /** Removes the client from `channel` (no-op when absent). */
   remove(channel: string, client: string): Promise<void>;
   /** The channel's members, in no promised order. */
-  list(channel: string): Promise<PresenceEntry[]>;
+  list(channel: string): Promise<PresenceMember[]>;
   close(): Promise<void>;
   /** Whether the store can serve now (see {@link Broker.isAvailable}); always when absent. */
   isAvailable?(): boolean;

@@ -1,3 +1,4 @@
+import { timerMs, timerSeconds } from '../timer-delay.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_CURSOR_CHANNELS } from '@herald/protocol';
 import type { SecurityOptions } from '../auth/security.js';
@@ -138,12 +139,14 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
     maxConnections:
       options.maxConnections === Infinity ? Infinity : limit('maxConnections', options.maxConnections, defaultMaxConnections()),
     maxMessageBytes: limit('maxMessageBytes', options.maxMessageBytes, 64 * 1024),
-    pingInterval: limit('pingInterval', options.pingInterval, 25_000),
+    pingInterval: timerMs('pingInterval', options.pingInterval, 25_000),
     commandsPerSecond: limit('commandsPerSecond', options.commandsPerSecond, 100, false),
     commandBurst: limit('commandBurst', options.commandBurst, 200),
-    heartbeatInterval: limit('heartbeatInterval', options.heartbeatInterval, 15_000),
-    sseRetry: limit('sseRetry', options.sseRetry, 2000),
-    maxWait: limit('maxWait', options.maxWait, 60, false),
-    headersTimeout: limit('headersTimeout', options.headersTimeout, 10_000),
+    heartbeatInterval: timerMs('heartbeatInterval', options.heartbeatInterval, 15_000),
+    // A browser's reconnect timer: past 2³¹ − 1 ms it fires at once, as Node's would.
+    sseRetry: timerMs('sseRetry', options.sseRetry, 2000),
+    maxWait: timerSeconds('maxWait', options.maxWait, 60),
+    // Node refuses a headersTimeout above the requestTimeout.
+    headersTimeout: timerMs('headersTimeout', options.headersTimeout, 10_000, 1, 30_000),
   };
 }

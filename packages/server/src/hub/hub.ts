@@ -3,6 +3,7 @@ import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, ty
 import type { Broker, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { timerMs } from '../timer-delay.js';
 import { ChannelState, type MessageListener } from './channel-state.js';
 import { afterGap, computeGap, isUnverified, unverifiedGap } from './compute-gap.js';
 import { HubMessage } from './hub-message.js';
@@ -112,8 +113,7 @@ export class Hub {
     });
     this.#idempotencyTtl = options.idempotencyTtl ?? 300;
     if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0) throw new RangeError('idempotencyTtl must be a number of seconds > 0');
-    const interval = options.positionCheckInterval ?? 5000;
-    if (!Number.isFinite(interval) || interval < 0) throw new RangeError('positionCheckInterval must be a number of ms ≥ 0');
+    const interval = timerMs('positionCheckInterval', options.positionCheckInterval, 5000, 0);
     if (interval > 0) {
       this.#positionCheck = setInterval(() => {
         // One periodic check at a time: a slow engine must not pile them up.
@@ -143,11 +143,16 @@ export class Hub {
       throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
     }
     if (dataJson === undefined) throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
-    return this.publishJson(channel, dataJson, options);
+    return this.#publishJson(channel, dataJson, options);
   }
 
-  /** Like {@link Hub.publish} with `data` already serialised as JSON text (not re-checked). */
+  /** Like {@link Hub.publish} with `data` already serialised as JSON text (not re-checked; the channel name is). */
   async publishJson(channel: string, dataJson: string, options: PublishCallOptions = {}): Promise<PublishResult> {
+    checkChannel(channel);
+    return this.#publishJson(channel, dataJson, options);
+  }
+
+  async #publishJson(channel: string, dataJson: string, options: PublishCallOptions): Promise<PublishResult> {
     this.#assertOpen();
     const key = options.idempotencyKey;
     if (key === undefined) {

@@ -3,6 +3,7 @@ import type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEv
 import { serializeEnvelope } from '../engine/broker.js';
 import { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from '../engine/history-policy.js';
 import { systemClock, type Clock } from '../clock.js';
+import { timerSeconds } from '../timer-delay.js';
 import { ChannelLog } from './channel-log.js';
 import { newEpoch } from '../engine/epoch.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
@@ -32,8 +33,7 @@ export class MemoryBroker implements Broker {
   constructor(options: MemoryBrokerOptions = {}) {
     this.#policy = resolveHistoryPolicy(options);
     this.#clock = options.clock ?? systemClock;
-    const interval = options.sweepInterval ?? 60;
-    if (!Number.isFinite(interval) || interval <= 0) throw new RangeError('sweepInterval must be a number of seconds > 0');
+    const interval = timerSeconds('sweepInterval', options.sweepInterval, 60);
     this.#sweep = setInterval(() => this.#expireAll(), interval * 1000);
     this.#sweep.unref();
   }

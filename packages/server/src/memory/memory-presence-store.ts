@@ -1,10 +1,11 @@
-import type { PresenceEntry, PresenceStore } from '../engine/broker.js';
+import type { PresenceMember } from '@herald/protocol';
+import type { PresenceStore } from '../engine/broker.js';
 
 /** Presence in this process's memory (single node). */
 export class MemoryPresenceStore implements PresenceStore {
-  #channels = new Map<string, Map<string, PresenceEntry>>();
+  #channels = new Map<string, Map<string, PresenceMember>>();
 
-  add(channel: string, entry: PresenceEntry): Promise<void> {
+  add(channel: string, entry: PresenceMember): Promise<void> {
     let members = this.#channels.get(channel);
     if (members === undefined) {
       members = new Map();
@@ -21,7 +22,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return Promise.resolve();
   }
 
-  list(channel: string): Promise<PresenceEntry[]> {
+  list(channel: string): Promise<PresenceMember[]> {
     return Promise.resolve([...(this.#channels.get(channel)?.values() ?? [])]);
   }
 

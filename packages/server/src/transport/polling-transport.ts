@@ -11,6 +11,7 @@ import { readChannelQuery } from '../http/channel-query.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { Refusal } from './connection-limiter.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
@@ -239,7 +240,7 @@ export class PollingTransport implements Transport {
     let done = false;
     let reading = false;
     let stale = false;
-    const handles: { timer?: NodeJS.Timeout; stopListening?: () => void } = {};
+    const handles: { timer?: NodeJS.Timeout; expiry?: ExpiryTimer; stopListening?: () => void } = {};
     const single = channels.length === 1 ? channels[0]! : undefined;
     const waiting: Waiting = { finish: () => respond(undefined) };
 
@@ -247,6 +248,7 @@ export class PollingTransport implements Transport {
       done = true;
       slot.release();
       clearTimeout(handles.timer);
+      handles.expiry?.cancel();
       handles.stopListening?.();
       this.#waiting.delete(waiting);
     };
@@ -304,10 +306,10 @@ export class PollingTransport implements Transport {
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
     // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
-    const expiresIn = identity.expiresAt === undefined ? Infinity : identity.expiresAt - this.#options.clock.now();
-    const expires = expiresIn < wait * 1000;
-    const delay = Math.max(0, Math.min(expires ? expiresIn : wait * 1000, 2 ** 31 - 1));
-    handles.timer = setTimeout(expires ? expire : () => respond(undefined), delay);
+    // (`wait` is at most `maxWait`, which a timer can wait for.)
+    const { expiresAt } = identity;
+    if (expiresAt !== undefined && expiresAt - this.#options.clock.now() < wait * 1000) handles.expiry = new ExpiryTimer(this.#options.clock, expiresAt, expire);
+    else handles.timer = setTimeout(() => respond(undefined), wait * 1000);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
     if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED } from './connection-limiter.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 
@@ -127,9 +128,8 @@ export class SseTransport implements SseStreamOwner, Transport {
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
       // The stream ends when its token does; the client reconnects with a fresh one.
-      const timer = setTimeout(() => this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }), Math.max(0, Math.min(identity.expiresAt - this.#clock.now(), 2 ** 31 - 1)));
-      timer.unref();
-      res.once('close', () => clearTimeout(timer));
+      const expiry = new ExpiryTimer(this.#clock, identity.expiresAt, () => this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }));
+      res.once('close', () => expiry.cancel());
     }
   }
 

@@ -4,13 +4,14 @@ import {
   decodeCommand,
   encodePosition,
   ErrorCode,
-  parseSince,
-  type Command,
   type CommandId,
-  type CursorEntry,
+  type CommandResult,
+  type DecodedCommand,
   type Gap,
+  type HistoryReplyResult,
   type Position,
   type PresenceMember,
+  type ServerFrame,
   type WireError,
 } from '@herald/protocol';
 import type { WebSocket } from 'ws';
@@ -27,6 +28,7 @@ import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
@@ -117,7 +119,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   // memory per connection than the linear search costs time (at most maxChannels entries).
   #entries: Entry[] | undefined;
   #strikes = 0;
-  #expiry: NodeJS.Timeout | undefined;
+  #expiry: ExpiryTimer | undefined;
 
   /** `release` runs once the session has closed (a connection-limit slot). */
   constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, release: () => void) {
@@ -131,7 +133,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
-      this.#expiry = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication required'), security.authTimeout);
+      this.#expiry = new ExpiryTimer(context.clock, context.clock.now() + security.authTimeout, () => this.close(CloseCode.Unauthorized, 'authentication required'));
     }
     // Shared listeners find the session through the socket: no closures per connection.
     (ws as SessionSocket)[SESSION] = this;
@@ -217,11 +219,11 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#send({ type, channel, member });
   }
 
-  #send(frame: object): void {
+  #send(frame: ServerFrame): void {
     this.#outbox.push(wsTextFrame(JSON.stringify(frame)));
   }
 
-  #reply(id: CommandId | null, result: object): void {
+  #reply(id: CommandId, result: CommandResult): void {
     this.#send({ type: 'reply', id, ...result });
   }
 
@@ -268,7 +270,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     });
   }
 
-  async #run(command: Command): Promise<void> {
+  async #run(command: DecodedCommand): Promise<void> {
     const { security } = this.#context;
     if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token);
     if (command.type === 'ping') return this.#reply(command.id, {});
@@ -284,18 +286,18 @@ export class WsSession implements Subscriber, OutboxOwner {
       case 'subscribe': {
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
-        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        const since = security.resumeFrom(this.#identity, command.channel, command.since);
         return this.#subscribe(command.id, command.channel, since, command.joinLeave === true);
       }
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
       case 'history': {
-        const since = security.resumeFrom(this.#identity, command.channel, sinceOf(command.since, command.channel));
+        const since = security.resumeFrom(this.#identity, command.channel, command.since);
         const whole = await this.#context.hub.read(command.channel, since, command.limit);
         // A session already cut as a slow consumer gets nothing built for it.
         if (!this.#outbox.open) return;
         const { read } = capRead(whole, this.#context.limits.maxResponseBytes, true);
-        const fields = {
+        const fields: Omit<HistoryReplyResult, 'messages'> = {
           channel: command.channel,
           position: read.position,
           cursor: encodePosition(command.channel, read.position),
@@ -362,7 +364,7 @@ export class WsSession implements Subscriber, OutboxOwner {
       this.#userSlot = slot.release;
     }
     this.#identity = identity;
-    clearTimeout(this.#expiry);
+    this.#expiry?.cancel();
     this.#armExpiry();
     this.#reply(id, { user: identity.user, expiresAt: identity.expiresAt ?? null });
     this.#dropRevoked();
@@ -395,15 +397,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   /** Closes the session when its token expires, unless a refresh comes first. */
   #armExpiry(): void {
     const at = this.#identity.expiresAt;
-    if (at === undefined) return;
-    const delay = at - this.#context.clock.now();
-    if (delay <= 0) {
-      this.close(CloseCode.TokenExpired, 'token expired');
-      return;
-    }
-    // Timers fire after at most 2^31-1 ms; a longer token is re-armed when the timer fires.
-    this.#expiry = setTimeout(() => (this.#context.clock.now() >= at ? this.close(CloseCode.TokenExpired, 'token expired') : this.#armExpiry()), Math.min(delay, 2 ** 31 - 1));
-    this.#expiry.unref();
+    this.#expiry = at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.close(CloseCode.TokenExpired, 'token expired'));
   }
 
   /** The send queue passed its limit (see {@link Outbox}). */
@@ -416,7 +410,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   #onClose(): void {
-    clearTimeout(this.#expiry);
+    this.#expiry?.cancel();
     this.#context.sessions.delete(this);
     this.#release();
     this.#userSlot?.();
@@ -445,8 +439,3 @@ function denial(check: () => void): WireError {
   return { code: ErrorCode.Forbidden, message: 'not allowed' };
 }
 
-function sinceOf(since: string | Position | undefined, channel: string): CursorEntry | undefined {
-  if (since === undefined) return undefined;
-  const parsed = parseSince(since, channel);
-  return parsed.ok ? parsed.value : undefined;
-}

@@ -1,7 +1,7 @@
-import { ErrorCode, type Position } from '@herald/protocol';
+import { ErrorCode, type Position, type PresenceMember } from '@herald/protocol';
 import { WsTestClient, type TestHub } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryBroker, MemoryPresenceStore, type BrokerMessage, type PresenceEntry, type PresenceEvent, type ReadOptions, type ReadResult } from '@herald/server';
+import { MemoryBroker, MemoryPresenceStore, type BrokerMessage, type PresenceEvent, type ReadOptions, type ReadResult } from '@herald/server';
 import { guardSuite, startHub } from './suite.js';
 import { httpRequest, publishWith } from './wire.js';
 
@@ -43,7 +43,7 @@ class SpyBroker extends MemoryBroker {
 }
 
 class SpyPresence extends MemoryPresenceStore {
-  override add(channel: string, entry: PresenceEntry): Promise<void> {
+  override add(channel: string, entry: PresenceMember): Promise<void> {
     engineChannels.push(channel);
     return super.add(channel, entry);
   }
@@ -51,7 +51,7 @@ class SpyPresence extends MemoryPresenceStore {
     engineChannels.push(channel);
     return super.remove(channel, client);
   }
-  override list(channel: string): Promise<PresenceEntry[]> {
+  override list(channel: string): Promise<PresenceMember[]> {
     engineChannels.push(channel);
     return super.list(channel);
   }
@@ -130,6 +130,14 @@ describe.each(BAD_NAMES)('a channel name with %s', (_what, name) => {
       expect(answer.status).toBe(400);
       expect(answer.json.error.code).toBe(ErrorCode.InvalidChannel);
     }
+    expect(engineChannels.slice(before)).toEqual([]);
+  });
+
+  it('is refused by Hub.publish and Hub.publishJson (public API) with 1003, and reaches no engine', async () => {
+    const before = engineChannels.length;
+    await expect(hub.server.hub.publish(name, 1)).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
+    await expect(hub.server.hub.publishJson(name, '1')).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
+    await expect(hub.server.hub.publishJson(name, '1', { idempotencyKey: 'k' })).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
     expect(engineChannels.slice(before)).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { request, type ClientRequest } from 'node:http';
 import { ErrorCode } from '@herald/protocol';
-import { WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JwtAuthenticator, Permissions, type NamespaceRules } from '@herald/server';
 import { bearer, guardSuite, HS_SECRET, startHub, tokenFor } from './suite.js';
@@ -47,8 +47,8 @@ function longPoll(channel: string, headers: Record<string, string> = {}, localAd
 }
 
 /** Resolves once the hub holds `n` polls. */
-async function holding(n: number): Promise<void> {
-  while (hub!.server.stats().polling !== n) await new Promise((resolve) => setTimeout(resolve, 5));
+function holding(n: number): Promise<void> {
+  return eventually(() => hub!.server.stats().polling === n, `${n} held polls`);
 }
 
 function expectRefused(answer: HttpAnswer, status: number, code: number, message: string, retryAfter: string): void {

@@ -100,21 +100,6 @@ export function tokenFor(sub: string, extra: JWTPayload = {}, now: number = Date
 /** base64url of a JSON value (for hand-made tokens). */
 export const b64json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** A clock the test moves by hand. */
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): void;
-}
-
-/** A {@link ManualClock} starting at `start` (a whole second, so token `exp` maths is exact). */
-export function manualClock(start = 1_900_000_000_000): ManualClock {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms) => void (now += ms),
-  };
-}
-
 /** Starts a hub (memory engine unless told otherwise) that logs to {@link recordingLogger}. */
 export function startHub(options: HeraldServerOptions = {}): Promise<TestHub> {
   return startTestHub({ logger: recordingLogger, ...options });

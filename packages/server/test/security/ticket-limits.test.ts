@@ -1,8 +1,8 @@
 import { ErrorCode } from '@herald/protocol';
-import type { TestHub } from '@herald/testkit';
+import { ManualClock, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANONYMOUS, JwtAuthenticator, MemoryTicketStore, Permissions, TicketRefusedError, type Identity, type TicketLimits } from '@herald/server';
-import { bearer, guardSuite, HS_SECRET, manualClock, remember, startHub, tokenFor, type ManualClock } from './suite.js';
+import { bearer, guardSuite, HS_SECRET, remember, startHub, tokenFor } from './suite.js';
 import { httpRequest, type HttpAnswer } from './wire.js';
 
 /**
@@ -43,7 +43,7 @@ function expectRefused(answer: HttpAnswer, status: number, code: number, message
 
 describe('per-user ticket limits over HTTP', () => {
   it('a flood of tickets by one user leaves another user’s ticket valid; past 16 unredeemed the flooder gets 429 with Retry-After', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const hub = await hubWith(clock);
     const [mallory, bob] = [await tokenFor('mallory', {}, clock.now()), await tokenFor('bob', {}, clock.now())];
     const victim = (await issue(hub, bob)).json.ticket as string;
@@ -57,7 +57,7 @@ describe('per-user ticket limits over HTTP', () => {
   });
 
   it('redeeming a ticket frees its slot; past 20 in a row the rate (5 a second) applies, with Retry-After', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const hub = await hubWith(clock);
     const mallory = await tokenFor('mallory', {}, clock.now());
     const held: string[] = [];
@@ -77,7 +77,7 @@ describe('per-user ticket limits over HTTP', () => {
   });
 
   it('expired tickets free their slots (hub clock)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const hub = await hubWith(clock);
     const mallory = await tokenFor('mallory', {}, clock.now());
     for (let i = 0; i < 16; i++) expect((await issue(hub, mallory)).status).toBe(200);
@@ -88,7 +88,7 @@ describe('per-user ticket limits over HTTP', () => {
   });
 
   it('when the store is full, new tickets are refused with 503 and Retry-After; the tickets held stay valid', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const hub = await hubWith(clock, { max: 20 });
     const victim = (await issue(hub, await tokenFor('bob', {}, clock.now()))).json.ticket as string;
     clock.advance(1000);
@@ -107,7 +107,7 @@ describe('MemoryTicketStore', () => {
   const user = (name: string): Identity => ({ ...ANONYMOUS, user: name, authenticated: true });
 
   it('100,000 tickets issued to one user do not evict another user’s ticket', async () => {
-    const store = new MemoryTicketStore({ now: () => 1_900_000_000_000 });
+    const store = new MemoryTicketStore(new ManualClock());
     const { ticket } = await store.issue(user('bob'));
     let refused = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -120,14 +120,14 @@ describe('MemoryTicketStore', () => {
   });
 
   it('counts anonymous tickets against the holder the hub names (the client address)', async () => {
-    const store = new MemoryTicketStore({ now: () => 1_900_000_000_000 }, 30, { perHolder: 1 });
+    const store = new MemoryTicketStore(new ManualClock(), 30, { perHolder: 1 });
     await store.issue(ANONYMOUS, 'ip:10.0.0.1');
     await expect(store.issue(ANONYMOUS, 'ip:10.0.0.1')).rejects.toThrow('at most 1 unredeemed tickets at once');
     await expect(store.issue(ANONYMOUS, 'ip:10.0.0.2')).resolves.toHaveProperty('expiresIn', 30);
   });
 
   it('refuses limits out of range with RangeError', () => {
-    const clock = { now: () => 0 };
+    const clock = new ManualClock(0);
     expect(() => new MemoryTicketStore(clock, 30, { perHolder: 0 })).toThrow(new RangeError('tickets perHolder must be an integer ≥ 1'));
     expect(() => new MemoryTicketStore(clock, 30, { burst: 1.5 })).toThrow(new RangeError('tickets burst must be an integer ≥ 1'));
     expect(() => new MemoryTicketStore(clock, 30, { max: -1 })).toThrow(new RangeError('tickets max must be an integer ≥ 1'));

@@ -1,8 +1,8 @@
 import { ErrorCode } from '@herald/protocol';
-import { SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
+import { ManualClock, SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtAuthenticator, Permissions, type NamespaceRules } from '@herald/server';
-import { bearer, guardSuite, HS_SECRET, leakedSecrets, manualClock, remember, seconds, startHub, tokenFor } from './suite.js';
+import { bearer, guardSuite, HS_SECRET, leakedSecrets, remember, seconds, startHub, tokenFor } from './suite.js';
 import { httpRequest, publishWith, rawUpgrade, type HttpAnswer } from './wire.js';
 
 /**
@@ -170,7 +170,7 @@ describe('tickets', () => {
   });
 
   it('expires after ticketTtl (hub clock): 401 on the WebSocket and on SSE', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const timed = await startHub({ clock, security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, now: clock.now }), permissions, ticketTtl: 1 } });
     try {
       const token = await tokenFor('alice', {}, clock.now());

@@ -1,8 +1,8 @@
 import { CloseCode, ErrorCode } from '@herald/protocol';
-import { SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, ManualClock, SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JwtAuthenticator, Permissions, type NamespaceRules } from '@herald/server';
-import { bearer, guardSuite, HS_SECRET, manualClock, seconds, startHub, tokenFor, type ManualClock } from './suite.js';
+import { bearer, guardSuite, HS_SECRET, seconds, startHub, tokenFor } from './suite.js';
 import { httpRequest, rawUpgrade } from './wire.js';
 
 /**
@@ -29,7 +29,7 @@ function advance(ms: number): void {
 const expiringToken = (sub: string, inSeconds: number): Promise<string> => tokenFor(sub, { exp: seconds(clock.now()) + inSeconds }, clock.now());
 
 beforeEach(() => {
-  clock = manualClock();
+  clock = new ManualClock();
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
 });
 
@@ -104,11 +104,48 @@ describe('a token expiring mid-connection', () => {
     expect(sse.events.items).toEqual([{ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }), id: undefined }]);
   });
 
+  // Node runs a timer of more than 2³¹ − 1 ms (24.8 days) after 1 ms, and capping the delay there
+  // ended such a stream at 24.8 days: every transport waits for the real expiry.
+  const DAY = 86_400_000;
+
+  it('an SSE stream whose token expires in 30 days is still open after 24.8 days, and ends at exp with 2002', async () => {
+    const hub = await startClockedHub();
+    const sse = await SseTestClient.connect(`${hub.url}/events?channel=inbox:alice`, bearer(await expiringToken('alice', 30 * 86_400)));
+    expect(sse.response.statusCode).toBe(200);
+    await sse.ready();
+    advance(2 ** 31 - 1);
+    advance(1);
+    advance(5 * DAY);
+    await hub.server.hub.publish('inbox:alice', 'day 29');
+    const message = sse.events.until((events) => events.some((e) => e.event === 'message'), 'the message of day 29');
+    expect(await Promise.race([message.then(() => 'message'), sse.ended.then(() => 'ended')])).toBe('message');
+    expect(sse.events.items.map((e) => e.event)).toEqual(['message']);
+    expect(hub.server.stats().sse).toBe(1);
+    advance(30 * DAY - (2 ** 31 + 5 * DAY) - 1);
+    expect(hub.server.stats().sse).toBe(1);
+    advance(1);
+    await sse.ended;
+    expect(sse.events.items.at(-1)).toEqual({ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }), id: undefined });
+  });
+
+  it('a WebSocket whose token expires in 30 days is still open after 24.8 days, and closes at exp with 4100', async () => {
+    const hub = await startClockedHub();
+    const client = await WsTestClient.connect(hub.wsUrl, { headers: bearer(await expiringToken('alice', 30 * 86_400)) });
+    // In steps that land on the timer's own (2³¹ − 1 ms), so the hub's clock and timers agree there.
+    advance(2 ** 31 - 1);
+    advance(25 * DAY - (2 ** 31 - 1));
+    expect((await client.request({ type: 'ping' })).error).toBeUndefined();
+    advance(5 * DAY - 1);
+    expect((await client.request({ type: 'ping' })).error).toBeUndefined();
+    advance(1);
+    expect(await client.closed).toEqual({ code: CloseCode.TokenExpired, reason: 'token expired' });
+  });
+
   it('polling: a held long poll ends at exp with 401 and 2002, not at the end of its wait', async () => {
     const hub = await startClockedHub();
     const token = await expiringToken('alice', 10);
     const answer = httpRequest(`${hub.url}/api/messages?channel=inbox:alice&since=now&wait=60`, { headers: bearer(token) });
-    while (hub.server.stats().polling === 0) await new Promise((resolve) => setImmediate(resolve));
+    await eventually(() => hub.server.stats().polling === 1, 'the poll to be held');
     advance(9_999);
     await new Promise((resolve) => setImmediate(resolve));
     expect(hub.server.stats().polling).toBe(1);

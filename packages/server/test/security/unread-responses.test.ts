@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { CloseCode, encodePosition } from '@herald/protocol';
-import { WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardSuite, startHub } from './suite.js';
 import { httpRequest } from './wire.js';
@@ -149,7 +149,7 @@ describe('a client that does not read its answers', () => {
     hub.server.server.on('connection', track);
     // 30 pipelined requests each: 1.8 GB asked for per socket, as 30 answers of 1 MiB.
     const raw = await Promise.all(Array.from({ length: 10 }, () => nonReader(hub.port, 30)));
-    while (rawOnServer.length < raw.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => rawOnServer.length >= raw.length, 'the raw connections to reach the hub');
     hub.server.server.off('connection', track);
     const sessions = await Promise.all(Array.from({ length: 5 }, () => WsTestClient.connect(hub.wsUrl)));
     const paused = sessions.map((session) => (session.socket as unknown as { _socket: Socket })._socket);
@@ -215,7 +215,7 @@ describe('a resume from far back', () => {
       (session.socket as unknown as { _socket: Socket })._socket.pause();
       session.sendRaw(JSON.stringify({ id: 1, type: 'subscribe', channel: CHANNEL, since: cursor }));
     }
-    while (hub.server.stats().sse < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => hub.server.stats().sse >= 5, '5 SSE streams');
     // Long enough for a whole replay to be queued several times over, were it queued at once.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     clearInterval(sampler);
