@@ -11,7 +11,11 @@ import { createClient } from '@herald/client/node';
 import { startNginx, startTestHub } from '@herald/testkit';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, proxy: { type: 'string', default: 'both' }, help: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    proxy: { type: 'string', default: 'both' },
+    help: { type: 'boolean', default: false },
+  },
 });
 if (values.help) {
   console.log('usage: node bench/first-message.mjs [--runs N] [--proxy hostile|open|both]');
@@ -38,7 +42,10 @@ async function once(proxy) {
   });
   const published = [];
   const publisher = setInterval(() => {
-    hub.server.hub.publish(channel, { at: performance.now() - start }).then(({ offset }) => published.push(offset), () => undefined);
+    hub.server.hub.publish(channel, { at: performance.now() - start }).then(
+      ({ offset }) => published.push(offset),
+      () => undefined,
+    );
   }, 100);
   // Long enough for the slowest fallback seen (5 s timeout per transport) plus margin.
   await new Promise((resolve) => setTimeout(resolve, 9000));
@@ -59,7 +66,9 @@ for (const proxy of proxies) {
   for (let i = 1; i <= runs; i++) {
     const r = await once(proxy);
     results.push(r);
-    console.error(`${proxy} run ${i}/${runs}: first message after ${r.first?.toFixed(0)} ms over ${r.transport}; ${r.published} published, ${r.lost} lost ${r.firstLost.join(',')}, ${r.duplicates} duplicates`);
+    console.error(
+      `${proxy} run ${i}/${runs}: first message after ${r.first?.toFixed(0)} ms over ${r.transport}; ${r.published} published, ${r.lost} lost ${r.firstLost.join(',')}, ${r.duplicates} duplicates`,
+    );
   }
   const firsts = results.map((r) => r.first ?? Infinity);
   console.log(

@@ -7,8 +7,13 @@ const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shel
 const steps = [
   ['build', 'npm', ['run', '--silent', 'build']],
   // Tests are type-checked too: each package's tsconfig.json covers src and test.
-  ...['protocol', 'server', 'redis', 'sqlite', 'client', 'react', 'testkit', 'herald'].map((pkg) => [`typecheck ${pkg}`, 'npx', ['tsc', '-p', `packages/${pkg}/tsconfig.json`]]),
+  ...['protocol', 'server', 'redis', 'sqlite', 'client', 'react', 'testkit', 'herald'].map((pkg) => [
+    `typecheck ${pkg}`,
+    'npx',
+    ['tsc', '-p', `packages/${pkg}/tsconfig.json`],
+  ]),
   ['lint', 'npx', ['eslint', '--max-warnings', '0', '.']],
+  ['format', 'npx', ['prettier', '--check', '--log-level', 'warn', '.']],
 ];
 for (const [name, command, args] of steps) {
   if (run(command, args) !== 0) {

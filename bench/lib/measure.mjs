@@ -128,7 +128,12 @@ export async function measure(target, subscribers, options, log) {
     const rate = options.latencyLoad / subscribers;
     const latency = await phase(server, clients, subscribers, { ...common, mode: 'rate', rate, durationMs: options.latencyDurationMs });
     log(`latency at ${rate.toFixed(1)} msg/s: ${describe(latency)}`);
-    const throughput = await phase(server, clients, subscribers, { ...common, window: spec.window ?? options.window, mode: 'max', durationMs: options.durationMs });
+    const throughput = await phase(server, clients, subscribers, {
+      ...common,
+      window: spec.window ?? options.window,
+      mode: 'max',
+      durationMs: options.durationMs,
+    });
     log(`throughput ${Math.round(throughput.deliveredPerSec).toLocaleString('en-US')} msg/s: ${describe(throughput)}`);
     const status = await server.request('status');
     return {

@@ -17,7 +17,14 @@ export const TARGETS = {
   'sse-raw': { transport: 'sse', kind: 'push', module: 'sse-raw.mjs', client: 'sse' },
   'herald-poll': { transport: 'poll', kind: 'poll', module: 'herald.mjs', options: { transport: 'poll' }, client: 'poll' },
   'poll-raw': { transport: 'poll', kind: 'poll', module: 'poll-raw.mjs', client: 'poll' },
-  'herald-poll-load': { transport: 'poll-load', kind: 'poll', module: 'herald.mjs', options: { transport: 'poll' }, client: 'poll', window: POLL_LOAD_WINDOW },
+  'herald-poll-load': {
+    transport: 'poll-load',
+    kind: 'poll',
+    module: 'herald.mjs',
+    options: { transport: 'poll' },
+    client: 'poll',
+    window: POLL_LOAD_WINDOW,
+  },
   'poll-raw-load': { transport: 'poll-load', kind: 'poll', module: 'poll-raw.mjs', client: 'poll', window: POLL_LOAD_WINDOW },
   'sse-coalesced': { transport: 'sse', kind: 'push', module: 'sse-coalesced.mjs', client: 'sse' },
 };

@@ -43,9 +43,15 @@ export async function measureBundles() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = await measureBundles();
   for (const [name, { minified, gzip }] of Object.entries(sizes)) {
-    console.log(`${name.padEnd(18)} ${(minified / 1024).toFixed(1).padStart(6)} KB min  ${(gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`);
+    console.log(
+      `${name.padEnd(18)} ${(minified / 1024).toFixed(1).padStart(6)} KB min  ${(gzip / 1024).toFixed(2).padStart(6)} KB min+gzip`,
+    );
   }
   const ours = sizes['@herald/client'].gzip;
-  console.log(ours <= CLIENT_BUDGET_BYTES ? `within budget (${ours} ≤ ${CLIENT_BUDGET_BYTES} bytes)` : `OVER BUDGET (${ours} > ${CLIENT_BUDGET_BYTES} bytes)`);
+  console.log(
+    ours <= CLIENT_BUDGET_BYTES
+      ? `within budget (${ours} ≤ ${CLIENT_BUDGET_BYTES} bytes)`
+      : `OVER BUDGET (${ours} > ${CLIENT_BUDGET_BYTES} bytes)`,
+  );
   process.exitCode = ours <= CLIENT_BUDGET_BYTES ? 0 : 1;
 }

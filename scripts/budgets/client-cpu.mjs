@@ -16,9 +16,13 @@ const MEASURED = 20_000; // messages measured (2 s at 10,000 msg/s)
 
 /** One measured run of `kind` ('bare' | 'sdk'): CPU milliseconds the client spent on MEASURED messages. */
 async function run(hub, kind) {
-  const child = fork(fileURLToPath(new URL('./client-cpu-child.mjs', import.meta.url)), [kind, hub.url, CHANNEL, String(WARMUP), String(MEASURED)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fork(
+    fileURLToPath(new URL('./client-cpu-child.mjs', import.meta.url)),
+    [kind, hub.url, CHANNEL, String(WARMUP), String(MEASURED)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   const result = new Promise((resolve, reject) => {
     child.on('message', (m) => m.type === 'result' && resolve(m));
     child.once('exit', (code) => reject(new Error(`${kind} client exited with ${code}`)));
@@ -30,7 +34,8 @@ async function run(hub, kind) {
   let next = performance.now();
   const pump = async () => {
     while (!stop) {
-      for (let i = 0; i < perTick; i++) await hub.server.hub.publish(CHANNEL, { price: 100 + (i % 7), at: Date.now(), pad: 'x'.repeat(40) });
+      for (let i = 0; i < perTick; i++)
+        await hub.server.hub.publish(CHANNEL, { price: 100 + (i % 7), at: Date.now(), pad: 'x'.repeat(40) });
       next += 10;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
     }

@@ -180,7 +180,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
    * Subscribes to a channel. `handler`, when given, receives every message. With `since`, the
    * messages after it are replayed first (or a `gap` event says they cannot be).
    */
-  subscribe<C extends keyof M & string>(channel: C, handler?: (message: Envelope<M[C]>) => void, options: SubscribeOptions = {}): Subscription<M[C]> {
+  subscribe<C extends keyof M & string>(
+    channel: C,
+    handler?: (message: Envelope<M[C]>) => void,
+    options: SubscribeOptions = {},
+  ): Subscription<M[C]> {
     let since: CursorEntry | undefined;
     if (typeof options.since === 'string') {
       const parsed = parseCursor(options.since);
@@ -199,7 +203,14 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       return sub;
     }
     const existing = this.#channels.get(channel);
-    const entry: ChannelEntry = existing ?? { subs: new Set(), position: since, subscribed: false, calledAt: undefined, pin: undefined, pinFailures: 0 };
+    const entry: ChannelEntry = existing ?? {
+      subs: new Set(),
+      position: since,
+      subscribed: false,
+      calledAt: undefined,
+      pin: undefined,
+      pinFailures: 0,
+    };
     // A subscription starts now, whatever the transport does meanwhile: pin the channel's position.
     if (existing === undefined && since === undefined) this.#pin(channel, entry, performance.now());
     const addsJoinLeave = existing !== undefined && sub.joinLeave && ![...existing.subs].some((s) => s.joinLeave);
@@ -257,8 +268,10 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown, idempotencyKey?: string) => (await this.#ready()).publish(channel, data, idempotencyKey),
-    history: async (channel: string, since: Since | undefined, limit: number | undefined) => (await this.#ready()).history(channel, since, limit),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) =>
+      (await this.#ready()).publish(channel, data, idempotencyKey),
+    history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
+      (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
     remove: (sub: Subscription) => {
       const entry = this.#channels.get(sub.channel);
@@ -294,11 +307,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       }
     }
     const preferred = recall(this.#url, Date.now());
-    const order = preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
+    const order =
+      preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
     const outcome = await raceTransports({
       order,
-      create: (name, link) => (name === 'websocket' ? new WebSocketTransport(link) : name === 'sse' ? new SseTransport(link) : new PollingTransport(link)),
+      create: (name, link) =>
+        name === 'websocket' ? new WebSocketTransport(link) : name === 'sse' ? new SseTransport(link) : new PollingTransport(link),
       link: this.#link,
       fallbackDelay: this.#fallbackDelay,
       closed: () => this.state === 'closed',
@@ -315,7 +330,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const lastError = outcome.error;
     const failure = lastError instanceof HeraldClientError ? lastError : new HeraldClientError('unreachable', 'no transport could connect');
     // Refused credentials do not get better by retrying (an expired token does, with getToken).
-    if (failure.code === ErrorCode.Unauthorized || failure.code === ErrorCode.Forbidden || (failure.code === ErrorCode.TokenExpired && this.#options.getToken === undefined)) {
+    if (
+      failure.code === ErrorCode.Unauthorized ||
+      failure.code === ErrorCode.Forbidden ||
+      (failure.code === ErrorCode.TokenExpired && this.#options.getToken === undefined)
+    ) {
       this.#stop(failure);
       return;
     }
@@ -340,15 +359,17 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {
     // From the pinned start, once known (a failed pin leaves the transport's own start).
-    (entry.pin ?? Promise.resolve()).then(() => transport.subscribe(channel, entry.position)).then(
-      (position) => {
-        // Refused meanwhile (an SSE `unsubscribed` event comes with the stream that opened it).
-        if (this.#channels.get(channel) !== entry) return;
-        if (position !== undefined) entry.position ??= position;
-        this.#confirmed(entry);
-      },
-      (error: unknown) => this.#refused(channel, error),
-    );
+    (entry.pin ?? Promise.resolve())
+      .then(() => transport.subscribe(channel, entry.position))
+      .then(
+        (position) => {
+          // Refused meanwhile (an SSE `unsubscribed` event comes with the stream that opened it).
+          if (this.#channels.get(channel) !== entry) return;
+          if (position !== undefined) entry.position ??= position;
+          this.#confirmed(entry);
+        },
+        (error: unknown) => this.#refused(channel, error),
+      );
   }
 
   /** Pins `channel`'s start as of `calledAt`, in a batch with every channel pinned in the same tick. */
@@ -366,7 +387,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#toPin = new Map();
     this.#pinBatch = undefined;
     const calls = new Map<string, number>();
-    for (const [channel, entry] of batch) if (entry.calledAt !== undefined && entry.position === undefined) calls.set(channel, entry.calledAt);
+    for (const [channel, entry] of batch)
+      if (entry.calledAt !== undefined && entry.position === undefined) calls.set(channel, entry.calledAt);
     if (calls.size === 0) return;
     let pinned: Map<string, CursorEntry> | undefined;
     try {
@@ -392,7 +414,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
    */
   #pinned(): Promise<void> {
     for (const [channel, entry] of this.#channels) {
-      if (entry.position === undefined && entry.calledAt !== undefined && entry.pin === undefined && entry.pinFailures < 2) this.#pin(channel, entry, entry.calledAt);
+      if (entry.position === undefined && entry.calledAt !== undefined && entry.pin === undefined && entry.pinFailures < 2)
+        this.#pin(channel, entry, entry.calledAt);
     }
     const pins: Promise<void>[] = [];
     for (const entry of this.#channels.values()) if (entry.pin !== undefined) pins.push(entry.pin);
@@ -409,7 +432,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const failure = error instanceof HeraldClientError ? error : new HeraldClientError('internal', String(error));
     // A closed connection is not a refusal (the reconnect subscribes again), nor is a race between
     // an unsubscribe and a subscribe of the same channel on the hub.
-    if (typeof failure.code !== 'number' || failure.code === ErrorCode.AlreadySubscribed || failure.code === ErrorCode.NotSubscribed) return;
+    if (typeof failure.code !== 'number' || failure.code === ErrorCode.AlreadySubscribed || failure.code === ErrorCode.NotSubscribed)
+      return;
     const entry = this.#channels.get(channel);
     if (entry === undefined) return;
     this.#channels.delete(channel);

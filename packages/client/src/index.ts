@@ -2,4 +2,17 @@ export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export { createClient, HeraldClient, type ClientEvents, type ClientOptions } from './client.js';
 export { HeraldClientError } from './errors.js';
 export { Subscription, type SubscribeOptions, type SubscriptionEvents, type SubscriptionState } from './subscription.js';
-export type { ChannelMap, ClientState, Envelope, Gap, HistoryPage, Position, PresenceChange, PresenceMember, PublishOptions, PublishResult, Since, TransportName } from './types.js';
+export type {
+  ChannelMap,
+  ClientState,
+  Envelope,
+  Gap,
+  HistoryPage,
+  Position,
+  PresenceChange,
+  PresenceMember,
+  PublishOptions,
+  PublishResult,
+  Since,
+  TransportName,
+} from './types.js';

@@ -26,7 +26,11 @@ interface PinAnswer {
  *
  * Rejects like any request (network, refusal); the caller then starts from the transport's "now".
  */
-export async function pinPositions(link: Link, calls: ReadonlyMap<string, number>, clock: () => number = () => performance.now()): Promise<Map<string, CursorEntry>> {
+export async function pinPositions(
+  link: Link,
+  calls: ReadonlyMap<string, number>,
+  clock: () => number = () => performance.now(),
+): Promise<Map<string, CursorEntry>> {
   const sent = clock();
   const oldest = Math.min(...calls.values());
   const lookback = Math.min(MAX_LOOKBACK, Math.ceil(sent - oldest) + TRAVEL_ALLOWANCE);

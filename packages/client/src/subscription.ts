@@ -27,9 +27,9 @@ export interface SubscriptionHost {
 /** Options of `client.subscribe`. */
 export interface SubscribeOptions {
   /** Start after this position (a cursor from any transport, or `{epoch, offset}` from an envelope). */
-  readonly since?: Since;
+  readonly since?: Since | undefined;
   /** Also receive `presence` events (joins and leaves). @default false */
-  readonly joinLeave?: boolean;
+  readonly joinLeave?: boolean | undefined;
 }
 
 /**

@@ -82,7 +82,7 @@ describe('fallback between transports, with real obstacles', () => {
     expect(attempts).toEqual([]);
   });
 
-  it('an SSE request over the hub\'s head limit (431, 1006) is a failed stream: the client moves on to the WebSocket; with SSE alone it stops with 1006', async () => {
+  it("an SSE request over the hub's head limit (431, 1006) is a failed stream: the client moves on to the WebSocket; with SSE alone it stops with 1006", async () => {
     hub = await startTestHub({ maxHeaderBytes: 8192 });
     // 40 channels of 208 characters: about 8.5 KB of URL, over the hub's 8 KiB.
     const names = Array.from({ length: 40 }, (_, i) => `long:${String(i).padStart(2, '0')}:${'x'.repeat(200)}`);
@@ -100,6 +100,8 @@ describe('fallback between transports, with real obstacles', () => {
     const error = await failure;
     sseOnly.close();
     expect(error.code).toBe(1006);
-    expect(error.message).toBe(`the hub refused the SSE request as too large (request head larger than 8192 bytes or 200 headers): fewer or shorter channels would fit`);
+    expect(error.message).toBe(
+      `the hub refused the SSE request as too large (request head larger than 8192 bytes or 200 headers): fewer or shorter channels would fit`,
+    );
   });
 });

@@ -32,7 +32,12 @@ describe('reconnect with backoff', () => {
     }
     // Settled: every attempt so far has failed and exactly one timer (the backoff) is pending.
     const settled = (): boolean => failures === attempts.length && (vi.getTimerCount() === 1 || client.state === 'closed');
-    const client = createClient({ url, transports: ['websocket'], WebSocket: CountingWebSocket, reconnect: { minDelay: 100, maxDelay: 1000, maxAttempts: 4 } });
+    const client = createClient({
+      url,
+      transports: ['websocket'],
+      WebSocket: CountingWebSocket,
+      reconnect: { minDelay: 100, maxDelay: 1000, maxAttempts: 4 },
+    });
     clients.push(client);
     const states: string[] = [];
     const errors: unknown[] = [];
@@ -104,26 +109,30 @@ describe('resume across connection loss and restarts', () => {
     hub = undefined;
   });
 
-  it.each<TransportName>(['websocket', 'sse', 'polling'])('%s: 10,000 messages with the connection dropped repeatedly → every offset once, in order', async (transport) => {
-    hub = await startTestHub({ historySize: 20_000 });
-    const client = createClient({ url: hub.url, transports: [transport], reconnect: { minDelay: 5, maxDelay: 50 }, pollWait: 5 });
-    clients.push(client);
-    const ledger: number[] = [];
-    const sub = client.subscribe('ledger', (m: Envelope) => ledger.push(m.offset));
-    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
-    const reconnects = new Collector<string>();
-    client.on('state', (s) => s === 'connected' && reconnects.push(s));
-    for (let i = 1; i <= 10_000; i++) {
-      await hub.server.hub.publish('ledger', i);
-      if (i % 2000 === 0) {
-        hub.server.dropConnections();
-        hub.server.server.closeAllConnections();
+  it.each<TransportName>(['websocket', 'sse', 'polling'])(
+    '%s: 10,000 messages with the connection dropped repeatedly → every offset once, in order',
+    async (transport) => {
+      hub = await startTestHub({ historySize: 20_000 });
+      const client = createClient({ url: hub.url, transports: [transport], reconnect: { minDelay: 5, maxDelay: 50 }, pollWait: 5 });
+      clients.push(client);
+      const ledger: number[] = [];
+      const sub = client.subscribe('ledger', (m: Envelope) => ledger.push(m.offset));
+      await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+      const reconnects = new Collector<string>();
+      client.on('state', (s) => s === 'connected' && reconnects.push(s));
+      for (let i = 1; i <= 10_000; i++) {
+        await hub.server.hub.publish('ledger', i);
+        if (i % 2000 === 0) {
+          hub.server.dropConnections();
+          hub.server.server.closeAllConnections();
+        }
+        if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await eventually(() => ledger.length >= 10_000, '10,000 messages');
-    expect(ledger).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
-    // Five drops; some may land while the client is still reconnecting from the previous one.
-    expect(reconnects.items.length).toBeGreaterThanOrEqual(1);
-  }, 120_000);
+      await eventually(() => ledger.length >= 10_000, '10,000 messages');
+      expect(ledger).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+      // Five drops; some may land while the client is still reconnecting from the previous one.
+      expect(reconnects.items.length).toBeGreaterThanOrEqual(1);
+    },
+    120_000,
+  );
 });

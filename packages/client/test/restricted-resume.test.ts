@@ -53,7 +53,9 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('a subscriber with
     client.on('error', (e) => errors.push(e));
     const sub = client.subscribe(channel, (m) => received.push(m));
     sub.on('gap', (g) => gaps.push(g));
-    await new Promise<void>((resolve) => (sub.state === 'subscribed' ? resolve() : sub.on('state', (s) => s === 'subscribed' && resolve())));
+    await new Promise<void>((resolve) =>
+      sub.state === 'subscribed' ? resolve() : sub.on('state', (s) => s === 'subscribed' && resolve()),
+    );
     let top = 3;
     for (let i = 0; i < 5; i++) ({ offset: top } = await hub.server.hub.publish(channel, { live: i }));
     await received.count(5);

@@ -31,7 +31,10 @@ beforeAll(async () => {
       }),
     },
   });
-  token = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  token = await new SignJWT({ sub: 'carol' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
 });
 afterAll(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -55,14 +58,23 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('a stale signed cu
     sub.on('gap', (gap) => gaps.push(gap));
     const received: unknown[] = [];
     sub.on('message', (m) => received.push(m.data));
-    await new Promise<void>((resolve) => (sub.state === 'subscribed' ? resolve() : sub.on('state', (s) => s === 'subscribed' && resolve())));
-    await new Promise<void>((resolve) => (other.state === 'subscribed' ? resolve() : other.on('state', (s) => s === 'subscribed' && resolve())));
+    await new Promise<void>((resolve) =>
+      sub.state === 'subscribed' ? resolve() : sub.on('state', (s) => s === 'subscribed' && resolve()),
+    );
+    await new Promise<void>((resolve) =>
+      other.state === 'subscribed' ? resolve() : other.on('state', (s) => s === 'subscribed' && resolve()),
+    );
     // The channel starts where the hub stood when it saw the cursor: publish once it did.
     await new Promise<void>((resolve) => (gaps.length > 0 ? resolve() : sub.on('gap', () => resolve())));
     await hub.server.hub.publish(channel, 'after');
     await new Promise<void>((resolve) => (received.length > 0 ? resolve() : sub.on('message', () => resolve())));
     expect(received).toEqual(['after']);
     expect(gaps).toMatchObject([{ channel, reason: 'cursor', requested: { epoch, offset: 1 }, resumed: { epoch, offset: 1 } }]);
-    expect({ sub: sub.state, other: other.state, client: client.state, errors }).toEqual({ sub: 'subscribed', other: 'subscribed', client: 'connected', errors: [] });
+    expect({ sub: sub.state, other: other.state, client: client.state, errors }).toEqual({
+      sub: 'subscribed',
+      other: 'subscribed',
+      client: 'connected',
+      errors: [],
+    });
   });
 });

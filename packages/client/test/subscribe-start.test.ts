@@ -49,7 +49,9 @@ describe('a subscription starts when subscribe() is called', () => {
     }
     await got.count(4, 15_000);
     await after(200);
-    expect(got.items.map((m) => [m.offset, (m.data as { at: number }).at])).toEqual(published.map((offset, i) => [offset, [100, 1000, 3000, 6000][i]]));
+    expect(got.items.map((m) => [m.offset, (m.data as { at: number }).at])).toEqual(
+      published.map((offset, i) => [offset, [100, 1000, 3000, 6000][i]]),
+    );
     expect(gaps).toEqual([]);
     expect(errors).toEqual([]);
     expect(client.transport).toBe('polling');

@@ -8,7 +8,11 @@ interface Channels {
 
 describe('typed channels (checked by tsc in npm test)', () => {
   it('types subscribe, handlers, publish and history through the channel map', () => {
-    const client = createClient<Channels>({ url: 'http://127.0.0.1:1', fetch: () => Promise.reject(new Error('offline')), reconnect: false });
+    const client = createClient<Channels>({
+      url: 'http://127.0.0.1:1',
+      fetch: () => Promise.reject(new Error('offline')),
+      reconnect: false,
+    });
     const sub = client.subscribe('chat', (m) => {
       expectTypeOf(m).toEqualTypeOf<Envelope<{ user: string; text: string }>>();
       expectTypeOf(m.data.text).toBeString();
@@ -16,7 +20,9 @@ describe('typed channels (checked by tsc in npm test)', () => {
     expectTypeOf(sub).toEqualTypeOf<Subscription<{ user: string; text: string }>>();
     expectTypeOf(sub.publish).parameter(0).toEqualTypeOf<{ user: string; text: string }>();
     expectTypeOf(sub.publish).returns.toEqualTypeOf<Promise<PublishResult>>();
-    expectTypeOf(client.publish<'prices:eur'>).parameter(1).toBeNumber();
+    expectTypeOf(client.publish<'prices:eur'>)
+      .parameter(1)
+      .toBeNumber();
     // @ts-expect-error: not a channel of the map
     client.subscribe('nope');
     // @ts-expect-error: wrong payload type for this channel

@@ -17,7 +17,15 @@ describe('loadConfig', () => {
   it('is the dev profile with defaults when nothing is configured', () => {
     const { config, profile } = loadConfig({ env: {}, flags: {} });
     expect(profile).toBe('dev');
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', historySize: 1000, historyTtl: 86_400, allowAnonymous: false, namespaces: {}, limits: {} });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      historySize: 1000,
+      historyTtl: 86_400,
+      allowAnonymous: false,
+      namespaces: {},
+      limits: {},
+    });
   });
 
   it('is the production profile with a file or HERALD_* variables, and refuses to start without a key and an API key', () => {
@@ -26,8 +34,13 @@ describe('loadConfig', () => {
         'the production profile needs a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL) and an API key: apiKeys (or HERALD_API_KEYS)',
       ),
     );
-    expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET }, flags: {} })).toThrow('the production profile needs an API key: apiKeys (or HERALD_API_KEYS)');
-    const { profile, config } = loadConfig({ env: { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: `${KEY}, second-key-0123456789` }, flags: {} });
+    expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET }, flags: {} })).toThrow(
+      'the production profile needs an API key: apiKeys (or HERALD_API_KEYS)',
+    );
+    const { profile, config } = loadConfig({
+      env: { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: `${KEY}, second-key-0123456789` },
+      flags: {},
+    });
     expect(profile).toBe('production');
     expect(config.apiKeys).toEqual([KEY, 'second-key-0123456789']);
     expect(config.auth).toMatchObject({ secret: SECRET, leeway: 5, cookie: 'herald_token' });
@@ -36,12 +49,22 @@ describe('loadConfig', () => {
   it('applies defaults < file < environment < flags', () => {
     const path = file({ port: 4000, host: '0.0.0.0', historySize: 10, auth: { secret: SECRET }, apiKeys: [KEY] });
     expect(loadConfig({ file: path, env: {}, flags: {} }).config).toMatchObject({ port: 4000, host: '0.0.0.0', historySize: 10 });
-    expect(loadConfig({ file: path, env: { HERALD_PORT: '5000', HERALD_HISTORY_SIZE: '20' }, flags: {} }).config).toMatchObject({ port: 5000, historySize: 20, host: '0.0.0.0' });
+    expect(loadConfig({ file: path, env: { HERALD_PORT: '5000', HERALD_HISTORY_SIZE: '20' }, flags: {} }).config).toMatchObject({
+      port: 5000,
+      historySize: 20,
+      host: '0.0.0.0',
+    });
     expect(loadConfig({ file: path, env: { HERALD_PORT: '5000' }, flags: { port: 6000 } }).config.port).toBe(6000);
   });
 
   it('names every problem exactly', () => {
-    const path = file({ port: 70_000, auth: { secret: 'short' }, apiKeys: ['k'], namespaces: { chat: { subscribe: 'everyone' } }, bogus: 1 });
+    const path = file({
+      port: 70_000,
+      auth: { secret: 'short' },
+      apiKeys: ['k'],
+      namespaces: { chat: { subscribe: 'everyone' } },
+      bogus: 1,
+    });
     let message = '';
     try {
       loadConfig({ file: path, env: {}, flags: {} });
@@ -58,11 +81,31 @@ describe('loadConfig', () => {
 
   it('reads the engine, Redis, shutdown and idempotency settings, with defaults, and refuses bad ones', () => {
     const dev = loadConfig({ env: {}, flags: {} }).config;
-    expect(dev).toMatchObject({ engine: 'memory', shutdownDelay: 0, idempotencyTtl: 300, redis: { prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 } });
+    expect(dev).toMatchObject({
+      engine: 'memory',
+      shutdownDelay: 0,
+      idempotencyTtl: 300,
+      redis: { prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 },
+    });
     const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
-    const set = loadConfig({ file: file({ ...base, engine: 'redis://10.0.0.5:6379', redis: { prefix: 'app:' }, shutdownDelay: 5000, idempotencyTtl: 60 }), env: { HERALD_ENGINE: 'sqlite:/var/lib/herald.db' }, flags: {} }).config;
-    expect(set).toMatchObject({ engine: 'sqlite:/var/lib/herald.db', shutdownDelay: 5000, idempotencyTtl: 60, redis: { prefix: 'app:', memberTtl: 30 } });
-    expect(() => loadConfig({ file: file({ ...base, engine: 'postgres://x', idempotencyTtl: 0, shutdownDelay: -1, redis: { memberTtl: 0, bogus: 1 } }), env: {}, flags: {} })).toThrow(
+    const set = loadConfig({
+      file: file({ ...base, engine: 'redis://10.0.0.5:6379', redis: { prefix: 'app:' }, shutdownDelay: 5000, idempotencyTtl: 60 }),
+      env: { HERALD_ENGINE: 'sqlite:/var/lib/herald.db' },
+      flags: {},
+    }).config;
+    expect(set).toMatchObject({
+      engine: 'sqlite:/var/lib/herald.db',
+      shutdownDelay: 5000,
+      idempotencyTtl: 60,
+      redis: { prefix: 'app:', memberTtl: 30 },
+    });
+    expect(() =>
+      loadConfig({
+        file: file({ ...base, engine: 'postgres://x', idempotencyTtl: 0, shutdownDelay: -1, redis: { memberTtl: 0, bogus: 1 } }),
+        env: {},
+        flags: {},
+      }),
+    ).toThrow(
       new ConfigError(
         'invalid configuration:\n  engine: must be memory, redis://host:port or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: must be a number of seconds from 1 to 2147483\n  redis: Unrecognized key: "bogus"',
       ),
@@ -73,13 +116,19 @@ describe('loadConfig', () => {
     const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
     const secret = 'c'.repeat(32);
     expect(loadConfig({ file: file({ ...base, cursorSecrets: [secret] }), env: {}, flags: {} }).config.cursorSecrets).toEqual([secret]);
-    expect(loadConfig({ file: file(base), env: { HERALD_CURSOR_SECRETS: ` ${secret}, ${'d'.repeat(40)} ` }, flags: {} }).config.cursorSecrets).toEqual([secret, 'd'.repeat(40)]);
+    expect(
+      loadConfig({ file: file(base), env: { HERALD_CURSOR_SECRETS: ` ${secret}, ${'d'.repeat(40)} ` }, flags: {} }).config.cursorSecrets,
+    ).toEqual([secret, 'd'.repeat(40)]);
     expect(loadConfig({ file: file(base), env: {}, flags: {} }).config.cursorSecrets).toBeUndefined();
-    expect(() => loadConfig({ file: file({ ...base, cursorSecrets: ['short'] }), env: {}, flags: {} })).toThrow('cursorSecrets.0: cursor secrets must be at least 32 characters');
+    expect(() => loadConfig({ file: file({ ...base, cursorSecrets: ['short'] }), env: {}, flags: {} })).toThrow(
+      'cursorSecrets.0: cursor secrets must be at least 32 characters',
+    );
   });
 
   it('reports an unreadable or non-JSON file', () => {
-    expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow('cannot read /nonexistent/herald.json: ENOENT');
+    expect(() => loadConfig({ file: '/nonexistent/herald.json', env: {}, flags: {} })).toThrow(
+      'cannot read /nonexistent/herald.json: ENOENT',
+    );
     expect(() => loadConfig({ file: file('{nope'), env: {}, flags: {} })).toThrow(/is not valid JSON/);
     expect(() => loadConfig({ file: file('[1]'), env: {}, flags: {} })).toThrow(/must hold a JSON object/);
   });
@@ -108,13 +157,18 @@ describe('loadConfig', () => {
     const limits = { maxHeaderBytes: 65_536, ticketsPerUser: 4, ticketsPerSecond: 0.5, ticketBurst: 8 };
     expect(loadConfig({ file: file({ ...base, limits }), env: {}, flags: {} }).config.limits).toEqual(limits);
     expect(() => loadConfig({ file: file({ ...base, limits: { maxChannels: 129, ticketsPerUser: 0 } }), env: {}, flags: {} })).toThrow(
-      new ConfigError('invalid configuration:\n  limits.maxChannels: Too big: expected number to be <=128\n  limits.ticketsPerUser: Too small: expected number to be >=1'),
+      new ConfigError(
+        'invalid configuration:\n  limits.maxChannels: Too big: expected number to be <=128\n  limits.ticketsPerUser: Too small: expected number to be >=1',
+      ),
     );
   });
 
   it('needs exactly one token key', () => {
-    expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET, HERALD_AUTH_JWKS_URL: 'https://id.example/jwks.json', HERALD_API_KEYS: KEY }, flags: {} })).toThrow(
-      'auth: needs exactly one of secret, publicKey, jwksUrl',
-    );
+    expect(() =>
+      loadConfig({
+        env: { HERALD_AUTH_SECRET: SECRET, HERALD_AUTH_JWKS_URL: 'https://id.example/jwks.json', HERALD_API_KEYS: KEY },
+        flags: {},
+      }),
+    ).toThrow('auth: needs exactly one of secret, publicKey, jwksUrl');
   });
 });

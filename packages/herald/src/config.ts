@@ -30,7 +30,10 @@ const auth = z
     audience: z.union([z.string(), z.array(z.string())]).optional(),
     issuer: z.union([z.string(), z.array(z.string())]).optional(),
     leeway: z.number().min(0).max(300).default(5),
-    cookie: z.string().regex(/^[A-Za-z0-9_-]+$/).default('herald_token'),
+    cookie: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('herald_token'),
   })
   .refine((a) => [a.secret, a.publicKey, a.jwksUrl].filter((k) => k !== undefined).length === 1, {
     error: 'needs exactly one of secret, publicKey, jwksUrl',
@@ -87,7 +90,9 @@ export const configSchema = z.strictObject({
   cursorSecrets: z.array(z.string().min(32, 'cursor secrets must be at least 32 characters')).min(1).optional(),
   allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
   allowAnonymous: z.boolean().default(false),
-  namespaces: z.record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace).default({}),
+  namespaces: z
+    .record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace)
+    .default({}),
   limits: limits.default({}),
 });
 
@@ -116,9 +121,29 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_AUTH_JWKS_URL: (v) => [['auth', 'jwksUrl'], v],
   HERALD_AUTH_AUDIENCE: (v) => [['auth', 'audience'], v],
   HERALD_AUTH_ISSUER: (v) => [['auth', 'issuer'], v],
-  HERALD_API_KEYS: (v) => [['apiKeys'], v.split(',').map((k) => k.trim()).filter(Boolean)],
-  HERALD_CURSOR_SECRETS: (v) => [['cursorSecrets'], v.split(',').map((k) => k.trim()).filter(Boolean)],
-  HERALD_ALLOWED_ORIGINS: (v) => [['allowedOrigins'], v.trim() === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean)],
+  HERALD_API_KEYS: (v) => [
+    ['apiKeys'],
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  ],
+  HERALD_CURSOR_SECRETS: (v) => [
+    ['cursorSecrets'],
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  ],
+  HERALD_ALLOWED_ORIGINS: (v) => [
+    ['allowedOrigins'],
+    v.trim() === '*'
+      ? '*'
+      : v
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+  ],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
 };
 
@@ -136,7 +161,12 @@ function merge(base: Raw, over: Raw): Raw {
   for (const [key, value] of Object.entries(over)) {
     const existing = out[key];
     out[key] =
-      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null && !Array.isArray(existing)
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof existing === 'object' &&
+      existing !== null &&
+      !Array.isArray(existing)
         ? merge(existing as Raw, value as Raw)
         : value;
   }
@@ -170,7 +200,8 @@ export function loadConfig(sources: ConfigSources): { config: HeraldConfig; prof
     } catch (error) {
       throw new ConfigError(`${sources.file} is not valid JSON: ${(error as Error).message}`);
     }
-    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new ConfigError(`${sources.file} must hold a JSON object`);
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))
+      throw new ConfigError(`${sources.file} must hold a JSON object`);
   }
   const fromEnv: Raw = {};
   for (const [name, read] of Object.entries(ENV)) {
@@ -180,12 +211,17 @@ export function loadConfig(sources: ConfigSources): { config: HeraldConfig; prof
   const production = sources.file !== undefined || Object.keys(fromEnv).length > 0;
   const parsed = configSchema.safeParse(merge(merge(fromFile, fromEnv), sources.flags));
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(
+      `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
   const config = parsed.data;
   if (production) {
     const missing: string[] = [];
-    if (config.auth === undefined) missing.push('a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL)');
+    if (config.auth === undefined)
+      missing.push(
+        'a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL)',
+      );
     if (config.apiKeys === undefined || config.apiKeys.length === 0) missing.push('an API key: apiKeys (or HERALD_API_KEYS)');
     if (missing.length > 0) throw new ConfigError(`the production profile needs ${missing.join(' and ')}`);
   }

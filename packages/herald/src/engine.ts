@@ -1,10 +1,21 @@
-import { MemoryBroker, MemoryPresenceStore, type Broker, type Clock, type HistoryPolicy, type Logger, type PresenceStore, type TicketLimits, type TicketStore } from '@herald/server';
+import {
+  MemoryBroker,
+  MemoryPresenceStore,
+  type Broker,
+  type Clock,
+  type HistoryPolicy,
+  type Logger,
+  type PresenceStore,
+  type TicketLimits,
+  type TicketStore,
+} from '@herald/server';
 import { RedisBroker, RedisPresenceStore, RedisTicketStore, redactUrl } from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
 /** Which engine a configuration names. */
-export type EngineSpec = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
+export type EngineSpec =
+  { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
 
 /** Reads `memory`, `redis://…`/`rediss://…` or `sqlite:<file>`; throws a RangeError otherwise. */
 export function parseEngine(text: string): EngineSpec {
@@ -39,7 +50,12 @@ export function ticketLimits(limits: Pick<HeraldConfig['limits'], 'ticketsPerUse
 }
 
 /** Opens the configured engine (connects to Redis, opens the SQLite file). */
-export async function openEngine(config: HeraldConfig, historyFor: (channel: string) => HistoryPolicy, logger: Logger, clock?: Clock): Promise<Engine> {
+export async function openEngine(
+  config: HeraldConfig,
+  historyFor: (channel: string) => HistoryPolicy,
+  logger: Logger,
+  clock?: Clock,
+): Promise<Engine> {
   const spec = parseEngine(config.engine);
   const retention = { historySize: config.historySize, historyTtl: config.historyTtl, historyFor, ...(clock && { clock }) };
   switch (spec.kind) {

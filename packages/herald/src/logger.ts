@@ -5,6 +5,9 @@ export function createLogger(level: string): PinoLogger {
   return pino({
     name: 'herald',
     level,
-    redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    redact: {
+      paths: ['token', '*.token', 'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
   });
 }

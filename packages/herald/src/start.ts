@@ -1,4 +1,12 @@
-import { createHeraldServer, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServer, type HeraldServerOptions, type Logger } from '@herald/server';
+import {
+  createHeraldServer,
+  DENY_ALL,
+  JwtAuthenticator,
+  Permissions,
+  type HeraldServer,
+  type HeraldServerOptions,
+  type Logger,
+} from '@herald/server';
 import type { HeraldConfig, Profile } from './config.js';
 import { openEngine, ticketLimits, type Engine } from './engine.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
@@ -84,7 +92,11 @@ function serverOptions(
       : { landingPage: loadLandingPage(), security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) } }),
     routes: (req, res, url) => {
       if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
+      res.writeHead(200, {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'Access-Control-Allow-Origin': '*',
+      });
       res.end(bundle);
       return true;
     },

@@ -3,7 +3,18 @@ import { encodePosition } from '@herald/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, demoState, openDemo, PANELS, range, received, waitForDemo, waitForOffsets, type DemoPage } from './demo-page.js';
+import {
+  launchChromium,
+  startDevHub,
+  demoState,
+  openDemo,
+  PANELS,
+  range,
+  received,
+  waitForDemo,
+  waitForOffsets,
+  type DemoPage,
+} from './demo-page.js';
 
 // The landing page in Debian's Chromium against a real hub on real sockets: the three native
 // snippets (polling, EventSource, WebSocket) on one channel, publishing from Node and from the page,

@@ -17,12 +17,20 @@ const PRODUCTION = {
 };
 
 const publish = async (url: string, channel: string, data: unknown): Promise<{ epoch: string; offset: number }> => {
-  const res = await fetch(`${url}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
+  const res = await fetch(`${url}/api/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data }),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as { epoch: string; offset: number };
 };
 const read = async (url: string, channel: string): Promise<{ offset: number; epoch: string; data: unknown }[]> =>
-  ((await (await fetch(`${url}/api/messages?channel=${channel}`)).json()) as { messages: { offset: number; epoch: string; data: unknown }[] }).messages;
+  (
+    (await (await fetch(`${url}/api/messages?channel=${channel}`)).json()) as {
+      messages: { offset: number; epoch: string; data: unknown }[];
+    }
+  ).messages;
 
 describe('herald start --engine', () => {
   const nodes: HeraldNode[] = [];
@@ -42,7 +50,10 @@ describe('herald start --engine', () => {
   });
 
   it('says so when the SQLite directory does not exist', () => {
-    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0', '--engine', 'sqlite:/nonexistent-dir/herald.db'], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0', '--engine', 'sqlite:/nonexistent-dir/herald.db'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('herald: cannot start:');
     expect(result.stderr).toContain('/nonexistent-dir/herald.db');

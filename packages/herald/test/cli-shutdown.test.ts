@@ -9,7 +9,9 @@ async function deafWebSocket(port: number): Promise<Socket> {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  socket.write(
+    'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
   await new Promise<void>((resolve) => {
     socket.once('data', (chunk: Buffer) => {
       expect(chunk.toString()).toMatch(/^HTTP\/1.1 101/);
@@ -34,7 +36,16 @@ describe('herald start: signals', () => {
     sockets.push(await deafWebSocket(node.port));
     node.kill('SIGTERM');
     // Not ready from the first moment: the listening socket is closed.
-    await expect.poll(async () => fetch(`${node.url}/healthz`).then((r) => r.status, () => 'refused'), { timeout: 2000, interval: 20 }).toBe('refused');
+    await expect
+      .poll(
+        async () =>
+          fetch(`${node.url}/healthz`).then(
+            (r) => r.status,
+            () => 'refused',
+          ),
+        { timeout: 2000, interval: 20 },
+      )
+      .toBe('refused');
     // The deaf peer never answers the close frame: it is cut after a second, then the process exits.
     expect(await node.exited).toBe(0);
     expect(node.output()).toContain('"msg":"shutting down"');

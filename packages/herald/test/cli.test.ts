@@ -92,7 +92,11 @@ describe('herald CLI', () => {
   });
 
   it('refuses a bad HERALD_LOG_LEVEL with a clear error', () => {
-    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HERALD_LOG_LEVEL: 'loud' } });
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, HERALD_LOG_LEVEL: 'loud' },
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('HERALD_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"');
   });
@@ -109,7 +113,11 @@ describe('herald CLI', () => {
   });
 
   it('refuses the production profile without a token key and an API key', () => {
-    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HERALD_AUTH_SECRET: SECRET } });
+    const result = spawnSync(process.execPath, [BIN, 'start', '--port', '0'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, HERALD_AUTH_SECRET: SECRET },
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('herald: the production profile needs an API key: apiKeys (or HERALD_API_KEYS)');
   });
@@ -130,13 +138,27 @@ describe('herald CLI', () => {
     children.push(hub.child);
     expect(hub.stderr()).not.toContain('DEV PROFILE');
     expect((await fetch(`${hub.url}/`)).status).toBe(404);
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(SECRET));
     expect((await fetch(`${hub.url}/api/messages?channel=chat:1`)).status).toBe(401);
     expect((await fetch(`${hub.url}/api/messages?channel=chat:1`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await fetch(`${hub.url}/api/messages?channel=other:1`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
-    const published = await fetch(`${hub.url}/api/publish`, { method: 'POST', headers: { 'x-herald-key': API_KEY }, body: JSON.stringify({ channel: 'other:1', data: 1 }) });
+    const published = await fetch(`${hub.url}/api/publish`, {
+      method: 'POST',
+      headers: { 'x-herald-key': API_KEY },
+      body: JSON.stringify({ channel: 'other:1', data: 1 }),
+    });
     expect(published.status).toBe(200);
-    expect((await fetch(`${hub.url}/api/messages?channel=chat:1`, { headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${hub.url}/api/messages?channel=chat:1`, {
+          headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' },
+        })
+      ).status,
+    ).toBe(403);
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
   });
@@ -144,16 +166,31 @@ describe('herald CLI', () => {
   it('applies the ticket and request-head limits of the config file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
     const config = join(dir, 'herald.config.json');
-    writeFileSync(config, JSON.stringify({ auth: { secret: SECRET }, apiKeys: [API_KEY], limits: { ticketsPerUser: 1, maxHeaderBytes: 4096 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ auth: { secret: SECRET }, apiKeys: [API_KEY], limits: { ticketsPerUser: 1, maxHeaderBytes: 4096 } }),
+    );
     const hub = await start(['--config', config, '--port', '0']);
     children.push(hub.child);
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
-    const ticket = (): Promise<Response> => fetch(`${hub.url}/api/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(SECRET));
+    const ticket = (): Promise<Response> =>
+      fetch(`${hub.url}/api/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect((await ticket()).status).toBe(200);
     const refused = await ticket();
-    expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).toEqual([429, '30', { error: { code: 3002, message: 'at most 1 unredeemed tickets at once' } }]);
+    expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).toEqual([
+      429,
+      '30',
+      { error: { code: 3002, message: 'at most 1 unredeemed tickets at once' } },
+    ]);
     const large = await fetch(`${hub.url}/healthz`, { headers: { 'x-filler': 'f'.repeat(4096) } });
-    expect([large.status, await large.json()]).toEqual([431, { error: { code: 1006, message: 'request head larger than 4096 bytes or 200 headers' } }]);
+    expect([large.status, await large.json()]).toEqual([
+      431,
+      { error: { code: 1006, message: 'request head larger than 4096 bytes or 200 headers' } },
+    ]);
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
   });

@@ -60,7 +60,12 @@ function longPoll(headers: Record<string, string>, localAddress: string): Promis
   return new Promise((resolve) => {
     const req = request(`${url}/api/messages?channel=room:flood&since=now&wait=20`, { headers, agent: false, localAddress }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers['retry-after'] !== undefined && { retryAfter: res.headers['retry-after'] }) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(res.headers['retry-after'] !== undefined && { retryAfter: res.headers['retry-after'] }),
+        }),
+      );
       res.on('error', () => resolve({ status: 0 }));
     });
     req.on('error', () => resolve({ status: 0 }));
@@ -69,7 +74,10 @@ function longPoll(headers: Record<string, string>, localAddress: string): Promis
 }
 
 /** One request on a fresh connection (node:http, no pool): status and body. */
-function http(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
+function http(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
       let text = '';
@@ -89,14 +97,20 @@ async function heldPolls(): Promise<number> {
 }
 
 const publish = (channel: string): Promise<{ status: number }> =>
-  http('/api/publish', { method: 'POST', headers: { 'x-herald-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ channel, data: 1 }) });
+  http('/api/publish', {
+    method: 'POST',
+    headers: { 'x-herald-key': API_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data: 1 }),
+  });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Linux only: the default cap is read from /proc/self/limits, and prlimit (util-linux) sets the limit.
 describe.skipIf(process.platform !== 'linux')('a hub limited to 256 open files', () => {
   it(`holds at most ${CAP} long polls, refuses the rest at once, and still answers /healthz and the API key`, async () => {
-    const token = await new SignJWT({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    const token = await new SignJWT({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
     const outcomes: Promise<Outcome>[] = [];
     const settled: Outcome[] = [];
     const track = (outcome: Promise<Outcome>): number => outcomes.push(outcome.then((o) => (settled.push(o), o)));
@@ -130,7 +144,9 @@ describe.skipIf(process.platform !== 'linux')('a hub limited to 256 open files',
     expect((await publish('room:flood')).status).toBe(200);
     const answered = await Promise.all(outcomes);
     const count = (status: number): number => answered.filter((o) => o.status === status).length;
-    console.log(`held ${CAP}; answered 200: ${count(200)}, 429: ${count(429)}, 503: ${count(503)}, reset: ${count(0)}; hub fds after: ${openFds()}`);
+    console.log(
+      `held ${CAP}; answered 200: ${count(200)}, 429: ${count(429)}, 503: ${count(503)}, reset: ${count(0)}; hub fds after: ${openFds()}`,
+    );
     expect(count(200)).toBe(CAP);
     expect(answered.filter((o) => o.status === 429 || o.status === 503).every((o) => o.retryAfter !== undefined)).toBe(true);
     expect(child.exitCode).toBeNull();

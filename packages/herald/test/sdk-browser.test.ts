@@ -214,9 +214,11 @@ async function openLanding(url: string, channel: string): Promise<{ page: Page; 
 }
 
 /** The pin the SDK sends when `subscribe()` is called (see docs/client.md, when a subscription starts). */
-const pinRequest = (channel: string): unknown => expect.stringMatching(new RegExp(`^GET /api/messages\\?channel=${channel}&since=now&lookback=\\d+$`));
+const pinRequest = (channel: string): unknown =>
+  expect.stringMatching(new RegExp(`^GET /api/messages\\?channel=${channel}&since=now&lookback=\\d+$`));
 /** An SSE stream for `channel` that resumes from the pinned start. */
-const pinnedStream = (channel: string): unknown => expect.stringMatching(new RegExp(`^GET /events\\?channel=${channel}&since=c1\\.[A-Za-z0-9_-]+$`));
+const pinnedStream = (channel: string): unknown =>
+  expect.stringMatching(new RegExp(`^GET /events\\?channel=${channel}&since=c1\\.[A-Za-z0-9_-]+$`));
 
 async function publishHttp(url: string, channel: string, data: unknown): Promise<{ epoch: string; offset: number }> {
   const res = await fetch(`${url}/api/publish`, {
@@ -353,7 +355,12 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
     // WebSocket refused, then the SSE stream answered 404 (asked again with fetch to learn whether
     // its channels were refused: they were not), then polling.
     expect(traffic.sockets).toMatchObject([{ url: '/ws', sent: [] }]);
-    expect(traffic.api.slice(0, 4)).toEqual([pinRequest(channel), pinnedStream(channel), pinnedStream(channel), `GET /api/messages?channel=${channel}&since=now`]);
+    expect(traffic.api.slice(0, 4)).toEqual([
+      pinRequest(channel),
+      pinnedStream(channel),
+      pinnedStream(channel),
+      `GET /api/messages?channel=${channel}&since=now`,
+    ]);
 
     for (const n of range(1, 5)) await server.hub.publish(channel, n);
     await waitForOffsets(page, range(1, 5));

@@ -87,7 +87,9 @@ describe('in Chromium, a subscription starts when subscribe() is called', { time
     }
     await page.waitForFunction('window.received.length >= 4', undefined, { timeout: 15_000, polling: 50 });
     await after(200);
-    expect(await page.evaluate('window.received')).toEqual(published.map((offset, i) => ({ offset, data: { at: [100, 1000, 3000, 6000][i] } })));
+    expect(await page.evaluate('window.received')).toEqual(
+      published.map((offset, i) => ({ offset, data: { at: [100, 1000, 3000, 6000][i] } })),
+    );
     expect(await page.evaluate('window.errors')).toEqual([]);
     expect(await page.evaluate('window.client.transport')).toBe('polling');
   });

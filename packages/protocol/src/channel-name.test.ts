@@ -79,7 +79,10 @@ describe('checkChannelName', () => {
 
   it('accepts exactly the documented names (1–255 characters of the alphabet, no "..")', () => {
     const nearlyValid = fc.string({
-      unit: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...ALPHABET_CHARS) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }),
+      unit: fc.oneof(
+        { weight: 20, arbitrary: fc.constantFrom(...ALPHABET_CHARS) },
+        { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+      ),
       maxLength: 260,
     });
     const long = fc.string({ unit: fc.constantFrom(...ALPHABET_CHARS), minLength: 250, maxLength: 260 });
@@ -110,7 +113,16 @@ describe('checkChannelName', () => {
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withTypedArray: true }),
+          fc.anything({
+            withBigInt: true,
+            withBoxedValues: true,
+            withDate: true,
+            withMap: true,
+            withSet: true,
+            withNullPrototype: true,
+            withObjectString: true,
+            withTypedArray: true,
+          }),
           fc.string({ unit: 'binary' }),
           fc.string({ unit: 'grapheme' }),
         ),

@@ -18,10 +18,7 @@ export function checkChannelName(name: unknown): Result<string> {
     return fail(ErrorCode.InvalidChannel, `channel must be at most ${MAX_CHANNEL_LENGTH} characters`);
   }
   if (!CHANNEL_RE.test(name)) {
-    return fail(
-      ErrorCode.InvalidChannel,
-      'channel may only contain letters, digits and _ - : . @ / = + , ! ~ $',
-    );
+    return fail(ErrorCode.InvalidChannel, 'channel may only contain letters, digits and _ - : . @ / = + , ! ~ $');
   }
   if (name.includes('..')) return fail(ErrorCode.InvalidChannel, 'channel must not contain ".."');
   return ok(name);

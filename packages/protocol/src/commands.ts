@@ -64,14 +64,7 @@ export interface PingCommand {
 }
 
 /** Every command a client may send on the WebSocket. */
-export type Command =
-  | SubscribeCommand
-  | UnsubscribeCommand
-  | PublishCommand
-  | HistoryCommand
-  | PresenceCommand
-  | PingCommand
-  | AuthCommand;
+export type Command = SubscribeCommand | UnsubscribeCommand | PublishCommand | HistoryCommand | PresenceCommand | PingCommand | AuthCommand;
 
 /** The command names, in the order documented in `docs/protocol.md`. */
 export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh'] as const;
@@ -92,10 +85,4 @@ export interface DecodedHistoryCommand extends Omit<HistoryCommand, 'since'> {
 
 /** A command as the hub runs it: what `decodeCommand` returns. */
 export type DecodedCommand =
-  | DecodedSubscribeCommand
-  | UnsubscribeCommand
-  | PublishCommand
-  | DecodedHistoryCommand
-  | PresenceCommand
-  | PingCommand
-  | AuthCommand;
+  DecodedSubscribeCommand | UnsubscribeCommand | PublishCommand | DecodedHistoryCommand | PresenceCommand | PingCommand | AuthCommand;

@@ -54,7 +54,9 @@ describe('encodeCursor / parseCursor round-trip', () => {
   it('gives the same string whatever the insertion order', () => {
     fc.assert(
       fc.property(
-        entriesArb.chain((entries) => fc.tuple(fc.constant(entries), fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }))),
+        entriesArb.chain((entries) =>
+          fc.tuple(fc.constant(entries), fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length })),
+        ),
         ([entries, shuffled]) => {
           expect(encodeCursor(new Map(shuffled))).toBe(encodeCursor(new Map(entries)));
           expect(encodeCursor(new Map([...entries].reverse()))).toBe(encodeCursor(new Map(entries)));
@@ -164,7 +166,17 @@ describe('parseCursor errors (all 1004 InvalidCursor)', () => {
   it('never throws, for any value', () => {
     fc.assert(
       fc.property(
-        fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withTypedArray: true, withSparseArray: true }),
+        fc.anything({
+          withBigInt: true,
+          withBoxedValues: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withObjectString: true,
+          withTypedArray: true,
+          withSparseArray: true,
+        }),
         (input) => expectWellFormed(parseCursor(input)),
       ),
     );
@@ -173,7 +185,14 @@ describe('parseCursor errors (all 1004 InvalidCursor)', () => {
   it('never throws for any string, any code point, and anything that looks like a cursor', () => {
     const structured = fc
       .array(fc.tuple(fc.string(), fc.string(), fc.oneof(fc.string(), fc.integer().map(String))), { maxLength: 5 })
-      .map((parts) => rawCursor(parts.map((p) => p.join('|')).join(';').replace(/[\u0100-\uffff]/g, '?')));
+      .map((parts) =>
+        rawCursor(
+          parts
+            .map((p) => p.join('|'))
+            .join(';')
+            .replace(/[\u0100-\uffff]/g, '?'),
+        ),
+      );
     fc.assert(
       fc.property(
         fc.oneof(
@@ -199,7 +218,12 @@ describe('parseSince', () => {
   });
 
   it('reads the position of the channel from a cursor, undefined when the cursor does not cover it', () => {
-    const cursor = encodeCursor(new Map([['news', { epoch: 'e1', offset: 3 }], ['sport', { epoch: 'e2', offset: 9 }]]));
+    const cursor = encodeCursor(
+      new Map([
+        ['news', { epoch: 'e1', offset: 3 }],
+        ['sport', { epoch: 'e2', offset: 9 }],
+      ]),
+    );
     expect(parseSince(cursor, 'sport')).toEqual({ ok: true, value: { epoch: 'e2', offset: 9 } });
     expect(parseSince(cursor, 'weather')).toEqual({ ok: true, value: undefined });
   });
@@ -240,7 +264,11 @@ describe('parseSince', () => {
   it('never throws, for any value and channel', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.anything({ withBigInt: true, withBoxedValues: true, withNullPrototype: true, withMap: true, withSet: true }), fc.string({ unit: 'binary' }), positionArb),
+        fc.oneof(
+          fc.anything({ withBigInt: true, withBoxedValues: true, withNullPrototype: true, withMap: true, withSet: true }),
+          fc.string({ unit: 'binary' }),
+          positionArb,
+        ),
         fc.string({ unit: 'binary' }),
         (since, channel) => {
           const result = parseSince(since, channel);

@@ -16,7 +16,10 @@ const positionArb: fc.Arbitrary<Position> = fc.record({
   epoch: fc.string({ unit: fc.constantFrom(...EPOCH_ALPHABET), minLength: 1, maxLength: 64 }),
   offset: fc.oneof(fc.nat(1000), fc.maxSafeNat()),
 });
-const idArb: fc.Arbitrary<CommandId> = fc.oneof(fc.maxSafeNat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 64 }).filter((s) => s.length <= 64));
+const idArb: fc.Arbitrary<CommandId> = fc.oneof(
+  fc.maxSafeNat(),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 64 }).filter((s) => s.length <= 64),
+);
 
 /** Any valid command, as the decoder should return it (its canonical form). */
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
@@ -24,11 +27,29 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constantFrom('unsubscribe' as const, 'presence' as const), id: idArb, channel: channelArb }),
   fc.record({ type: fc.constant('publish' as const), id: idArb, channel: channelArb, data: fc.jsonValue() }),
   fc.record(
-    { type: fc.constant('subscribe' as const), id: idArb, channel: channelArb, since: fc.oneof(positionArb, positionArb.map((p) => encodePosition('x', p))), joinLeave: fc.constant(true) },
+    {
+      type: fc.constant('subscribe' as const),
+      id: idArb,
+      channel: channelArb,
+      since: fc.oneof(
+        positionArb,
+        positionArb.map((p) => encodePosition('x', p)),
+      ),
+      joinLeave: fc.constant(true),
+    },
     { requiredKeys: ['type', 'id', 'channel'] },
   ),
   fc.record(
-    { type: fc.constant('history' as const), id: idArb, channel: channelArb, since: fc.oneof(positionArb, positionArb.map((p) => encodePosition('x', p))), limit: fc.integer({ min: 1, max: MAX_HISTORY_LIMIT }) },
+    {
+      type: fc.constant('history' as const),
+      id: idArb,
+      channel: channelArb,
+      since: fc.oneof(
+        positionArb,
+        positionArb.map((p) => encodePosition('x', p)),
+      ),
+      limit: fc.integer({ min: 1, max: MAX_HISTORY_LIMIT }),
+    },
     { requiredKeys: ['type', 'id', 'channel'] },
   ),
 );
@@ -61,13 +82,18 @@ describe('decodeCommand: valid commands', () => {
         // Compared with what JSON carries (JSON has no -0: it arrives as 0).
         const { since, ...rest } = JSON.parse(frame(command)) as Command & { since?: string | Position };
         const resolved = since === undefined ? undefined : typeof since === 'string' ? parseCursor(since) : undefined;
-        const position = typeof since === 'object' ? since : resolved?.ok === true && 'channel' in command ? resolved.value.get(command.channel) : undefined;
+        const position =
+          typeof since === 'object'
+            ? since
+            : resolved?.ok === true && 'channel' in command
+              ? resolved.value.get(command.channel)
+              : undefined;
         expect(decodeCommand(frame(command))).toEqual({ ok: true, command: position === undefined ? rest : { ...rest, since: position } });
       }),
     );
   });
 
-  it('resolves a since cursor once: the entry for the command\'s channel, with its signature; none when the cursor does not cover it', () => {
+  it("resolves a since cursor once: the entry for the command's channel, with its signature; none when the cursor does not cover it", () => {
     const cursor = encodeCursor(
       new Map([
         ['a', { epoch: 'e1', offset: 4, mac: 'sig_-1' }],
@@ -82,11 +108,17 @@ describe('decodeCommand: valid commands', () => {
       ok: true,
       command: { type: 'history', id: 2, channel: 'b', since: { epoch: 'e2', offset: 9 } },
     });
-    expect(decodeCommand(frame({ id: 3, type: 'subscribe', channel: 'c', since: cursor }))).toEqual({ ok: true, command: { type: 'subscribe', id: 3, channel: 'c' } });
+    expect(decodeCommand(frame({ id: 3, type: 'subscribe', channel: 'c', since: cursor }))).toEqual({
+      ok: true,
+      command: { type: 'subscribe', id: 3, channel: 'c' },
+    });
   });
 
   it('ignores unknown fields and whitespace', () => {
-    expect(decodeCommand(' \n{ "id" : 1 , "type" : "ping", "extra": [1, {"x": 2}] }\t')).toEqual({ ok: true, command: { type: 'ping', id: 1 } });
+    expect(decodeCommand(' \n{ "id" : 1 , "type" : "ping", "extra": [1, {"x": 2}] }\t')).toEqual({
+      ok: true,
+      command: { type: 'ping', id: 1 },
+    });
   });
 
   it('drops joinLeave false and a null since', () => {
@@ -111,7 +143,10 @@ describe('decodeCommand: valid commands', () => {
 
   it('accepts data of any JSON type, including null and false', () => {
     for (const data of [null, false, 0, '', [], {}]) {
-      expect(decodeCommand(frame({ id: 1, type: 'publish', channel: 'a', data }))).toEqual({ ok: true, command: { type: 'publish', id: 1, channel: 'a', data } });
+      expect(decodeCommand(frame({ id: 1, type: 'publish', channel: 'a', data }))).toEqual({
+        ok: true,
+        command: { type: 'publish', id: 1, channel: 'a', data },
+      });
     }
   });
 
@@ -133,7 +168,12 @@ describe('decodeCommand: exact error codes', () => {
     ['two objects', '{"id":1,"type":"ping"}{"id":2,"type":"ping"}', ErrorCode.InvalidJson, null],
     ['NaN', '{"id":NaN,"type":"ping"}', ErrorCode.InvalidJson, null],
     ['a BOM', '\ufeff{"id":1,"type":"ping"}', ErrorCode.InvalidJson, null],
-    ['65 levels of nesting', frame({ id: 1, type: 'publish', channel: 'a', data: JSON.parse(`${'['.repeat(64)}${']'.repeat(64)}`) }), ErrorCode.InvalidJson, null],
+    [
+      '65 levels of nesting',
+      frame({ id: 1, type: 'publish', channel: 'a', data: JSON.parse(`${'['.repeat(64)}${']'.repeat(64)}`) }),
+      ErrorCode.InvalidJson,
+      null,
+    ],
     // 1001: not a command object, or no readable id
     ['a number', '42', ErrorCode.InvalidFrame, null],
     ['a string', '"ping"', ErrorCode.InvalidFrame, null],
@@ -180,8 +220,18 @@ describe('decodeCommand: exact error codes', () => {
     ['an empty since', frame({ id: ID, type: 'history', channel: 'a', since: '' }), ErrorCode.InvalidCursor, ID],
     ['a boolean since', frame({ id: ID, type: 'history', channel: 'a', since: true }), ErrorCode.InvalidCursor, ID],
     ['an array since', frame({ id: ID, type: 'subscribe', channel: 'a', since: [] }), ErrorCode.InvalidCursor, ID],
-    ['a since with a string offset', frame({ id: ID, type: 'subscribe', channel: 'a', since: { epoch: 'e', offset: '1' } }), ErrorCode.InvalidCursor, ID],
-    ['a since with a negative offset', frame({ id: ID, type: 'history', channel: 'a', since: { epoch: 'e', offset: -1 } }), ErrorCode.InvalidCursor, ID],
+    [
+      'a since with a string offset',
+      frame({ id: ID, type: 'subscribe', channel: 'a', since: { epoch: 'e', offset: '1' } }),
+      ErrorCode.InvalidCursor,
+      ID,
+    ],
+    [
+      'a since with a negative offset',
+      frame({ id: ID, type: 'history', channel: 'a', since: { epoch: 'e', offset: -1 } }),
+      ErrorCode.InvalidCursor,
+      ID,
+    ],
     ['a since with no epoch', frame({ id: ID, type: 'history', channel: 'a', since: { offset: 1 } }), ErrorCode.InvalidCursor, ID],
     // 1005: bad field
     ['a string joinLeave', frame({ id: ID, type: 'subscribe', channel: 'a', joinLeave: 'yes' }), ErrorCode.InvalidField, ID],
@@ -190,7 +240,12 @@ describe('decodeCommand: exact error codes', () => {
     ['limit 0', frame({ id: ID, type: 'history', channel: 'a', limit: 0 }), ErrorCode.InvalidField, ID],
     ['a negative limit', frame({ id: ID, type: 'history', channel: 'a', limit: -1 }), ErrorCode.InvalidField, ID],
     ['a fractional limit', frame({ id: ID, type: 'history', channel: 'a', limit: 1.5 }), ErrorCode.InvalidField, ID],
-    ['a limit over MAX_HISTORY_LIMIT', frame({ id: ID, type: 'history', channel: 'a', limit: MAX_HISTORY_LIMIT + 1 }), ErrorCode.InvalidField, ID],
+    [
+      'a limit over MAX_HISTORY_LIMIT',
+      frame({ id: ID, type: 'history', channel: 'a', limit: MAX_HISTORY_LIMIT + 1 }),
+      ErrorCode.InvalidField,
+      ID,
+    ],
     ['a string limit', frame({ id: ID, type: 'history', channel: 'a', limit: '10' }), ErrorCode.InvalidField, ID],
     ['a null limit', frame({ id: ID, type: 'history', channel: 'a', limit: null }), ErrorCode.InvalidField, ID],
     ['publish without data', frame({ id: ID, type: 'publish', channel: 'a' }), ErrorCode.InvalidField, ID],
@@ -204,22 +259,34 @@ describe('decodeCommand: exact error codes', () => {
 describe('decodeCommand: never throws', () => {
   it('for any string', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom(...'{}[]":,\\ 01truefalsenull'.split('')) })), (text) => {
-        expectWellFormed(decodeCommand(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.string({ unit: 'grapheme' }),
+          fc.string({ unit: fc.constantFrom(...'{}[]":,\\ 01truefalsenull'.split('')) }),
+        ),
+        (text) => {
+          expectWellFormed(decodeCommand(text));
+        },
+      ),
     );
   });
 
   it('for any JSON text, and reports non-objects as 1001', () => {
     fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, withObjectString: true, withSparseArray: true }), (value) => {
-        const text = JSON.stringify(value) ?? 'undefined';
-        const result = decodeCommand(text);
-        expectWellFormed(result);
-        const parsed: unknown = text === 'undefined' ? undefined : JSON.parse(text);
-        if (text === 'undefined') expectError(result, ErrorCode.InvalidJson, null);
-        else if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) expectError(result, ErrorCode.InvalidFrame, null);
-      }),
+      fc.property(
+        fc.anything({ withNullPrototype: true, withBoxedValues: true, withObjectString: true, withSparseArray: true }),
+        (value) => {
+          const text = JSON.stringify(value) ?? 'undefined';
+          const result = decodeCommand(text);
+          expectWellFormed(result);
+          const parsed: unknown = text === 'undefined' ? undefined : JSON.parse(text);
+          if (text === 'undefined') expectError(result, ErrorCode.InvalidJson, null);
+          else if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+            expectError(result, ErrorCode.InvalidFrame, null);
+        },
+      ),
     );
   });
 
@@ -264,7 +331,8 @@ describe('decodeCommand: __proto__ keys', () => {
   });
 
   it('keeps __proto__ inside data as plain data and never pollutes Object.prototype', () => {
-    const text = '{"id":1,"type":"publish","channel":"a","data":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}}';
+    const text =
+      '{"id":1,"type":"publish","channel":"a","data":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}}';
     const result = decodeCommand(text);
     expect(result.ok).toBe(true);
     if (!result.ok || result.command.type !== 'publish') return;
@@ -277,7 +345,10 @@ describe('decodeCommand: __proto__ keys', () => {
   });
 
   it('ignores a top-level __proto__ key on a valid command', () => {
-    expect(decodeCommand('{"id":1,"type":"ping","__proto__":{"type":"publish","polluted":true}}')).toEqual({ ok: true, command: { type: 'ping', id: 1 } });
+    expect(decodeCommand('{"id":1,"type":"ping","__proto__":{"type":"publish","polluted":true}}')).toEqual({
+      ok: true,
+      command: { type: 'ping', id: 1 },
+    });
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

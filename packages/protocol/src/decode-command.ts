@@ -95,7 +95,13 @@ export function decodeCommand(text: string): DecodeResult {
         }
         return {
           ok: true,
-          command: { type, id, channel: name, ...(checkedSince !== undefined && { since: checkedSince }), ...(joinLeave === true && { joinLeave }) },
+          command: {
+            type,
+            id,
+            channel: name,
+            ...(checkedSince !== undefined && { since: checkedSince }),
+            ...(joinLeave === true && { joinLeave }),
+          },
         };
       }
       const limit = frame['limit'];
@@ -104,7 +110,13 @@ export function decodeCommand(text: string): DecodeResult {
       }
       return {
         ok: true,
-        command: { type, id, channel: name, ...(checkedSince !== undefined && { since: checkedSince }), ...(limit !== undefined && { limit }) },
+        command: {
+          type,
+          id,
+          channel: name,
+          ...(checkedSince !== undefined && { since: checkedSince }),
+          ...(limit !== undefined && { limit }),
+        },
       };
     }
   }

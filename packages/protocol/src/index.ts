@@ -14,10 +14,27 @@ export type {
   UnsubscribeCommand,
 } from './commands.js';
 export { COMMAND_TYPES } from './commands.js';
-export { encodeCursor, encodePosition, parseCursor, parseSince, MAX_CURSOR_CHANNELS, MAX_CURSOR_LENGTH, type CursorEntry, type CursorPositions } from './cursor.js';
+export {
+  encodeCursor,
+  encodePosition,
+  parseCursor,
+  parseSince,
+  MAX_CURSOR_CHANNELS,
+  MAX_CURSOR_LENGTH,
+  type CursorEntry,
+  type CursorPositions,
+} from './cursor.js';
 export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
-export { CloseCode, ErrorCode, needsNewToken, shouldReconnect, type CloseCodeValue, type ErrorCodeValue, type WireError } from './error-codes.js';
+export {
+  CloseCode,
+  ErrorCode,
+  needsNewToken,
+  shouldReconnect,
+  type CloseCodeValue,
+  type ErrorCodeValue,
+  type WireError,
+} from './error-codes.js';
 export { checkIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency-key.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';

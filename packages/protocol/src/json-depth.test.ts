@@ -12,7 +12,10 @@ function depthOf(value: Json): number {
 }
 
 /** Strings made to confuse a scanner: brackets, quotes, backslashes, and what JSON escapes them to. */
-const trickyString = fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', '\\"', '"]', '\\\\', ',', ':', 'a', ' ', '\n', '\u0000', 'é', '😀'), maxLength: 12 });
+const trickyString = fc.string({
+  unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', '\\"', '"]', '\\\\', ',', ':', 'a', ' ', '\n', '\u0000', 'é', '😀'),
+  maxLength: 12,
+});
 
 const jsonArb: fc.Arbitrary<Json> = fc.letrec<{ value: Json }>((tie) => ({
   value: fc.oneof(
@@ -37,9 +40,13 @@ const deepArb = fc
 
 /** JSON text with every string character written as a \uXXXX escape (what JSON.stringify never does). */
 function stringifyEscaped(value: Json): string {
-  if (typeof value === 'string') return `"${Array.from({ length: value.length }, (_, i) => `\\u${value.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"`;
+  if (typeof value === 'string')
+    return `"${Array.from({ length: value.length }, (_, i) => `\\u${value.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"`;
   if (Array.isArray(value)) return `[${value.map(stringifyEscaped).join(',')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${stringifyEscaped(k)}:${stringifyEscaped(v)}`).join(',')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${stringifyEscaped(k)}:${stringifyEscaped(v)}`)
+      .join(',')}}`;
   return JSON.stringify(value);
 }
 
@@ -107,9 +114,13 @@ describe('exceedsJsonDepth', () => {
 
   it('never throws for any text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\') })), fc.integer({ min: -5, max: 100 }), (text, max) => {
-        expect(typeof exceedsJsonDepth(text, max)).toBe('boolean');
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\') })),
+        fc.integer({ min: -5, max: 100 }),
+        (text, max) => {
+          expect(typeof exceedsJsonDepth(text, max)).toBe('boolean');
+        },
+      ),
     );
   });
 });

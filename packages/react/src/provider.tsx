@@ -17,7 +17,7 @@ export interface HeraldProviderProps {
   /** The client the hooks below use. The application creates it, and closes it when done. */
   readonly client: RegisteredClient;
   /** Milliseconds before the last release of a channel unsubscribes it. @default DEFAULT_RELEASE_DELAY */
-  readonly releaseDelay?: number;
+  readonly releaseDelay?: number | undefined;
   /** The components that use the hooks. */
   readonly children?: ReactNode;
 }

@@ -55,7 +55,11 @@ const NONE: readonly Envelope[] = [];
  * @throws {RangeError} `keep must be a non-negative integer` when it is not.
  * @throws {Error} when there is no {@link HeraldProvider} above the component.
  */
-export function useChannel<C extends ChannelName>(channel: C, onMessage?: (message: Envelope<Channels[C]>) => void, options?: UseChannelOptions): UseChannelResult<Channels[C]>;
+export function useChannel<C extends ChannelName>(
+  channel: C,
+  onMessage?: (message: Envelope<Channels[C]>) => void,
+  options?: UseChannelOptions,
+): UseChannelResult<Channels[C]>;
 /** {@link useChannel} without a message handler. */
 export function useChannel<C extends ChannelName>(channel: C, options?: UseChannelOptions): UseChannelResult<Channels[C]>;
 export function useChannel<C extends ChannelName>(
@@ -97,7 +101,10 @@ export function useChannel<C extends ChannelName>(
   const snapshot = useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 
   const all = snapshot.messages as readonly Envelope<Channels[C]>[];
-  const messages = useMemo(() => (keep === 0 ? (NONE as readonly Envelope<Channels[C]>[]) : all.length > keep ? all.slice(all.length - keep) : all), [all, keep]);
+  const messages = useMemo(
+    () => (keep === 0 ? (NONE as readonly Envelope<Channels[C]>[]) : all.length > keep ? all.slice(all.length - keep) : all),
+    [all, keep],
+  );
   const publish = useCallback((data: Channels[C]) => client.publish(channel, data), [client, channel]);
   return {
     messages,

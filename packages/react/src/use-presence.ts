@@ -36,6 +36,9 @@ export function usePresence(channel: ChannelName, options: UsePresenceOptions = 
     },
     [registry, key, channel, releaseDelay],
   );
-  const getSnapshot = useCallback(() => (key === undefined ? EMPTY_PRESENCE : (registry.peek(key)?.presence?.snapshot ?? EMPTY_PRESENCE)), [registry, key]);
+  const getSnapshot = useCallback(
+    () => (key === undefined ? EMPTY_PRESENCE : (registry.peek(key)?.presence?.snapshot ?? EMPTY_PRESENCE)),
+    [registry, key],
+  );
   return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 }

@@ -121,7 +121,12 @@ export function setupHarness(): Harness {
       return presence!;
     },
     client(options = {}) {
-      const client = createClient<TestChannels>({ url: hub!.url, transports: ['websocket'], reconnect: { minDelay: 20, maxDelay: 100 }, ...options });
+      const client = createClient<TestChannels>({
+        url: hub!.url,
+        transports: ['websocket'],
+        reconnect: { minDelay: 20, maxDelay: 100 },
+        ...options,
+      });
       clients.push(client);
       return client;
     },

@@ -29,7 +29,8 @@ function Feed({ channel, id = 'feed', onMessage, ...options }: FeedProps) {
   );
 }
 
-const stateOf = (container: HTMLElement, id = 'feed'): string | undefined => container.querySelector<HTMLElement>(`#${id}`)?.dataset['state'];
+const stateOf = (container: HTMLElement, id = 'feed'): string | undefined =>
+  container.querySelector<HTMLElement>(`#${id}`)?.dataset['state'];
 const publish = async (channel: string, ...values: unknown[]): Promise<void> => {
   for (const value of values) await h.hub.server.hub.publish(channel, value);
 };
@@ -222,7 +223,9 @@ describe('useChannel', () => {
 
   it('throws outside a HeraldProvider, and on a bad keep', async () => {
     const outside = createRoot(document.createElement('div'));
-    await expect(inAct(() => outside.render(<Feed channel="x" />))).rejects.toThrow(new Error('useChannel must be used inside a <HeraldProvider>'));
+    await expect(inAct(() => outside.render(<Feed channel="x" />))).rejects.toThrow(
+      new Error('useChannel must be used inside a <HeraldProvider>'),
+    );
     await inAct(() => outside.unmount());
     const client = h.client();
     const root = createRoot(document.createElement('div'));

@@ -39,7 +39,13 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('useConnectionStat
     }
     client.close();
     await vi.waitFor(() => expect(texts(mounted.container, 'p')).toEqual(['closed/-']));
-    const expected = ['idle/-', 'connecting/-', `connected/${transport}`, ...(transport === 'polling' ? [] : ['reconnecting/-', `connected/${transport}`]), 'closed/-'];
+    const expected = [
+      'idle/-',
+      'connecting/-',
+      `connected/${transport}`,
+      ...(transport === 'polling' ? [] : ['reconnecting/-', `connected/${transport}`]),
+      'closed/-',
+    ];
     expect(log).toEqual(expected);
   });
 });

@@ -70,7 +70,12 @@ export class RedisBroker implements Broker {
   readonly #probe: NodeJS.Timeout;
   #probing = false;
 
-  private constructor(client: RedisClient, subscriber: RedisClient, options: RedisBrokerOptions, policy: (channel: string) => HistoryPolicy) {
+  private constructor(
+    client: RedisClient,
+    subscriber: RedisClient,
+    options: RedisBrokerOptions,
+    policy: (channel: string) => HistoryPolicy,
+  ) {
     this.#client = client;
     this.#subscriber = subscriber;
     this.#keys = new Keys(options.prefix ?? 'herald:');
@@ -199,15 +204,33 @@ export class RedisBroker implements Broker {
     const reply = (await READ.run(
       this.#client,
       [this.#keys.meta(channel), this.#keys.log(channel)],
-      [newEpoch(), String(this.#clock.now()), String(policy.ttl * 1000), since?.epoch ?? '', String(since?.offset ?? 0), String(Math.min(limit, policy.size)), this.#emptyTtl],
+      [
+        newEpoch(),
+        String(this.#clock.now()),
+        String(policy.ttl * 1000),
+        since?.epoch ?? '',
+        String(since?.offset ?? 0),
+        String(Math.min(limit, policy.size)),
+        this.#emptyTtl,
+      ],
     )) as [string, number, number, Entry[]];
     const [epoch, top, oldest, entries] = reply;
-    const messages = entries.map(([id, fields]): BrokerMessage => ({ channel, epoch, offset: parseInt(id, 10), time: Number(fields[1]), json: fields[3]! }));
+    const messages = entries.map(([id, fields]): BrokerMessage => ({
+      channel,
+      epoch,
+      offset: parseInt(id, 10),
+      time: Number(fields[1]),
+      json: fields[3]!,
+    }));
     return { messages, position: { epoch, offset: top }, oldest };
   }
 
   async position(channel: string): Promise<Position> {
-    const [epoch, offset] = (await POSITION.run(this.#client, [this.#keys.meta(channel), this.#keys.log(channel)], [newEpoch(), this.#emptyTtl])) as [string, number];
+    const [epoch, offset] = (await POSITION.run(
+      this.#client,
+      [this.#keys.meta(channel), this.#keys.log(channel)],
+      [newEpoch(), this.#emptyTtl],
+    )) as [string, number];
     return { epoch, offset };
   }
 
@@ -277,7 +300,8 @@ export class RedisBroker implements Broker {
 function parsePresenceEvent(text: string): PresenceEvent | undefined {
   try {
     const event = JSON.parse(text) as Partial<PresenceEvent>;
-    if ((event.type !== 'join' && event.type !== 'leave') || typeof event.channel !== 'string' || typeof event.client !== 'string') return undefined;
+    if ((event.type !== 'join' && event.type !== 'leave') || typeof event.channel !== 'string' || typeof event.client !== 'string')
+      return undefined;
     return { type: event.type, channel: event.channel, client: event.client, user: typeof event.user === 'string' ? event.user : null };
   } catch {
     return undefined;

@@ -72,11 +72,18 @@ export class RedisPresenceStore implements PresenceStore {
   async remove(channel: string, client: string): Promise<void> {
     const members = this.#mine.get(channel);
     if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
-    await replyWithin(this.#client, this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec());
+    await replyWithin(
+      this.#client,
+      this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec(),
+    );
   }
 
   async list(channel: string): Promise<PresenceMember[]> {
-    const flat = (await PRESENCE_LIST.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], [String(this.#clock.now())])) as string[];
+    const flat = (await PRESENCE_LIST.run(
+      this.#client,
+      [this.#keys.members(channel), this.#keys.alive(channel)],
+      [String(this.#clock.now())],
+    )) as string[];
     const entries: PresenceMember[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ client: flat[i]!, user: JSON.parse(flat[i + 1]!) as string | null });
     return entries;

@@ -70,7 +70,17 @@ export class RedisTicketStore implements TicketStore {
     const [refused, retryAfter] = (await TICKET_ISSUE.run(
       this.#client,
       [this.#keys.ticket(ticket), this.#keys.ticketsOf(holder), this.#keys.ticketRate(holder), this.#keys.tickets],
-      [String(now), String(ms), JSON.stringify(identity), String(limits.perHolder), String(limits.perSecond), String(limits.burst), String(limits.max), this.#keys.ticket(''), ticket],
+      [
+        String(now),
+        String(ms),
+        JSON.stringify(identity),
+        String(limits.perHolder),
+        String(limits.perSecond),
+        String(limits.burst),
+        String(limits.max),
+        this.#keys.ticket(''),
+        ticket,
+      ],
     )) as [number, number];
     if (refused === 1) throw ticketRefusal.perHolder(limits, retryAfter);
     if (refused === 2) throw ticketRefusal.rate(limits, retryAfter);

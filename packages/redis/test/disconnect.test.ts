@@ -18,12 +18,17 @@ afterEach(async () => {
 afterAll(() => deleteKeys(REDIS_URL, [prefix]));
 
 async function node(): Promise<TestHub> {
-  const hub = await startRedisHub({ url: REDIS_URL, prefix, security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] } });
+  const hub = await startRedisHub({
+    url: REDIS_URL,
+    prefix,
+    security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] },
+  });
   hubs.push(hub);
   return hub;
 }
 
-const token = (sub: string): Promise<string> => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(Buffer.from(SECRET));
+const token = (sub: string): Promise<string> =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(Buffer.from(SECRET));
 
 describe('POST /api/disconnect with several nodes', () => {
   it('closes the user’s sessions on every node, whichever node received the request', async () => {
@@ -35,7 +40,11 @@ describe('POST /api/disconnect with several nodes', () => {
     const sseOnB = await SseTestClient.connect(`${b.url}/events?channel=news`, headers);
     await sseOnB.ready();
     const bob = await WsTestClient.connect(b.wsUrl, { headers: { authorization: `Bearer ${await token('bob')}` } });
-    const answer = await fetch(`${a.url}/api/disconnect`, { method: 'POST', headers: { 'x-herald-key': API_KEY, 'content-type': 'application/json' }, body: '{"user":"alice"}' });
+    const answer = await fetch(`${a.url}/api/disconnect`, {
+      method: 'POST',
+      headers: { 'x-herald-key': API_KEY, 'content-type': 'application/json' },
+      body: '{"user":"alice"}',
+    });
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ disconnected: 1, nodes: 'all' });
     expect((await onA.closed).code).toBe(CloseCode.Disconnected);

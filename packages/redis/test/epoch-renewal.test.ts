@@ -41,7 +41,9 @@ describe('Redis lost acknowledged messages but kept the epoch (AOF every second,
     await admin.connect();
     try {
       await loseTail(admin, `${prefix}{tail}`, 3);
-      await expect.poll(async () => (await admin.hGet(`${prefix}{tail}:meta`, 'epoch')) !== epoch, { timeout: 5000, interval: 50 }).toBe(true);
+      await expect
+        .poll(async () => (await admin.hGet(`${prefix}{tail}:meta`, 'epoch')) !== epoch, { timeout: 5000, interval: 50 })
+        .toBe(true);
     } finally {
       admin.destroy();
     }
@@ -60,7 +62,11 @@ describe('Redis lost acknowledged messages but kept the epoch (AOF every second,
   it('after a reconnect, also when the lost offsets were already used again by other messages', async () => {
     const redis = await startRedisServer();
     try {
-      hub = await startTestHub({ broker: await RedisBroker.connect({ url: redis.url }), presence: await RedisPresenceStore.connect({ url: redis.url }), positionCheckInterval: 0 });
+      hub = await startTestHub({
+        broker: await RedisBroker.connect({ url: redis.url }),
+        presence: await RedisPresenceStore.connect({ url: redis.url }),
+        positionCheckInterval: 0,
+      });
       const ws = await WsTestClient.connect(hub.wsUrl);
       await ws.request({ type: 'subscribe', channel: 'reused' });
       for (let i = 1; i <= 5; i++) await hub.server.hub.publish('reused', i);
@@ -77,7 +83,9 @@ describe('Redis lost acknowledged messages but kept the epoch (AOF every second,
         await other.close();
         // The node's pub/sub connection drops and comes back (as after a Redis restart).
         await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-        await expect.poll(async () => (await admin.hGet('herald:{reused}:meta', 'epoch')) !== epoch, { timeout: 5000, interval: 50 }).toBe(true);
+        await expect
+          .poll(async () => (await admin.hGet('herald:{reused}:meta', 'epoch')) !== epoch, { timeout: 5000, interval: 50 })
+          .toBe(true);
       } finally {
         admin.destroy();
       }

@@ -9,7 +9,8 @@ import { createClient } from '@redis/client';
 import { expect } from 'vitest';
 
 /** What a client saw on one channel, in arrival order: messages and gaps, whatever the transport. */
-export type Delivery = { readonly type: 'message'; readonly epoch: string; readonly offset: number; readonly data: unknown } | ({ readonly type: 'gap' } & Gap);
+export type Delivery =
+  { readonly type: 'message'; readonly epoch: string; readonly offset: number; readonly data: unknown } | ({ readonly type: 'gap' } & Gap);
 
 /** An acknowledged publish: the ledger every subscriber is checked against. */
 export interface Ack {
@@ -31,7 +32,11 @@ export async function health(url: string): Promise<{ status: number; retryAfter:
 }
 
 /** `POST /api/publish` keeping the `Retry-After` header, which `publishHttp` drops. */
-export async function publishRaw(url: string, channel: string, data: unknown): Promise<{ status: number; retryAfter: string | null; body: any }> {
+export async function publishRaw(
+  url: string,
+  channel: string,
+  data: unknown,
+): Promise<{ status: number; retryAfter: string | null; body: any }> {
   const res = await fetch(`${url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel, data }) });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
 }
@@ -56,9 +61,17 @@ export interface RedisHubOptions {
 /** An in-process node on the Redis engine (default prefix, like `herald start --engine redis://…`). */
 export async function startRedisHub(options: RedisHubOptions): Promise<TestHub> {
   const prefix = options.prefix ?? 'herald:';
-  const broker = await RedisBroker.connect({ url: options.url, prefix, ...(options.commandTimeout !== undefined && { commandTimeout: options.commandTimeout }) });
+  const broker = await RedisBroker.connect({
+    url: options.url,
+    prefix,
+    ...(options.commandTimeout !== undefined && { commandTimeout: options.commandTimeout }),
+  });
   try {
-    const presence = await RedisPresenceStore.connect({ url: options.presenceUrl ?? options.url, prefix, ...(options.memberTtl !== undefined && { memberTtl: options.memberTtl }) });
+    const presence = await RedisPresenceStore.connect({
+      url: options.presenceUrl ?? options.url,
+      prefix,
+      ...(options.memberTtl !== undefined && { memberTtl: options.memberTtl }),
+    });
     return await startTestHub({
       broker,
       presence,
@@ -108,7 +121,8 @@ export function sseDeliveries(sse: SseTestClient, channel: string): Delivery[] {
 
 /** A wire message or gap (envelope, WebSocket frame, SSE data, polling item) as a {@link Delivery}. */
 export function toDelivery(frame: any): Delivery {
-  if (frame.type === 'gap') return { type: 'gap', channel: frame.channel, reason: frame.reason, requested: frame.requested, resumed: frame.resumed };
+  if (frame.type === 'gap')
+    return { type: 'gap', channel: frame.channel, reason: frame.reason, requested: frame.requested, resumed: frame.resumed };
   return { type: 'message', epoch: frame.epoch, offset: frame.offset, data: frame.data };
 }
 
@@ -210,7 +224,8 @@ export class HttpPoller {
         const body: any = await res.json();
         this.statuses.push(res.status);
         if (res.status === 200) this.#take(body);
-        else if (res.status !== 503 || res.headers.get('retry-after') !== '1' || body?.error?.code !== 3001) this.unexpected.push({ status: res.status, body });
+        else if (res.status !== 503 || res.headers.get('retry-after') !== '1' || body?.error?.code !== 3001)
+          this.unexpected.push({ status: res.status, body });
         if (res.status !== 200) await sleep(100);
       } catch (error) {
         if (this.#stopped) return;

@@ -22,7 +22,11 @@ describe('idempotent publish across nodes', () => {
   it('a publish retried on another node with the same key is stored once', async () => {
     const [a, b] = [await node(), await node()];
     const publish = (url: string) =>
-      fetch(`${url}/api/publish`, { method: 'POST', headers: { 'Idempotency-Key': 'payment-42' }, body: JSON.stringify({ channel: 'payments', data: { id: 42 } }) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      fetch(`${url}/api/publish`, {
+        method: 'POST',
+        headers: { 'Idempotency-Key': 'payment-42' },
+        body: JSON.stringify({ channel: 'payments', data: { id: 42 } }),
+      }).then((r) => r.json() as Promise<Record<string, unknown>>);
     const first = await publish(a.url);
     expect(await publish(b.url)).toEqual({ ...first, duplicate: true });
     const read = (await (await fetch(`${b.url}/api/messages?channel=payments`)).json()) as { messages: unknown[] };

@@ -50,7 +50,13 @@ const unavailable = { error: { code: 3001, message: 'the engine is unavailable' 
 const unreachable = { error: { code: 3001, message: 'the engine is unreachable' } };
 
 /** Checks a client's deliveries against the ledger: no silent hole, no gap, every ack once with its data. */
-function checkLedger(deliveries: readonly Delivery[], start: Position, acks: readonly Ack[], rejected: readonly unknown[], who: string): void {
+function checkLedger(
+  deliveries: readonly Delivery[],
+  start: Position,
+  acks: readonly Ack[],
+  rejected: readonly unknown[],
+  who: string,
+): void {
   const { messages, gaps } = checkNoSilentHole(deliveries, start, who);
   expect(gaps, `${who}: gaps`).toEqual([]);
   const received = new Map(messages.map((m) => [m.offset, m]));
@@ -58,7 +64,8 @@ function checkLedger(deliveries: readonly Delivery[], start: Position, acks: rea
   // A publish whose reply was lost with the connection may have been stored: it is not in the
   // ledger, but it must be one of the rejected ones, not something else.
   const acked = new Set(acks.map((a) => a.offset));
-  for (const extra of messages.filter((m) => !acked.has(m.offset))) expect(rejected, `${who}: unacknowledged offset ${extra.offset}`).toContainEqual(extra.data);
+  for (const extra of messages.filter((m) => !acked.has(m.offset)))
+    expect(rejected, `${who}: unacknowledged offset ${extra.offset}`).toContainEqual(extra.data);
 }
 
 describe('Redis stopped and restarted', () => {
@@ -79,7 +86,8 @@ describe('Redis stopped and restarted', () => {
     await redis.stop();
     // Redis is gone: nothing can be acknowledged any more, from the first request on.
     for (const url of nodes) {
-      for (let i = 0; i < 3; i++) expect(await publishRaw(url, 'outage', `during ${i}`)).toEqual({ status: 503, retryAfter: '1', body: unavailable });
+      for (let i = 0; i < 3; i++)
+        expect(await publishRaw(url, 'outage', `during ${i}`)).toEqual({ status: 503, retryAfter: '1', body: unavailable });
     }
     for (const ws of sockets) {
       const reply = await ws.request({ type: 'publish', channel: 'outage', data: 'during' });
@@ -97,8 +105,16 @@ describe('Redis stopped and restarted', () => {
     for (const url of nodes) await waitUntil(async () => (await health(url)).status === 200, `${url}/healthz to recover`, 5000);
     expect(Date.now() - restarted).toBeLessThan(5000);
     // The same log (persistence): offsets continue, nothing refused took a place in it.
-    expect(await publishRaw(local.url, 'outage', 'after 1')).toEqual({ status: 200, retryAfter: null, body: { channel: 'outage', epoch, offset: 2 } });
-    expect(await publishRaw(cli.url, 'outage', 'after 2')).toEqual({ status: 200, retryAfter: null, body: { channel: 'outage', epoch, offset: 3 } });
+    expect(await publishRaw(local.url, 'outage', 'after 1')).toEqual({
+      status: 200,
+      retryAfter: null,
+      body: { channel: 'outage', epoch, offset: 2 },
+    });
+    expect(await publishRaw(cli.url, 'outage', 'after 2')).toEqual({
+      status: 200,
+      retryAfter: null,
+      body: { channel: 'outage', epoch, offset: 3 },
+    });
     for (const [i, ws] of sockets.entries()) {
       const reply = await ws.request({ type: 'publish', channel: 'outage', data: `after ws ${i}` });
       expect(reply).toEqual({ type: 'reply', id: reply.id, channel: 'outage', epoch, offset: 4 + i });
@@ -137,13 +153,21 @@ describe('Redis stopped and restarted', () => {
     }
     // The sockets look open, but the health probe gets no answer: the node reports not ready.
     await waitUntil(async () => (await health(node.url)).status === 503, 'healthz 503 while Redis is frozen', 5000);
-    expect(await health(node.url)).toEqual({ status: 503, retryAfter: '1', body: { error: { code: 3001, message: 'the engine is unreachable' } } });
+    expect(await health(node.url)).toEqual({
+      status: 503,
+      retryAfter: '1',
+      body: { error: { code: 3001, message: 'the engine is unreachable' } },
+    });
 
     process.kill(pid, 'SIGCONT');
     await waitUntil(async () => (await health(node.url)).status === 200, 'healthz 200 after SIGCONT', 5000);
     // Redis ran the timed-out publish when it woke up (errors.md: after a command timeout a refused
     // publish may have been stored), so this one comes after it.
-    expect(await publishRaw(node.url, 'frozen', 3)).toEqual({ status: 200, retryAfter: null, body: { channel: 'frozen', epoch: expect.any(String), offset: 3 } });
+    expect(await publishRaw(node.url, 'frozen', 3)).toEqual({
+      status: 200,
+      retryAfter: null,
+      body: { channel: 'frozen', epoch: expect.any(String), offset: 3 },
+    });
   });
 
   it('with persistence: WebSocket, SSE and polling clients on two nodes get every acknowledged message once, in order', async () => {
@@ -161,7 +185,10 @@ describe('Redis stopped and restarted', () => {
     expect(readyPosition(sse, channel)).toEqual(start);
     const poller = own(new HttpPoller(a.url, channel, { cursor: subscribed.cursor, wait: 0.25 }), (p) => p.stop());
     poller.start();
-    const sdk = own(createHeraldClient({ url: b.url, transports: ['polling'], pollWait: 1, reconnect: { minDelay: 50, maxDelay: 200 } }), (c) => c.close());
+    const sdk = own(
+      createHeraldClient({ url: b.url, transports: ['polling'], pollWait: 1, reconnect: { minDelay: 50, maxDelay: 200 } }),
+      (c) => c.close(),
+    );
     const sdkDeliveries = new Collector<Delivery>();
     const sub = sdk.subscribe(channel, (m) => sdkDeliveries.push(toDelivery(m)), { since: start });
     sub.on('gap', (gap) => sdkDeliveries.push(toDelivery({ type: 'gap', ...gap })));
@@ -186,7 +213,10 @@ describe('Redis stopped and restarted', () => {
       await redis.stop();
       const before = acks.length;
       const polled = poller.statuses.length;
-      await waitUntil(() => rejected.length >= 5 && poller.statuses.slice(polled).includes(503), '5 publishes and a poll refused during the outage');
+      await waitUntil(
+        () => rejected.length >= 5 && poller.statuses.slice(polled).includes(503),
+        '5 publishes and a poll refused during the outage',
+      );
       expect(acks.length).toBe(before);
       await redis.start();
       await waitUntil(() => acks.length >= before + 15, '15 publishes after the outage');
@@ -217,7 +247,8 @@ describe('Redis stopped and restarted', () => {
     const b = own(await startRedisHub({ url: redis.url, memberTtl: 1 }), (h) => h.close());
     const channel = 'reset';
     // -1 while the node cannot answer (a 503 during the restart).
-    const members = async (): Promise<number> => ((await (await fetch(`${a.url}/api/presence?channel=${channel}`)).json()) as { members?: unknown[] }).members?.length ?? -1;
+    const members = async (): Promise<number> =>
+      ((await (await fetch(`${a.url}/api/presence?channel=${channel}`)).json()) as { members?: unknown[] }).members?.length ?? -1;
 
     const ws = own(await WsTestClient.connect(a.wsUrl), (c) => c.close());
     const subscribed = await ws.request({ type: 'subscribe', channel });
@@ -254,7 +285,13 @@ describe('Redis stopped and restarted', () => {
       fresh.push({ type: 'message', epoch, offset: i, data: `new ${i}` });
     }
     expect(epoch).not.toBe(start.epoch);
-    const gap: Delivery = { type: 'gap', channel, reason: 'epoch', requested: { epoch: start.epoch, offset: 4 }, resumed: { epoch: epoch!, offset: 0 } };
+    const gap: Delivery = {
+      type: 'gap',
+      channel,
+      reason: 'epoch',
+      requested: { epoch: start.epoch, offset: 4 },
+      resumed: { epoch: epoch!, offset: 0 },
+    };
 
     await ws.waitForMessages(7, channel);
     await sse.waitForMessages(7);
@@ -286,7 +323,9 @@ describe('lost live messages are repaired from the log', () => {
     const subscribers = (): Promise<number> => liveSubscribers(admin, channel);
     // Every node's pub/sub connection that is subscribed to anything (A and C, and B if it listens
     // to more than channels): what `CLIENT KILL TYPE pubsub` must cut each time.
-    const pubsubConnections = async (): Promise<number> => (await admin.sendCommand<string>(['CLIENT', 'LIST', 'TYPE', 'pubsub'])).split('\n').filter((l) => l.includes('name=herald-pubsub')).length;
+    const pubsubConnections = async (): Promise<number> =>
+      (await admin.sendCommand<string>(['CLIENT', 'LIST', 'TYPE', 'pubsub'])).split('\n').filter((l) => l.includes('name=herald-pubsub'))
+        .length;
 
     const ws = own(await WsTestClient.connect(a.wsUrl), (x) => x.close());
     const start = (await ws.request({ type: 'subscribe', channel })).position as Position;
@@ -429,7 +468,7 @@ describe('presence across nodes', () => {
     await remoteWs.request({ type: 'subscribe', channel });
     const remoteSse = own(await SseTestClient.connect(`${doomed.url}/events?channel=${channel}`), (x) => x.close());
     await remoteSse.ready();
-    await waitUntil(async () => (await members()).length === 3, 'the other node\'s two members to be listed');
+    await waitUntil(async () => (await members()).length === 3, "the other node's two members to be listed");
     // Listed for longer than the TTL while their node lives: it refreshes them.
     await sleep(memberTtl * 1000 * 1.5);
     expect(await members()).toHaveLength(3);
@@ -437,7 +476,7 @@ describe('presence across nodes', () => {
     doomed.kill();
     await doomed.exited;
     const killedAt = Date.now();
-    await waitUntil(async () => JSON.stringify(await members()) === JSON.stringify(own1), 'the dead node\'s members to expire', 5000);
+    await waitUntil(async () => JSON.stringify(await members()) === JSON.stringify(own1), "the dead node's members to expire", 5000);
     // Gone within the TTL of their last refresh (which came before the kill), plus one read.
     expect(Date.now() - killedAt).toBeLessThan(memberTtl * 1000 + 300);
     expect((await remoteWs.closed).code).toBe(1006);

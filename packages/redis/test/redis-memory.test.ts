@@ -14,12 +14,18 @@ describe('a full Redis (maxmemory, noeviction)', () => {
 
   it('refuses publishes with 503 (3001) instead of growing past maxmemory; reads still work', async () => {
     redis = await startRedisServer({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
-    hub = await startTestHub({ broker: await RedisBroker.connect({ url: redis.url, historySize: 100_000 }), presence: await RedisPresenceStore.connect({ url: redis.url }) });
+    hub = await startTestHub({
+      broker: await RedisBroker.connect({ url: redis.url, historySize: 100_000 }),
+      presence: await RedisPresenceStore.connect({ url: redis.url }),
+    });
     const data = 'x'.repeat(10_000);
     let stored = 0;
     let refused: { status: number; body: any } | undefined;
     for (let i = 0; i < 2000 && refused === undefined; i++) {
-      const res = await fetch(`${hub.url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel: i % 2 === 0 ? 'big' : `new-${i}`, data }) });
+      const res = await fetch(`${hub.url}/api/publish`, {
+        method: 'POST',
+        body: JSON.stringify({ channel: i % 2 === 0 ? 'big' : `new-${i}`, data }),
+      });
       if (res.status === 200) stored++;
       else refused = { status: res.status, body: await res.json() };
     }

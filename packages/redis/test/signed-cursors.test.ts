@@ -78,18 +78,28 @@ describe('signed cursors on Redis', () => {
     const other = `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`;
     const fresh = await WsTestClient.connect(b.wsUrl, { headers });
     opened.push(fresh);
-    for (const since of [{ epoch, offset: 0 }, { epoch, offset: first.offset }]) {
+    for (const since of [
+      { epoch, offset: 0 },
+      { epoch, offset: first.offset },
+    ]) {
       expect((await fresh.request({ type: 'subscribe', channel: CHANNEL, since })).error.code).toBe(ErrorCode.Forbidden);
     }
     // Another signature: not trusted, the subscription starts at the end after a cursor gap.
     const top = (await b.server.hub.position(CHANNEL)).offset;
-    const moved = await fresh.request({ type: 'subscribe', channel: CHANNEL, since: `c1.${Buffer.from(`${CHANNEL}|${epoch}|${first.offset}|${other}`).toString('base64url')}` });
+    const moved = await fresh.request({
+      type: 'subscribe',
+      channel: CHANNEL,
+      since: `c1.${Buffer.from(`${CHANNEL}|${epoch}|${first.offset}|${other}`).toString('base64url')}`,
+    });
     expect(moved).toMatchObject({ position: { offset: top } });
     await fresh.frames.until((frames) => frames.some((f) => f.type === 'gap'), 'gap');
     expect(fresh.frames.items.find((f) => f.type === 'gap')).toMatchObject({ reason: 'cursor', resumed: { offset: top } });
     await fresh.request({ type: 'ping' });
     expect(fresh.messages()).toEqual([]);
-    const forged = await fetch(`${a.url}/api/messages?channel=${CHANNEL}&since=c1.${Buffer.from(`${CHANNEL}|${epoch}|0`).toString('base64url')}`, { headers });
+    const forged = await fetch(
+      `${a.url}/api/messages?channel=${CHANNEL}&since=c1.${Buffer.from(`${CHANNEL}|${epoch}|0`).toString('base64url')}`,
+      { headers },
+    );
     expect(forged.status).toBe(403);
     expect(((await forged.json()) as { error: { code: number } }).error.code).toBe(ErrorCode.Forbidden);
   });

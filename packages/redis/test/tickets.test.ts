@@ -22,7 +22,12 @@ async function store(options: { ttl?: number; clock?: Clock; limits?: TicketLimi
   return tickets;
 }
 
-const alice = { user: 'alice', authenticated: true, expiresAt: undefined, grants: { subscribe: ['inbox:alice'], publish: [], history: [], presence: [] } };
+const alice = {
+  user: 'alice',
+  authenticated: true,
+  expiresAt: undefined,
+  grants: { subscribe: ['inbox:alice'], publish: [], history: [], presence: [] },
+};
 
 describe('RedisTicketStore', () => {
   it('a ticket issued by one node is redeemed once by another', async () => {
@@ -36,7 +41,12 @@ describe('RedisTicketStore', () => {
   });
 
   it('never outlives the token it stands for', async () => {
-    const clock = { time: 1_700_000_000_000, now() { return this.time; } };
+    const clock = {
+      time: 1_700_000_000_000,
+      now() {
+        return this.time;
+      },
+    };
     const tickets = await store({ clock });
     const issued = await tickets.issue({ ...alice, expiresAt: clock.time + 5_000 });
     expect(issued.expiresIn).toBe(5);
@@ -64,13 +74,19 @@ describe('RedisTicketStore limits, counted over every node', () => {
     return [await store({ ...options, prefix: own }), await store({ ...options, prefix: own })];
   }
   const user = (name: string): Identity => ({ ...alice, user: name });
-  const clockAt = (time: number): Clock & { time: number } => ({ time, now() { return this.time; } });
+  const clockAt = (time: number): Clock & { time: number } => ({
+    time,
+    now() {
+      return this.time;
+    },
+  });
 
   /** Settles `issue` and reports it as `ok` or the refusal's `code retryAfter message`. */
   const outcome = (issued: Promise<unknown>): Promise<string> =>
     issued.then(
       () => 'ok',
-      (error: unknown) => (error instanceof TicketRefusedError ? `${error.wireCode} ${error.retryAfter} ${error.message}` : `unexpected ${String(error)}`),
+      (error: unknown) =>
+        error instanceof TicketRefusedError ? `${error.wireCode} ${error.retryAfter} ${error.message}` : `unexpected ${String(error)}`,
     );
 
   it('a flood by one user from two nodes at once gets exactly 16 tickets; another user’s ticket survives it', async () => {
@@ -78,7 +94,9 @@ describe('RedisTicketStore limits, counted over every node', () => {
     const { ticket } = await a.issue(user('bob'));
     const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => outcome((i % 2 === 0 ? a : b).issue(user('mallory')))));
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(16);
-    expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(new Set([`${ErrorCode.RateLimited} 30 at most 16 unredeemed tickets at once`]));
+    expect(new Set(outcomes.filter((o) => o !== 'ok'))).toEqual(
+      new Set([`${ErrorCode.RateLimited} 30 at most 16 unredeemed tickets at once`]),
+    );
     expect((await b.redeem(ticket))?.user).toBe('bob');
   });
 
@@ -125,7 +143,9 @@ describe('RedisTicketStore limits, counted over every node', () => {
   });
 
   it('rejects limits out of range', async () => {
-    await expect(RedisTicketStore.connect({ url: REDIS_URL, prefix, limits: { perHolder: 0 } })).rejects.toThrow(new RangeError('tickets perHolder must be an integer ≥ 1'));
+    await expect(RedisTicketStore.connect({ url: REDIS_URL, prefix, limits: { perHolder: 0 } })).rejects.toThrow(
+      new RangeError('tickets perHolder must be an integer ≥ 1'),
+    );
   });
 });
 
@@ -156,7 +176,11 @@ describe('tickets across two hubs on one Redis', () => {
 
   it('POST /api/ticket on A, WebSocket on B: the session is the token’s user; replayed on A it is refused', async () => {
     const [a, b] = [await node(), await node()];
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(Buffer.from(SECRET));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(Buffer.from(SECRET));
     const answer = await fetch(`${a.url}/api/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
     const { ticket } = (await answer.json()) as { ticket: string };

@@ -16,6 +16,7 @@ describe('timer options of the Redis engine are bounded by what a Node.js timer 
 
   it('memberTtl (members are re-stamped every third of it): seconds from 1 to 2147483', async () => {
     const error = new RangeError('memberTtl must be a number of seconds from 1 to 2147483');
-    for (const memberTtl of [2_147_484, 0.5, Number.NaN]) await expect(RedisPresenceStore.connect({ url, memberTtl })).rejects.toThrow(error);
+    for (const memberTtl of [2_147_484, 0.5, Number.NaN])
+      await expect(RedisPresenceStore.connect({ url, memberTtl })).rejects.toThrow(error);
   });
 });

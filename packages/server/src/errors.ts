@@ -1,7 +1,10 @@
 import { ErrorCode, type ErrorCodeValue, type WireError } from '@herald/protocol';
 
 const NAMES = new Map<number, string>(
-  Object.entries(ErrorCode).map(([name, value]) => [value, name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '_') + c.toLowerCase())]),
+  Object.entries(ErrorCode).map(([name, value]) => [
+    value,
+    name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '_') + c.toLowerCase()),
+  ]),
 );
 
 /**

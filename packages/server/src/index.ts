@@ -1,6 +1,16 @@
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
-export type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEvent, PresenceStore, PublishOptions, ReadOptions, ReadResult } from './engine/broker.js';
+export type {
+  Broker,
+  BrokerHandler,
+  BrokerMessage,
+  DuplicatePublish,
+  PresenceEvent,
+  PresenceStore,
+  PublishOptions,
+  ReadOptions,
+  ReadResult,
+} from './engine/broker.js';
 // eslint-disable-next-line @typescript-eslint/no-deprecated -- the old name of PresenceMember, kept so engines written against it still compile
 export type { PresenceEntry } from './engine/broker.js';
 export { serializeEnvelope } from './engine/broker.js';
@@ -21,7 +31,14 @@ export { ANONYMOUS, type Grants, type Identity, type Operation } from './auth/id
 export { JwtAuthenticator, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';
 export { Security, type CredentialSource, type SecurityOptions } from './auth/security.js';
 export { DEFAULT_TICKET_TTL, MemoryTicketStore, newTicket, type IssuedTicket, type TicketStore } from './auth/ticket-store.js';
-export { resolveTicketLimits, ticketHolder, ticketRefusal, TicketRefusedError, type ResolvedTicketLimits, type TicketLimits } from './auth/ticket-limits.js';
+export {
+  resolveTicketLimits,
+  ticketHolder,
+  ticketRefusal,
+  TicketRefusedError,
+  type ResolvedTicketLimits,
+  type TicketLimits,
+} from './auth/ticket-limits.js';
 export { ALLOW_ALL, DENY_ALL, Permissions, type Access, type NamespaceRules } from './auth/permissions.js';
 export { CURSOR_CHARS_PER_CHANNEL, requestHeadBytes } from './http/request-head.js';
 export { MAX_TIMER_DELAY, MAX_TIMER_SECONDS, timerMs, timerSeconds } from './timer-delay.js';

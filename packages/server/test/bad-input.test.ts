@@ -134,7 +134,10 @@ function rawWebSocketClose(frame: Buffer): Promise<{ handshake: string; closeCod
     socket.on('error', reject);
     socket.on('close', () => {
       // An unmasked server close frame: 0x88, payload length, then the 2-byte code.
-      resolve({ handshake: handshake ?? '', closeCode: received[0] === 0x88 && received.length >= 4 ? received.readUInt16BE(2) : undefined });
+      resolve({
+        handshake: handshake ?? '',
+        closeCode: received[0] === 0x88 && received.length >= 4 ? received.readUInt16BE(2) : undefined,
+      });
     });
     socket.write(
       'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -144,7 +147,8 @@ function rawWebSocketClose(frame: Buffer): Promise<{ handshake: string; closeCod
 }
 
 /** A masked client frame (RFC 6455 §5.2) with a zero mask key, for payloads under 126 bytes. */
-const maskedFrame = (firstByte: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+const maskedFrame = (firstByte: number, payload: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
 
 const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 /** JSON text with a literal `__proto__` key (an object literal would set the prototype instead). */
@@ -241,7 +245,11 @@ describe('POST /api/publish', () => {
   it('answers 400 with code 1000 for deep nesting, 65 levels or 100,000', async () => {
     expectHttpError(await publishRaw(`{"channel":"deep","data":${nested(64)}}`), 400, ErrorCode.InvalidJson);
     expectHttpError(await publishRaw(`{"channel":"deep","data":${nested(100_000)}}`), 400, ErrorCode.InvalidJson);
-    expectHttpError(await publishRaw(`{"channel":"deep","data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`), 400, ErrorCode.InvalidJson);
+    expectHttpError(
+      await publishRaw(`{"channel":"deep","data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`),
+      400,
+      ErrorCode.InvalidJson,
+    );
     const ok = await publishRaw(`{"channel":"deep","data":${nested(63)}}`);
     expect(ok.status).toBe(200);
     const read = await poll(hub.url, 'channel=deep');
@@ -390,7 +398,9 @@ describe('routing and malformed HTTP', () => {
   it('answers 400 JSON with code 1005 to a request URL that cannot be parsed', async () => {
     const answer = await rawHttp('GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: ErrorCode.InvalidField, message: expect.any(String) } });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: ErrorCode.InvalidField, message: expect.any(String) },
+    });
   });
 
   it('answers 4xx to a flood of headers, and keeps serving', async () => {
@@ -453,16 +463,30 @@ describe('WebSocket', () => {
 
   it('answers a bad since with code 1004, on subscribe and history', async () => {
     const client = await ws();
-    const badSince = [5, true, [], {}, 'garbage', '', { epoch: '', offset: 1 }, { epoch: 'e', offset: -1 }, { epoch: 'e', offset: 1.5 }, { epoch: 'e', offset: '1' }];
+    const badSince = [
+      5,
+      true,
+      [],
+      {},
+      'garbage',
+      '',
+      { epoch: '', offset: 1 },
+      { epoch: 'e', offset: -1 },
+      { epoch: 'e', offset: 1.5 },
+      { epoch: 'e', offset: '1' },
+    ];
     for (const type of ['subscribe', 'history']) {
-      for (const since of badSince) expect(await replyError(client, 70, { type, channel: 'a', since }), JSON.stringify(since)).toBe(ErrorCode.InvalidCursor);
+      for (const since of badSince)
+        expect(await replyError(client, 70, { type, channel: 'a', since }), JSON.stringify(since)).toBe(ErrorCode.InvalidCursor);
     }
   });
 
   it('answers a bad joinLeave, a bad limit or a publish without data with code 1005', async () => {
     const client = await ws();
-    for (const joinLeave of ['yes', 1, null, {}]) expect(await replyError(client, 80, { type: 'subscribe', channel: 'a', joinLeave })).toBe(ErrorCode.InvalidField);
-    for (const limit of [0, -1, 1.5, 1001, '10', null, true]) expect(await replyError(client, 81, { type: 'history', channel: 'a', limit })).toBe(ErrorCode.InvalidField);
+    for (const joinLeave of ['yes', 1, null, {}])
+      expect(await replyError(client, 80, { type: 'subscribe', channel: 'a', joinLeave })).toBe(ErrorCode.InvalidField);
+    for (const limit of [0, -1, 1.5, 1001, '10', null, true])
+      expect(await replyError(client, 81, { type: 'history', channel: 'a', limit })).toBe(ErrorCode.InvalidField);
     expect(await replyError(client, 82, { type: 'publish', channel: 'a' })).toBe(ErrorCode.InvalidField);
     // None of these subscribed: a valid subscribe to the same channel still works.
     const ok = await client.request({ type: 'subscribe', channel: 'a' });
@@ -483,7 +507,9 @@ describe('WebSocket', () => {
     const subscriber = await ws();
     expect((await subscriber.request({ type: 'subscribe', channel: 'proto-ws' })).error).toBeUndefined();
     expect(await frameError(client, '{"__proto__":{"id":1,"type":"ping"}}')).toBe(ErrorCode.InvalidFrame);
-    expect(await replyError(client, 90, JSON.parse('{"type":"publish","__proto__":{"channel":"proto-ws","data":1}}'))).toBe(ErrorCode.InvalidChannel);
+    expect(await replyError(client, 90, JSON.parse('{"type":"publish","__proto__":{"channel":"proto-ws","data":1}}'))).toBe(
+      ErrorCode.InvalidChannel,
+    );
     client.sendRaw(`{"id":91,"type":"publish","channel":"proto-ws","data":${PROTO_DATA_TEXT},"__proto__":{"channel":"elsewhere"}}`);
     const published = (await client.frames.until((fs) => fs.some((f) => f.id === 91), 'publish reply')).find((f) => f.id === 91);
     expect(published).toEqual({ type: 'reply', id: 91, channel: 'proto-ws', epoch: expect.any(String), offset: 1 });
@@ -500,7 +526,13 @@ describe('WebSocket', () => {
     expect(Buffer.byteLength(frame)).toBe(64 * 1024);
     client.sendRaw(frame);
     const frames = await client.frames.until((fs) => fs.some((f) => f.id === 'max'), 'publish reply');
-    expect(frames.find((f) => f.id === 'max')).toEqual({ type: 'reply', id: 'max', channel: 'max-frame', epoch: expect.any(String), offset: 1 });
+    expect(frames.find((f) => f.id === 'max')).toEqual({
+      type: 'reply',
+      id: 'max',
+      channel: 'max-frame',
+      epoch: expect.any(String),
+      offset: 1,
+    });
   });
 
   it('closes with 1009 on a frame over 64 KiB', async () => {
@@ -537,7 +569,10 @@ describe('WebSocket', () => {
     const again = await client.request({ type: 'subscribe', channel: 'twice' });
     expect(again.error.code).toBe(ErrorCode.AlreadySubscribed);
     // Pipelined subscribes: exactly one wins.
-    const [a, b] = await Promise.all([client.request({ type: 'subscribe', channel: 'twice-2' }), client.request({ type: 'subscribe', channel: 'twice-2' })]);
+    const [a, b] = await Promise.all([
+      client.request({ type: 'subscribe', channel: 'twice-2' }),
+      client.request({ type: 'subscribe', channel: 'twice-2' }),
+    ]);
     expect([a.error?.code, b.error?.code].sort()).toEqual([ErrorCode.AlreadySubscribed, undefined]);
     // Still subscribed once: one publish gives exactly one message.
     await publishHttp(hub.url, 'twice', 'once');
@@ -578,7 +613,11 @@ describe('WebSocket', () => {
 
 describe('after all of the above', () => {
   it('the process is healthy, unpolluted, and clients subscribed before the abuse still receive', async () => {
-    expect(await http('/healthz')).toEqual({ status: 200, contentType: expect.stringMatching(/^application\/json/), body: { status: 'ok' } });
+    expect(await http('/healthz')).toEqual({
+      status: 200,
+      contentType: expect.stringMatching(/^application\/json/),
+      body: { status: 'ok' },
+    });
     expectNoPollution();
     const published = await publishHttp(hub.url, WATCHED, { after: 'abuse' });
     expect(published.status).toBe(200);

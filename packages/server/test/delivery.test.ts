@@ -76,7 +76,10 @@ describe('delivery: publish over HTTP and WebSocket, receive over all three tran
     const empty = await poll(hub.url, `channel=quiet&since=${encodeURIComponent(first.body.cursor)}&wait=0.2`);
     expect(empty.body).toEqual({ messages: [], cursor: first.body.cursor });
 
-    const held = poll(hub.url, `channel=quiet&since=${encodeURIComponent(first.body.cursor)}&wait=20`).then((r) => ({ ...r, at: performance.now() }));
+    const held = poll(hub.url, `channel=quiet&since=${encodeURIComponent(first.body.cursor)}&wait=20`).then((r) => ({
+      ...r,
+      at: performance.now(),
+    }));
     await expect.poll(() => hub.server.stats().polling).toBe(1);
     const before = performance.now();
     await hub.server.hub.publish('quiet', 'wake');

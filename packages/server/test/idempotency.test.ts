@@ -3,7 +3,11 @@ import { ManualClock, startTestHub, WsTestClient, type TestHub } from '@herald/t
 import { afterEach, describe, expect, it } from 'vitest';
 
 const post = async (hub: TestHub, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> => {
-  const res = await fetch(`${hub.url}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${hub.url}/api/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 };
 
@@ -22,7 +26,11 @@ describe('idempotent publish', () => {
     expect(retry).toEqual({ status: 200, body: { ...first.body, duplicate: true } });
     // The same key in the header, as in the IETF Idempotency-Key draft.
     expect((await post(hub, { channel: 'orders', data: { id: 7 } }, { 'Idempotency-Key': 'order-7' })).body.duplicate).toBe(true);
-    expect((await post(hub, { channel: 'orders', data: { id: 8 } }, { 'Idempotency-Key': 'order-8' })).body).toEqual({ channel: 'orders', epoch: first.body.epoch, offset: 2 });
+    expect((await post(hub, { channel: 'orders', data: { id: 8 } }, { 'Idempotency-Key': 'order-8' })).body).toEqual({
+      channel: 'orders',
+      epoch: first.body.epoch,
+      offset: 2,
+    });
     const stored = (await (await fetch(`${hub.url}/api/messages?channel=orders`)).json()) as { messages: { data: unknown }[] };
     expect(stored.messages.map((m) => m.data)).toEqual([{ id: 7 }, { id: 8 }]);
   });
@@ -36,13 +44,19 @@ describe('idempotent publish', () => {
   ])('refuses a bad key %j %j with 1005', async (field, headers) => {
     hub = await startTestHub();
     const answer = await post(hub, { channel: 'c', data: 1, ...field }, headers);
-    expect(answer).toEqual({ status: 400, body: { error: { code: ErrorCode.InvalidField, message: 'idempotencyKey must be 1-128 printable ASCII characters without spaces' } } });
+    expect(answer).toEqual({
+      status: 400,
+      body: { error: { code: ErrorCode.InvalidField, message: 'idempotencyKey must be 1-128 printable ASCII characters without spaces' } },
+    });
   });
 
   it('refuses a header and a body field that differ', async () => {
     hub = await startTestHub();
     const answer = await post(hub, { channel: 'c', data: 1, idempotencyKey: 'a' }, { 'Idempotency-Key': 'b' });
-    expect(answer).toEqual({ status: 400, body: { error: { code: ErrorCode.InvalidField, message: 'the Idempotency-Key header and idempotencyKey differ' } } });
+    expect(answer).toEqual({
+      status: 400,
+      body: { error: { code: ErrorCode.InvalidField, message: 'the Idempotency-Key header and idempotencyKey differ' } },
+    });
   });
 
   it('refuses a key reused for different data on the channel, storing nothing', async () => {
@@ -62,7 +76,10 @@ describe('idempotent publish', () => {
     const backend = await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' }, { 'X-Herald-Key': 'k'.repeat(32) });
     expect([anonymous.body.offset, backend.body.offset]).toEqual([1, 2]);
     expect(backend.body.duplicate).toBeUndefined();
-    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' }, { 'X-Herald-Key': 'k'.repeat(32) })).body).toMatchObject({ offset: 2, duplicate: true });
+    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'shared' }, { 'X-Herald-Key': 'k'.repeat(32) })).body).toMatchObject({
+      offset: 2,
+      duplicate: true,
+    });
   });
 
   it('takes a quoted Idempotency-Key header as the key inside the quotes, and a null field as no key', async () => {
@@ -80,7 +97,9 @@ describe('idempotent publish', () => {
     expect(first.duplicate).toBeUndefined();
     const retry = await ws.request({ type: 'publish', channel: 'chat', data: 'hi', idempotencyKey: 'm-1' });
     expect(retry).toMatchObject({ channel: 'chat', epoch: first.epoch, offset: 1, duplicate: true });
-    expect((await ws.request({ type: 'publish', channel: 'chat', data: 'hi', idempotencyKey: ' ' })).error.code).toBe(ErrorCode.InvalidField);
+    expect((await ws.request({ type: 'publish', channel: 'chat', data: 'hi', idempotencyKey: ' ' })).error.code).toBe(
+      ErrorCode.InvalidField,
+    );
     await ws.close();
   });
 
@@ -91,6 +110,10 @@ describe('idempotent publish', () => {
     clock.advance(59_000);
     expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' })).body.duplicate).toBe(true);
     clock.advance(2_000);
-    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' })).body).toEqual({ channel: 'c', epoch: expect.any(String), offset: 2 });
+    expect((await post(hub, { channel: 'c', data: 1, idempotencyKey: 'k' })).body).toEqual({
+      channel: 'c',
+      epoch: expect.any(String),
+      offset: 2,
+    });
   });
 });

@@ -52,7 +52,13 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     for (let i = 1; i <= 5; i++) await hub.server.hub.publish('gone', i);
     await ws.waitForMessages(4);
     const epoch = ws.messages()[0].epoch as string;
-    expect(ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason}` : f.offset))).toEqual([1, 2, 'gap lost', 4, 5]);
+    expect(ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason}` : f.offset))).toEqual([
+      1,
+      2,
+      'gap lost',
+      4,
+      5,
+    ]);
     expect(ws.frames.items.find((f) => f.type === 'gap')).toEqual({
       type: 'gap',
       channel: 'gone',
@@ -105,7 +111,9 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
   });
 
   it('refuses a bad positionCheckInterval', () => {
-    expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: -1 })).toThrow(RangeError);
+    expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: -1 })).toThrow(
+      RangeError,
+    );
   });
 
   it('a position-check repair whose read fails is tried again by the next check', async () => {
@@ -130,7 +138,9 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     for (let i = 1; i <= 5; i++) await hub.server.hub.publish('trimmed', i);
     await ws.waitForMessages(3, 'trimmed', 5000);
     const epoch = ws.messages()[0].epoch as string;
-    expect(ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason} ${f.resumed.offset}` : f.offset))).toEqual([1, 'gap lost 3', 4, 5]);
+    expect(
+      ws.frames.items.filter((f) => f.type !== 'reply').map((f) => (f.type === 'gap' ? `gap ${f.reason} ${f.resumed.offset}` : f.offset)),
+    ).toEqual([1, 'gap lost 3', 4, 5]);
     expect(ws.frames.items.find((f) => f.type === 'gap').requested).toEqual({ epoch, offset: 1 });
     await ws.close();
   });
@@ -139,7 +149,8 @@ describe('live path: a hole between nodes is repaired from the log, or reported'
     const broker = new LossyBroker((offset) => offset === 3, 1000);
     let failures = 2;
     const read = broker.read.bind(broker);
-    broker.read = (channel, options) => (failures-- > 0 ? Promise.reject(new Error('command connection not back yet')) : read(channel, options));
+    broker.read = (channel, options) =>
+      failures-- > 0 ? Promise.reject(new Error('command connection not back yet')) : read(channel, options);
     hub = await startTestHub({ broker, positionCheckInterval: 0 });
     const ws = await WsTestClient.connect(hub.wsUrl);
     await ws.request({ type: 'subscribe', channel: 'flaky' });

@@ -2,7 +2,10 @@ import { ErrorCode } from '@herald/protocol';
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const scrape = async (hub: TestHub, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string }> => {
+const scrape = async (
+  hub: TestHub,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; text: string }> => {
   const res = await fetch(`${hub.url}/metrics`, { headers });
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 };
@@ -46,7 +49,9 @@ describe('GET /metrics', () => {
     hub = await startTestHub({ security: { apiKeys: ['m'.repeat(32)] } });
     const refused = await scrape(hub);
     expect(refused.status).toBe(401);
-    expect(JSON.parse(refused.text)).toEqual({ error: { code: ErrorCode.Unauthorized, message: '/metrics needs the API key (X-Herald-Key)' } });
+    expect(JSON.parse(refused.text)).toEqual({
+      error: { code: ErrorCode.Unauthorized, message: '/metrics needs the API key (X-Herald-Key)' },
+    });
     expect((await scrape(hub, { 'X-Herald-Key': 'm'.repeat(32) })).status).toBe(200);
   });
 

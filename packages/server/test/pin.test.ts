@@ -44,7 +44,13 @@ describe('a pin: since=now&lookback', () => {
 
   it('refuses a lookback without since=now, with wait, or out of range (1005)', async () => {
     hub = await startTestHub({ clock });
-    for (const query of ['channel=a&lookback=100', 'channel=a&since=now&lookback=100&wait=1', 'channel=a&since=now&lookback=60001', 'channel=a&since=now&lookback=-1', 'channel=a&since=now&lookback=1.5']) {
+    for (const query of [
+      'channel=a&lookback=100',
+      'channel=a&since=now&lookback=100&wait=1',
+      'channel=a&since=now&lookback=60001',
+      'channel=a&since=now&lookback=-1',
+      'channel=a&since=now&lookback=1.5',
+    ]) {
       const answer = await poll(hub.url, query);
       expect(answer.status).toBe(400);
       expect(answer.body.error.code).toBe(ErrorCode.InvalidField);
@@ -61,12 +67,17 @@ describe('a pin: since=now&lookback', () => {
         permissions: new Permissions({ room: { subscribe: 'authenticated', publish: 'none', history: 'none', presence: 'none' } }),
       },
     });
-    const token = await new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({ sub: 'u' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     await hub.server.hub.publish('room:1', 'three seconds ago');
     clock.advance(1000);
     await hub.server.hub.publish('room:1', 'two seconds ago');
     clock.advance(2000);
-    const res = await fetch(`${hub.url}/api/messages?channel=room:1&since=now&lookback=60000`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${hub.url}/api/messages?channel=room:1&since=now&lookback=60000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const body = (await res.json()) as { recent: { offset: number; cursor: string }[]; cursor: string };
     expect(body.recent.map((m) => m.offset)).toEqual([2]);
     const before = parseCursor(body.recent[0]!.cursor);

@@ -34,7 +34,12 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
     await sse.close();
     const leaves = await watcher.frames.until((fs) => fs.filter((f) => f.type === 'leave').length >= 2, 'two leaves');
     const left = leaves.filter((f) => f.type === 'leave').map((f) => f.member.client);
-    expect(left.sort()).toEqual(members.filter((m) => m.client !== watcherId).map((m) => m.client).sort());
+    expect(left.sort()).toEqual(
+      members
+        .filter((m) => m.client !== watcherId)
+        .map((m) => m.client)
+        .sort(),
+    );
     const after = await watcher.request({ type: 'presence', channel: 'room' });
     expect(after.members).toEqual([{ client: watcherId, user: null }]);
 
@@ -69,7 +74,11 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
     expect(body.members).toHaveLength(2);
     await ws.close();
     const leaves = await sse.events.until((es) => es.some((e) => e.event === 'leave'), 'a leave');
-    expect(JSON.parse(leaves.find((e) => e.event === 'leave')!.data)).toMatchObject({ type: 'leave', channel: 'hall', member: { user: null } });
+    expect(JSON.parse(leaves.find((e) => e.event === 'leave')!.data)).toMatchObject({
+      type: 'leave',
+      channel: 'hall',
+      member: { user: null },
+    });
     expect((await fetch(`${hub.url}/api/presence?channel=a%20b`)).status).toBe(400);
     await sse.close();
   });

@@ -124,15 +124,27 @@ describe('resume: disconnect, miss 500 messages, come back → exactly those 500
     for (const [from, cursor] of Object.entries(cursors)) {
       const want = expected[from as keyof typeof expected];
       const viaPoll = await poll(hub.url, `channel=c&since=${q(cursor)}`);
-      expect(viaPoll.body.messages.map((m: any) => m.offset), `${from} cursor on polling`).toEqual(want);
+      expect(
+        viaPoll.body.messages.map((m: any) => m.offset),
+        `${from} cursor on polling`,
+      ).toEqual(want);
       const viaSse = await SseTestClient.connect(`${hub.url}/events?channel=c&since=${q(cursor)}`);
-      expect((await viaSse.waitForMessages(want.length)).map((m) => m.offset), `${from} cursor on SSE`).toEqual(want);
+      expect(
+        (await viaSse.waitForMessages(want.length)).map((m) => m.offset),
+        `${from} cursor on SSE`,
+      ).toEqual(want);
       await viaSse.close();
       const viaWs = await WsTestClient.connect(hub.wsUrl);
       await viaWs.request({ type: 'subscribe', channel: 'c', since: cursor });
-      expect((await viaWs.waitForMessages(want.length)).map((m) => m.offset), `${from} cursor on WebSocket`).toEqual(want);
+      expect(
+        (await viaWs.waitForMessages(want.length)).map((m) => m.offset),
+        `${from} cursor on WebSocket`,
+      ).toEqual(want);
       const history = await viaWs.request({ type: 'history', channel: 'c', since: cursor });
-      expect(history.messages.map((m: any) => m.offset), `${from} cursor on history`).toEqual(want);
+      expect(
+        history.messages.map((m: any) => m.offset),
+        `${from} cursor on history`,
+      ).toEqual(want);
       await viaWs.close();
     }
   });
@@ -151,7 +163,9 @@ describe('resume: disconnect, miss 500 messages, come back → exactly those 500
     const ws = await WsTestClient.connect(hub.wsUrl);
     const epoch = (await hub.server.hub.position('busy')).epoch;
     await ws.request({ type: 'subscribe', channel: 'busy', since: { epoch, offset: 20 } });
-    const sse = await SseTestClient.connect(`${hub.url}/events?channel=busy&since=${q((await poll(hub.url, 'channel=busy&limit=20')).body.cursor)}`);
+    const sse = await SseTestClient.connect(
+      `${hub.url}/events?channel=busy&since=${q((await poll(hub.url, 'channel=busy&limit=20')).body.cursor)}`,
+    );
     await ws.waitForMessages(200);
     await sse.waitForMessages(200);
     publishing = false;

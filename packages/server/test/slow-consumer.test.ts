@@ -61,7 +61,9 @@ describe('bounded send queue: a client that stops reading is disconnected, the o
     const { epoch } = await hub.server.hub.position('big');
     const ws = await WsTestClient.connect(hub.wsUrl);
     await ws.request({ type: 'subscribe', channel: 'big', since: { epoch, offset: 0 } });
-    const sse = await SseTestClient.connect(`${hub.url}/events?channel=big&since=${encodeURIComponent((await ws.request({ type: 'history', channel: 'big', limit: 1 })).cursor)}`);
+    const sse = await SseTestClient.connect(
+      `${hub.url}/events?channel=big&since=${encodeURIComponent((await ws.request({ type: 'history', channel: 'big', limit: 1 })).cursor)}`,
+    );
     // Far more than 64 KiB of replay (about 500 KB) arrives in full.
     expect((await ws.waitForMessages(500)).map((m) => m.offset)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect((await sse.waitForMessages(499)).at(-1).offset).toBe(500);

@@ -11,7 +11,13 @@ describe('SSE framing and ordering', () => {
     hub = await startTestHub();
     const sse = await SseTestClient.connect(`${hub.url}/events?channel=inj`);
     await sse.ready();
-    const nasty = ['a\nevent: forged\ndata: {"x":1}\n\n', 'b\r\nid: evil\r\n\r\n', 'c\rdata: y\r\r', 'd\u0000e', { 'k\n\nevent: x': '\r\n' }];
+    const nasty = [
+      'a\nevent: forged\ndata: {"x":1}\n\n',
+      'b\r\nid: evil\r\n\r\n',
+      'c\rdata: y\r\r',
+      'd\u0000e',
+      { 'k\n\nevent: x': '\r\n' },
+    ];
     for (const data of nasty) await hub.server.hub.publish('inj', data);
     const got = await sse.waitForMessages(nasty.length);
     expect(got.map((m) => m.data)).toEqual(nasty);
@@ -37,7 +43,11 @@ describe('SSE framing and ordering', () => {
     const sse = await SseTestClient.connect(`${hub.url}/events?channel=race`);
     await sse.ready();
     const publishers = await Promise.all(Array.from({ length: 10 }, () => WsTestClient.connect(hub!.wsUrl)));
-    await Promise.all(publishers.map((p, n) => Promise.all(Array.from({ length: 30 }, (_, i) => p.request({ type: 'publish', channel: 'race', data: `${n}:${i}` })))));
+    await Promise.all(
+      publishers.map((p, n) =>
+        Promise.all(Array.from({ length: 30 }, (_, i) => p.request({ type: 'publish', channel: 'race', data: `${n}:${i}` }))),
+      ),
+    );
     const orders = await Promise.all(clients.map(async (c) => (await c.waitForMessages(300)).map((m) => `${m.offset}=${m.data}`)));
     const sseOrder = (await sse.waitForMessages(300)).map((m) => `${m.offset}=${m.data}`);
     for (const order of [...orders, sseOrder]) expect(order).toEqual(orders[0]);

@@ -4,7 +4,12 @@ import { Permissions, type NamespaceRules } from '@herald/server';
 import { Collector, SseTestClient, startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 const permissions = new Permissions({ public: every('anonymous'), secret: every('none') }, every('none'));
 
 describe('SSE: a refused channel among allowed ones', () => {
@@ -23,7 +28,11 @@ describe('SSE: a refused channel among allowed ones', () => {
     expect(cursor.ok && [...cursor.value.keys()]).toEqual(['public:news']);
     await sse.events.until((es) => es.some((e) => e.event === 'unsubscribed'), 'the unsubscribed event');
     expect(sse.events.items.filter((e) => e.event === 'unsubscribed').map((e) => JSON.parse(e.data))).toEqual([
-      { type: 'unsubscribed', channel: 'secret:vault', error: { code: ErrorCode.Forbidden, message: 'subscribe on secret:vault is not allowed' } },
+      {
+        type: 'unsubscribed',
+        channel: 'secret:vault',
+        error: { code: ErrorCode.Forbidden, message: 'subscribe on secret:vault is not allowed' },
+      },
     ]);
     await hub.server.hub.publish('secret:vault', 'classified');
     await hub.server.hub.publish('public:news', 'hello');

@@ -17,20 +17,26 @@ async function accepted(options: HeraldServerOptions): Promise<void> {
 
 describe('timer options of createHeraldServer', () => {
   it('headersTimeout: an integer of ms from 1 to 30000 (the request timeout: Node refuses more)', async () => {
-    for (const value of [30_001, MAX + 1, 0, 1.5]) expect(() => createHeraldServer({ headersTimeout: value })).toThrow(new RangeError('headersTimeout must be an integer of ms from 1 to 30000'));
+    for (const value of [30_001, MAX + 1, 0, 1.5])
+      expect(() => createHeraldServer({ headersTimeout: value })).toThrow(
+        new RangeError('headersTimeout must be an integer of ms from 1 to 30000'),
+      );
     await accepted({ headersTimeout: 30_000 });
   });
 
   it.each(['pingInterval', 'heartbeatInterval', 'sseRetry'] as const)('%s: an integer of ms from 1 to 2147483647', async (name) => {
     const error = new RangeError(`${name} must be an integer of ms from 1 to ${MAX}`);
-    for (const value of [MAX + 1, 2 ** 40, 0, -1, 1.5, Number.NaN, Infinity]) expect(() => createHeraldServer({ [name]: value }), String(value)).toThrow(error);
+    for (const value of [MAX + 1, 2 ** 40, 0, -1, 1.5, Number.NaN, Infinity])
+      expect(() => createHeraldServer({ [name]: value }), String(value)).toThrow(error);
     await accepted({ [name]: MAX });
     await accepted({ [name]: 1 });
   });
 
   it('security.authTimeout: an integer of ms from 1 to 2147483647', async () => {
     for (const authTimeout of [MAX + 1, 0, 2.5]) {
-      expect(() => createHeraldServer({ security: { authTimeout } })).toThrow(new RangeError(`authTimeout must be an integer of ms from 1 to ${MAX}`));
+      expect(() => createHeraldServer({ security: { authTimeout } })).toThrow(
+        new RangeError(`authTimeout must be an integer of ms from 1 to ${MAX}`),
+      );
     }
     await accepted({ security: { authTimeout: MAX } });
   });
@@ -38,14 +44,17 @@ describe('timer options of createHeraldServer', () => {
   it('positionCheckInterval: an integer of ms from 0 (never) to 2147483647', async () => {
     const error = new RangeError(`positionCheckInterval must be an integer of ms from 0 to ${MAX}`);
     for (const value of [MAX + 1, -1, 0.5]) expect(() => createHeraldServer({ positionCheckInterval: value })).toThrow(error);
-    expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: MAX + 1 })).toThrow(error);
+    expect(() => new Hub({ broker: new MemoryBroker(), presence: new MemoryPresenceStore(), positionCheckInterval: MAX + 1 })).toThrow(
+      error,
+    );
     await accepted({ positionCheckInterval: 0 });
     await accepted({ positionCheckInterval: MAX });
   });
 
   it('maxWait (seconds, fractions allowed): from 0.001 to 2147483', async () => {
     const error = new RangeError('maxWait must be a number of seconds from 0.001 to 2147483');
-    for (const value of [2_147_484, 0, 0.0001, Infinity]) expect(() => createHeraldServer({ maxWait: value }), String(value)).toThrow(error);
+    for (const value of [2_147_484, 0, 0.0001, Infinity])
+      expect(() => createHeraldServer({ maxWait: value }), String(value)).toThrow(error);
     await accepted({ maxWait: 2_147_483 });
     await accepted({ maxWait: 0.5 });
   });
@@ -54,7 +63,8 @@ describe('timer options of createHeraldServer', () => {
 describe('MemoryBroker sweepInterval (seconds, fractions allowed)', () => {
   it('from 0.001 to 2147483', async () => {
     const error = new RangeError('sweepInterval must be a number of seconds from 0.001 to 2147483');
-    for (const value of [2_147_484, 0, -1, Number.NaN]) expect(() => new MemoryBroker({ sweepInterval: value }), String(value)).toThrow(error);
+    for (const value of [2_147_484, 0, -1, Number.NaN])
+      expect(() => new MemoryBroker({ sweepInterval: value }), String(value)).toThrow(error);
     for (const sweepInterval of [2_147_483, 0.5]) await new MemoryBroker({ sweepInterval }).close();
   });
 });

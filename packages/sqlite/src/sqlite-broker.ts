@@ -106,8 +106,14 @@ export class SqliteBroker implements Broker {
   publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     return this.#call(() => {
       const now = this.#clock.now();
-      const key = options === undefined ? undefined : { key: options.idempotencyKey, expires: now + options.idempotencyTtl * 1000, fingerprint: options.fingerprint };
-      const outcome = key === undefined ? this.#log.append(channel, dataJson, now, this.#policy(channel)) : this.#log.append(channel, dataJson, now, this.#policy(channel), key);
+      const key =
+        options === undefined
+          ? undefined
+          : { key: options.idempotencyKey, expires: now + options.idempotencyTtl * 1000, fingerprint: options.fingerprint };
+      const outcome =
+        key === undefined
+          ? this.#log.append(channel, dataJson, now, this.#policy(channel))
+          : this.#log.append(channel, dataJson, now, this.#policy(channel), key);
       if (!('duplicate' in outcome) && this.#subscribed.has(channel)) this.#handler?.onMessage(outcome);
       return outcome;
     });

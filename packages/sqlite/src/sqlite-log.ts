@@ -1,5 +1,12 @@
 import type { Position } from '@herald/protocol';
-import { newEpoch, serializeEnvelope, type BrokerMessage, type DuplicatePublish, type HistoryPolicy, type ReadResult } from '@herald/server';
+import {
+  newEpoch,
+  serializeEnvelope,
+  type BrokerMessage,
+  type DuplicatePublish,
+  type HistoryPolicy,
+  type ReadResult,
+} from '@herald/server';
 import type Database from 'better-sqlite3';
 
 /** An idempotency key and when it is forgotten (ms since the epoch). */
@@ -48,11 +55,20 @@ export class SqliteLog {
   readonly #messagesAfter: Database.Statement<[string, number, number], MessageRow>;
   readonly #channelsAfter: Database.Statement<[string, number], ChannelRow & { readonly name: string }>;
   readonly #deleteUnused: Database.Statement<[string]>;
-  readonly #findKey: Database.Statement<[string, string, number], { readonly epoch: string; readonly offset: number; readonly fingerprint: string }>;
+  readonly #findKey: Database.Statement<
+    [string, string, number],
+    { readonly epoch: string; readonly offset: number; readonly fingerprint: string }
+  >;
   readonly #rememberKey: Database.Statement<[string, string, string, number, number, string]>;
   readonly #forgetKeys: Database.Statement<[number]>;
   readonly #append: Database.Transaction<
-    (channel: string, dataJson: string, time: number, policy: HistoryPolicy, key: IdempotencyKey | undefined) => BrokerMessage | DuplicatePublish
+    (
+      channel: string,
+      dataJson: string,
+      time: number,
+      policy: HistoryPolicy,
+      key: IdempotencyKey | undefined,
+    ) => BrokerMessage | DuplicatePublish
   >;
   readonly #read: Database.Transaction<
     (channel: string, since: Position | undefined, limit: number | undefined, now: number, policy: HistoryPolicy) => ReadResult
@@ -105,7 +121,8 @@ export class SqliteLog {
     this.#append = db.transaction((channel, dataJson, time, policy, key) => {
       if (key !== undefined) {
         const first = this.#findKey.get(channel, key.key, time);
-        if (first !== undefined) return { duplicate: true, channel, epoch: first.epoch, offset: first.offset, fingerprint: first.fingerprint };
+        if (first !== undefined)
+          return { duplicate: true, channel, epoch: first.epoch, offset: first.offset, fingerprint: first.fingerprint };
       }
       const { epoch, top } = this.#channel(channel);
       const offset = top + 1;

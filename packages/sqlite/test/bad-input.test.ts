@@ -76,7 +76,11 @@ describe('bad input', () => {
     db.exec(`CREATE TABLE channels (name TEXT PRIMARY KEY NOT NULL, epoch TEXT NOT NULL, top INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE messages (channel TEXT NOT NULL, "offset" INTEGER NOT NULL, time INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, "offset")) WITHOUT ROWID;`);
     db.prepare("INSERT INTO channels VALUES ('old', 'v1epochv1epo', 1)").run();
-    db.prepare('INSERT INTO messages VALUES (?, 1, ?, ?)').run('old', Date.now(), `{"type":"message","channel":"old","offset":1,"epoch":"v1epochv1epo","time":${Date.now()},"data":"kept"}`);
+    db.prepare('INSERT INTO messages VALUES (?, 1, ?, ?)').run(
+      'old',
+      Date.now(),
+      `{"type":"message","channel":"old","offset":1,"epoch":"v1epochv1epo","time":${Date.now()},"data":"kept"}`,
+    );
     db.pragma(`application_id = 1213353028`);
     db.pragma('user_version = 1');
     db.close();
@@ -85,7 +89,13 @@ describe('bad input', () => {
       expect((await broker.read('old')).messages.map((m) => JSON.parse(m.json).data)).toEqual(['kept']);
       const next = await broker.publish('old', '"new"', { idempotencyKey: 'k', idempotencyTtl: 60, fingerprint: 'f' });
       expect(next).toMatchObject({ epoch: 'v1epochv1epo', offset: 2 });
-      expect(await broker.publish('old', '"again"', { idempotencyKey: 'k', idempotencyTtl: 60, fingerprint: 'f' })).toEqual({ duplicate: true, channel: 'old', epoch: 'v1epochv1epo', offset: 2, fingerprint: 'f' });
+      expect(await broker.publish('old', '"again"', { idempotencyKey: 'k', idempotencyTtl: 60, fingerprint: 'f' })).toEqual({
+        duplicate: true,
+        channel: 'old',
+        epoch: 'v1epochv1epo',
+        offset: 2,
+        fingerprint: 'f',
+      });
     } finally {
       await broker.close();
     }

@@ -172,7 +172,10 @@ describe('restart: a hub on SQLite stops and starts again; clients resume with n
       apiKeys: ['sqlite-restart-api-key-0123456789'],
       permissions: new Permissions({ room: { subscribe: 'authenticated', publish: 'none', history: 'none', presence: 'none' } }),
     } as const;
-    const token = await new SignJWT({ sub: 'erin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({ sub: 'erin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     const headers = { authorization: `Bearer ${token}` };
     const first = await start(security);
     for (let i = 1; i <= 3; i++) await first.server.hub.publish('room:1', { i });
@@ -190,7 +193,9 @@ describe('restart: a hub on SQLite stops and starts again; clients resume with n
     try {
       expect((await again.request({ type: 'subscribe', channel: 'room:1', since: last.cursor })).error).toBeUndefined();
       expect((await again.waitForMessages(2)).map((m) => m.data.i)).toEqual([5, 6]);
-      expect((await again.request({ type: 'subscribe', channel: 'room:2', since: { epoch: last.epoch, offset: 0 } })).error.code).toBe(ErrorCode.Forbidden);
+      expect((await again.request({ type: 'subscribe', channel: 'room:2', since: { epoch: last.epoch, offset: 0 } })).error.code).toBe(
+        ErrorCode.Forbidden,
+      );
     } finally {
       await again.close();
     }

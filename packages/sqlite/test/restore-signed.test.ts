@@ -26,7 +26,10 @@ describe('restore from a backup', () => {
       apiKeys: ['sqlite-restore-api-key-0123456789'],
       permissions: new Permissions({ room: { subscribe: 'authenticated', publish: 'none', history: 'none', presence: 'none' } }),
     } as const;
-    const token = await new SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({ sub: 'mallory' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     const headers = { authorization: `Bearer ${token}` };
     const start = (): Promise<TestHub> => startTestHub({ ...createSqliteEngine({ path, historySize: 1000 }), security });
 

@@ -68,14 +68,24 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       // exponents and nesting: an engine that builds the envelope itself (Redis in Lua) must splice
       // both in byte for byte, exactly as the TypeScript side does.
       const channels = [channel(), `${channel()}:Az09_-.@/=+,!~$`];
-      const data = ['{"n":1}', '"caf\u00e9 \\u2028 \\"q\\" \\\\ \\/ \u{1F600}"', '[1,2.5,-3e+21,true,false,null]', '{"a":{"b":[{}]},"":""}', '0', '"</script>"'];
+      const data = [
+        '{"n":1}',
+        '"caf\u00e9 \\u2028 \\"q\\" \\\\ \\/ \u{1F600}"',
+        '[1,2.5,-3e+21,true,false,null]',
+        '{"a":{"b":[{}]},"":""}',
+        '0',
+        '"</script>"',
+      ];
       const published: { json: string; expected: string }[] = [];
       for (const ch of channels) {
         await broker.subscribe(ch);
         for (const [i, dataJson] of data.entries()) {
           clock.time += 1;
           // With and without an idempotency key: engines may store each through another path.
-          const message = i % 2 === 0 ? await broker.publish(ch, dataJson) : await broker.publish(ch, dataJson, { idempotencyKey: `k${i}`, idempotencyTtl: 10, fingerprint: 'fp' });
+          const message =
+            i % 2 === 0
+              ? await broker.publish(ch, dataJson)
+              : await broker.publish(ch, dataJson, { idempotencyKey: `k${i}`, idempotencyTtl: 10, fingerprint: 'fp' });
           if ('duplicate' in message) throw new Error('a first use of a key was taken for a duplicate');
           published.push({ json: message.json, expected: serializeEnvelope(ch, message.epoch, message.offset, message.time, dataJson) });
         }
@@ -195,7 +205,9 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       const ch = channel();
       await broker.subscribe(ch);
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, p) => Promise.all(Array.from({ length: 20 }, (_, i) => broker.publish(ch, JSON.stringify({ p, i }))))),
+        Array.from({ length: 10 }, (_, p) =>
+          Promise.all(Array.from({ length: 20 }, (_, i) => broker.publish(ch, JSON.stringify({ p, i })))),
+        ),
       );
       const offsets = results.flat().map((m) => m.offset);
       expect(new Set(offsets).size).toBe(200);
@@ -213,7 +225,13 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       const key = (idempotencyKey: string, fingerprint = 'fp') => ({ idempotencyKey, idempotencyTtl: 10, fingerprint });
       const first = await broker.publish(ch, '"a"', key('k1', 'fp-a'));
       expect('duplicate' in first).toBe(false);
-      expect(await broker.publish(ch, '"a again"', key('k1', 'fp-b'))).toEqual({ duplicate: true, channel: ch, epoch: first.epoch, offset: 1, fingerprint: 'fp-a' });
+      expect(await broker.publish(ch, '"a again"', key('k1', 'fp-b'))).toEqual({
+        duplicate: true,
+        channel: ch,
+        epoch: first.epoch,
+        offset: 1,
+        fingerprint: 'fp-a',
+      });
       expect(await broker.publish(ch, '"b"', key('k2'))).toMatchObject({ offset: 2 });
       // Keys are per channel.
       expect('duplicate' in (await broker.publish(elsewhere, '"x"', key('k1')))).toBe(false);

@@ -12,7 +12,12 @@ export interface EventuallyOptions {
 /** Resolves once `condition()` holds; rejects with `what` in the message after `timeoutMs`. */
 export function eventually(condition: () => boolean | Promise<boolean>, what: string, options?: EventuallyOptions): Promise<void>;
 /** Resolves with the first result of `probe()` that `accept` takes; rejects (naming `what` and the last result) after `timeoutMs`. */
-export function eventually<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean, what: string, options?: EventuallyOptions): Promise<T>;
+export function eventually<T>(
+  probe: () => T | Promise<T>,
+  accept: (value: T) => boolean,
+  what: string,
+  options?: EventuallyOptions,
+): Promise<T>;
 /**
  * Waits for a condition without sleeping a fixed time: probes, and probes again (after each
  * macrotask, or every `intervalMs`), until it holds. The deadline is measured on the real clock

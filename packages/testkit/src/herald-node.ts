@@ -37,7 +37,14 @@ export interface HeraldNode {
 /** Starts `herald start --port <port> [--engine …]` and waits until it logs that it listens. */
 export async function startHeraldNode(options: HeraldNodeOptions = {}): Promise<HeraldNode> {
   const port = options.port ?? (await freePort());
-  const args = [bin(), 'start', '--port', String(port), ...(options.engine !== undefined ? ['--engine', options.engine] : []), ...(options.args ?? [])];
+  const args = [
+    bin(),
+    'start',
+    '--port',
+    String(port),
+    ...(options.engine !== undefined ? ['--engine', options.engine] : []),
+    ...(options.args ?? []),
+  ];
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HERALD_LOG_LEVEL: 'info', ...options.env },

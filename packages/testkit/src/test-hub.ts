@@ -26,7 +26,11 @@ export async function startTestHub(options: HeraldServerOptions = {}): Promise<T
 
 /** `POST /api/publish`; resolves with the status and parsed body. */
 export async function publishHttp(url: string, channel: string, data: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel, data }) });
+  const res = await fetch(`${url}/api/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data }),
+  });
   return { status: res.status, body: await res.json() };
 }
 

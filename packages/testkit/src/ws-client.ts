@@ -47,7 +47,11 @@ export class WsTestClient {
 
   /** Resolves once `n` messages (of `channel`, when given) have arrived. */
   async waitForMessages(n: number, channel?: string, timeoutMs?: number): Promise<any[]> {
-    await this.frames.until((fs) => fs.filter((f) => f.type === 'message' && (channel === undefined || f.channel === channel)).length >= n, `${n} messages`, timeoutMs);
+    await this.frames.until(
+      (fs) => fs.filter((f) => f.type === 'message' && (channel === undefined || f.channel === channel)).length >= n,
+      `${n} messages`,
+      timeoutMs,
+    );
     return this.messages(channel);
   }
 

@@ -40,7 +40,11 @@ export function query(channels: Iterable<string>, extra: Record<string, string |
 }
 
 /** A `since` value as a query-string cursor. */
-export function sinceParam(channel: string, since: Since | undefined, encode: (channel: string, position: { epoch: string; offset: number }) => string): string | undefined {
+export function sinceParam(
+  channel: string,
+  since: Since | undefined,
+  encode: (channel: string, position: { epoch: string; offset: number }) => string,
+): string | undefined {
   if (since === undefined) return undefined;
   return typeof since === 'string' ? since : encode(channel, since);
 }
@@ -56,11 +60,17 @@ export class HttpOperations {
   }
 
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
-    return request(this.#link, '/api/publish', { method: 'POST', body: JSON.stringify({ channel, data, ...(idempotencyKey !== undefined && { idempotencyKey }) }) });
+    return request(this.#link, '/api/publish', {
+      method: 'POST',
+      body: JSON.stringify({ channel, data, ...(idempotencyKey !== undefined && { idempotencyKey }) }),
+    });
   }
 
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
-    return request(this.#link, `/api/history${query([channel], { since: sinceParam(channel, since, this.#encode), limit: limit?.toString() })}`);
+    return request(
+      this.#link,
+      `/api/history${query([channel], { since: sinceParam(channel, since, this.#encode), limit: limit?.toString() })}`,
+    );
   }
 
   async presence(channel: string): Promise<PresenceMember[]> {

@@ -1,4 +1,13 @@
-import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type Gap } from '@herald/protocol';
+import {
+  CloseCode,
+  encodeCursor,
+  encodePosition,
+  ErrorCode,
+  parseCursor,
+  type Envelope,
+  type CursorEntry,
+  type Gap,
+} from '@herald/protocol';
 import { HttpOperations, query, request } from './http.js';
 import type { Link, Transport } from './transport.js';
 
@@ -35,7 +44,10 @@ export class PollingTransport extends HttpOperations implements Transport {
     }
     const fresh = [...channels].filter(([, position]) => position === undefined).map(([channel]) => channel);
     // Reachability check, and the current end of the log for channels that start from now.
-    const answer = await request<PollAnswer>(this.#link, `/api/messages${query(fresh.length > 0 ? fresh : channels.keys(), { since: 'now' })}`);
+    const answer = await request<PollAnswer>(
+      this.#link,
+      `/api/messages${query(fresh.length > 0 ? fresh : channels.keys(), { since: 'now' })}`,
+    );
     const parsed = parseCursor(answer.cursor);
     if (parsed.ok && fresh.length > 0) for (const channel of fresh) this.#start(channel, parsed.value.get(channel));
     void this.#loop();
@@ -96,7 +108,11 @@ export class PollingTransport extends HttpOperations implements Transport {
         if (abort.signal.aborted) continue;
         // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).
         const code = (error as { code?: unknown }).code;
-        if (!this.#closed) this.#link.lost(code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : code === ErrorCode.Unauthorized ? CloseCode.Unauthorized : 1006, (error as Error).message);
+        if (!this.#closed)
+          this.#link.lost(
+            code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : code === ErrorCode.Unauthorized ? CloseCode.Unauthorized : 1006,
+            (error as Error).message,
+          );
         return;
       }
     }

@@ -1,4 +1,16 @@
-import { CloseCode, encodeCursor, encodePosition, ErrorCode, parseCursor, type Envelope, type CursorEntry, type GapFrame, type PresenceEventFrame, type UnsubscribedFrame, type WireError } from '@herald/protocol';
+import {
+  CloseCode,
+  encodeCursor,
+  encodePosition,
+  ErrorCode,
+  parseCursor,
+  type Envelope,
+  type CursorEntry,
+  type GapFrame,
+  type PresenceEventFrame,
+  type UnsubscribedFrame,
+  type WireError,
+} from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import { HttpOperations, query, ticketParam } from './http.js';
 import type { Link, Transport } from './transport.js';
@@ -59,9 +71,16 @@ export class SseTransport extends HttpOperations implements Transport {
       const body = ((await res.json().catch(() => undefined)) ?? {}) as { error?: { code?: unknown; message?: unknown } };
       const { code, message } = body.error ?? {};
       if (res.status === 431 || code === ErrorCode.TooLarge) {
-        return { tooLarge: new HeraldClientError(ErrorCode.TooLarge, `the hub refused the SSE request as too large (${typeof message === 'string' ? message : `HTTP ${res.status}`}): fewer or shorter channels would fit`) };
+        return {
+          tooLarge: new HeraldClientError(
+            ErrorCode.TooLarge,
+            `the hub refused the SSE request as too large (${typeof message === 'string' ? message : `HTTP ${res.status}`}): fewer or shorter channels would fit`,
+          ),
+        };
       }
-      return code === ErrorCode.Unauthorized || code === ErrorCode.Forbidden ? { refused: new HeraldClientError(code, String(message)) } : undefined;
+      return code === ErrorCode.Unauthorized || code === ErrorCode.Forbidden
+        ? { refused: new HeraldClientError(code, String(message)) }
+        : undefined;
     } catch {
       return undefined;
     } finally {
@@ -124,12 +143,14 @@ export class SseTransport extends HttpOperations implements Transport {
         const { channel, error } = JSON.parse((event as MessageEvent<string>).data) as UnsubscribedFrame;
         this.#link.refused(channel, new HeraldClientError(error.code, error.message));
       });
-      const onPresence = (event: Event): void => this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceEventFrame);
+      const onPresence = (event: Event): void =>
+        this.#link.presence(JSON.parse((event as MessageEvent<string>).data) as PresenceEventFrame);
       source.addEventListener('disconnect', (event) => {
         // The hub ended the stream and said why: as the matching WebSocket close code.
         const { error } = JSON.parse((event as MessageEvent<string>).data) as { error: WireError };
         source.close();
-        if (source === this.#source && !this.#closed) this.#link.lost(error.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.Disconnected, error.message);
+        if (source === this.#source && !this.#closed)
+          this.#link.lost(error.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.Disconnected, error.message);
       });
       source.addEventListener('join', onPresence);
       source.addEventListener('leave', onPresence);

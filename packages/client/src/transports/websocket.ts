@@ -1,4 +1,14 @@
-import { encodePosition, parseCursor, type Command, type CommandId, type CursorEntry, type PresenceMember, type PublishResult, type ResultFrame, type ServerFrame } from '@herald/protocol';
+import {
+  encodePosition,
+  parseCursor,
+  type Command,
+  type CommandId,
+  type CursorEntry,
+  type PresenceMember,
+  type PublishResult,
+  type ResultFrame,
+  type ServerFrame,
+} from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { HistoryPage, Since } from '../types.js';
 import { ticketParam } from './http.js';
@@ -81,7 +91,12 @@ export class WebSocketTransport implements Transport {
   async subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {
     // A signed position goes back as the cursor it came in: the hub checks its signature.
     const resume = since?.mac !== undefined ? encodePosition(channel, since) : since;
-    const reply = await this.#request({ type: 'subscribe', channel, since: resume, joinLeave: this.#link.joinLeave(channel) || undefined });
+    const reply = await this.#request({
+      type: 'subscribe',
+      channel,
+      ...(resume !== undefined && { since: resume }),
+      ...(this.#link.joinLeave(channel) && { joinLeave: true }),
+    });
     const cursor = parseCursor(reply.cursor);
     return (cursor.ok ? cursor.value.get(channel) : undefined) ?? reply.position;
   }
@@ -102,7 +117,12 @@ export class WebSocketTransport implements Transport {
 
   async history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
     // The same shape as the HTTP answer, whatever else the reply frame carries.
-    const { messages, cursor, gaps, more } = await this.#request({ type: 'history', channel, since, limit });
+    const { messages, cursor, gaps, more } = await this.#request({
+      type: 'history',
+      channel,
+      ...(since !== undefined && { since }),
+      ...(limit !== undefined && { limit }),
+    });
     return { messages, cursor, ...(gaps && { gaps }), ...(more && { more }) };
   }
 

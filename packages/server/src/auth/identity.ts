@@ -39,7 +39,8 @@ export function matchesAny(patterns: readonly string[], channel: string): boolea
  * operation, and/or `channels: [...]` for all four. Anything malformed grants nothing.
  */
 export function grantsFromClaims(claims: Record<string, unknown>): Grants {
-  const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256) : []);
+  const list = (value: unknown): string[] =>
+    Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256) : [];
   const all = list(claims['channels']);
   const herald = typeof claims['herald'] === 'object' && claims['herald'] !== null ? (claims['herald'] as Record<string, unknown>) : {};
   return {

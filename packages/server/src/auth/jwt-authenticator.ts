@@ -16,28 +16,28 @@ export const MIN_SECRET_BYTES = 32;
 /** Options of {@link JwtAuthenticator}: exactly one key source. */
 export interface JwtOptions {
   /** Shared secret for HS256/384/512 (at least 32 bytes). */
-  readonly secret?: string;
+  readonly secret?: string | undefined;
   /** PEM public key (SPKI) for RS/PS/ES/EdDSA; read at construction (`TypeError` when it is not one). */
-  readonly publicKey?: string;
+  readonly publicKey?: string | undefined;
   /** URL of a JWKS (from the configuration, never from a token). */
-  readonly jwksUrl?: string;
+  readonly jwksUrl?: string | undefined;
   /** A JWKS document inline. */
-  readonly jwks?: { keys: object[] };
+  readonly jwks?: { keys: object[] } | undefined;
   /**
    * Algorithms to accept; must suit the key: HS* for a secret; for a public key those of its type
    * (RSA: RS*, PS*; RSA-PSS: PS*; EC: its curve's ES*; Ed25519/Ed448: EdDSA); RS/PS/ES/EdDSA for a JWKS.
    * @default HS256, HS384, HS512 for a secret; RS256 for an RSA key, PS256 for an RSA-PSS key, the
    * curve's algorithm for an EC key, EdDSA for an Ed25519/Ed448 key; every asymmetric one for a JWKS
    */
-  readonly algorithms?: readonly string[];
+  readonly algorithms?: readonly string[] | undefined;
   /** Required `aud`. */
-  readonly audience?: string | readonly string[];
+  readonly audience?: string | readonly string[] | undefined;
   /** Required `iss`. */
-  readonly issuer?: string | readonly string[];
+  readonly issuer?: string | readonly string[] | undefined;
   /** Seconds of clock skew tolerated for `exp` and `nbf`. @default 5 */
-  readonly leeway?: number;
+  readonly leeway?: number | undefined;
   /** Clock for tests, in milliseconds. @default Date.now */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 const REASONS: [new (...args: never[]) => Error, string][] = [
@@ -116,7 +116,9 @@ export class JwtAuthenticator implements Authenticator {
       return { user, authenticated: true, expiresAt: (payload.exp! + (options.leeway ?? 5)) * 1000, grants: grantsFromClaims(payload) };
     } catch (error) {
       // An expired token gets its own code: the client should refresh it, not give up.
-      throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), { cause: error });
+      throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), {
+        cause: error,
+      });
     }
   }
 }
@@ -140,7 +142,11 @@ const EC_ALGORITHMS: Readonly<Record<string, string>> = { prime256v1: 'ES256', s
 function algorithmsOf(key: KeyObject): { fits: readonly string[]; fallback: readonly string[]; name: string } {
   switch (key.asymmetricKeyType) {
     case 'rsa':
-      return { fits: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'], fallback: ['RS256'], name: 'RSA public key (RS256, RS384, RS512, PS256, PS384, PS512)' };
+      return {
+        fits: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
+        fallback: ['RS256'],
+        name: 'RSA public key (RS256, RS384, RS512, PS256, PS384, PS512)',
+      };
     case 'rsa-pss':
       return { fits: ['PS256', 'PS384', 'PS512'], fallback: ['PS256'], name: 'RSA-PSS public key (PS256, PS384, PS512)' };
     case 'ec': {

@@ -20,9 +20,9 @@ export interface NamespaceRules {
   readonly history: Access;
   readonly presence: Access;
   /** Messages kept per channel; overrides the hub-wide setting. */
-  readonly historySize?: number;
+  readonly historySize?: number | undefined;
   /** Seconds a message is kept; overrides the hub-wide setting. */
-  readonly historyTtl?: number;
+  readonly historyTtl?: number | undefined;
 }
 
 /** Deny everything to clients (the production default for unlisted namespaces). */
@@ -94,7 +94,9 @@ export class Permissions {
       case 'granted':
         return authenticated && matchesAny(identity.grants[op], channel);
       case 'owner':
-        return (identity.user !== null && ownerOf(channel) === identity.user) || (authenticated && matchesAny(identity.grants[op], channel));
+        return (
+          (identity.user !== null && ownerOf(channel) === identity.user) || (authenticated && matchesAny(identity.grants[op], channel))
+        );
       case 'none':
         return false;
     }
@@ -103,7 +105,8 @@ export class Permissions {
   /** Throws `forbidden` (or `unauthorized` for an anonymous identity) unless allowed. */
   check(identity: Identity, op: Operation, channel: string): void {
     if (this.allows(identity, op, channel)) return;
-    if (!identity.authenticated && this.rules(channel)[op] !== 'none') throw new HeraldError(ErrorCode.Unauthorized, `${op} on ${channel} needs a token`);
+    if (!identity.authenticated && this.rules(channel)[op] !== 'none')
+      throw new HeraldError(ErrorCode.Unauthorized, `${op} on ${channel} needs a token`);
     throw new HeraldError(ErrorCode.Forbidden, `${op} on ${channel} is not allowed`);
   }
 }

@@ -117,7 +117,10 @@ export class Security {
     const position = { epoch: since.epoch, offset: since.offset };
     if (!this.signsFor(identity, channel)) return position;
     if (since.mac === undefined) {
-      throw new HeraldError(ErrorCode.Forbidden, `resuming ${channel} from a position needs history permission: pass back a cursor the hub gave this client`);
+      throw new HeraldError(
+        ErrorCode.Forbidden,
+        `resuming ${channel} from a position needs history permission: pass back a cursor the hub gave this client`,
+      );
     }
     if (this.cursors.verify(channel, since)) return position;
     const unverified: UnverifiedPosition = { ...position, unverified: true };
@@ -173,7 +176,10 @@ export class Security {
       throw new HeraldError(ErrorCode.Unauthorized, 'the API key is not valid');
     }
     if (params.has('token') || params.has('access_token')) {
-      throw new HeraldError(ErrorCode.Unauthorized, 'tokens in the URL are refused: send an Authorization header, or exchange the token for a ticket at POST /api/ticket');
+      throw new HeraldError(
+        ErrorCode.Unauthorized,
+        'tokens in the URL are refused: send an Authorization header, or exchange the token for a ticket at POST /api/ticket',
+      );
     }
     const ticket = params.get('ticket');
     if (ticket !== null) {

@@ -68,7 +68,8 @@ export const ticketRefusal = {
     new TicketRefusedError(ErrorCode.RateLimited, `at most ${limits.perHolder} unredeemed tickets at once`, retryAfterMs),
   rate: (limits: ResolvedTicketLimits, retryAfterMs: number): TicketRefusedError =>
     new TicketRefusedError(ErrorCode.RateLimited, `at most ${limits.perSecond} tickets per second`, retryAfterMs),
-  full: (retryAfterMs: number): TicketRefusedError => new TicketRefusedError(ErrorCode.Unavailable, 'too many tickets outstanding', retryAfterMs),
+  full: (retryAfterMs: number): TicketRefusedError =>
+    new TicketRefusedError(ErrorCode.Unavailable, 'too many tickets outstanding', retryAfterMs),
 };
 
 /**

@@ -66,7 +66,8 @@ export class MemoryTicketStore implements TicketStore {
     this.#sweep(now);
     const limits = this.#limits;
     const state = this.#holder(holder, now);
-    if (state.tickets.size >= limits.perHolder) return Promise.reject(ticketRefusal.perHolder(limits, Math.min(...state.tickets.values()) - now));
+    if (state.tickets.size >= limits.perHolder)
+      return Promise.reject(ticketRefusal.perHolder(limits, Math.min(...state.tickets.values()) - now));
     if (state.tokens < 1) return Promise.reject(ticketRefusal.rate(limits, ((1 - state.tokens) * 1000) / limits.perSecond));
     if (this.#tickets.size >= limits.max) {
       const earliest = this.#sweep(now, true);

@@ -76,7 +76,15 @@ export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number)
     async handle(req, res, { params, cors }) {
       const who = await identifyRequest(security, req, res, params, cors);
       if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-      return handlePublish(hub, req, res, maxBodyBytes, cors, (channel) => security.permissions.check(who.identity, 'publish', channel), idempotencyScope(who.identity));
+      return handlePublish(
+        hub,
+        req,
+        res,
+        maxBodyBytes,
+        cors,
+        (channel) => security.permissions.check(who.identity, 'publish', channel),
+        idempotencyScope(who.identity),
+      );
     },
   };
 }

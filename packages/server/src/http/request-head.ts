@@ -50,7 +50,8 @@ export function tooManyHeaders(req: IncomingMessage): boolean {
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex, maxHeaderBytes: number): void {
   if (!socket.writable) return void socket.destroy();
-  if (error.code !== 'HPE_HEADER_OVERFLOW') return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  if (error.code !== 'HPE_HEADER_OVERFLOW')
+    return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   const body = headTooLargeBody(maxHeaderBytes);
   socket.end(
     `HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +

@@ -14,78 +14,78 @@ import { requestHeadBytes } from './request-head.js';
 /** Options of `createHeraldServer`. Sizes in bytes, durations in milliseconds unless noted. */
 export interface HeraldServerOptions extends HistoryOptions {
   /** The engine. @default a new `MemoryBroker` with the history options (and per-namespace retention) */
-  readonly broker?: Broker;
+  readonly broker?: Broker | undefined;
   /** @default a new `MemoryPresenceStore` */
-  readonly presence?: PresenceStore;
+  readonly presence?: PresenceStore | undefined;
   /** @default a silent logger */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** @default the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Authentication, permissions, API keys, origins. @default open: anyone may do anything */
-  readonly security?: SecurityOptions;
+  readonly security?: SecurityOptions | undefined;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
-  readonly maxBodyBytes?: number;
+  readonly maxBodyBytes?: number | undefined;
   /** Largest WebSocket frame from a client. @default 65536 (64 KiB) */
-  readonly maxMessageBytes?: number;
+  readonly maxMessageBytes?: number | undefined;
   /** Channels per WebSocket session, SSE stream or polling request; at most 128 (a cursor's channels). @default 128 */
-  readonly maxChannels?: number;
+  readonly maxChannels?: number | undefined;
   /**
    * Largest request head (request line and headers); a bigger one gets `431` with code 1006. The
    * default fits the largest valid SSE or polling request for `maxChannels` channels (see
    * {@link requestHeadBytes}); it is also what one unauthenticated connection can make the hub buffer.
    * @default requestHeadBytes(maxChannels): 262912 for 128 channels
    */
-  readonly maxHeaderBytes?: number;
+  readonly maxHeaderBytes?: number | undefined;
   /**
    * Bytes a session may have waiting before it is dropped as a slow consumer; also the bytes of
    * answers one HTTP connection may have waiting (pipelined requests) before it is cut. @default 1048576
    */
-  readonly sendQueueBytes?: number;
+  readonly sendQueueBytes?: number | undefined;
   /**
    * Bytes of message JSON in one answer to a read (`GET /api/messages`, `GET /api/history`, the
    * WebSocket `history` reply): fewer messages and `more: true` past it, but always at least one.
    * @default 1048576
    */
-  readonly maxResponseBytes?: number;
+  readonly maxResponseBytes?: number | undefined;
   /** WebSocket commands per second per session, on average (sessions authenticated with the API key are not limited). @default 100 */
-  readonly commandsPerSecond?: number;
+  readonly commandsPerSecond?: number | undefined;
   /** WebSocket commands a session may send at once. @default 200 */
-  readonly commandBurst?: number;
+  readonly commandBurst?: number | undefined;
   /** Open WebSocket sessions, SSE streams and held long polls per client IP. @default Infinity */
-  readonly connectionsPerIp?: number;
+  readonly connectionsPerIp?: number | undefined;
   /** Open WebSocket sessions, SSE streams and held long polls per user. @default Infinity */
-  readonly connectionsPerUser?: number;
+  readonly connectionsPerUser?: number | undefined;
   /**
    * Open WebSocket sessions, SSE streams and held long polls on the whole hub; past it they are
    * refused with 503, so the descriptors left serve health checks, publishes and short requests.
    * @default the process's open-file limit (Linux `/proc/self/limits`) minus 10 % (at least 64); Infinity where unknown
    */
-  readonly maxConnections?: number;
+  readonly maxConnections?: number | undefined;
   /** Time allowed to receive a request's headers (slowloris). @default 10000 */
-  readonly headersTimeout?: number;
+  readonly headersTimeout?: number | undefined;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
-  readonly pingInterval?: number;
+  readonly pingInterval?: number | undefined;
   /** SSE heartbeat interval. @default 15000 */
-  readonly heartbeatInterval?: number;
+  readonly heartbeatInterval?: number | undefined;
   /** SSE `retry:` hint. @default 2000 */
-  readonly sseRetry?: number;
+  readonly sseRetry?: number | undefined;
   /** Longest long-poll `wait`, in seconds. @default 60 */
-  readonly maxWait?: number;
+  readonly maxWait?: number | undefined;
   /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
-  readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean };
+  readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean } | undefined;
   /** HTML served at `GET /`; `undefined` answers 404 there. */
-  readonly landingPage?: string;
+  readonly landingPage?: string | undefined;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
-  readonly positionCheckInterval?: number;
+  readonly positionCheckInterval?: number | undefined;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
-  readonly idempotencyTtl?: number;
+  readonly idempotencyTtl?: number | undefined;
   /**
    * Serve Prometheus metrics at `GET /metrics` (only with the API key when API keys are configured).
    * @default true
    */
-  readonly metrics?: boolean;
+  readonly metrics?: boolean | undefined;
   /** Extra routes tried before the built-in ones; return true when handled. */
-  readonly routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+  readonly routes?: ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean) | undefined;
 }
 
 /** The numeric options of {@link HeraldServerOptions}, checked, with their defaults filled in. */

@@ -16,7 +16,12 @@ export function isUnverified(since: Position): since is UnverifiedPosition {
 
 /** The `cursor` gap from an unverified `since` to the end of the log, `top`. */
 export function unverifiedGap(channel: string, since: Position, top: Position): Gap {
-  return { channel, reason: 'cursor', requested: { epoch: since.epoch, offset: since.offset }, resumed: { epoch: top.epoch, offset: top.offset } };
+  return {
+    channel,
+    reason: 'cursor',
+    requested: { epoch: since.epoch, offset: since.offset },
+    resumed: { epoch: top.epoch, offset: top.offset },
+  };
 }
 
 /**

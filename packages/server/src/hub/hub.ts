@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { checkChannelName, checkIdempotencyKey, ErrorCode, MAX_HISTORY_LIMIT, type Gap, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
+import {
+  checkChannelName,
+  checkIdempotencyKey,
+  ErrorCode,
+  MAX_HISTORY_LIMIT,
+  type Gap,
+  type Position,
+  type PresenceMember,
+  type PublishResult,
+} from '@herald/protocol';
 import type { Broker, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -112,7 +121,8 @@ export class Hub {
       },
     });
     this.#idempotencyTtl = options.idempotencyTtl ?? 300;
-    if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0) throw new RangeError('idempotencyTtl must be a number of seconds > 0');
+    if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0)
+      throw new RangeError('idempotencyTtl must be a number of seconds > 0');
     const interval = timerMs('positionCheckInterval', options.positionCheckInterval, 5000, 0);
     if (interval > 0) {
       this.#positionCheck = setInterval(() => {
@@ -185,7 +195,12 @@ export class Hub {
    * the reader may not read the channel's history, so a gap from another epoch or from ahead of the
    * log resumes at the current end (see `computeGap`).
    */
-  async read(channel: string, since?: Position, limit: number = MAX_HISTORY_LIMIT, options: { signed?: boolean } = {}): Promise<ReadOutcome> {
+  async read(
+    channel: string,
+    since?: Position,
+    limit: number = MAX_HISTORY_LIMIT,
+    options: { signed?: boolean } = {},
+  ): Promise<ReadOutcome> {
     checkChannel(channel);
     this.#assertOpen();
     if (since !== undefined && isUnverified(since)) {

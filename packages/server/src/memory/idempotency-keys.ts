@@ -19,7 +19,9 @@ export class IdempotencyKeys {
   /** The position first published under `key`, and that publish's fingerprint, while the key lives. */
   find(channel: string, key: string, now: number): (Position & { readonly fingerprint: string }) | undefined {
     const found = this.#keys.get(`${channel}\n${key}`);
-    return found !== undefined && found.expires > now ? { epoch: found.epoch, offset: found.offset, fingerprint: found.fingerprint } : undefined;
+    return found !== undefined && found.expires > now
+      ? { epoch: found.epoch, offset: found.offset, fingerprint: found.fingerprint }
+      : undefined;
   }
 
   remember(channel: string, key: string, position: Position, fingerprint: string, expires: number): void {

@@ -1,5 +1,14 @@
 import type { Position } from '@herald/protocol';
-import type { Broker, BrokerHandler, BrokerMessage, DuplicatePublish, PresenceEvent, PublishOptions, ReadOptions, ReadResult } from '../engine/broker.js';
+import type {
+  Broker,
+  BrokerHandler,
+  BrokerMessage,
+  DuplicatePublish,
+  PresenceEvent,
+  PublishOptions,
+  ReadOptions,
+  ReadResult,
+} from '../engine/broker.js';
 import { serializeEnvelope } from '../engine/broker.js';
 import { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from '../engine/history-policy.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -62,10 +71,17 @@ export class MemoryBroker implements Broker {
       if (first !== undefined) return Promise.resolve({ duplicate: true, channel, ...first });
     }
     const offset = log.top + 1;
-    const message: BrokerMessage = { channel, epoch: log.epoch, offset, time, json: serializeEnvelope(channel, log.epoch, offset, time, dataJson) };
+    const message: BrokerMessage = {
+      channel,
+      epoch: log.epoch,
+      offset,
+      time,
+      json: serializeEnvelope(channel, log.epoch, offset, time, dataJson),
+    };
     log.expire(time, policy);
     log.append(message, policy);
-    if (options !== undefined) this.#keys.remember(channel, options.idempotencyKey, message, options.fingerprint, time + options.idempotencyTtl * 1000);
+    if (options !== undefined)
+      this.#keys.remember(channel, options.idempotencyKey, message, options.fingerprint, time + options.idempotencyTtl * 1000);
     if (this.#subscribed.has(channel)) this.#handler?.onMessage(message);
     return Promise.resolve(message);
   }

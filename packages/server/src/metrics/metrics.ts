@@ -35,11 +35,34 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    const publishes = new Counter({ name: 'herald_publishes_total', help: 'Publishes answered, by result (stored, or a duplicate of an idempotency key).', labelNames: ['result'], registers });
-    const live = new Counter({ name: 'herald_live_messages_total', help: 'Live messages dispatched to this node’s subscribers.', registers });
-    const repairs = new Counter({ name: 'herald_live_repairs_total', help: 'Holes on the live path: filled from the log, reported as a gap, or given up.', labelNames: ['outcome'], registers });
-    const renewals = new Counter({ name: 'herald_epochs_renewed_total', help: 'New epochs requested after the engine lost acknowledged messages.', registers });
-    this.#slowConsumers = new Counter({ name: 'herald_slow_consumers_total', help: 'Connections dropped because their send queue was full.', labelNames: ['transport'], registers });
+    const publishes = new Counter({
+      name: 'herald_publishes_total',
+      help: 'Publishes answered, by result (stored, or a duplicate of an idempotency key).',
+      labelNames: ['result'],
+      registers,
+    });
+    const live = new Counter({
+      name: 'herald_live_messages_total',
+      help: 'Live messages dispatched to this node’s subscribers.',
+      registers,
+    });
+    const repairs = new Counter({
+      name: 'herald_live_repairs_total',
+      help: 'Holes on the live path: filled from the log, reported as a gap, or given up.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const renewals = new Counter({
+      name: 'herald_epochs_renewed_total',
+      help: 'New epochs requested after the engine lost acknowledged messages.',
+      registers,
+    });
+    this.#slowConsumers = new Counter({
+      name: 'herald_slow_consumers_total',
+      help: 'Connections dropped because their send queue was full.',
+      labelNames: ['transport'],
+      registers,
+    });
     new Gauge({
       name: 'herald_connections',
       help: 'Open WebSocket sessions and SSE streams, and long polls held, on this node.',
@@ -79,7 +102,11 @@ export class Metrics {
     // Children created once: an increment on the hot path is a property write, no label lookup.
     const stored = publishes.labels('stored');
     const duplicate = publishes.labels('duplicate');
-    const outcomes: Record<RepairOutcome, Counter.Internal> = { filled: repairs.labels('filled'), gap: repairs.labels('gap'), abandoned: repairs.labels('abandoned') };
+    const outcomes: Record<RepairOutcome, Counter.Internal> = {
+      filled: repairs.labels('filled'),
+      gap: repairs.labels('gap'),
+      abandoned: repairs.labels('abandoned'),
+    };
     this.observer = {
       published: (isDuplicate) => (isDuplicate ? duplicate : stored).inc(),
       dispatched: () => live.inc(),

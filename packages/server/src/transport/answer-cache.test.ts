@@ -3,8 +3,14 @@ import type { ReadOutcome } from '../hub/hub.js';
 import { HubMessage } from '../hub/hub-message.js';
 import { AnswerCache } from './answer-cache.js';
 
-const message = (offset: number, json = `{"offset":${offset}}`, epoch = 'e1'): HubMessage => new HubMessage({ channel: 'c', epoch, offset, time: 0, json });
-const read = (messages: HubMessage[], more = false): ReadOutcome => ({ channel: 'c', messages, position: { epoch: 'e1', offset: messages.at(-1)?.offset ?? 0 }, more });
+const message = (offset: number, json = `{"offset":${offset}}`, epoch = 'e1'): HubMessage =>
+  new HubMessage({ channel: 'c', epoch, offset, time: 0, json });
+const read = (messages: HubMessage[], more = false): ReadOutcome => ({
+  channel: 'c',
+  messages,
+  position: { epoch: 'e1', offset: messages.at(-1)?.offset ?? 0 },
+  more,
+});
 
 describe('AnswerCache', () => {
   it('gives the body back for a read of the same messages, and nothing for other messages, other JSON at the same offsets, a cut read or an empty one', () => {

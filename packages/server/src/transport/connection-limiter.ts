@@ -39,8 +39,10 @@ export class ConnectionLimiter {
     const ipCount = this.#ips.get(ip) ?? 0;
     if (ipCount >= this.#perIp) return { refused: `at most ${this.#perIp} connections per IP address`, code: ErrorCode.RateLimited };
     const userCount = user === null ? 0 : (this.#users.get(user) ?? 0);
-    if (user !== null && userCount >= this.#perUser) return { refused: `at most ${this.#perUser} connections per user`, code: ErrorCode.RateLimited };
-    if (this.#count >= this.#total) return { refused: `the hub holds its maximum of ${this.#total} connections`, code: ErrorCode.Unavailable };
+    if (user !== null && userCount >= this.#perUser)
+      return { refused: `at most ${this.#perUser} connections per user`, code: ErrorCode.RateLimited };
+    if (this.#count >= this.#total)
+      return { refused: `the hub holds its maximum of ${this.#total} connections`, code: ErrorCode.Unavailable };
     this.#count++;
     if (this.#perIp !== Infinity) this.#ips.set(ip, ipCount + 1);
     if (user !== null && this.#perUser !== Infinity) this.#users.set(user, userCount + 1);

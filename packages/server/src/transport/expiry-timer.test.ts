@@ -72,7 +72,10 @@ describe('ExpiryTimer', () => {
   it('does not keep the process alive, nor does any step on the way', () => {
     vi.useRealTimers();
     const armed = vi.spyOn(globalThis, 'setTimeout');
-    const timers = [new ExpiryTimer(clock, clock.now() + 60_000, () => undefined), new ExpiryTimer(clock, clock.now() + 40 * DAY, () => undefined)];
+    const timers = [
+      new ExpiryTimer(clock, clock.now() + 60_000, () => undefined),
+      new ExpiryTimer(clock, clock.now() + 40 * DAY, () => undefined),
+    ];
     expect(armed.mock.results.map((r) => (r.value as NodeJS.Timeout).hasRef())).toEqual([false, false]);
     for (const timer of timers) timer.cancel();
     armed.mockRestore();

@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeCursor, encodePosition, ErrorCode, MAX_HISTORY_LIMIT, type CursorEntry, type Position, type WireError } from '@herald/protocol';
+import {
+  encodeCursor,
+  encodePosition,
+  ErrorCode,
+  MAX_HISTORY_LIMIT,
+  type CursorEntry,
+  type Position,
+  type WireError,
+} from '@herald/protocol';
 import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
@@ -92,7 +100,14 @@ export class PollingTransport implements Transport {
    * A channel whose history the client may not read starts at its current end when no `since` is
    * given, resumes only from a position the hub signed, and gets signed positions back.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, op: 'subscribe' | 'history', headers: Record<string, string>): Promise<void> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    identity: Identity,
+    op: 'subscribe' | 'history',
+    headers: Record<string, string>,
+  ): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
     const security = this.#security;
@@ -117,7 +132,8 @@ export class PollingTransport implements Transport {
     const lookback = parseNumber(params, 'lookback', 0, MAX_LOOKBACK_MS, true);
     if (typeof lookback === 'object') return sendError(res, lookback, headers);
     if (lookback !== undefined) {
-      if (!fromNow || wait > 0) return sendError(res, { code: ErrorCode.InvalidField, message: 'lookback goes with since=now and no wait' }, headers);
+      if (!fromNow || wait > 0)
+        return sendError(res, { code: ErrorCode.InvalidField, message: 'lookback goes with since=now and no wait' }, headers);
       return this.#pin(res, channels, lookback, signing, headers);
     }
 
@@ -154,7 +170,13 @@ export class PollingTransport implements Transport {
    * before each, no data), so a client that subscribed at a moment it can place on the hub's clock
    * starts exactly there, whatever the request's travel time.
    */
-  async #pin(res: ServerResponse, channels: readonly string[], lookback: number, signing: Signing | undefined, headers: Record<string, string>): Promise<void> {
+  async #pin(
+    res: ServerResponse,
+    channels: readonly string[],
+    lookback: number,
+    signing: Signing | undefined,
+    headers: Record<string, string>,
+  ): Promise<void> {
     try {
       const now = this.#options.clock.now();
       const pins = await Promise.all(
@@ -172,7 +194,12 @@ export class PollingTransport implements Transport {
           recent.push(`{"channel":${JSON.stringify(channel)},"offset":${m.offset},"time":${m.time},"cursor":"${before}"}`);
         }
       }
-      sendBounded(res, `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`, headers, this.#options.sendQueueBytes);
+      sendBounded(
+        res,
+        `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`,
+        headers,
+        this.#options.sendQueueBytes,
+      );
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -210,14 +237,23 @@ export class PollingTransport implements Transport {
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
-      body = Buffer.from(`{"messages":${messagesJson(read.messages)},"cursor":"${encodePosition(read.channel, read.position)}"${read.more ? ',"more":true' : ''}}`);
+      body = Buffer.from(
+        `{"messages":${messagesJson(read.messages)},"cursor":"${encodePosition(read.channel, read.position)}"${read.more ? ',"more":true' : ''}}`,
+      );
       this.#answers.set(read, body);
     }
     sendBounded(res, body, headers, this.#options.sendQueueBytes);
   }
 
-  #readAll(channels: readonly string[], since: Map<string, Position> | undefined, limit: number, signing: Signing | undefined): Promise<ReadOutcome[]> {
-    return Promise.all(channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit, { signed: signing?.channels.has(channel) === true })));
+  #readAll(
+    channels: readonly string[],
+    since: Map<string, Position> | undefined,
+    limit: number,
+    signing: Signing | undefined,
+  ): Promise<ReadOutcome[]> {
+    return Promise.all(
+      channels.map((channel) => this.#hub.read(channel, since?.get(channel), limit, { signed: signing?.channels.has(channel) === true })),
+    );
   }
 
   async #longPoll(
@@ -292,7 +328,8 @@ export class PollingTransport implements Transport {
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
         const signer = signing?.signer;
-        const body = signer === undefined ? message.encoded('poll', encodeNext) : message.encoded('poll-signed', (m) => encodeNextSigned(m, signer));
+        const body =
+          signer === undefined ? message.encoded('poll', encodeNext) : message.encoded('poll-signed', (m) => encodeNextSigned(m, signer));
         sendBounded(res, body, headers, this.#options.sendQueueBytes);
         return;
       }
@@ -308,7 +345,8 @@ export class PollingTransport implements Transport {
     // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
     // (`wait` is at most `maxWait`, which a timer can wait for.)
     const { expiresAt } = identity;
-    if (expiresAt !== undefined && expiresAt - this.#options.clock.now() < wait * 1000) handles.expiry = new ExpiryTimer(this.#options.clock, expiresAt, expire);
+    if (expiresAt !== undefined && expiresAt - this.#options.clock.now() < wait * 1000)
+      handles.expiry = new ExpiryTimer(this.#options.clock, expiresAt, expire);
     else handles.timer = setTimeout(() => respond(undefined), wait * 1000);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
@@ -319,7 +357,9 @@ export class PollingTransport implements Transport {
 }
 
 const encodeNextSigned = (message: HubMessage, signer: CursorSigner): Buffer =>
-  Buffer.from(`{"messages":[${signedJson(message, signer)}],"cursor":"${encodePosition(message.channel, signedPosition(message, signer))}"}`);
+  Buffer.from(
+    `{"messages":[${signedJson(message, signer)}],"cursor":"${encodePosition(message.channel, signedPosition(message, signer))}"}`,
+  );
 
 /** `position` as the client gets it: signed when its channel is restricted. */
 function handOut(channel: string, position: Position, signing: Signing | undefined): CursorEntry {

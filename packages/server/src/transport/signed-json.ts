@@ -13,7 +13,10 @@ export function signedPosition(message: HubMessage, signer: CursorSigner): Curso
  * plain envelope, and shared by every such subscriber.
  */
 export function signedJson(message: HubMessage, signer: CursorSigner): string {
-  return message.encoded('signed-json', (m) => `${m.json.slice(0, -1)},"cursor":"${encodePosition(m.channel, signedPosition(m, signer))}"}`);
+  return message.encoded(
+    'signed-json',
+    (m) => `${m.json.slice(0, -1)},"cursor":"${encodePosition(m.channel, signedPosition(m, signer))}"}`,
+  );
 }
 
 /** The JSON of a gap push (`type: 'gap'`), with the signed cursor of `resumed` when `signer` is given. */

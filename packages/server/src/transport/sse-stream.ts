@@ -50,7 +50,14 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly #owner: SseStreamOwner;
 
   /** `positions` holds each channel's starting position (signed where the subscription is). */
-  constructor(res: ServerResponse, user: string | null, channelCount: number, positions: Map<string, CursorEntry>, sendQueueBytes: number, owner: SseStreamOwner) {
+  constructor(
+    res: ServerResponse,
+    user: string | null,
+    channelCount: number,
+    positions: Map<string, CursorEntry>,
+    sendQueueBytes: number,
+    owner: SseStreamOwner,
+  ) {
     this.user = user;
     this.#res = res;
     this.#owner = owner;
@@ -105,10 +112,18 @@ export class SseStream implements Subscriber, OutboxOwner {
     const position = signedPosition(message, cursors);
     this.#positions.set(message.channel, position);
     if (this.#single) {
-      this.#outbox.push(message.encoded('sse1-signed', (m) => Buffer.from(`id: ${encodePosition(m.channel, position)}\ndata: ${signedJson(m, cursors)}\n\n`)), replay);
+      this.#outbox.push(
+        message.encoded('sse1-signed', (m) =>
+          Buffer.from(`id: ${encodePosition(m.channel, position)}\ndata: ${signedJson(m, cursors)}\n\n`),
+        ),
+        replay,
+      );
     } else {
       this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
-      this.#outbox.push(message.encoded('sse-signed', (m) => Buffer.from(`data: ${signedJson(m, cursors)}\n\n`)), replay);
+      this.#outbox.push(
+        message.encoded('sse-signed', (m) => Buffer.from(`data: ${signedJson(m, cursors)}\n\n`)),
+        replay,
+      );
     }
   }
 

@@ -63,7 +63,14 @@ export class SseTransport implements SseStreamOwner, Transport {
    * Serves one stream for `identity` (already authenticated by the caller); `release` runs when it
    * ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, identity: Identity, release: () => void, headers: Record<string, string>): Promise<void> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    identity: Identity,
+    release: () => void,
+    headers: Record<string, string>,
+  ): Promise<void> {
     if (release !== UNLIMITED.release) res.once('close', release);
     const lastEventId = req.headers['last-event-id'];
     const query = readChannelQuery(params, this.#options.maxChannels, typeof lastEventId === 'string' ? lastEventId : undefined);
@@ -84,7 +91,11 @@ export class SseTransport implements SseStreamOwner, Transport {
         permissions.check(identity, 'subscribe', channel);
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (joinLeave) permissions.check(identity, 'presence', channel);
-        channels.push({ channel, since: this.#security.resumeFrom(identity, channel, since?.get(channel)), signed: this.#security.signsFor(identity, channel) });
+        channels.push({
+          channel,
+          since: this.#security.resumeFrom(identity, channel, since?.get(channel)),
+          signed: this.#security.signsFor(identity, channel),
+        });
       } catch (error) {
         refused.push({ channel, error: toWireError(error) });
       }
@@ -120,7 +131,9 @@ export class SseTransport implements SseStreamOwner, Transport {
     // The `ready` event (ignored by onmessage) carries the starting cursor as its id, so a reconnect
     // before the first message still resumes from here, and tells a client the stream is not buffered.
     const cursor = stream.cursor;
-    stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${cursor}\nevent: ready\ndata: {"type":"ready","cursor":"${cursor}"}\n\n`));
+    stream.write(
+      Buffer.from(`retry: ${this.#options.retry}\nid: ${cursor}\nevent: ready\ndata: {"type":"ready","cursor":"${cursor}"}\n\n`),
+    );
     for (const { channel, error } of refused) {
       stream.write(Buffer.from(`event: unsubscribed\ndata: ${JSON.stringify({ type: 'unsubscribed', channel, error })}\n\n`));
     }
@@ -128,7 +141,9 @@ export class SseTransport implements SseStreamOwner, Transport {
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
       // The stream ends when its token does; the client reconnects with a fresh one.
-      const expiry = new ExpiryTimer(this.#clock, identity.expiresAt, () => this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }));
+      const expiry = new ExpiryTimer(this.#clock, identity.expiresAt, () =>
+        this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }),
+      );
       res.once('close', () => expiry.cancel());
     }
   }

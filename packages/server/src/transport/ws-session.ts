@@ -133,7 +133,9 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
-      this.#expiry = new ExpiryTimer(context.clock, context.clock.now() + security.authTimeout, () => this.close(CloseCode.Unauthorized, 'authentication required'));
+      this.#expiry = new ExpiryTimer(context.clock, context.clock.now() + security.authTimeout, () =>
+        this.close(CloseCode.Unauthorized, 'authentication required'),
+      );
     }
     // Shared listeners find the session through the socket: no closures per connection.
     (ws as SessionSocket)[SESSION] = this;
@@ -200,7 +202,11 @@ export class WsSession implements Subscriber, OutboxOwner {
 
   message(message: HubMessage, replay: boolean, signed: boolean): void {
     if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
-    else this.#outbox.push(message.encoded('ws-signed', (m) => wsTextFrame(signedJson(m, this.#context.security.cursors))), replay);
+    else
+      this.#outbox.push(
+        message.encoded('ws-signed', (m) => wsTextFrame(signedJson(m, this.#context.security.cursors))),
+        replay,
+      );
   }
 
   replayRoom(): boolean {
@@ -239,7 +245,8 @@ export class WsSession implements Subscriber, OutboxOwner {
     // backend publishing with the API key is not limited: the limit stops one browser session from
     // monopolising the hub, it must not cap a trusted publisher at 100 messages per second.
     const limits = this.#context.limits;
-    const limiter = this.#identity.server === true ? undefined : (this.#limiter ??= new RateLimiter(limits.commandsPerSecond, limits.commandBurst));
+    const limiter =
+      this.#identity.server === true ? undefined : (this.#limiter ??= new RateLimiter(limits.commandsPerSecond, limits.commandBurst));
     if (limiter !== undefined && !limiter.take()) {
       if (++this.#strikes >= RATE_LIMIT_STRIKES) {
         this.#context.logger.warn({ client: this.client }, 'command flood: session closed');
@@ -250,7 +257,10 @@ export class WsSession implements Subscriber, OutboxOwner {
         return;
       }
       // Answered with the command's id when it can be read cheaply, so the caller's request settles.
-      this.#replyError(refusedCommandId(data, isBinary), { code: ErrorCode.RateLimited, message: `at most ${this.#context.limits.commandsPerSecond} commands per second` });
+      this.#replyError(refusedCommandId(data, isBinary), {
+        code: ErrorCode.RateLimited,
+        message: `at most ${this.#context.limits.commandsPerSecond} commands per second`,
+      });
       return;
     }
     this.#strikes = 0;
@@ -274,14 +284,21 @@ export class WsSession implements Subscriber, OutboxOwner {
     const { security } = this.#context;
     if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token);
     if (command.type === 'ping') return this.#reply(command.id, {});
-    if (security.requireAuth && !this.#identity.authenticated) throw new HeraldError(ErrorCode.Unauthorized, 'authenticate first (auth command)');
+    if (security.requireAuth && !this.#identity.authenticated)
+      throw new HeraldError(ErrorCode.Unauthorized, 'authenticate first (auth command)');
     if (command.type === 'subscribe' || command.type === 'publish' || command.type === 'history' || command.type === 'presence') {
       // Checked on every command against the current grants, so a resume is re-checked too.
       security.permissions.check(this.#identity, command.type, command.channel);
     }
     switch (command.type) {
       case 'publish':
-        this.#reply(command.id, await this.#context.hub.publish(command.channel, command.data, { idempotencyKey: command.idempotencyKey, idempotencyScope: idempotencyScope(this.#identity) }));
+        this.#reply(
+          command.id,
+          await this.#context.hub.publish(command.channel, command.data, {
+            idempotencyKey: command.idempotencyKey,
+            idempotencyScope: idempotencyScope(this.#identity),
+          }),
+        );
         return;
       case 'subscribe': {
         // Joins and leaves name the channel's members: the same right as reading its presence.
@@ -336,7 +353,9 @@ export class WsSession implements Subscriber, OutboxOwner {
       throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
     }
     entry.subscription = outcome.subscription;
-    const cursor = signed ? signedCursor(channel, outcome.position, this.#context.security.cursors) : encodePosition(channel, outcome.position);
+    const cursor = signed
+      ? signedCursor(channel, outcome.position, this.#context.security.cursors)
+      : encodePosition(channel, outcome.position);
     this.#reply(id, { channel, position: outcome.position, cursor });
     outcome.start();
   }
@@ -390,14 +409,19 @@ export class WsSession implements Subscriber, OutboxOwner {
       this.#remove(entry);
       entry.cancelled = true;
       if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
-      this.#send({ type: 'unsubscribed', channel: entry.channel, error: denial(() => permissions.check(this.#identity, op, entry.channel)) });
+      this.#send({
+        type: 'unsubscribed',
+        channel: entry.channel,
+        error: denial(() => permissions.check(this.#identity, op, entry.channel)),
+      });
     }
   }
 
   /** Closes the session when its token expires, unless a refresh comes first. */
   #armExpiry(): void {
     const at = this.#identity.expiresAt;
-    this.#expiry = at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.close(CloseCode.TokenExpired, 'token expired'));
+    this.#expiry =
+      at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.close(CloseCode.TokenExpired, 'token expired'));
   }
 
   /** The send queue passed its limit (see {@link Outbox}). */
@@ -438,4 +462,3 @@ function denial(check: () => void): WireError {
   }
   return { code: ErrorCode.Forbidden, message: 'not allowed' };
 }
-

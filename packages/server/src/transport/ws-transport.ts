@@ -35,9 +35,24 @@ export class WsTransport implements Transport {
   readonly #pinger: NodeJS.Timeout;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
-    this.#context = { hub, limits: options, logger, security, clock, sessions: this.#sessions, claimUser: options.claimUser ?? (() => UNLIMITED), slowConsumer: options.onSlowConsumer ?? (() => undefined) };
+    this.#context = {
+      hub,
+      limits: options,
+      logger,
+      security,
+      clock,
+      sessions: this.#sessions,
+      claimUser: options.claimUser ?? (() => UNLIMITED),
+      slowConsumer: options.onSlowConsumer ?? (() => undefined),
+    };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false, handleProtocols: () => false });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: () => false,
+    });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();
   }

@@ -1,7 +1,14 @@
 import { ErrorCode, type Position, type PresenceMember } from '@herald/protocol';
 import { WsTestClient, type TestHub } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryBroker, MemoryPresenceStore, type BrokerMessage, type PresenceEvent, type ReadOptions, type ReadResult } from '@herald/server';
+import {
+  MemoryBroker,
+  MemoryPresenceStore,
+  type BrokerMessage,
+  type PresenceEvent,
+  type ReadOptions,
+  type ReadResult,
+} from '@herald/server';
 import { guardSuite, startHub } from './suite.js';
 import { httpRequest, publishWith } from './wire.js';
 
@@ -136,8 +143,14 @@ describe.each(BAD_NAMES)('a channel name with %s', (_what, name) => {
   it('is refused by Hub.publish and Hub.publishJson (public API) with 1003, and reaches no engine', async () => {
     const before = engineChannels.length;
     await expect(hub.server.hub.publish(name, 1)).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
-    await expect(hub.server.hub.publishJson(name, '1')).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
-    await expect(hub.server.hub.publishJson(name, '1', { idempotencyKey: 'k' })).rejects.toMatchObject({ wireCode: ErrorCode.InvalidChannel, code: 'invalid_channel' });
+    await expect(hub.server.hub.publishJson(name, '1')).rejects.toMatchObject({
+      wireCode: ErrorCode.InvalidChannel,
+      code: 'invalid_channel',
+    });
+    await expect(hub.server.hub.publishJson(name, '1', { idempotencyKey: 'k' })).rejects.toMatchObject({
+      wireCode: ErrorCode.InvalidChannel,
+      code: 'invalid_channel',
+    });
     expect(engineChannels.slice(before)).toEqual([]);
   });
 

@@ -10,7 +10,9 @@ describe('cookies with every origin allowed', () => {
   let hub: TestHub;
   let token: string;
   beforeAll(async () => {
-    const permissions = new Permissions({ room: { subscribe: 'authenticated', publish: 'authenticated', history: 'authenticated', presence: 'authenticated' } });
+    const permissions = new Permissions({
+      room: { subscribe: 'authenticated', publish: 'authenticated', history: 'authenticated', presence: 'authenticated' },
+    });
     hub = await startHub({ security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions, allowedOrigins: '*' } });
     token = remember(await tokenFor('alice'));
   });

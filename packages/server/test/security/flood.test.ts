@@ -14,7 +14,12 @@ import { httpRequest, rawUpgrade } from './wire.js';
 
 guardSuite();
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 
 const logLinesAbout = (text: string): number => logLines.filter((line) => line.includes(text)).length;
 
@@ -85,7 +90,11 @@ describe('connections per IP', () => {
         socket.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extra}\r\n\r\n`);
       });
     const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==';
-    for (const extra of [`${key}\r\nSec-WebSocket-Version: 99`, `${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b`, 'Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13']) {
+    for (const extra of [
+      `${key}\r\nSec-WebSocket-Version: 99`,
+      `${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b`,
+      'Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13',
+    ]) {
       expect(await refusedHandshake(extra)).toMatch(/^HTTP\/1\.1 4\d\d/);
     }
     // Two well-formed connections must still fit under the limit of 2.
@@ -98,7 +107,10 @@ describe('connections per user', () => {
   it('the 4th connection of a user gets 429 (WebSocket by header, cookie or ticket, and SSE); other users are unaffected', async () => {
     hub = await startHub({
       connectionsPerUser: 3,
-      security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions: new Permissions({ room: every('authenticated') }) },
+      security: {
+        authenticator: new JwtAuthenticator({ secret: HS_SECRET }),
+        permissions: new Permissions({ room: every('authenticated') }),
+      },
     });
     const alice = await tokenFor('alice');
     const ticket = remember((await httpRequest(`${hub.url}/api/ticket`, { method: 'POST', headers: bearer(alice) })).json.ticket as string);
@@ -126,19 +138,27 @@ describe('connections per user, authenticated after connecting', () => {
   it('an auth command counts the session for its user: the 3rd is refused with 3002 and stays anonymous; a closed one frees its slot', async () => {
     hub = await startHub({
       connectionsPerUser: 2,
-      security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions: new Permissions({ room: every('authenticated') }) },
+      security: {
+        authenticator: new JwtAuthenticator({ secret: HS_SECRET }),
+        permissions: new Permissions({ room: every('authenticated') }),
+      },
     });
     const alice = await tokenFor('alice');
     const first = await ws(hub.wsUrl, bearer(alice));
     const late = await ws(hub.wsUrl);
     expect((await late.request({ type: 'auth', token: alice })).error).toBeUndefined();
     const third = await ws(hub.wsUrl);
-    expect((await third.request({ type: 'auth', token: alice })).error).toEqual({ code: ErrorCode.RateLimited, message: 'at most 2 connections per user' });
+    expect((await third.request({ type: 'auth', token: alice })).error).toEqual({
+      code: ErrorCode.RateLimited,
+      message: 'at most 2 connections per user',
+    });
     // Still anonymous: the authenticated namespace stays closed to it.
     expect((await third.request({ type: 'subscribe', channel: 'room:1' })).error.code).toBe(ErrorCode.Unauthorized);
     await expectUpgradeRefused(hub.port, bearer(alice), 'at most 2 connections per user');
     await late.close();
-    await expect.poll(async () => (await third.request({ type: 'auth', token: alice })).error, { timeout: 2000, interval: 20 }).toBeUndefined();
+    await expect
+      .poll(async () => (await third.request({ type: 'auth', token: alice })).error, { timeout: 2000, interval: 20 })
+      .toBeUndefined();
     expect((await third.request({ type: 'subscribe', channel: 'room:1' })).error).toBeUndefined();
     await first.close();
   });
@@ -205,7 +225,10 @@ describe('commands per session', () => {
     for (let i = 0; i < 30; i++) flooder.sendRaw(JSON.stringify({ id: i, ...denied }));
     const first = await flooder.frames.count(30);
     const codeOf = (id: number): number => first.find((f) => f.id === id).error.code;
-    expect(Array.from({ length: 30 }, (_, id) => codeOf(id))).toEqual([...Array.from({ length: 20 }, () => ErrorCode.Forbidden), ...Array.from({ length: 10 }, () => ErrorCode.RateLimited)]);
+    expect(Array.from({ length: 30 }, (_, id) => codeOf(id))).toEqual([
+      ...Array.from({ length: 20 }, () => ErrorCode.Forbidden),
+      ...Array.from({ length: 10 }, () => ErrorCode.RateLimited),
+    ]);
     for (let i = 30; i < 100; i++) flooder.sendRaw(JSON.stringify({ id: i, ...denied }));
     expect((await flooder.closed).code).toBe(CloseCode.RateLimited);
     const rest = flooder.frames.items.slice(30);

@@ -16,7 +16,12 @@ import { httpRequest, publishWith, type HttpAnswer } from './wire.js';
 
 guardSuite();
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 const API_KEY = 'held-poll-limits-api-key';
 
 let hub: TestHub | undefined;
@@ -29,7 +34,11 @@ afterEach(async () => {
 });
 
 /** A long poll on `channel` from `localAddress` (any 127.x address), waiting for new messages; resolves with its answer. */
-function longPoll(channel: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): { answer: Promise<HttpAnswer>; req: ClientRequest } {
+function longPoll(
+  channel: string,
+  headers: Record<string, string> = {},
+  localAddress = '127.0.0.1',
+): { answer: Promise<HttpAnswer>; req: ClientRequest } {
   let req!: ClientRequest;
   const answer = new Promise<HttpAnswer>((resolve, reject) => {
     req = request(`${hub!.url}/api/messages?channel=${channel}&since=now&wait=30`, { headers, agent: false, localAddress }, (res) => {
@@ -52,7 +61,12 @@ function holding(n: number): Promise<void> {
 }
 
 function expectRefused(answer: HttpAnswer, status: number, code: number, message: string, retryAfter: string): void {
-  expect({ status: answer.status, body: answer.json, retryAfter: answer.headers['retry-after'], connection: answer.headers.connection }).toEqual({
+  expect({
+    status: answer.status,
+    body: answer.json,
+    retryAfter: answer.headers['retry-after'],
+    connection: answer.headers.connection,
+  }).toEqual({
     status,
     body: { error: { code, message } },
     retryAfter,
@@ -64,7 +78,10 @@ describe('held long polls count as connections', () => {
   it('per user: the 4th held poll of a user gets 429 with Retry-After at once; an answered poll frees its slot', async () => {
     hub = await startHub({
       connectionsPerUser: 3,
-      security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions: new Permissions({ room: every('authenticated') }) },
+      security: {
+        authenticator: new JwtAuthenticator({ secret: HS_SECRET }),
+        permissions: new Permissions({ room: every('authenticated') }),
+      },
     });
     const alice = bearer(await tokenFor('alice'));
     const polls = [longPoll('room:a', alice), longPoll('room:b', alice), longPoll('room:c', alice)];
@@ -112,7 +129,13 @@ describe('held long polls count as connections', () => {
     for (let i = 0; i < 5; i++) longPoll('room:a', {}, `127.0.0.${i + 10}`);
     await holding(5);
     for (let i = 0; i < 5; i++) {
-      expectRefused(await longPoll('room:a', {}, `127.0.0.${i + 20}`).answer, 503, ErrorCode.Unavailable, 'the hub holds its maximum of 5 connections', '1');
+      expectRefused(
+        await longPoll('room:a', {}, `127.0.0.${i + 20}`).answer,
+        503,
+        ErrorCode.Unavailable,
+        'the hub holds its maximum of 5 connections',
+        '1',
+      );
     }
     const upgrade = await WsTestClient.connect(hub.wsUrl).catch((error: unknown) => error);
     expect(String(upgrade)).toMatch(/503/);

@@ -77,11 +77,17 @@ describe('a subscriber without history cannot read the backlog', () => {
 
   it('refuses an unsigned cursor or a raw position with 2001 on polling, SSE (since and Last-Event-ID) and the WebSocket', async () => {
     const cursor = encodePosition(CHANNEL, { epoch, offset: 0 });
-    for (const answer of [await poll(enc({ channel: CHANNEL, since: cursor })), await poll(enc({ channel: CHANNEL, since: cursor, wait: '1' }))]) {
+    for (const answer of [
+      await poll(enc({ channel: CHANNEL, since: cursor })),
+      await poll(enc({ channel: CHANNEL, since: cursor, wait: '1' })),
+    ]) {
       expect(answer.status).toBe(403);
       expect(answer.json.error.code).toBe(ErrorCode.Forbidden);
     }
-    for (const stream of [await sse(enc({ channel: CHANNEL, since: cursor })), await sse(enc({ channel: CHANNEL }), { 'Last-Event-ID': cursor })]) {
+    for (const stream of [
+      await sse(enc({ channel: CHANNEL, since: cursor })),
+      await sse(enc({ channel: CHANNEL }), { 'Last-Event-ID': cursor }),
+    ]) {
       expect(stream.response.statusCode).toBe(403);
       await stream.ended;
       expect(stream.messages()).toEqual([]);
@@ -99,14 +105,26 @@ describe('a subscriber without history cannot read the backlog', () => {
   it('starts a forged (or no longer verifiable) signature at the end of the log, after a cursor gap, on every transport', async () => {
     const cursor = encodePosition(CHANNEL, { epoch, offset: 0, mac: 'AAAAAAAAAAAAAAAA' });
     const top = (await hub.server.hub.position(CHANNEL)).offset;
-    const gap = { channel: CHANNEL, reason: 'cursor', requested: { epoch, offset: 0 }, resumed: { epoch, offset: top }, cursor: expect.any(String) };
-    for (const answer of [await poll(enc({ channel: CHANNEL, since: cursor })), await poll(enc({ channel: CHANNEL, since: cursor, wait: '1' }))]) {
+    const gap = {
+      channel: CHANNEL,
+      reason: 'cursor',
+      requested: { epoch, offset: 0 },
+      resumed: { epoch, offset: top },
+      cursor: expect.any(String),
+    };
+    for (const answer of [
+      await poll(enc({ channel: CHANNEL, since: cursor })),
+      await poll(enc({ channel: CHANNEL, since: cursor, wait: '1' })),
+    ]) {
       expect(answer.status).toBe(200);
       expect(answer.json.messages).toEqual([]);
       expect(answer.json.gaps).toEqual([gap]);
       expect(entryOf(answer.json.cursor)).toMatchObject({ offset: top, mac: expect.any(String) });
     }
-    for (const stream of [await sse(enc({ channel: CHANNEL, since: cursor })), await sse(enc({ channel: CHANNEL }), { 'Last-Event-ID': cursor })]) {
+    for (const stream of [
+      await sse(enc({ channel: CHANNEL, since: cursor })),
+      await sse(enc({ channel: CHANNEL }), { 'Last-Event-ID': cursor }),
+    ]) {
       expect(stream.response.statusCode).toBe(200);
       await stream.events.until((events) => events.some((e) => e.event === 'gap'), 'gap');
       expect(JSON.parse(stream.events.items.find((e) => e.event === 'gap')!.data)).toEqual({ type: 'gap', ...gap });
@@ -118,7 +136,8 @@ describe('a subscriber without history cannot read the backlog', () => {
     const [message] = await client.waitForMessages(1, CHANNEL);
     expect(message.offset).toBe(after);
     expect(client.frames.items.filter((f) => f.type === 'gap')).toEqual([{ type: 'gap', ...gap }]);
-    for (const stream of opened) if (stream instanceof SseTestClient) expect((await stream.waitForMessages(1)).map((m) => m.offset)).toEqual([after]);
+    for (const stream of opened)
+      if (stream instanceof SseTestClient) expect((await stream.waitForMessages(1)).map((m) => m.offset)).toEqual([after]);
   });
 
   it('refuses only the channel with the made-up cursor on an SSE stream of several', async () => {
@@ -270,7 +289,10 @@ describe('join and leave need the presence permission (item 1)', () => {
     expect(stream.response.statusCode).toBe(403);
     const mixed = await sse(`${enc({ channel: CHANNEL, joinLeave: '1' })}&channel=open:4`);
     await mixed.events.until((events) => events.some((e) => e.event === 'unsubscribed'), 'unsubscribed');
-    expect(JSON.parse(mixed.events.items.find((e) => e.event === 'unsubscribed')!.data)).toMatchObject({ channel: CHANNEL, error: { code: ErrorCode.Forbidden } });
+    expect(JSON.parse(mixed.events.items.find((e) => e.event === 'unsubscribed')!.data)).toMatchObject({
+      channel: CHANNEL,
+      error: { code: ErrorCode.Forbidden },
+    });
   });
 
   it('sends joins and leaves to a token granted presence, and ends them when a refresh takes the grant away', async () => {
@@ -283,7 +305,10 @@ describe('join and leave need the presence permission (item 1)', () => {
 
     expect((await client.request({ type: 'refresh', token: await tokenFor('watcher') })).error).toBeUndefined();
     await client.frames.until((frames) => frames.some((f) => f.type === 'unsubscribed'), 'unsubscribed');
-    expect(client.frames.items.find((f) => f.type === 'unsubscribed')).toMatchObject({ channel: 'lobby:1', error: { code: ErrorCode.Forbidden } });
+    expect(client.frames.items.find((f) => f.type === 'unsubscribed')).toMatchObject({
+      channel: 'lobby:1',
+      error: { code: ErrorCode.Forbidden },
+    });
     const joins = client.frames.items.filter((f) => f.type === 'join').length;
     await other.close();
     await (await ws(await tokenFor('bob'))).request({ type: 'subscribe', channel: 'lobby:1' });

@@ -33,7 +33,11 @@ const headerValue = (prefixes: string[]): fc.Arbitrary<string> =>
     fc.string(),
     fc.string({ unit: 'binary' }),
     fc.tuple(fc.constantFrom(...prefixes), fc.string({ unit: 'binary' })).map(([p, s]) => p + s),
-    fc.array(fc.constantFrom('.', '=', ';', '%', '%E0%A4%A', ' ', '\t', 'Bearer ', 'herald_token=', 'eyJ', 'a', 'ticket=', '\u0000'), { maxLength: 40 }).map((parts) => parts.join('')),
+    fc
+      .array(fc.constantFrom('.', '=', ';', '%', '%E0%A4%A', ' ', '\t', 'Bearer ', 'herald_token=', 'eyJ', 'a', 'ticket=', '\u0000'), {
+        maxLength: 40,
+      })
+      .map((parts) => parts.join('')),
   );
 
 const optional = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arbitrary, { nil: undefined });
@@ -68,14 +72,20 @@ describe('Security.identify', () => {
     const cookieName = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/).filter((name) => name !== 'herald_token');
     const otherCookie = fc.tuple(cookieName, fc.stringMatching(/^[^;]{0,20}$/)).map(([name, value]) => `${name}=${value}`);
     await fc.assert(
-      fc.asyncProperty(fc.array(otherCookie, { maxLength: 6 }), fc.nat(), fc.constantFrom('Bearer', 'bearer', 'BEARER', 'bEaReR'), fc.stringMatching(/^[ \t]{1,3}$/), async (others, at, scheme, space) => {
-        const cookies = [...others];
-        cookies.splice(at % (others.length + 1), 0, `herald_token=${alice}`);
-        const byCookie = await security.identify(fakeRequest({ cookie: cookies.join('; ') }), new URLSearchParams());
-        expect(byCookie).toMatchObject({ source: 'cookie', identity: { user: 'alice', authenticated: true } });
-        const byHeader = await security.identify(fakeRequest({ authorization: `${scheme}${space}${alice}` }), new URLSearchParams());
-        expect(byHeader).toMatchObject({ source: 'header', identity: { user: 'alice', authenticated: true } });
-      }),
+      fc.asyncProperty(
+        fc.array(otherCookie, { maxLength: 6 }),
+        fc.nat(),
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'bEaReR'),
+        fc.stringMatching(/^[ \t]{1,3}$/),
+        async (others, at, scheme, space) => {
+          const cookies = [...others];
+          cookies.splice(at % (others.length + 1), 0, `herald_token=${alice}`);
+          const byCookie = await security.identify(fakeRequest({ cookie: cookies.join('; ') }), new URLSearchParams());
+          expect(byCookie).toMatchObject({ source: 'cookie', identity: { user: 'alice', authenticated: true } });
+          const byHeader = await security.identify(fakeRequest({ authorization: `${scheme}${space}${alice}` }), new URLSearchParams());
+          expect(byHeader).toMatchObject({ source: 'header', identity: { user: 'alice', authenticated: true } });
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -85,9 +95,9 @@ describe('Security.identify', () => {
     await fc.assert(
       fc.asyncProperty(headerValue([API_KEY, API_KEY.slice(0, 10)]), async (key) => {
         fc.pre(key !== API_KEY);
-        await expect(security.identify(fakeRequest({ 'x-herald-key': key, authorization: `Bearer ${alice}` }), new URLSearchParams())).rejects.toEqual(
-          expect.objectContaining({ wireCode: ErrorCode.Unauthorized, message: 'the API key is not valid' }),
-        );
+        await expect(
+          security.identify(fakeRequest({ 'x-herald-key': key, authorization: `Bearer ${alice}` }), new URLSearchParams()),
+        ).rejects.toEqual(expect.objectContaining({ wireCode: ErrorCode.Unauthorized, message: 'the API key is not valid' }));
       }),
       { numRuns: 500 },
     );

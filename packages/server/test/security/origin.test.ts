@@ -16,7 +16,12 @@ guardSuite();
 
 const APP = 'https://app.example';
 const FOREIGN = ['https://evil.example', 'null', 'http://app.example', 'https://app.example.evil.example', 'https://app.example:8443'];
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 
 let hub: TestHub;
 let alice: string;
@@ -56,7 +61,11 @@ function wsUpgradeStatus(headers: Record<string, string>): Promise<number | 'ope
 
 describe('the WebSocket upgrade', () => {
   it.each(FOREIGN)('from Origin %s gets 403 and no 101, with or without a token', async (origin) => {
-    const attempts: Record<string, string>[] = [{ Origin: origin }, { Origin: origin, ...bearer(alice) }, { Origin: origin, Cookie: `herald_token=${alice}` }];
+    const attempts: Record<string, string>[] = [
+      { Origin: origin },
+      { Origin: origin, ...bearer(alice) },
+      { Origin: origin, Cookie: `herald_token=${alice}` },
+    ];
     for (const headers of attempts) {
       const raw = await rawUpgrade(hub.port, '/ws', headers);
       expect(raw.status).toBe(403);
@@ -108,10 +117,16 @@ describe('HTTP entry points', () => {
   });
 
   it('preflight: 204 with the allowed origin echoed; 403 for a foreign one', async () => {
-    const ok = await httpRequest(`${hub.url}/api/publish`, { method: 'OPTIONS', headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' } });
+    const ok = await httpRequest(`${hub.url}/api/publish`, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' },
+    });
     expect(ok.status).toBe(204);
     expect(ok.headers['access-control-allow-origin']).toBe(APP);
-    const evil = await httpRequest(`${hub.url}/api/publish`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const evil = await httpRequest(`${hub.url}/api/publish`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(evil.status).toBe(403);
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -121,8 +136,12 @@ describe('cross-site writes', () => {
   it('a cookie-authenticated POST /api/publish without Origin gets 403; with the allowed origin it publishes; a header needs no Origin', async () => {
     const noOrigin = await publishWith(hub.url, 'members:csrf', 'cookie, no origin', { Cookie: `herald_token=${alice}` });
     expect(noOrigin.status).toBe(403);
-    expect(noOrigin.json).toEqual({ error: { code: ErrorCode.Forbidden, message: 'a cookie-authenticated request must carry an Origin header' } });
-    expect((await publishWith(hub.url, 'members:csrf', 'cookie, app origin', { Cookie: `herald_token=${alice}`, Origin: APP })).status).toBe(200);
+    expect(noOrigin.json).toEqual({
+      error: { code: ErrorCode.Forbidden, message: 'a cookie-authenticated request must carry an Origin header' },
+    });
+    expect(
+      (await publishWith(hub.url, 'members:csrf', 'cookie, app origin', { Cookie: `herald_token=${alice}`, Origin: APP })).status,
+    ).toBe(200);
     expect((await publishWith(hub.url, 'members:csrf', 'header, no origin', bearer(alice))).status).toBe(200);
     const history = await httpRequest(`${hub.url}/api/history?channel=members:csrf`, { headers: bearer(alice) });
     expect(history.json.messages.map((m: any) => m.data)).toEqual(['cookie, app origin', 'header, no origin']);
@@ -132,7 +151,11 @@ describe('cross-site writes', () => {
     const body = JSON.stringify({ channel: 'members:form', data: 'forged by a form' });
     const credentials: Record<string, string>[] = [{}, { Cookie: `herald_token=${alice}` }];
     for (const headers of credentials) {
-      const answer = await httpRequest(`${hub.url}/api/publish`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Origin: 'https://evil.example', ...headers }, body });
+      const answer = await httpRequest(`${hub.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', Origin: 'https://evil.example', ...headers },
+        body,
+      });
       expect(answer.status).toBe(403);
       expect(answer.json.error.code).toBe(ErrorCode.Forbidden);
     }

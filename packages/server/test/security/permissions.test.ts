@@ -14,7 +14,13 @@ import { httpRequest, publishWith, rawUpgrade } from './wire.js';
 
 guardSuite();
 
-const every = (access: NamespaceRules['subscribe'], extra: Partial<NamespaceRules> = {}): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access, ...extra });
+const every = (access: NamespaceRules['subscribe'], extra: Partial<NamespaceRules> = {}): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+  ...extra,
+});
 const permissions = new Permissions({
   public: every('anonymous'),
   members: every('authenticated'),
@@ -141,11 +147,14 @@ describe('an anonymous client', () => {
 });
 
 describe('an authenticated client without grants', () => {
-  it.each(['orders:1', 'inbox:bob', 'secret:vault', 'unlisted:x'])('is refused everything on %s with 2001, over the WebSocket and HTTP', async (channel) => {
-    const alice = await tokenFor('alice');
-    await expectDeniedOnWs(await ws(alice), channel, ErrorCode.Forbidden);
-    await expectDeniedOverHttp(channel, 403, ErrorCode.Forbidden, bearer(alice));
-  });
+  it.each(['orders:1', 'inbox:bob', 'secret:vault', 'unlisted:x'])(
+    'is refused everything on %s with 2001, over the WebSocket and HTTP',
+    async (channel) => {
+      const alice = await tokenFor('alice');
+      await expectDeniedOnWs(await ws(alice), channel, ErrorCode.Forbidden);
+      await expectDeniedOverHttp(channel, 403, ErrorCode.Forbidden, bearer(alice));
+    },
+  );
 
   it('may use an authenticated namespace and its own inbox (owner), not a longer name that starts with it', async () => {
     const client = await ws(await tokenFor('alice'));
@@ -215,7 +224,7 @@ describe('grants from claims', () => {
 });
 
 describe('owner access', () => {
-  it('inbox:alice is alice\'s only', async () => {
+  it("inbox:alice is alice's only", async () => {
     const bob = await ws(await tokenFor('bob'));
     await expectDeniedOnWs(bob, 'inbox:alice', ErrorCode.Forbidden);
     expect((await bob.request({ type: 'subscribe', channel: 'inbox:bob' })).error).toBeUndefined();
@@ -281,7 +290,7 @@ describe('the API key', () => {
     expect((await httpRequest(`${hub.url}/api/history?channel=secret:vault`)).status).toBe(403);
   });
 
-  it('POST /api/disconnect with the key closes a user\'s WebSockets with 4502 and ends their SSE streams; without it, 401', async () => {
+  it("POST /api/disconnect with the key closes a user's WebSockets with 4502 and ends their SSE streams; without it, 401", async () => {
     const alice = await tokenFor('alice');
     const aliceWs = await ws(alice);
     const bobWs = await ws(await tokenFor('bob'));
@@ -302,7 +311,13 @@ describe('the API key', () => {
     expect(answer.json).toEqual({ disconnected: 2 });
     expect(await aliceWs.closed).toEqual({ code: CloseCode.Disconnected, reason: 'disconnected by the server' });
     await aliceSse.ended;
-    expect(aliceSse.events.items).toEqual([{ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.Disconnected, message: 'disconnected by the server' } }), id: undefined }]);
+    expect(aliceSse.events.items).toEqual([
+      {
+        event: 'disconnect',
+        data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.Disconnected, message: 'disconnected by the server' } }),
+        id: undefined,
+      },
+    ]);
     expect((await bobWs.request({ type: 'ping' })).error).toBeUndefined();
   });
 });

@@ -39,7 +39,9 @@ function rawHttp(port: number, request: string): Promise<string> {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error),
+    );
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.write(request);
   });
@@ -81,7 +83,10 @@ describe('a request head over the limit', () => {
   it.each([
     ['an SSE request', `GET /events?channel=a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: c1.${'A'.repeat(270_000)}\r\n\r\n`],
     ['a poll with a long URL', `GET /api/messages?channel=a&since=c1.${'A'.repeat(270_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
-    ['a WebSocket upgrade', `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${'c'.repeat(270_000)}\r\n\r\n`],
+    [
+      'a WebSocket upgrade',
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${'c'.repeat(270_000)}\r\n\r\n`,
+    ],
   ])('%s gets 431 with code 1006 and a body any page may read; the hub keeps serving', async (_what, request) => {
     const response = await rawHttp(hub.port, request);
     const [head = '', text = ''] = response.split('\r\n\r\n');
@@ -99,12 +104,19 @@ describe('a request head over the limit', () => {
   });
 
   it('maxChannels above 128 (the channels a cursor holds) throws RangeError; maxHeaderBytes follows maxChannels unless set', async () => {
-    expect(() => createHeraldServer({ maxChannels: 129 })).toThrow(new RangeError('maxChannels must be at most 128 (the channels a cursor holds)'));
+    expect(() => createHeraldServer({ maxChannels: 129 })).toThrow(
+      new RangeError('maxChannels must be at most 128 (the channels a cursor holds)'),
+    );
     expect(() => createHeraldServer({ maxHeaderBytes: 0 })).toThrow(new RangeError('maxHeaderBytes must be an integer > 0'));
     const small = await startHub({ maxChannels: 2 });
     try {
-      const response = await rawHttp(small.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(requestHeadBytes(2))}\r\n\r\n`);
-      expect(JSON.parse(response.split('\r\n\r\n')[1]!).error.message).toBe(`request head larger than ${requestHeadBytes(2)} bytes or 200 headers`);
+      const response = await rawHttp(
+        small.port,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(requestHeadBytes(2))}\r\n\r\n`,
+      );
+      expect(JSON.parse(response.split('\r\n\r\n')[1]!).error.message).toBe(
+        `request head larger than ${requestHeadBytes(2)} bytes or 200 headers`,
+      );
     } finally {
       await small.close();
     }

@@ -64,7 +64,9 @@ describe('an epoch gap does not replay the backlog to a client without history',
     const since = await cursorOfA();
     const { offset: top } = await b.server.hub.position(CHANNEL);
     for (const wait of ['0', '1']) {
-      const answer = await httpRequest(`${b.url}/api/messages?${new URLSearchParams({ channel: CHANNEL, since, wait }).toString()}`, { headers: bearer(token) });
+      const answer = await httpRequest(`${b.url}/api/messages?${new URLSearchParams({ channel: CHANNEL, since, wait }).toString()}`, {
+        headers: bearer(token),
+      });
       expect(answer.status).toBe(200);
       expect(answer.json.messages).toEqual([]);
       expect(answer.json.gaps).toMatchObject([{ reason: 'epoch', resumed: { offset: top } }]);
@@ -75,7 +77,10 @@ describe('an epoch gap does not replay the backlog to a client without history',
 
   it('a client with history still gets the retained messages after an epoch gap', async () => {
     const history = await tokenFor('reader', { herald: { history: ['room:*'] } });
-    const answer = await httpRequest(`${b.url}/api/messages?${new URLSearchParams({ channel: CHANNEL, since: await cursorOfA() }).toString()}`, { headers: bearer(history) });
+    const answer = await httpRequest(
+      `${b.url}/api/messages?${new URLSearchParams({ channel: CHANNEL, since: await cursorOfA() }).toString()}`,
+      { headers: bearer(history) },
+    );
     expect(answer.status).toBe(200);
     expect(answer.json.messages).toHaveLength(5);
     expect(answer.json.gaps).toMatchObject([{ reason: 'epoch', resumed: { offset: 0 } }]);

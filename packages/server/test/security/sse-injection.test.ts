@@ -119,14 +119,17 @@ describe('a user id with CR, LF and NUL', () => {
 });
 
 describe('a channel name with CR, LF, CRLF or NUL', () => {
-  it.each(['a\nevent: forged', 'a\r\nid: 9', 'a\rretry: 1', 'a\u0000b'])('%j is refused with 1003 on SSE, publish and the WebSocket', async (name) => {
-    const sse = await httpRequest(`${hub.url}/events?channel=${encodeURIComponent(name)}`);
-    expect(sse.status).toBe(400);
-    expect(sse.headers['content-type']).toMatch(/^application\/json/);
-    expect(sse.json.error.code).toBe(ErrorCode.InvalidChannel);
-    expect((await publishWith(hub.url, name, 1)).json.error.code).toBe(ErrorCode.InvalidChannel);
-    const ws = await WsTestClient.connect(hub.wsUrl);
-    expect((await ws.request({ type: 'publish', channel: name, data: 1 })).error.code).toBe(ErrorCode.InvalidChannel);
-    await ws.close();
-  });
+  it.each(['a\nevent: forged', 'a\r\nid: 9', 'a\rretry: 1', 'a\u0000b'])(
+    '%j is refused with 1003 on SSE, publish and the WebSocket',
+    async (name) => {
+      const sse = await httpRequest(`${hub.url}/events?channel=${encodeURIComponent(name)}`);
+      expect(sse.status).toBe(400);
+      expect(sse.headers['content-type']).toMatch(/^application\/json/);
+      expect(sse.json.error.code).toBe(ErrorCode.InvalidChannel);
+      expect((await publishWith(hub.url, name, 1)).json.error.code).toBe(ErrorCode.InvalidChannel);
+      const ws = await WsTestClient.connect(hub.wsUrl);
+      expect((await ws.request({ type: 'publish', channel: name, data: 1 })).error.code).toBe(ErrorCode.InvalidChannel);
+      await ws.close();
+    },
+  );
 });

@@ -22,17 +22,22 @@ afterAll(async () => {
   await hub.close();
 });
 
-const refusal = { error: { code: ErrorCode.InvalidField, message: 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header' } };
+const refusal = {
+  error: { code: ErrorCode.InvalidField, message: 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header' },
+};
 
 describe('Sec-WebSocket-Protocol', () => {
-  it.each(['mqtt, herald.v1', 'herald.v1', 'mqtt'])('an upgrade offering "%s" gets 400 with code 1005, no 101 and no subprotocol', async (offered) => {
-    const upgrade = await rawUpgrade(hub.port, '/ws', { 'Sec-WebSocket-Protocol': offered });
-    expect(upgrade.status).toBe(400);
-    expect(upgrade.head).not.toMatch(/sec-websocket-protocol/i);
-    expect(JSON.parse(upgrade.body)).toEqual(refusal);
-    await upgrade.closed;
-    expect(hub.server.stats().websocket).toBe(0);
-  });
+  it.each(['mqtt, herald.v1', 'herald.v1', 'mqtt'])(
+    'an upgrade offering "%s" gets 400 with code 1005, no 101 and no subprotocol',
+    async (offered) => {
+      const upgrade = await rawUpgrade(hub.port, '/ws', { 'Sec-WebSocket-Protocol': offered });
+      expect(upgrade.status).toBe(400);
+      expect(upgrade.head).not.toMatch(/sec-websocket-protocol/i);
+      expect(JSON.parse(upgrade.body)).toEqual(refusal);
+      await upgrade.closed;
+      expect(hub.server.stats().websocket).toBe(0);
+    },
+  );
 
   it('a ws client asking for a subprotocol sees the 400, not an open socket; one asking for none opens, and its 101 names none', async () => {
     const client = new WebSocket(hub.wsUrl, ['mqtt', 'herald.v1']);

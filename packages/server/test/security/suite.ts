@@ -19,7 +19,9 @@ const secrets = new Set<string>();
 function serialise(level: string, args: unknown[]): string {
   try {
     return JSON.stringify([level, ...args], (_key, value: unknown) =>
-      value instanceof Error ? { ...Object.fromEntries(Object.entries(value)), name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value,
+      value instanceof Error
+        ? { ...Object.fromEntries(Object.entries(value)), name: value.name, message: value.message, stack: value.stack, cause: value.cause }
+        : value,
     );
   } catch {
     return `${level} ${args.map(String).join(' ')}`;
@@ -121,5 +123,8 @@ export async function framesUpToPing(client: WsTestClient, from: number): Promis
 
 /** Frames that carry data about `channel` (messages, members, positions): a denial carries none. */
 export function leaksAbout(frames: readonly any[], channel: string): any[] {
-  return frames.filter((f) => f.channel === channel || f.messages !== undefined || f.members !== undefined || f.position !== undefined || f.cursor !== undefined);
+  return frames.filter(
+    (f) =>
+      f.channel === channel || f.messages !== undefined || f.members !== undefined || f.position !== undefined || f.cursor !== undefined,
+  );
 }

@@ -1,7 +1,15 @@
 import { ErrorCode } from '@herald/protocol';
 import { ManualClock, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ANONYMOUS, JwtAuthenticator, MemoryTicketStore, Permissions, TicketRefusedError, type Identity, type TicketLimits } from '@herald/server';
+import {
+  ANONYMOUS,
+  JwtAuthenticator,
+  MemoryTicketStore,
+  Permissions,
+  TicketRefusedError,
+  type Identity,
+  type TicketLimits,
+} from '@herald/server';
 import { bearer, guardSuite, HS_SECRET, remember, startHub, tokenFor } from './suite.js';
 import { httpRequest, type HttpAnswer } from './wire.js';
 
@@ -13,7 +21,9 @@ import { httpRequest, type HttpAnswer } from './wire.js';
 
 guardSuite();
 
-const permissions = new Permissions({ members: { subscribe: 'authenticated', publish: 'none', history: 'authenticated', presence: 'none' } });
+const permissions = new Permissions({
+  members: { subscribe: 'authenticated', publish: 'none', history: 'authenticated', presence: 'none' },
+});
 const hubs: TestHub[] = [];
 
 afterEach(async () => {
@@ -21,7 +31,10 @@ afterEach(async () => {
 });
 
 async function hubWith(clock: ManualClock, ticketLimits: TicketLimits = {}): Promise<TestHub> {
-  const hub = await startHub({ clock, security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, now: clock.now }), permissions, ticketLimits } });
+  const hub = await startHub({
+    clock,
+    security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, now: clock.now }), permissions, ticketLimits },
+  });
   hubs.push(hub);
   return hub;
 }
@@ -38,7 +51,11 @@ async function redeem(hub: TestHub, ticket: string): Promise<number> {
 }
 
 function expectRefused(answer: HttpAnswer, status: number, code: number, message: string, retryAfter: string): void {
-  expect({ status: answer.status, error: answer.json?.error, retryAfter: answer.headers['retry-after'] }).toEqual({ status, error: { code, message }, retryAfter });
+  expect({ status: answer.status, error: answer.json?.error, retryAfter: answer.headers['retry-after'] }).toEqual({
+    status,
+    error: { code, message },
+    retryAfter,
+  });
 }
 
 describe('per-user ticket limits over HTTP', () => {
@@ -50,7 +67,8 @@ describe('per-user ticket limits over HTTP', () => {
     const answers: HttpAnswer[] = [];
     for (let i = 0; i < 60; i++) answers.push(await issue(hub, mallory));
     expect(answers.filter((a) => a.status === 200)).toHaveLength(16);
-    for (const refused of answers.slice(16)) expectRefused(refused, 429, ErrorCode.RateLimited, 'at most 16 unredeemed tickets at once', '30');
+    for (const refused of answers.slice(16))
+      expectRefused(refused, 429, ErrorCode.RateLimited, 'at most 16 unredeemed tickets at once', '30');
     expect(await redeem(hub, victim)).toBe(200);
     // Bob's own quota is untouched by mallory's.
     expect((await issue(hub, bob)).status).toBe(200);

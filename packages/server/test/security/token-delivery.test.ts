@@ -13,7 +13,12 @@ import { httpRequest, publishWith, rawUpgrade, type HttpAnswer } from './wire.js
 
 guardSuite();
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 const permissions = new Permissions({ members: every('authenticated'), inbox: every('owner'), public: every('anonymous') });
 const API_KEY = remember('delivery-test-api-key-0123456789');
 
@@ -21,7 +26,14 @@ let hub: TestHub;
 let alice: string;
 
 beforeAll(async () => {
-  hub = await startHub({ security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }), permissions, apiKeys: [API_KEY], allowedOrigins: ['https://app.example'] } });
+  hub = await startHub({
+    security: {
+      authenticator: new JwtAuthenticator({ secret: HS_SECRET }),
+      permissions,
+      apiKeys: [API_KEY],
+      allowedOrigins: ['https://app.example'],
+    },
+  });
   alice = await tokenFor('alice');
 });
 
@@ -38,7 +50,10 @@ async function issueTicket(headers: Record<string, string>): Promise<HttpAnswer>
 /** Proves a WebSocket session is alice's: her inbox is open to it, bob's is not. */
 async function expectAliceOnWs(client: WsTestClient): Promise<void> {
   expect((await client.request({ type: 'subscribe', channel: 'inbox:alice' })).error).toBeUndefined();
-  expect((await client.request({ type: 'subscribe', channel: 'inbox:bob' })).error).toEqual({ code: ErrorCode.Forbidden, message: 'subscribe on inbox:bob is not allowed' });
+  expect((await client.request({ type: 'subscribe', channel: 'inbox:bob' })).error).toEqual({
+    code: ErrorCode.Forbidden,
+    message: 'subscribe on inbox:bob is not allowed',
+  });
 }
 
 /** Opens an SSE stream on alice's inbox, proves a message arrives, closes it. */
@@ -62,7 +77,9 @@ describe('the Authorization header', () => {
     expect(anonymousPoll.json).toEqual({ error: { code: ErrorCode.Unauthorized, message: 'subscribe on members:room needs a token' } });
 
     expect((await publishWith(hub.url, 'members:room', 1, bearer(alice))).json).toMatchObject({ channel: 'members:room', offset: 1 });
-    expect((await publishWith(hub.url, 'members:room', 2)).json).toEqual({ error: { code: ErrorCode.Unauthorized, message: 'publish on members:room needs a token' } });
+    expect((await publishWith(hub.url, 'members:room', 2)).json).toEqual({
+      error: { code: ErrorCode.Unauthorized, message: 'publish on members:room needs a token' },
+    });
 
     await expectAliceOnSse('', bearer(alice));
     const anonymousSse = await httpRequest(`${hub.url}/events?channel=inbox:alice`);
@@ -171,10 +188,14 @@ describe('tickets', () => {
 
   it('expires after ticketTtl (hub clock): 401 on the WebSocket and on SSE', async () => {
     const clock = new ManualClock();
-    const timed = await startHub({ clock, security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, now: clock.now }), permissions, ticketTtl: 1 } });
+    const timed = await startHub({
+      clock,
+      security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, now: clock.now }), permissions, ticketTtl: 1 },
+    });
     try {
       const token = await tokenFor('alice', {}, clock.now());
-      const ticket = async (): Promise<string> => remember((await httpRequest(`${timed.url}/api/ticket`, { method: 'POST', headers: bearer(token) })).json.ticket as string);
+      const ticket = async (): Promise<string> =>
+        remember((await httpRequest(`${timed.url}/api/ticket`, { method: 'POST', headers: bearer(token) })).json.ticket as string);
       const fresh = await ticket();
       const [forWs, forSse] = [await ticket(), await ticket()];
       clock.advance(999);
@@ -200,21 +221,27 @@ describe('a token in the URL', () => {
     expect(answer.message).toMatch(/ticket/);
   };
 
-  it.each(['token', 'access_token'])('?%s= is refused with 401 on the WebSocket, SSE, polling and publish, even beside a valid header', async (name) => {
-    const query = `${name}=${alice}`;
-    const ws = await rawUpgrade(hub.port, `/ws?${query}`);
-    expect(ws.status).toBe(401);
-    mentionsTickets(JSON.parse(ws.body).error);
-    const sse = await httpRequest(`${hub.url}/events?channel=inbox:alice&${query}`);
-    expect(sse.status).toBe(401);
-    mentionsTickets(sse.json.error);
-    const polled = await httpRequest(`${hub.url}/api/messages?channel=members:room&${query}`, { headers: bearer(alice) });
-    expect(polled.status).toBe(401);
-    mentionsTickets(polled.json.error);
-    const published = await httpRequest(`${hub.url}/api/publish?${query}`, { method: 'POST', body: JSON.stringify({ channel: 'members:room', data: 1 }) });
-    expect(published.status).toBe(401);
-    mentionsTickets(published.json.error);
-  });
+  it.each(['token', 'access_token'])(
+    '?%s= is refused with 401 on the WebSocket, SSE, polling and publish, even beside a valid header',
+    async (name) => {
+      const query = `${name}=${alice}`;
+      const ws = await rawUpgrade(hub.port, `/ws?${query}`);
+      expect(ws.status).toBe(401);
+      mentionsTickets(JSON.parse(ws.body).error);
+      const sse = await httpRequest(`${hub.url}/events?channel=inbox:alice&${query}`);
+      expect(sse.status).toBe(401);
+      mentionsTickets(sse.json.error);
+      const polled = await httpRequest(`${hub.url}/api/messages?channel=members:room&${query}`, { headers: bearer(alice) });
+      expect(polled.status).toBe(401);
+      mentionsTickets(polled.json.error);
+      const published = await httpRequest(`${hub.url}/api/publish?${query}`, {
+        method: 'POST',
+        body: JSON.stringify({ channel: 'members:room', data: 1 }),
+      });
+      expect(published.status).toBe(401);
+      mentionsTickets(published.json.error);
+    },
+  );
 });
 
 describe('the log scan', () => {

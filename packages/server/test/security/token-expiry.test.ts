@@ -13,7 +13,12 @@ import { httpRequest, rawUpgrade } from './wire.js';
 
 guardSuite();
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({ subscribe: access, publish: access, history: access, presence: access });
+const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
+  subscribe: access,
+  publish: access,
+  history: access,
+  presence: access,
+});
 const permissions = new Permissions({ inbox: every('owner'), public: every('anonymous'), members: every('authenticated') });
 
 let clock: ManualClock;
@@ -26,7 +31,8 @@ function advance(ms: number): void {
 }
 
 /** A token for `sub` expiring `inSeconds` after the hub clock's now. */
-const expiringToken = (sub: string, inSeconds: number): Promise<string> => tokenFor(sub, { exp: seconds(clock.now()) + inSeconds }, clock.now());
+const expiringToken = (sub: string, inSeconds: number): Promise<string> =>
+  tokenFor(sub, { exp: seconds(clock.now()) + inSeconds }, clock.now());
 
 beforeEach(() => {
   clock = new ManualClock();
@@ -40,7 +46,10 @@ afterEach(async () => {
 });
 
 const startClockedHub = async (extra: { requireAuth?: boolean; authTimeout?: number } = {}): Promise<TestHub> =>
-  (hub = await startHub({ clock, security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, leeway: 0, now: clock.now }), permissions, ...extra } }));
+  (hub = await startHub({
+    clock,
+    security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET, leeway: 0, now: clock.now }), permissions, ...extra },
+  }));
 
 describe('a token expiring mid-connection', () => {
   it('closes the WebSocket with 4100 at exp, not a millisecond before', async () => {
@@ -101,7 +110,13 @@ describe('a token expiring mid-connection', () => {
     expect(sse.events.items).toEqual([]);
     advance(1);
     await sse.ended;
-    expect(sse.events.items).toEqual([{ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }), id: undefined }]);
+    expect(sse.events.items).toEqual([
+      {
+        event: 'disconnect',
+        data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }),
+        id: undefined,
+      },
+    ]);
   });
 
   // Node runs a timer of more than 2³¹ − 1 ms (24.8 days) after 1 ms, and capping the delay there
@@ -125,7 +140,11 @@ describe('a token expiring mid-connection', () => {
     expect(hub.server.stats().sse).toBe(1);
     advance(1);
     await sse.ended;
-    expect(sse.events.items.at(-1)).toEqual({ event: 'disconnect', data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }), id: undefined });
+    expect(sse.events.items.at(-1)).toEqual({
+      event: 'disconnect',
+      data: JSON.stringify({ type: 'disconnect', error: { code: ErrorCode.TokenExpired, message: 'token expired' } }),
+      id: undefined,
+    });
   });
 
   it('a WebSocket whose token expires in 30 days is still open after 24.8 days, and closes at exp with 4100', async () => {
@@ -179,7 +198,11 @@ describe('requireAuth', () => {
       { type: 'publish', channel: 'public:lobby', data: 1 },
     ]) {
       const reply = await client.request(command);
-      expect(reply).toEqual({ type: 'reply', id: reply.id, error: { code: ErrorCode.Unauthorized, message: 'authenticate first (auth command)' } });
+      expect(reply).toEqual({
+        type: 'reply',
+        id: reply.id,
+        error: { code: ErrorCode.Unauthorized, message: 'authenticate first (auth command)' },
+      });
     }
     expect((await client.request({ type: 'ping' })).error).toBeUndefined();
     expect(client.messages()).toEqual([]);

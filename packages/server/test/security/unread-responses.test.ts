@@ -47,13 +47,16 @@ async function walk(path: string): Promise<{ offsets: number[]; answers: number;
 const oneToN = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
 describe('an answer to a read', () => {
-  it.each(['/api/messages', '/api/history'])('%s carries at most 1 MiB of messages, with more: true and a cursor that continues without loss or duplicates', async (path) => {
-    const { offsets, answers, largest } = await walk(path);
-    expect(offsets).toEqual(oneToN(MESSAGES));
-    // 17 messages of 60 KB fit in 1 MiB: 59 answers instead of one of 60 MB.
-    expect(answers).toBe(Math.ceil(MESSAGES / Math.floor(MiB / (PAYLOAD.length + 120))));
-    expect(largest).toBeLessThanOrEqual(MiB + 200);
-  });
+  it.each(['/api/messages', '/api/history'])(
+    '%s carries at most 1 MiB of messages, with more: true and a cursor that continues without loss or duplicates',
+    async (path) => {
+      const { offsets, answers, largest } = await walk(path);
+      expect(offsets).toEqual(oneToN(MESSAGES));
+      // 17 messages of 60 KB fit in 1 MiB: 59 answers instead of one of 60 MB.
+      expect(answers).toBe(Math.ceil(MESSAGES / Math.floor(MiB / (PAYLOAD.length + 120))));
+      expect(largest).toBeLessThanOrEqual(MiB + 200);
+    },
+  );
 
   it('the WebSocket history reply is capped the same way, its cursor continuing the read', async () => {
     const client = await WsTestClient.connect(hub.wsUrl);
@@ -157,7 +160,8 @@ describe('a client that does not read its answers', () => {
       paused[i]!.pause();
       for (let id = 1; id <= 30; id++) session.sendRaw(JSON.stringify({ id, type: 'history', channel: CHANNEL, limit: 1000 }));
     }
-    const cut = (): boolean => hub.server.stats().websocket === 0 && rawOnServer.length === raw.length && rawOnServer.every((s) => s.destroyed);
+    const cut = (): boolean =>
+      hub.server.stats().websocket === 0 && rawOnServer.length === raw.length && rawOnServer.every((s) => s.destroyed);
     const deadline = Date.now() + 10_000;
     while (!cut() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     // Memory is measured a little longer: what the cut connections held must not linger or grow.
@@ -165,7 +169,11 @@ describe('a client that does not read its answers', () => {
     clearInterval(sampler);
     const growth = (peak - before) / MiB;
     console.log(`rss before ${(before / MiB).toFixed(0)} MB, peak ${(peak / MiB).toFixed(0)} MB (+${growth.toFixed(0)} MB)`);
-    expect({ websocket: hub.server.stats().websocket, rawOpen: rawOnServer.filter((s) => !s.destroyed).length, rawSeen: rawOnServer.length }).toEqual({ websocket: 0, rawOpen: 0, rawSeen: 10 });
+    expect({
+      websocket: hub.server.stats().websocket,
+      rawOpen: rawOnServer.filter((s) => !s.destroyed).length,
+      rawSeen: rawOnServer.length,
+    }).toEqual({ websocket: 0, rawOpen: 0, rawSeen: 10 });
     expect(growth).toBeLessThan(200);
     // Each session was told why once it reads again: 4000, after the one answer it was sent.
     for (const socket of paused) socket.resume();
@@ -226,4 +234,3 @@ describe('a resume from far back', () => {
     for (const session of sessions) session.socket.terminate();
   });
 });
-

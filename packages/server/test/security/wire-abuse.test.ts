@@ -22,7 +22,11 @@ let watcher: WsTestClient;
 let heartbeats = 0;
 
 beforeAll(async () => {
-  hub = await startHub({ headersTimeout: 1000, maxMessageBytes: MAX_MESSAGE, security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }) } });
+  hub = await startHub({
+    headersTimeout: 1000,
+    maxMessageBytes: MAX_MESSAGE,
+    security: { authenticator: new JwtAuthenticator({ secret: HS_SECRET }) },
+  });
   watcher = await WsTestClient.connect(hub.wsUrl);
   await watcher.request({ type: 'subscribe', channel: 'watched' });
 });
@@ -46,7 +50,9 @@ function rawHttp(request: string | Buffer): Promise<string> {
     const socket = connect(hub.port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error),
+    );
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.write(request);
   });
@@ -63,7 +69,9 @@ describe('oversized request heads', () => {
   });
 
   it('a 64 KB Sec-WebSocket-Protocol header is refused with 431 or 400, before any 101', async () => {
-    const protocols = Array.from({ length: 8192 }, (_, i) => `p${i}`).join(', ').slice(0, 64 * 1024);
+    const protocols = Array.from({ length: 8192 }, (_, i) => `p${i}`)
+      .join(', ')
+      .slice(0, 64 * 1024);
     const response = await rawHttp(
       `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocols}\r\n\r\n`,
     );
@@ -74,7 +82,9 @@ describe('oversized request heads', () => {
 
   it('2,000 headers on a WebSocket upgrade get 431 or 400', async () => {
     const headers = Array.from({ length: 2000 }, (_, i) => `X-Filler-${i}: value-${i}`).join('\r\n');
-    const response = await rawHttp(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n\r\n`);
+    const response = await rawHttp(
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n\r\n`,
+    );
     expect([400, 431]).toContain(statusOf(response));
     await expectStillServing();
   });
@@ -119,7 +129,11 @@ describe('oversized messages', () => {
   it('a frame of exactly maxMessageBytes is served; one byte more closes with 1009', async () => {
     const fits = await WsTestClient.connect(hub.wsUrl);
     fits.sendRaw(commandOf(MAX_MESSAGE));
-    expect((await fits.frames.until((fs) => fs.some((f) => f.id === 1))).find((f) => f.id === 1)).toMatchObject({ type: 'reply', channel: 'big', offset: 1 });
+    expect((await fits.frames.until((fs) => fs.some((f) => f.id === 1))).find((f) => f.id === 1)).toMatchObject({
+      type: 'reply',
+      channel: 'big',
+      offset: 1,
+    });
     await fits.close();
     const tooBig = await WsTestClient.connect(hub.wsUrl);
     tooBig.sendRaw(commandOf(MAX_MESSAGE + 1));
@@ -161,7 +175,9 @@ describe('bad JSON', () => {
     const from = client.frames.items.length;
     for (const text of ['hello', '{"id":1,', '\u0000', '{"id":1,"type":"ping"}garbage', '']) client.sendRaw(text);
     const frames = await framesUpToPing(client, from);
-    expect(frames).toEqual(Array.from({ length: 5 }, () => ({ type: 'error', error: { code: ErrorCode.InvalidJson, message: 'frame is not valid JSON' } })));
+    expect(frames).toEqual(
+      Array.from({ length: 5 }, () => ({ type: 'error', error: { code: ErrorCode.InvalidJson, message: 'frame is not valid JSON' } })),
+    );
     await client.close();
   });
 
@@ -175,9 +191,15 @@ describe('bad JSON', () => {
       client.sendRaw('{"a":'.repeat(100_000));
       client.sendRaw(`{"id":7,"type":"publish","channel":"deep","data":${deep}}`);
       const frames = await framesUpToPing(client, from);
-      expect(frames).toEqual(Array.from({ length: 3 }, () => ({ type: 'error', error: { code: ErrorCode.InvalidJson, message: 'JSON nests too deeply' } })));
+      expect(frames).toEqual(
+        Array.from({ length: 3 }, () => ({ type: 'error', error: { code: ErrorCode.InvalidJson, message: 'JSON nests too deeply' } })),
+      );
       await client.close();
-      const published = await httpRequest(`${deepHub.url}/api/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"channel":"deep","data":${deep}}` });
+      const published = await httpRequest(`${deepHub.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: `{"channel":"deep","data":${deep}}`,
+      });
       expect(published.status).toBe(400);
       expect(published.json.error.code).toBe(ErrorCode.InvalidJson);
       expect((await deepHub.server.hub.position('deep')).offset).toBe(0);
@@ -203,13 +225,22 @@ describe('__proto__ keys', () => {
     await client.request({ type: 'subscribe', channel: 'proto' });
     const raw: string[] = [];
     client.socket.on('message', (data: Buffer) => raw.push(data.toString('utf8')));
-    client.sendRaw('{"__proto__":{"polluted":true,"id":99},"id":1,"type":"publish","channel":"proto","data":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}}');
+    client.sendRaw(
+      '{"__proto__":{"polluted":true,"id":99},"id":1,"type":"publish","channel":"proto","data":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}}',
+    );
     client.sendRaw('{"id":2,"type":"subscribe","channel":"proto2","__proto__":{"joinLeave":true,"polluted":true}}');
     await framesUpToPing(client, 0);
     const published = await publishWith(hub.url, 'proto', JSON.parse('{"__proto__":{"polluted":true}}'));
     expect(published.status).toBe(200);
-    await httpRequest(`${hub.url}/api/publish`, { method: 'POST', body: '{"channel":"proto","data":1,"__proto__":{"polluted":true,"channel":"other"}}' });
-    const token = await signToken(JSON.parse(`{"sub":"alice","exp":${Math.floor(Date.now() / 1000) + 60},"__proto__":{"polluted":true},"herald":{"__proto__":{"subscribe":["*"]}}}`));
+    await httpRequest(`${hub.url}/api/publish`, {
+      method: 'POST',
+      body: '{"channel":"proto","data":1,"__proto__":{"polluted":true,"channel":"other"}}',
+    });
+    const token = await signToken(
+      JSON.parse(
+        `{"sub":"alice","exp":${Math.floor(Date.now() / 1000) + 60},"__proto__":{"polluted":true},"herald":{"__proto__":{"subscribe":["*"]}}}`,
+      ),
+    );
     expect((await httpRequest(`${hub.url}/api/messages?channel=proto`, { headers: bearer(token) })).status).toBe(200);
     const authed = await WsTestClient.connect(hub.wsUrl);
     expect((await authed.request({ type: 'auth', token })).user).toBe('alice');
@@ -259,7 +290,10 @@ describe('a peer that never answers', () => {
   async function timedClose(target: TestHub): Promise<{ outcome: number | 'still closing'; closing: Promise<void> }> {
     const began = performance.now();
     const closing = target.close();
-    const outcome = await Promise.race([closing.then(() => performance.now() - began), new Promise<'still closing'>((resolve) => setTimeout(() => resolve('still closing'), 3000))]);
+    const outcome = await Promise.race([
+      closing.then(() => performance.now() - began),
+      new Promise<'still closing'>((resolve) => setTimeout(() => resolve('still closing'), 3000)),
+    ]);
     return { outcome, closing };
   }
 

@@ -13,7 +13,10 @@ export interface HttpAnswer {
 }
 
 /** One HTTP request over `node:http` (any header may be set, `Origin` and `Cookie` included). */
-export function httpRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+export function httpRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -37,7 +40,11 @@ export function httpRequest(url: string, options: { method?: string; headers?: R
 
 /** `POST /api/publish` with headers; resolves with the answer. */
 export function publishWith(url: string, channel: string, data: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  return httpRequest(`${url}/api/publish`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ channel, data }) });
+  return httpRequest(`${url}/api/publish`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify({ channel, data }),
+  });
 }
 
 /** A frame from the server, as read off a raw socket. */
@@ -137,7 +144,11 @@ export function rawUpgrade(port: number, path = '/ws', headers: Record<string, s
 }
 
 /** Builds a client frame (masked unless told otherwise), with any opcode and reserved bits. */
-export function clientFrame(opcode: number, payload: Buffer | string, options: { fin?: boolean; mask?: boolean; rsv?: number } = {}): Buffer {
+export function clientFrame(
+  opcode: number,
+  payload: Buffer | string,
+  options: { fin?: boolean; mask?: boolean; rsv?: number } = {},
+): Buffer {
   const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const mask = options.mask ?? true;
   const b0 = ((options.fin ?? true) ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | opcode;
