@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
+import { RUN_VARIABLE } from './scripts/leftover-hubs.mjs';
+
+// Every process the tests start inherits it: the summary reporter finds (and fails on) any hub the
+// run left behind, and only those (scripts/leftover-hubs.mjs).
+process.env[RUN_VARIABLE] ??= randomUUID();
 
 const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 

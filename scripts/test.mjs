@@ -2,6 +2,8 @@
 // `npm test`: build every package (the CLI tests run the built hub), type-check sources and tests, lint, then run
 // every test. The last line printed is always `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { reapLeftoverHubs, RUN_VARIABLE } from './leftover-hubs.mjs';
 
 const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shell: false }).status ?? 1;
 const steps = [
@@ -22,4 +24,14 @@ for (const [name, command, args] of steps) {
     process.exit(1);
   }
 }
-process.exit(run('npx', ['vitest', 'run', ...process.argv.slice(2)]));
+// Marks every process of the run. The summary reporter fails the run on a hub left behind; this
+// check after vitest catches the ones left when vitest itself did not get to report.
+process.env[RUN_VARIABLE] = randomUUID();
+const status = run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
+const left = await reapLeftoverHubs(process.env[RUN_VARIABLE], 3000);
+if (left > 0) {
+  console.error(`\n${left} hub process(es) outlived the test run (killed, listed above)`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+process.exit(status);

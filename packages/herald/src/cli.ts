@@ -1,7 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type HeraldConfig, type Profile } from './config.js';
+import { MAX_TIMER_DELAY } from '@herald/server';
+import { ConfigError, loadConfig, shutdownTimeoutOf, type HeraldConfig, type Profile } from './config.js';
 import { describeEngine, parseEngine } from './engine.js';
+import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
+import { EXIT_SHUTDOWN_TIMEOUT, handleShutdownSignals } from './shutdown.js';
 import { startHub } from './start.js';
 import { parseIntegerFlag } from './start-options.js';
 
@@ -34,6 +37,7 @@ interface StartFlags {
   historyTtl?: number;
   engine?: string;
   shutdownDelay?: number;
+  shutdownTimeout?: number;
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
@@ -72,6 +76,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       ).argParser(flag('--shutdown-delay', 0, 600_000)),
     )
     .addOption(
+      new Option(
+        '--shutdown-timeout <ms>',
+        `hard deadline of a stop, from the first signal: still running then, the process exits with code ${EXIT_SHUTDOWN_TIMEOUT}; must be more than --shutdown-delay [default: shutdown delay + 30000]`,
+      ).argParser(flag('--shutdown-timeout', 1, MAX_TIMER_DELAY)),
+    )
+    .addOption(
       new Option('--history-size <n>', 'messages kept per channel [default: 1000]').argParser(flag('--history-size', 0, 10_000_000)),
     )
     .addOption(
@@ -84,7 +94,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       `
 Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
 variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
-HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY,
+HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
     )
     .action((opts: StartFlags) => {
       started = run(opts);
@@ -119,6 +130,7 @@ async function run(flags: StartFlags): Promise<number> {
       ...(flags.historyTtl !== undefined && { historyTtl: flags.historyTtl }),
       ...(flags.engine !== undefined && { engine: flags.engine }),
       ...(flags.shutdownDelay !== undefined && { shutdownDelay: flags.shutdownDelay }),
+      ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),
     };
     ({ config, profile } = loadConfig({ file: flags.config, env: process.env, flags: fromFlags }));
   } catch (error) {
@@ -126,7 +138,14 @@ async function run(flags: StartFlags): Promise<number> {
     process.stderr.write(`herald: ${error.message}\n`);
     return 1;
   }
-  const logger = createLogger(level);
+  // A reader of stdout or stderr that is gone must not crash the hub (an unhandled 'error') or hold
+  // it. Touching the streams also leaves pipes in non-blocking mode, which LogDestination needs.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  const destination = new LogDestination();
+  // Bounded: one attempt per held line, no waiting.
+  process.once('exit', () => destination.flushSync());
+  const logger = createLogger(level, destination);
   if (profile === 'dev') process.stderr.write(DEV_BANNER);
   else if (config.allowedOrigins === undefined)
     logger.warn({}, 'no allowedOrigins configured: browser pages cannot connect (requests with an Origin header are refused)');
@@ -144,40 +163,11 @@ async function run(flags: StartFlags): Promise<number> {
     process.stderr.write(`herald: cannot start: ${reason}\n`);
     return 1;
   }
-  const running = hub;
-  const stopped = new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      const delay = config.shutdownDelay;
-      logger.info(
-        { signal, ...(delay > 0 && { delay }) },
-        delay > 0 ? 'draining: not ready, closing after the shutdown delay' : 'shutting down',
-      );
-      running.server.drain();
-      const wait = new Promise<void>((done) => setTimeout(done, delay));
-      wait
-        .then(() => {
-          if (delay > 0) logger.info({}, 'shutting down');
-          return running.server.close();
-        })
-        .then(
-          () => {
-            logger.info({}, 'stopped');
-            resolve(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+  const stopped = handleShutdownSignals({
+    server: hub.server,
+    logger,
+    delay: config.shutdownDelay,
+    timeout: shutdownTimeoutOf(config),
   });
   // Announced only once the signal handlers are in place: whoever waits for this line may stop us.
   logger.info({ url: hub.url, profile, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');

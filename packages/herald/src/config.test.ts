@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, shutdownTimeoutOf } from './config.js';
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
 const KEY = 'an-api-key-of-16+chars';
@@ -109,6 +109,23 @@ describe('loadConfig', () => {
       new ConfigError(
         'invalid configuration:\n  engine: must be memory, redis://host:port or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: must be a number of seconds from 1 to 2147483\n  redis: Unrecognized key: "bogus"',
       ),
+    );
+  });
+
+  it('shutdownTimeout: shutdownDelay + 30 s unless set (file, HERALD_SHUTDOWN_TIMEOUT, flag); more than shutdownDelay', () => {
+    expect(shutdownTimeoutOf(loadConfig({ env: {}, flags: {} }).config)).toBe(30_000);
+    expect(shutdownTimeoutOf(loadConfig({ env: {}, flags: { shutdownDelay: 5000 } }).config)).toBe(35_000);
+    const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
+    const fromFile = loadConfig({ file: file({ ...base, shutdownTimeout: 9000 }), env: {}, flags: {} }).config;
+    expect(shutdownTimeoutOf(fromFile)).toBe(9000);
+    const fromEnv = loadConfig({ env: { HERALD_SHUTDOWN_TIMEOUT: '7000', HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: KEY }, flags: {} });
+    expect([fromEnv.profile, shutdownTimeoutOf(fromEnv.config)]).toEqual(['production', 7000]);
+    expect(shutdownTimeoutOf(loadConfig({ env: {}, flags: { shutdownTimeout: 1 } }).config)).toBe(1);
+    expect(() => loadConfig({ env: {}, flags: { shutdownDelay: 5000, shutdownTimeout: 5000 } })).toThrow(
+      new ConfigError('invalid configuration:\n  shutdownTimeout: must be more than shutdownDelay (5000 ms)'),
+    );
+    expect(() => loadConfig({ env: {}, flags: { shutdownTimeout: 0 } })).toThrow(
+      new ConfigError('invalid configuration:\n  shutdownTimeout: must be an integer of ms from 1 to 2147483647'),
     );
   });
 

@@ -75,26 +75,49 @@ const redis = z.strictObject({
   connectTimeout: timerMs.default(10_000),
 });
 
+/** ms `herald start` gives a stop after its shutdown delay before exiting anyway: the default `shutdownTimeout` is `shutdownDelay` plus this. */
+export const SHUTDOWN_TIMEOUT_MARGIN = 30_000;
+
 /** The configuration file's schema (also what `HERALD_*` variables and flags feed). */
-export const configSchema = z.strictObject({
-  port: port.default(3000),
-  host: z.string().min(1).default('127.0.0.1'),
-  historySize: z.int().min(0).default(1000),
-  historyTtl: z.number().min(0).default(86_400),
-  engine: engine.default('memory'),
-  shutdownDelay: z.int().min(0).max(600_000).default(0),
-  idempotencyTtl: z.number().min(1).max(86_400).default(300),
-  redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
-  auth: auth.optional(),
-  apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
-  cursorSecrets: z.array(z.string().min(32, 'cursor secrets must be at least 32 characters')).min(1).optional(),
-  allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
-  allowAnonymous: z.boolean().default(false),
-  namespaces: z
-    .record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace)
-    .default({}),
-  limits: limits.default({}),
-});
+export const configSchema = z
+  .strictObject({
+    port: port.default(3000),
+    host: z.string().min(1).default('127.0.0.1'),
+    historySize: z.int().min(0).default(1000),
+    historyTtl: z.number().min(0).default(86_400),
+    engine: engine.default('memory'),
+    shutdownDelay: z.int().min(0).max(600_000).default(0),
+    // Unset: shutdownDelay + SHUTDOWN_TIMEOUT_MARGIN (see shutdownTimeoutOf).
+    shutdownTimeout: timerMs.optional(),
+    idempotencyTtl: z.number().min(1).max(86_400).default(300),
+    redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
+    auth: auth.optional(),
+    apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
+    cursorSecrets: z.array(z.string().min(32, 'cursor secrets must be at least 32 characters')).min(1).optional(),
+    allowedOrigins: z.union([z.literal('*'), z.array(z.url())]).optional(),
+    allowAnonymous: z.boolean().default(false),
+    namespaces: z
+      .record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace)
+      .default({}),
+    limits: limits.default({}),
+  })
+  .check((ctx) => {
+    const { shutdownTimeout, shutdownDelay } = ctx.value;
+    // Compared only when both are valid: one problem, one message.
+    if (ctx.issues.some((issue) => issue.path?.[0] === 'shutdownTimeout' || issue.path?.[0] === 'shutdownDelay')) return;
+    if (shutdownTimeout !== undefined && shutdownTimeout <= shutdownDelay)
+      ctx.issues.push({
+        code: 'custom',
+        input: shutdownTimeout,
+        path: ['shutdownTimeout'],
+        message: `must be more than shutdownDelay (${shutdownDelay} ms)`,
+      });
+  });
+
+/** The hard deadline of a stop, in ms from the first signal: `shutdownTimeout`, or `shutdownDelay` + {@link SHUTDOWN_TIMEOUT_MARGIN}. */
+export function shutdownTimeoutOf(config: Pick<HeraldConfig, 'shutdownDelay' | 'shutdownTimeout'>): number {
+  return config.shutdownTimeout ?? config.shutdownDelay + SHUTDOWN_TIMEOUT_MARGIN;
+}
 
 /** A validated configuration. */
 export type HeraldConfig = z.infer<typeof configSchema>;
@@ -116,6 +139,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_HISTORY_TTL: (v) => [['historyTtl'], Number(v)],
   HERALD_ENGINE: (v) => [['engine'], v],
   HERALD_SHUTDOWN_DELAY: (v) => [['shutdownDelay'], Number(v)],
+  HERALD_SHUTDOWN_TIMEOUT: (v) => [['shutdownTimeout'], Number(v)],
   HERALD_AUTH_SECRET: (v) => [['auth', 'secret'], v],
   HERALD_AUTH_PUBLIC_KEY: (v) => [['auth', 'publicKey'], v],
   HERALD_AUTH_JWKS_URL: (v) => [['auth', 'jwksUrl'], v],

@@ -24,9 +24,13 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** Every hub started, killed after each test even when it never logged that it listens. */
+const children: ChildProcess[] = [];
+
 /** Starts `herald start` with `args` and resolves once it logs the URL it listens on. */
 function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
   const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -42,7 +46,6 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
 }
 
 describe('herald CLI', () => {
-  const children: ChildProcess[] = [];
   afterEach(() => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -54,7 +57,16 @@ describe('herald CLI', () => {
     expect(top.stdout).toContain('start');
     const sub = run(['start', '--help']);
     expect(sub.status).toBe(0);
-    for (const flag of ['--port', '--host', '--history-size', '--history-ttl']) expect(sub.stdout).toContain(flag);
+    for (const flag of [
+      '--port',
+      '--host',
+      '--history-size',
+      '--history-ttl',
+      '--shutdown-delay',
+      '--shutdown-timeout',
+      'HERALD_SHUTDOWN_TIMEOUT',
+    ])
+      expect(sub.stdout).toContain(flag);
   });
 
   it.each([
@@ -62,6 +74,8 @@ describe('herald CLI', () => {
     [['start', '--port', '70000'], '--port must be an integer from 0 to 65535'],
     [['start', '--history-size', '-1'], '--history-size must be an integer'],
     [['start', '--history-ttl', '1.5'], '--history-ttl must be an integer'],
+    [['start', '--shutdown-timeout', '0'], '--shutdown-timeout must be an integer from 1 to 2147483647, got "0"'],
+    [['start', '--shutdown-delay', '2000', '--shutdown-timeout', '1000'], 'shutdownTimeout: must be more than shutdownDelay (2000 ms)'],
     [['start', '--bogus'], "unknown option '--bogus'"],
     [['launch'], "unknown command 'launch'"],
   ])('refuses %j with a clear error', (args, message) => {
@@ -72,7 +86,6 @@ describe('herald CLI', () => {
 
   it('starts the dev profile loudly, serves the landing page, and stops cleanly on SIGTERM', async () => {
     const hub = await start(['--port', '0', '--history-size', '5', '--history-ttl', '0']);
-    children.push(hub.child);
     expect(hub.stderr()).toContain('HERALD DEV PROFILE');
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
     const page = await fetch(`${hub.url}/`);
@@ -103,7 +116,6 @@ describe('herald CLI', () => {
 
   it('says so when the port is taken', async () => {
     const first = await start(['--port', '0']);
-    children.push(first.child);
     const port = new URL(first.url).port;
     const second = run(['start', '--port', port]);
     expect(second.status).toBe(1);
@@ -135,7 +147,6 @@ describe('herald CLI', () => {
       }),
     );
     const hub = await start(['--config', config, '--port', '0']);
-    children.push(hub.child);
     expect(hub.stderr()).not.toContain('DEV PROFILE');
     expect((await fetch(`${hub.url}/`)).status).toBe(404);
     const token = await new SignJWT({})
@@ -171,7 +182,6 @@ describe('herald CLI', () => {
       JSON.stringify({ auth: { secret: SECRET }, apiKeys: [API_KEY], limits: { ticketsPerUser: 1, maxHeaderBytes: 4096 } }),
     );
     const hub = await start(['--config', config, '--port', '0']);
-    children.push(hub.child);
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('alice')
