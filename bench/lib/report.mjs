@@ -44,6 +44,9 @@ export function summarise(results) {
   });
 }
 
+/** The summary field each kind of goal compares (cpu: server µs per delivered message, lower is better). */
+const FIELDS = { throughput: 'deliveredPerSec', memory: 'bytesPerConnection', accept: 'acceptPerSec', cpu: 'serverUsPerMessage' };
+
 /** Each goal of the issue checked on the medians, for every subscriber count measured. */
 export function checkGoals(summary) {
   const out = [];
@@ -53,7 +56,7 @@ export function checkGoals(summary) {
       const herald = find(goal.herald, n);
       const baseline = find(goal.baseline, n);
       if (herald === undefined || baseline === undefined) continue;
-      const field = goal.metric === 'throughput' ? 'deliveredPerSec' : 'bytesPerConnection';
+      const field = FIELDS[goal.metric];
       const ratio = herald[field] / baseline[field];
       const met = goal.min !== undefined ? ratio >= goal.min : ratio <= goal.max;
       // The same comparison by server CPU per delivered message: less sensitive to other load on the

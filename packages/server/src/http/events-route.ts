@@ -14,7 +14,7 @@ export function eventsRoute(sse: SseTransport, security: Security, connections: 
       if (who === undefined) return;
       const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', who.identity.user);
       if ('refused' in slot) return sendError(res, { code: slot.code, message: slot.refused }, { ...cors, Connection: 'close' });
-      return sse.handle(req, res, params, who.identity, slot.release, cors);
+      return sse.handle(req, res, params, who.identity, slot, cors);
     },
   };
 }

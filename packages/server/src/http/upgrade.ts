@@ -5,7 +5,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { UNLIMITED, type ConnectionLimiter } from '../transport/connection-limiter.js';
+import type { ConnectionLimiter } from '../transport/connection-limiter.js';
 import type { WsTransport } from '../transport/ws-transport.js';
 import type { Readiness } from './readiness.js';
 import { headTooLargeBody, tooManyHeaders } from './request-head.js';
@@ -72,9 +72,7 @@ export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, soc
       return void socket.end(rawResponse(status, JSON.stringify({ error: { code: slot.code, message: slot.refused } }), retryAfter));
     }
     if (socket.destroyed) return slot.release();
-    // Released when the socket goes, even if the handshake itself fails (release is idempotent).
-    if (slot !== UNLIMITED) socket.once('close', slot.release);
-    ws.handleUpgrade(req, socket, head, identity, slot.release);
+    ws.handleUpgrade(req, socket, head, identity, slot);
   };
   return (req, socket, head) => {
     socket.on('error', destroySocket);

@@ -3,6 +3,18 @@ import type { HubMessage } from './hub-message.js';
 import type { Subscriber } from './subscriber.js';
 
 /**
+ * What a subscription holds until it is live: the replay being fed and the live messages held
+ * meanwhile. Dropped once live, so a live subscription (most of them, for most of their life) keeps
+ * none of it.
+ */
+interface CatchUp {
+  readonly pending: HubMessage[];
+  pendingAt: number;
+  replay: readonly HubMessage[];
+  replayAt: number;
+}
+
+/**
  * One subscriber on one channel. Until {@link Subscription.start} it buffers live messages (while the
  * replay is read); afterwards it forwards them, dropping duplicates by offset and turning a hole or an
  * epoch change into an explicit gap.
@@ -19,12 +31,9 @@ export class Subscription {
   epoch = '';
   offset = 0;
   closed = false;
-  /** Live messages held until the replay is delivered; `null` once live. */
-  #pending: HubMessage[] | null = [];
+  /** Until live: live messages held while the replay is delivered; `undefined` once live. */
+  #catchUp: CatchUp | undefined = { pending: [], pendingAt: 0, replay: [], replayAt: 0 };
   #started = false;
-  #replay: readonly HubMessage[] = [];
-  #replayAt = 0;
-  #pendingAt = 0;
 
   constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false) {
     this.channel = channel;
@@ -52,25 +61,24 @@ export class Subscription {
       this.subscriber.gap(gap, this.signed);
       this.offset = gap.resumed.offset;
     }
-    this.#replay = replay;
-    this.#catchUp();
+    this.#catchUp!.replay = replay;
+    this.#feed();
   }
 
   /** Delivers the replay, then the live messages held meanwhile, while the subscriber has room. */
-  #catchUp(): void {
-    const pending = this.#pending;
-    while (pending !== null && !this.closed) {
-      const fromReplay = this.#replayAt < this.#replay.length;
-      if (!fromReplay && this.#pendingAt === pending.length) {
-        this.#pending = null;
-        this.#replay = [];
+  #feed(): void {
+    const catchUp = this.#catchUp;
+    while (catchUp !== undefined && !this.closed) {
+      const fromReplay = catchUp.replayAt < catchUp.replay.length;
+      if (!fromReplay && catchUp.pendingAt === catchUp.pending.length) {
+        this.#catchUp = undefined;
         return;
       }
       if (this.subscriber.replayRoom?.() === false) {
-        this.subscriber.onReplayRoom?.(() => this.#catchUp());
+        this.subscriber.onReplayRoom?.(() => this.#feed());
         return;
       }
-      const message = fromReplay ? this.#replay[this.#replayAt++]! : pending[this.#pendingAt++]!;
+      const message = fromReplay ? catchUp.replay[catchUp.replayAt++]! : catchUp.pending[catchUp.pendingAt++]!;
       this.#forward(message, true);
     }
   }
@@ -78,8 +86,8 @@ export class Subscription {
   /** Forwards a message in order; `replay` marks history the client asked for (see `Subscriber.message`). */
   receive(message: HubMessage, replay = false): void {
     if (this.closed) return;
-    if (this.#pending !== null) {
-      this.#pending.push(message);
+    if (this.#catchUp !== undefined) {
+      this.#catchUp.pending.push(message);
       return;
     }
     this.#forward(message, replay);

@@ -1,7 +1,41 @@
 import { ErrorCode } from '@herald/protocol';
 
+/** A counted connection: call `release` once it closes (idempotent). */
+export interface ConnectionSlot {
+  release(): void;
+}
+
 /** What {@link ConnectionLimiter.acquire} returns when there are no limits: nothing to release. */
-export const UNLIMITED = { release: (): void => undefined };
+export const UNLIMITED: ConnectionSlot = { release: (): void => undefined };
+
+/** Lets a {@link CountedSlot} give its count back to the limiter's private maps. */
+let free: (limiter: ConnectionLimiter, ip: string | undefined, user: string | null) => void;
+
+/**
+ * One counted connection. A small object with a method, not a closure: every WebSocket, stream and
+ * held poll holds one while the hub has a connection limit (it has one by default), and a closure
+ * with its context costs about twice the memory per connection.
+ */
+class CountedSlot implements ConnectionSlot {
+  /** `undefined` once released. */
+  #limiter: ConnectionLimiter | undefined;
+  /** The IP counted, or `undefined` for a slot counted only for its user (see `acquireUser`). */
+  readonly #ip: string | undefined;
+  readonly #user: string | null;
+
+  constructor(limiter: ConnectionLimiter, ip: string | undefined, user: string | null) {
+    this.#limiter = limiter;
+    this.#ip = ip;
+    this.#user = user;
+  }
+
+  release(): void {
+    const limiter = this.#limiter;
+    if (limiter === undefined) return;
+    this.#limiter = undefined;
+    free(limiter, this.#ip, this.#user);
+  }
+}
 
 /** Why {@link ConnectionLimiter.acquire} refused a connection: 3002 for a client's own limit, 3001 when the hub is full. */
 export interface Refusal {
@@ -21,6 +55,10 @@ export class ConnectionLimiter {
   readonly #users = new Map<string, number>();
   #count = 0;
 
+  static {
+    free = (limiter, ip, user) => limiter.#free(ip, user);
+  }
+
   constructor(perIp: number, perUser: number, total = Infinity) {
     this.#perIp = perIp;
     this.#perUser = perUser;
@@ -33,7 +71,7 @@ export class ConnectionLimiter {
   }
 
   /** Counts a connection, or returns why it is refused. Call the returned release once it closes. */
-  acquire(ip: string, user: string | null): { release: () => void } | Refusal {
+  acquire(ip: string, user: string | null): ConnectionSlot | Refusal {
     // Without limits nothing is counted, and nothing is allocated per connection.
     if (this.#perIp === Infinity && this.#perUser === Infinity && this.#total === Infinity) return UNLIMITED;
     const ipCount = this.#ips.get(ip) ?? 0;
@@ -46,35 +84,28 @@ export class ConnectionLimiter {
     this.#count++;
     if (this.#perIp !== Infinity) this.#ips.set(ip, ipCount + 1);
     if (user !== null && this.#perUser !== Infinity) this.#users.set(user, userCount + 1);
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#count--;
-        if (this.#perIp !== Infinity) this.#decrement(this.#ips, ip);
-        if (user !== null && this.#perUser !== Infinity) this.#decrement(this.#users, user);
-      },
-    };
+    return new CountedSlot(this, ip, user);
   }
 
   /**
    * Counts one more connection of `user` for a connection already counted by IP (a WebSocket that
    * authenticated after connecting), or returns why it is refused.
    */
-  acquireUser(user: string): { release: () => void } | { refused: string } {
+  acquireUser(user: string): ConnectionSlot | { refused: string } {
     if (this.#perUser === Infinity) return UNLIMITED;
     const count = this.#users.get(user) ?? 0;
     if (count >= this.#perUser) return { refused: `at most ${this.#perUser} connections per user` };
     this.#users.set(user, count + 1);
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#decrement(this.#users, user);
-      },
-    };
+    return new CountedSlot(this, undefined, user);
+  }
+
+  /** Gives back what a slot counted: the connection and its IP when `ip` is set, and its user. */
+  #free(ip: string | undefined, user: string | null): void {
+    if (ip !== undefined) {
+      this.#count--;
+      if (this.#perIp !== Infinity) this.#decrement(this.#ips, ip);
+    }
+    if (user !== null && this.#perUser !== Infinity) this.#decrement(this.#users, user);
   }
 
   #decrement(map: Map<string, number>, key: string): void {

@@ -43,7 +43,8 @@ export class Outbox {
   readonly #sink: OutboxSink;
   readonly #limit: number;
   readonly #owner: OutboxOwner;
-  #chunks: Buffer[] = [];
+  /** `undefined` while nothing is queued: an idle connection (most of them, most of the time) holds no array. */
+  #chunks: Buffer[] | undefined;
   #bytes = 0;
   #credit = 0;
   #queued = false;
@@ -81,7 +82,8 @@ export class Outbox {
         return;
       }
     }
-    this.#chunks.push(chunk);
+    if (this.#chunks === undefined) this.#chunks = [chunk];
+    else this.#chunks.push(chunk);
     if (!this.#queued) {
       this.#queued = true;
       dirty.push(this);
@@ -114,8 +116,8 @@ export class Outbox {
   flush(): void {
     this.#queued = false;
     const chunks = this.#chunks;
-    if (chunks.length === 0 || this.#closed || this.#sink.destroyed) return;
-    this.#chunks = [];
+    if (chunks === undefined || this.#closed || this.#sink.destroyed) return;
+    this.#chunks = undefined;
     this.#bytes = 0;
     if (chunks.length === 1) {
       this.#sink.write(chunks[0]!);
@@ -129,7 +131,7 @@ export class Outbox {
   /** Drops whatever is queued and refuses further chunks. */
   close(): void {
     this.#closed = true;
-    this.#chunks = [];
+    this.#chunks = undefined;
     this.#bytes = 0;
   }
 }

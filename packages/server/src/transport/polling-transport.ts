@@ -18,7 +18,7 @@ import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
-import type { Refusal } from './connection-limiter.js';
+import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedJson, signedPosition } from './signed-json.js';
@@ -45,7 +45,7 @@ export interface PollingTransportOptions {
   /** The wall clock, for token expiry and a pin's `now` (the clock the engine stamps messages with). */
   readonly clock: Clock;
   /** Takes a connection slot for a request about to be held, or says why not. */
-  readonly hold: (req: IncomingMessage, identity: Identity) => { release: () => void } | Refusal;
+  readonly hold: (req: IncomingMessage, identity: Identity) => ConnectionSlot | Refusal;
 }
 
 interface Waiting {

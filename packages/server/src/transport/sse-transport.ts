@@ -9,7 +9,7 @@ import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
-import { UNLIMITED } from './connection-limiter.js';
+import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
@@ -60,18 +60,18 @@ export class SseTransport implements SseStreamOwner, Transport {
   }
 
   /**
-   * Serves one stream for `identity` (already authenticated by the caller); `release` runs when it
-   * ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
+   * Serves one stream for `identity` (already authenticated by the caller); `slot` is released when
+   * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
    */
   async handle(
     req: IncomingMessage,
     res: ServerResponse,
     params: URLSearchParams,
     identity: Identity,
-    release: () => void,
+    slot: ConnectionSlot,
     headers: Record<string, string>,
   ): Promise<void> {
-    if (release !== UNLIMITED.release) res.once('close', release);
+    if (slot !== UNLIMITED) res.once('close', () => slot.release());
     const lastEventId = req.headers['last-event-id'];
     const query = readChannelQuery(params, this.#options.maxChannels, typeof lastEventId === 'string' ? lastEventId : undefined);
     if (!query.ok) {

@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
+import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, signedJson } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -60,10 +61,12 @@ export interface WsContext {
   readonly claimUser: UserClaim;
   /** Told when a session is dropped as a slow consumer. */
   readonly slowConsumer: () => void;
+  /** The command rate limit of sessions not authenticated with the API key (each keeps its own bucket). */
+  readonly commands: RateLimiter;
 }
 
-/** Takes one of a user's connection slots: `release` once the session ends, or why not. */
-export type UserClaim = (user: string) => { release: () => void } | { refused: string };
+/** Takes one of a user's connection slots (released once the session ends), or says why not. */
+export type UserClaim = (user: string) => ConnectionSlot | { refused: string };
 
 const SESSION = Symbol('herald.session');
 type SessionSocket = WebSocket & { [SESSION]: WsSession };
@@ -109,26 +112,26 @@ export class WsSession implements Subscriber, OutboxOwner {
   readonly #ws: WebSocket;
   readonly #context: WsContext;
   readonly #outbox: Outbox;
-  /** The command rate limit, made on the first frame of a session not authenticated with the API key. */
-  #limiter: RateLimiter | undefined;
-  readonly #release: () => void;
+  /** The session's command bucket (see {@link RateLimiter.take}). */
+  #commands = RateLimiter.FULL;
+  readonly #slot: ConnectionSlot;
   /** The user slot taken when the session authenticated after connecting. */
-  #userSlot: (() => void) | undefined;
+  #userSlot: ConnectionSlot | undefined;
   #identity: Identity;
-  // A small array, not a Map: most sessions hold one or a few channels, and a Map costs far more
-  // memory per connection than the linear search costs time (at most maxChannels entries).
-  #entries: Entry[] | undefined;
+  // The session's channels: one entry alone (most sessions hold one channel), else a small array,
+  // not a Map: a Map costs far more memory per connection than the linear search costs time (at
+  // most maxChannels entries).
+  #entries: Entry | Entry[] | undefined;
   #strikes = 0;
   #expiry: ExpiryTimer | undefined;
 
-  /** `release` runs once the session has closed (a connection-limit slot). */
-  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, release: () => void) {
+  /** `slot` (a connection-limit slot) is released once the session has closed. */
+  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot) {
     this.#ws = ws;
     this.#context = context;
     this.#identity = identity;
-    this.#release = release;
+    this.#slot = slot;
     const { limits, security } = context;
-    this.#limiter = identity.server === true ? undefined : new RateLimiter(limits.commandsPerSecond, limits.commandBurst);
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
@@ -244,10 +247,8 @@ export class WsSession implements Subscriber, OutboxOwner {
     // Every frame counts against the rate limit, valid or not: a flood of garbage is a flood. A
     // backend publishing with the API key is not limited: the limit stops one browser session from
     // monopolising the hub, it must not cap a trusted publisher at 100 messages per second.
-    const limits = this.#context.limits;
-    const limiter =
-      this.#identity.server === true ? undefined : (this.#limiter ??= new RateLimiter(limits.commandsPerSecond, limits.commandBurst));
-    if (limiter !== undefined && !limiter.take()) {
+    const commands = this.#identity.server === true ? this.#commands : this.#context.commands.take(this.#commands);
+    if (commands === undefined) {
       if (++this.#strikes >= RATE_LIMIT_STRIKES) {
         this.#context.logger.warn({ client: this.client }, 'command flood: session closed');
         this.close(CloseCode.RateLimited, 'too many commands');
@@ -263,6 +264,7 @@ export class WsSession implements Subscriber, OutboxOwner {
       });
       return;
     }
+    this.#commands = commands;
     this.#strikes = 0;
     if (isBinary) {
       this.#replyError(null, { code: ErrorCode.InvalidFrame, message: 'binary frames are not supported; send JSON text' });
@@ -333,13 +335,14 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
-    const entries = (this.#entries ??= []);
+    const entries = this.#entryList();
     if (entries.some((e) => e.channel === channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     if (entries.length >= this.#context.limits.maxChannels) {
       throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#context.limits.maxChannels} channels per connection`);
     }
     const entry: Entry = { channel, joinLeave, subscription: undefined, cancelled: false };
-    entries.push(entry);
+    const held = this.#entries;
+    this.#entries = held === undefined ? entry : Array.isArray(held) ? [...held, entry] : [held, entry];
     const signed = this.#context.security.signsFor(this.#identity, channel);
     let outcome;
     try {
@@ -361,7 +364,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   }
 
   #unsubscribe(id: CommandId, channel: string): void {
-    const entry = this.#entries?.find((e) => e.channel === channel);
+    const entry = this.#entryList().find((e) => e.channel === channel);
     if (entry === undefined) throw new HeraldError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
     this.#remove(entry);
     entry.cancelled = true;
@@ -380,7 +383,7 @@ export class WsSession implements Subscriber, OutboxOwner {
       // Anonymous at connect, so not counted for any user yet: the per-user limit applies now.
       const slot = this.#context.claimUser(identity.user);
       if ('refused' in slot) throw new HeraldError(ErrorCode.RateLimited, slot.refused);
-      this.#userSlot = slot.release;
+      this.#userSlot = slot;
     }
     this.#identity = identity;
     this.#expiry?.cancel();
@@ -396,7 +399,7 @@ export class WsSession implements Subscriber, OutboxOwner {
    */
   #dropRevoked(): void {
     const { permissions } = this.#context.security;
-    for (const entry of [...(this.#entries ?? [])]) {
+    for (const entry of [...this.#entryList()]) {
       const op = !permissions.allows(this.#identity, 'subscribe', entry.channel)
         ? 'subscribe'
         : entry.joinLeave && !permissions.allows(this.#identity, 'presence', entry.channel)
@@ -436,20 +439,30 @@ export class WsSession implements Subscriber, OutboxOwner {
   #onClose(): void {
     this.#expiry?.cancel();
     this.#context.sessions.delete(this);
-    this.#release();
-    this.#userSlot?.();
+    this.#slot.release();
+    this.#userSlot?.release();
     this.#outbox.close();
     if (this.#entries === undefined) return;
-    for (const entry of this.#entries) {
+    for (const entry of this.#entryList()) {
       entry.cancelled = true;
       if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
     }
     this.#entries = undefined;
   }
 
+  /** The session's entries as an array (the entries themselves when there are several). */
+  #entryList(): readonly Entry[] {
+    const held = this.#entries;
+    return held === undefined ? [] : Array.isArray(held) ? held : [held];
+  }
+
   #remove(entry: Entry): void {
-    const at = this.#entries?.indexOf(entry) ?? -1;
-    if (at !== -1) this.#entries!.splice(at, 1);
+    const held = this.#entries;
+    if (held === entry) this.#entries = undefined;
+    else if (Array.isArray(held)) {
+      const rest = held.filter((e) => e !== entry);
+      this.#entries = rest.length === 1 ? rest[0] : rest;
+    }
   }
 }
 

@@ -7,7 +7,8 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
-import { UNLIMITED } from './connection-limiter.js';
+import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
+import { RateLimiter } from './rate-limiter.js';
 import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
@@ -44,6 +45,7 @@ export class WsTransport implements Transport {
       sessions: this.#sessions,
       claimUser: options.claimUser ?? (() => UNLIMITED),
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
+      commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
     };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
     this.#wss = new WebSocketServer({
@@ -64,11 +66,20 @@ export class WsTransport implements Transport {
     return open;
   }
 
-  /** Upgrades an authorised request; `release` runs once the session ends. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, release: () => void): void {
+  /**
+   * Upgrades an authorised request; `slot` is released once the session ends, or once the socket
+   * closes when the handshake fails.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, slot: ConnectionSlot): void {
+    const upgraded = { session: false };
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, release));
+      upgraded.session = true;
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot));
     });
+    // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the
+    // socket is destroyed) and never calls back. Only that socket needs a close listener for its
+    // slot; one on every socket would cost memory for as long as each session lasts.
+    if (!upgraded.session && slot !== UNLIMITED) socket.once('close', () => slot.release());
   }
 
   /** Closes the sessions of a user or with a session id with {@link CloseCode.Disconnected}; returns how many. */

@@ -1,0 +1,57 @@
+import { ErrorCode } from '@herald/protocol';
+import { describe, expect, it } from 'vitest';
+import { ConnectionLimiter, UNLIMITED, type ConnectionSlot, type Refusal } from './connection-limiter.js';
+
+const slotOf = (outcome: ConnectionSlot | Refusal | { refused: string }): ConnectionSlot => {
+  if ('refused' in outcome) throw new Error(`refused: ${outcome.refused}`);
+  return outcome;
+};
+
+describe('ConnectionLimiter', () => {
+  it('counts nothing and hands out the shared UNLIMITED slot when there are no limits', () => {
+    const limiter = new ConnectionLimiter(Infinity, Infinity);
+    expect(limiter.acquire('10.0.0.1', 'ann')).toBe(UNLIMITED);
+    expect(limiter.size).toBe(0);
+  });
+
+  it('counts against the total only, and a slot released twice gives back one connection', () => {
+    const limiter = new ConnectionLimiter(Infinity, Infinity, 2);
+    const first = slotOf(limiter.acquire('10.0.0.1', null));
+    slotOf(limiter.acquire('10.0.0.2', null));
+    expect(limiter.acquire('10.0.0.3', null)).toEqual({
+      refused: 'the hub holds its maximum of 2 connections',
+      code: ErrorCode.Unavailable,
+    });
+    first.release();
+    first.release();
+    expect(limiter.size).toBe(1);
+    slotOf(limiter.acquire('10.0.0.3', null));
+    expect(limiter.acquire('10.0.0.4', null)).toMatchObject({ code: ErrorCode.Unavailable });
+  });
+
+  it('counts per IP and per user, and releases each once', () => {
+    const limiter = new ConnectionLimiter(1, 1);
+    const slot = slotOf(limiter.acquire('10.0.0.1', 'ann'));
+    expect(limiter.acquire('10.0.0.1', 'bob')).toEqual({ refused: 'at most 1 connections per IP address', code: ErrorCode.RateLimited });
+    expect(limiter.acquire('10.0.0.2', 'ann')).toEqual({ refused: 'at most 1 connections per user', code: ErrorCode.RateLimited });
+    slot.release();
+    slot.release();
+    const again = slotOf(limiter.acquire('10.0.0.2', 'ann'));
+    expect(limiter.size).toBe(1);
+    again.release();
+    expect(limiter.size).toBe(0);
+  });
+
+  it('acquireUser counts the user only (the IP was counted at connect), and its release is idempotent', () => {
+    const limiter = new ConnectionLimiter(1, 1);
+    const connection = slotOf(limiter.acquire('10.0.0.1', null));
+    const user = slotOf(limiter.acquireUser('ann'));
+    expect(limiter.acquireUser('ann')).toEqual({ refused: 'at most 1 connections per user' });
+    user.release();
+    user.release();
+    expect(limiter.size).toBe(1);
+    slotOf(limiter.acquireUser('ann'));
+    connection.release();
+    expect(limiter.size).toBe(0);
+  });
+});
