@@ -1,9 +1,7 @@
-import { parseCursor, type CursorEntry } from '@herald/protocol';
+import { MAX_PIN_LOOKBACK_MS, parseCursor, type CursorEntry } from '@herald/protocol';
 import { query, request } from './transports/http.js';
 import type { Link } from './transports/transport.js';
 
-/** Longest lookback the hub grants, in ms (its `MAX_LOOKBACK_MS`). */
-const MAX_LOOKBACK = 60_000;
 /** Travel time a pin allows for, on top of the time since the oldest call it pins, in ms. */
 const TRAVEL_ALLOWANCE = 5_000;
 
@@ -33,7 +31,7 @@ export async function pinPositions(
 ): Promise<Map<string, CursorEntry>> {
   const sent = clock();
   const oldest = Math.min(...calls.values());
-  const lookback = Math.min(MAX_LOOKBACK, Math.ceil(sent - oldest) + TRAVEL_ALLOWANCE);
+  const lookback = Math.min(MAX_PIN_LOOKBACK_MS, Math.ceil(sent - oldest) + TRAVEL_ALLOWANCE);
   const answer = await request<PinAnswer>(link, `/api/messages${query(calls.keys(), { since: 'now', lookback: String(lookback) })}`);
   const received = clock();
   const ends = parseCursor(answer.cursor);

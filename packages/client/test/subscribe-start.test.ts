@@ -1,5 +1,7 @@
 import { createClient, type Envelope, type Gap, type HeraldClient } from '@herald/client/node';
+import { JwtAuthenticator, Permissions } from '@herald/server';
 import { Collector, startNginx, startTestHub, type TestHub, type TestNginx } from '@herald/testkit';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**
@@ -119,4 +121,49 @@ describe('a subscription starts when subscribe() is called', () => {
     expect(late.gaps).toEqual([]);
     expect([...first.errors, ...late.errors]).toEqual([]);
   }, 30_000);
+
+  it('with getToken, the pin waits for the token and still starts at the call', async () => {
+    const secret = 'subscribe-start-jwt-secret-0123456789ab';
+    hub = await startTestHub({
+      security: {
+        authenticator: new JwtAuthenticator({ secret }),
+        apiKeys: ['subscribe-start-api-key-0123456789'],
+        requireAuth: true,
+        permissions: new Permissions({
+          orders: { subscribe: 'authenticated', publish: 'none', history: 'authenticated', presence: 'none' },
+        }),
+      },
+    });
+    const token = await new SignJWT({ sub: 'olga' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    let handOver: (token: string) => void = () => undefined;
+    const client = createClient({
+      url: hub.url,
+      transports: ['websocket'],
+      getToken: () => new Promise<string>((resolve) => (handOver = resolve)),
+    });
+    clients.push(client);
+    const { got, gaps, errors } = track(client, 'orders:9');
+    // Stored after the call, while the client still waits for its token: part of the subscription.
+    await after(50);
+    await hub.server.hub.publish('orders:9', 'before the token');
+    await after(250);
+    handOver(token);
+    await got.count(1, 10_000);
+    await hub.server.hub.publish('orders:9', 'after');
+    await got.count(2, 10_000);
+    expect(got.items.map((m) => m.data)).toEqual(['before the token', 'after']);
+    expect(gaps).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 30_000);
+
+  it('refuses a fallbackDelay that is not a number of ms ≥ 0', () => {
+    for (const fallbackDelay of [-1, Number.NaN, Infinity]) {
+      expect(() => createClient({ url: 'http://127.0.0.1:1', fallbackDelay })).toThrow(
+        new RangeError('fallbackDelay must be a number of ms ≥ 0'),
+      );
+    }
+  });
 });

@@ -60,3 +60,4 @@ export type {
   UnsubscribedFrame,
   UnsubscribeResult,
 } from './server-frames.js';
+export { MAX_PIN_LOOKBACK_MS } from './pin.js';

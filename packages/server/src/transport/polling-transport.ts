@@ -4,6 +4,7 @@ import {
   encodePosition,
   ErrorCode,
   MAX_HISTORY_LIMIT,
+  MAX_PIN_LOOKBACK_MS,
   type CursorEntry,
   type Position,
   type WireError,
@@ -21,13 +22,11 @@ import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
-import { gapFields, signedJson, signedPosition } from './signed-json.js';
+import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { capRead } from './read-cap.js';
 import type { Transport } from './transport.js';
 
-/** Longest `lookback` of a pin (`since=now&lookback=…`), in milliseconds. */
-export const MAX_LOOKBACK_MS = 60_000;
 /** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
 export const MAX_RESTRICTED_LOOKBACK_MS = 2000;
 /** Most messages a pin reports per channel. */
@@ -58,6 +57,7 @@ const encodeNext = (message: HubMessage): Buffer =>
 /** Which channels of a request get signed positions (the client may not read their history). */
 interface Signing {
   readonly signer: CursorSigner;
+  readonly encodings: SignedEncodings;
   readonly channels: ReadonlySet<string>;
 }
 
@@ -128,8 +128,9 @@ export class PollingTransport implements Transport {
     if (typeof wait === 'object') return sendError(res, wait, headers);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
     if (typeof limit === 'object') return sendError(res, limit, headers);
-    const signing: Signing | undefined = restricted.size === 0 ? undefined : { signer: security.cursors, channels: restricted };
-    const lookback = parseNumber(params, 'lookback', 0, MAX_LOOKBACK_MS, true);
+    const signing: Signing | undefined =
+      restricted.size === 0 ? undefined : { signer: security.cursors, encodings: signedEncodings(security.cursors), channels: restricted };
+    const lookback = parseNumber(params, 'lookback', 0, MAX_PIN_LOOKBACK_MS, true);
     if (typeof lookback === 'object') return sendError(res, lookback, headers);
     if (lookback !== undefined) {
       if (!fromNow || wait > 0)
@@ -327,9 +328,7 @@ export class PollingTransport implements Transport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
-        const signer = signing?.signer;
-        const body =
-          signer === undefined ? message.encoded('poll', encodeNext) : message.encoded('poll-signed', (m) => encodeNextSigned(m, signer));
+        const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
         sendBounded(res, body, headers, this.#options.sendQueueBytes);
         return;
       }
@@ -356,11 +355,6 @@ export class PollingTransport implements Transport {
   }
 }
 
-const encodeNextSigned = (message: HubMessage, signer: CursorSigner): Buffer =>
-  Buffer.from(
-    `{"messages":[${signedJson(message, signer)}],"cursor":"${encodePosition(message.channel, signedPosition(message, signer))}"}`,
-  );
-
 /** `position` as the client gets it: signed when its channel is restricted. */
 function handOut(channel: string, position: Position, signing: Signing | undefined): CursorEntry {
   return signing?.channels.has(channel) === true ? signing.signer.sign(channel, position) : position;
@@ -376,11 +370,11 @@ function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: 
   for (const whole of uncut) {
     const { read, bytes } = capRead(whole, budget, messages === '');
     budget -= bytes;
-    const signer = signing?.channels.has(read.channel) === true ? signing.signer : undefined;
+    const signed = signing?.channels.has(read.channel) === true ? signing : undefined;
     positions.set(read.channel, handOut(read.channel, read.position, signing));
-    if (read.gap !== undefined) gaps.push(gapFields(read.gap, signer));
+    if (read.gap !== undefined) gaps.push(gapFields(read.gap, signed?.signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signer).slice(1, -1);
+    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signed?.encodings).slice(1, -1);
   }
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
 }

@@ -6,7 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
-import { gapJson, signedJson, signedPosition } from './signed-json.js';
+import { gapJson, type SignedEncodings } from './signed-json.js';
 
 const encodeSingle = (message: HubMessage): Buffer =>
   Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
@@ -16,6 +16,8 @@ const encodeData = (message: HubMessage): Buffer => Buffer.from(`data: ${message
 export interface SseStreamOwner {
   /** Signs the positions of subscriptions without `history`. */
   readonly cursors: CursorSigner;
+  /** The encodings of subscriptions without `history` (signed positions). */
+  readonly signed: SignedEncodings;
   slowConsumer(stream: SseStream): void;
   closed(stream: SseStream): void;
 }
@@ -108,22 +110,13 @@ export class SseStream implements Subscriber, OutboxOwner {
 
   /** A message to a subscription without `history`: signed position in the id and the envelope. */
   #signedMessage(message: HubMessage, replay: boolean): void {
-    const cursors = this.#owner.cursors;
-    const position = signedPosition(message, cursors);
-    this.#positions.set(message.channel, position);
+    const signed = this.#owner.signed;
+    this.#positions.set(message.channel, signed.position(message));
     if (this.#single) {
-      this.#outbox.push(
-        message.encoded('sse1-signed', (m) =>
-          Buffer.from(`id: ${encodePosition(m.channel, position)}\ndata: ${signedJson(m, cursors)}\n\n`),
-        ),
-        replay,
-      );
+      this.#outbox.push(signed.sseSingle(message), replay);
     } else {
       this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
-      this.#outbox.push(
-        message.encoded('sse-signed', (m) => Buffer.from(`data: ${signedJson(m, cursors)}\n\n`)),
-        replay,
-      );
+      this.#outbox.push(signed.sseData(message), replay);
     }
   }
 

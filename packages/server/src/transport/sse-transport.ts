@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type CursorEntry, type Position, type WireError } from '@herald/protocol';
+import { signedEncodings, type SignedEncodings } from './signed-json.js';
 import type { CursorSigner } from '../auth/cursor-signer.js';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
@@ -40,10 +41,12 @@ export class SseTransport implements SseStreamOwner, Transport {
   readonly #security: Security;
   readonly #clock: Clock;
   readonly cursors: CursorSigner;
+  readonly signed: SignedEncodings;
 
   constructor(hub: Hub, options: SseTransportOptions, logger: Logger, security: Security, clock: Clock) {
     this.#security = security;
     this.cursors = security.cursors;
+    this.signed = signedEncodings(security.cursors);
     this.#clock = clock;
     this.#hub = hub;
     this.#options = options;

@@ -26,7 +26,7 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
-import { gapJson, signedCursor, signedJson } from './signed-json.js';
+import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
 import { ExpiryTimer } from './expiry-timer.js';
@@ -63,6 +63,8 @@ export interface WsContext {
   readonly slowConsumer: () => void;
   /** The command rate limit of sessions not authenticated with the API key (each keeps its own bucket). */
   readonly commands: RateLimiter;
+  /** The encodings of subscriptions without `history` (signed positions). */
+  readonly signed: SignedEncodings;
 }
 
 /** Takes one of a user's connection slots (released once the session ends), or says why not. */
@@ -205,11 +207,7 @@ export class WsSession implements Subscriber, OutboxOwner {
 
   message(message: HubMessage, replay: boolean, signed: boolean): void {
     if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
-    else
-      this.#outbox.push(
-        message.encoded('ws-signed', (m) => wsTextFrame(signedJson(m, this.#context.security.cursors))),
-        replay,
-      );
+    else this.#outbox.push(this.#context.signed.wsFrame(message), replay);
   }
 
   replayRoom(): boolean {

@@ -9,6 +9,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
+import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
@@ -46,6 +47,7 @@ export class WsTransport implements Transport {
       claimUser: options.claimUser ?? (() => UNLIMITED),
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
+      signed: signedEncodings(security.cursors),
     };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
     this.#wss = new WebSocketServer({
