@@ -14,3 +14,15 @@ export function loadClientBundle(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Options of `createHerald` (or `createHeraldServer`) that serve the landing page at `/` and the
+ * client SDK's browser bundle at `/sdk/herald-client.js`, under the hub's mount path: with
+ * `path: '/realtime'`, the page is at `/realtime/` and talks to the hub under `/realtime`. The
+ * bundle is left out (404) when `@herald/client` is not built. The page lets anyone who can reach
+ * it publish on any channel it may: for development, like `herald start --profile dev`.
+ */
+export function landingPageOptions(): { readonly landingPage: string; readonly clientBundle?: string } {
+  const clientBundle = loadClientBundle();
+  return { landingPage: loadLandingPage(), ...(clientBundle !== undefined && { clientBundle }) };
+}

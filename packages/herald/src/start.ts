@@ -90,15 +90,6 @@ function serverOptions(
           },
         }
       : { landingPage: loadLandingPage(), security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) } }),
-    routes: (req, res, url) => {
-      if (url.pathname !== '/sdk/herald-client.js' || bundle === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-      res.writeHead(200, {
-        'Content-Type': 'text/javascript; charset=utf-8',
-        'Cache-Control': 'no-cache',
-        'Access-Control-Allow-Origin': '*',
-      });
-      res.end(bundle);
-      return true;
-    },
+    ...(bundle !== undefined && { clientBundle: bundle }),
   };
 }

@@ -69,12 +69,13 @@ describe('landing page', { timeout: 60_000 }, () => {
     const poll = await codeOf(page, 'poll');
     expect(poll).toContain('setInterval(poll, 2000)');
     expect(poll).toContain('await fetch(url)');
-    expect(poll).toContain('/api/messages?channel=${q}&since=${cursor}');
+    expect(poll).toContain('`api/messages?channel=${q}&since=${cursor}`');
     const sse = await codeOf(page, 'sse');
-    expect(sse).toContain('new EventSource(`/events?channel=${q}`)');
+    expect(sse).toContain('new EventSource(`events?channel=${q}`)');
     expect(sse).toContain('events.onmessage =');
     const ws = await codeOf(page, 'ws');
-    expect(ws).toContain('new WebSocket(`${scheme}://${location.host}/ws`)');
+    expect(ws).toContain("new URL('ws', location.href)");
+    expect(ws).toContain('new WebSocket(url)');
     expect(ws).toContain('ws.onmessage =');
     expect(ws).toContain('ws.send(');
     expect(await page.inputValue('#channel')).toBe('browser-snippets');

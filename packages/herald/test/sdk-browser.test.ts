@@ -379,8 +379,8 @@ describe('the landing page’s SDK panel', { timeout: 60_000 }, () => {
     const { page, errors, traffic } = await openLanding(hub.url, channel);
 
     const code = await page.locator('#sdk-code').innerText();
-    expect(code).toContain("import { createClient } from '/sdk/herald-client.js';");
-    expect(code).toContain('createClient({ url: location.origin, transports })');
+    expect(code).toContain("import { createClient } from './sdk/herald-client.js';");
+    expect(code).toContain("createClient({ url: new URL('.', location.href).href, transports })");
     expect(code).toContain('client.subscribe(channel, show)');
     expect(await page.locator('#sdk-transport').innerText()).toBe('websocket');
     expect(await page.getAttribute('#sdk-state', 'data-state')).toBe('live');

@@ -1,37 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode } from '@herald/protocol';
-import { Security } from '../auth/security.js';
-import { systemClock } from '../clock.js';
-import type { Broker, PresenceStore } from '../engine/broker.js';
-import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL } from '../engine/history-policy.js';
-import { Hub } from '../hub/hub.js';
-import { silentLogger } from '../logger.js';
-import { MemoryBroker } from '../memory/memory-broker.js';
-import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
-import { Metrics } from '../metrics/metrics.js';
-import { ConnectionLimiter } from '../transport/connection-limiter.js';
-import { PollingTransport } from '../transport/polling-transport.js';
-import { SseTransport } from '../transport/sse-transport.js';
-import type { ConnectionMatch, TransportName } from '../transport/transport.js';
-import { TransportRegistry } from '../transport/transport-registry.js';
-import { WsTransport } from '../transport/ws-transport.js';
-import { admitRequest } from './connection-budget.js';
-import { followDisconnects } from './control-messages.js';
-import { Readiness } from './readiness.js';
-import { answerClientError, headTooLargeBody, MAX_REQUEST_HEADERS, tooManyHeaders } from './request-head.js';
-import { sendError, sendJsonText } from './respond.js';
-import { routeTable } from './route-table.js';
-import { createRouter } from './router.js';
+import type { ConnectionMatch } from '../transport/transport.js';
+import { composeHerald, type Herald } from './herald.js';
+import { answerClientError, MAX_REQUEST_HEADERS } from './request-head.js';
 import { resolveLimits, type HeraldServerOptions } from './server-options.js';
-import { upgradeListener } from './upgrade.js';
 
-/** A running Herald HTTP server. */
+/** A running Herald HTTP server: a {@link Herald} on a `node:http` server of its own. */
 export interface HeraldServer {
-  readonly hub: Hub;
+  readonly hub: Herald['hub'];
   readonly server: Server;
-  readonly security: Security;
+  readonly security: Herald['security'];
+  /** The hub itself, e.g. to {@link Herald.attach} it to a second server or to `publish`. */
+  readonly herald: Herald;
   /** Listens; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** The bound port (after `listen`). */
@@ -56,150 +36,31 @@ export interface HeraldServer {
 }
 
 /**
- * Creates the hub and its HTTP server: `/healthz`, `/metrics`, `/api/publish`, `/api/messages`,
- * `/api/history`, `/api/presence`, `/api/ticket`, `/api/disconnect`, `/events`, `/ws`. The
- * composition root: the only place that picks concrete parts (engine, transports, routes) and wires
- * them; each part lives in its own file.
+ * Creates the hub ({@link composeHerald}, as `createHerald` does) and a `node:http` server for it
+ * alone: `/healthz`, `/metrics`, `/api/publish`, `/api/messages`, `/api/history`, `/api/presence`,
+ * `/api/ticket`, `/api/disconnect`, `/events`, `/ws` (under `path` when given; every other path
+ * answers 404). The server is hardened for a hub facing the internet: `headersTimeout`,
+ * `maxHeaderBytes` and at most 200 headers (431 with a JSON body), a 30 s `requestTimeout`,
+ * unparseable requests answered 400. Ready (`/healthz` 200) once it listens.
  */
 export function createHeraldServer(options: HeraldServerOptions = {}): HeraldServer {
   const limits = resolveLimits(options);
-  const logger = options.logger ?? silentLogger;
-  const clock = options.clock ?? systemClock;
-  const security = new Security(options.security ?? {}, clock);
-  const broker: Broker =
-    options.broker ??
-    new MemoryBroker({
-      ...options,
-      clock,
-      historyFor:
-        options.historyFor ??
-        security.permissions.historyFor({
-          size: options.historySize ?? DEFAULT_HISTORY_SIZE,
-          ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL,
-        }),
-    });
-  const presence: PresenceStore = options.presence ?? new MemoryPresenceStore();
-  const readiness = new Readiness();
-  const engineAvailable = (): boolean => broker.isAvailable?.() !== false && presence.isAvailable?.() !== false;
-  const transports = new TransportRegistry<TransportName>();
-  const metrics: Metrics | undefined =
-    options.metrics === false
-      ? undefined
-      : new Metrics({
-          connections: () => transports.counts(),
-          activeChannels: () => hub.activeChannels,
-          ready: () => readiness.ready,
-          engineAvailable,
-        });
-  const hub: Hub = new Hub({
-    broker,
-    presence,
-    logger,
-    ...(metrics && { observer: metrics.observer }),
-    ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
-    ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
-  });
-  const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
-  const { maxChannels, sendQueueBytes, maxResponseBytes } = limits;
-  const ws = transports.add(
-    new WsTransport(
-      hub,
-      {
-        maxChannels,
-        sendQueueBytes,
-        maxResponseBytes,
-        maxMessageBytes: limits.maxMessageBytes,
-        pingInterval: limits.pingInterval,
-        commandsPerSecond: limits.commandsPerSecond,
-        commandBurst: limits.commandBurst,
-        claimUser: (user) => connections.acquireUser(user),
-        ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
-      },
-      logger,
-      security,
-      clock,
-    ),
-  );
-  const sse = transports.add(
-    new SseTransport(
-      hub,
-      {
-        maxChannels,
-        sendQueueBytes,
-        heartbeatInterval: limits.heartbeatInterval,
-        retry: limits.sseRetry,
-        ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
-      },
-      logger,
-      security,
-      clock,
-    ),
-  );
-  const polling = transports.add(
-    new PollingTransport(
-      hub,
-      {
-        maxChannels,
-        maxWait: limits.maxWait,
-        maxResponseBytes,
-        sendQueueBytes,
-        clock,
-        hold: (req, identity) => connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user),
-      },
-      security,
-    ),
-  );
-  const nodeId = randomBytes(9).toString('base64url');
-  followDisconnects(hub, transports, nodeId, logger);
-  const enabled = {
-    websocket: options.transports?.websocket !== false,
-    sse: options.transports?.sse !== false,
-    polling: options.transports?.polling !== false,
-  };
-
-  const route = createRouter(
-    routeTable({
-      hub,
-      security,
-      logger,
-      readiness,
-      engineAvailable,
-      metrics,
-      connections,
-      transports,
-      sse,
-      polling,
-      enabled,
-      maxBodyBytes: limits.maxBodyBytes,
-      nodeId,
-      landingPage: options.landingPage,
-    }),
-    security,
-    options.routes,
-  );
   const { maxHeaderBytes } = limits;
+  const { herald, readiness, serveAll, upgradeAll, closeHub } = composeHerald(options, { maxHeaderBytes });
   const server = createServer(
     { headersTimeout: limits.headersTimeout, requestTimeout: 30_000, connectionsCheckingInterval: 1000, maxHeaderSize: maxHeaderBytes },
-    (req, res) => {
-      if (tooManyHeaders(req))
-        return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
-      if (!admitRequest(req, res)) return;
-      route(req, res).catch((error: unknown) => {
-        logger.error({ err: error }, 'request failed');
-        if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
-        else res.destroy();
-      });
-    },
+    serveAll,
   );
   server.maxHeadersCount = MAX_REQUEST_HEADERS;
-  server.on('upgrade', upgradeListener({ ws, enabled: enabled.websocket, readiness, security, connections, maxHeaderBytes, logger }));
+  server.on('upgrade', upgradeAll);
   server.on('clientError', (error: Error, socket) => answerClientError(error, socket, maxHeaderBytes));
 
   let closing: Promise<void> | undefined;
   return {
-    hub,
+    hub: herald.hub,
     server,
-    security,
+    security: herald.security,
+    herald,
     get port() {
       return (server.address() as AddressInfo | null)?.port ?? 0;
     },
@@ -213,35 +74,29 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         });
       });
     },
-    stats: () => transports.counts(),
-    disconnect: (match) => transports.disconnect(match),
-    dropConnections: () => transports.dropAll(),
-    drain() {
-      readiness.drain();
-      transports.drain();
-    },
+    stats: () => herald.stats(),
+    disconnect: (match) => herald.disconnect(match),
+    dropConnections: () => herald.dropConnections(),
+    drain: () => herald.drain(),
     close() {
       closing ??= (async () => {
-        readiness.drain();
-        transports.drain();
+        herald.drain();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        transports.close();
+        const hubClosed = closeHub();
         server.closeIdleConnections();
-        await hub.close();
-        await broker.close();
-        await presence.close();
-        await security.tickets.close?.();
-        metrics?.close();
+        await hubClosed;
         // Connections that finished their last response meanwhile are idle now.
         server.closeIdleConnections();
         // Connections that do not finish within a second are cut (upgraded sockets too: a peer that
         // never answers the close frame must not hold the shutdown for ws's 30 s close timeout).
         const force = setTimeout(() => {
           server.closeAllConnections();
-          transports.dropAll();
+          herald.dropConnections();
         }, 1000);
         await stopped;
         clearTimeout(force);
+        // Leaves the servers the hub was attached to besides its own (the hub is closed already).
+        await herald.close();
       })();
       return closing;
     },

@@ -31,10 +31,14 @@ export function requestHeadBytes(maxChannels: number): number {
   return maxChannels * CHANNEL_PARAM_BYTES + 2 * cursorChars(maxChannels) + OTHER_HEAD_BYTES;
 }
 
-/** The JSON body of a 431: code 1006 (`TooLarge`). */
-export function headTooLargeBody(maxHeaderBytes: number): string {
+/**
+ * The JSON body of a 431: code 1006 (`TooLarge`). `maxHeaderBytes` is undefined for a hub mounted
+ * on a server of the app's, whose own `maxHeaderSize` limits the head's bytes.
+ */
+export function headTooLargeBody(maxHeaderBytes: number | undefined): string {
+  const bytes = maxHeaderBytes === undefined ? 'the server allows' : `${maxHeaderBytes} bytes`;
   return JSON.stringify({
-    error: { code: ErrorCode.TooLarge, message: `request head larger than ${maxHeaderBytes} bytes or ${MAX_REQUEST_HEADERS} headers` },
+    error: { code: ErrorCode.TooLarge, message: `request head larger than ${bytes} or ${MAX_REQUEST_HEADERS} headers` },
   });
 }
 

@@ -9,13 +9,14 @@ import type { TransportRegistry } from '../transport/transport-registry.js';
 import { disconnectRoute } from './disconnect-route.js';
 import { eventsRoute } from './events-route.js';
 import { healthzRoute } from './healthz-route.js';
-import { landingRoute } from './landing-route.js';
+import { landingRedirectRoute, landingRoute } from './landing-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { presenceRoute } from './presence-route.js';
 import { publishRoute } from './publish-route.js';
 import type { Readiness } from './readiness.js';
 import { readRoute } from './read-route.js';
 import type { Route, RouteTable } from './route.js';
+import { sdkRoute } from './sdk-route.js';
 import { ticketRoute } from './ticket-route.js';
 import { wsRoute } from './ws-route.js';
 
@@ -37,9 +38,10 @@ export interface RouteTableParts {
   /** This node's id in control messages to the other nodes. */
   readonly nodeId: string;
   readonly landingPage: string | undefined;
+  readonly clientBundle: string | undefined;
 }
 
-/** The built-in routes by path: only those that are on (metrics, landing page, enabled transports). */
+/** The built-in routes by path under the mount path: only those that are on (metrics, landing page, SDK bundle, enabled transports). */
 export function routeTable(parts: RouteTableParts): RouteTable {
   const { hub, security, enabled } = parts;
   const routes: [string, Route | false | undefined][] = [
@@ -53,6 +55,9 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['/api/disconnect', disconnectRoute(hub, security, parts.transports, parts.nodeId)],
     ['/events', enabled.sse && eventsRoute(parts.sse, security, parts.connections)],
     ['/', parts.landingPage !== undefined && landingRoute(parts.landingPage)],
+    // The mount path itself (`/realtime`, never the root's `/`): the landing page is one slash further.
+    ['', parts.landingPage !== undefined && landingRedirectRoute],
+    ['/sdk/herald-client.js', parts.clientBundle !== undefined && sdkRoute(parts.clientBundle)],
     ['/ws', enabled.websocket && wsRoute],
   ];
   const table = new Map<string, Route>();

@@ -4,8 +4,19 @@ import type { Security } from '../auth/security.js';
 import type { Route, RouteTable } from './route.js';
 import { sendError } from './respond.js';
 
-/** Extra routes tried before the built-in ones (`HeraldServerOptions.routes`); true when handled. */
+/**
+ * Extra routes tried before the built-in ones (`HeraldServerOptions.routes`); true when handled.
+ * `url.pathname` is the path under the mount path (`/sdk/x.js` for a request to `/realtime/sdk/x.js`).
+ */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+
+/** The hub's request handling once a request is known to be its own (see {@link createRouter}). */
+export interface Router {
+  /** Whether `path` (under the mount path) is one of the built-in routes. */
+  owns(path: string): boolean;
+  /** Answers a request for `path` (under the mount path); `url` is the whole request URL. */
+  route(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void>;
+}
 
 const PREFLIGHT = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -19,29 +30,19 @@ interface Entry {
 }
 
 /**
- * The request handler: parses the URL, tries the caller's `extra` routes, checks the origin (403),
- * answers CORS preflights (204), then finds the route by path (404) and checks its method (405).
+ * The request handler of the built-in routes: checks the origin (403), answers CORS preflights
+ * (204), then finds the route by path (404) and checks its method (405). Error messages name the
+ * whole request path, so a client of a mounted hub sees the path it asked for.
  */
-export function createRouter(
-  table: RouteTable,
-  security: Security,
-  extra?: ExtraRoutes,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createRouter(table: RouteTable, security: Security): Router {
   const entries = new Map<string, Entry>();
   for (const [path, route] of table)
     entries.set(path, { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) });
-  return async (req, res) => {
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void> => {
     const origin = req.headers.origin;
     const cors = security.corsHeaders(origin);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://herald.invalid');
-    } catch {
-      return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
-    }
-    if (extra?.(req, res, url) === true) return;
     const method = req.method ?? 'GET';
-    const path = url.pathname;
+    const shown = url.pathname;
     if (!security.originAllowed(origin)) {
       return sendError(res, { code: ErrorCode.Forbidden, message: `origin ${origin ?? ''} is not allowed` }, { Vary: 'Origin' });
     }
@@ -51,11 +52,12 @@ export function createRouter(
       return;
     }
     const entry = entries.get(path);
-    if (entry === undefined) return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${path}` }, cors);
+    if (entry === undefined) return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${shown}` }, cors);
     if (entry.methods !== undefined && !entry.methods.has(method)) {
       res.setHeader('Allow', entry.route.methods!);
-      return sendError(res, { code: ErrorCode.MethodNotAllowed, message: `${path} accepts ${entry.route.methods!}` }, cors);
+      return sendError(res, { code: ErrorCode.MethodNotAllowed, message: `${shown} accepts ${entry.route.methods!}` }, cors);
     }
     return entry.route.handle(req, res, { method, path, params: url.searchParams, cors });
   };
+  return { owns: (path) => entries.has(path), route };
 }

@@ -11,8 +11,19 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from '../transport/read-cap.js';
 import { defaultMaxConnections } from './connection-capacity.js';
 import { requestHeadBytes } from './request-head.js';
 
-/** Options of `createHeraldServer`. Sizes in bytes, durations in milliseconds unless noted. */
-export interface HeraldServerOptions extends HistoryOptions {
+/**
+ * Options of `createHerald` (a hub mounted on a server of the app's) and of `createHeraldServer`.
+ * Sizes in bytes, durations in milliseconds unless noted.
+ */
+export interface HeraldOptions extends HistoryOptions {
+  /**
+   * Path prefix the hub answers under: `'/realtime'` serves `/realtime/events`, `/realtime/ws`, …
+   * A leading `/` is required, a trailing `/` is dropped; a bad one throws a `TypeError`. At the
+   * root (`''` or `'/'`), a mounted hub (`handleRequest`, `attach`) answers only its own paths and
+   * leaves every other to the app. `attach(server, { path })` may name another path for one server.
+   * @default '' (the root)
+   */
+  readonly path?: string | undefined;
   /** The engine. @default a new `MemoryBroker` with the history options (and per-namespace retention) */
   readonly broker?: Broker | undefined;
   /** @default a new `MemoryPresenceStore` */
@@ -29,13 +40,6 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly maxMessageBytes?: number | undefined;
   /** Channels per WebSocket session, SSE stream or polling request; at most 128 (a cursor's channels). @default 128 */
   readonly maxChannels?: number | undefined;
-  /**
-   * Largest request head (request line and headers); a bigger one gets `431` with code 1006. The
-   * default fits the largest valid SSE or polling request for `maxChannels` channels (see
-   * {@link requestHeadBytes}); it is also what one unauthenticated connection can make the hub buffer.
-   * @default requestHeadBytes(maxChannels): 262912 for 128 channels
-   */
-  readonly maxHeaderBytes?: number | undefined;
   /**
    * Bytes a session may have waiting before it is dropped as a slow consumer; also the bytes of
    * answers one HTTP connection may have waiting (pipelined requests) before it is cut. @default 1048576
@@ -61,8 +65,6 @@ export interface HeraldServerOptions extends HistoryOptions {
    * @default the process's open-file limit (Linux `/proc/self/limits`) minus 10 % (at least 64); Infinity where unknown
    */
   readonly maxConnections?: number | undefined;
-  /** Time allowed to receive a request's headers (slowloris). @default 10000 */
-  readonly headersTimeout?: number | undefined;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
   readonly pingInterval?: number | undefined;
   /** SSE heartbeat interval. @default 15000 */
@@ -73,8 +75,16 @@ export interface HeraldServerOptions extends HistoryOptions {
   readonly maxWait?: number | undefined;
   /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
   readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean } | undefined;
-  /** HTML served at `GET /`; `undefined` answers 404 there. */
+  /**
+   * HTML served at `GET /` under the mount path (`/realtime/`; `/realtime` itself redirects there,
+   * so the page's relative URLs resolve under the mount path); `undefined` answers 404 there.
+   */
   readonly landingPage?: string | undefined;
+  /**
+   * JavaScript served at `GET /sdk/herald-client.js` under the mount path (the browser bundle of
+   * `@herald/client`, see `herald`'s `loadClientBundle`); `undefined` answers 404 there.
+   */
+  readonly clientBundle?: string | undefined;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
   readonly positionCheckInterval?: number | undefined;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
@@ -84,8 +94,24 @@ export interface HeraldServerOptions extends HistoryOptions {
    * @default true
    */
   readonly metrics?: boolean | undefined;
-  /** Extra routes tried before the built-in ones; return true when handled. */
+  /**
+   * Extra routes tried before the built-in ones (after the mount path matched); return true when
+   * handled. `url.pathname` is the path under the mount path.
+   */
   readonly routes?: ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean) | undefined;
+}
+
+/** Options of `createHeraldServer`: those of {@link HeraldOptions} and of the server it creates. */
+export interface HeraldServerOptions extends HeraldOptions {
+  /**
+   * Largest request head (request line and headers); a bigger one gets `431` with code 1006. The
+   * default fits the largest valid SSE or polling request for `maxChannels` channels (see
+   * {@link requestHeadBytes}); it is also what one unauthenticated connection can make the hub buffer.
+   * @default requestHeadBytes(maxChannels): 262912 for 128 channels
+   */
+  readonly maxHeaderBytes?: number | undefined;
+  /** Time allowed to receive a request's headers (slowloris). @default 10000 */
+  readonly headersTimeout?: number | undefined;
 }
 
 /** The numeric options of {@link HeraldServerOptions}, checked, with their defaults filled in. */

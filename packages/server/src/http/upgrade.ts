@@ -19,7 +19,8 @@ export interface UpgradeParts {
   readonly readiness: Readiness;
   readonly security: Security;
   readonly connections: ConnectionLimiter;
-  readonly maxHeaderBytes: number;
+  /** Reported in a 431; undefined when mounted (the app server's `maxHeaderSize` applies). */
+  readonly maxHeaderBytes: number | undefined;
   readonly logger: Logger;
 }
 
@@ -35,17 +36,16 @@ function destroySocket(this: Duplex): void {
 }
 
 /**
- * The server's `upgrade` listener. In order: head too large (431), not `/ws` or WebSocket disabled
- * (404), node not ready (503), a subprotocol asked for (400), origin not allowed (403), credentials
- * refused (401), connection limits (429, or 503 when the hub is full); then the WebSocket transport
- * takes the socket.
+ * Answers an upgrade the hub took (its `/ws`, or another path under its mount path: `isWs` false).
+ * In order: head too large (431), not `/ws` or WebSocket disabled (404), node not ready (503), a
+ * subprotocol asked for (400), origin not allowed (403), credentials refused (401), connection
+ * limits (429, or 503 when the hub is full); then the WebSocket transport takes the socket.
  */
-export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function upgradeHandler(parts: UpgradeParts): (req: IncomingMessage, socket: Duplex, head: Buffer, isWs: boolean) => void {
   const { ws, readiness, security, connections, maxHeaderBytes } = parts;
-  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, isWs: boolean): Promise<void> => {
     if (tooManyHeaders(req)) return void socket.end(rawResponse('431 Request Header Fields Too Large', headTooLargeBody(maxHeaderBytes)));
-    const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== '/ws' || !parts.enabled) return void socket.end(rawResponse('404 Not Found'));
+    if (!isWs || !parts.enabled) return void socket.end(rawResponse('404 Not Found'));
     if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable'));
     // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
     if (req.headers['sec-websocket-protocol'] !== undefined)
@@ -74,9 +74,9 @@ export function upgradeListener(parts: UpgradeParts): (req: IncomingMessage, soc
     if (socket.destroyed) return slot.release();
     ws.handleUpgrade(req, socket, head, identity, slot);
   };
-  return (req, socket, head) => {
+  return (req, socket, head, isWs) => {
     socket.on('error', destroySocket);
-    upgrade(req, socket, head).catch((error: unknown) => {
+    upgrade(req, socket, head, isWs).catch((error: unknown) => {
       parts.logger.error({ err: error }, 'upgrade failed');
       socket.destroy();
     });

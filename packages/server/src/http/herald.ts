@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, type PublishResult } from '@herald/protocol';
+import { Security } from '../auth/security.js';
+import { systemClock } from '../clock.js';
+import type { Broker, PresenceStore } from '../engine/broker.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL } from '../engine/history-policy.js';
+import { Hub, type PublishCallOptions } from '../hub/hub.js';
+import { silentLogger } from '../logger.js';
+import { MemoryBroker } from '../memory/memory-broker.js';
+import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ConnectionLimiter } from '../transport/connection-limiter.js';
+import { PollingTransport } from '../transport/polling-transport.js';
+import { SseTransport } from '../transport/sse-transport.js';
+import type { ConnectionMatch, TransportName } from '../transport/transport.js';
+import { TransportRegistry } from '../transport/transport-registry.js';
+import { WsTransport } from '../transport/ws-transport.js';
+import { attachListeners, type AttachableServer } from './attach.js';
+import { admitRequest } from './connection-budget.js';
+import { followDisconnects } from './control-messages.js';
+import { normalizeMountPath, pathUnder } from './mount-path.js';
+import { Readiness } from './readiness.js';
+import { headTooLargeBody, tooManyHeaders } from './request-head.js';
+import { sendError, sendJsonText } from './respond.js';
+import { routeTable } from './route-table.js';
+import { createRouter } from './router.js';
+import { resolveLimits, type HeraldOptions, type HeraldServerOptions } from './server-options.js';
+import { upgradeHandler } from './upgrade.js';
+
+/** Options of {@link Herald.attach}. */
+export interface AttachOptions {
+  /** Path prefix on this server (normalised like `HeraldOptions.path`). @default the hub's `path` */
+  readonly path?: string | undefined;
+}
+
+/**
+ * A hub with its engine, transports and routes, on no server of its own: put it on the app's
+ * server with {@link Herald.attach}, or call {@link Herald.handleRequest} and
+ * {@link Herald.handleUpgrade} from the app's framework. Paths are under its mount path
+ * (`HeraldOptions.path`): `/realtime/events`, `/realtime/ws`, `/realtime/api/publish`, …
+ */
+export interface Herald {
+  readonly hub: Hub;
+  readonly security: Security;
+  /** The normalised mount path: `''` (the root) or `/a/b`. */
+  readonly path: string;
+  /**
+   * Answers the request when it is the hub's and returns true (the answer may still be under way);
+   * returns false and touches nothing otherwise. Under a mount path every path below it is the
+   * hub's (an unknown one answers 404 with code 1010); at the root only the hub's own paths are.
+   * The request's body must not have been read (no body parser before it).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Takes the upgrade when it is the hub's (`${path}/ws`; under a mount path any path below it,
+   * answered 404 unless it is `/ws`) and returns true; returns false and touches nothing otherwise.
+   * Both return false once {@link Herald.close} was called.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Serves the hub on a `node:http` or `node:https` server of the app's, under `options.path`
+   * (default: the hub's `path`): the server's `request` and `upgrade` listeners present now run
+   * only for what the hub does not take. Attach after the app registered its own listeners. The
+   * server's limits (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
+   *
+   * @returns detach: the hub leaves the server (also done by {@link Herald.close})
+   */
+  attach(server: AttachableServer, options?: AttachOptions): () => void;
+  /** Appends `data` to the channel's log (see `Hub.publish`); resolves once the engine stored it. */
+  publish(channel: string, data: unknown, options?: PublishCallOptions): Promise<PublishResult>;
+  /** Whether `/healthz` answers 200 and upgrades are taken: from creation (mounted) or `listen` (standalone) until {@link Herald.drain}. */
+  readonly ready: boolean;
+  /** Counts of open sessions per transport. */
+  stats(): { websocket: number; sse: number; polling: number };
+  /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
+  disconnect(match: ConnectionMatch): number;
+  /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
+  dropConnections(): void;
+  /**
+   * Marks the node not ready: `/healthz` and new WebSocket upgrades answer `503`, everything else
+   * keeps working. Call it some time before {@link close} so a load balancer stops routing here.
+   */
+  drain(): void;
+  /**
+   * Graceful stop of the hub, not of the app's server: the hub leaves every server it was attached
+   * to, WebSocket sessions are closed with 4001 (cut after 1 s if the peer does not answer), SSE
+   * streams end (clients reconnect after `retry`), held polls are answered, then the engine is closed.
+   */
+  close(): Promise<void>;
+}
+
+/** What {@link composeHerald} builds: the hub and the parts `createHeraldServer` needs besides. */
+export interface HeraldParts {
+  readonly herald: Herald;
+  readonly readiness: Readiness;
+  /** Everything not answered by an attached server goes here: the standalone server's whole traffic. */
+  readonly serveAll: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly upgradeAll: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Closes the transports' connections (gracefully) and then the hub and the engine; once. */
+  readonly closeHub: () => Promise<void>;
+}
+
+const URL_BASE = 'http://herald.invalid';
+
+/**
+ * Creates a hub on no server (see {@link Herald}); ready at once. The composition root of a mounted
+ * hub: the engine (memory unless `broker` and `presence` are given), the hub, the three transports
+ * and the routes.
+ */
+export function createHerald(options: HeraldOptions = {}): Herald {
+  const { herald, readiness } = composeHerald(options, undefined);
+  readiness.listening();
+  return herald;
+}
+
+/**
+ * Wires a hub: options → engine → hub → transports → routes, and the request and upgrade handling
+ * by mount path. `standalone` is the server `createHeraldServer` makes (its head limit, for 431
+ * answers), or undefined for a hub mounted on the app's. The only place that names the memory engine.
+ */
+export function composeHerald(options: HeraldServerOptions, standalone: { readonly maxHeaderBytes: number } | undefined): HeraldParts {
+  const mountPath = normalizeMountPath(options.path);
+  const limits = resolveLimits(options);
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const security = new Security(options.security ?? {}, clock);
+  const broker: Broker =
+    options.broker ??
+    new MemoryBroker({
+      ...options,
+      clock,
+      historyFor:
+        options.historyFor ??
+        security.permissions.historyFor({
+          size: options.historySize ?? DEFAULT_HISTORY_SIZE,
+          ttl: options.historyTtl ?? DEFAULT_HISTORY_TTL,
+        }),
+    });
+  const presence: PresenceStore = options.presence ?? new MemoryPresenceStore();
+  const readiness = new Readiness();
+  const engineAvailable = (): boolean => broker.isAvailable?.() !== false && presence.isAvailable?.() !== false;
+  const transports = new TransportRegistry<TransportName>();
+  const metrics: Metrics | undefined =
+    options.metrics === false
+      ? undefined
+      : new Metrics({
+          connections: () => transports.counts(),
+          activeChannels: () => hub.activeChannels,
+          ready: () => readiness.ready,
+          engineAvailable,
+        });
+  const hub: Hub = new Hub({
+    broker,
+    presence,
+    logger,
+    ...(metrics && { observer: metrics.observer }),
+    ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
+    ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
+  });
+  const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
+  const { maxChannels, sendQueueBytes, maxResponseBytes } = limits;
+  const ws = transports.add(
+    new WsTransport(
+      hub,
+      {
+        maxChannels,
+        sendQueueBytes,
+        maxResponseBytes,
+        maxMessageBytes: limits.maxMessageBytes,
+        pingInterval: limits.pingInterval,
+        commandsPerSecond: limits.commandsPerSecond,
+        commandBurst: limits.commandBurst,
+        claimUser: (user) => connections.acquireUser(user),
+        ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
+      },
+      logger,
+      security,
+      clock,
+    ),
+  );
+  const sse = transports.add(
+    new SseTransport(
+      hub,
+      {
+        maxChannels,
+        sendQueueBytes,
+        heartbeatInterval: limits.heartbeatInterval,
+        retry: limits.sseRetry,
+        ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
+      },
+      logger,
+      security,
+      clock,
+    ),
+  );
+  const polling = transports.add(
+    new PollingTransport(
+      hub,
+      {
+        maxChannels,
+        maxWait: limits.maxWait,
+        maxResponseBytes,
+        sendQueueBytes,
+        clock,
+        hold: (req, identity) => connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user),
+      },
+      security,
+    ),
+  );
+  const nodeId = randomBytes(9).toString('base64url');
+  followDisconnects(hub, transports, nodeId, logger);
+  const enabled = {
+    websocket: options.transports?.websocket !== false,
+    sse: options.transports?.sse !== false,
+    polling: options.transports?.polling !== false,
+  };
+  const router = createRouter(
+    routeTable({
+      hub,
+      security,
+      logger,
+      readiness,
+      engineAvailable,
+      metrics,
+      connections,
+      transports,
+      sse,
+      polling,
+      enabled,
+      maxBodyBytes: limits.maxBodyBytes,
+      nodeId,
+      landingPage: options.landingPage,
+      clientBundle: options.clientBundle,
+    }),
+    security,
+  );
+  const extra = options.routes;
+  const maxHeaderBytes = standalone?.maxHeaderBytes;
+  const upgrade = upgradeHandler({ ws, enabled: enabled.websocket, readiness, security, connections, maxHeaderBytes, logger });
+
+  /** Handles a request of the hub's from the checks on: 431, the connection's budget, extra routes, the router. */
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL | undefined,
+    path: string | undefined,
+    inner: URL | undefined,
+  ): void => {
+    if (tooManyHeaders(req))
+      return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
+    if (!admitRequest(req, res)) return;
+    const cors = security.corsHeaders(req.headers.origin);
+    if (url === undefined) return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
+    if (path === undefined)
+      return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${url.pathname}` }, cors);
+    if (extra?.(req, res, inner ?? url) === true) return;
+    router.route(req, res, url, path).catch((error: unknown) => {
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
+      else res.destroy();
+    });
+  };
+
+  /** Set by a mounted hub's close: from then on it takes no request and no upgrade. */
+  let closing: Promise<void> | undefined;
+
+  /** The request's URL and its path under `at`; undefined parts when malformed or not under it. */
+  const locate = (req: IncomingMessage, at: string): { url?: URL; path?: string; inner?: URL } => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', URL_BASE);
+    } catch {
+      return {};
+    }
+    const path = pathUnder(url.pathname, at);
+    if (path === undefined) return { url };
+    return { url, path, inner: at === '' ? url : new URL(`${path === '' ? '/' : path}${url.search}`, URL_BASE) };
+  };
+
+  /** A mounted hub's claim: under `at`, or at the root one of its own paths (or an extra route's). */
+  const claimRequest = (req: IncomingMessage, res: ServerResponse, at: string): boolean => {
+    if (closing !== undefined) return false;
+    const { url, path, inner } = locate(req, at);
+    if (path === undefined) return false;
+    if (at === '' && !router.owns(path)) return extra?.(req, res, inner!) === true;
+    serve(req, res, url, path, inner);
+    return true;
+  };
+
+  const claimUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, at: string): boolean => {
+    if (closing !== undefined) return false;
+    const { path } = locate(req, at);
+    if (path === undefined || (at === '' && path !== '/ws')) return false;
+    upgrade(req, socket, head, path === '/ws');
+    return true;
+  };
+
+  const detachers = new Set<() => void>();
+  let hubClosing: Promise<void> | undefined;
+  const closeHub = (): Promise<void> =>
+    (hubClosing ??= (async () => {
+      transports.close();
+      await hub.close();
+      await broker.close();
+      await presence.close();
+      await security.tickets.close?.();
+      metrics?.close();
+    })());
+  const herald: Herald = {
+    hub,
+    security,
+    path: mountPath,
+    handleRequest: (req, res) => claimRequest(req, res, mountPath),
+    handleUpgrade: (req, socket, head) => claimUpgrade(req, socket, head, mountPath),
+    attach(server, attachOptions = {}) {
+      const at = attachOptions.path === undefined ? mountPath : normalizeMountPath(attachOptions.path, 'attach path');
+      const off = attachListeners(
+        server,
+        (req, res) => claimRequest(req, res, at),
+        (req, socket, head) => claimUpgrade(req, socket, head, at),
+      );
+      const detach = (): void => {
+        if (detachers.delete(detach)) off();
+      };
+      detachers.add(detach);
+      return detach;
+    },
+    publish: (channel, data, publishOptions) => hub.publish(channel, data, publishOptions),
+    get ready() {
+      return readiness.ready;
+    },
+    stats: () => transports.counts(),
+    disconnect: (match) => transports.disconnect(match),
+    dropConnections: () => transports.dropAll(),
+    drain() {
+      readiness.drain();
+      transports.drain();
+    },
+    close() {
+      closing ??= (async () => {
+        herald.drain();
+        for (const detach of [...detachers]) detach();
+        // A peer that never answers the close frame must not keep its socket (ws would wait 30 s).
+        const force = setTimeout(() => transports.dropAll(), 1000);
+        force.unref();
+        await closeHub();
+      })();
+      return closing;
+    },
+  };
+  return {
+    herald,
+    readiness,
+    serveAll(req, res) {
+      const { url, path, inner } = locate(req, mountPath);
+      serve(req, res, url, path, inner);
+    },
+    upgradeAll(req, socket, head) {
+      upgrade(req, socket, head, locate(req, mountPath).path === '/ws');
+    },
+    closeHub,
+  };
+}
