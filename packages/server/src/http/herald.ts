@@ -104,6 +104,12 @@ export interface HeraldParts {
 
 const URL_BASE = 'http://herald.invalid';
 
+/** The URL extra routes see: the request's, with the path under the mount path (`/` for the mount path itself). */
+function innerUrl(url: URL, path: string): URL {
+  if (path === url.pathname) return url;
+  return new URL(`${path === '' ? '/' : path}${url.search}`, URL_BASE);
+}
+
 /**
  * Creates a hub on no server (see {@link Herald}); ready at once. The composition root of a mounted
  * hub: the engine (memory unless `broker` and `presence` are given), the hub, the three transports
@@ -241,13 +247,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const upgrade = upgradeHandler({ ws, enabled: enabled.websocket, readiness, security, connections, maxHeaderBytes, logger });
 
   /** Handles a request of the hub's from the checks on: 431, the connection's budget, extra routes, the router. */
-  const serve = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL | undefined,
-    path: string | undefined,
-    inner: URL | undefined,
-  ): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse, url: URL | undefined, path: string | undefined): void => {
     if (tooManyHeaders(req))
       return sendJsonText(res, 431, headTooLargeBody(maxHeaderBytes), { 'Access-Control-Allow-Origin': '*', Connection: 'close' });
     if (!admitRequest(req, res)) return;
@@ -255,7 +255,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     if (url === undefined) return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
     if (path === undefined)
       return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${url.pathname}` }, cors);
-    if (extra?.(req, res, inner ?? url) === true) return;
+    if (extra?.(req, res, innerUrl(url, path)) === true) return;
     router.route(req, res, url, path).catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
       if (!res.headersSent) sendError(res, { code: ErrorCode.Internal, message: 'internal error' });
@@ -267,7 +267,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   let closing: Promise<void> | undefined;
 
   /** The request's URL and its path under `at`; undefined parts when malformed or not under it. */
-  const locate = (req: IncomingMessage, at: string): { url?: URL; path?: string; inner?: URL } => {
+  const locate = (req: IncomingMessage, at: string): { url?: URL; path?: string } => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', URL_BASE);
@@ -275,17 +275,16 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       return {};
     }
     const path = pathUnder(url.pathname, at);
-    if (path === undefined) return { url };
-    return { url, path, inner: at === '' ? url : new URL(`${path === '' ? '/' : path}${url.search}`, URL_BASE) };
+    return path === undefined ? { url } : { url, path };
   };
 
   /** A mounted hub's claim: under `at`, or at the root one of its own paths (or an extra route's). */
   const claimRequest = (req: IncomingMessage, res: ServerResponse, at: string): boolean => {
     if (closing !== undefined) return false;
-    const { url, path, inner } = locate(req, at);
+    const { url, path } = locate(req, at);
     if (path === undefined) return false;
-    if (at === '' && !router.owns(path)) return extra?.(req, res, inner!) === true;
-    serve(req, res, url, path, inner);
+    if (at === '' && !router.owns(path)) return extra?.(req, res, url!) === true;
+    serve(req, res, url, path);
     return true;
   };
 
@@ -354,8 +353,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     herald,
     readiness,
     serveAll(req, res) {
-      const { url, path, inner } = locate(req, mountPath);
-      serve(req, res, url, path, inner);
+      const { url, path } = locate(req, mountPath);
+      serve(req, res, url, path);
     },
     upgradeAll(req, socket, head) {
       upgrade(req, socket, head, locate(req, mountPath).path === '/ws');

@@ -15,6 +15,8 @@ export interface RouteRequest {
 export interface Route {
   /** Methods it answers, as in an `Allow` header (`GET,HEAD`); others get 405 with code 1011. `undefined`: every method. */
   readonly methods?: string;
+  /** True: answered whatever the request's `Origin` (a public asset such as the SDK bundle); otherwise a disallowed origin gets 403. */
+  readonly anyOrigin?: boolean;
   /** Answers the request; a rejection is logged and answered 500 by the server. */
   handle(req: IncomingMessage, res: ServerResponse, request: RouteRequest): void | Promise<void>;
 }

@@ -30,7 +30,7 @@ interface Entry {
 }
 
 /**
- * The request handler of the built-in routes: checks the origin (403), answers CORS preflights
+ * The request handler of the built-in routes: checks the origin (403, unless the route takes any), answers CORS preflights
  * (204), then finds the route by path (404) and checks its method (405). Error messages name the
  * whole request path, so a client of a mounted hub sees the path it asked for.
  */
@@ -43,7 +43,8 @@ export function createRouter(table: RouteTable, security: Security): Router {
     const cors = security.corsHeaders(origin);
     const method = req.method ?? 'GET';
     const shown = url.pathname;
-    if (!security.originAllowed(origin)) {
+    const entry = entries.get(path);
+    if (entry?.route.anyOrigin !== true && !security.originAllowed(origin)) {
       return sendError(res, { code: ErrorCode.Forbidden, message: `origin ${origin ?? ''} is not allowed` }, { Vary: 'Origin' });
     }
     if (method === 'OPTIONS') {
@@ -51,7 +52,6 @@ export function createRouter(table: RouteTable, security: Security): Router {
       res.end();
       return;
     }
-    const entry = entries.get(path);
     if (entry === undefined) return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${method} ${shown}` }, cors);
     if (entry.methods !== undefined && !entry.methods.has(method)) {
       res.setHeader('Allow', entry.route.methods!);

@@ -4,6 +4,8 @@ import type { Route } from './route.js';
 export function sdkRoute(bundle: string): Route {
   return {
     methods: 'GET,HEAD',
+    // A page of any site may load the SDK from the hub it talks to; the bundle is public.
+    anyOrigin: true,
     handle(_req, res) {
       res.writeHead(200, {
         'Content-Type': 'text/javascript; charset=utf-8',

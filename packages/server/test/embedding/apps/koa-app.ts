@@ -7,6 +7,11 @@ import Koa from 'koa';
 export async function startKoaApp(port = 0) {
   const herald = createHerald({ path: '/realtime' });
   const app = new Koa();
+  // Koa reports every request whose client cut the connection as an app error, Herald's too (a long
+  // poll or an SSE stream closed by its client): routine for them, so not logged.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET') console.error(error);
+  });
   // First, before any body parser: Herald reads its own request bodies and writes its own answers.
   app.use(async (ctx, next) => {
     if (herald.handleRequest(ctx.req, ctx.res)) {
