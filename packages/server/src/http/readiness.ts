@@ -1,6 +1,7 @@
 /**
- * Whether the node takes new work: not before it listens, and not once it drains or closes. `/healthz`
- * and WebSocket upgrades answer 503 while it is not ready; everything else keeps working.
+ * Whether the node takes new work: not before it listens (a hub mounted on an app's server: from its
+ * creation), and not once it drains or closes. `/healthz` and WebSocket upgrades answer 503 while it
+ * is not ready; everything else keeps working.
  */
 export class Readiness {
   #ready = false;
@@ -16,7 +17,7 @@ export class Readiness {
     return this.#draining;
   }
 
-  /** The server listens: ready. */
+  /** The server listens (or the mounted hub was created): ready. */
   listening(): void {
     this.#ready = true;
   }
