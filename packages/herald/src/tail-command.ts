@@ -109,7 +109,7 @@ export async function tail(channels: readonly string[], flags: TailFlags, io: Ta
         if (++refused === channels.length) resolve(1);
       });
       subscription.on('state', () => {
-        if (announced || !subscriptions.every((s) => s.state === 'subscribed')) return;
+        if (announced || subscriptions.length < channels.length || !subscriptions.every((s) => s.state === 'subscribed')) return;
         announced = true;
         io.stderr.write(
           `herald: tailing ${channels.join(', ')} on ${target.url} over ${client.transport ?? '?'} (Ctrl-C prints the cursor and stops)\n`,

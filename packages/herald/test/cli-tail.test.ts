@@ -1,4 +1,5 @@
 import { freePort, publishHttp } from '@herald/testkit';
+import { encodeCursor, parseCursor } from '@herald/protocol';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli, startCli, startCliHub, writeConfig, type CliHub, type CliProcess } from './cli-process.js';
@@ -111,7 +112,7 @@ describe('herald tail', () => {
     ]);
   });
 
-  it('uses the API key (--key or HERALD_API_KEY) or a token, and says when the hub refuses them', async () => {
+  it('uses the API key (--key or HERALD_API_KEY) or a token (resuming from the signed cursor it printed), and says when the hub refuses them', async () => {
     const granted = { subscribe: 'granted', publish: 'none', history: 'none', presence: 'none' };
     const hub = await startCliHub([
       '--config',
@@ -143,6 +144,25 @@ describe('herald tail', () => {
     const alice = await tail(['chat:1', '--url', hub.url, '--token', token, '--no-presence']);
     expect((await keyedPublish('chat:1', 'for alice')).status).toBe(200);
     await alice.waitFor(/^chat:1 \S+:1 "for alice"$/m);
+    // Alice may not read history: the hub signs her positions, and only a signed one resumes her.
+    const { status, cursor } = await interrupt(alice, false);
+    expect(status).toBe(0);
+    const parsed = parseCursor(cursor);
+    expect(parsed.ok && parsed.value.get('chat:1')).toEqual({ epoch: expect.any(String), offset: 1, mac: expect.any(String) });
+    for (const data of ['missed 1', 'missed 2']) expect((await keyedPublish('chat:1', data)).status).toBe(200);
+    const back = await tail(['chat:1', '--url', hub.url, '--token', token, '--no-presence', '--since', cursor, '--json']);
+    await back.waitFor(/"missed 2"/);
+    back.child.kill('SIGINT');
+    expect(await back.exited).toBe(0);
+    expect(jsonLines(back).map((e) => [e.type, e.offset, e.data])).toEqual([
+      ['message', 2, 'missed 1'],
+      ['message', 3, 'missed 2'],
+      ['cursor', undefined, undefined],
+    ]);
+    const unsigned = encodeCursor(new Map([['chat:1', { epoch: parsed.ok ? parsed.value.get('chat:1')!.epoch : '', offset: 0 }]]));
+    const forged = startCli(['tail', 'chat:1', '--url', hub.url, '--token', token, '--no-presence', '--since', unsigned]);
+    expect(await forged.exited).toBe(1);
+    expect(forged.stderr()).toMatch(/^herald: chat:1: 2001 resuming chat:1 from a position needs history permission.*\n$/m);
     const outside = await runCli(['tail', 'secret:1', '--url', hub.url, '--token', token]);
     expect(outside.status).toBe(1);
     expect(outside.stderr).toMatch(/^herald: the hub at \S+ refused: 2001 .+ \(HTTP 403\)\n$/);
