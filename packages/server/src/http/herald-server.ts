@@ -171,6 +171,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
       polling,
       enabled,
       maxBodyBytes: limits.maxBodyBytes,
+      maxBatchMessages: limits.maxBatchMessages,
       nodeId,
       landingPage: options.landingPage,
     }),
