@@ -1,8 +1,13 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { CliError, reportCliError } from './cli-error.js';
-import { createPublisher, type Publish } from './hub-publisher.js';
+import { createPublisher, type HubPublisher } from './hub-publisher.js';
 import { addHubOptions, hubTarget, type HubFlags } from './hub-target.js';
+
+/** Most lines `herald publish` sends in one request (the hub's default `maxBatchMessages`). */
+export const PUBLISH_BATCH_LINES = 100;
+/** Most bytes of JSON `herald publish` sends in one request, well under the hub's default body limit (1 MiB). */
+export const PUBLISH_BATCH_BYTES = 256 * 1024;
 
 /** Where `herald publish` reads and writes. */
 export interface PublishIo {
@@ -19,42 +24,90 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
   }
 }
 
-const printPosition = (io: PublishIo, position: object): void => {
-  io.stdout.write(`${JSON.stringify(position)}\n`);
-};
+interface Line {
+  readonly number: number;
+  readonly value: unknown;
+}
+
+const IDLE = Symbol('idle');
+/** Resolves after the I/O already waiting: lines read from a file come before it, a pipe's next write after. */
+const idle = (): Promise<typeof IDLE> => new Promise((resolve) => setImmediate(() => resolve(IDLE)));
 
 /**
- * Publishes one JSON value per line of `io.stdin`, in order, one at a time. Blank lines are
- * skipped. A line that is not JSON is reported with its number and skipped, and the rest go on (the
- * exit code is then 1). The first failure of the hub (unreachable, a refusal) stops: what follows
- * is not sent, so a replay never has a hole the hub made.
+ * Publishes one JSON value per line of `io.stdin`, in order, in batches of the lines at hand (at
+ * most {@link PUBLISH_BATCH_LINES} and {@link PUBLISH_BATCH_BYTES}): a file goes in batches, a pipe
+ * is sent as soon as it pauses. Prints each stored position. Blank lines are skipped. A line that
+ * is not JSON, or that the hub refuses for what it holds (1000–1999), is reported with its number
+ * and skipped, and the rest go on (the exit code is then 1). Anything that concerns every line
+ * (the hub unreachable, the credential or channel refused) stops: nothing after that batch is sent.
  */
-export async function publishLines(channel: string, publish: Publish, io: PublishIo): Promise<number> {
-  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  let number = 0;
-  const bad: number[] = [];
+export async function publishLines(channel: string, publisher: HubPublisher, io: PublishIo): Promise<number> {
+  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const skipped: string[] = [];
+  let batch: Line[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    const sent = batch;
+    batch = [];
+    bytes = 0;
+    if (sent.length === 0) return;
+    let outcomes;
+    try {
+      outcomes = await publisher.publish(
+        channel,
+        sent.map((line) => line.value),
+      );
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      throw new CliError(
+        `line ${sent[0]!.number}: ${error.message}; stopped: line ${sent[0]!.number} and the lines after it were not published`,
+      );
+    }
+    let final: string | undefined;
+    outcomes.forEach((outcome, i) => {
+      const { number } = sent[i]!;
+      if ('position' in outcome) {
+        io.stdout.write(`${JSON.stringify(outcome.position)}\n`);
+        return;
+      }
+      skipped.push(`${number} (refused)`);
+      io.stderr.write(`herald: line ${number}: the hub refused it: ${outcome.refused}\n`);
+      if (outcome.final) final ??= `line ${number}: the hub refused it: ${outcome.refused}`;
+    });
+    const last = sent.at(-1)!.number;
+    if (final !== undefined) throw new CliError(`${final}; stopped after line ${last}: the lines after it were not published`);
+  };
+  let lineNumber = 0;
   try {
-    for await (const line of lines) {
-      number++;
-      if (line.trim() === '') continue;
-      const parsed = parseJson(line);
-      if (!parsed.ok) {
-        bad.push(number);
-        io.stderr.write(`herald: line ${number} is not valid JSON, skipped: ${parsed.reason}\n`);
+    let next = lines.next();
+    for (;;) {
+      const read = batch.length === 0 ? await next : await Promise.race([next, idle()]);
+      if (read === IDLE) {
+        await flush();
         continue;
       }
-      try {
-        printPosition(io, await publish(channel, parsed.value));
-      } catch (error) {
-        if (!(error instanceof CliError)) throw error;
-        throw new CliError(`line ${number}: ${error.message}; stopped: line ${number} and the lines after it were not published`);
+      if (read.done === true) break;
+      next = lines.next();
+      const text = read.value;
+      lineNumber++;
+      if (text.trim() === '') continue;
+      const parsed = parseJson(text);
+      if (!parsed.ok) {
+        skipped.push(`${lineNumber} (not JSON)`);
+        io.stderr.write(`herald: line ${lineNumber} is not valid JSON, skipped: ${parsed.reason}\n`);
+        continue;
       }
+      if (batch.length > 0 && bytes + text.length > PUBLISH_BATCH_BYTES) await flush();
+      batch.push({ number: lineNumber, value: parsed.value });
+      bytes += text.length;
+      if (batch.length >= PUBLISH_BATCH_LINES) await flush();
     }
+    await flush();
   } finally {
-    lines.close();
+    await lines.return?.();
   }
-  if (bad.length === 0) return 0;
-  io.stderr.write(`herald: ${bad.length} line(s) not published (not JSON): ${bad.join(', ')}\n`);
+  if (skipped.length === 0) return 0;
+  io.stderr.write(`herald: ${skipped.length} line(s) not published: ${skipped.join(', ')}\n`);
   return 1;
 }
 
@@ -84,11 +137,14 @@ Examples:
     run(
       (async () => {
         try {
-          const publish = createPublisher(hubTarget(flags));
-          if (json === undefined) return await publishLines(channel, publish, io);
+          const publisher = createPublisher(hubTarget(flags));
+          if (json === undefined) return await publishLines(channel, publisher, io);
           const parsed = parseJson(json);
           if (!parsed.ok) throw new CliError(`the message is not valid JSON (${parsed.reason}); quote a string as '"text"'`);
-          printPosition(io, await publish(channel, parsed.value));
+          const [outcome] = await publisher.publish(channel, [parsed.value]);
+          if (outcome === undefined || !('position' in outcome))
+            throw new CliError(`the hub refused the publish: ${outcome?.refused ?? 'no answer'}`);
+          io.stdout.write(`${JSON.stringify(outcome.position)}\n`);
           return 0;
         } catch (error) {
           return reportCliError(error, io.stderr);

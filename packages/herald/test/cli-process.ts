@@ -22,8 +22,14 @@ export interface CliProcess {
 /** Every process started, killed after each test (see {@link killAll}) even when a test failed. */
 const started = new Set<ChildProcess>();
 
-/** Starts `herald <args>`; `input`, when given, is written to stdin, which is then closed. */
-export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliProcess {
+/**
+ * Starts `herald <args>`; `input`, when given, is written to stdin, which is then closed; with
+ * `openStdin` stdin stays open for the test to write to (`child.stdin`).
+ */
+export function startCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; openStdin?: boolean } = {},
+): CliProcess {
   // The caller's HERALD_* variables must not leak into the process under test.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env, ...options.env } });
@@ -34,7 +40,7 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   child.stdin.on('error', () => {});
   if (options.input !== undefined) child.stdin.end(options.input);
-  else child.stdin.end();
+  else if (options.openStdin !== true) child.stdin.end();
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
       started.delete(child);

@@ -1,6 +1,6 @@
 import { freePort } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, runCli, startCliHub, type CliHub } from './cli-process.js';
+import { killAll, runCli, startCli, startCliHub, type CliHub } from './cli-process.js';
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
 const API_KEY = 'an-api-key-of-16+chars';
@@ -37,21 +37,56 @@ describe('herald publish', () => {
         .split('\n')
         .map((line) => (JSON.parse(line) as { offset: number }).offset),
     ).toEqual([1, 2, 3, 4]);
-    expect(result.stderr).toMatch(/^herald: line 4 is not valid JSON, skipped: .+\nherald: 1 line\(s\) not published \(not JSON\): 4\n$/);
+    expect(result.stderr).toMatch(/^herald: line 4 is not valid JSON, skipped: .+\nherald: 1 line\(s\) not published: 4 \(not JSON\)\n$/);
     expect(await history(hub, 'replay')).toEqual([{ n: 1 }, 'two', null, [4]]);
   });
 
-  it('stops at the first refusal of the hub, naming the line, and publishes nothing after it', async () => {
+  it('replays a file in order, in batches, and a line the hub refuses alone is reported and skipped', async () => {
     const hub = await productionHub();
-    // Past the body limit (maxBodyBytes, 1 MiB).
-    const big = JSON.stringify('x'.repeat(1_100_000));
-    const result = await runCli(['publish', 'replay', '--url', hub.url, '--key', API_KEY], { input: `1\n${big}\n3\n` });
+    const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+    const lines = Array.from({ length: 250 }, (_, i) => JSON.stringify({ n: i + 1 }));
+    // Alone, 62 levels fit the hub's depth limit (64) inside {"channel","data"}; in a batch
+    // ({"messages":[{…}]}) they do not: the batch is refused whole and sent again line by line.
+    lines[99] = nested(62);
+    // Past the limit even alone, and past the body limit: refused, skipped.
+    lines[100] = nested(64);
+    lines[101] = JSON.stringify('x'.repeat(1_100_000));
+    const result = await runCli(['publish', 'replay', '--url', hub.url, '--key', API_KEY], { input: lines.join('\n') });
     expect(result.status).toBe(1);
-    expect(result.stdout.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(
-      /^herald: line 2: the hub refused the publish: 1006 body is larger than 1048576 bytes \(HTTP 413\); stopped: line 2 and the lines after it were not published\n$/,
+    expect(result.stderr).toBe(
+      'herald: line 101: the hub refused it: 1000 JSON nests too deeply\n' +
+        'herald: line 102: the hub refused it: 1006 body is larger than 1048576 bytes\n' +
+        'herald: 2 line(s) not published: 101 (refused), 102 (refused)\n',
     );
-    expect(await history(hub, 'replay')).toEqual([1]);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { offset: number }).offset),
+    ).toEqual(Array.from({ length: 248 }, (_, i) => i + 1));
+    const stored = await history(hub, 'replay');
+    expect(stored).toHaveLength(248);
+    expect(stored[99]).toEqual(JSON.parse(nested(62)));
+    expect(stored.slice(100, 103)).toEqual([{ n: 103 }, { n: 104 }, { n: 105 }]);
+  });
+
+  it('publishes from a pipe as lines arrive, and stops when the hub is gone, naming the line', async () => {
+    const hub = await productionHub();
+    const cli = startCli(['publish', 'live', '--url', hub.url, '--key', API_KEY], { openStdin: true });
+    cli.child.stdin!.write('"first"\n');
+    await cli.waitFor(/"offset":1\}\n/);
+    cli.child.stdin!.write('"second"\n');
+    await cli.waitFor(/"offset":2\}\n/);
+    expect(await history(hub, 'live')).toEqual(['first', 'second']);
+    hub.child.kill('SIGTERM');
+    await hub.exited;
+    cli.child.stdin!.end('"third"\n"fourth"\n');
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(
+      new RegExp(
+        `^herald: line 3: cannot reach the hub at ${hub.url}: connect ECONNREFUSED \\S+; stopped: line 3 and the lines after it were not published\\n$`,
+      ),
+    );
   });
 
   it('says what the hub refused: a wrong key, no credential', async () => {
