@@ -134,6 +134,8 @@ Examples:
   $ tail -f app.log.jsonl | herald publish logs`,
   );
   return command.action((channel: string, json: string | undefined, flags: HubFlags) => {
+    // A reader of the positions gone (`| head -1`) ends the command quietly, as a closed pipe ends any filter.
+    io.stdout.on('error', () => process.exit(0));
     run(
       (async () => {
         try {
