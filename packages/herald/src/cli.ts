@@ -45,8 +45,18 @@ interface StartFlags {
   shutdownTimeout?: number;
 }
 
+/**
+ * A reader of the output gone (`herald --help | head -1`, `herald tail … | head`) ends a command
+ * quietly, as a closed pipe ends any filter, instead of an unhandled 'error' and its stack trace.
+ * `start` replaces it: a hub keeps running when its log reader goes.
+ */
+function closedOutput(error: NodeJS.ErrnoException): void {
+  process.exit(error.code === 'EPIPE' ? 0 : 1);
+}
+
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (!process.stdout.listeners('error').includes(closedOutput)) process.stdout.on('error', closedOutput);
   const program = new Command('herald')
     .description('Herald: a self-hosted real-time hub. One channel model over WebSocket, SSE and polling.')
     .version(heraldVersion(), '-V, --version', 'print the version of herald')
@@ -154,6 +164,7 @@ async function runStart(flags: StartFlags): Promise<number> {
   }
   // A reader of stdout or stderr that is gone must not crash the hub (an unhandled 'error') or hold
   // it. Touching the streams also leaves pipes in non-blocking mode, which LogDestination needs.
+  process.stdout.off('error', closedOutput);
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   const destination = new LogDestination();

@@ -74,6 +74,16 @@ describe('herald CLI', () => {
     for (const flag of ['--version', '-V']) expect(run([flag])).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
   });
 
+  it.each([['--help'], ['tail', '--help'], ['--version']])('herald %s into a pipe whose reader is gone ends quietly', async (...args) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the child has started, so its first write meets a pipe without a reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
   it.each([
     [['start', '--port', 'abc'], '--port must be an integer from 0 to 65535, got "abc"'],
     [['start', '--port', '70000'], '--port must be an integer from 0 to 65535'],
