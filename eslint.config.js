@@ -33,6 +33,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', '@herald/*', 'ws'] }] },
   },
   {
+    // @herald/backend runs on edge runtimes: fetch and web APIs only, no Node module, no server code.
+    files: ['packages/backend/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', '@herald/server', '@herald/client', 'ws', 'eventsource'] }] },
+  },
+  {
     files: ['packages/server/src/transport/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['../memory/*'] }] },
   },

@@ -21,6 +21,7 @@ export default defineConfig({
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
       '@herald/client': src('client'),
       '@herald/react': src('react'),
+      '@herald/backend': src('backend'),
     },
   },
   test: {

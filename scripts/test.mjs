@@ -9,7 +9,7 @@ const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shel
 const steps = [
   ['build', 'npm', ['run', '--silent', 'build']],
   // Tests are type-checked too: each package's tsconfig.json covers src and test.
-  ...['protocol', 'server', 'redis', 'sqlite', 'client', 'react', 'testkit', 'herald'].map((pkg) => [
+  ...['protocol', 'server', 'redis', 'sqlite', 'client', 'backend', 'react', 'testkit', 'herald'].map((pkg) => [
     `typecheck ${pkg}`,
     'npx',
     ['tsc', '-p', `packages/${pkg}/tsconfig.json`],

@@ -4,9 +4,14 @@ import { ConfigError, loadConfig, shutdownTimeoutOf, type HeraldConfig, type Pro
 import { describeEngine, parseEngine } from './engine.js';
 import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
+import { keygenCommand } from './keygen-command.js';
+import { publishCommand } from './publish-command.js';
 import { EXIT_SHUTDOWN_TIMEOUT, handleShutdownSignals } from './shutdown.js';
 import { startHub } from './start.js';
 import { parseIntegerFlag } from './start-options.js';
+import { tailCommand } from './tail-command.js';
+import { tokenCommand } from './token-command.js';
+import { heraldVersion } from './version.js';
 
 const DEV_BANNER = `
   ┌──────────────────────────────────────────────────────────────────────┐
@@ -40,14 +45,29 @@ interface StartFlags {
   shutdownTimeout?: number;
 }
 
+/**
+ * A reader of the output gone (`herald --help | head -1`, `herald tail … | head`) ends a command
+ * quietly, as a closed pipe ends any filter, instead of an unhandled 'error' and its stack trace.
+ * `start` replaces it: a hub keeps running when its log reader goes.
+ */
+function closedOutput(error: NodeJS.ErrnoException): void {
+  process.exit(error.code === 'EPIPE' ? 0 : 1);
+}
+
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code once done. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (!process.stdout.listeners('error').includes(closedOutput)) process.stdout.on('error', closedOutput);
   const program = new Command('herald')
     .description('Herald: a self-hosted real-time hub. One channel model over WebSocket, SSE and polling.')
-    .showHelpAfterError('(run herald --help for usage)')
+    .version(heraldVersion(), '-V, --version', 'print the version of herald')
+    .showHelpAfterError('(run herald <command> --help for usage)')
     .exitOverride();
 
+  // Set by the command that runs: its exit code, once done.
   let started: Promise<number> | undefined;
+  const run = (outcome: Promise<number>): void => {
+    started = outcome;
+  };
   program
     .command('start')
     .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
@@ -98,8 +118,12 @@ HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY,
 HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
     )
     .action((opts: StartFlags) => {
-      started = run(opts);
+      started = runStart(opts);
     });
+  for (const command of [publishCommand(run), tailCommand(run), tokenCommand(run), keygenCommand(run)]) {
+    // Subcommands do not inherit these from the program when added as built commands.
+    program.addCommand(command.showHelpAfterError(`(run herald ${command.name()} --help for usage)`).exitOverride());
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -114,7 +138,7 @@ HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log l
   return started;
 }
 
-async function run(flags: StartFlags): Promise<number> {
+async function runStart(flags: StartFlags): Promise<number> {
   const level = process.env['HERALD_LOG_LEVEL'] ?? 'info';
   if (!LOG_LEVELS.includes(level)) {
     process.stderr.write(`herald: HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"\n`);
@@ -140,6 +164,7 @@ async function run(flags: StartFlags): Promise<number> {
   }
   // A reader of stdout or stderr that is gone must not crash the hub (an unhandled 'error') or hold
   // it. Touching the streams also leaves pipes in non-blocking mode, which LogDestination needs.
+  process.stdout.off('error', closedOutput);
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   const destination = new LogDestination();

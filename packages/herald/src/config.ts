@@ -42,6 +42,7 @@ const auth = z
 const limits = z.strictObject({
   maxMessageBytes: positiveInt.optional(),
   maxBodyBytes: positiveInt.optional(),
+  maxBatchMessages: positiveInt.optional(),
   // A cursor holds at most 128 channels (MAX_CURSOR_CHANNELS): an SSE stream over more could not resume.
   maxChannels: positiveInt.max(128).optional(),
   maxHeaderBytes: positiveInt.optional(),

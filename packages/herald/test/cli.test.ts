@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CloseCode } from '@herald/protocol';
 import { WsTestClient } from '@herald/testkit';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -54,7 +54,7 @@ describe('herald CLI', () => {
     const top = run(['--help']);
     expect(top.status).toBe(0);
     expect(top.stdout).toContain('Usage: herald');
-    expect(top.stdout).toContain('start');
+    for (const command of ['start', 'publish', 'tail', 'token', 'keygen']) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     const sub = run(['start', '--help']);
     expect(sub.status).toBe(0);
     for (const flag of [
@@ -67,6 +67,21 @@ describe('herald CLI', () => {
       'HERALD_SHUTDOWN_TIMEOUT',
     ])
       expect(sub.stdout).toContain(flag);
+  });
+
+  it('prints its version from package.json', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(run([flag])).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it.each([['--help'], ['tail', '--help'], ['--version']])('herald %s into a pipe whose reader is gone ends quietly', async (...args) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the child has started, so its first write meets a pipe without a reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
   });
 
   it.each([

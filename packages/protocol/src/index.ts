@@ -61,3 +61,11 @@ export type {
   UnsubscribeResult,
 } from './server-frames.js';
 export { MAX_PIN_LOOKBACK_MS } from './pin.js';
+export {
+  DEFAULT_MAX_BATCH_MESSAGES,
+  isBatchEntryError,
+  type BatchEntryError,
+  type BatchEntryResult,
+  type BatchMessage,
+  type PublishBatchResult,
+} from './publish-batch.js';

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseCursor, type Gap, type Position } from '@herald/protocol';
 import { RedisBroker, RedisPresenceStore } from '@herald/redis';
-import type { SecurityOptions } from '@herald/server';
+import type { HeraldServerOptions, SecurityOptions } from '@herald/server';
 import { Collector, eventually, poll, startTestHub, type SseTestClient, type TestHub, type WsTestClient } from '@herald/testkit';
 import { createClient } from '@redis/client';
 import { expect } from 'vitest';
@@ -56,6 +56,8 @@ export interface RedisHubOptions {
   /** Key prefix, to share the local Redis with other tests. @default "herald:" */
   readonly prefix?: string;
   readonly security?: SecurityOptions;
+  /** More server options (limits, security), applied after the ones above. */
+  readonly serverOptions?: HeraldServerOptions;
 }
 
 /** An in-process node on the Redis engine (default prefix, like `herald start --engine redis://…`). */
@@ -77,6 +79,7 @@ export async function startRedisHub(options: RedisHubOptions): Promise<TestHub> 
       presence,
       ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
       ...(options.security && { security: options.security }),
+      ...options.serverOptions,
     });
   } catch (error) {
     await broker.close();

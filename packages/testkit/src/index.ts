@@ -1,4 +1,5 @@
 export { runEngineContract, type EngineFactory } from './engine-contract.js';
+export { runBatchPublishContract, type BatchHubStarter } from './batch-publish-contract.js';
 export { SseTestClient, type SseEvent } from './sse-client.js';
 export { startNginx, type NginxOptions, type TestNginx } from './nginx.js';
 export { poll, publishHttp, startTestHub, type TestHub } from './test-hub.js';

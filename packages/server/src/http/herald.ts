@@ -236,6 +236,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       polling,
       enabled,
       maxBodyBytes: limits.maxBodyBytes,
+      maxBatchMessages: limits.maxBatchMessages,
       nodeId,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,

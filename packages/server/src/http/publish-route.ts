@@ -5,13 +5,15 @@ import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import { csrfSafe, identifyRequest } from './identify-request.js';
+import { publishBatch } from './publish-batch.js';
 import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 import type { Route } from './route.js';
 
 /**
  * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
- * once the engine stored the message (plus `duplicate: true` when the key was already used).
+ * once the engine stored the message (plus `duplicate: true` when the key was already used). With
+ * `{"messages": […]}` instead, a batch: see {@link publishBatch}.
  */
 export async function handlePublish(
   hub: Hub,
@@ -21,6 +23,7 @@ export async function handlePublish(
   headers: Record<string, string>,
   authorize: (channel: string) => void,
   scope: string,
+  maxBatchMessages: number,
 ): Promise<void> {
   const body = await readBody(req, bodyLimit);
   if (!body.ok) {
@@ -37,9 +40,27 @@ export async function handlePublish(
     return sendError(res, { code: ErrorCode.InvalidJson, message: 'body is not valid JSON' }, headers);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return sendError(res, { code: ErrorCode.InvalidFrame, message: 'body must be a JSON object {"channel", "data"}' }, headers);
+    return sendError(
+      res,
+      { code: ErrorCode.InvalidFrame, message: 'body must be a JSON object {"channel", "data"} or {"messages"}' },
+      headers,
+    );
   }
   const fields = value as Record<string, unknown>;
+  if (Object.prototype.hasOwnProperty.call(fields, 'messages')) {
+    if (Object.prototype.hasOwnProperty.call(fields, 'channel') || Object.prototype.hasOwnProperty.call(fields, 'data')) {
+      return sendError(res, { code: ErrorCode.InvalidFrame, message: 'a body has either messages (a batch) or channel and data' }, headers);
+    }
+    if (req.headers['idempotency-key'] !== undefined) {
+      return sendError(
+        res,
+        { code: ErrorCode.InvalidField, message: 'a batch takes no Idempotency-Key header: give each message its own idempotencyKey' },
+        headers,
+      );
+    }
+    const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages }, fields['messages']);
+    return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
+  }
   const channel = checkChannelName(fields['channel']);
   if (!channel.ok) return sendError(res, channel.error, headers);
   if (!Object.prototype.hasOwnProperty.call(fields, 'data')) {
@@ -70,7 +91,7 @@ export async function handlePublish(
 }
 
 /** The `POST /api/publish` route: identifies the publisher, checks `publish` on the channel, then {@link handlePublish}. */
-export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number): Route {
+export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number, maxBatchMessages: number): Route {
   return {
     methods: 'POST',
     async handle(req, res, { params, cors }) {
@@ -84,6 +105,7 @@ export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number)
         cors,
         (channel) => security.permissions.check(who.identity, 'publish', channel),
         idempotencyScope(who.identity),
+        maxBatchMessages,
       );
     },
   };

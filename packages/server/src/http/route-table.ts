@@ -35,6 +35,8 @@ export interface RouteTableParts {
   /** Which transports are served; a disabled one's paths are left out (404). */
   readonly enabled: { readonly websocket: boolean; readonly sse: boolean; readonly polling: boolean };
   readonly maxBodyBytes: number;
+  /** Most messages in one `POST /api/publish` batch. */
+  readonly maxBatchMessages: number;
   /** This node's id in control messages to the other nodes. */
   readonly nodeId: string;
   readonly landingPage: string | undefined;
@@ -47,7 +49,7 @@ export function routeTable(parts: RouteTableParts): RouteTable {
   const routes: [string, Route | false | undefined][] = [
     ['/healthz', healthzRoute(parts.readiness, parts.engineAvailable)],
     ['/metrics', parts.metrics && metricsRoute(parts.metrics, security)],
-    ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes)],
+    ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes, parts.maxBatchMessages)],
     ['/api/ticket', ticketRoute(security, parts.logger)],
     ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe')],
     ['/api/history', readRoute(parts.polling, security, 'history')],

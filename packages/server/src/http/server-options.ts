@@ -1,6 +1,6 @@
 import { timerMs, timerSeconds } from '../timer-delay.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_CURSOR_CHANNELS } from '@herald/protocol';
+import { DEFAULT_MAX_BATCH_MESSAGES, MAX_CURSOR_CHANNELS } from '@herald/protocol';
 import type { SecurityOptions } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
@@ -36,6 +36,8 @@ export interface HeraldOptions extends HistoryOptions {
   readonly security?: SecurityOptions | undefined;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
   readonly maxBodyBytes?: number | undefined;
+  /** Most messages in one `POST /api/publish` batch (`{"messages": […]}`); past it `400`, code 1009. @default 100 */
+  readonly maxBatchMessages?: number | undefined;
   /** Largest WebSocket frame from a client. @default 65536 (64 KiB) */
   readonly maxMessageBytes?: number | undefined;
   /** Channels per WebSocket session, SSE stream or polling request; at most 128 (a cursor's channels). @default 128 */
@@ -117,6 +119,7 @@ export interface HeraldServerOptions extends HeraldOptions {
 /** The numeric options of {@link HeraldServerOptions}, checked, with their defaults filled in. */
 export interface ServerLimits {
   readonly maxBodyBytes: number;
+  readonly maxBatchMessages: number;
   readonly maxChannels: number;
   readonly maxHeaderBytes: number;
   readonly sendQueueBytes: number;
@@ -156,6 +159,7 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
     throw new RangeError(`maxChannels must be at most ${MAX_CURSOR_CHANNELS} (the channels a cursor holds)`);
   return {
     maxBodyBytes,
+    maxBatchMessages: limit('maxBatchMessages', options.maxBatchMessages, DEFAULT_MAX_BATCH_MESSAGES),
     maxChannels,
     maxHeaderBytes: limit('maxHeaderBytes', options.maxHeaderBytes, requestHeadBytes(maxChannels)),
     sendQueueBytes: limit('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES),
