@@ -231,6 +231,13 @@ export function runBatchPublishContract(name: string, start: BatchHubStarter): v
         ErrorCode.InvalidField,
         'a batch takes no Idempotency-Key header: give each message its own idempotencyKey',
       ],
+      [
+        'a top-level idempotencyKey',
+        { messages: [{ channel: 'x', data: 1 }], idempotencyKey: 'k' },
+        {},
+        ErrorCode.InvalidField,
+        'a batch takes no top-level idempotencyKey: give each message its own idempotencyKey',
+      ],
       ['invalid JSON', '{"messages": [', {}, ErrorCode.InvalidJson, 'body is not valid JSON'],
     ])('refuses a bad batch body (%s) with 400, storing nothing', async (_name, body, headers, code, message) => {
       const h = await hub();

@@ -23,7 +23,15 @@ export interface BatchPublisher {
   readonly scope: string;
   /** Most messages in one batch (`maxBatchMessages`). */
   readonly maxMessages: number;
+  /** Aborted when the request's connection closed before the answer: entries not yet started are not started. */
+  readonly closed: AbortSignal;
 }
+
+/** Error codes from this one up (3000–3999) are temporary: the engine or the hub could not store the message now. */
+const FIRST_TEMPORARY_CODE = 3000;
+
+const EARLIER_FAILED = 'not published: an earlier message of this channel in the batch failed';
+const CONNECTION_CLOSED = 'not published: the connection closed before the batch was done';
 
 interface Entry {
   readonly index: number;
@@ -54,9 +62,13 @@ function parseEntry(value: unknown, index: number): Result<Entry> {
 /**
  * Publishes the `messages` of a batch body: one result per message, in the order of `messages`.
  * An entry that fails (invalid, not allowed, refused by the engine) gets `{index, error}` and does
- * not stop the others. Messages of one channel are published one after another in array order, so
- * their offsets follow it; different channels are published concurrently. Fails as a whole, storing
- * nothing, when `messages` is not a non-empty array of at most `maxMessages` entries.
+ * not stop the others, except that once an entry fails with a temporary error (3000–3999), the later
+ * entries of its channel are not attempted (`3001`, {@link EARLIER_FAILED}): a client that sends the
+ * failed entries again can never store them after a later message of the channel. Messages of one
+ * channel are published one after another in array order, so their offsets follow it; different
+ * channels are published concurrently. Once `closed` is aborted, entries not yet started are not
+ * started. Fails as a whole, storing nothing, when `messages` is not a non-empty array of at most
+ * `maxMessages` entries.
  */
 export async function publishBatch(publisher: BatchPublisher, messages: unknown): Promise<Result<PublishBatchResult>> {
   if (!Array.isArray(messages)) return fail(ErrorCode.InvalidField, 'messages must be an array');
@@ -78,7 +90,13 @@ export async function publishBatch(publisher: BatchPublisher, messages: unknown)
   });
   const queues = [...byChannel.values()];
   const publishQueue = async (queue: readonly Entry[]): Promise<void> => {
+    let earlierFailed = false;
     for (const entry of queue) {
+      if (earlierFailed || publisher.closed.aborted) {
+        const message = earlierFailed ? EARLIER_FAILED : CONNECTION_CLOSED;
+        results[entry.index] = { index: entry.index, error: { code: ErrorCode.Unavailable, message } };
+        continue;
+      }
       try {
         publisher.authorize(entry.channel);
         results[entry.index] = await publisher.hub.publish(entry.channel, entry.data, {
@@ -86,7 +104,9 @@ export async function publishBatch(publisher: BatchPublisher, messages: unknown)
           idempotencyScope: publisher.scope,
         });
       } catch (error) {
-        results[entry.index] = { index: entry.index, error: toWireError(error) };
+        const wire = toWireError(error);
+        results[entry.index] = { index: entry.index, error: wire };
+        earlierFailed = wire.code >= FIRST_TEMPORARY_CODE;
       }
     }
   };

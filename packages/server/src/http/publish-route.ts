@@ -58,8 +58,23 @@ export async function handlePublish(
         headers,
       );
     }
-    const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages }, fields['messages']);
-    return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
+    if (Object.prototype.hasOwnProperty.call(fields, 'idempotencyKey')) {
+      return sendError(
+        res,
+        { code: ErrorCode.InvalidField, message: 'a batch takes no top-level idempotencyKey: give each message its own idempotencyKey' },
+        headers,
+      );
+    }
+    // 'close' before the answer was sent means the client went away: the batch stops starting entries.
+    const closed = new AbortController();
+    const onClose = (): void => closed.abort();
+    res.once('close', onClose);
+    try {
+      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal }, fields['messages']);
+      return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
+    } finally {
+      res.off('close', onClose);
+    }
   }
   const channel = checkChannelName(fields['channel']);
   if (!channel.ok) return sendError(res, channel.error, headers);
