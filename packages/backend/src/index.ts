@@ -2,14 +2,24 @@ export {
   createBackendClient,
   type BackendClient,
   type BackendPublishOptions,
+  type CallOptions,
   type DisconnectResult,
   type HistoryOptions,
   type HistoryPage,
   type Ticket,
 } from './backend-client.js';
 export { parseRetryAfter, retryDelay } from './backoff.js';
-export { HeraldApiError, HeraldBackendError, HeraldNetworkError, HeraldTimeoutError } from './errors.js';
-export type { BackendClientOptions, RetryInfo } from './options.js';
+export {
+  HeraldAbortError,
+  HeraldApiError,
+  HeraldBackendError,
+  HeraldNetworkError,
+  HeraldProtocolError,
+  HeraldTimeoutError,
+  type HeraldErrorOptions,
+} from './errors.js';
+export { DEFAULT_MAX_BATCH_BYTES, type BackendClientOptions, type RetryInfo } from './options.js';
+export { PublishManyError, type PendingMessage } from './publish-many-error.js';
 export { DEFAULT_TOKEN_TTL, type TokenGrants, type TokenKey, type TokenOptions, type TokenSigning } from './tokens.js';
 export {
   ErrorCode,

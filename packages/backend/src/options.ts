@@ -28,6 +28,11 @@ export interface BackendClientOptions {
   readonly maxRetryDelay?: number | undefined;
   /** Messages per `POST /api/publish` batch in `publishMany`: at most the hub's `maxBatchMessages`. @default 100 */
   readonly batchSize?: number | undefined;
+  /**
+   * Most bytes (UTF-8) of one `publishMany` batch's body: at most the hub's `maxBodyBytes` (its
+   * default is 1048576). A single message larger than this is sent alone. @default 1000000
+   */
+  readonly maxBatchBytes?: number | undefined;
   /** The `fetch` to use (a runtime's own, or one with a custom dispatcher). @default globalThis.fetch */
   readonly fetch?: typeof fetch | undefined;
   /** The key to sign tokens with, for `createToken` and `createTicket`. */
@@ -47,6 +52,7 @@ export interface ResolvedOptions {
   readonly retryDelay: number;
   readonly maxRetryDelay: number;
   readonly batchSize: number;
+  readonly maxBatchBytes: number;
   readonly fetch: typeof fetch | undefined;
   readonly token: TokenSigning | undefined;
   readonly onRetry: ((info: RetryInfo) => void) | undefined;
@@ -54,6 +60,9 @@ export interface ResolvedOptions {
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+/** Default {@link BackendClientOptions.maxBatchBytes}: below the hub's default `maxBodyBytes` (1 MiB). */
+export const DEFAULT_MAX_BATCH_BYTES = 1_000_000;
 
 function integer(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -86,6 +95,7 @@ export function resolveOptions(options: BackendClientOptions): ResolvedOptions {
     retryDelay: integer('retryDelay', options.retryDelay, 100, 0, MAX_TIMER),
     maxRetryDelay: integer('maxRetryDelay', options.maxRetryDelay, 10_000, 0, MAX_TIMER),
     batchSize: integer('batchSize', options.batchSize, DEFAULT_MAX_BATCH_MESSAGES, 1),
+    maxBatchBytes: integer('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, 1),
     fetch: options.fetch,
     token: options.token,
     onRetry: options.onRetry,

@@ -10,6 +10,7 @@ import {
   HeraldNetworkError,
   HeraldTimeoutError,
   isBatchEntryError,
+  PublishManyError,
   type BackendClient,
   type BackendClientOptions,
   type RetryInfo,
@@ -94,8 +95,11 @@ export function runBackendContract(name: string, start: HubStarter): void {
       // batchSize above the hub's maxBatchMessages: the hub refuses the batch as a whole.
       const tooBig = client(h.url, { batchSize: 101 });
       const error = await tooBig.publishMany(Array.from({ length: 101 }, () => ({ channel: a, data: 0 }))).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(HeraldApiError);
-      expect(error).toMatchObject({ code: ErrorCode.LimitExceeded, status: 400, message: 'at most 100 messages in one batch' });
+      expect(error).toBeInstanceOf(PublishManyError);
+      expect(error).toMatchObject({ code: ErrorCode.LimitExceeded, results: Array.from({ length: 101 }) });
+      expect((error as PublishManyError).pending).toHaveLength(101);
+      expect((error as PublishManyError).cause).toBeInstanceOf(HeraldApiError);
+      expect((error as PublishManyError).cause).toMatchObject({ status: 400, message: 'at most 100 messages in one batch' });
     });
 
     it('history returns one page; historyPages follows the cursor to the end', async () => {
@@ -239,6 +243,82 @@ export function runBackendContract(name: string, start: HubStarter): void {
       expect(unreachable).toBeInstanceOf(HeraldNetworkError);
       expect(unreachable).toMatchObject({ code: 'network' });
       expect(retries.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    });
+
+    it('publishMany whose second batch answer is lost every time: resending error.pending stores exactly 4 messages', async () => {
+      const h = await hub();
+      let calls = 0;
+      // The real fetch runs (the hub stores the batch), then the answer is lost: attempts 2 to 4.
+      const losing: typeof fetch = async (input, init) => {
+        calls++;
+        const answer = await fetch(input, init);
+        if (calls >= 2 && calls <= 4) throw new TypeError('fetch failed (answer lost)');
+        return answer;
+      };
+      const backend = client(h.url, { batchSize: 2, fetch: losing });
+      const ch = channel();
+      const messages = [1, 2, 3, 4].map((data) => ({ channel: ch, data }));
+      const error = await backend.publishMany(messages).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublishManyError);
+      const failed = error as PublishManyError;
+      expect(failed).toMatchObject({ code: 'network', message: expect.stringMatching(/^publishMany: 2 of 4 messages not published/) });
+      expect(failed.results).toEqual([
+        { channel: ch, epoch: expect.any(String), offset: 1 },
+        { channel: ch, epoch: expect.any(String), offset: 2 },
+        undefined,
+        undefined,
+      ]);
+      expect(failed.pending).toEqual([
+        { channel: ch, data: 3, idempotencyKey: expect.any(String), index: 2 },
+        { channel: ch, data: 4, idempotencyKey: expect.any(String), index: 3 },
+      ]);
+      expect(calls).toBe(4);
+      const resent = await backend.publishMany(failed.pending);
+      expect(resent.map((r) => 'offset' in r && [r.offset, r.duplicate])).toEqual([
+        [3, true],
+        [4, true],
+      ]);
+      expect(await stored(backend, ch)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('a failed publish carries its idempotency key: publishing again with it stores once', async () => {
+      const h = await hub();
+      const p = await proxy(h);
+      const ch = channel();
+      p.dropNextResponse();
+      const lost = await client(p.url, { retries: 0 })
+        .publish(ch, 'once')
+        .catch((e: unknown) => e);
+      expect(lost).toBeInstanceOf(HeraldNetworkError);
+      const key = (lost as HeraldNetworkError).idempotencyKey;
+      expect(key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await client(h.url).publish(ch, 'once', { idempotencyKey: key })).toMatchObject({ offset: 1, duplicate: true });
+      // Refused with 3001 (the hub never saw it): the key is there too, and the resend stores it.
+      const body = JSON.stringify({ error: { code: ErrorCode.Unavailable, message: 'the engine is unreachable' } });
+      p.answerNextRequest(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      const refused = await client(p.url, { retries: 0 })
+        .publish(ch, 'twice', { idempotencyKey: 'mine-1' })
+        .catch((e: unknown) => e);
+      expect(refused).toMatchObject({ name: 'HeraldApiError', code: ErrorCode.Unavailable, status: 503, idempotencyKey: 'mine-1' });
+      expect(await client(h.url).publish(ch, 'twice', { idempotencyKey: 'mine-1' })).toMatchObject({ offset: 2 });
+      expect(await stored(client(h.url), ch)).toEqual(['once', 'twice']);
+    });
+
+    it('publishMany splits by bytes: 150 messages of 20 KB go through a hub with the default maxBodyBytes', async () => {
+      const h = await hub();
+      const p = await proxy(h);
+      const backend = client(p.url);
+      const ch = channel();
+      const big = 'x'.repeat(20_000);
+      const results = await backend.publishMany(Array.from({ length: 150 }, (_, i) => ({ channel: ch, data: `${i}${big}` })));
+      expect(results.map((r) => 'offset' in r && r.offset)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+      let count = 0;
+      for await (const page of backend.historyPages<string>(ch)) count += page.messages.length;
+      expect(count).toBe(150);
+      // 20,06x bytes per entry, at most 1,000,000 per body: 49 per batch, so 4 requests (and one history read or more).
+      expect(p.requests.filter((line) => line.startsWith('POST ')).length).toBe(4);
     });
 
     it('reuses one connection for sequential requests (keep-alive)', async () => {

@@ -41,6 +41,7 @@ it.each([
   [{ url: 'http://hub', retries: -1 }, new RangeError('retries must be an integer from 0 to 100')],
   [{ url: 'http://hub', retries: 1.5 }, new RangeError('retries must be an integer from 0 to 100')],
   [{ url: 'http://hub', batchSize: 0 }, new RangeError('batchSize must be an integer from 1 to 9007199254740991')],
+  [{ url: 'http://hub', maxBatchBytes: 0.5 }, new RangeError('maxBatchBytes must be an integer from 1 to 9007199254740991')],
 ])('createBackendClient(%j) throws %s', (options, error) => {
   expect(() => createBackendClient(options)).toThrow(error);
 });

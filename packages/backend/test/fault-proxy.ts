@@ -14,6 +14,8 @@ export class FaultProxy {
   connections = 0;
   /** Requests the proxy faulted so far. */
   faulted = 0;
+  /** The request line (`POST /api/publish HTTP/1.1`) of every request seen, in order. */
+  readonly requests: string[] = [];
   readonly url: string;
 
   private constructor(server: Server, port: number) {
@@ -55,6 +57,8 @@ export class FaultProxy {
       upstream.destroy();
     };
     client.on('data', (chunk: Buffer) => {
+      const line = /^(?:GET|POST) \S+ HTTP\/1\.1/.exec(chunk.subarray(0, 2048).toString('latin1'));
+      if (line !== null) this.requests.push(line[0]);
       if (mode === 'swallow') return;
       const fault = this.#fault;
       if (fault?.kind === 'answer' || fault?.kind === 'stall') {
