@@ -1,6 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import { ErrorCode } from '@herald/protocol';
-import { MemoryBroker, type BrokerMessage, type DuplicatePublish, type PublishOptions } from '@herald/server';
+import { createHerald, MemoryBroker, type BrokerMessage, type DuplicatePublish, type PublishOptions } from '@herald/server';
 import { eventually, startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -226,5 +226,29 @@ describe('a base URL with a path prefix', () => {
       '/realtime/api/history?channel=news',
       '/realtime/api/presence?channel=news',
     ]);
+  });
+});
+
+describe('a hub attached under /realtime on an app server (createHerald)', () => {
+  it.each(['', '/'])('every call reaches the hub under the prefix (trailing slash: %j)', async (slash) => {
+    const appPaths: string[] = [];
+    const app = createServer((req, res) => {
+      appPaths.push(req.url ?? '');
+      res.writeHead(404).end('the app');
+    });
+    const herald = createHerald({ path: '/realtime' });
+    herald.attach(app);
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      await herald.close();
+      await new Promise((resolve) => app.close(resolve));
+    });
+    const backend = client(`http://127.0.0.1:${(app.address() as { port: number }).port}/realtime${slash}`);
+    expect(await backend.publish('news', 1)).toMatchObject({ channel: 'news', offset: 1 });
+    expect((await backend.publishMany([{ channel: 'news', data: 2 }]))[0]).toMatchObject({ offset: 2 });
+    expect((await backend.history('news')).messages.map((m) => m.data)).toEqual([1, 2]);
+    expect(await backend.presence('news')).toEqual({ channel: 'news', members: [] });
+    // The app saw none of them: every path was joined below /realtime.
+    expect(appPaths).toEqual([]);
   });
 });

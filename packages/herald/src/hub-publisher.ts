@@ -2,9 +2,12 @@ import {
   createBackendClient,
   HeraldApiError,
   HeraldNetworkError,
+  PublishManyError,
   HeraldTimeoutError,
   isBatchEntryError,
   type BackendClient,
+  type BatchEntryResult,
+  type HeraldBackendError,
   type PublishResult,
 } from '@herald/backend';
 import { CliError } from './cli-error.js';
@@ -68,20 +71,30 @@ export function createPublisher(target: HubTarget): HubPublisher {
   return {
     async publish(channel, values) {
       if (values.length === 1) return [await one(channel, values[0])];
-      let results;
+      let results: readonly (BatchEntryResult | undefined)[];
+      let stopped: HeraldBackendError | undefined;
       try {
         results = await client.publishMany(values.map((data) => ({ channel, data })));
       } catch (error) {
-        if (!(error instanceof HeraldApiError && aboutTheMessage(error.code))) throw describe(error, target.url);
-        const outcomes: PublishOutcome[] = [];
-        for (const data of values) outcomes.push(await one(channel, data));
-        return outcomes;
+        if (!(error instanceof PublishManyError)) throw error;
+        const cause = error.cause;
+        if (error.results.every((result) => result === undefined)) {
+          // Nothing answered: refused as a whole, or the hub out of reach.
+          if (!(cause instanceof HeraldApiError && aboutTheMessage(cause.code))) throw describe(cause, target.url);
+          const outcomes: PublishOutcome[] = [];
+          for (const data of values) outcomes.push(await one(channel, data));
+          return outcomes;
+        }
+        // Some were answered, the rest stayed refused for a temporary reason (the engine) after the retries.
+        results = error.results;
+        stopped = cause;
       }
-      return results.map((result) =>
-        isBatchEntryError(result)
+      return results.map((result) => {
+        if (result === undefined) return { refused: `${stopped?.code} ${stopped?.message}`, final: true };
+        return isBatchEntryError(result)
           ? { refused: `${result.error.code} ${result.error.message}`, final: !aboutTheMessage(result.error.code) }
-          : { position: result },
-      );
+          : { position: result };
+      });
     },
   };
 }
