@@ -144,7 +144,7 @@ export function createHeraldServer(options: HeraldServerOptions = {}): HeraldSer
         maxResponseBytes,
         sendQueueBytes,
         clock,
-        hold: (req, identity) => connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user),
+        hold: (req, identity) => connections.acquire(req.socket, identity.user),
       },
       security,
     ),
