@@ -31,7 +31,8 @@ for (let run = 1; run <= options.runs; run++) {
   for (const subscribers of options.subscribers) for (const target of options.targets) steps.push({ run, subscribers, target });
 }
 
-const noise = (result) => Math.max(result.latency.backgroundCores ?? 0, result.throughput.backgroundCores ?? 0);
+const noise = (result) =>
+  Math.max(result.accept.backgroundCores ?? 0, result.latency.backgroundCores ?? 0, result.throughput.backgroundCores ?? 0);
 
 /** Measures one step; repeats it (up to --retries times) when other processes disturbed it, keeping the quietest attempt. */
 async function measureStep(step, log) {

@@ -19,7 +19,8 @@ function machineTicks() {
   }
 }
 
-function processTicks(pid) {
+/** CPU time a process has used so far (user + system), in clock ticks (1/100 s on Linux); 0 if unknown. */
+export function processTicks(pid) {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

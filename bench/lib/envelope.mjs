@@ -2,7 +2,7 @@
  * The baselines send the same envelope Herald does (`{"type":"message","channel","offset","epoch",
  * "time","data"}`), so every target moves the same bytes per message and only the server differs.
  */
-const EPOCH = 'e1a2b3c4d5e6';
+export const EPOCH = 'e1a2b3c4d5e6';
 
 export function envelope(channel, offset, dataJson) {
   return `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":"${EPOCH}","time":${Date.now()},"data":${dataJson}}`;

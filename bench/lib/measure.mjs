@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { BackgroundCpu } from './cpu.mjs';
+import { BackgroundCpu, processTicks } from './cpu.mjs';
 import { drain } from './drain.mjs';
 import { Histogram } from './histogram.mjs';
 import { ChildProcess } from './ipc.mjs';
@@ -10,12 +10,12 @@ const CLIENT = fileURLToPath(new URL('../client.mjs', import.meta.url));
 const HISTORY_SIZE = 1000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(check, timeoutMs, what) {
+async function until(check, timeoutMs, what, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
+    await sleep(intervalMs);
   }
 }
 
@@ -103,6 +103,13 @@ export async function measure(target, subscribers, options, log) {
     await sleep(200);
     const rssBefore = await server.request('rss');
 
+    // The accept phase: its CPU per connection (server and clients) is the steadier comparison when
+    // other processes slow the clients down, and other processes' CPU meanwhile counts as noise.
+    const acceptBackground = new BackgroundCpu([process.pid, server.pid, ...clients.map((c) => c.pid)]);
+    const clientTicks = () => clients.reduce((sum, c) => sum + processTicks(c.pid), 0);
+    acceptBackground.start();
+    const serverCpuBefore = await server.request('cpu');
+    const clientTicksBefore = clientTicks();
     const t0 = Date.now();
     const sampleEvery = Math.max(1, Math.floor(subscribers / options.sample));
     const share = Math.ceil(subscribers / clientCount);
@@ -115,9 +122,18 @@ export async function measure(target, subscribers, options, log) {
     );
     const failed = connected.reduce((sum, c) => sum + c.failed, 0);
     if (failed > 0) throw new Error(`${failed} connections failed: ${connected.find((c) => c.failed > 0).lastError}`);
-    await until(async () => (await server.request('subscribers')) >= subscribers, 30_000, 'all subscribers');
+    // Polled every 10 ms: the phase lasts about 2 s, so 100 ms steps would add up to 5 % to it.
+    await until(async () => (await server.request('subscribers')) >= subscribers, 30_000, 'all subscribers', 10);
     const connectSec = (Date.now() - t0) / 1000;
-    log(`connected ${subscribers} in ${connectSec.toFixed(1)} s`);
+    const accept = {
+      backgroundCores: acceptBackground.stop(),
+      serverUsPerConnection: ((await server.request('cpu')) - serverCpuBefore) / subscribers,
+      // Clock ticks of 10 ms.
+      clientUsPerConnection: ((clientTicks() - clientTicksBefore) * 1e4) / subscribers,
+    };
+    log(
+      `connected ${subscribers} in ${connectSec.toFixed(1)} s, CPU per connection: server ${fmt(accept.serverUsPerConnection)} µs, clients ${fmt(accept.clientUsPerConnection)} µs, others ${fmt(accept.backgroundCores)} cores`,
+    );
 
     await sleep(500);
     const rssAfter = await server.request('rss');
@@ -144,6 +160,7 @@ export async function measure(target, subscribers, options, log) {
       publishRate: rate,
       clientProcesses: clientCount,
       connectSec,
+      accept,
       memory,
       latency,
       throughput,

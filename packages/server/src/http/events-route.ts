@@ -12,7 +12,7 @@ export function eventsRoute(sse: SseTransport, security: Security, connections: 
     async handle(req, res, { params, cors }) {
       const who = await identifyRequest(security, req, res, params, cors);
       if (who === undefined) return;
-      const slot = connections.acquire(req.socket.remoteAddress ?? 'unknown', who.identity.user);
+      const slot = connections.acquire(req.socket, who.identity.user);
       if ('refused' in slot) return sendError(res, { code: slot.code, message: slot.refused }, { ...cors, Connection: 'close' });
       return sse.handle(req, res, params, who.identity, slot, cors);
     },

@@ -210,7 +210,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         maxResponseBytes,
         sendQueueBytes,
         clock,
-        hold: (req, identity) => connections.acquire(req.socket.remoteAddress ?? 'unknown', identity.user),
+        hold: (req, identity) => connections.acquire(req.socket, identity.user),
       },
       security,
     ),

@@ -14,6 +14,13 @@ interface CatchUp {
   replayAt: number;
 }
 
+// The subscription's flags, one small integer: four boolean fields would cost four pointer-sized
+// slots in every subscription, and an idle connection holds one subscription per channel.
+const JOIN_LEAVE = 1;
+const SIGNED = 2;
+const CLOSED = 4;
+const STARTED = 8;
+
 /**
  * One subscriber on one channel. Until {@link Subscription.start} it buffers live messages (while the
  * replay is read); afterwards it forwards them, dropping duplicates by offset and turning a hole or an
@@ -22,29 +29,47 @@ interface CatchUp {
 export class Subscription {
   readonly channel: string;
   readonly subscriber: Subscriber;
-  readonly joinLeave: boolean;
-  /**
-   * Whether the subscriber's positions on this channel are signed (it may not read the channel's
-   * history); passed to every `message` and `gap`. A refresh of its token may change it.
-   */
-  signed: boolean;
   epoch = '';
   offset = 0;
-  closed = false;
   /** Until live: live messages held while the replay is delivered; `undefined` once live. */
   #catchUp: CatchUp | undefined = { pending: [], pendingAt: 0, replay: [], replayAt: 0 };
-  #started = false;
+  #flags: number;
 
   constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false) {
     this.channel = channel;
     this.subscriber = subscriber;
-    this.joinLeave = joinLeave;
-    this.signed = signed;
+    this.#flags = (joinLeave ? JOIN_LEAVE : 0) | (signed ? SIGNED : 0);
+  }
+
+  /** Whether the subscriber asked for the channel's joins and leaves. */
+  get joinLeave(): boolean {
+    return (this.#flags & JOIN_LEAVE) !== 0;
+  }
+
+  /**
+   * Whether the subscriber's positions on this channel are signed (it may not read the channel's
+   * history); passed to every `message` and `gap`. A refresh of its token may change it.
+   */
+  get signed(): boolean {
+    return (this.#flags & SIGNED) !== 0;
+  }
+
+  set signed(signed: boolean) {
+    this.#flags = signed ? this.#flags | SIGNED : this.#flags & ~SIGNED;
+  }
+
+  /** Set once the subscription ended: nothing more is delivered. */
+  get closed(): boolean {
+    return (this.#flags & CLOSED) !== 0;
+  }
+
+  set closed(closed: boolean) {
+    this.#flags = closed ? this.#flags | CLOSED : this.#flags & ~CLOSED;
   }
 
   /** Whether the subscription has started (its join was announced; its replay may still be on its way). */
   get live(): boolean {
-    return this.#started && !this.closed;
+    return (this.#flags & (STARTED | CLOSED)) === STARTED;
   }
 
   /**
@@ -53,8 +78,8 @@ export class Subscription {
    * never queues the whole retained window on a connection that does not read.
    */
   start(epoch: string, offset: number, gap: Gap | undefined, replay: readonly HubMessage[]): void {
-    if (this.closed || this.#started) return;
-    this.#started = true;
+    if ((this.#flags & (STARTED | CLOSED)) !== 0) return;
+    this.#flags |= STARTED;
     this.epoch = epoch;
     this.offset = offset;
     if (gap !== undefined) {

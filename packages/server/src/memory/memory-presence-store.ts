@@ -3,7 +3,8 @@ import type { PresenceStore } from '../engine/broker.js';
 
 /** Presence in this process's memory (single node). */
 export class MemoryPresenceStore implements PresenceStore {
-  #channels = new Map<string, Map<string, PresenceMember>>();
+  /** Per channel, each member's user by client id: no member object kept per subscription. */
+  #channels = new Map<string, Map<string, string | null>>();
 
   add(channel: string, entry: PresenceMember): Promise<void> {
     let members = this.#channels.get(channel);
@@ -11,8 +12,7 @@ export class MemoryPresenceStore implements PresenceStore {
       members = new Map();
       this.#channels.set(channel, members);
     }
-    // Stored as given (the hub makes a fresh object per member): one allocation less per subscription.
-    members.set(entry.client, entry);
+    members.set(entry.client, entry.user);
     return Promise.resolve();
   }
 
@@ -23,7 +23,10 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   list(channel: string): Promise<PresenceMember[]> {
-    return Promise.resolve([...(this.#channels.get(channel)?.values() ?? [])]);
+    const members = this.#channels.get(channel);
+    const list: PresenceMember[] = [];
+    if (members !== undefined) for (const [client, user] of members) list.push({ client, user });
+    return Promise.resolve(list);
   }
 
   close(): Promise<void> {

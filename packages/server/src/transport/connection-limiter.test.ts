@@ -54,4 +54,29 @@ describe('ConnectionLimiter', () => {
     connection.release();
     expect(limiter.size).toBe(0);
   });
+
+  it("reads a socket's address only when a per-IP limit needs it, and counts it then", () => {
+    let reads = 0;
+    const peer = (address: string): { readonly remoteAddress: string } => ({
+      get remoteAddress() {
+        reads++;
+        return address;
+      },
+    });
+    const total = new ConnectionLimiter(Infinity, Infinity, 10);
+    slotOf(total.acquire(peer('10.0.0.1'), 'ann'));
+    expect(reads).toBe(0);
+    expect(total.size).toBe(1);
+
+    const perIp = new ConnectionLimiter(1, Infinity);
+    const slot = slotOf(perIp.acquire(peer('10.0.0.1'), null));
+    expect(reads).toBe(1);
+    expect(perIp.acquire(peer('10.0.0.1'), null)).toEqual({ refused: 'at most 1 connections per IP address', code: ErrorCode.RateLimited });
+    slotOf(perIp.acquire(peer('10.0.0.2'), null));
+    slot.release();
+    slotOf(perIp.acquire(peer('10.0.0.1'), null));
+    // A socket without an address (already closed) counts as 'unknown'.
+    slotOf(perIp.acquire({}, null));
+    expect(perIp.acquire('unknown', null)).toMatchObject({ code: ErrorCode.RateLimited });
+  });
 });

@@ -8,7 +8,16 @@ export interface ConnectionSlot {
 /** What {@link ConnectionLimiter.acquire} returns when there are no limits: nothing to release. */
 export const UNLIMITED: ConnectionSlot = { release: (): void => undefined };
 
-/** Lets a {@link CountedSlot} give its count back to the limiter's private maps. */
+/**
+ * Where a connection comes from: its IP address, or the socket to read it from. A socket's address
+ * is read only when a per-IP limit needs it: reading `remoteAddress` makes Node keep the peer's
+ * address (an object and a string) on the socket for the connection's life.
+ */
+export type Peer = string | { readonly remoteAddress?: string | undefined };
+
+const ipOf = (peer: Peer): string => (typeof peer === 'string' ? peer : (peer.remoteAddress ?? 'unknown'));
+
+/** Lets a slot give its count back to the limiter's private maps. */
 let free: (limiter: ConnectionLimiter, ip: string | undefined, user: string | null) => void;
 
 /**
@@ -34,6 +43,23 @@ class CountedSlot implements ConnectionSlot {
     if (limiter === undefined) return;
     this.#limiter = undefined;
     free(limiter, this.#ip, this.#user);
+  }
+}
+
+/** A connection counted only in the total (no per-IP or per-user limit): the default, so the smallest slot. */
+class TotalSlot implements ConnectionSlot {
+  /** `undefined` once released. */
+  #limiter: ConnectionLimiter | undefined;
+
+  constructor(limiter: ConnectionLimiter) {
+    this.#limiter = limiter;
+  }
+
+  release(): void {
+    const limiter = this.#limiter;
+    if (limiter === undefined) return;
+    this.#limiter = undefined;
+    free(limiter, '', null);
   }
 }
 
@@ -70,11 +96,15 @@ export class ConnectionLimiter {
     return this.#count;
   }
 
-  /** Counts a connection, or returns why it is refused. Call the returned release once it closes. */
-  acquire(ip: string, user: string | null): ConnectionSlot | Refusal {
+  /**
+   * Counts a connection from `peer` (its IP address, or its socket: see {@link Peer}), or returns why
+   * it is refused. Call the returned release once it closes.
+   */
+  acquire(peer: Peer, user: string | null): ConnectionSlot | Refusal {
     // Without limits nothing is counted, and nothing is allocated per connection.
     if (this.#perIp === Infinity && this.#perUser === Infinity && this.#total === Infinity) return UNLIMITED;
-    const ipCount = this.#ips.get(ip) ?? 0;
+    const ip = this.#perIp === Infinity ? '' : ipOf(peer);
+    const ipCount = this.#perIp === Infinity ? 0 : (this.#ips.get(ip) ?? 0);
     if (ipCount >= this.#perIp) return { refused: `at most ${this.#perIp} connections per IP address`, code: ErrorCode.RateLimited };
     const userCount = user === null ? 0 : (this.#users.get(user) ?? 0);
     if (user !== null && userCount >= this.#perUser)
@@ -84,6 +114,7 @@ export class ConnectionLimiter {
     this.#count++;
     if (this.#perIp !== Infinity) this.#ips.set(ip, ipCount + 1);
     if (user !== null && this.#perUser !== Infinity) this.#users.set(user, userCount + 1);
+    if (this.#perIp === Infinity && (user === null || this.#perUser === Infinity)) return new TotalSlot(this);
     return new CountedSlot(this, ip, user);
   }
 

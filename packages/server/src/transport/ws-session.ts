@@ -14,7 +14,6 @@ import {
   type ServerFrame,
   type WireError,
 } from '@herald/protocol';
-import type { WebSocket } from 'ws';
 import { HeraldError, toWireError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
@@ -33,6 +32,7 @@ import { ExpiryTimer } from './expiry-timer.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
+import type { SessionSocket, SocketEvents } from './session-socket.js';
 import { wsTextFrame } from './ws-frame.js';
 
 /** Limits of one WebSocket session. */
@@ -70,34 +70,24 @@ export interface WsContext {
 /** Takes one of a user's connection slots (released once the session ends), or says why not. */
 export type UserClaim = (user: string) => ConnectionSlot | { refused: string };
 
-const SESSION = Symbol('herald.session');
-type SessionSocket = WebSocket & { [SESSION]: WsSession };
-const sessionOf = (ws: WebSocket): WsSession => (ws as SessionSocket)[SESSION];
-function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  sessionOf(this).receiveFrame(data, isBinary);
-}
-function onPong(this: WebSocket): void {
-  sessionOf(this).alive = true;
-}
-function onClose(this: WebSocket): void {
-  sessionOf(this).closed();
-}
-function onError(this: WebSocket, error: Error): void {
-  sessionOf(this).failed(error);
-}
-
 /** Commands refused by the rate limit in a row before the session is closed with 4003. */
 const RATE_LIMIT_STRIKES = 50;
 
 /** Milliseconds a session closed for a command flood has to finish the close handshake (as after a ping timeout). */
 const FLOOD_CLOSE_TIMEOUT = 1000;
 
-interface Entry {
+/** A `subscribe` waiting for the hub; its {@link Subscription} takes its place once the hub answers. */
+interface Pending {
   readonly channel: string;
   readonly joinLeave: boolean;
-  subscription: Subscription | undefined;
+  /** Unsubscribed (or the session closed) before the hub answered. */
   cancelled: boolean;
 }
+
+/** One of the session's channels: the subscription itself once subscribed (no second object per channel). */
+type Entry = Pending | Subscription;
+
+const isPending = (entry: Entry): entry is Pending => 'cancelled' in entry;
 
 /** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
 const SLOW_CONSUMER_CLOSE_TIMEOUT = 10_000;
@@ -108,10 +98,10 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
  * One WebSocket connection: decodes commands, answers each with a reply of the same `id`, and
  * delivers its subscriptions through one bounded, coalescing outbox written straight to the socket.
  */
-export class WsSession implements Subscriber, OutboxOwner {
+export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   readonly client = nextSessionId();
   alive = true;
-  readonly #ws: WebSocket;
+  readonly #ws: SessionSocket;
   readonly #context: WsContext;
   readonly #outbox: Outbox;
   /** The session's command bucket (see {@link RateLimiter.take}). */
@@ -128,7 +118,7 @@ export class WsSession implements Subscriber, OutboxOwner {
   #expiry: ExpiryTimer | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
-  constructor(ws: WebSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot) {
+  constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot) {
     this.#ws = ws;
     this.#context = context;
     this.#identity = identity;
@@ -142,17 +132,18 @@ export class WsSession implements Subscriber, OutboxOwner {
         this.close(CloseCode.Unauthorized, 'authentication required'),
       );
     }
-    // Shared listeners find the session through the socket: no closures per connection.
-    (ws as SessionSocket)[SESSION] = this;
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('close', onClose);
-    ws.on('error', onError);
+    // The socket reports its events to the session itself: no listener or closure per connection.
+    ws.events = this;
   }
 
   /** @internal */
   receiveFrame(data: Buffer, isBinary: boolean): void {
     this.#onFrame(data, isBinary);
+  }
+
+  /** @internal */
+  ponged(): void {
+    this.alive = true;
   }
 
   /** @internal */
@@ -338,22 +329,22 @@ export class WsSession implements Subscriber, OutboxOwner {
     if (entries.length >= this.#context.limits.maxChannels) {
       throw new HeraldError(ErrorCode.LimitExceeded, `at most ${this.#context.limits.maxChannels} channels per connection`);
     }
-    const entry: Entry = { channel, joinLeave, subscription: undefined, cancelled: false };
+    const pending: Pending = { channel, joinLeave, cancelled: false };
     const held = this.#entries;
-    this.#entries = held === undefined ? entry : Array.isArray(held) ? [...held, entry] : [held, entry];
+    this.#entries = held === undefined ? pending : Array.isArray(held) ? [...held, pending] : [held, pending];
     const signed = this.#context.security.signsFor(this.#identity, channel);
     let outcome;
     try {
       outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed });
     } catch (error) {
-      this.#remove(entry);
+      this.#remove(pending);
       throw error;
     }
-    if (entry.cancelled) {
+    if (pending.cancelled) {
       this.#context.hub.unsubscribe(outcome.subscription);
       throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
     }
-    entry.subscription = outcome.subscription;
+    this.#replace(pending, outcome.subscription);
     const cursor = signed
       ? signedCursor(channel, outcome.position, this.#context.security.cursors)
       : encodePosition(channel, outcome.position);
@@ -365,8 +356,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     const entry = this.#entryList().find((e) => e.channel === channel);
     if (entry === undefined) throw new HeraldError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
     this.#remove(entry);
-    entry.cancelled = true;
-    if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
+    this.#cancel(entry);
     this.#reply(id, { channel });
   }
 
@@ -404,12 +394,11 @@ export class WsSession implements Subscriber, OutboxOwner {
           ? 'presence'
           : undefined;
       if (op === undefined) {
-        if (entry.subscription !== undefined) entry.subscription.signed = this.#context.security.signsFor(this.#identity, entry.channel);
+        if (!isPending(entry)) entry.signed = this.#context.security.signsFor(this.#identity, entry.channel);
         continue;
       }
       this.#remove(entry);
-      entry.cancelled = true;
-      if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
+      this.#cancel(entry);
       this.#send({
         type: 'unsubscribed',
         channel: entry.channel,
@@ -441,10 +430,7 @@ export class WsSession implements Subscriber, OutboxOwner {
     this.#userSlot?.release();
     this.#outbox.close();
     if (this.#entries === undefined) return;
-    for (const entry of this.#entryList()) {
-      entry.cancelled = true;
-      if (entry.subscription !== undefined) this.#context.hub.unsubscribe(entry.subscription);
-    }
+    for (const entry of this.#entryList()) this.#cancel(entry);
     this.#entries = undefined;
   }
 
@@ -452,6 +438,19 @@ export class WsSession implements Subscriber, OutboxOwner {
   #entryList(): readonly Entry[] {
     const held = this.#entries;
     return held === undefined ? [] : Array.isArray(held) ? held : [held];
+  }
+
+  /** Ends a channel of the session: its subscription, or the subscribe still waiting for the hub. */
+  #cancel(entry: Entry): void {
+    if (isPending(entry)) entry.cancelled = true;
+    else this.#context.hub.unsubscribe(entry);
+  }
+
+  /** Puts `subscription` where `pending` was. */
+  #replace(pending: Pending, subscription: Subscription): void {
+    const held = this.#entries;
+    if (held === pending) this.#entries = subscription;
+    else if (Array.isArray(held)) this.#entries = held.map((e) => (e === pending ? subscription : e));
   }
 
   #remove(entry: Entry): void {

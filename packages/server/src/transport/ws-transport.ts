@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@herald/protocol';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
@@ -9,6 +9,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
@@ -32,7 +33,7 @@ export interface WsTransportOptions extends WsSessionLimits {
 export class WsTransport implements Transport {
   readonly name = 'websocket';
   readonly #context: WsContext;
-  readonly #wss: WebSocketServer;
+  readonly #wss: WsServer<typeof SessionSocket>;
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
 
@@ -56,6 +57,7 @@ export class WsTransport implements Transport {
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: () => false,
+      WebSocket: SessionSocket,
     });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
     this.#pinger.unref();
