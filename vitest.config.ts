@@ -22,6 +22,7 @@ export default defineConfig({
       '@herald/client': src('client'),
       '@herald/react': src('react'),
       '@herald/backend': src('backend'),
+      '@herald/demo': fileURLToPath(new URL('./apps/demo/src/index.ts', import.meta.url)),
     },
   },
   test: {
