@@ -8,6 +8,9 @@ export const TRANSPORT_LABELS: Readonly<Record<DemoTransport, string>> = {
   polling: 'HTTP long-polling',
 };
 
+/** The transports' names in the switch. */
+const SHORT_LABELS: Readonly<Record<DemoTransport, string>> = { websocket: 'WebSocket', sse: 'SSE', polling: 'long-polling' };
+
 /** The brand mark of the landing page. */
 export const MARK = `<svg class="mark" viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8" fill="currentColor" opacity="0.08"></rect><path d="M9 8v16M23 8v16M9 16h14" stroke="currentColor" stroke-width="3" stroke-linecap="round" fill="none"></path><circle cx="16" cy="16" r="2.6" fill="#3ccf7e"></circle></svg>`;
 
@@ -19,7 +22,7 @@ export const MARK = `<svg class="mark" viewBox="0 0 32 32" aria-hidden="true"><r
 export function demoHeader(demo: Demo): string {
   const options = (['auto', 'websocket', 'sse', 'polling'] as const)
     .map((t) => {
-      const label = t === 'auto' ? `${TRANSPORT_LABELS[demo.transport]} first, then fall back` : `${TRANSPORT_LABELS[t]} only`;
+      const label = t === 'auto' ? `auto (${SHORT_LABELS[demo.transport]} first)` : `${SHORT_LABELS[t]} only`;
       return `<option value="${t}">${escapeHtml(label)}</option>`;
     })
     .join('');
