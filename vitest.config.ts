@@ -22,10 +22,11 @@ export default defineConfig({
       '@herald/client': src('client'),
       '@herald/react': src('react'),
       '@herald/backend': src('backend'),
+      '@herald/demo': fileURLToPath(new URL('./apps/demo/src/index.ts', import.meta.url)),
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'packages/*/test/**/*.test.tsx'],
+    include: ['apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'packages/*/test/**/*.test.tsx'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

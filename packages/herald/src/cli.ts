@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_TIMER_DELAY } from '@herald/server';
 import { ConfigError, loadConfig, shutdownTimeoutOf, type HeraldConfig, type Profile } from './config.js';
+import { demoCommand } from './demo-command.js';
 import { describeEngine, parseEngine } from './engine.js';
 import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
@@ -120,7 +121,7 @@ HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log l
     .action((opts: StartFlags) => {
       started = runStart(opts);
     });
-  for (const command of [publishCommand(run), tailCommand(run), tokenCommand(run), keygenCommand(run)]) {
+  for (const command of [publishCommand(run), tailCommand(run), tokenCommand(run), keygenCommand(run), demoCommand(run)]) {
     // Subcommands do not inherit these from the program when added as built commands.
     program.addCommand(command.showHelpAfterError(`(run herald ${command.name()} --help for usage)`).exitOverride());
   }
@@ -188,8 +189,16 @@ async function runStart(flags: StartFlags): Promise<number> {
     process.stderr.write(`herald: cannot start: ${reason}\n`);
     return 1;
   }
+  const running = hub;
   const stopped = handleShutdownSignals({
-    server: hub.server,
+    server: {
+      drain: () => running.server.drain(),
+      // The demo simulators stop publishing before the hub they publish to closes.
+      close: async () => {
+        await running.demos?.stop();
+        await running.server.close();
+      },
+    },
     logger,
     delay: config.shutdownDelay,
     timeout: shutdownTimeoutOf(config),

@@ -7,6 +7,7 @@ import {
   type HeraldServerOptions,
   type Logger,
 } from '@herald/server';
+import { createDemoHost, type DemoHost } from '@herald/demo';
 import type { HeraldConfig, Profile } from './config.js';
 import { openEngine, ticketLimits, type Engine } from './engine.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
@@ -16,6 +17,8 @@ export interface RunningHub {
   readonly server: HeraldServer;
   readonly url: string;
   readonly port: number;
+  /** The demo apps under `/demo/` (dev profile only), their simulators running: stop them before closing the server. */
+  readonly demos: DemoHost | undefined;
 }
 
 /** Connection limits of the production profile unless configured. */
@@ -34,9 +37,20 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
   // Everything that can refuse the configuration comes before the engine opens its connections.
   const authenticator = profile === 'production' ? new JwtAuthenticator(config.auth!) : undefined;
   const engine = await openEngine(config, permissions.historyFor({ size: config.historySize, ttl: config.historyTtl }), logger);
-  let server: HeraldServer;
+  let server: HeraldServer | undefined;
+  // The demos publish to this very hub, which exists only once the server is made.
+  const demos =
+    profile === 'dev'
+      ? createDemoHost({
+          publisher: { publish: (channel, data, options) => server!.herald.publish(channel, data, options) },
+          onError: (error) => logger.warn({ err: error }, 'a demo backend request failed'),
+        })
+      : undefined;
   try {
-    server = createHeraldServer(serverOptions(config, profile, logger, permissions, authenticator, engine, bundle));
+    server = createHeraldServer({
+      ...serverOptions(config, profile, logger, permissions, authenticator, engine, bundle),
+      ...(demos !== undefined && { routes: (req, res, url) => demos.handle(req, res, url) }),
+    });
   } catch (error) {
     await Promise.allSettled([engine.broker.close(), engine.presence.close(), engine.tickets?.close?.()]);
     throw error;
@@ -48,8 +62,9 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
     await server.close();
     throw error;
   }
+  demos?.start();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}` };
+  return { server, port, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`, demos };
 }
 
 function serverOptions(

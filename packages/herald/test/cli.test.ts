@@ -54,7 +54,8 @@ describe('herald CLI', () => {
     const top = run(['--help']);
     expect(top.status).toBe(0);
     expect(top.stdout).toContain('Usage: herald');
-    for (const command of ['start', 'publish', 'tail', 'token', 'keygen']) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['start', 'publish', 'tail', 'token', 'keygen', 'demo'])
+      expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     const sub = run(['start', '--help']);
     expect(sub.status).toBe(0);
     for (const flag of [
