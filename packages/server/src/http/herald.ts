@@ -61,11 +61,13 @@ export interface Herald {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /**
    * Serves the hub on a `node:http` or `node:https` server of the app's, under `options.path`
-   * (default: the hub's `path`): the server's `request` and `upgrade` listeners present now run
-   * only for what the hub does not take. Attach after the app registered its own listeners. The
-   * server's limits (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
+   * (default: the hub's `path`): the hub decides first, synchronously, and the server's `request`
+   * and `upgrade` listeners (present or added later, in any order) run only for what it does not
+   * take. Several hubs, or one hub under several paths, may share a server. The server's limits
+   * (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
    *
-   * @returns detach: the hub leaves the server (also done by {@link Herald.close})
+   * @returns detach: the hub leaves the server (also done by {@link Herald.close}); any order of
+   *   attaches and detaches leaves every other attach and listener working
    */
   attach(server: AttachableServer, options?: AttachOptions): () => void;
   /** Appends `data` to the channel's log (see `Hub.publish`); resolves once the engine stored it. */
