@@ -60,7 +60,8 @@ export interface TailIo {
 /**
  * Subscribes to `channels` with the client SDK and prints every message, gap and join/leave as it
  * arrives; resolves with 0 once `io.interrupted` resolves, after printing the cursor to resume
- * from (positions of the last message printed per channel, hub-signed where the hub signs them),
+ * from (per channel the position of the last message printed or, where none arrived, where the
+ * subscription started; hub-signed where the hub signs them),
  * or with 1 when every subscription was refused or the client stopped.
  */
 export async function tail(channels: readonly string[], flags: TailFlags, io: TailIo): Promise<number> {
@@ -160,8 +161,9 @@ export function tailCommand(run: (outcome: Promise<number>) => void): Command {
 Pretty lines are "<channel> <epoch>:<offset> <data as JSON>"; a gap is
 "<channel> gap (<reason>): cannot resume after <epoch>:<offset>, resuming after <epoch>:<offset>".
 On Ctrl-C (SIGINT) tail prints "cursor: c1.…" (with --json: {"type":"cursor","cursor":"c1.…"}),
-the positions of the last messages printed, and exits 0: pass it to --since to get exactly the
-messages published since.
+the positions of the last messages printed (where no message arrived: where the channel's
+subscription started), and exits 0: pass it to --since to get exactly the messages published
+since, on every channel.
 
 Examples:
   $ herald tail chat:lobby
