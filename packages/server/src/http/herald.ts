@@ -50,7 +50,8 @@ export interface Herald {
    * Answers the request when it is the hub's and returns true (the answer may still be under way);
    * returns false and touches nothing otherwise. Under a mount path every path below it is the
    * hub's (an unknown one answers 404 with code 1010); at the root only the hub's own paths are.
-   * The request's body must not have been read (no body parser before it).
+   * The request's body must not have been read (no body parser before it): a body that was is
+   * answered `500` with code `3000` (`the request body was already read by the app …`).
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /**
