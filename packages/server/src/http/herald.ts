@@ -20,7 +20,7 @@ import { WsTransport } from '../transport/ws-transport.js';
 import { attachListeners, type AttachableServer } from './attach.js';
 import { admitRequest } from './connection-budget.js';
 import { followDisconnects } from './control-messages.js';
-import { normalizeMountPath, pathUnder } from './mount-path.js';
+import { normalizeMountPath, pathUnder, requestPath, shownPath } from './mount-path.js';
 import { Readiness } from './readiness.js';
 import { headTooLargeBody, tooManyHeaders } from './request-head.js';
 import { sendError, sendJsonText } from './respond.js';
@@ -258,7 +258,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     const cors = security.corsHeaders(req.headers.origin);
     if (url === undefined) return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
     if (path === undefined)
-      return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${url.pathname}` }, cors);
+      return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${shownPath(req)}` }, cors);
     if (extra?.(req, res, innerUrl(url, path)) === true) return;
     router.route(req, res, url, path).catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
@@ -270,15 +270,21 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   /** Set by a mounted hub's close: from then on it takes no request and no upgrade. */
   let closing: Promise<void> | undefined;
 
-  /** The request's URL and its path under `at`; undefined parts when malformed or not under it. */
+  /**
+   * The request's URL (for its query) and its path under `at`, matched on the path as sent (see
+   * {@link requestPath}: `/x/../realtime/…` and `//host/realtime/…` are not under `/realtime`, as
+   * for the app's router); undefined parts when malformed or not under it.
+   */
   const locate = (req: IncomingMessage, at: string): { url?: URL; path?: string } => {
+    const sent = requestPath(req.url);
+    if (sent === undefined) return {};
     let url: URL;
     try {
       url = new URL(req.url ?? '/', URL_BASE);
     } catch {
       return {};
     }
-    const path = pathUnder(url.pathname, at);
+    const path = pathUnder(sent, at);
     return path === undefined ? { url } : { url, path };
   };
 
