@@ -67,6 +67,7 @@ export interface Herald {
    * take. Several hubs, or one hub under several paths, may share a server. The server's limits
    * (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
    *
+   * @throws Error once {@link Herald.close} was called (`cannot attach a closed Herald …`)
    * @returns detach: the hub leaves the server (also done by {@link Herald.close}); any order of
    *   attaches and detaches leaves every other attach and listener working
    */
@@ -324,6 +325,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     handleRequest: (req, res) => claimRequest(req, res, mountPath),
     handleUpgrade: (req, socket, head) => claimUpgrade(req, socket, head, mountPath),
     attach(server, attachOptions = {}) {
+      if (closing !== undefined) throw new Error('cannot attach a closed Herald (close() was called): create another with createHerald');
       const at = attachOptions.path === undefined ? mountPath : normalizeMountPath(attachOptions.path, 'attach path');
       const off = attachListeners(
         server,

@@ -200,6 +200,16 @@ describe('attach(server) on a node:http server of the app’s', () => {
     expect(seen).toEqual(['GET /realtime/healthz', 'GET /rt/healthz']);
   });
 
+  it('refuses to attach a closed hub, with an error that says so', async () => {
+    const herald = createHerald({ path: '/realtime' });
+    await herald.close();
+    const { server } = appServer();
+    expect(() => herald.attach(server)).toThrow(
+      new Error('cannot attach a closed Herald (close() was called): create another with createHerald'),
+    );
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
   it('counts the request head: a request with 200 headers or more under the prefix gets 431 with code 1006', async () => {
     const { server } = appServer();
     mounted().attach(server);
