@@ -220,7 +220,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       if (this.#transport !== undefined) this.#subscribeOn(this.#transport, channel, entry);
       else this.connect();
     } else {
-      if (entry.subscribed) sub.setState('subscribed');
+      if (entry.subscribed) {
+        // Joins the channel where it is now: later messages reach it.
+        if (since === undefined) sub.start(entry.position);
+        sub.setState('subscribed');
+      }
       if (since !== undefined) this.#backfill(sub as Subscription, since);
       if (addsJoinLeave && this.#transport !== undefined) {
         // The hub sends joins and leaves per subscription: subscribe again, asking for them,
@@ -424,7 +428,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   #confirmed(entry: ChannelEntry): void {
     entry.subscribed = true;
-    for (const sub of entry.subs) sub.setState('subscribed');
+    for (const sub of entry.subs) {
+      // Before any message: where the channel started (pinned, or the transport's start).
+      sub.start(entry.position);
+      sub.setState('subscribed');
+    }
   }
 
   /** The hub refused a channel: its subscriptions fail and end; the connection and the others carry on. */

@@ -41,8 +41,11 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   readonly channel: string;
   readonly joinLeave: boolean;
   /**
-   * Position of the last message received (or where the subscription started); signed by the hub
-   * when this client may not read the channel's history (see {@link Subscription.cursor}).
+   * Position of the last message received or, before any, where the subscription started: the
+   * `since` given, else the position the client pinned at `subscribe()` (set at the latest when
+   * the state becomes `subscribed`); `undefined` until then. Resuming from it (see
+   * {@link Subscription.cursor}) loses nothing published after it, even on a channel where no
+   * message arrived. Signed by the hub when this client may not read the channel's history.
    */
   position: CursorEntry | undefined;
   state: SubscriptionState = 'subscribing';
@@ -126,6 +129,11 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   reportGap(gap: Gap): void {
     this.position = handedOut(this.channel, gap.cursor, gap.resumed);
     this.emit('gap', gap);
+  }
+
+  /** @internal Where the subscription started, unless a position is known already. */
+  start(position: CursorEntry | undefined): void {
+    this.position ??= position;
   }
 
   /** @internal */

@@ -123,9 +123,11 @@ export function publishCommand(run: (outcome: Promise<number>) => void, io: Publ
 Prints the position of each message as the hub answered it, one JSON line each:
   {"channel":"chat:lobby","epoch":"Xd-gMAMIAZVj","offset":1}
 
-Reading stdin, blank lines are skipped; a line that is not JSON is reported with its number and
-skipped (the others are published, the exit code is 1); the first failure of the hub stops the
-command (nothing after that line is sent).
+Reading stdin, blank lines are skipped. A line that is not JSON, or that the hub refuses for what
+it holds (codes 1000-1999: too large, nested too deeply), is reported with its number and skipped:
+the others are published, and the exit code is 1. A failure that concerns every line (the hub
+unreachable after the retries, the key refused 2000, the channel not allowed 2001, the engine
+unavailable 3001) stops the command: that line and the lines after it are not sent.
 
 Examples:
   $ herald publish chat:lobby '{"text":"hello"}'

@@ -28,7 +28,8 @@ export interface ShutdownOptions {
 
 /**
  * Stops the hub on the first SIGTERM or SIGINT: drains for `delay` ms, then closes; resolves with
- * {@link EXIT_STOPPED}, or {@link EXIT_FAILED} when closing failed. A second signal exits at once
+ * {@link EXIT_STOPPED}, or {@link EXIT_FAILED} when closing failed, and exits with that code at
+ * once (so a signal arriving after the stop is still handled, never the default kill). A second signal exits at once
  * with {@link EXIT_FAILED}. `timeout` ms after the first signal, if the process is still running
  * (the stop hangs, or a handle left open keeps it alive), it exits with
  * {@link EXIT_SHUTDOWN_TIMEOUT}. The deadline timer is unreferenced: it never delays an exit.
@@ -57,7 +58,7 @@ export function handleShutdownSignals(options: ShutdownOptions): Promise<number>
       );
       server.drain();
       const wait = new Promise<void>((done) => setTimeout(done, delay));
-      wait
+      void wait
         .then(() => {
           if (delay > 0) logger.info({}, 'shutting down');
           return server.close();
@@ -65,13 +66,20 @@ export function handleShutdownSignals(options: ShutdownOptions): Promise<number>
         .then(
           () => {
             logger.info({}, 'stopped');
-            resolve(EXIT_STOPPED);
+            return EXIT_STOPPED;
           },
           (error: unknown) => {
             logger.error({ err: error }, 'shutdown failed');
-            resolve(EXIT_FAILED);
+            return EXIT_FAILED;
           },
-        );
+        )
+        .then((code) => {
+          resolve(code);
+          // Exit here rather than let the event loop run dry: Node's teardown after a natural end
+          // closes its signal watchers, which gives SIGTERM its default action back, so a second
+          // signal landing in those milliseconds killed the process by the signal instead of exit 1.
+          exit(code);
+        });
     };
     signals.on('SIGINT', () => stop('SIGINT'));
     signals.on('SIGTERM', () => stop('SIGTERM'));

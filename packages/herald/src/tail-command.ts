@@ -22,7 +22,7 @@ export const TAIL_CHECK_TIMEOUT_MS = 10_000;
  * (`GET /api/messages?since=now` for the channels, with the credential): an unreachable hub or a
  * refused credential ends the command with a clear error instead of endless reconnects.
  */
-async function checkAccess(target: HubTarget, channels: readonly string[], token: string | undefined): Promise<void> {
+async function checkAccess(target: HubTarget, channels: readonly string[], token: string | undefined, stop: AbortSignal): Promise<void> {
   const params = new URLSearchParams(channels.map((channel): [string, string] => ['channel', channel]));
   params.set('since', 'now');
   let res: Response;
@@ -31,12 +31,14 @@ async function checkAccess(target: HubTarget, channels: readonly string[], token
       headers: {
         ...(token !== undefined ? { authorization: `Bearer ${token}` } : target.key !== undefined && { 'x-herald-key': target.key }),
       },
-      signal: AbortSignal.timeout(TAIL_CHECK_TIMEOUT_MS),
+      signal: AbortSignal.any([AbortSignal.timeout(TAIL_CHECK_TIMEOUT_MS), stop]),
     });
   } catch (error) {
+    if (stop.aborted) return;
     throw unreachable(target.url, error);
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { code?: number; message?: string } } | undefined;
+  if (stop.aborted) return;
   const code = body?.error?.code;
   // Only a refusal of the credential or the channels is final; anything else is left to the SDK.
   if (
@@ -60,7 +62,8 @@ export interface TailIo {
 /**
  * Subscribes to `channels` with the client SDK and prints every message, gap and join/leave as it
  * arrives; resolves with 0 once `io.interrupted` resolves, after printing the cursor to resume
- * from (positions of the last message printed per channel, hub-signed where the hub signs them),
+ * from (per channel the position of the last message printed or, where none arrived, where the
+ * subscription started; hub-signed where the hub signs them),
  * or with 1 when every subscription was refused or the client stopped.
  */
 export async function tail(channels: readonly string[], flags: TailFlags, io: TailIo): Promise<number> {
@@ -76,11 +79,22 @@ export async function tail(channels: readonly string[], flags: TailFlags, io: Ta
     since = parsed.value;
   }
   const token = flags.token !== undefined && flags.token !== '' ? flags.token : undefined;
-  await checkAccess(target, channels, token);
-
   const print = (event: TailEvent): void => {
     io.stdout.write(`${formatTailEvent(event, flags.json === true)}\n`);
   };
+  /** Ctrl-C: the cursor to resume from (`positions`, per channel), or a note that there is none yet. */
+  const stopWith = (positions: ReadonlyMap<string, CursorEntry>): number => {
+    if (positions.size > 0) print({ kind: 'cursor', cursor: encodeCursor(positions), channels });
+    else io.stderr.write('herald: no position to resume from yet (nothing was subscribed)\n');
+    return 0;
+  };
+
+  // Ctrl-C while the hub has not answered yet (up to TAIL_CHECK_TIMEOUT_MS) stops at once.
+  const interrupt = new AbortController();
+  void io.interrupted.then(() => interrupt.abort());
+  await checkAccess(target, channels, token, interrupt.signal);
+  if (interrupt.signal.aborted) return stopWith(new Map([...(since ?? [])].filter(([channel]) => channels.includes(channel))));
+
   const client: HeraldClient = createClient({
     url: target.url,
     ...(flags.transport !== undefined && { transports: [flags.transport] }),
@@ -125,9 +139,7 @@ export async function tail(channels: readonly string[], flags: TailFlags, io: Ta
         const position = subscription.position ?? since?.get(subscription.channel);
         if (position !== undefined) positions.set(subscription.channel, position);
       }
-      if (positions.size > 0) print({ kind: 'cursor', cursor: encodeCursor(positions), channels });
-      else io.stderr.write('herald: no position to resume from yet (nothing was subscribed)\n');
-      resolve(0);
+      resolve(stopWith(positions));
     });
   });
   try {
@@ -160,8 +172,9 @@ export function tailCommand(run: (outcome: Promise<number>) => void): Command {
 Pretty lines are "<channel> <epoch>:<offset> <data as JSON>"; a gap is
 "<channel> gap (<reason>): cannot resume after <epoch>:<offset>, resuming after <epoch>:<offset>".
 On Ctrl-C (SIGINT) tail prints "cursor: c1.…" (with --json: {"type":"cursor","cursor":"c1.…"}),
-the positions of the last messages printed, and exits 0: pass it to --since to get exactly the
-messages published since.
+the positions of the last messages printed (where no message arrived: where the channel's
+subscription started), and exits 0: pass it to --since to get exactly the messages published
+since, on every channel.
 
 Examples:
   $ herald tail chat:lobby

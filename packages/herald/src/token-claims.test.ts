@@ -27,10 +27,18 @@ describe('grantClaims', () => {
 
   it('grants nothing without --grant', () => expect(grantClaims([])).toEqual({}));
 
+  it('takes a channel name, the start of one with a single trailing *, or * alone', () =>
+    expect(grantClaims(['chat:a*=publish', '*=subscribe', 'x'.repeat(255), 'a.b'])).toEqual({
+      channels: ['x'.repeat(255), 'a.b'],
+      herald: { publish: ['chat:a*'], subscribe: ['*'] },
+    }));
+
   it.each([
     ['chat:*=read', '--grant "chat:*=read": "read" is not one of subscribe, publish, history, presence'],
     ['chat:*=', '--grant "chat:*=": "" is not one of subscribe, publish, history, presence'],
-    ['=subscribe', '--grant "=subscribe": the pattern must be a channel name or a prefix ending in * (e.g. chat:*), 1 to 256 characters'],
-    ['a b', '--grant "a b": the pattern must be a channel name or a prefix ending in * (e.g. chat:*), 1 to 256 characters'],
+    ...['=subscribe', 'a b', 'a*b', 'chat:**', '**', '*chat', 'a..b', 'x'.repeat(256), 'a*b=publish'].map((grant): [string, string] => [
+      grant,
+      `--grant "${grant}": the pattern must be a channel name (chat:1) or the start of one followed by a single * (chat:*, or * for every channel)`,
+    ]),
   ])('refuses %j', (grant, message) => expect(() => grantClaims([grant])).toThrow(new CliError(message)));
 });

@@ -1,3 +1,4 @@
+import { checkChannelName } from '@herald/protocol';
 import { CliError } from './cli-error.js';
 
 /** The operations a grant may name, as the hub reads them from a token's `herald` claim. */
@@ -20,9 +21,23 @@ export function parseTtl(text: string): number {
 }
 
 /**
+ * Whether `pattern` is what the hub matches (see `Identity` in @herald/server): a channel name, or
+ * the start of one followed by one `*` (`chat:*`, `*`). `a*b`, `chat:**` and names with `=` or `,`
+ * (which `--grant` uses as separators) are not.
+ */
+function isGrantPattern(pattern: string): boolean {
+  if (pattern === '*') return true;
+  const prefix = pattern.endsWith('*');
+  const name = prefix ? pattern.slice(0, -1) : pattern;
+  if (name.includes('*') || /[=,]/.test(name)) return false;
+  // A prefix is the start of some valid channel name.
+  return checkChannelName(prefix ? `${name}x` : name).ok;
+}
+
+/**
  * Turns `--grant` values into the claims the hub reads (see grantsFromClaims in @herald/server):
  * `PATTERN=op,op` adds the pattern to `herald.<op>` for each op; a bare `PATTERN` grants all four
- * operations through `channels`. A pattern is a channel name or a prefix ending in `*`.
+ * operations through `channels`. A pattern is a channel name or the start of one followed by one `*`.
  */
 export function grantClaims(grants: readonly string[]): { channels?: string[]; herald?: Partial<Record<Operation, string[]>> } {
   const channels: string[] = [];
@@ -30,9 +45,9 @@ export function grantClaims(grants: readonly string[]): { channels?: string[]; h
   for (const grant of grants) {
     const eq = grant.lastIndexOf('=');
     const pattern = eq === -1 ? grant : grant.slice(0, eq);
-    if (pattern.length === 0 || pattern.length > 256 || /[\s=,]/.test(pattern)) {
+    if (!isGrantPattern(pattern)) {
       throw new CliError(
-        `--grant "${grant}": the pattern must be a channel name or a prefix ending in * (e.g. chat:*), 1 to 256 characters`,
+        `--grant "${grant}": the pattern must be a channel name (chat:1) or the start of one followed by a single * (chat:*, or * for every channel)`,
       );
     }
     if (eq === -1) {

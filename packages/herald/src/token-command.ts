@@ -68,7 +68,19 @@ private key with --private-key (checked against auth.publicKey). auth.audience a
 when configured, are set in the token.
 
 Grants go into the claims the hub reads: chat:*=subscribe,publish adds "chat:*" to
-herald.subscribe and herald.publish; a bare room:42 goes into channels (all four operations).
+herald.subscribe and herald.publish; a bare room:42 goes into channels (all four operations). A
+pattern is a channel name, or the start of one followed by a single * (chat:*; * alone: every
+channel).
+
+A grant counts only where the hub's namespace rules say "granted" (or "owner") for that operation:
+with the configuration below, --grant 'chat:*=publish' lets alice publish on chat:1, but
+--grant 'news:*=publish' adds nothing (news is "none" for publish: nobody may) and a token
+without grants still subscribes to news:1 ("authenticated"). Without --grant, the token grants no
+channel (a warning says so on stderr).
+  "namespaces": {
+    "chat": { "subscribe": "granted", "publish": "granted", "history": "granted", "presence": "granted" },
+    "news": { "subscribe": "authenticated", "publish": "none", "history": "authenticated", "presence": "none" }
+  }
 
 Examples:
   $ herald token --config herald.config.json --sub alice --grant 'chat:*=subscribe,publish' --ttl 1h
@@ -79,7 +91,12 @@ Examples:
       run(
         (async () => {
           try {
-            process.stdout.write(`${await signToken(flags, process.env, Date.now())}\n`);
+            const jwt = await signToken(flags, process.env, Date.now());
+            if (flags.grant.length === 0)
+              process.stderr.write(
+                'herald: warning: no --grant: the token grants no channel; it passes only where the namespace rules need no grant\n',
+              );
+            process.stdout.write(`${jwt}\n`);
             return 0;
           } catch (error) {
             return reportCliError(error);

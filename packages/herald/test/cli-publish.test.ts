@@ -131,5 +131,10 @@ describe('herald publish', () => {
     expect(result.status).toBe(0);
     for (const text of ['--url', 'HERALD_URL', '--key', 'HERALD_API_KEY', 'Examples:', '< messages.jsonl'])
       expect(result.stdout).toContain(text);
+    // As operations.md says: lines refused for their content are skipped, failures of every line stop.
+    expect(result.stdout).toContain(
+      'or that the hub refuses for what\nit holds (codes 1000-1999: too large, nested too deeply), is reported with its number and skipped',
+    );
+    expect(result.stdout).toContain('stops the command: that line and the lines after it are not sent');
   });
 });

@@ -142,9 +142,30 @@ describe('herald keygen and herald token', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a grant pattern the hub would not match, and warns on stderr when no --grant is given', async () => {
+    const config = writeConfig({ auth: { secret: 'a-secret-that-is-long-enough-for-hs256!' }, apiKeys: ['an-api-key-of-16+chars'] });
+    for (const grant of ['a*b', 'chat:**', '*chat=subscribe']) {
+      const refused = await runCli(['token', '--config', config, '--sub', 'alice', '--grant', grant]);
+      expect([refused.status, refused.stdout, refused.stderr]).toEqual([
+        1,
+        '',
+        `herald: --grant "${grant}": the pattern must be a channel name (chat:1) or the start of one followed by a single * (chat:*, or * for every channel)\n`,
+      ]);
+    }
+    const bare = await runCli(['token', '--config', config, '--sub', 'alice']);
+    expect(bare.status).toBe(0);
+    expect(bare.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(bare.stderr).toBe(
+      'herald: warning: no --grant: the token grants no channel; it passes only where the namespace rules need no grant\n',
+    );
+  });
+
   it('documents both commands in --help, with examples', async () => {
     const tokenHelp = await runCli(['token', '--help']);
     for (const text of ['--sub', '--grant', '--ttl', '--config', '--private-key', 'Examples:']) expect(tokenHelp.stdout).toContain(text);
+    // Grants only count where the namespace rules ask for them: said, with a configuration to show it.
+    expect(tokenHelp.stdout).toContain(`A grant counts only where the hub's namespace rules say "granted" (or "owner") for that operation`);
+    expect(tokenHelp.stdout).toContain('"news": { "subscribe": "authenticated", "publish": "none"');
     const keygenHelp = await runCli(['keygen', '--help']);
     for (const text of ['--type', 'hs256', 'es256', 'api-key', '--private-key-out', 'Examples:']) expect(keygenHelp.stdout).toContain(text);
   });

@@ -10,38 +10,53 @@ export type RequestClaim = (req: IncomingMessage, res: ServerResponse) => boolea
 /** Takes an upgrade when it is the hub's; false leaves it to the app. */
 export type UpgradeClaim = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
-type Listener = (...args: unknown[]) => void;
+type Emit = (this: AttachableServer, event: string | symbol, ...args: unknown[]) => boolean;
+
+/** The `upgrade` listeners attach adds; an upgrade that only they listen to is nobody's. */
+const placeholders = new WeakSet<(...args: unknown[]) => void>();
+
+/** Node's own answer to an upgrade on a server with no `upgrade` listener of the app's: none. */
+function dropUnclaimed(this: AttachableServer, _req: IncomingMessage, socket: Duplex): void {
+  if (this.listeners('upgrade').every((listener) => placeholders.has(listener as (...args: unknown[]) => void))) socket.destroy();
+}
+placeholders.add(dropUnclaimed as (...args: unknown[]) => void);
 
 /**
- * Puts the hub in front of a server's own `request` and `upgrade` listeners: the listeners the
- * server has now are taken off and called only for what the hub does not claim, so the app never
- * answers a request or an upgrade the hub answered (and the other way round). An upgrade nobody
- * takes is destroyed, as Node does on a server with no `upgrade` listener. Listeners the app adds
- * later run for every request, the hub's too: attach after the app registered its own.
+ * Puts the hub in front of everything that listens for `request` and `upgrade` on the server, now
+ * or later: the server's `emit` is wrapped so that the hub decides first, synchronously, and the
+ * listeners (the app's, a WebSocket server's, another hub's) run only for what the hub did not
+ * claim. So the app never answers what the hub answered, whatever order listeners were added in (a
+ * Fastify plugin adds its `upgrade` listener at `listen()`, `new WebSocketServer({ server })` when
+ * it is made). An upgrade that only hubs listen to is destroyed, as Node does on a server with no
+ * `upgrade` listener; `attach` adds one `upgrade` listener so that Node hands upgrades to `emit`.
  *
- * @returns detach: the hub's listeners come off and the app's go back on
+ * Detaching is correct in any order: when this wrapper is still the server's `emit`, the one before
+ * it comes back; when something wrapped it since (another hub attached later), it stays in place
+ * as a pure pass-through, so whatever was installed after it keeps working.
+ *
+ * @returns detach: the hub stops claiming (at once, idempotent)
  */
 export function attachListeners(server: AttachableServer, onRequest: RequestClaim, onUpgrade: UpgradeClaim): () => void {
-  const appRequest = server.listeners('request') as Listener[];
-  const appUpgrade = server.listeners('upgrade') as Listener[];
-  server.removeAllListeners('request');
-  server.removeAllListeners('upgrade');
-  const request = (req: IncomingMessage, res: ServerResponse): void => {
-    if (onRequest(req, res)) return;
-    for (const listener of appRequest) listener.call(server, req, res);
+  const own = Object.hasOwn(server, 'emit');
+  // Kept as is (not bound): it is put back as is, and called with the server as `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const previous = server.emit as Emit;
+  let attached = true;
+  const emit: Emit = function (this: AttachableServer, event, ...args) {
+    if (attached) {
+      if (event === 'request' && onRequest(args[0] as IncomingMessage, args[1] as ServerResponse)) return true;
+      if (event === 'upgrade' && onUpgrade(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer)) return true;
+    }
+    return previous.call(this, event, ...args);
   };
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (onUpgrade(req, socket, head)) return;
-    for (const listener of appUpgrade) listener.call(server, req, socket, head);
-    // Node destroys an upgrade when nothing listens for it; ours is the only listener left.
-    if (appUpgrade.length === 0 && server.listenerCount('upgrade') === 1) socket.destroy();
-  };
-  server.on('request', request);
-  server.on('upgrade', upgrade);
+  server.emit = emit as AttachableServer['emit'];
+  server.on('upgrade', dropUnclaimed);
   return () => {
-    server.off('request', request);
-    server.off('upgrade', upgrade);
-    for (const listener of appRequest) server.on('request', listener);
-    for (const listener of appUpgrade) server.on('upgrade', listener);
+    if (!attached) return;
+    attached = false;
+    server.off('upgrade', dropUnclaimed);
+    if ((server.emit as Emit) !== emit) return;
+    if (own) server.emit = previous as AttachableServer['emit'];
+    else delete (server as { emit?: unknown }).emit;
   };
 }

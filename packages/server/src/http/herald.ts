@@ -20,7 +20,7 @@ import { WsTransport } from '../transport/ws-transport.js';
 import { attachListeners, type AttachableServer } from './attach.js';
 import { admitRequest } from './connection-budget.js';
 import { followDisconnects } from './control-messages.js';
-import { normalizeMountPath, pathUnder } from './mount-path.js';
+import { normalizeMountPath, pathUnder, requestPath, shownPath } from './mount-path.js';
 import { Readiness } from './readiness.js';
 import { headTooLargeBody, tooManyHeaders } from './request-head.js';
 import { sendError, sendJsonText } from './respond.js';
@@ -50,7 +50,8 @@ export interface Herald {
    * Answers the request when it is the hub's and returns true (the answer may still be under way);
    * returns false and touches nothing otherwise. Under a mount path every path below it is the
    * hub's (an unknown one answers 404 with code 1010); at the root only the hub's own paths are.
-   * The request's body must not have been read (no body parser before it).
+   * The request's body must not have been read (no body parser before it): a body that was is
+   * answered `500` with code `3000` (`the request body was already read by the app …`).
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /**
@@ -61,11 +62,14 @@ export interface Herald {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /**
    * Serves the hub on a `node:http` or `node:https` server of the app's, under `options.path`
-   * (default: the hub's `path`): the server's `request` and `upgrade` listeners present now run
-   * only for what the hub does not take. Attach after the app registered its own listeners. The
-   * server's limits (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
+   * (default: the hub's `path`): the hub decides first, synchronously, and the server's `request`
+   * and `upgrade` listeners (present or added later, in any order) run only for what it does not
+   * take. Several hubs, or one hub under several paths, may share a server. The server's limits
+   * (`maxHeaderSize`, `headersTimeout`, `requestTimeout`, `clientError`) stay the app's.
    *
-   * @returns detach: the hub leaves the server (also done by {@link Herald.close})
+   * @throws Error once {@link Herald.close} was called (`cannot attach a closed Herald …`)
+   * @returns detach: the hub leaves the server (also done by {@link Herald.close}); any order of
+   *   attaches and detaches leaves every other attach and listener working
    */
   attach(server: AttachableServer, options?: AttachOptions): () => void;
   /** Appends `data` to the channel's log (see `Hub.publish`); resolves once the engine stored it. */
@@ -255,7 +259,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     const cors = security.corsHeaders(req.headers.origin);
     if (url === undefined) return sendError(res, { code: ErrorCode.InvalidField, message: 'malformed request URL' }, cors);
     if (path === undefined)
-      return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${url.pathname}` }, cors);
+      return sendError(res, { code: ErrorCode.NotFound, message: `no route for ${req.method ?? 'GET'} ${shownPath(req)}` }, cors);
     if (extra?.(req, res, innerUrl(url, path)) === true) return;
     router.route(req, res, url, path).catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
@@ -267,15 +271,21 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   /** Set by a mounted hub's close: from then on it takes no request and no upgrade. */
   let closing: Promise<void> | undefined;
 
-  /** The request's URL and its path under `at`; undefined parts when malformed or not under it. */
+  /**
+   * The request's URL (for its query) and its path under `at`, matched on the path as sent (see
+   * {@link requestPath}: `/x/../realtime/…` and `//host/realtime/…` are not under `/realtime`, as
+   * for the app's router); undefined parts when malformed or not under it.
+   */
   const locate = (req: IncomingMessage, at: string): { url?: URL; path?: string } => {
+    const sent = requestPath(req.url);
+    if (sent === undefined) return {};
     let url: URL;
     try {
       url = new URL(req.url ?? '/', URL_BASE);
     } catch {
       return {};
     }
-    const path = pathUnder(url.pathname, at);
+    const path = pathUnder(sent, at);
     return path === undefined ? { url } : { url, path };
   };
 
@@ -315,6 +325,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     handleRequest: (req, res) => claimRequest(req, res, mountPath),
     handleUpgrade: (req, socket, head) => claimUpgrade(req, socket, head, mountPath),
     attach(server, attachOptions = {}) {
+      if (closing !== undefined) throw new Error('cannot attach a closed Herald (close() was called): create another with createHerald');
       const at = attachOptions.path === undefined ? mountPath : normalizeMountPath(attachOptions.path, 'attach path');
       const off = attachListeners(
         server,

@@ -34,3 +34,21 @@ export function pathUnder(pathname: string, mountPath: string): string | undefin
 }
 
 const SLASH = 0x2f;
+
+/**
+ * The path of a request target as sent (before `?` or `#`), with no decoding and no dot-segment
+ * resolution: what the app's router sees too, so the hub and the app agree on whose a request is.
+ * `undefined` when it is not an origin-form path (`*`, `http://…`) or starts with `//` (which a URL
+ * parser would read as a host).
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  const path = shownPath({ url: target });
+  return path.startsWith('/') && !path.startsWith('//') ? path : undefined;
+}
+
+/** The request target's path for messages (`no route for GET …`): as sent, before `?` or `#`. */
+export function shownPath(req: { readonly url?: string | undefined }): string {
+  const raw = req.url ?? '/';
+  const end = raw.search(/[?#]/);
+  return end === -1 ? raw : raw.slice(0, end);
+}

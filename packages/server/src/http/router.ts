@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@herald/protocol';
 import type { Security } from '../auth/security.js';
 import type { Route, RouteTable } from './route.js';
+import { shownPath } from './mount-path.js';
 import { sendError } from './respond.js';
 
 /**
@@ -42,7 +43,7 @@ export function createRouter(table: RouteTable, security: Security): Router {
     const origin = req.headers.origin;
     const cors = security.corsHeaders(origin);
     const method = req.method ?? 'GET';
-    const shown = url.pathname;
+    const shown = shownPath(req);
     const entry = entries.get(path);
     if (entry?.route.anyOrigin !== true && !security.originAllowed(origin)) {
       return sendError(res, { code: ErrorCode.Forbidden, message: `origin ${origin ?? ''} is not allowed` }, { Vary: 'Origin' });

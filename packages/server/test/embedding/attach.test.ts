@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CloseCode, ErrorCode } from '@herald/protocol';
 import { createHerald, createHeraldServer, normalizeMountPath, type Herald } from '@herald/server';
 import { Collector, eventually, SseTestClient } from '@herald/testkit';
+import express from 'express';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 
@@ -199,6 +200,16 @@ describe('attach(server) on a node:http server of the app’s', () => {
     expect(seen).toEqual(['GET /realtime/healthz', 'GET /rt/healthz']);
   });
 
+  it('refuses to attach a closed hub, with an error that says so', async () => {
+    const herald = createHerald({ path: '/realtime' });
+    await herald.close();
+    const { server } = appServer();
+    expect(() => herald.attach(server)).toThrow(
+      new Error('cannot attach a closed Herald (close() was called): create another with createHerald'),
+    );
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
   it('counts the request head: a request with 200 headers or more under the prefix gets 431 with code 1006', async () => {
     const { server } = appServer();
     mounted().attach(server);
@@ -326,5 +337,47 @@ describe('attach(server) on a node:https server', () => {
     await herald.publish('tls', 'secure');
     await frames.count(2);
     expect(frames.items[1]).toMatchObject({ type: 'message', channel: 'tls', offset: 1, data: 'secure' });
+  });
+});
+
+describe('whose a request is, by the path as sent', () => {
+  /** One raw request; resolves with the status line and the body. */
+  function raw(url: string, target: string): Promise<string> {
+    const { port } = new URL(url);
+    return new Promise((resolve) => {
+      const socket: Socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(`GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => resolve(`${text.split('\r\n', 1)[0]} ${text.split('\r\n\r\n')[1] ?? ''}`));
+    });
+  }
+
+  it('dot segments and a leading // are the app’s, as for Express, under a prefix and at the root', async () => {
+    for (const mountPath of ['/realtime', '']) {
+      const herald = mounted({ path: mountPath });
+      const seen: string[] = [];
+      const app = express();
+      app.use((req, res) => {
+        seen.push(req.path);
+        res.send(`express ${req.path}`);
+      });
+      const server = createServer(app);
+      herald.attach(server);
+      const url = await listen(server);
+      const targets = [`/x/..${mountPath}/healthz`, `//evil${mountPath}/healthz`, ...(mountPath === '' ? ['/./healthz'] : [])];
+      for (const target of targets) expect(await raw(url, target), target).toBe(`HTTP/1.1 200 OK express ${target}`);
+      expect(seen).toEqual(targets);
+      // The hub's own paths still are, with a query or a fragment.
+      expect(await raw(url, `${mountPath}/healthz?x=1`)).toBe('HTTP/1.1 200 OK {"status":"ok"}');
+      expect(await raw(url, `${mountPath}/healthz#f`)).toBe('HTTP/1.1 200 OK {"status":"ok"}');
+      // Under the prefix, a dot segment is not resolved: Herald's 404 names the path as sent.
+      if (mountPath !== '')
+        expect(await raw(url, '/realtime/x/../healthz')).toBe(
+          `HTTP/1.1 404 Not Found ${JSON.stringify({ error: { code: ErrorCode.NotFound, message: 'no route for GET /realtime/x/../healthz' } })}`,
+        );
+      await herald.close();
+    }
   });
 });
