@@ -31,7 +31,7 @@ export interface ShutdownOptions {
  * {@link EXIT_STOPPED}, or {@link EXIT_FAILED} when closing failed, and exits with that code at
  * once (so a signal arriving after the stop is still handled, never the default kill). A second signal exits at once
  * with {@link EXIT_FAILED}. `timeout` ms after the first signal, if the process is still running
- * (the stop hangs, or a handle left open keeps it alive), it exits with
+ * (the stop hangs), it exits with
  * {@link EXIT_SHUTDOWN_TIMEOUT}. The deadline timer is unreferenced: it never delays an exit.
  * Nothing here waits for a log line: the logger's writes never block (see `LogDestination`).
  */
