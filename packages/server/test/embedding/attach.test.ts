@@ -10,7 +10,7 @@ import { CloseCode, ErrorCode } from '@herald/protocol';
 import { createHerald, createHeraldServer, normalizeMountPath, type Herald } from '@herald/server';
 import { Collector, eventually, SseTestClient } from '@herald/testkit';
 import express from 'express';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 
 // attach(), handleRequest() and handleUpgrade() on a plain node:http (and node:https) server of the
@@ -73,6 +73,19 @@ describe('the mount path', () => {
     expect(() => createHerald({ path: 'realtime' })).toThrow(`path must start with '/'`);
     const herald = mounted();
     expect(() => herald.attach(createServer(), { path: 'x/' })).toThrow(new TypeError(`attach path must start with '/' (got "x/")`));
+  });
+});
+
+describe('close()', () => {
+  it('leaves no timer behind when no connection is open (standalone and mounted)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const standalone = createHeraldServer();
+    await standalone.listen(0);
+    await standalone.close();
+    const mounted = createHerald({ path: '/realtime' });
+    await mounted.close();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
