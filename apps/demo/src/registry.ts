@@ -1,7 +1,9 @@
 import type { Demo } from './demo.js';
 import { chat } from './demos/chat/demo.js';
+import { collab } from './demos/collab/demo.js';
+import { feed } from './demos/feed/demo.js';
 import { game } from './demos/game/demo.js';
 import { notifications } from './demos/notifications/demo.js';
 
 /** Every demo, in the order the index lists them. Adding a demo: its folder in `demos/`, and one line here. */
-export const DEMOS: readonly Demo[] = [chat, notifications, game];
+export const DEMOS: readonly Demo[] = [chat, notifications, feed, game, collab];
