@@ -1,4 +1,4 @@
-import { createClient, type Envelope, type Subscription, type TransportName } from '@herald/client';
+import { createClient, type Envelope, type HeraldClient, type Subscription, type TransportName } from '@herald/client';
 import { connectDemo, element, hubUrl } from '../../../browser/demo-client.js';
 import { subscribed } from '../../../browser/subscribed.js';
 import type { Order, VehiclesUpdate } from '../backend.js';
@@ -28,6 +28,8 @@ const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' });
 const euros = (cents: number): string => money.format(cents / 100);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+/** How long ago `at` was, to a tenth of a second. */
+const ago = (at: number): string => `${(Math.max(0, Date.now() - at) / 1000).toFixed(1)} s ago`;
 
 // The static map: blocks between the streets, the streets, the depot.
 /** The SVG element `#id`, which must be on the page and a `type`. */
@@ -180,7 +182,7 @@ class Meter {
     updates.textContent = String(this.updates);
     latency.textContent = last === undefined ? '–' : `${last} ms`;
     mid.textContent = median === undefined ? '–' : `${median} ms`;
-    age.textContent = this.lastAt === undefined ? '–' : `${seconds(Math.round((Date.now() - this.lastAt) / 100) * 100)} ago`;
+    age.textContent = this.lastAt === undefined ? '–' : ago(this.lastAt);
   }
 }
 
@@ -196,18 +198,31 @@ function onVehicles(envelope: Envelope<VehiclesUpdate>): void {
 const vehiclesSub: Subscription<VehiclesUpdate> = client.subscribe('dashboard:vehicles', onVehicles);
 const ordersSub: Subscription<Order> = client.subscribe('dashboard:orders', (envelope) => showOrder(envelope.data));
 
-/** A second client forced onto one transport, measuring the same channel. */
+/**
+ * A second client forced onto one transport, measuring the same channel. It runs only while the
+ * page is visible: each held connection counts against the browser's six per host over HTTP/1.1.
+ */
 function probe(transport: TransportName, label: string): Meter {
   const meter = new Meter(`meter-${transport}`, label, transport);
-  const other = createClient<{ 'dashboard:vehicles': VehiclesUpdate }>({ url: hubUrl(), transports: [transport] });
-  other.subscribe('dashboard:vehicles', (envelope) => meter.record(envelope.data));
+  let other: HeraldClient<{ 'dashboard:vehicles': VehiclesUpdate }> | undefined;
+  const follow = (): void => {
+    if (document.visibilityState === 'visible' && other === undefined) {
+      other = createClient({ url: hubUrl(), transports: [transport] });
+      other.subscribe('dashboard:vehicles', (envelope) => meter.record(envelope.data));
+    } else if (document.visibilityState === 'hidden' && other !== undefined) {
+      other.close();
+      other = undefined;
+    }
+  };
+  document.addEventListener('visibilitychange', follow);
+  follow();
   return meter;
 }
 const meters = [mine, probe('sse', 'SSE'), probe('polling', 'long-polling')];
 
 setInterval(() => {
   for (const meter of meters) meter.render();
-  vehicleAge.textContent = lastVehicleAt === undefined ? '–' : `${seconds(Math.round((Date.now() - lastVehicleAt) / 100) * 100)} ago`;
+  vehicleAge.textContent = lastVehicleAt === undefined ? '–' : ago(lastVehicleAt);
 }, 250);
 
 async function start(): Promise<void> {
