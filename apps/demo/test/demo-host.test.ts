@@ -69,7 +69,7 @@ describe('createDemoHost', () => {
       new TypeError('demo name must be lowercase letters, digits and -, got "Bad Name"'),
     );
     expect(() => createDemoHost({ publisher, demos: [ticker(1), ticker(1)] })).toThrow(new TypeError('demo "ticker" is registered twice'));
-    expect(DEMOS.map((demo) => demo.name)).toEqual(['chat', 'notifications', 'feed', 'game', 'collab']);
+    expect(DEMOS.map((demo) => demo.name)).toEqual(['chat', 'notifications', 'dashboard', 'flash-sale', 'feed', 'game', 'collab']);
   });
 
   it('serves the index, the pages with the hub URL and header, routes, and leaves other paths alone', async () => {

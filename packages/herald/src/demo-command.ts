@@ -108,8 +108,9 @@ export function demoCommand(run: (outcome: Promise<number>) => void): Command {
     'after',
     `
 The pages subscribe and publish from the browser without a token, so the hub must let anonymous
-clients use the demos' channels (chat:*, chat-meta:*, chat-me:*, notifications:*) from this
-origin: a dev-profile hub does. --key is used by the demos' backends only. See docs/demos.md.
+clients use the demos' channels (chat:*, chat-meta:*, chat-me:*, notifications:*, dashboard:*,
+flash-sale:*, feed:*, game:*, collab:*) from this origin: a dev-profile hub does. --key is used by the demos' backends
+only. See docs/demos.md.
 
 Example:
   $ herald start &                       # a dev hub on :3000
