@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_TIMER_DELAY } from '@herald/server';
 import { ConfigError, loadConfig, shutdownTimeoutOf, type HeraldConfig, type Profile } from './config.js';
+import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { describeEngine, parseEngine } from './engine.js';
 import { LogDestination } from './log-destination.js';
@@ -121,7 +122,14 @@ HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log l
     .action((opts: StartFlags) => {
       started = runStart(opts);
     });
-  for (const command of [publishCommand(run), tailCommand(run), tokenCommand(run), keygenCommand(run), demoCommand(run)]) {
+  for (const command of [
+    publishCommand(run),
+    tailCommand(run),
+    tokenCommand(run),
+    keygenCommand(run),
+    demoCommand(run),
+    benchCommand(run),
+  ]) {
     // Subcommands do not inherit these from the program when added as built commands.
     program.addCommand(command.showHelpAfterError(`(run herald ${command.name()} --help for usage)`).exitOverride());
   }

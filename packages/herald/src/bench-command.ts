@@ -1,0 +1,268 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CliError, reportCliError } from './cli-error.js';
+import { loadConfig } from './config.js';
+import { LogDestination } from './log-destination.js';
+import { createLogger } from './logger.js';
+import {
+  BENCH_PRESETS,
+  BENCH_TRANSPORTS,
+  benchProfile,
+  DEFAULT_BENCH_PRESET,
+  isBenchPreset,
+  type BenchProfile,
+  type BenchPresetName,
+  type BenchTransport,
+} from './bench-profile.js';
+import { recommend, type BenchRecommendation } from './bench-recommendation.js';
+import { benchTransportResult, type BenchTransportResult } from './bench-result.js';
+import { benchNow, type BenchRunOrder, type BenchStopOrder, type BenchWorkerReport } from './bench-worker-protocol.js';
+import { startHub, type RunningHub } from './start.js';
+
+/** Extra time the clients get, after the publisher stops, for messages on their way, in ms (plus one poll interval). */
+export const BENCH_GRACE_MS = 3000;
+
+interface BenchFlags {
+  preset: string;
+  clients?: number;
+  channels?: number;
+  publishRate?: number;
+  messageSize?: number;
+  clientRate?: number;
+  duration?: number;
+  pollInterval?: number;
+  json?: string;
+  port: number;
+  clientUrl?: string;
+}
+
+/** What `herald bench --json` writes. */
+export interface BenchReport {
+  readonly preset: BenchPresetName;
+  readonly profile: BenchProfile;
+  readonly hub: { readonly url: string; readonly engine: 'memory' };
+  readonly transports: BenchTransportResult[];
+  readonly recommendation: BenchRecommendation;
+}
+
+/** Where `herald bench` writes. */
+export interface BenchIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+function number(name: string, min: number, max: number, integer: boolean) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value)))
+      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+}
+
+/** Publishes `profile.publishRate` messages per second on each channel for `profile.duration` s; resolves with the count stored per channel. */
+async function publish(url: string, channels: readonly string[], profile: BenchProfile): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const total = Math.round(profile.publishRate * profile.duration);
+  const every = 1000 / profile.publishRate;
+  const pad = 'x'.repeat(profile.messageSize);
+  await Promise.all(
+    channels.map(async (channel) => {
+      counts[channel] = 0;
+      const sends: Promise<void>[] = [];
+      const start = benchNow();
+      for (let i = 0; i < total; i++) {
+        const wait = start + i * every - benchNow();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        sends.push(
+          fetch(`${url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel, data: { t: benchNow(), p: pad } }) }).then(
+            async (res) => {
+              await res.body?.cancel();
+              if (!res.ok) throw new CliError(`the hub refused a publish on ${channel}: HTTP ${res.status}`);
+              counts[channel]!++;
+            },
+          ),
+        );
+      }
+      await Promise.all(sends);
+    }),
+  );
+  return counts;
+}
+
+function nextReport(worker: ChildProcess): Promise<BenchWorkerReport> {
+  return new Promise((resolve, reject) => {
+    const onExit = (): void => reject(new CliError('the bench client process ended unexpectedly'));
+    worker.once('exit', onExit);
+    worker.once('message', (report: BenchWorkerReport) => {
+      worker.off('exit', onExit);
+      if (report.type === 'failed') reject(new CliError(`a bench client failed: ${report.message}`));
+      else resolve(report);
+    });
+  });
+}
+
+async function runTransport(
+  worker: ChildProcess,
+  hub: RunningHub,
+  clientUrl: string,
+  transport: BenchTransport,
+  profile: BenchProfile,
+  progress: (text: string) => void,
+): Promise<BenchTransportResult> {
+  const channelNames = Array.from({ length: profile.channels }, (_, k) => `bench:${transport}:${k}`);
+  const order: BenchRunOrder = {
+    type: 'run',
+    transport,
+    url: clientUrl,
+    channels: Array.from({ length: profile.clients }, (_, i) => channelNames[i % profile.channels]!),
+    clientRate: profile.clientRate,
+    messageSize: profile.messageSize,
+    pollInterval: profile.pollInterval,
+  };
+  progress(`${transport}: connecting ${profile.clients} clients`);
+  const ready = nextReport(worker);
+  worker.send(order);
+  await ready;
+  const started = Date.now();
+  const ticker = setInterval(
+    () =>
+      progress(`${transport}: publishing ${Math.min(profile.duration, Math.round((Date.now() - started) / 1000))}/${profile.duration} s`),
+    1000,
+  );
+  let expected: Record<string, number>;
+  try {
+    expected = await publish(hub.url, channelNames, profile);
+  } finally {
+    clearInterval(ticker);
+  }
+  progress(`${transport}: waiting for the last messages`);
+  const result = nextReport(worker);
+  const stop: BenchStopOrder = { type: 'stop', expected, graceMs: BENCH_GRACE_MS + profile.pollInterval };
+  worker.send(stop);
+  const report = await result;
+  if (report.type !== 'result') throw new CliError('the bench client process answered out of turn');
+  return benchTransportResult(transport, profile.clients, report.counts);
+}
+
+const pad = (text: string, width: number): string => text.padStart(width);
+
+/** The terminal table of `results`. */
+export function benchTable(results: readonly BenchTransportResult[]): string {
+  const head = ['transport', 'p50 ms', 'p95 ms', 'p99 ms', 'down B/cl/min', 'up B/cl/min', 'req/min', 'lost'];
+  const rows = results.map((r) => [
+    r.transport,
+    String(r.latencyMs.p50),
+    String(r.latencyMs.p95),
+    String(r.latencyMs.p99),
+    String(r.bytesPerClientPerMinute.serverToClient),
+    String(r.bytesPerClientPerMinute.clientToServer),
+    String(r.requestsPerMinute),
+    `${r.messages.lost}/${r.messages.expected}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Runs the bench described by `flags`; resolves with the exit code. */
+export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> {
+  if (!isBenchPreset(flags.preset))
+    throw new CliError(`--preset must be one of ${Object.keys(BENCH_PRESETS).join(', ')}, got "${flags.preset}"`);
+  const profile = benchProfile(flags.preset, {
+    ...(flags.clients !== undefined && { clients: flags.clients }),
+    ...(flags.channels !== undefined && { channels: flags.channels }),
+    ...(flags.publishRate !== undefined && { publishRate: flags.publishRate }),
+    ...(flags.messageSize !== undefined && { messageSize: flags.messageSize }),
+    ...(flags.clientRate !== undefined && { clientRate: flags.clientRate }),
+    ...(flags.duration !== undefined && { duration: flags.duration }),
+    ...(flags.pollInterval !== undefined && { pollInterval: flags.pollInterval }),
+  });
+  // Silence the hub's own log: the terminal shows the bench.
+  const { config } = loadConfig({ file: undefined, env: {}, flags: { port: flags.port, engine: 'memory' } });
+  const hub = await startHub(config, 'dev', createLogger('silent', new LogDestination()));
+  const worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const tty = io.stderr.isTTY === true;
+  const progress = (text: string): void => {
+    io.stderr.write(tty ? `\r\x1b[2Kherald bench: ${text}` : `herald bench: ${text}\n`);
+  };
+  const results: BenchTransportResult[] = [];
+  try {
+    for (const transport of BENCH_TRANSPORTS) {
+      const result = await runTransport(worker, hub, flags.clientUrl ?? hub.url, transport, profile, progress);
+      results.push(result);
+      progress(`${transport}: done, p95 ${result.latencyMs.p95} ms, ${result.messages.lost} lost`);
+    }
+  } finally {
+    if (tty) io.stderr.write('\n');
+    worker.disconnect();
+    await hub.demos?.stop();
+    await hub.server.close();
+  }
+  const recommendation = recommend(profile, results);
+  const report: BenchReport = {
+    preset: flags.preset,
+    profile,
+    hub: { url: hub.url, engine: 'memory' },
+    transports: results,
+    recommendation,
+  };
+  io.stdout.write(benchTable(results));
+  io.stdout.write(`\nrecommendation: ${recommendation.transport}\n${recommendation.reasons.map((r) => `  - ${r}\n`).join('')}`);
+  if (flags.json !== undefined) writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
+  return results.some((r) => r.messages.lost > 0) ? 2 : 0;
+}
+
+/** The `herald bench` command. */
+export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchIo = process): Command {
+  const presets = Object.keys(BENCH_PRESETS).join('|');
+  return new Command('bench')
+    .description('measure WebSocket, SSE, long-polling and short polling on a workload, and advise one')
+    .addOption(new Option('--preset <name>', `start from a use case's workload: ${presets}`).default(DEFAULT_BENCH_PRESET))
+    .addOption(new Option('--clients <n>', 'subscribing clients').argParser(number('--clients', 1, 10_000, true)))
+    .addOption(
+      new Option('--channels <n>', 'channels the clients spread over (client i on channel i mod n)').argParser(
+        number('--channels', 1, 10_000, true),
+      ),
+    )
+    .addOption(new Option('--publish-rate <n>', 'messages per channel per second').argParser(number('--publish-rate', 0.01, 1000, false)))
+    .addOption(new Option('--message-size <bytes>', 'bytes of data in each message').argParser(number('--message-size', 0, 60_000, true)))
+    .addOption(
+      new Option('--client-rate <n>', 'messages each client sends to the hub per second').argParser(number('--client-rate', 0, 100, false)),
+    )
+    .addOption(new Option('--duration <seconds>', 'seconds of publishing per transport').argParser(number('--duration', 1, 3600, true)))
+    .addOption(
+      new Option('--poll-interval <ms>', 'ms between two short-polling requests').argParser(number('--poll-interval', 50, 60_000, true)),
+    )
+    .addOption(new Option('--json <file>', 'write every figure and the recommendation to this file as JSON'))
+    .addOption(new Option('--port <port>', 'port of the hub the bench starts').argParser(number('--port', 0, 65_535, true)).default(0))
+    .addOption(
+      new Option(
+        '--client-url <url>',
+        'connect the clients to this URL (e.g. a proxy in front of --port) instead of the hub; the publisher still goes to the hub',
+      ),
+    )
+    .addHelpText(
+      'after',
+      `
+Presets (each flag given overrides the preset's value):
+${Object.entries(BENCH_PRESETS)
+  .map(
+    ([name, p]) =>
+      `  ${name.padEnd(13)} ${p.clients} clients, ${p.channels} channels, ${p.publishRate} msg/s per channel, ${p.messageSize} B, clients send ${p.clientRate}/s, ${p.duration} s`,
+  )
+  .join('\n')}
+
+The bench starts a hub in this process (memory engine, 127.0.0.1, port 0 unless --port), runs the
+clients in a separate process over real sockets, one transport after another, and publishes over
+the HTTP API. It prints a table and a recommendation with its reasons; exit code 2 when a transport
+lost messages. Not yet: --url (a remote hub), --html reports, runs through nginx, connection churn.
+
+Example:
+  $ herald bench --preset game --json bench.json`,
+    )
+    .action((flags: BenchFlags) => {
+      run(runBench(flags, io).catch((error: unknown) => reportCliError(error, io.stderr)));
+    });
+}
