@@ -181,7 +181,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
   });
   // Silence the hub's own log: the terminal shows the bench.
   const { config } = loadConfig({ file: undefined, env: {}, flags: { port: flags.port, engine: 'memory' } });
-  const hub = await startHub(config, 'dev', createLogger('silent', new LogDestination()));
+  const hub = await startHub(config, 'dev', createLogger('silent', new LogDestination()), { demos: false });
   const worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const tty = io.stderr.isTTY === true;
   const progress = (text: string): void => {

@@ -28,9 +28,15 @@ export const PRODUCTION_DEFAULTS = { connectionsPerIp: 1000, connectionsPerUser:
  * Starts a hub. The `dev` profile is open (anyone may publish and subscribe, any origin) and serves
  * the landing page at `/`; the `production` profile verifies tokens, denies every namespace not
  * configured, allows only the configured origins, and serves no landing page. Both serve the
- * client SDK's browser bundle at `/sdk/herald-client.js`.
+ * client SDK's browser bundle at `/sdk/herald-client.js`. The dev profile also serves and runs the
+ * demos under `/demo/` unless `options.demos` is false (`herald bench` measures a hub without them).
  */
-export async function startHub(config: HeraldConfig, profile: Profile, logger: Logger): Promise<RunningHub> {
+export async function startHub(
+  config: HeraldConfig,
+  profile: Profile,
+  logger: Logger,
+  options: { readonly demos?: boolean } = {},
+): Promise<RunningHub> {
   const bundle = loadClientBundle();
   if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
   const permissions = profile === 'production' ? new Permissions(config.namespaces, DENY_ALL) : Permissions.open();
@@ -40,7 +46,7 @@ export async function startHub(config: HeraldConfig, profile: Profile, logger: L
   let server: HeraldServer | undefined;
   // The demos publish to this very hub, which exists only once the server is made.
   const demos =
-    profile === 'dev'
+    profile === 'dev' && options.demos !== false
       ? createDemoHost({
           publisher: { publish: (channel, data, options) => server!.herald.publish(channel, data, options) },
           onError: (error) => logger.warn({ err: error }, 'a demo backend request failed'),
