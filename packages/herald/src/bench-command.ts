@@ -15,6 +15,8 @@ import {
   type BenchPresetName,
   type BenchTransport,
 } from './bench-profile.js';
+import { benchHtml } from './bench-html.js';
+import { readBenchProfileFile } from './bench-profile-file.js';
 import { recommend, type BenchRecommendation } from './bench-recommendation.js';
 import { benchTransportResult, type BenchTransportResult } from './bench-result.js';
 import { benchNow, type BenchRunOrder, type BenchStopOrder, type BenchWorkerReport } from './bench-worker-protocol.js';
@@ -24,7 +26,7 @@ import { startHub, type RunningHub } from './start.js';
 export const BENCH_GRACE_MS = 3000;
 
 interface BenchFlags {
-  preset: string;
+  preset?: string;
   clients?: number;
   channels?: number;
   publishRate?: number;
@@ -33,6 +35,8 @@ interface BenchFlags {
   duration?: number;
   pollInterval?: number;
   json?: string;
+  html?: string;
+  profile?: string;
   port: number;
   clientUrl?: string;
 }
@@ -168,9 +172,12 @@ export function benchTable(results: readonly BenchTransportResult[]): string {
 
 /** Runs the bench described by `flags`; resolves with the exit code. */
 export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> {
-  if (!isBenchPreset(flags.preset))
-    throw new CliError(`--preset must be one of ${Object.keys(BENCH_PRESETS).join(', ')}, got "${flags.preset}"`);
-  const profile = benchProfile(flags.preset, {
+  const file = flags.profile === undefined ? undefined : readBenchProfileFile(flags.profile);
+  const preset = flags.preset ?? file?.preset ?? DEFAULT_BENCH_PRESET;
+  if (!isBenchPreset(preset)) throw new CliError(`--preset must be one of ${Object.keys(BENCH_PRESETS).join(', ')}, got "${preset}"`);
+  // The file's fields over the preset's, the flags over both.
+  const profile = benchProfile(preset, {
+    ...file?.fields,
     ...(flags.clients !== undefined && { clients: flags.clients }),
     ...(flags.channels !== undefined && { channels: flags.channels }),
     ...(flags.publishRate !== undefined && { publishRate: flags.publishRate }),
@@ -202,7 +209,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
   }
   const recommendation = recommend(profile, results);
   const report: BenchReport = {
-    preset: flags.preset,
+    preset,
     profile,
     hub: { url: hub.url, engine: 'memory' },
     transports: results,
@@ -211,6 +218,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
   io.stdout.write(benchTable(results));
   io.stdout.write(`\nrecommendation: ${recommendation.transport}\n${recommendation.reasons.map((r) => `  - ${r}\n`).join('')}`);
   if (flags.json !== undefined) writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
+  if (flags.html !== undefined) writeFileSync(flags.html, benchHtml(report, new Date()));
   return results.some((r) => r.messages.lost > 0) ? 2 : 0;
 }
 
@@ -219,7 +227,13 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
   const presets = Object.keys(BENCH_PRESETS).join('|');
   return new Command('bench')
     .description('measure WebSocket, SSE, long-polling and short polling on a workload, and advise one')
-    .addOption(new Option('--preset <name>', `start from a use case's workload: ${presets}`).default(DEFAULT_BENCH_PRESET))
+    .addOption(new Option('--preset <name>', `start from a use case's workload: ${presets} (default: "${DEFAULT_BENCH_PRESET}")`))
+    .addOption(
+      new Option(
+        '--profile <file>',
+        'read the workload from this JSON file: preset and any of clients, channels, publishRate, messageSize, clientRate, duration, pollInterval (flags override it)',
+      ),
+    )
     .addOption(new Option('--clients <n>', 'subscribing clients').argParser(number('--clients', 1, 10_000, true)))
     .addOption(
       new Option('--channels <n>', 'channels the clients spread over (client i on channel i mod n)').argParser(
@@ -236,6 +250,7 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
       new Option('--poll-interval <ms>', 'ms between two short-polling requests').argParser(number('--poll-interval', 50, 60_000, true)),
     )
     .addOption(new Option('--json <file>', 'write every figure and the recommendation to this file as JSON'))
+    .addOption(new Option('--html <file>', 'write a self-contained HTML report (charts, recommendation, caveats) to this file'))
     .addOption(new Option('--port <port>', 'port of the hub the bench starts').argParser(number('--port', 0, 65_535, true)).default(0))
     .addOption(
       new Option(
@@ -246,7 +261,7 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
     .addHelpText(
       'after',
       `
-Presets (each flag given overrides the preset's value):
+Presets (a --profile file's fields override the preset's values, each flag given overrides both):
 ${Object.entries(BENCH_PRESETS)
   .map(
     ([name, p]) =>
@@ -257,10 +272,11 @@ ${Object.entries(BENCH_PRESETS)
 The bench starts a hub in this process (memory engine, 127.0.0.1, port 0 unless --port), runs the
 clients in a separate process over real sockets, one transport after another, and publishes over
 the HTTP API. It prints a table and a recommendation with its reasons; exit code 2 when a transport
-lost messages. Not yet: --url (a remote hub), --html reports, runs through nginx, connection churn.
+lost messages. Not yet: --url (a remote hub), runs through nginx, connection churn.
 
 Example:
-  $ herald bench --preset game --json bench.json`,
+  $ herald bench --preset game --json bench.json --html bench.html
+  $ echo '{"preset":"chat","clients":200}' > mine.json && herald bench --profile mine.json`,
     )
     .action((flags: BenchFlags) => {
       run(runBench(flags, io).catch((error: unknown) => reportCliError(error, io.stderr)));
