@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, reportCliError } from './cli-error.js';
@@ -18,7 +19,9 @@ import {
 import { benchHtml } from './bench-html.js';
 import { readBenchProfileFile } from './bench-profile-file.js';
 import { recommend, type BenchRecommendation } from './bench-recommendation.js';
+import { benchCostTable, type BenchMeasuredTransport } from './bench-cost-table.js';
 import { benchTransportResult, type BenchTransportResult } from './bench-result.js';
+import { benchServerCost, localServerProbe, remoteServerProbe, type BenchServerCost, type BenchServerProbe } from './bench-server-cost.js';
 import { benchNow, type BenchRunOrder, type BenchStopOrder, type BenchWorkerReport } from './bench-worker-protocol.js';
 import { startHub, type RunningHub } from './start.js';
 
@@ -39,14 +42,31 @@ interface BenchFlags {
   profile?: string;
   port: number;
   clientUrl?: string;
+  url?: string;
+  key?: string;
+  churn?: number;
+}
+
+/** The hub a bench runs against: one it started, or a remote one (`--url`). */
+interface BenchHub {
+  readonly url: string;
+  readonly engine: 'memory' | 'remote';
+  readonly key: string | undefined;
+  readonly probe: BenchServerProbe;
+  readonly source: BenchServerCost['source'];
+  close(): Promise<void>;
 }
 
 /** What `herald bench --json` writes. */
 export interface BenchReport {
   readonly preset: BenchPresetName;
   readonly profile: BenchProfile;
-  readonly hub: { readonly url: string; readonly engine: 'memory' };
-  readonly transports: BenchTransportResult[];
+  readonly hub: { readonly url: string; readonly engine: 'memory' | 'remote' };
+  /** The prefix of every channel of this run: `bench-<random>`. */
+  readonly channelPrefix: string;
+  /** Reconnects per client per minute. @default 0 */
+  readonly churn: number;
+  readonly transports: BenchMeasuredTransport[];
   readonly recommendation: BenchRecommendation;
 }
 
@@ -66,7 +86,12 @@ function number(name: string, min: number, max: number, integer: boolean) {
 }
 
 /** Publishes `profile.publishRate` messages per second on each channel for `profile.duration` s; resolves with the count stored per channel. */
-async function publish(url: string, channels: readonly string[], profile: BenchProfile): Promise<Record<string, number>> {
+async function publish(
+  url: string,
+  key: string | undefined,
+  channels: readonly string[],
+  profile: BenchProfile,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const total = Math.round(profile.publishRate * profile.duration);
   const every = 1000 / profile.publishRate;
@@ -80,13 +105,15 @@ async function publish(url: string, channels: readonly string[], profile: BenchP
         const wait = start + i * every - benchNow();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         sends.push(
-          fetch(`${url}/api/publish`, { method: 'POST', body: JSON.stringify({ channel, data: { t: benchNow(), p: pad } }) }).then(
-            async (res) => {
-              await res.body?.cancel();
-              if (!res.ok) throw new CliError(`the hub refused a publish on ${channel}: HTTP ${res.status}`);
-              counts[channel]!++;
-            },
-          ),
+          fetch(`${url}/api/publish`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(key !== undefined && { 'x-herald-key': key }) },
+            body: JSON.stringify({ channel, data: { t: benchNow(), p: pad } }),
+          }).then(async (res) => {
+            await res.body?.cancel();
+            if (!res.ok) throw new CliError(`the hub refused a publish on ${channel}: HTTP ${res.status}`);
+            counts[channel]!++;
+          }),
         );
       }
       await Promise.all(sends);
@@ -107,24 +134,43 @@ function nextReport(worker: ChildProcess): Promise<BenchWorkerReport> {
   });
 }
 
-async function runTransport(
-  worker: ChildProcess,
-  hub: RunningHub,
-  clientUrl: string,
-  transport: BenchTransport,
-  profile: BenchProfile,
-  progress: (text: string) => void,
-): Promise<BenchTransportResult> {
-  const channelNames = Array.from({ length: profile.channels }, (_, k) => `bench:${transport}:${k}`);
+/** One reading of the hub's process, or undefined (with a warning) when the hub does not give one. */
+async function sample(hub: BenchHub, warn: (text: string) => void): Promise<Awaited<ReturnType<BenchServerProbe>> | undefined> {
+  try {
+    return await hub.probe();
+  } catch (error) {
+    warn(`no server CPU and memory figures: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+interface TransportRun {
+  readonly worker: ChildProcess;
+  readonly hub: BenchHub;
+  readonly clientUrl: string;
+  readonly prefix: string;
+  readonly churn: number;
+  readonly profile: BenchProfile;
+  readonly progress: (text: string) => void;
+  readonly warn: (text: string) => void;
+}
+
+async function runTransport(run: TransportRun, transport: BenchTransport): Promise<BenchMeasuredTransport> {
+  const { worker, hub, profile, progress } = run;
+  const channelNames = Array.from({ length: profile.channels }, (_, k) => `${run.prefix}:${transport}:${k}`);
   const order: BenchRunOrder = {
     type: 'run',
     transport,
-    url: clientUrl,
+    url: run.clientUrl,
     channels: Array.from({ length: profile.clients }, (_, i) => channelNames[i % profile.channels]!),
     clientRate: profile.clientRate,
     messageSize: profile.messageSize,
     pollInterval: profile.pollInterval,
+    upstreamChannel: `${run.prefix}:up`,
+    churn: run.churn,
+    ...(hub.key !== undefined && { key: hub.key }),
   };
+  const before = await sample(hub, run.warn);
   progress(`${transport}: connecting ${profile.clients} clients`);
   const ready = nextReport(worker);
   worker.send(order);
@@ -137,17 +183,61 @@ async function runTransport(
   );
   let expected: Record<string, number>;
   try {
-    expected = await publish(hub.url, channelNames, profile);
+    expected = await publish(hub.url, hub.key, channelNames, profile);
   } finally {
     clearInterval(ticker);
   }
+  // While the clients are still connected: their memory is still held.
+  const after = before === undefined ? undefined : await sample(hub, run.warn);
   progress(`${transport}: waiting for the last messages`);
   const result = nextReport(worker);
   const stop: BenchStopOrder = { type: 'stop', expected, graceMs: BENCH_GRACE_MS + profile.pollInterval };
   worker.send(stop);
   const report = await result;
   if (report.type !== 'result') throw new CliError('the bench client process answered out of turn');
-  return benchTransportResult(transport, profile.clients, report.counts);
+  return {
+    ...benchTransportResult(transport, profile.clients, report.counts),
+    server: after === undefined || before === undefined ? null : benchServerCost(hub.source, before, after, profile.clients),
+    churn: { reconnects: report.counts.reconnects, gaps: report.counts.gaps },
+  };
+}
+
+/** Starts the local hub, or points at the remote one of `flags.url`. */
+async function benchHub(flags: BenchFlags): Promise<BenchHub> {
+  if (flags.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(flags.url);
+    } catch {
+      throw new CliError(`--url must be an http:// or https:// URL, got "${flags.url}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new CliError(`--url must be an http:// or https:// URL, got "${flags.url}"`);
+    const base = url.origin;
+    return {
+      url: base,
+      engine: 'remote',
+      key: flags.key,
+      probe: remoteServerProbe(base, flags.key),
+      source: 'metrics',
+      close: () => Promise.resolve(),
+    };
+  }
+  if (flags.key !== undefined) throw new CliError('--key needs --url: the hub the bench starts has no API keys');
+  // Silence the hub's own log: the terminal shows the bench.
+  const { config } = loadConfig({ file: undefined, env: {}, flags: { port: flags.port, engine: 'memory' } });
+  const hub: RunningHub = await startHub(config, 'dev', createLogger('silent', new LogDestination()), { demos: false });
+  return {
+    url: hub.url,
+    engine: 'memory',
+    key: undefined,
+    probe: localServerProbe(),
+    source: 'process',
+    close: async () => {
+      await hub.demos?.stop();
+      await hub.server.close();
+    },
+  };
 }
 
 const pad = (text: string, width: number): string => text.padStart(width);
@@ -186,36 +276,52 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
     ...(flags.duration !== undefined && { duration: flags.duration }),
     ...(flags.pollInterval !== undefined && { pollInterval: flags.pollInterval }),
   });
-  // Silence the hub's own log: the terminal shows the bench.
-  const { config } = loadConfig({ file: undefined, env: {}, flags: { port: flags.port, engine: 'memory' } });
-  const hub = await startHub(config, 'dev', createLogger('silent', new LogDestination()), { demos: false });
+  const hub = await benchHub(flags);
   const worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const tty = io.stderr.isTTY === true;
   const progress = (text: string): void => {
     io.stderr.write(tty ? `\r\x1b[2Kherald bench: ${text}` : `herald bench: ${text}\n`);
   };
-  const results: BenchTransportResult[] = [];
+  const warn = (text: string): void => {
+    io.stderr.write(`${tty ? '\r\x1b[2K' : ''}herald bench: ${text}\n`);
+  };
+  const churn = flags.churn ?? 0;
+  const run: TransportRun = {
+    worker,
+    hub,
+    clientUrl: flags.clientUrl ?? hub.url,
+    prefix: `bench-${randomBytes(6)
+      .toString('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x')}`,
+    churn,
+    profile,
+    progress,
+    warn,
+  };
+  const results: BenchMeasuredTransport[] = [];
   try {
     for (const transport of BENCH_TRANSPORTS) {
-      const result = await runTransport(worker, hub, flags.clientUrl ?? hub.url, transport, profile, progress);
+      const result = await runTransport(run, transport);
       results.push(result);
       progress(`${transport}: done, p95 ${result.latencyMs.p95} ms, ${result.messages.lost} lost`);
     }
   } finally {
     if (tty) io.stderr.write('\n');
     worker.disconnect();
-    await hub.demos?.stop();
-    await hub.server.close();
+    await hub.close();
   }
   const recommendation = recommend(profile, results);
   const report: BenchReport = {
     preset,
     profile,
-    hub: { url: hub.url, engine: 'memory' },
+    hub: { url: hub.url, engine: hub.engine },
+    channelPrefix: run.prefix,
+    churn,
     transports: results,
     recommendation,
   };
   io.stdout.write(benchTable(results));
+  io.stdout.write(`\n${benchCostTable(results)}`);
   io.stdout.write(`\nrecommendation: ${recommendation.transport}\n${recommendation.reasons.map((r) => `  - ${r}\n`).join('')}`);
   if (flags.json !== undefined) writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
   if (flags.html !== undefined) writeFileSync(flags.html, benchHtml(report, new Date()));
@@ -258,6 +364,15 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
         'connect the clients to this URL (e.g. a proxy in front of --port) instead of the hub; the publisher still goes to the hub',
       ),
     )
+    .addOption(new Option('--url <url>', 'run against the hub at this URL instead of starting one'))
+    .addOption(
+      new Option('--key <key>', "with --url: the hub's API key, sent as X-Herald-Key by the publisher, the clients and the /metrics reads"),
+    )
+    .addOption(
+      new Option('--churn <n>', 'reconnects per client per minute: each client closes its connection and resumes from its cursor')
+        .argParser(number('--churn', 0, 600, false))
+        .default(0),
+    )
     .addHelpText(
       'after',
       `
@@ -269,14 +384,17 @@ ${Object.entries(BENCH_PRESETS)
   )
   .join('\n')}
 
-The bench starts a hub in this process (memory engine, 127.0.0.1, port 0 unless --port), runs the
-clients in a separate process over real sockets, one transport after another, and publishes over
-the HTTP API. It prints a table and a recommendation with its reasons; exit code 2 when a transport
-lost messages. Not yet: --url (a remote hub), runs through nginx, connection churn.
+The bench starts a hub in this process (memory engine, 127.0.0.1, port 0 unless --port), or with
+--url uses that hub (channels under a prefix bench-<random>: of its own), runs the clients in a
+separate process over real sockets, one transport after another, and publishes over the HTTP API.
+It prints a table, the hub's CPU and memory per client (this process's for its own hub, the remote
+hub's /metrics with --url) with the reconnects and gaps of --churn, and a recommendation with its
+reasons; exit code 2 when a transport lost messages. Not yet: runs through nginx.
 
-Example:
+Examples:
   $ herald bench --preset game --json bench.json --html bench.html
-  $ echo '{"preset":"chat","clients":200}' > mine.json && herald bench --profile mine.json`,
+  $ echo '{"preset":"chat","clients":200}' > mine.json && herald bench --profile mine.json
+  $ herald bench --url https://hub.example.com --key "$HERALD_API_KEY" --churn 6`,
     )
     .action((flags: BenchFlags) => {
       run(runBench(flags, io).catch((error: unknown) => reportCliError(error, io.stderr)));

@@ -1,8 +1,5 @@
 import type { BenchTransport } from './bench-profile.js';
 
-/** The channel clients publish their own messages to (nobody subscribes to it). */
-export const BENCH_UPSTREAM_CHANNEL = 'bench-up';
-
 /** Tells the worker to connect its clients over one transport. */
 export interface BenchRunOrder {
   readonly type: 'run';
@@ -14,6 +11,12 @@ export interface BenchRunOrder {
   readonly clientRate: number;
   readonly messageSize: number;
   readonly pollInterval: number;
+  /** The channel clients publish their own messages to (nobody subscribes to it). */
+  readonly upstreamChannel: string;
+  /** An API key the clients present as `X-Herald-Key` on every connection and request (a remote hub with `--key`). */
+  readonly key?: string;
+  /** Reconnects per client per minute (0 = none): each client closes its connection and resumes from its cursor. */
+  readonly churn: number;
 }
 
 /** Tells the worker the publisher is done: `expected` is how many messages each channel got. */
@@ -40,6 +43,10 @@ export interface BenchClientCounts {
   readonly connections: number;
   /** Messages the clients sent to the hub. */
   readonly upstream: number;
+  /** Reconnects the clients made (`churn`). */
+  readonly reconnects: number;
+  /** Gaps the hub reported to the clients: positions it could not resume from. */
+  readonly gaps: number;
   /** From the first connection to the last socket closed, in ms. */
   readonly elapsedMs: number;
 }

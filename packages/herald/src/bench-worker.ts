@@ -7,13 +7,7 @@
 import { request, Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createConnection, type Socket, type NetConnectOpts } from 'node:net';
 import WebSocket from 'ws';
-import {
-  BENCH_UPSTREAM_CHANNEL,
-  benchNow,
-  type BenchRunOrder,
-  type BenchStopOrder,
-  type BenchWorkerReport,
-} from './bench-worker-protocol.js';
+import { benchNow, type BenchRunOrder, type BenchStopOrder, type BenchWorkerReport } from './bench-worker-protocol.js';
 
 /** How long a long-polling request is held by the hub, in seconds. */
 const LONG_POLL_WAIT_S = 25;
@@ -21,6 +15,8 @@ const LONG_POLL_WAIT_S = 25;
 interface Envelope {
   readonly type: string;
   readonly channel?: string;
+  readonly epoch?: string;
+  readonly offset?: number;
   readonly data?: { t?: number };
 }
 
@@ -28,6 +24,7 @@ interface PollAnswer {
   readonly messages: Envelope[];
   readonly cursor: string;
   readonly more?: boolean;
+  readonly gaps?: unknown[];
 }
 
 /** The sockets of one run and what they carried. */
@@ -61,13 +58,21 @@ class SocketCounter {
   }
 }
 
-/** One subscribing client. */
-interface BenchClient {
+/** What a client has received, so that a message delivered twice across a reconnect counts once. */
+interface Received {
   received: number;
+  /** The position of the last message counted. */
+  last?: { epoch: string; offset: number };
+}
+
+/** One subscribing client. */
+interface BenchClient extends Received {
   /** Resolves once the client is subscribed. */
   readonly ready: Promise<void>;
   /** Sends one message to the hub. */
   send(data: unknown): void;
+  /** Closes the connection and opens a new one that resumes from the last position received. */
+  reconnect(): void;
   close(): void;
 }
 
@@ -78,13 +83,20 @@ class Run {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #started = benchNow();
   upstream = 0;
+  reconnects = 0;
+  gaps = 0;
   stopped = false;
   #onReceive: (() => void) | undefined;
 
   constructor(readonly order: BenchRunOrder) {}
 
-  receive(envelope: Envelope, client: { received: number }): void {
+  receive(envelope: Envelope, client: Received): void {
+    if (envelope.type === 'gap') this.gaps++;
     if (envelope.type !== 'message' || typeof envelope.data?.t !== 'number') return;
+    if (envelope.epoch !== undefined && envelope.offset !== undefined) {
+      if (client.last?.epoch === envelope.epoch && envelope.offset <= client.last.offset) return;
+      client.last = { epoch: envelope.epoch, offset: envelope.offset };
+    }
     this.latencies.push(benchNow() - envelope.data.t);
     client.received++;
     this.#onReceive?.();
@@ -104,7 +116,11 @@ class Run {
   /** An HTTP request over `agent`, counted; resolves with the answer's body. */
   fetch(agent: Agent, method: string, path: string, body?: string): { done: Promise<string>; abort: () => void } {
     const url = new URL(path, this.order.url);
-    const req = request(url, { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+    const req = request(url, {
+      method,
+      agent,
+      headers: { ...this.keyHeader(), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    });
     this.countSent(req);
     const done = new Promise<string>((resolve, reject) => {
       req.once('error', reject);
@@ -120,6 +136,32 @@ class Run {
     });
     req.end(body);
     return { done, abort: () => req.destroy() };
+  }
+
+  /** `X-Herald-Key` when the order carries a key. */
+  keyHeader(): Record<string, string> {
+    return this.order.key === undefined ? {} : { 'x-herald-key': this.order.key };
+  }
+
+  /** Reconnects each client `churn` times a minute, the clients' turns spread evenly over the period. */
+  startChurn(): void {
+    if (this.order.churn <= 0) return;
+    const period = 60_000 / this.order.churn;
+    this.clients.forEach((client, i) => {
+      const turn = (): void => {
+        if (this.stopped) return;
+        this.reconnects++;
+        client.reconnect();
+      };
+      const first = setTimeout(
+        () => {
+          turn();
+          this.#timers.push(setInterval(turn, period));
+        },
+        (period * (i + 1)) / this.clients.length,
+      );
+      this.#timers.push(first);
+    });
   }
 
   startUpstream(): void {
@@ -140,7 +182,7 @@ class Run {
   /** Stops sending, waits for the expected messages (at most `graceMs`), closes everything and counts. */
   async stop(stop: BenchStopOrder): Promise<BenchWorkerReport> {
     this.stopped = true;
-    for (const timer of this.#timers) clearInterval(timer);
+    for (const timer of this.#timers) clearTimeout(timer);
     const expectedOf = this.order.channels.map((channel) => stop.expected[channel] ?? 0);
     const complete = (): boolean => this.clients.every((client, i) => client.received >= (expectedOf[i] ?? 0));
     if (!complete()) {
@@ -168,6 +210,8 @@ class Run {
         requests: this.counter.requests,
         connections: this.counter.connections,
         upstream: this.upstream,
+        reconnects: this.reconnects,
+        gaps: this.gaps,
         elapsedMs: benchNow() - this.#started,
       },
     };
@@ -187,77 +231,131 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 function webSocketClient(run: Run, channel: string): BenchClient {
   const url = new URL('/ws', run.order.url);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  run.counter.requests++;
-  const ws = new WebSocket(url, { perMessageDeflate: false, createConnection: run.counter.connect as typeof createConnection });
   const ready = deferred();
-  let id = 1;
+  let ws: WebSocket | undefined;
+  let id = 0;
+  // Where the first subscription started; after a message, the client resumes after that message.
+  let start: { epoch: string; offset: number } | undefined;
+  const open = (): void => {
+    run.counter.requests++;
+    const socket = new WebSocket(url, {
+      perMessageDeflate: false,
+      headers: run.keyHeader(),
+      createConnection: run.counter.connect as typeof createConnection,
+    });
+    ws = socket;
+    const subscribe = ++id;
+    const since = client.last ?? start;
+    socket.once('open', () =>
+      socket.send(JSON.stringify({ id: subscribe, type: 'subscribe', channel, ...(since !== undefined && { since }) })),
+    );
+    socket.on('message', (raw: Buffer) => {
+      const frame = JSON.parse(raw.toString()) as Envelope & {
+        id?: number;
+        error?: { message: string };
+        position?: { epoch: string; offset: number };
+      };
+      if (frame.type === 'reply' && frame.id === subscribe) {
+        if (frame.error !== undefined) return ready.reject(new Error(`subscribe refused: ${frame.error.message}`));
+        start ??= frame.position;
+        ready.resolve();
+      } else if (frame.type !== 'reply') run.receive(frame, client);
+    });
+    socket.once('error', (error) => ready.reject(error));
+  };
   const client: BenchClient = {
     received: 0,
     ready: ready.promise,
-    send: (data) => ws.send(JSON.stringify({ id: ++id, type: 'publish', channel: BENCH_UPSTREAM_CHANNEL, data })),
-    close: () => ws.terminate(),
+    send: (data) => ws?.send(JSON.stringify({ id: ++id, type: 'publish', channel: run.order.upstreamChannel, data })),
+    reconnect: () => {
+      ws?.terminate();
+      open();
+    },
+    close: () => ws?.terminate(),
   };
-  ws.once('open', () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel })));
-  ws.on('message', (raw: Buffer) => {
-    const frame = JSON.parse(raw.toString()) as Envelope & { id?: number; error?: { message: string } };
-    if (frame.type === 'reply' && frame.id === 1) {
-      if (frame.error === undefined) ready.resolve();
-      else ready.reject(new Error(`subscribe refused: ${frame.error.message}`));
-    } else run.receive(frame, client);
-  });
-  ws.once('error', (error) => ready.reject(error));
+  open();
   return client;
 }
 
-function httpSender(run: Run, agent: Agent): (data: unknown) => void {
+function httpSender(run: Run, agent: () => Agent): (data: unknown) => void {
   return (data) => {
-    run.fetch(agent, 'POST', '/api/publish', JSON.stringify({ channel: BENCH_UPSTREAM_CHANNEL, data })).done.catch(() => {});
+    run.fetch(agent(), 'POST', '/api/publish', JSON.stringify({ channel: run.order.upstreamChannel, data })).done.catch(() => {});
   };
 }
 
 function sseClient(run: Run, channel: string): BenchClient {
-  const agent = run.agent();
+  let agent = run.agent();
   const ready = deferred();
-  const req = request(new URL(`/events?channel=${encodeURIComponent(channel)}`, run.order.url), { agent });
-  run.countSent(req);
-  const client: BenchClient = { received: 0, ready: ready.promise, send: httpSender(run, agent), close: () => req.destroy() };
-  req.once('response', (res) => {
-    if (res.statusCode !== 200) return ready.reject(new Error(`GET /events: HTTP ${res.statusCode}`));
-    let buffer = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffer += chunk;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let name = 'message';
-        let data = '';
-        for (const line of event.split('\n')) {
-          if (line.startsWith('event: ')) name = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if (name === 'ready') ready.resolve();
-        else if (name === 'message' && data !== '') run.receive(JSON.parse(data) as Envelope, client);
-      }
+  let req: ClientRequest | undefined;
+  // The `id:` of the last event: a cursor over the stream, sent back as `Last-Event-ID` on a reconnect.
+  let lastEventId: string | undefined;
+  const open = (): void => {
+    const current = request(new URL(`/events?channel=${encodeURIComponent(channel)}`, run.order.url), {
+      agent,
+      headers: { ...run.keyHeader(), ...(lastEventId !== undefined && { 'last-event-id': lastEventId }) },
     });
-    res.on('error', () => {});
-  });
-  req.once('error', (error) => ready.reject(error));
-  req.end();
+    req = current;
+    run.countSent(current);
+    current.once('response', (res) => {
+      if (res.statusCode !== 200) return ready.reject(new Error(`GET /events: HTTP ${res.statusCode}`));
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = 'message';
+          let data = '';
+          for (const line of event.split('\n')) {
+            if (line.startsWith('event: ')) name = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+            else if (line.startsWith('id: ')) lastEventId = line.slice(4);
+          }
+          if (name === 'ready') ready.resolve();
+          else if ((name === 'message' || name === 'gap') && data !== '') run.receive(JSON.parse(data) as Envelope, client);
+        }
+      });
+      res.on('error', () => {});
+    });
+    current.once('error', (error) => ready.reject(error));
+    current.end();
+  };
+  const client: BenchClient = {
+    received: 0,
+    ready: ready.promise,
+    send: httpSender(run, () => agent),
+    reconnect: () => {
+      req?.destroy();
+      agent.destroy();
+      agent = run.agent();
+      open();
+    },
+    close: () => req?.destroy(),
+  };
+  open();
   return client;
 }
 
 function pollingClient(run: Run, channel: string, long: boolean): BenchClient {
-  const agent = run.agent();
+  let agent = run.agent();
   const ready = deferred();
   let abort: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let reconnecting = false;
   const client: BenchClient = {
     received: 0,
     ready: ready.promise,
-    send: httpSender(run, agent),
+    send: httpSender(run, () => agent),
+    // A new connection: the request in flight is abandoned and asked again, with the same cursor, on it.
+    reconnect: () => {
+      reconnecting = true;
+      abort?.();
+      agent.destroy();
+      agent = run.agent();
+    },
     close: () => {
       closed = true;
       clearTimeout(timer);
@@ -267,9 +365,17 @@ function pollingClient(run: Run, channel: string, long: boolean): BenchClient {
   const base = `/api/messages?channel=${encodeURIComponent(channel)}`;
   const poll = async (cursor: string): Promise<void> => {
     while (!closed) {
+      reconnecting = false;
       const call = run.fetch(agent, 'GET', `${base}&since=${encodeURIComponent(cursor)}${long ? `&wait=${LONG_POLL_WAIT_S}` : ''}`);
       abort = call.abort;
-      const answer = JSON.parse(await call.done) as PollAnswer;
+      let answer: PollAnswer;
+      try {
+        answer = JSON.parse(await call.done) as PollAnswer;
+      } catch (error) {
+        if (reconnecting || closed) continue;
+        throw error;
+      }
+      run.gaps += answer.gaps?.length ?? 0;
       for (const message of answer.messages) run.receive(message, client);
       cursor = answer.cursor;
       if (!long && answer.more !== true && !closed) await new Promise((resolve) => (timer = setTimeout(resolve, run.order.pollInterval)));
@@ -307,6 +413,7 @@ async function start(order: BenchRunOrder): Promise<void> {
   }
   await Promise.all(run.clients.map((client) => client.ready));
   run.startUpstream();
+  run.startChurn();
   reply({ type: 'ready' });
 }
 
