@@ -1,39 +1,21 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@herald/testkit';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/chat from `herald start` (dev profile) in Chromium: separate browser contexts are separate
 // users (own localStorage, own connection to the hub).
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const demo = useDemoSession();
 
 /** Opens the chat as `name` in a context of its own and waits until it has joined the room. */
 async function openChat(name: string, query = ''): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/chat/?name=${name}${query}`);
+  await page.goto(`${demo.hub.url}/demo/chat/?name=${name}${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors };
 }
@@ -87,7 +69,7 @@ describe('/demo/chat', { timeout: 60_000 }, () => {
     for (const { page } of [alice, bob, carol]) await waitForOnline(page, ['alice', 'bob', 'carol']);
 
     // Leaving is seen too.
-    await contexts[1]!.close();
+    await demo.contexts[1]!.close();
     await waitForOnline(alice.page, ['alice', 'carol']);
     expect(await messages(alice.page)).toEqual(['hello bob', 'hi alice']);
     expect([...alice.errors, ...bob.errors, ...carol.errors]).toEqual([]);

@@ -1,40 +1,22 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { eventually } from '@herald/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/collab from `herald start` (dev profile) in Chromium: two browsers edit one list at once;
 // every page applies the channel's log in offset order, so they converge. One goes offline,
 // misses edits, queues one of its own, reconnects, and ends with the same list, each edit once.
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
+const demo = useDemoSession();
 let lists = 0;
 
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
-
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/collab/${query}`);
+  await page.goto(`${demo.hub.url}/demo/collab/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors };
 }

@@ -1,8 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { eventually } from '@herald/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/dashboard from `herald start` (dev profile) in Chromium: the demo's simulator publishes the
 // vans every second and an order every 1.5 s; one page on SSE and one on polling follow both.
@@ -13,29 +13,14 @@ interface Order {
   readonly total: number;
 }
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
+const demo = useDemoSession({ keepContexts: true });
 
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/dashboard/${query}`);
+  await page.goto(`${demo.hub.url}/demo/dashboard/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors };
 }
@@ -50,7 +35,7 @@ const shown = async (page: Page): Promise<{ order: number; total: number }> => {
 
 /** Every order the simulator published, from the hub's history. */
 async function publishedOrders(): Promise<Order[]> {
-  const res = await fetch(`${hub.url}/api/history?channel=${encodeURIComponent('dashboard:orders')}&limit=1000`);
+  const res = await fetch(`${demo.hub.url}/api/history?channel=${encodeURIComponent('dashboard:orders')}&limit=1000`);
   expect(res.status).toBe(200);
   return ((await res.json()) as { messages: { data: Order }[] }).messages.map((m) => m.data);
 }
@@ -110,13 +95,13 @@ describe('/demo/dashboard', { timeout: 60_000 }, () => {
   });
 
   it('answers its state: intervals, the latest vans and the total so far', async () => {
-    const res = await fetch(`${hub.url}/demo/dashboard/api/state`);
+    const res = await fetch(`${demo.hub.url}/demo/dashboard/api/state`);
     expect(res.status).toBe(200);
     const state = (await res.json()) as { interval: unknown; vehicles: { vehicles: unknown[] }; total: number; orders: Order[] };
     expect(state.interval).toEqual({ vehicles: 1000, orders: 1500 });
     expect(state.vehicles.vehicles).toHaveLength(5);
     expect(state.total).toBe(state.orders.reduce((sum, o) => sum + o.amount, 0));
-    const post = await fetch(`${hub.url}/demo/dashboard/api/state`, { method: 'POST' });
+    const post = await fetch(`${demo.hub.url}/demo/dashboard/api/state`, { method: 'POST' });
     expect(post.status).toBe(405);
     await post.body?.cancel();
   });

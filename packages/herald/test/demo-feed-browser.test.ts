@@ -1,46 +1,28 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { eventually } from '@herald/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { range, WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/feed from `herald start` (dev profile) in Chromium: posts through the demo's backend arrive
 // on top in every open page; "Load older" pages back through the channel's history by position.
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
+const demo = useDemoSession();
 let feeds = 0;
 
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
-
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/feed/${query}`);
+  await page.goto(`${demo.hub.url}/demo/feed/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors };
 }
 
 /** Posts through the demo's backend, as the form does; returns the post's offset. */
 async function post(feed: string, text: string): Promise<number> {
-  const res = await fetch(`${hub.url}/demo/feed/api/post`, {
+  const res = await fetch(`${demo.hub.url}/demo/feed/api/post`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ feed, author: 'seed', text }),
@@ -125,13 +107,13 @@ describe('/demo/feed', { timeout: 60_000 }, () => {
   });
 
   it('refuses a bad post with code 1005', async () => {
-    const res = await fetch(`${hub.url}/demo/feed/api/post`, {
+    const res = await fetch(`${demo.hub.url}/demo/feed/api/post`, {
       method: 'POST',
       body: JSON.stringify({ feed: 'x', author: 'a', text: ' ' }),
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 1005, message: 'text must be 1-280 characters' } });
-    const badFeed = await fetch(`${hub.url}/demo/feed/api/post`, {
+    const badFeed = await fetch(`${demo.hub.url}/demo/feed/api/post`, {
       method: 'POST',
       body: JSON.stringify({ feed: 'A B', author: 'a', text: 'b' }),
     });

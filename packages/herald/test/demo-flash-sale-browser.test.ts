@@ -1,8 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { eventually } from '@herald/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/flash-sale from `herald start` (dev profile) in Chromium. 54 buyers for 20 items: six browser
 // contexts (on SSE, polling and WebSocket) click Buy, and 48 more buy with fetch from inside those
@@ -26,35 +26,20 @@ const TRANSPORTS = ['', '?transport=sse', '?transport=polling', '?transport=webs
 const FETCH_BUYERS_PER_PAGE = 8;
 const STOCK = 20;
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
+const demo = useDemoSession({ keepContexts: true });
 
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/flash-sale/${query}`);
+  await page.goto(`${demo.hub.url}/demo/flash-sale/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors };
 }
 
 async function post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${hub.url}/demo/flash-sale/${path}`, {
+  const res = await fetch(`${demo.hub.url}/demo/flash-sale/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -63,7 +48,7 @@ async function post(path: string, body: unknown): Promise<{ status: number; body
 }
 
 async function saleState(): Promise<SaleState> {
-  const res = await fetch(`${hub.url}/demo/flash-sale/api/state`);
+  const res = await fetch(`${demo.hub.url}/demo/flash-sale/api/state`);
   return ((await res.json()) as { state: SaleState }).state;
 }
 
@@ -143,7 +128,7 @@ describe('/demo/flash-sale', { timeout: 60_000 }, () => {
     }
 
     // The channel's log: one state per purchase after the reset, stock down by one each time, never below 0.
-    const res = await fetch(`${hub.url}/api/history?channel=${encodeURIComponent('flash-sale:stock')}&limit=1000`);
+    const res = await fetch(`${demo.hub.url}/api/history?channel=${encodeURIComponent('flash-sale:stock')}&limit=1000`);
     const states = ((await res.json()) as { messages: { data: SaleState }[] }).messages.map((m) => m.data).filter((s) => s.sale === sale);
     expect(states.map((s) => s.stock)).toEqual(Array.from({ length: STOCK + 1 }, (_, i) => STOCK - i));
     expect(pages.flatMap(({ errors }) => errors)).toEqual([]);

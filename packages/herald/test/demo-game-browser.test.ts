@@ -1,30 +1,13 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@herald/testkit';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/game from `herald start` (dev profile) in Chromium: each browser context is a player with a
 // connection of its own, sending its position at the configured rate and drawing the other's.
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const demo = useDemoSession();
 
 interface Player {
   readonly page: Page;
@@ -33,12 +16,11 @@ interface Player {
 }
 
 async function openGame(query: string): Promise<Player> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${hub.url}/demo/game/?${query}`);
+  await page.goto(`${demo.hub.url}/demo/game/?${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
   return { page, errors, context };
 }

@@ -1,34 +1,16 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { eventually } from '@herald/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../src/start.js';
-import { launchChromium, startDevHub, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useDemoSession } from './demo-session.js';
 
 // /demo/notifications from `herald start` (dev profile) in Chromium: the demo's backend publishes,
 // the page keeps what it showed and the cursor after it in localStorage, and resumes from there.
 
-let browser: Browser;
-let hub: RunningHub;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  hub = await startDevHub();
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.demos?.stop();
-  await hub?.server.close();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const demo = useDemoSession();
 
 async function newPage(): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await demo.context();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -36,13 +18,13 @@ async function newPage(): Promise<{ page: Page; errors: string[] }> {
 }
 
 async function open(page: Page, query: string): Promise<void> {
-  await page.goto(`${hub.url}/demo/notifications/${query}`);
+  await page.goto(`${demo.hub.url}/demo/notifications/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
 }
 
 /** Asks the demo's backend to notify `user`, as the page's button does; returns the notification's id. */
 async function sendFromBackend(user: string): Promise<number> {
-  const res = await fetch(`${hub.url}/demo/notifications/api/send`, {
+  const res = await fetch(`${demo.hub.url}/demo/notifications/api/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ user }),
@@ -119,13 +101,13 @@ describe('/demo/notifications', { timeout: 60_000 }, () => {
   });
 
   it('refuses a bad user with code 1005 and a GET with 405', async () => {
-    const bad = await fetch(`${hub.url}/demo/notifications/api/send`, { method: 'POST', body: JSON.stringify({ user: 'a b' }) });
+    const bad = await fetch(`${demo.hub.url}/demo/notifications/api/send`, { method: 'POST', body: JSON.stringify({ user: 'a b' }) });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { code: 1005, message: 'user must be 1-64 letters, digits, _ or -' } });
-    const notJson = await fetch(`${hub.url}/demo/notifications/api/send`, { method: 'POST', body: '{' });
+    const notJson = await fetch(`${demo.hub.url}/demo/notifications/api/send`, { method: 'POST', body: '{' });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { code: number } }).error.code).toBe(1000);
-    const get = await fetch(`${hub.url}/demo/notifications/api/send`);
+    const get = await fetch(`${demo.hub.url}/demo/notifications/api/send`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
     await get.body?.cancel();
