@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, reportCliError } from './cli-error.js';
+import { hubTarget } from './hub-target.js';
 import { loadConfig } from './config.js';
 import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
@@ -205,15 +206,9 @@ async function runTransport(run: TransportRun, transport: BenchTransport): Promi
 /** Starts the local hub, or points at the remote one of `flags.url`. */
 async function benchHub(flags: BenchFlags): Promise<BenchHub> {
   if (flags.url !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(flags.url);
-    } catch {
-      throw new CliError(`--url must be an http:// or https:// URL, got "${flags.url}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new CliError(`--url must be an http:// or https:// URL, got "${flags.url}"`);
-    const base = url.origin;
+    // The same checks as every command's --url; a mounted hub's path prefix is kept.
+    const target = hubTarget({ url: flags.url, ...(flags.key !== undefined && { key: flags.key }) });
+    const base = target.url;
     return {
       url: base,
       engine: 'remote',
@@ -289,7 +284,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
   const run: TransportRun = {
     worker,
     hub,
-    clientUrl: flags.clientUrl ?? hub.url,
+    clientUrl: flags.clientUrl === undefined ? hub.url : flags.clientUrl.replace(/\/+$/, ''),
     prefix: `bench-${randomBytes(6)
       .toString('base64url')
       .replace(/[^A-Za-z0-9]/g, 'x')}`,

@@ -115,7 +115,7 @@ class Run {
 
   /** An HTTP request over `agent`, counted; resolves with the answer's body. */
   fetch(agent: Agent, method: string, path: string, body?: string): { done: Promise<string>; abort: () => void } {
-    const url = new URL(path, this.order.url);
+    const url = new URL(`${this.order.url}${path}`);
     const req = request(url, {
       method,
       agent,
@@ -229,7 +229,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 }
 
 function webSocketClient(run: Run, channel: string): BenchClient {
-  const url = new URL('/ws', run.order.url);
+  const url = new URL(`${run.order.url}/ws`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const ready = deferred();
   let ws: WebSocket | undefined;
@@ -290,7 +290,7 @@ function sseClient(run: Run, channel: string): BenchClient {
   // The `id:` of the last event: a cursor over the stream, sent back as `Last-Event-ID` on a reconnect.
   let lastEventId: string | undefined;
   const open = (): void => {
-    const current = request(new URL(`/events?channel=${encodeURIComponent(channel)}`, run.order.url), {
+    const current = request(new URL(`${run.order.url}/events?channel=${encodeURIComponent(channel)}`), {
       agent,
       headers: { ...run.keyHeader(), ...(lastEventId !== undefined && { 'last-event-id': lastEventId }) },
     });
