@@ -18,7 +18,7 @@ import {
   type BenchTransport,
 } from './bench-profile.js';
 import { benchHtml } from './bench-html.js';
-import { readBenchProfileFile } from './bench-profile-file.js';
+import { BENCH_FIELD_LIMITS, readBenchProfileFile } from './bench-profile-file.js';
 import { recommend, type BenchRecommendation } from './bench-recommendation.js';
 import { benchCostTable, type BenchMeasuredTransport } from './bench-cost-table.js';
 import { benchTransportResult, type BenchTransportResult } from './bench-result.js';
@@ -84,6 +84,12 @@ function number(name: string, min: number, max: number, integer: boolean) {
       throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${text}"`);
     return value;
   };
+}
+
+/** The parser of the flag for a profile field, with the field's limits (the same as in a `--profile` file). */
+function field(name: string, key: keyof BenchProfile) {
+  const { min, max, integer } = BENCH_FIELD_LIMITS[key];
+  return number(name, min, max, integer);
 }
 
 /** Publishes `profile.publishRate` messages per second on each channel for `profile.duration` s; resolves with the count stored per channel. */
@@ -335,20 +341,20 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
         'read the workload from this JSON file: preset and any of clients, channels, publishRate, messageSize, clientRate, duration, pollInterval (flags override it)',
       ),
     )
-    .addOption(new Option('--clients <n>', 'subscribing clients').argParser(number('--clients', 1, 10_000, true)))
+    .addOption(new Option('--clients <n>', 'subscribing clients').argParser(field('--clients', 'clients')))
     .addOption(
       new Option('--channels <n>', 'channels the clients spread over (client i on channel i mod n)').argParser(
-        number('--channels', 1, 10_000, true),
+        field('--channels', 'channels'),
       ),
     )
-    .addOption(new Option('--publish-rate <n>', 'messages per channel per second').argParser(number('--publish-rate', 0.01, 1000, false)))
-    .addOption(new Option('--message-size <bytes>', 'bytes of data in each message').argParser(number('--message-size', 0, 60_000, true)))
+    .addOption(new Option('--publish-rate <n>', 'messages per channel per second').argParser(field('--publish-rate', 'publishRate')))
+    .addOption(new Option('--message-size <bytes>', 'bytes of data in each message').argParser(field('--message-size', 'messageSize')))
     .addOption(
-      new Option('--client-rate <n>', 'messages each client sends to the hub per second').argParser(number('--client-rate', 0, 100, false)),
+      new Option('--client-rate <n>', 'messages each client sends to the hub per second').argParser(field('--client-rate', 'clientRate')),
     )
-    .addOption(new Option('--duration <seconds>', 'seconds of publishing per transport').argParser(number('--duration', 1, 3600, true)))
+    .addOption(new Option('--duration <seconds>', 'seconds of publishing per transport').argParser(field('--duration', 'duration')))
     .addOption(
-      new Option('--poll-interval <ms>', 'ms between two short-polling requests').argParser(number('--poll-interval', 50, 60_000, true)),
+      new Option('--poll-interval <ms>', 'ms between two short-polling requests').argParser(field('--poll-interval', 'pollInterval')),
     )
     .addOption(new Option('--json <file>', 'write every figure and the recommendation to this file as JSON'))
     .addOption(new Option('--html <file>', 'write a self-contained HTML report (charts, recommendation, caveats) to this file'))
