@@ -19,7 +19,8 @@ import {
 } from './bench-profile.js';
 import { benchHtml } from './bench-html.js';
 import { BENCH_FIELD_LIMITS, readBenchProfileFile } from './bench-profile-file.js';
-import { recommend, type BenchRecommendation } from './bench-recommendation.js';
+import { recommend, type BenchFailure, type BenchRecommendation } from './bench-recommendation.js';
+import { BENCH_PROXIES, BENCH_PROXY_NOTES, isBenchProxy, startBenchProxy, type BenchProxy, type BenchProxyKind } from './bench-proxy.js';
 import { benchCostTable, type BenchMeasuredTransport } from './bench-cost-table.js';
 import { benchTransportResult, type BenchTransportResult } from './bench-result.js';
 import { benchServerCost, localServerProbe, remoteServerProbe, type BenchServerCost, type BenchServerProbe } from './bench-server-cost.js';
@@ -28,6 +29,9 @@ import { startHub, type RunningHub } from './start.js';
 
 /** Extra time the clients get, after the publisher stops, for messages on their way, in ms (plus one poll interval). */
 export const BENCH_GRACE_MS = 3000;
+
+/** How long every client of a transport has to be subscribed before that transport counts as failed, in ms. */
+export const BENCH_CONNECT_TIMEOUT_MS = 10_000;
 
 interface BenchFlags {
   preset?: string;
@@ -46,6 +50,7 @@ interface BenchFlags {
   url?: string;
   key?: string;
   churn?: number;
+  proxy?: string;
 }
 
 /** The hub a bench runs against: one it started, or a remote one (`--url`). */
@@ -67,7 +72,12 @@ export interface BenchReport {
   readonly channelPrefix: string;
   /** Reconnects per client per minute. @default 0 */
   readonly churn: number;
+  /** The proxy the clients went through (`--proxy`), or null. */
+  readonly proxy: { readonly kind: BenchProxyKind; readonly note: string } | null;
+  /** The transports measured, in the order they ran. */
   readonly transports: BenchMeasuredTransport[];
+  /** The transports whose clients could not all subscribe (through a proxy that blocks or buffers them). */
+  readonly failed: BenchFailure[];
   readonly recommendation: BenchRecommendation;
 }
 
@@ -129,13 +139,20 @@ async function publish(
   return counts;
 }
 
+/** A client of the worker failed: the transport did not work. */
+class BenchClientError extends CliError {
+  constructor(readonly reason: string) {
+    super(`a bench client failed: ${reason}`);
+  }
+}
+
 function nextReport(worker: ChildProcess): Promise<BenchWorkerReport> {
   return new Promise((resolve, reject) => {
     const onExit = (): void => reject(new CliError('the bench client process ended unexpectedly'));
     worker.once('exit', onExit);
     worker.once('message', (report: BenchWorkerReport) => {
       worker.off('exit', onExit);
-      if (report.type === 'failed') reject(new CliError(`a bench client failed: ${report.message}`));
+      if (report.type === 'failed') reject(new BenchClientError(report.message));
       else resolve(report);
     });
   });
@@ -162,7 +179,7 @@ interface TransportRun {
   readonly warn: (text: string) => void;
 }
 
-async function runTransport(run: TransportRun, transport: BenchTransport): Promise<BenchMeasuredTransport> {
+async function runTransport(run: TransportRun, transport: BenchTransport): Promise<BenchMeasuredTransport | BenchFailure> {
   const { worker, hub, profile, progress } = run;
   const channelNames = Array.from({ length: profile.channels }, (_, k) => `${run.prefix}:${transport}:${k}`);
   const order: BenchRunOrder = {
@@ -175,13 +192,20 @@ async function runTransport(run: TransportRun, transport: BenchTransport): Promi
     pollInterval: profile.pollInterval,
     upstreamChannel: `${run.prefix}:up`,
     churn: run.churn,
+    connectTimeoutMs: BENCH_CONNECT_TIMEOUT_MS,
     ...(hub.key !== undefined && { key: hub.key }),
   };
   const before = await sample(hub, run.warn);
   progress(`${transport}: connecting ${profile.clients} clients`);
   const ready = nextReport(worker);
   worker.send(order);
-  await ready;
+  try {
+    await ready;
+  } catch (error) {
+    // The worker has closed every socket of this transport; the next one starts clean.
+    if (!(error instanceof BenchClientError)) throw error;
+    return { transport, reason: error.reason };
+  }
   const started = Date.now();
   const ticker = setInterval(
     () =>
@@ -277,7 +301,18 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
     ...(flags.duration !== undefined && { duration: flags.duration }),
     ...(flags.pollInterval !== undefined && { pollInterval: flags.pollInterval }),
   });
+  if (flags.proxy !== undefined && !isBenchProxy(flags.proxy))
+    throw new CliError(`--proxy must be one of ${BENCH_PROXIES.join(', ')}, got "${flags.proxy}"`);
+  if (flags.proxy !== undefined && flags.clientUrl !== undefined)
+    throw new CliError('--proxy and --client-url both say where the clients connect: give one');
   const hub = await benchHub(flags);
+  let proxy: BenchProxy | undefined;
+  try {
+    if (flags.proxy !== undefined) proxy = await startBenchProxy(flags.proxy, hub.url);
+  } catch (error) {
+    await hub.close();
+    throw error;
+  }
   const worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const tty = io.stderr.isTTY === true;
   const progress = (text: string): void => {
@@ -290,7 +325,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
   const run: TransportRun = {
     worker,
     hub,
-    clientUrl: flags.clientUrl === undefined ? hub.url : flags.clientUrl.replace(/\/+$/, ''),
+    clientUrl: proxy?.url ?? (flags.clientUrl === undefined ? hub.url : flags.clientUrl.replace(/\/+$/, '')),
     prefix: `bench-${randomBytes(6)
       .toString('base64url')
       .replace(/[^A-Za-z0-9]/g, 'x')}`,
@@ -300,33 +335,47 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
     warn,
   };
   const results: BenchMeasuredTransport[] = [];
+  const failed: BenchFailure[] = [];
   try {
     for (const transport of BENCH_TRANSPORTS) {
       const result = await runTransport(run, transport);
+      if ('reason' in result) {
+        failed.push(result);
+        warn(`${transport}: did not work: ${result.reason}`);
+        continue;
+      }
       results.push(result);
       progress(`${transport}: done, p95 ${result.latencyMs.p95} ms, ${result.messages.lost} lost`);
     }
   } finally {
     if (tty) io.stderr.write('\n');
     worker.disconnect();
+    await proxy?.close();
     await hub.close();
   }
-  const recommendation = recommend(profile, results);
+  // Every transport failing is the hub refusing the clients (a key, a namespace), not a finding.
+  if (results.length === 0)
+    throw new CliError(`a bench client failed on every transport: ${failed.map((f) => `${f.transport}: ${f.reason}`).join('; ')}`);
+  const recommendation = recommend(profile, results, failed);
   const report: BenchReport = {
     preset,
     profile,
     hub: { url: hub.url, engine: hub.engine },
     channelPrefix: run.prefix,
     churn,
+    proxy: proxy === undefined ? null : { kind: proxy.kind, note: BENCH_PROXY_NOTES[proxy.kind] },
     transports: results,
+    failed,
     recommendation,
   };
+  if (proxy !== undefined) io.stdout.write(`through ${BENCH_PROXY_NOTES[proxy.kind]}\n\n`);
   io.stdout.write(benchTable(results));
+  for (const failure of failed) io.stdout.write(`${failure.transport}: did not work: ${failure.reason}\n`);
   io.stdout.write(`\n${benchCostTable(results)}`);
-  io.stdout.write(`\nrecommendation: ${recommendation.transport}\n${recommendation.reasons.map((r) => `  - ${r}\n`).join('')}`);
+  io.stdout.write(`\nrecommendation: ${recommendation.transport ?? 'none'}\n${recommendation.reasons.map((r) => `  - ${r}\n`).join('')}`);
   if (flags.json !== undefined) writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
   if (flags.html !== undefined) writeFileSync(flags.html, benchHtml(report, new Date()));
-  return results.some((r) => r.messages.lost > 0) ? 2 : 0;
+  return failed.length > 0 || results.some((r) => r.messages.lost > 0) ? 2 : 0;
 }
 
 /** The `herald bench` command. */
@@ -367,6 +416,12 @@ export function benchCommand(run: (outcome: Promise<number>) => void, io: BenchI
     )
     .addOption(new Option('--url <url>', 'run against the hub at this URL instead of starting one'))
     .addOption(
+      new Option(
+        '--proxy <kind>',
+        `put a real nginx between the clients and the hub: ${BENCH_PROXIES.join('|')} (needs nginx installed; see below)`,
+      ),
+    )
+    .addOption(
       new Option('--key <key>', "with --url: the hub's API key, sent as X-Herald-Key by the publisher, the clients and the /metrics reads"),
     )
     .addOption(
@@ -390,12 +445,19 @@ The bench starts a hub in this process (memory engine, 127.0.0.1, port 0 unless 
 separate process over real sockets, one transport after another, and publishes over the HTTP API.
 It prints a table, the hub's CPU and memory per client (this process's for its own hub, the remote
 hub's /metrics with --url) with the reconnects and gaps of --churn, and a recommendation with its
-reasons; exit code 2 when a transport lost messages. Not yet: runs through nginx.
+reasons; exit code 2 when a transport lost messages or did not work.
+
+--proxy starts nginx (a real one, on 127.0.0.1) in front of the hub and sends the clients through
+it; the publisher still goes to the hub:
+${BENCH_PROXIES.map((kind) => `  ${kind.padEnd(17)} ${BENCH_PROXY_NOTES[kind]}`).join('\n')}
+A transport whose clients cannot all subscribe within ${BENCH_CONNECT_TIMEOUT_MS / 1000} s is reported as not working, and
+the recommendation is among the others.
 
 Examples:
   $ herald bench --preset game --json bench.json --html bench.html
   $ echo '{"preset":"chat","clients":200}' > mine.json && herald bench --profile mine.json
-  $ herald bench --url https://hub.example.com --key "$HERALD_API_KEY" --churn 6`,
+  $ herald bench --url https://hub.example.com --key "$HERALD_API_KEY" --churn 6
+  $ herald bench --preset chat --proxy nginx-no-upgrade`,
     )
     .action((flags: BenchFlags) => {
       run(runBench(flags, io).catch((error: unknown) => reportCliError(error, io.stderr)));

@@ -20,7 +20,7 @@ const LABELS: Record<BenchTransport, string> = {
 /** What no measurement on one machine shows, and the report always says. */
 export const BENCH_CAVEATS: readonly string[] = [
   'Over HTTP/1.1 a browser opens at most six connections per host: each SSE stream holds one for as long as the tab lives, so a user with seven tabs open stalls. Serve SSE over HTTP/2 (or HTTP/3), where streams share one connection, or keep one stream per browser.',
-  'Some proxies and corporate gateways buffer responses (SSE and long-polling answers arrive late, in bursts) or refuse the WebSocket upgrade. Test through your own proxy with --client-url; the Herald client falls back from WebSocket to SSE to polling by itself.',
+  'Some proxies and corporate gateways buffer responses (SSE and long-polling answers arrive late, in bursts) or refuse the WebSocket upgrade. Measure through nginx with --proxy (nginx, nginx-no-upgrade, nginx-buffering) or through your own proxy with --client-url; the Herald client falls back from WebSocket to SSE to polling by itself.',
   'On mobile networks every request wakes the radio, which then stays powered for seconds: short polling every second keeps it on and drains the battery; one long-lived connection idles between messages.',
   'These figures come from one machine over loopback, with the clients in one process: they compare the transports with each other; they are not the latency or throughput of a real network.',
 ];
@@ -140,14 +140,20 @@ function requestsChart(results: readonly BenchTransportResult[]): string {
   );
 }
 
-function table(results: readonly BenchTransportResult[]): string {
+function table(results: readonly BenchTransportResult[], failed: BenchReport['failed']): string {
   const rows = results
     .map(
       (r) =>
         `<tr><th scope="row"><span class="dot" style="background:${COLOURS[r.transport]}"></span>${LABELS[r.transport]}</th><td>${fmt(r.latencyMs.p50)}</td><td>${fmt(r.latencyMs.p95)}</td><td>${fmt(r.latencyMs.p99)}</td><td>${fmt(r.bytesPerClientPerMinute.serverToClient)}</td><td>${fmt(r.bytesPerClientPerMinute.clientToServer)}</td><td>${fmt(r.requestsPerMinute)}</td><td class="${r.messages.lost > 0 ? 'bad' : ''}">${fmt(r.messages.lost)} / ${fmt(r.messages.expected)}</td></tr>`,
     )
     .join('');
-  return `<table><thead><tr><th></th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>down B/client/min</th><th>up B/client/min</th><th>requests/min</th><th>lost</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const failures = failed
+    .map(
+      (f) =>
+        `<tr><th scope="row"><span class="dot" style="background:${COLOURS[f.transport]}"></span>${LABELS[f.transport]}</th><td class="bad failed" colspan="7">did not work: ${escape(f.reason)}</td></tr>`,
+    )
+    .join('');
+  return `<table><thead><tr><th></th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>down B/client/min</th><th>up B/client/min</th><th>requests/min</th><th>lost</th></tr></thead><tbody>${rows}${failures}</tbody></table>`;
 }
 
 const STYLE = `
@@ -163,7 +169,7 @@ header h1{margin:0 0 4px;font-size:24px}header p{margin:0;color:var(--muted)}
 ul{margin:8px 0 0;padding-left:20px}li{margin:4px 0}
 code,.mono{font-family:var(--mono);font-size:13px}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{padding:6px 8px;border-bottom:1px solid var(--border);text-align:right;white-space:nowrap}
-th:first-child{text-align:left}thead th{color:var(--muted);font-weight:600;font-size:13px}td.bad{color:var(--bad);font-weight:600}
+th:first-child{text-align:left}thead th{color:var(--muted);font-weight:600;font-size:13px}td.bad{color:var(--bad);font-weight:600}td.failed{text-align:left;white-space:normal}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px}
 .table-scroll{overflow-x:auto}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:6px}.unit{color:var(--muted);font-weight:400;font-size:13px}
@@ -183,6 +189,7 @@ export function benchHtml(report: BenchReport, generatedAt: Date): string {
     ['publishing', `${fmt(p.publishRate)} messages/s per channel, ${fmt(p.messageSize)} B each, for ${fmt(p.duration)} s per transport`],
     ['clients send', `${fmt(p.clientRate)} messages/s each`],
     ['short polling', `every ${fmt(p.pollInterval)} ms`],
+    ['proxy', report.proxy === null ? 'none: the clients connect to the hub' : report.proxy.note],
     ['hub', `${report.hub.engine} engine, measured ${generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`],
   ];
   return `<!doctype html>
@@ -197,10 +204,10 @@ export function benchHtml(report: BenchReport, generatedAt: Date): string {
 <main>
 <header><h1>herald bench: ${escape(report.preset)}</h1><p>WebSocket, SSE, long-polling and short polling, one after another on the same workload.</p></header>
 <section class="card verdict" aria-labelledby="verdict"><h2 id="verdict">Recommendation</h2>
-<p class="pick">${escape(LABELS[r.transport])}</p>
+<p class="pick">${r.transport === null ? 'None: no transport delivered every message' : escape(LABELS[r.transport])}</p>
 <ul>${r.reasons.map((reason) => `<li>${escape(reason)}</li>`).join('')}</ul></section>
 <section class="card" aria-labelledby="workload"><h2 id="workload">Workload</h2><dl>${workload.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join('')}</dl></section>
-<section class="card" aria-labelledby="figures"><h2 id="figures">Figures</h2><div class="table-scroll">${table(report.transports)}</div></section>
+<section class="card" aria-labelledby="figures"><h2 id="figures">Figures</h2><div class="table-scroll">${table(report.transports, report.failed)}</div></section>
 <section class="card">${latencyChart(report.transports)}</section>
 <section class="card">${bandwidthChart(report.transports)}</section>
 <section class="card">${requestsChart(report.transports)}</section>

@@ -1,9 +1,16 @@
 import type { BenchProfile, BenchTransport } from './bench-profile.js';
 import type { BenchTransportResult } from './bench-result.js';
 
-/** What `herald bench` advises, and why, in numbers. */
-export interface BenchRecommendation {
+/** A transport that could not be measured: its clients did not all subscribe. */
+export interface BenchFailure {
   readonly transport: BenchTransport;
+  /** What went wrong, as the clients saw it. */
+  readonly reason: string;
+}
+
+/** What `herald bench` advises, and why, in numbers; `transport` is null when no transport delivered every message. */
+export interface BenchRecommendation {
+  readonly transport: BenchTransport | null;
   readonly reasons: string[];
 }
 
@@ -14,56 +21,104 @@ export interface BenchRecommendation {
  */
 export const UPSTREAM_WEBSOCKET_THRESHOLD = 1;
 
-/** How much slower (p95) than WebSocket SSE may deliver and still be advised. @default 2 */
+/**
+ * How much slower than WebSocket, at the median, SSE may deliver and still be advised. The median,
+ * not the p95: one pause of a shared machine moves a p95 of a few hundred messages, and must not
+ * change the answer; a proxy that holds SSE back holds back most messages, which moves the median.
+ * @default 2
+ */
 export const SSE_LATENCY_FACTOR = 2;
 
-/** Milliseconds of p95 latency SSE may add over WebSocket and still be advised, whatever the factor. @default 50 */
+/** Milliseconds of median latency SSE may add over WebSocket and still be advised, whatever the factor. @default 50 */
 export const SSE_LATENCY_SLACK_MS = 50;
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+const LABELS: Record<BenchTransport, string> = {
+  websocket: 'WebSocket',
+  sse: 'SSE',
+  'long-polling': 'long-polling',
+  'short-polling': 'short polling',
+};
+
 /**
- * The transport for `profile` given the measured `results`: WebSocket when clients send at least
- * {@link UPSTREAM_WEBSOCKET_THRESHOLD} message per second, or when SSE lost messages or was much
- * slower than WebSocket; SSE otherwise (plain HTTP, automatic resume, no request per message).
+ * The transport for `profile` given the measured `results` and the transports that `failed`: a
+ * transport is usable when it ran and lost nothing. WebSocket when clients send at least
+ * {@link UPSTREAM_WEBSOCKET_THRESHOLD} message per second, or when SSE is not usable or much slower
+ * than WebSocket at the median; SSE otherwise (plain HTTP, automatic resume, no request per
+ * message). When neither is usable: long-polling, then short polling.
  */
-export function recommend(profile: BenchProfile, results: readonly BenchTransportResult[]): BenchRecommendation {
+export function recommend(
+  profile: BenchProfile,
+  results: readonly BenchTransportResult[],
+  failed: readonly BenchFailure[] = [],
+): BenchRecommendation {
   const of = (transport: BenchTransport): BenchTransportResult | undefined => results.find((r) => r.transport === transport);
-  const ws = of('websocket');
-  const sse = of('sse');
-  const longPoll = of('long-polling');
-  const shortPoll = of('short-polling');
+  const usable = (transport: BenchTransport): BenchTransportResult | undefined => {
+    const result = of(transport);
+    return result !== undefined && result.messages.lost === 0 ? result : undefined;
+  };
+  const ws = usable('websocket');
+  const sse = usable('sse');
+  const longPoll = usable('long-polling');
+  const shortPoll = usable('short-polling');
   const reasons: string[] = [];
+  for (const failure of failed) reasons.push(`${LABELS[failure.transport]} did not work here: ${failure.reason}`);
+  for (const result of results)
+    if (result.messages.lost > 0)
+      reasons.push(`${LABELS[result.transport]} lost ${fmt(result.messages.lost)} of ${fmt(result.messages.expected)} messages`);
   const perHour = profile.clientRate * 3600;
   const delivered = profile.publishRate * 3600;
+  /** The first usable of `order`, with why the ones before it were passed over already in `reasons`. */
+  const fallback = (order: readonly BenchTransport[]): BenchRecommendation => {
+    const transport = order.find((t) => usable(t) !== undefined) ?? null;
+    if (transport === null) reasons.push('no transport delivered every message: fix what the lines above say, then measure again');
+    else if (transport === 'long-polling' || transport === 'short-polling') {
+      const result = usable(transport)!;
+      reasons.push(
+        `${LABELS[transport]} works here: ${fmt(result.requestsPerMinute)} requests/min for ${profile.clients} clients, p95 latency ${result.latencyMs.p95} ms`,
+      );
+    }
+    return { transport, reasons };
+  };
   if (profile.clientRate >= UPSTREAM_WEBSOCKET_THRESHOLD) {
     reasons.push(
       `clients send ${profile.clientRate} messages/s each (threshold ${UPSTREAM_WEBSOCKET_THRESHOLD}/s): over HTTP that is ${fmt(perHour)} requests per client per hour, over WebSocket ${fmt(perHour)} frames on one connection`,
     );
-    if (ws !== undefined && sse !== undefined)
+    if (ws === undefined) {
+      reasons.push('WebSocket is not usable here, so each of those messages is an HTTP request');
+      return fallback(['sse', 'long-polling', 'short-polling']);
+    }
+    const http = sse ?? longPoll;
+    if (http !== undefined)
       reasons.push(
-        `measured client-to-server traffic: WebSocket ${fmt(ws.bytesPerClientPerMinute.clientToServer)} B/client/min, SSE + HTTP publish ${fmt(sse.bytesPerClientPerMinute.clientToServer)} B/client/min`,
+        `measured client-to-server traffic: WebSocket ${fmt(ws.bytesPerClientPerMinute.clientToServer)} B/client/min, ${http === sse ? 'SSE' : 'long-polling'} + HTTP publish ${fmt(http.bytesPerClientPerMinute.clientToServer)} B/client/min`,
       );
-    if (ws !== undefined && longPoll !== undefined)
+    if (longPoll !== undefined)
       reasons.push(`requests per minute: WebSocket ${fmt(ws.requestsPerMinute)}, long-polling ${fmt(longPoll.requestsPerMinute)}`);
     return { transport: 'websocket', reasons };
   }
   reasons.push(
     `clients send ${profile.clientRate} messages/s each, under ${UPSTREAM_WEBSOCKET_THRESHOLD}/s: one HTTP request per message (${fmt(perHour)} per client per hour) is acceptable`,
   );
-  if (ws !== undefined && sse !== undefined) {
-    if (sse.messages.lost > 0) {
-      reasons.push(`SSE lost ${fmt(sse.messages.lost)} of ${fmt(sse.messages.expected)} messages; WebSocket lost ${fmt(ws.messages.lost)}`);
+  if (sse === undefined) {
+    if (ws !== undefined) {
+      reasons.push(`SSE is not usable here; WebSocket delivered all ${fmt(ws.messages.expected)} messages`);
       return { transport: 'websocket', reasons };
     }
-    const bound = Math.max(ws.latencyMs.p95 * SSE_LATENCY_FACTOR, ws.latencyMs.p95 + SSE_LATENCY_SLACK_MS);
-    if (sse.latencyMs.p95 > bound) {
-      reasons.push(`SSE p95 latency ${sse.latencyMs.p95} ms is above ${Math.round(bound)} ms (WebSocket p95 ${ws.latencyMs.p95} ms)`);
-      return { transport: 'websocket', reasons };
-    }
-    reasons.push(`SSE p95 latency ${sse.latencyMs.p95} ms, within ${Math.round(bound)} ms of WebSocket's ${ws.latencyMs.p95} ms`);
+    return fallback(['long-polling', 'short-polling']);
   }
-  if (sse !== undefined && longPoll !== undefined)
+  if (ws !== undefined) {
+    const bound = Math.max(ws.latencyMs.p50 * SSE_LATENCY_FACTOR, ws.latencyMs.p50 + SSE_LATENCY_SLACK_MS);
+    if (sse.latencyMs.p50 > bound) {
+      reasons.push(
+        `SSE median latency ${sse.latencyMs.p50} ms is above ${Math.round(bound)} ms (WebSocket's median ${ws.latencyMs.p50} ms)`,
+      );
+      return { transport: 'websocket', reasons };
+    }
+    reasons.push(`SSE median latency ${sse.latencyMs.p50} ms, within ${Math.round(bound)} ms of WebSocket's ${ws.latencyMs.p50} ms`);
+  }
+  if (longPoll !== undefined)
     reasons.push(
       `server-to-client traffic: SSE ${fmt(sse.bytesPerClientPerMinute.serverToClient)} B/client/min, long-polling ${fmt(longPoll.bytesPerClientPerMinute.serverToClient)}${shortPoll === undefined ? '' : `, short polling ${fmt(shortPoll.bytesPerClientPerMinute.serverToClient)}`}`,
     );

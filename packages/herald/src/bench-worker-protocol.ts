@@ -17,6 +17,8 @@ export interface BenchRunOrder {
   readonly key?: string;
   /** Reconnects per client per minute (0 = none): each client closes its connection and resumes from its cursor. */
   readonly churn: number;
+  /** How long every client has to be subscribed before the run fails, in ms. */
+  readonly connectTimeoutMs: number;
 }
 
 /** Tells the worker the publisher is done: `expected` is how many messages each channel got. */

@@ -123,7 +123,7 @@ class Run {
     });
     this.countSent(req);
     const done = new Promise<string>((resolve, reject) => {
-      req.once('error', reject);
+      req.on('error', reject);
       req.once('response', (res: IncomingMessage) => {
         let text = '';
         res.setEncoding('utf8');
@@ -261,7 +261,7 @@ function webSocketClient(run: Run, channel: string): BenchClient {
         ready.resolve();
       } else if (frame.type !== 'reply') run.receive(frame, client);
     });
-    socket.once('error', (error) => ready.reject(error));
+    socket.on('error', (error) => ready.reject(new Error(`the WebSocket handshake failed: ${error.message}`)));
   };
   const client: BenchClient = {
     received: 0,
@@ -319,7 +319,7 @@ function sseClient(run: Run, channel: string): BenchClient {
       });
       res.on('error', () => {});
     });
-    current.once('error', (error) => ready.reject(error));
+    current.on('error', (error) => ready.reject(error));
     current.end();
   };
   const client: BenchClient = {
@@ -411,7 +411,30 @@ async function start(order: BenchRunOrder): Promise<void> {
           : pollingClient(run, channel, order.transport === 'long-polling'),
     );
   }
-  await Promise.all(run.clients.map((client) => client.ready));
+  let subscribed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const waiting = run.clients.length - subscribed;
+      reject(
+        new Error(
+          `${waiting} of ${run.clients.length} clients were not subscribed after ${order.connectTimeoutMs / 1000} s (a proxy that buffers the response or holds the upgrade?)`,
+        ),
+      );
+    }, order.connectTimeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all(run.clients.map((client) => client.ready.then(() => subscribed++))), timeout]);
+  } catch (error) {
+    // Nothing of this run may stay open: the next transport starts on a clean slate.
+    run.stopped = true;
+    for (const client of run.clients) client.close();
+    await run.counter.closeAll();
+    current = undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   run.startUpstream();
   run.startChurn();
   reply({ type: 'ready' });

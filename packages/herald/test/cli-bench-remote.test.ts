@@ -64,7 +64,7 @@ describe('herald bench --url, --churn', () => {
     const hub = await startCliHub(['--engine', REDIS, '--config', writeConfig(PRODUCTION)]);
     const refused = await runCli(['bench', ...WORKLOAD, '--duration', '1', '--url', hub.url]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('herald: a bench client failed: subscribe refused');
+    expect(refused.stderr).toContain('herald: a bench client failed on every transport: websocket: subscribe refused');
     expect(await runCli(['bench', '--key', KEY])).toEqual({
       status: 1,
       stdout: '',

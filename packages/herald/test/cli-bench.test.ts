@@ -153,7 +153,7 @@ describe('herald bench', () => {
     expect(report.recommendation.transport).toBe('sse');
     const sse = report.transports[1]!;
     expect(report.recommendation.reasons).toContain(
-      `SSE p95 latency ${sse.latencyMs.p95} ms, within ${Math.round(Math.max(report.transports[0]!.latencyMs.p95 * 2, report.transports[0]!.latencyMs.p95 + 50))} ms of WebSocket's ${report.transports[0]!.latencyMs.p95} ms`,
+      `SSE median latency ${sse.latencyMs.p50} ms, within ${Math.round(Math.max(report.transports[0]!.latencyMs.p50 * 2, report.transports[0]!.latencyMs.p50 + 50))} ms of WebSocket's ${report.transports[0]!.latencyMs.p50} ms`,
     );
   }, 30_000);
 
