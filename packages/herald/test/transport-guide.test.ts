@@ -90,6 +90,7 @@ describe('the transport guide', { timeout: 60_000 }, () => {
     await page.locator('a[href="../../"]').click();
     await page.waitForURL(`${session.hub.url}/`, { timeout: WAIT_MS });
     expect(await page.locator('#guide-link').isVisible()).toBe(true);
+    expect(await page.evaluate('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect(await page.locator('#choosing-a-transport code', { hasText: 'docs/choosing-a-transport.md' }).isVisible()).toBe(false);
     expect(errors).toEqual([]);
   });
