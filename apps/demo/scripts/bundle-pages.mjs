@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // Builds the demo pages into apps/demo/dist/pages/: per demo folder src/demos/<name>/, its page.html
 // as <name>/index.html and browser/main.ts bundled (with @herald/client) as <name>/main.js; the
-// shared src/browser/demo.css as assets/demo.css. No CDN: the pages work offline.
+// shared src/browser/demo.css as assets/demo.css; docs/choosing-a-transport.md as the guide page
+// choosing-a-transport/index.html (render-guide.mjs). No CDN: the pages work offline.
 import { build } from 'esbuild';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { buildGuide } from './render-guide.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const out = `${root}dist/pages/`;
 
 export async function bundlePages() {
   const names = (await readdir(`${root}src/demos`, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   await mkdir(`${out}assets`, { recursive: true });
   await copyFile(`${root}src/browser/demo.css`, `${out}assets/demo.css`);
+  await buildGuide(repoRoot, out, names);
   await Promise.all(
     names.map(async (name) => {
       await mkdir(`${out}${name}`, { recursive: true });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@herald/protocol';
 import type { Demo, DemoBackend, DemoPublisher } from './demo.js';
 import { demoHeader } from './demo-header.js';
+import { GUIDE_NAME, renderGuidePage } from './guide-page.js';
 import { escapeHtml } from './html.js';
 import { indexPage } from './index-page.js';
 import { BodyError, readJsonBody } from './json-body.js';
@@ -43,7 +44,7 @@ export interface DemoHost {
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
   res.end(body);
 }
@@ -60,22 +61,29 @@ function sendError(res: ServerResponse, status: number, code: number, message: s
 /** The page of `demo` with its header and the hub's URL written in. */
 function renderPage(demo: Demo, page: PageAsset, hubUrl: string | undefined): PageAsset {
   const meta = `<meta name="herald-url" content="${escapeHtml(hubUrl ?? '')}" />`;
+  const html = typeof page.body === 'string' ? page.body : page.body.toString('utf8');
   return {
     type: page.type,
-    body: page.body.replace('<!-- demo:meta -->', meta).replace('<!-- demo:header -->', demoHeader(demo)),
+    body: html.replace('<!-- demo:meta -->', meta).replace('<!-- demo:header -->', demoHeader(demo)),
   };
 }
 
+/** Paths under `/demo/` that are the host's own, so no demo may take them as its name. */
+const RESERVED = new Set(['assets', GUIDE_NAME]);
+
 /**
  * Serves the demos: `/demo/` (the index), `/demo/<name>/` (a page), `/demo/<name>/main.js` (its
- * bundle), `/demo/assets/*` (shared styles) and each backend's routes under `/demo/<name>/`.
- * Throws a `TypeError` for a demo name that is not lowercase letters, digits and `-`, or used twice.
+ * bundle), `/demo/choosing-a-transport/` (the transport guide, built from
+ * `docs/choosing-a-transport.md`), `/demo/assets/*` (shared styles and the guide's pictures) and each
+ * backend's routes under `/demo/<name>/`. Throws a `TypeError` for a demo name that is not
+ * lowercase letters, digits and `-`, is `assets` or `choosing-a-transport`, or is used twice.
  */
 export function createDemoHost(options: DemoHostOptions): DemoHost {
   const demos = options.demos ?? DEMOS;
   const byName = new Map<string, { demo: Demo; backend: DemoBackend | undefined }>();
   for (const demo of demos) {
     if (!NAME.test(demo.name)) throw new TypeError(`demo name must be lowercase letters, digits and -, got "${demo.name}"`);
+    if (RESERVED.has(demo.name)) throw new TypeError(`demo name "${demo.name}" is a path of the demo host's own`);
     if (byName.has(demo.name)) throw new TypeError(`demo "${demo.name}" is registered twice`);
     byName.set(demo.name, { demo, backend: demo.backend?.() });
   }
@@ -140,13 +148,16 @@ export function createDemoHost(options: DemoHostOptions): DemoHost {
         sendError(res, 405, ErrorCode.MethodNotAllowed, 'pages answer GET and HEAD', { Allow: 'GET, HEAD' });
         return true;
       }
-      if (path === DEMO_PATH || (entry !== undefined && inner === undefined)) {
+      if (path === DEMO_PATH || ((entry !== undefined || first === GUIDE_NAME) && inner === undefined)) {
         res.writeHead(308, { Location: `${path}/${url.search}` });
         res.end();
       } else if (rest === '') {
         send(res, 200, 'text/html; charset=utf-8', index);
-      } else if (first === 'assets' && inner !== undefined && /^[a-z0-9-]+\.(css|js)$/.test(inner)) {
+      } else if (first === 'assets' && inner !== undefined && /^[a-z0-9-]+\.(css|js|png)$/.test(inner)) {
         serveAsset(res, readPageAsset(`assets/${inner}`, dir));
+      } else if (first === GUIDE_NAME && inner === '') {
+        const page = readPageAsset(`${GUIDE_NAME}/index.html`, dir);
+        serveAsset(res, page && renderGuidePage(page));
       } else if (entry !== undefined && inner === '') {
         const page = readPageAsset(`${entry.demo.name}/index.html`, dir);
         serveAsset(res, page && renderPage(entry.demo, page, options.hubUrl));

@@ -1,8 +1,9 @@
 import type { Demo } from './demo.js';
 import { MARK, TRANSPORT_LABELS } from './demo-header.js';
+import { GUIDE_NAME } from './guide-page.js';
 import { escapeHtml } from './html.js';
 
-/** The `/demo/` page: one card per demo, with its transport and why. */
+/** The `/demo/` page: one card per demo, with its transport and why, and a link to the transport guide. */
 export function indexPage(demos: readonly Demo[]): string {
   const cards = demos
     .map(
@@ -29,6 +30,7 @@ export function indexPage(demos: readonly Demo[]): string {
   <div>
     <div class="brand">${MARK}<h1>Herald demos</h1><a class="tag" href="../">back to the live demo</a></div>
     <p class="lede">Small real apps on one hub, each on the transport that fits its use case, with a switch to try the others. Open one in two windows to see them talk.</p>
+    <p class="lede" id="guide-link">Which transport for your own app? <a href="${GUIDE_NAME}/">Choosing a transport</a>: the measured answer for seven use cases, and how to measure yours with <code>herald bench</code>.</p>
   </div>
 </header>
 <main class="demo-grid">

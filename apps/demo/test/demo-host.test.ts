@@ -69,6 +69,10 @@ describe('createDemoHost', () => {
       new TypeError('demo name must be lowercase letters, digits and -, got "Bad Name"'),
     );
     expect(() => createDemoHost({ publisher, demos: [ticker(1), ticker(1)] })).toThrow(new TypeError('demo "ticker" is registered twice'));
+    for (const name of ['assets', 'choosing-a-transport'])
+      expect(() => createDemoHost({ publisher, demos: [{ ...ticker(1), name }] })).toThrow(
+        new TypeError(`demo name "${name}" is a path of the demo host's own`),
+      );
     expect(DEMOS.map((demo) => demo.name)).toEqual(['chat', 'notifications', 'dashboard', 'flash-sale', 'feed', 'game', 'collab']);
   });
 
@@ -89,6 +93,20 @@ describe('createDemoHost', () => {
     expect((await fetch(`${url}/demo/chat/main.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const missing = await fetch(`${url}/demo/chat/nothing`);
     expect([missing.status, ((await missing.json()) as { error: { code: number } }).error.code]).toEqual([404, 1010]);
+    expect(html).toContain('href="choosing-a-transport/"');
+    const guideRedirect = await fetch(`${url}/demo/choosing-a-transport`, { redirect: 'manual' });
+    expect([guideRedirect.status, guideRedirect.headers.get('location')]).toEqual([308, '/demo/choosing-a-transport/']);
+    const guide = await fetch(`${url}/demo/choosing-a-transport/`);
+    expect(guide.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const guideHtml = await guide.text();
+    expect(guideHtml).toContain('<title>Herald · Choosing a transport</title>');
+    expect(guideHtml).toContain('<svg class="mark"');
+    expect(guideHtml).not.toContain('<!-- demo:mark -->');
+    const picture = await fetch(`${url}/demo/assets/bench-report.png`);
+    expect(picture.headers.get('content-type')).toBe('image/png');
+    // The PNG signature: the bytes went out as they are on disk, not through a text decoding.
+    expect([...new Uint8Array(await picture.arrayBuffer()).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect((await fetch(`${url}/demo/choosing-a-transport/main.js`)).status).toBe(404);
     expect((await fetch(`${url}/elsewhere`)).status).toBe(418);
     expect((await fetch(`${url}/demonstration`)).status).toBe(418);
     const post = await fetch(`${url}/demo/`, { method: 'POST' });

@@ -1,9 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+/** What {@link loadLandingPage} and {@link landingPageOptions} show. */
+export interface LandingPageOptions {
+  /**
+   * The hub serves the demo apps under `demo/` beside the page (`createDemoHost` of `@herald/demo`,
+   * as `herald start` does in the dev profile): the page links to them and to the transport guide
+   * (`demo/choosing-a-transport/`). Otherwise it names the guide's file in the repository, and links
+   * nowhere that would answer 404.
+   * @default false
+   */
+  readonly demos?: boolean | undefined;
+}
+
 /** The landing page HTML (the native snippets running side by side, and the SDK panel). */
-export function loadLandingPage(): string {
-  return readFileSync(new URL('../public/index.html', import.meta.url), 'utf8');
+export function loadLandingPage(options: LandingPageOptions = {}): string {
+  const html = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8');
+  return options.demos === true ? html.replace('<html lang="en" data-demos="off">', '<html lang="en" data-demos="on">') : html;
 }
 
 /** The browser bundle of `@herald/client`, served at `/sdk/herald-client.js`; undefined if not built. */
@@ -20,9 +33,10 @@ export function loadClientBundle(): string | undefined {
  * client SDK's browser bundle at `/sdk/herald-client.js`, under the hub's mount path: with
  * `path: '/realtime'`, the page is at `/realtime/` and talks to the hub under `/realtime`. The
  * bundle is left out (404) when `@herald/client` is not built. The page lets anyone who can reach
- * it publish on any channel it may: for development, like `herald start --profile dev`.
+ * it publish on any channel it may: for development, like `herald start --profile dev`. With
+ * `demos: true`, it links to the demo apps the hub serves under `demo/`.
  */
-export function landingPageOptions(): { readonly landingPage: string; readonly clientBundle?: string } {
+export function landingPageOptions(options: LandingPageOptions = {}): { readonly landingPage: string; readonly clientBundle?: string } {
   const clientBundle = loadClientBundle();
-  return { landingPage: loadLandingPage(), ...(clientBundle !== undefined && { clientBundle }) };
+  return { landingPage: loadLandingPage(options), ...(clientBundle !== undefined && { clientBundle }) };
 }

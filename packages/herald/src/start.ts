@@ -54,7 +54,7 @@ export async function startHub(
       : undefined;
   try {
     server = createHeraldServer({
-      ...serverOptions(config, profile, logger, permissions, authenticator, engine, bundle),
+      ...serverOptions(config, profile, logger, permissions, authenticator, engine, bundle, demos !== undefined),
       ...(demos !== undefined && { routes: (req, res, url) => demos.handle(req, res, url) }),
     });
   } catch (error) {
@@ -81,6 +81,7 @@ function serverOptions(
   authenticator: JwtAuthenticator | undefined,
   engine: Engine,
   bundle: string | undefined,
+  demos: boolean,
 ): HeraldServerOptions {
   const { authTimeout, ticketTtl, ticketsPerUser, ticketsPerSecond, ticketBurst, ...limits } = config.limits;
   const tickets = ticketLimits({ ticketsPerUser, ticketsPerSecond, ticketBurst });
@@ -110,7 +111,10 @@ function serverOptions(
             ...(engine.tickets && { tickets: engine.tickets }),
           },
         }
-      : { landingPage: loadLandingPage(), security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) } }),
+      : {
+          landingPage: loadLandingPage({ demos }),
+          security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) },
+        }),
     ...(bundle !== undefined && { clientBundle: bundle }),
   };
 }

@@ -85,6 +85,11 @@ describe('the landing page mounted at /realtime on an Express app', { timeout: 6
       expect(requested).toContain('/realtime/sdk/herald-client.js');
       expect(await page.locator('#origin').innerText()).toBe(`hub: ${url}/realtime/`);
       expect(await page.locator('footer').innerText()).toContain('WS /realtime/ws');
+      // This hub serves no demos: the page links to neither them nor the transport guide, it names the file.
+      expect(await page.locator('#demo-apps-link').isVisible()).toBe(false);
+      expect(await page.locator('#guide-link').isVisible()).toBe(false);
+      expect(await page.locator('#advisor-link').isVisible()).toBe(false);
+      expect(await page.locator('#choosing-a-transport').innerText()).toContain('docs/choosing-a-transport.md in the Herald repository');
       expect(errors).toEqual([]);
 
       mkdirSync(new URL('../../../.tmp/', import.meta.url), { recursive: true });
