@@ -73,7 +73,7 @@ export function recommend(
   const fallback = (order: readonly BenchTransport[]): BenchRecommendation => {
     const transport = order.find((t) => usable(t) !== undefined) ?? null;
     if (transport === null) reasons.push('no transport delivered every message: fix what the lines above say, then measure again');
-    else if (transport === 'long-polling' || transport === 'short-polling') {
+    else {
       const result = usable(transport)!;
       reasons.push(
         `${LABELS[transport]} works here: ${fmt(result.requestsPerMinute)} requests/min for ${profile.clients} clients, p95 latency ${result.latencyMs.p95} ms`,
@@ -86,7 +86,9 @@ export function recommend(
       `clients send ${profile.clientRate} messages/s each (threshold ${UPSTREAM_WEBSOCKET_THRESHOLD}/s): over HTTP that is ${fmt(perHour)} requests per client per hour, over WebSocket ${fmt(perHour)} frames on one connection`,
     );
     if (ws === undefined) {
-      reasons.push('WebSocket is not usable here, so each of those messages is an HTTP request');
+      reasons.push(
+        'WebSocket is not usable here, so each of those messages is an HTTP request; where you control the proxy, pass the upgrade through (docs/operations.md, "Behind a proxy") and measure again',
+      );
       return fallback(['sse', 'long-polling', 'short-polling']);
     }
     const http = sse ?? longPoll;

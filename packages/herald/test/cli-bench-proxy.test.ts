@@ -41,8 +41,12 @@ describe('herald bench --proxy (a real nginx between the clients and the hub)', 
     expect(report.recommendation.reasons.slice(0, 3)).toEqual([
       'WebSocket did not work here: the WebSocket handshake failed: Unexpected server response: 400',
       'clients send 20 messages/s each (threshold 1/s): over HTTP that is 72,000 requests per client per hour, over WebSocket 72,000 frames on one connection',
-      'WebSocket is not usable here, so each of those messages is an HTTP request',
+      'WebSocket is not usable here, so each of those messages is an HTTP request; where you control the proxy, pass the upgrade through (docs/operations.md, "Behind a proxy") and measure again',
     ]);
+    const sse = report.transports[0]!;
+    expect(report.recommendation.reasons[3]).toBe(
+      `SSE works here: ${sse.requestsPerMinute.toLocaleString('en-US')} requests/min for 4 clients, p95 latency ${sse.latencyMs.p95} ms`,
+    );
     expect(result.stdout).toContain('websocket: did not work: the WebSocket handshake failed: Unexpected server response: 400\n');
     expect(result.stdout).toContain('\nrecommendation: sse\n');
     const page = readFileSync(html, 'utf8');
