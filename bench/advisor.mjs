@@ -41,7 +41,11 @@ for (const p of presets) if (!PRESETS.includes(p)) throw new RangeError(`--prese
 
 const bin = fileURLToPath(new URL('../packages/herald/bin/herald.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'herald-advisor-'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) < 1 ? 2 : 1 });
 const LABELS = { websocket: 'WebSocket', sse: 'SSE', 'long-polling': 'long-polling', 'short-polling': 'short polling' };
 
@@ -56,7 +60,7 @@ function bench(preset, run) {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('exit', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0 && code !== 2) return reject(new Error(`herald bench --preset ${preset} exited ${code}: ${stderr}`));
+      if (code !== 0 && code !== 2) return reject(new Error(`herald bench --preset ${preset} exited ${code}: ${stderr.trim()}`));
       resolve({ report: JSON.parse(readFileSync(json, 'utf8')), ms, code });
     });
   });
@@ -64,6 +68,7 @@ function bench(preset, run) {
 
 const lines = [];
 const problems = [];
+const notes = [];
 const summary = [];
 const when = new Date();
 lines.push(
@@ -78,15 +83,25 @@ for (const preset of presets) {
   const results = [];
   for (let run = 1; run <= runs; run++) {
     process.stderr.write(`advisor: ${preset} run ${run}/${runs}…`);
-    const result = await bench(preset, run);
+    let result;
+    try {
+      result = await bench(preset, run);
+    } catch (error) {
+      process.stderr.write(' failed\n');
+      problems.push(`${preset}: run ${run}: ${error.message}`);
+      continue;
+    }
     results.push(result);
     process.stderr.write(` ${result.report.recommendation.transport ?? 'none'} in ${(result.ms / 1000).toFixed(1)} s\n`);
   }
+  if (results.length === 0) continue;
   const answers = results.map((r) => r.report.recommendation.transport);
   if (new Set(answers).size !== 1) problems.push(`${preset}: answers differ between runs: ${answers.join(', ')}`);
   for (const r of results) {
     if (r.ms > LIMIT_MS) problems.push(`${preset}: a run took ${(r.ms / 1000).toFixed(1)} s (limit ${LIMIT_MS / 1000} s)`);
     for (const t of r.report.transports) if (t.messages.lost > 0) problems.push(`${preset}: ${t.transport} lost ${t.messages.lost}`);
+    // Without a proxy every transport must work; through one, a transport that does not is the finding.
+    if (!values.proxy) for (const f of r.report.failed) problems.push(`${preset}: ${f.transport} did not work: ${f.reason}`);
   }
   const profile = results[0].report.profile;
   const seconds = results.map((r) => r.ms / 1000);
@@ -102,12 +117,15 @@ for (const preset of presets) {
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const transport of Object.keys(LABELS)) {
     const of = results.map((r) => r.report.transports.find((t) => t.transport === transport)).filter(Boolean);
+    const reasons = [...new Set(results.flatMap((r) => r.report.failed.filter((f) => f.transport === transport).map((f) => f.reason)))];
     if (of.length === 0) {
-      lines.push(
-        `| ${LABELS[transport]} | did not work: ${results[0].report.failed.find((f) => f.transport === transport)?.reason ?? '?'} |`,
-      );
+      lines.push(`| ${LABELS[transport]} | did not work: ${reasons.join('; ')} |`);
       continue;
     }
+    if (of.length < results.length)
+      notes.push(
+        `${preset}: ${LABELS[transport]} worked in ${of.length} of ${results.length} runs (medians over those); otherwise: ${reasons.join('; ')}`,
+      );
     const m = (pick) => fmt(median(of.map(pick)));
     const lost = of.reduce((sum, t) => sum + t.messages.lost, 0);
     const expected = of.reduce((sum, t) => sum + t.messages.expected, 0);
@@ -118,6 +136,7 @@ for (const preset of presets) {
   lines.push('');
 }
 lines.splice(4, 0, '| preset | workload | answer of each run | wall time per run (median) |', '| --- | --- | --- | --- |', ...summary, '');
+if (notes.length > 0) lines.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
 if (problems.length > 0) lines.push('## Problems', '', ...problems.map((p) => `- ${p}`), '');
 const out = values.out ?? fileURLToPath(new URL(`./results/advisor-${when.toISOString().replace(/[:.]/g, '-')}.md`, import.meta.url));
 mkdirSync(join(out, '..'), { recursive: true });

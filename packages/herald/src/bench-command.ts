@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, reportCliError } from './cli-error.js';
 import { hubTarget } from './hub-target.js';
@@ -29,6 +30,9 @@ import { startHub, type RunningHub } from './start.js';
 
 /** Extra time the clients get, after the publisher stops, for messages on their way, in ms (plus one poll interval). */
 export const BENCH_GRACE_MS = 3000;
+
+/** How long the publisher and the hub checks wait for an answer of the hub, in ms. */
+export const BENCH_REQUEST_TIMEOUT_MS = 10_000;
 
 /** How long every client of a transport has to be subscribed before that transport counts as failed, in ms. */
 export const BENCH_CONNECT_TIMEOUT_MS = 10_000;
@@ -124,6 +128,7 @@ async function publish(
         sends.push(
           fetch(`${url}/api/publish`, {
             method: 'POST',
+            signal: AbortSignal.timeout(BENCH_REQUEST_TIMEOUT_MS),
             headers: { 'content-type': 'application/json', ...(key !== undefined && { 'x-herald-key': key }) },
             body: JSON.stringify({ channel, data: { t: benchNow(), p: pad } }),
           }).then(async (res) => {
@@ -233,6 +238,17 @@ async function runTransport(run: TransportRun, transport: BenchTransport): Promi
   };
 }
 
+/** Resolves once the hub at `url` answers `/healthz` (whatever the status); a `CliError` when nothing answers. */
+async function reachable(url: string): Promise<void> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(BENCH_REQUEST_TIMEOUT_MS) });
+    await res.body?.cancel();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(`cannot reach the hub at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  }
+}
+
 /** Starts the local hub, or points at the remote one of `flags.url`. */
 async function benchHub(flags: BenchFlags): Promise<BenchHub> {
   if (flags.url !== undefined) {
@@ -305,15 +321,42 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
     throw new CliError(`--proxy must be one of ${BENCH_PROXIES.join(', ')}, got "${flags.proxy}"`);
   if (flags.proxy !== undefined && flags.clientUrl !== undefined)
     throw new CliError('--proxy and --client-url both say where the clients connect: give one');
+  const perChannel = profile.publishRate * profile.duration;
+  if (Math.round(perChannel) < 1)
+    throw new CliError(
+      `this workload publishes no message: ${profile.publishRate} msg/s per channel for ${profile.duration} s; raise --duration or --publish-rate so that their product is at least 1`,
+    );
+  // A report that cannot be written is found now, not after the run.
+  for (const [flag, file] of [
+    ['--json', flags.json],
+    ['--html', flags.html],
+  ] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(dirname(resolve(file)), constants.W_OK);
+    } catch {
+      throw new CliError(`${flag} ${file}: cannot write in ${dirname(resolve(file))}`);
+    }
+  }
   const hub = await benchHub(flags);
+  // Ctrl-C or a kill: exit, so that the 'exit' listeners stop nginx and the worker goes with its channel.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    io.stderr.write(`\nherald bench: stopped (${signal})\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   let proxy: BenchProxy | undefined;
+  let worker: ChildProcess | undefined;
   try {
-    if (flags.proxy !== undefined) proxy = await startBenchProxy(flags.proxy, hub.url);
+    await reachable(hub.url);
+    if (flags.proxy !== undefined) proxy = await startBenchProxy(flags.proxy, hub.url, profile.clients);
+    worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   } catch (error) {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await proxy?.close();
     await hub.close();
     throw error;
   }
-  const worker = fork(new URL('./bench-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const tty = io.stderr.isTTY === true;
   const progress = (text: string): void => {
     io.stderr.write(tty ? `\r\x1b[2Kherald bench: ${text}` : `herald bench: ${text}\n`);
@@ -352,6 +395,7 @@ export async function runBench(flags: BenchFlags, io: BenchIo): Promise<number> 
     worker.disconnect();
     await proxy?.close();
     await hub.close();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   // Every transport failing is the hub refusing the clients (a key, a namespace), not a finding.
   if (results.length === 0)

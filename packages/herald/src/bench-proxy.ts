@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,8 +12,8 @@ import { CliError } from './cli-error.js';
  *   hub's `X-Accel-Buffering: no` honoured);
  * - `nginx-no-upgrade`: a bare `proxy_pass`, nginx's defaults: HTTP/1.0 to the hub, so a WebSocket
  *   upgrade never reaches it; responses buffered unless the hub says not to;
- * - `nginx-buffering`: no upgrades, and every response buffered whatever the hub asks, compressed,
- *   like a proxy or antivirus that holds a response until it has enough of it.
+ * - `nginx-buffering`: no upgrades, and every response buffered whatever the hub asks, like a
+ *   proxy or antivirus that holds a response until it has enough of it.
  */
 export const BENCH_PROXIES = ['nginx', 'nginx-no-upgrade', 'nginx-buffering'] as const;
 
@@ -29,7 +29,7 @@ export function isBenchProxy(name: string): name is BenchProxyKind {
 export const BENCH_PROXY_NOTES: Record<BenchProxyKind, string> = {
   nginx: 'nginx configured as docs/operations.md recommends: upgrades passed through, SSE not buffered',
   'nginx-no-upgrade': "nginx with a bare proxy_pass (its defaults): HTTP/1.0 to the hub, so WebSocket upgrades don't pass",
-  'nginx-buffering': 'nginx that buffers and compresses every response whatever the hub asks, and passes no upgrades',
+  'nginx-buffering': 'nginx that buffers every response whatever the hub asks, and passes no upgrades',
 };
 
 /** A running proxy. */
@@ -46,7 +46,13 @@ function nginxBinary(): string {
   for (const dir of dirs) {
     if (dir === '') continue;
     const file = join(dir, 'nginx');
-    if (existsSync(file)) return file;
+    try {
+      if (!statSync(file).isFile()) continue;
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // Not there, or not a program: the next one.
+    }
   }
   throw new CliError('--proxy needs nginx, which is not installed here (Debian/Ubuntu: apt-get install nginx-light)');
 }
@@ -70,34 +76,39 @@ function locationOf(kind: BenchProxyKind, origin: string): string {
     return [
       ...pass,
       'proxy_http_version 1.1;',
+      'proxy_set_header Host $host;',
       'proxy_set_header Upgrade $http_upgrade;',
       'proxy_set_header Connection $connection_upgrade;',
       'proxy_read_timeout 75s;',
     ].join(' ');
   if (kind === 'nginx-no-upgrade') return pass.join(' ');
-  return [
-    ...pass,
-    'proxy_buffering on;',
-    'proxy_ignore_headers X-Accel-Buffering;',
-    'gzip on; gzip_proxied any; gzip_types text/event-stream application/json; gzip_min_length 0;',
-  ].join(' ');
+  return [...pass, 'proxy_buffering on;', 'proxy_ignore_headers X-Accel-Buffering;'].join(' ');
 }
 
-/** The nginx configuration of a proxy on `port` in `dir`. */
-export function benchProxyConfig(kind: BenchProxyKind, origin: string, port: number, dir: string, root: boolean): string {
+/** `path` as an nginx string: quoted, so a directory with spaces stays one argument. */
+const quoted = (path: string): string => `"${path.replace(/["\\$]/g, (c) => `\\${c}`)}"`;
+
+/**
+ * The nginx configuration of a proxy on `port` in `dir` for `clients` clients (each holds two
+ * connections through it: to the client and to the hub).
+ */
+export function benchProxyConfig(kind: BenchProxyKind, origin: string, port: number, dir: string, root: boolean, clients: number): string {
+  const connections = Math.max(1024, clients * 4 + 256);
+  const at = (name: string): string => quoted(join(dir, name));
   return `worker_processes 1;
+worker_rlimit_nofile ${connections * 2};
 daemon off;
 ${root ? 'user root;' : ''}
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
-events { worker_connections 4096; }
+pid ${at('nginx.pid')};
+error_log ${at('error.log')} error;
+events { worker_connections ${connections}; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  client_body_temp_path ${at('body')};
+  proxy_temp_path ${at('proxy')};
+  fastcgi_temp_path ${at('fastcgi')};
+  uwsgi_temp_path ${at('uwsgi')};
+  scgi_temp_path ${at('scgi')};
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
     listen 127.0.0.1:${port};
@@ -107,28 +118,40 @@ http {
 `;
 }
 
+/** A host name or address nginx can take in `proxy_pass` as it is: nothing it would read as syntax. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/;
+
 /**
  * Starts nginx in the foreground, configured as `kind`, in front of the hub at `hubUrl` (its mount
- * path kept: nginx passes paths unchanged). Resolves once it answers; rejects with a `CliError`
- * when nginx is missing or does not start within 10 s.
+ * path kept: nginx passes paths unchanged), sized for `clients`. Resolves once it answers; rejects
+ * with a `CliError` when nginx is missing or does not start within 10 s. If this process exits
+ * before `close()` (a signal the bench turns into an exit), nginx is stopped and its directory removed.
  */
-export async function startBenchProxy(kind: BenchProxyKind, hubUrl: string): Promise<BenchProxy> {
+export async function startBenchProxy(kind: BenchProxyKind, hubUrl: string, clients: number): Promise<BenchProxy> {
   const binary = nginxBinary();
   const hub = new URL(hubUrl);
-  const dir = await mkdtemp(join(tmpdir(), 'herald-bench-nginx-'));
+  if (!PLAIN_HOST.test(hub.hostname)) throw new CliError(`--proxy cannot pass to the host "${hub.hostname}": not a plain host name`);
   const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'herald-bench-nginx-'));
   const file = join(dir, 'nginx.conf');
-  await writeFile(file, benchProxyConfig(kind, hub.origin, port, dir, process.getuid?.() === 0));
+  await writeFile(file, benchProxyConfig(kind, hub.origin, port, dir, process.getuid?.() === 0, clients));
   const test = spawnSync(binary, ['-t', '-q', '-p', dir, '-c', file], { encoding: 'utf8' });
   if (test.status !== 0) {
     await rm(dir, { recursive: true, force: true });
-    throw new CliError(`nginx refused its configuration: ${test.stderr.trim()}`);
+    throw new CliError(`nginx refused its configuration: ${(test.stderr ?? test.error?.message ?? '').trim()}`);
   }
   const child = spawn(binary, ['-p', dir, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Last resort when the process ends without close(): synchronous, as 'exit' listeners must be.
+  const atExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', atExit);
   const close = async (): Promise<void> => {
+    process.off('exit', atExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await exited;
@@ -146,8 +169,15 @@ export async function startBenchProxy(kind: BenchProxyKind, hubUrl: string): Pro
     try {
       const res = await fetch(`${url}/healthz`);
       await res.body?.cancel();
-      break;
-    } catch {
+      // 502: nginx is up but cannot reach the hub (yet).
+      if (res.status !== 502) break;
+      if (Date.now() > deadline) {
+        await close();
+        throw new CliError(`nginx on port ${port} cannot reach the hub at ${hub.origin} (HTTP 502)`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } catch (error) {
+      if (error instanceof CliError) throw error;
       if (Date.now() > deadline) {
         await close();
         throw new CliError(`nginx did not answer on port ${port} within 10 s: ${stderr.trim()}`);

@@ -87,7 +87,9 @@ export function recommend(
     );
     if (ws === undefined) {
       reasons.push(
-        'WebSocket is not usable here, so each of those messages is an HTTP request; where you control the proxy, pass the upgrade through (docs/operations.md, "Behind a proxy") and measure again',
+        failed.some((f) => f.transport === 'websocket')
+          ? 'WebSocket is not usable here, so each of those messages is an HTTP request; where you control the proxy, pass the upgrade through (docs/operations.md, "Behind a proxy") and measure again'
+          : 'WebSocket is not usable here, so each of those messages is an HTTP request; a WebSocket that loses messages on this machine points at an overloaded hub or client: measure again with fewer clients',
       );
       return fallback(['sse', 'long-polling', 'short-polling']);
     }

@@ -47,7 +47,10 @@ export function parseServerSample(text: string): BenchServerSample {
 /** A probe that reads `GET url/metrics` (`url` without a trailing slash, a mount path kept), with `key` as `X-Herald-Key` when given. */
 export function remoteServerProbe(url: string, key: string | undefined): BenchServerProbe {
   return async () => {
-    const res = await fetch(`${url}/metrics`, { headers: key === undefined ? {} : { 'x-herald-key': key } });
+    const res = await fetch(`${url}/metrics`, {
+      headers: key === undefined ? {} : { 'x-herald-key': key },
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}${key === undefined ? ' (the hub may need --key)' : ''}`);
     return parseServerSample(text);

@@ -129,7 +129,7 @@ class Run {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.once('end', () =>
-          res.statusCode === 200 ? resolve(text) : reject(new Error(`${method} ${url.pathname}: HTTP ${res.statusCode}: ${text}`)),
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`${method} ${url.pathname}: HTTP ${res.statusCode}: ${excerpt(text)}`)),
         );
         res.once('error', reject);
       });
@@ -216,6 +216,13 @@ class Run {
       },
     };
   }
+}
+
+/** The start of an answer's body, on one line without control characters: it ends up on a terminal. */
+function excerpt(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
@@ -383,9 +390,13 @@ function pollingClient(run: Run, channel: string, long: boolean): BenchClient {
   };
   run
     .fetch(agent, 'GET', `${base}&since=now`)
-    .done.then((text) => {
+    .done.then(async (text) => {
       ready.resolve();
-      return poll((JSON.parse(text) as PollAnswer).cursor);
+      const cursor = (JSON.parse(text) as PollAnswer).cursor;
+      // Real short-polling clients are not in step with each other or with the publisher: each
+      // starts its cycle at its own moment, so that the latency measured is that of the interval.
+      if (!long) await new Promise((resolve) => (timer = setTimeout(resolve, Math.random() * run.order.pollInterval)));
+      return poll(cursor);
     })
     .catch((error: unknown) => {
       if (!closed) ready.reject(error as Error);

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench-command.js';
-import { killAll, runCli, tempDir } from './cli-process.js';
+import { killAll, runCli, startCli, tempDir } from './cli-process.js';
 
 const readReport = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 
@@ -70,6 +72,46 @@ describe('herald bench --proxy (a real nginx between the clients and the hub)', 
     ]);
     expect(report.recommendation.transport).toBe('long-polling');
   }, 60_000);
+
+  it('Ctrl-C in the middle of a run stops nginx and removes its directory', async () => {
+    const bench = startCli(['bench', '--preset', 'chat', ...SMALL, '--duration', '5', '--proxy', 'nginx']);
+    await bench.waitFor(/websocket: publishing/, 'stderr');
+    // The nginx of this run: the bench's child, with its directory in its command line.
+    const line = execFileSync('pgrep', ['-a', '-P', String(bench.child.pid), 'nginx'], { encoding: 'utf8' }).trim();
+    const pid = Number(line.split(' ')[0]);
+    const dir = /-p (\S+)/.exec(line)?.[1];
+    expect(dir, line).toBeDefined();
+    expect(existsSync(dir!)).toBe(true);
+    bench.child.kill('SIGINT');
+    expect(await bench.exited).toBe(130);
+    expect(bench.stderr()).toContain('herald bench: stopped (SIGINT)');
+    expect(existsSync(dir!)).toBe(false);
+    // SIGTERM was sent as the bench exited; nginx (its workers with it) is gone moments later.
+    await eventually(
+      () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      (alive) => !alive,
+      `nginx ${pid} to stop`,
+    );
+  }, 30_000);
+
+  it('says at once when the hub cannot be reached, or when the workload would publish nothing', async () => {
+    const unreachable = await runCli(['bench', '--url', 'http://127.0.0.1:9', '--proxy', 'nginx']);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(/^herald: cannot reach the hub at http:\/\/127\.0\.0\.1:9: /);
+    expect(await runCli(['bench', '--preset', 'notifications', '--duration', '1'])).toEqual({
+      status: 1,
+      stdout: '',
+      stderr:
+        'herald: this workload publishes no message: 0.4 msg/s per channel for 1 s; raise --duration or --publish-rate so that their product is at least 1\n',
+    });
+  });
 
   it('refuses an unknown proxy, and --proxy with --client-url', async () => {
     expect(await runCli(['bench', '--proxy', 'haproxy'])).toEqual({
