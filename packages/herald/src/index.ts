@@ -12,4 +12,5 @@ export {
 } from './config.js';
 export { EXIT_FAILED, EXIT_SHUTDOWN_TIMEOUT, EXIT_STOPPED } from './shutdown.js';
 export { PRODUCTION_DEFAULTS, startHub, type RunningHub } from './start.js';
+export { loadAdminPage } from './admin-page.js';
 export { landingPageOptions, loadClientBundle, loadLandingPage, type LandingPageOptions } from './landing-page.js';

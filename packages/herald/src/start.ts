@@ -10,6 +10,7 @@ import {
 import { createDemoHost, type DemoHost } from '@herald/demo';
 import type { HeraldConfig, Profile } from './config.js';
 import { openEngine, ticketLimits, type Engine } from './engine.js';
+import { loadAdminPage } from './admin-page.js';
 import { loadClientBundle, loadLandingPage } from './landing-page.js';
 
 /** A started hub: the server plus the URL it answers on. */
@@ -28,7 +29,7 @@ export const PRODUCTION_DEFAULTS = { connectionsPerIp: 1000, connectionsPerUser:
  * Starts a hub. The `dev` profile is open (anyone may publish and subscribe, any origin) and serves
  * the landing page at `/`; the `production` profile verifies tokens, denies every namespace not
  * configured, allows only the configured origins, and serves no landing page. Both serve the
- * client SDK's browser bundle at `/sdk/herald-client.js`. The dev profile also serves and runs the
+ * client SDK's browser bundle at `/sdk/herald-client.js` and the operations console at `/admin`. The dev profile also serves and runs the
  * demos under `/demo/` unless `options.demos` is false (`herald bench` measures a hub without them).
  */
 export async function startHub(
@@ -116,5 +117,7 @@ function serverOptions(
           security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) },
         }),
     ...(bundle !== undefined && { clientBundle: bundle }),
+    // The console at /admin in both profiles: behind the API key or an admin token in production.
+    adminPage: loadAdminPage(),
   };
 }

@@ -11,6 +11,8 @@ interface TokenFlags {
   ttl: string;
   config?: string;
   privateKey?: string;
+  /** Adds `"herald": {"admin": true}`: the admin API and every operation on every channel. */
+  admin?: boolean;
 }
 
 const first = (value: string | readonly string[] | undefined): string | undefined => (typeof value === 'string' ? value : value?.[0]);
@@ -19,7 +21,8 @@ const first = (value: string | readonly string[] | undefined): string | undefine
 export async function signToken(flags: TokenFlags, env: NodeJS.ProcessEnv, now: number): Promise<string> {
   // The flags first: a typo is reported before anything is read.
   const ttl = parseTtl(flags.ttl);
-  const claims = grantClaims(flags.grant);
+  const granted = grantClaims(flags.grant);
+  const claims = flags.admin === true ? { ...granted, herald: { ...granted.herald, admin: true } } : granted;
   if (flags.sub.length === 0) throw new CliError('--sub must not be empty');
   let auth;
   try {
@@ -59,6 +62,10 @@ export function tokenCommand(run: (outcome: Promise<number>) => void): Command {
     .option('--ttl <duration>', 'lifetime: seconds, or with a unit s, m, h, d (max 365d)', '1h')
     .option('-c, --config <file>', "the hub's JSON configuration file (HERALD_AUTH_SECRET and other HERALD_* variables count too)")
     .option('--private-key <file>', 'the private key (JWK or PEM) when the hub verifies with auth.publicKey or auth.jwksUrl')
+    .option(
+      '--admin',
+      'an admin token ("herald": {"admin": true}): the admin API and the console at /admin, every operation on every channel',
+    )
     .addHelpText(
       'after',
       `
@@ -85,14 +92,15 @@ channel (a warning says so on stderr).
 Examples:
   $ herald token --config herald.config.json --sub alice --grant 'chat:*=subscribe,publish' --ttl 1h
   $ HERALD_AUTH_SECRET=... HERALD_API_KEYS=... herald token --sub bob --grant room:42 --grant 'news:*=subscribe,history'
-  $ herald token --config herald.config.json --private-key signer.jwk --sub alice --grant 'inbox:alice=subscribe'`,
+  $ herald token --config herald.config.json --private-key signer.jwk --sub alice --grant 'inbox:alice=subscribe'
+  $ herald token --config herald.config.json --sub ops --admin --ttl 8h`,
     )
     .action((flags: TokenFlags) => {
       run(
         (async () => {
           try {
             const jwt = await signToken(flags, process.env, Date.now());
-            if (flags.grant.length === 0)
+            if (flags.grant.length === 0 && flags.admin !== true)
               process.stderr.write(
                 'herald: warning: no --grant: the token grants no channel; it passes only where the namespace rules need no grant\n',
               );

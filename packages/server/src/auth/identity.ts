@@ -16,6 +16,11 @@ export interface Identity {
   readonly grants: Grants;
   /** A backend holding the API key: every operation on every channel. */
   readonly server?: boolean;
+  /**
+   * An operator: the token carries `"herald": {"admin": true}`. Every operation on every channel,
+   * and the admin API (`/api/admin/…`) when the token comes in a header.
+   */
+  readonly admin?: boolean;
 }
 
 const NONE: Grants = { subscribe: [], publish: [], history: [], presence: [] };
@@ -49,6 +54,12 @@ export function grantsFromClaims(claims: Record<string, unknown>): Grants {
     history: [...all, ...list(herald['history'])],
     presence: [...all, ...list(herald['presence'])],
   };
+}
+
+/** Whether token claims make an operator (`"herald": {"admin": true}`; see {@link Identity.admin}). */
+export function adminFromClaims(claims: Record<string, unknown>): boolean {
+  const herald = claims['herald'];
+  return typeof herald === 'object' && herald !== null && (herald as Record<string, unknown>)['admin'] === true;
 }
 
 /** Who a publish's idempotency key belongs to: the API key's backends, a user, or anonymous clients. */

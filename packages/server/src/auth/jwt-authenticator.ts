@@ -4,7 +4,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerif
 import type { KeyObject } from 'node:crypto';
 import { HeraldError } from '../errors.js';
 import type { Authenticator } from './authenticator.js';
-import { grantsFromClaims, type Identity } from './identity.js';
+import { adminFromClaims, grantsFromClaims, type Identity } from './identity.js';
 
 /** HMAC algorithms accepted with a shared secret. */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -113,7 +113,8 @@ export class JwtAuthenticator implements Authenticator {
       });
       const user = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null;
       // The session ends when verification would start failing: `exp` plus the leeway.
-      return { user, authenticated: true, expiresAt: (payload.exp! + (options.leeway ?? 5)) * 1000, grants: grantsFromClaims(payload) };
+      const expiresAt = (payload.exp! + (options.leeway ?? 5)) * 1000;
+      return { user, authenticated: true, expiresAt, grants: grantsFromClaims(payload), ...(adminFromClaims(payload) && { admin: true }) };
     } catch (error) {
       // An expired token gets its own code: the client should refresh it, not give up.
       throw new HeraldError(error instanceof errors.JWTExpired ? ErrorCode.TokenExpired : ErrorCode.Unauthorized, reason(error), {

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type WireError } from '@herald/protocol';
 import type { Security } from '../auth/security.js';
 import { HeraldError, toWireError } from '../errors.js';
@@ -19,20 +20,36 @@ export function disconnectRoute(hub: Hub, security: Security, transports: Transp
     async handle(req, res, { cors }) {
       if (!security.hasApiKey(req))
         return sendError(res, { code: ErrorCode.Unauthorized, message: '/api/disconnect needs the API key (X-Herald-Key)' }, cors);
-      const body = await readBody(req, 4096);
-      const target = body.ok ? parseDisconnect(body.value) : body.error;
-      if ('code' in target) return sendError(res, target, cors);
-      const disconnected = transports.disconnect(target);
-      if (!hub.clustered) return sendJson(res, 200, { disconnected }, cors);
-      try {
-        // The other nodes close their sessions of the target when the message reaches them.
-        await hub.broadcast(disconnectMessage(nodeId, target));
-      } catch (error) {
-        return sendError(res, toWireError(error), cors);
-      }
-      return sendJson(res, 200, { disconnected, nodes: 'all' }, cors);
+      return answerDisconnect(req, res, cors, hub, transports, nodeId);
     },
   };
+}
+
+/**
+ * Reads `{"user"}` or `{"client"}` from the request, ends those connections on this node and, on a
+ * cluster, asks the other nodes to: answers `{disconnected}` (this node's count), plus
+ * `nodes: "all"` on a cluster. Shared by `POST /api/disconnect` and `POST /api/admin/disconnect`.
+ */
+export async function answerDisconnect(
+  req: IncomingMessage,
+  res: ServerResponse,
+  cors: Record<string, string>,
+  hub: Hub,
+  transports: TransportRegistry,
+  nodeId: string,
+): Promise<void> {
+  const body = await readBody(req, 4096);
+  const target = body.ok ? parseDisconnect(body.value) : body.error;
+  if ('code' in target) return sendError(res, target, cors);
+  const disconnected = transports.disconnect(target);
+  if (!hub.clustered) return sendJson(res, 200, { disconnected }, cors);
+  try {
+    // The other nodes close their sessions of the target when the message reaches them.
+    await hub.broadcast(disconnectMessage(nodeId, target));
+  } catch (error) {
+    return sendError(res, toWireError(error), cors);
+  }
+  return sendJson(res, 200, { disconnected, nodes: 'all' }, cors);
 }
 
 /** Reads `{"user"}` or `{"client"}`. */

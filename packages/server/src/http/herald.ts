@@ -28,6 +28,8 @@ import { routeTable } from './route-table.js';
 import { createRouter } from './router.js';
 import { resolveLimits, type HeraldOptions, type HeraldServerOptions } from './server-options.js';
 import { upgradeHandler } from './upgrade.js';
+import { AdminSampler, type AdminSample } from '../admin/admin-sampler.js';
+import { NodeDirectory, type NodeSummary } from '../admin/node-directory.js';
 
 /** Options of {@link Herald.attach}. */
 export interface AttachOptions {
@@ -108,6 +110,14 @@ export interface HeraldParts {
 
 const URL_BASE = 'http://herald.invalid';
 
+/** Waits for `promise` (if any) at most `ms` milliseconds; never rejects. */
+async function boundedWait(promise: Promise<void> | undefined, ms: number): Promise<void> {
+  if (promise === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The URL extra routes see: the request's, with the path under the mount path (`/` for the mount path itself). */
 function innerUrl(url: URL, path: string): URL {
   if (path === url.pathname) return url;
@@ -161,11 +171,34 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
           ready: () => readiness.ready,
           engineAvailable,
         });
+  const nodeId = randomBytes(9).toString('base64url');
+  const startedAt = clock.now();
+  const adminOn = options.admin !== false;
+  const summary = (sample: AdminSample | undefined): NodeSummary => ({
+    id: nodeId,
+    startedAt,
+    sampledAt: sample?.t ?? clock.now(),
+    ready: readiness.ready && engineAvailable(),
+    connections: sample?.connections ?? transports.counts(),
+    channels: hub.activeChannels,
+    messagesPerSecond: { published: sample?.published ?? 0, delivered: sample?.delivered ?? 0 },
+  });
+  // The directory exists only once the hub does; the first sample comes an interval later.
+  let nodes: NodeDirectory | undefined;
+  const sampler = adminOn
+    ? new AdminSampler({
+        clock,
+        interval: options.adminSampleInterval,
+        connections: () => transports.counts(),
+        onSample: (sample) => nodes?.beat(summary(sample)),
+      })
+    : undefined;
+  const observer = sampler?.observe(metrics?.observer) ?? metrics?.observer;
   const hub: Hub = new Hub({
     broker,
     presence,
     logger,
-    ...(metrics && { observer: metrics.observer }),
+    ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
@@ -219,8 +252,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       security,
     ),
   );
-  const nodeId = randomBytes(9).toString('base64url');
   followDisconnects(hub, transports, nodeId, logger);
+  if (sampler !== undefined) nodes = new NodeDirectory(hub, nodeId, sampler.interval, clock, logger);
   const enabled = {
     websocket: options.transports?.websocket !== false,
     sse: options.transports?.sse !== false,
@@ -244,6 +277,21 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       nodeId,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
+      admin:
+        sampler === undefined || nodes === undefined
+          ? undefined
+          : {
+              hub,
+              security,
+              transports,
+              sampler,
+              nodes,
+              self: () => summary(sampler.latest),
+              nodeId,
+              maxBodyBytes: limits.maxBodyBytes,
+              maxBatchMessages: limits.maxBatchMessages,
+            },
+      adminPage: options.adminPage,
     }),
     security,
   );
@@ -311,6 +359,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   let hubClosing: Promise<void> | undefined;
   const closeHub = (): Promise<void> =>
     (hubClosing ??= (async () => {
+      sampler?.close();
+      // The other nodes drop this one from their lists at once (bounded: the engine may be down).
+      await boundedWait(nodes?.close(), 1000);
       transports.close();
       await hub.close();
       await broker.close();

@@ -1,3 +1,4 @@
+import { adminPageRoute, adminRoutes, type AdminParts } from '../admin/admin-routes.js';
 import type { Security } from '../auth/security.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
@@ -41,9 +42,13 @@ export interface RouteTableParts {
   readonly nodeId: string;
   readonly landingPage: string | undefined;
   readonly clientBundle: string | undefined;
+  /** The admin API's parts; undefined when it is off (`admin: false`). */
+  readonly admin: AdminParts | undefined;
+  /** The console's HTML (served at `/admin` when the admin API is on). */
+  readonly adminPage: string | undefined;
 }
 
-/** The built-in routes by path under the mount path: only those that are on (metrics, landing page, SDK bundle, enabled transports). */
+/** The built-in routes by path under the mount path: only those that are on (metrics, landing page, SDK bundle, enabled transports, admin API and console). */
 export function routeTable(parts: RouteTableParts): RouteTable {
   const { hub, security, enabled } = parts;
   const routes: [string, Route | false | undefined][] = [
@@ -61,6 +66,8 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['', parts.landingPage !== undefined && landingRedirectRoute],
     ['/sdk/herald-client.js', parts.clientBundle !== undefined && sdkRoute(parts.clientBundle)],
     ['/ws', enabled.websocket && wsRoute],
+    ...(parts.admin === undefined ? [] : adminRoutes(parts.admin)),
+    ['/admin', parts.admin !== undefined && parts.adminPage !== undefined && adminPageRoute(parts.adminPage)],
   ];
   const table = new Map<string, Route>();
   for (const [path, route] of routes) if (route !== undefined && route !== false) table.set(path, route);

@@ -97,6 +97,24 @@ export interface HeraldOptions extends HistoryOptions {
    */
   readonly metrics?: boolean | undefined;
   /**
+   * Serve the admin API under `/api/admin/` (nodes, channels, connections with disconnect,
+   * presence, series, publish; see docs/protocol.md). Every request needs the API key or an admin
+   * token (`"herald": {"admin": true}`); on an open hub (no API key, no token verification) anyone.
+   * @default true
+   */
+  readonly admin?: boolean | undefined;
+  /**
+   * HTML of the operations console served at `GET /admin` under the mount path (see `herald`'s
+   * `loadAdminPage`); `undefined` (or `admin: false`) answers 404 there.
+   */
+  readonly adminPage?: string | undefined;
+  /**
+   * Milliseconds between the admin API's samples: its series of messages/s and connections (the
+   * last 10 minutes), channel rates, and each node's summary to the cluster. 10 to 60000.
+   * @default 2000
+   */
+  readonly adminSampleInterval?: number | undefined;
+  /**
    * Extra routes tried before the built-in ones (after the mount path matched); return true when
    * handled. `url.pathname` is the path under the mount path.
    */

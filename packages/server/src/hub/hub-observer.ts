@@ -8,8 +8,8 @@ export type RepairOutcome = 'filled' | 'gap' | 'abandoned';
 export interface HubObserver {
   /** A publish was answered: stored, or a duplicate of an earlier one (idempotency key). */
   published(duplicate: boolean): void;
-  /** A live message was dispatched to this node's subscribers and listeners. */
-  dispatched(): void;
+  /** A live message of `channel` was dispatched to this node's subscribers and listeners. */
+  dispatched(channel: string): void;
   /** A hole on the live path was repaired from the log, became a gap, or was given up. */
   repaired(outcome: RepairOutcome): void;
   /** The engine was asked to start a new epoch after losing acknowledged messages. */

@@ -141,6 +141,15 @@ export class Hub {
   }
 
   /**
+   * This node's active channels (see {@link Hub.activeChannels}): each with its subscriptions
+   * (WebSocket sessions and SSE streams) and its listeners (long polls held), in no set order.
+   */
+  *localChannels(): IterableIterator<{ channel: string; subscriptions: number; listeners: number }> {
+    for (const [channel, state] of this.#channels)
+      yield { channel, subscriptions: state.subscriptions.size, listeners: state.listeners.size };
+  }
+
+  /**
    * Appends `data` (any JSON-serialisable value) to the channel's log. Resolves once the engine has
    * stored it, with its position.
    */

@@ -132,7 +132,7 @@ export class LiveRepair {
     state.top = { epoch: stored.epoch, offset: stored.offset };
     state.last = stored;
     state.busy = true;
-    this.#observer.dispatched();
+    this.#observer.dispatched(stored.channel);
     const message = new HubMessage(stored);
     for (const subscription of state.subscriptions) subscription.receive(message);
     for (const listener of state.listeners) listener(message);

@@ -56,6 +56,11 @@ export class Outbox {
     this.#owner = owner;
   }
 
+  /** What it writes to (the socket, or the HTTP response of an SSE stream). */
+  get sink(): OutboxSink {
+    return this.#sink;
+  }
+
   /** Whether the outbox still accepts chunks. */
   get open(): boolean {
     return !this.#closed;

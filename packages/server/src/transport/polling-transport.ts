@@ -25,7 +25,7 @@ import { messagesJson } from './messages-json.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { capRead } from './read-cap.js';
-import type { Transport } from './transport.js';
+import type { ConnectionInfo, Transport } from './transport.js';
 
 /** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
 export const MAX_RESTRICTED_LOOKBACK_MS = 2000;
@@ -209,6 +209,11 @@ export class PollingTransport implements Transport {
   /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */
   disconnect(): number {
     return 0;
+  }
+
+  /** None: a poll is a request, not a connection (held polls are counted in {@link size}). */
+  list(): ConnectionInfo[] {
+    return [];
   }
 
   /** Nothing to do: a held request is answered by its own `wait` or at {@link close}. */

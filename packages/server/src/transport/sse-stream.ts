@@ -7,6 +7,7 @@ import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
+import type { ConnectionInfo } from './transport.js';
 
 const encodeSingle = (message: HubMessage): Buffer =>
   Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
@@ -42,6 +43,8 @@ export const SSE_HEARTBEAT = Buffer.from(':\n\n');
 export class SseStream implements Subscriber, OutboxOwner {
   readonly client = nextSessionId();
   readonly user: string | null;
+  /** When the stream opened, in milliseconds since the Unix epoch. */
+  readonly since: number;
   readonly #outbox: Outbox;
   readonly #positions: Map<string, CursorEntry>;
   readonly #single: boolean;
@@ -59,8 +62,10 @@ export class SseStream implements Subscriber, OutboxOwner {
     positions: Map<string, CursorEntry>,
     sendQueueBytes: number,
     owner: SseStreamOwner,
+    since: number,
   ) {
     this.user = user;
+    this.since = since;
     this.#res = res;
     this.#owner = owner;
     this.#positions = positions;
@@ -84,6 +89,18 @@ export class SseStream implements Subscriber, OutboxOwner {
   /** The current cursor over all channels of the stream. */
   get cursor(): string {
     return encodeCursor(this.#positions);
+  }
+
+  /** The stream as the admin API lists it. */
+  describe(): ConnectionInfo {
+    return {
+      id: this.client,
+      transport: 'sse',
+      user: this.user,
+      ip: this.#res.socket?.remoteAddress ?? null,
+      channels: this.subscriptions.map((subscription) => subscription.channel),
+      since: this.since,
+    };
   }
 
   /** Writes raw SSE text (the preamble, a heartbeat). */

@@ -13,7 +13,7 @@ import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
-import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
+import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 
 /** Options of {@link SseTransport}. */
 export interface SseTransportOptions {
@@ -108,7 +108,7 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const positions = new Map<string, CursorEntry>();
-    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, this);
+    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, this, this.#clock.now());
     const outcomes: SubscribeOutcome[] = [];
     try {
       for (const { channel, since: from, signed } of channels) {
@@ -180,6 +180,11 @@ export class SseTransport implements SseStreamOwner, Transport {
     stream.write(Buffer.from(`event: disconnect\ndata: ${JSON.stringify({ type: 'disconnect', error })}\n\n`));
     stream.end();
     res.end();
+  }
+
+  /** The open streams. */
+  list(): ConnectionInfo[] {
+    return [...this.#streams.keys()].map((stream) => stream.describe());
   }
 
   /** Nothing to do: open streams go on until {@link close}, which tells them to reconnect (to another node). */

@@ -1,4 +1,4 @@
-import type { ConnectionMatch, Transport } from './transport.js';
+import type { ConnectionInfo, ConnectionMatch, Transport } from './transport.js';
 
 /**
  * The server's transports, in the order they were added: the composition root counts, disconnects,
@@ -30,6 +30,11 @@ export class TransportRegistry<Name extends string = string> implements Iterable
     let count = 0;
     for (const transport of this.#transports) count += transport.disconnect(match);
     return count;
+  }
+
+  /** The open connections of every transport, transport by transport. */
+  list(): ConnectionInfo[] {
+    return [...this.#transports].flatMap((transport) => transport.list());
   }
 
   /** Tells every transport that the node stopped being ready. */

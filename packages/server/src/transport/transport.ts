@@ -12,6 +12,21 @@ export function matchesConnection(match: ConnectionMatch, user: string | null, c
   return (match.user !== undefined && user === match.user) || (match.client !== undefined && client === match.client);
 }
 
+/** One open connection as the admin API lists it (`GET /api/admin/connections`). */
+export interface ConnectionInfo {
+  /** The session id: what `POST /api/admin/disconnect` takes as `client`, and presence's `client`. */
+  readonly id: string;
+  readonly transport: TransportName;
+  /** The user id, or `null` when anonymous. */
+  readonly user: string | null;
+  /** The peer address of the socket (a proxy's when the hub is behind one); `null` once the socket is gone. */
+  readonly ip: string | null;
+  /** Channels subscribed (or being subscribed), in the order asked. */
+  readonly channels: readonly string[];
+  /** When the connection opened, in milliseconds since the Unix epoch (the hub's clock). */
+  readonly since: number;
+}
+
 /**
  * What the composition root needs from a server-side transport, whatever its wire: counting,
  * ending and shutting down its connections. How requests reach it (a route, an upgrade) is wired
@@ -28,6 +43,8 @@ export interface Transport<Name extends string = TransportName> {
    * between requests returns 0.
    */
   disconnect(match: ConnectionMatch): number;
+  /** Its open connections, for the admin API; a transport that keeps none between requests (polling) lists none. */
+  list(): ConnectionInfo[];
   /**
    * The node stopped being ready (`HeraldServer.drain`, or the start of `close`). New WebSocket
    * upgrades and `/healthz` already answer 503 then; a transport does here whatever else its

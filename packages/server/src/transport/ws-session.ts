@@ -33,6 +33,7 @@ import { Outbox, type OutboxOwner } from './outbox.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
+import type { ConnectionInfo } from './transport.js';
 import { wsTextFrame } from './ws-frame.js';
 
 /** Limits of one WebSocket session. */
@@ -100,6 +101,8 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
  */
 export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   readonly client = nextSessionId();
+  /** When the session opened, in milliseconds since the Unix epoch (the context's clock). */
+  readonly since: number;
   alive = true;
   readonly #ws: SessionSocket;
   readonly #context: WsContext;
@@ -123,6 +126,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#context = context;
     this.#identity = identity;
     this.#slot = slot;
+    this.since = context.clock.now();
     const { limits, security } = context;
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
     if (identity.authenticated) this.#armExpiry();
@@ -164,6 +168,19 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   /** The session's identity (who it authenticated as). */
   get identity(): Identity {
     return this.#identity;
+  }
+
+  /** The session as the admin API lists it. */
+  describe(): ConnectionInfo {
+    const socket = this.#outbox.sink as { remoteAddress?: string };
+    return {
+      id: this.client,
+      transport: 'websocket',
+      user: this.#identity.user,
+      ip: socket.remoteAddress ?? null,
+      channels: this.#entryList().map((entry) => entry.channel),
+      since: this.since,
+    };
   }
 
   /** Closes the session with a close code (for example on shutdown). */

@@ -11,7 +11,7 @@ import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
-import { matchesConnection, type ConnectionMatch, type Transport } from './transport.js';
+import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -96,6 +96,13 @@ export class WsTransport implements Transport {
       }
     }
     return count;
+  }
+
+  /** The open sessions (not those closing). */
+  list(): ConnectionInfo[] {
+    const open: ConnectionInfo[] = [];
+    for (const session of this.#sessions) if (session.open) open.push(session.describe());
+    return open;
   }
 
   /** Nothing to do: the upgrade refuses new sessions (503) while the node is not ready; open ones go on until {@link close}. */
