@@ -26,7 +26,13 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'packages/*/test/**/*.test.tsx'],
+    include: [
+      'scripts/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'packages/*/test/**/*.test.tsx',
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

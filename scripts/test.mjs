@@ -1,9 +1,22 @@
 #!/usr/bin/env node
-// `npm test`: build every package (the CLI tests run the built hub), type-check sources and tests, lint, then run
-// every test. The last line printed is always `N passed, N failed`.
+// `npm test`: check what the tests need (programs, a Redis: scripts/prerequisites.mjs), build every package (the
+// CLI tests run the built hub), type-check sources and tests, lint, then run every test. The last line printed is
+// always `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { reapLeftoverHubs, RUN_VARIABLE } from './leftover-hubs.mjs';
+import { ensurePrerequisites } from './prerequisites.mjs';
+
+// Before anything is built: a missing program stops the run at once, not as a wall of failed tests.
+try {
+  const redis = await ensurePrerequisites(process.env);
+  // Synchronous, so it also runs when a step below exits.
+  if (redis.stop !== undefined) process.once('exit', redis.stop);
+} catch (error) {
+  console.error(`\n${error instanceof Error ? error.message : String(error)}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shell: false }).status ?? 1;
 const steps = [

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_TIMER_DELAY } from '@herald/server';
-import { ConfigError, loadConfig, shutdownTimeoutOf, type HeraldConfig, type Profile } from './config.js';
+import { attachAccessLog } from './access-log.js';
+import { ConfigError, loadConfig, shutdownTimeoutOf, type LoadedConfig } from './config.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { describeEngine, parseEngine } from './engine.js';
@@ -10,6 +11,7 @@ import { keygenCommand } from './keygen-command.js';
 import { publishCommand } from './publish-command.js';
 import { EXIT_SHUTDOWN_TIMEOUT, handleShutdownSignals } from './shutdown.js';
 import { startHub } from './start.js';
+import { PROFILES, type Profile } from './profile.js';
 import { parseIntegerFlag } from './start-options.js';
 import { tailCommand } from './tail-command.js';
 import { tokenCommand } from './token-command.js';
@@ -25,6 +27,18 @@ const DEV_BANNER = `
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Hosts that only this machine can reach: the dev profile bound anywhere else gets a louder warning. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** A flag that takes one of `choices`, refused with a message naming them. */
+function oneOf<T extends string>(name: string, choices: readonly T[]) {
+  return (text: string): T => {
+    if (!(choices as readonly string[]).includes(text))
+      throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got "${text}"`);
+    return text as T;
+  };
+}
 
 function flag(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -45,6 +59,9 @@ interface StartFlags {
   engine?: string;
   shutdownDelay?: number;
   shutdownTimeout?: number;
+  profile?: Profile;
+  logLevel?: string;
+  accessLog?: boolean;
 }
 
 /**
@@ -72,8 +89,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   program
     .command('start')
-    .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
-    .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
+    .description('start a hub: the dev profile (open, landing page at /) unless asked otherwise or security is configured')
+    .option('-c, --config <file>', 'JSON configuration file (with auth, apiKeys, allowedOrigins, …: the production profile)')
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        'dev (open) or production (tokens, API key, deny by default) [default: production when security is configured, else dev]',
+      ).argParser(oneOf('--profile', PROFILES)),
+    )
+    .addOption(
+      new Option('--log-level <level>', `${LOG_LEVELS.join(', ')} [default: HERALD_LOG_LEVEL, else info]`).argParser(
+        oneOf('--log-level', LOG_LEVELS),
+      ),
+    )
+    .option('--access-log', 'log one line per HTTP request and per WebSocket session (no tokens, no keys)')
     .addOption(
       new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)),
     )
@@ -117,7 +146,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
 variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
 HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY,
-HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, ...), then these flags. HERALD_PROFILE chooses the
+profile (--profile wins); without either, security in the file or the variables (auth, apiKeys,
+cursorSecrets, allowedOrigins, allowAnonymous, namespaces) chooses production, and nothing else does.
+HERALD_LOG_LEVEL sets the log level (--log-level wins).`,
     )
     .action((opts: StartFlags) => {
       started = runStart(opts);
@@ -148,13 +180,12 @@ HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log l
 }
 
 async function runStart(flags: StartFlags): Promise<number> {
-  const level = process.env['HERALD_LOG_LEVEL'] ?? 'info';
+  const level = flags.logLevel ?? process.env['HERALD_LOG_LEVEL'] ?? 'info';
   if (!LOG_LEVELS.includes(level)) {
     process.stderr.write(`herald: HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"\n`);
     return 1;
   }
-  let config: HeraldConfig;
-  let profile: Profile;
+  let loaded: LoadedConfig;
   try {
     const fromFlags = {
       ...(flags.port !== undefined && { port: flags.port }),
@@ -164,8 +195,9 @@ async function runStart(flags: StartFlags): Promise<number> {
       ...(flags.engine !== undefined && { engine: flags.engine }),
       ...(flags.shutdownDelay !== undefined && { shutdownDelay: flags.shutdownDelay }),
       ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),
+      ...(flags.accessLog === true && { accessLog: true }),
     };
-    ({ config, profile } = loadConfig({ file: flags.config, env: process.env, flags: fromFlags }));
+    loaded = loadConfig({ file: flags.config, env: process.env, flags: fromFlags, profile: flags.profile });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`herald: ${error.message}\n`);
@@ -180,8 +212,13 @@ async function runStart(flags: StartFlags): Promise<number> {
   // Bounded: one attempt per held line, no waiting.
   process.once('exit', () => destination.flushSync());
   const logger = createLogger(level, destination);
-  if (profile === 'dev') process.stderr.write(DEV_BANNER);
-  else if (config.allowedOrigins === undefined)
+  const { config, profile, profileReason } = loaded;
+  process.stderr.write(`herald: profile ${profile} (${profileReason})\n`);
+  if (profile === 'dev') {
+    process.stderr.write(DEV_BANNER);
+    if (!LOOPBACK.test(config.host))
+      process.stderr.write(`  The dev profile is bound to ${config.host}: every machine that can reach this port may use it.\n\n`);
+  } else if (config.allowedOrigins === undefined)
     logger.warn({}, 'no allowedOrigins configured: browser pages cannot connect (requests with an Origin header are refused)');
   let hub;
   try {
@@ -198,6 +235,8 @@ async function runStart(flags: StartFlags): Promise<number> {
     return 1;
   }
   const running = hub;
+  // Attached in the same turn as the listen callback: no request can have been read before it.
+  if (config.accessLog) attachAccessLog(hub.server.server, logger);
   const stopped = handleShutdownSignals({
     server: {
       drain: () => running.server.drain(),
@@ -212,7 +251,7 @@ async function runStart(flags: StartFlags): Promise<number> {
     timeout: shutdownTimeoutOf(config),
   });
   // Announced only once the signal handlers are in place: whoever waits for this line may stop us.
-  logger.info({ url: hub.url, profile, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
+  logger.info({ url: hub.url, profile, profileReason, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
   if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
   return stopped;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, shutdownTimeoutOf } from './config.js';
+import { SECURITY_ENV_VARS, SECURITY_FIELDS } from './profile.js';
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256!';
 const KEY = 'an-api-key-of-16+chars';
@@ -28,8 +29,8 @@ describe('loadConfig', () => {
     });
   });
 
-  it('is the production profile with a file or HERALD_* variables, and refuses to start without a key and an API key', () => {
-    expect(() => loadConfig({ file: file({}), env: {}, flags: {} })).toThrow(
+  it('is the production profile when the file or HERALD_* variables define security, and refuses to start without a key and an API key', () => {
+    expect(() => loadConfig({ file: file({ allowedOrigins: ['https://app.example'] }), env: {}, flags: {} })).toThrow(
       new ConfigError(
         'the production profile needs a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL) and an API key: apiKeys (or HERALD_API_KEYS)',
       ),
@@ -37,13 +38,75 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET }, flags: {} })).toThrow(
       'the production profile needs an API key: apiKeys (or HERALD_API_KEYS)',
     );
-    const { profile, config } = loadConfig({
+    const { profile, profileReason, config } = loadConfig({
       env: { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: `${KEY}, second-key-0123456789` },
       flags: {},
     });
-    expect(profile).toBe('production');
+    expect([profile, profileReason]).toEqual(['production', 'HERALD_AUTH_SECRET, HERALD_API_KEYS']);
     expect(config.apiKeys).toEqual([KEY, 'second-key-0123456789']);
     expect(config.auth).toMatchObject({ secret: SECRET, leeway: 5, cookie: 'herald_token' });
+  });
+
+  it('names the security that chose production: the fields of the file, then the variables', () => {
+    const path = file({ auth: { secret: SECRET, leeway: 2 }, apiKeys: [KEY], namespaces: {}, port: 4000 });
+    expect(loadConfig({ file: path, env: { HERALD_ALLOWED_ORIGINS: '*', HERALD_HOST: '0.0.0.0' }, flags: {} })).toMatchObject({
+      profile: 'production',
+      profileReason: `auth.secret, apiKeys, namespaces in ${path}; HERALD_ALLOWED_ORIGINS`,
+    });
+    // Each field and variable that defines security counts on its own, whatever its value.
+    for (const field of SECURITY_FIELDS) {
+      const at = file({ [field]: field === 'allowAnonymous' ? false : {} });
+      expect(() => loadConfig({ file: at, env: {}, flags: {}, profile: 'dev' })).toThrow(`security configured (${field} in ${at})`);
+    }
+    for (const name of SECURITY_ENV_VARS)
+      expect(() => loadConfig({ env: { [name]: 'false' }, flags: {}, profile: 'dev' })).toThrow(`security configured (${name})`);
+  });
+
+  it('stays dev for a file or HERALD_* variables without security: host, port, engine, limits, log level', () => {
+    const env = {
+      HERALD_HOST: '0.0.0.0',
+      HERALD_PORT: '4000',
+      HERALD_ENGINE: 'memory',
+      HERALD_HISTORY_SIZE: '5',
+      HERALD_SHUTDOWN_DELAY: '10',
+      HERALD_LOG_LEVEL: 'debug',
+      HERALD_ACCESS_LOG: '1',
+      HERALD_AUTH_SECRET: '',
+    };
+    const loaded = loadConfig({ file: file({ port: 5000, limits: { maxChannels: 10 }, accessLog: false }), env, flags: {} });
+    expect(loaded).toMatchObject({ profile: 'dev', profileReason: 'default: no security configured' });
+    expect(loaded.config).toMatchObject({ host: '0.0.0.0', port: 4000, historySize: 5, accessLog: true, limits: { maxChannels: 10 } });
+    expect(loadConfig({ file: file({}), env: {}, flags: {} }).profile).toBe('dev');
+  });
+
+  it('takes the profile asked for (--profile over HERALD_PROFILE), and refuses dev with security or an unknown name', () => {
+    const secure = { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: KEY };
+    expect(loadConfig({ env: { HERALD_PROFILE: 'dev' }, flags: {} })).toMatchObject({ profile: 'dev', profileReason: 'HERALD_PROFILE' });
+    expect(loadConfig({ env: { ...secure, HERALD_PROFILE: 'production' }, flags: {} })).toMatchObject({
+      profile: 'production',
+      profileReason: 'HERALD_PROFILE',
+    });
+    expect(loadConfig({ env: { ...secure, HERALD_PROFILE: 'dev' }, flags: {}, profile: 'production' })).toMatchObject({
+      profile: 'production',
+      profileReason: '--profile',
+    });
+    expect(loadConfig({ env: { HERALD_PROFILE: 'production' }, flags: {}, profile: 'dev' }).profileReason).toBe('--profile');
+    expect(() => loadConfig({ env: { HERALD_PROFILE: 'production' }, flags: {} })).toThrow('the production profile needs a token key');
+    expect(() => loadConfig({ env: secure, flags: {}, profile: 'dev' })).toThrow(
+      new ConfigError(
+        '--profile dev would ignore the security configured (HERALD_AUTH_SECRET, HERALD_API_KEYS) and run open: remove it, or use the production profile',
+      ),
+    );
+    const path = file({ apiKeys: [KEY] });
+    expect(() => loadConfig({ file: path, env: { HERALD_PROFILE: 'dev' }, flags: {} })).toThrow(
+      new ConfigError(
+        `HERALD_PROFILE=dev would ignore the security configured (apiKeys in ${path}) and run open: remove it, or use the production profile`,
+      ),
+    );
+    expect(() => loadConfig({ env: { HERALD_PROFILE: 'prod' }, flags: {} })).toThrow(
+      new ConfigError('HERALD_PROFILE must be dev or production, got "prod"'),
+    );
+    expect(loadConfig({ env: { HERALD_PROFILE: '' }, flags: {} }).profileReason).toBe('default: no security configured');
   });
 
   it('applies defaults < file < environment < flags', () => {

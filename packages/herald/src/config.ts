@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS } from '@herald/server';
 import { z } from 'zod';
+import { chooseProfile, isProfile, PROFILES, securitySettings, type Profile } from './profile.js';
+
+export type { Profile } from './profile.js';
 
 const access = z.enum(['anonymous', 'authenticated', 'granted', 'owner', 'none']);
 const port = z.int().min(0).max(65_535);
@@ -101,6 +104,8 @@ export const configSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace)
       .default({}),
     limits: limits.default({}),
+    // One pino line per HTTP request and per WebSocket session (see access-log.ts).
+    accessLog: z.boolean().default(false),
   })
   .check((ctx) => {
     const { shutdownTimeout, shutdownDelay } = ctx.value;
@@ -122,9 +127,6 @@ export function shutdownTimeoutOf(config: Pick<HeraldConfig, 'shutdownDelay' | '
 
 /** A validated configuration. */
 export type HeraldConfig = z.infer<typeof configSchema>;
-
-/** Which profile a configuration runs: `dev` (open) or `production` (authenticated, deny by default). */
-export type Profile = 'dev' | 'production';
 
 /** A configuration problem, with a message fit for the terminal. */
 export class ConfigError extends Error {
@@ -170,9 +172,10 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
           .filter(Boolean),
   ],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
+  HERALD_ACCESS_LOG: (v) => [['accessLog'], v === 'true' || v === '1'],
 };
 
-/** The `HERALD_*` variables that configure the hub (HERALD_LOG_LEVEL only sets logging). */
+/** The `HERALD_*` variables that configure the hub (HERALD_PROFILE chooses the profile, HERALD_LOG_LEVEL only sets logging). */
 export const CONFIG_ENV_VARS = Object.keys(ENV);
 
 function set(target: Raw, path: string[], value: unknown): void {
@@ -205,13 +208,24 @@ export interface ConfigSources {
   readonly env: NodeJS.ProcessEnv;
   /** Settings given as command-line flags. */
   readonly flags: Raw;
+  /** The profile asked for with `--profile`; wins over `HERALD_PROFILE`. */
+  readonly profile?: Profile | undefined;
+}
+
+/** A loaded configuration, its profile, and why that profile was chosen (for the start-up banner). */
+export interface LoadedConfig {
+  readonly config: HeraldConfig;
+  readonly profile: Profile;
+  /** `--profile`, `HERALD_PROFILE`, the security settings found, or `default: no security configured`. */
+  readonly profileReason: string;
 }
 
 /**
- * Loads, merges and validates the configuration. The profile is `production` when a file or any
- * `HERALD_*` setting is given, `dev` otherwise. Throws a {@link ConfigError} with every problem.
+ * Loads, merges and validates the configuration, and chooses the profile: the one asked for
+ * (`sources.profile`, else `HERALD_PROFILE`), else `production` when the file or the variables
+ * define security ({@link securitySettings}), else `dev`. Throws a {@link ConfigError} with every problem.
  */
-export function loadConfig(sources: ConfigSources): { config: HeraldConfig; profile: Profile } {
+export function loadConfig(sources: ConfigSources): LoadedConfig {
   let fromFile: Raw = {};
   if (sources.file !== undefined) {
     let text: string;
@@ -233,7 +247,16 @@ export function loadConfig(sources: ConfigSources): { config: HeraldConfig; prof
     const value = sources.env[name];
     if (value !== undefined && value !== '') set(fromEnv, ...read(value));
   }
-  const production = sources.file !== undefined || Object.keys(fromEnv).length > 0;
+  const fromProfileEnv = sources.env['HERALD_PROFILE'];
+  let asked: Parameters<typeof chooseProfile>[0];
+  if (sources.profile !== undefined) asked = { profile: sources.profile, source: '--profile' };
+  else if (fromProfileEnv !== undefined && fromProfileEnv !== '') {
+    if (!isProfile(fromProfileEnv)) throw new ConfigError(`HERALD_PROFILE must be ${PROFILES.join(' or ')}, got "${fromProfileEnv}"`);
+    asked = { profile: fromProfileEnv, source: 'HERALD_PROFILE' };
+  }
+  const choice = chooseProfile(asked, securitySettings(fromFile, sources.file, sources.env));
+  if ('refused' in choice) throw new ConfigError(choice.refused);
+  const production = choice.profile === 'production';
   const parsed = configSchema.safeParse(merge(merge(fromFile, fromEnv), sources.flags));
   if (!parsed.success) {
     throw new ConfigError(
@@ -250,5 +273,5 @@ export function loadConfig(sources: ConfigSources): { config: HeraldConfig; prof
     if (config.apiKeys === undefined || config.apiKeys.length === 0) missing.push('an API key: apiKeys (or HERALD_API_KEYS)');
     if (missing.length > 0) throw new ConfigError(`the production profile needs ${missing.join(' and ')}`);
   }
-  return { config, profile: production ? 'production' : 'dev' };
+  return { config, profile: choice.profile, profileReason: choice.reason };
 }

@@ -5,7 +5,8 @@ import type { BenchReport } from '../src/bench-command.js';
 import { killAll, runCli, startCliHub, tempDir, writeConfig } from './cli-process.js';
 
 const KEY = 'bench-remote-api-key-0123';
-const REDIS = 'redis://127.0.0.1:6379';
+// The Redis npm test set up (scripts/prerequisites.mjs), else the usual one.
+const REDIS = process.env['HERALD_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** A production hub with an API key and no namespace open to clients: only the key gets in. */
 const PRODUCTION = { auth: { secret: 'a-secret-that-is-long-enough-for-hs256!' }, apiKeys: [KEY] };

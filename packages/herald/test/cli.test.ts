@@ -66,6 +66,10 @@ describe('herald CLI', () => {
       '--shutdown-delay',
       '--shutdown-timeout',
       'HERALD_SHUTDOWN_TIMEOUT',
+      '--profile',
+      'HERALD_PROFILE',
+      '--log-level',
+      '--access-log',
     ])
       expect(sub.stdout).toContain(flag);
   });
