@@ -11,5 +11,5 @@ export {
   type Profile,
 } from './config.js';
 export { EXIT_FAILED, EXIT_SHUTDOWN_TIMEOUT, EXIT_STOPPED } from './shutdown.js';
-export { PRODUCTION_DEFAULTS, startHub, type RunningHub } from './start.js';
+export { PRODUCTION_DEFAULTS, REQUEST_LIMIT_DEFAULTS, requestLimitsFor, startHub, type RunningHub } from './start.js';
 export { landingPageOptions, loadClientBundle, loadLandingPage, type LandingPageOptions } from './landing-page.js';
