@@ -42,6 +42,10 @@ const auth = z
     error: 'needs exactly one of secret, publicKey, jwksUrl',
   });
 
+/** A request rate (`{perSecond, burst}`), or `null`: no limit. */
+const requestRate = z.strictObject({ perSecond: z.number().positive(), burst: positiveInt }).nullable().optional();
+const requestKind = z.strictObject({ perIp: requestRate, perUser: requestRate }).optional();
+
 const limits = z.strictObject({
   maxMessageBytes: positiveInt.optional(),
   maxBodyBytes: positiveInt.optional(),
@@ -64,6 +68,8 @@ const limits = z.strictObject({
   ticketsPerUser: positiveInt.optional(),
   ticketsPerSecond: z.number().positive().optional(),
   ticketBurst: positiveInt.optional(),
+  // Unset ones take the profile's defaults (REQUEST_LIMIT_DEFAULTS in start.ts); null turns one off.
+  requests: z.strictObject({ publish: requestKind, poll: requestKind, history: requestKind, ticket: requestKind }).optional(),
 });
 
 /** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */

@@ -6,10 +6,11 @@ import {
   type HistoryPolicy,
   type Logger,
   type PresenceStore,
+  type RateLimitStore,
   type TicketLimits,
   type TicketStore,
 } from '@herald/server';
-import { RedisBroker, RedisPresenceStore, RedisTicketStore, redactUrl } from '@herald/redis';
+import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, redactUrl } from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -37,6 +38,8 @@ export interface Engine {
   readonly presence: PresenceStore;
   /** Shared tickets (Redis); `undefined` keeps them in the node's memory. */
   readonly tickets?: TicketStore;
+  /** Shared per-user request rate buckets (Redis); `undefined` keeps them in the node's memory. */
+  readonly rateLimits?: RateLimitStore;
 }
 
 /** The ticket limits configured in `limits` (unset ones keep their defaults). */
@@ -75,7 +78,9 @@ export async function openEngine(
           ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }),
           limits: ticketLimits(config.limits),
         });
-        return { broker, presence, tickets };
+        opened.push(tickets);
+        const rateLimits = await RedisRateLimitStore.connect({ ...common });
+        return { broker, presence, tickets, rateLimits };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;

@@ -6,6 +6,9 @@ import {
   type HeraldServer,
   type HeraldServerOptions,
   type Logger,
+  type RequestKind,
+  type RequestKindLimits,
+  type RequestLimits,
 } from '@herald/server';
 import { createDemoHost, type DemoHost } from '@herald/demo';
 import type { HeraldConfig, Profile } from './config.js';
@@ -24,6 +27,34 @@ export interface RunningHub {
 
 /** Connection limits of the production profile unless configured. */
 export const PRODUCTION_DEFAULTS = { connectionsPerIp: 1000, connectionsPerUser: 100 } as const;
+
+/**
+ * HTTP request rate limits per profile unless configured (`limits.requests`): the production
+ * profile limits publish, poll, history and ticket requests per IP address (each node) and per
+ * user (every node on Redis); the dev profile limits nothing.
+ */
+export const REQUEST_LIMIT_DEFAULTS: Record<Profile, RequestLimits> = {
+  production: {
+    publish: { perIp: { perSecond: 100, burst: 200 }, perUser: { perSecond: 50, burst: 100 } },
+    poll: { perIp: { perSecond: 100, burst: 200 }, perUser: { perSecond: 50, burst: 100 } },
+    history: { perIp: { perSecond: 50, burst: 100 }, perUser: { perSecond: 20, burst: 50 } },
+    ticket: { perIp: { perSecond: 20, burst: 40 }, perUser: { perSecond: 10, burst: 20 } },
+  },
+  dev: {},
+};
+
+/** The profile's {@link REQUEST_LIMIT_DEFAULTS} with each configured limit in its place (`null`: none). */
+export function requestLimitsFor(profile: Profile, configured: HeraldConfig['limits']['requests']): RequestLimits {
+  const defaults = REQUEST_LIMIT_DEFAULTS[profile];
+  const kind = (name: RequestKind): RequestKindLimits => {
+    const own = configured?.[name];
+    return {
+      perIp: own?.perIp !== undefined ? own.perIp : (defaults[name]?.perIp ?? null),
+      perUser: own?.perUser !== undefined ? own.perUser : (defaults[name]?.perUser ?? null),
+    };
+  };
+  return { publish: kind('publish'), poll: kind('poll'), history: kind('history'), ticket: kind('ticket') };
+}
 
 /**
  * Starts a hub. The `dev` profile is open (anyone may publish and subscribe, any origin) and serves
@@ -59,7 +90,7 @@ export async function startHub(
       ...(demos !== undefined && { routes: (req, res, url) => demos.handle(req, res, url) }),
     });
   } catch (error) {
-    await Promise.allSettled([engine.broker.close(), engine.presence.close(), engine.tickets?.close?.()]);
+    await Promise.allSettled([engine.broker.close(), engine.presence.close(), engine.tickets?.close?.(), engine.rateLimits?.close?.()]);
     throw error;
   }
   let port: number;
@@ -84,7 +115,7 @@ function serverOptions(
   bundle: string | undefined,
   demos: boolean,
 ): HeraldServerOptions {
-  const { authTimeout, ticketTtl, ticketsPerUser, ticketsPerSecond, ticketBurst, ...limits } = config.limits;
+  const { authTimeout, ticketTtl, ticketsPerUser, ticketsPerSecond, ticketBurst, requests, ...limits } = config.limits;
   const tickets = ticketLimits({ ticketsPerUser, ticketsPerSecond, ticketBurst });
   return {
     historySize: config.historySize,
@@ -94,6 +125,8 @@ function serverOptions(
     broker: engine.broker,
     presence: engine.presence,
     ...limits,
+    requestLimits: requestLimitsFor(profile, requests),
+    ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(profile === 'production'
       ? {
           connectionsPerIp: limits.connectionsPerIp ?? PRODUCTION_DEFAULTS.connectionsPerIp,

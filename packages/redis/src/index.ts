@@ -1,4 +1,5 @@
 export { checkRedisUrl, redactUrl } from './connection.js';
 export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export { RedisPresenceStore, type RedisPresenceOptions } from './redis-presence-store.js';
+export { RedisRateLimitStore, type RedisRateLimitOptions } from './redis-rate-limit-store.js';
 export { RedisTicketStore, type RedisTicketOptions } from './redis-ticket-store.js';

@@ -57,6 +57,11 @@ export class Keys {
     return `${this.prefix}tickets:held:${holder}`;
   }
 
+  /** String: the time (ms) one request rate bucket is full again (see `RateLimitStore`). */
+  requestRate(bucket: string): string {
+    return `${this.prefix}rate:${bucket}`;
+  }
+
   /** Hash `{tokens, at}`: one holder's ticket rate bucket. */
   ticketRate(holder: string): string {
     return `${this.prefix}tickets:rate:${holder}`;

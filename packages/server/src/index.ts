@@ -25,6 +25,21 @@ export { DEFAULT_ADMIN_LIMIT, MAX_ADMIN_LIMIT } from './admin/admin-routes.js';
 export type { NodeSummary } from './admin/node-directory.js';
 export type { ConnectionInfo, TransportName } from './transport/transport.js';
 export type { HeraldOptions, HeraldServerOptions } from './http/server-options.js';
+export {
+  DEFAULT_MAX_BUCKETS,
+  MemoryRateLimitStore,
+  takeFromBucket,
+  type RateLimitStore,
+  type RequestRate,
+} from './http/rate-limit-store.js';
+export {
+  REQUEST_KINDS,
+  resolveRequestLimits,
+  type RequestKind,
+  type RequestKindLimits,
+  type RequestLimits,
+  type ResolvedRequestLimits,
+} from './http/request-limits.js';
 export { Hub, type HubOptions, type PublishCallOptions, type MessageListener, type ReadOutcome, type SubscribeOutcome } from './hub/hub.js';
 export type { HubMessage } from './hub/hub-message.js';
 export type { Subscriber } from './hub/subscriber.js';

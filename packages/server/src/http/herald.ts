@@ -21,8 +21,11 @@ import { attachListeners, type AttachableServer } from './attach.js';
 import { admitRequest } from './connection-budget.js';
 import { followDisconnects } from './control-messages.js';
 import { normalizeMountPath, pathUnder, requestPath, shownPath } from './mount-path.js';
+import { MemoryRateLimitStore, type RateLimitStore } from './rate-limit-store.js';
 import { Readiness } from './readiness.js';
 import { headTooLargeBody, tooManyHeaders } from './request-head.js';
+import { RequestLimiter } from './request-limiter.js';
+import { resolveRequestLimits } from './request-limits.js';
 import { sendError, sendJsonText } from './respond.js';
 import { routeTable } from './route-table.js';
 import { createRouter } from './router.js';
@@ -143,6 +146,7 @@ export function createHerald(options: HeraldOptions = {}): Herald {
 export function composeHerald(options: HeraldServerOptions, standalone: { readonly maxHeaderBytes: number } | undefined): HeraldParts {
   const mountPath = normalizeMountPath(options.path);
   const limits = resolveLimits(options);
+  const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   const security = new Security(options.security ?? {}, clock);
@@ -203,6 +207,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
   const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
+  const rateLimitStore: RateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore(clock);
+  const requests = new RequestLimiter(requestLimits, new MemoryRateLimitStore(clock), rateLimitStore, security, logger);
   const { maxChannels, sendQueueBytes, maxResponseBytes } = limits;
   const ws = transports.add(
     new WsTransport(
@@ -268,6 +274,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       engineAvailable,
       metrics,
       connections,
+      requests,
       transports,
       sse,
       polling,
@@ -367,6 +374,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       await broker.close();
       await presence.close();
       await security.tickets.close?.();
+      await rateLimitStore.close?.();
       metrics?.close();
     })());
   const herald: Herald = {

@@ -8,6 +8,7 @@ import { csrfSafe, identifyRequest } from './identify-request.js';
 import { publishBatch } from './publish-batch.js';
 import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
+import type { RequestLimiter } from './request-limiter.js';
 import type { Route } from './route.js';
 
 /**
@@ -105,13 +106,24 @@ export async function handlePublish(
   }
 }
 
-/** The `POST /api/publish` route: identifies the publisher, checks `publish` on the channel, then {@link handlePublish}. */
-export function publishRoute(hub: Hub, security: Security, maxBodyBytes: number, maxBatchMessages: number): Route {
+/**
+ * The `POST /api/publish` route: the rate limits (per address, then per user), identifies the
+ * publisher, checks `publish` on the channel, then {@link handlePublish}.
+ */
+export function publishRoute(
+  hub: Hub,
+  security: Security,
+  maxBodyBytes: number,
+  maxBatchMessages: number,
+  requests: RequestLimiter,
+): Route {
   return {
     methods: 'POST',
     async handle(req, res, { params, cors }) {
+      if (!requests.admitAddress(req, res, 'publish', cors)) return;
       const who = await identifyRequest(security, req, res, params, cors);
       if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
+      if (!(await requests.admitUser(req, res, who.identity, 'publish', cors))) return;
       return handlePublish(
         hub,
         req,

@@ -16,6 +16,7 @@ import { presenceRoute } from './presence-route.js';
 import { publishRoute } from './publish-route.js';
 import type { Readiness } from './readiness.js';
 import { readRoute } from './read-route.js';
+import type { RequestLimiter } from './request-limiter.js';
 import type { Route, RouteTable } from './route.js';
 import { sdkRoute } from './sdk-route.js';
 import { ticketRoute } from './ticket-route.js';
@@ -30,6 +31,8 @@ export interface RouteTableParts {
   readonly engineAvailable: () => boolean;
   readonly metrics: Metrics | undefined;
   readonly connections: ConnectionLimiter;
+  /** The HTTP request rate limits of publish, poll, history and ticket requests. */
+  readonly requests: RequestLimiter;
   readonly transports: TransportRegistry;
   readonly sse: SseTransport;
   readonly polling: PollingTransport;
@@ -54,10 +57,10 @@ export function routeTable(parts: RouteTableParts): RouteTable {
   const routes: [string, Route | false | undefined][] = [
     ['/healthz', healthzRoute(parts.readiness, parts.engineAvailable)],
     ['/metrics', parts.metrics && metricsRoute(parts.metrics, security)],
-    ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes, parts.maxBatchMessages)],
-    ['/api/ticket', ticketRoute(security, parts.logger)],
-    ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe')],
-    ['/api/history', readRoute(parts.polling, security, 'history')],
+    ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes, parts.maxBatchMessages, parts.requests)],
+    ['/api/ticket', ticketRoute(security, parts.logger, parts.requests)],
+    ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe', parts.requests)],
+    ['/api/history', readRoute(parts.polling, security, 'history', parts.requests)],
     ['/api/presence', presenceRoute(hub, security)],
     ['/api/disconnect', disconnectRoute(hub, security, parts.transports, parts.nodeId)],
     ['/events', enabled.sse && eventsRoute(parts.sse, security, parts.connections)],

@@ -9,7 +9,9 @@ import type { Logger } from '../logger.js';
 import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../transport/read-cap.js';
 import { defaultMaxConnections } from './connection-capacity.js';
+import type { RateLimitStore } from './rate-limit-store.js';
 import { requestHeadBytes } from './request-head.js';
+import type { RequestLimits } from './request-limits.js';
 
 /**
  * Options of `createHerald` (a hub mounted on a server of the app's) and of `createHeraldServer`.
@@ -57,6 +59,20 @@ export interface HeraldOptions extends HistoryOptions {
   readonly commandsPerSecond?: number | undefined;
   /** WebSocket commands a session may send at once. @default 200 */
   readonly commandBurst?: number | undefined;
+  /**
+   * Rate limits of HTTP publish, poll, history and ticket requests, per client IP address (on each
+   * node) and per user (in `rateLimitStore`); past one the request is answered `429`, code 3002,
+   * with `Retry-After`. Requests with a valid API key are not limited.
+   * Example: `{ publish: { perIp: { perSecond: 100, burst: 200 }, perUser: { perSecond: 50, burst: 100 } } }`.
+   * @default none (`herald start`'s production profile sets some)
+   */
+  readonly requestLimits?: RequestLimits | undefined;
+  /**
+   * Where the per-user request buckets are kept; the hub closes it on close. Nodes that should
+   * share the per-user limits share a store (`RedisRateLimitStore` of `@herald/redis`).
+   * @default a `MemoryRateLimitStore` (this node only)
+   */
+  readonly rateLimitStore?: RateLimitStore | undefined;
   /** Open WebSocket sessions, SSE streams and held long polls per client IP. @default Infinity */
   readonly connectionsPerIp?: number | undefined;
   /** Open WebSocket sessions, SSE streams and held long polls per user. @default Infinity */

@@ -12,13 +12,17 @@ export interface HttpAnswer {
   readonly json: any;
 }
 
-/** One HTTP request over `node:http` (any header may be set, `Origin` and `Cookie` included). */
+/**
+ * One HTTP request over `node:http` (any header may be set, `Origin` and `Cookie` included), from
+ * `localAddress` when given (any 127.x address: a client IP of its own, on a connection of its own).
+ */
 export function httpRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {},
 ): Promise<HttpAnswer> {
+  const from = options.localAddress === undefined ? {} : { localAddress: options.localAddress, agent: false };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, ...from }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

@@ -1,0 +1,51 @@
+import { silentLogger, systemClock, type Clock, type Logger, type RateLimitStore, type RequestRate } from '@herald/server';
+import { connect, disconnect, type RedisClient } from './connection.js';
+import { Keys } from './keys.js';
+import { RATE_TAKE } from './scripts.js';
+
+/** Options of {@link RedisRateLimitStore.connect}. */
+export interface RedisRateLimitOptions {
+  readonly url: string;
+  /** @default "herald:" */
+  readonly prefix?: string;
+  readonly commandTimeout?: number;
+  readonly connectTimeout?: number;
+  /** The time a request is counted at; nodes sharing a Redis should have synchronised clocks. @default the system clock */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/**
+ * Request rate buckets shared by every node on one Redis (`HeraldOptions.rateLimitStore`): a
+ * user's requests count against one bucket whichever node they reach. One script per request
+ * checks and counts it; each bucket is one key that expires once the bucket is full again.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly #client: RedisClient;
+  readonly #keys: Keys;
+  readonly #clock: Clock;
+
+  private constructor(client: RedisClient, options: RedisRateLimitOptions) {
+    this.#client = client;
+    this.#keys = new Keys(options.prefix ?? 'herald:');
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  static async connect(options: RedisRateLimitOptions): Promise<RedisRateLimitStore> {
+    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'rate-limits');
+    return new RedisRateLimitStore(client, options);
+  }
+
+  async take(key: string, rate: RequestRate): Promise<number> {
+    const wait = await RATE_TAKE.run(
+      this.#client,
+      [this.#keys.requestRate(key)],
+      [String(this.#clock.now()), String(1000 / rate.perSecond), String(rate.burst)],
+    );
+    return Number(wait);
+  }
+
+  async close(): Promise<void> {
+    await disconnect(this.#client);
+  }
+}
