@@ -75,7 +75,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('start a hub: the dev profile (open, landing page at /) unless a config file or HERALD_* variables are given')
     .option('-c, --config <file>', 'JSON configuration file: starts the production profile')
     .addOption(
-      new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)),
+      new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: HERALD_PORT, PORT, else 3000]').argParser(
+        flag('--port', 0, 65_535),
+      ),
     )
     .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
     .addOption(
@@ -114,10 +116,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addHelpText(
       'after',
       `
-Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
-variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
-HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY,
-HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
+Settings come from, in increasing precedence: defaults, the config file, PORT (as platforms set
+it), HERALD_* environment variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET,
+HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL, HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS,
+HERALD_ENGINE, HERALD_SHUTDOWN_DELAY, HERALD_SHUTDOWN_TIMEOUT, ...), then these flags. HERALD_LOG_LEVEL sets the log level.`,
     )
     .action((opts: StartFlags) => {
       started = runStart(opts);

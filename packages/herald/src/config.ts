@@ -198,7 +198,10 @@ function merge(base: Raw, over: Raw): Raw {
   return out;
 }
 
-/** Where the settings come from; later sources win: defaults < file < environment < flags. */
+/**
+ * Where the settings come from; later sources win: defaults < file < `PORT` < `HERALD_*` variables
+ * < flags.
+ */
 export interface ConfigSources {
   /** Path of a JSON configuration file. */
   readonly file?: string | undefined;
@@ -233,8 +236,13 @@ export function loadConfig(sources: ConfigSources): { config: HeraldConfig; prof
     const value = sources.env[name];
     if (value !== undefined && value !== '') set(fromEnv, ...read(value));
   }
+  // PORT is what platforms (Heroku, Cloud Run, Render, Fly.io, …) set for the app to listen on: it
+  // wins over the file, which cannot know it, and loses to HERALD_PORT and --port, which name Herald.
+  // It is no HERALD_* setting: it never selects the production profile.
+  const port = sources.env['PORT'];
+  const fromPlatform: Raw = port === undefined || port === '' ? {} : { port: Number(port) };
   const production = sources.file !== undefined || Object.keys(fromEnv).length > 0;
-  const parsed = configSchema.safeParse(merge(merge(fromFile, fromEnv), sources.flags));
+  const parsed = configSchema.safeParse(merge(merge(merge(fromFile, fromPlatform), fromEnv), sources.flags));
   if (!parsed.success) {
     throw new ConfigError(
       `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
