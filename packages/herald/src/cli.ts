@@ -104,7 +104,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option('--access-log', 'log one line per HTTP request and per WebSocket session (no tokens, no keys)')
     .addOption(
-      new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: 3000]').argParser(flag('--port', 0, 65_535)),
+      new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: HERALD_PORT, PORT, else 3000]').argParser(
+        flag('--port', 0, 65_535),
+      ),
     )
     .addOption(new Option('-H, --host <host>', 'interface to bind (0.0.0.0 for all) [default: 127.0.0.1]'))
     .addOption(
@@ -143,13 +145,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addHelpText(
       'after',
       `
-Settings come from, in increasing precedence: defaults, the config file, HERALD_* environment
-variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL,
-HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE, HERALD_SHUTDOWN_DELAY,
-HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, ...), then these flags. HERALD_PROFILE chooses the
-profile (--profile wins); without either, security in the file or the variables (auth, apiKeys,
-cursorSecrets, allowedOrigins, allowAnonymous, namespaces) chooses production, and nothing else does.
-HERALD_LOG_LEVEL sets the log level (--log-level wins).`,
+Settings come from, in increasing precedence: defaults, the config file, PORT (as platforms set
+it), HERALD_* environment variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET,
+HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL, HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE,
+HERALD_SHUTDOWN_DELAY, HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, ...), then these flags. PORT selects
+no profile. HERALD_PROFILE chooses the profile (--profile wins); without either, security in the file
+or the variables (auth, apiKeys, cursorSecrets, allowedOrigins, allowAnonymous, namespaces) chooses
+production, and nothing else does. HERALD_LOG_LEVEL sets the log level (--log-level wins).`,
     )
     .action((opts: StartFlags) => {
       started = runStart(opts);

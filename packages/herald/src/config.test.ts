@@ -120,6 +120,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ file: path, env: { HERALD_PORT: '5000' }, flags: { port: 6000 } }).config.port).toBe(6000);
   });
 
+  it('reads PORT as platforms set it: over the file, under HERALD_PORT and --port, and never as a HERALD_* setting', () => {
+    const path = file({ port: 4000, auth: { secret: SECRET }, apiKeys: [KEY] });
+    expect(loadConfig({ env: { PORT: '8080' }, flags: {} })).toMatchObject({ profile: 'dev', config: { port: 8080 } });
+    expect(loadConfig({ env: { PORT: '' }, flags: {} }).config.port).toBe(3000);
+    expect(loadConfig({ file: path, env: { PORT: '8080' }, flags: {} }).config.port).toBe(8080);
+    const keys = { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: KEY };
+    expect(loadConfig({ env: { ...keys, PORT: '8080', HERALD_PORT: '5000' }, flags: {} }).config.port).toBe(5000);
+    expect(loadConfig({ env: { ...keys, PORT: '8080', HERALD_PORT: '5000' }, flags: { port: 6000 } }).config.port).toBe(6000);
+    expect(() => loadConfig({ env: { PORT: 'http' }, flags: {} })).toThrow(/^invalid configuration:\n {2}port: /);
+  });
+
   it('names every problem exactly', () => {
     const path = file({
       port: 70_000,

@@ -207,7 +207,10 @@ function merge(base: Raw, over: Raw): Raw {
   return out;
 }
 
-/** Where the settings come from; later sources win: defaults < file < environment < flags. */
+/**
+ * Where the settings come from; later sources win: defaults < file < `PORT` < `HERALD_*` variables
+ * < flags.
+ */
 export interface ConfigSources {
   /** Path of a JSON configuration file. */
   readonly file?: string | undefined;
@@ -263,7 +266,12 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const choice = chooseProfile(asked, securitySettings(fromFile, sources.file, sources.env));
   if ('refused' in choice) throw new ConfigError(choice.refused);
   const production = choice.profile === 'production';
-  const parsed = configSchema.safeParse(merge(merge(fromFile, fromEnv), sources.flags));
+  // PORT is what platforms (Heroku, Cloud Run, Render, Fly.io, …) set for the app to listen on: it
+  // wins over the file, which cannot know it, and loses to HERALD_PORT and --port, which name Herald.
+  // It is no HERALD_* setting: it never selects the production profile.
+  const port = sources.env['PORT'];
+  const fromPlatform: Raw = port === undefined || port === '' ? {} : { port: Number(port) };
+  const parsed = configSchema.safeParse(merge(merge(merge(fromFile, fromPlatform), fromEnv), sources.flags));
   if (!parsed.success) {
     throw new ConfigError(
       `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,

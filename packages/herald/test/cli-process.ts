@@ -30,8 +30,8 @@ export function startCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; openStdin?: boolean } = {},
 ): CliProcess {
-  // The caller's HERALD_* variables must not leak into the process under test.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
+  // The caller's HERALD_* variables (and a platform's PORT) must not leak into the process under test.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_') && name !== 'PORT'));
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env, ...options.env } });
   started.add(child);
   let out = '';

@@ -377,6 +377,8 @@ describe('routing and malformed HTTP', () => {
     ['POST', '/api/messages', 'GET'],
     ['DELETE', '/events', 'GET'],
     ['POST', '/healthz', 'GET,HEAD'],
+    ['POST', '/livez', 'GET,HEAD'],
+    ['PUT', '/readyz', 'GET,HEAD'],
   ])('answers 405 JSON with code 1011 and Allow for %s %s', async (method, path, allow) => {
     const res = await fetch(`${hub.url}${path}`, { method, body: method === 'GET' ? null : '{}' });
     const body = await res.json();

@@ -23,8 +23,8 @@ export interface HeraldServer {
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;
   /**
-   * Marks the node not ready: `/healthz` and new WebSocket upgrades answer `503`, everything else
-   * keeps working. Call it some time before {@link close} so a load balancer stops routing here
+   * Marks the node not ready: `/readyz` (`/healthz`) and new WebSocket upgrades answer `503`,
+   * everything else (`/livez` too) keeps working. Call it some time before {@link close} so a load balancer stops routing here
    * while requests already on their way are still served.
    */
   drain(): void;
@@ -37,11 +37,11 @@ export interface HeraldServer {
 
 /**
  * Creates the hub ({@link composeHerald}, as `createHerald` does) and a `node:http` server for it
- * alone: `/healthz`, `/metrics`, `/api/publish`, `/api/messages`, `/api/history`, `/api/presence`,
+ * alone: `/livez`, `/readyz`, `/healthz`, `/metrics`, `/api/publish`, `/api/messages`, `/api/history`, `/api/presence`,
  * `/api/ticket`, `/api/disconnect`, `/events`, `/ws` (under `path` when given; every other path
  * answers 404). The server is hardened for a hub facing the internet: `headersTimeout`,
  * `maxHeaderBytes` and at most 200 headers (431 with a JSON body), a 30 s `requestTimeout`,
- * unparseable requests answered 400. Ready (`/healthz` 200) once it listens.
+ * unparseable requests answered 400. Ready (`/readyz` 200) once it listens.
  */
 export function createHeraldServer(options: HeraldServerOptions = {}): HeraldServer {
   const limits = resolveLimits(options);

@@ -79,7 +79,7 @@ export interface Herald {
   attach(server: AttachableServer, options?: AttachOptions): () => void;
   /** Appends `data` to the channel's log (see `Hub.publish`); resolves once the engine stored it. */
   publish(channel: string, data: unknown, options?: PublishCallOptions): Promise<PublishResult>;
-  /** Whether `/healthz` answers 200 and upgrades are taken: from creation (mounted) or `listen` (standalone) until {@link Herald.drain}. */
+  /** Whether `/readyz` (`/healthz`) answers 200 and upgrades are taken: from creation (mounted) or `listen` (standalone) until {@link Herald.drain}. */
   readonly ready: boolean;
   /** Counts of open sessions per transport. */
   stats(): { websocket: number; sse: number; polling: number };
@@ -88,8 +88,8 @@ export interface Herald {
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;
   /**
-   * Marks the node not ready: `/healthz` and new WebSocket upgrades answer `503`, everything else
-   * keeps working. Call it some time before {@link close} so a load balancer stops routing here.
+   * Marks the node not ready: `/readyz` (`/healthz`) and new WebSocket upgrades answer `503`,
+   * everything else (`/livez` too) keeps working. Call it some time before {@link close} so a load balancer stops routing here.
    */
   drain(): void;
   /**

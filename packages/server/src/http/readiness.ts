@@ -1,6 +1,6 @@
 /**
  * Whether the node takes new work: not before it listens (a hub mounted on an app's server: from its
- * creation), and not once it drains or closes. `/healthz` and WebSocket upgrades answer 503 while it
+ * creation), and not once it drains or closes. `/readyz` (`/healthz`) and WebSocket upgrades answer 503 while it
  * is not ready; everything else keeps working.
  */
 export class Readiness {

@@ -9,14 +9,15 @@ import type { SseTransport } from '../transport/sse-transport.js';
 import type { TransportRegistry } from '../transport/transport-registry.js';
 import { disconnectRoute } from './disconnect-route.js';
 import { eventsRoute } from './events-route.js';
-import { healthzRoute } from './healthz-route.js';
 import { landingRedirectRoute, landingRoute } from './landing-route.js';
+import { livezRoute } from './livez-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { presenceRoute } from './presence-route.js';
 import { publishRoute } from './publish-route.js';
 import type { Readiness } from './readiness.js';
 import { readRoute } from './read-route.js';
 import type { RequestLimiter } from './request-limiter.js';
+import { readyzRoute } from './readyz-route.js';
 import type { Route, RouteTable } from './route.js';
 import { sdkRoute } from './sdk-route.js';
 import { ticketRoute } from './ticket-route.js';
@@ -55,7 +56,10 @@ export interface RouteTableParts {
 export function routeTable(parts: RouteTableParts): RouteTable {
   const { hub, security, enabled } = parts;
   const routes: [string, Route | false | undefined][] = [
-    ['/healthz', healthzRoute(parts.readiness, parts.engineAvailable)],
+    ['/livez', livezRoute],
+    ['/readyz', readyzRoute(parts.readiness, parts.engineAvailable)],
+    // The older name of /readyz, kept for the load balancers configured with it.
+    ['/healthz', readyzRoute(parts.readiness, parts.engineAvailable)],
     ['/metrics', parts.metrics && metricsRoute(parts.metrics, security)],
     ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes, parts.maxBatchMessages, parts.requests)],
     ['/api/ticket', ticketRoute(security, parts.logger, parts.requests)],

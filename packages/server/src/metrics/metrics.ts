@@ -85,7 +85,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'herald_ready',
-      help: '1 while the node accepts work and its engine is reachable (what /healthz answers), else 0.',
+      help: '1 while the node accepts work and its engine is reachable (what /readyz and /healthz answer), else 0.',
       registers,
       collect() {
         this.set(sources.ready() && sources.engineAvailable() ? 1 : 0);

@@ -47,7 +47,7 @@ export interface Transport<Name extends string = TransportName> {
   list(): ConnectionInfo[];
   /**
    * The node stopped being ready (`HeraldServer.drain`, or the start of `close`). New WebSocket
-   * upgrades and `/healthz` already answer 503 then; a transport does here whatever else its
+   * upgrades and `/readyz` already answer 503 then; a transport does here whatever else its
    * clients need to move to another node in time. Connections that are open keep working.
    */
   drain(): void;

@@ -121,7 +121,7 @@ describe('held long polls count as connections', () => {
     other.req.destroy();
   });
 
-  it('hub-wide: past maxConnections held polls from any address get 503 with Retry-After; /healthz and the API key still get through', async () => {
+  it('hub-wide: past maxConnections held polls from any address get 503 with Retry-After; /livez, /readyz, /healthz and the API key still get through', async () => {
     hub = await startHub({
       maxConnections: 5,
       security: { apiKeys: [API_KEY], permissions: new Permissions({ room: every('anonymous') }) },
@@ -139,7 +139,7 @@ describe('held long polls count as connections', () => {
     }
     const upgrade = await WsTestClient.connect(hub.wsUrl).catch((error: unknown) => error);
     expect(String(upgrade)).toMatch(/503/);
-    expect((await httpRequest(`${hub.url}/healthz`)).status).toBe(200);
+    for (const path of ['/healthz', '/livez', '/readyz']) expect((await httpRequest(`${hub.url}${path}`)).status, path).toBe(200);
     const published = await publishWith(hub.url, 'room:a', 'from the backend', { 'X-Herald-Key': API_KEY });
     expect(published.status).toBe(200);
     await holding(0);

@@ -4,10 +4,12 @@ import { sendError, sendJson } from './respond.js';
 import type { Route } from './route.js';
 
 /**
- * `GET /healthz`: `200 {"status":"ok"}` while the node is ready and its engine reachable; `503`
- * before it listens, once it drains, and while the engine is unreachable.
+ * `GET /readyz` (and `/healthz`, its older name): `200 {"status":"ok"}` while the node takes new
+ * work (it listens, does not drain) and its engine is reachable; else `503` with code `3001` and the
+ * reason as the message: `not ready` (not listening yet), `shutting down` (draining) or `the engine
+ * is unreachable`. For a load balancer's or an orchestrator's readiness check. Reads no credentials.
  */
-export function healthzRoute(readiness: Readiness, engineAvailable: () => boolean): Route {
+export function readyzRoute(readiness: Readiness, engineAvailable: () => boolean): Route {
   return {
     methods: 'GET,HEAD',
     handle(_req, res, { cors }) {
