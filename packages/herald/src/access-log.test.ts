@@ -15,6 +15,10 @@ describe('loggedPath', () => {
     ['/events?%74oken=secret&%63hannel=a', '/events?%74oken=[redacted]&%63hannel=a'],
     ['/events?%E0%A4%A=bad#frag', '/events?%E0%A4%A=[redacted]'],
     ['/x#token=abc', '/x'],
+    // An absolute-form target: the path and redacted query only, never the user information.
+    ['http://user:pass@hub.example:3000/api/history?channel=a&token=t', '/api/history?channel=a&token=[redacted]'],
+    ['HTTPS://hub.example?ticket=t-1', '/?ticket=[redacted]'],
+    ['ws://alice:secret@hub.example', '/'],
   ])('%s → %s', (url, logged) => {
     expect(loggedPath(url)).toBe(logged);
   });
@@ -102,6 +106,22 @@ describe('attachAccessLog', () => {
     expect(await refused).toBe(403);
     ws.terminate();
     await logged[0];
-    expect(lines[0]).toMatchObject({ kind: 'websocket', path: '/refuse', status: 403 });
+    expect(lines[0]).toMatchObject({ kind: 'websocket', path: '/refuse', status: 403, remote: '127.0.0.1' });
+  });
+
+  it('logs an absolute-form request target without its user information', async () => {
+    const { port, lines, logged } = await start();
+    const answered = new Promise<number | undefined>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `http://user:hunter2@127.0.0.1:${port}/hello?channel=a&key=k` }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await answered).toBe(200);
+    await logged[0];
+    expect(lines[0]).toMatchObject({ kind: 'http', path: '/hello?channel=a&key=[redacted]', status: 200, remote: '127.0.0.1' });
+    expect(JSON.stringify(lines[0])).not.toContain('hunter2');
   });
 });

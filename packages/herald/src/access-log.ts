@@ -18,7 +18,10 @@ export interface AccessLine {
   /** `http` for a request (an SSE stream or a held poll included, logged when it ends), `websocket` for an upgrade. */
   readonly kind: 'http' | 'websocket';
   readonly method: string;
-  /** The path and query, each query value not in {@link LOGGED_QUERY_PARAMS} replaced by `[redacted]`. */
+  /**
+   * The path and query, each query value not in {@link LOGGED_QUERY_PARAMS} replaced by
+   * `[redacted]`; of an absolute-form target (`http://user:pass@host/path`), only the path and query.
+   */
   readonly path: string;
   /** The status answered (`101` for a WebSocket session), or `null` when the client left before any answer. */
   readonly status: number | null;
@@ -39,9 +42,18 @@ export interface AccessLine {
  */
 export const LOGGED_QUERY_PARAMS: ReadonlySet<string> = new Set(['channel', 'since', 'limit', 'lookback', 'wait', 'joinLeave']);
 
-/** `url` (a request target) with every query value not in {@link LOGGED_QUERY_PARAMS} redacted; no fragment. */
+/**
+ * `url` (a request target) with every query value not in {@link LOGGED_QUERY_PARAMS} redacted; no
+ * fragment, and of an absolute-form target (`GET http://user:pass@host/p?q`, which a client may
+ * send to any server) no scheme and no authority: its user information may be a credential.
+ */
 export function loggedPath(url: string): string {
-  const [target = ''] = url.split('#', 1);
+  let [target = ''] = url.split('#', 1);
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(target);
+  if (absolute !== null) {
+    const rest = target.slice(absolute[0].length);
+    target = rest.startsWith('/') ? rest : `/${rest}`;
+  }
   const question = target.indexOf('?');
   if (question === -1) return target;
   const query = target
@@ -99,24 +111,36 @@ function watchStatus(socket: Duplex): () => number | null {
  */
 export function attachAccessLog(server: Server, logger: AccessLogger, options: AccessLogOptions = {}): void {
   const now = options.now ?? (() => performance.now());
-  const line = (kind: AccessLine['kind'], req: IncomingMessage, status: number | null, since: number, out0: number): AccessLine => ({
+  const line = (
+    kind: AccessLine['kind'],
+    req: IncomingMessage,
+    status: number | null,
+    since: number,
+    out0: number,
+    remote: string | undefined,
+  ): AccessLine => ({
     kind,
     method: req.method ?? '',
     path: loggedPath(req.url ?? ''),
     status,
     ms: Math.round(now() - since),
     bytesOut: req.socket.bytesWritten - out0,
-    remote: req.socket.remoteAddress,
+    remote,
   });
+  // The address is read when the request arrives: a destroyed socket (a refused upgrade) no longer has one.
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const since = now();
+    const remote = req.socket.remoteAddress;
     // A request's body may already have been read with its head: only the bytes out are its own.
     const { bytesWritten } = req.socket;
-    res.once('close', () => logger.info(line('http', req, res.headersSent ? res.statusCode : null, since, bytesWritten), 'access'));
+    res.once('close', () => logger.info(line('http', req, res.headersSent ? res.statusCode : null, since, bytesWritten, remote), 'access'));
   });
   server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => {
     const since = now();
+    const remote = req.socket.remoteAddress;
     const status = watchStatus(socket);
-    socket.once('close', () => logger.info({ ...line('websocket', req, status(), since, 0), bytesIn: req.socket.bytesRead }, 'access'));
+    socket.once('close', () =>
+      logger.info({ ...line('websocket', req, status(), since, 0, remote), bytesIn: req.socket.bytesRead }, 'access'),
+    );
   });
 }

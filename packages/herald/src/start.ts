@@ -150,7 +150,9 @@ function serverOptions(
           security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) },
         }),
     ...(bundle !== undefined && { clientBundle: bundle }),
-    // The console at /admin in both profiles: behind the API key or an admin token in production.
+    // The admin API and the console at /admin in both profiles (the library leaves them off unless
+    // asked): behind the API key or an admin token in production, open only on the open dev hub.
+    admin: true,
     adminPage: loadAdminPage(),
   };
 }

@@ -36,11 +36,11 @@ export class RedisRateLimitStore implements RateLimitStore {
     return new RedisRateLimitStore(client, options);
   }
 
-  async take(key: string, rate: RequestRate): Promise<number> {
+  async take(key: string, rate: RequestRate, cost = 1): Promise<number> {
     const wait = await RATE_TAKE.run(
       this.#client,
       [this.#keys.requestRate(key)],
-      [String(this.#clock.now()), String(1000 / rate.perSecond), String(rate.burst)],
+      [String(this.#clock.now()), String(1000 / rate.perSecond), String(rate.burst), String(cost)],
     );
     return Number(wait);
   }

@@ -258,20 +258,22 @@ return identity
 `);
 
 /**
- * Takes one request from a rate bucket (the generic cell rate algorithm, as `takeFromBucket` of
+ * Takes `cost` requests from a rate bucket (the generic cell rate algorithm, as `takeFromBucket` of
  * `@herald/server`). KEYS: the bucket (its value: the time, ms, it is full again). ARGV: now (ms),
- * interval (ms per request), burst. Returns 0 when taken, else the ms until a request is available.
+ * interval (ms per request), burst, cost (1 when absent). Returns 0 when taken, else the ms until
+ * `cost` requests are available.
  * The key expires when the bucket is full again: a missing bucket is a full one.
  */
 export const RATE_TAKE = new Script(`
 local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local cost = tonumber(ARGV[4] or '1')
 local capacity = burst * interval
 local at = tonumber(redis.call('GET', KEYS[1]) or '0')
 -- Never further ahead than a bucket can be: a node whose clock is behind refuses one interval at most.
 at = math.min(math.max(at, now), now + capacity)
-local wait = at - now - (capacity - interval)
+local wait = at - now - (capacity - cost * interval)
 if wait > 0 then return math.ceil(wait) end
-at = at + interval
+at = at + cost * interval
 redis.call('SET', KEYS[1], string.format('%.3f', at), 'PX', math.max(1, math.ceil(at - now)))
 return 0
 `);

@@ -22,7 +22,7 @@ async function node(): Promise<TestHub> {
     url: REDIS_URL,
     prefix,
     security: { authenticator: new JwtAuthenticator({ secret: SECRET }), apiKeys: [API_KEY] },
-    serverOptions: { adminSampleInterval: 50 },
+    serverOptions: { admin: true, adminSampleInterval: 50 },
   });
   hubs.push(hub);
   return hub;

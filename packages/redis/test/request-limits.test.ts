@@ -92,6 +92,30 @@ describe('request rate limits on Redis', () => {
     expect((await publish(b, alice)).status).toBe(429);
   });
 
+  it('a batch costs one per message in the shared bucket', async () => {
+    const { nodes, clock } = await twoNodes({ publish: { perUser: { perSecond: 1, burst: 5 } } });
+    const [a, b] = nodes;
+    const alice = await token('alice', clock.now());
+    const store = await RedisRateLimitStore.connect({ url: REDIS_URL, prefix: `${prefix}cost:`, clock });
+    try {
+      expect(await store.take('k', { perSecond: 1, burst: 5 }, 4)).toBe(0);
+      expect(await store.take('k', { perSecond: 1, burst: 5 }, 2)).toBe(1000);
+      expect(await store.take('k', { perSecond: 1, burst: 5 }, 1)).toBe(0);
+    } finally {
+      await store.close();
+    }
+    const batchOf = (hub: TestHub, n: number): Promise<number> =>
+      fetch(`${hub.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ messages: Array.from({ length: n }, (_, i) => ({ channel: 'room', data: i })) }),
+      }).then((res) => res.status);
+    expect(await batchOf(a, 4)).toBe(200);
+    expect(await batchOf(b, 2)).toBe(429);
+    // The refused batch's request counted: none left.
+    expect((await publish(b, alice)).status).toBe(429);
+  });
+
   it('per-address limits stay per node: an address refused by one node is served by the other', async () => {
     const { nodes, clock } = await twoNodes({ publish: { perIp: { perSecond: 1, burst: 2 } } });
     const [a, b] = nodes;

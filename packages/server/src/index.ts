@@ -23,6 +23,7 @@ export { normalizeMountPath } from './http/mount-path.js';
 export { ADMIN_SERIES_WINDOW, DEFAULT_ADMIN_SAMPLE_INTERVAL, type AdminSample } from './admin/admin-sampler.js';
 export { DEFAULT_ADMIN_LIMIT, MAX_ADMIN_LIMIT } from './admin/admin-routes.js';
 export type { NodeSummary } from './admin/node-directory.js';
+export { ADMIN_CREDENTIALS_NEEDED, ADMIN_NEEDS_CREDENTIALS } from './admin/admin-access.js';
 export type { ConnectionInfo, TransportName } from './transport/transport.js';
 export type { HeraldOptions, HeraldServerOptions } from './http/server-options.js';
 export {

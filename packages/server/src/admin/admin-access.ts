@@ -9,27 +9,60 @@ import { sendError } from '../http/respond.js';
 export const ADMIN_CREDENTIALS_NEEDED =
   'the admin API needs the API key (X-Herald-Key) or an admin token (Authorization: Bearer, with "herald": {"admin": true})';
 
+/** The refusal of every request on a hub with restrictive permissions but no credential to check. */
+export const ADMIN_NEEDS_CREDENTIALS =
+  'the admin API needs apiKeys or an authenticator: this hub has neither, and its permissions are not open to everyone';
+
 /**
- * Whether a browser page from `origin` may call the admin API: one the hub allows, or the hub's
- * own (the console at `/admin` on a production hub whose `allowedOrigins` do not list the hub).
- * No `Origin` header: not a cross-site browser request, allowed.
+ * The scheme and host the request was sent to, as a browser writes an `Origin`: `https` on a TLS
+ * socket or when a proxy says so in `X-Forwarded-Proto` (a TLS-terminating proxy), else `http`.
+ * Undefined without a (valid) `Host` header.
  */
-export function adminOriginAllowed(security: Security, req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (security.originAllowed(origin)) return true;
+export function ownOrigin(req: IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  if (host === undefined || host === '') return undefined;
+  const forwarded = req.headers['x-forwarded-proto'];
+  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim().toLowerCase();
+  const scheme =
+    proto === 'https' || proto === 'http' ? proto : (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   try {
-    return new URL(origin!).host === req.headers.host;
+    // As a browser writes it: lower case, no default port.
+    return new URL(`${scheme}://${host}`).origin;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * The CORS headers of an admin API answer, or undefined when the request's origin may not call
+ * the admin API (answered 403). Allowed: no `Origin` (not a browser page), the hub's own origin
+ * (scheme and host, see {@link ownOrigin}: the console at `/admin`), or an origin listed in
+ * `allowedOrigins`. Never `Access-Control-Allow-Origin: *`: `allowedOrigins: '*'` (the dev
+ * profile) does not let other sites' pages read or change the admin API, whose answers list users
+ * and addresses and whose POSTs disconnect and publish.
+ */
+export function adminCors(security: Security, req: IncomingMessage): Record<string, string> | undefined {
+  const origin = req.headers.origin;
+  if (origin === undefined) return { Vary: 'Origin' };
+  if (security.originListed(origin)) return security.corsHeaders(origin);
+  let normalized: string;
+  try {
+    normalized = new URL(origin).origin;
+  } catch {
+    return undefined;
+  }
+  return normalized === ownOrigin(req) ? { Vary: 'Origin' } : undefined;
 }
 
 /**
  * Who may use the admin API: the API key's holder, or an operator whose token (with
  * `"herald": {"admin": true}`) comes in the `Authorization` header; never a cookie (a browser
- * sends it unasked) or a ticket. On an open hub (no API key and no token verification: the dev
- * profile) everyone. Otherwise answers 401 (2000: no or bad credentials) or 403 (2001: a valid
- * token without the admin claim) and resolves undefined.
+ * sends it unasked) or a ticket. On an open hub ({@link Security.open}: no API key, no token
+ * verification and permissions that allow everything, the dev profile) everyone. A hub with
+ * neither API keys nor an authenticator but with restrictive permissions refuses every request
+ * ({@link ADMIN_NEEDS_CREDENTIALS}): nobody could prove being its operator. Otherwise answers 401
+ * (2000: no or bad credentials) or 403 (2001: a valid token without the admin claim) and resolves
+ * undefined.
  */
 export async function authorizeAdmin(
   security: Security,
@@ -51,7 +84,8 @@ export async function authorizeAdmin(
         throw new HeraldError(ErrorCode.Forbidden, 'this token is not an admin token ("herald": {"admin": true})');
       return identity;
     }
-    if (!security.hasApiKeys && !security.authenticates) return OPEN_HUB_ADMIN;
+    if (security.open) return OPEN_HUB_ADMIN;
+    if (!security.hasApiKeys && !security.authenticates) throw new HeraldError(ErrorCode.Unauthorized, ADMIN_NEEDS_CREDENTIALS);
     throw new HeraldError(ErrorCode.Unauthorized, ADMIN_CREDENTIALS_NEEDED);
   } catch (error) {
     sendError(res, toWireError(error), cors);

@@ -10,7 +10,7 @@ import { sendError, sendJson } from '../http/respond.js';
 import type { Route, RouteRequest } from '../http/route.js';
 import type { ConnectionInfo, TransportName } from '../transport/transport.js';
 import type { TransportRegistry } from '../transport/transport-registry.js';
-import { adminOriginAllowed, authorizeAdmin } from './admin-access.js';
+import { adminCors, authorizeAdmin } from './admin-access.js';
 import { ADMIN_SERIES_WINDOW, type AdminSampler } from './admin-sampler.js';
 import type { NodeDirectory, NodeSummary } from './node-directory.js';
 
@@ -35,20 +35,15 @@ export interface AdminParts {
 
 type AdminHandler = (req: IncomingMessage, res: ServerResponse, request: RouteRequest, identity: Identity) => void | Promise<void>;
 
-/** A route of the admin API: the hub's origins or its own, then {@link authorizeAdmin}, then `handle`. */
+/**
+ * A route of the admin API: its own origin rule ({@link adminCors}: no `Origin`, the hub's own, or
+ * a listed one; never `*`), then {@link authorizeAdmin}, then `handle`.
+ */
 function adminRoute(security: Security, methods: string, handle: AdminHandler): Route {
   return {
     methods,
-    // The console at /admin is the hub's own page: its origin passes even when allowedOrigins do not list it.
-    anyOrigin: true,
+    corsFor: (req) => adminCors(security, req),
     async handle(req, res, request) {
-      if (!adminOriginAllowed(security, req)) {
-        return sendError(
-          res,
-          { code: ErrorCode.Forbidden, message: `origin ${req.headers.origin ?? ''} is not allowed` },
-          { Vary: 'Origin' },
-        );
-      }
       const identity = await authorizeAdmin(security, req, res, request.cors);
       if (identity !== undefined) return handle(req, res, request, identity);
     },
@@ -90,7 +85,8 @@ function channelRows(hub: Hub, connections: readonly ConnectionInfo[], sampler: 
 /**
  * The admin API by path (under the mount path): `GET /api/admin/nodes`, `/channels`,
  * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`. Every one
- * needs the API key or an admin token (see {@link authorizeAdmin}); see docs/protocol.md.
+ * needs the API key or an admin token (see {@link authorizeAdmin}; on an open hub none); see
+ * docs/protocol.md.
  */
 export function adminRoutes(parts: AdminParts): [string, Route][] {
   const { hub, security, transports, sampler, nodeId } = parts;
@@ -153,7 +149,17 @@ export function adminRoutes(parts: AdminParts): [string, Route][] {
     [
       '/api/admin/publish',
       adminRoute(security, 'POST', (req, res, { cors }, identity) =>
-        handlePublish(hub, req, res, parts.maxBodyBytes, cors, () => undefined, idempotencyScope(identity), parts.maxBatchMessages),
+        handlePublish(
+          hub,
+          req,
+          res,
+          parts.maxBodyBytes,
+          cors,
+          // An admin identity may publish anywhere; checked all the same, so no other one ever skips the namespaces' rules.
+          (channel) => security.permissions.check(identity, 'publish', channel),
+          idempotencyScope(identity),
+          parts.maxBatchMessages,
+        ),
       ),
     ],
   ];

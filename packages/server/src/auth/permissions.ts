@@ -30,6 +30,8 @@ export const DENY_ALL: NamespaceRules = { subscribe: 'none', publish: 'none', hi
 /** Allow everything to everyone (the dev profile). */
 export const ALLOW_ALL: NamespaceRules = { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' };
 
+const OPERATIONS: readonly Operation[] = ['subscribe', 'publish', 'history', 'presence'];
+
 /** The user an owner channel belongs to: what follows the namespace (`inbox:alice` → `alice`). */
 export function ownerOf(channel: string): string {
   const colon = channel.indexOf(':');
@@ -63,6 +65,17 @@ export class Permissions {
   /** Permissions that let anyone do anything (the dev profile). */
   static open(): Permissions {
     return new Permissions({}, ALLOW_ALL);
+  }
+
+  /**
+   * Whether these permissions let anyone do anything on every channel: every listed namespace and
+   * the fallback give `anonymous` for subscribe, publish, history and presence (as
+   * {@link Permissions.open} does). A hub with such permissions and no credentials is open (see
+   * `Security.open`).
+   */
+  get open(): boolean {
+    const allOpen = (rules: NamespaceRules): boolean => OPERATIONS.every((op) => rules[op] === 'anonymous');
+    return allOpen(this.#fallback) && [...this.#namespaces.values()].every(allOpen);
   }
 
   /**

@@ -132,6 +132,11 @@ export class Security {
     return origin === undefined || this.#origins === '*' || this.#origins.has(origin);
   }
 
+  /** Whether `origin` is in an explicit `allowedOrigins` list (never with `'*'`). */
+  originListed(origin: string | undefined): boolean {
+    return origin !== undefined && this.#origins !== '*' && this.#origins.has(origin);
+  }
+
   /** CORS headers for a request from `origin`. */
   corsHeaders(origin: string | undefined): Record<string, string> {
     if (this.#origins === '*') return { 'Access-Control-Allow-Origin': '*' };
@@ -157,6 +162,14 @@ export class Security {
   /** Whether the hub verifies tokens (false in the dev profile). */
   get authenticates(): boolean {
     return this.#authenticator !== undefined;
+  }
+
+  /**
+   * Whether the hub is open: no API key, no token verification, and permissions that let anyone do
+   * anything on every channel ({@link Permissions.open}). Only then is the admin API open to all.
+   */
+  get open(): boolean {
+    return this.#apiKeys.length === 0 && this.#authenticator === undefined && this.permissions.open;
   }
 
   /** Verifies a token (for `auth`/`refresh` on the WebSocket); anonymous on a hub without an authenticator. */

@@ -177,7 +177,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         });
   const nodeId = randomBytes(9).toString('base64url');
   const startedAt = clock.now();
-  const adminOn = options.admin !== false;
+  const adminOn = options.admin === true;
   const summary = (sample: AdminSample | undefined): NodeSummary => ({
     id: nodeId,
     startedAt,

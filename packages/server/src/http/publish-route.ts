@@ -14,7 +14,8 @@ import type { Route } from './route.js';
 /**
  * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
  * once the engine stored the message (plus `duplicate: true` when the key was already used). With
- * `{"messages": […]}` instead, a batch: see {@link publishBatch}.
+ * `{"messages": […]}` instead, a batch: see {@link publishBatch}; `admitBatch` (the rate limits)
+ * is asked first for a batch of 2 to `maxBatchMessages` messages and answers a refusal itself.
  */
 export async function handlePublish(
   hub: Hub,
@@ -25,6 +26,7 @@ export async function handlePublish(
   authorize: (channel: string) => void,
   scope: string,
   maxBatchMessages: number,
+  admitBatch?: (messages: number) => Promise<boolean>,
 ): Promise<void> {
   const body = await readBody(req, bodyLimit);
   if (!body.ok) {
@@ -66,12 +68,21 @@ export async function handlePublish(
         headers,
       );
     }
+    const messages = fields['messages'];
+    if (
+      admitBatch !== undefined &&
+      Array.isArray(messages) &&
+      messages.length > 1 &&
+      messages.length <= maxBatchMessages &&
+      !(await admitBatch(messages.length))
+    )
+      return;
     // 'close' before the answer was sent means the client went away: the batch stops starting entries.
     const closed = new AbortController();
     const onClose = (): void => closed.abort();
     res.once('close', onClose);
     try {
-      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal }, fields['messages']);
+      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal }, messages);
       return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
     } finally {
       res.off('close', onClose);
@@ -107,8 +118,9 @@ export async function handlePublish(
 }
 
 /**
- * The `POST /api/publish` route: the rate limits (per address, then per user), identifies the
- * publisher, checks `publish` on the channel, then {@link handlePublish}.
+ * The `POST /api/publish` route: the rate limits (per address, then per user; a batch then counts
+ * its other messages too), identifies the publisher, checks `publish` on the channel, then
+ * {@link handlePublish}.
  */
 export function publishRoute(
   hub: Hub,
@@ -133,6 +145,7 @@ export function publishRoute(
         (channel) => security.permissions.check(who.identity, 'publish', channel),
         idempotencyScope(who.identity),
         maxBatchMessages,
+        (messages) => requests.admitBatch(req, res, who.identity, messages, cors),
       );
     },
   };

@@ -21,6 +21,20 @@ describe('takeFromBucket (one bucket: rate and burst)', () => {
     expect(takeFromBucket(full, now + 250, rate).wait).toBe(0);
   });
 
+  it('takes `cost` requests at once, or none, and says how long until there are that many', () => {
+    const rate = { perSecond: 4, burst: 5 };
+    const now = 10_000;
+    const first = takeFromBucket(0, now, rate, 3);
+    expect(first).toEqual({ wait: 0, full: now + 750 });
+    // Two left: three more are refused, the bucket unchanged, until one more came back (250 ms).
+    expect(takeFromBucket(first.full, now, rate, 3)).toEqual({ wait: 250, full: first.full });
+    expect(takeFromBucket(first.full, now, rate, 2)).toEqual({ wait: 0, full: now + 1250 });
+    expect(takeFromBucket(first.full, now + 250, rate, 3).wait).toBe(0);
+    // The whole burst at once from a full bucket, never more.
+    expect(takeFromBucket(0, now, rate, 5).wait).toBe(0);
+    expect(takeFromBucket(0, now, rate, 6).wait).toBeGreaterThan(0);
+  });
+
   it('a bucket whose time is further ahead than it can be (the clock went back) waits one interval at most', () => {
     const rate = { perSecond: 2, burst: 10 };
     expect(takeFromBucket(1_000_000, 0, rate).wait).toBe(500);

@@ -18,10 +18,11 @@ export interface RequestRate {
  */
 export interface RateLimitStore {
   /**
-   * Takes one request from bucket `key`. Resolves with 0 when the request may run, or with the
-   * milliseconds (> 0) until the bucket has a request again: the bucket is then unchanged.
+   * Takes `cost` requests (an integer from 1 to `rate.burst`: a batch of messages costs one each)
+   * from bucket `key`. Resolves with 0 when they may run, or with the milliseconds (> 0) until the
+   * bucket has `cost` requests again: the bucket is then unchanged.
    */
-  take(key: string, rate: RequestRate): Promise<number>;
+  take(key: string, rate: RequestRate, cost?: number): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -29,17 +30,17 @@ export interface RateLimitStore {
 export const DEFAULT_MAX_BUCKETS = 100_000;
 
 /**
- * Milliseconds until bucket `full` (the time it is full again) has a request, or 0 with the bucket's
- * new time. A `full` further ahead than a bucket can be (the wall clock went back) counts as just
+ * Milliseconds until bucket `full` (the time it is full again) has `cost` requests (1 to
+ * `rate.burst`), or 0 with the bucket's new time. A `full` further ahead than a bucket can be (the wall clock went back) counts as just
  * emptied, so a clock step never refuses a client for longer than one interval.
  */
-export function takeFromBucket(full: number, now: number, rate: RequestRate): { readonly wait: number; readonly full: number } {
+export function takeFromBucket(full: number, now: number, rate: RequestRate, cost = 1): { readonly wait: number; readonly full: number } {
   const interval = 1000 / rate.perSecond;
   const capacity = rate.burst * interval;
   const at = Math.min(Math.max(full, now), now + capacity);
-  const wait = at - now - (capacity - interval);
+  const wait = at - now - (capacity - cost * interval);
   if (wait > 0) return { wait, full: at };
-  return { wait: 0, full: at + interval };
+  return { wait: 0, full: at + cost * interval };
 }
 
 /**
@@ -67,10 +68,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   /** {@link RateLimitStore.take}, at once. */
-  takeNow(key: string, rate: RequestRate): number {
+  takeNow(key: string, rate: RequestRate, cost = 1): number {
     const now = this.#clock.now();
     const buckets = this.#buckets;
-    const taken = takeFromBucket(buckets.get(key) ?? 0, now, rate);
+    const taken = takeFromBucket(buckets.get(key) ?? 0, now, rate, cost);
     if (taken.wait > 0) return taken.wait;
     // Moved to the end: the map stays in the order of last use.
     buckets.delete(key);
@@ -79,8 +80,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return 0;
   }
 
-  take(key: string, rate: RequestRate): Promise<number> {
-    return Promise.resolve(this.takeNow(key, rate));
+  take(key: string, rate: RequestRate, cost = 1): Promise<number> {
+    return Promise.resolve(this.takeNow(key, rate, cost));
   }
 
   /** Drops up to two full-again buckets from the least recently used end, and any past the cap. */

@@ -1,7 +1,7 @@
 import type { RequestRate } from './rate-limit-store.js';
 
 /**
- * The HTTP requests with a rate limit: `publish` (`POST /api/publish`, a batch counting as one),
+ * The HTTP requests with a rate limit: `publish` (`POST /api/publish`, a batch counting one per message),
  * `poll` (`GET /api/messages`, held or not), `history` (`GET /api/history`) and `ticket`
  * (`POST /api/ticket`).
  */
@@ -46,7 +46,11 @@ export function resolveRequestLimits(limits: RequestLimits = {}): ResolvedReques
   return { publish: kind('publish'), poll: kind('poll'), history: kind('history'), ticket: kind('ticket') };
 }
 
-/** What a refusal says: `at most 100 publish requests per second per IP address`. */
-export function requestRefusal(kind: RequestKind, scope: 'ip' | 'user', limit: RequestRate): string {
-  return `at most ${limit.perSecond} ${kind} requests per second per ${scope === 'ip' ? 'IP address' : 'user'}`;
+/**
+ * What a refusal says: `at most 100 publish requests per second per IP address`; for the rest of a
+ * batch (`batch`), `… (a batch counts one per message)`.
+ */
+export function requestRefusal(kind: RequestKind, scope: 'ip' | 'user', limit: RequestRate, batch = false): string {
+  const text = `at most ${limit.perSecond} ${kind} requests per second per ${scope === 'ip' ? 'IP address' : 'user'}`;
+  return batch ? `${text} (a batch counts one per message)` : text;
 }

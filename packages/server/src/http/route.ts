@@ -17,6 +17,11 @@ export interface Route {
   readonly methods?: string;
   /** True: answered whatever the request's `Origin` (a public asset such as the SDK bundle); otherwise a disallowed origin gets 403. */
   readonly anyOrigin?: boolean;
+  /**
+   * The route's own origin rule, instead of `allowedOrigins` and `anyOrigin`: the CORS headers for
+   * the request (preflight included), or undefined to refuse its origin with 403 (code 2001).
+   */
+  readonly corsFor?: (req: IncomingMessage) => Record<string, string> | undefined;
   /** Answers the request; a rejection is logged and answered 500 by the server. */
   handle(req: IncomingMessage, res: ServerResponse, request: RouteRequest): void | Promise<void>;
 }

@@ -31,7 +31,8 @@ interface Entry {
 }
 
 /**
- * The request handler of the built-in routes: checks the origin (403, unless the route takes any), answers CORS preflights
+ * The request handler of the built-in routes: checks the origin (403, unless the route takes any or
+ * has its own rule), answers CORS preflights
  * (204), then finds the route by path (404) and checks its method (405). Error messages name the
  * whole request path, so a client of a mounted hub sees the path it asked for.
  */
@@ -41,11 +42,12 @@ export function createRouter(table: RouteTable, security: Security): Router {
     entries.set(path, { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) });
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void> => {
     const origin = req.headers.origin;
-    const cors = security.corsHeaders(origin);
     const method = req.method ?? 'GET';
     const shown = shownPath(req);
     const entry = entries.get(path);
-    if (entry?.route.anyOrigin !== true && !security.originAllowed(origin)) {
+    const own = entry?.route.corsFor;
+    const cors = own === undefined ? security.corsHeaders(origin) : own(req);
+    if (cors === undefined || (own === undefined && entry?.route.anyOrigin !== true && !security.originAllowed(origin))) {
       return sendError(res, { code: ErrorCode.Forbidden, message: `origin ${origin ?? ''} is not allowed` }, { Vary: 'Origin' });
     }
     if (method === 'OPTIONS') {

@@ -114,14 +114,18 @@ export interface HeraldOptions extends HistoryOptions {
   readonly metrics?: boolean | undefined;
   /**
    * Serve the admin API under `/api/admin/` (nodes, channels, connections with disconnect,
-   * presence, series, publish; see docs/protocol.md). Every request needs the API key or an admin
-   * token (`"herald": {"admin": true}`); on an open hub (no API key, no token verification) anyone.
-   * @default true
+   * presence, series, publish; see docs/protocol.md) and, with `adminPage`, the console at
+   * `/admin`. Every request needs the API key or an admin token (`"herald": {"admin": true}`);
+   * only on an open hub (no API key, no token verification, permissions that allow everything:
+   * `Security.open`) anyone; a hub with neither credential but restrictive permissions refuses
+   * every admin request. Off by default in the library, so a hub mounted in an app claims no
+   * `/admin` or `/api/admin/` paths unasked; `herald start` turns it on.
+   * @default false
    */
   readonly admin?: boolean | undefined;
   /**
    * HTML of the operations console served at `GET /admin` under the mount path (see `herald`'s
-   * `loadAdminPage`); `undefined` (or `admin: false`) answers 404 there.
+   * `loadAdminPage`), when `admin` is true; otherwise `/admin` answers 404.
    */
   readonly adminPage?: string | undefined;
   /**

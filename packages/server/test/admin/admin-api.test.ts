@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { CloseCode, ErrorCode } from '@herald/protocol';
-import { DENY_ALL, JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
+import { ADMIN_NEEDS_CREDENTIALS, ALLOW_ALL, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
 import { eventually, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ async function productionHub(options: HeraldServerOptions = {}): Promise<TestHub
       allowedOrigins: [],
       requireAuth: true,
     },
+    admin: true,
     adminSampleInterval: 50,
     ...options,
   });
@@ -98,16 +100,140 @@ describe('admin API authorisation', () => {
     expect(foreign.body.error.code).toBe(ErrorCode.Forbidden);
   });
 
-  it('is open on an open hub (no API key, no token verification), and absent with admin: false', async () => {
-    const open = await startTestHub({});
+  it('is open on an open hub (no API key, no token verification, permissions that allow everything), and off unless asked for', async () => {
+    const open = await startTestHub({ admin: true, security: { permissions: new Permissions({ chat: ALLOW_ALL }, ALLOW_ALL) } });
     hubs.push(open);
     expect((await get(open, '/api/admin/nodes', {})).status).toBe(200);
-    const off = await startTestHub({ admin: false, adminPage: '<p>console</p>' });
-    hubs.push(off);
-    const missing = await get(off, '/api/admin/nodes', {});
-    expect(missing.status).toBe(404);
-    expect(missing.body.error.code).toBe(ErrorCode.NotFound);
-    expect((await fetch(`${off.url}/admin`)).status).toBe(404);
+    for (const options of [{ adminPage: '<p>console</p>' }, { admin: false, adminPage: '<p>console</p>' }]) {
+      const off = await startTestHub(options);
+      hubs.push(off);
+      const missing = await get(off, '/api/admin/nodes', {});
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe(ErrorCode.NotFound);
+      expect((await fetch(`${off.url}/admin`)).status).toBe(404);
+    }
+  });
+
+  it('refuses every request on a hub with restrictive permissions and neither API keys nor an authenticator', async () => {
+    // The attack review's hub: a public read-only broadcast whose backend publishes in-process.
+    const hub = await startTestHub({
+      admin: true,
+      security: {
+        permissions: new Permissions({ news: { subscribe: 'anonymous', publish: 'none', history: 'anonymous', presence: 'none' } }),
+        allowedOrigins: ['https://app.example'],
+      },
+    });
+    hubs.push(hub);
+    const needs = { code: ErrorCode.Unauthorized, message: ADMIN_NEEDS_CREDENTIALS };
+    expect(ADMIN_NEEDS_CREDENTIALS).toMatch(/needs apiKeys or an authenticator/);
+    for (const path of PATHS) expect(await get(hub, `/api/admin/${path}`, {}), path).toEqual({ status: 401, body: { error: needs } });
+    for (const headers of [{}, { authorization: 'Bearer x.y.z' }, { origin: 'https://app.example' }]) {
+      expect(await post(hub, '/api/admin/publish', { channel: 'news:x', data: 'forged' }, headers)).toEqual({
+        status: 401,
+        body: { error: needs },
+      });
+      expect(await post(hub, '/api/admin/publish', { messages: [{ channel: 'secret:y', data: 'forged' }] }, headers)).toEqual({
+        status: 401,
+        body: { error: needs },
+      });
+      expect(await post(hub, '/api/admin/disconnect', { user: 'u' }, headers)).toEqual({ status: 401, body: { error: needs } });
+    }
+    expect((await post(hub, '/api/admin/publish', { channel: 'news:x', data: 1 }, { 'x-herald-key': 'guess' })).status).toBe(401);
+    expect((await get(hub, '/api/history?channel=news:x', {})).body.messages).toEqual([]);
+  });
+
+  it('counts a hub as open only when every namespace and the fallback allow everything to anyone', async () => {
+    const almost = await startTestHub({
+      admin: true,
+      security: { permissions: new Permissions({ chat: { ...ALLOW_ALL, presence: 'authenticated' } }, ALLOW_ALL) },
+    });
+    hubs.push(almost);
+    expect((await get(almost, '/api/admin/nodes', {})).status).toBe(401);
+    const keyed = await startTestHub({ admin: true, security: { apiKeys: [API_KEY] } });
+    hubs.push(keyed);
+    expect((await get(keyed, '/api/admin/nodes', {})).status).toBe(401);
+    expect((await get(keyed, '/api/admin/nodes')).status).toBe(200);
+  });
+});
+
+describe('admin API origins', () => {
+  async function openHub(): Promise<TestHub> {
+    const hub = await startTestHub({ admin: true });
+    hubs.push(hub);
+    return hub;
+  }
+
+  it('never answers another site with Access-Control-Allow-Origin: * and refuses its requests, even on an open dev hub', async () => {
+    const hub = await openHub();
+    const client = await WsTestClient.connect(hub.wsUrl);
+    clients.push(client);
+    for (const origin of ['https://evil.example', 'null', hub.url.replace('http:', 'https:')]) {
+      const list = await fetch(`${hub.url}/api/admin/connections`, { headers: { origin } });
+      expect(list.status, origin).toBe(403);
+      expect(list.headers.get('access-control-allow-origin')).toBeNull();
+      expect(((await list.json()) as { error: { code: number } }).error.code).toBe(ErrorCode.Forbidden);
+      // A "simple" cross-site POST (text/plain, no preflight) changes nothing.
+      const disconnect = await fetch(`${hub.url}/api/admin/disconnect`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'text/plain' },
+        body: JSON.stringify({ client: 'x', user: null }),
+      });
+      expect(disconnect.status, origin).toBe(403);
+      const publish = await fetch(`${hub.url}/api/admin/publish`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'text/plain' },
+        body: JSON.stringify({ channel: 'x', data: 'forged' }),
+      });
+      expect(publish.status, origin).toBe(403);
+      const preflight = await fetch(`${hub.url}/api/admin/disconnect`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).toBe(403);
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    expect((await get(hub, '/api/history?channel=x', {})).body.messages).toEqual([]);
+    // The public routes of the dev hub keep answering any origin.
+    const history = await fetch(`${hub.url}/api/history?channel=x`, { headers: { origin: 'https://evil.example' } });
+    expect(history.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('takes the hub’s own origin (scheme and host, or the scheme a TLS proxy forwards) and requests without Origin', async () => {
+    const hub = await openHub();
+    const own = await fetch(`${hub.url}/api/admin/connections`, { headers: { origin: hub.url } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await get(hub, '/api/admin/connections', {})).status).toBe(200);
+    const https = hub.url.replace('http:', 'https:');
+    expect((await get(hub, '/api/admin/nodes', { origin: https, 'x-forwarded-proto': 'https' })).status).toBe(200);
+    expect((await get(hub, '/api/admin/nodes', { origin: hub.url, 'x-forwarded-proto': 'https' })).status).toBe(403);
+    // A proxy's Host with the default port: the browser's Origin leaves it out.
+    const port = new URL(hub.url).port;
+    const viaProxy = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/admin/nodes',
+          headers: { host: 'Hub.Example:443', origin: 'https://hub.example', 'x-forwarded-proto': 'https' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(viaProxy).toBe(200);
+  });
+
+  it('takes an origin listed in allowedOrigins, with its CORS headers', async () => {
+    const hub = await productionHub({ security: { apiKeys: [API_KEY], allowedOrigins: ['https://ops.example'] } });
+    const res = await fetch(`${hub.url}/api/admin/nodes`, { headers: { ...KEY, origin: 'https://ops.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://ops.example');
+    expect((await get(hub, '/api/admin/nodes', { ...KEY, origin: 'https://other.example' })).status).toBe(403);
   });
 });
 

@@ -95,6 +95,59 @@ describe.each<RequestKind>(['publish', 'poll', 'history', 'ticket'])('%s request
   });
 });
 
+describe('publish batches', () => {
+  /** A batch of `n` messages on room:a from `address`. */
+  const batch = (n: number, address: string, headers: Record<string, string>): Promise<HttpAnswer> =>
+    httpRequest(`${hub!.url}/api/publish`, {
+      localAddress: address,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ messages: Array.from({ length: n }, (_, i) => ({ channel: 'room:a', data: i })) }),
+    });
+
+  it('a batch costs one per message, per IP address and per user; refused whole while a bucket has fewer, Retry-After until it has them', async () => {
+    const clock = new ManualClock();
+    await hubWith(clock, { publish: { perIp: { perSecond: 10, burst: 10 }, perUser: { perSecond: 5, burst: 8 } } });
+    const [alice, bob] = [bearer(await tokenFor('alice', {}, clock.now())), bearer(await tokenFor('bob', {}, clock.now()))];
+    expect((await batch(6, '127.0.0.1', alice)).status).toBe(200);
+    // Alice has 2 left: a batch of 3 is refused; it counted as one request (its head, checked before its body was read).
+    const refused = await batch(3, '127.0.0.2', alice);
+    expectRefused(refused, 'at most 5 publish requests per second per user (a batch counts one per message)', '1');
+    expect((await batch(1, '127.0.0.2', alice)).status).toBe(200);
+    expectRefused(await batch(2, '127.0.0.2', alice), 'at most 5 publish requests per second per user', '1');
+    // The address 127.0.0.1 spent 6 of 10: bob's batch of 5 from there is refused by the address (after its head took 1).
+    expectRefused(
+      await batch(5, '127.0.0.1', bob),
+      'at most 10 publish requests per second per IP address (a batch counts one per message)',
+      '1',
+    );
+    expect((await batch(3, '127.0.0.1', bob)).status).toBe(200);
+    expect((await send('publish', '127.0.0.1', bob)).status).toBe(429);
+    // 5 per second: after 0.6 s alice has 3 again.
+    clock.advance(600);
+    expect((await batch(3, '127.0.0.2', alice)).status).toBe(200);
+    const history = await send('history', '127.0.0.3', alice);
+    expect((history.json as { messages: unknown[] }).messages).toHaveLength(6 + 1 + 3 + 3);
+  });
+
+  it('a batch larger than the burst is refused with 1009 (it could never pass), and the API key is not counted', async () => {
+    const clock = new ManualClock();
+    await hubWith(clock, { publish: { perIp: { perSecond: 10, burst: 4 } } });
+    const alice = bearer(await tokenFor('alice', {}, clock.now()));
+    const tooLarge = await batch(5, '127.0.0.1', alice);
+    expect({ status: tooLarge.status, error: tooLarge.json?.error }).toEqual({
+      status: 400,
+      error: {
+        code: ErrorCode.LimitExceeded,
+        message: "a batch of 5 messages is more than the publish limit's burst of 4 per IP address: send at most 4 in one request",
+      },
+    });
+    expect((await batch(4, '127.0.0.1', { 'X-Herald-Key': API_KEY })).status).toBe(200);
+    expect((await batch(50, '127.0.0.1', { 'X-Herald-Key': API_KEY })).status).toBe(200);
+    expect((await batch(3, '127.0.0.1', alice)).status).toBe(200);
+  });
+});
+
 describe('who is not limited', () => {
   it('requests with a valid API key count against neither their address nor a user', async () => {
     const clock = new ManualClock();
