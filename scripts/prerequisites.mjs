@@ -17,12 +17,13 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /**
  * The programs the tests run, where they look for them, and Debian's package for each. nginx and
  * Chromium are run by absolute path (packages/testkit/src/nginx.ts, the browser tests), redis-server
- * from PATH (packages/testkit/src/redis-server.ts).
+ * and curl from PATH (packages/testkit/src/redis-server.ts, packages/herald/test/docs-curl.test.ts).
  */
 export const PROGRAMS = [
   { name: 'redis-server', command: 'redis-server', debian: 'redis-server', usedBy: 'the Redis engine and cluster tests' },
   { name: 'nginx', path: '/usr/sbin/nginx', debian: 'nginx', usedBy: 'the tests behind a proxy' },
   { name: 'chromium', path: '/usr/bin/chromium', debian: 'chromium', usedBy: 'the browser tests' },
+  { name: 'curl', command: 'curl', debian: 'curl', usedBy: 'the docs test (it runs every curl example of the docs)' },
 ];
 
 const executable = (file) => {
