@@ -42,6 +42,19 @@ describe('ConnectionLimiter', () => {
     expect(limiter.size).toBe(0);
   });
 
+  it('counts an IPv6 client by its /64 and an IPv4-mapped one as its IPv4 address, as the request limits do', () => {
+    const limiter = new ConnectionLimiter(1, Infinity);
+    const slot = slotOf(limiter.acquire('2001:db8:0:1::1', null));
+    // Another address of the same /64: the same client (it could rotate through 2^64 of them).
+    expect(limiter.acquire('2001:db8:0:1:ffff::2', null)).toMatchObject({ code: ErrorCode.RateLimited });
+    slotOf(limiter.acquire('2001:db8:0:2::1', null));
+    const v4 = slotOf(limiter.acquire('192.0.2.1', null));
+    expect(limiter.acquire('::ffff:192.0.2.1', null)).toMatchObject({ code: ErrorCode.RateLimited });
+    slot.release();
+    v4.release();
+    slotOf(limiter.acquire('2001:db8:0:1::3', null));
+  });
+
   it('acquireUser counts the user only (the IP was counted at connect), and its release is idempotent', () => {
     const limiter = new ConnectionLimiter(1, 1);
     const connection = slotOf(limiter.acquire('10.0.0.1', null));

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@herald/protocol';
+import { addressKey } from '../http/address-key.js';
 
 /** A counted connection: call `release` once it closes (idempotent). */
 export interface ConnectionSlot {
@@ -15,7 +16,8 @@ export const UNLIMITED: ConnectionSlot = { release: (): void => undefined };
  */
 export type Peer = string | { readonly remoteAddress?: string | undefined };
 
-const ipOf = (peer: Peer): string => (typeof peer === 'string' ? peer : (peer.remoteAddress ?? 'unknown'));
+/** The address counted: an IPv6 client by its /64, an IPv4-mapped one as IPv4 (as the request limits do). */
+const ipOf = (peer: Peer): string => addressKey(typeof peer === 'string' ? peer : peer.remoteAddress);
 
 /** Lets a slot give its count back to the limiter's private maps. */
 let free: (limiter: ConnectionLimiter, ip: string | undefined, user: string | null) => void;
