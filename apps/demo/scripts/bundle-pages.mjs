@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Builds the demo pages into apps/demo/dist/pages/: per demo folder src/demos/<name>/, its page.html
 // as <name>/index.html and browser/main.ts bundled (with @herald/client) as <name>/main.js; the
-// shared src/browser/demo.css as assets/demo.css; docs/choosing-a-transport.md as the guide page
+// shared src/browser/demo.css as assets/demo.css, after Herald's base styles (packages/herald/public/base.css,
+// which the landing page and the console inline); docs/choosing-a-transport.md as the guide page
 // choosing-a-transport/index.html (render-guide.mjs). No CDN: the pages work offline.
 import { build } from 'esbuild';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildGuide } from './render-guide.mjs';
 
@@ -15,7 +16,11 @@ const out = `${root}dist/pages/`;
 export async function bundlePages() {
   const names = (await readdir(`${root}src/demos`, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   await mkdir(`${out}assets`, { recursive: true });
-  await copyFile(`${root}src/browser/demo.css`, `${out}assets/demo.css`);
+  const [base, demoCss] = await Promise.all([
+    readFile(`${repoRoot}packages/herald/public/base.css`, 'utf8'),
+    readFile(`${root}src/browser/demo.css`, 'utf8'),
+  ]);
+  await writeFile(`${out}assets/demo.css`, `${base}\n${demoCss}`);
   await buildGuide(repoRoot, out, names);
   await Promise.all(
     names.map(async (name) => {

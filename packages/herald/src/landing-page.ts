@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { inlineBaseStyles } from './page-styles.js';
 
 /** What {@link loadLandingPage} and {@link landingPageOptions} show. */
 export interface LandingPageOptions {
@@ -13,9 +14,9 @@ export interface LandingPageOptions {
   readonly demos?: boolean | undefined;
 }
 
-/** The landing page HTML (the native snippets running side by side, and the SDK panel). */
+/** The landing page HTML (the native snippets running side by side, and the SDK panel), `public/base.css` inlined. */
 export function loadLandingPage(options: LandingPageOptions = {}): string {
-  const html = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8');
+  const html = inlineBaseStyles(readFileSync(new URL('../public/index.html', import.meta.url), 'utf8'));
   return options.demos === true ? html.replace('<html lang="en" data-demos="off">', '<html lang="en" data-demos="on">') : html;
 }
 
