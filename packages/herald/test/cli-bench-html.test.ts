@@ -1,12 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../src/bench-command.js';
 import { BENCH_CAVEATS } from '../src/bench-html.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, tempDir } from './cli-process.js';
 import { launchChromium } from './demo-page.js';
-
-const readReport = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 
 describe('herald bench --html and --profile', () => {
   afterEach(killAll);
@@ -34,7 +32,7 @@ describe('herald bench --html and --profile', () => {
     ]);
     expect(result.status, result.stderr).toBe(0);
     const page = readFileSync(html, 'utf8');
-    const report = readReport(json);
+    const report = readBenchReport(json);
 
     // Nothing fetched from anywhere: no URL at all, no script, no stylesheet link, no image source.
     expect(page).not.toMatch(/https?:\/\//i);
@@ -85,7 +83,7 @@ describe('herald bench --html and --profile', () => {
     writeFileSync(profile, JSON.stringify({ preset: 'game', clients: 2, channels: 1, clientRate: 0, duration: 3, messageSize: 50 }));
     const result = await runCli(['bench', '--profile', profile, '--duration', '1', '--publish-rate', '4', '--json', json]);
     expect(result.status, result.stderr).toBe(0);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.preset).toBe('game');
     expect(report.profile).toEqual({
       clients: 2,

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createHerald } from '@herald/server';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import type { BenchReport } from '../src/bench-command.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, tempDir } from './cli-process.js';
 
 describe('herald bench --url with a mount path', () => {
@@ -27,7 +26,7 @@ describe('herald bench --url with a mount path', () => {
     const json = join(tempDir(), 'bench.json');
     const result = await runCli(['bench', '--preset', 'collab', '--clients', '2', '--duration', '1', '--url', url, '--json', json]);
     expect(result.status, result.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    const report = readBenchReport(json);
     expect(report.transports.map((r) => [r.transport, r.messages.lost])).toEqual([
       ['websocket', 0],
       ['sse', 0],

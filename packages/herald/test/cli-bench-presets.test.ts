@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../src/bench-command.js';
 import { BENCH_PRESETS, type BenchPresetName } from '../src/bench-profile.js';
 import { recommend } from '../src/bench-recommendation.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, tempDir } from './cli-process.js';
 
 /** The advice docs/choosing-a-transport.md gives per preset, read from its short-answer table. */
@@ -36,7 +36,7 @@ describe('herald bench presets', () => {
         const json = join(tempDir(), `${preset}-${run}.json`);
         const result = await runCli(['bench', '--preset', preset, '--json', json]);
         expect(result.status, result.stderr).toBe(0);
-        const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+        const report = readBenchReport(json);
         expect(report.failed).toEqual([]);
         for (const transport of report.transports) expect(transport.messages.lost, transport.transport).toBe(0);
         // The advice is the rule applied to this run's own figures, reasons and all.

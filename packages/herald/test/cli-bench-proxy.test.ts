@@ -3,10 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../src/bench-command.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, startCli, tempDir } from './cli-process.js';
-
-const readReport = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 
 /** A small workload: 4 clients on 2 channels for 1 s. */
 const SMALL = ['--clients', '4', '--channels', '2', '--publish-rate', '5', '--duration', '1'];
@@ -19,7 +17,7 @@ describe('herald bench --proxy (a real nginx between the clients and the hub)', 
     const result = await runCli(['bench', '--preset', 'chat', ...SMALL, '--proxy', 'nginx', '--json', json]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^through nginx configured as docs\/operations\.md recommends/);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.proxy).toEqual({ kind: 'nginx', note: expect.stringContaining('upgrades passed through') as unknown });
     expect(report.failed).toEqual([]);
     expect(report.transports.map((r) => [r.transport, r.messages.lost])).toEqual([
@@ -36,7 +34,7 @@ describe('herald bench --proxy (a real nginx between the clients and the hub)', 
     const html = join(tempDir(), 'bench.html');
     const result = await runCli(['bench', '--preset', 'game', ...SMALL, '--proxy', 'nginx-no-upgrade', '--json', json, '--html', html]);
     expect(result.status, result.stderr).toBe(2);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.failed).toEqual([{ transport: 'websocket', reason: 'the WebSocket handshake failed: Unexpected server response: 400' }]);
     expect(report.transports.map((r) => r.transport)).toEqual(['sse', 'long-polling', 'short-polling']);
     expect(report.recommendation.transport).toBe('sse');
@@ -60,7 +58,7 @@ describe('herald bench --proxy (a real nginx between the clients and the hub)', 
     const json = join(tempDir(), 'bench.json');
     const result = await runCli(['bench', '--preset', 'notifications', ...SMALL, '--proxy', 'nginx-buffering', '--json', json]);
     expect(result.status, result.stderr).toBe(2);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.failed.map((f) => f.transport)).toEqual(['websocket', 'sse']);
     expect(report.failed[1]!.reason).toBe(
       '4 of 4 clients were not subscribed after 10 s (a proxy that buffers the response or holds the upgrade?)',

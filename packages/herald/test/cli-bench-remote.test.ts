@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../src/bench-command.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, startCliHub, tempDir, writeConfig } from './cli-process.js';
 
 const KEY = 'bench-remote-api-key-0123';
@@ -10,10 +9,6 @@ const REDIS = process.env['HERALD_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** A production hub with an API key and no namespace open to clients: only the key gets in. */
 const PRODUCTION = { auth: { secret: 'a-secret-that-is-long-enough-for-hs256!' }, apiKeys: [KEY] };
-
-function readReport(file: string): BenchReport {
-  return JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
-}
 
 /** A small workload: 4 clients on 2 channels, 10 messages/s per channel for 2 s, short polls every 250 ms. */
 const WORKLOAD = [
@@ -42,7 +37,7 @@ describe('herald bench --url, --churn', () => {
     expect(result.stdout).toMatch(/\ntransport +srv CPU ms +CPU ms\/cl +RSS delta KB +mem KB\/cl +reconnects +gaps\n/);
     expect(result.stderr).not.toContain('no server CPU and memory figures');
 
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.hub).toEqual({ url: hub.url, engine: 'remote' });
     expect(report.channelPrefix).toMatch(/^bench-[A-Za-z0-9]{8}$/);
     expect(report.transports.map((r) => r.transport)).toEqual(['websocket', 'sse', 'long-polling', 'short-polling']);
@@ -78,7 +73,7 @@ describe('herald bench --url, --churn', () => {
     // 120 reconnects a minute: each client reconnects every 500 ms, 3 or 4 times in the 2 s of publishing.
     const result = await runCli(['bench', ...WORKLOAD, '--churn', '120', '--json', json]);
     expect(result.status, result.stderr).toBe(0);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.churn).toBe(120);
     for (const r of report.transports) {
       expect(r.messages, r.transport).toEqual({ expected: 80, received: 80, lost: 0 });

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench-command.js';
+import { readBenchReport } from './bench-report.js';
 import { killAll, runCli, tempDir } from './cli-process.js';
 
 /** What a TCP proxy between the bench's clients and the hub saw, counted independently of the bench. */
@@ -47,10 +47,6 @@ async function countingProxy(target: number): Promise<{ server: Server; port: nu
   return { server, port: (server.address() as { port: number }).port, counts, sockets };
 }
 
-function readReport(file: string): BenchReport {
-  return JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
-}
-
 const sum = (report: BenchReport, pick: (totals: BenchReport['transports'][number]['totals']) => number): number =>
   report.transports.reduce((total, r) => total + pick(r.totals), 0);
 
@@ -82,7 +78,7 @@ describe('herald bench', () => {
       expect(result.stdout).toContain('recommendation: websocket');
       expect(result.stderr).toMatch(/herald bench: short-polling: done, p95 [\d.]+ ms, 0 lost/);
 
-      const report = readReport(json);
+      const report = readBenchReport(json);
       expect(report.profile).toEqual({
         clients: 4,
         channels: 2,
@@ -147,7 +143,7 @@ describe('herald bench', () => {
       json,
     ]);
     expect(result.status, result.stderr).toBe(0);
-    const report = readReport(json);
+    const report = readBenchReport(json);
     expect(report.profile.clientRate).toBe(0);
     expect(report.transports.every((r) => r.messages.lost === 0 && r.totals.clientMessagesSent === 0)).toBe(true);
     expect(report.recommendation.transport).toBe('sse');

@@ -1,5 +1,6 @@
 import type { DemoAnswer, DemoBackend, DemoPublisher } from '../../demo.js';
 import { pointAlong, routeLength, ROUTES, type Point } from './routes.js';
+import { PublishTracker } from '../../publish-tracker.js';
 
 /** The channel the simulator publishes every van's position on, once per tick. */
 export const VEHICLES_CHANNEL = 'dashboard:vehicles';
@@ -65,7 +66,7 @@ export function dashboardBackend(options: DashboardOptions = {}): DemoBackend {
   const orderInterval = options.orderInterval ?? DEFAULT_ORDER_INTERVAL;
   const now = options.now ?? Date.now;
   const amount = options.amount ?? ((): number => 500 + Math.round(Math.random() * 11_500));
-  const inFlight = new Set<Promise<unknown>>();
+  const publishes = new PublishTracker();
   const timers: ReturnType<typeof setInterval>[] = [];
   const starts = ROUTES.map((route, i) => (routeLength(route) * i) / ROUTES.length);
   let tick = 0;
@@ -73,10 +74,6 @@ export function dashboardBackend(options: DashboardOptions = {}): DemoBackend {
   let last: VehiclesUpdate | undefined;
   const orders: Order[] = [];
 
-  const track = (promise: Promise<unknown>): void => {
-    const settled = promise.catch(() => {}).finally(() => inFlight.delete(settled));
-    inFlight.add(settled);
-  };
   const vehiclesAt = (t: number): Vehicle[] =>
     ROUTES.map((route, i) => ({ id: `van-${i + 1}`, ...pointAlong(route, starts[i]! + t * SPEED) }));
 
@@ -100,7 +97,7 @@ export function dashboardBackend(options: DashboardOptions = {}): DemoBackend {
           setInterval(() => {
             tick++;
             last = { tick, vehicles: vehiclesAt(tick), sentAt: now(), interval: vehicleInterval };
-            track(publisher.publish(VEHICLES_CHANNEL, last));
+            publishes.track(publisher.publish(VEHICLES_CHANNEL, last));
           }, vehicleInterval),
           setInterval(() => {
             const cents = amount();
@@ -114,14 +111,14 @@ export function dashboardBackend(options: DashboardOptions = {}): DemoBackend {
             };
             orders.push(order);
             if (orders.length > ORDERS_KEPT) orders.shift();
-            track(publisher.publish(ORDERS_CHANNEL, order));
+            publishes.track(publisher.publish(ORDERS_CHANNEL, order));
           }, orderInterval),
         );
         for (const timer of timers) timer.unref();
       },
       async stop() {
         for (const timer of timers.splice(0)) clearInterval(timer);
-        await Promise.all(inFlight);
+        await publishes.settled();
       },
     },
   };

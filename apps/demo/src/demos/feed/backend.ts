@@ -1,5 +1,6 @@
 import { ErrorCode } from '@herald/protocol';
 import type { DemoAnswer, DemoBackend, DemoPublisher, DemoRequest } from '../../demo.js';
+import { PublishTracker } from '../../publish-tracker.js';
 
 /** How often the simulator posts to the feed {@link SIMULATED_FEED}, in ms. */
 export const DEFAULT_FEED_INTERVAL = 4000;
@@ -46,13 +47,8 @@ const text = (value: unknown, max: number): string | undefined => {
  */
 export function feedBackend(interval = DEFAULT_FEED_INTERVAL): DemoBackend {
   let next = 0;
-  const inFlight = new Set<Promise<unknown>>();
+  const publishes = new PublishTracker();
   let timer: ReturnType<typeof setInterval> | undefined;
-
-  const track = (promise: Promise<unknown>): void => {
-    const settled = promise.catch(() => {}).finally(() => inFlight.delete(settled));
-    inFlight.add(settled);
-  };
 
   return {
     routes: {
@@ -77,14 +73,14 @@ export function feedBackend(interval = DEFAULT_FEED_INTERVAL): DemoBackend {
         timer ??= setInterval(() => {
           const [author, body] = SAMPLES[next++ % SAMPLES.length]!;
           const post: Post = { author, text: body, source: 'simulator' };
-          track(publisher.publish(feedChannel(SIMULATED_FEED), post));
+          publishes.track(publisher.publish(feedChannel(SIMULATED_FEED), post));
         }, interval);
         timer.unref();
       },
       async stop() {
         if (timer !== undefined) clearInterval(timer);
         timer = undefined;
-        await Promise.all(inFlight);
+        await publishes.settled();
       },
     },
   };

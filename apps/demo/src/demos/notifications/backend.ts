@@ -1,5 +1,6 @@
 import { ErrorCode } from '@herald/protocol';
 import type { DemoAnswer, DemoBackend, DemoPublisher, DemoRequest } from '../../demo.js';
+import { PublishTracker } from '../../publish-tracker.js';
 
 /** How often the simulator sends a notification to each user who turned it on, in ms. */
 export const DEFAULT_SIMULATOR_INTERVAL = 5000;
@@ -44,17 +45,13 @@ function userOf(body: unknown): string | undefined {
 export function notificationsBackend(interval = DEFAULT_SIMULATOR_INTERVAL): DemoBackend {
   let next = 1;
   const auto = new Set<string>();
-  const inFlight = new Set<Promise<unknown>>();
+  const publishes = new PublishTracker();
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const make = (source: Notification['source']): Notification => {
     const id = next++;
     const [title, body] = SAMPLES[(id - 1) % SAMPLES.length]!;
     return { id, title, body, source };
-  };
-  const track = (promise: Promise<unknown>): void => {
-    const settled = promise.catch(() => {}).finally(() => inFlight.delete(settled));
-    inFlight.add(settled);
   };
 
   return {
@@ -85,14 +82,14 @@ export function notificationsBackend(interval = DEFAULT_SIMULATOR_INTERVAL): Dem
     simulator: {
       start(publisher: DemoPublisher) {
         timer ??= setInterval(() => {
-          for (const user of auto) track(publisher.publish(notificationChannel(user), make('simulator')));
+          for (const user of auto) publishes.track(publisher.publish(notificationChannel(user), make('simulator')));
         }, interval);
         timer.unref();
       },
       async stop() {
         if (timer !== undefined) clearInterval(timer);
         timer = undefined;
-        await Promise.all(inFlight);
+        await publishes.settled();
       },
     },
   };
