@@ -1,24 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ErrorCode } from '@herald/protocol';
 import { startHeraldNode, type HeraldNode } from '@herald/testkit';
 import { afterEach, expect, it } from 'vitest';
+import { killAll, writeConfig } from './cli-process.js';
 
 const API_KEY = 'request-limits-api-key-0123456789';
 let node: HeraldNode | undefined;
-let dir: string | undefined;
 afterEach(async () => {
   await node?.stop();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  node = dir = undefined;
+  node = undefined;
+  await killAll();
 });
 
 it('herald start applies limits.requests of the config file: the address limit comes before the token check, the API key is not limited', async () => {
-  dir = mkdtempSync(join(tmpdir(), 'herald-requests-'));
-  const config = join(dir, 'herald.config.json');
   const history = { perIp: { perSecond: 0.1, burst: 1 } };
-  writeFileSync(config, JSON.stringify({ auth: { secret: 's'.repeat(32) }, apiKeys: [API_KEY], limits: { requests: { history } } }));
+  const config = writeConfig({ auth: { secret: 's'.repeat(32) }, apiKeys: [API_KEY], limits: { requests: { history } } });
   node = await startHeraldNode({ args: ['--config', config] });
   const read = (headers: Record<string, string> = {}): Promise<Response> => fetch(`${node!.url}/api/history?channel=c`, { headers });
   // Without a token: 401 (this hub needs a token), then the address is out of requests.
