@@ -21,10 +21,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './prerequisites.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN = `herald-check-${process.pid}`;
@@ -55,17 +55,6 @@ const quiet = (text) =>
     .join('\n');
 
 const podman = (...args) => run('podman', args);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` every 250 ms until it returns a truthy value; throws naming `what` after `timeoutMs`. */
 async function until(what, check, timeoutMs = 60_000) {
