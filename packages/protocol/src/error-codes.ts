@@ -47,6 +47,12 @@ export const ErrorCode = {
   Unavailable: 3001,
   /** Too many requests; slow down and retry. */
   RateLimited: 3002,
+  /**
+   * The app's hook (connect, subscribe, publish, refresh or rpc) did not answer in time, could not
+   * be reached, answered something other than a valid JSON decision, or has too many calls queued:
+   * the hub fails closed. Retry later.
+   */
+  HookUnavailable: 3003,
 } as const;
 
 /** One of the numeric {@link ErrorCode} values. */

@@ -65,3 +65,7 @@ export {
 export { ALLOW_ALL, DENY_ALL, Permissions, type Access, type NamespaceRules } from './auth/permissions.js';
 export { CURSOR_CHARS_PER_CHANNEL, requestHeadBytes } from './http/request-head.js';
 export { MAX_TIMER_DELAY, MAX_TIMER_SECONDS, timerMs, timerSeconds } from './timer-delay.js';
+export { HookCaller, HookFailure, MAX_HOOK_ANSWER_BYTES, type HookObserver, type HookOutcome } from './hooks/hook-caller.js';
+export { signatureHeaders } from './hooks/hook-signature.js';
+export { resolveHooks, type HookEndpoints, type HooksOptions, type NamespaceHooks } from './hooks/hooks-options.js';
+export { ProxyHooks, type ForwardedRequest, type HookContext } from './hooks/proxy-hooks.js';

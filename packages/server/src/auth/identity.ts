@@ -21,6 +21,10 @@ export interface Identity {
    * and the admin API (`/api/admin/…`) when the token comes in a header.
    */
   readonly admin?: boolean;
+  /** Connection info the app's connect or refresh hook answered (any JSON); passed back in later hook calls. */
+  readonly info?: unknown;
+  /** The identity came from the app's connect or refresh hook (not from a token the hub verified). */
+  readonly hooked?: boolean;
 }
 
 const NONE: Grants = { subscribe: [], publish: [], history: [], presence: [] };

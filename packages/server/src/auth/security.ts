@@ -11,6 +11,7 @@ import { CursorSigner } from './cursor-signer.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';
 import type { TicketLimits } from './ticket-limits.js';
 import { MemoryTicketStore, type TicketStore } from './ticket-store.js';
+import type { ProxyHooks } from '../hooks/proxy-hooks.js';
 
 /** Security options of a Herald server. Without any, the hub is open (the dev profile). */
 export interface SecurityOptions {
@@ -77,12 +78,15 @@ export class Security {
   readonly authTimeout: number;
   /** Signs and checks the positions of clients without `history` (see {@link Security.resumeFrom}). */
   readonly cursors: CursorSigner;
+  /** The app's proxy hooks (`HeraldOptions.hooks`), when configured. */
+  readonly hooks: ProxyHooks | undefined;
   readonly #authenticator: Authenticator | undefined;
   readonly #apiKeys: Buffer[];
   readonly #origins: ReadonlySet<string> | '*';
   readonly #cookie: string;
 
-  constructor(options: SecurityOptions, clock: Clock) {
+  constructor(options: SecurityOptions, clock: Clock, hooks?: ProxyHooks) {
+    this.hooks = hooks;
     this.#authenticator = options.authenticator;
     this.permissions = options.permissions ?? Permissions.open();
     this.#apiKeys = (options.apiKeys ?? []).map(digest);

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, type PublishResult } from '@herald/protocol';
 import { Security } from '../auth/security.js';
+import { ProxyHooks } from '../hooks/proxy-hooks.js';
 import { systemClock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL } from '../engine/history-policy.js';
@@ -149,7 +150,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
-  const security = new Security(options.security ?? {}, clock);
+  const hooks = options.hooks === undefined ? undefined : new ProxyHooks(options.hooks, { clock, observer: undefined });
+  const security = new Security(options.security ?? {}, clock, hooks);
   const broker: Broker =
     options.broker ??
     new MemoryBroker({

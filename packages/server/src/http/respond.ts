@@ -19,6 +19,7 @@ export function statusFor(code: number): number {
     case ErrorCode.RateLimited:
       return 429;
     case ErrorCode.Unavailable:
+    case ErrorCode.HookUnavailable:
       return 503;
     case ErrorCode.Internal:
       return 500;

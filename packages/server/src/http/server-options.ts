@@ -2,6 +2,7 @@ import { timerMs, timerSeconds } from '../timer-delay.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_MAX_BATCH_MESSAGES, MAX_CURSOR_CHANNELS } from '@herald/protocol';
 import type { SecurityOptions } from '../auth/security.js';
+import type { HooksOptions } from '../hooks/hooks-options.js';
 import type { Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import type { HistoryOptions } from '../engine/history-policy.js';
@@ -36,6 +37,8 @@ export interface HeraldOptions extends HistoryOptions {
   readonly clock?: Clock | undefined;
   /** Authentication, permissions, API keys, origins. @default open: anyone may do anything */
   readonly security?: SecurityOptions | undefined;
+  /** The app's proxy hooks: it decides connects, subscribes, client publishes, refreshes and answers rpc (see `docs/hooks.md`). @default none */
+  readonly hooks?: HooksOptions | undefined;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
   readonly maxBodyBytes?: number | undefined;
   /** Most messages in one `POST /api/publish` batch (`{"messages": […]}`); past it `400`, code 1009. @default 100 */

@@ -1,0 +1,270 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode, type HookName, type HookTransport } from '@herald/protocol';
+import type { Clock } from '../clock.js';
+import { HeraldError } from '../errors.js';
+import { grantsFromClaims, type Identity } from '../auth/identity.js';
+import { namespaceOf } from '../auth/permissions.js';
+import { HookCaller, HookFailure, type HookObserver } from './hook-caller.js';
+import { resolveHooks, type HooksOptions, type ResolvedHooks } from './hooks-options.js';
+
+/** Who a hook call is made for: how the client came, and its session or request id. */
+export interface HookContext {
+  readonly transport: HookTransport;
+  readonly client: string;
+}
+
+/** What the connect hook is sent of the client's request (kept by a WebSocket session for a later `auth`). */
+export interface ForwardedRequest {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly cookies: Readonly<Record<string, string>>;
+  readonly remoteAddress?: string | undefined;
+}
+
+/** Longest denial reason passed on to a client. */
+const MAX_REASON = 200;
+/** Most cached allows (subscribe and connect together); the oldest go first. */
+const MAX_CACHED = 100_000;
+/** An rpc method name: 1–255 characters of letters, digits and `_ - . : /`. */
+const METHOD = /^[A-Za-z0-9_.:/-]{1,255}$/;
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
+
+function cookiesOf(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (header === undefined) return cookies;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    try {
+      cookies.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
+    } catch {
+      cookies.set(name, part.slice(eq + 1).trim());
+    }
+  }
+  return cookies;
+}
+
+function invalid(hook: HookName, what: string): HookFailure {
+  return new HookFailure('invalid', `the ${hook} hook answered an invalid decision: ${what}`);
+}
+
+function reasonOf(answer: Record<string, unknown>, fallback: string): string {
+  const reason = answer['reason'];
+  return typeof reason === 'string' && reason.length > 0 ? reason.slice(0, MAX_REASON) : fallback;
+}
+
+/** The `allow` of an answer: true, or throws the denial (`code`) or an invalid-answer failure. */
+function allowed(hook: HookName, answer: Record<string, unknown>, code: 2000 | 2001, fallback: string): void {
+  if (answer['allow'] === true) return;
+  if (answer['allow'] === false) throw new HeraldError(code, reasonOf(answer, fallback));
+  throw invalid(hook, '"allow" must be true or false');
+}
+
+/**
+ * The app's proxy hooks (see `docs/hooks.md`): signed synchronous POSTs that decide connects,
+ * subscribes and client publishes, refresh connections and answer rpc calls. Every method returns
+ * `undefined` when its hook is not configured for that channel or method (the static rules
+ * decide), throws a `HeraldError` with the denial (2000 for connect and refresh, 2001 otherwise)
+ * and a {@link HookFailure} (3003) when the app could not decide: fail closed. Backends with the
+ * API key and admins are never sent to a hook.
+ */
+export class ProxyHooks {
+  readonly #config: ResolvedHooks;
+  readonly #caller: HookCaller;
+  readonly #clock: Clock;
+  readonly #observer: HookObserver | undefined;
+  readonly #cache = new Map<string, { until: number; value: unknown }>();
+
+  constructor(options: HooksOptions, deps: { readonly clock: Clock; readonly observer?: HookObserver | undefined }) {
+    this.#config = resolveHooks(options);
+    this.#clock = deps.clock;
+    this.#observer = deps.observer;
+    this.#caller = new HookCaller({ ...this.#config, clock: deps.clock, observer: deps.observer });
+  }
+
+  /** The URL hook `hook` uses for channel or method `name` (connect and refresh: none needed), or false. */
+  endpoint(hook: HookName, name?: string): string | false {
+    if ((hook === 'subscribe' || hook === 'publish' || hook === 'rpc') && name !== undefined) {
+      const rules = this.#config.namespaces.get(namespaceOf(name));
+      const own = rules === undefined ? undefined : rules[hook];
+      if (own !== undefined) return own;
+    }
+    return this.#config.endpoints[hook];
+  }
+
+  /** Whether the connect hook decides who clients are. */
+  get connects(): boolean {
+    return this.#config.endpoints.connect !== false;
+  }
+
+  /** What of `req` the connect hook is sent: the configured headers and cookies, and the address. */
+  forwarded(req: IncomingMessage): ForwardedRequest {
+    const headers: Record<string, string> = {};
+    for (const name of this.#config.forwardHeaders) {
+      const value = req.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const cookies: Record<string, string> = {};
+    if (this.#config.forwardCookies.length > 0) {
+      const all = cookiesOf(req.headers.cookie);
+      for (const name of this.#config.forwardCookies) {
+        const value = all.get(name);
+        if (value !== undefined) cookies[name] = value;
+      }
+    }
+    return { headers, cookies, remoteAddress: req.socket.remoteAddress };
+  }
+
+  /**
+   * Asks the connect hook who the client is. `undefined` when no connect hook is configured.
+   * @throws HeraldError 2000 when the app denies, 2002 when the expiry it gives has passed; HookFailure 3003
+   */
+  async connect(context: HookContext, forwarded: ForwardedRequest, token: string | undefined): Promise<Identity | undefined> {
+    const url = this.#config.endpoints.connect;
+    if (url === false) return undefined;
+    const key = this.#config.cacheTtl > 0 ? `c\n${digest(JSON.stringify([context.transport, token ?? null, forwarded]))}` : undefined;
+    const cached = key === undefined ? undefined : this.#cached<Identity>(key, 'connect');
+    if (cached !== undefined) return cached;
+    const answer = await this.#call('connect', url, {
+      hook: 'connect',
+      transport: context.transport,
+      client: context.client,
+      ...(token !== undefined && { token }),
+      headers: forwarded.headers,
+      cookies: forwarded.cookies,
+      ...(forwarded.remoteAddress !== undefined && { remoteAddress: forwarded.remoteAddress }),
+    });
+    allowed('connect', answer, ErrorCode.Unauthorized, 'the app refused the connection');
+    const identity = this.#identity('connect', answer, undefined);
+    if (key !== undefined) this.#remember(key, identity, this.#config.cacheTtl, identity.expiresAt);
+    return identity;
+  }
+
+  /**
+   * Asks the refresh hook to extend `identity` (at its expiry, or with a new `token` from the
+   * client). `undefined` when no refresh hook is configured.
+   * @throws HeraldError 2000 when the app denies; HookFailure 3003
+   */
+  async refresh(identity: Identity, context: HookContext, token?: string): Promise<Identity | undefined> {
+    const url = this.#config.endpoints.refresh;
+    if (url === false) return undefined;
+    const answer = await this.#call('refresh', url, { ...this.#base('refresh', identity, context), ...(token !== undefined && { token }) });
+    allowed('refresh', answer, ErrorCode.Unauthorized, 'the app refused to extend the connection');
+    return this.#identity('refresh', answer, identity);
+  }
+
+  /**
+   * Asks the subscribe hook whether `identity` may subscribe to `channel`. `undefined` when no hook
+   * decides that channel (or the identity is a backend or an admin); otherwise the channel info.
+   * @throws HeraldError 2001 when the app denies; HookFailure 3003
+   */
+  async subscribe(identity: Identity, context: HookContext, channel: string): Promise<{ info?: unknown } | undefined> {
+    if (identity.server === true || identity.admin === true) return undefined;
+    const url = this.endpoint('subscribe', channel);
+    if (url === false) return undefined;
+    const ttl = this.#config.namespaces.get(namespaceOf(channel))?.cacheTtl ?? this.#config.cacheTtl;
+    const key = ttl > 0 && identity.user !== null ? `s\n${identity.user}\n${channel}` : undefined;
+    const cached = key === undefined ? undefined : this.#cached<{ info?: unknown }>(key, 'subscribe');
+    if (cached !== undefined) return cached;
+    const answer = await this.#call('subscribe', url, { ...this.#base('subscribe', identity, context), channel });
+    allowed('subscribe', answer, ErrorCode.Forbidden, `subscribe on ${channel} is not allowed`);
+    const decision = 'info' in answer && answer['info'] !== undefined ? { info: answer['info'] } : {};
+    if (key !== undefined) this.#remember(key, decision, ttl, identity.expiresAt);
+    return decision;
+  }
+
+  /**
+   * Asks the publish hook whether `identity` may publish `data` to `channel`. `undefined` when no
+   * hook decides that channel (or the identity is a backend or an admin); otherwise the data to
+   * store: the app's replacement, or `data` unchanged.
+   * @throws HeraldError 2001 when the app denies; HookFailure 3003
+   */
+  async publish(identity: Identity, context: HookContext, channel: string, data: unknown): Promise<{ data: unknown; replaced: boolean } | undefined> {
+    if (identity.server === true || identity.admin === true) return undefined;
+    const url = this.endpoint('publish', channel);
+    if (url === false) return undefined;
+    const answer = await this.#call('publish', url, { ...this.#base('publish', identity, context), channel, data });
+    allowed('publish', answer, ErrorCode.Forbidden, `publish on ${channel} is not allowed`);
+    if ('data' in answer && answer['data'] !== undefined) return { data: answer['data'], replaced: true };
+    return { data, replaced: false };
+  }
+
+  /**
+   * Calls `method` through the rpc hook for `identity`; resolves with the app's `data`.
+   * @throws HeraldError 1005 for a bad method name, 1010 when no rpc hook serves the method, 2001 when the app denies; HookFailure 3003
+   */
+  async rpc(identity: Identity, context: HookContext, method: string, data: unknown): Promise<unknown> {
+    if (typeof method !== 'string' || !METHOD.test(method))
+      throw new HeraldError(ErrorCode.InvalidField, 'method must be 1-255 characters of letters, digits and _ - . : /');
+    const url = this.endpoint('rpc', method);
+    if (url === false) throw new HeraldError(ErrorCode.NotFound, `no rpc hook serves method ${method}`);
+    const answer = await this.#call('rpc', url, { ...this.#base('rpc', identity, context), method, data });
+    allowed('rpc', answer, ErrorCode.Forbidden, `rpc ${method} is not allowed`);
+    return answer['data'] ?? null;
+  }
+
+  #base(hook: HookName, identity: Identity, context: HookContext): Record<string, unknown> {
+    return {
+      hook,
+      transport: context.transport,
+      client: context.client,
+      user: identity.user,
+      ...(identity.info !== undefined && { info: identity.info }),
+    };
+  }
+
+  async #call(hook: HookName, url: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const started = this.#clock.now();
+    const answer = await this.#caller.call(hook, url, { id: randomUUID(), time: started, ...fields });
+    this.#observer?.called(hook, answer['allow'] === true ? 'allow' : 'deny', this.#clock.now() - started);
+    return answer;
+  }
+
+  /** The identity a connect or refresh answer makes (a refresh keeps what it does not replace). */
+  #identity(hook: 'connect' | 'refresh', answer: Record<string, unknown>, previous: Identity | undefined): Identity {
+    const user = hook === 'refresh' ? (previous?.user ?? null) : answer['user'];
+    if (user !== undefined && user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256))
+      throw invalid(hook, '"user" must be a string of 1-256 characters or null');
+    const grants = answer['grants'];
+    if (grants !== undefined && (typeof grants !== 'object' || grants === null || Array.isArray(grants)))
+      throw invalid(hook, '"grants" must be an object of channel lists');
+    const expires = answer['expiresAt'];
+    if (expires !== undefined && expires !== null && (typeof expires !== 'number' || !Number.isFinite(expires)))
+      throw invalid(hook, '"expiresAt" must be seconds since the Unix epoch');
+    const expiresAt = typeof expires === 'number' ? Math.floor(expires * 1000) : undefined;
+    if (expiresAt !== undefined && expiresAt <= this.#clock.now())
+      throw new HeraldError(ErrorCode.TokenExpired, `the ${hook} hook answered an expiry in the past`);
+    const info = 'info' in answer ? answer['info'] : previous?.info;
+    return {
+      user: user ?? null,
+      authenticated: true,
+      expiresAt,
+      grants: grants !== undefined ? grantsFromClaims({ herald: grants }) : (previous?.grants ?? grantsFromClaims({})),
+      ...(info !== undefined && { info }),
+      hooked: true,
+    };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names what it stored under the key
+  #cached<T>(key: string, hook: HookName): T | undefined {
+    const entry = this.#cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until <= this.#clock.now()) {
+      this.#cache.delete(key);
+      return undefined;
+    }
+    this.#observer?.called(hook, 'cached', 0);
+    return entry.value as T;
+  }
+
+  #remember(key: string, value: unknown, ttlSeconds: number, expiresAt: number | undefined): void {
+    const until = Math.min(this.#clock.now() + ttlSeconds * 1000, expiresAt ?? Number.POSITIVE_INFINITY);
+    if (this.#cache.size >= MAX_CACHED) {
+      const oldest = this.#cache.keys().next();
+      if (oldest.done !== true) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(key, { until, value });
+  }
+}
