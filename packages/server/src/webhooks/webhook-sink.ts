@@ -1,0 +1,20 @@
+import type { WebhookEvent } from '@herald/protocol';
+
+/** A webhook event before the sink gives it its id (and, unless set, its time). */
+export type WebhookEventInput = WebhookEvent extends infer E
+  ? E extends WebhookEvent
+    ? Omit<E, 'id' | 'time'> & { readonly time?: number }
+    : never
+  : never;
+
+/**
+ * Where the hub's event sources (presence, channels, client publishes, closed connections) put
+ * webhook events. The sink gives each a unique id, stores it durably in the engine's queue and a
+ * dispatcher delivers it at least once (see `docs/hooks.md`). `emit` never throws: it resolves
+ * once the event is stored, and logs (and counts) a failure to store.
+ */
+export interface WebhookSink {
+  emit(event: WebhookEventInput): Promise<void>;
+  /** Whether events of this type are wanted (configured); sources skip work for the others. */
+  wants(type: WebhookEvent['type']): boolean;
+}
