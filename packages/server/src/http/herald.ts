@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, type PublishResult } from '@herald/protocol';
 import { Security } from '../auth/security.js';
 import { ProxyHooks } from '../hooks/proxy-hooks.js';
+import type { WebhookSink } from '../webhooks/webhook-sink.js';
 import { systemClock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL } from '../engine/history-policy.js';
@@ -200,10 +201,13 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       })
     : undefined;
   const observer = sampler?.observe(metrics?.observer) ?? metrics?.observer;
+  // Where webhook events go: the durable queue's dispatcher when `options.webhooks` is set.
+  const webhooks = undefined as WebhookSink | undefined;
   const hub: Hub = new Hub({
     broker,
     presence,
     logger,
+    ...(webhooks && { webhooks }),
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),

@@ -19,6 +19,7 @@ import { HubMessage } from './hub-message.js';
 import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
 import { LiveRepair } from './live-repair.js';
 import type { Subscriber } from './subscriber.js';
+import type { WebhookSink } from '../webhooks/webhook-sink.js';
 import { Subscription } from './subscription.js';
 
 /** Options of {@link Hub}. */
@@ -37,6 +38,8 @@ export interface HubOptions {
   readonly idempotencyTtl?: number;
   /** Told of publishes, dispatches and repairs (metrics). @default nothing */
   readonly observer?: HubObserver;
+  /** Where webhook events go (presence, channels, client publishes, closed connections). @default none */
+  readonly webhooks?: WebhookSink;
 }
 
 /** SHA-256, base64url (43 characters). */
@@ -102,6 +105,8 @@ export class Hub {
   readonly #idempotencyTtl: number;
   readonly #liveRepair: LiveRepair;
   readonly #observer: HubObserver;
+  /** Where webhook events go, when configured (transports emit `connection_closed` here too). */
+  readonly webhooks: WebhookSink | undefined;
   #checking = false;
   #closed = false;
 
@@ -110,6 +115,7 @@ export class Hub {
     this.#presence = options.presence;
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? NO_OBSERVER;
+    this.webhooks = options.webhooks;
     this.#liveRepair = new LiveRepair({ broker: this.#broker, channels: this.#channels, logger: this.#logger, observer: this.#observer });
     const liveRepair = this.#liveRepair;
     this.#broker.setHandler({
