@@ -157,12 +157,7 @@ export type HookAnswer = HookAnswers[HookName];
 
 /** The names of the webhook events. */
 export type WebhookEventType =
-  | 'channel_occupied'
-  | 'channel_vacated'
-  | 'presence_join'
-  | 'presence_leave'
-  | 'client_publish'
-  | 'connection_closed';
+  'channel_occupied' | 'channel_vacated' | 'presence_join' | 'presence_leave' | 'client_publish' | 'connection_closed';
 
 /** Fields of every webhook event. */
 export interface WebhookEventBase {
@@ -228,12 +223,7 @@ export interface ConnectionClosedEvent extends WebhookEventBase {
 
 /** Any webhook event. */
 export type WebhookEvent =
-  | ChannelOccupiedEvent
-  | ChannelVacatedEvent
-  | PresenceJoinEvent
-  | PresenceLeaveEvent
-  | ClientPublishEvent
-  | ConnectionClosedEvent;
+  ChannelOccupiedEvent | ChannelVacatedEvent | PresenceJoinEvent | PresenceLeaveEvent | ClientPublishEvent | ConnectionClosedEvent;
 
 /** The body of every webhook request: one or more events, oldest first. */
 export interface WebhookBatch {

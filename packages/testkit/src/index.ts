@@ -10,3 +10,4 @@ export { WsTestClient } from './ws-client.js';
 export { freePort } from './free-port.js';
 export { startHeraldNode, type HeraldNode, type HeraldNodeOptions } from './herald-node.js';
 export { startRedisServer, type RedisServerOptions, type TestRedisServer } from './redis-server.js';
+export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, type HookAppRequest } from './hook-app.js';

@@ -83,7 +83,8 @@ function checkNames(name: string, value: readonly string[] | undefined): string[
   if (!Array.isArray(list)) throw new TypeError(`${name} must be a list of header or cookie names`);
   const names: string[] = [];
   for (const v of list as unknown[]) {
-    if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/.test(v)) throw new TypeError(`${name} must be a list of header or cookie names`);
+    if (typeof v !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/.test(v))
+      throw new TypeError(`${name} must be a list of header or cookie names`);
     names.push(v);
   }
   return names;

@@ -181,7 +181,12 @@ export class ProxyHooks {
    * store: the app's replacement, or `data` unchanged.
    * @throws HeraldError 2001 when the app denies; HookFailure 3003
    */
-  async publish(identity: Identity, context: HookContext, channel: string, data: unknown): Promise<{ data: unknown; replaced: boolean } | undefined> {
+  async publish(
+    identity: Identity,
+    context: HookContext,
+    channel: string,
+    data: unknown,
+  ): Promise<{ data: unknown; replaced: boolean } | undefined> {
     if (identity.server === true || identity.admin === true) return undefined;
     const url = this.endpoint('publish', channel);
     if (url === false) return undefined;
