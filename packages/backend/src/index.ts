@@ -21,8 +21,14 @@ export {
 export { DEFAULT_MAX_BATCH_BYTES, type BackendClientOptions, type RetryInfo } from './options.js';
 export { PublishManyError, type PendingMessage } from './publish-many-error.js';
 export { DEFAULT_TOKEN_TTL, type TokenGrants, type TokenKey, type TokenOptions, type TokenSigning } from './tokens.js';
+export { verifySignature, type HeaderRecord, type SignedRequest, type VerifyOptions } from './signed-request.js';
+export { HeraldWebhookError, type HeraldWebhookErrorCode } from './webhook-error.js';
+export { verifyHook, verifyWebhook } from './webhooks.js';
 export {
   ErrorCode,
+  HOOK_SIGNATURE_HEADER,
+  HOOK_TIMESTAMP_HEADER,
+  HOOK_TOLERANCE_SECONDS,
   isBatchEntryError,
   type BatchEntryError,
   type BatchEntryResult,
@@ -33,4 +39,33 @@ export {
   type PresenceMember,
   type PresenceResult,
   type PublishResult,
+  type ChannelOccupiedEvent,
+  type ChannelVacatedEvent,
+  type ClientHookRequestBase,
+  type ClientPublishEvent,
+  type ConnectHookAllow,
+  type ConnectHookRequest,
+  type ConnectionClosedEvent,
+  type HookAnswer,
+  type HookAnswers,
+  type HookDeny,
+  type HookGrants,
+  type HookName,
+  type HookRequest,
+  type HookRequestBase,
+  type HookTransport,
+  type PresenceJoinEvent,
+  type PresenceLeaveEvent,
+  type PublishHookAllow,
+  type PublishHookRequest,
+  type RefreshHookAllow,
+  type RefreshHookRequest,
+  type RpcHookAllow,
+  type RpcHookRequest,
+  type SubscribeHookAllow,
+  type SubscribeHookRequest,
+  type WebhookBatch,
+  type WebhookEvent,
+  type WebhookEventBase,
+  type WebhookEventType,
 } from '@herald/protocol';
