@@ -72,6 +72,38 @@ const limits = z.strictObject({
   requests: z.strictObject({ publish: requestKind, poll: requestKind, history: requestKind, ticket: requestKind }).optional(),
 });
 
+/** A proxy hook's URL, or `false`: off (in a namespace, where the top level's would apply). */
+const hookUrl = z.union([z.url({ protocol: /^https?$/, error: 'must be an http(s) URL or false' }), z.literal(false)]);
+const HOOK_TIMEOUT = 'must be an integer of ms from 1 to 60000';
+const headerNames = z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be a header or cookie name'));
+
+/** Proxy hooks (see docs/hooks.md): the app decides connects, subscribes, publishes and refreshes, and answers rpc calls. */
+const hooks = z.strictObject({
+  secrets: z.array(z.string().min(16, 'hook secrets must be at least 16 characters')).min(1, 'needs at least one secret'),
+  connect: hookUrl.optional(),
+  subscribe: hookUrl.optional(),
+  publish: hookUrl.optional(),
+  refresh: hookUrl.optional(),
+  rpc: hookUrl.optional(),
+  timeout: z.int({ error: HOOK_TIMEOUT }).min(1, { error: HOOK_TIMEOUT }).max(60_000, { error: HOOK_TIMEOUT }).optional(),
+  concurrency: positiveInt.max(10_000).optional(),
+  maxQueued: positiveInt.max(1_000_000).optional(),
+  forwardHeaders: headerNames.optional(),
+  forwardCookies: headerNames.optional(),
+  cacheTtl: z.number().min(0).max(MAX_TIMER_SECONDS).optional(),
+  namespaces: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'),
+      z.strictObject({
+        subscribe: hookUrl.optional(),
+        publish: hookUrl.optional(),
+        rpc: hookUrl.optional(),
+        cacheTtl: z.number().min(0).max(MAX_TIMER_SECONDS).optional(),
+      }),
+    )
+    .optional(),
+});
+
 /** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */
 const engine = z.string().refine((e) => e === 'memory' || /^rediss?:\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e), {
   error: 'must be memory, redis://host:port or sqlite:<file>',
@@ -110,6 +142,7 @@ export const configSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_\-.@/=+,!~$]*$/, 'namespace names use the channel alphabet, without ":"'), namespace)
       .default({}),
     limits: limits.default({}),
+    hooks: hooks.optional(),
     // One pino line per HTTP request and per WebSocket session (see access-log.ts).
     accessLog: z.boolean().default(false),
   })
@@ -140,6 +173,13 @@ export class ConfigError extends Error {
 }
 
 type Raw = Record<string, unknown>;
+
+/** A comma-separated variable's items, trimmed, empty ones dropped. */
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_PORT: (v) => [['port'], Number(v)],
@@ -179,6 +219,18 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   ],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
   HERALD_ACCESS_LOG: (v) => [['accessLog'], v === 'true' || v === '1'],
+  HERALD_HOOKS_SECRET: (v) => [['hooks', 'secrets'], list(v)],
+  HERALD_HOOKS_CONNECT_URL: (v) => [['hooks', 'connect'], v],
+  HERALD_HOOKS_SUBSCRIBE_URL: (v) => [['hooks', 'subscribe'], v],
+  HERALD_HOOKS_PUBLISH_URL: (v) => [['hooks', 'publish'], v],
+  HERALD_HOOKS_REFRESH_URL: (v) => [['hooks', 'refresh'], v],
+  HERALD_HOOKS_RPC_URL: (v) => [['hooks', 'rpc'], v],
+  HERALD_HOOKS_TIMEOUT: (v) => [['hooks', 'timeout'], Number(v)],
+  HERALD_HOOKS_CONCURRENCY: (v) => [['hooks', 'concurrency'], Number(v)],
+  HERALD_HOOKS_MAX_QUEUED: (v) => [['hooks', 'maxQueued'], Number(v)],
+  HERALD_HOOKS_CACHE_TTL: (v) => [['hooks', 'cacheTtl'], Number(v)],
+  HERALD_HOOKS_FORWARD_HEADERS: (v) => [['hooks', 'forwardHeaders'], list(v)],
+  HERALD_HOOKS_FORWARD_COOKIES: (v) => [['hooks', 'forwardCookies'], list(v)],
 };
 
 /** The `HERALD_*` variables that configure the hub (HERALD_PROFILE chooses the profile, HERALD_LOG_LEVEL only sets logging). */
@@ -280,9 +332,10 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const config = parsed.data;
   if (production) {
     const missing: string[] = [];
-    if (config.auth === undefined)
+    // The app's connect hook identifies clients in place of verified tokens.
+    if (config.auth === undefined && (config.hooks?.connect === undefined || config.hooks.connect === false))
       missing.push(
-        'a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL)',
+        'a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL), or a connect hook: hooks.connect (or HERALD_HOOKS_CONNECT_URL)',
       );
     if (config.apiKeys === undefined || config.apiKeys.length === 0) missing.push('an API key: apiKeys (or HERALD_API_KEYS)');
     if (missing.length > 0) throw new ConfigError(`the production profile needs ${missing.join(' and ')}`);

@@ -6,13 +6,15 @@ export const PROFILES: readonly Profile[] = ['dev', 'production'];
 
 /**
  * Fields of the configuration file that define security: any one of them present selects the
- * production profile. Everything else (`port`, `host`, `engine`, `limits`, `accessLog`, …) does not.
+ * production profile, and so does a connect hook (`hooks.connect`: the app decides who connects).
+ * Everything else (`port`, `host`, `engine`, `limits`, `accessLog`, other hooks, …) does not.
  */
 export const SECURITY_FIELDS = ['auth', 'apiKeys', 'cursorSecrets', 'allowedOrigins', 'allowAnonymous', 'namespaces'] as const;
 
 /**
  * `HERALD_*` variables that define security: any one of them set (not empty) selects the production
- * profile. The others (`HERALD_HOST`, `HERALD_PORT`, `HERALD_ENGINE`, `HERALD_LOG_LEVEL`, …) do not.
+ * profile. The others (`HERALD_HOST`, `HERALD_PORT`, `HERALD_ENGINE`, `HERALD_LOG_LEVEL`, the other
+ * `HERALD_HOOKS_*`, …) do not.
  */
 export const SECURITY_ENV_VARS = [
   'HERALD_AUTH_SECRET',
@@ -24,6 +26,7 @@ export const SECURITY_ENV_VARS = [
   'HERALD_CURSOR_SECRETS',
   'HERALD_ALLOWED_ORIGINS',
   'HERALD_ALLOW_ANONYMOUS',
+  'HERALD_HOOKS_CONNECT_URL',
 ] as const;
 
 /** The key fields named in a reason: `auth.secret` says more than `auth`. */
@@ -49,6 +52,9 @@ export function securitySettings(
         : [];
     fields.push(...(keys.length > 0 ? keys : [field]));
   }
+  const hooks = fromFile['hooks'];
+  if (typeof hooks === 'object' && hooks !== null && 'connect' in hooks && (hooks as Record<string, unknown>)['connect'] !== false)
+    fields.push('hooks.connect');
   const variables = SECURITY_ENV_VARS.filter((name) => env[name] !== undefined && env[name] !== '');
   return [
     ...(fields.length > 0 ? [`${fields.join(', ')} in ${file ?? 'the configuration'}`] : []),

@@ -58,7 +58,8 @@ export function requestLimitsFor(profile: Profile, configured: HeraldConfig['lim
 
 /**
  * Starts a hub. The `dev` profile is open (anyone may publish and subscribe, any origin) and serves
- * the landing page at `/`; the `production` profile verifies tokens, denies every namespace not
+ * the landing page at `/`; the `production` profile verifies tokens (or has the app's connect hook
+ * identify clients), denies every namespace not
  * configured, allows only the configured origins, and serves no landing page. Both serve the
  * client SDK's browser bundle at `/sdk/herald-client.js` and the operations console at `/admin`. The dev profile also serves and runs the
  * demos under `/demo/` unless `options.demos` is false (`herald bench` measures a hub without them).
@@ -73,7 +74,8 @@ export async function startHub(
   if (bundle === undefined) logger.warn({}, 'the client SDK bundle is not built: /sdk/herald-client.js answers 404 (run npm run build)');
   const permissions = profile === 'production' ? new Permissions(config.namespaces, DENY_ALL) : Permissions.open();
   // Everything that can refuse the configuration comes before the engine opens its connections.
-  const authenticator = profile === 'production' ? new JwtAuthenticator(config.auth!) : undefined;
+  // Without a token key the production profile has a connect hook (loadConfig checks): the app identifies clients.
+  const authenticator = profile === 'production' && config.auth !== undefined ? new JwtAuthenticator(config.auth) : undefined;
   const engine = await openEngine(config, permissions.historyFor({ size: config.historySize, ttl: config.historyTtl }), logger);
   let server: HeraldServer | undefined;
   // The demos publish to this very hub, which exists only once the server is made.
@@ -132,12 +134,12 @@ function serverOptions(
           connectionsPerIp: limits.connectionsPerIp ?? PRODUCTION_DEFAULTS.connectionsPerIp,
           connectionsPerUser: limits.connectionsPerUser ?? PRODUCTION_DEFAULTS.connectionsPerUser,
           security: {
-            authenticator: authenticator!,
+            ...(authenticator && { authenticator }),
             permissions,
             apiKeys: config.apiKeys ?? [],
             ...(config.cursorSecrets !== undefined && { cursorSecrets: config.cursorSecrets }),
             allowedOrigins: config.allowedOrigins ?? [],
-            cookieName: config.auth!.cookie,
+            ...(config.auth !== undefined && { cookieName: config.auth.cookie }),
             requireAuth: !config.allowAnonymous,
             ...(authTimeout !== undefined && { authTimeout }),
             ...(ticketTtl !== undefined && { ticketTtl }),
@@ -149,6 +151,7 @@ function serverOptions(
           landingPage: loadLandingPage({ demos }),
           security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) },
         }),
+    ...(config.hooks !== undefined && { hooks: config.hooks }),
     ...(bundle !== undefined && { clientBundle: bundle }),
     // The admin API and the console at /admin in both profiles (the library leaves them off unless
     // asked): behind the API key or an admin token in production, open only on the open dev hub.

@@ -10,8 +10,9 @@ import type { Authenticator } from './authenticator.js';
 import { CursorSigner } from './cursor-signer.js';
 import { ANONYMOUS, SERVER, type Identity } from './identity.js';
 import type { TicketLimits } from './ticket-limits.js';
+import { nextSessionId } from '../transport/session-id.js';
 import { MemoryTicketStore, type TicketStore } from './ticket-store.js';
-import type { ProxyHooks } from '../hooks/proxy-hooks.js';
+import type { ForwardedRequest, HookContext, ProxyHooks } from '../hooks/proxy-hooks.js';
 
 /** Security options of a Herald server. Without any, the hub is open (the dev profile). */
 export interface SecurityOptions {
@@ -96,7 +97,8 @@ export class Security {
     this.authTimeout = timerMs('authTimeout', options.authTimeout, 15_000);
     this.tickets = options.tickets ?? new MemoryTicketStore(clock, options.ticketTtl, options.ticketLimits);
     this.cursors = CursorSigner.forHub(options.cursorSecrets, options.apiKeys);
-    if (this.requireAuth && this.#authenticator === undefined) throw new TypeError('requireAuth needs an authenticator');
+    if (this.requireAuth && this.#authenticator === undefined && hooks?.connects !== true)
+      throw new TypeError('requireAuth needs an authenticator or a connect hook');
   }
 
   /**
@@ -169,11 +171,47 @@ export class Security {
   }
 
   /**
-   * Whether the hub is open: no API key, no token verification, and permissions that let anyone do
-   * anything on every channel ({@link Permissions.open}). Only then is the admin API open to all.
+   * Whether the hub is open: no API key, no token verification, no connect hook, and permissions
+   * that let anyone do anything on every channel ({@link Permissions.open}). Only then is the admin
+   * API open to all.
    */
   get open(): boolean {
-    return this.#apiKeys.length === 0 && this.#authenticator === undefined && this.permissions.open;
+    return this.#apiKeys.length === 0 && this.#authenticator === undefined && this.hooks?.connects !== true && this.permissions.open;
+  }
+
+  /** What the connect hook would be sent of `req` (kept by a WebSocket session for a later `auth`); `undefined` without a connect hook. */
+  forwarded(req: IncomingMessage): ForwardedRequest | undefined {
+    return this.hooks?.connects === true ? this.hooks.forwarded(req) : undefined;
+  }
+
+  /**
+   * Who a token sent in `auth` or `refresh` on a WebSocket makes the session. A token the
+   * authenticator verifies wins; otherwise, for a `refresh` of a session `current`ly identified by
+   * the app's hooks, the refresh hook decides (when configured), else the connect hook (sent the token and
+   * what the upgrade `forwarded`). Without hooks: the authenticator's answer (anonymous without one).
+   * @throws HeraldError 2000 when the token is bad or the app denies; HookFailure 3003
+   */
+  async verifyToken(
+    token: string,
+    context: HookContext,
+    forwarded: ForwardedRequest | undefined,
+    current: Identity,
+    kind: 'auth' | 'refresh',
+  ): Promise<Identity> {
+    const hooks = this.hooks;
+    const hooked = hooks !== undefined && hooks.connects && forwarded !== undefined;
+    if (this.#authenticator !== undefined) {
+      try {
+        return await this.#authenticator.verify(token);
+      } catch (error) {
+        if (!hooked) throw error;
+      }
+    } else if (!hooked) return ANONYMOUS;
+    if (kind === 'refresh' && current.hooked === true) {
+      const refreshed = await hooks.refresh(current, context, token);
+      if (refreshed !== undefined) return refreshed;
+    }
+    return (await hooks.connect(context, forwarded, token)) ?? ANONYMOUS;
   }
 
   /** Verifies a token (for `auth`/`refresh` on the WebSocket); anonymous on a hub without an authenticator. */
@@ -183,10 +221,19 @@ export class Security {
   }
 
   /**
-   * Who sent `req`: the API key's backend, a token's user, a ticket's identity, or anonymous.
-   * Rejects with 2000 for bad credentials (a bad token is never silently anonymous).
+   * Who sent `req`: the API key's backend, a token's user, a ticket's identity, the app's connect
+   * hook's answer (asked for `context`: how the client came and its session or request id; by
+   * default a plain API request with a new request id), or
+   * anonymous. With a connect hook, a request without an API key or ticket is identified by the
+   * hook, sent the token unverified, unless the authenticator verifies that token first.
+   * Rejects with 2000 for bad credentials (a bad token is never silently anonymous) and when the
+   * app denies, and with 3003 when the connect hook cannot decide.
    */
-  async identify(req: IncomingMessage, params: URLSearchParams): Promise<{ identity: Identity; source: CredentialSource }> {
+  async identify(
+    req: IncomingMessage,
+    params: URLSearchParams,
+    context?: HookContext,
+  ): Promise<{ identity: Identity; source: CredentialSource }> {
     if (req.headers[API_KEY_HEADER] !== undefined) {
       // A wrong key is refused, not quietly treated as none: the backend learns at once.
       if (this.hasApiKey(req)) return { identity: SERVER, source: 'api-key' };
@@ -210,6 +257,7 @@ export class Security {
       return { identity, source: 'ticket' };
     }
     const authorization = req.headers.authorization;
+    if (this.hooks?.connects === true) return this.#identifyByHook(req, authorization, context, this.hooks);
     // A hub without an authenticator (the dev profile) treats every client as anonymous.
     if (this.#authenticator === undefined) return { identity: ANONYMOUS, source: 'none' };
     if (authorization !== undefined) {
@@ -226,5 +274,47 @@ export class Security {
       return { identity: await this.verify(cookie), source: 'cookie' };
     }
     return { identity: ANONYMOUS, source: 'none' };
+  }
+
+  /** {@link identify} on a hub with a connect hook: the token (header or cookie) verified first, else the hook decides. */
+  async #identifyByHook(
+    req: IncomingMessage,
+    authorization: string | undefined,
+    context: HookContext | undefined,
+    hooks: ProxyHooks,
+  ): Promise<{ identity: Identity; source: CredentialSource }> {
+    let token: string | undefined;
+    let source: CredentialSource = 'none';
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      if (match === null) throw new HeraldError(ErrorCode.Unauthorized, 'Authorization must be "Bearer <token>"');
+      token = match[1]!;
+      source = 'header';
+    } else {
+      token = readCookie(req.headers.cookie, this.#cookie);
+      if (token !== undefined) source = 'cookie';
+    }
+    if (token !== undefined && this.#authenticator !== undefined) {
+      try {
+        const identity = await this.#authenticator.verify(token);
+        if (source === 'cookie') this.#cookieFromAllowedOrigin(req);
+        return { identity, source };
+      } catch {
+        // Not a token the hub can verify: the app's connect hook decides.
+      }
+    }
+    const forwarded = hooks.forwarded(req);
+    // Cookies the app may authenticate by are sent by a browser unasked: the cookie rules apply.
+    if (source === 'none' && Object.keys(forwarded.cookies).length > 0) source = 'cookie';
+    if (source === 'cookie') this.#cookieFromAllowedOrigin(req);
+    const identity = await hooks.connect(context ?? { transport: 'http', client: nextSessionId() }, forwarded, token);
+    return { identity: identity ?? ANONYMOUS, source };
+  }
+
+  /** Browsers attach cookies to requests from any page: with every origin allowed, that is CSRF. */
+  #cookieFromAllowedOrigin(req: IncomingMessage): void {
+    if (this.#origins === '*' && req.headers.origin !== undefined) {
+      throw new HeraldError(ErrorCode.Forbidden, 'cookie authentication from a browser needs an explicit allowedOrigins list');
+    }
   }
 }

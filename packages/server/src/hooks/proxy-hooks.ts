@@ -21,6 +21,12 @@ export interface ForwardedRequest {
   readonly remoteAddress?: string | undefined;
 }
 
+/**
+ * Milliseconds before the refresh hook is asked once more when it could not decide (3003) at a
+ * connection's expiry; a second failure ends the connection as expired.
+ */
+export const REFRESH_RETRY_DELAY = 1000;
+
 /** Longest denial reason passed on to a client. */
 const MAX_REASON = 200;
 /** Most cached allows (subscribe and connect together); the oldest go first. */

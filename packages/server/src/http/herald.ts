@@ -151,7 +151,11 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
-  const hooks = options.hooks === undefined ? undefined : new ProxyHooks(options.hooks, { clock, observer: undefined });
+  // The metrics exist a few lines on; hook calls only happen once the server serves.
+  const hooks =
+    options.hooks === undefined
+      ? undefined
+      : new ProxyHooks(options.hooks, { clock, observer: { called: (hook, outcome, ms) => metrics?.hooks.called(hook, outcome, ms) } });
   const security = new Security(options.security ?? {}, clock, hooks);
   const broker: Broker =
     options.broker ??

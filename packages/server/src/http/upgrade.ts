@@ -4,6 +4,7 @@ import { ErrorCode } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
+import { nextSessionId } from '../transport/session-id.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimiter } from '../transport/connection-limiter.js';
 import type { WsTransport } from '../transport/ws-transport.js';
@@ -38,8 +39,9 @@ function destroySocket(this: Duplex): void {
 /**
  * Answers an upgrade the hub took (its `/ws`, or another path under its mount path: `isWs` false).
  * In order: head too large (431), not `/ws` or WebSocket disabled (404), node not ready (503), a
- * subprotocol asked for (400), origin not allowed (403), credentials refused (401), connection
- * limits (429, or 503 when the hub is full); then the WebSocket transport takes the socket.
+ * subprotocol asked for (400), origin not allowed (403), credentials refused or the connect hook
+ * denied (401), the connect hook unable to decide (503), connection limits (429, or 503 when the
+ * hub is full); then the WebSocket transport takes the socket.
  */
 export function upgradeHandler(parts: UpgradeParts): (req: IncomingMessage, socket: Duplex, head: Buffer, isWs: boolean) => void {
   const { ws, readiness, security, connections, maxHeaderBytes } = parts;
@@ -60,12 +62,17 @@ export function upgradeHandler(parts: UpgradeParts): (req: IncomingMessage, sock
         rawResponse('403 Forbidden', JSON.stringify({ error: { code: ErrorCode.Forbidden, message: 'origin is not allowed' } })),
       );
     let identity: Identity;
+    // The session's id, allocated now: the connect hook is told it.
+    const client = nextSessionId();
     try {
       // The query alone, parsed only when there is one (most upgrades have none): a whole URL parse per upgrade costs more.
       const params = new URLSearchParams(query === -1 ? '' : url.slice(query + 1).split('#', 1)[0]);
-      ({ identity } = await security.identify(req, params));
+      ({ identity } = await security.identify(req, params, { transport: 'websocket', client }));
     } catch (error) {
-      return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: toWireError(error) })));
+      const wire = toWireError(error);
+      if (wire.code === ErrorCode.HookUnavailable)
+        return void socket.end(rawResponse('503 Service Unavailable', JSON.stringify({ error: wire }), RETRY_AFTER.unavailable));
+      return void socket.end(rawResponse('401 Unauthorized', JSON.stringify({ error: wire })));
     }
     const slot = connections.acquire(req.socket, identity.user);
     if ('refused' in slot) {
@@ -76,7 +83,7 @@ export function upgradeHandler(parts: UpgradeParts): (req: IncomingMessage, sock
       return void socket.end(rawResponse(status, JSON.stringify({ error: { code: slot.code, message: slot.refused } }), retryAfter));
     }
     if (socket.destroyed) return slot.release();
-    ws.handleUpgrade(req, socket, head, identity, slot);
+    ws.handleUpgrade(req, socket, head, identity, slot, client);
   };
   return (req, socket, head, isWs) => {
     socket.on('error', destroySocket);

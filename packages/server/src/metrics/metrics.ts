@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HookObserver } from '../hooks/hook-caller.js';
 import type { HubObserver, RepairOutcome } from '../hub/hub-observer.js';
 
 let shared: Registry | undefined;
@@ -31,6 +32,8 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly observer: HubObserver;
+  /** Counts proxy hook calls by hook and outcome, and times those that reached the app (or failed). */
+  readonly hooks: HookObserver;
   readonly #slowConsumers: Counter<'transport'>;
 
   constructor(sources: MetricsSources) {
@@ -63,6 +66,25 @@ export class Metrics {
       labelNames: ['transport'],
       registers,
     });
+    const hookCalls = new Counter({
+      name: 'herald_hook_calls_total',
+      help: 'Proxy hook decisions by hook and outcome (allow, deny, cached, timeout, unreachable, invalid, busy).',
+      labelNames: ['hook', 'outcome'],
+      registers,
+    });
+    const hookDurations = new Histogram({
+      name: 'herald_hook_duration_seconds',
+      help: 'Time a proxy hook call took, queueing included (cached decisions and calls refused as busy not counted).',
+      labelNames: ['hook'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.hooks = {
+      called(hook, outcome, ms) {
+        hookCalls.inc({ hook, outcome });
+        if (outcome !== 'cached' && outcome !== 'busy') hookDurations.observe({ hook }, ms / 1000);
+      },
+    };
     new Gauge({
       name: 'herald_connections',
       help: 'Open WebSocket sessions and SSE streams, and long polls held, on this node.',

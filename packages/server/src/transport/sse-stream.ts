@@ -41,7 +41,7 @@ export const SSE_HEARTBEAT = Buffer.from(':\n\n');
  * same for every subscriber and is built once per message.
  */
 export class SseStream implements Subscriber, OutboxOwner {
-  readonly client = nextSessionId();
+  readonly client: string;
   readonly user: string | null;
   /** When the stream opened, in milliseconds since the Unix epoch. */
   readonly since: number;
@@ -54,7 +54,7 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly #res: ServerResponse;
   readonly #owner: SseStreamOwner;
 
-  /** `positions` holds each channel's starting position (signed where the subscription is). */
+  /** `positions` holds each channel's starting position (signed where the subscription is); `client`: the stream's session id. */
   constructor(
     res: ServerResponse,
     user: string | null,
@@ -63,7 +63,9 @@ export class SseStream implements Subscriber, OutboxOwner {
     sendQueueBytes: number,
     owner: SseStreamOwner,
     since: number,
+    client: string = nextSessionId(),
   ) {
+    this.client = client;
     this.user = user;
     this.since = since;
     this.#res = res;

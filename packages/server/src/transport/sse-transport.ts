@@ -6,6 +6,8 @@ import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
+import { HookFailure } from '../hooks/hook-caller.js';
+import { REFRESH_RETRY_DELAY, type ProxyHooks } from '../hooks/proxy-hooks.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
@@ -14,6 +16,15 @@ import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+
+/** A stream whose identity expires: what its refresh needs, and the timer armed for it. */
+interface StreamExpiry {
+  readonly stream: SseStream;
+  readonly res: ServerResponse;
+  identity: Identity;
+  readonly channels: readonly string[];
+  timer: ExpiryTimer | undefined;
+}
 
 /** Options of {@link SseTransport}. */
 export interface SseTransportOptions {
@@ -65,6 +76,7 @@ export class SseTransport implements SseStreamOwner, Transport {
   /**
    * Serves one stream for `identity` (already authenticated by the caller); `slot` is released when
    * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
+   * `client`: the stream's session id (the one the connect hook was told), else a new one.
    */
   async handle(
     req: IncomingMessage,
@@ -73,6 +85,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     identity: Identity,
     slot: ConnectionSlot,
     headers: Record<string, string>,
+    client?: string,
   ): Promise<void> {
     if (slot !== UNLIMITED) res.once('close', () => slot.release());
     const lastEventId = req.headers['last-event-id'];
@@ -108,7 +121,16 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const positions = new Map<string, CursorEntry>();
-    const stream = new SseStream(res, identity.user, channels.length, positions, this.#options.sendQueueBytes, this, this.#clock.now());
+    const stream = new SseStream(
+      res,
+      identity.user,
+      channels.length,
+      positions,
+      this.#options.sendQueueBytes,
+      this,
+      this.#clock.now(),
+      client,
+    );
     const outcomes: SubscribeOutcome[] = [];
     try {
       for (const { channel, since: from, signed } of channels) {
@@ -143,12 +165,67 @@ export class SseTransport implements SseStreamOwner, Transport {
     this.#streams.set(stream, res);
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
-      // The stream ends when its token does; the client reconnects with a fresh one.
-      const expiry = new ExpiryTimer(this.#clock, identity.expiresAt, () =>
-        this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }),
-      );
-      res.once('close', () => expiry.cancel());
+      // One holder per stream for the timer a refresh replaces: one close listener, however many refreshes.
+      const expiry: StreamExpiry = { stream, res, identity, channels: channels.map((c) => c.channel), timer: undefined };
+      res.once('close', () => expiry.timer?.cancel());
+      this.#armExpiry(expiry);
     }
+  }
+
+  /**
+   * The stream ends when its token does (a `disconnect` event, 2002); the client reconnects with a
+   * fresh one. A stream the app's hooks identified asks the refresh hook first, when one is configured.
+   */
+  #armExpiry(expiry: StreamExpiry): void {
+    const at = expiry.identity.expiresAt;
+    if (at === undefined) return;
+    expiry.timer = new ExpiryTimer(this.#clock, at, () => {
+      const hooks = this.#security.hooks;
+      if (expiry.identity.hooked !== true || hooks === undefined || hooks.endpoint('refresh') === false)
+        return this.#end(expiry.stream, expiry.res, { code: ErrorCode.TokenExpired, message: 'token expired' });
+      this.#refresh(hooks, expiry, true).catch((error: unknown) => {
+        this.#logger.error({ err: error, client: expiry.stream.client }, 'refresh failed');
+        this.#end(expiry.stream, expiry.res, { code: ErrorCode.TokenExpired, message: 'token expired' });
+      });
+    });
+  }
+
+  /**
+   * Asks the refresh hook to extend a stream at its expiry: allowed, the stream goes on under the
+   * new expiry (and ends with a `disconnect` carrying 2001 if the new grants no longer allow one of
+   * its channels); denied, or unable to decide twice ({@link REFRESH_RETRY_DELAY} apart), it
+   * ends with a `disconnect` carrying 2002.
+   */
+  async #refresh(hooks: ProxyHooks, expiry: StreamExpiry, retry: boolean): Promise<void> {
+    const { stream, res } = expiry;
+    let identity: Identity | undefined;
+    try {
+      identity = await hooks.refresh(expiry.identity, { transport: 'sse', client: stream.client });
+    } catch (error) {
+      if (res.destroyed || res.writableEnded) return;
+      if (error instanceof HookFailure && retry) {
+        expiry.timer = new ExpiryTimer(this.#clock, this.#clock.now() + REFRESH_RETRY_DELAY, () => {
+          this.#refresh(hooks, expiry, false).catch(() =>
+            this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }),
+          );
+        });
+        return;
+      }
+      const message =
+        error instanceof HookFailure ? 'token expired: the refresh hook is unavailable' : 'token expired: the app refused to extend it';
+      return this.#end(stream, res, { code: ErrorCode.TokenExpired, message });
+    }
+    if (res.destroyed || res.writableEnded) return;
+    if (identity === undefined) return this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' });
+    for (const channel of expiry.channels) {
+      try {
+        this.#security.permissions.check(identity, 'subscribe', channel);
+      } catch (error) {
+        return this.#end(stream, res, toWireError(error));
+      }
+    }
+    expiry.identity = identity;
+    this.#armExpiry(expiry);
   }
 
   /** @internal A stream's response closed: forget it and end its subscriptions. */

@@ -23,6 +23,8 @@ import type { Logger } from '../logger.js';
 import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
+import { HookFailure } from '../hooks/hook-caller.js';
+import { REFRESH_RETRY_DELAY, type ForwardedRequest, type ProxyHooks } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
@@ -90,6 +92,14 @@ type Entry = Pending | Subscription;
 
 const isPending = (entry: Entry): entry is Pending => 'cancelled' in entry;
 
+/** Where a session came from, as far as the app's connect hook is concerned. */
+export interface WsSessionOrigin {
+  /** The session id the connect hook was told at the upgrade. @default a new one */
+  readonly client?: string | undefined;
+  /** What of the upgrade request a later `auth` sends the connect hook (a hub with a connect hook only). */
+  readonly forwarded?: ForwardedRequest | undefined;
+}
+
 /** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
 const SLOW_CONSUMER_CLOSE_TIMEOUT = 10_000;
 
@@ -100,7 +110,7 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
  * delivers its subscriptions through one bounded, coalescing outbox written straight to the socket.
  */
 export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
-  readonly client = nextSessionId();
+  readonly client: string;
   /** When the session opened, in milliseconds since the Unix epoch (the context's clock). */
   readonly since: number;
   alive = true;
@@ -119,9 +129,12 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   #entries: Entry | Entry[] | undefined;
   #strikes = 0;
   #expiry: ExpiryTimer | undefined;
+  readonly #forwarded: ForwardedRequest | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
-  constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot) {
+  constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
+    this.client = origin?.client ?? nextSessionId();
+    this.#forwarded = origin?.forwarded;
     this.#ws = ws;
     this.#context = context;
     this.#identity = identity;
@@ -290,7 +303,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
 
   async #run(command: DecodedCommand): Promise<void> {
     const { security } = this.#context;
-    if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token);
+    if (command.type === 'auth' || command.type === 'refresh') return this.#authenticate(command.id, command.token, command.type);
     if (command.type === 'ping') return this.#reply(command.id, {});
     if (security.requireAuth && !this.#identity.authenticated)
       throw new HeraldError(ErrorCode.Unauthorized, 'authenticate first (auth command)');
@@ -377,14 +390,26 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#reply(id, { channel });
   }
 
-  /** `auth` or `refresh`: verifies the token and adopts it; a refresh must keep the same user. */
-  async #authenticate(id: CommandId, token: string): Promise<void> {
-    const identity = await this.#context.security.verify(token);
+  /**
+   * `auth` or `refresh`: verifies the token (or has the app's connect or refresh hook decide, see
+   * {@link Security.verifyToken}) and adopts it; a refresh must keep the same user (a connection the
+   * connect hook let in without a user may take one).
+   */
+  async #authenticate(id: CommandId, token: string, kind: 'auth' | 'refresh'): Promise<void> {
+    const current = this.#identity;
+    const identity = await this.#context.security.verifyToken(
+      token,
+      { transport: 'websocket', client: this.client },
+      this.#forwarded,
+      current,
+      kind,
+    );
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    if (this.#identity.authenticated && identity.user !== this.#identity.user) {
+    const anonymousHooked = current.hooked === true && current.user === null;
+    if (current.authenticated && !anonymousHooked && identity.user !== current.user) {
       throw new HeraldError(ErrorCode.Forbidden, 'a refresh must keep the same user');
     }
-    if (!this.#identity.authenticated && identity.user !== null && this.#userSlot === undefined) {
+    if (current.user === null && identity.user !== null && this.#userSlot === undefined) {
       // Anonymous at connect, so not counted for any user yet: the per-user limit applies now.
       const slot = this.#context.claimUser(identity.user);
       if ('refused' in slot) throw new HeraldError(ErrorCode.RateLimited, slot.refused);
@@ -424,11 +449,57 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     }
   }
 
-  /** Closes the session when its token expires, unless a refresh comes first. */
+  /**
+   * Closes the session when its token expires, unless a refresh comes first; a session the app's
+   * hooks identified asks the refresh hook then, when one is configured.
+   */
   #armExpiry(): void {
     const at = this.#identity.expiresAt;
-    this.#expiry =
-      at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.close(CloseCode.TokenExpired, 'token expired'));
+    this.#expiry = at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.#expired());
+  }
+
+  #expired(): void {
+    const hooks = this.#context.security.hooks;
+    if (this.#identity.hooked !== true || hooks === undefined || hooks.endpoint('refresh') === false) {
+      this.close(CloseCode.TokenExpired, 'token expired');
+      return;
+    }
+    this.#refreshByHook(hooks, true).catch((error: unknown) => {
+      this.#context.logger.error({ err: error, client: this.client }, 'refresh failed');
+      this.close(CloseCode.TokenExpired, 'token expired');
+    });
+  }
+
+  /**
+   * The expiry is reached: the refresh hook extends the connection (new expiry, grants, info) or
+   * it closes with 4100: at once when the app denies, and when the hook cannot decide twice
+   * ({@link REFRESH_RETRY_DELAY} apart).
+   */
+  async #refreshByHook(hooks: ProxyHooks, retry: boolean): Promise<void> {
+    const before = this.#identity;
+    let identity: Identity | undefined;
+    try {
+      identity = await hooks.refresh(before, { transport: 'websocket', client: this.client });
+    } catch (error) {
+      // Closed meanwhile, or a client `refresh` replaced the identity: that decision stands.
+      if (!this.open || this.#identity !== before) return;
+      if (error instanceof HookFailure && retry) {
+        const { clock } = this.#context;
+        this.#expiry = new ExpiryTimer(clock, clock.now() + REFRESH_RETRY_DELAY, () => {
+          this.#refreshByHook(hooks, false).catch(() => this.close(CloseCode.TokenExpired, 'token expired'));
+        });
+        return;
+      }
+      const reason =
+        error instanceof HookFailure ? 'token expired: the refresh hook is unavailable' : 'token expired: the app refused to extend it';
+      this.close(CloseCode.TokenExpired, reason);
+      return;
+    }
+    if (!this.open || this.#identity !== before) return;
+    if (identity === undefined) return this.close(CloseCode.TokenExpired, 'token expired');
+    this.#identity = identity;
+    this.#armExpiry();
+    this.#dropRevoked();
   }
 
   /** The send queue passed its limit (see {@link Outbox}). */

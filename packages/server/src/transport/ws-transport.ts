@@ -72,13 +72,15 @@ export class WsTransport implements Transport {
 
   /**
    * Upgrades an authorised request; `slot` is released once the session ends, or once the socket
-   * closes when the handshake fails.
+   * closes when the handshake fails. `client`: the session id the connect hook was told (else a new one).
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, slot: ConnectionSlot): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity, slot: ConnectionSlot, client?: string): void {
     const upgraded = { session: false };
+    // Kept only on a hub with a connect hook: a later `auth` is sent to it with these.
+    const forwarded = this.#context.security.forwarded(req);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
-      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot));
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded }));
     });
     // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the
     // socket is destroyed) and never calls back. Only that socket needs a close listener for its
