@@ -32,7 +32,7 @@ describe('loadConfig', () => {
   it('is the production profile when the file or HERALD_* variables define security, and refuses to start without a key and an API key', () => {
     expect(() => loadConfig({ file: file({ allowedOrigins: ['https://app.example'] }), env: {}, flags: {} })).toThrow(
       new ConfigError(
-        'the production profile needs a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL) and an API key: apiKeys (or HERALD_API_KEYS)',
+        'the production profile needs a token key: auth.secret, auth.publicKey or auth.jwksUrl (or HERALD_AUTH_SECRET, HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL), or a connect hook: hooks.connect (or HERALD_HOOKS_CONNECT_URL) and an API key: apiKeys (or HERALD_API_KEYS)',
       ),
     );
     expect(() => loadConfig({ env: { HERALD_AUTH_SECRET: SECRET }, flags: {} })).toThrow(
@@ -261,5 +261,72 @@ describe('loadConfig', () => {
         flags: {},
       }),
     ).toThrow('auth: needs exactly one of secret, publicKey, jwksUrl');
+  });
+});
+
+describe('loadConfig: hooks', () => {
+  const HOOK = 'hook-secret-of-at-least-16';
+  it('reads the hooks section and the HERALD_HOOKS_* variables, the variables winning', () => {
+    const path = file({
+      apiKeys: [KEY],
+      hooks: { secrets: ['an-older-secret-16+'], connect: 'http://app/connect', namespaces: { chat: { subscribe: false } } },
+    });
+    const { config, profile, profileReason } = loadConfig({
+      file: path,
+      env: {
+        HERALD_HOOKS_SECRET: `${HOOK}, second-hook-secret-16`,
+        HERALD_HOOKS_SUBSCRIBE_URL: 'https://app/subscribe',
+        HERALD_HOOKS_PUBLISH_URL: 'https://app/publish',
+        HERALD_HOOKS_REFRESH_URL: 'https://app/refresh',
+        HERALD_HOOKS_RPC_URL: 'https://app/rpc',
+        HERALD_HOOKS_TIMEOUT: '1500',
+        HERALD_HOOKS_CONCURRENCY: '8',
+        HERALD_HOOKS_MAX_QUEUED: '100',
+        HERALD_HOOKS_CACHE_TTL: '30',
+        HERALD_HOOKS_FORWARD_HEADERS: 'X-Session, user-agent',
+        HERALD_HOOKS_FORWARD_COOKIES: 'sid',
+      },
+      flags: {},
+    });
+    expect([profile, profileReason]).toEqual(['production', `apiKeys, hooks.connect in ${path}`]);
+    expect(config.auth).toBeUndefined();
+    expect(config.hooks).toEqual({
+      secrets: [HOOK, 'second-hook-secret-16'],
+      connect: 'http://app/connect',
+      subscribe: 'https://app/subscribe',
+      publish: 'https://app/publish',
+      refresh: 'https://app/refresh',
+      rpc: 'https://app/rpc',
+      timeout: 1500,
+      concurrency: 8,
+      maxQueued: 100,
+      cacheTtl: 30,
+      forwardHeaders: ['X-Session', 'user-agent'],
+      forwardCookies: ['sid'],
+      namespaces: { chat: { subscribe: false } },
+    });
+  });
+
+  it('needs a token key or a connect hook in production, and refuses bad hook settings naming them', () => {
+    expect(() =>
+      loadConfig({ env: { HERALD_API_KEYS: KEY, HERALD_HOOKS_SECRET: HOOK, HERALD_HOOKS_SUBSCRIBE_URL: 'http://app/s' }, flags: {} }),
+    ).toThrow('or a connect hook: hooks.connect (or HERALD_HOOKS_CONNECT_URL)');
+    expect(() => loadConfig({ env: { HERALD_API_KEYS: KEY, HERALD_HOOKS_CONNECT_URL: 'http://app/c' }, flags: {} })).toThrow(
+      'hooks.secrets',
+    );
+    expect(() =>
+      loadConfig({ env: { HERALD_API_KEYS: KEY, HERALD_HOOKS_SECRET: HOOK, HERALD_HOOKS_CONNECT_URL: 'ftp://app/c' }, flags: {} }),
+    ).toThrow('hooks.connect');
+    expect(() =>
+      loadConfig({
+        env: { HERALD_API_KEYS: KEY, HERALD_HOOKS_SECRET: HOOK, HERALD_HOOKS_CONNECT_URL: 'http://app/c', HERALD_HOOKS_TIMEOUT: '0' },
+        flags: {},
+      }),
+    ).toThrow('hooks.timeout: must be an integer of ms from 1 to 60000');
+  });
+
+  it('a hooks section without a connect hook selects no profile', () => {
+    const path = file({ hooks: { secrets: [HOOK], subscribe: 'http://app/s' } });
+    expect(loadConfig({ file: path, env: {}, flags: {} }).profile).toBe('dev');
   });
 });
