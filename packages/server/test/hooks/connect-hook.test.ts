@@ -340,3 +340,76 @@ describe('refresh without a refresh hook', () => {
     }
   });
 });
+
+describe('refresh hook that cannot decide', () => {
+  it('is asked once more a second later, then the WebSocket closes with 4100', async () => {
+    const app = await startHookApp([SECRET], (request) =>
+      request.path === '/connect' ? { allow: true, user: 'carol', expiresAt: Date.now() / 1000 + 0.2 } : 'hang',
+    );
+    const hub = await hubFor(app, { refresh: `${app.url}/refresh`, timeout: 150 });
+    try {
+      const client = await WsTestClient.connect(wsUrl(hub));
+      const started = Date.now();
+      expect(await client.closed).toEqual({ code: CloseCode.TokenExpired, reason: 'token expired: the refresh hook is unavailable' });
+      // Two calls of 150 ms each, 1 s apart.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(app.requests.items.filter((r) => r.path === '/refresh')).toHaveLength(2);
+    } finally {
+      await hub.close();
+      await app.close();
+    }
+  });
+
+  it('ends an SSE stream whose refreshed grants no longer allow its channel with that refusal', async () => {
+    const app = await startHookApp([SECRET], (request) =>
+      request.path === '/connect'
+        ? { allow: true, user: 'dave', grants: { subscribe: ['room:x'] }, expiresAt: Date.now() / 1000 + 0.2 }
+        : { allow: true, grants: { subscribe: ['room:y'] } },
+    );
+    const hub = await hubFor(app, { refresh: `${app.url}/refresh` });
+    try {
+      const stream = await SseTestClient.connect(`${hub.url}/events?channel=room:x`);
+      await stream.ready();
+      await stream.ended;
+      const disconnect = stream.events.items.find((e) => e.event === 'disconnect');
+      expect((JSON.parse(disconnect!.data) as { error: { code: number } }).error.code).toBe(ErrorCode.Forbidden);
+    } finally {
+      await hub.close();
+      await app.close();
+    }
+  });
+});
+
+describe('connect cache (cacheTtl)', () => {
+  it('asks the app once for polls with the same credentials, again for other credentials', async () => {
+    const app = await startHookApp([SECRET], decide);
+    const hub = await hubFor(app, { cacheTtl: 60 });
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await fetch(`${hub.url}/api/messages?channel=room:a`, { headers: bearer('good') })).status).toBe(200);
+      expect(app.requests.items).toHaveLength(1);
+      expect((await fetch(`${hub.url}/api/messages?channel=room:a`, { headers: bearer('bad') })).status).toBe(401);
+      expect((await fetch(`${hub.url}/api/messages?channel=room:a`, { headers: bearer('bad') })).status).toBe(401);
+      // Denials are never cached.
+      expect(app.requests.items).toHaveLength(3);
+    } finally {
+      await hub.close();
+      await app.close();
+    }
+  });
+});
+
+describe('cookies forwarded to the connect hook', () => {
+  it('follow the cookie rules: a browser request carrying one is refused on a hub allowing every origin', async () => {
+    const app = await startHookApp([SECRET], decide);
+    const hub = await hubFor(app, {}, { security: { allowedOrigins: '*' } });
+    try {
+      const res = await fetch(`${hub.url}/api/messages?channel=room:a`, { headers: { cookie: 'sid=abc', origin: 'https://evil.example' } });
+      expect(await errorOf(res)).toMatchObject({ status: 403, code: ErrorCode.Forbidden });
+      expect(app.requests.items).toHaveLength(0);
+    } finally {
+      await hub.close();
+      await app.close();
+    }
+  });
+});
