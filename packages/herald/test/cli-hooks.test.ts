@@ -15,7 +15,7 @@ afterEach(async () => {
 
 describe('herald start: proxy hooks from the configuration file and HERALD_HOOKS_* variables', () => {
   it('runs the production profile with a connect hook in place of a token key, and the app decides', async () => {
-    app = await startHookApp([SECRET], (request) => {
+    app = await startHookApp(SECRET, (request) => {
       const token = request.body.token as string | undefined;
       if (token === 'good') return { allow: true, user: 'alice', grants: { subscribe: ['room:a'] } };
       return { allow: false };

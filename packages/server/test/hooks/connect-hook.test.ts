@@ -68,7 +68,7 @@ describe('connect hook: the same decision on every transport', () => {
   let app: HookApp;
   let hub: TestHub;
   beforeAll(async () => {
-    app = await startHookApp([SECRET], decide);
+    app = await startHookApp(SECRET, decide);
     hub = await hubFor(app);
   });
   afterAll(async () => {
@@ -132,8 +132,8 @@ describe('connect hook: the same decision on every transport', () => {
       headers: { 'x-app-session': 's-42' },
       cookies: { sid: 'abc def' },
     });
-    expect(Object.keys(call.body.headers)).toEqual(['x-app-session']);
-    expect(Object.keys(call.body.cookies)).toEqual(['sid']);
+    expect(Object.keys(call.body.headers as object)).toEqual(['x-app-session']);
+    expect(Object.keys(call.body.cookies as object)).toEqual(['sid']);
     expect(call.body.remoteAddress).toMatch(/127\.0\.0\.1/);
     expect(call.headers['herald-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
   });
@@ -187,7 +187,7 @@ describe('connect hook: the same decision on every transport', () => {
 
 describe('connect hook with a JWT authenticator as well', () => {
   it('takes a token the hub verifies without asking the app; other tokens go to the app', async () => {
-    const app = await startHookApp([SECRET], decide);
+    const app = await startHookApp(SECRET, decide);
     const hub = await hubFor(app, {}, { security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }) } });
     try {
       const jwt = await new SignJWT({ herald: { subscribe: ['room:j'] } })
@@ -236,7 +236,7 @@ describe('connect hook failures fail closed with 3003 on every transport', () =>
   }
 
   it('when the app does not answer within the timeout', async () => {
-    const app = await startHookApp([SECRET], () => 'hang');
+    const app = await startHookApp(SECRET, () => new Promise(() => undefined));
     apps.push(app);
     const hub = await hubFor(app, { timeout: 200 });
     hubs.push(hub);
@@ -245,7 +245,7 @@ describe('connect hook failures fail closed with 3003 on every transport', () =>
   });
 
   it('when the app is down', async () => {
-    const app = await startHookApp([SECRET], decide);
+    const app = await startHookApp(SECRET, decide);
     await app.close();
     const hub = await hubFor(app);
     hubs.push(hub);
@@ -253,7 +253,9 @@ describe('connect hook failures fail closed with 3003 on every transport', () =>
   });
 
   it('when the app answers an error status', async () => {
-    const app = await startHookApp([SECRET], () => ({ status: 500, body: '{}' }));
+    const app = await startHookApp(SECRET, () => {
+      throw new Error('the app fails');
+    });
     apps.push(app);
     const hub = await hubFor(app);
     hubs.push(hub);
@@ -267,11 +269,11 @@ describe('refresh hook at a hooked connection’s expiry', () => {
   let refreshAllows = true;
   const soon = (): number => Date.now() / 1000 + 0.4;
   beforeAll(async () => {
-    app = await startHookApp([SECRET], (request) => {
+    app = await startHookApp(SECRET, (request) => {
       if (request.path === '/connect')
         return { allow: true, user: 'alice', grants: { subscribe: ['room:*'] }, expiresAt: soon(), info: { n: 0 } };
       return refreshAllows
-        ? { allow: true, expiresAt: soon(), info: { n: (request.body.info.n as number) + 1 } }
+        ? { allow: true, expiresAt: soon(), info: { n: (request.body.info as { n: number }).n + 1 } }
         : { allow: false, reason: 'revoked' };
     });
     hub = await hubFor(app, { refresh: `${app.url}/refresh` });
@@ -329,7 +331,7 @@ describe('refresh hook at a hooked connection’s expiry', () => {
 
 describe('refresh without a refresh hook', () => {
   it('closes a hooked WebSocket with 4100 at its expiry, as a token’s', async () => {
-    const app = await startHookApp([SECRET], () => ({ allow: true, user: 'bob', expiresAt: Date.now() / 1000 + 0.3 }));
+    const app = await startHookApp(SECRET, () => ({ allow: true, user: 'bob', expiresAt: Date.now() / 1000 + 0.3 }));
     const hub = await hubFor(app);
     try {
       const client = await WsTestClient.connect(wsUrl(hub));
@@ -343,8 +345,8 @@ describe('refresh without a refresh hook', () => {
 
 describe('refresh hook that cannot decide', () => {
   it('is asked once more a second later, then the WebSocket closes with 4100', async () => {
-    const app = await startHookApp([SECRET], (request) =>
-      request.path === '/connect' ? { allow: true, user: 'carol', expiresAt: Date.now() / 1000 + 0.2 } : 'hang',
+    const app = await startHookApp(SECRET, (request) =>
+      request.path === '/connect' ? { allow: true, user: 'carol', expiresAt: Date.now() / 1000 + 0.2 } : new Promise(() => undefined),
     );
     const hub = await hubFor(app, { refresh: `${app.url}/refresh`, timeout: 150 });
     try {
@@ -361,7 +363,7 @@ describe('refresh hook that cannot decide', () => {
   });
 
   it('ends an SSE stream whose refreshed grants no longer allow its channel with that refusal', async () => {
-    const app = await startHookApp([SECRET], (request) =>
+    const app = await startHookApp(SECRET, (request) =>
       request.path === '/connect'
         ? { allow: true, user: 'dave', grants: { subscribe: ['room:x'] }, expiresAt: Date.now() / 1000 + 0.2 }
         : { allow: true, grants: { subscribe: ['room:y'] } },
@@ -382,7 +384,7 @@ describe('refresh hook that cannot decide', () => {
 
 describe('connect cache (cacheTtl)', () => {
   it('asks the app once for polls with the same credentials, again for other credentials', async () => {
-    const app = await startHookApp([SECRET], decide);
+    const app = await startHookApp(SECRET, decide);
     const hub = await hubFor(app, { cacheTtl: 60 });
     try {
       for (let i = 0; i < 3; i++)
@@ -401,7 +403,7 @@ describe('connect cache (cacheTtl)', () => {
 
 describe('cookies forwarded to the connect hook', () => {
   it('follow the cookie rules: a browser request carrying one is refused on a hub allowing every origin', async () => {
-    const app = await startHookApp([SECRET], decide);
+    const app = await startHookApp(SECRET, decide);
     const hub = await hubFor(app, {}, { security: { allowedOrigins: '*' } });
     try {
       const res = await fetch(`${hub.url}/api/messages?channel=room:a`, { headers: { cookie: 'sid=abc', origin: 'https://evil.example' } });
