@@ -229,7 +229,10 @@ export class ProxyHooks {
   async #call(hook: HookName, url: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
     const started = this.#clock.now();
     const answer = await this.#caller.call(hook, url, { id: randomUUID(), time: started, ...fields });
-    this.#observer?.called(hook, answer['allow'] === true ? 'allow' : 'deny', this.#clock.now() - started);
+    const allow = answer['allow'];
+    const outcome = allow === true ? 'allow' : allow === false ? 'deny' : 'invalid';
+    this.#observer?.called(hook, outcome, this.#clock.now() - started);
+    if (outcome === 'invalid') throw invalid(hook, '"allow" must be true or false');
     return answer;
   }
 
