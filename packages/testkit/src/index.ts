@@ -10,3 +10,5 @@ export { WsTestClient } from './ws-client.js';
 export { freePort } from './free-port.js';
 export { startHeraldNode, type HeraldNode, type HeraldNodeOptions } from './herald-node.js';
 export { startRedisServer, type RedisServerOptions, type TestRedisServer } from './redis-server.js';
+export { RecordingSink } from './recording-sink.js';
+export { runPresenceCountingContract } from './presence-counting-contract.js';
