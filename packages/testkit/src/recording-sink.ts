@@ -20,7 +20,7 @@ export class RecordingSink implements WebhookSink {
   }
 
   emit(event: WebhookEventInput): Promise<void> {
-    this.events.push({ ...event, id: randomUUID(), time: event.time ?? Date.now() } as WebhookEvent);
+    this.events.push({ ...event, id: randomUUID(), time: event.time ?? Date.now() });
     return Promise.resolve();
   }
 
@@ -28,6 +28,11 @@ export class RecordingSink implements WebhookSink {
   of(...types: WebhookEvent['type'][]): Record<string, unknown>[] {
     return this.events.items
       .filter((event) => types.length === 0 || types.includes(event.type))
-      .map(({ id: _id, time: _time, ...rest }) => rest);
+      .map((event) => {
+        const rest: Record<string, unknown> = { ...event };
+        delete rest['id'];
+        delete rest['time'];
+        return rest;
+      });
   }
 }
