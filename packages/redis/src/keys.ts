@@ -42,6 +42,26 @@ export class Keys {
     return `${this.prefix}{${channel}}:alive`;
   }
 
+  /** Hash client → user key of the channel's counted members (webhook presence events). */
+  owners(channel: string): string {
+    return `${this.prefix}{${channel}}:owners`;
+  }
+
+  /** Hash user key → number of the channel's counted members of that user. */
+  userCounts(channel: string): string {
+    return `${this.prefix}{${channel}}:users`;
+  }
+
+  /** String (token, with expiry): the user's last member left the channel; its leave is pending. */
+  leaveMarker(channel: string, userKey: string): string {
+    return `${this.prefix}{${channel}}:leaving:${userKey}`;
+  }
+
+  /** String (token, with expiry): the channel's last member left; its vacate is pending. */
+  vacateMarker(channel: string): string {
+    return `${this.prefix}{${channel}}:vacating`;
+  }
+
   /** Pub/sub channel of control messages between nodes (e.g. disconnect a user everywhere). */
   get control(): string {
     return `${this.prefix}control`;

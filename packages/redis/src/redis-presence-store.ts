@@ -1,8 +1,19 @@
-import { silentLogger, systemClock, timerSeconds, type Clock, type Logger, type PresenceStore } from '@herald/server';
+import {
+  silentLogger,
+  systemClock,
+  timerSeconds,
+  type Clock,
+  type Logger,
+  type PresenceAddCount,
+  type PresenceExpiry,
+  type PresenceMarker,
+  type PresenceRemoveCount,
+  type PresenceStore,
+} from '@herald/server';
 import type { PresenceMember } from '@herald/protocol';
 import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
-import { PRESENCE_ADD, PRESENCE_LIST } from './scripts.js';
+import { PRESENCE_ADD, PRESENCE_CLAIM_MARKER, PRESENCE_COUNT_ADD, PRESENCE_COUNT_REMOVE, PRESENCE_LIST } from './scripts.js';
 
 /** Options of {@link RedisPresenceStore.connect}. */
 export interface RedisPresenceOptions {
@@ -33,6 +44,11 @@ export class RedisPresenceStore implements PresenceStore {
   readonly #ttl: number;
   /** The members this node added: re-stamped periodically, removed on close. */
   readonly #mine = new Map<string, Map<string, string | null>>();
+  /**
+   * Of those, the members counted for webhook events (per channel): their counts' keys are kept alive
+   * with them, and on close they are left to expire, so that another node's sweep emits their leave.
+   */
+  readonly #counted = new Map<string, Set<string>>();
   readonly #refresh: NodeJS.Timeout;
   #closed = false;
 
@@ -78,10 +94,53 @@ export class RedisPresenceStore implements PresenceStore {
     );
   }
 
+  async addCounting(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount> {
+    await this.add(channel, entry);
+    const reply = (await PRESENCE_COUNT_ADD.run(
+      this.#client,
+      [...this.#countKeys(channel), this.#keys.leaveMarker(channel, userKey), this.#keys.vacateMarker(channel)],
+      [String(this.#clock.now()), String(this.#ttl * 2), entry.client, userKey],
+    )) as (number | string)[];
+    let clients = this.#counted.get(channel);
+    if (clients === undefined) {
+      clients = new Set();
+      this.#counted.set(channel, clients);
+    }
+    clients.add(entry.client);
+    const expired = expiry(reply, 6, reply[5] === 1);
+    return {
+      added: reply[0] === 1,
+      channelMembers: Number(reply[1]),
+      userMembers: Number(reply[2]),
+      userReturned: reply[3] === 1,
+      channelReturned: reply[4] === 1,
+      ...(expired && { expired }),
+    };
+  }
+
+  async removeCounting(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount> {
+    const members = this.#mine.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    const clients = this.#counted.get(channel);
+    if (clients?.delete(client) === true && clients.size === 0) this.#counted.delete(channel);
+    const reply = (await PRESENCE_COUNT_REMOVE.run(
+      this.#client,
+      [...this.#countKeys(channel), this.#keys.leaveMarker(channel, userKey), this.#keys.vacateMarker(channel)],
+      [String(this.#clock.now()), client, marker?.token ?? '', String(Math.ceil(marker?.ttl ?? 0))],
+    )) as (number | string)[];
+    const expired = expiry(reply, 4, reply[3] === 1);
+    return { removed: reply[0] === 1, channelMembers: Number(reply[1]), userMembers: Number(reply[2]), ...(expired && { expired }) };
+  }
+
+  async claimMarker(channel: string, userKey: string | undefined, token: string): Promise<boolean> {
+    const key = userKey === undefined ? this.#keys.vacateMarker(channel) : this.#keys.leaveMarker(channel, userKey);
+    return (await PRESENCE_CLAIM_MARKER.run(this.#client, [key], [token])) === 1;
+  }
+
   async list(channel: string): Promise<PresenceMember[]> {
     const flat = (await PRESENCE_LIST.run(
       this.#client,
-      [this.#keys.members(channel), this.#keys.alive(channel)],
+      [this.#keys.members(channel), this.#keys.alive(channel), this.#keys.owners(channel)],
       [String(this.#clock.now())],
     )) as string[];
     const entries: PresenceMember[] = [];
@@ -97,12 +156,16 @@ export class RedisPresenceStore implements PresenceStore {
     if (this.#client.isReady && this.#mine.size > 0) {
       const multi = this.#client.multi();
       for (const [channel, members] of this.#mine) {
-        const clients = [...members.keys()];
+        // Counted members stay until they expire: the sweep that drops them emits their leave.
+        const counted = this.#counted.get(channel);
+        const clients = [...members.keys()].filter((client) => counted?.has(client) !== true);
+        if (clients.length === 0) continue;
         multi.HDEL(this.#keys.members(channel), clients).ZREM(this.#keys.alive(channel), clients);
       }
       await replyWithin(this.#client, multi.exec()).catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
     }
     this.#mine.clear();
+    this.#counted.clear();
     await disconnect(this.#client);
   }
 
@@ -110,6 +173,19 @@ export class RedisPresenceStore implements PresenceStore {
     const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * 2)];
     for (const [client, user] of members) args.push(client, JSON.stringify(user));
     await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
+    // The counts live as long as the members they count.
+    if (this.#counted.has(channel)) {
+      await replyWithin(
+        this.#client,
+        this.#client.multi().PEXPIRE(this.#keys.owners(channel), this.#ttl * 2).PEXPIRE(this.#keys.userCounts(channel), this.#ttl * 2).exec(),
+      );
+    }
+  }
+
+  /** The keys every counting script starts with: members, alive, owners, user counts. */
+  #countKeys(channel: string): string[] {
+    const keys = this.#keys;
+    return [keys.members(channel), keys.alive(channel), keys.owners(channel), keys.userCounts(channel)];
   }
 
   async #restamp(): Promise<void> {
@@ -118,4 +194,11 @@ export class RedisPresenceStore implements PresenceStore {
     const failed = (await Promise.allSettled(stamps)).find((r) => r.status === 'rejected');
     if (failed !== undefined) this.#logger.warn({ err: failed.reason as unknown }, 'presence refresh failed');
   }
+}
+
+/** The swept members at the end of a counting script's reply (user key, client pairs from `from`). */
+function expiry(reply: readonly (number | string)[], from: number, vacated: boolean): PresenceExpiry | undefined {
+  const left: { userKey: string; client: string }[] = [];
+  for (let i = from; i + 1 < reply.length; i += 2) left.push({ userKey: String(reply[i]), client: String(reply[i + 1]) });
+  return left.length === 0 && !vacated ? undefined : { left, vacated };
 }

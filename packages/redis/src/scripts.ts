@@ -159,15 +159,18 @@ return 1
 `);
 
 /**
- * The live members, dropping those whose node stopped refreshing them. KEYS: members, alive.
- * ARGV: now (ms). Returns a flat list client, user, client, user…
+ * The live members, dropping those whose node stopped refreshing them. KEYS: members, alive, and
+ * optionally owners (counted members are not dropped here: see {@link PRESENCE_COUNT_ADD}). ARGV: now (ms). Returns a flat list client, user, client, user…
  */
 export const PRESENCE_LIST = new Script(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 for i = 1, #expired do
-  redis.call('HDEL', KEYS[1], expired[i])
+  -- A counted member (KEYS[3], the owners) is left to the counting scripts' sweep, which uncounts it.
+  if not KEYS[3] or redis.call('HEXISTS', KEYS[3], expired[i]) == 0 then
+    redis.call('HDEL', KEYS[1], expired[i])
+    redis.call('ZREM', KEYS[2], expired[i])
+  end
 end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1]) end
 local clients = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
 local out = {}
 if #clients == 0 then return out end
@@ -275,5 +278,97 @@ local wait = at - now - (capacity - cost * interval)
 if wait > 0 then return math.ceil(wait) end
 at = at + cost * interval
 redis.call('SET', KEYS[1], string.format('%.3f', at), 'PX', math.max(1, math.ceil(at - now)))
+return 0
+`);
+
+/**
+ * Drops the members whose node stopped refreshing them (KEYS 1–4: members, alive, owners, user
+ * counts; `now` ms), uncounting the counted ones. Returns a flat list of user key, client for each
+ * user whose last member expired, and whether the channel's last counted members expired.
+ */
+const SWEEP = `
+local function sweep(now)
+  local gone = {}
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  if #expired == 0 then return gone, 0 end
+  local before = redis.call('HLEN', KEYS[3])
+  for i = 1, #expired do
+    local client = expired[i]
+    redis.call('HDEL', KEYS[1], client)
+    redis.call('ZREM', KEYS[2], client)
+    local owner = redis.call('HGET', KEYS[3], client)
+    if owner then
+      redis.call('HDEL', KEYS[3], client)
+      if redis.call('HINCRBY', KEYS[4], owner, -1) <= 0 then
+        redis.call('HDEL', KEYS[4], owner)
+        gone[#gone + 1] = owner
+        gone[#gone + 1] = client
+      end
+    end
+  end
+  if before > 0 and redis.call('HLEN', KEYS[3]) == 0 then return gone, 1 end
+  return gone, 0
+end
+`;
+
+/**
+ * Counts a member (already added with {@link PRESENCE_ADD}) for the webhook presence events, after
+ * sweeping dead nodes' members. KEYS: members, alive, owners, user counts, the user's leave marker,
+ * the channel's vacate marker. ARGV: now (ms), key ttl (ms), client, user key. Returns `{added,
+ * channel members, user members, user returned, channel returned, swept vacated, user key, client…}`
+ * where "returned" means the add deleted a pending marker.
+ */
+export const PRESENCE_COUNT_ADD = new Script(`${SWEEP}
+local gone, vacated = sweep(ARGV[1])
+local added, user_returned, channel_returned = 0, 0, 0
+local owner = redis.call('HGET', KEYS[3], ARGV[3])
+if not owner then
+  owner = ARGV[4]
+  added = 1
+  redis.call('HSET', KEYS[3], ARGV[3], owner)
+  if redis.call('HINCRBY', KEYS[4], owner, 1) == 1 and redis.call('DEL', KEYS[5]) == 1 then user_returned = 1 end
+  if redis.call('HLEN', KEYS[3]) == 1 and redis.call('DEL', KEYS[6]) == 1 then channel_returned = 1 end
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
+local out = {added, redis.call('HLEN', KEYS[3]), tonumber(redis.call('HGET', KEYS[4], owner) or '0'), user_returned, channel_returned, vacated}
+for i = 1, #gone do out[#out + 1] = gone[i] end
+return out
+`);
+
+/**
+ * Removes a member and uncounts it, after sweeping dead nodes' members; a count that reaches 0
+ * leaves its marker. KEYS: members, alive, owners, user counts, the user's leave marker, the
+ * channel's vacate marker. ARGV: now (ms), client, marker token ('' = no marker), marker ttl (ms).
+ * Returns `{removed, channel members, user members, swept vacated, user key, client…}`.
+ */
+export const PRESENCE_COUNT_REMOVE = new Script(`${SWEEP}
+local gone, vacated = sweep(ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+local owner = redis.call('HGET', KEYS[3], ARGV[2])
+local removed, left = 0, 0
+if owner then
+  removed = 1
+  redis.call('HDEL', KEYS[3], ARGV[2])
+  left = redis.call('HINCRBY', KEYS[4], owner, -1)
+  if left <= 0 then
+    left = 0
+    redis.call('HDEL', KEYS[4], owner)
+    if ARGV[3] ~= '' then redis.call('SET', KEYS[5], ARGV[3], 'PX', ARGV[4]) end
+  end
+  if redis.call('HLEN', KEYS[3]) == 0 and ARGV[3] ~= '' then redis.call('SET', KEYS[6], ARGV[3], 'PX', ARGV[4]) end
+end
+local out = {removed, redis.call('HLEN', KEYS[3]), left, vacated}
+for i = 1, #gone do out[#out + 1] = gone[i] end
+return out
+`);
+
+/** Deletes marker KEYS[1] if it holds token ARGV[1]; returns 1 when it did. */
+export const PRESENCE_CLAIM_MARKER = new Script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
 return 0
 `);

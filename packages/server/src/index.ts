@@ -5,7 +5,11 @@ export type {
   BrokerHandler,
   BrokerMessage,
   DuplicatePublish,
+  PresenceAddCount,
   PresenceEvent,
+  PresenceExpiry,
+  PresenceMarker,
+  PresenceRemoveCount,
   PresenceStore,
   PublishOptions,
   ReadOptions,
@@ -69,3 +73,6 @@ export { HookCaller, HookFailure, MAX_HOOK_ANSWER_BYTES, type HookObserver, type
 export { signatureHeaders } from './hooks/hook-signature.js';
 export { resolveHooks, type HookEndpoints, type HooksOptions, type NamespaceHooks } from './hooks/hooks-options.js';
 export { ProxyHooks, type ForwardedRequest, type HookContext } from './hooks/proxy-hooks.js';
+export type { WebhookEventInput, WebhookSink } from './webhooks/webhook-sink.js';
+export { DEFAULT_PRESENCE_DEBOUNCE } from './webhooks/presence-webhooks.js';
+export { closeReason } from './webhooks/close-reason.js';

@@ -11,3 +11,5 @@ export { freePort } from './free-port.js';
 export { startHeraldNode, type HeraldNode, type HeraldNodeOptions } from './herald-node.js';
 export { startRedisServer, type RedisServerOptions, type TestRedisServer } from './redis-server.js';
 export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, type HookAppRequest } from './hook-app.js';
+export { RecordingSink } from './recording-sink.js';
+export { runPresenceCountingContract } from './presence-counting-contract.js';

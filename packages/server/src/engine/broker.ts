@@ -133,6 +133,54 @@ export interface Broker {
 /** @deprecated The same type as `PresenceMember` of `@herald/protocol`: use that. */
 export type PresenceEntry = PresenceMember;
 
+/**
+ * Members that a store dropped because their node stopped refreshing them (it died), found while
+ * counting (see {@link PresenceStore.addCounting}): the hub emits their `presence_leave` and
+ * `channel_vacated` webhook events.
+ */
+export interface PresenceExpiry {
+  /** The users whose last member in the channel expired: user key and the client of that member. */
+  readonly left: readonly { readonly userKey: string; readonly client: string }[];
+  /** The expired members were the channel's last. */
+  readonly vacated: boolean;
+}
+
+/** What {@link PresenceStore.addCounting} found, after its add. */
+export interface PresenceAddCount {
+  /** The client was not a counted member yet (false: a repeated add, which changes no count). */
+  readonly added: boolean;
+  /** The channel's counted members across nodes, this one included. */
+  readonly channelMembers: number;
+  /** The counted members of the same user key in the channel, this one included. */
+  readonly userMembers: number;
+  /** The add removed the user's pending-leave marker: its last member left within the debounce, so this is no join. */
+  readonly userReturned: boolean;
+  /** The add removed the channel's pending-vacate marker: this is no occupied. */
+  readonly channelReturned: boolean;
+  /** Members of dead nodes dropped before the add (engines whose members expire). */
+  readonly expired?: PresenceExpiry;
+}
+
+/** What {@link PresenceStore.removeCounting} found, after its removal. */
+export interface PresenceRemoveCount {
+  /** The client was a counted member. */
+  readonly removed: boolean;
+  /** The channel's counted members left across nodes. */
+  readonly channelMembers: number;
+  /** The counted members of the user key left in the channel. */
+  readonly userMembers: number;
+  /** Members of dead nodes dropped before the removal. */
+  readonly expired?: PresenceExpiry;
+}
+
+/** A pending-leave marker {@link PresenceStore.removeCounting} sets when a count reaches 0. */
+export interface PresenceMarker {
+  /** Unique per removal: only the node holding it may claim the marker. */
+  readonly token: string;
+  /** Milliseconds the marker lives unclaimed (longer than the debounce). */
+  readonly ttl: number;
+}
+
 /** Who is subscribed to which channel, across all nodes. */
 export interface PresenceStore {
   /** Records `entry` as a member of `channel` (idempotent per client). */
@@ -144,6 +192,27 @@ export interface PresenceStore {
   close(): Promise<void>;
   /** Whether the store can serve now (see {@link Broker.isAvailable}); always when absent. */
   isAvailable?(): boolean;
+  /**
+   * {@link add}, and counts the member under `userKey` (the hub's key of one user, or of one
+   * anonymous client), atomically across nodes: the counts after the add, and whether it removed a
+   * pending-leave marker of the user or a pending-vacate marker of the channel (see
+   * {@link removeCounting}). The webhook events `presence_join` and `channel_occupied` come from it.
+   * Members added this way must be removed with {@link removeCounting}. Stores without it emit no
+   * presence or channel events.
+   */
+  addCounting?(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount>;
+  /**
+   * {@link remove}, and uncounts the member, atomically across nodes. With `marker`, a count that
+   * reaches 0 leaves a marker holding `marker.token`: the user's (under `userKey`) or the channel's.
+   * An {@link addCounting} on any node removes it (a return within the debounce); else the node that
+   * set it claims it with {@link claimMarker} once the debounce is over and emits the event.
+   */
+  removeCounting?(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount>;
+  /**
+   * Removes the user's (`userKey`) or, with `undefined`, the channel's marker if it still holds
+   * `token`; resolves whether it did (then the leave or vacate stands and is emitted, exactly once).
+   */
+  claimMarker?(channel: string, userKey: string | undefined, token: string): Promise<boolean>;
 }
 
 /**

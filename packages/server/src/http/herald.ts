@@ -206,12 +206,13 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     : undefined;
   const observer = sampler?.observe(metrics?.observer) ?? metrics?.observer;
   // Where webhook events go: the durable queue's dispatcher when `options.webhooks` is set.
-  const webhooks = undefined as WebhookSink | undefined;
+  const webhooks = options.webhookSink ?? (undefined as WebhookSink | undefined);
   const hub: Hub = new Hub({
     broker,
     presence,
     logger,
     ...(webhooks && { webhooks }),
+    ...(options.presenceDebounce !== undefined && { presenceDebounce: options.presenceDebounce }),
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),

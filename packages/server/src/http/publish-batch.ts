@@ -9,7 +9,7 @@ import {
   type Result,
 } from '@herald/protocol';
 import { toWireError } from '../errors.js';
-import type { Hub } from '../hub/hub.js';
+import type { Hub, PublishCallOptions } from '../hub/hub.js';
 
 /** Channels of one batch published at the same time; each channel's messages go one after another. */
 const CONCURRENT_CHANNELS = 16;
@@ -25,6 +25,8 @@ export interface BatchPublisher {
   readonly maxMessages: number;
   /** Aborted when the request's connection closed before the answer: entries not yet started are not started. */
   readonly closed: AbortSignal;
+  /** The client publishing, for `client_publish` webhook events (none for a backend or admin). */
+  readonly publisher?: PublishCallOptions['publisher'];
 }
 
 /** Error codes from this one up (3000–3999) are temporary: the engine or the hub could not store the message now. */
@@ -102,6 +104,7 @@ export async function publishBatch(publisher: BatchPublisher, messages: unknown)
         results[entry.index] = await publisher.hub.publish(entry.channel, entry.data, {
           idempotencyKey: entry.idempotencyKey,
           idempotencyScope: publisher.scope,
+          publisher: publisher.publisher,
         });
       } catch (error) {
         const wire = toWireError(error);

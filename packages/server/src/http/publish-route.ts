@@ -3,13 +3,15 @@ import { checkChannelName, checkIdempotencyKey, ErrorCode, exceedsJsonDepth } fr
 import { idempotencyScope } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
-import type { Hub } from '../hub/hub.js';
+import type { Hub, PublishCallOptions } from '../hub/hub.js';
 import { csrfSafe, identifyRequest } from './identify-request.js';
 import { publishBatch } from './publish-batch.js';
 import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 import type { RequestLimiter } from './request-limiter.js';
 import type { Route } from './route.js';
+import { nextSessionId } from '../transport/session-id.js';
+import { clientPublisher } from '../webhooks/client-events.js';
 
 /**
  * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
@@ -27,6 +29,7 @@ export async function handlePublish(
   scope: string,
   maxBatchMessages: number,
   admitBatch?: (messages: number) => Promise<boolean>,
+  publisher?: PublishCallOptions['publisher'],
 ): Promise<void> {
   const body = await readBody(req, bodyLimit);
   if (!body.ok) {
@@ -82,7 +85,7 @@ export async function handlePublish(
     const onClose = (): void => closed.abort();
     res.once('close', onClose);
     try {
-      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal }, messages);
+      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal, publisher }, messages);
       return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
     } finally {
       res.off('close', onClose);
@@ -110,7 +113,7 @@ export async function handlePublish(
   }
   try {
     authorize(channel.value);
-    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey, idempotencyScope: scope });
+    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey, idempotencyScope: scope, publisher });
     sendJson(res, 200, result, headers);
   } catch (error) {
     sendError(res, toWireError(error), headers);
@@ -146,6 +149,8 @@ export function publishRoute(
         idempotencyScope(who.identity),
         maxBatchMessages,
         (messages) => requests.admitBatch(req, res, who.identity, messages, cors),
+        // The request is the client: each gets its own id in `client_publish` events.
+        clientPublisher(who.identity, nextSessionId()),
       );
     },
   };

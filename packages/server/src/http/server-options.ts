@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_MAX_BATCH_MESSAGES, MAX_CURSOR_CHANNELS } from '@herald/protocol';
 import type { SecurityOptions } from '../auth/security.js';
 import type { HooksOptions } from '../hooks/hooks-options.js';
+import type { WebhookSink } from '../webhooks/webhook-sink.js';
 import type { Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import type { HistoryOptions } from '../engine/history-policy.js';
@@ -39,6 +40,18 @@ export interface HeraldOptions extends HistoryOptions {
   readonly security?: SecurityOptions | undefined;
   /** The app's proxy hooks: it decides connects, subscribes, client publishes, refreshes and answers rpc (see `docs/hooks.md`). @default none */
   readonly hooks?: HooksOptions | undefined;
+  /**
+   * Receives the webhook events (presence, channels, client publishes, closed connections) in this
+   * process, in place of the durable queue the `webhooks` setting builds: an embedder's own sink
+   * (see `WebhookSink` and `docs/hooks.md`). @default none
+   */
+  readonly webhookSink?: WebhookSink | undefined;
+  /**
+   * Milliseconds a user's last leave of a channel, and a channel's vacate, wait before their webhook
+   * events are sent; a return within it (on any node) sends neither the leave nor a new join. 0: at
+   * once. @default 5000
+   */
+  readonly presenceDebounce?: number | undefined;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
   readonly maxBodyBytes?: number | undefined;
   /** Most messages in one `POST /api/publish` batch (`{"messages": […]}`); past it `400`, code 1009. @default 100 */

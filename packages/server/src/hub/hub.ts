@@ -20,6 +20,7 @@ import { NO_OBSERVER, type HubObserver } from './hub-observer.js';
 import { LiveRepair } from './live-repair.js';
 import type { Subscriber } from './subscriber.js';
 import type { WebhookSink } from '../webhooks/webhook-sink.js';
+import { DEFAULT_PRESENCE_DEBOUNCE, PresenceWebhooks } from '../webhooks/presence-webhooks.js';
 import { Subscription } from './subscription.js';
 
 /** Options of {@link Hub}. */
@@ -40,6 +41,12 @@ export interface HubOptions {
   readonly observer?: HubObserver;
   /** Where webhook events go (presence, channels, client publishes, closed connections). @default none */
   readonly webhooks?: WebhookSink;
+  /**
+   * Milliseconds a user's last leave of a channel (and a channel's vacate) waits before its
+   * webhook event is sent: a return within it (on any node) sends neither the leave nor a join.
+   * 0 sends them at once. @default 5000
+   */
+  readonly presenceDebounce?: number;
 }
 
 /** SHA-256, base64url (43 characters). */
@@ -54,6 +61,11 @@ export interface PublishCallOptions {
   readonly idempotencyKey?: string | undefined;
   /** Who publishes (see `idempotencyScope`): keys of different publishers never collide. */
   readonly idempotencyScope?: string | undefined;
+  /**
+   * A client (not a backend with the API key, not an admin) publishes: a stored message (not a
+   * duplicate) is a `client_publish` webhook event naming it. `client`: its session, or a request id.
+   */
+  readonly publisher?: { readonly client: string; readonly user: string | null } | undefined;
 }
 
 /** Longest {@link Hub.close} waits for the `leave` of its members to reach the engine (ms). */
@@ -107,6 +119,8 @@ export class Hub {
   readonly #observer: HubObserver;
   /** Where webhook events go, when configured (transports emit `connection_closed` here too). */
   readonly webhooks: WebhookSink | undefined;
+  /** The presence and channel webhook events, when wanted (members are then added and removed through it). */
+  readonly #presenceWebhooks: PresenceWebhooks | undefined;
   #checking = false;
   #closed = false;
 
@@ -116,6 +130,8 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer ?? NO_OBSERVER;
     this.webhooks = options.webhooks;
+    const debounce = timerMs('presenceDebounce', options.presenceDebounce, DEFAULT_PRESENCE_DEBOUNCE, 0);
+    this.#presenceWebhooks = PresenceWebhooks.create(this.#presence, this.webhooks, debounce, this.#logger);
     this.#liveRepair = new LiveRepair({ broker: this.#broker, channels: this.#channels, logger: this.#logger, observer: this.#observer });
     const liveRepair = this.#liveRepair;
     this.#broker.setHandler({
@@ -183,6 +199,7 @@ export class Hub {
     if (key === undefined) {
       const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
       this.#observer.published(false);
+      this.#clientPublished(options, channel, dataJson, message);
       return { channel, epoch: message.epoch, offset: message.offset };
     }
     const checked = checkIdempotencyKey(key);
@@ -195,6 +212,7 @@ export class Hub {
     );
     if (!('duplicate' in outcome)) {
       this.#observer.published(false);
+      this.#clientPublished(options, channel, dataJson, outcome);
       return { channel, epoch: outcome.epoch, offset: outcome.offset };
     }
     if (outcome.fingerprint !== fingerprint) {
@@ -202,6 +220,15 @@ export class Hub {
     }
     this.#observer.published(true);
     return { channel, epoch: outcome.epoch, offset: outcome.offset, duplicate: true };
+  }
+
+  /** A client's message was stored: the `client_publish` webhook event, when wanted. */
+  #clientPublished(options: PublishCallOptions, channel: string, dataJson: string, stored: Position): void {
+    const { publisher } = options;
+    const sink = this.webhooks;
+    if (publisher === undefined || sink === undefined || !sink.wants('client_publish')) return;
+    const { epoch, offset } = stored;
+    void sink.emit({ type: 'client_publish', channel, ...publisher, data: JSON.parse(dataJson) as unknown, epoch, offset });
   }
 
   /**
@@ -306,14 +333,14 @@ export class Hub {
       }
       const member = { client: subscriber.client, user: subscriber.user };
       try {
-        await this.#engineCall(() => this.#presence.add(channel, member));
+        await this.#engineCall(() => this.#addMember(channel, member));
       } catch (error) {
         // The add may still land late (a timed-out call runs when the engine wakes): undo it.
-        this.#presence.remove(channel, member.client).catch(() => undefined);
+        this.#removeMember(channel, member).catch(() => undefined);
         throw error;
       }
       if (subscription.closed) {
-        await this.#presence.remove(channel, member.client);
+        await this.#removeMember(channel, member);
         throw new HeraldError(ErrorCode.NotSubscribed, 'subscription was cancelled');
       }
       const startOffset = gap === undefined && since !== undefined ? since.offset : position.offset;
@@ -421,18 +448,30 @@ export class Hub {
     // Bounded: an unreachable engine must not hold the shutdown (its members expire there anyway).
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_LEAVE_TIMEOUT)));
-    await Promise.race([Promise.allSettled(leaving), deadline]);
+    // Then the pending webhook leaves (and vacates) are sent at once: a closing node owes them.
+    const settled = Promise.allSettled(leaving).then(() => this.#presenceWebhooks?.close());
+    await Promise.race([settled, deadline]);
     clearTimeout(timer);
     await Promise.allSettled(this.#releasing.values());
   }
 
   async #leave(channel: string, subscriber: Subscriber): Promise<void> {
     try {
-      await this.#presence.remove(channel, subscriber.client);
+      await this.#removeMember(channel, { client: subscriber.client, user: subscriber.user });
       await this.#broker.publishPresenceEvent({ type: 'leave', channel, client: subscriber.client, user: subscriber.user });
     } catch (error) {
       this.#logger.warn({ err: error, channel }, 'leave not recorded');
     }
+  }
+
+  /** Adds a presence member, through the webhook events' counting when they are wanted. */
+  #addMember(channel: string, member: PresenceMember): Promise<void> {
+    return this.#presenceWebhooks?.add(channel, member) ?? this.#presence.add(channel, member);
+  }
+
+  /** Removes a presence member (see {@link Hub.#addMember}). */
+  #removeMember(channel: string, member: PresenceMember): Promise<void> {
+    return this.#presenceWebhooks?.remove(channel, member) ?? this.#presence.remove(channel, member.client);
   }
 
   #acquire(channel: string): ChannelState {

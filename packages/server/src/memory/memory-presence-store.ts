@@ -1,10 +1,13 @@
 import type { PresenceMember } from '@herald/protocol';
-import type { PresenceStore } from '../engine/broker.js';
+import type { PresenceAddCount, PresenceMarker, PresenceRemoveCount, PresenceStore } from '../engine/broker.js';
+import { PresenceCounts } from './presence-counts.js';
 
 /** Presence in this process's memory (single node). */
 export class MemoryPresenceStore implements PresenceStore {
   /** Per channel, each member's user by client id: no member object kept per subscription. */
   #channels = new Map<string, Map<string, string | null>>();
+  /** Counted members and pending markers (webhook events): one process, so counting is atomic as is. */
+  readonly #counts = new PresenceCounts();
 
   add(channel: string, entry: PresenceMember): Promise<void> {
     let members = this.#channels.get(channel);
@@ -29,8 +32,23 @@ export class MemoryPresenceStore implements PresenceStore {
     return Promise.resolve(list);
   }
 
+  async addCounting(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount> {
+    await this.add(channel, entry);
+    return this.#counts.add(channel, entry.client, userKey);
+  }
+
+  async removeCounting(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount> {
+    await this.remove(channel, client);
+    return this.#counts.remove(channel, client, userKey, marker?.token);
+  }
+
+  claimMarker(channel: string, userKey: string | undefined, token: string): Promise<boolean> {
+    return Promise.resolve(this.#counts.claim(channel, userKey, token));
+  }
+
   close(): Promise<void> {
     this.#channels.clear();
+    this.#counts.clear();
     return Promise.resolve();
   }
 }

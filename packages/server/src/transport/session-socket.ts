@@ -6,8 +6,8 @@ export interface SocketEvents {
   receiveFrame(data: Buffer, isBinary: boolean): void;
   /** The peer answered a ping (`pong`). */
   ponged(): void;
-  /** The connection is closed (`close`, once). */
-  closed(): void;
+  /** The connection is closed (`close`, once), with the peer's close code (1006: no close frame). */
+  closed(code: number): void;
   /** `ws` reported an error (`error`); `close` follows. */
   failed(error: Error): void;
 }
@@ -34,7 +34,7 @@ export class SessionSocket extends WebSocket {
         events.ponged();
         return true;
       case 'close':
-        events.closed();
+        events.closed(args[0] as number);
         return true;
       case 'error':
         events.failed(args[0] as Error);

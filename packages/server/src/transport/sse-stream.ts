@@ -8,6 +8,7 @@ import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
+import type { CloseReason } from '../webhooks/close-reason.js';
 
 const encodeSingle = (message: HubMessage): Buffer =>
   Buffer.from(`id: ${encodePosition(message.channel, message)}\ndata: ${message.json}\n\n`);
@@ -49,6 +50,9 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly #positions: Map<string, CursorEntry>;
   readonly #single: boolean;
 
+  /** Why the hub ended the stream, once it did (`connection_closed`); `undefined`: the client went away. */
+  reason: CloseReason | undefined = undefined;
+
   /** The stream's subscriptions, once they started. */
   subscriptions: Subscription[] = [];
   readonly #res: ServerResponse;
@@ -79,6 +83,7 @@ export class SseStream implements Subscriber, OutboxOwner {
 
   /** The send queue passed its limit: the stream is cut (see {@link Outbox}). */
   overflow(): void {
+    this.reason ??= 'slow_consumer';
     this.#owner.slowConsumer(this);
     this.#res.destroy();
   }

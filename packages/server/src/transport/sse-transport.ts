@@ -16,6 +16,7 @@ import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+import { emitConnectionClosed } from '../webhooks/client-events.js';
 
 /** A stream whose identity expires: what its refresh needs, and the timer armed for it. */
 interface StreamExpiry {
@@ -48,6 +49,8 @@ export class SseTransport implements SseStreamOwner, Transport {
   readonly #options: SseTransportOptions;
   readonly #logger: Logger;
   readonly #streams = new Map<SseStream, ServerResponse>();
+  /** Who each open stream is (for its `connection_closed` webhook event). */
+  readonly #identities = new WeakMap<SseStream, Identity>();
   readonly #heartbeat: NodeJS.Timeout;
   readonly #security: Security;
   readonly #clock: Clock;
@@ -163,6 +166,7 @@ export class SseTransport implements SseStreamOwner, Transport {
       stream.write(Buffer.from(`event: unsubscribed\ndata: ${JSON.stringify({ type: 'unsubscribed', channel, error })}\n\n`));
     }
     this.#streams.set(stream, res);
+    this.#identities.set(stream, identity);
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
       // One holder per stream for the timer a refresh replaces: one close listener, however many refreshes.
@@ -230,7 +234,7 @@ export class SseTransport implements SseStreamOwner, Transport {
 
   /** @internal A stream's response closed: forget it and end its subscriptions. */
   closed(stream: SseStream): void {
-    this.#streams.delete(stream);
+    if (this.#streams.delete(stream)) this.#reportClosed(stream);
     for (const subscription of stream.subscriptions) this.#hub.unsubscribe(subscription);
   }
 
@@ -245,6 +249,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     let count = 0;
     for (const [stream, res] of this.#streams) {
       if (matchesConnection(match, stream.user, stream.client)) {
+        stream.reason ??= 'disconnected';
         this.#end(stream, res, { code: ErrorCode.Disconnected, message: 'disconnected by the server' });
         count++;
       }
@@ -254,6 +259,7 @@ export class SseTransport implements SseStreamOwner, Transport {
 
   /** Ends a stream with a `disconnect` event saying why (a named event: `onmessage` ignores it). */
   #end(stream: SseStream, res: ServerResponse, error: WireError): void {
+    if (error.code === ErrorCode.TokenExpired) stream.reason ??= 'token_expired';
     stream.write(Buffer.from(`event: disconnect\ndata: ${JSON.stringify({ type: 'disconnect', error })}\n\n`));
     stream.end();
     res.end();
@@ -272,11 +278,20 @@ export class SseTransport implements SseStreamOwner, Transport {
     clearInterval(this.#heartbeat);
     const hint = Buffer.from(`retry: ${this.#options.retry}\n\n`);
     for (const [stream, res] of this.#streams) {
+      stream.reason ??= 'shutdown';
+      // Now, not when the response's close comes: the streams are forgotten here, before the hub closes.
+      this.#reportClosed(stream);
       stream.write(hint);
       stream.end();
       res.end();
     }
     this.#streams.clear();
+  }
+
+  /** The stream's `connection_closed` webhook event. */
+  #reportClosed(stream: SseStream): void {
+    const identity = this.#identities.get(stream);
+    if (identity !== undefined) emitConnectionClosed(this.#hub.webhooks, identity, stream.client, 'sse', stream.reason ?? 'client');
   }
 
   /** Drops every stream abruptly (tests of connection loss). */

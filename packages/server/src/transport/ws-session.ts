@@ -37,6 +37,8 @@ import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
 import type { ConnectionInfo } from './transport.js';
 import { wsTextFrame } from './ws-frame.js';
+import { clientPublisher, emitConnectionClosed } from '../webhooks/client-events.js';
+import { closeReason } from '../webhooks/close-reason.js';
 
 /** Limits of one WebSocket session. */
 export interface WsSessionLimits {
@@ -130,6 +132,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   #strikes = 0;
   #expiry: ExpiryTimer | undefined;
   readonly #forwarded: ForwardedRequest | undefined;
+  /** The `connection_closed` webhook event was emitted (when the hub began the close, or when the socket closed). */
+  #reported = false;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
   constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
@@ -164,7 +168,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   /** @internal */
-  closed(): void {
+  closed(code: number): void {
+    this.#report(code, false);
     this.#onClose();
   }
 
@@ -198,6 +203,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
 
   /** Closes the session with a close code (for example on shutdown). */
   close(code: number, reason: string): void {
+    if (this.open) this.#report(code, true);
     this.#outbox.flush();
     this.#outbox.close();
     this.#ws.close(code, reason);
@@ -211,6 +217,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
 
   /** No pong came in time: say so (a live but slow peer learns why), then drop the socket. */
   pingTimeout(): void {
+    this.#report(CloseCode.PingTimeout, true);
     this.#outbox.close();
     this.#ws.close(CloseCode.PingTimeout, 'ping timeout');
     setTimeout(() => this.#ws.terminate(), 1000).unref();
@@ -318,6 +325,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
           await this.#context.hub.publish(command.channel, command.data, {
             idempotencyKey: command.idempotencyKey,
             idempotencyScope: idempotencyScope(this.#identity),
+            publisher: clientPublisher(this.#identity, this.client),
           }),
         );
         return;
@@ -506,9 +514,17 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   overflow(): void {
     this.#context.logger.warn({ client: this.client }, 'slow consumer disconnected');
     this.#context.slowConsumer();
+    this.#report(CloseCode.SlowConsumer, true);
     this.#ws.close(CloseCode.SlowConsumer, 'slow consumer');
     // The peer may not be reading at all, so its close reply may never come.
     setTimeout(() => this.#ws.terminate(), SLOW_CONSUMER_CLOSE_TIMEOUT).unref();
+  }
+
+  /** The `connection_closed` webhook event, once: `byServer` when the hub sends the close frame with `code`. */
+  #report(code: number, byServer: boolean): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    emitConnectionClosed(this.#context.hub.webhooks, this.#identity, this.client, 'websocket', closeReason(code, byServer), code);
   }
 
   #onClose(): void {
