@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient, HeraldClientError, type HeraldClient, type TransportName } from '@herald/client/node';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator } from '@herald/server';
-import { startHookApp, startTestHub, type HookApp, type HookAppAnswer, type HookAppRequest, type TestHub } from '@herald/testkit';
+import { startHookApp, startTestHub, type HookApp, type HookAppHandler, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,14 +10,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const SECRET = randomBytes(24).toString('base64url');
 const TOKEN_KEY = randomBytes(32).toString('base64url');
-const never = new Promise<HookAppAnswer>(() => undefined);
+const never = new Promise<never>(() => undefined);
 
-function answer(request: HookAppRequest): HookAppAnswer | Promise<HookAppAnswer> {
-  const { method, data, user, transport } = request.body as Record<string, unknown>;
-  if (method === 'deny') return { json: { allow: false, reason: 'no' } };
+const answer: HookAppHandler = (request) => {
+  const { method, data, user, transport } = request.body;
+  if (method === 'deny') return { allow: false, reason: 'no' };
   if (method === 'slow') return never;
-  return { json: { allow: true, data: { echo: data, user, transport } } };
-}
+  return { allow: true, data: { echo: data, user, transport } };
+};
 
 let app: HookApp;
 let hub: TestHub;
@@ -35,7 +35,7 @@ async function connected(c: HeraldClient): Promise<void> {
 }
 
 beforeAll(async () => {
-  app = await startHookApp([SECRET], answer);
+  app = await startHookApp(SECRET, answer);
   hub = await startTestHub({
     hooks: { secrets: [SECRET], rpc: `${app.url}/rpc`, timeout: 500 },
     security: { authenticator: new JwtAuthenticator({ secret: TOKEN_KEY }) },
@@ -79,7 +79,10 @@ describe.each<[TransportName, string]>([
   it("rejects with code 'timeout' past options.timeout, and with the signal's reason on abort", async () => {
     const c = client(transport);
     await connected(c);
-    await expect(c.rpc('slow', null, { timeout: 50 })).rejects.toMatchObject({ code: 'timeout', message: 'rpc slow got no answer within 50 ms' });
+    await expect(c.rpc('slow', null, { timeout: 50 })).rejects.toMatchObject({
+      code: 'timeout',
+      message: 'rpc slow got no answer within 50 ms',
+    });
     const abort = new AbortController();
     const call = c.rpc('slow', null, { signal: abort.signal });
     abort.abort(new Error('changed my mind'));

@@ -168,7 +168,10 @@ describe('decodeCommand: valid commands', () => {
 
   it('accepts rpc method names of exactly 1 and 255 characters', () => {
     for (const method of ['x', 'm'.repeat(255)]) {
-      expect(decodeCommand(frame({ id: 2, type: 'rpc', method }))).toEqual({ ok: true, command: { type: 'rpc', id: 2, method, data: null } });
+      expect(decodeCommand(frame({ id: 2, type: 'rpc', method }))).toEqual({
+        ok: true,
+        command: { type: 'rpc', id: 2, method, data: null },
+      });
     }
   });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
-import { freePort, startHookApp, startTestHub, WsTestClient, type HookApp, type HookAppAnswer, type HookAppRequest, type TestHub } from '@herald/testkit';
+import { freePort, startHookApp, startTestHub, WsTestClient, type HookApp, type HookAppHandler, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -16,24 +16,25 @@ const API_KEY = randomBytes(24).toString('base64url');
 const HOOK_TIMEOUT = 300;
 
 /** Holds a request until the app closes: the hook times out. */
-const never = new Promise<HookAppAnswer>(() => undefined);
+const never = new Promise<never>(() => undefined);
 
-function answer(request: HookAppRequest): HookAppAnswer | Promise<HookAppAnswer> {
-  const { method, data, user, transport, client } = request.body as Record<string, unknown>;
-  if (request.path === '/billing') return { json: { allow: true, data: { billed: data } } };
+const answer: HookAppHandler = (request, res) => {
+  const { method, data, user, transport, client } = request.body;
+  if (request.path === '/billing') return { allow: true, data: { billed: data } };
   switch (method) {
     case 'deny':
-      return { json: { allow: false, reason: 'not today' } };
+      return { allow: false, reason: 'not today' };
     case 'slow':
       return never;
     case 'nodata':
-      return { json: { allow: true } };
+      return { allow: true };
     case 'broken':
-      return { status: 500, text: 'oops' };
+      res.writeHead(500).end('oops');
+      return undefined;
     default:
-      return { json: { allow: true, data: { echo: data, user, transport, client } } };
+      return { allow: true, data: { echo: data, user, transport, client } };
   }
-}
+};
 
 let app: HookApp;
 let hub: TestHub;
@@ -62,7 +63,11 @@ function hooked(extra: Partial<NonNullable<HeraldServerOptions['hooks']>> = {}):
   };
 }
 
-async function rpcHttp(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+async function rpcHttp(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(`${url}/api/rpc`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -75,7 +80,7 @@ const token = (sub: string): Promise<string> =>
   new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TOKEN_KEY));
 
 beforeAll(async () => {
-  app = await startHookApp([SECRET], answer);
+  app = await startHookApp(SECRET, answer);
   hub = await startHub({ hooks: hooked() });
 });
 
@@ -105,6 +110,7 @@ describe('rpc over the WebSocket', () => {
     expect(request.path).toBe('/rpc');
     expect(request.signed).toBe(true);
     expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['user-agent']).toBe('herald-hooks');
     expect(request.body).toEqual({
       id: expect.any(String),
       time: expect.any(Number),
@@ -128,7 +134,10 @@ describe('rpc over the WebSocket', () => {
 
   it("answers 2001 with the app's reason when it denies", async () => {
     const client = await ws();
-    expect((await client.request({ type: 'rpc', method: 'deny', data: 1 })).error).toEqual({ code: ErrorCode.Forbidden, message: 'not today' });
+    expect((await client.request({ type: 'rpc', method: 'deny', data: 1 })).error).toEqual({
+      code: ErrorCode.Forbidden,
+      message: 'not today',
+    });
   });
 
   it("sends billing:charge to the billing namespace's URL, and answers 1010 for a namespace whose rpc is off", async () => {
@@ -194,7 +203,11 @@ describe('POST /api/rpc', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body).toEqual({ data: { echo: { a: 1 }, user: null, transport: 'http', client: expect.any(String) } });
-    expect(app.requests.items[before]).toMatchObject({ path: '/rpc', signed: true, body: { hook: 'rpc', transport: 'http', method: 'echo' } });
+    expect(app.requests.items[before]).toMatchObject({
+      path: '/rpc',
+      signed: true,
+      body: { hook: 'rpc', transport: 'http', method: 'echo' },
+    });
     expect((await rpcHttp(hub.url, { method: 'echo' })).body.data.echo).toBeNull();
     expect(await rpcHttp(hub.url, { method: 'nodata' })).toMatchObject({ status: 200, body: { data: null } });
   });
@@ -234,7 +247,11 @@ describe('POST /api/rpc', () => {
   it('counts against the publish request limits (one bucket for both)', async () => {
     const limited = await startHub({ hooks: hooked(), requestLimits: { publish: { perIp: { perSecond: 0.001, burst: 2 } } } });
     expect((await rpcHttp(limited.url, { method: 'echo' })).status).toBe(200);
-    const publish = await fetch(`${limited.url}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"channel":"c","data":1}' });
+    const publish = await fetch(`${limited.url}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"channel":"c","data":1}',
+    });
     expect(publish.status).toBe(200);
     const refused = await rpcHttp(limited.url, { method: 'echo' });
     expect(refused).toMatchObject({ status: 429, body: { error: { code: ErrorCode.RateLimited } } });
@@ -270,6 +287,7 @@ describe('rpc without a hook, when the app is down, and who the caller is', () =
         authenticator: new JwtAuthenticator({ secret: TOKEN_KEY }),
         requireAuth: true,
         apiKeys: [API_KEY],
+        allowedOrigins: ['https://app.example'],
         permissions: new Permissions({}),
       },
     });
@@ -283,6 +301,17 @@ describe('rpc without a hook, when the app is down, and who the caller is', () =
     expect((await rpcHttp(secure.url, { method: 'echo' }, { authorization: `Bearer ${alice}` })).body.data).toMatchObject({
       user: 'alice',
       transport: 'http',
+    });
+
+    // A cookie-authenticated rpc must name its origin, as a publish must (CSRF).
+    const cookie = { cookie: `herald_token=${alice}` };
+    expect(await rpcHttp(secure.url, { method: 'echo' }, cookie)).toMatchObject({
+      status: 403,
+      body: { error: { code: ErrorCode.Forbidden, message: 'a cookie-authenticated request must carry an Origin header' } },
+    });
+    expect(await rpcHttp(secure.url, { method: 'echo' }, { ...cookie, origin: 'https://app.example' })).toMatchObject({
+      status: 200,
+      body: { data: { user: 'alice' } },
     });
 
     const backend = await ws(secure.wsUrl, { 'x-herald-key': API_KEY });
