@@ -21,8 +21,9 @@ import { Subscription, type SubscribeOptions } from './subscription.js';
 import { PollingTransport } from './transports/polling.js';
 import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
+import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, Since, TransportName } from './types.js';
+import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, RpcOptions, Since, TransportName } from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -253,6 +254,47 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   /** The members of a channel. */
   presence(channel: keyof M & string): Promise<PresenceMember[]> {
     return this.#host.presence(channel);
+  }
+
+  /**
+   * Calls `method` (1–255 characters of letters, digits and `_ - . : /`) with `data` through the
+   * app's rpc hook (see `docs/hooks.md`) and resolves with the app's answer. Sent as the `rpc`
+   * command while the client is connected over WebSocket; otherwise (SSE, polling, or not
+   * connected: this does not connect) as `POST /api/rpc` with the client's token. Rejects with a
+   * {@link HeraldClientError}: `1005` bad method, `1010` no rpc hook serves it, `2001` the app
+   * denied, `3003` the app could not answer, `'closed'` when the WebSocket closed before the
+   * answer (not retried: the method may have run), `'timeout'` past `options.timeout`; with the
+   * signal's reason when `options.signal` aborts.
+   */
+  async rpc<T = unknown>(method: string, data?: unknown, options: RpcOptions = {}): Promise<T> {
+    const { timeout, signal } = options;
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) throw new RangeError('timeout must be a number of ms > 0');
+    if (this.state === 'closed' && this.#closedByUser) throw new HeraldClientError('closed', 'the client is closed');
+    const abort = new AbortController();
+    const forward = (): void => abort.abort(signal!.reason);
+    if (signal?.aborted === true) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => abort.abort(new HeraldClientError('timeout', `rpc ${method} got no answer within ${timeout} ms`)), timeout);
+    try {
+      const transport = this.#transport;
+      if (transport?.name === 'websocket') return (await transport.rpc(method, data, abort.signal)) as T;
+      // Not connected yet: the token getToken would give the connection.
+      if (this.#token === undefined && this.#options.getToken !== undefined) {
+        try {
+          this.#token = await this.#options.getToken();
+        } catch (error) {
+          throw new HeraldClientError('token', `getToken failed: ${(error as Error).message}`);
+        }
+      }
+      if (abort.signal.aborted) throw abort.signal.reason;
+      return (await rpcOverHttp(this.#link, method, data, abort.signal)) as T;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+    }
   }
 
   /** Connects now (otherwise the first subscription does). */

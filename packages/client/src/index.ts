@@ -13,6 +13,7 @@ export type {
   PresenceMember,
   PublishOptions,
   PublishResult,
+  RpcOptions,
   Since,
   TransportName,
 } from './types.js';

@@ -40,3 +40,14 @@ export interface PublishOptions {
    */
   readonly idempotencyKey?: string;
 }
+
+/** Options of `rpc`. */
+export interface RpcOptions {
+  /** Abandons the call: `rpc` rejects with the signal's reason (the app may still have run the method). */
+  readonly signal?: AbortSignal;
+  /**
+   * Milliseconds to wait for the answer before rejecting with code `'timeout'` (the app may still
+   * have run the method). @default none: the hub answers within its hook timeout (`3003` past it)
+   */
+  readonly timeout?: number;
+}

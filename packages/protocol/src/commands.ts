@@ -63,11 +63,25 @@ export interface PingCommand {
   readonly id: CommandId;
 }
 
+/**
+ * Calls `method` through the app's rpc hook (see `docs/hooks.md`); answered by the app's `data`.
+ * `method` is 1–255 characters of letters, digits and `_ - . : /`; its
+ * namespace (the part before the first `:`) picks the hook's URL, as a channel's does.
+ */
+export interface RpcCommand {
+  readonly type: 'rpc';
+  readonly id: CommandId;
+  readonly method: string;
+  /** Any JSON value handed to the app. @default null */
+  readonly data?: unknown;
+}
+
 /** Every command a client may send on the WebSocket. */
-export type Command = SubscribeCommand | UnsubscribeCommand | PublishCommand | HistoryCommand | PresenceCommand | PingCommand | AuthCommand;
+export type Command =
+  SubscribeCommand | UnsubscribeCommand | PublishCommand | HistoryCommand | PresenceCommand | PingCommand | AuthCommand | RpcCommand;
 
 /** The command names, in the order documented in `docs/protocol.md`. */
-export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh'] as const;
+export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh', 'rpc'] as const;
 
 /**
  * A `subscribe` as `decodeCommand` returns it: `since` resolved for the command's channel
@@ -83,6 +97,18 @@ export interface DecodedHistoryCommand extends Omit<HistoryCommand, 'since'> {
   readonly since?: CursorEntry;
 }
 
+/** An `rpc` as `decodeCommand` returns it: `data` always present (`null` when the command had none). */
+export interface DecodedRpcCommand extends RpcCommand {
+  readonly data: unknown;
+}
+
 /** A command as the hub runs it: what `decodeCommand` returns. */
 export type DecodedCommand =
-  DecodedSubscribeCommand | UnsubscribeCommand | PublishCommand | DecodedHistoryCommand | PresenceCommand | PingCommand | AuthCommand;
+  | DecodedSubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | DecodedHistoryCommand
+  | PresenceCommand
+  | PingCommand
+  | AuthCommand
+  | DecodedRpcCommand;

@@ -11,6 +11,8 @@ const EPOCH_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 const ERROR_CODES = new Set<number>(Object.values(ErrorCode));
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype);
 
+const METHOD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/-'.split('');
+const methodArb = fc.string({ unit: fc.constantFrom(...METHOD_ALPHABET), minLength: 1, maxLength: 255 });
 const channelArb = fc.string({ unit: fc.constantFrom(...CHANNEL_ALPHABET), minLength: 1, maxLength: 255 }).filter((c) => !c.includes('..'));
 const positionArb: fc.Arbitrary<Position> = fc.record({
   epoch: fc.string({ unit: fc.constantFrom(...EPOCH_ALPHABET), minLength: 1, maxLength: 64 }),
@@ -26,6 +28,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), id: idArb }),
   fc.record({ type: fc.constantFrom('unsubscribe' as const, 'presence' as const), id: idArb, channel: channelArb }),
   fc.record({ type: fc.constant('publish' as const), id: idArb, channel: channelArb, data: fc.jsonValue() }),
+  fc.record({ type: fc.constant('rpc' as const), id: idArb, method: methodArb, data: fc.jsonValue() }),
   fc.record(
     {
       type: fc.constant('subscribe' as const),
@@ -150,6 +153,28 @@ describe('decodeCommand: valid commands', () => {
     }
   });
 
+  it('decodes an rpc without data as data null, and keeps data of any JSON type', () => {
+    expect(decodeCommand(frame({ id: 1, type: 'rpc', method: 'billing:charge' }))).toEqual({
+      ok: true,
+      command: { type: 'rpc', id: 1, method: 'billing:charge', data: null },
+    });
+    for (const data of [null, false, 0, '', [], {}, { a: [1, 'x'] }]) {
+      expect(decodeCommand(frame({ id: 'r', type: 'rpc', method: 'a/b.c-d_e:f', data }))).toEqual({
+        ok: true,
+        command: { type: 'rpc', id: 'r', method: 'a/b.c-d_e:f', data },
+      });
+    }
+  });
+
+  it('accepts rpc method names of exactly 1 and 255 characters', () => {
+    for (const method of ['x', 'm'.repeat(255)]) {
+      expect(decodeCommand(frame({ id: 2, type: 'rpc', method }))).toEqual({
+        ok: true,
+        command: { type: 'rpc', id: 2, method, data: null },
+      });
+    }
+  });
+
   it('accepts JSON exactly MAX_JSON_DEPTH deep', () => {
     const data = JSON.parse(`${'['.repeat(63)}${']'.repeat(63)}`);
     expect(decodeCommand(frame({ id: 1, type: 'publish', channel: 'a', data })).ok).toBe(true);
@@ -249,6 +274,16 @@ describe('decodeCommand: exact error codes', () => {
     ['a string limit', frame({ id: ID, type: 'history', channel: 'a', limit: '10' }), ErrorCode.InvalidField, ID],
     ['a null limit', frame({ id: ID, type: 'history', channel: 'a', limit: null }), ErrorCode.InvalidField, ID],
     ['publish without data', frame({ id: ID, type: 'publish', channel: 'a' }), ErrorCode.InvalidField, ID],
+    ['rpc without method', frame({ id: ID, type: 'rpc', data: 1 }), ErrorCode.InvalidField, ID],
+    ['rpc with a null method', frame({ id: ID, type: 'rpc', method: null }), ErrorCode.InvalidField, ID],
+    ['rpc with a numeric method', frame({ id: ID, type: 'rpc', method: 5 }), ErrorCode.InvalidField, ID],
+    ['rpc with an empty method', frame({ id: ID, type: 'rpc', method: '' }), ErrorCode.InvalidField, ID],
+    ['rpc with a 256-character method', frame({ id: ID, type: 'rpc', method: 'm'.repeat(256) }), ErrorCode.InvalidField, ID],
+    ['rpc with a space in the method', frame({ id: ID, type: 'rpc', method: 'get user' }), ErrorCode.InvalidField, ID],
+    ['rpc with @ in the method', frame({ id: ID, type: 'rpc', method: 'a@b' }), ErrorCode.InvalidField, ID],
+    ['rpc with a newline in the method', frame({ id: ID, type: 'rpc', method: 'a\nb' }), ErrorCode.InvalidField, ID],
+    ['rpc with a non-ASCII method', frame({ id: ID, type: 'rpc', method: 'caf\u00e9' }), ErrorCode.InvalidField, ID],
+    ['rpc with an array method', frame({ id: ID, type: 'rpc', method: ['a'] }), ErrorCode.InvalidField, ID],
   ];
 
   it.each(cases)('%s', (_name, text, code, id) => {
@@ -291,7 +326,7 @@ describe('decodeCommand: never throws', () => {
   });
 
   it('for frames that look like commands with any field values, with or without a __proto__ key', () => {
-    const commandType = fc.constantFrom('ping', 'subscribe', 'unsubscribe', 'publish', 'history', 'presence');
+    const commandType = fc.constantFrom('ping', 'subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'rpc');
     const fieldValue = fc.oneof(fc.jsonValue(), fc.string({ unit: 'binary' }), positionArb, commandType);
     const frameArb = fc.record(
       {
@@ -301,6 +336,7 @@ describe('decodeCommand: never throws', () => {
         since: fieldValue,
         joinLeave: fieldValue,
         limit: fc.oneof(fc.integer(), fieldValue),
+        method: fc.oneof(methodArb, fieldValue),
         data: fc.jsonValue(),
       },
       { requiredKeys: [] },

@@ -4,6 +4,7 @@ import { parseSince, type CursorEntry } from './cursor.js';
 import { ErrorCode, type WireError } from './error-codes.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
 import { exceedsJsonDepth } from './json-depth.js';
+import { checkRpcMethod } from './rpc-method.js';
 
 /** Longest token an `auth` or `refresh` command may carry. */
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -59,6 +60,12 @@ export function decodeCommand(text: string): DecodeResult {
       return error(id, ErrorCode.InvalidField, `token must be a string of 1-${MAX_TOKEN_LENGTH} characters`);
     }
     return { ok: true, command: { type, id, token } };
+  }
+  if (type === 'rpc') {
+    const method = checkRpcMethod(frame['method']);
+    if (!method.ok) return { ok: false, id, error: method.error };
+    // An absent `data` is `null`: the app always receives the field.
+    return { ok: true, command: { type, id, method: method.value, data: frame['data'] ?? null } };
   }
   if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'history' && type !== 'presence') {
     return error(id, ErrorCode.UnknownCommand, `unknown command type "${type.slice(0, 32)}"`);

@@ -5,11 +5,13 @@ export type {
   CommandId,
   DecodedCommand,
   DecodedHistoryCommand,
+  DecodedRpcCommand,
   DecodedSubscribeCommand,
   HistoryCommand,
   PingCommand,
   PresenceCommand,
   PublishCommand,
+  RpcCommand,
   SubscribeCommand,
   UnsubscribeCommand,
 } from './commands.js';
@@ -36,6 +38,7 @@ export {
   type WireError,
 } from './error-codes.js';
 export { checkIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency-key.js';
+export { checkRpcMethod, MAX_METHOD_LENGTH } from './rpc-method.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
@@ -55,6 +58,7 @@ export type {
   PublishResult,
   ReplyFrame,
   ResultFrame,
+  RpcResult,
   ServerFrame,
   SubscribeResult,
   UnsubscribedFrame,

@@ -69,6 +69,12 @@ export interface PingResult {
   readonly error?: undefined;
 }
 
+/** `rpc` reply fields (and the `POST /api/rpc` body): what the app's rpc hook answered. */
+export interface RpcResult {
+  /** The app's `data` (any JSON value; `null` when the app answered none). */
+  readonly data: unknown;
+}
+
 /** The result fields of each command's reply, by command type. */
 export interface CommandResults {
   readonly subscribe: SubscribeResult;
@@ -79,6 +85,7 @@ export interface CommandResults {
   readonly ping: PingResult;
   readonly auth: AuthResult;
   readonly refresh: AuthResult;
+  readonly rpc: RpcResult;
 }
 
 /** The result fields of any command's reply. */

@@ -12,10 +12,13 @@ export async function request<T>(link: Link, path: string, init: RequestInit = {
   try {
     res = await link.fetch(link.url + path, { ...init, headers });
   } catch (error) {
+    // Aborted by the caller: its reason (a timeout's HeraldClientError, or the AbortError).
+    if (init.signal?.aborted === true) throw init.signal.reason;
     if ((error as Error).name === 'AbortError') throw error;
     throw new HeraldClientError('network', `cannot reach the hub: ${(error as Error).message}`);
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { code: number; message: string } } | undefined;
+  if (init.signal?.aborted === true) throw init.signal.reason;
   if (!res.ok || body === undefined) {
     throw new HeraldClientError(body?.error?.code ?? ErrorCode.Internal, body?.error?.message ?? `HTTP ${res.status}`);
   }
@@ -49,7 +52,13 @@ export function sinceParam(
   return typeof since === 'string' ? since : encode(channel, since);
 }
 
-/** Publish, history and presence over HTTP: what SSE and polling share. */
+/** `POST /api/rpc`: the rpc over HTTP, whatever the transport (or before any connected). */
+export async function rpcOverHttp(link: Link, method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
+  const body = JSON.stringify({ method, ...(data !== undefined && { data }) });
+  return (await request<{ data: unknown }>(link, '/api/rpc', { method: 'POST', body, ...(signal !== undefined && { signal }) })).data;
+}
+
+/** Publish, history, presence and rpc over HTTP: what SSE and polling share. */
 export class HttpOperations {
   readonly #link: Link;
   readonly #encode: (channel: string, position: { epoch: string; offset: number }) => string;
@@ -75,5 +84,9 @@ export class HttpOperations {
 
   async presence(channel: string): Promise<PresenceMember[]> {
     return (await request<{ members: PresenceMember[] }>(this.#link, `/api/presence${query([channel])}`)).members;
+  }
+
+  rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
+    return rpcOverHttp(this.#link, method, data, signal);
   }
 }

@@ -51,6 +51,8 @@ export interface Transport {
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
+  /** Calls `method` through the app's rpc hook; resolves with the app's `data`; `signal` abandons the call (rejects with its reason). */
+  rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown>;
   /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */
   refresh?(token: string): Promise<void>;
   close(): void;

@@ -130,20 +130,42 @@ export class WebSocketTransport implements Transport {
     return (await this.#request({ type: 'presence', channel })).members;
   }
 
+  async rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
+    return (await this.#request({ type: 'rpc', method, ...(data !== undefined && { data }) }, signal)).data;
+  }
+
   close(): void {
     this.#closed = true;
     this.#socket?.close(1000);
     this.#fail(new HeraldClientError('closed', 'transport closed'));
   }
 
-  /** Sends a command of type `T`; resolves with its reply's result fields, rejects with its error. */
-  #request<T extends Request['type']>(command: Request & { readonly type: T }): Promise<ResultFrame<T>> {
+  /**
+   * Sends a command of type `T`; resolves with its reply's result fields, rejects with its error.
+   * `signal` abandons the wait (rejects with its reason; a late reply is dropped).
+   */
+  #request<T extends Request['type']>(command: Request & { readonly type: T }, signal?: AbortSignal): Promise<ResultFrame<T>> {
     const socket = this.#socket;
     if (socket?.readyState !== 1) return Promise.reject(new HeraldClientError('closed', 'not connected'));
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      const abandon = (): void => {
+        this.#pending.delete(id);
+        reject(signal!.reason as Error);
+      };
+      signal?.addEventListener('abort', abandon, { once: true });
       // The hub answers a command of type T with T's result fields (ResultFrame<T>).
-      this.#pending.set(id, { resolve: resolve as (frame: ResultFrame) => void, reject });
+      this.#pending.set(id, {
+        resolve: (frame) => {
+          signal?.removeEventListener('abort', abandon);
+          (resolve as (frame: ResultFrame) => void)(frame);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', abandon);
+          reject(error);
+        },
+      });
       socket.send(JSON.stringify({ ...command, id }));
     });
   }

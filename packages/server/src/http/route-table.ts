@@ -18,6 +18,7 @@ import type { Readiness } from './readiness.js';
 import { readRoute } from './read-route.js';
 import type { RequestLimiter } from './request-limiter.js';
 import { readyzRoute } from './readyz-route.js';
+import { rpcRoute } from './rpc-route.js';
 import type { Route, RouteTable } from './route.js';
 import { sdkRoute } from './sdk-route.js';
 import { ticketRoute } from './ticket-route.js';
@@ -32,7 +33,7 @@ export interface RouteTableParts {
   readonly engineAvailable: () => boolean;
   readonly metrics: Metrics | undefined;
   readonly connections: ConnectionLimiter;
-  /** The HTTP request rate limits of publish, poll, history and ticket requests. */
+  /** The HTTP request rate limits of publish (and rpc), poll, history and ticket requests. */
   readonly requests: RequestLimiter;
   readonly transports: TransportRegistry;
   readonly sse: SseTransport;
@@ -62,6 +63,7 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['/healthz', readyzRoute(parts.readiness, parts.engineAvailable)],
     ['/metrics', parts.metrics && metricsRoute(parts.metrics, security)],
     ['/api/publish', publishRoute(hub, security, parts.maxBodyBytes, parts.maxBatchMessages, parts.requests)],
+    ['/api/rpc', rpcRoute(security, parts.maxBodyBytes, parts.requests)],
     ['/api/ticket', ticketRoute(security, parts.logger, parts.requests)],
     ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe', parts.requests)],
     ['/api/history', readRoute(parts.polling, security, 'history', parts.requests)],

@@ -15,6 +15,7 @@ import {
   type WireError,
 } from '@herald/protocol';
 import { HeraldError, toWireError } from '../errors.js';
+import { callRpc } from '../hooks/call-rpc.js';
 import type { Hub } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
@@ -358,6 +359,11 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       case 'presence':
         this.#reply(command.id, { channel: command.channel, members: await this.#context.hub.presence(command.channel) });
         return;
+      case 'rpc': {
+        const context = { transport: 'websocket', client: this.client } as const;
+        this.#reply(command.id, { data: await callRpc(security.hooks, this.#identity, context, command.method, command.data) });
+        return;
+      }
     }
   }
 
