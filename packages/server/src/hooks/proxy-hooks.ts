@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, type HookName, type HookTransport } from '@herald/protocol';
+import { checkRpcMethod, ErrorCode, type HookName, type HookTransport } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
 import { grantsFromClaims, type Identity } from '../auth/identity.js';
@@ -31,8 +31,6 @@ export const REFRESH_RETRY_DELAY = 1000;
 const MAX_REASON = 200;
 /** Most cached allows (subscribe and connect together); the oldest go first. */
 const MAX_CACHED = 100_000;
-/** An rpc method name: 1–255 characters of letters, digits and `_ - . : /`. */
-const METHOD = /^[A-Za-z0-9_.:/-]{1,255}$/;
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
@@ -207,8 +205,8 @@ export class ProxyHooks {
    * @throws HeraldError 1005 for a bad method name, 1010 when no rpc hook serves the method, 2001 when the app denies; HookFailure 3003
    */
   async rpc(identity: Identity, context: HookContext, method: string, data: unknown): Promise<unknown> {
-    if (typeof method !== 'string' || !METHOD.test(method))
-      throw new HeraldError(ErrorCode.InvalidField, 'method must be 1-255 characters of letters, digits and _ - . : /');
+    const checked = checkRpcMethod(method);
+    if (!checked.ok) throw HeraldError.fromWire(checked.error);
     const url = this.endpoint('rpc', method);
     if (url === false) throw new HeraldError(ErrorCode.NotFound, `no rpc hook serves method ${method}`);
     const answer = await this.#call('rpc', url, { ...this.#base('rpc', identity, context), method, data });
