@@ -1,10 +1,16 @@
 import type { PresenceMember } from '@herald/protocol';
 import type { PresenceStore } from '../engine/broker.js';
 
+/**
+ * Per member: its user, or the member itself when it carries `info` (most members carry none, so
+ * most cost no object).
+ */
+type Held = string | null | PresenceMember;
+
 /** Presence in this process's memory (single node). */
 export class MemoryPresenceStore implements PresenceStore {
-  /** Per channel, each member's user by client id: no member object kept per subscription. */
-  #channels = new Map<string, Map<string, string | null>>();
+  /** Per channel, each member by client id. */
+  #channels = new Map<string, Map<string, Held>>();
 
   add(channel: string, entry: PresenceMember): Promise<void> {
     let members = this.#channels.get(channel);
@@ -12,7 +18,7 @@ export class MemoryPresenceStore implements PresenceStore {
       members = new Map();
       this.#channels.set(channel, members);
     }
-    members.set(entry.client, entry.user);
+    members.set(entry.client, entry.info === undefined ? entry.user : { client: entry.client, user: entry.user, info: entry.info });
     return Promise.resolve();
   }
 
@@ -25,7 +31,9 @@ export class MemoryPresenceStore implements PresenceStore {
   list(channel: string): Promise<PresenceMember[]> {
     const members = this.#channels.get(channel);
     const list: PresenceMember[] = [];
-    if (members !== undefined) for (const [client, user] of members) list.push({ client, user });
+    if (members !== undefined) {
+      for (const [client, held] of members) list.push(held === null || typeof held === 'string' ? { client, user: held } : held);
+    }
     return Promise.resolve(list);
   }
 
