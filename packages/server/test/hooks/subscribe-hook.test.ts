@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
-import { JwtAuthenticator, Permissions, type HeraldServerOptions, type HooksOptions } from '@herald/server';
+import { JwtAuthenticator, Permissions, type Authenticator, type HeraldServerOptions, type HooksOptions } from '@herald/server';
 import { Collector, freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -183,6 +183,33 @@ describe('subscribe hook', () => {
     const join = (await ws.frames.until((fs) => fs.some((f) => f.type === 'join'), 'join')).find((f) => f.type === 'join');
     expect(join.member).toEqual({ client: expect.any(String), user: 'dan' });
     expect(join.member).not.toHaveProperty('info');
+  });
+
+  it('falls back to the connection info (an identity with info) on the member, and sends it to the app', async () => {
+    // An authenticator whose identities carry connection info, as the connect hook's do.
+    const authenticator: Authenticator = {
+      verify: (t) =>
+        Promise.resolve({
+          user: t,
+          authenticated: true,
+          expiresAt: undefined,
+          grants: { subscribe: [], publish: [], history: [], presence: [] },
+          info: { plan: `plan-of-${t}` },
+        }),
+    };
+    const h = await start({}, { security: { authenticator, permissions } });
+    app.answer = (call) => (call.body.channel === 'chat:given' ? { allow: true, info: { seat: 1 } } : { allow: true });
+    const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer('erin') }));
+    for (const channel of ['chat:given', 'chat:none', 'open:static']) await ws.request({ type: 'subscribe', channel, joinLeave: true });
+    const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 3, 'three joins')).filter(
+      (f) => f.type === 'join',
+    );
+    const infoOf = (channel: string): unknown => joins.find((f) => f.channel === channel).member.info;
+    expect(infoOf('chat:given')).toEqual({ seat: 1 });
+    expect(infoOf('chat:none')).toEqual({ plan: 'plan-of-erin' });
+    // No hook decides `open`: the static rule does, and the member still carries the connection info.
+    expect(infoOf('open:static')).toEqual({ plan: 'plan-of-erin' });
+    expect(app.callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
   });
 
   it('with cacheTtl, asks the app once per user and channel; without it, on every subscribe and every poll', async () => {
