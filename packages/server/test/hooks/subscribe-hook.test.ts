@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions, type Authenticator, type HeraldServerOptions, type HooksOptions } from '@herald/server';
-import { Collector, freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import {
+  Collector,
+  freePort,
+  SseTestClient,
+  startTestHub,
+  WsTestClient,
+  startHookApp,
+  type HookApp,
+  type HookAppRequest,
+  type TestHub,
+} from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HookApp } from './hook-app.js';
 
 const SECRET = randomBytes(24).toString('base64url');
 const JWT_SECRET = randomBytes(32).toString('base64url');
@@ -23,6 +32,18 @@ const permissions = new Permissions({
 });
 
 let app: HookApp;
+/** The app's decision, its delay per answer (ms), and a gate holding every answer until released. */
+let answer: (request: HookAppRequest) => unknown;
+let delay = 0;
+let gate: Promise<void> | undefined;
+let openGate = (): void => undefined;
+const hold = (): void => void (gate ??= new Promise<void>((resolve) => (openGate = resolve)));
+const release = (): void => {
+  openGate();
+  gate = undefined;
+};
+/** The app's calls of hook `hook`. */
+const callsOf = (hook: string): HookAppRequest[] => app.requests.items.filter((r) => r.body['hook'] === hook);
 let hub: TestHub | undefined;
 const opened: { close(): Promise<unknown> }[] = [];
 const own = <T extends { close(): Promise<unknown> }>(thing: T): T => (opened.push(thing), thing);
@@ -30,7 +51,7 @@ const own = <T extends { close(): Promise<unknown> }>(thing: T): T => (opened.pu
 async function start(hooks: Partial<HooksOptions> = {}, options: HeraldServerOptions = {}): Promise<TestHub> {
   hub = await startTestHub({
     security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), permissions },
-    hooks: { secrets: [SECRET], subscribe: app.url('/subscribe'), namespaces: { open: { subscribe: false } }, ...hooks },
+    hooks: { secrets: [SECRET], subscribe: `${app.url}/subscribe`, namespaces: { open: { subscribe: false } }, ...hooks },
     ...options,
   });
   return hub;
@@ -59,9 +80,16 @@ async function get(url: string, t: string): Promise<{ status: number; headers: H
 }
 
 beforeEach(async () => {
-  app = await HookApp.start(SECRET);
+  answer = () => ({ allow: true });
+  delay = 0;
+  app = await startHookApp(SECRET, async (request) => {
+    await gate;
+    // A slow app: each answer takes `delay` ms.
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return answer(request);
+  });
   // Allows `chat:<anything>` but `chat:secret`, with channel info naming the channel.
-  app.answer = (call) =>
+  answer = (call) =>
     call.body.channel === 'chat:secret'
       ? { allow: false, reason: 'members only' }
       : { allow: true, info: { seat: call.body.channel, user: call.body.user } };
@@ -71,8 +99,9 @@ afterEach(async () => {
   for (const thing of opened.splice(0).reverse()) await thing.close();
   await hub?.close();
   hub = undefined;
+  release();
   await app.close();
-  expect(app.badSignatures).toBe(0);
+  expect(app.requests.items.filter((r) => !r.signed)).toEqual([]);
 });
 
 describe('subscribe hook', () => {
@@ -112,7 +141,7 @@ describe('subscribe hook', () => {
     expect(pollDenied.status).toBe(403);
     expect(pollDenied.body).toEqual({ error: { code: ErrorCode.Forbidden, message: 'members only' } });
 
-    const calls = app.callsOf('subscribe').map((c) => c.body);
+    const calls = callsOf('subscribe').map((c) => c.body);
     expect(calls.map((c) => [c.transport, c.channel])).toEqual(
       expect.arrayContaining([
         ['websocket', 'chat:lobby'],
@@ -145,7 +174,7 @@ describe('subscribe hook', () => {
     expect((await ws.request({ type: 'subscribe', channel: 'open:square' })).error).toBeUndefined();
     const backend = own(await WsTestClient.connect(h.wsUrl, { headers: { 'x-herald-key': 'k'.repeat(32) } }));
     expect((await backend.request({ type: 'subscribe', channel: 'chat:secret' })).error).toBeUndefined();
-    expect(app.calls.items).toEqual([]);
+    expect(app.requests.items).toEqual([]);
   });
 
   it("puts the hook's channel info on the presence member: join and leave frames, the presence command and GET /api/presence", async () => {
@@ -177,7 +206,7 @@ describe('subscribe hook', () => {
 
   it('keeps no info on a member when the hook gives none and the connection has none', async () => {
     const h = await start();
-    app.answer = () => ({ allow: true });
+    answer = () => ({ allow: true });
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(await token('dan')) }));
     await ws.request({ type: 'subscribe', channel: 'chat:plain', joinLeave: true });
     const join = (await ws.frames.until((fs) => fs.some((f) => f.type === 'join'), 'join')).find((f) => f.type === 'join');
@@ -198,7 +227,7 @@ describe('subscribe hook', () => {
         }),
     };
     const h = await start({}, { security: { authenticator, permissions } });
-    app.answer = (call) => (call.body.channel === 'chat:given' ? { allow: true, info: { seat: 1 } } : { allow: true });
+    answer = (call) => (call.body.channel === 'chat:given' ? { allow: true, info: { seat: 1 } } : { allow: true });
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer('erin') }));
     for (const channel of ['chat:given', 'chat:none', 'open:static']) await ws.request({ type: 'subscribe', channel, joinLeave: true });
     const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 3, 'three joins')).filter(
@@ -209,7 +238,7 @@ describe('subscribe hook', () => {
     expect(infoOf('chat:none')).toEqual({ plan: 'plan-of-erin' });
     // No hook decides `open`: the static rule does, and the member still carries the connection info.
     expect(infoOf('open:static')).toEqual({ plan: 'plan-of-erin' });
-    expect(app.callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
+    expect(callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
   });
 
   it('with cacheTtl, asks the app once per user and channel; without it, on every subscribe and every poll', async () => {
@@ -222,7 +251,7 @@ describe('subscribe hook', () => {
     expect(again.error).toBeUndefined();
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
-    expect(app.callsOf('subscribe')).toHaveLength(1);
+    expect(callsOf('subscribe')).toHaveLength(1);
     // The cached allow keeps the channel info.
     const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 2, 'two joins')).filter(
       (f) => f.type === 'join',
@@ -234,7 +263,7 @@ describe('subscribe hook', () => {
     // Another user is asked about on its own.
     const bob = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(await token('bob')) }));
     await bob.request({ type: 'subscribe', channel: 'chat:cached' });
-    expect(app.callsOf('subscribe')).toHaveLength(2);
+    expect(callsOf('subscribe')).toHaveLength(2);
     await ws.close();
     await bob.close();
     await h.close();
@@ -246,7 +275,7 @@ describe('subscribe hook', () => {
     await ws2.request({ type: 'subscribe', channel: 'chat:uncached' });
     expect((await get(`${h.url}/api/messages?channel=chat:uncached`, alice)).status).toBe(200);
     expect((await get(`${h.url}/api/messages?channel=chat:uncached`, alice)).status).toBe(200);
-    expect(app.callsOf('subscribe').filter((c) => c.body.channel === 'chat:uncached')).toHaveLength(4);
+    expect(callsOf('subscribe').filter((c) => c.body.channel === 'chat:uncached')).toHaveLength(4);
   });
 
   it('keeps a hooked subscription when the session re-authenticates (the hook is not asked again)', async () => {
@@ -259,14 +288,14 @@ describe('subscribe hook', () => {
     const [message] = await ws.waitForMessages(1, 'chat:stay');
     expect(message.data).toBe('still here');
     expect(ws.frames.items.filter((f) => f.type === 'unsubscribed')).toEqual([]);
-    expect(app.callsOf('subscribe')).toHaveLength(1);
+    expect(callsOf('subscribe')).toHaveLength(1);
   });
 });
 
 describe('subscribe hook failing', () => {
   it('fails closed with 3003 on every transport when the app is too slow, and the hub keeps serving', async () => {
     const h = await start({ timeout: 200 });
-    app.hold();
+    hold();
     const alice = await token('alice');
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(alice) }));
     const reply = await ws.request({ type: 'subscribe', channel: 'chat:slow' });
@@ -282,7 +311,7 @@ describe('subscribe hook failing', () => {
     // The session is still usable; channels without a hook are unaffected.
     expect((await ws.request({ type: 'subscribe', channel: 'open:fine' })).error).toBeUndefined();
     expect((await ws.request({ type: 'ping' })).error).toBeUndefined();
-    app.release();
+    release();
   });
 
   it('fails closed with 3003 on every transport when the app is down', async () => {
@@ -304,30 +333,30 @@ describe('subscribe hook failing', () => {
 
   it('bounds the calls in flight under 1,000 concurrent subscribes to a slow app: all answered, never more than the concurrency at once', async () => {
     const h = await start({ concurrency: 16, maxQueued: 2000, timeout: 30_000 }, { commandsPerSecond: 10_000, commandBurst: 10_000 });
-    app.delay = 50;
+    delay = 50;
     const { replies } = await subscribeMany(h, 'load');
     await replies.count(1000, 30_000);
     expect(replies.items.filter((r) => r.error !== undefined)).toEqual([]);
-    expect(app.callsOf('subscribe')).toHaveLength(1000);
+    expect(callsOf('subscribe')).toHaveLength(1000);
     expect(app.maxInFlight).toBeLessThanOrEqual(16);
     expect(app.maxInFlight).toBeGreaterThan(1);
   }, 60_000);
 
   it('refuses at once (3003) what passes the queue bound, while the app has answered nothing', async () => {
     const h = await start({ concurrency: 16, maxQueued: 10, timeout: 30_000 }, { commandsPerSecond: 10_000, commandBurst: 10_000 });
-    app.hold();
+    hold();
     const { replies } = await subscribeMany(h, 'queue');
     // 16 calls in flight and 10 waiting: the other 974 are refused without waiting for the app.
     await replies.count(974, 20_000);
-    await app.calls.count(16);
+    await app.requests.count(16);
     expect(replies.items).toHaveLength(974);
     expect(new Set(replies.items.map((r) => JSON.stringify(r.error)))).toEqual(
       new Set([JSON.stringify({ code: ErrorCode.HookUnavailable, message: 'the subscribe hook has too many calls waiting' })]),
     );
-    expect(app.calls.items).toHaveLength(16);
-    app.release();
+    expect(app.requests.items).toHaveLength(16);
+    release();
     await replies.count(1000, 20_000);
     expect(replies.items.filter((r) => r.error === undefined)).toHaveLength(26);
-    expect(app.calls.items).toHaveLength(26);
+    expect(app.requests.items).toHaveLength(26);
   }, 60_000);
 });
