@@ -9,6 +9,11 @@ export interface PresenceMember {
   readonly client: string;
   /** The user id, or `null` for an anonymous session. */
   readonly user: string | null;
+  /**
+   * What the app said of this member (any JSON): the channel info the subscribe hook answered, else
+   * the connection info the connect hook answered; absent when neither gave any.
+   */
+  readonly info?: unknown;
 }
 
 /** `subscribe` reply fields. */

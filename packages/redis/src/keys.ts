@@ -32,7 +32,7 @@ export class Keys {
     return this.livePrefix + channel;
   }
 
-  /** Hash client → user (JSON) of the channel's members. */
+  /** Hash client → member (JSON: the user, or `{"user", "info"}`) of the channel's members. */
   members(channel: string): string {
     return `${this.prefix}{${channel}}:members`;
   }

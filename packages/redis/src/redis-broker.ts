@@ -302,7 +302,10 @@ function parsePresenceEvent(text: string): PresenceEvent | undefined {
     const event = JSON.parse(text) as Partial<PresenceEvent>;
     if ((event.type !== 'join' && event.type !== 'leave') || typeof event.channel !== 'string' || typeof event.client !== 'string')
       return undefined;
-    return { type: event.type, channel: event.channel, client: event.client, user: typeof event.user === 'string' ? event.user : null };
+    const user = typeof event.user === 'string' ? event.user : null;
+    return event.info === undefined
+      ? { type: event.type, channel: event.channel, client: event.client, user }
+      : { type: event.type, channel: event.channel, client: event.client, user, info: event.info };
   } catch {
     return undefined;
   }

@@ -42,8 +42,8 @@ export class RedisPresenceStore implements PresenceStore {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #ttl: number;
-  /** The members this node added: re-stamped periodically, removed on close. */
-  readonly #mine = new Map<string, Map<string, string | null>>();
+  /** The members this node added (each as stored, see {@link encodeMember}): re-stamped periodically, removed on close. */
+  readonly #mine = new Map<string, Map<string, string>>();
   /**
    * Of those, the members counted for webhook events (per channel): their counts' keys are kept alive
    * with them, and on close they are left to expire, so that another node's sweep emits their leave.
@@ -75,14 +75,15 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async add(channel: string, entry: PresenceMember): Promise<void> {
-    await this.#stamp(channel, [[entry.client, entry.user]]);
+    const stored = encodeMember(entry);
+    await this.#stamp(channel, [[entry.client, stored]]);
     // Re-stamped from now on only once stored: a failed add leaves nothing to refresh.
     let members = this.#mine.get(channel);
     if (members === undefined) {
       members = new Map();
       this.#mine.set(channel, members);
     }
-    members.set(entry.client, entry.user);
+    members.set(entry.client, stored);
   }
 
   async remove(channel: string, client: string): Promise<void> {
@@ -144,7 +145,7 @@ export class RedisPresenceStore implements PresenceStore {
       [String(this.#clock.now())],
     )) as string[];
     const entries: PresenceMember[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ client: flat[i]!, user: JSON.parse(flat[i + 1]!) as string | null });
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push(decodeMember(flat[i]!, flat[i + 1]!));
     return entries;
   }
 
@@ -169,9 +170,9 @@ export class RedisPresenceStore implements PresenceStore {
     await disconnect(this.#client);
   }
 
-  async #stamp(channel: string, members: Iterable<[string, string | null]>): Promise<void> {
+  async #stamp(channel: string, members: Iterable<[string, string]>): Promise<void> {
     const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * 2)];
-    for (const [client, user] of members) args.push(client, JSON.stringify(user));
+    for (const [client, stored] of members) args.push(client, stored);
     await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
     // The counts live as long as the members they count.
     if (this.#counted.has(channel)) {
@@ -201,4 +202,27 @@ function expiry(reply: readonly (number | string)[], from: number, vacated: bool
   const left: { userKey: string; client: string }[] = [];
   for (let i = from; i + 1 < reply.length; i += 2) left.push({ userKey: String(reply[i]), client: String(reply[i + 1]) });
   return left.length === 0 && !vacated ? undefined : { left, vacated };
+}
+
+/**
+ * A member as its hash field's value: the user as JSON (`"alice"` or `null`, the only form before
+ * members had `info`), or `{"user", "info"}` when it carries info. Both forms stay readable.
+ */
+function encodeMember(member: PresenceMember): string {
+  return member.info === undefined ? JSON.stringify(member.user) : JSON.stringify({ user: member.user, info: member.info });
+}
+
+/** Reads a hash field's value (see {@link encodeMember}); anything unreadable is an anonymous member. */
+function decodeMember(client: string, stored: string): PresenceMember {
+  let value: unknown;
+  try {
+    value = JSON.parse(stored);
+  } catch {
+    return { client, user: null };
+  }
+  if (typeof value === 'string') return { client, user: value };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { client, user: null };
+  const fields = value as { user?: unknown; info?: unknown };
+  const user = typeof fields.user === 'string' ? fields.user : null;
+  return fields.info === undefined ? { client, user } : { client, user, info: fields.info };
 }

@@ -146,7 +146,7 @@ return {epoch, top}
 
 /**
  * Adds or refreshes members. KEYS: members, alive. ARGV: expiry (ms since epoch), key ttl (ms), then
- * client/user pairs (user as JSON).
+ * client/member pairs (the member as JSON: its user, or `{"user", "info"}`).
  */
 export const PRESENCE_ADD = new Script(`
 for i = 3, #ARGV, 2 do
@@ -160,7 +160,8 @@ return 1
 
 /**
  * The live members, dropping those whose node stopped refreshing them. KEYS: members, alive, and
- * optionally owners (counted members are not dropped here: see {@link PRESENCE_COUNT_ADD}). ARGV: now (ms). Returns a flat list client, user, client, user…
+ * optionally owners (counted members are not dropped here: see {@link PRESENCE_COUNT_ADD}). ARGV:
+ * now (ms). Returns a flat list client, member, client, member… (members as stored).
  */
 export const PRESENCE_LIST = new Script(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])

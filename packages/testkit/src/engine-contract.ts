@@ -271,6 +271,34 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       expect(seen.events).toEqual([{ type: 'join', channel: ch, client: 'c3', user: 'bob' }]);
     });
 
+    it('keeps a member\'s info (any JSON) in presence and in presence events; members without info have no info field', async () => {
+      const { broker, presence } = await make();
+      const seen = record(broker);
+      const ch = channel();
+      const info = { name: 'Alice', tags: ['a', 1, null], nested: { ok: true } };
+      await presence.add(ch, { client: 'c1', user: 'alice', info });
+      await presence.add(ch, { client: 'c2', user: null, info: 'plain text' });
+      await presence.add(ch, { client: 'c3', user: 'carol' });
+      const members = await presence.list(ch);
+      expect(members.sort((a, b) => a.client.localeCompare(b.client))).toEqual([
+        { client: 'c1', user: 'alice', info },
+        { client: 'c2', user: null, info: 'plain text' },
+        { client: 'c3', user: 'carol' },
+      ]);
+      expect(members.find((m) => m.client === 'c3')).not.toHaveProperty('info');
+      // Re-added without info (a new subscription of the same client): the info goes.
+      await presence.add(ch, { client: 'c1', user: 'alice' });
+      expect((await presence.list(ch)).find((m) => m.client === 'c1')).toEqual({ client: 'c1', user: 'alice' });
+      await broker.subscribe(ch);
+      await broker.publishPresenceEvent({ type: 'join', channel: ch, client: 'c4', user: 'dave', info: { seat: 4 } });
+      await broker.publishPresenceEvent({ type: 'leave', channel: ch, client: 'c4', user: 'dave', info: { seat: 4 } });
+      await eventually(() => seen.events.length >= 2, 'two presence events');
+      expect(seen.events).toEqual([
+        { type: 'join', channel: ch, client: 'c4', user: 'dave', info: { seat: 4 } },
+        { type: 'leave', channel: ch, client: 'c4', user: 'dave', info: { seat: 4 } },
+      ]);
+    });
+
     it('property: resuming from any position yields every later retained message once, in order', async () => {
       const { broker } = await make(50);
       await fc.assert(

@@ -156,7 +156,10 @@ export function adminRoutes(parts: AdminParts): [string, Route][] {
           parts.maxBodyBytes,
           cors,
           // An admin identity may publish anywhere; checked all the same, so no other one ever skips the namespaces' rules.
-          (channel) => security.permissions.check(identity, 'publish', channel),
+          (channel, data) => {
+            security.permissions.check(identity, 'publish', channel);
+            return Promise.resolve({ data, replaced: false });
+          },
           idempotencyScope(identity),
           parts.maxBatchMessages,
         ),

@@ -64,6 +64,8 @@ export interface PresenceEvent {
   readonly channel: string;
   readonly client: string;
   readonly user: string | null;
+  /** The member's info (see `PresenceMember.info`), when it has any. */
+  readonly info?: unknown;
 }
 
 /** What a broker calls when a message or presence event arrives for a channel this node subscribed to. */

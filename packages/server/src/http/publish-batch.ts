@@ -10,6 +10,7 @@ import {
 } from '@herald/protocol';
 import { toWireError } from '../errors.js';
 import type { Hub, PublishCallOptions } from '../hub/hub.js';
+import type { Authorize } from './publish-route.js';
 
 /** Channels of one batch published at the same time; each channel's messages go one after another. */
 const CONCURRENT_CHANNELS = 16;
@@ -17,8 +18,11 @@ const CONCURRENT_CHANNELS = 16;
 /** What a batch needs from its request: the hub, the publisher's permission check and idempotency scope, the size limit. */
 export interface BatchPublisher {
   readonly hub: Hub;
-  /** Throws (a `HeraldError`) when the publisher may not publish on the channel. */
-  readonly authorize: (channel: string) => void;
+  /**
+   * Decides each entry on its own: rejects (a `HeraldError`) when the publisher may not publish it,
+   * else resolves with what to store (a publish hook may replace the data).
+   */
+  readonly authorize: Authorize;
   /** The publisher's idempotency scope (see `idempotencyScope`). */
   readonly scope: string;
   /** Most messages in one batch (`maxBatchMessages`). */
@@ -100,11 +104,12 @@ export async function publishBatch(publisher: BatchPublisher, messages: unknown)
         continue;
       }
       try {
-        publisher.authorize(entry.channel);
-        results[entry.index] = await publisher.hub.publish(entry.channel, entry.data, {
+        const decision = await publisher.authorize(entry.channel, entry.data);
+        results[entry.index] = await publisher.hub.publish(entry.channel, decision.data, {
           idempotencyKey: entry.idempotencyKey,
           idempotencyScope: publisher.scope,
           publisher: publisher.publisher,
+          ...(decision.replaced && { idempotencyData: entry.data }),
         });
       } catch (error) {
         const wire = toWireError(error);

@@ -3,6 +3,7 @@ import { checkChannelName, checkIdempotencyKey, ErrorCode, exceedsJsonDepth } fr
 import { idempotencyScope } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
+import { decidePublish, type PublishDecision } from '../hooks/client-decisions.js';
 import type { Hub, PublishCallOptions } from '../hub/hub.js';
 import { csrfSafe, identifyRequest } from './identify-request.js';
 import { publishBatch } from './publish-batch.js';
@@ -12,6 +13,12 @@ import type { RequestLimiter } from './request-limiter.js';
 import type { Route } from './route.js';
 import { nextSessionId } from '../transport/session-id.js';
 import { clientPublisher } from '../webhooks/client-events.js';
+
+/**
+ * Decides one publish of `data` on `channel` for the request's publisher: the static rules or the
+ * app's publish hook; resolves with what to store, or rejects (a `HeraldError`) when refused.
+ */
+export type Authorize = (channel: string, data: unknown) => Promise<PublishDecision>;
 
 /**
  * `POST /api/publish` with `{"channel", "data", "idempotencyKey"?}`: answers `{channel, epoch, offset}`
@@ -25,7 +32,7 @@ export async function handlePublish(
   res: ServerResponse,
   bodyLimit: number,
   headers: Record<string, string>,
-  authorize: (channel: string) => void,
+  authorize: Authorize,
   scope: string,
   maxBatchMessages: number,
   admitBatch?: (messages: number) => Promise<boolean>,
@@ -112,8 +119,15 @@ export async function handlePublish(
     idempotencyKey = key.value;
   }
   try {
-    authorize(channel.value);
-    const result = await hub.publish(channel.value, fields['data'], { idempotencyKey, idempotencyScope: scope, publisher });
+    const sent = fields['data'];
+    const decision = await authorize(channel.value, sent);
+    const result = await hub.publish(channel.value, decision.data, {
+      idempotencyKey,
+      idempotencyScope: scope,
+      publisher,
+      // A key is bound to what the client sent, not to the app's replacement of it.
+      ...(decision.replaced && { idempotencyData: sent }),
+    });
     sendJson(res, 200, result, headers);
   } catch (error) {
     sendError(res, toWireError(error), headers);
@@ -122,8 +136,8 @@ export async function handlePublish(
 
 /**
  * The `POST /api/publish` route: the rate limits (per address, then per user; a batch then counts
- * its other messages too), identifies the publisher, checks `publish` on the channel, then
- * {@link handlePublish}.
+ * its other messages too), identifies the publisher, then {@link handlePublish}, which checks
+ * `publish` on each channel (or asks the publish hook, under the request's id).
  */
 export function publishRoute(
   hub: Hub,
@@ -136,7 +150,9 @@ export function publishRoute(
     methods: 'POST',
     async handle(req, res, { params, cors }) {
       if (!requests.admitAddress(req, res, 'publish', cors)) return;
-      const who = await identifyRequest(security, req, res, params, cors);
+      // One request id for every hook the request asks (connect, publish).
+      const context = { transport: 'http', client: nextSessionId() } as const;
+      const who = await identifyRequest(security, req, res, params, cors, context);
       if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
       if (!(await requests.admitUser(req, res, who.identity, 'publish', cors))) return;
       return handlePublish(
@@ -145,12 +161,13 @@ export function publishRoute(
         res,
         maxBodyBytes,
         cors,
-        (channel) => security.permissions.check(who.identity, 'publish', channel),
+        // A client's publish goes to the publish hook where one decides the channel (never the API key's).
+        (channel, data) => decidePublish(security, who.identity, context, channel, data),
         idempotencyScope(who.identity),
         maxBatchMessages,
         (messages) => requests.admitBatch(req, res, who.identity, messages, cors),
-        // The request is the client: each gets its own id in `client_publish` events.
-        clientPublisher(who.identity, nextSessionId()),
+        // The request is the client: its id is the one the hooks were told, and the `client_publish` events carry it.
+        clientPublisher(who.identity, context.client),
       );
     },
   };

@@ -21,7 +21,7 @@ export function readRoute(polling: PollingTransport, security: Security, op: 'su
       const who = await identifyRequest(security, req, res, params, cors, context);
       if (who === undefined || !(await requests.admitUser(req, res, who.identity, kind, cors))) return;
       if (op === 'history') params.delete('wait');
-      return polling.handle(req, res, params, who.identity, op, cors);
+      return polling.handle(req, res, params, who.identity, op, cors, context.client);
     },
   };
 }

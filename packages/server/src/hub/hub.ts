@@ -66,6 +66,12 @@ export interface PublishCallOptions {
    * duplicate) is a `client_publish` webhook event naming it. `client`: its session, or a request id.
    */
   readonly publisher?: { readonly client: string; readonly user: string | null } | undefined;
+  /**
+   * What `idempotencyKey` is bound to when that is not the data stored: the data the client sent,
+   * when a publish hook replaced it. A retry with the key must send the same; the replacement may
+   * differ from one call of the hook to the next. @default the data published
+   */
+  readonly idempotencyData?: unknown;
 }
 
 /** Longest {@link Hub.close} waits for the `leave` of its members to reach the engine (ms). */
@@ -117,6 +123,8 @@ export class Hub {
   readonly #idempotencyTtl: number;
   readonly #liveRepair: LiveRepair;
   readonly #observer: HubObserver;
+  /** The presence info of the subscriptions that have any (most have none: no slot in every subscription). */
+  readonly #infos = new WeakMap<Subscription, unknown>();
   /** Where webhook events go, when configured (transports emit `connection_closed` here too). */
   readonly webhooks: WebhookSink | undefined;
   /** The presence and channel webhook events, when wanted (members are then added and removed through it). */
@@ -184,16 +192,20 @@ export class Hub {
       throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
     }
     if (dataJson === undefined) throw new HeraldError(ErrorCode.InvalidField, 'data must be a JSON value');
-    return this.#publishJson(channel, dataJson, options);
+    // Serialised only when a key will use it: JSON of the data the client sent (see `idempotencyData`).
+    const keyedJson =
+      options.idempotencyData === undefined || options.idempotencyKey === undefined ? dataJson : JSON.stringify(options.idempotencyData);
+    return this.#publishJson(channel, dataJson, options, keyedJson);
   }
 
   /** Like {@link Hub.publish} with `data` already serialised as JSON text (not re-checked; the channel name is). */
   async publishJson(channel: string, dataJson: string, options: PublishCallOptions = {}): Promise<PublishResult> {
     checkChannel(channel);
-    return this.#publishJson(channel, dataJson, options);
+    return this.#publishJson(channel, dataJson, options, dataJson);
   }
 
-  async #publishJson(channel: string, dataJson: string, options: PublishCallOptions): Promise<PublishResult> {
+  /** `keyedJson`: the JSON the idempotency key's fingerprint is taken of (see `idempotencyData`). */
+  async #publishJson(channel: string, dataJson: string, options: PublishCallOptions, keyedJson: string): Promise<PublishResult> {
     this.#assertOpen();
     const key = options.idempotencyKey;
     if (key === undefined) {
@@ -206,7 +218,7 @@ export class Hub {
     if (!checked.ok) throw HeraldError.fromWire(checked.error);
     // Keys are the publisher's own: another publisher's key never suppresses this message.
     const scoped = digest(`${options.idempotencyScope ?? ''}\n${key}`);
-    const fingerprint = digest(dataJson).slice(0, 22);
+    const fingerprint = digest(keyedJson).slice(0, 22);
     const outcome = await this.#engineCall(() =>
       this.#broker.publish(channel, dataJson, { idempotencyKey: scoped, idempotencyTtl: this.#idempotencyTtl, fingerprint }),
     );
@@ -301,12 +313,13 @@ export class Hub {
    * Subscribes `subscriber` to `channel`. With `since`, the retained messages after it are replayed
    * when `start()` is called (after a gap when `since` cannot be resumed from); live messages that
    * arrive meanwhile are held and delivered after the replay, without duplicates. `signed` is passed
-   * to the subscriber with every message (see `Subscriber.message`); the caller checks permissions.
+   * to the subscriber with every message (see `Subscriber.message`); `info` (any JSON) goes onto the
+   * subscriber's presence member and its join and leave events. The caller checks permissions.
    */
   async subscribe(
     subscriber: Subscriber,
     channel: string,
-    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean } = {},
+    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean; info?: unknown } = {},
   ): Promise<SubscribeOutcome> {
     checkChannel(channel);
     this.#assertOpen();
@@ -331,7 +344,12 @@ export class Hub {
         gap = computeGap(channel, since, result, subscription.signed);
         replay = afterGap(result.messages, gap).map((m) => new HubMessage(m));
       }
-      const member = { client: subscriber.client, user: subscriber.user };
+      const { info } = options;
+      const member: PresenceMember =
+        info === undefined
+          ? { client: subscriber.client, user: subscriber.user }
+          : { client: subscriber.client, user: subscriber.user, info };
+      if (info !== undefined) this.#infos.set(subscription, info);
       try {
         await this.#engineCall(() => this.#addMember(channel, member));
       } catch (error) {
@@ -372,7 +390,7 @@ export class Hub {
       return;
     }
     this.#detach(subscription, state);
-    void this.#leave(subscription.channel, subscription.subscriber);
+    void this.#leave(subscription);
   }
 
   /**
@@ -437,10 +455,10 @@ export class Hub {
     clearInterval(this.#positionCheck);
     this.#liveRepair.close();
     const leaving: Promise<void>[] = [];
-    for (const [channel, state] of this.#channels) {
+    for (const state of this.#channels.values()) {
       for (const subscription of state.subscriptions) {
         // Members whose join was announced leave like any disconnect: other nodes see a `leave`.
-        if (subscription.live) leaving.push(this.#leave(channel, subscription.subscriber));
+        if (subscription.live) leaving.push(this.#leave(subscription));
         subscription.closed = true;
       }
     }
@@ -455,10 +473,16 @@ export class Hub {
     await Promise.allSettled(this.#releasing.values());
   }
 
-  async #leave(channel: string, subscriber: Subscriber): Promise<void> {
+  async #leave(subscription: Subscription): Promise<void> {
+    const { channel, subscriber } = subscription;
+    const info = this.#infos.get(subscription);
     try {
       await this.#removeMember(channel, { client: subscriber.client, user: subscriber.user });
-      await this.#broker.publishPresenceEvent({ type: 'leave', channel, client: subscriber.client, user: subscriber.user });
+      await this.#broker.publishPresenceEvent(
+        info === undefined
+          ? { type: 'leave', channel, client: subscriber.client, user: subscriber.user }
+          : { type: 'leave', channel, client: subscriber.client, user: subscriber.user, info },
+      );
     } catch (error) {
       this.#logger.warn({ err: error, channel }, 'leave not recorded');
     }
@@ -514,7 +538,8 @@ export class Hub {
   #onPresenceEvent(event: PresenceEvent): void {
     const state = this.#channels.get(event.channel);
     if (state === undefined || state.joinLeave === 0) return;
-    const member = { client: event.client, user: event.user };
+    const member: PresenceMember =
+      event.info === undefined ? { client: event.client, user: event.user } : { client: event.client, user: event.user, info: event.info };
     for (const subscription of state.subscriptions) {
       if (subscription.joinLeave && subscription.live) subscription.subscriber.presence(event.type, event.channel, member);
     }

@@ -2,10 +2,16 @@ import type { PresenceMember } from '@herald/protocol';
 import type { PresenceAddCount, PresenceMarker, PresenceRemoveCount, PresenceStore } from '../engine/broker.js';
 import { PresenceCounts } from './presence-counts.js';
 
+/**
+ * Per member: its user, or the member itself when it carries `info` (most members carry none, so
+ * most cost no object).
+ */
+type Held = string | null | PresenceMember;
+
 /** Presence in this process's memory (single node). */
 export class MemoryPresenceStore implements PresenceStore {
-  /** Per channel, each member's user by client id: no member object kept per subscription. */
-  #channels = new Map<string, Map<string, string | null>>();
+  /** Per channel, each member by client id. */
+  #channels = new Map<string, Map<string, Held>>();
   /** Counted members and pending markers (webhook events): one process, so counting is atomic as is. */
   readonly #counts = new PresenceCounts();
 
@@ -15,7 +21,7 @@ export class MemoryPresenceStore implements PresenceStore {
       members = new Map();
       this.#channels.set(channel, members);
     }
-    members.set(entry.client, entry.user);
+    members.set(entry.client, entry.info === undefined ? entry.user : { client: entry.client, user: entry.user, info: entry.info });
     return Promise.resolve();
   }
 
@@ -28,7 +34,9 @@ export class MemoryPresenceStore implements PresenceStore {
   list(channel: string): Promise<PresenceMember[]> {
     const members = this.#channels.get(channel);
     const list: PresenceMember[] = [];
-    if (members !== undefined) for (const [client, user] of members) list.push({ client, user });
+    if (members !== undefined) {
+      for (const [client, held] of members) list.push(held === null || typeof held === 'string' ? { client, user: held } : held);
+    }
     return Promise.resolve(list);
   }
 

@@ -14,6 +14,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
+import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
@@ -25,6 +26,7 @@ import { messagesJson } from './messages-json.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { capRead } from './read-cap.js';
+import { nextSessionId } from './session-id.js';
 import type { ConnectionInfo, Transport } from './transport.js';
 
 /** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
@@ -98,7 +100,10 @@ export class PollingTransport implements Transport {
   /**
    * Answers one poll for `identity` (authenticated by the caller), checking `op` on every channel.
    * A channel whose history the client may not read starts at its current end when no `since` is
-   * given, resumes only from a position the hub signed, and gets signed positions back.
+   * given, resumes only from a position the hub signed, and gets signed positions back. A poll's
+   * channels a subscribe hook decides are asked of the app (at once, under the request's id `client`,
+   * else a fresh one: polling keeps no session) on every poll, once the hub's own checks passed, unless an allow is cached
+   * (`cacheTtl`); the first refused channel fails the poll.
    */
   async handle(
     req: IncomingMessage,
@@ -107,6 +112,7 @@ export class PollingTransport implements Transport {
     identity: Identity,
     op: 'subscribe' | 'history',
     headers: Record<string, string>,
+    client?: string,
   ): Promise<void> {
     const query = readChannelQuery(params, this.#options.maxChannels);
     if (!query.ok) return sendError(res, query.error, headers);
@@ -116,11 +122,13 @@ export class PollingTransport implements Transport {
     const asked = new Map<string, Position>();
     try {
       for (const channel of channels) {
-        security.permissions.check(identity, op, channel);
+        if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
+        else security.permissions.check(identity, op, channel);
         if (security.signsFor(identity, channel)) restricted.add(channel);
         const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
         if (from !== undefined) asked.set(channel, from);
       }
+      if (op === 'subscribe') await this.#askHooks(identity, channels, client ?? nextSessionId());
     } catch (error) {
       return sendError(res, toWireError(error), headers);
     }
@@ -204,6 +212,16 @@ export class PollingTransport implements Transport {
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
+  }
+
+  /** Asks the subscribe hook about every channel it decides, at once; throws the first channel's refusal. */
+  async #askHooks(identity: Identity, channels: readonly string[], client: string): Promise<void> {
+    const security = this.#security;
+    const hooked = channels.filter((channel) => hookDecides(security, identity, 'subscribe', channel));
+    if (hooked.length === 0) return;
+    const context = { transport: 'polling', client } as const;
+    const settled = await Promise.allSettled(hooked.map((channel) => subscribeInfo(security, identity, context, channel)));
+    for (const result of settled) if (result.status === 'rejected') throw result.reason;
   }
 
   /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */

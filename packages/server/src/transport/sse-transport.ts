@@ -8,12 +8,14 @@ import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import { HookFailure } from '../hooks/hook-caller.js';
 import { REFRESH_RETRY_DELAY, type ProxyHooks } from '../hooks/proxy-hooks.js';
+import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
+import { nextSessionId } from './session-id.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
@@ -37,6 +39,14 @@ export interface SseTransportOptions {
   readonly retry: number;
   /** Told when a stream is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+}
+
+/** A channel a stream may have: where it starts, whether its positions are signed, its presence info. */
+interface Allowed {
+  readonly channel: string;
+  readonly since: Position | undefined;
+  readonly signed: boolean;
+  readonly info: unknown;
 }
 
 /**
@@ -78,7 +88,11 @@ export class SseTransport implements SseStreamOwner, Transport {
 
   /**
    * Serves one stream for `identity` (already authenticated by the caller); `slot` is released when
-   * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too.
+   * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too;
+   * the channels a subscribe hook decides are asked of the app at once (each call bounded by the
+   * hook's concurrency), once the hub's own checks passed. When the app cannot decide one of them
+   * (3003), the whole stream is refused (HTTP 503 with `Retry-After`): the client retries it later
+   * rather than go on without that channel.
    * `client`: the stream's session id (the one the connect hook was told), else a new one.
    */
   async handle(
@@ -102,22 +116,15 @@ export class SseTransport implements SseStreamOwner, Transport {
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
-    const channels: { channel: string; since: Position | undefined; signed: boolean }[] = [];
+    const session = client ?? nextSessionId();
+    const decisions = await Promise.all(asked.map((channel) => this.#decide(identity, session, channel, joinLeave, since?.get(channel))));
+    const channels: Allowed[] = [];
     const refused: { channel: string; error: WireError }[] = [];
-    const { permissions } = this.#security;
-    for (const channel of asked) {
-      try {
-        permissions.check(identity, 'subscribe', channel);
-        // Joins and leaves name the channel's members: the same right as reading its presence.
-        if (joinLeave) permissions.check(identity, 'presence', channel);
-        channels.push({
-          channel,
-          since: this.#security.resumeFrom(identity, channel, since?.get(channel)),
-          signed: this.#security.signsFor(identity, channel),
-        });
-      } catch (error) {
-        refused.push({ channel, error: toWireError(error) });
-      }
+    for (const decision of decisions) {
+      if ('error' in decision) {
+        if (decision.error.code === ErrorCode.HookUnavailable) return sendError(res, decision.error, headers);
+        refused.push(decision);
+      } else channels.push(decision);
     }
     if (channels.length === 0) {
       sendError(res, refused[0]!.error, headers);
@@ -132,12 +139,12 @@ export class SseTransport implements SseStreamOwner, Transport {
       this.#options.sendQueueBytes,
       this,
       this.#clock.now(),
-      client,
+      session,
     );
     const outcomes: SubscribeOutcome[] = [];
     try {
-      for (const { channel, since: from, signed } of channels) {
-        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed });
+      for (const { channel, since: from, signed, info } of channels) {
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed, info });
         outcomes.push(outcome);
         stream.subscriptions.push(outcome.subscription);
         positions.set(channel, signed ? this.cursors.sign(channel, outcome.position) : outcome.position);
@@ -223,13 +230,36 @@ export class SseTransport implements SseStreamOwner, Transport {
     if (identity === undefined) return this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' });
     for (const channel of expiry.channels) {
       try {
-        this.#security.permissions.check(identity, 'subscribe', channel);
+        // A channel the subscribe hook allowed keeps the app's allow (the hook is not asked again).
+        checkUnlessHooked(this.#security, identity, 'subscribe', channel);
       } catch (error) {
         return this.#end(stream, res, toWireError(error));
       }
     }
     expiry.identity = identity;
     this.#armExpiry(expiry);
+  }
+
+  /** Whether `identity` may have `channel` on its stream: the hub's checks, then the subscribe hook. */
+  async #decide(
+    identity: Identity,
+    client: string,
+    channel: string,
+    joinLeave: boolean,
+    since: CursorEntry | undefined,
+  ): Promise<Allowed | { channel: string; error: WireError }> {
+    const security = this.#security;
+    try {
+      checkUnlessHooked(security, identity, 'subscribe', channel);
+      // Joins and leaves name the channel's members: the same right as reading its presence.
+      if (joinLeave) security.permissions.check(identity, 'presence', channel);
+      const from = security.resumeFrom(identity, channel, since);
+      const signed = security.signsFor(identity, channel);
+      const info = await subscribeInfo(security, identity, { transport: 'sse', client }, channel);
+      return { channel, since: from, signed, info };
+    } catch (error) {
+      return { channel, error: toWireError(error) };
+    }
   }
 
   /** @internal A stream's response closed: forget it and end its subscriptions. */

@@ -26,6 +26,8 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { HookFailure } from '../hooks/hook-caller.js';
 import { REFRESH_RETRY_DELAY, type ForwardedRequest, type ProxyHooks } from '../hooks/proxy-hooks.js';
+import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
+import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
 import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
@@ -315,21 +317,27 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     if (command.type === 'ping') return this.#reply(command.id, {});
     if (security.requireAuth && !this.#identity.authenticated)
       throw new HeraldError(ErrorCode.Unauthorized, 'authenticate first (auth command)');
-    if (command.type === 'subscribe' || command.type === 'publish' || command.type === 'history' || command.type === 'presence') {
-      // Checked on every command against the current grants, so a resume is re-checked too.
+    // Checked on every command against the current grants, so a resume is re-checked too. A
+    // subscribe or publish a hook decides is asked of the app once the hub's own checks passed.
+    if (command.type === 'subscribe') checkUnlessHooked(security, this.#identity, 'subscribe', command.channel);
+    else if (command.type === 'history' || command.type === 'presence')
       security.permissions.check(this.#identity, command.type, command.channel);
-    }
     switch (command.type) {
-      case 'publish':
+      case 'publish': {
+        const identity = this.#identity;
+        const decision = await decidePublish(security, identity, this.#hookContext(), command.channel, command.data);
         this.#reply(
           command.id,
-          await this.#context.hub.publish(command.channel, command.data, {
+          await this.#context.hub.publish(command.channel, decision.data, {
             idempotencyKey: command.idempotencyKey,
-            idempotencyScope: idempotencyScope(this.#identity),
-            publisher: clientPublisher(this.#identity, this.client),
+            idempotencyScope: idempotencyScope(identity),
+            publisher: clientPublisher(identity, this.client),
+            // A key is bound to what the client sent, not to the app's replacement of it.
+            ...(decision.replaced && { idempotencyData: command.data }),
           }),
         );
         return;
+      }
       case 'subscribe': {
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
@@ -376,10 +384,15 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     const pending: Pending = { channel, joinLeave, cancelled: false };
     const held = this.#entries;
     this.#entries = held === undefined ? pending : Array.isArray(held) ? [...held, pending] : [held, pending];
-    const signed = this.#context.security.signsFor(this.#identity, channel);
+    const { security } = this.#context;
+    const signed = security.signsFor(this.#identity, channel);
     let outcome;
     try {
-      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed });
+      // The subscribe hook (when one decides the channel) is asked while the entry holds the
+      // channel's place, so a second subscribe to it meanwhile is refused without asking the app.
+      const info = await subscribeInfo(security, this.#identity, this.#hookContext(), channel);
+      if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info });
     } catch (error) {
       this.#remove(pending);
       throw error;
@@ -439,16 +452,21 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   /**
    * Ends the subscriptions the session's new token no longer allows (to subscribe, or to see
    * joins and leaves when asked for), each with an `unsubscribed` push; the others sign their
-   * positions from now on if the new token lost `history`, or stop if it gained it.
+   * positions from now on if the new token lost `history`, or stop if it gained it. Channels the
+   * subscribe hook decides are not re-checked (the app allowed them; it is not asked again).
    */
   #dropRevoked(): void {
-    const { permissions } = this.#context.security;
+    const { security } = this.#context;
+    const { permissions } = security;
     for (const entry of [...this.#entryList()]) {
-      const op = !permissions.allows(this.#identity, 'subscribe', entry.channel)
-        ? 'subscribe'
-        : entry.joinLeave && !permissions.allows(this.#identity, 'presence', entry.channel)
-          ? 'presence'
-          : undefined;
+      // A channel the subscribe hook decides keeps the app's allow: the hook is not asked again.
+      const op =
+        !hookDecides(security, this.#identity, 'subscribe', entry.channel) &&
+        !permissions.allows(this.#identity, 'subscribe', entry.channel)
+          ? 'subscribe'
+          : entry.joinLeave && !permissions.allows(this.#identity, 'presence', entry.channel)
+            ? 'presence'
+            : undefined;
       if (op === undefined) {
         if (!isPending(entry)) entry.signed = this.#context.security.signsFor(this.#identity, entry.channel);
         continue;
@@ -461,6 +479,11 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
         error: denial(() => permissions.check(this.#identity, op, entry.channel)),
       });
     }
+  }
+
+  /** Who the app's hooks are asked for: this session. */
+  #hookContext(): HookContext {
+    return { transport: 'websocket', client: this.client };
   }
 
   /**
