@@ -13,3 +13,4 @@ export { startRedisServer, type RedisServerOptions, type TestRedisServer } from 
 export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, type HookAppRequest } from './hook-app.js';
 export { RecordingSink } from './recording-sink.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
+export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
