@@ -9,15 +9,7 @@ import {
 } from '@herald/server';
 import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
-import {
-  WEBHOOK_ACK,
-  WEBHOOK_ADD,
-  WEBHOOK_BURY,
-  WEBHOOK_CLAIM,
-  WEBHOOK_DEAD,
-  WEBHOOK_REPLAY,
-  WEBHOOK_RETRY,
-} from './webhook-scripts.js';
+import { WEBHOOK_ACK, WEBHOOK_ADD, WEBHOOK_BURY, WEBHOOK_CLAIM, WEBHOOK_DEAD, WEBHOOK_REPLAY, WEBHOOK_RETRY } from './webhook-scripts.js';
 
 /** Options of {@link RedisWebhookQueue.connect}. */
 export interface RedisWebhookQueueOptions {

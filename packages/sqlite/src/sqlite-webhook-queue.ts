@@ -93,14 +93,18 @@ export class SqliteWebhookQueue implements WebhookQueue {
 
   claim(node: string, max: number, leaseMs: number, now: number): Promise<QueuedWebhook[]> {
     return this.#call(() =>
-      this.#db.transaction(() => {
-        const rows = this.#due.all(now, max) as QueueRow[];
-        for (const row of rows) this.#lease.run(now + leaseMs, node, row.seq);
-        return rows.map((row): QueuedWebhook => {
-          const event = JSON.parse(row.json) as WebhookEvent;
-          return row.last_error === null ? { event, attempts: row.attempts } : { event, attempts: row.attempts, lastError: row.last_error };
-        });
-      }).immediate(),
+      this.#db
+        .transaction(() => {
+          const rows = this.#due.all(now, max) as QueueRow[];
+          for (const row of rows) this.#lease.run(now + leaseMs, node, row.seq);
+          return rows.map((row): QueuedWebhook => {
+            const event = JSON.parse(row.json) as WebhookEvent;
+            return row.last_error === null
+              ? { event, attempts: row.attempts }
+              : { event, attempts: row.attempts, lastError: row.last_error };
+          });
+        })
+        .immediate(),
     );
   }
 
@@ -141,15 +145,17 @@ export class SqliteWebhookQueue implements WebhookQueue {
 
   replay(ids: readonly string[] | 'all'): Promise<number> {
     return this.#call(() =>
-      this.#db.transaction(() => {
-        const chosen = ids === 'all' ? (this.#deadIds.all() as string[]) : ids;
-        let replayed = 0;
-        for (const id of chosen) {
-          this.#revive.run(id);
-          replayed += this.#unbury.run(id).changes;
-        }
-        return replayed;
-      }).immediate(),
+      this.#db
+        .transaction(() => {
+          const chosen = ids === 'all' ? (this.#deadIds.all() as string[]) : ids;
+          let replayed = 0;
+          for (const id of chosen) {
+            this.#revive.run(id);
+            replayed += this.#unbury.run(id).changes;
+          }
+          return replayed;
+        })
+        .immediate(),
     );
   }
 

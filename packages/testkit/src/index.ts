@@ -14,3 +14,4 @@ export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, ty
 export { RecordingSink } from './recording-sink.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
+export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';

@@ -131,7 +131,9 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       const [a, b] = [await make(store), await make(store)];
       const events = Array.from({ length: 300 }, (_, i) => webhookEvent(T0 + i));
       await a.add(events);
-      const rounds = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim(`n${i % 2}`, 20, 30_000, T0 + 1000)));
+      const rounds = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claim(`n${i % 2}`, 20, 30_000, T0 + 1000)),
+      );
       const ids = rounds.flat().map((w) => w.event.id);
       expect(ids).toHaveLength(300);
       expect(new Set(ids).size).toBe(300);

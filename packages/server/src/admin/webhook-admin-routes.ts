@@ -39,9 +39,16 @@ export function webhookAdminRoutes(
         if (limit === undefined) return;
         const rawAfter = params.get('after');
         if (rawAfter !== null && !/^\d{1,15}$/.test(rawAfter))
-          return sendError(res, { code: ErrorCode.InvalidField, message: 'after must be the next of a previous page (a whole number)' }, cors);
+          return sendError(
+            res,
+            { code: ErrorCode.InvalidField, message: 'after must be the next of a previous page (a whole number)' },
+            cors,
+          );
         try {
-          const [counts, letters] = await Promise.all([webhooks.counts(), webhooks.dead(limit, rawAfter === null ? undefined : Number(rawAfter))]);
+          const [counts, letters] = await Promise.all([
+            webhooks.counts(),
+            webhooks.dead(limit, rawAfter === null ? undefined : Number(rawAfter)),
+          ]);
           const next = letters.length === limit ? letters.at(-1)!.seq : null;
           sendJson(res, 200, { queued: counts.queued, dead: counts.dead, deadLetters: letters, next }, cors);
         } catch (error) {

@@ -287,10 +287,10 @@ export class WebhookDispatcher implements WebhookSink {
     if (items.length > dead) this.#observer?.counted('retried', items.length - dead);
   }
 
-  /** Puts leased events back, due at once, their attempts unchanged (closing). */
+  /** Puts leased events back, due at once in their first order (at their time), their attempts unchanged (closing). */
   async #release(items: QueuedWebhook[]): Promise<void> {
-    const now = this.#clock.now();
-    for (const item of items) await this.#queue.retry(item.event.id, item.attempts, now, item.lastError ?? 'not sent: the hub closed');
+    for (const item of items)
+      await this.#queue.retry(item.event.id, item.attempts, item.event.time, item.lastError ?? 'not sent: the hub closed');
   }
 
   /** POSTs one batch; resolves with undefined on a 2xx answer, else with why it failed. */
@@ -302,7 +302,11 @@ export class WebhookDispatcher implements WebhookSink {
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'herald-webhooks', ...signatureHeaders(secrets, body, this.#clock.now()) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'herald-webhooks',
+          ...signatureHeaders(secrets, body, this.#clock.now()),
+        },
         body,
         signal,
         redirect: 'error',

@@ -79,7 +79,8 @@ export function resolveWebhooks(options: WebhooksOptions): ResolvedWebhooks {
   } catch {
     url = undefined;
   }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new TypeError('webhooks.url must be an http(s) URL');
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new TypeError('webhooks.url must be an http(s) URL');
   const given: unknown = options.secrets;
   const secrets = Array.isArray(given) ? (given as unknown[]).filter((s): s is string => typeof s === 'string' && s.length >= 16) : [];
   if (!Array.isArray(given) || secrets.length === 0 || secrets.length !== given.length)
