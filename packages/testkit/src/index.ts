@@ -15,3 +15,4 @@ export { RecordingSink } from './recording-sink.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
+export { startChildHub, type ChildHub } from './child-hub.js';
