@@ -123,7 +123,7 @@ const webhooks = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   secrets: z.array(z.string().min(16, 'webhook secrets must be at least 16 characters')).min(1),
   events: z
-    .array(z.enum(WEBHOOK_EVENT_TYPES as readonly WebhookEventType[] as [WebhookEventType, ...WebhookEventType[]]))
+    .array(z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]]))
     .min(1)
     .optional(),
   batchSize: positiveInt.max(1000).optional(),
