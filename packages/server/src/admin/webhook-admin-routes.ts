@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type WireError } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
-import { toWireError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 import { readBody } from '../http/read-body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Route, RouteRequest } from '../http/route.js';
@@ -52,7 +52,7 @@ export function webhookAdminRoutes(
           const next = letters.length === limit ? letters.at(-1)!.seq : null;
           sendJson(res, 200, { queued: counts.queued, dead: counts.dead, deadLetters: letters, next }, cors);
         } catch (error) {
-          sendError(res, toWireError(error), cors);
+          sendError(res, unavailable(error), cors);
         }
       }),
     ],
@@ -65,7 +65,7 @@ export function webhookAdminRoutes(
         try {
           sendJson(res, 200, { replayed: await webhooks.replay(target) }, cors);
         } catch (error) {
-          sendError(res, toWireError(error), cors);
+          sendError(res, unavailable(error), cors);
         }
       }),
     ],
@@ -89,4 +89,10 @@ function parseReplay(text: string): string[] | 'all' | WireError {
   if (!ids.every((id): id is string => typeof id === 'string' && id.length > 0 && id.length <= 128))
     return { code: ErrorCode.InvalidField, message: 'ids must be event ids (strings of 1 to 128 characters)' };
   return ids;
+}
+
+/** A failure of the queue: the engine did not answer (a Redis outage), `503` with code 3001. */
+function unavailable(error: unknown): WireError {
+  if (error instanceof HeraldError) return error.toWire();
+  return { code: ErrorCode.Unavailable, message: "the engine's webhook queue did not answer" };
 }
