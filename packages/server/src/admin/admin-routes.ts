@@ -87,7 +87,8 @@ function channelRows(hub: Hub, connections: readonly ConnectionInfo[], sampler: 
 
 /**
  * The admin API by path (under the mount path): `GET /api/admin/nodes`, `/channels`,
- * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`. Every one
+ * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`; with
+ * webhooks, `GET /api/admin/webhooks` and `POST /api/admin/webhooks/replay`. Every one
  * needs the API key or an admin token (see {@link authorizeAdmin}; on an open hub none); see
  * docs/protocol.md.
  */

@@ -111,6 +111,18 @@ describe('webhooks: delivery', () => {
     });
   });
 
+  it('drops new events once maxQueued are queued, and counts them', async () => {
+    const a = await app();
+    a.answer(() => 503);
+    const h = await hub({ url: a.url, maxQueued: 5, retryBase: 60_000 });
+    const sink = h.server.herald.hub.webhooks!;
+    for (let i = 0; i < 5; i++) await sink.emit(occupied(`q:${i}`));
+    await sink.emit(occupied('q:over'));
+    expect(await metric(h, 'herald_webhook_events_total{outcome="queued"}')).toBe(5);
+    expect(await metric(h, 'herald_webhook_events_total{outcome="dropped"}')).toBe(1);
+    expect(await metric(h, 'herald_webhook_queue_depth{state="queued"}')).toBe(5);
+  });
+
   it('an unreachable app is retried too, with the reason kept', async () => {
     const a = await app();
     const url = a.url;
