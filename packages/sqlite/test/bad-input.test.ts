@@ -102,10 +102,9 @@ describe('bad input', () => {
     const reopened = new Database(path);
     expect(reopened.pragma('user_version', { simple: true })).toBe(3);
     // Version 3 added the webhook queue's tables.
-    expect(reopened.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'webhooks%' AND type = 'table' ORDER BY name").pluck().all()).toEqual([
-      'webhooks',
-      'webhooks_dead',
-    ]);
+    expect(
+      reopened.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'webhooks%' AND type = 'table' ORDER BY name").pluck().all(),
+    ).toEqual(['webhooks', 'webhooks_dead']);
     reopened.close();
   });
 
