@@ -1,6 +1,6 @@
 import { ErrorCode, type WebhookEvent } from '@herald/protocol';
 import { MemoryWebhookQueue, resolveWebhooks, silentLogger, systemClock, WebhookDispatcher, type WebhooksOptions } from '@herald/server';
-import { startTestHub, startWebhookApp, type TestHub, type WebhookApp } from '@herald/testkit';
+import { startTestHub, startWebhookApp, WsTestClient, type TestHub, type WebhookApp } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const SECRET = 'webhook-test-secret-0123456789';
@@ -270,5 +270,22 @@ describe('webhooks: options and close', () => {
     // After close, emit is a no-op that still resolves.
     await dispatcher.emit(occupied('c:3'));
     expect(await queue.counts()).toMatchObject({ queued: 2 });
+  });
+});
+
+describe('webhooks: the hub’s own events, end to end', () => {
+  it('a client’s subscribe, publish and close reach the app through the queue (webhooks.presenceDebounce carried)', async () => {
+    const a = await app();
+    const h = await hub({ url: a.url, presenceDebounce: 0 });
+    const client = await WsTestClient.connect(h.wsUrl);
+    await client.request({ type: 'subscribe', channel: 'e2e' });
+    await client.request({ type: 'publish', channel: 'e2e', data: { n: 1 } });
+    await client.close();
+    const types = ['channel_occupied', 'presence_join', 'client_publish', 'connection_closed', 'presence_leave', 'channel_vacated'];
+    await a.deliveries.until((all) => types.every((t) => all.some((d) => d.events.some((e) => e.type === t))), 'every event type');
+    const events = a.deliveries.items.flatMap((d) => d.events);
+    expect(events.find((e) => e.type === 'client_publish')).toMatchObject({ channel: 'e2e', data: { n: 1 }, offset: 1 });
+    expect(events.find((e) => e.type === 'connection_closed')).toMatchObject({ transport: 'websocket', reason: 'client' });
+    expect(a.unsigned()).toBe(0);
   });
 });
