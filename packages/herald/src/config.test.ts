@@ -186,6 +186,57 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the webhooks section from the file and HERALD_WEBHOOKS_* (which stay the dev profile), and refuses bad values', () => {
+    expect(loadConfig({ env: {}, flags: {} }).config.webhooks).toBeUndefined();
+    const loaded = loadConfig({
+      file: file({ webhooks: { url: 'https://app.example/hooks', secrets: ['s'.repeat(16)], events: ['presence_join'], lease: 60_000 } }),
+      env: {
+        HERALD_WEBHOOKS_SECRET: 'first-secret-0123456, second-secret-012345',
+        HERALD_WEBHOOKS_EVENTS: 'client_publish,connection_closed',
+        HERALD_WEBHOOKS_BATCH_SIZE: '50',
+        HERALD_WEBHOOKS_MAX_ATTEMPTS: '5',
+        HERALD_WEBHOOKS_RETRY_BASE: '500',
+        HERALD_WEBHOOKS_RETRY_MAX: '60000',
+        HERALD_WEBHOOKS_TIMEOUT: '2000',
+        HERALD_WEBHOOKS_CONCURRENCY: '2',
+        HERALD_WEBHOOKS_MAX_QUEUED: '1000',
+        HERALD_WEBHOOKS_PRESENCE_DEBOUNCE: '0',
+      },
+      flags: {},
+    });
+    expect(loaded.profile).toBe('dev');
+    expect(loaded.config.webhooks).toEqual({
+      url: 'https://app.example/hooks',
+      secrets: ['first-secret-0123456', 'second-secret-012345'],
+      events: ['client_publish', 'connection_closed'],
+      batchSize: 50,
+      maxAttempts: 5,
+      retryBase: 500,
+      retryMax: 60_000,
+      timeout: 2000,
+      lease: 60_000,
+      concurrency: 2,
+      maxQueued: 1000,
+      presenceDebounce: 0,
+    });
+    expect(
+      loadConfig({ env: { HERALD_WEBHOOKS_URL: 'http://127.0.0.1:4000/w', HERALD_WEBHOOKS_SECRET: 'x'.repeat(16) }, flags: {} }).config
+        .webhooks,
+    ).toEqual({ url: 'http://127.0.0.1:4000/w', secrets: ['x'.repeat(16)] });
+    expect(() =>
+      loadConfig({
+        file: file({ webhooks: { url: 'ftp://x', secrets: [], events: ['nope'], batchSize: 1001, presenceDebounce: -1 } }),
+        env: {},
+        flags: {},
+      }),
+    ).toThrow(
+      new ConfigError(
+        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
+      ),
+    );
+    expect(() => loadConfig({ env: { HERALD_WEBHOOKS_SECRET: 'x'.repeat(16) }, flags: {} })).toThrow('webhooks.url');
+  });
+
   it('shutdownTimeout: shutdownDelay + 30 s unless set (file, HERALD_SHUTDOWN_TIMEOUT, flag); more than shutdownDelay', () => {
     expect(shutdownTimeoutOf(loadConfig({ env: {}, flags: {} }).config)).toBe(30_000);
     expect(shutdownTimeoutOf(loadConfig({ env: {}, flags: { shutdownDelay: 5000 } }).config)).toBe(35_000);

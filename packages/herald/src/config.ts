@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS } from '@herald/server';
+import type { WebhookEventType } from '@herald/protocol';
+import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS, WEBHOOK_EVENT_TYPES } from '@herald/server';
 import { z } from 'zod';
 import { chooseProfile, isProfile, PROFILES, securitySettings, type Profile } from './profile.js';
 
@@ -117,6 +118,31 @@ const redis = z.strictObject({
   connectTimeout: timerMs.default(10_000),
 });
 
+/** Webhooks (see docs/hooks.md); unset ones take the library's defaults (`WebhooksOptions`). */
+const webhooks = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  secrets: z.array(z.string().min(16, 'webhook secrets must be at least 16 characters')).min(1),
+  events: z
+    .array(z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]]))
+    .min(1)
+    .optional(),
+  batchSize: positiveInt.max(1000).optional(),
+  maxBatchBytes: positiveInt.optional(),
+  maxAttempts: positiveInt.max(1000).optional(),
+  retryBase: timerMs.optional(),
+  retryMax: timerMs.optional(),
+  timeout: timerMs.max(600_000, { error: 'must be an integer of ms from 1 to 600000' }).optional(),
+  lease: timerMs.optional(),
+  concurrency: positiveInt.max(64).optional(),
+  pollInterval: timerMs.max(60_000, { error: 'must be an integer of ms from 1 to 60000' }).optional(),
+  maxQueued: positiveInt.optional(),
+  presenceDebounce: z
+    .int({ error: `must be an integer of ms from 0 to ${MAX_TIMER_DELAY}` })
+    .min(0, { error: `must be an integer of ms from 0 to ${MAX_TIMER_DELAY}` })
+    .max(MAX_TIMER_DELAY, { error: `must be an integer of ms from 0 to ${MAX_TIMER_DELAY}` })
+    .optional(),
+});
+
 /** ms `herald start` gives a stop after its shutdown delay before exiting anyway: the default `shutdownTimeout` is `shutdownDelay` plus this. */
 export const SHUTDOWN_TIMEOUT_MARGIN = 30_000;
 
@@ -143,6 +169,7 @@ export const configSchema = z
       .default({}),
     limits: limits.default({}),
     hooks: hooks.optional(),
+    webhooks: webhooks.optional(),
     // One pino line per HTTP request and per WebSocket session (see access-log.ts).
     accessLog: z.boolean().default(false),
   })
@@ -217,6 +244,18 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
           .map((o) => o.trim())
           .filter(Boolean),
   ],
+  HERALD_WEBHOOKS_URL: (v) => [['webhooks', 'url'], v],
+  HERALD_WEBHOOKS_SECRET: (v) => [['webhooks', 'secrets'], list(v)],
+  HERALD_WEBHOOKS_EVENTS: (v) => [['webhooks', 'events'], list(v)],
+  HERALD_WEBHOOKS_BATCH_SIZE: (v) => [['webhooks', 'batchSize'], Number(v)],
+  HERALD_WEBHOOKS_MAX_ATTEMPTS: (v) => [['webhooks', 'maxAttempts'], Number(v)],
+  HERALD_WEBHOOKS_RETRY_BASE: (v) => [['webhooks', 'retryBase'], Number(v)],
+  HERALD_WEBHOOKS_RETRY_MAX: (v) => [['webhooks', 'retryMax'], Number(v)],
+  HERALD_WEBHOOKS_TIMEOUT: (v) => [['webhooks', 'timeout'], Number(v)],
+  HERALD_WEBHOOKS_LEASE: (v) => [['webhooks', 'lease'], Number(v)],
+  HERALD_WEBHOOKS_CONCURRENCY: (v) => [['webhooks', 'concurrency'], Number(v)],
+  HERALD_WEBHOOKS_MAX_QUEUED: (v) => [['webhooks', 'maxQueued'], Number(v)],
+  HERALD_WEBHOOKS_PRESENCE_DEBOUNCE: (v) => [['webhooks', 'presenceDebounce'], Number(v)],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
   HERALD_ACCESS_LOG: (v) => [['accessLog'], v === 'true' || v === '1'],
   HERALD_HOOKS_SECRET: (v) => [['hooks', 'secrets'], list(v)],

@@ -9,8 +9,9 @@ import {
   type RateLimitStore,
   type TicketLimits,
   type TicketStore,
+  type WebhookQueue,
 } from '@herald/server';
-import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, redactUrl } from '@herald/redis';
+import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, RedisWebhookQueue, redactUrl } from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -40,6 +41,8 @@ export interface Engine {
   readonly tickets?: TicketStore;
   /** Shared per-user request rate buckets (Redis); `undefined` keeps them in the node's memory. */
   readonly rateLimits?: RateLimitStore;
+  /** The webhook queue in the engine (SQLite file, Redis); `undefined`: in the node's memory (when webhooks are configured). */
+  readonly webhookQueue?: WebhookQueue;
 }
 
 /** The ticket limits configured in `limits` (unset ones keep their defaults). */
@@ -80,7 +83,10 @@ export async function openEngine(
         });
         opened.push(tickets);
         const rateLimits = await RedisRateLimitStore.connect({ ...common });
-        return { broker, presence, tickets, rateLimits };
+        opened.push(rateLimits);
+        // Only when webhooks are configured: a hub without them opens no connection for them.
+        const webhookQueue = config.webhooks === undefined ? undefined : await RedisWebhookQueue.connect({ ...common });
+        return { broker, presence, tickets, rateLimits, ...(webhookQueue && { webhookQueue }) };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;

@@ -92,7 +92,13 @@ export async function startHub(
       ...(demos !== undefined && { routes: (req, res, url) => demos.handle(req, res, url) }),
     });
   } catch (error) {
-    await Promise.allSettled([engine.broker.close(), engine.presence.close(), engine.tickets?.close?.(), engine.rateLimits?.close?.()]);
+    await Promise.allSettled([
+      engine.broker.close(),
+      engine.presence.close(),
+      engine.tickets?.close?.(),
+      engine.rateLimits?.close?.(),
+      engine.webhookQueue?.close(),
+    ]);
     throw error;
   }
   let port: number;
@@ -129,6 +135,8 @@ function serverOptions(
     ...limits,
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
+    ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
+    ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {
           connectionsPerIp: limits.connectionsPerIp ?? PRODUCTION_DEFAULTS.connectionsPerIp,

@@ -3,3 +3,4 @@ export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export { RedisPresenceStore, type RedisPresenceOptions } from './redis-presence-store.js';
 export { RedisRateLimitStore, type RedisRateLimitOptions } from './redis-rate-limit-store.js';
 export { RedisTicketStore, type RedisTicketOptions } from './redis-ticket-store.js';
+export { RedisWebhookQueue, type RedisWebhookQueueOptions } from './redis-webhook-queue.js';

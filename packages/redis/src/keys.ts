@@ -91,4 +91,23 @@ export class Keys {
   get tickets(): string {
     return `${this.prefix}tickets:all`;
   }
+
+  /**
+   * The webhook queue's keys, under one hash tag: `due` (sorted set id → due time ms: the event's
+   * time, a retry's time, or a lease's end), `events` (hash id → event JSON, queued and dead),
+   * `state` (hash id → `{"attempts","lastError"}` after a failed attempt), `dead` (sorted set id →
+   * burial number), `deadInfo` (hash id → `{"attempts","lastError","diedAt"}`), `deadSeq` (the last
+   * burial number).
+   */
+  get webhooks(): { due: string; events: string; state: string; dead: string; deadInfo: string; deadSeq: string } {
+    const at = `${this.prefix}{webhooks}:`;
+    return {
+      due: `${at}due`,
+      events: `${at}events`,
+      state: `${at}state`,
+      dead: `${at}dead`,
+      deadInfo: `${at}dead-info`,
+      deadSeq: `${at}dead-seq`,
+    };
+  }
 }

@@ -76,3 +76,15 @@ export { ProxyHooks, type ForwardedRequest, type HookContext } from './hooks/pro
 export type { WebhookEventInput, WebhookSink } from './webhooks/webhook-sink.js';
 export { DEFAULT_PRESENCE_DEBOUNCE } from './webhooks/presence-webhooks.js';
 export { closeReason } from './webhooks/close-reason.js';
+export type { DeadWebhook, QueuedWebhook, WebhookQueue, WebhookQueueCounts } from './webhooks/webhook-queue.js';
+export { MemoryWebhookQueue } from './webhooks/memory-webhook-queue.js';
+export { resolveWebhooks, WEBHOOK_EVENT_TYPES, type ResolvedWebhooks, type WebhooksOptions } from './webhooks/webhooks-options.js';
+export { webhookRetryDelay } from './webhooks/webhook-backoff.js';
+export {
+  MAX_BUFFERED_WEBHOOKS,
+  WebhookDispatcher,
+  type WebhookDispatcherParts,
+  type WebhookObserver,
+  type WebhookOutcome,
+} from './webhooks/webhook-dispatcher.js';
+export { MAX_REPLAY_IDS } from './admin/webhook-admin-routes.js';

@@ -1,19 +1,31 @@
 import { MemoryPresenceStore } from '@herald/server';
 import { SqliteBroker, type SqliteBrokerOptions } from './sqlite-broker.js';
+import { SqliteWebhookQueue } from './sqlite-webhook-queue.js';
 
 /** A single-node engine: what `createHeraldServer` takes as `broker` and `presence`. */
 export interface SqliteEngine {
   readonly broker: SqliteBroker;
   readonly presence: MemoryPresenceStore;
+  /** The webhook queue, in the same file (on a connection of its own): `HeraldOptions.webhookQueue`. */
+  readonly webhookQueue: SqliteWebhookQueue;
 }
 
 /**
  * Pairs a {@link SqliteBroker} with presence in memory: logs survive a restart, presence does not
- * (after a restart every client is gone until it resubscribes, so no stale member is listed).
+ * (after a restart every client is gone until it resubscribes, so no stale member is listed). The
+ * webhook queue lives in the same file and survives too (with `':memory:'`, a private one of its own).
  *
  * @example createHeraldServer({ ...createSqliteEngine({ path: 'herald.db' }) })
  * @throws as {@link SqliteBroker}'s constructor
  */
 export function createSqliteEngine(options: SqliteBrokerOptions): SqliteEngine {
-  return { broker: new SqliteBroker(options), presence: new MemoryPresenceStore() };
+  const broker = new SqliteBroker(options);
+  let webhookQueue: SqliteWebhookQueue;
+  try {
+    webhookQueue = new SqliteWebhookQueue({ path: options.path, ...(options.synchronous && { synchronous: options.synchronous }) });
+  } catch (error) {
+    void broker.close();
+    throw error;
+  }
+  return { broker, presence: new MemoryPresenceStore(), webhookQueue };
 }

@@ -1,3 +1,4 @@
 export { createSqliteEngine, type SqliteEngine } from './create-sqlite-engine.js';
 export { SqliteBroker, type SqliteBrokerOptions } from './sqlite-broker.js';
 export type { Synchronous } from './schema.js';
+export { SqliteWebhookQueue, type SqliteWebhookQueueOptions } from './sqlite-webhook-queue.js';

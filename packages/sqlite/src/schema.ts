@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 
 /** The schema version this package writes and reads, kept in the database's `user_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Marks a database file as Herald's (`PRAGMA application_id`, the ASCII bytes `HRLD`). */
 export const APPLICATION_ID = 0x48524c44;
@@ -35,6 +35,29 @@ CREATE TABLE idempotency (
   PRIMARY KEY (channel, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_expires ON idempotency (expires);
+`;
+
+// Version 3: the webhook queue (SqliteWebhookQueue). `due` is when an event may be claimed: its
+// time, a retry's time, or the end of a node's lease. `seq` keeps events of one millisecond in order.
+const CREATE_WEBHOOKS = `
+CREATE TABLE webhooks (
+  seq        INTEGER PRIMARY KEY,
+  id         TEXT NOT NULL UNIQUE,
+  due        INTEGER NOT NULL,
+  leased_by  TEXT,
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  json       TEXT NOT NULL
+);
+CREATE INDEX webhooks_due ON webhooks (due, seq);
+CREATE TABLE webhooks_dead (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  id         TEXT NOT NULL UNIQUE,
+  attempts   INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  died       INTEGER NOT NULL,
+  json       TEXT NOT NULL
+);
 `;
 
 /** How hard a commit is pushed to disk (SQLite's `synchronous` in WAL mode); see {@link openDatabase}. */
@@ -92,6 +115,7 @@ function migrate(db: Database.Database, from: number): void {
   db.transaction(() => {
     if (from < 1) db.exec(CREATE_SCHEMA);
     if (from < 2) db.exec(CREATE_IDEMPOTENCY);
+    if (from < 3) db.exec(CREATE_WEBHOOKS);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

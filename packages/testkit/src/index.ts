@@ -13,3 +13,6 @@ export { startRedisServer, type RedisServerOptions, type TestRedisServer } from 
 export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, type HookAppRequest } from './hook-app.js';
 export { RecordingSink } from './recording-sink.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
+export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
+export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
+export { startChildHub, type ChildHub } from './child-hub.js';

@@ -13,6 +13,7 @@ import type { TransportRegistry } from '../transport/transport-registry.js';
 import { adminCors, authorizeAdmin } from './admin-access.js';
 import { ADMIN_SERIES_WINDOW, type AdminSampler } from './admin-sampler.js';
 import type { NodeDirectory, NodeSummary } from './node-directory.js';
+import { webhookAdminRoutes, type WebhookAdmin } from './webhook-admin-routes.js';
 
 /** Rows a list answers unless `limit` says otherwise. */
 export const DEFAULT_ADMIN_LIMIT = 500;
@@ -31,6 +32,8 @@ export interface AdminParts {
   readonly nodeId: string;
   readonly maxBodyBytes: number;
   readonly maxBatchMessages: number;
+  /** The webhook queue's view (`GET /api/admin/webhooks`, `POST /api/admin/webhooks/replay`); undefined when webhooks are off. */
+  readonly webhooks?: WebhookAdmin | undefined;
 }
 
 type AdminHandler = (req: IncomingMessage, res: ServerResponse, request: RouteRequest, identity: Identity) => void | Promise<void>;
@@ -84,7 +87,8 @@ function channelRows(hub: Hub, connections: readonly ConnectionInfo[], sampler: 
 
 /**
  * The admin API by path (under the mount path): `GET /api/admin/nodes`, `/channels`,
- * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`. Every one
+ * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`; with
+ * webhooks, `GET /api/admin/webhooks` and `POST /api/admin/webhooks/replay`. Every one
  * needs the API key or an admin token (see {@link authorizeAdmin}; on an open hub none); see
  * docs/protocol.md.
  */
@@ -165,6 +169,9 @@ export function adminRoutes(parts: AdminParts): [string, Route][] {
         ),
       ),
     ],
+    ...(parts.webhooks === undefined
+      ? []
+      : webhookAdminRoutes(parts.webhooks, (methods, handle) => adminRoute(security, methods, handle), readLimit, parts.maxBodyBytes)),
   ];
 }
 

@@ -4,7 +4,11 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, type PublishResult } from '@herald/protocol';
 import { Security } from '../auth/security.js';
 import { ProxyHooks } from '../hooks/proxy-hooks.js';
+import { MemoryWebhookQueue } from '../webhooks/memory-webhook-queue.js';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import type { WebhookSink } from '../webhooks/webhook-sink.js';
+import { resolveWebhooks } from '../webhooks/webhooks-options.js';
+import { webhookMetrics } from '../metrics/webhook-metrics.js';
 import { systemClock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_TTL } from '../engine/history-policy.js';
@@ -151,6 +155,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
+  // Checked before anything starts: a bad option opens nothing.
+  const webhookOptions = options.webhooks === undefined ? undefined : resolveWebhooks(options.webhooks);
   // The metrics exist a few lines on; hook calls only happen once the server serves.
   const hooks =
     options.hooks === undefined
@@ -206,13 +212,26 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     : undefined;
   const observer = sampler?.observe(metrics?.observer) ?? metrics?.observer;
   // Where webhook events go: the durable queue's dispatcher when `options.webhooks` is set.
-  const webhooks = options.webhookSink ?? (undefined as WebhookSink | undefined);
+  const webhookQueue = options.webhookQueue ?? (webhookOptions === undefined ? undefined : new MemoryWebhookQueue());
+  const dispatcher =
+    webhookOptions === undefined || webhookQueue === undefined
+      ? undefined
+      : new WebhookDispatcher(webhookOptions, {
+          queue: webhookQueue,
+          node: nodeId,
+          clock,
+          logger,
+          observer: metrics === undefined ? undefined : webhookMetrics(metrics.registry, () => webhookQueue.counts()),
+        });
+  // An embedder's own sink (webhookSink) takes the events instead of the queue.
+  const webhooks: WebhookSink | undefined = options.webhookSink ?? dispatcher;
+  const presenceDebounce = options.presenceDebounce ?? webhookOptions?.presenceDebounce;
   const hub: Hub = new Hub({
     broker,
     presence,
     logger,
     ...(webhooks && { webhooks }),
-    ...(options.presenceDebounce !== undefined && { presenceDebounce: options.presenceDebounce }),
+    ...(presenceDebounce !== undefined && { presenceDebounce }),
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
@@ -308,6 +327,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
               nodeId,
               maxBodyBytes: limits.maxBodyBytes,
               maxBatchMessages: limits.maxBatchMessages,
+              webhooks: dispatcher,
             },
       adminPage: options.adminPage,
     }),
@@ -382,6 +402,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       await boundedWait(nodes?.close(), 1000);
       transports.close();
       await hub.close();
+      // After the hub: the events of the connections just closed are stored first.
+      await dispatcher?.close();
+      await webhookQueue?.close();
       await broker.close();
       await presence.close();
       await security.tickets.close?.();
@@ -433,6 +456,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       return closing;
     },
   };
+  // Last: nothing above can throw once the workers run.
+  dispatcher?.start();
   return {
     herald,
     readiness,

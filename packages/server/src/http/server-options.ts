@@ -4,6 +4,8 @@ import { DEFAULT_MAX_BATCH_MESSAGES, MAX_CURSOR_CHANNELS } from '@herald/protoco
 import type { SecurityOptions } from '../auth/security.js';
 import type { HooksOptions } from '../hooks/hooks-options.js';
 import type { WebhookSink } from '../webhooks/webhook-sink.js';
+import type { WebhookQueue } from '../webhooks/webhook-queue.js';
+import type { WebhooksOptions } from '../webhooks/webhooks-options.js';
 import type { Clock } from '../clock.js';
 import type { Broker, PresenceStore } from '../engine/broker.js';
 import type { HistoryOptions } from '../engine/history-policy.js';
@@ -49,9 +51,21 @@ export interface HeraldOptions extends HistoryOptions {
   /**
    * Milliseconds a user's last leave of a channel, and a channel's vacate, wait before their webhook
    * events are sent; a return within it (on any node) sends neither the leave nor a new join. 0: at
-   * once. @default 5000
+   * once. @default `webhooks.presenceDebounce`, else 5000
    */
   readonly presenceDebounce?: number | undefined;
+  /**
+   * Webhooks: events (channels occupied and vacated, presence, client publishes, closed
+   * connections) POSTed to the app in signed batches, at least once, from `webhookQueue` (see
+   * `docs/hooks.md`). @default none
+   */
+  readonly webhooks?: WebhooksOptions | undefined;
+  /**
+   * Where webhook events wait for delivery; the engine's (`createSqliteEngine`'s, `RedisWebhookQueue`)
+   * so a restart loses none and every node shares it. The hub closes it on close.
+   * @default a `MemoryWebhookQueue` when `webhooks` is set (a restart loses what it holds)
+   */
+  readonly webhookQueue?: WebhookQueue | undefined;
   /** Largest `POST /api/publish` body. @default 1048576 (1 MiB) */
   readonly maxBodyBytes?: number | undefined;
   /** Most messages in one `POST /api/publish` batch (`{"messages": […]}`); past it `400`, code 1009. @default 100 */

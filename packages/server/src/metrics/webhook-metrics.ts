@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { WebhookObserver, WebhookOutcome } from '../webhooks/webhook-dispatcher.js';
+import type { WebhookQueueCounts } from '../webhooks/webhook-queue.js';
+
+/**
+ * Registers the webhook metrics in `registry` and returns the observer that feeds them:
+ * `herald_webhook_events_total{outcome}`, `herald_webhook_queue_depth{state}` (read from the queue
+ * at each scrape; the whole hub's queue, so every node reports the same) and
+ * `herald_webhook_delivery_seconds{result}`.
+ */
+export function webhookMetrics(registry: Registry, counts: () => Promise<WebhookQueueCounts>): WebhookObserver {
+  const registers = [registry];
+  const events = new Counter({
+    name: 'herald_webhook_events_total',
+    help: 'Webhook events by outcome: queued (stored), delivered, retried (an attempt failed), dead (moved to the dead-letter list), replayed, dropped (not stored: the queue was full or failed).',
+    labelNames: ['outcome'],
+    registers,
+  });
+  new Gauge({
+    name: 'herald_webhook_queue_depth',
+    help: 'Webhook events in the engine’s queue, waiting or being delivered (queued) and in the dead-letter list (dead), for the whole hub.',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      try {
+        const now = await counts();
+        this.set({ state: 'queued' }, now.queued);
+        this.set({ state: 'dead' }, now.dead);
+      } catch {
+        // The engine is unreachable: the previous values stay (herald_engine_available says why).
+      }
+    },
+  });
+  const seconds = new Histogram({
+    name: 'herald_webhook_delivery_seconds',
+    help: 'Time of each webhook request to the app, by result (ok: answered 2xx; failed).',
+    labelNames: ['result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const outcomes = Object.fromEntries(
+    (['queued', 'delivered', 'retried', 'dead', 'replayed', 'dropped'] as const).map((o) => [o, events.labels(o)]),
+  ) as Record<WebhookOutcome, Counter.Internal>;
+  const ok = seconds.labels('ok');
+  const failed = seconds.labels('failed');
+  return {
+    counted: (outcome, n) => outcomes[outcome].inc(n),
+    requested: (s, succeeded) => (succeeded ? ok : failed).observe(s),
+  };
+}
