@@ -178,7 +178,11 @@ export class RedisPresenceStore implements PresenceStore {
     if (this.#counted.has(channel)) {
       await replyWithin(
         this.#client,
-        this.#client.multi().PEXPIRE(this.#keys.owners(channel), this.#ttl * 2).PEXPIRE(this.#keys.userCounts(channel), this.#ttl * 2).exec(),
+        this.#client
+          .multi()
+          .PEXPIRE(this.#keys.owners(channel), this.#ttl * 2)
+          .PEXPIRE(this.#keys.userCounts(channel), this.#ttl * 2)
+          .exec(),
       );
     }
   }

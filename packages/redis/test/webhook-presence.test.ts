@@ -39,7 +39,11 @@ async function twoNodes(presenceDebounce: number): Promise<{ nodes: TestHub[]; s
 }
 
 async function tab(hub: TestHub, user: string): Promise<WsTestClient> {
-  const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(Buffer.from(SECRET));
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user)
+    .setExpirationTime('1h')
+    .sign(Buffer.from(SECRET));
   const client = await WsTestClient.connect(hub.wsUrl, { headers: { authorization: `Bearer ${token}` } });
   clients.push(client);
   return client;
@@ -61,7 +65,11 @@ describe('webhook presence events across two nodes sharing Redis', () => {
     const onA = await tab(a, 'alice');
     await onA.request({ type: 'subscribe', channel: 'room' });
     await onA.close();
-    await eventually(() => members(b, 'room'), (n) => n === 0, 'alice gone');
+    await eventually(
+      () => members(b, 'room'),
+      (n) => n === 0,
+      'alice gone',
+    );
     const onB = await tab(b, 'alice');
     await onB.request({ type: 'subscribe', channel: 'room' });
     // Observe past A's debounce: close for good on B, whose leave comes after its own debounce.
@@ -83,7 +91,8 @@ describe('webhook presence events across two nodes sharing Redis', () => {
     expect(await members(nodes[0]!, 'hall')).toBe(24);
     await Promise.all(tabs.map((client) => client.close()));
     await eventually(
-      () => all(sinks).filter((e) => e['type'] === 'channel_vacated').length + all(sinks).filter((e) => e['type'] === 'presence_leave').length,
+      () =>
+        all(sinks).filter((e) => e['type'] === 'channel_vacated').length + all(sinks).filter((e) => e['type'] === 'presence_leave').length,
       (n) => n >= 13,
       'every leave and the vacate',
     );

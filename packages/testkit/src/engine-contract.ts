@@ -271,7 +271,7 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       expect(seen.events).toEqual([{ type: 'join', channel: ch, client: 'c3', user: 'bob' }]);
     });
 
-    it('keeps a member\'s info (any JSON) in presence and in presence events; members without info have no info field', async () => {
+    it("keeps a member's info (any JSON) in presence and in presence events; members without info have no info field", async () => {
       const { broker, presence } = await make();
       const seen = record(broker);
       const ch = channel();

@@ -39,9 +39,17 @@ export function runPresenceCountingContract(
         userReturned: false,
         channelReturned: false,
       });
-      expect(await store.addCounting(ch, { client: 'a2', user: 'alice' }, 'u:alice')).toMatchObject({ added: true, channelMembers: 2, userMembers: 2 });
+      expect(await store.addCounting(ch, { client: 'a2', user: 'alice' }, 'u:alice')).toMatchObject({
+        added: true,
+        channelMembers: 2,
+        userMembers: 2,
+      });
       expect(await store.addCounting(ch, { client: 'a1', user: 'alice' }, 'u:alice')).toMatchObject({ added: false, channelMembers: 2 });
-      expect(await store.addCounting(ch, { client: 'x', user: null }, 'c:x')).toMatchObject({ added: true, channelMembers: 3, userMembers: 1 });
+      expect(await store.addCounting(ch, { client: 'x', user: null }, 'c:x')).toMatchObject({
+        added: true,
+        channelMembers: 3,
+        userMembers: 1,
+      });
       expect((await store.list(ch)).map((m) => m.client).sort()).toEqual(['a1', 'a2', 'x']);
       expect(await store.removeCounting(ch, 'a1', 'u:alice')).toMatchObject({ removed: true, channelMembers: 2, userMembers: 1 });
       expect(await store.removeCounting(ch, 'a1', 'u:alice')).toMatchObject({ removed: false });

@@ -92,7 +92,10 @@ export async function handlePublish(
     const onClose = (): void => closed.abort();
     res.once('close', onClose);
     try {
-      const batch = await publishBatch({ hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal, publisher }, messages);
+      const batch = await publishBatch(
+        { hub, authorize, scope, maxMessages: maxBatchMessages, closed: closed.signal, publisher },
+        messages,
+      );
       return batch.ok ? sendJson(res, 200, batch.value, headers) : sendError(res, batch.error, headers);
     } finally {
       res.off('close', onClose);

@@ -39,7 +39,15 @@ describe('webhook events: client_publish', () => {
     const anonymous = await connect();
     const second = await anonymous.request({ type: 'publish', channel: 'chat', data: 2 });
     expect(sink.of('client_publish')).toEqual([
-      { type: 'client_publish', channel: 'chat', user: 'alice', client: self, data: { text: 'hi' }, epoch: first.epoch, offset: first.offset },
+      {
+        type: 'client_publish',
+        channel: 'chat',
+        user: 'alice',
+        client: self,
+        data: { text: 'hi' },
+        epoch: first.epoch,
+        offset: first.offset,
+      },
       { type: 'client_publish', channel: 'chat', user: null, client: expect.any(String), data: 2, epoch: second.epoch, offset: 2 },
     ]);
     expect(sink.of('client_publish')[1]!['client']).not.toBe(self);
@@ -53,7 +61,16 @@ describe('webhook events: client_publish', () => {
     hub = await startEventHub(sink);
     const bearer = { Authorization: `Bearer ${await tokenFor('bob')}` };
     const one = await post(hub, { channel: 'feed', data: 'one' }, bearer);
-    const batch = await post(hub, { messages: [{ channel: 'feed', data: 'two' }, { channel: 'other', data: 'three' }] }, bearer);
+    const batch = await post(
+      hub,
+      {
+        messages: [
+          { channel: 'feed', data: 'two' },
+          { channel: 'other', data: 'three' },
+        ],
+      },
+      bearer,
+    );
     await post(hub, { channel: 'feed', data: 'backend' }, { 'X-Herald-Key': API_KEY });
     await post(hub, { messages: [{ channel: 'feed', data: 'backend batch' }] }, { 'X-Herald-Key': API_KEY });
     const backend = await connect({ apiKey: true });

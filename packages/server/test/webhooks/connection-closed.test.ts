@@ -68,7 +68,13 @@ describe('webhook events: connection_closed with reason and close code', () => {
       reason: 'disconnected',
       code: CloseCode.Disconnected,
     });
-    expect(events).toContainEqual({ type: 'connection_closed', client: expect.any(String), user: 'bob', transport: 'sse', reason: 'disconnected' });
+    expect(events).toContainEqual({
+      type: 'connection_closed',
+      client: expect.any(String),
+      user: 'bob',
+      transport: 'sse',
+      reason: 'disconnected',
+    });
     expect(events).toHaveLength(2);
   });
 
@@ -79,7 +85,9 @@ describe('webhook events: connection_closed with reason and close code', () => {
     await stream.ready();
     await stream.close();
     await until(sink, 1);
-    expect(closedEvents(sink)).toEqual([{ type: 'connection_closed', client: expect.any(String), user: null, transport: 'sse', reason: 'client' }]);
+    expect(closedEvents(sink)).toEqual([
+      { type: 'connection_closed', client: expect.any(String), user: null, transport: 'sse', reason: 'client' },
+    ]);
   });
 
   it('shutdown: every WebSocket (4001) and SSE stream; a backend with the API key is not reported', async () => {
@@ -105,7 +113,13 @@ describe('webhook events: connection_closed with reason and close code', () => {
       reason: 'shutdown',
       code: CloseCode.ServerShutdown,
     });
-    expect(events).toContainEqual({ type: 'connection_closed', client: expect.any(String), user: null, transport: 'sse', reason: 'shutdown' });
+    expect(events).toContainEqual({
+      type: 'connection_closed',
+      client: expect.any(String),
+      user: null,
+      transport: 'sse',
+      reason: 'shutdown',
+    });
     expect(events).toHaveLength(2);
   });
 
@@ -135,7 +149,13 @@ describe('webhook events: connection_closed with reason and close code', () => {
       reason: 'slow_consumer',
       code: CloseCode.SlowConsumer,
     });
-    expect(events).toContainEqual({ type: 'connection_closed', client: expect.any(String), user: null, transport: 'sse', reason: 'slow_consumer' });
+    expect(events).toContainEqual({
+      type: 'connection_closed',
+      client: expect.any(String),
+      user: null,
+      transport: 'sse',
+      reason: 'slow_consumer',
+    });
     expect(events).toHaveLength(2);
   });
 

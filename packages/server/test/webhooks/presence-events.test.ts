@@ -20,7 +20,11 @@ describe('webhook events: presence join/leave (debounced) and channel occupied/v
   /** Closes a tab and waits until the hub has removed its presence member. */
   const closeTab = async (client: WsTestClient, channel: string, left: number): Promise<void> => {
     await client.close();
-    await eventually(() => presenceOf(hub!.url, channel), (members) => members.length === left, `${left} members left`);
+    await eventually(
+      () => presenceOf(hub!.url, channel),
+      (members) => members.length === left,
+      `${left} members left`,
+    );
   };
 
   it('a user with two tabs joins once and leaves once, after both closed and after the debounce', async () => {
