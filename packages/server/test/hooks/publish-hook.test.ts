@@ -80,7 +80,7 @@ beforeEach(async () => {
   // Denies `{bad: true}`; replaces `{text}` with its upper case, the user and a counter (so two
   // calls for the same data answer different replacements); allows anything else as sent.
   answer = (call) => {
-    const data = call.body.data;
+    const data = call.body['data'] as { bad?: unknown; text?: unknown } | undefined;
     if (data?.bad === true) return { allow: false, reason: 'no shouting at the hub' };
     if (typeof data?.text === 'string')
       return { allow: true, data: { text: data.text.toUpperCase(), by: call.body.user, n: ++replacements } };
