@@ -62,6 +62,14 @@ export class Keys {
     return `${this.prefix}{${channel}}:vacating`;
   }
 
+  /**
+   * String (token, with expiry): the last claim of the user's leave marker (or, with `undefined`,
+   * the channel's vacate marker), so that a repeated claim of the same token succeeds.
+   */
+  markerClaim(channel: string, userKey: string | undefined): string {
+    return userKey === undefined ? `${this.prefix}{${channel}}:claimed:vacating` : `${this.prefix}{${channel}}:claimed:leaving:${userKey}`;
+  }
+
   /** Pub/sub channel of control messages between nodes (e.g. disconnect a user everywhere). */
   get control(): string {
     return `${this.prefix}control`;
@@ -95,7 +103,8 @@ export class Keys {
   /**
    * The webhook queue's keys, under one hash tag: `due` (sorted set id → due time ms: the event's
    * time, a retry's time, or a lease's end), `events` (hash id → event JSON, queued and dead),
-   * `state` (hash id → `{"attempts","lastError"}` after a failed attempt), `dead` (sorted set id →
+   * `state` (hash id → `{"attempts","lastError"}` after a failed attempt, or `{"attempts":0,"condition"}`
+   * of an event added with a delivery condition until its first attempt), `dead` (sorted set id →
    * burial number), `deadInfo` (hash id → `{"attempts","lastError","diedAt"}`), `deadSeq` (the last
    * burial number).
    */

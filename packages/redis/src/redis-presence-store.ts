@@ -133,9 +133,13 @@ export class RedisPresenceStore implements PresenceStore {
     return { removed: reply[0] === 1, channelMembers: Number(reply[1]), userMembers: Number(reply[2]), ...(expired && { expired }) };
   }
 
-  async claimMarker(channel: string, userKey: string | undefined, token: string): Promise<boolean> {
+  /** The markers are in Redis: pending leaves outlive this node (see {@link PresenceStore.sharedMarkers}). */
+  readonly sharedMarkers = true;
+
+  async claimMarker(channel: string, userKey: string | undefined, token: string, holdMs = 0): Promise<boolean> {
     const key = userKey === undefined ? this.#keys.vacateMarker(channel) : this.#keys.leaveMarker(channel, userKey);
-    return (await PRESENCE_CLAIM_MARKER.run(this.#client, [key], [token])) === 1;
+    const hold = String(Math.max(0, Math.ceil(holdMs)));
+    return (await PRESENCE_CLAIM_MARKER.run(this.#client, [key, this.#keys.markerClaim(channel, userKey)], [token, hold])) === 1;
   }
 
   async list(channel: string): Promise<PresenceMember[]> {

@@ -1,6 +1,8 @@
 import type { WebhookEvent } from '@herald/protocol';
 import {
+  isWebhookCondition,
   silentLogger,
+  type WebhookDelivery,
   type DeadWebhook,
   type Logger,
   type QueuedWebhook,
@@ -29,6 +31,7 @@ const REPLAY_CHUNK = 1000;
 interface State {
   readonly attempts: number;
   readonly lastError?: string;
+  readonly condition?: unknown;
 }
 
 /**
@@ -56,9 +59,14 @@ export class RedisWebhookQueue implements WebhookQueue {
     return new RedisWebhookQueue(client, options.prefix ?? 'herald:');
   }
 
-  async add(events: readonly WebhookEvent[]): Promise<void> {
+  async add(events: readonly WebhookEvent[], deliveries?: ReadonlyMap<string, WebhookDelivery>): Promise<void> {
     for (let i = 0; i < events.length; i += ADD_CHUNK) {
-      const args = events.slice(i, i + ADD_CHUNK).flatMap((e) => [e.id, String(e.time), JSON.stringify(e)]);
+      const args = events.slice(i, i + ADD_CHUNK).flatMap((e) => {
+        const delivery = deliveries?.get(e.id);
+        // The condition lives in the event's state: the first recorded attempt (retry, bury) replaces it.
+        const state = delivery?.condition === undefined ? '' : JSON.stringify({ attempts: 0, condition: delivery.condition });
+        return [e.id, String(delivery?.due ?? e.time), JSON.stringify(e), state];
+      });
       await WEBHOOK_ADD.run(this.#client, this.#keys, args);
     }
   }
@@ -69,11 +77,13 @@ export class RedisWebhookQueue implements WebhookQueue {
     for (let i = 0; i + 2 < rows.length; i += 3) {
       const event = JSON.parse(rows[i + 1]!) as WebhookEvent;
       const state = rows[i + 2] === '' ? undefined : (JSON.parse(rows[i + 2]!) as State);
-      claimed.push(
-        state?.lastError === undefined
-          ? { event, attempts: state?.attempts ?? 0 }
-          : { event, attempts: state.attempts, lastError: state.lastError },
-      );
+      const condition = state?.condition;
+      claimed.push({
+        event,
+        attempts: state?.attempts ?? 0,
+        ...(state?.lastError !== undefined && { lastError: state.lastError }),
+        ...(isWebhookCondition(condition) && { condition }),
+      });
     }
     return claimed;
   }

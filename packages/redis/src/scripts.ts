@@ -365,11 +365,17 @@ for i = 1, #gone do out[#out + 1] = gone[i] end
 return out
 `);
 
-/** Deletes marker KEYS[1] if it holds token ARGV[1]; returns 1 when it did. */
+/**
+ * Claims a pending marker. KEYS: the marker, its claim record. ARGV: token, hold (ms). When the
+ * marker holds the token it is deleted and the claim recorded for `hold` ms; returns 1 then, or when
+ * the record already names the token (a repeated claim), else 0.
+ */
 export const PRESENCE_CLAIM_MARKER = new Script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
   return 1
 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then return 1 end
 return 0
 `);

@@ -3,11 +3,15 @@ import { Script } from './scripts.js';
 // The webhook queue's scripts. KEYS are always, in order: due, events, state, dead, deadInfo,
 // deadSeq (see Keys.webhooks), so every script sees the same keys (one hash tag, one slot).
 
-/** ARGV: id, time, json, id, time, json, …: stores each event not already queued or dead. */
+/**
+ * ARGV: id, due, json, state, id, due, json, state, …: stores each event not already queued or dead,
+ * due at its due time; a state other than '' (an event with a delivery condition) is its first state.
+ */
 export const WEBHOOK_ADD = new Script(`
-for i = 1, #ARGV, 3 do
+for i = 1, #ARGV, 4 do
   if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) == 1 then
     redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+    if ARGV[i + 3] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 3]) end
   end
 end
 return 0

@@ -74,6 +74,13 @@ export { signatureHeaders } from './hooks/hook-signature.js';
 export { resolveHooks, type HookEndpoints, type HooksOptions, type NamespaceHooks } from './hooks/hooks-options.js';
 export { ProxyHooks, type ForwardedRequest, type HookContext } from './hooks/proxy-hooks.js';
 export type { WebhookEventInput, WebhookSink } from './webhooks/webhook-sink.js';
+export {
+  isWebhookCondition,
+  type WebhookCondition,
+  type WebhookConditionClaim,
+  type WebhookDelivery,
+  type WebhookHold,
+} from './webhooks/webhook-condition.js';
 export { DEFAULT_PRESENCE_DEBOUNCE } from './webhooks/presence-webhooks.js';
 export { closeReason } from './webhooks/close-reason.js';
 export type { DeadWebhook, QueuedWebhook, WebhookQueue, WebhookQueueCounts } from './webhooks/webhook-queue.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 
 /** The schema version this package writes and reads, kept in the database's `user_version`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Marks a database file as Herald's (`PRAGMA application_id`, the ASCII bytes `HRLD`). */
 export const APPLICATION_ID = 0x48524c44;
@@ -60,6 +60,12 @@ CREATE TABLE webhooks_dead (
 );
 `;
 
+// Version 4: a queued webhook event's delivery condition (JSON of a WebhookCondition: the presence
+// marker a pending leave or vacate is sent under), until its first attempt is recorded.
+const ADD_WEBHOOK_CONDITION = `
+ALTER TABLE webhooks ADD COLUMN condition TEXT;
+`;
+
 /** How hard a commit is pushed to disk (SQLite's `synchronous` in WAL mode); see {@link openDatabase}. */
 export type Synchronous = 'normal' | 'full';
 
@@ -116,6 +122,7 @@ function migrate(db: Database.Database, from: number): void {
     if (from < 1) db.exec(CREATE_SCHEMA);
     if (from < 2) db.exec(CREATE_IDEMPOTENCY);
     if (from < 3) db.exec(CREATE_WEBHOOKS);
+    if (from < 4) db.exec(ADD_WEBHOOK_CONDITION);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

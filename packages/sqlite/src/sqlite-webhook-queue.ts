@@ -1,6 +1,6 @@
 import type { WebhookEvent } from '@herald/protocol';
 import { ErrorCode } from '@herald/protocol';
-import { HeraldError, type DeadWebhook, type QueuedWebhook, type WebhookQueue, type WebhookQueueCounts } from '@herald/server';
+import { HeraldError, isWebhookCondition, type DeadWebhook, type WebhookDelivery, type QueuedWebhook, type WebhookQueue, type WebhookQueueCounts } from '@herald/server';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './schema.js';
 
@@ -16,6 +16,7 @@ interface QueueRow {
   seq: number;
   attempts: number;
   last_error: string | null;
+  condition: string | null;
   json: string;
 }
 
@@ -59,12 +60,12 @@ export class SqliteWebhookQueue implements WebhookQueue {
     const db = (this.#db = openDatabase(path, synchronous));
     try {
       this.#insert = db.prepare(
-        'INSERT INTO webhooks (id, due, json) SELECT @id, @due, @json WHERE NOT EXISTS (SELECT 1 FROM webhooks_dead WHERE id = @id) ON CONFLICT (id) DO NOTHING',
+        'INSERT INTO webhooks (id, due, condition, json) SELECT @id, @due, @condition, @json WHERE NOT EXISTS (SELECT 1 FROM webhooks_dead WHERE id = @id) ON CONFLICT (id) DO NOTHING',
       );
-      this.#due = db.prepare('SELECT seq, attempts, last_error, json FROM webhooks WHERE due <= ? ORDER BY due, seq LIMIT ?');
+      this.#due = db.prepare('SELECT seq, attempts, last_error, condition, json FROM webhooks WHERE due <= ? ORDER BY due, seq LIMIT ?');
       this.#lease = db.prepare('UPDATE webhooks SET due = ?, leased_by = ? WHERE seq = ?');
       this.#delete = db.prepare('DELETE FROM webhooks WHERE id = ?');
-      this.#retry = db.prepare('UPDATE webhooks SET due = ?, leased_by = NULL, attempts = ?, last_error = ? WHERE id = ?');
+      this.#retry = db.prepare('UPDATE webhooks SET due = ?, leased_by = NULL, attempts = ?, last_error = ?, condition = NULL WHERE id = ?');
       this.#bury = db.prepare(
         'INSERT INTO webhooks_dead (id, attempts, last_error, died, json) SELECT id, ?, ?, ?, json FROM webhooks WHERE id = ? ON CONFLICT (id) DO NOTHING',
       );
@@ -83,10 +84,14 @@ export class SqliteWebhookQueue implements WebhookQueue {
     }
   }
 
-  add(events: readonly WebhookEvent[]): Promise<void> {
+  add(events: readonly WebhookEvent[], deliveries?: ReadonlyMap<string, WebhookDelivery>): Promise<void> {
     return this.#call(() => {
       this.#db.transaction(() => {
-        for (const event of events) this.#insert.run({ id: event.id, due: event.time, json: JSON.stringify(event) });
+        for (const event of events) {
+          const delivery = deliveries?.get(event.id);
+          const condition = delivery?.condition === undefined ? null : JSON.stringify(delivery.condition);
+          this.#insert.run({ id: event.id, due: delivery?.due ?? event.time, condition, json: JSON.stringify(event) });
+        }
       })();
     });
   }
@@ -99,9 +104,13 @@ export class SqliteWebhookQueue implements WebhookQueue {
           for (const row of rows) this.#lease.run(now + leaseMs, node, row.seq);
           return rows.map((row): QueuedWebhook => {
             const event = JSON.parse(row.json) as WebhookEvent;
-            return row.last_error === null
-              ? { event, attempts: row.attempts }
-              : { event, attempts: row.attempts, lastError: row.last_error };
+            const condition: unknown = row.condition === null ? undefined : JSON.parse(row.condition);
+            return {
+              event,
+              attempts: row.attempts,
+              ...(row.last_error !== null && { lastError: row.last_error }),
+              ...(isWebhookCondition(condition) && { condition }),
+            };
           });
         })
         .immediate(),

@@ -212,9 +212,18 @@ export interface PresenceStore {
   removeCounting?(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount>;
   /**
    * Removes the user's (`userKey`) or, with `undefined`, the channel's marker if it still holds
-   * `token`; resolves whether it did (then the leave or vacate stands and is emitted, exactly once).
+   * `token`; resolves whether it did (then the leave or vacate stands and is sent). A store whose
+   * markers are {@link sharedMarkers} also answers `true` to a repeated claim of the same token
+   * within `holdMs` of the first (a node that claimed it died before recording the delivery attempt,
+   * and another node claims it again).
    */
-  claimMarker?(channel: string, userKey: string | undefined, token: string): Promise<boolean>;
+  claimMarker?(channel: string, userKey: string | undefined, token: string, holdMs?: number): Promise<boolean>;
+  /**
+   * The markers live in an engine shared by the nodes and outlive this process (Redis): a closing
+   * node leaves its pending leaves and vacates in the webhook queue, for whichever node claims them.
+   * Absent or false (markers in this process: memory, SQLite): a closing node sends them at once.
+   */
+  readonly sharedMarkers?: boolean;
 }
 
 /**

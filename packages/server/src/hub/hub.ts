@@ -211,7 +211,7 @@ export class Hub {
     if (key === undefined) {
       const message = await this.#engineCall(() => this.#broker.publish(channel, dataJson));
       this.#observer.published(false);
-      this.#clientPublished(options, channel, dataJson, message);
+      await this.#clientPublished(options, channel, dataJson, message);
       return { channel, epoch: message.epoch, offset: message.offset };
     }
     const checked = checkIdempotencyKey(key);
@@ -224,7 +224,7 @@ export class Hub {
     );
     if (!('duplicate' in outcome)) {
       this.#observer.published(false);
-      this.#clientPublished(options, channel, dataJson, outcome);
+      await this.#clientPublished(options, channel, dataJson, outcome);
       return { channel, epoch: outcome.epoch, offset: outcome.offset };
     }
     if (outcome.fingerprint !== fingerprint) {
@@ -234,13 +234,18 @@ export class Hub {
     return { channel, epoch: outcome.epoch, offset: outcome.offset, duplicate: true };
   }
 
-  /** A client's message was stored: the `client_publish` webhook event, when wanted. */
-  #clientPublished(options: PublishCallOptions, channel: string, dataJson: string, stored: Position): void {
+  /**
+   * A client's message was stored: the `client_publish` webhook event, when wanted. Resolves once
+   * the event is stored in the queue, so the publish is acknowledged only after it (a node killed
+   * after the ack cannot lose the event). A failure to store does not fail the publish (the message
+   * is stored): the sink logs and counts it (`dropped`).
+   */
+  async #clientPublished(options: PublishCallOptions, channel: string, dataJson: string, stored: Position): Promise<void> {
     const { publisher } = options;
     const sink = this.webhooks;
     if (publisher === undefined || sink === undefined || !sink.wants('client_publish')) return;
     const { epoch, offset } = stored;
-    void sink.emit({ type: 'client_publish', channel, ...publisher, data: JSON.parse(dataJson) as unknown, epoch, offset });
+    await sink.emit({ type: 'client_publish', channel, ...publisher, data: JSON.parse(dataJson) as unknown, epoch, offset });
   }
 
   /**

@@ -9,8 +9,9 @@ interface ChannelCounts {
 /**
  * The counting half of a presence store kept in this process (memory and SQLite engines): counted
  * members per channel and user key, and the pending-leave and pending-vacate markers. Everything
- * runs synchronously, so each operation is atomic. Markers never expire on their own: the hub that
- * set them claims each one (after the debounce, or at once when it closes).
+ * runs synchronously, so each operation is atomic. Markers never expire on their own: the webhook
+ * dispatcher claims each one when its queued leave or vacate is due, or the hub at once when it
+ * closes; they die with the process (a queued event whose marker is gone is cancelled).
  */
 export class PresenceCounts {
   readonly #channels = new Map<string, ChannelCounts>();

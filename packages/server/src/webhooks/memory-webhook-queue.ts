@@ -1,5 +1,6 @@
 import { ErrorCode, type WebhookEvent } from '@herald/protocol';
 import { HeraldError } from '../errors.js';
+import type { WebhookCondition, WebhookDelivery } from './webhook-condition.js';
 import type { DeadWebhook, QueuedWebhook, WebhookQueue, WebhookQueueCounts } from './webhook-queue.js';
 
 interface Entry {
@@ -10,6 +11,7 @@ interface Entry {
   leased: boolean;
   attempts: number;
   lastError?: string;
+  condition?: WebhookCondition | undefined;
 }
 
 /**
@@ -23,11 +25,13 @@ export class MemoryWebhookQueue implements WebhookQueue {
   #deadSeq = 0;
   #closed = false;
 
-  add(events: readonly WebhookEvent[]): Promise<void> {
+  add(events: readonly WebhookEvent[], deliveries?: ReadonlyMap<string, WebhookDelivery>): Promise<void> {
     if (this.#closed) return closed();
     for (const event of events) {
       if (this.#queued.has(event.id) || this.#dead.has(event.id)) continue;
-      this.#queued.set(event.id, { event, seq: this.#seq++, due: event.time, leased: false, attempts: 0 });
+      const delivery = deliveries?.get(event.id);
+      const due = delivery?.due ?? event.time;
+      this.#queued.set(event.id, { event, seq: this.#seq++, due, leased: false, attempts: 0, condition: delivery?.condition });
     }
     return Promise.resolve();
   }
@@ -52,7 +56,7 @@ export class MemoryWebhookQueue implements WebhookQueue {
   retry(id: string, attempts: number, nextAt: number, lastError: string): Promise<void> {
     if (this.#closed) return closed();
     const entry = this.#queued.get(id);
-    if (entry !== undefined) Object.assign(entry, { due: nextAt, leased: false, attempts, lastError });
+    if (entry !== undefined) Object.assign(entry, { due: nextAt, leased: false, attempts, lastError, condition: undefined });
     return Promise.resolve();
   }
 
@@ -105,9 +109,8 @@ export class MemoryWebhookQueue implements WebhookQueue {
 }
 
 function queued(entry: Entry): QueuedWebhook {
-  return entry.lastError === undefined
-    ? { event: entry.event, attempts: entry.attempts }
-    : { event: entry.event, attempts: entry.attempts, lastError: entry.lastError };
+  const { event, attempts, lastError, condition } = entry;
+  return { event, attempts, ...(lastError !== undefined && { lastError }), ...(condition !== undefined && { condition }) };
 }
 
 function closed(): Promise<never> {

@@ -4,12 +4,17 @@ import type { Clock } from '../clock.js';
 import { signatureHeaders } from '../hooks/hook-signature.js';
 import type { Logger } from '../logger.js';
 import { webhookRetryDelay } from './webhook-backoff.js';
+import type { WebhookConditionClaim, WebhookDelivery, WebhookHold } from './webhook-condition.js';
 import type { DeadWebhook, QueuedWebhook, WebhookQueue, WebhookQueueCounts } from './webhook-queue.js';
 import type { WebhookEventInput, WebhookSink } from './webhook-sink.js';
 import type { ResolvedWebhooks } from './webhooks-options.js';
 
-/** What happened to webhook events, for metrics: `dropped` ones were refused (queue full, or not stored). */
-export type WebhookOutcome = 'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped';
+/**
+ * What happened to webhook events, for metrics: `dropped` ones were refused (queue full, not
+ * stored, or emitted after the dispatcher closed); `cancelled` ones were acknowledged unsent, their
+ * condition no longer standing (a pending leave or vacate whose user or channel came back).
+ */
+export type WebhookOutcome = 'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped' | 'cancelled';
 
 /** Told of webhook events and requests (metrics). Must be cheap and must not throw. */
 export interface WebhookObserver {
@@ -41,6 +46,8 @@ const MAX_ERROR_TEXT = 200;
 
 interface Waiting {
   readonly events: WebhookEvent[];
+  /** The due times and conditions of the events that have them, by id. */
+  readonly deliveries: Map<string, WebhookDelivery>;
   readonly done: (() => void)[];
 }
 
@@ -71,6 +78,7 @@ export class WebhookDispatcher implements WebhookSink {
   readonly #abort = new AbortController();
   #closed = false;
   #closing: Promise<void> | undefined;
+  #conditionClaim: WebhookConditionClaim | undefined;
 
   constructor(options: ResolvedWebhooks, parts: WebhookDispatcherParts) {
     this.#options = options;
@@ -91,8 +99,17 @@ export class WebhookDispatcher implements WebhookSink {
     return this.#options.events.has(type);
   }
 
-  emit(input: WebhookEventInput): Promise<void> {
-    if (this.#closed || !this.wants(input.type)) return Promise.resolve();
+  setConditionClaim(claim: WebhookConditionClaim): void {
+    this.#conditionClaim = claim;
+  }
+
+  emit(input: WebhookEventInput, hold?: WebhookHold): Promise<void> {
+    if (!this.wants(input.type)) return Promise.resolve();
+    if (this.#closed) {
+      this.#observer?.counted('dropped', 1);
+      this.#logger.warn({ type: input.type }, 'webhook event dropped: emitted after the dispatcher closed');
+      return Promise.resolve();
+    }
     if (this.#buffered >= MAX_BUFFERED_WEBHOOKS || this.#full()) {
       this.#observer?.counted('dropped', 1);
       this.#logger.warn({ type: input.type, buffered: this.#buffered, depth: this.#depth }, 'webhook event dropped: the queue is full');
@@ -103,11 +120,15 @@ export class WebhookDispatcher implements WebhookSink {
     this.#depth++;
     let buffer = this.#buffer;
     if (buffer === undefined) {
-      buffer = this.#buffer = { events: [], done: [] };
+      buffer = this.#buffer = { events: [], deliveries: new Map(), done: [] };
       // Every event of this tick goes to the engine in one write.
       setImmediate(() => this.#flush(buffer!));
     }
     buffer.events.push(event);
+    if (hold !== undefined) {
+      const delivery = { due: event.time + hold.delay, ...(hold.condition !== undefined && { condition: hold.condition }) };
+      buffer.deliveries.set(event.id, delivery);
+    }
     return new Promise((resolve) => buffer.done.push(resolve));
   }
 
@@ -174,8 +195,8 @@ export class WebhookDispatcher implements WebhookSink {
   #flush(buffer: Waiting): void {
     if (this.#buffer !== buffer) return;
     this.#buffer = undefined;
-    const { events, done } = buffer;
-    const adding = this.#queue.add(events).then(
+    const { events, deliveries, done } = buffer;
+    const adding = this.#queue.add(events, deliveries.size === 0 ? undefined : deliveries).then(
       () => {
         this.#observer?.counted('queued', events.length);
         this.#wake();
@@ -227,6 +248,8 @@ export class WebhookDispatcher implements WebhookSink {
         await this.#sleep(pollInterval);
         continue;
       }
+      batch = await this.#standing(batch);
+      if (batch.length === 0) continue;
       for (const part of this.#split(batch)) {
         try {
           await this.#deliver(part);
@@ -236,6 +259,42 @@ export class WebhookDispatcher implements WebhookSink {
         }
       }
     }
+  }
+
+  /**
+   * The claimed events that may go out: each one's condition (a pending leave's or vacate's marker)
+   * is claimed first, before any part of the batch is sent (so every event released or retried
+   * later was claimed); an event whose marker is gone is acknowledged unsent (`cancelled`). A
+   * marker that cannot be checked now leaves its event leased: it is claimed again after the lease.
+   */
+  async #standing(batch: QueuedWebhook[]): Promise<QueuedWebhook[]> {
+    if (batch.every((item) => item.condition === undefined)) return batch;
+    const claim = this.#conditionClaim;
+    const standing: QueuedWebhook[] = [];
+    const cancelled: string[] = [];
+    for (const item of batch) {
+      if (item.condition === undefined) {
+        standing.push(item);
+        continue;
+      }
+      try {
+        // No claim (no presence store set one): the event cannot be decided, so it is not sent.
+        if (claim !== undefined && (await claim(item.condition, this.#options.lease * 2))) standing.push(item);
+        else cancelled.push(item.event.id);
+      } catch (error) {
+        this.#logger.warn({ err: error, type: item.event.type }, 'webhook condition not checked; the event waits for its lease to run out');
+      }
+    }
+    if (cancelled.length > 0) {
+      try {
+        await this.#queue.ack(cancelled);
+        this.#observer?.counted('cancelled', cancelled.length);
+      } catch (error) {
+        // Claimed again after the lease: their markers are gone, so they are cancelled then.
+        this.#logger.warn({ err: error }, 'cancelled webhook events not acknowledged');
+      }
+    }
+    return standing;
   }
 
   /** The batch in runs of at most `maxBatchBytes` of event JSON (an event larger than that alone). */

@@ -1,4 +1,5 @@
 import type { WebhookEvent } from '@herald/protocol';
+import type { WebhookCondition, WebhookDelivery } from './webhook-condition.js';
 
 /** An event waiting in (or leased from) a {@link WebhookQueue}. */
 export interface QueuedWebhook {
@@ -7,6 +8,12 @@ export interface QueuedWebhook {
   readonly attempts: number;
   /** Why the last attempt failed. */
   readonly lastError?: string;
+  /**
+   * The condition it was added with (see {@link WebhookCondition}), until its first attempt is
+   * recorded: {@link WebhookQueue.retry} and {@link WebhookQueue.bury} drop it (the marker was
+   * claimed before that attempt), and a replayed dead letter has none.
+   */
+  readonly condition?: WebhookCondition;
 }
 
 /** An event that failed `maxAttempts` times: kept in the dead-letter list until replayed. */
@@ -36,13 +43,16 @@ export interface WebhookQueueCounts {
  * expired lease (its node died mid-delivery) makes the event claimable again. Times are ms since the
  * Unix epoch, given by the caller (the nodes' clocks should agree).
  *
- * Contract (the testkit's `runWebhookQueueContract`): ids are unique; an event is due at its
- * `time` (new or replayed) or the time its {@link retry} names; {@link ack}, {@link retry} and
+ * Contract (the testkit's `runWebhookQueueContract`): ids are unique; an event is due at the `due`
+ * it was added with, else its `time` (new), its `time` (replayed) or the time its {@link retry} names; {@link ack}, {@link retry} and
  * {@link bury} of an id no longer queued do nothing.
  */
 export interface WebhookQueue {
-  /** Stores events (each due at its `time`); durable once it resolves. An id already queued or dead is ignored. */
-  add(events: readonly WebhookEvent[]): Promise<void>;
+  /**
+   * Stores events, each due at its `time` unless `deliveries` (by event id) gives it a `due` time
+   * and/or a `condition`; durable once it resolves. An id already queued or dead is ignored.
+   */
+  add(events: readonly WebhookEvent[], deliveries?: ReadonlyMap<string, WebhookDelivery>): Promise<void>;
   /**
    * Leases up to `max` due events (due time ≤ `now`, not leased or with an expired lease) to `node`
    * until `now + leaseMs`, atomically across nodes; oldest due first (events of the same millisecond

@@ -1,4 +1,5 @@
 import type { WebhookEvent } from '@herald/protocol';
+import type { WebhookConditionClaim, WebhookHold } from './webhook-condition.js';
 
 /** A webhook event before the sink gives it its id (and, unless set, its time). */
 export type WebhookEventInput = WebhookEvent extends infer E
@@ -14,7 +15,13 @@ export type WebhookEventInput = WebhookEvent extends infer E
  * once the event is stored, and logs (and counts) a failure to store.
  */
 export interface WebhookSink {
-  emit(event: WebhookEventInput): Promise<void>;
+  /**
+   * `hold`: send it `hold.delay` ms after its time at the earliest, and only if its `condition` is
+   * claimed then (with the claim given to {@link setConditionClaim}; without one it is not sent).
+   */
+  emit(event: WebhookEventInput, hold?: WebhookHold): Promise<void>;
+  /** The presence store's marker claim, which decides conditional events (set by the hub, once). */
+  setConditionClaim(claim: WebhookConditionClaim): void;
   /** Whether events of this type are wanted (configured); sources skip work for the others. */
   wants(type: WebhookEvent['type']): boolean;
 }

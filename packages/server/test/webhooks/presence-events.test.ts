@@ -48,9 +48,13 @@ describe('webhook events: presence join/leave (debounced) and channel occupied/v
     // The last member is gone, the debounce is running: nothing yet.
     expect(sink.of('presence_leave', 'channel_vacated')).toEqual([]);
     const events = await sink.events.until((es) => es.some((e) => e.type === 'channel_vacated'), 'vacated');
+    const sentAt = Date.now();
     const leave = events.find((e) => e.type === 'presence_leave')!;
-    // setTimeout never fires early; 5 ms of slack for Date.now() granularity.
-    expect(leave.time).toBeGreaterThanOrEqual(lastClosed + debounce - 5);
+    // The leave's time is when it happened (the last tab's removal, before lastClosed); it is sent
+    // once the debounce from then is over (a timer never fires early; 5 ms of slack for Date.now()).
+    expect(leave.time).toBeLessThanOrEqual(lastClosed);
+    expect(leave.time).toBeGreaterThan(lastClosed - debounce);
+    expect(sentAt).toBeGreaterThanOrEqual(leave.time + debounce - 5);
     expect(sink.of(...PRESENCE).slice(2)).toEqual([
       { type: 'presence_leave', channel: 'room', user: 'alice', client: expect.any(String) },
       { type: 'channel_vacated', channel: 'room' },
