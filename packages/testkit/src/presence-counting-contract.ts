@@ -87,6 +87,25 @@ export function runPresenceCountingContract(
       await store.removeCounting(ch, 'a3', 'u:alice');
     });
 
+    it('a store with shared markers answers a repeated claim of the same token within holdMs (a takeover), and only that token', async () => {
+      const store = await make();
+      if (store.sharedMarkers !== true) return;
+      const other = await make(store);
+      const ch = channel();
+      await store.addCounting(ch, { client: 'a1', user: 'alice' }, 'u:alice');
+      await store.removeCounting(ch, 'a1', 'u:alice', { token: 't1', ttl: 60_000 });
+      expect(await store.claimMarker(ch, 'u:alice', 't1', 60_000)).toBe(true);
+      // Another node, whose lease on the event began after the first holder died, claims it again.
+      expect(await other.claimMarker(ch, 'u:alice', 't1', 60_000)).toBe(true);
+      expect(await other.claimMarker(ch, 'u:alice', 'other', 60_000)).toBe(false);
+      expect(await other.claimMarker(ch, undefined, 't1', 60_000)).toBe(true);
+      // Without a hold, a claim is not repeatable.
+      await store.addCounting(ch, { client: 'a2', user: 'alice' }, 'u:alice');
+      await store.removeCounting(ch, 'a2', 'u:alice', { token: 't2', ttl: 60_000 });
+      expect(await store.claimMarker(ch, 'u:alice', 't2')).toBe(true);
+      expect(await store.claimMarker(ch, 'u:alice', 't2')).toBe(false);
+    });
+
     it('a marker is set only when a count reaches 0, and per user', async () => {
       const store = await make();
       const ch = channel();

@@ -54,6 +54,35 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       expect(await q.counts()).toMatchObject({ queued: 1 });
     });
 
+    it('an event added with a due time waits for it (its time unchanged); its condition comes back until its first attempt is recorded', async () => {
+      const q = await fresh();
+      const plain = webhookEvent(T0);
+      const held = webhookEvent(T0);
+      const kept = webhookEvent(T0 + 1);
+      const condition = { channel: 'room', userKey: 'u:alice', token: 't1' };
+      await q.add(
+        [plain, held, kept],
+        new Map([
+          [held.id, { due: T0 + 500, condition }],
+          [kept.id, { due: T0 + 501, condition: { channel: 'room', token: 't2' } }],
+        ]),
+      );
+      expect((await q.claim('a', 10, 1000, T0 + 10)).map((w) => w.event)).toEqual([plain]);
+      const due = await q.claim('a', 10, 100, T0 + 501);
+      expect(due).toEqual([
+        { event: held, attempts: 0, condition },
+        { event: kept, attempts: 0, condition: { channel: 'room', token: 't2' } },
+      ]);
+      // An expired lease (the holder died before recording anything): the condition is still there.
+      expect((await q.claim('b', 10, 100, T0 + 600)).map((w) => w.condition?.token)).toEqual(['t1', 't2']);
+      // A recorded attempt drops it (the holder claimed the marker before that attempt), and so does a burial.
+      await q.retry(held.id, 1, T0 + 700, 'HTTP 500');
+      await q.bury(kept.id, 1, 'HTTP 400', T0 + 700);
+      expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: held, attempts: 1, lastError: 'HTTP 500' }]);
+      expect(await q.replay([kept.id])).toBe(1);
+      expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: kept, attempts: 0 }]);
+    });
+
     it('claims every event of one millisecond', async () => {
       const q = await fresh();
       const events = Array.from({ length: 20 }, () => webhookEvent(T0));
