@@ -74,11 +74,12 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
         { event: kept, attempts: 0, condition: { channel: 'room', token: 't2' } },
       ]);
       // An expired lease (the holder died before recording anything): the condition is still there.
-      expect((await q.claim('b', 10, 100, T0 + 600)).map((w) => w.condition?.token)).toEqual(['t1', 't2']);
+      expect((await q.claim('b', 10, 100, T0 + 650)).map((w) => w.condition?.token)).toEqual(['t1', 't2']);
       // A recorded attempt drops it (the holder claimed the marker before that attempt), and so does a burial.
       await q.retry(held.id, 1, T0 + 700, 'HTTP 500');
       await q.bury(kept.id, 1, 'HTTP 400', T0 + 700);
       expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: held, attempts: 1, lastError: 'HTTP 500' }]);
+      // Replayed, it is due at its time (long past) and has no condition.
       expect(await q.replay([kept.id])).toBe(1);
       expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: kept, attempts: 0 }]);
     });
