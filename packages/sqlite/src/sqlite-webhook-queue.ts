@@ -1,6 +1,14 @@
 import type { WebhookEvent } from '@herald/protocol';
 import { ErrorCode } from '@herald/protocol';
-import { HeraldError, isWebhookCondition, type DeadWebhook, type WebhookDelivery, type QueuedWebhook, type WebhookQueue, type WebhookQueueCounts } from '@herald/server';
+import {
+  HeraldError,
+  isWebhookCondition,
+  type DeadWebhook,
+  type WebhookDelivery,
+  type QueuedWebhook,
+  type WebhookQueue,
+  type WebhookQueueCounts,
+} from '@herald/server';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Synchronous } from './schema.js';
 
@@ -65,7 +73,9 @@ export class SqliteWebhookQueue implements WebhookQueue {
       this.#due = db.prepare('SELECT seq, attempts, last_error, condition, json FROM webhooks WHERE due <= ? ORDER BY due, seq LIMIT ?');
       this.#lease = db.prepare('UPDATE webhooks SET due = ?, leased_by = ? WHERE seq = ?');
       this.#delete = db.prepare('DELETE FROM webhooks WHERE id = ?');
-      this.#retry = db.prepare('UPDATE webhooks SET due = ?, leased_by = NULL, attempts = ?, last_error = ?, condition = NULL WHERE id = ?');
+      this.#retry = db.prepare(
+        'UPDATE webhooks SET due = ?, leased_by = NULL, attempts = ?, last_error = ?, condition = NULL WHERE id = ?',
+      );
       this.#bury = db.prepare(
         'INSERT INTO webhooks_dead (id, attempts, last_error, died, json) SELECT id, ?, ?, ?, json FROM webhooks WHERE id = ? ON CONFLICT (id) DO NOTHING',
       );

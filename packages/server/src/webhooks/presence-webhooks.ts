@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PresenceMember } from '@herald/protocol';
-import type { PresenceExpiry, PresenceMarker, PresenceStore } from '../engine/broker.js';
+import type { PresenceExpiry, PresenceStore } from '../engine/broker.js';
 import type { Logger } from '../logger.js';
 import type { WebhookCondition, WebhookHold } from './webhook-condition.js';
 import type { WebhookEventInput, WebhookSink } from './webhook-sink.js';
