@@ -21,7 +21,7 @@ describe('a client publish is acknowledged only once its client_publish event is
     closers.push(() => app.close());
     // The app holds every request: a delivered-but-unanswered event stays in the queue (leased).
     app.answer(() => 'hold');
-    closers.push(async () => app.releaseHeld());
+    closers.push(() => Promise.resolve(app.releaseHeld()));
     const prefix = `herald-test-${randomUUID()}:`;
     const queue = await RedisWebhookQueue.connect({ url: redis.url, prefix, commandTimeout: 10_000 });
     const observer = await RedisWebhookQueue.connect({ url: redis.url, prefix });
@@ -33,7 +33,7 @@ describe('a client publish is acknowledged only once its client_publish event is
     closers.push(() => client.close());
 
     process.kill(pid, 'SIGSTOP');
-    closers.push(async () => process.kill(pid, 'SIGCONT'));
+    closers.push(() => Promise.resolve(process.kill(pid, 'SIGCONT')));
     let acked = false;
     const ack = client.request({ type: 'publish', channel: 'chat', data: 'hi' }).then((reply) => {
       acked = true;

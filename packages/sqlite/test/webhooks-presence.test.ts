@@ -28,7 +28,7 @@ async function cancelled(hub: TestHub): Promise<number> {
 describe('pending leaves on SQLite (markers in the process): a closing hub sends them at once', () => {
   it('a leave pending at close is sent once; its queued copy is cancelled after the restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-presence-'));
-    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    closers.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
     const path = join(dir, 'hub.db');
     const app = await startWebhookApp(SECRET);
     closers.push(() => app.close());
