@@ -70,6 +70,16 @@ export class Keys {
     return userKey === undefined ? `${this.prefix}{${channel}}:claimed:vacating` : `${this.prefix}{${channel}}:claimed:leaving:${userKey}`;
   }
 
+  /** Sorted set node id → its last refresh (ms) of the nodes with counted presence members. */
+  get presenceNodes(): string {
+    return `${this.prefix}presence:nodes`;
+  }
+
+  /** Set of the channels where one node has counted presence members (swept once the node is dead). */
+  presenceNode(node: string): string {
+    return `${this.prefix}presence:node:${node}`;
+  }
+
   /** Pub/sub channel of control messages between nodes (e.g. disconnect a user everywhere). */
   get control(): string {
     return `${this.prefix}control`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   silentLogger,
   systemClock,
@@ -13,7 +14,24 @@ import {
 import type { PresenceMember } from '@herald/protocol';
 import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
 import { Keys } from './keys.js';
-import { PRESENCE_ADD, PRESENCE_CLAIM_MARKER, PRESENCE_COUNT_ADD, PRESENCE_COUNT_REMOVE, PRESENCE_LIST } from './scripts.js';
+import {
+  PRESENCE_ADD,
+  PRESENCE_CLAIM_MARKER,
+  PRESENCE_COUNT_ADD,
+  PRESENCE_COUNT_REMOVE,
+  PRESENCE_LIST,
+  PRESENCE_SWEEP,
+} from './scripts.js';
+
+/** Multiples of `memberTtl` a node may go without refreshing before its channels are swept (its members expired after 1). */
+const DEAD_AFTER = 1.5;
+/** Multiples of `memberTtl` the presence keys outlive their last refresh: past {@link DEAD_AFTER}, so a sweep still finds a dead node's members. */
+const KEYS_OUTLIVE = 4;
+/** Dead nodes swept per refresh, and channels read per `SSCAN` of one (bounds one sweep's work). */
+const SWEEP_NODES = 10;
+const SWEEP_CHUNK = 200;
+/** How long (ms) a node's channel set outlives its last refresh, should no node ever sweep it. */
+const NODE_SET_TTL = 86_400_000;
 
 /** Options of {@link RedisPresenceStore.connect}. */
 export interface RedisPresenceOptions {
@@ -50,6 +68,10 @@ export class RedisPresenceStore implements PresenceStore {
    */
   readonly #counted = new Map<string, Set<string>>();
   readonly #refresh: NodeJS.Timeout;
+  /** This store's id among the nodes with counted members (`presence:nodes`), unique per process. */
+  readonly #node = randomUUID();
+  #onExpired: ((channel: string, expiry: PresenceExpiry) => void) | undefined;
+  #sweeping = false;
   #closed = false;
 
   private constructor(client: RedisClient, options: RedisPresenceOptions, ttl: number) {
@@ -95,12 +117,23 @@ export class RedisPresenceStore implements PresenceStore {
     );
   }
 
+  /**
+   * Sweeps, on each refresh, the channels of nodes that stopped refreshing for 1.5 × `memberTtl`
+   * (dead: their members expired), so their members' leaves come even when the channel sees no
+   * other change; `listener` gets what each sweep dropped.
+   */
+  onExpired(listener: (channel: string, expiry: PresenceExpiry) => void): void {
+    this.#onExpired = listener;
+  }
+
   async addCounting(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount> {
     await this.add(channel, entry);
+    // Listed among this node's channels before it counts there: should it die, a sweep finds them.
+    if (!this.#counted.has(channel)) await this.#register([channel]);
     const reply = (await PRESENCE_COUNT_ADD.run(
       this.#client,
       [...this.#countKeys(channel), this.#keys.leaveMarker(channel, userKey), this.#keys.vacateMarker(channel)],
-      [String(this.#clock.now()), String(this.#ttl * 2), entry.client, userKey],
+      [String(this.#clock.now()), String(this.#ttl * KEYS_OUTLIVE), entry.client, userKey],
     )) as (number | string)[];
     let clients = this.#counted.get(channel);
     if (clients === undefined) {
@@ -130,6 +163,9 @@ export class RedisPresenceStore implements PresenceStore {
       [String(this.#clock.now()), client, marker?.token ?? '', String(Math.ceil(marker?.ttl ?? 0))],
     )) as (number | string)[];
     const expired = expiry(reply, 4, reply[3] === 1);
+    if (clients !== undefined && !this.#counted.has(channel)) {
+      await replyWithin(this.#client, this.#client.SREM(this.#keys.presenceNode(this.#node), channel)).catch(() => undefined);
+    }
     return { removed: reply[0] === 1, channelMembers: Number(reply[1]), userMembers: Number(reply[2]), ...(expired && { expired }) };
   }
 
@@ -158,16 +194,26 @@ export class RedisPresenceStore implements PresenceStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#refresh);
-    if (this.#client.isReady && this.#mine.size > 0) {
+    if (this.#client.isReady) {
       const multi = this.#client.multi();
+      let commands = 0;
+      // Nothing counted left here: no sweep is owed for this node.
+      if (this.#counted.size === 0) {
+        multi.DEL(this.#keys.presenceNode(this.#node)).ZREM(this.#keys.presenceNodes, this.#node);
+        commands++;
+      }
       for (const [channel, members] of this.#mine) {
         // Counted members stay until they expire: the sweep that drops them emits their leave.
         const counted = this.#counted.get(channel);
         const clients = [...members.keys()].filter((client) => counted?.has(client) !== true);
         if (clients.length === 0) continue;
         multi.HDEL(this.#keys.members(channel), clients).ZREM(this.#keys.alive(channel), clients);
+        commands++;
       }
-      await replyWithin(this.#client, multi.exec()).catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
+      if (commands > 0)
+        await replyWithin(this.#client, multi.exec()).catch((error: unknown) =>
+          this.#logger.warn({ err: error }, 'presence cleanup failed'),
+        );
     }
     this.#mine.clear();
     this.#counted.clear();
@@ -175,7 +221,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async #stamp(channel: string, members: Iterable<[string, string]>): Promise<void> {
-    const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * 2)];
+    const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * KEYS_OUTLIVE)];
     for (const [client, stored] of members) args.push(client, stored);
     await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
     // The counts live as long as the members they count.
@@ -184,8 +230,8 @@ export class RedisPresenceStore implements PresenceStore {
         this.#client,
         this.#client
           .multi()
-          .PEXPIRE(this.#keys.owners(channel), this.#ttl * 2)
-          .PEXPIRE(this.#keys.userCounts(channel), this.#ttl * 2)
+          .PEXPIRE(this.#keys.owners(channel), this.#ttl * KEYS_OUTLIVE)
+          .PEXPIRE(this.#keys.userCounts(channel), this.#ttl * KEYS_OUTLIVE)
           .exec(),
       );
     }
@@ -202,6 +248,53 @@ export class RedisPresenceStore implements PresenceStore {
     const stamps = [...this.#mine].map(([channel, members]) => this.#stamp(channel, members));
     const failed = (await Promise.allSettled(stamps)).find((r) => r.status === 'rejected');
     if (failed !== undefined) this.#logger.warn({ err: failed.reason as unknown }, 'presence refresh failed');
+    // After the stamps: a node's refresh time is never before its members' (see DEAD_AFTER).
+    if (this.#counted.size > 0) await this.#register([...this.#counted.keys()]).catch(() => undefined);
+    if (this.#onExpired !== undefined && !this.#sweeping) {
+      this.#sweeping = true;
+      await this.#sweepDead()
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'presence sweep of dead nodes failed'))
+        .finally(() => (this.#sweeping = false));
+    }
+  }
+
+  /** Lists `channels` among this node's and marks the node alive now. */
+  async #register(channels: string[]): Promise<void> {
+    const set = this.#keys.presenceNode(this.#node);
+    const multi = this.#client.multi();
+    for (let i = 0; i < channels.length; i += 1000) multi.SADD(set, channels.slice(i, i + 1000));
+    multi.PEXPIRE(set, NODE_SET_TTL).ZADD(this.#keys.presenceNodes, { score: this.#clock.now(), value: this.#node });
+    await replyWithin(this.#client, multi.exec());
+  }
+
+  /**
+   * Sweeps the channels of up to {@link SWEEP_NODES} dead nodes, then forgets them. Several nodes
+   * may sweep the same one: each script drops each expired member once, so its leave is sent once.
+   */
+  async #sweepDead(): Promise<void> {
+    const now = this.#clock.now();
+    const nodes = this.#keys.presenceNodes;
+    const dead = await replyWithin(
+      this.#client,
+      this.#client.zRangeByScore(nodes, '-inf', now - this.#ttl * DEAD_AFTER, { LIMIT: { offset: 0, count: SWEEP_NODES } }),
+    );
+    for (const node of dead) {
+      if (node === this.#node || this.#closed) continue;
+      const set = this.#keys.presenceNode(node);
+      let cursor = '0';
+      do {
+        const page = await replyWithin(this.#client, this.#client.sScan(set, cursor, { COUNT: SWEEP_CHUNK }));
+        cursor = page.cursor;
+        for (const channel of page.members) await this.#sweep(channel);
+      } while (cursor !== '0' && !this.#closed);
+      await replyWithin(this.#client, this.#client.multi().DEL(set).ZREM(nodes, node).exec());
+    }
+  }
+
+  async #sweep(channel: string): Promise<void> {
+    const reply = (await PRESENCE_SWEEP.run(this.#client, this.#countKeys(channel), [String(this.#clock.now())])) as (number | string)[];
+    const expired = expiry(reply, 1, reply[0] === 1);
+    if (expired !== undefined) this.#onExpired?.(channel, expired);
   }
 }
 

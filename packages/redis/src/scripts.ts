@@ -366,6 +366,18 @@ return out
 `);
 
 /**
+ * Drops the channel's members whose node stopped refreshing them and uncounts them (the sweep of
+ * {@link PRESENCE_COUNT_ADD}, alone): a periodic sweep of a dead node's channels. KEYS: members,
+ * alive, owners, user counts. ARGV: now (ms). Returns `{swept vacated, user key, client…}`.
+ */
+export const PRESENCE_SWEEP = new Script(`${SWEEP}
+local gone, vacated = sweep(ARGV[1])
+local out = {vacated}
+for i = 1, #gone do out[#out + 1] = gone[i] end
+return out
+`);
+
+/**
  * Claims a pending marker. KEYS: the marker, its claim record. ARGV: token, hold (ms). When the
  * marker holds the token it is deleted and the claim recorded for `hold` ms; returns 1 then, or when
  * the record already names the token (a repeated claim), else 0.

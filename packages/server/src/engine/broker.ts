@@ -219,6 +219,12 @@ export interface PresenceStore {
    */
   claimMarker?(channel: string, userKey: string | undefined, token: string, holdMs?: number): Promise<boolean>;
   /**
+   * Calls `listener` with the members of dead nodes this store dropped on its own (not during a
+   * counting call): a store whose members expire sweeps the channels of dead nodes periodically, so
+   * their leaves come even when the channel sees no other change. Set once, by the hub.
+   */
+  onExpired?(listener: (channel: string, expiry: PresenceExpiry) => void): void;
+  /**
    * The markers live in an engine shared by the nodes and outlive this process (Redis): a closing
    * node leaves its pending leaves and vacates in the webhook queue, for whichever node claims them.
    * Absent or false (markers in this process: memory, SQLite): a closing node sends them at once.

@@ -63,6 +63,7 @@ export class PresenceWebhooks {
     this.#logger = logger;
     this.#pending = store.sharedMarkers === true ? undefined : new Map();
     sink.setConditionClaim((condition, holdMs) => this.#claim(condition, holdMs));
+    store.onExpired?.((channel, expiry) => this.#expired(channel, expiry));
   }
 
   /**
