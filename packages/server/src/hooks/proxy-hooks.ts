@@ -103,6 +103,19 @@ export class ProxyHooks {
     return this.#config.endpoints.connect !== false;
   }
 
+  /**
+   * Whether any hook that decides for clients is configured: connect, or subscribe, publish or rpc
+   * at the top level or in a namespace. Such a hub is never open (its admin API needs credentials).
+   */
+  get decides(): boolean {
+    const { endpoints, namespaces } = this.#config;
+    if (endpoints.connect !== false || endpoints.subscribe !== false || endpoints.publish !== false || endpoints.rpc !== false) return true;
+    for (const rules of namespaces.values()) {
+      if ((rules.subscribe ?? false) !== false || (rules.publish ?? false) !== false || (rules.rpc ?? false) !== false) return true;
+    }
+    return false;
+  }
+
   /** What of `req` the connect hook is sent: the configured headers and cookies, and the address. */
   forwarded(req: IncomingMessage): ForwardedRequest {
     const headers: Record<string, string> = {};
