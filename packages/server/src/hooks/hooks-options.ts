@@ -29,9 +29,9 @@ export interface HooksOptions extends HookEndpoints {
   readonly secrets: readonly string[];
   /** Milliseconds a call may take, waiting for a slot included; past it the hub fails closed (3003). @default 5000 */
   readonly timeout?: number | undefined;
-  /** Calls in flight at once per hook. @default 64 */
+  /** Calls in flight at once per hook and app origin. @default 64 */
   readonly concurrency?: number | undefined;
-  /** Calls waiting for a slot per hook; past it a call fails at once (3003). @default 1000 */
+  /** Calls waiting for a slot per hook and app origin; past it a call fails at once (3003). @default 1000 */
   readonly maxQueued?: number | undefined;
   /** Request headers sent in the connect hook's `headers` (case-insensitive names). @default none */
   readonly forwardHeaders?: readonly string[] | undefined;

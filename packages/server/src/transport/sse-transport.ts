@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import { HookFailure } from '../hooks/hook-caller.js';
 import { REFRESH_RETRY_DELAY, type ProxyHooks } from '../hooks/proxy-hooks.js';
+import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
@@ -89,8 +90,8 @@ export class SseTransport implements SseStreamOwner, Transport {
   /**
    * Serves one stream for `identity` (already authenticated by the caller); `slot` is released when
    * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too;
-   * the channels a subscribe hook decides are asked of the app at once (each call bounded by the
-   * hook's concurrency), once the hub's own checks passed. When the app cannot decide one of them
+   * the channels a subscribe hook decides are asked of the app {@link HOOK_CALLS_PER_REQUEST} at a
+   * time (each call also bounded by the hook's concurrency), once the hub's own checks passed. When the app cannot decide one of them
    * (3003), the whole stream is refused (HTTP 503 with `Retry-After`): the client retries it later
    * rather than go on without that channel.
    * `client`: the stream's session id (the one the connect hook was told), else a new one.
@@ -117,10 +118,16 @@ export class SseTransport implements SseStreamOwner, Transport {
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
     const session = client ?? nextSessionId();
-    const decisions = await Promise.all(asked.map((channel) => this.#decide(identity, session, channel, joinLeave, since?.get(channel))));
+    const decisions = await boundedMap(
+      asked,
+      HOOK_CALLS_PER_REQUEST,
+      (channel) => this.#decide(identity, session, channel, joinLeave, since?.get(channel)),
+      (decision) => 'error' in decision && decision.error.code === ErrorCode.HookUnavailable,
+    );
     const channels: Allowed[] = [];
     const refused: { channel: string; error: WireError }[] = [];
     for (const decision of decisions) {
+      if (decision === undefined) continue;
       if ('error' in decision) {
         if (decision.error.code === ErrorCode.HookUnavailable) return sendError(res, decision.error, headers);
         refused.push(decision);

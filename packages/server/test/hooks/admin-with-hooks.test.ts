@@ -49,7 +49,11 @@ describe('the admin API of a hub with proxy hooks', () => {
   it('lets the API key publish without asking the publish hook, which still decides a client’s publish', async () => {
     app = await startHookApp(SECRET, () => ({ allow: false, reason: 'app says no' }));
     hub = await startTestHub({ admin: true, security: { apiKeys: [API_KEY] }, hooks: { secrets: [SECRET], publish: `${app.url}/p` } });
-    const admin = await post(`${hub.url}/api/admin/publish`, { channel: 'private:x', data: 'by the operator' }, { 'x-herald-key': API_KEY });
+    const admin = await post(
+      `${hub.url}/api/admin/publish`,
+      { channel: 'private:x', data: 'by the operator' },
+      { 'x-herald-key': API_KEY },
+    );
     expect(admin.status).toBe(200);
     expect(app.requests.items).toEqual([]);
     const client = await post(`${hub.url}/api/publish`, { channel: 'private:x', data: 'by a client' });
