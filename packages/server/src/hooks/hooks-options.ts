@@ -19,7 +19,7 @@ export interface NamespaceHooks {
   readonly subscribe?: string | false | undefined;
   readonly publish?: string | false | undefined;
   readonly rpc?: string | false | undefined;
-  /** Seconds a subscribe allow is cached per user and channel. */
+  /** Seconds a subscribe allow is cached per user, channel, transport and connection info. */
   readonly cacheTtl?: number | undefined;
 }
 
@@ -38,7 +38,7 @@ export interface HooksOptions extends HookEndpoints {
   /** Cookies sent in the connect hook's `cookies`. @default none */
   readonly forwardCookies?: readonly string[] | undefined;
   /**
-   * Seconds an allow is remembered: a subscribe per user and channel, a connect per credentials
+   * Seconds an allow is remembered: a subscribe per user, channel, transport and connection info, a connect per credentials
    * (and transport), never beyond the connection's `expiresAt`. 0: every decision asks the app. @default 0
    */
   readonly cacheTtl?: number | undefined;
