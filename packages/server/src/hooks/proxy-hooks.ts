@@ -21,12 +21,6 @@ export interface ForwardedRequest {
   readonly remoteAddress?: string | undefined;
 }
 
-/**
- * Milliseconds before the refresh hook is asked once more when it could not decide (3003) at a
- * connection's expiry; a second failure ends the connection as expired.
- */
-export const REFRESH_RETRY_DELAY = 1000;
-
 /** Largest `info` (connection or channel info) a hook may answer, in bytes of JSON; larger is an invalid answer. */
 export const MAX_HOOK_INFO_BYTES = 8192;
 
