@@ -43,6 +43,11 @@ export interface DocConfig {
   readonly text: string;
 }
 
+/** A fenced block of the app docs-hooks.test.ts runs: `express-app` code or `express-config` JSON. */
+export interface DocAppBlock extends DocConfig {
+  readonly kind: 'express-app' | 'express-config';
+}
+
 const DIRECTIVE = /^\s*<!--\s*docs-test:\s*(.*?)\s*-->\s*$/;
 const FENCE = /^(\s*)(`{3,}|~{3,})/;
 const CURL = /(?:^|[\s;&|(`])curl\s/;
@@ -51,6 +56,7 @@ interface Directives {
   profile?: Profile;
   skip?: string;
   config: boolean;
+  app?: DocAppBlock['kind'];
   before: string[];
 }
 
@@ -58,10 +64,14 @@ interface Directives {
  * Reads every example of one Markdown file. Throws an `Error` naming the line for a directive the
  * test does not know or one that no code block follows.
  */
-export function readDocExamples(file: string, markdown: string): { examples: DocExample[]; configs: DocConfig[] } {
+export function readDocExamples(
+  file: string,
+  markdown: string,
+): { examples: DocExample[]; configs: DocConfig[]; appBlocks: DocAppBlock[] } {
   const lines = markdown.split('\n');
   const examples: DocExample[] = [];
   const configs: DocConfig[] = [];
+  const appBlocks: DocAppBlock[] = [];
   let pending: Directives = { config: false, before: [] };
   let pendingLine = 0;
   let block = 0;
@@ -90,12 +100,13 @@ export function readDocExamples(file: string, markdown: string): { examples: Doc
     }
     block++;
     if (pending.config) configs.push({ file, line: start, text: body.join('\n') });
+    if (pending.app !== undefined) appBlocks.push({ kind: pending.app, file, line: start, text: body.join('\n') });
     examples.push(...blockExamples(file, start, block, body, pending));
     pending = { config: false, before: [] };
     pendingLine = 0;
   }
   if (pendingLine !== 0) throw new Error(`${file}:${pendingLine}: a docs-test directive must be followed by a fenced code block`);
-  return { examples, configs };
+  return { examples, configs, appBlocks };
 }
 
 function addDirective(into: Directives, text: string, where: string): void {
@@ -103,11 +114,12 @@ function addDirective(into: Directives, text: string, where: string): void {
   const argument = rest.join(' ').trim();
   if ((word === 'dev' || word === 'production') && argument === '') into.profile = word;
   else if (word === 'production-config' && argument === '') into.config = true;
+  else if ((word === 'express-app' || word === 'express-config') && argument === '') into.app = word;
   else if (word === 'skip' && argument !== '') into.skip = argument;
   else if (word === 'before' && argument !== '') into.before.push(argument);
   else
     throw new Error(
-      `${where}: unknown docs-test directive ${JSON.stringify(text)} (dev, production, production-config, skip <reason>, before <command>)`,
+      `${where}: unknown docs-test directive ${JSON.stringify(text)} (dev, production, production-config, express-app, express-config, skip <reason>, before <command>)`,
     );
 }
 
