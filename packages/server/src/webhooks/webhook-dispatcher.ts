@@ -338,6 +338,7 @@ export class WebhookDispatcher implements WebhookSink {
         items.map((i) => i.event.id),
         lease,
       );
+      this.#depth = Math.max(0, this.#depth - acked);
       this.#observer?.counted('delivered', acked);
       this.#stale(items.length - acked, 'delivered');
       return;
@@ -361,6 +362,8 @@ export class WebhookDispatcher implements WebhookSink {
     this.#stale(items.length - dead - retried, 'failed');
     if (retried > 0) this.#observer?.counted('retried', retried);
     if (dead === 0) return;
+    // Dead letters are not queued events: they leave maxQueued's count at once.
+    this.#depth = Math.max(0, this.#depth - dead);
     this.#observer?.counted('dead', dead);
     this.#logger.warn({ events: dead, error }, 'webhook events moved to the dead-letter list');
     const trimmed = await this.#queue.trimDead(maxDead);
