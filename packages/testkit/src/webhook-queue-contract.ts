@@ -209,6 +209,18 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       expect(await q.dead(10)).toEqual([]);
     });
 
+    it('counts as leased (where it counts them) only leases that have not run out', async () => {
+      const q = await fresh();
+      const now = Date.now();
+      await q.add([webhookEvent(now - 200_000), webhookEvent(now - 100_000)]);
+      // One lease ran out long ago (a killed node's), one runs for a minute.
+      expect(await q.claim('a', 1, 1000, now - 150_000)).toHaveLength(1);
+      expect(await q.claim('a', 1, 60_000, now)).toHaveLength(1);
+      const counts = await q.counts();
+      expect(counts.queued).toBe(2);
+      if (counts.leased !== undefined) expect(counts.leased).toBe(1);
+    });
+
     it.runIf(shared)('two nodes never hold the same event (concurrent claims)', async () => {
       const store = randomUUID();
       const [a, b] = [await make(store), await make(store)];
