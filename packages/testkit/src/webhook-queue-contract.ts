@@ -212,7 +212,7 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
     it('counts as leased (where it counts them) only leases that have not run out', async () => {
       const q = await fresh();
       const now = Date.now();
-      const [a, b] = [webhookEvent(now - 200_000), webhookEvent(now - 200_000)];
+      const [a, b] = [webhookEvent(now - 200_001), webhookEvent(now - 200_000)];
       await q.add([a, b]);
       // a's lease ran out long ago (a killed node's); b's runs for another 50 s.
       expect((await q.claim('a', 1, 1000, now - 150_000)).map((w) => w.event.id)).toEqual([a.id]);
