@@ -97,9 +97,9 @@ export class Keys {
    * time, a retry's time, or a lease's end), `events` (hash id → event JSON, queued and dead),
    * `state` (hash id → `{"attempts","lastError"}` after a failed attempt), `dead` (sorted set id →
    * burial number), `deadInfo` (hash id → `{"attempts","lastError","diedAt"}`), `deadSeq` (the last
-   * burial number).
+   * burial number), `lease` (hash id → the lease token of the claim holding it).
    */
-  get webhooks(): { due: string; events: string; state: string; dead: string; deadInfo: string; deadSeq: string } {
+  get webhooks(): { due: string; events: string; state: string; dead: string; deadInfo: string; deadSeq: string; lease: string } {
     const at = `${this.prefix}{webhooks}:`;
     return {
       due: `${at}due`,
@@ -108,6 +108,7 @@ export class Keys {
       dead: `${at}dead`,
       deadInfo: `${at}dead-info`,
       deadSeq: `${at}dead-seq`,
+      lease: `${at}lease`,
     };
   }
 }
