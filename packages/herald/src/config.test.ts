@@ -200,6 +200,7 @@ describe('loadConfig', () => {
         HERALD_WEBHOOKS_TIMEOUT: '2000',
         HERALD_WEBHOOKS_CONCURRENCY: '2',
         HERALD_WEBHOOKS_MAX_QUEUED: '1000',
+        HERALD_WEBHOOKS_MAX_DEAD: '200',
         HERALD_WEBHOOKS_PRESENCE_DEBOUNCE: '0',
       },
       flags: {},
@@ -217,6 +218,7 @@ describe('loadConfig', () => {
       lease: 60_000,
       concurrency: 2,
       maxQueued: 1000,
+      maxDead: 200,
       presenceDebounce: 0,
     });
     expect(
@@ -225,13 +227,13 @@ describe('loadConfig', () => {
     ).toEqual({ url: 'http://127.0.0.1:4000/w', secrets: ['x'.repeat(16)] });
     expect(() =>
       loadConfig({
-        file: file({ webhooks: { url: 'ftp://x', secrets: [], events: ['nope'], batchSize: 1001, presenceDebounce: -1 } }),
+        file: file({ webhooks: { url: 'ftp://x', secrets: [], events: ['nope'], batchSize: 1001, maxDead: 1_000_000_001, presenceDebounce: -1 } }),
         env: {},
         flags: {},
       }),
     ).toThrow(
       new ConfigError(
-        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
+        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.maxDead: Too big: expected number to be <=1000000000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
       ),
     );
     expect(() => loadConfig({ env: { HERALD_WEBHOOKS_SECRET: 'x'.repeat(16) }, flags: {} })).toThrow('webhooks.url');

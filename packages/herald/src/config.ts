@@ -127,7 +127,7 @@ const webhooks = z.strictObject({
     .min(1)
     .optional(),
   batchSize: positiveInt.max(1000).optional(),
-  maxBatchBytes: positiveInt.optional(),
+  maxBatchBytes: positiveInt.max(1_073_741_824).optional(),
   maxAttempts: positiveInt.max(1000).optional(),
   retryBase: timerMs.optional(),
   retryMax: timerMs.optional(),
@@ -135,7 +135,8 @@ const webhooks = z.strictObject({
   lease: timerMs.optional(),
   concurrency: positiveInt.max(64).optional(),
   pollInterval: timerMs.max(60_000, { error: 'must be an integer of ms from 1 to 60000' }).optional(),
-  maxQueued: positiveInt.optional(),
+  maxQueued: positiveInt.max(1_000_000_000).optional(),
+  maxDead: positiveInt.max(1_000_000_000).optional(),
   presenceDebounce: z
     .int({ error: `must be an integer of ms from 0 to ${MAX_TIMER_DELAY}` })
     .min(0, { error: `must be an integer of ms from 0 to ${MAX_TIMER_DELAY}` })
@@ -255,6 +256,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_WEBHOOKS_LEASE: (v) => [['webhooks', 'lease'], Number(v)],
   HERALD_WEBHOOKS_CONCURRENCY: (v) => [['webhooks', 'concurrency'], Number(v)],
   HERALD_WEBHOOKS_MAX_QUEUED: (v) => [['webhooks', 'maxQueued'], Number(v)],
+  HERALD_WEBHOOKS_MAX_DEAD: (v) => [['webhooks', 'maxDead'], Number(v)],
   HERALD_WEBHOOKS_PRESENCE_DEBOUNCE: (v) => [['webhooks', 'presenceDebounce'], Number(v)],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
   HERALD_ACCESS_LOG: (v) => [['accessLog'], v === 'true' || v === '1'],

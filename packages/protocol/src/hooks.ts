@@ -85,6 +85,8 @@ export interface RefreshHookRequest extends ClientHookRequestBase {
 /** `rpc`: the client calls `method` with `data`; the app answers with the result. */
 export interface RpcHookRequest extends ClientHookRequestBase {
   readonly hook: 'rpc';
+  /** `true` when a backend calls with the API key (then `user` is `null`); absent for clients. */
+  readonly backend?: true;
   readonly method: string;
   readonly data: unknown;
 }

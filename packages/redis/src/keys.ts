@@ -116,9 +116,9 @@ export class Keys {
    * `state` (hash id → `{"attempts","lastError"}` after a failed attempt, or `{"attempts":0,"condition"}`
    * of an event added with a delivery condition until its first attempt), `dead` (sorted set id →
    * burial number), `deadInfo` (hash id → `{"attempts","lastError","diedAt"}`), `deadSeq` (the last
-   * burial number).
+   * burial number), `lease` (hash id → the lease token of the claim holding it).
    */
-  get webhooks(): { due: string; events: string; state: string; dead: string; deadInfo: string; deadSeq: string } {
+  get webhooks(): { due: string; events: string; state: string; dead: string; deadInfo: string; deadSeq: string; lease: string } {
     const at = `${this.prefix}{webhooks}:`;
     return {
       due: `${at}due`,
@@ -127,6 +127,7 @@ export class Keys {
       dead: `${at}dead`,
       deadInfo: `${at}dead-info`,
       deadSeq: `${at}dead-seq`,
+      lease: `${at}lease`,
     };
   }
 }

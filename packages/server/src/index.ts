@@ -89,6 +89,7 @@ export { resolveWebhooks, WEBHOOK_EVENT_TYPES, type ResolvedWebhooks, type Webho
 export { webhookRetryDelay } from './webhooks/webhook-backoff.js';
 export {
   MAX_BUFFERED_WEBHOOKS,
+  MAX_BUFFERED_WEBHOOK_BYTES,
   WebhookDispatcher,
   type WebhookDispatcherParts,
   type WebhookObserver,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { WebhookEvent } from '@herald/protocol';
 import { ErrorCode } from '@herald/protocol';
 import {
@@ -22,6 +23,7 @@ export interface SqliteWebhookQueueOptions {
 
 interface QueueRow {
   seq: number;
+  bytes: number;
   attempts: number;
   last_error: string | null;
   condition: string | null;
@@ -41,7 +43,8 @@ interface DeadRow {
  * connection of its own: every change is one transaction, committed before its promise resolves,
  * so a crashed or killed process loses no event it stored (WAL; see `synchronous` for power loss).
  * One node per file, like the engine; leases still expire, so events a killed process held go out
- * after a restart once their lease has run out.
+ * after a restart once their lease has run out. Times are the caller's (one node, one clock). A
+ * claim's lease token is kept in `leased_by` (`<node>/<random UUID>`), which fences later outcomes.
  */
 export class SqliteWebhookQueue implements WebhookQueue {
   readonly #db: Database.Database;
@@ -49,8 +52,13 @@ export class SqliteWebhookQueue implements WebhookQueue {
   readonly #due: Database.Statement;
   readonly #lease: Database.Statement;
   readonly #delete: Database.Statement;
+  readonly #held: Database.Statement;
+  readonly #ack: Database.Statement;
   readonly #retry: Database.Statement;
+  readonly #release: Database.Statement;
   readonly #bury: Database.Statement;
+  readonly #trimDead: Database.Statement;
+  readonly #deleteAllDead: Database.Statement;
   readonly #deadPage: Database.Statement;
   readonly #revive: Database.Statement;
   readonly #unbury: Database.Statement;
@@ -70,15 +78,28 @@ export class SqliteWebhookQueue implements WebhookQueue {
       this.#insert = db.prepare(
         'INSERT INTO webhooks (id, due, condition, json) SELECT @id, @due, @condition, @json WHERE NOT EXISTS (SELECT 1 FROM webhooks_dead WHERE id = @id) ON CONFLICT (id) DO NOTHING',
       );
-      this.#due = db.prepare('SELECT seq, attempts, last_error, condition, json FROM webhooks WHERE due <= ? ORDER BY due, seq LIMIT ?');
+      this.#due = db.prepare(
+        'SELECT seq, length(CAST(json AS BLOB)) AS bytes, attempts, last_error, condition, json FROM webhooks WHERE due <= ? ORDER BY due, seq LIMIT ?',
+      );
       this.#lease = db.prepare('UPDATE webhooks SET due = ?, leased_by = ? WHERE seq = ?');
       this.#delete = db.prepare('DELETE FROM webhooks WHERE id = ?');
+      // An outcome given a lease token applies only while the event is still held under it.
+      const held = 'id = @id AND (@lease IS NULL OR leased_by = @lease)';
+      this.#held = db.prepare(`SELECT 1 FROM webhooks WHERE ${held}`).pluck();
+      this.#ack = db.prepare(`DELETE FROM webhooks WHERE ${held}`);
       this.#retry = db.prepare(
-        'UPDATE webhooks SET due = ?, leased_by = NULL, attempts = ?, last_error = ?, condition = NULL WHERE id = ?',
+        `UPDATE webhooks SET due = @due, leased_by = NULL, attempts = @attempts, last_error = @error, condition = NULL WHERE ${held}`,
+      );
+      this.#release = db.prepare(
+        "UPDATE webhooks SET due = json_extract(json, '$.time'), leased_by = NULL, condition = NULL WHERE id = @id AND leased_by = @lease",
       );
       this.#bury = db.prepare(
         'INSERT INTO webhooks_dead (id, attempts, last_error, died, json) SELECT id, ?, ?, ?, json FROM webhooks WHERE id = ? ON CONFLICT (id) DO NOTHING',
       );
+      this.#trimDead = db.prepare(
+        'DELETE FROM webhooks_dead WHERE seq IN (SELECT seq FROM webhooks_dead ORDER BY seq LIMIT max(0, (SELECT count(*) FROM webhooks_dead) - ?))',
+      );
+      this.#deleteAllDead = db.prepare('DELETE FROM webhooks_dead');
       this.#deadPage = db.prepare('SELECT seq, attempts, last_error, died, json FROM webhooks_dead WHERE seq > ? ORDER BY seq LIMIT ?');
       this.#revive = db.prepare(
         "INSERT INTO webhooks (id, due, json) SELECT id, json_extract(json, '$.time'), json FROM webhooks_dead WHERE id = ? ON CONFLICT (id) DO NOTHING",
@@ -86,7 +107,7 @@ export class SqliteWebhookQueue implements WebhookQueue {
       this.#unbury = db.prepare('DELETE FROM webhooks_dead WHERE id = ?');
       this.#deadIds = db.prepare('SELECT id FROM webhooks_dead ORDER BY seq').pluck();
       this.#counts = db.prepare(
-        'SELECT (SELECT count(*) FROM webhooks) AS queued, (SELECT count(*) FROM webhooks WHERE leased_by IS NOT NULL) AS leased, (SELECT count(*) FROM webhooks_dead) AS dead',
+        'SELECT (SELECT count(*) FROM webhooks) AS queued, (SELECT count(*) FROM webhooks WHERE leased_by IS NOT NULL AND due > ?) AS leased, (SELECT count(*) FROM webhooks_dead) AS dead',
       );
     } catch (error) {
       db.close();
@@ -106,48 +127,83 @@ export class SqliteWebhookQueue implements WebhookQueue {
     });
   }
 
-  claim(node: string, max: number, leaseMs: number, now: number): Promise<QueuedWebhook[]> {
+  claim(node: string, max: number, leaseMs: number, now: number, maxBytes = Infinity): Promise<QueuedWebhook[]> {
+    const lease = `${node}/${randomUUID()}`;
     return this.#call(() =>
       this.#db
         .transaction(() => {
           const rows = this.#due.all(now, max) as QueueRow[];
-          for (const row of rows) this.#lease.run(now + leaseMs, node, row.seq);
-          return rows.map((row): QueuedWebhook => {
+          const claimed: QueuedWebhook[] = [];
+          let bytes = 0;
+          for (const row of rows) {
+            if (claimed.length > 0 && bytes + row.bytes > maxBytes) break;
+            bytes += row.bytes;
+            this.#lease.run(now + leaseMs, lease, row.seq);
             const event = JSON.parse(row.json) as WebhookEvent;
             const condition: unknown = row.condition === null ? undefined : JSON.parse(row.condition);
-            return {
+            claimed.push({
               event,
               attempts: row.attempts,
+              lease,
               ...(row.last_error !== null && { lastError: row.last_error }),
               ...(isWebhookCondition(condition) && { condition }),
-            };
-          });
+            });
+          }
+          return claimed;
         })
         .immediate(),
     );
   }
 
-  ack(ids: readonly string[]): Promise<void> {
-    return this.#call(() => {
+  ack(ids: readonly string[], lease?: string): Promise<number> {
+    return this.#call(() =>
       this.#db.transaction(() => {
-        for (const id of ids) this.#delete.run(id);
-      })();
-    });
+        let acked = 0;
+        for (const id of ids) acked += this.#ack.run({ id, lease: lease ?? null }).changes;
+        return acked;
+      })(),
+    );
   }
 
-  retry(id: string, attempts: number, nextAt: number, lastError: string): Promise<void> {
-    return this.#call(() => {
-      this.#retry.run(nextAt, attempts, lastError, id);
-    });
+  retry(id: string, attempts: number, nextAt: number, lastError: string, lease?: string): Promise<number> {
+    return this.#call(() => this.#retry.run({ id, lease: lease ?? null, due: nextAt, attempts, error: lastError }).changes);
   }
 
-  bury(id: string, attempts: number, lastError: string, now: number): Promise<void> {
-    return this.#call(() => {
+  bury(id: string, attempts: number, lastError: string, now: number, lease?: string): Promise<number> {
+    return this.#call(() =>
       this.#db.transaction(() => {
+        if (this.#held.get({ id, lease: lease ?? null }) === undefined) return 0;
         this.#bury.run(attempts, lastError, now, id);
         this.#delete.run(id);
-      })();
-    });
+        return 1;
+      })(),
+    );
+  }
+
+  release(ids: readonly string[], lease: string): Promise<number> {
+    return this.#call(() =>
+      this.#db.transaction(() => {
+        let released = 0;
+        for (const id of ids) released += this.#release.run({ id, lease }).changes;
+        return released;
+      })(),
+    );
+  }
+
+  trimDead(max: number): Promise<number> {
+    return this.#call(() => this.#trimDead.run(max).changes);
+  }
+
+  deleteDead(ids: readonly string[] | 'all'): Promise<number> {
+    return this.#call(() =>
+      ids === 'all'
+        ? this.#deleteAllDead.run().changes
+        : this.#db.transaction(() => {
+            let deleted = 0;
+            for (const id of ids) deleted += this.#unbury.run(id).changes;
+            return deleted;
+          })(),
+    );
   }
 
   dead(limit: number, after = 0): Promise<DeadWebhook[]> {
@@ -178,8 +234,9 @@ export class SqliteWebhookQueue implements WebhookQueue {
     );
   }
 
-  counts(): Promise<WebhookQueueCounts> {
-    return this.#call(() => this.#counts.get() as WebhookQueueCounts);
+  /** The counts; `leased`: events whose lease has not run out by `now` (this node's clock). */
+  counts(now: number = Date.now()): Promise<WebhookQueueCounts> {
+    return this.#call(() => this.#counts.get(now) as WebhookQueueCounts);
   }
 
   /** Closes this connection (the engine's file stays). Idempotent. */

@@ -12,8 +12,11 @@ export interface WebhookDelivery {
   status?: number;
 }
 
-/** How the app answers a request: a status, or `'hold'`: never (until the app closes or the hub gives up). */
-export type WebhookAppAnswer = number | 'hold';
+/**
+ * How the app answers a request: a status, a status after `afterMs` (a slow app), or `'hold'`:
+ * never (until the app closes or the hub gives up).
+ */
+export type WebhookAppAnswer = number | { readonly status: number; readonly afterMs: number } | 'hold';
 
 /** A real HTTP app receiving Herald's webhooks in a test (a {@link startHookApp} app that answers webhook batches). */
 export interface WebhookApp {
@@ -44,14 +47,24 @@ export async function startWebhookApp(secret: string): Promise<WebhookApp> {
     const events: unknown = request.body['events'];
     const delivery: WebhookDelivery = { events: Array.isArray(events) ? (events as WebhookEvent[]) : [], at: performance.now() };
     const answer = decide(delivery);
-    if (answer !== 'hold') delivery.status = answer;
+    const status = typeof answer === 'object' ? answer.status : answer;
+    if (typeof answer === 'number') delivery.status = answer;
     deliveries.push(delivery);
-    if (answer === 'hold') {
+    if (status === 'hold') {
       held.add(res);
       res.on('close', () => held.delete(res));
       return undefined;
     }
-    res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer >= 300 ? 'the app failed' : 'ok');
+    const send = (): void => {
+      if (res.destroyed) return;
+      delivery.status = status;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? 'the app failed' : 'ok');
+    };
+    if (typeof answer === 'object') {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      setTimeout(send, answer.afterMs);
+    } else send();
     return undefined;
   });
   return {

@@ -54,34 +54,46 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       expect(await q.counts()).toMatchObject({ queued: 1 });
     });
 
-    it('an event added with a due time waits for it (its time unchanged); its condition comes back until its first attempt is recorded', async () => {
+    it('an event added with a due time waits for it (its time unchanged); its condition comes back until an outcome is recorded', async () => {
       const q = await fresh();
       const plain = webhookEvent(T0);
       const held = webhookEvent(T0);
       const kept = webhookEvent(T0 + 1);
+      const given = webhookEvent(T0 + 2);
       const condition = { channel: 'room', userKey: 'u:alice', token: 't1' };
       await q.add(
-        [plain, held, kept],
+        [plain, held, kept, given],
         new Map([
           [held.id, { due: T0 + 500, condition }],
           [kept.id, { due: T0 + 501, condition: { channel: 'room', token: 't2' } }],
+          [given.id, { due: T0 + 502, condition: { channel: 'room', token: 't3' } }],
         ]),
       );
       expect((await q.claim('a', 10, 1000, T0 + 10)).map((w) => w.event)).toEqual([plain]);
-      const due = await q.claim('a', 10, 100, T0 + 501);
-      expect(due).toEqual([
+      const due = await q.claim('a', 10, 100, T0 + 502);
+      expect(due.map(({ event, attempts, condition: c }) => ({ event, attempts, condition: c }))).toEqual([
         { event: held, attempts: 0, condition },
         { event: kept, attempts: 0, condition: { channel: 'room', token: 't2' } },
+        { event: given, attempts: 0, condition: { channel: 'room', token: 't3' } },
       ]);
       // An expired lease (the holder died before recording anything): the condition is still there.
-      expect((await q.claim('b', 10, 100, T0 + 650)).map((w) => w.condition?.token).sort()).toEqual(['t1', 't2']);
-      // A recorded attempt drops it (the holder claimed the marker before that attempt), and so does a burial.
-      await q.retry(held.id, 1, T0 + 700, 'HTTP 500');
-      await q.bury(kept.id, 1, 'HTTP 400', T0 + 700);
-      expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: held, attempts: 1, lastError: 'HTTP 500' }]);
+      const again = await q.claim('b', 10, 100, T0 + 650);
+      expect(again.map((w) => w.condition?.token).sort()).toEqual(['t1', 't2', 't3']);
+      // A recorded outcome drops it (the holder claimed the marker before sending): a retry, a burial, a release.
+      const lease = again[0]!.lease;
+      expect(await q.retry(held.id, 1, T0 + 700, 'HTTP 500', lease)).toBe(1);
+      expect(await q.bury(kept.id, 1, 'HTTP 400', T0 + 700, lease)).toBe(1);
+      expect(await q.release([given.id], lease)).toBe(1);
+      const after = await q.claim('a', 10, 100, T0 + 700);
+      expect(after.map(({ event, attempts, lastError, condition: c }) => ({ event, attempts, lastError, condition: c }))).toEqual([
+        { event: given, attempts: 0, lastError: undefined, condition: undefined },
+        { event: held, attempts: 1, lastError: 'HTTP 500', condition: undefined },
+      ]);
       // Replayed, it is due at its time (long past) and has no condition.
       expect(await q.replay([kept.id])).toBe(1);
-      expect(await q.claim('a', 10, 100, T0 + 700)).toEqual([{ event: kept, attempts: 0 }]);
+      expect((await q.claim('a', 10, 100, T0 + 750)).map(({ event, condition: c }) => ({ event, condition: c }))).toEqual([
+        { event: kept, condition: undefined },
+      ]);
     });
 
     it('claims every event of one millisecond', async () => {
@@ -110,7 +122,9 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       await q.retry(b.id, 1, T0 + 500, 'HTTP 500');
       expect(await q.counts()).toMatchObject({ queued: 1, dead: 0 });
       expect(await q.claim('n', 10, 30_000, T0 + 499)).toEqual([]);
-      expect(await q.claim('n', 10, 30_000, T0 + 500)).toEqual([{ event: b, attempts: 1, lastError: 'HTTP 500' }]);
+      expect(await q.claim('n', 10, 30_000, T0 + 500)).toEqual([
+        { event: b, attempts: 1, lastError: 'HTTP 500', lease: expect.any(String) },
+      ]);
       // Outcomes of ids no longer queued change nothing.
       await q.ack([a.id, 'missing']);
       await q.retry(a.id, 3, T0, 'late');
@@ -139,7 +153,7 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       await q.add([events[0]!]);
       expect(await q.claim('n', 10, 30_000, T0 + 60_000)).toEqual([]);
       expect(await q.replay([events[1]!.id, 'missing'])).toBe(1);
-      expect(await q.claim('n', 10, 30_000, T0 + 60_000)).toEqual([{ event: events[1], attempts: 0 }]);
+      expect(await q.claim('n', 10, 30_000, T0 + 60_000)).toEqual([{ event: events[1], attempts: 0, lease: expect.any(String) }]);
       expect(await q.replay('all')).toBe(2);
       expect(await q.replay('all')).toBe(0);
       expect(await q.counts()).toMatchObject({ queued: 3, dead: 0 });
@@ -154,6 +168,102 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       for (const e of events) await q.bury(e.id, 1, 'x', T0);
       expect(await q.replay('all')).toBe(1200);
       expect(await q.counts()).toMatchObject({ queued: 1200, dead: 0 });
+    });
+
+    it('claims at most maxBytes of event JSON (at least one event), oldest first', async () => {
+      const q = await fresh();
+      const events = [webhookEvent(T0), webhookEvent(T0 + 1), webhookEvent(T0 + 2), webhookEvent(T0 + 3)];
+      await q.add(events);
+      const size = Buffer.byteLength(JSON.stringify(events[0]));
+      expect((await q.claim('a', 10, 1000, T0 + 10, 2 * size + 1)).map((w) => w.event.id)).toEqual([events[0]!.id, events[1]!.id]);
+      // One event larger than maxBytes goes alone.
+      expect((await q.claim('a', 10, 1000, T0 + 10, 1)).map((w) => w.event.id)).toEqual([events[2]!.id]);
+      expect((await q.claim('a', 10, 1000, T0 + 10, 10 * size)).map((w) => w.event.id)).toEqual([events[3]!.id]);
+    });
+
+    it('gives each claim its own lease token, the same for every event of the claim', async () => {
+      const q = await fresh();
+      await q.add([webhookEvent(T0), webhookEvent(T0 + 1), webhookEvent(T0 + 2)]);
+      const first = await q.claim('a', 2, 1000, T0 + 10);
+      const second = await q.claim('a', 2, 1000, T0 + 10);
+      expect(first[0]!.lease).toBe(first[1]!.lease);
+      expect(second).toHaveLength(1);
+      expect(second[0]!.lease).not.toBe(first[0]!.lease);
+    });
+
+    it('fences outcomes: after a takeover the old holder cannot ack, retry or bury; the new holder can', async () => {
+      const q = await fresh();
+      const [a, b, c] = [webhookEvent(T0), webhookEvent(T0 + 1), webhookEvent(T0 + 2)];
+      await q.add([a, b, c]);
+      const old = (await q.claim('a', 10, 1000, T0 + 10))[0]!.lease;
+      // The lease runs out; node b takes the events over.
+      const taken = await q.claim('b', 10, 1000, T0 + 1010);
+      expect(taken).toHaveLength(3);
+      const lease = taken[0]!.lease;
+      expect(await q.ack([a.id], old)).toBe(0);
+      expect(await q.retry(b.id, 1, T0 + 1011, 'late', old)).toBe(0);
+      expect(await q.bury(c.id, 1, 'late', T0 + 1011, old)).toBe(0);
+      expect(await q.release([a.id, b.id, c.id], old)).toBe(0);
+      expect(await q.counts()).toMatchObject({ queued: 3, dead: 0 });
+      expect(await q.dead(10)).toEqual([]);
+      // Still held by b: nothing is due before b's lease ends.
+      expect(await q.claim('c', 10, 1000, T0 + 2009)).toEqual([]);
+      expect(await q.ack([a.id], lease)).toBe(1);
+      expect(await q.retry(b.id, 1, T0 + 1500, 'HTTP 500', lease)).toBe(1);
+      expect(await q.bury(c.id, 1, 'HTTP 500', T0 + 1020, lease)).toBe(1);
+      expect(await q.counts()).toMatchObject({ queued: 1, dead: 1 });
+      // A retry ends the lease: its token no longer holds the event.
+      expect(await q.bury(b.id, 2, 'late', T0 + 1020, lease)).toBe(0);
+      // An expired lease not taken over still holds: its holder's outcome applies.
+      const again = await q.claim('b', 10, 1000, T0 + 1500);
+      expect(again.map((w) => w.event.id)).toEqual([b.id]);
+      expect(await q.ack([b.id], again[0]!.lease)).toBe(1);
+      expect(await q.counts()).toMatchObject({ queued: 0, dead: 1 });
+    });
+
+    it('release gives events back due at once, attempts and error unchanged', async () => {
+      const q = await fresh();
+      const [a, b] = [webhookEvent(T0), webhookEvent(T0 + 1)];
+      await q.add([a, b]);
+      await q.claim('n', 10, 30_000, T0 + 1);
+      await q.retry(a.id, 2, T0 + 5, 'HTTP 502');
+      const claimed = await q.claim('n', 10, 30_000, T0 + 5);
+      expect(claimed.map((w) => w.event.id)).toEqual([a.id]);
+      expect(await q.release([a.id], claimed[0]!.lease)).toBe(1);
+      expect(await q.claim('n', 10, 30_000, T0 + 6)).toEqual([{ event: a, attempts: 2, lastError: 'HTTP 502', lease: expect.any(String) }]);
+    });
+
+    it('trimDead keeps the newest max dead letters; deleteDead deletes named ones or all', async () => {
+      const q = await fresh();
+      const events = Array.from({ length: 6 }, (_, i) => webhookEvent(T0 + i));
+      await q.add(events);
+      await q.claim('n', 10, 30_000, T0 + 10);
+      for (const e of events) await q.bury(e.id, 1, 'x', T0 + 20);
+      expect(await q.trimDead(10)).toBe(0);
+      expect(await q.trimDead(4)).toBe(2);
+      expect((await q.dead(10)).map((l) => l.event.id)).toEqual(events.slice(2).map((e) => e.id));
+      expect(await q.deleteDead([events[2]!.id, events[0]!.id, 'missing'])).toBe(1);
+      expect((await q.dead(10)).map((l) => l.event.id)).toEqual(events.slice(3).map((e) => e.id));
+      expect(await q.replay([events[2]!.id])).toBe(0);
+      // A deleted letter's id may be queued again.
+      await q.add([events[0]!]);
+      expect(await q.counts()).toMatchObject({ queued: 1, dead: 3 });
+      expect(await q.deleteDead('all')).toBe(3);
+      expect(await q.counts()).toMatchObject({ queued: 1, dead: 0 });
+      expect(await q.dead(10)).toEqual([]);
+    });
+
+    it('counts as leased (where it counts them) only leases that have not run out', async () => {
+      const q = await fresh();
+      const now = Date.now();
+      const [a, b] = [webhookEvent(now - 200_001), webhookEvent(now - 200_000)];
+      await q.add([a, b]);
+      // a's lease ran out long ago (a killed node's); b's runs for another 50 s.
+      expect((await q.claim('a', 1, 1000, now - 150_000)).map((w) => w.event.id)).toEqual([a.id]);
+      expect((await q.claim('a', 1, 200_000, now - 149_500)).map((w) => w.event.id)).toEqual([b.id]);
+      const counts = await q.counts();
+      expect(counts.queued).toBe(2);
+      if (counts.leased !== undefined) expect(counts.leased).toBe(1);
     });
 
     it.runIf(shared)('two nodes never hold the same event (concurrent claims)', async () => {

@@ -11,7 +11,7 @@ export const ADMIN_CREDENTIALS_NEEDED =
 
 /** The refusal of every request on a hub with restrictive permissions but no credential to check. */
 export const ADMIN_NEEDS_CREDENTIALS =
-  'the admin API needs apiKeys or an authenticator: this hub has neither, and its permissions are not open to everyone';
+  'the admin API needs apiKeys or an authenticator: this hub has neither, and its permissions or proxy hooks restrict clients';
 
 /**
  * The scheme and host the request was sent to, as a browser writes an `Origin`: `https` on a TLS
@@ -58,8 +58,9 @@ export function adminCors(security: Security, req: IncomingMessage): Record<stri
  * Who may use the admin API: the API key's holder, or an operator whose token (with
  * `"herald": {"admin": true}`) comes in the `Authorization` header; never a cookie (a browser
  * sends it unasked) or a ticket. On an open hub ({@link Security.open}: no API key, no token
- * verification and permissions that allow everything, the dev profile) everyone. A hub with
- * neither API keys nor an authenticator but with restrictive permissions refuses every request
+ * verification, no proxy hook deciding for clients and permissions that allow everything, the dev
+ * profile) everyone. A hub with neither API keys nor an authenticator but with restrictive
+ * permissions or such a hook refuses every request
  * ({@link ADMIN_NEEDS_CREDENTIALS}): nobody could prove being its operator. Otherwise answers 401
  * (2000: no or bad credentials) or 403 (2001: a valid token without the admin claim) and resolves
  * undefined.

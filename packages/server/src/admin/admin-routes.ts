@@ -32,7 +32,7 @@ export interface AdminParts {
   readonly nodeId: string;
   readonly maxBodyBytes: number;
   readonly maxBatchMessages: number;
-  /** The webhook queue's view (`GET /api/admin/webhooks`, `POST /api/admin/webhooks/replay`); undefined when webhooks are off. */
+  /** The webhook queue's view (`GET`/`DELETE /api/admin/webhooks`, `POST /api/admin/webhooks/replay`); undefined when webhooks are off. */
   readonly webhooks?: WebhookAdmin | undefined;
 }
 
@@ -88,7 +88,7 @@ function channelRows(hub: Hub, connections: readonly ConnectionInfo[], sampler: 
 /**
  * The admin API by path (under the mount path): `GET /api/admin/nodes`, `/channels`,
  * `/connections`, `/presence`, `/series`; `POST /api/admin/disconnect` and `/publish`; with
- * webhooks, `GET /api/admin/webhooks` and `POST /api/admin/webhooks/replay`. Every one
+ * webhooks, `GET` and `DELETE /api/admin/webhooks` and `POST /api/admin/webhooks/replay`. Every one
  * needs the API key or an admin token (see {@link authorizeAdmin}; on an open hub none); see
  * docs/protocol.md.
  */

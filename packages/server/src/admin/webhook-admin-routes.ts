@@ -12,9 +12,10 @@ export interface WebhookAdmin {
   counts(): Promise<WebhookQueueCounts>;
   dead(limit: number, after?: number): Promise<DeadWebhook[]>;
   replay(ids: readonly string[] | 'all'): Promise<number>;
+  deleteDead(ids: readonly string[] | 'all'): Promise<number>;
 }
 
-/** Most ids one replay request names. */
+/** Most ids one replay or delete request names. */
 export const MAX_REPLAY_IDS = 1000;
 
 type AdminHandler = (req: IncomingMessage, res: ServerResponse, request: RouteRequest, identity: Identity) => void | Promise<void>;
@@ -22,8 +23,9 @@ type AdminHandler = (req: IncomingMessage, res: ServerResponse, request: RouteRe
 /**
  * `GET /api/admin/webhooks` (`?limit=&after=`): the queue's counts and a page of dead letters,
  * `{queued, dead, deadLetters: [{event, attempts, lastError, diedAt, seq}], next}` (`next`: the
- * `after` of the next page, or null); `POST /api/admin/webhooks/replay` with `{"ids": […]}` or
- * `{"all": true}`: `{replayed}`. `route` wraps a handler in the admin API's access rule.
+ * `after` of the next page, or null); `DELETE /api/admin/webhooks` with `{"ids": […]}` or
+ * `{"all": true}`: deletes those dead letters, `{deleted}`; `POST /api/admin/webhooks/replay` with
+ * the same body: `{replayed}`. `route` wraps a handler in the admin API's access rule.
  */
 export function webhookAdminRoutes(
   webhooks: WebhookAdmin,
@@ -34,7 +36,17 @@ export function webhookAdminRoutes(
   return [
     [
       '/api/admin/webhooks',
-      route('GET', async (_req, res, { params, cors }) => {
+      route('GET,DELETE', async (req, res, { method, params, cors }) => {
+        if (method === 'DELETE') {
+          const body = await readBody(req, maxBodyBytes);
+          const target = body.ok ? parseTarget(body.value) : body.error;
+          if (!Array.isArray(target) && target !== 'all') return sendError(res, target, cors);
+          try {
+            return sendJson(res, 200, { deleted: await webhooks.deleteDead(target) }, cors);
+          } catch (error) {
+            return sendError(res, unavailable(error), cors);
+          }
+        }
         const limit = readLimit(params, res, cors);
         if (limit === undefined) return;
         const rawAfter = params.get('after');
@@ -60,7 +72,7 @@ export function webhookAdminRoutes(
       '/api/admin/webhooks/replay',
       route('POST', async (req, res, { cors }) => {
         const body = await readBody(req, maxBodyBytes);
-        const target = body.ok ? parseReplay(body.value) : body.error;
+        const target = body.ok ? parseTarget(body.value) : body.error;
         if (!Array.isArray(target) && target !== 'all') return sendError(res, target, cors);
         try {
           sendJson(res, 200, { replayed: await webhooks.replay(target) }, cors);
@@ -72,8 +84,8 @@ export function webhookAdminRoutes(
   ];
 }
 
-/** Reads `{"ids": […]}` or `{"all": true}`. */
-function parseReplay(text: string): string[] | 'all' | WireError {
+/** Reads `{"ids": […]}` or `{"all": true}` (a replay's or a delete's). */
+function parseTarget(text: string): string[] | 'all' | WireError {
   let body: unknown;
   try {
     body = JSON.parse(text);

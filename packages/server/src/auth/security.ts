@@ -171,12 +171,13 @@ export class Security {
   }
 
   /**
-   * Whether the hub is open: no API key, no token verification, no connect hook, and permissions
-   * that let anyone do anything on every channel ({@link Permissions.open}). Only then is the admin
-   * API open to all.
+   * Whether the hub is open: no API key, no token verification, no proxy hook deciding for clients
+   * (connect, subscribe, publish or rpc: {@link ProxyHooks.decides}), and permissions that let
+   * anyone do anything on every channel ({@link Permissions.open}). Only then is the admin API open
+   * to all.
    */
   get open(): boolean {
-    return this.#apiKeys.length === 0 && this.#authenticator === undefined && this.hooks?.connects !== true && this.permissions.open;
+    return this.#apiKeys.length === 0 && this.#authenticator === undefined && this.hooks?.decides !== true && this.permissions.open;
   }
 
   /** What the connect hook would be sent of `req` (kept by a WebSocket session for a later `auth`); `undefined` without a connect hook. */

@@ -20,9 +20,9 @@ export interface HookCallerOptions {
   readonly secrets: readonly string[];
   /** Milliseconds a call may take, waiting for a slot included. */
   readonly timeout: number;
-  /** Calls in flight at once, per hook name. */
+  /** Calls in flight at once, per hook name and app origin. */
   readonly concurrency: number;
-  /** Calls waiting for a slot, per hook name; past it a call fails at once (`busy`). */
+  /** Calls waiting for a slot, per hook name and app origin; past it a call fails at once (`busy`). */
   readonly maxQueued: number;
   readonly clock: Clock;
   readonly observer?: HookObserver | undefined;
@@ -79,7 +79,8 @@ class Slots {
 
 /**
  * Makes the hub's signed JSON POSTs to the app: one timeout covers waiting for a slot, connecting,
- * and reading the answer; at most `concurrency` calls per hook are in flight and `maxQueued` wait.
+ * and reading the answer; at most `concurrency` calls per hook and app origin (scheme, host and
+ * port of the URL: one slow app does not hold the slots of another) are in flight and `maxQueued` wait.
  * Every failure (timeout, unreachable, a status other than 2xx, a body that is not a JSON object
  * or is too large, a full queue) is a {@link HookFailure} (code 3003): the hub fails closed.
  */
@@ -96,10 +97,11 @@ export class HookCaller {
     const { clock, observer, timeout } = this.#options;
     const started = clock.now();
     const signal = AbortSignal.timeout(timeout);
-    let slots = this.#slots.get(hook);
+    const pool = `${hook} ${new URL(url).origin}`;
+    let slots = this.#slots.get(pool);
     if (slots === undefined) {
       slots = new Slots(this.#options.concurrency, this.#options.maxQueued);
-      this.#slots.set(hook, slots);
+      this.#slots.set(pool, slots);
     }
     const waiting = slots.acquire(signal);
     if (waiting === false) {

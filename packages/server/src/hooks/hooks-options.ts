@@ -19,7 +19,7 @@ export interface NamespaceHooks {
   readonly subscribe?: string | false | undefined;
   readonly publish?: string | false | undefined;
   readonly rpc?: string | false | undefined;
-  /** Seconds a subscribe allow is cached per user and channel. */
+  /** Seconds a subscribe allow is cached per user, channel, transport and connection info. */
   readonly cacheTtl?: number | undefined;
 }
 
@@ -29,16 +29,16 @@ export interface HooksOptions extends HookEndpoints {
   readonly secrets: readonly string[];
   /** Milliseconds a call may take, waiting for a slot included; past it the hub fails closed (3003). @default 5000 */
   readonly timeout?: number | undefined;
-  /** Calls in flight at once per hook. @default 64 */
+  /** Calls in flight at once per hook and app origin. @default 64 */
   readonly concurrency?: number | undefined;
-  /** Calls waiting for a slot per hook; past it a call fails at once (3003). @default 1000 */
+  /** Calls waiting for a slot per hook and app origin; past it a call fails at once (3003). @default 1000 */
   readonly maxQueued?: number | undefined;
   /** Request headers sent in the connect hook's `headers` (case-insensitive names). @default none */
   readonly forwardHeaders?: readonly string[] | undefined;
   /** Cookies sent in the connect hook's `cookies`. @default none */
   readonly forwardCookies?: readonly string[] | undefined;
   /**
-   * Seconds an allow is remembered: a subscribe per user and channel, a connect per credentials
+   * Seconds an allow is remembered: a subscribe per user, channel, transport and connection info, a connect per credentials
    * (and transport), never beyond the connection's `expiresAt`. 0: every decision asks the app. @default 0
    */
   readonly cacheTtl?: number | undefined;

@@ -21,11 +21,8 @@ export interface ForwardedRequest {
   readonly remoteAddress?: string | undefined;
 }
 
-/**
- * Milliseconds before the refresh hook is asked once more when it could not decide (3003) at a
- * connection's expiry; a second failure ends the connection as expired.
- */
-export const REFRESH_RETRY_DELAY = 1000;
+/** Largest `info` (connection or channel info) a hook may answer, in bytes of JSON; larger is an invalid answer. */
+export const MAX_HOOK_INFO_BYTES = 8192;
 
 /** Longest denial reason passed on to a client. */
 const MAX_REASON = 200;
@@ -52,6 +49,13 @@ function cookiesOf(header: string | undefined): Map<string, string> {
 
 function invalid(hook: HookName, what: string): HookFailure {
   return new HookFailure('invalid', `the ${hook} hook answered an invalid decision: ${what}`);
+}
+
+/** Throws an invalid-answer failure when `info` passes {@link MAX_HOOK_INFO_BYTES} of JSON. */
+function checkInfo(hook: HookName, info: unknown): void {
+  const json = JSON.stringify(info) as string | undefined;
+  if (json !== undefined && Buffer.byteLength(json) > MAX_HOOK_INFO_BYTES)
+    throw invalid(hook, `"info" is larger than ${MAX_HOOK_INFO_BYTES} bytes of JSON`);
 }
 
 function reasonOf(answer: Record<string, unknown>, fallback: string): string {
@@ -103,6 +107,19 @@ export class ProxyHooks {
     return this.#config.endpoints.connect !== false;
   }
 
+  /**
+   * Whether any hook that decides for clients is configured: connect, or subscribe, publish or rpc
+   * at the top level or in a namespace. Such a hub is never open (its admin API needs credentials).
+   */
+  get decides(): boolean {
+    const { endpoints, namespaces } = this.#config;
+    if (endpoints.connect !== false || endpoints.subscribe !== false || endpoints.publish !== false || endpoints.rpc !== false) return true;
+    for (const rules of namespaces.values()) {
+      if ((rules.subscribe ?? false) !== false || (rules.publish ?? false) !== false || (rules.rpc ?? false) !== false) return true;
+    }
+    return false;
+  }
+
   /** What of `req` the connect hook is sent: the configured headers and cookies, and the address. */
   forwarded(req: IncomingMessage): ForwardedRequest {
     const headers: Record<string, string> = {};
@@ -131,17 +148,23 @@ export class ProxyHooks {
     const key = this.#config.cacheTtl > 0 ? `c\n${digest(JSON.stringify([context.transport, token ?? null, forwarded]))}` : undefined;
     const cached = key === undefined ? undefined : this.#cached<Identity>(key, 'connect');
     if (cached !== undefined) return cached;
-    const answer = await this.#call('connect', url, {
-      hook: 'connect',
-      transport: context.transport,
-      client: context.client,
-      ...(token !== undefined && { token }),
-      headers: forwarded.headers,
-      cookies: forwarded.cookies,
-      ...(forwarded.remoteAddress !== undefined && { remoteAddress: forwarded.remoteAddress }),
-    });
-    allowed('connect', answer, ErrorCode.Unauthorized, 'the app refused the connection');
-    const identity = this.#identity('connect', answer, undefined);
+    const identity = await this.#call(
+      'connect',
+      url,
+      {
+        hook: 'connect',
+        transport: context.transport,
+        client: context.client,
+        ...(token !== undefined && { token }),
+        headers: forwarded.headers,
+        cookies: forwarded.cookies,
+        ...(forwarded.remoteAddress !== undefined && { remoteAddress: forwarded.remoteAddress }),
+      },
+      (answer) => {
+        allowed('connect', answer, ErrorCode.Unauthorized, 'the app refused the connection');
+        return this.#identity('connect', answer, undefined);
+      },
+    );
     if (key !== undefined) this.#remember(key, identity, this.#config.cacheTtl, identity.expiresAt);
     return identity;
   }
@@ -154,9 +177,10 @@ export class ProxyHooks {
   async refresh(identity: Identity, context: HookContext, token?: string): Promise<Identity | undefined> {
     const url = this.#config.endpoints.refresh;
     if (url === false) return undefined;
-    const answer = await this.#call('refresh', url, { ...this.#base('refresh', identity, context), ...(token !== undefined && { token }) });
-    allowed('refresh', answer, ErrorCode.Unauthorized, 'the app refused to extend the connection');
-    return this.#identity('refresh', answer, identity);
+    return this.#call('refresh', url, { ...this.#base('refresh', identity, context), ...(token !== undefined && { token }) }, (answer) => {
+      allowed('refresh', answer, ErrorCode.Unauthorized, 'the app refused to extend the connection');
+      return this.#identity('refresh', answer, identity);
+    });
   }
 
   /**
@@ -169,12 +193,20 @@ export class ProxyHooks {
     const url = this.endpoint('subscribe', channel);
     if (url === false) return undefined;
     const ttl = this.#config.namespaces.get(namespaceOf(channel))?.cacheTtl ?? this.#config.cacheTtl;
-    const key = ttl > 0 && identity.user !== null ? `s\n${identity.user}\n${channel}` : undefined;
+    // What the request tells the app besides the user and channel (transport, connection info) is in
+    // the key too: an app may decide on it.
+    const key =
+      ttl > 0 && identity.user !== null
+        ? `s\n${digest(JSON.stringify([identity.user, channel, context.transport, identity.info ?? null]))}`
+        : undefined;
     const cached = key === undefined ? undefined : this.#cached<{ info?: unknown }>(key, 'subscribe');
     if (cached !== undefined) return cached;
-    const answer = await this.#call('subscribe', url, { ...this.#base('subscribe', identity, context), channel });
-    allowed('subscribe', answer, ErrorCode.Forbidden, `subscribe on ${channel} is not allowed`);
-    const decision = 'info' in answer && answer['info'] !== undefined ? { info: answer['info'] } : {};
+    const decision = await this.#call('subscribe', url, { ...this.#base('subscribe', identity, context), channel }, (answer) => {
+      allowed('subscribe', answer, ErrorCode.Forbidden, `subscribe on ${channel} is not allowed`);
+      if (!('info' in answer) || answer['info'] === undefined) return {};
+      checkInfo('subscribe', answer['info']);
+      return { info: answer['info'] };
+    });
     if (key !== undefined) this.#remember(key, decision, ttl, identity.expiresAt);
     return decision;
   }
@@ -194,10 +226,11 @@ export class ProxyHooks {
     if (identity.server === true || identity.admin === true) return undefined;
     const url = this.endpoint('publish', channel);
     if (url === false) return undefined;
-    const answer = await this.#call('publish', url, { ...this.#base('publish', identity, context), channel, data });
-    allowed('publish', answer, ErrorCode.Forbidden, `publish on ${channel} is not allowed`);
-    if ('data' in answer && answer['data'] !== undefined) return { data: answer['data'], replaced: true };
-    return { data, replaced: false };
+    return this.#call('publish', url, { ...this.#base('publish', identity, context), channel, data }, (answer) => {
+      allowed('publish', answer, ErrorCode.Forbidden, `publish on ${channel} is not allowed`);
+      if ('data' in answer && answer['data'] !== undefined) return { data: answer['data'], replaced: true };
+      return { data, replaced: false };
+    });
   }
 
   /**
@@ -209,9 +242,10 @@ export class ProxyHooks {
     if (!checked.ok) throw HeraldError.fromWire(checked.error);
     const url = this.endpoint('rpc', method);
     if (url === false) throw new HeraldError(ErrorCode.NotFound, `no rpc hook serves method ${method}`);
-    const answer = await this.#call('rpc', url, { ...this.#base('rpc', identity, context), method, data });
-    allowed('rpc', answer, ErrorCode.Forbidden, `rpc ${method} is not allowed`);
-    return answer['data'] ?? null;
+    return this.#call('rpc', url, { ...this.#base('rpc', identity, context), method, data }, (answer) => {
+      allowed('rpc', answer, ErrorCode.Forbidden, `rpc ${method} is not allowed`);
+      return answer['data'] ?? null;
+    });
   }
 
   #base(hook: HookName, identity: Identity, context: HookContext): Record<string, unknown> {
@@ -220,18 +254,28 @@ export class ProxyHooks {
       transport: context.transport,
       client: context.client,
       user: identity.user,
+      ...(identity.server === true && { backend: true }),
       ...(identity.info !== undefined && { info: identity.info }),
     };
   }
 
-  async #call(hook: HookName, url: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /**
+   * Calls the hook and turns its answer into `decide`'s result, reporting the outcome once the
+   * answer is checked: `allow` when `decide` accepts it, `deny` when it throws the app's denial,
+   * `invalid` when it rejects the answer (an allow with a bad user, grants, expiry or info too).
+   */
+  async #call<T>(hook: HookName, url: string, fields: Record<string, unknown>, decide: (answer: Record<string, unknown>) => T): Promise<T> {
     const started = this.#clock.now();
     const answer = await this.#caller.call(hook, url, { id: randomUUID(), time: started, ...fields });
-    const allow = answer['allow'];
-    const outcome = allow === true ? 'allow' : allow === false ? 'deny' : 'invalid';
-    this.#observer?.called(hook, outcome, this.#clock.now() - started);
-    if (outcome === 'invalid') throw invalid(hook, '"allow" must be true or false');
-    return answer;
+    try {
+      const result = decide(answer);
+      this.#observer?.called(hook, 'allow', this.#clock.now() - started);
+      return result;
+    } catch (error) {
+      const denied = answer['allow'] === false && !(error instanceof HookFailure);
+      this.#observer?.called(hook, denied ? 'deny' : 'invalid', this.#clock.now() - started);
+      throw error;
+    }
   }
 
   /** The identity a connect or refresh answer makes (a refresh keeps what it does not replace). */
@@ -248,6 +292,7 @@ export class ProxyHooks {
     const expiresAt = typeof expires === 'number' ? Math.floor(expires * 1000) : undefined;
     if (expiresAt !== undefined && expiresAt <= this.#clock.now())
       throw new HeraldError(ErrorCode.TokenExpired, `the ${hook} hook answered an expiry in the past`);
+    if ('info' in answer) checkInfo(hook, answer['info']);
     const info = 'info' in answer ? answer['info'] : previous?.info;
     return {
       user: user ?? null,

@@ -14,6 +14,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
+import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
@@ -214,14 +215,26 @@ export class PollingTransport implements Transport {
     }
   }
 
-  /** Asks the subscribe hook about every channel it decides, at once; throws the first channel's refusal. */
+  /**
+   * Asks the subscribe hook about every channel it decides, {@link HOOK_CALLS_PER_REQUEST} at a
+   * time; after a refusal or failure no other channel is asked. Throws the first channel's refusal.
+   */
   async #askHooks(identity: Identity, channels: readonly string[], client: string): Promise<void> {
     const security = this.#security;
     const hooked = channels.filter((channel) => hookDecides(security, identity, 'subscribe', channel));
     if (hooked.length === 0) return;
     const context = { transport: 'polling', client } as const;
-    const settled = await Promise.allSettled(hooked.map((channel) => subscribeInfo(security, identity, context, channel)));
-    for (const result of settled) if (result.status === 'rejected') throw result.reason;
+    const results = await boundedMap(
+      hooked,
+      HOOK_CALLS_PER_REQUEST,
+      (channel) =>
+        subscribeInfo(security, identity, context, channel).then(
+          () => ({ refused: false as const }),
+          (error: unknown) => ({ refused: true as const, error }),
+        ),
+      (result) => result.refused,
+    );
+    for (const result of results) if (result?.refused === true) throw result.error;
   }
 
   /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */

@@ -7,26 +7,28 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
 import { HookFailure } from '../hooks/hook-caller.js';
-import { REFRESH_RETRY_DELAY, type ProxyHooks } from '../hooks/proxy-hooks.js';
+import { EarlyRefresh } from '../hooks/early-refresh.js';
+import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
-import { ExpiryTimer } from './expiry-timer.js';
 import { nextSessionId } from './session-id.js';
 import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
 
-/** A stream whose identity expires: what its refresh needs, and the timer armed for it. */
+/** A stream whose identity expires: what its refresh needs, and the watch armed for it. */
 interface StreamExpiry {
   readonly stream: SseStream;
   readonly res: ServerResponse;
   identity: Identity;
   readonly channels: readonly string[];
-  timer: ExpiryTimer | undefined;
+  /** Whether the stream pushes joins and leaves (then a refresh re-checks `presence`). */
+  readonly joinLeave: boolean;
+  timer: EarlyRefresh | undefined;
 }
 
 /** Options of {@link SseTransport}. */
@@ -89,8 +91,8 @@ export class SseTransport implements SseStreamOwner, Transport {
   /**
    * Serves one stream for `identity` (already authenticated by the caller); `slot` is released when
    * it ends. Every channel is checked for `subscribe` permission first, so a resume is re-checked too;
-   * the channels a subscribe hook decides are asked of the app at once (each call bounded by the
-   * hook's concurrency), once the hub's own checks passed. When the app cannot decide one of them
+   * the channels a subscribe hook decides are asked of the app {@link HOOK_CALLS_PER_REQUEST} at a
+   * time (each call also bounded by the hook's concurrency), once the hub's own checks passed. When the app cannot decide one of them
    * (3003), the whole stream is refused (HTTP 503 with `Retry-After`): the client retries it later
    * rather than go on without that channel.
    * `client`: the stream's session id (the one the connect hook was told), else a new one.
@@ -117,10 +119,16 @@ export class SseTransport implements SseStreamOwner, Transport {
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
     const session = client ?? nextSessionId();
-    const decisions = await Promise.all(asked.map((channel) => this.#decide(identity, session, channel, joinLeave, since?.get(channel))));
+    const decisions = await boundedMap(
+      asked,
+      HOOK_CALLS_PER_REQUEST,
+      (channel) => this.#decide(identity, session, channel, joinLeave, since?.get(channel)),
+      (decision) => 'error' in decision && decision.error.code === ErrorCode.HookUnavailable,
+    );
     const channels: Allowed[] = [];
     const refused: { channel: string; error: WireError }[] = [];
     for (const decision of decisions) {
+      if (decision === undefined) continue;
       if ('error' in decision) {
         if (decision.error.code === ErrorCode.HookUnavailable) return sendError(res, decision.error, headers);
         refused.push(decision);
@@ -177,7 +185,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     for (const outcome of outcomes) outcome.start();
     if (identity.expiresAt !== undefined) {
       // One holder per stream for the timer a refresh replaces: one close listener, however many refreshes.
-      const expiry: StreamExpiry = { stream, res, identity, channels: channels.map((c) => c.channel), timer: undefined };
+      const expiry: StreamExpiry = { stream, res, identity, channels: channels.map((c) => c.channel), joinLeave, timer: undefined };
       res.once('close', () => expiry.timer?.cancel());
       this.#armExpiry(expiry);
     }
@@ -185,59 +193,53 @@ export class SseTransport implements SseStreamOwner, Transport {
 
   /**
    * The stream ends when its token does (a `disconnect` event, 2002); the client reconnects with a
-   * fresh one. A stream the app's hooks identified asks the refresh hook first, when one is configured.
+   * fresh one. A stream the app's hooks identified asks the refresh hook ahead of its expiry, when
+   * one is configured (see {@link EarlyRefresh}): allowed, the stream goes on under the new expiry
+   * (and ends with a `disconnect` carrying 2001 if the new grants no longer allow one of its
+   * channels, or `presence` on one for a `joinLeave` stream); denied, or not decided before the
+   * expiry, it ends with a `disconnect` carrying 2002. `previous`: the expiry before a refresh; an
+   * answer that does not move it later is not refreshed again.
    */
-  #armExpiry(expiry: StreamExpiry): void {
+  #armExpiry(expiry: StreamExpiry, previous?: number): void {
     const at = expiry.identity.expiresAt;
     if (at === undefined) return;
-    expiry.timer = new ExpiryTimer(this.#clock, at, () => {
-      const hooks = this.#security.hooks;
-      if (expiry.identity.hooked !== true || hooks === undefined || hooks.endpoint('refresh') === false)
-        return this.#end(expiry.stream, expiry.res, { code: ErrorCode.TokenExpired, message: 'token expired' });
-      this.#refresh(hooks, expiry, true).catch((error: unknown) => {
-        this.#logger.error({ err: error, client: expiry.stream.client }, 'refresh failed');
-        this.#end(expiry.stream, expiry.res, { code: ErrorCode.TokenExpired, message: 'token expired' });
-      });
-    });
-  }
-
-  /**
-   * Asks the refresh hook to extend a stream at its expiry: allowed, the stream goes on under the
-   * new expiry (and ends with a `disconnect` carrying 2001 if the new grants no longer allow one of
-   * its channels); denied, or unable to decide twice ({@link REFRESH_RETRY_DELAY} apart), it
-   * ends with a `disconnect` carrying 2002.
-   */
-  async #refresh(hooks: ProxyHooks, expiry: StreamExpiry, retry: boolean): Promise<void> {
+    const hooks = this.#security.hooks;
+    const refreshes =
+      expiry.identity.hooked === true &&
+      hooks !== undefined &&
+      hooks.endpoint('refresh') !== false &&
+      (previous === undefined || at > previous);
     const { stream, res } = expiry;
-    let identity: Identity | undefined;
-    try {
-      identity = await hooks.refresh(expiry.identity, { transport: 'sse', client: stream.client });
-    } catch (error) {
-      if (res.destroyed || res.writableEnded) return;
-      if (error instanceof HookFailure && retry) {
-        expiry.timer = new ExpiryTimer(this.#clock, this.#clock.now() + REFRESH_RETRY_DELAY, () => {
-          this.#refresh(hooks, expiry, false).catch(() =>
-            this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' }),
-          );
-        });
-        return;
-      }
-      const message =
-        error instanceof HookFailure ? 'token expired: the refresh hook is unavailable' : 'token expired: the app refused to extend it';
-      return this.#end(stream, res, { code: ErrorCode.TokenExpired, message });
-    }
-    if (res.destroyed || res.writableEnded) return;
-    if (identity === undefined) return this.#end(stream, res, { code: ErrorCode.TokenExpired, message: 'token expired' });
-    for (const channel of expiry.channels) {
-      try {
-        // A channel the subscribe hook allowed keeps the app's allow (the hook is not asked again).
-        checkUnlessHooked(this.#security, identity, 'subscribe', channel);
-      } catch (error) {
-        return this.#end(stream, res, toWireError(error));
-      }
-    }
-    expiry.identity = identity;
-    this.#armExpiry(expiry);
+    const before = expiry.identity;
+    expiry.timer = new EarlyRefresh(this.#clock, at, refreshes, {
+      refresh: async () => hooks?.refresh(before, { transport: 'sse', client: stream.client }),
+      refreshed: (identity) => {
+        if (res.destroyed || res.writableEnded) return;
+        for (const channel of expiry.channels) {
+          try {
+            // A channel the subscribe hook allowed keeps the app's allow (the hook is not asked again).
+            checkUnlessHooked(this.#security, identity, 'subscribe', channel);
+            // Joins and leaves name the channel's members: the same right as reading its presence.
+            if (expiry.joinLeave) this.#security.permissions.check(identity, 'presence', channel);
+          } catch (error) {
+            return this.#end(stream, res, toWireError(error));
+          }
+        }
+        expiry.identity = identity;
+        this.#identities.set(stream, identity);
+        this.#armExpiry(expiry, at);
+      },
+      expired: (error) => {
+        if (res.destroyed || res.writableEnded) return;
+        const message =
+          error === undefined
+            ? 'token expired'
+            : error instanceof HookFailure
+              ? 'token expired: the refresh hook is unavailable'
+              : 'token expired: the app refused to extend it';
+        this.#end(stream, res, { code: ErrorCode.TokenExpired, message });
+      },
+    });
   }
 
   /** Whether `identity` may have `channel` on its stream: the hub's checks, then the subscribe hook. */

@@ -25,7 +25,8 @@ import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { HookFailure } from '../hooks/hook-caller.js';
-import { REFRESH_RETRY_DELAY, type ForwardedRequest, type ProxyHooks } from '../hooks/proxy-hooks.js';
+import { EarlyRefresh } from '../hooks/early-refresh.js';
+import type { ForwardedRequest } from '../hooks/proxy-hooks.js';
 import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
@@ -133,7 +134,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   // most maxChannels entries).
   #entries: Entry | Entry[] | undefined;
   #strikes = 0;
-  #expiry: ExpiryTimer | undefined;
+  #expiry: ExpiryTimer | EarlyRefresh | undefined;
   readonly #forwarded: ForwardedRequest | undefined;
   /** The `connection_closed` webhook event was emitted (when the hub began the close, or when the socket closed). */
   #reported = false;
@@ -442,9 +443,10 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       if ('refused' in slot) throw new HeraldError(ErrorCode.RateLimited, slot.refused);
       this.#userSlot = slot;
     }
+    const before = current.expiresAt;
     this.#identity = identity;
     this.#expiry?.cancel();
-    this.#armExpiry();
+    this.#armExpiry(before);
     this.#reply(id, { user: identity.user, expiresAt: identity.expiresAt ?? null });
     this.#dropRevoked();
   }
@@ -487,56 +489,46 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   /**
-   * Closes the session when its token expires, unless a refresh comes first; a session the app's
-   * hooks identified asks the refresh hook then, when one is configured.
+   * Closes the session when its token expires, unless a refresh comes first. A session the app's
+   * hooks identified asks the refresh hook ahead of its expiry, when one is configured (see
+   * {@link EarlyRefresh}): extended, it carries on with the new expiry, grants and info (a
+   * subscription the new grants no longer allow ends); denied, it closes with 4100 at once; when
+   * the hook could not decide before the expiry, it closes with 4100 then. `previous`: the expiry
+   * the session had before a refresh; an answer that does not move it later is not refreshed again.
    */
-  #armExpiry(): void {
+  #armExpiry(previous?: number): void {
     const at = this.#identity.expiresAt;
-    this.#expiry = at === undefined ? undefined : new ExpiryTimer(this.#context.clock, at, () => this.#expired());
-  }
-
-  #expired(): void {
+    if (at === undefined) {
+      this.#expiry = undefined;
+      return;
+    }
     const hooks = this.#context.security.hooks;
-    if (this.#identity.hooked !== true || hooks === undefined || hooks.endpoint('refresh') === false) {
-      this.close(CloseCode.TokenExpired, 'token expired');
-      return;
-    }
-    this.#refreshByHook(hooks, true).catch((error: unknown) => {
-      this.#context.logger.error({ err: error, client: this.client }, 'refresh failed');
-      this.close(CloseCode.TokenExpired, 'token expired');
-    });
-  }
-
-  /**
-   * The expiry is reached: the refresh hook extends the connection (new expiry, grants, info) or
-   * it closes with 4100: at once when the app denies, and when the hook cannot decide twice
-   * ({@link REFRESH_RETRY_DELAY} apart).
-   */
-  async #refreshByHook(hooks: ProxyHooks, retry: boolean): Promise<void> {
+    const refreshes =
+      this.#identity.hooked === true &&
+      hooks !== undefined &&
+      hooks.endpoint('refresh') !== false &&
+      (previous === undefined || at > previous);
     const before = this.#identity;
-    let identity: Identity | undefined;
-    try {
-      identity = await hooks.refresh(before, { transport: 'websocket', client: this.client });
-    } catch (error) {
-      // Closed meanwhile, or a client `refresh` replaced the identity: that decision stands.
-      if (!this.open || this.#identity !== before) return;
-      if (error instanceof HookFailure && retry) {
-        const { clock } = this.#context;
-        this.#expiry = new ExpiryTimer(clock, clock.now() + REFRESH_RETRY_DELAY, () => {
-          this.#refreshByHook(hooks, false).catch(() => this.close(CloseCode.TokenExpired, 'token expired'));
-        });
-        return;
-      }
-      const reason =
-        error instanceof HookFailure ? 'token expired: the refresh hook is unavailable' : 'token expired: the app refused to extend it';
-      this.close(CloseCode.TokenExpired, reason);
-      return;
-    }
-    if (!this.open || this.#identity !== before) return;
-    if (identity === undefined) return this.close(CloseCode.TokenExpired, 'token expired');
-    this.#identity = identity;
-    this.#armExpiry();
-    this.#dropRevoked();
+    this.#expiry = new EarlyRefresh(this.#context.clock, at, refreshes, {
+      refresh: async () => hooks?.refresh(before, { transport: 'websocket', client: this.client }),
+      refreshed: (identity) => {
+        // Closed meanwhile, or a client `refresh` replaced the identity: that decision stands.
+        if (!this.open || this.#identity !== before) return;
+        this.#identity = identity;
+        this.#armExpiry(at);
+        this.#dropRevoked();
+      },
+      expired: (error) => {
+        if (!this.open || this.#identity !== before) return;
+        const reason =
+          error === undefined
+            ? 'token expired'
+            : error instanceof HookFailure
+              ? 'token expired: the refresh hook is unavailable'
+              : 'token expired: the app refused to extend it';
+        this.close(CloseCode.TokenExpired, reason);
+      },
+    });
   }
 
   /** The send queue passed its limit (see {@link Outbox}). */

@@ -10,11 +10,14 @@ import type { WebhookEventInput, WebhookSink } from './webhook-sink.js';
 import type { ResolvedWebhooks } from './webhooks-options.js';
 
 /**
- * What happened to webhook events, for metrics: `dropped` ones were refused (queue full, not
- * stored, or emitted after the dispatcher closed); `cancelled` ones were acknowledged unsent, their
- * condition no longer standing (a pending leave or vacate whose user or channel came back).
+ * What happened to webhook events, for metrics: `dropped` ones were refused (queue or buffer full,
+ * not stored by the time the dispatcher closed, or emitted after it closed); `stale` outcomes
+ * (delivered, retried, dead) came after the event's lease was taken over and were ignored;
+ * `dead_dropped` dead letters were deleted, the oldest past `maxDead`; `cancelled` ones were
+ * acknowledged unsent, their condition no longer standing (a pending leave or vacate whose user or
+ * channel came back).
  */
-export type WebhookOutcome = 'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped' | 'cancelled';
+export type WebhookOutcome = 'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped' | 'stale' | 'dead_dropped' | 'cancelled';
 
 /** Told of webhook events and requests (metrics). Must be cheap and must not throw. */
 export interface WebhookObserver {
@@ -38,6 +41,16 @@ export interface WebhookDispatcherParts {
 /** Events an {@link WebhookDispatcher.emit} may have waiting to be stored; past it new ones are dropped. */
 export const MAX_BUFFERED_WEBHOOKS = 10_000;
 
+/** Bytes of event JSON a node may have waiting to be stored; past it new events are dropped. */
+export const MAX_BUFFERED_WEBHOOK_BYTES = 64 * 1024 * 1024;
+
+/** ms before the first retry of a failed store; doubles per failure up to {@link STORE_RETRY_MAX}. */
+const STORE_RETRY_BASE = 100;
+const STORE_RETRY_MAX = 5000;
+
+/** The request body's bytes besides the events' JSON: `{"events":[` and `]}`. */
+const BODY_WRAPPER_BYTES = 13;
+
 /** How often (ms) the dispatcher refreshes the queue's depth for its `maxQueued` bound. */
 const DEPTH_REFRESH = 1000;
 
@@ -46,6 +59,8 @@ const MAX_ERROR_TEXT = 200;
 
 interface Waiting {
   readonly events: WebhookEvent[];
+  /** Bytes of each event's JSON. */
+  readonly sizes: number[];
   /** The due times and conditions of the events that have them, by id. */
   readonly deliveries: Map<string, WebhookDelivery>;
   readonly done: (() => void)[];
@@ -53,11 +68,14 @@ interface Waiting {
 
 /**
  * Turns emitted events into deliveries: {@link emit} names each event (a random UUID, the time)
- * and stores it in the engine's {@link WebhookQueue} (events of one tick in one write); workers
- * (`concurrency` per node) claim due events in batches, POST them signed to the app as
- * `{"events": […]}`, acknowledge them on a 2xx answer and otherwise retry them with exponential
- * backoff and full jitter until `maxAttempts`, then move them to the dead-letter list. Every node
- * of a hub runs one; leases make each event go out from one node at a time (at least once).
+ * and stores it in the engine's {@link WebhookQueue} (events of one tick in one write; a failed
+ * write is retried with backoff while the events wait in a bounded buffer); workers (`concurrency`
+ * per node) each claim what one request sends (`batchSize` events, `maxBatchBytes` of body), POST
+ * it signed to the app as `{"events": […]}`, acknowledge it on a 2xx answer and otherwise retry
+ * the events with exponential backoff and full jitter until `maxAttempts`, then move them to the
+ * dead-letter list (at most `maxDead`, the oldest dropped). Every node of a hub runs one; leases
+ * (longer than one request) make each event go out from one node at a time (at least once), and
+ * each outcome is fenced by its claim's lease token.
  */
 export class WebhookDispatcher implements WebhookSink {
   readonly #options: ResolvedWebhooks;
@@ -68,8 +86,14 @@ export class WebhookDispatcher implements WebhookSink {
   readonly #observer: WebhookObserver | undefined;
   readonly #random: () => number;
   #buffer: Waiting | undefined;
+  /** Events emitted and not yet stored (or dropped), and their bytes. */
   #buffered = 0;
+  #bufferedBytes = 0;
   readonly #adding = new Set<Promise<void>>();
+  /** Writes that failed, waiting for the next try ({@link #storeTimer}). */
+  #unstored: Waiting[] = [];
+  #storeTimer: NodeJS.Timeout | undefined;
+  #storeDelay = STORE_RETRY_BASE;
   #depth = 0;
   #depthAt = -Infinity;
   #refreshing: Promise<void> | undefined;
@@ -110,21 +134,27 @@ export class WebhookDispatcher implements WebhookSink {
       this.#logger.warn({ type: input.type }, 'webhook event dropped: emitted after the dispatcher closed');
       return Promise.resolve();
     }
-    if (this.#buffered >= MAX_BUFFERED_WEBHOOKS || this.#full()) {
+    const event = { ...input, id: randomUUID(), time: input.time ?? this.#clock.now() } as WebhookEvent;
+    const size = Buffer.byteLength(JSON.stringify(event));
+    if (this.#buffered >= MAX_BUFFERED_WEBHOOKS || this.#bufferedBytes + size > MAX_BUFFERED_WEBHOOK_BYTES || this.#full()) {
       this.#observer?.counted('dropped', 1);
-      this.#logger.warn({ type: input.type, buffered: this.#buffered, depth: this.#depth }, 'webhook event dropped: the queue is full');
+      this.#logger.warn(
+        { type: input.type, buffered: this.#buffered, bufferedBytes: this.#bufferedBytes, depth: this.#depth },
+        'webhook event dropped: the queue is full',
+      );
       return Promise.resolve();
     }
-    const event = { ...input, id: randomUUID(), time: input.time ?? this.#clock.now() } as WebhookEvent;
     this.#buffered++;
+    this.#bufferedBytes += size;
     this.#depth++;
     let buffer = this.#buffer;
     if (buffer === undefined) {
-      buffer = this.#buffer = { events: [], deliveries: new Map(), done: [] };
+      buffer = this.#buffer = { events: [], sizes: [], deliveries: new Map(), done: [] };
       // Every event of this tick goes to the engine in one write.
       setImmediate(() => this.#flush(buffer!));
     }
     buffer.events.push(event);
+    buffer.sizes.push(size);
     if (hold !== undefined) {
       const delivery = { due: event.time + hold.delay, ...(hold.condition !== undefined && { condition: hold.condition }) };
       buffer.deliveries.set(event.id, delivery);
@@ -148,6 +178,11 @@ export class WebhookDispatcher implements WebhookSink {
     return this.#queue.dead(limit, after);
   }
 
+  /** Deletes dead letters (those named, or all); resolves with how many went. */
+  deleteDead(ids: readonly string[] | 'all'): Promise<number> {
+    return this.#queue.deleteDead(ids);
+  }
+
   /** Moves dead letters back to the queue; wakes this node's workers. */
   async replay(ids: readonly string[] | 'all'): Promise<number> {
     const replayed = await this.#queue.replay(ids);
@@ -159,22 +194,26 @@ export class WebhookDispatcher implements WebhookSink {
   }
 
   /**
-   * Stops: events emitted before are stored, requests in flight are aborted and their events
-   * released (due at once, for another node or the next start). Does not close the queue.
+   * Stops: events emitted before are stored (those whose write keeps failing get one last try,
+   * then count as dropped), requests in flight are aborted and their events released (due at
+   * once, for another node or the next start). Does not close the queue.
    */
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
       this.#closed = true;
+      clearTimeout(this.#storeTimer);
+      this.#storeTimer = undefined;
       const buffer = this.#buffer;
       if (buffer !== undefined) this.#flush(buffer);
       await Promise.all([...this.#adding]);
+      await this.#storeAgain();
       this.#abort.abort(new Error('the hub is closing'));
       this.#wake();
       await Promise.all(this.#workers);
     })());
   }
 
-  /** Whether the queue is at `maxQueued` (by the last count, plus what this node added since). */
+  /** Whether the queue is at `maxQueued` (by the last count of queued events, dead letters apart, plus what this node added since). */
   #full(): boolean {
     const now = this.#clock.now();
     if (now - this.#depthAt >= DEPTH_REFRESH && this.#refreshing === undefined) {
@@ -183,7 +222,7 @@ export class WebhookDispatcher implements WebhookSink {
         .counts()
         .then(
           (counts) => {
-            this.#depth = counts.queued + counts.dead + this.#buffered;
+            this.#depth = counts.queued + this.#buffered;
           },
           () => undefined,
         )
@@ -195,23 +234,71 @@ export class WebhookDispatcher implements WebhookSink {
   #flush(buffer: Waiting): void {
     if (this.#buffer !== buffer) return;
     this.#buffer = undefined;
-    const { events, deliveries, done } = buffer;
-    const adding = this.#queue.add(events, deliveries.size === 0 ? undefined : deliveries).then(
-      () => {
-        this.#observer?.counted('queued', events.length);
-        this.#wake();
-      },
-      (error: unknown) => {
-        this.#observer?.counted('dropped', events.length);
-        this.#logger.error({ err: error, events: events.length }, 'webhook events could not be stored');
-      },
-    );
-    const tracked = adding.finally(() => {
-      this.#buffered -= events.length;
-      this.#adding.delete(tracked);
-      for (const resolve of done) resolve();
-    });
+    const tracked = this.#store([buffer]).finally(() => this.#adding.delete(tracked));
     this.#adding.add(tracked);
+  }
+
+  /**
+   * Writes `waiting` to the queue in one add. Stored: counted `queued`, their emits resolved.
+   * Failed: kept (in the buffer's bounds) for another try after a backoff; once closed, for
+   * {@link close}'s last try.
+   */
+  async #store(waiting: Waiting[]): Promise<void> {
+    try {
+      await this.#queue.add(
+        waiting.flatMap((w) => w.events),
+        deliveriesOf(waiting),
+      );
+    } catch (error) {
+      this.#unstored.push(...waiting);
+      if (this.#closed) return;
+      const delay = this.#storeDelay * (0.5 + this.#random() / 2);
+      this.#storeDelay = Math.min(this.#storeDelay * 2, STORE_RETRY_MAX);
+      this.#logger.warn(
+        { err: error, events: this.#unstored.reduce((n, w) => n + w.events.length, 0), retryInMs: Math.round(delay) },
+        'webhook events could not be stored; retrying',
+      );
+      this.#storeTimer ??= setTimeout(() => {
+        this.#storeTimer = undefined;
+        const tracked = this.#storeAgain().finally(() => this.#adding.delete(tracked));
+        this.#adding.add(tracked);
+      }, delay);
+      return;
+    }
+    this.#storeDelay = STORE_RETRY_BASE;
+    this.#settle(waiting, 'queued');
+    this.#wake();
+  }
+
+  /** Tries the failed writes again, in one add; once closed, a failure drops them (counted and logged). */
+  async #storeAgain(): Promise<void> {
+    const waiting = this.#unstored;
+    this.#unstored = [];
+    if (waiting.length === 0) return;
+    if (!this.#closed) return this.#store(waiting);
+    try {
+      await this.#queue.add(
+        waiting.flatMap((w) => w.events),
+        deliveriesOf(waiting),
+      );
+      this.#settle(waiting, 'queued');
+    } catch (error) {
+      const events = this.#settle(waiting, 'dropped');
+      this.#logger.error({ err: error, events }, 'webhook events dropped: they could not be stored before the dispatcher closed');
+    }
+  }
+
+  /** Takes stored (or dropped) events out of the buffer's bounds, counts them and resolves their emits; returns how many. */
+  #settle(waiting: Waiting[], outcome: 'queued' | 'dropped'): number {
+    let events = 0;
+    for (const { sizes, done } of waiting) {
+      events += sizes.length;
+      for (const size of sizes) this.#bufferedBytes -= size;
+      for (const resolve of done) resolve();
+    }
+    this.#buffered -= events;
+    this.#observer?.counted(outcome, events);
+    return events;
   }
 
   #wake(): void {
@@ -234,11 +321,15 @@ export class WebhookDispatcher implements WebhookSink {
   }
 
   async #work(): Promise<void> {
-    const { batchSize, lease, pollInterval } = this.#options;
+    const { batchSize, lease, pollInterval, maxBatchBytes } = this.#options;
+    // What one request carries: the body (wrapper and commas included) stays within maxBatchBytes,
+    // unless one event alone is larger (it goes alone).
+    const maxBytes = Math.max(0, maxBatchBytes - BODY_WRAPPER_BYTES - (batchSize - 1));
     while (!this.#closed) {
       let batch: QueuedWebhook[];
       try {
-        batch = await this.#queue.claim(this.#node, batchSize, lease, this.#clock.now());
+        // Claimed right before the one request that sends it: the lease (longer than `timeout`) outlasts the request.
+        batch = await this.#queue.claim(this.#node, batchSize, lease, this.#clock.now(), maxBytes);
       } catch (error) {
         this.#logger.warn({ err: error }, 'webhook queue unavailable; retrying');
         await this.#sleep(pollInterval * 5);
@@ -250,22 +341,20 @@ export class WebhookDispatcher implements WebhookSink {
       }
       batch = await this.#standing(batch);
       if (batch.length === 0) continue;
-      for (const part of this.#split(batch)) {
-        try {
-          await this.#deliver(part);
-        } catch (error) {
-          // The queue failed to record the outcome: the lease runs out and the events go again.
-          this.#logger.warn({ err: error }, 'webhook outcome not recorded; the events will be sent again');
-        }
+      try {
+        await this.#deliver(batch);
+      } catch (error) {
+        // The queue failed to record the outcome: the lease runs out and the events go again.
+        this.#logger.warn({ err: error }, 'webhook outcome not recorded; the events will be sent again');
       }
     }
   }
 
   /**
    * The claimed events that may go out: each one's condition (a pending leave's or vacate's marker)
-   * is claimed first, before any part of the batch is sent (so every event released or retried
-   * later was claimed); an event whose marker is gone is acknowledged unsent (`cancelled`). A
-   * marker that cannot be checked now leaves its event leased: it is claimed again after the lease.
+   * is claimed first, before the batch is sent (so every event released or retried later was
+   * claimed); an event whose marker is gone is acknowledged unsent (`cancelled`). A marker that
+   * cannot be checked now leaves its event leased: it is claimed again after the lease.
    */
   async #standing(batch: QueuedWebhook[]): Promise<QueuedWebhook[]> {
     if (batch.every((item) => item.condition === undefined)) return batch;
@@ -287,8 +376,9 @@ export class WebhookDispatcher implements WebhookSink {
     }
     if (cancelled.length > 0) {
       try {
-        await this.#queue.ack(cancelled);
-        this.#observer?.counted('cancelled', cancelled.length);
+        const acked = await this.#queue.ack(cancelled, batch[0]!.lease);
+        this.#depth = Math.max(0, this.#depth - acked);
+        this.#observer?.counted('cancelled', acked);
       } catch (error) {
         // Claimed again after the lease: their markers are gone, so they are cancelled then.
         this.#logger.warn({ err: error }, 'cancelled webhook events not acknowledged');
@@ -297,59 +387,67 @@ export class WebhookDispatcher implements WebhookSink {
     return standing;
   }
 
-  /** The batch in runs of at most `maxBatchBytes` of event JSON (an event larger than that alone). */
-  #split(batch: QueuedWebhook[]): { items: QueuedWebhook[]; json: string[] }[] {
-    const parts: { items: QueuedWebhook[]; json: string[] }[] = [];
-    let current: { items: QueuedWebhook[]; json: string[] } = { items: [], json: [] };
-    let bytes = 0;
-    for (const item of batch) {
-      const json = JSON.stringify(item.event);
-      const size = Buffer.byteLength(json);
-      if (current.items.length > 0 && bytes + size > this.#options.maxBatchBytes) {
-        parts.push(current);
-        current = { items: [], json: [] };
-        bytes = 0;
-      }
-      current.items.push(item);
-      current.json.push(json);
-      bytes += size;
-    }
-    parts.push(current);
-    return parts;
-  }
-
-  async #deliver({ items, json }: { items: QueuedWebhook[]; json: string[] }): Promise<void> {
+  /** Sends one claimed batch and records the outcome under its lease token (outcomes of a lease taken over are ignored, counted `stale`). */
+  async #deliver(items: QueuedWebhook[]): Promise<void> {
     if (this.#closed) return this.#release(items);
-    const error = await this.#post(`{"events":[${json.join(',')}]}`);
+    const lease = items[0]!.lease;
+    const error = await this.#post(`{"events":[${items.map((i) => JSON.stringify(i.event)).join(',')}]}`);
     if (error === undefined) {
-      await this.#queue.ack(items.map((i) => i.event.id));
-      this.#observer?.counted('delivered', items.length);
+      const acked = await this.#queue.ack(
+        items.map((i) => i.event.id),
+        lease,
+      );
+      this.#depth = Math.max(0, this.#depth - acked);
+      this.#observer?.counted('delivered', acked);
+      this.#stale(items.length - acked, 'delivered');
       return;
     }
     if (this.#closed && this.#abort.signal.aborted) return this.#release(items);
-    const { maxAttempts, retryBase, retryMax } = this.#options;
+    const { maxAttempts, retryBase, retryMax, maxDead } = this.#options;
     const now = this.#clock.now();
-    let dead = 0;
+    let [dead, retried] = [0, 0];
     for (const item of items) {
       const attempts = item.attempts + 1;
-      if (attempts >= maxAttempts) {
-        await this.#queue.bury(item.event.id, attempts, error, now);
-        dead++;
-      } else {
-        await this.#queue.retry(item.event.id, attempts, now + webhookRetryDelay(attempts, retryBase, retryMax, this.#random), error);
-      }
+      if (attempts >= maxAttempts) dead += await this.#queue.bury(item.event.id, attempts, error, now, lease);
+      else
+        retried += await this.#queue.retry(
+          item.event.id,
+          attempts,
+          now + webhookRetryDelay(attempts, retryBase, retryMax, this.#random),
+          error,
+          lease,
+        );
     }
-    if (dead > 0) {
-      this.#observer?.counted('dead', dead);
-      this.#logger.warn({ events: dead, error }, 'webhook events moved to the dead-letter list');
+    this.#stale(items.length - dead - retried, 'failed');
+    if (retried > 0) this.#observer?.counted('retried', retried);
+    if (dead === 0) return;
+    // Dead letters are not queued events: they leave maxQueued's count at once.
+    this.#depth = Math.max(0, this.#depth - dead);
+    this.#observer?.counted('dead', dead);
+    this.#logger.warn({ events: dead, error }, 'webhook events moved to the dead-letter list');
+    const trimmed = await this.#queue.trimDead(maxDead);
+    if (trimmed > 0) {
+      this.#observer?.counted('dead_dropped', trimmed);
+      this.#logger.warn({ events: trimmed, maxDead }, 'oldest dead letters deleted: the dead-letter list is full (webhooks.maxDead)');
     }
-    if (items.length > dead) this.#observer?.counted('retried', items.length - dead);
   }
 
-  /** Puts leased events back, due at once in their first order (at their time), their attempts unchanged (closing). */
+  /** Counts (and logs) outcomes ignored because another claim took the events over. */
+  #stale(events: number, attempt: 'delivered' | 'failed'): void {
+    if (events <= 0) return;
+    this.#observer?.counted('stale', events);
+    this.#logger.warn(
+      { events, attempt },
+      'webhook outcome ignored: the lease ran out and another claim holds the events (they are sent again)',
+    );
+  }
+
+  /** Gives leased events back, due at once in their first order, their attempts unchanged (closing). */
   async #release(items: QueuedWebhook[]): Promise<void> {
-    for (const item of items)
-      await this.#queue.retry(item.event.id, item.attempts, item.event.time, item.lastError ?? 'not sent: the hub closed');
+    await this.#queue.release(
+      items.map((i) => i.event.id),
+      items[0]!.lease,
+    );
   }
 
   /** POSTs one batch; resolves with undefined on a 2xx answer, else with why it failed. */
@@ -403,4 +501,12 @@ async function errorText(response: Response): Promise<string> {
 function describe(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   return (cause instanceof Error ? cause.message : String(cause)).slice(0, MAX_ERROR_TEXT);
+}
+
+/** The due times and conditions of the events of `waiting`, by id; undefined when none has any. */
+function deliveriesOf(waiting: readonly Waiting[]): Map<string, WebhookDelivery> | undefined {
+  const withDelivery = waiting.filter((w) => w.deliveries.size > 0);
+  if (withDelivery.length === 0) return undefined;
+  if (withDelivery.length === 1) return withDelivery[0]!.deliveries;
+  return new Map(withDelivery.flatMap((w) => [...w.deliveries]));
 }

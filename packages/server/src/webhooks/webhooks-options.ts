@@ -21,7 +21,7 @@ export interface WebhooksOptions {
   readonly events?: readonly WebhookEventType[] | undefined;
   /** Most events in one request (fewer when their JSON passes `maxBatchBytes`). 1 to 1000. @default 100 */
   readonly batchSize?: number | undefined;
-  /** Bytes of event JSON in one request; a single larger event goes alone. @default 1048576 */
+  /** Bytes of one request's body (wrapper included); a single larger event goes alone. 1 to 1073741824. @default 1048576 */
   readonly maxBatchBytes?: number | undefined;
   /** Attempts of an event before it goes to the dead-letter list. 1 to 1000. @default 10 */
   readonly maxAttempts?: number | undefined;
@@ -31,18 +31,26 @@ export interface WebhooksOptions {
   readonly retryMax?: number | undefined;
   /** ms a request may take (connect, send, answer). @default 10000 */
   readonly timeout?: number | undefined;
-  /** ms a node holds the events it claimed; past it another node (or this one) takes them over. More than `timeout`. @default 30000 */
+  /**
+   * ms a node holds the events it claimed for one request; past it another node (or this one)
+   * takes them over. More than `timeout`, so a request ends within its lease. @default max(30000, 2 × timeout)
+   */
   readonly lease?: number | undefined;
   /** Requests in flight at once per node. 1 to 64. @default 1 */
   readonly concurrency?: number | undefined;
   /** ms between looks at the queue while it is empty (events emitted on this node are sent at once). @default 200 */
   readonly pollInterval?: number | undefined;
   /**
-   * Events queued and dead together past which new events are dropped (counted as `dropped` and
+   * Events queued (dead letters apart) past which new events are dropped (counted as `dropped` and
    * logged): the queue's bound while the app is down. Checked against the engine's counts about
-   * once a second, so several nodes may overshoot it a little. @default 100000
+   * once a second, so several nodes may overshoot it a little. 1 to 1000000000. @default 100000
    */
   readonly maxQueued?: number | undefined;
+  /**
+   * Dead letters kept; past it the oldest are deleted (counted as `dead_dropped` and logged).
+   * 1 to 1000000000. @default 100000
+   */
+  readonly maxDead?: number | undefined;
   /** ms a presence leave waits for the same client to come back (then neither leave nor join is sent). @default 5000 */
   readonly presenceDebounce?: number | undefined;
 }
@@ -62,6 +70,7 @@ export interface ResolvedWebhooks {
   readonly concurrency: number;
   readonly pollInterval: number;
   readonly maxQueued: number;
+  readonly maxDead: number;
   readonly presenceDebounce: number;
 }
 
@@ -90,6 +99,7 @@ export function resolveWebhooks(options: WebhooksOptions): ResolvedWebhooks {
     throw new TypeError(`webhooks.events must list event types among ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   const timeout = timerMs('webhooks.timeout', options.timeout, 10_000, 1, 600_000);
   const lease = timerMs('webhooks.lease', options.lease, Math.max(30_000, timeout * 2));
+  // One request (claimed right before it is sent) never outlives its lease.
   if (lease <= timeout) throw new RangeError('webhooks.lease must be more than webhooks.timeout');
   const retryBase = timerMs('webhooks.retryBase', options.retryBase, 1000);
   const retryMax = timerMs('webhooks.retryMax', options.retryMax, Math.max(300_000, retryBase));
@@ -108,6 +118,7 @@ export function resolveWebhooks(options: WebhooksOptions): ResolvedWebhooks {
     concurrency: count('webhooks.concurrency', options.concurrency, 1, 64),
     pollInterval: timerMs('webhooks.pollInterval', options.pollInterval, 200, 1, 60_000),
     maxQueued: count('webhooks.maxQueued', options.maxQueued, 100_000, 1_000_000_000),
+    maxDead: count('webhooks.maxDead', options.maxDead, 100_000, 1_000_000_000),
     presenceDebounce: timerMs('webhooks.presenceDebounce', options.presenceDebounce, 5000, 0),
   };
 }

@@ -19,7 +19,7 @@ const HOOK_TIMEOUT = 300;
 const never = new Promise<never>(() => undefined);
 
 const answer: HookAppHandler = (request, res) => {
-  const { method, data, user, transport, client } = request.body;
+  const { method, data, user, transport, client, backend } = request.body;
   if (request.path === '/billing') return { allow: true, data: { billed: data } };
   switch (method) {
     case 'deny':
@@ -32,7 +32,7 @@ const answer: HookAppHandler = (request, res) => {
       res.writeHead(500).end('oops');
       return undefined;
     default:
-      return { allow: true, data: { echo: data, user, transport, client } };
+      return { allow: true, data: { echo: data, user, transport, client, backend: backend ?? false } };
   }
 };
 
@@ -104,7 +104,7 @@ describe('rpc over the WebSocket', () => {
     expect(reply).toEqual({
       type: 'reply',
       id: expect.any(Number),
-      data: { echo: { n: [1, 2] }, user: null, transport: 'websocket', client: expect.any(String) },
+      data: { echo: { n: [1, 2] }, user: null, transport: 'websocket', client: expect.any(String), backend: false },
     });
     const request = app.requests.items[before]!;
     expect(request.path).toBe('/rpc');
@@ -202,7 +202,7 @@ describe('POST /api/rpc', () => {
     const res = await rpcHttp(hub.url, { method: 'echo', data: { a: 1 } });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.body).toEqual({ data: { echo: { a: 1 }, user: null, transport: 'http', client: expect.any(String) } });
+    expect(res.body).toEqual({ data: { echo: { a: 1 }, user: null, transport: 'http', client: expect.any(String), backend: false } });
     expect(app.requests.items[before]).toMatchObject({
       path: '/rpc',
       signed: true,
@@ -280,7 +280,7 @@ describe('rpc without a hook, when the app is down, and who the caller is', () =
     expect(res.headers.get('retry-after')).toBe('1');
   });
 
-  it('needs authentication on a requireAuth hub; sends the user of a token, and user null for the API key', async () => {
+  it('needs authentication on a requireAuth hub; sends the user of a token, and user null with backend true for the API key', async () => {
     const secure = await startHub({
       hooks: hooked(),
       security: {
@@ -297,10 +297,15 @@ describe('rpc without a hook, when the app is down, and who the caller is', () =
 
     const alice = await token('alice');
     expect((await anonymous.request({ type: 'auth', token: alice })).user).toBe('alice');
-    expect((await anonymous.request({ type: 'rpc', method: 'echo' })).data).toMatchObject({ user: 'alice', transport: 'websocket' });
+    expect((await anonymous.request({ type: 'rpc', method: 'echo' })).data).toMatchObject({
+      user: 'alice',
+      transport: 'websocket',
+      backend: false,
+    });
     expect((await rpcHttp(secure.url, { method: 'echo' }, { authorization: `Bearer ${alice}` })).body.data).toMatchObject({
       user: 'alice',
       transport: 'http',
+      backend: false,
     });
 
     // A cookie-authenticated rpc must name its origin, as a publish must (CSRF).
@@ -315,7 +320,14 @@ describe('rpc without a hook, when the app is down, and who the caller is', () =
     });
 
     const backend = await ws(secure.wsUrl, { 'x-herald-key': API_KEY });
-    expect((await backend.request({ type: 'rpc', method: 'echo' })).data).toMatchObject({ user: null, transport: 'websocket' });
-    expect((await rpcHttp(secure.url, { method: 'echo' }, { 'x-herald-key': API_KEY })).body.data).toMatchObject({ user: null });
+    expect((await backend.request({ type: 'rpc', method: 'echo' })).data).toMatchObject({
+      user: null,
+      transport: 'websocket',
+      backend: true,
+    });
+    expect((await rpcHttp(secure.url, { method: 'echo' }, { 'x-herald-key': API_KEY })).body.data).toMatchObject({
+      user: null,
+      backend: true,
+    });
   });
 });

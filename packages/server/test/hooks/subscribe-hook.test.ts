@@ -241,7 +241,7 @@ describe('subscribe hook', () => {
     expect(callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
   });
 
-  it('with cacheTtl, asks the app once per user and channel; without it, on every subscribe and every poll', async () => {
+  it('with cacheTtl, asks the app once per user, channel and transport; without it, on every subscribe and every poll', async () => {
     let h = await start({ cacheTtl: 60 });
     const alice = await token('alice');
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(alice) }));
@@ -251,7 +251,8 @@ describe('subscribe hook', () => {
     expect(again.error).toBeUndefined();
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
-    expect(callsOf('subscribe')).toHaveLength(1);
+    // Once for the WebSocket, once for polling (the transport is in the cache key).
+    expect(callsOf('subscribe').map((r) => r.body.transport)).toEqual(['websocket', 'polling']);
     // The cached allow keeps the channel info.
     const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 2, 'two joins')).filter(
       (f) => f.type === 'join',
@@ -263,7 +264,7 @@ describe('subscribe hook', () => {
     // Another user is asked about on its own.
     const bob = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(await token('bob')) }));
     await bob.request({ type: 'subscribe', channel: 'chat:cached' });
-    expect(callsOf('subscribe')).toHaveLength(2);
+    expect(callsOf('subscribe')).toHaveLength(3);
     await ws.close();
     await bob.close();
     await h.close();
