@@ -123,7 +123,13 @@ export class RedisWebhookQueue implements WebhookQueue {
 
   async claim(node: string, max: number, leaseMs: number, now: number, maxBytes?: number): Promise<QueuedWebhook[]> {
     const lease = `${node}/${randomUUID()}`;
-    const args = [this.#serverClock ? '' : String(now), String(max), String(leaseMs), lease, maxBytes === undefined ? '' : String(maxBytes)];
+    const args = [
+      this.#serverClock ? '' : String(now),
+      String(max),
+      String(leaseMs),
+      lease,
+      maxBytes === undefined ? '' : String(maxBytes),
+    ];
     const rows = (await WEBHOOK_CLAIM.run(this.#client, this.#keys, args)) as string[];
     if (this.#serverClock) this.#offset = Number(rows[0]) - now;
     const claimed: QueuedWebhook[] = [];

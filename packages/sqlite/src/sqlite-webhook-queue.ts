@@ -78,9 +78,7 @@ export class SqliteWebhookQueue implements WebhookQueue {
       const held = 'id = @id AND (@lease IS NULL OR leased_by = @lease)';
       this.#held = db.prepare(`SELECT 1 FROM webhooks WHERE ${held}`).pluck();
       this.#ack = db.prepare(`DELETE FROM webhooks WHERE ${held}`);
-      this.#retry = db.prepare(
-        `UPDATE webhooks SET due = @due, leased_by = NULL, attempts = @attempts, last_error = @error WHERE ${held}`,
-      );
+      this.#retry = db.prepare(`UPDATE webhooks SET due = @due, leased_by = NULL, attempts = @attempts, last_error = @error WHERE ${held}`);
       this.#release = db.prepare(
         "UPDATE webhooks SET due = json_extract(json, '$.time'), leased_by = NULL WHERE id = @id AND leased_by = @lease",
       );

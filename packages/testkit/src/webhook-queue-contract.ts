@@ -80,7 +80,9 @@ export function runWebhookQueueContract(name: string, factory: WebhookQueueFacto
       await q.retry(b.id, 1, T0 + 500, 'HTTP 500');
       expect(await q.counts()).toMatchObject({ queued: 1, dead: 0 });
       expect(await q.claim('n', 10, 30_000, T0 + 499)).toEqual([]);
-      expect(await q.claim('n', 10, 30_000, T0 + 500)).toEqual([{ event: b, attempts: 1, lastError: 'HTTP 500', lease: expect.any(String) }]);
+      expect(await q.claim('n', 10, 30_000, T0 + 500)).toEqual([
+        { event: b, attempts: 1, lastError: 'HTTP 500', lease: expect.any(String) },
+      ]);
       // Outcomes of ids no longer queued change nothing.
       await q.ack([a.id, 'missing']);
       await q.retry(a.id, 3, T0, 'late');
