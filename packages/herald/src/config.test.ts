@@ -227,7 +227,9 @@ describe('loadConfig', () => {
     ).toEqual({ url: 'http://127.0.0.1:4000/w', secrets: ['x'.repeat(16)] });
     expect(() =>
       loadConfig({
-        file: file({ webhooks: { url: 'ftp://x', secrets: [], events: ['nope'], batchSize: 1001, maxDead: 1_000_000_001, presenceDebounce: -1 } }),
+        file: file({
+          webhooks: { url: 'ftp://x', secrets: [], events: ['nope'], batchSize: 1001, maxDead: 1_000_000_001, presenceDebounce: -1 },
+        }),
         env: {},
         flags: {},
       }),

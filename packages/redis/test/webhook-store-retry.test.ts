@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { RedisWebhookQueue } from '@herald/redis';
-import { MAX_BUFFERED_WEBHOOK_BYTES, resolveWebhooks, silentLogger, systemClock, WebhookDispatcher, type WebhookOutcome } from '@herald/server';
+import {
+  MAX_BUFFERED_WEBHOOK_BYTES,
+  resolveWebhooks,
+  silentLogger,
+  systemClock,
+  WebhookDispatcher,
+  type WebhookOutcome,
+} from '@herald/server';
 import { Collector, startRedisServer, startWebhookApp } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -28,7 +28,12 @@ describe('webhooks on Redis: clocks', () => {
     const options = resolveWebhooks({ url: app.url, secrets: [SECRET], timeout: 5000, lease: 10_000, pollInterval: 20 });
     const node = async (name: string, skew: number) => {
       const queue = await RedisWebhookQueue.connect({ url: REDIS_URL, prefix });
-      const dispatcher = new WebhookDispatcher(options, { queue, node: name, clock: { now: () => Date.now() + skew }, logger: silentLogger });
+      const dispatcher = new WebhookDispatcher(options, {
+        queue,
+        node: name,
+        clock: { now: () => Date.now() + skew },
+        logger: silentLogger,
+      });
       closers.push(async () => {
         await dispatcher.close();
         await queue.close();

@@ -104,11 +104,19 @@ describe('webhooks: dead-letter bounds', () => {
 
   it('DELETE needs the admin credentials', async () => {
     const a = await app();
-    const h = await startTestHub({ webhooks: { url: a.url, secrets: [SECRET] }, admin: true, security: { apiKeys: ['an-api-key-0123456789'] } });
+    const h = await startTestHub({
+      webhooks: { url: a.url, secrets: [SECRET] },
+      admin: true,
+      security: { apiKeys: ['an-api-key-0123456789'] },
+    });
     closers.push(() => h.close());
     const body = JSON.stringify({ all: true });
     expect((await fetch(`${h.url}/api/admin/webhooks`, { method: 'DELETE', body })).status).toBe(401);
-    const res = await fetch(`${h.url}/api/admin/webhooks`, { method: 'DELETE', body, headers: { 'x-herald-key': 'an-api-key-0123456789' } });
+    const res = await fetch(`${h.url}/api/admin/webhooks`, {
+      method: 'DELETE',
+      body,
+      headers: { 'x-herald-key': 'an-api-key-0123456789' },
+    });
     expect(await res.json()).toEqual({ deleted: 0 });
   });
 });

@@ -1,5 +1,12 @@
 import { ManualClock, startTestHub, startWebhookApp, type TestHub, type WebhookApp } from '@herald/testkit';
-import { MemoryWebhookQueue, resolveWebhooks, silentLogger, WebhookDispatcher, type WebhookOutcome, type WebhooksOptions } from '@herald/server';
+import {
+  MemoryWebhookQueue,
+  resolveWebhooks,
+  silentLogger,
+  WebhookDispatcher,
+  type WebhookOutcome,
+  type WebhooksOptions,
+} from '@herald/server';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // A lease covers exactly one request, and an outcome counts only under the lease it was claimed with.
@@ -28,7 +35,9 @@ async function queued(h: TestHub): Promise<{ queued: number; dead: number }> {
 }
 
 const emitMany = (h: TestHub, n: number, tag: string) =>
-  Promise.all(Array.from({ length: n }, (_, i) => h.server.herald.hub.webhooks!.emit({ type: 'channel_occupied', channel: `${tag}:${i}` })));
+  Promise.all(
+    Array.from({ length: n }, (_, i) => h.server.herald.hub.webhooks!.emit({ type: 'channel_occupied', channel: `${tag}:${i}` })),
+  );
 
 // Every event is its own request (maxBatchBytes 1), ten of them due at once, two workers, each
 // request answered after 200 ms: a whole claimed batch would outlive its 500 ms lease.
@@ -85,7 +94,15 @@ describe('webhooks: leases', () => {
     const clock = new ManualClock(Date.now());
     const queue = new MemoryWebhookQueue();
     const counted: Partial<Record<WebhookOutcome, number>> = {};
-    const options = resolveWebhooks({ url: a.url, secrets: [SECRET], timeout: 900, lease: 1000, pollInterval: 5, concurrency: 2, maxAttempts: 1 });
+    const options = resolveWebhooks({
+      url: a.url,
+      secrets: [SECRET],
+      timeout: 900,
+      lease: 1000,
+      pollInterval: 5,
+      concurrency: 2,
+      maxAttempts: 1,
+    });
     const dispatcher = new WebhookDispatcher(options, {
       queue,
       node: 'n1',
