@@ -153,7 +153,7 @@ describe('pending presence leaves on Redis survive the node that owes them', () 
       () => cancelled(b),
       (n) => n === 2,
       'the leave and the vacate cancelled on B',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     expect(presenceEvents()).toEqual(JOINED);
   });
@@ -166,7 +166,7 @@ describe('pending presence leaves on Redis survive the node that owes them', () 
     const closingTime = Date.now();
     a.child.send('close');
     await a.child.waitFor('closed');
-    await eventually(presenceEvents, (events) => events.length >= 4, 'leave and vacated', 10_000);
+    await eventually(presenceEvents, (events) => events.length >= 4, 'leave and vacated', { timeoutMs: 10_000 });
     expect(presenceEvents()).toEqual([JOINED[0], LEFT[0], JOINED[1], LEFT[1]]);
     const leave = accepted('presence_leave');
     // Its time is when u left (A's close); it went out once the debounce from then was over (A was gone).
@@ -191,16 +191,13 @@ describe('pending presence leaves on Redis survive the node that owes them', () 
       () => members(b, 'room'),
       (n) => n === 1,
       "A's member expired",
-      10_000,
+      { timeoutMs: 10_000 },
     );
     const v = await present(b, 'v');
     await v.close();
-    await eventually(
-      presenceEvents,
-      (events) => events.some((e) => e['type'] === 'presence_leave' && e['user'] === 'v'),
-      "v's leave",
-      10_000,
-    );
+    await eventually(presenceEvents, (events) => events.some((e) => e['type'] === 'presence_leave' && e['user'] === 'v'), "v's leave", {
+      timeoutMs: 10_000,
+    });
     // v joined and left; of u, only the first join; the channel was never vacated.
     expect(presenceEvents().filter((e) => e['user'] !== 'v')).toEqual(JOINED);
     expect(
@@ -217,14 +214,14 @@ describe('pending presence leaves on Redis survive the node that owes them', () 
     const killed = performance.now();
     await a.child.kill();
     // No change in the channel: B's periodic sweep of dead nodes' channels finds A's member expired.
-    await eventually(presenceEvents, (events) => events.length >= 4, 'leave and vacated', 10_000);
+    await eventually(presenceEvents, (events) => events.length >= 4, 'leave and vacated', { timeoutMs: 10_000 });
     expect(presenceEvents()).toEqual([JOINED[0], LEFT[0], JOINED[1], LEFT[1]]);
     // A's member outlives A by memberTtl (1 s), and A counts as dead after 1.5 × memberTtl.
     expect(accepted('presence_leave').at - killed).toBeGreaterThanOrEqual(1000);
     expect(await cancelled(b)).toBe(0);
     // Later changes of the channel find nothing more to sweep.
     await present(b, 'v');
-    await eventually(presenceEvents, (events) => events.length === 6, "v's join and the channel's second occupied", 10_000);
+    await eventually(presenceEvents, (events) => events.length === 6, "v's join and the channel's second occupied", { timeoutMs: 10_000 });
     expect(presenceEvents().filter((e) => e['user'] === 'u' && e['type'] === 'presence_leave')).toHaveLength(1);
   });
 });

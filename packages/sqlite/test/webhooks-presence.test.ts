@@ -48,7 +48,7 @@ describe('pending leaves on SQLite (markers in the process): a closing hub sends
       () => cancelled(second),
       (n) => n === 2,
       'the queued leave and vacate cancelled',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     // By id: an event the app accepted while the first hub was closing may come again (at least once).
     const distinct = [...new Map(accepted().map((e) => [e.id, e])).values()];
