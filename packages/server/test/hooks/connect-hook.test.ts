@@ -4,6 +4,7 @@ import { SseTestClient, startHookApp, startTestHub, WsTestClient, type HookApp, 
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bearer } from './jwt-users.js';
 
 const SECRET = 'hook-secret-of-at-least-16';
 const API_KEY = 'an-api-key-of-16+chars';
@@ -61,7 +62,6 @@ async function errorOf(res: Response): Promise<{ status: number; code: number; r
   return { status: res.status, code: body.error.code, retryAfter: res.headers.get('retry-after') };
 }
 
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const wsUrl = (hub: TestHub, query = ''): string => `${hub.url.replace('http', 'ws')}/ws${query}`;
 
 describe('connect hook: the same decision on every transport', () => {

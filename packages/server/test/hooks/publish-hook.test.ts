@@ -1,29 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions, type HooksOptions } from '@herald/server';
-import {
-  freePort,
-  SseTestClient,
-  startTestHub,
-  WsTestClient,
-  startHookApp,
-  type HookApp,
-  type HookAppRequest,
-  type TestHub,
-} from '@herald/testkit';
-import { SignJWT } from 'jose';
+import { freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bearer, jwtUsers } from './jwt-users.js';
+import { owned } from './owned.js';
+import { ScriptedHookApp } from './scripted-hook-app.js';
 
 const SECRET = randomBytes(24).toString('base64url');
-const JWT_SECRET = randomBytes(32).toString('base64url');
+const { secret: JWT_SECRET, token } = jwtUsers();
 const API_KEY = randomBytes(24).toString('base64url');
-
-const token = (sub: string): Promise<string> =>
-  new SignJWT({ sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
-const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
 
 // Clients may not publish on `chat` by its static rule: only the hook lets them.
 const permissions = new Permissions({
@@ -31,23 +17,10 @@ const permissions = new Permissions({
   open: { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' },
 });
 
-let app: HookApp;
-/** The app's decision, its delay per answer (ms), and a gate holding every answer until released. */
-let answer: (request: HookAppRequest) => unknown;
-let delay = 0;
-let gate: Promise<void> | undefined;
-let openGate = (): void => undefined;
-const hold = (): void => void (gate ??= new Promise<void>((resolve) => (openGate = resolve)));
-const release = (): void => {
-  openGate();
-  gate = undefined;
-};
-/** The app's calls of hook `hook`. */
-const callsOf = (hook: string): HookAppRequest[] => app.requests.items.filter((r) => r.body['hook'] === hook);
+let app: ScriptedHookApp;
 let hub: TestHub | undefined;
 let replacements = 0;
-const opened: { close(): Promise<unknown> }[] = [];
-const own = <T extends { close(): Promise<unknown> }>(thing: T): T => (opened.push(thing), thing);
+const { own, closeAll } = owned();
 
 async function start(hooks: Partial<HooksOptions> = {}): Promise<TestHub> {
   hub = await startTestHub({
@@ -69,30 +42,21 @@ async function post(h: TestHub, body: unknown, headers: Record<string, string>):
 
 beforeEach(async () => {
   replacements = 0;
-  answer = () => ({ allow: true });
-  delay = 0;
-  app = await startHookApp(SECRET, async (request) => {
-    await gate;
-    // A slow app: each answer takes `delay` ms.
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    return answer(request);
-  });
   // Denies `{bad: true}`; replaces `{text}` with its upper case, the user and a counter (so two
   // calls for the same data answer different replacements); allows anything else as sent.
-  answer = (call) => {
+  app = await ScriptedHookApp.start(SECRET, (call) => {
     const data = call.body['data'] as { bad?: unknown; text?: unknown } | undefined;
     if (data?.bad === true) return { allow: false, reason: 'no shouting at the hub' };
     if (typeof data?.text === 'string')
       return { allow: true, data: { text: data.text.toUpperCase(), by: call.body.user, n: ++replacements } };
     return { allow: true };
-  };
+  });
 });
 
 afterEach(async () => {
-  for (const thing of opened.splice(0).reverse()) await thing.close();
+  await closeAll();
   await hub?.close();
   hub = undefined;
-  release();
   await app.close();
   expect(app.requests.items.filter((r) => !r.signed)).toEqual([]);
 });
@@ -108,7 +72,7 @@ describe('publish hook', () => {
     expect(http.status).toBe(403);
     expect(http.body).toEqual({ error: { code: ErrorCode.Forbidden, message: 'no shouting at the hub' } });
     expect((await h.server.hub.read('chat:room')).messages).toEqual([]);
-    const calls = callsOf('publish').map((c) => c.body);
+    const calls = app.callsOf('publish').map((c) => c.body);
     expect(calls.map((c) => c.transport)).toEqual(['websocket', 'http']);
     for (const call of calls) expect(call).toMatchObject({ hook: 'publish', user: 'alice', channel: 'chat:room', data: { bad: true } });
   });
@@ -178,8 +142,8 @@ describe('publish hook', () => {
       { text: 'ONE', by: 'alice', n: 1 },
       { plain: 3 },
     ]);
-    expect(callsOf('publish')).toHaveLength(3);
-    expect(new Set(callsOf('publish').map((c) => c.body.client)).size).toBe(1);
+    expect(app.callsOf('publish')).toHaveLength(3);
+    expect(new Set(app.callsOf('publish').map((c) => c.body.client)).size).toBe(1);
   });
 
   it("binds an idempotency key to the client's data, not the replacement: a retry answers the first position", async () => {
@@ -206,7 +170,7 @@ describe('publish hook', () => {
 describe('publish hook failing', () => {
   it('fails closed with 3003 on the WebSocket and over HTTP (503) when the app is too slow, and the hub keeps serving', async () => {
     const h = await start({ timeout: 200 });
-    hold();
+    app.hold();
     const alice = await token('alice');
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(alice) }));
     const reply = await ws.request({ type: 'publish', channel: 'chat:slow', data: { text: 'late' } });
@@ -229,7 +193,7 @@ describe('publish hook failing', () => {
     // Temporary: the later entries of that channel are not attempted, the other channel's are.
     expect(batch.body.results[1].error.code).toBe(ErrorCode.Unavailable);
     expect(batch.body.results[2]).toMatchObject({ channel: 'open:fine', offset: 1 });
-    release();
+    app.release();
     expect((await ws.request({ type: 'publish', channel: 'open:fine', data: 4 })).offset).toBe(2);
     expect((await h.server.hub.read('chat:slow')).messages).toEqual([]);
   });

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
 import { freePort, startHookApp, startTestHub, WsTestClient, type HookApp, type HookAppHandler, type TestHub } from '@herald/testkit';
-import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jwtUsers } from './jwt-users.js';
 
 /**
  * rpc through the app's hook, against a real app server that verifies every signature: the
@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
  */
 
 const SECRET = randomBytes(24).toString('base64url');
-const TOKEN_KEY = randomBytes(32).toString('base64url');
+const { secret: TOKEN_KEY, token } = jwtUsers();
 const API_KEY = randomBytes(24).toString('base64url');
 const HOOK_TIMEOUT = 300;
 
@@ -75,9 +75,6 @@ async function rpcHttp(
   });
   return { status: res.status, headers: res.headers, body: await res.json() };
 }
-
-const token = (sub: string): Promise<string> =>
-  new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TOKEN_KEY));
 
 beforeAll(async () => {
   app = await startHookApp(SECRET, answer);

@@ -1,6 +1,7 @@
 import { ErrorCode } from '@herald/protocol';
 import { startHookApp, startTestHub, WsTestClient, type HookApp, type HookAppRequest, type TestHub } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer } from './jwt-users.js';
 
 /**
  * The subscribe allow cache (`cacheTtl`) is keyed on user, channel, transport and connection info:
@@ -32,7 +33,6 @@ afterAll(async () => {
   await app.close();
 });
 
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const subscribeCalls = (): string[] =>
   app.requests.items
     .filter((r) => r.body.hook === 'subscribe')

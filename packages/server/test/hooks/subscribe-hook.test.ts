@@ -1,29 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions, type Authenticator, type HeraldServerOptions, type HooksOptions } from '@herald/server';
-import {
-  Collector,
-  freePort,
-  SseTestClient,
-  startTestHub,
-  WsTestClient,
-  startHookApp,
-  type HookApp,
-  type HookAppRequest,
-  type TestHub,
-} from '@herald/testkit';
-import { SignJWT } from 'jose';
+import { Collector, freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bearer, jwtUsers } from './jwt-users.js';
+import { owned } from './owned.js';
+import { ScriptedHookApp } from './scripted-hook-app.js';
 
 const SECRET = randomBytes(24).toString('base64url');
-const JWT_SECRET = randomBytes(32).toString('base64url');
-
-const token = (sub: string): Promise<string> =>
-  new SignJWT({ sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
-const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
+const { secret: JWT_SECRET, token } = jwtUsers();
 
 // `chat` is closed by its static rule: only the hook can let a client in. `open` has no hook.
 const permissions = new Permissions({
@@ -31,22 +16,9 @@ const permissions = new Permissions({
   open: { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' },
 });
 
-let app: HookApp;
-/** The app's decision, its delay per answer (ms), and a gate holding every answer until released. */
-let answer: (request: HookAppRequest) => unknown;
-let delay = 0;
-let gate: Promise<void> | undefined;
-let openGate = (): void => undefined;
-const hold = (): void => void (gate ??= new Promise<void>((resolve) => (openGate = resolve)));
-const release = (): void => {
-  openGate();
-  gate = undefined;
-};
-/** The app's calls of hook `hook`. */
-const callsOf = (hook: string): HookAppRequest[] => app.requests.items.filter((r) => r.body['hook'] === hook);
+let app: ScriptedHookApp;
 let hub: TestHub | undefined;
-const opened: { close(): Promise<unknown> }[] = [];
-const own = <T extends { close(): Promise<unknown> }>(thing: T): T => (opened.push(thing), thing);
+const { own, closeAll } = owned();
 
 async function start(hooks: Partial<HooksOptions> = {}, options: HeraldServerOptions = {}): Promise<TestHub> {
   hub = await startTestHub({
@@ -80,26 +52,18 @@ async function get(url: string, t: string): Promise<{ status: number; headers: H
 }
 
 beforeEach(async () => {
-  answer = () => ({ allow: true });
-  delay = 0;
-  app = await startHookApp(SECRET, async (request) => {
-    await gate;
-    // A slow app: each answer takes `delay` ms.
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    return answer(request);
-  });
   // Allows `chat:<anything>` but `chat:secret`, with channel info naming the channel.
-  answer = (call) =>
+  app = await ScriptedHookApp.start(SECRET, (call) =>
     call.body.channel === 'chat:secret'
       ? { allow: false, reason: 'members only' }
-      : { allow: true, info: { seat: call.body.channel, user: call.body.user } };
+      : { allow: true, info: { seat: call.body.channel, user: call.body.user } },
+  );
 });
 
 afterEach(async () => {
-  for (const thing of opened.splice(0).reverse()) await thing.close();
+  await closeAll();
   await hub?.close();
   hub = undefined;
-  release();
   await app.close();
   expect(app.requests.items.filter((r) => !r.signed)).toEqual([]);
 });
@@ -141,7 +105,7 @@ describe('subscribe hook', () => {
     expect(pollDenied.status).toBe(403);
     expect(pollDenied.body).toEqual({ error: { code: ErrorCode.Forbidden, message: 'members only' } });
 
-    const calls = callsOf('subscribe').map((c) => c.body);
+    const calls = app.callsOf('subscribe').map((c) => c.body);
     expect(calls.map((c) => [c.transport, c.channel])).toEqual(
       expect.arrayContaining([
         ['websocket', 'chat:lobby'],
@@ -206,7 +170,7 @@ describe('subscribe hook', () => {
 
   it('keeps no info on a member when the hook gives none and the connection has none', async () => {
     const h = await start();
-    answer = () => ({ allow: true });
+    app.answer = () => ({ allow: true });
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(await token('dan')) }));
     await ws.request({ type: 'subscribe', channel: 'chat:plain', joinLeave: true });
     const join = (await ws.frames.until((fs) => fs.some((f) => f.type === 'join'), 'join')).find((f) => f.type === 'join');
@@ -227,7 +191,7 @@ describe('subscribe hook', () => {
         }),
     };
     const h = await start({}, { security: { authenticator, permissions } });
-    answer = (call) => (call.body.channel === 'chat:given' ? { allow: true, info: { seat: 1 } } : { allow: true });
+    app.answer = (call) => (call.body.channel === 'chat:given' ? { allow: true, info: { seat: 1 } } : { allow: true });
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer('erin') }));
     for (const channel of ['chat:given', 'chat:none', 'open:static']) await ws.request({ type: 'subscribe', channel, joinLeave: true });
     const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 3, 'three joins')).filter(
@@ -238,7 +202,7 @@ describe('subscribe hook', () => {
     expect(infoOf('chat:none')).toEqual({ plan: 'plan-of-erin' });
     // No hook decides `open`: the static rule does, and the member still carries the connection info.
     expect(infoOf('open:static')).toEqual({ plan: 'plan-of-erin' });
-    expect(callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
+    expect(app.callsOf('subscribe').map((c) => c.body.info)).toEqual([{ plan: 'plan-of-erin' }, { plan: 'plan-of-erin' }]);
   });
 
   it('with cacheTtl, asks the app once per user, channel and transport; without it, on every subscribe and every poll', async () => {
@@ -252,7 +216,7 @@ describe('subscribe hook', () => {
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
     expect((await get(`${h.url}/api/messages?channel=chat:cached`, alice)).status).toBe(200);
     // Once for the WebSocket, once for polling (the transport is in the cache key).
-    expect(callsOf('subscribe').map((r) => r.body.transport)).toEqual(['websocket', 'polling']);
+    expect(app.callsOf('subscribe').map((r) => r.body.transport)).toEqual(['websocket', 'polling']);
     // The cached allow keeps the channel info.
     const joins = (await ws.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 2, 'two joins')).filter(
       (f) => f.type === 'join',
@@ -264,7 +228,7 @@ describe('subscribe hook', () => {
     // Another user is asked about on its own.
     const bob = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(await token('bob')) }));
     await bob.request({ type: 'subscribe', channel: 'chat:cached' });
-    expect(callsOf('subscribe')).toHaveLength(3);
+    expect(app.callsOf('subscribe')).toHaveLength(3);
     await ws.close();
     await bob.close();
     await h.close();
@@ -276,7 +240,7 @@ describe('subscribe hook', () => {
     await ws2.request({ type: 'subscribe', channel: 'chat:uncached' });
     expect((await get(`${h.url}/api/messages?channel=chat:uncached`, alice)).status).toBe(200);
     expect((await get(`${h.url}/api/messages?channel=chat:uncached`, alice)).status).toBe(200);
-    expect(callsOf('subscribe').filter((c) => c.body.channel === 'chat:uncached')).toHaveLength(4);
+    expect(app.callsOf('subscribe').filter((c) => c.body.channel === 'chat:uncached')).toHaveLength(4);
   });
 
   it('keeps a hooked subscription when the session re-authenticates (the hook is not asked again)', async () => {
@@ -289,14 +253,14 @@ describe('subscribe hook', () => {
     const [message] = await ws.waitForMessages(1, 'chat:stay');
     expect(message.data).toBe('still here');
     expect(ws.frames.items.filter((f) => f.type === 'unsubscribed')).toEqual([]);
-    expect(callsOf('subscribe')).toHaveLength(1);
+    expect(app.callsOf('subscribe')).toHaveLength(1);
   });
 });
 
 describe('subscribe hook failing', () => {
   it('fails closed with 3003 on every transport when the app is too slow, and the hub keeps serving', async () => {
     const h = await start({ timeout: 200 });
-    hold();
+    app.hold();
     const alice = await token('alice');
     const ws = own(await WsTestClient.connect(h.wsUrl, { headers: bearer(alice) }));
     const reply = await ws.request({ type: 'subscribe', channel: 'chat:slow' });
@@ -312,7 +276,7 @@ describe('subscribe hook failing', () => {
     // The session is still usable; channels without a hook are unaffected.
     expect((await ws.request({ type: 'subscribe', channel: 'open:fine' })).error).toBeUndefined();
     expect((await ws.request({ type: 'ping' })).error).toBeUndefined();
-    release();
+    app.release();
   });
 
   it('fails closed with 3003 on every transport when the app is down', async () => {
@@ -334,18 +298,18 @@ describe('subscribe hook failing', () => {
 
   it('bounds the calls in flight under 1,000 concurrent subscribes to a slow app: all answered, never more than the concurrency at once', async () => {
     const h = await start({ concurrency: 16, maxQueued: 2000, timeout: 30_000 }, { commandsPerSecond: 10_000, commandBurst: 10_000 });
-    delay = 50;
+    app.delay = 50;
     const { replies } = await subscribeMany(h, 'load');
     await replies.count(1000, 30_000);
     expect(replies.items.filter((r) => r.error !== undefined)).toEqual([]);
-    expect(callsOf('subscribe')).toHaveLength(1000);
+    expect(app.callsOf('subscribe')).toHaveLength(1000);
     expect(app.maxInFlight).toBeLessThanOrEqual(16);
     expect(app.maxInFlight).toBeGreaterThan(1);
   }, 60_000);
 
   it('refuses at once (3003) what passes the queue bound, while the app has answered nothing', async () => {
     const h = await start({ concurrency: 16, maxQueued: 10, timeout: 30_000 }, { commandsPerSecond: 10_000, commandBurst: 10_000 });
-    hold();
+    app.hold();
     const { replies } = await subscribeMany(h, 'queue');
     // 16 calls in flight and 10 waiting: the other 974 are refused without waiting for the app.
     await replies.count(974, 20_000);
@@ -355,7 +319,7 @@ describe('subscribe hook failing', () => {
       new Set([JSON.stringify({ code: ErrorCode.HookUnavailable, message: 'the subscribe hook has too many calls waiting' })]),
     );
     expect(app.requests.items).toHaveLength(16);
-    release();
+    app.release();
     await replies.count(1000, 20_000);
     expect(replies.items.filter((r) => r.error === undefined)).toHaveLength(26);
     expect(app.requests.items).toHaveLength(26);
