@@ -1,7 +1,8 @@
 import { ErrorCode } from '@herald/protocol';
 import { ADMIN_NEEDS_CREDENTIALS, type HooksOptions } from '@herald/server';
-import { startHookApp, startTestHub, type HookApp, type TestHub } from '@herald/testkit';
+import { startHookApp, startTestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { owned } from '../owned.js';
 
 /**
  * A hub whose only access control is a proxy hook (no API key, no token verification, default
@@ -12,13 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 const SECRET = 'hook-secret-of-at-least-16';
 const API_KEY = 'an-api-key-of-16+chars';
 
-let app: HookApp | undefined;
-let hub: TestHub | undefined;
-afterEach(async () => {
-  await hub?.close();
-  await app?.close();
-  hub = app = undefined;
-});
+const { own, closeAll } = owned();
+afterEach(closeAll);
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -32,8 +28,8 @@ const cases: [string, (url: string) => Partial<HooksOptions>][] = [
 
 describe('the admin API of a hub with proxy hooks', () => {
   it.each(cases)('with a %s hook refuses anonymous callers (401, 2000)', async (_name, hooks) => {
-    app = await startHookApp(SECRET, () => ({ allow: false, reason: 'app says no' }));
-    hub = await startTestHub({ admin: true, hooks: { secrets: [SECRET], ...hooks(app.url) } });
+    const app = own(await startHookApp(SECRET, () => ({ allow: false, reason: 'app says no' })));
+    const hub = own(await startTestHub({ admin: true, hooks: { secrets: [SECRET], ...hooks(app.url) } }));
     const publish = await post(`${hub.url}/api/admin/publish`, { channel: 'private:x', data: 1 });
     expect(publish.status).toBe(401);
     expect(await publish.json()).toEqual({ error: { code: ErrorCode.Unauthorized, message: ADMIN_NEEDS_CREDENTIALS } });
@@ -42,13 +38,15 @@ describe('the admin API of a hub with proxy hooks', () => {
   });
 
   it('without hooks, on default permissions, is open (the dev profile)', async () => {
-    hub = await startTestHub({ admin: true });
+    const hub = own(await startTestHub({ admin: true }));
     expect((await fetch(`${hub.url}/api/admin/connections`)).status).toBe(200);
   });
 
   it('lets the API key publish without asking the publish hook, which still decides a client’s publish', async () => {
-    app = await startHookApp(SECRET, () => ({ allow: false, reason: 'app says no' }));
-    hub = await startTestHub({ admin: true, security: { apiKeys: [API_KEY] }, hooks: { secrets: [SECRET], publish: `${app.url}/p` } });
+    const app = own(await startHookApp(SECRET, () => ({ allow: false, reason: 'app says no' })));
+    const hub = own(
+      await startTestHub({ admin: true, security: { apiKeys: [API_KEY] }, hooks: { secrets: [SECRET], publish: `${app.url}/p` } }),
+    );
     const admin = await post(
       `${hub.url}/api/admin/publish`,
       { channel: 'private:x', data: 'by the operator' },

@@ -1,7 +1,8 @@
 import { ErrorCode } from '@herald/protocol';
 import { Permissions } from '@herald/server';
-import { startHookApp, startTestHub, WsTestClient, type HookApp, type HookAppHandler, type TestHub } from '@herald/testkit';
+import { startHookApp, startTestHub, WsTestClient, type HookAppHandler, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { owned } from '../owned.js';
 
 /**
  * What the hub accepts of a hook's answer: `info` (connection or channel info) of at most 8 KiB
@@ -10,27 +11,25 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const SECRET = 'hook-secret-of-at-least-16';
 
-let app: HookApp | undefined;
-let hub: TestHub | undefined;
-afterEach(async () => {
-  await hub?.close();
-  await app?.close();
-  hub = app = undefined;
-});
+const { own, closeAll } = owned();
+afterEach(closeAll);
 
 async function start(handler: HookAppHandler, hooks: { connect?: boolean; subscribe?: boolean }): Promise<TestHub> {
-  app = await startHookApp(SECRET, handler);
-  hub = await startTestHub({
-    security: {
-      permissions: new Permissions({ room: { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' } }),
-    },
-    hooks: {
-      secrets: [SECRET],
-      ...(hooks.connect === true && { connect: `${app.url}/connect` }),
-      ...(hooks.subscribe === true && { subscribe: `${app.url}/subscribe` }),
-    },
-  });
-  return hub;
+  const app = own(await startHookApp(SECRET, handler));
+  return own(
+    await startTestHub({
+      security: {
+        permissions: new Permissions({
+          room: { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' },
+        }),
+      },
+      hooks: {
+        secrets: [SECRET],
+        ...(hooks.connect === true && { connect: `${app.url}/connect` }),
+        ...(hooks.subscribe === true && { subscribe: `${app.url}/subscribe` }),
+      },
+    }),
+  );
 }
 
 /** An `info` whose JSON is exactly `bytes` long: `{"pad":"xxx…"}`. */

@@ -4,7 +4,7 @@ import { JwtAuthenticator, Permissions, type HooksOptions } from '@herald/server
 import { freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, jwtUsers } from './jwt-users.js';
-import { owned } from './owned.js';
+import { owned } from '../owned.js';
 import { ScriptedHookApp } from './scripted-hook-app.js';
 
 const SECRET = randomBytes(24).toString('base64url');
@@ -18,16 +18,16 @@ const permissions = new Permissions({
 });
 
 let app: ScriptedHookApp;
-let hub: TestHub | undefined;
 let replacements = 0;
 const { own, closeAll } = owned();
 
 async function start(hooks: Partial<HooksOptions> = {}): Promise<TestHub> {
-  hub = await startTestHub({
-    security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), permissions, apiKeys: [API_KEY] },
-    hooks: { secrets: [SECRET], publish: `${app.url}/publish`, namespaces: { open: { publish: false } }, ...hooks },
-  });
-  return hub;
+  return own(
+    await startTestHub({
+      security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), permissions, apiKeys: [API_KEY] },
+      hooks: { secrets: [SECRET], publish: `${app.url}/publish`, namespaces: { open: { publish: false } }, ...hooks },
+    }),
+  );
 }
 
 /** POST /api/publish with `headers`; status, headers and parsed body. */
@@ -44,20 +44,20 @@ beforeEach(async () => {
   replacements = 0;
   // Denies `{bad: true}`; replaces `{text}` with its upper case, the user and a counter (so two
   // calls for the same data answer different replacements); allows anything else as sent.
-  app = await ScriptedHookApp.start(SECRET, (call) => {
-    const data = call.body['data'] as { bad?: unknown; text?: unknown } | undefined;
-    if (data?.bad === true) return { allow: false, reason: 'no shouting at the hub' };
-    if (typeof data?.text === 'string')
-      return { allow: true, data: { text: data.text.toUpperCase(), by: call.body.user, n: ++replacements } };
-    return { allow: true };
-  });
+  app = own(
+    await ScriptedHookApp.start(SECRET, (call) => {
+      const data = call.body['data'] as { bad?: unknown; text?: unknown } | undefined;
+      if (data?.bad === true) return { allow: false, reason: 'no shouting at the hub' };
+      if (typeof data?.text === 'string')
+        return { allow: true, data: { text: data.text.toUpperCase(), by: call.body.user, n: ++replacements } };
+      return { allow: true };
+    }),
+  );
 });
 
 afterEach(async () => {
+  // The app was owned first, the hubs next: clients close first, the app last.
   await closeAll();
-  await hub?.close();
-  hub = undefined;
-  await app.close();
   expect(app.requests.items.filter((r) => !r.signed)).toEqual([]);
 });
 

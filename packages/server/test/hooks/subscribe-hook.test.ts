@@ -4,7 +4,7 @@ import { JwtAuthenticator, Permissions, type Authenticator, type HeraldServerOpt
 import { Collector, freePort, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, jwtUsers } from './jwt-users.js';
-import { owned } from './owned.js';
+import { owned } from '../owned.js';
 import { ScriptedHookApp } from './scripted-hook-app.js';
 
 const SECRET = randomBytes(24).toString('base64url');
@@ -17,16 +17,16 @@ const permissions = new Permissions({
 });
 
 let app: ScriptedHookApp;
-let hub: TestHub | undefined;
 const { own, closeAll } = owned();
 
 async function start(hooks: Partial<HooksOptions> = {}, options: HeraldServerOptions = {}): Promise<TestHub> {
-  hub = await startTestHub({
-    security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), permissions },
-    hooks: { secrets: [SECRET], subscribe: `${app.url}/subscribe`, namespaces: { open: { subscribe: false } }, ...hooks },
-    ...options,
-  });
-  return hub;
+  return own(
+    await startTestHub({
+      security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), permissions },
+      hooks: { secrets: [SECRET], subscribe: `${app.url}/subscribe`, namespaces: { open: { subscribe: false } }, ...hooks },
+      ...options,
+    }),
+  );
 }
 
 /** 10 users' sockets subscribe to 100 channels each at once; every reply lands in `replies`. */
@@ -53,18 +53,18 @@ async function get(url: string, t: string): Promise<{ status: number; headers: H
 
 beforeEach(async () => {
   // Allows `chat:<anything>` but `chat:secret`, with channel info naming the channel.
-  app = await ScriptedHookApp.start(SECRET, (call) =>
-    call.body.channel === 'chat:secret'
-      ? { allow: false, reason: 'members only' }
-      : { allow: true, info: { seat: call.body.channel, user: call.body.user } },
+  app = own(
+    await ScriptedHookApp.start(SECRET, (call) =>
+      call.body.channel === 'chat:secret'
+        ? { allow: false, reason: 'members only' }
+        : { allow: true, info: { seat: call.body.channel, user: call.body.user } },
+    ),
   );
 });
 
 afterEach(async () => {
+  // The app was owned first, the hubs next: clients close first, the app last.
   await closeAll();
-  await hub?.close();
-  hub = undefined;
-  await app.close();
   expect(app.requests.items.filter((r) => !r.signed)).toEqual([]);
 });
 

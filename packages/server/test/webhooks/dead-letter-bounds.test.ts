@@ -1,28 +1,14 @@
 import { ErrorCode } from '@herald/protocol';
-import { startTestHub, startWebhookApp, type TestHub, type WebhookApp } from '@herald/testkit';
-import type { WebhooksOptions } from '@herald/server';
+import { startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookTestbed } from './webhook-testbed.js';
 
 // Dead letters have their own bound (maxDead), apart from maxQueued, and the admin API deletes them.
 
 const SECRET = 'webhook-test-secret-0123456789';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function app(): Promise<WebhookApp> {
-  const started = await startWebhookApp(SECRET);
-  closers.push(() => started.close());
-  return started;
-}
-
-async function hub(options: Partial<WebhooksOptions> & { url: string }): Promise<TestHub> {
-  const started = await startTestHub({ webhooks: { secrets: [SECRET], pollInterval: 10, ...options }, admin: true });
-  closers.push(() => started.close());
-  return started;
-}
+const { own, app, hub, closeAll } = webhookTestbed(SECRET, { admin: true });
+afterEach(closeAll);
 
 interface AdminPage {
   queued: number;
@@ -109,7 +95,7 @@ describe('webhooks: dead-letter bounds', () => {
       admin: true,
       security: { apiKeys: ['an-api-key-0123456789'] },
     });
-    closers.push(() => h.close());
+    own(h);
     const body = JSON.stringify({ all: true });
     expect((await fetch(`${h.url}/api/admin/webhooks`, { method: 'DELETE', body })).status).toBe(401);
     const res = await fetch(`${h.url}/api/admin/webhooks`, {

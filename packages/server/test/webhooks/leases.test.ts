@@ -1,34 +1,14 @@
-import { ManualClock, startTestHub, startWebhookApp, type TestHub, type WebhookApp } from '@herald/testkit';
-import {
-  MemoryWebhookQueue,
-  resolveWebhooks,
-  silentLogger,
-  WebhookDispatcher,
-  type WebhookOutcome,
-  type WebhooksOptions,
-} from '@herald/server';
+import { ManualClock, type TestHub } from '@herald/testkit';
+import { MemoryWebhookQueue, resolveWebhooks, silentLogger, WebhookDispatcher, type WebhookOutcome } from '@herald/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookTestbed } from './webhook-testbed.js';
 
 // A lease covers exactly one request, and an outcome counts only under the lease it was claimed with.
 
 const SECRET = 'webhook-test-secret-0123456789';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function app(): Promise<WebhookApp> {
-  const started = await startWebhookApp(SECRET);
-  closers.push(() => started.close());
-  return started;
-}
-
-async function hub(options: Partial<WebhooksOptions> & { url: string }): Promise<TestHub> {
-  const started = await startTestHub({ webhooks: { secrets: [SECRET], pollInterval: 10, ...options }, admin: true });
-  closers.push(() => started.close());
-  return started;
-}
+const { own, app, hub, closeAll } = webhookTestbed(SECRET, { admin: true });
+afterEach(closeAll);
 
 async function queued(h: TestHub): Promise<{ queued: number; dead: number }> {
   return (await (await fetch(`${h.url}/api/admin/webhooks`)).json()) as { queued: number; dead: number };
@@ -111,7 +91,7 @@ describe('webhooks: leases', () => {
       observer: { counted: (o, n) => (counted[o] = (counted[o] ?? 0) + n), requested: () => undefined },
     });
     dispatcher.start();
-    closers.push(() => dispatcher.close());
+    own(dispatcher);
     await dispatcher.emit({ type: 'channel_occupied', channel: 'fenced' });
     await a.deliveries.count(1);
     // The first worker's lease runs out (its node stalled, say): the second worker takes the event over.

@@ -10,30 +10,28 @@ import {
 } from '@herald/server';
 import { eventually, startTestHub, startWebhookApp, type TestHub, type WebhookApp, type WsTestClient } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { owned } from '../owned.js';
 import { API_KEY, connectAs, presenceOf, SECRET as JWT_SECRET } from './helpers.js';
 
 const SECRET = 'presence-queue-secret-0123456789';
 const PRESENCE = new Set(['presence_join', 'presence_leave', 'channel_occupied', 'channel_vacated']);
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const { own, closeAll } = owned();
+afterEach(closeAll);
 
 async function start(presenceDebounce: number): Promise<{ app: WebhookApp; hub: TestHub }> {
-  const app = await startWebhookApp(SECRET);
-  closers.push(() => app.close());
-  const hub = await startTestHub({
-    security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), apiKeys: [API_KEY] },
-    webhooks: { url: app.url, secrets: [SECRET], pollInterval: 10, presenceDebounce },
-  });
-  closers.push(() => hub.close());
+  const app = own(await startWebhookApp(SECRET));
+  const hub = own(
+    await startTestHub({
+      security: { authenticator: new JwtAuthenticator({ secret: JWT_SECRET }), apiKeys: [API_KEY] },
+      webhooks: { url: app.url, secrets: [SECRET], pollInterval: 10, presenceDebounce },
+    }),
+  );
   return { app, hub };
 }
 
 async function tab(hub: TestHub, user: string): Promise<WsTestClient> {
-  const client = await connectAs(hub.wsUrl, user);
-  closers.push(() => client.close());
+  const client = own(await connectAs(hub.wsUrl, user));
   await client.request({ type: 'subscribe', channel: 'room' });
   return client;
 }

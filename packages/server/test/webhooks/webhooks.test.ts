@@ -1,26 +1,13 @@
 import { ErrorCode, type WebhookEvent } from '@herald/protocol';
-import { MemoryWebhookQueue, resolveWebhooks, silentLogger, systemClock, WebhookDispatcher, type WebhooksOptions } from '@herald/server';
-import { startTestHub, startWebhookApp, WsTestClient, type TestHub, type WebhookApp } from '@herald/testkit';
+import { MemoryWebhookQueue, resolveWebhooks, silentLogger, systemClock, WebhookDispatcher } from '@herald/server';
+import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookTestbed } from './webhook-testbed.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function app(): Promise<WebhookApp> {
-  const started = await startWebhookApp(SECRET);
-  closers.push(() => started.close());
-  return started;
-}
-
-async function hub(options: Partial<WebhooksOptions> & { url: string }, admin = false): Promise<TestHub> {
-  const started = await startTestHub({ webhooks: { secrets: [SECRET], pollInterval: 10, ...options }, admin });
-  closers.push(() => started.close());
-  return started;
-}
+const { own, app, hub, closeAll } = webhookTestbed(SECRET);
+afterEach(closeAll);
 
 const occupied = (channel: string) => ({ type: 'channel_occupied', channel }) as const;
 
@@ -100,7 +87,7 @@ describe('webhooks: delivery', () => {
       random: () => 0.9999,
     });
     dispatcher.start();
-    closers.push(() => dispatcher.close());
+    own(dispatcher);
     await dispatcher.emit(occupied('x:1'));
     await a.deliveries.count(6);
     const at = a.deliveries.items.map((d) => d.at);
@@ -220,7 +207,7 @@ describe('webhooks: dead letters', () => {
       admin: true,
       security: { apiKeys: ['an-api-key-0123456789'] },
     });
-    closers.push(() => h.close());
+    own(h);
     expect((await fetch(`${h.url}/api/admin/webhooks`)).status).toBe(401);
     expect((await fetch(`${h.url}/api/admin/webhooks`, { headers: { 'x-herald-key': 'an-api-key-0123456789' } })).status).toBe(200);
   });
