@@ -237,7 +237,8 @@ export class Hub {
   /**
    * A client's message was stored: the `client_publish` webhook event, when wanted. Resolves once
    * the event is stored in the queue, so the publish is acknowledged only after it (a node killed
-   * after the ack cannot lose the event). A failure to store does not fail the publish (the message
+   * after the ack cannot lose the event), or after the dispatcher's bound on that wait (2 s: the
+   * event stays buffered and retried, counted `late`). A failure to store does not fail the publish (the message
    * is stored): the sink logs and counts it (`dropped`).
    */
   async #clientPublished(options: PublishCallOptions, channel: string, dataJson: string, stored: Position): Promise<void> {

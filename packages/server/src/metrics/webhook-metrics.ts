@@ -12,7 +12,7 @@ export function webhookMetrics(registry: Registry, counts: () => Promise<Webhook
   const registers = [registry];
   const events = new Counter({
     name: 'herald_webhook_events_total',
-    help: 'Webhook events by outcome: queued (stored), delivered, retried (an attempt failed), dead (moved to the dead-letter list), replayed, dropped (not stored: the queue or the node buffer was full, or the engine failed until the hub closed), stale (an outcome ignored: the lease had been taken over), dead_dropped (the oldest dead letters deleted past maxDead), cancelled (a pending presence leave or channel vacate not sent: the user or channel came back within the debounce).',
+    help: 'Webhook events by outcome: queued (stored), delivered, retried (an attempt failed), dead (moved to the dead-letter list), replayed, dropped (not stored: the queue or the node buffer was full, or the engine failed until the hub closed), stale (an outcome ignored: the lease had been taken over), dead_dropped (the oldest dead letters deleted past maxDead), cancelled (a pending presence leave or channel vacate not sent: the user or channel came back within the debounce), late (not stored within 2 s of the event: a client publish was acknowledged without waiting longer; the event is still retried).',
     labelNames: ['outcome'],
     registers,
   });
@@ -39,7 +39,7 @@ export function webhookMetrics(registry: Registry, counts: () => Promise<Webhook
     registers,
   });
   const outcomes = Object.fromEntries(
-    (['queued', 'delivered', 'retried', 'dead', 'replayed', 'dropped', 'stale', 'dead_dropped', 'cancelled'] as const).map((o) => [
+    (['queued', 'delivered', 'retried', 'dead', 'replayed', 'dropped', 'stale', 'dead_dropped', 'cancelled', 'late'] as const).map((o) => [
       o,
       events.labels(o),
     ]),

@@ -16,6 +16,7 @@ import {
 } from '@herald/protocol';
 import { HeraldError, toWireError } from '../errors.js';
 import { callRpc } from '../hooks/call-rpc.js';
+import { SessionHookSlots } from '../hooks/session-hook-slots.js';
 import type { Hub } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
@@ -134,6 +135,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   // most maxChannels entries).
   #entries: Entry | Entry[] | undefined;
   #strikes = 0;
+  /** At most 8 of this session's hooked commands ask the app at once (see {@link SessionHookSlots}). */
+  readonly #hookSlots = new SessionHookSlots();
   #expiry: ExpiryTimer | EarlyRefresh | undefined;
   readonly #forwarded: ForwardedRequest | undefined;
   /** The `connection_closed` webhook event was emitted (when the hub began the close, or when the socket closed). */
@@ -326,7 +329,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     switch (command.type) {
       case 'publish': {
         const identity = this.#identity;
-        const decision = await decidePublish(security, identity, this.#hookContext(), command.channel, command.data);
+        const decide = () => decidePublish(security, identity, this.#hookContext(), command.channel, command.data);
+        const decision = hookDecides(security, identity, 'publish', command.channel) ? await this.#hookSlots.run(decide) : await decide();
         this.#reply(
           command.id,
           await this.#context.hub.publish(command.channel, decision.data, {
@@ -370,7 +374,9 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
         return;
       case 'rpc': {
         const context = { transport: 'websocket', client: this.client } as const;
-        this.#reply(command.id, { data: await callRpc(security.hooks, this.#identity, context, command.method, command.data) });
+        const identity = this.#identity;
+        const call = () => callRpc(security.hooks, identity, context, command.method, command.data);
+        this.#reply(command.id, { data: security.hooks === undefined ? await call() : await this.#hookSlots.run(call) });
         return;
       }
     }
@@ -391,7 +397,9 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     try {
       // The subscribe hook (when one decides the channel) is asked while the entry holds the
       // channel's place, so a second subscribe to it meanwhile is refused without asking the app.
-      const info = await subscribeInfo(security, this.#identity, this.#hookContext(), channel);
+      const identity = this.#identity;
+      const ask = () => subscribeInfo(security, identity, this.#hookContext(), channel);
+      const info = hookDecides(security, identity, 'subscribe', channel) ? await this.#hookSlots.run(ask) : await ask();
       if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
       outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info });
     } catch (error) {
@@ -550,6 +558,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
 
   #onClose(): void {
     this.#expiry?.cancel();
+    this.#hookSlots.close();
     this.#context.sessions.delete(this);
     this.#slot.release();
     this.#userSlot?.release();

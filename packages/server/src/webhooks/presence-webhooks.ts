@@ -54,6 +54,12 @@ export class PresenceWebhooks {
    * token wins) and vacates, until claimed or returned; bounded by the distinct users that left.
    */
   readonly #pending: Map<string, Pending> | undefined;
+  /**
+   * A sink without `setConditionClaim` (an embedder's): the held leaves and vacates wait here (a
+   * timer each, bounded like the markers by the distinct users that left), then are claimed and
+   * emitted without a hold; the hub closing claims and emits them at once.
+   */
+  readonly #held: Map<NodeJS.Timeout, () => Promise<void>> | undefined;
   #closed = false;
 
   private constructor(store: CountingStore, sink: WebhookSink, debounce: number, logger: Logger) {
@@ -62,7 +68,8 @@ export class PresenceWebhooks {
     this.#debounce = debounce;
     this.#logger = logger;
     this.#pending = store.sharedMarkers === true ? undefined : new Map();
-    sink.setConditionClaim((condition, holdMs) => this.#claim(condition, holdMs));
+    if (sink.setConditionClaim !== undefined) sink.setConditionClaim((condition, holdMs) => this.#claim(condition, holdMs));
+    else this.#held = new Map();
     store.onExpired?.((channel, expiry) => this.#expired(channel, expiry));
   }
 
@@ -128,6 +135,16 @@ export class PresenceWebhooks {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#flush();
+    const held = this.#held;
+    if (held === undefined) return;
+    const fires = [...held.entries()];
+    held.clear();
+    await Promise.allSettled(
+      fires.map(([timer, fire]) => {
+        clearTimeout(timer);
+        return fire();
+      }),
+    );
   }
 
   async #flush(): Promise<void> {
@@ -166,8 +183,27 @@ export class PresenceWebhooks {
   }
 
   #emit(event: WebhookEventInput, hold?: WebhookHold): void {
-    // The sink never rejects (it logs and counts a failure to store).
-    if (this.#sink.wants(event.type)) void this.#sink.emit(event, hold);
+    if (!this.#sink.wants(event.type)) return;
+    const held = this.#held;
+    const condition = hold?.condition;
+    if (held === undefined || hold === undefined || condition === undefined) {
+      // The sink never rejects (it logs and counts a failure to store).
+      void this.#sink.emit(event, hold);
+      return;
+    }
+    const time = event.time ?? Date.now();
+    const fire = async (): Promise<void> => {
+      try {
+        if (await this.#claim(condition, 0)) void this.#sink.emit({ ...event, time });
+      } catch (error) {
+        this.#logger.warn({ err: error, channel: condition.channel }, 'held webhook event not settled');
+      }
+    };
+    const timer = setTimeout(() => {
+      held.delete(timer);
+      void fire();
+    }, hold.delay);
+    held.set(timer, fire);
   }
 }
 

@@ -15,9 +15,11 @@ import type { ResolvedWebhooks } from './webhooks-options.js';
  * (delivered, retried, dead) came after the event's lease was taken over and were ignored;
  * `dead_dropped` dead letters were deleted, the oldest past `maxDead`; `cancelled` ones were
  * acknowledged unsent, their condition no longer standing (a pending leave or vacate whose user or
- * channel came back).
+ * channel came back); `late` ones were not stored within {@link STORE_WAIT} of their emit, which
+ * resolved then (they stay buffered and are retried: counted `queued` or `dropped` later too).
  */
-export type WebhookOutcome = 'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped' | 'stale' | 'dead_dropped' | 'cancelled';
+export type WebhookOutcome =
+  'queued' | 'delivered' | 'retried' | 'dead' | 'replayed' | 'dropped' | 'stale' | 'dead_dropped' | 'cancelled' | 'late';
 
 /** Told of webhook events and requests (metrics). Must be cheap and must not throw. */
 export interface WebhookObserver {
@@ -44,6 +46,12 @@ export const MAX_BUFFERED_WEBHOOKS = 10_000;
 /** Bytes of event JSON a node may have waiting to be stored; past it new events are dropped. */
 export const MAX_BUFFERED_WEBHOOK_BYTES = 64 * 1024 * 1024;
 
+/**
+ * ms an {@link WebhookDispatcher.emit} waits for its event's store at most: past it the emit
+ * resolves (a client publish is acknowledged) while the event stays buffered and retried.
+ */
+export const STORE_WAIT = 2000;
+
 /** ms before the first retry of a failed store; doubles per failure up to {@link STORE_RETRY_MAX}. */
 const STORE_RETRY_BASE = 100;
 const STORE_RETRY_MAX = 5000;
@@ -64,6 +72,8 @@ interface Waiting {
   /** The due times and conditions of the events that have them, by id. */
   readonly deliveries: Map<string, WebhookDelivery>;
   readonly done: (() => void)[];
+  /** Resolves the emits after {@link STORE_WAIT} when the events are not stored by then. */
+  late?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -103,6 +113,8 @@ export class WebhookDispatcher implements WebhookSink {
   #closed = false;
   #closing: Promise<void> | undefined;
   #conditionClaim: WebhookConditionClaim | undefined;
+  /** Whether a late store was logged since the last successful one (logged once per outage). */
+  #lateLogged = false;
 
   constructor(options: ResolvedWebhooks, parts: WebhookDispatcherParts) {
     this.#options = options;
@@ -149,9 +161,11 @@ export class WebhookDispatcher implements WebhookSink {
     this.#depth++;
     let buffer = this.#buffer;
     if (buffer === undefined) {
-      buffer = this.#buffer = { events: [], sizes: [], deliveries: new Map(), done: [] };
+      const created: Waiting = (buffer = this.#buffer = { events: [], sizes: [], deliveries: new Map(), done: [] });
       // Every event of this tick goes to the engine in one write.
-      setImmediate(() => this.#flush(buffer!));
+      setImmediate(() => this.#flush(created));
+      created.late = setTimeout(() => this.#late(created), STORE_WAIT);
+      created.late.unref();
     }
     buffer.events.push(event);
     buffer.sizes.push(size);
@@ -266,6 +280,7 @@ export class WebhookDispatcher implements WebhookSink {
       return;
     }
     this.#storeDelay = STORE_RETRY_BASE;
+    this.#lateLogged = false;
     this.#settle(waiting, 'queued');
     this.#wake();
   }
@@ -288,10 +303,27 @@ export class WebhookDispatcher implements WebhookSink {
     }
   }
 
+  /** The events of `waiting` are not stored after {@link STORE_WAIT}: their emits resolve now (counted `late`, logged once per outage); the store goes on. */
+  #late(waiting: Waiting): void {
+    waiting.late = undefined;
+    if (waiting.done.length === 0) return;
+    for (const resolve of waiting.done.splice(0)) resolve();
+    this.#observer?.counted('late', waiting.events.length);
+    if (this.#lateLogged) return;
+    this.#lateLogged = true;
+    this.#logger.warn(
+      { events: waiting.events.length, waitMs: STORE_WAIT },
+      'webhook events not stored in time: their publishes were acknowledged and the events are still retried',
+    );
+  }
+
   /** Takes stored (or dropped) events out of the buffer's bounds, counts them and resolves their emits; returns how many. */
   #settle(waiting: Waiting[], outcome: 'queued' | 'dropped'): number {
     let events = 0;
-    for (const { sizes, done } of waiting) {
+    for (const w of waiting) {
+      const { sizes, done } = w;
+      clearTimeout(w.late);
+      w.late = undefined;
       events += sizes.length;
       for (const size of sizes) this.#bufferedBytes -= size;
       for (const resolve of done) resolve();

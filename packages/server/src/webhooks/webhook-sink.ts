@@ -16,12 +16,17 @@ export type WebhookEventInput = WebhookEvent extends infer E
  */
 export interface WebhookSink {
   /**
-   * `hold`: send it `hold.delay` ms after its time at the earliest, and only if its `condition` is
-   * claimed then (with the claim given to {@link setConditionClaim}; without one it is not sent).
+   * `hold` (only to a sink with {@link setConditionClaim}): send it `hold.delay` ms after its time
+   * at the earliest, and only if its `condition` is claimed then (with the claim given to
+   * {@link setConditionClaim}). A sink without `setConditionClaim` is never given a hold: the hub
+   * keeps held leaves and vacates itself and emits them (no hold) once due and still standing.
    */
   emit(event: WebhookEventInput, hold?: WebhookHold): Promise<void>;
-  /** The presence store's marker claim, which decides conditional events (set by the hub, once). */
-  setConditionClaim(claim: WebhookConditionClaim): void;
+  /**
+   * The presence store's marker claim, which decides conditional events (set by the hub, once).
+   * Optional: implement it only to store held events durably yourself (see {@link emit}).
+   */
+  setConditionClaim?(claim: WebhookConditionClaim): void;
   /** Whether events of this type are wanted (configured); sources skip work for the others. */
   wants(type: WebhookEvent['type']): boolean;
 }
