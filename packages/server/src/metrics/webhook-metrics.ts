@@ -2,10 +2,13 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WebhookObserver, WebhookOutcome } from '../webhooks/webhook-dispatcher.js';
 import type { WebhookQueueCounts } from '../webhooks/webhook-queue.js';
 
+/** Longest a scrape waits for the queue's counts (ms); past it the previous values are reported. */
+export const QUEUE_DEPTH_WAIT = 500;
+
 /**
  * Registers the webhook metrics in `registry` and returns the observer that feeds them:
  * `herald_webhook_events_total{outcome}`, `herald_webhook_queue_depth{state}` (read from the queue
- * at each scrape; the whole hub's queue, so every node reports the same) and
+ * at each scrape, waiting at most {@link QUEUE_DEPTH_WAIT}; the whole hub's queue, so every node reports the same) and
  * `herald_webhook_delivery_seconds{result}`.
  */
 export function webhookMetrics(registry: Registry, counts: () => Promise<WebhookQueueCounts>): WebhookObserver {
@@ -22,12 +25,18 @@ export function webhookMetrics(registry: Registry, counts: () => Promise<Webhook
     labelNames: ['state'],
     registers,
     async collect() {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const now = await counts();
+        // Bounded: a frozen engine must not hold the scrape until its command timeout.
+        const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUEUE_DEPTH_WAIT)));
+        const now = await Promise.race([counts(), late]);
+        if (now === undefined) return;
         this.set({ state: 'queued' }, now.queued);
         this.set({ state: 'dead' }, now.dead);
       } catch {
         // The engine is unreachable: the previous values stay (herald_engine_available says why).
+      } finally {
+        clearTimeout(timer);
       }
     },
   });
