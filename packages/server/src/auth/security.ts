@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
 import { timerMs } from '../timer-delay.js';
 import type { UnverifiedPosition } from '../hub/compute-gap.js';
+import { parseCookies } from './cookies.js';
 import { Permissions } from './permissions.js';
 import type { Authenticator } from './authenticator.js';
 import { CursorSigner } from './cursor-signer.js';
@@ -48,21 +49,6 @@ export interface SecurityOptions {
 export const API_KEY_HEADER = 'x-herald-key';
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
 
 /** How a request authenticated, which matters for CSRF: only cookies are sent by a browser unasked. */
 export type CredentialSource = 'none' | 'header' | 'cookie' | 'ticket' | 'api-key';
@@ -266,7 +252,7 @@ export class Security {
       if (match === null) throw new HeraldError(ErrorCode.Unauthorized, 'Authorization must be "Bearer <token>"');
       return { identity: await this.verify(match[1]!), source: 'header' };
     }
-    const cookie = readCookie(req.headers.cookie, this.#cookie);
+    const cookie = parseCookies(req.headers.cookie).get(this.#cookie);
     if (cookie !== undefined) {
       // Browsers attach cookies to requests from any page: with every origin allowed, that is CSRF.
       if (this.#origins === '*' && req.headers.origin !== undefined) {
@@ -292,7 +278,7 @@ export class Security {
       token = match[1]!;
       source = 'header';
     } else {
-      token = readCookie(req.headers.cookie, this.#cookie);
+      token = parseCookies(req.headers.cookie).get(this.#cookie);
       if (token !== undefined) source = 'cookie';
     }
     if (token !== undefined && this.#authenticator !== undefined) {

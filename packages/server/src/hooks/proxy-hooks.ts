@@ -4,6 +4,7 @@ import { checkRpcMethod, ErrorCode, type HookName, type HookTransport } from '@h
 import type { Clock } from '../clock.js';
 import { HeraldError } from '../errors.js';
 import { grantsFromClaims, type Identity } from '../auth/identity.js';
+import { parseCookies } from '../auth/cookies.js';
 import { namespaceOf } from '../auth/permissions.js';
 import { HookCaller, HookFailure, type HookObserver } from './hook-caller.js';
 import { resolveHooks, type HooksOptions, type ResolvedHooks } from './hooks-options.js';
@@ -30,22 +31,6 @@ const MAX_REASON = 200;
 const MAX_CACHED = 100_000;
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
-
-function cookiesOf(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  if (header === undefined) return cookies;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const name = part.slice(0, eq).trim();
-    try {
-      cookies.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
-    } catch {
-      cookies.set(name, part.slice(eq + 1).trim());
-    }
-  }
-  return cookies;
-}
 
 function invalid(hook: HookName, what: string): HookFailure {
   return new HookFailure('invalid', `the ${hook} hook answered an invalid decision: ${what}`);
@@ -129,7 +114,7 @@ export class ProxyHooks {
     }
     const cookies: Record<string, string> = {};
     if (this.#config.forwardCookies.length > 0) {
-      const all = cookiesOf(req.headers.cookie);
+      const all = parseCookies(req.headers.cookie);
       for (const name of this.#config.forwardCookies) {
         const value = all.get(name);
         if (value !== undefined) cookies[name] = value;
