@@ -63,20 +63,24 @@ function readLimit(params: URLSearchParams, res: ServerResponse, cors: Record<st
   return undefined;
 }
 
-const zero = (): Record<TransportName, number> => ({ websocket: 0, sse: 0, polling: 0 });
+const zero = (): Partial<Record<TransportName, number>> & Record<'websocket' | 'sse' | 'polling', number> => ({
+  websocket: 0,
+  sse: 0,
+  polling: 0,
+});
 
 /** This node's channels: subscribers per transport and live messages per second, busiest first. */
 function channelRows(hub: Hub, connections: readonly ConnectionInfo[], sampler: AdminSampler) {
-  const rows = new Map<string, Record<TransportName, number>>();
+  const rows = new Map<string, ReturnType<typeof zero>>();
   for (const { channel, listeners } of hub.localChannels()) rows.set(channel, { ...zero(), polling: listeners });
   for (const connection of connections) {
     for (const channel of connection.channels) {
       let row = rows.get(channel);
       if (row === undefined) rows.set(channel, (row = zero()));
-      row[connection.transport]++;
+      row[connection.transport] = (row[connection.transport] ?? 0) + 1;
     }
   }
-  const total = (s: Record<TransportName, number>): number => s.websocket + s.sse + s.polling;
+  const total = (s: Partial<Record<TransportName, number>>): number => Object.values(s).reduce((sum, n) => sum + n, 0);
   return [...rows]
     .map(([channel, subscribers]) => ({ channel, subscribers, messagesPerSecond: sampler.rateOf(channel) }))
     .sort(
@@ -101,7 +105,8 @@ export function adminRoutes(parts: AdminParts): [string, Route][] {
         const nodes = parts.nodes.list(parts.self());
         const connections = zero();
         for (const node of nodes)
-          for (const name of Object.keys(connections) as TransportName[]) connections[name] += node.connections[name] ?? 0;
+          for (const [name, open] of Object.entries(node.connections) as [TransportName, number][])
+            connections[name] = (connections[name] ?? 0) + open;
         sendJson(res, 200, { node: nodeId, clustered: hub.clustered, nodes, totals: { connections } }, cors);
       }),
     ],

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { HubObserver } from '../hub/hub-observer.js';
-import type { TransportName } from '../transport/transport.js';
+import type { TransportCounts } from '../transport/transport.js';
 
 /** Milliseconds between two samples of the admin API's series and rates. */
 export const DEFAULT_ADMIN_SAMPLE_INTERVAL = 2000;
@@ -16,7 +16,7 @@ export interface AdminSample {
   /** Live messages dispatched to this node's subscribers and held polls, per second. */
   readonly delivered: number;
   /** Open connections per transport (long polls held for `polling`). */
-  readonly connections: Readonly<Record<TransportName, number>>;
+  readonly connections: Readonly<TransportCounts>;
 }
 
 /** Options of {@link AdminSampler}. */
@@ -25,7 +25,7 @@ export interface AdminSamplerOptions {
   /** Milliseconds between samples. @default {@link DEFAULT_ADMIN_SAMPLE_INTERVAL} */
   readonly interval?: number | undefined;
   /** Open connections per transport now. */
-  readonly connections: () => Readonly<Record<TransportName, number>>;
+  readonly connections: () => Readonly<TransportCounts>;
   /** Called after each sample (the node's heartbeat to the cluster). */
   readonly onSample?: (sample: AdminSample) => void;
 }
@@ -43,7 +43,7 @@ const rate = (count: number, seconds: number): number => Math.round((count / sec
 export class AdminSampler {
   readonly interval: number;
   readonly #clock: Clock;
-  readonly #connections: () => Readonly<Record<TransportName, number>>;
+  readonly #connections: () => Readonly<TransportCounts>;
   readonly #onSample: ((sample: AdminSample) => void) | undefined;
   readonly #samples: AdminSample[] = [];
   readonly #capacity: number;

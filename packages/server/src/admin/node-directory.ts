@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
-import type { TransportName } from '../transport/transport.js';
+import type { TransportCounts } from '../transport/transport.js';
 
 /** One node as `GET /api/admin/nodes` lists it. */
 export interface NodeSummary {
@@ -14,7 +14,7 @@ export interface NodeSummary {
   /** Whether the node takes new connections (not draining) and its engine answers. */
   readonly ready: boolean;
   /** Open connections per transport (long polls held for `polling`). */
-  readonly connections: Readonly<Record<TransportName, number>>;
+  readonly connections: Readonly<TransportCounts>;
   /** Channels with a subscriber or a held poll on the node. */
   readonly channels: number;
   /** Publishes stored and live messages delivered per second, over the node's last sample interval. */

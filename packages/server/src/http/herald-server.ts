@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ConnectionMatch } from '../transport/transport.js';
+import type { ConnectionMatch, TransportCounts } from '../transport/transport.js';
 import { composeHerald, type Herald } from './herald.js';
 import { answerClientError, MAX_REQUEST_HEADERS } from './request-head.js';
 import { resolveLimits, type HeraldServerOptions } from './server-options.js';
@@ -17,7 +17,7 @@ export interface HeraldServer {
   /** The bound port (after `listen`). */
   readonly port: number;
   /** Counts of open sessions per transport. */
-  stats(): { websocket: number; sse: number; polling: number };
+  stats(): TransportCounts;
   /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
   disconnect(match: ConnectionMatch): number;
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */

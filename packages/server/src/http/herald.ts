@@ -20,10 +20,13 @@ import { Metrics } from '../metrics/metrics.js';
 import { ConnectionLimiter } from '../transport/connection-limiter.js';
 import { PollingTransport } from '../transport/polling-transport.js';
 import { SseTransport } from '../transport/sse-transport.js';
-import type { ConnectionMatch, TransportName } from '../transport/transport.js';
+import type { ConnectionMatch, TransportCounts, TransportName } from '../transport/transport.js';
 import { TransportRegistry } from '../transport/transport-registry.js';
 import { WsTransport } from '../transport/ws-transport.js';
 import { attachListeners, type AttachableServer } from './attach.js';
+import { fanOutSink } from '../webhooks/fan-out-sink.js';
+import type { FrontDoor } from './front-door.js';
+import { frontDoorFactories } from './front-doors.js';
 import { admitRequest } from './connection-budget.js';
 import { followDisconnects } from './control-messages.js';
 import { normalizeMountPath, pathUnder, requestPath, shownPath } from './mount-path.js';
@@ -88,7 +91,7 @@ export interface Herald {
   /** Whether `/readyz` (`/healthz`) answers 200 and upgrades are taken: from creation (mounted) or `listen` (standalone) until {@link Herald.drain}. */
   readonly ready: boolean;
   /** Counts of open sessions per transport. */
-  stats(): { websocket: number; sse: number; polling: number };
+  stats(): TransportCounts;
   /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
   disconnect(match: ConnectionMatch): number;
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
@@ -223,8 +226,10 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
           logger,
           observer: metrics === undefined ? undefined : webhookMetrics(metrics.registry, () => webhookQueue.counts()),
         });
-  // An embedder's own sink (webhookSink) takes the events instead of the queue.
-  const webhooks: WebhookSink | undefined = options.webhookSink ?? dispatcher;
+  // The Pusher and Mercure doors, when configured: their webhook sinks exist before the hub.
+  const factories = frontDoorFactories(options, { clock, logger, nodeId });
+  // An embedder's own sink (webhookSink) takes the events instead of the queue; a door's gets them too.
+  const webhooks: WebhookSink | undefined = fanOutSink([options.webhookSink ?? dispatcher, ...factories.map((f) => f.webhooks)]);
   const presenceDebounce = options.presenceDebounce ?? webhookOptions?.presenceDebounce;
   const hub: Hub = new Hub({
     broker,
@@ -288,6 +293,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       security,
     ),
   );
+  const doors: FrontDoor[] = factories.map((factory) =>
+    factory.build({ hub, security, logger, clock, metrics, transports, readiness, connections, requests, limits, nodeId }),
+  );
   followDisconnects(hub, transports, nodeId, logger);
   if (sampler !== undefined) nodes = new NodeDirectory(hub, nodeId, sampler.interval, clock, logger);
   const enabled = {
@@ -330,12 +338,19 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
               webhooks: dispatcher,
             },
       adminPage: options.adminPage,
+      doors,
     }),
     security,
   );
   const extra = options.routes;
   const maxHeaderBytes = standalone?.maxHeaderBytes;
-  const upgrade = upgradeHandler({ ws, enabled: enabled.websocket, readiness, security, connections, maxHeaderBytes, logger });
+  const wsUpgrade = upgradeHandler({ ws, enabled: enabled.websocket, readiness, security, connections, maxHeaderBytes, logger });
+  /** An upgrade under the mount path: a door's own path goes to the door, the rest to Herald's WebSocket (`/ws`, else 404). */
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, path: string | undefined): void => {
+    if (path !== undefined && path !== '/ws') for (const door of doors) if (door.upgrade?.(req, socket, head, path) === true) return;
+    wsUpgrade(req, socket, head, path === '/ws');
+  };
+  const ownsUpgrade = (path: string): boolean => path === '/ws' || doors.some((door) => door.ownsUpgrade?.(path) === true);
 
   /** Handles a request of the hub's from the checks on: 431, the connection's budget, extra routes, the router. */
   const serve = (req: IncomingMessage, res: ServerResponse, url: URL | undefined, path: string | undefined): void => {
@@ -388,8 +403,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const claimUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, at: string): boolean => {
     if (closing !== undefined) return false;
     const { path } = locate(req, at);
-    if (path === undefined || (at === '' && path !== '/ws')) return false;
-    upgrade(req, socket, head, path === '/ws');
+    if (path === undefined || (at === '' && !ownsUpgrade(path))) return false;
+    upgrade(req, socket, head, path);
     return true;
   };
 
@@ -401,6 +416,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       // The other nodes drop this one from their lists at once (bounded: the engine may be down).
       await boundedWait(nodes?.close(), 1000);
       transports.close();
+      for (const door of doors) await door.close?.();
       await hub.close();
       // After the hub: the events of the connections just closed are stored first.
       await dispatcher?.close();
@@ -458,6 +474,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   };
   // Last: nothing above can throw once the workers run.
   dispatcher?.start();
+  for (const door of doors) door.start?.();
   return {
     herald,
     readiness,
@@ -466,7 +483,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       serve(req, res, url, path);
     },
     upgradeAll(req, socket, head) {
-      upgrade(req, socket, head, locate(req, mountPath).path === '/ws');
+      upgrade(req, socket, head, locate(req, mountPath).path);
     },
     closeHub,
   };

@@ -19,6 +19,7 @@ import { readRoute } from './read-route.js';
 import type { RequestLimiter } from './request-limiter.js';
 import { readyzRoute } from './readyz-route.js';
 import { rpcRoute } from './rpc-route.js';
+import type { FrontDoor } from './front-door.js';
 import type { Route, RouteTable } from './route.js';
 import { sdkRoute } from './sdk-route.js';
 import { ticketRoute } from './ticket-route.js';
@@ -51,12 +52,14 @@ export interface RouteTableParts {
   readonly admin: AdminParts | undefined;
   /** The console's HTML (served at `/admin` when the admin API is on). */
   readonly adminPage: string | undefined;
+  /** The front doors (Pusher, Mercure) configured: their routes join the table. */
+  readonly doors?: readonly FrontDoor[] | undefined;
 }
 
 /** The built-in routes by path under the mount path: only those that are on (metrics, landing page, SDK bundle, enabled transports, admin API and console). */
 export function routeTable(parts: RouteTableParts): RouteTable {
   const { hub, security, enabled } = parts;
-  const routes: [string, Route | false | undefined][] = [
+  const routes: (readonly [string, Route | false | undefined])[] = [
     ['/livez', livezRoute],
     ['/readyz', readyzRoute(parts.readiness, parts.engineAvailable)],
     // The older name of /readyz, kept for the load balancers configured with it.
@@ -77,6 +80,7 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['/ws', enabled.websocket && wsRoute],
     ...(parts.admin === undefined ? [] : adminRoutes(parts.admin)),
     ['/admin', parts.admin !== undefined && parts.adminPage !== undefined && adminPageRoute(parts.adminPage)],
+    ...(parts.doors ?? []).flatMap((door) => door.routes),
   ];
   const table = new Map<string, Route>();
   for (const [path, route] of routes) if (route !== undefined && route !== false) table.set(path, route);

@@ -26,5 +26,9 @@ export interface Route {
   handle(req: IncomingMessage, res: ServerResponse, request: RouteRequest): void | Promise<void>;
 }
 
-/** The hub's routes by exact path. A path missing from it (or a disabled transport's) answers 404. */
+/**
+ * The hub's routes by exact path, or by prefix when the key ends in `/*` (`/apps/*` answers every path
+ * under `/apps/`; an exact path wins, then the longest prefix). A path missing from it (or a
+ * disabled transport's) answers 404.
+ */
 export type RouteTable = ReadonlyMap<string, Route>;

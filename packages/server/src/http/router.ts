@@ -38,13 +38,20 @@ interface Entry {
  */
 export function createRouter(table: RouteTable, security: Security): Router {
   const entries = new Map<string, Entry>();
-  for (const [path, route] of table)
-    entries.set(path, { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) });
+  // `/apps/*` → ['/apps/', entry], longest first: the longest matching prefix wins.
+  const prefixes: [string, Entry][] = [];
+  for (const [path, route] of table) {
+    const entry = { route, methods: route.methods === undefined ? undefined : new Set(route.methods.split(',')) };
+    if (path.endsWith('/*')) prefixes.push([path.slice(0, -1), entry]);
+    else entries.set(path, entry);
+  }
+  prefixes.sort((a, b) => b[0].length - a[0].length);
+  const find = (path: string): Entry | undefined => entries.get(path) ?? prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void> => {
     const origin = req.headers.origin;
     const method = req.method ?? 'GET';
     const shown = shownPath(req);
-    const entry = entries.get(path);
+    const entry = find(path);
     const own = entry?.route.corsFor;
     const cors = own === undefined ? security.corsHeaders(origin) : own(req);
     if (cors === undefined || (own === undefined && entry?.route.anyOrigin !== true && !security.originAllowed(origin))) {
@@ -62,5 +69,5 @@ export function createRouter(table: RouteTable, security: Security): Router {
     }
     return entry.route.handle(req, res, { method, path, params: url.searchParams, cors });
   };
-  return { owns: (path) => entries.has(path), route };
+  return { owns: (path) => find(path) !== undefined, route };
 }

@@ -1,3 +1,5 @@
+import type { MercureOptions } from '../mercure/mercure-options.js';
+import type { PusherOptions } from '../pusher/pusher-options.js';
 import { timerMs, timerSeconds } from '../timer-delay.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_MAX_BATCH_MESSAGES, MAX_CURSOR_CHANNELS } from '@herald/protocol';
@@ -40,6 +42,10 @@ export interface HeraldOptions extends HistoryOptions {
   readonly clock?: Clock | undefined;
   /** Authentication, permissions, API keys, origins. @default open: anyone may do anything */
   readonly security?: SecurityOptions | undefined;
+  /** The Pusher Channels protocol on the same channel logs: `/app/{key}` and `/apps/{id}/…` (see `docs/pusher.md`). @default off */
+  readonly pusher?: PusherOptions | undefined;
+  /** Mercure on the same channel logs: `/.well-known/mercure` (see `docs/mercure.md`). @default off */
+  readonly mercure?: MercureOptions | undefined;
   /** The app's proxy hooks: it decides connects, subscribes, client publishes, refreshes and answers rpc (see `docs/hooks.md`). @default none */
   readonly hooks?: HooksOptions | undefined;
   /**

@@ -1,3 +1,4 @@
+import type { TransportCounts } from '../transport/transport.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HookObserver } from '../hooks/hook-caller.js';
 import type { HubObserver, RepairOutcome } from '../hub/hub-observer.js';
@@ -19,7 +20,7 @@ function processRegistry(): Registry {
 
 /** Live values read at each scrape. */
 export interface MetricsSources {
-  connections(): { websocket: number; sse: number; polling: number };
+  connections(): TransportCounts;
   activeChannels(): number;
   ready(): boolean;
   engineAvailable(): boolean;
@@ -92,9 +93,7 @@ export class Metrics {
       registers,
       collect() {
         const open = sources.connections();
-        this.set({ transport: 'websocket' }, open.websocket);
-        this.set({ transport: 'sse' }, open.sse);
-        this.set({ transport: 'polling' }, open.polling);
+        for (const [transport, count] of Object.entries(open)) this.set({ transport }, count);
       },
     });
     new Gauge({

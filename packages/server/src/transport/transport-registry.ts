@@ -1,4 +1,4 @@
-import type { ConnectionInfo, ConnectionMatch, Transport } from './transport.js';
+import type { ConnectionInfo, ConnectionMatch, Transport, TransportCounts } from './transport.js';
 
 /**
  * The server's transports, in the order they were added: the composition root counts, disconnects,
@@ -18,11 +18,11 @@ export class TransportRegistry<Name extends string = string> implements Iterable
     return this.#transports[Symbol.iterator]();
   }
 
-  /** Open connections per transport name. */
-  counts(): Record<Name, number> {
-    const counts = {} as Record<Name, number>;
+  /** Open connections per transport name (Herald's own three always, 0 when not registered). */
+  counts(): TransportCounts {
+    const counts: Record<string, number> = { websocket: 0, sse: 0, polling: 0 };
     for (const transport of this.#transports) counts[transport.name] = transport.size;
-    return counts;
+    return counts as TransportCounts;
   }
 
   /** Ends the connections `match` names on every transport; returns how many in all. */

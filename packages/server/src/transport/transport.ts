@@ -1,5 +1,12 @@
-/** The names of the built-in transports, as `HeraldServer.stats()` and the metrics report them. */
-export type TransportName = 'websocket' | 'sse' | 'polling';
+/**
+ * The names of the transports, as `HeraldServer.stats()` and the metrics report them: Herald's own
+ * three, and the front doors' (`pusher`: Pusher protocol WebSockets, `mercure`: Mercure SSE
+ * subscriptions) when configured.
+ */
+export type TransportName = 'websocket' | 'sse' | 'polling' | 'pusher' | 'mercure';
+
+/** Open connections per transport: Herald's own three always, a front door's when it is configured. */
+export type TransportCounts = Record<'websocket' | 'sse' | 'polling', number> & Partial<Record<'pusher' | 'mercure', number>>;
 
 /** Which connections a server-side disconnect ends: every one of a user, and/or one session id. */
 export interface ConnectionMatch {
