@@ -19,14 +19,23 @@ export const DELIVERY_KEY = 'pusher';
  * names its sender, which does not receive it.
  */
 export function pusherDelivery(message: HubMessage, channel: string): PusherDelivery {
-  const { event, text } = readEvent(message.json);
+  const data = dataJson(message.json);
+  const { event, text } = readEvent(data);
   let socket: string | undefined;
   let userId: string | undefined;
-  if (event.startsWith('client-') && message.json.includes('"socket_id"')) {
-    const stored = JSON.parse(message.json) as { socket_id?: unknown; user_id?: unknown };
+  if (event.startsWith('client-') && data.includes('"socket_id"')) {
+    const stored = JSON.parse(data) as { socket_id?: unknown; user_id?: unknown };
     if (typeof stored.socket_id === 'string') socket = stored.socket_id;
     if (typeof stored.user_id === 'string') userId = stored.user_id;
   }
   const frame = userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId };
   return { frame: wsTextFrame(JSON.stringify(frame)), socket };
+}
+
+/**
+ * The data of a stored message: its envelope (`serializeEnvelope`) ends with `,"data":<data>}`, and
+ * nothing before it can hold that text (channel names and epochs have no `"`).
+ */
+export function dataJson(envelope: string): string {
+  return envelope.slice(envelope.indexOf(',"data":') + 8, -1);
 }

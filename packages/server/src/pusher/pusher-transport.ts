@@ -11,7 +11,6 @@ import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Tran
 import { PusherCode } from './pusher-close-codes.js';
 import { PusherConnection, type PusherContext } from './pusher-connection.js';
 import type { PusherApp, ResolvedPusherOptions } from './pusher-door-options.js';
-import { pusherErrorFrame } from './pusher-frame.js';
 import { nextSocketId } from './pusher-socket-id.js';
 
 /** Options of {@link PusherTransport}. */
@@ -94,7 +93,7 @@ export class PusherTransport implements Transport<'pusher'> {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.done = true;
       if ('code' in app) {
-        ws.send(pusherErrorFrame(app.code, app.message));
+        ws.send(JSON.stringify({ event: 'pusher:error', data: { code: app.code, message: app.message } }));
         ws.close(app.code, app.message);
         setTimeout(() => ws.terminate(), 1000).unref();
         ws.once('close', () => slot.release());
