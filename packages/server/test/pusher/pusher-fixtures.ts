@@ -3,8 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { startTestHub, type TestHub } from '@herald/testkit';
 import type { HeraldServerOptions } from '@herald/server';
 import Pusher from 'pusher';
-import PusherJs from 'pusher-js';
-import type { Options as PusherJsOptions } from 'pusher-js';
+import pusherJs, { type Options as PusherJsOptions } from 'pusher-js';
+
+/**
+ * pusher-js's Node build: `module.exports` is the Pusher class itself (what a default import gives
+ * at run time), while its types declare an ES module whose `default` is the class.
+ */
+export const PusherJs = pusherJs as unknown as typeof pusherJs.default;
+/** A pusher-js client. */
+export type PusherJs = InstanceType<typeof pusherJs.default>;
 
 /** The app every Pusher test uses. */
 export const APP = { id: 'app1', key: 'app1-key', secret: 'app1-secret' } as const;
@@ -53,11 +60,14 @@ export async function startAuthApp(secret: string = APP.secret): Promise<AuthApp
   return Object.assign(app, {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }) as AuthApp;
+  });
 }
 
 /** A hub with the Pusher door for {@link APP}. */
-export function startPusherHub(options: HeraldServerOptions = {}, pusher: Partial<NonNullable<HeraldServerOptions['pusher']>> = {}): Promise<TestHub> {
+export function startPusherHub(
+  options: HeraldServerOptions = {},
+  pusher: Partial<NonNullable<HeraldServerOptions['pusher']>> = {},
+): Promise<TestHub> {
   return startTestHub({ ...options, pusher: { apps: [APP], ...pusher } });
 }
 
@@ -75,7 +85,7 @@ export function clientOptions(hub: TestHub, auth?: AuthApp, user = 'u1', extra: 
       userAuthentication: { endpoint: `${auth.url}/user-auth`, transport: 'ajax', params: { user } },
     }),
     ...extra,
-  } as PusherJsOptions;
+  };
 }
 
 /** The pusher-js clients a test opened, disconnected by {@link PusherClients.closeAll}. */

@@ -1,7 +1,6 @@
 import { Collector, publishHttp, WsTestClient, type TestHub } from '@herald/testkit';
-import type PusherJs from 'pusher-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clientOptions, PusherClients, startAuthApp, startPusherHub, subscribed, type AuthApp } from './pusher-fixtures.js';
+import { clientOptions, PusherClients, type PusherJs, startAuthApp, startPusherHub, subscribed, type AuthApp } from './pusher-fixtures.js';
 
 interface Members {
   count: number;
@@ -45,7 +44,7 @@ describe('Pusher door: private, presence and cache channels, sign-in', () => {
 
   it('answers a bad signature with pusher:subscription_error (AuthError, 401) and delivers nothing', async () => {
     const client = await clients.connect(clientOptions(hub, badAuth));
-    const error = await subscribed(client, 'private-orders').catch((e: Error) => e.message);
+    const error = await subscribed(client, 'private-orders').catch((e: unknown) => (e as Error).message);
     expect(error).toMatch(/subscription_error/);
     expect(JSON.parse(String(error).replace('subscription_error ', ''))).toEqual({
       type: 'AuthError',

@@ -95,7 +95,7 @@ describe('Pusher door: connecting to /app/{key}', () => {
     expect(client.connection.socket_id).toBe(id);
   });
 
-  it('reconnects pusher-js after the connection drops (and after close 4200) and delivers again', async () => {
+  it('reconnects pusher-js after the connection drops and delivers again', async () => {
     hub = await startPusherHub();
     const client = await clients.connect(clientOptions(hub));
     await subscribed(client, 'chat');
@@ -109,9 +109,21 @@ describe('Pusher door: connecting to /app/{key}', () => {
     expect(client.connection.socket_id).not.toBe(firstId);
     await publishHttp(hub.url, 'app1:chat', { n: 1 });
     await got.count(1);
-    // 4200 (the server closing): pusher-js reconnects at once.
-    hub.server.disconnect({ client: client.connection.socket_id });
-    await eventually(() => client.connection.state !== 'connected' || client.connection.socket_id !== firstId, 'disconnect seen');
+  });
+
+  it('closes with 4200 on shutdown (pusher-js reconnects at once, to another node)', async () => {
+    hub = await startPusherHub();
+    const watcher = await rawClient();
+    await watcher.frames.count(1);
+    const client = await clients.connect(clientOptions(hub));
+    const states = new Collector<string>();
+    client.connection.bind('state_change', ({ current }: { current: string }) => states.push(current));
+    await hub.close();
+    hub = undefined;
+    expect((await watcher.closed).code).toBe(4200);
+    // `retry`: straight back to `connecting`, not `disconnected` (refused) nor a back-off `unavailable`.
+    await states.until((s) => s.includes('connecting'), 'reconnecting');
+    expect(states.items).not.toContain('disconnected');
   });
 
   it('checks the pusher options before anything starts', () => {
