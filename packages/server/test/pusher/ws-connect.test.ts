@@ -1,5 +1,5 @@
 import { createHeraldServer } from '@herald/server';
-import { Collector, eventually, publishHttp, WsTestClient, type TestHub } from '@herald/testkit';
+import { Collector, publishHttp, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP, clientOptions, PusherClients, startPusherHub, subscribed } from './pusher-fixtures.js';
 
@@ -124,6 +124,31 @@ describe('Pusher door: connecting to /app/{key}', () => {
     // `retry`: straight back to `connecting`, not `disconnected` (refused) nor a back-off `unavailable`.
     await states.until((s) => s.includes('connecting'), 'reconnecting');
     expect(states.items).not.toContain('disconnected');
+  });
+
+  it('closes a client that stops reading with 4100 (reconnect after a back-off) and keeps delivering to the others', async () => {
+    hub = await startPusherHub({ sendQueueBytes: 256 * 1024 });
+    const stalled = await rawClient();
+    const healthy = await rawClient();
+    for (const client of [stalled, healthy]) {
+      client.sendRaw(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'flood' } }));
+      await client.frames.until((fs) => fs.some((f) => f.event === 'pusher_internal:subscription_succeeded'), 'subscribed');
+    }
+    (stalled.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = 'x'.repeat(4000);
+    let sent = 0;
+    while (hub.server.stats().pusher! > 1 && sent < 20_000) {
+      await hub.server.hub.publish('app1:flood', payload);
+      sent++;
+      if (sent % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(hub.server.stats().pusher).toBe(1);
+    (stalled.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await stalled.closed).code).toBe(4100);
+    await healthy.frames.until((fs) => fs.filter((f) => f.event === 'message').length === sent, `${sent} messages`, 30_000);
+    // Counted as transport `pusher` in /metrics.
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/herald_connections\{[^}]*transport="pusher"[^}]*\} 1/);
   });
 
   it('checks the pusher options before anything starts', () => {
