@@ -1,6 +1,7 @@
 import { createHeraldServer } from '@herald/server';
-import { Collector, publishHttp, WsTestClient, type TestHub } from '@herald/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Collector, eventually, publishHttp, WsTestClient, type TestHub } from '@herald/testkit';
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { APP, clientOptions, PusherClients, startPusherHub, subscribed } from './pusher-fixtures.js';
 
 describe('Pusher door: connecting to /app/{key}', () => {
@@ -149,6 +150,33 @@ describe('Pusher door: connecting to /app/{key}', () => {
     // Counted as transport `pusher` in /metrics.
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toMatch(/herald_connections\{[^}]*transport="pusher"[^}]*\} 1/);
+  });
+
+  it("applies Herald's upgrade checks: origin (403), connection limits (429), readiness (503)", async () => {
+    hub = await startPusherHub({ security: { allowedOrigins: ['https://app.example'] }, connectionsPerIp: 1 });
+    const opened: WebSocket[] = [];
+    const status = (origin?: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${hub!.port}/app/${APP.key}?protocol=7`, origin === undefined ? {} : { origin });
+        opened.push(ws);
+        ws.on('error', () => undefined);
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          res.resume();
+        });
+        ws.once('open', () => resolve(101));
+      });
+    onTestFinished(() => {
+      for (const ws of opened) ws.terminate();
+    });
+    expect(await status('https://evil.example')).toBe(403);
+    const first = await rawClient();
+    await first.frames.count(1);
+    expect(await status('https://app.example')).toBe(429);
+    await first.close();
+    await eventually(async () => (await status('https://app.example')) === 101, 'slot released');
+    hub.server.drain();
+    expect(await status('https://app.example')).toBe(503);
   });
 
   it('checks the pusher options before anything starts', () => {
