@@ -75,6 +75,11 @@ export class Keys {
     return `${this.prefix}presence:nodes`;
   }
 
+  /** Sorted set channel → the latest expiry (ms) of its members: the channels that may have members (see `RedisPresenceStore.channels`). */
+  get presenceChannels(): string {
+    return `${this.prefix}presence:channels`;
+  }
+
   /** Set of the channels where one node has counted presence members (swept once the node is dead). */
   presenceNode(node: string): string {
     return `${this.prefix}presence:node:${node}`;

@@ -189,6 +189,31 @@ export class RedisPresenceStore implements PresenceStore {
     return entries;
   }
 
+  /**
+   * The channels starting with `prefix` with a live member: those of the index of stamped channels
+   * (entries past their latest stamp are dropped first), each checked for a member not expired.
+   */
+  async channels(prefix: string): Promise<string[]> {
+    const now = this.#clock.now();
+    const index = this.#keys.presenceChannels;
+    const [, stamped] = (await replyWithin(
+      this.#client,
+      this.#client.multi().ZREMRANGEBYSCORE(index, '-inf', now).ZRANGEBYSCORE(index, now, '+inf').exec(),
+    )) as unknown as [number, string[]];
+    const candidates = stamped.filter((channel) => channel.startsWith(prefix));
+    const found: string[] = [];
+    for (let i = 0; i < candidates.length; i += 500) {
+      const chunk = candidates.slice(i, i + 500);
+      const multi = this.#client.multi();
+      for (const channel of chunk) multi.ZCOUNT(this.#keys.alive(channel), `(${now}`, '+inf');
+      const counts = (await replyWithin(this.#client, multi.exec())) as unknown as number[];
+      chunk.forEach((channel, j) => {
+        if (Number(counts[j]) > 0) found.push(channel);
+      });
+    }
+    return found;
+  }
+
   /** Stops re-stamping and removes this node's members (they would expire anyway). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -224,6 +249,8 @@ export class RedisPresenceStore implements PresenceStore {
     const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * KEYS_OUTLIVE)];
     for (const [client, stored] of members) args.push(client, stored);
     await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
+    // The index of channels with members (channels()): an entry lives as long as its latest stamp.
+    await replyWithin(this.#client, this.#client.ZADD(this.#keys.presenceChannels, { score: Number(args[0]), value: channel }));
     // The counts live as long as the members they count.
     if (this.#counted.has(channel)) {
       await replyWithin(
