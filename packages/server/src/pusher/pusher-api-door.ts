@@ -1,6 +1,7 @@
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
 import type { Transport } from '../transport/transport.js';
+import { excludedSockets } from './excluded-socket.js';
 import { pusherApiRoute, type PusherTerminator } from './pusher-api.js';
 import type { PusherAppOptions, PusherOptions } from './pusher-options.js';
 import { PusherWebhooks } from './pusher-webhooks.js';
@@ -39,6 +40,8 @@ export function pusherApiDoor(options: PusherOptions, context: FrontDoorContext)
     webhooks,
     build(parts: FrontDoorParts): FrontDoor {
       const { hub } = parts;
+      // Follows the other nodes' socket_id exclusions from now on (the WebSocket door reads the table).
+      excludedSockets(hub, () => parts.clock.now());
       const terminateHere = (appId: string, userId: string): number => {
         const transport = [...parts.transports].find(isTerminator);
         return transport === undefined ? 0 : transport.terminateUser(appId, userId);
