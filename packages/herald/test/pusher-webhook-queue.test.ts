@@ -11,7 +11,8 @@ const prefixes = new Set<string>();
 afterAll(async () => {
   const client = createClient({ url: REDIS_URL });
   await client.connect();
-  for (const prefix of prefixes) for await (const keys of client.scanIterator({ MATCH: `${prefix}*` })) if (keys.length > 0) await client.del(keys);
+  for (const prefix of prefixes)
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*` })) if (keys.length > 0) await client.del(keys);
   client.destroy();
 });
 
@@ -21,7 +22,7 @@ function doorQueue(prefix: string): ReturnType<typeof lazyWebhookQueue> {
   return lazyWebhookQueue(() => RedisWebhookQueue.connect({ url: REDIS_URL, prefix, leaseClock: 'caller' }));
 }
 
-runWebhookQueueContract('redis, opened lazily for a front door', (store) => doorQueue(`herald-test-door-${store}:`), true);
+runWebhookQueueContract('redis, opened lazily for a front door', (store) => Promise.resolve(doorQueue(`herald-test-door-${store}:`)), true);
 
 describe('lazyWebhookQueue', () => {
   it('keeps a door’s events under its own prefix, apart from Herald’s queue', async () => {

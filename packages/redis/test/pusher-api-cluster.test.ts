@@ -54,7 +54,9 @@ describe('Pusher HTTP API on a Redis cluster', () => {
     for (const hub of [a, b]) {
       const list = await (await sdkFor(hub).get({ path: '/channels' })).json();
       expect(list).toEqual({ channels: { news: {}, 'presence-room': {}, sport: {} } });
-      const presence = await (await sdkFor(hub).get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
+      const presence = await (
+        await sdkFor(hub).get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })
+      ).json();
       expect(presence).toEqual({ channels: { 'presence-room': { user_count: 2 } } });
       const users = (await (await sdkFor(hub).get({ path: '/channels/presence-room/users' })).json()) as { users: { id: string }[] };
       expect(users.users.map((u) => u.id).sort()).toEqual(['alice', 'bob']);

@@ -126,7 +126,14 @@ export function excludedSockets(hub: Hub, now: () => number): ExcludedSockets {
  * published (see {@link ExcludedSockets}); resolves once the engine took the control message.
  * Call it before the publish.
  */
-export async function announceExclusion(hub: Hub, now: () => number, socket: string, channel: string, event: string, text: string): Promise<void> {
+export async function announceExclusion(
+  hub: Hub,
+  now: () => number,
+  socket: string,
+  channel: string,
+  event: string,
+  text: string,
+): Promise<void> {
   excludedSockets(hub, now).add(socket, channel, event, text);
   if (hub.clustered) await hub.broadcast(JSON.stringify({ type: CONTROL_TYPE, socket, channel, event, text }));
 }

@@ -93,7 +93,12 @@ function heraldChannel(app: PusherAppOptions, name: unknown): string {
 function infoAttributes(info: unknown): Set<string> {
   if (info === undefined || info === null || info === '') return new Set();
   if (typeof info !== 'string') refuse(400, 'info must be a comma-separated string of attributes');
-  return new Set(info.split(',').map((a) => a.trim()).filter((a) => a !== ''));
+  return new Set(
+    info
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== ''),
+  );
 }
 
 /** One event of `/events` or `/batch_events`, checked. */
@@ -183,7 +188,14 @@ function segment(text: string): string {
   }
 }
 
-async function handle(parts: PusherApiParts, req: IncomingMessage, res: ServerResponse, path: string, params: URLSearchParams, cors: Record<string, string>): Promise<void> {
+async function handle(
+  parts: PusherApiParts,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  params: URLSearchParams,
+  cors: Record<string, string>,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const match = /^\/apps\/([^/]+)(\/.*)?$/.exec(path);
   if (match === null) refuse(404, 'Not found');
@@ -241,7 +253,8 @@ async function handle(parts: PusherApiParts, req: IncomingMessage, res: ServerRe
     case 'channels': {
       const filter = params.get('filter_by_prefix') ?? '';
       const info = infoAttributes(params.get('info') ?? undefined);
-      for (const attribute of info) if (attribute !== 'user_count') refuse(400, `Unsupported info attribute ${attribute} for the channel list`);
+      for (const attribute of info)
+        if (attribute !== 'user_count') refuse(400, `Unsupported info attribute ${attribute} for the channel list`);
       if (info.has('user_count') && !filter.startsWith('presence-'))
         refuse(400, 'user_count may only be requested with filter_by_prefix=presence-');
       const prefix = `${app.id}:`;

@@ -91,7 +91,10 @@ export function checkPusherSignature(
   if (signature === null) return { status: 401, message: 'Missing auth_signature' };
   const expected = pusherHmac(app.secret, stringToSign(request.method, request.path, params));
   if (!sameHex(signature.toLowerCase(), expected)) {
-    return { status: 401, message: `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(stringToSign(request.method, request.path, params))}, your_secret_key)` };
+    return {
+      status: 401,
+      message: `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(stringToSign(request.method, request.path, params))}, your_secret_key)`,
+    };
   }
   return undefined;
 }

@@ -56,14 +56,16 @@ export class PusherWebhooks implements WebhookSink {
         const names = hook.events ?? PUSHER_WEBHOOK_EVENTS;
         const unknown = names.find((name) => !PUSHER_WEBHOOK_EVENTS.includes(name));
         if (unknown !== undefined)
-          throw new TypeError(`pusher.apps[${app.id}].webhooks[${index}].events: ${unknown} is none of ${PUSHER_WEBHOOK_EVENTS.join(', ')}`);
+          throw new TypeError(
+            `pusher.apps[${app.id}].webhooks[${index}].events: ${unknown} is none of ${PUSHER_WEBHOOK_EVENTS.join(', ')}`,
+          );
         const events = names.map((name) => HUB_EVENT_OF[name]);
         let resolved;
         try {
           resolved = resolveWebhooks({ ...options.webhookDelivery, url: hook.url, secrets: [UNUSED_SECRET], events });
         } catch (error) {
           const message = error instanceof Error ? error.message.replace(/^webhooks\./, '') : String(error);
-          throw new TypeError(`pusher.apps[${app.id}].webhooks[${index}]: ${message}`);
+          throw new TypeError(`pusher.apps[${app.id}].webhooks[${index}]: ${message}`, { cause: error });
         }
         const queue = options.webhookQueue?.(pusherWebhookQueueName(app, index)) ?? new MemoryWebhookQueue();
         const { secret, key } = app;

@@ -2,7 +2,7 @@ import { JwtAuthenticator } from '@herald/server';
 import { WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAs, SECRET } from '../webhooks/helpers.js';
-import { refusal, sdkFor, startPusherHub } from './api-helpers.js';
+import { postJson, refusal, sdkFor, startPusherHub } from './api-helpers.js';
 
 describe('Pusher HTTP API: channels, users, terminate_connections', () => {
   let hub: TestHub | undefined;
@@ -61,7 +61,7 @@ describe('Pusher HTTP API: channels, users, terminate_connections', () => {
     expect((await refusal(pusher.get({ path: '/channels/news', params: { info: 'nonsense' } }))).status).toBe(400);
     expect((await refusal(pusher.get({ path: '/channels/news/users' }))).status).toBe(400);
     expect((await refusal(pusher.get({ path: '/channels/a/b/c' }))).status).toBe(404);
-    expect((await refusal(pusher.post({ path: '/channels', body: {} }))).status).toBe(405);
+    expect((await refusal(postJson(pusher, '/channels', {}))).status).toBe(405);
   });
 
   it('terminateUserConnections answers {} (no Pusher WebSocket transport here: nothing to end, Herald’s own sessions of that user stay)', async () => {

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { poll, SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP, OTHER_APP, refusal, sdkFor, startPusherHub } from './api-helpers.js';
+import { APP, OTHER_APP, postJson, refusal, sdkFor, startPusherHub } from './api-helpers.js';
 
 describe('Pusher HTTP API: events', () => {
   let hub: TestHub | undefined;
@@ -117,15 +117,24 @@ describe('Pusher HTTP API: events', () => {
     hub = await startPusherHub();
     const pusher = sdkFor(hub);
     expect((await refusal(pusher.trigger('c', 'e', 'x'.repeat(10_241)))).status).toBe(413);
-    expect((await refusal(pusher.post({ path: '/events', body: { name: 'e', channels: ['c'], data: { not: 'a string' } } }))).status).toBe(400);
-    expect((await refusal(pusher.post({ path: '/events', body: { name: 'e', data: 'x' } }))).status).toBe(400);
-    expect((await refusal(pusher.post({ path: '/events', body: { name: 'e', channel: 'bad channel', data: 'x' } }))).status).toBe(400);
-    expect((await refusal(pusher.post({ path: '/events', body: { name: 'e', channel: 'c', data: 'x', socket_id: 'x' } }))).status).toBe(400);
+    expect((await refusal(postJson(pusher, '/events', { name: 'e', channels: ['c'], data: { not: 'a string' } }))).status).toBe(400);
+    expect((await refusal(postJson(pusher, '/events', { name: 'e', data: 'x' }))).status).toBe(400);
+    expect((await refusal(postJson(pusher, '/events', { name: 'e', channel: 'bad channel', data: 'x' }))).status).toBe(400);
+    expect((await refusal(postJson(pusher, '/events', { name: 'e', channel: 'c', data: 'x', socket_id: 'x' }))).status).toBe(400);
     const tooMany = Array.from({ length: 11 }, (_, i) => ({ channel: 'c', name: `e${i}`, data: 'x' }));
     const batch = await refusal(pusher.triggerBatch(tooMany));
     expect(batch).toEqual({ status: 400, body: 'Batch too large: at most 10 events' });
     // A batch with one bad event publishes none of them.
-    expect((await refusal(pusher.triggerBatch([{ channel: 'c', name: 'ok', data: 'x' }, { channel: '', name: 'e', data: 'x' }]))).status).toBe(400);
+    expect(
+      (
+        await refusal(
+          pusher.triggerBatch([
+            { channel: 'c', name: 'ok', data: 'x' },
+            { channel: '', name: 'e', data: 'x' },
+          ]),
+        )
+      ).status,
+    ).toBe(400);
     expect((await poll(hub.url, 'channel=app1:c')).body.messages).toEqual([]);
     // 10 KB of data exactly is fine.
     expect((await pusher.trigger('c', 'e', 'x'.repeat(10_240))).status).toBe(200);

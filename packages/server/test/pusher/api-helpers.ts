@@ -26,3 +26,8 @@ export async function refusal(promise: Promise<unknown>): Promise<{ status: numb
   }
   throw new Error('the request was not refused');
 }
+
+/** `pusher.post` of a JSON body (the SDK serialises it; its typings say string). */
+export function postJson(pusher: Pusher, path: string, body: unknown): Promise<unknown> {
+  return pusher.post({ path, body: body as string });
+}
