@@ -75,9 +75,12 @@ export class Keys {
     return `${this.prefix}presence:nodes`;
   }
 
-  /** Sorted set channel → the latest expiry (ms) of its members: the channels that may have members (see `RedisPresenceStore.channels`). */
-  get presenceChannels(): string {
-    return `${this.prefix}presence:channels`;
+  /**
+   * Sorted set channel → the latest expiry (ms) of its members, per namespace (the channel's name up
+   * to its first `:`, or `''`): the channels that may have members (see `RedisPresenceStore.channels`).
+   */
+  presenceChannels(namespace: string): string {
+    return `${this.prefix}presence:channels:${namespace}`;
   }
 
   /** Set of the channels where one node has counted presence members (swept once the node is dead). */

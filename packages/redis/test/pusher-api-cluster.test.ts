@@ -61,6 +61,9 @@ describe('Pusher HTTP API on a Redis cluster', () => {
       const users = (await (await sdkFor(hub).get({ path: '/channels/presence-room/users' })).json()) as { users: { id: string }[] };
       expect(users.users.map((u) => u.id).sort()).toEqual(['alice', 'bob']);
     }
+    // A prefix naming no namespace reads every namespace's index.
+    expect((await b.server.hub.occupiedChannels(''))!.sort()).toEqual(['app1:news', 'app1:presence-room', 'app1:sport', 'other']);
+    expect(await a.server.hub.occupiedChannels('oth')).toEqual(['other']);
     // A channel whose last subscriber left is no longer listed (its index entry stays until it expires, unlisted).
     await bob.request({ type: 'unsubscribe', channel: 'app1:sport' });
     expect(await (await sdkFor(a).get({ path: '/channels' })).json()).toEqual({ channels: { news: {}, 'presence-room': {} } });
