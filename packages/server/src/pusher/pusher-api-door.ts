@@ -4,6 +4,7 @@ import type { Transport } from '../transport/transport.js';
 import { excludedSockets } from './excluded-socket.js';
 import { pusherApiRoute, type PusherTerminator } from './pusher-api.js';
 import type { PusherAppOptions, PusherOptions } from './pusher-options.js';
+import { pusherWebhookMetrics } from './pusher-webhook-metrics.js';
 import { PusherWebhooks } from './pusher-webhooks.js';
 
 /** Seconds an HTTP API request's `auth_timestamp` may differ from the hub's clock (Pusher's 600). */
@@ -40,6 +41,7 @@ export function pusherApiDoor(options: PusherOptions, context: FrontDoorContext)
     webhooks,
     build(parts: FrontDoorParts): FrontDoor {
       const { hub } = parts;
+      if (parts.metrics !== undefined) webhooks?.observe(pusherWebhookMetrics(parts.metrics.registry));
       // Follows the other nodes' socket_id exclusions from now on (the WebSocket door reads the table).
       excludedSockets(hub, () => parts.clock.now());
       const terminateHere = (appId: string, userId: string): number => {

@@ -2,7 +2,7 @@ import type { WebhookEventType } from '@herald/protocol';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { MemoryWebhookQueue } from '../webhooks/memory-webhook-queue.js';
-import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
+import { WebhookDispatcher, type WebhookObserver } from '../webhooks/webhook-dispatcher.js';
 import type { WebhookQueue } from '../webhooks/webhook-queue.js';
 import type { WebhookEventInput, WebhookSink } from '../webhooks/webhook-sink.js';
 import { resolveWebhooks } from '../webhooks/webhooks-options.js';
@@ -17,6 +17,7 @@ const UNUSED_SECRET = 'pusher-webhooks-sign-with-the-app-secret';
 interface Endpoint {
   /** `{app id}:`: the app's channels. */
   readonly prefix: string;
+  readonly app: string;
   readonly dispatcher: WebhookDispatcher;
   readonly queue: WebhookQueue;
 }
@@ -47,6 +48,8 @@ export function pusherWebhookQueueName(app: PusherAppOptions, index: number): st
 export class PusherWebhooks implements WebhookSink {
   readonly #endpoints: Endpoint[] = [];
   readonly #wanted = new Set<WebhookEventType>();
+  /** Each app's observer, once {@link observe} was called. */
+  readonly #observed = new Map<string, WebhookObserver>();
 
   /** Builds nothing when no app has webhooks: see {@link PusherWebhooks.create}. */
   private constructor(options: PusherOptions, parts: PusherWebhooksParts) {
@@ -74,13 +77,18 @@ export class PusherWebhooks implements WebhookSink {
           node: parts.nodeId,
           clock: parts.clock,
           logger: parts.logger,
+          // Forwarded: the metrics are known only when the door is built.
+          observer: {
+            counted: (outcome, n) => this.#observed.get(app.id)?.counted(outcome, n),
+            requested: (seconds, ok) => this.#observed.get(app.id)?.requested(seconds, ok),
+          },
           request: {
             body: (queued, now) => pusherWebhookBody(queued, prefix, now),
             headers: (body) => ({ 'X-Pusher-Key': key, 'X-Pusher-Signature': pusherHmac(secret, body) }),
           },
         });
         for (const type of events) this.#wanted.add(type);
-        this.#endpoints.push({ prefix, dispatcher, queue });
+        this.#endpoints.push({ prefix, app: app.id, dispatcher, queue });
       });
     }
   }
@@ -101,6 +109,11 @@ export class PusherWebhooks implements WebhookSink {
       if (endpoint.dispatcher.wants(event.type) && isPusherEvent(event, endpoint.prefix)) emits.push(endpoint.dispatcher.emit(event));
     }
     await Promise.all(emits);
+  }
+
+  /** Sends the endpoints' outcomes to `observerOf(app id)` from now on (the metrics; once). */
+  observe(observerOf: (app: string) => WebhookObserver): void {
+    for (const { app } of this.#endpoints) if (!this.#observed.has(app)) this.#observed.set(app, observerOf(app));
   }
 
   /** Starts every endpoint's delivery workers. */

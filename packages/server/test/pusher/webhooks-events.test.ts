@@ -1,5 +1,5 @@
 import { JwtAuthenticator, type PusherWebhookEventName } from '@herald/server';
-import { type TestHub, type WsTestClient } from '@herald/testkit';
+import { eventually, type TestHub, type WsTestClient } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectAs, SECRET } from '../webhooks/helpers.js';
 import { APP, OTHER_APP, sdkFor, startPusherHub } from './api-helpers.js';
@@ -106,5 +106,14 @@ describe('Pusher webhooks', () => {
     expect(await received(1)).toEqual([{ name: 'channel_occupied', channel: 'news' }]);
     expect(receiver!.requests.items.map((r) => r.status)).toEqual([500, 500, 200]);
     expect(new Set(receiver!.requests.items.map((r) => JSON.stringify(JSON.parse(r.rawBody).events))).size).toBe(1);
+    // Counted per app in the node's metrics (the delivery once acknowledged, right after the answer).
+    let metrics = '';
+    await eventually(
+      async () => (metrics = await (await fetch(`${hub!.url}/metrics`)).text()).includes('outcome="delivered"} 1'),
+      'delivered',
+    );
+    expect(metrics).toContain('herald_pusher_webhook_events_total{app="app1",outcome="retried"} 2');
+    expect(metrics).toContain('herald_pusher_webhook_events_total{app="app1",outcome="delivered"} 1');
+    expect(metrics).toContain('herald_pusher_webhook_delivery_seconds_count{app="app1",result="failed"} 2');
   });
 });
