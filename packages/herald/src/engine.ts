@@ -43,6 +43,47 @@ export interface Engine {
   readonly rateLimits?: RateLimitStore;
   /** The webhook queue in the engine (SQLite file, Redis); `undefined`: in the node's memory (when webhooks are configured). */
   readonly webhookQueue?: WebhookQueue;
+  /**
+   * A queue of its own in the engine for a front door's webhooks (`PusherOptions.webhookQueue`: one
+   * per Pusher app endpoint, named `pusher:{app id}:{index}`), distinct from Herald's: Redis keys
+   * under `{prefix}{name}:`. `undefined` (memory, SQLite): the door's queues are in the node's memory.
+   */
+  readonly namedWebhookQueue?: (name: string) => WebhookQueue;
+}
+
+/**
+ * A queue that connects on first use: every call waits for `open` (a failed open is tried again on
+ * the next call; the dispatcher retries its stores and claims meanwhile). Closing closes what opened.
+ */
+export function lazyWebhookQueue(open: () => Promise<WebhookQueue>): WebhookQueue {
+  let opening: Promise<WebhookQueue> | undefined;
+  let closed = false;
+  const queue = (): Promise<WebhookQueue> => {
+    if (closed) return Promise.reject(new Error('the webhook queue is closed'));
+    opening ??= open().catch((error: unknown) => {
+      opening = undefined;
+      throw error;
+    });
+    return opening;
+  };
+  return {
+    add: async (events, deliveries) => (await queue()).add(events, deliveries),
+    claim: async (node, max, leaseMs, now, maxBytes) => (await queue()).claim(node, max, leaseMs, now, maxBytes),
+    ack: async (ids, lease) => (await queue()).ack(ids, lease),
+    retry: async (id, attempts, nextAt, lastError, lease) => (await queue()).retry(id, attempts, nextAt, lastError, lease),
+    bury: async (id, attempts, lastError, now, lease) => (await queue()).bury(id, attempts, lastError, now, lease),
+    release: async (ids, lease) => (await queue()).release(ids, lease),
+    trimDead: async (max) => (await queue()).trimDead(max),
+    deleteDead: async (ids) => (await queue()).deleteDead(ids),
+    dead: async (limit, after) => (await queue()).dead(limit, after),
+    replay: async (ids) => (await queue()).replay(ids),
+    counts: async () => (await queue()).counts(),
+    close: async () => {
+      closed = true;
+      const opened = await opening?.catch(() => undefined);
+      await opened?.close();
+    },
+  };
 }
 
 /** The ticket limits configured in `limits` (unset ones keep their defaults). */
@@ -86,7 +127,10 @@ export async function openEngine(
         opened.push(rateLimits);
         // Only when webhooks are configured: a hub without them opens no connection for them.
         const webhookQueue = config.webhooks === undefined ? undefined : await RedisWebhookQueue.connect({ ...common });
-        return { broker, presence, tickets, rateLimits, ...(webhookQueue && { webhookQueue }) };
+        // A door's queue connects when its dispatcher first uses it (none without door webhooks).
+        const namedWebhookQueue = (name: string): WebhookQueue =>
+          lazyWebhookQueue(() => RedisWebhookQueue.connect({ ...common, prefix: `${prefix}${name}:` }));
+        return { broker, presence, tickets, rateLimits, namedWebhookQueue, ...(webhookQueue && { webhookQueue }) };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;

@@ -87,8 +87,12 @@ export async function startHub(
         })
       : undefined;
   try {
+    const built = serverOptions(config, profile, logger, permissions, authenticator, engine, bundle, demos !== undefined);
     server = createHeraldServer({
-      ...serverOptions(config, profile, logger, permissions, authenticator, engine, bundle, demos !== undefined),
+      ...built,
+      // The Pusher apps' webhooks get durable queues of their own in the engine (Redis), apart from Herald's.
+      ...(built.pusher !== undefined &&
+        engine.namedWebhookQueue !== undefined && { pusher: { ...built.pusher, webhookQueue: engine.namedWebhookQueue } }),
       ...(demos !== undefined && { routes: (req, res, url) => demos.handle(req, res, url) }),
     });
   } catch (error) {

@@ -75,6 +75,14 @@ export class Keys {
     return `${this.prefix}presence:nodes`;
   }
 
+  /**
+   * Sorted set channel → the latest expiry (ms) of its members, per namespace (the channel's name up
+   * to its first `:`, or `''`): the channels that may have members (see `RedisPresenceStore.channels`).
+   */
+  presenceChannels(namespace: string): string {
+    return `${this.prefix}presence:channels:${namespace}`;
+  }
+
   /** Set of the channels where one node has counted presence members (swept once the node is dead). */
   presenceNode(node: string): string {
     return `${this.prefix}presence:node:${node}`;

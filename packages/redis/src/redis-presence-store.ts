@@ -189,6 +189,45 @@ export class RedisPresenceStore implements PresenceStore {
     return entries;
   }
 
+  /**
+   * The channels starting with `prefix` with a live member: those of the namespace's index of
+   * stamped channels (entries past their latest stamp dropped first), each checked for a member not
+   * expired. `prefix` must name its namespace (contain a `:`, as the Pusher API's `{app id}:` does),
+   * else every namespace's index is read. The cost grows with the namespace's channels with members.
+   */
+  async channels(prefix: string): Promise<string[]> {
+    const now = this.#clock.now();
+    const colon = prefix.indexOf(':');
+    const indexes = colon >= 0 ? [this.#keys.presenceChannels(prefix.slice(0, colon))] : await this.#allIndexes();
+    const candidates: string[] = [];
+    for (const index of indexes) {
+      const [, stamped] = (await replyWithin(
+        this.#client,
+        this.#client.multi().ZREMRANGEBYSCORE(index, '-inf', now).ZRANGEBYSCORE(index, now, '+inf').exec(),
+      )) as unknown as [number, string[]];
+      for (const channel of stamped) if (channel.startsWith(prefix)) candidates.push(channel);
+    }
+    const found: string[] = [];
+    for (let i = 0; i < candidates.length; i += 500) {
+      const chunk = candidates.slice(i, i + 500);
+      const multi = this.#client.multi();
+      for (const channel of chunk) multi.ZCOUNT(this.#keys.alive(channel), `(${now}`, '+inf');
+      const counts = (await replyWithin(this.#client, multi.exec())) as unknown as number[];
+      chunk.forEach((channel, j) => {
+        if (Number(counts[j]) > 0) found.push(channel);
+      });
+    }
+    return found;
+  }
+
+  /** Every namespace's channel index (a `SCAN`: only for a prefix that names no namespace). */
+  async #allIndexes(): Promise<string[]> {
+    const indexes: string[] = [];
+    const match = `${escapeGlob(this.#keys.presenceChannels(''))}*`;
+    for await (const keys of this.#client.scanIterator({ MATCH: match, COUNT: 1000 })) indexes.push(...keys);
+    return indexes;
+  }
+
   /** Stops re-stamping and removes this node's members (they would expire anyway). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -224,6 +263,18 @@ export class RedisPresenceStore implements PresenceStore {
     const args = [String(this.#clock.now() + this.#ttl), String(this.#ttl * KEYS_OUTLIVE)];
     for (const [client, stored] of members) args.push(client, stored);
     await PRESENCE_ADD.run(this.#client, [this.#keys.members(channel), this.#keys.alive(channel)], args);
+    // The index of channels with members (channels()): an entry lives as long as its latest stamp;
+    // each stamp also drops the namespace's expired entries, and the index outlives its last stamp as the keys do.
+    const index = this.#keys.presenceChannels(namespaceOf(channel));
+    await replyWithin(
+      this.#client,
+      this.#client
+        .multi()
+        .ZADD(index, { score: Number(args[0]), value: channel })
+        .ZREMRANGEBYSCORE(index, '-inf', this.#clock.now())
+        .PEXPIRE(index, this.#ttl * KEYS_OUTLIVE)
+        .exec(),
+    );
     // The counts live as long as the members they count.
     if (this.#counted.has(channel)) {
       await replyWithin(
@@ -326,4 +377,15 @@ function decodeMember(client: string, stored: string): PresenceMember {
   const fields = value as { user?: unknown; info?: unknown };
   const user = typeof fields.user === 'string' ? fields.user : null;
   return fields.info === undefined ? { client, user } : { client, user, info: fields.info };
+}
+
+/** The namespace of a channel for the channel index: its name up to the first `:`, or `''`. */
+function namespaceOf(channel: string): string {
+  const colon = channel.indexOf(':');
+  return colon < 0 ? '' : channel.slice(0, colon);
+}
+
+/** `text` as a literal in a Redis `MATCH` pattern. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

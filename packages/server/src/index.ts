@@ -94,5 +94,17 @@ export {
   type WebhookDispatcherParts,
   type WebhookObserver,
   type WebhookOutcome,
+  type WebhookRequest,
 } from './webhooks/webhook-dispatcher.js';
 export { MAX_REPLAY_IDS } from './admin/webhook-admin-routes.js';
+// The Pusher HTTP API and webhooks.
+export type {
+  PusherAppOptions,
+  PusherOptions,
+  PusherWebhookDelivery,
+  PusherWebhookEventName,
+  PusherWebhookOptions,
+} from './pusher/pusher-options.js';
+export { pusherWebhookQueueName } from './pusher/pusher-webhooks.js';
+export { checkPusherSignature, pusherHmac, stringToSign } from './pusher/pusher-request-signature.js';
+export { announceExclusion, ExcludedSockets, excludedSockets } from './pusher/excluded-socket.js';

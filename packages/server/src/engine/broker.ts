@@ -191,6 +191,12 @@ export interface PresenceStore {
   remove(channel: string, client: string): Promise<void>;
   /** The channel's members, in no promised order. */
   list(channel: string): Promise<PresenceMember[]>;
+  /**
+   * The channels whose name starts with `prefix` that have at least one member on any node, in no
+   * promised order (the Pusher HTTP API's channel list). Optional: without it the hub cannot list
+   * occupied channels.
+   */
+  channels?(prefix: string): Promise<string[]>;
   close(): Promise<void>;
   /** Whether the store can serve now (see {@link Broker.isAvailable}); always when absent. */
   isAvailable?(): boolean;

@@ -316,6 +316,18 @@ export class Hub {
   }
 
   /**
+   * The channels whose name starts with `prefix` with at least one member (every subscription is
+   * one) on any node; undefined when the presence store cannot list channels (see
+   * `PresenceStore.channels`).
+   */
+  async occupiedChannels(prefix: string): Promise<string[] | undefined> {
+    this.#assertOpen();
+    const store = this.#presence;
+    if (store.channels === undefined) return undefined;
+    return this.#engineCall(() => store.channels!(prefix));
+  }
+
+  /**
    * Subscribes `subscriber` to `channel`. With `since`, the retained messages after it are replayed
    * when `start()` is called (after a gap when `since` cannot be resumed from); live messages that
    * arrive meanwhile are held and delivered after the replay, without duplicates. `signed` is passed

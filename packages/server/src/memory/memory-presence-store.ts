@@ -40,6 +40,13 @@ export class MemoryPresenceStore implements PresenceStore {
     return Promise.resolve(list);
   }
 
+  channels(prefix: string): Promise<string[]> {
+    const found: string[] = [];
+    // Emptied channels are deleted at once (see remove): every key has a member.
+    for (const channel of this.#channels.keys()) if (channel.startsWith(prefix)) found.push(channel);
+    return Promise.resolve(found);
+  }
+
   async addCounting(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount> {
     await this.add(channel, entry);
     return this.#counts.add(channel, entry.client, userKey);

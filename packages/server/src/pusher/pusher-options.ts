@@ -1,3 +1,9 @@
+import type { WebhookQueue } from '../webhooks/webhook-queue.js';
+import type { WebhooksOptions } from '../webhooks/webhooks-options.js';
+
+/** How the Pusher webhooks are delivered: Herald's webhook delivery options, less what the apps give (url, secrets, events). */
+export type PusherWebhookDelivery = Omit<WebhooksOptions, 'url' | 'secrets' | 'events' | 'presenceDebounce'>;
+
 /** The Pusher webhook events an app may ask for (Pusher's names). */
 export type PusherWebhookEventName = 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed' | 'client_event';
 
@@ -41,4 +47,15 @@ export interface PusherOptions {
   readonly pongTimeout?: number | undefined;
   /** Seconds an HTTP API request's `auth_timestamp` may differ from the hub's clock. @default 600 */
   readonly timestampWindow?: number | undefined;
+  /**
+   * Delivery of the apps' webhooks (batch size, retries, timeout, dead letters…), as Herald's
+   * `webhooks` options, for every endpoint. @default Herald's webhook defaults
+   */
+  readonly webhookDelivery?: PusherWebhookDelivery | undefined;
+  /**
+   * The queue of one webhook endpoint, by name (`pusher:{app id}:{index in webhooks}`): the CLI gives
+   * a durable one in the engine (Redis, SQLite). The door closes it when it closes.
+   * @default a memory queue per endpoint
+   */
+  readonly webhookQueue?: ((name: string) => WebhookQueue) | undefined;
 }

@@ -28,6 +28,17 @@ export interface WebhookObserver {
   requested(seconds: number, ok: boolean): void;
 }
 
+/**
+ * How a dispatcher writes one request (a front door's webhooks, such as Pusher's, in their own
+ * format). The `content-type` (`application/json`) and `user-agent` headers are the dispatcher's.
+ */
+export interface WebhookRequest {
+  /** The body of the request carrying `events` (oldest first, at least one), at `now` (ms). */
+  body(events: readonly WebhookEvent[], now: number): string;
+  /** The request's signature headers for `body` at `now` (ms). */
+  headers(body: string, now: number): Record<string, string>;
+}
+
 /** What {@link WebhookDispatcher} needs besides its options. */
 export interface WebhookDispatcherParts {
   readonly queue: WebhookQueue;
@@ -38,6 +49,11 @@ export interface WebhookDispatcherParts {
   readonly observer?: WebhookObserver | undefined;
   /** Draws in [0, 1) for the retry jitter. @default Math.random */
   readonly random?: (() => number) | undefined;
+  /**
+   * The requests' body and signature. @default Herald's: `{"events": […]}` signed with the
+   * options' `secrets` (`Herald-Signature`, see `docs/hooks.md`)
+   */
+  readonly request?: WebhookRequest | undefined;
 }
 
 /** Events an {@link WebhookDispatcher.emit} may have waiting to be stored; past it new ones are dropped. */
@@ -95,6 +111,7 @@ export class WebhookDispatcher implements WebhookSink {
   readonly #logger: Logger;
   readonly #observer: WebhookObserver | undefined;
   readonly #random: () => number;
+  readonly #request: WebhookRequest | undefined;
   #buffer: Waiting | undefined;
   /** Events emitted and not yet stored (or dropped), and their bytes. */
   #buffered = 0;
@@ -124,6 +141,7 @@ export class WebhookDispatcher implements WebhookSink {
     this.#logger = parts.logger;
     this.#observer = parts.observer;
     this.#random = parts.random ?? Math.random;
+    this.#request = parts.request;
   }
 
   /** ms a presence leave waits for the client to come back (carried for the presence event source). */
@@ -423,7 +441,15 @@ export class WebhookDispatcher implements WebhookSink {
   async #deliver(items: QueuedWebhook[]): Promise<void> {
     if (this.#closed) return this.#release(items);
     const lease = items[0]!.lease;
-    const error = await this.#post(`{"events":[${items.map((i) => JSON.stringify(i.event)).join(',')}]}`);
+    const request = this.#request;
+    const error = await this.#post(
+      request === undefined
+        ? `{"events":[${items.map((i) => JSON.stringify(i.event)).join(',')}]}`
+        : request.body(
+            items.map((i) => i.event),
+            this.#clock.now(),
+          ),
+    );
     if (error === undefined) {
       const acked = await this.#queue.ack(
         items.map((i) => i.event.id),
@@ -494,7 +520,7 @@ export class WebhookDispatcher implements WebhookSink {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'herald-webhooks',
-          ...signatureHeaders(secrets, body, this.#clock.now()),
+          ...(this.#request?.headers(body, this.#clock.now()) ?? signatureHeaders(secrets, body, this.#clock.now())),
         },
         body,
         signal,

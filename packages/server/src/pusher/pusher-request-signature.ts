@@ -1,0 +1,100 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The query parameters of Pusher's request signature; the rest of the query is signed with them. */
+const AUTH_PARAMS = ['auth_key', 'auth_timestamp', 'auth_version', 'auth_signature', 'body_md5'] as const;
+
+/** The app a signed request names: its key and the secret that signs its requests. */
+export interface SigningApp {
+  readonly key: string;
+  readonly secret: string;
+}
+
+/** A request to check (see {@link checkPusherSignature}). */
+export interface SignedRequest {
+  /** The HTTP method, upper case. */
+  readonly method: string;
+  /** The path as signed: the URL's path from `/apps/` on (without the hub's mount path). */
+  readonly path: string;
+  /** The decoded query. */
+  readonly params: URLSearchParams;
+  /** The body as received, or undefined when there is none (a GET). */
+  readonly body: string | undefined;
+}
+
+/** Why a request was refused: the HTTP status and the text Pusher's API answers. */
+export interface SignatureRefusal {
+  readonly status: 400 | 401;
+  readonly message: string;
+}
+
+/** Lower-case hex HMAC-SHA256 of `text` under `secret` (Pusher's signatures of requests, webhooks and channel authorisations). */
+export function pusherHmac(secret: string, text: string): string {
+  return createHmac('sha256', secret).update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The text a request's `auth_signature` signs: `METHOD\nPATH\nQUERY`, the query being every
+ * parameter but `auth_signature`, keys lower-cased, sorted by key, as `key=value` (decoded) joined
+ * with `&` (Pusher's HTTP API reference, "Generating authentication signatures").
+ */
+export function stringToSign(method: string, path: string, params: URLSearchParams): string {
+  const pairs: [string, string][] = [];
+  for (const [key, value] of params) if (key.toLowerCase() !== 'auth_signature') pairs.push([key.toLowerCase(), value]);
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${method}\n${path}\n${pairs.map(([key, value]) => `${key}=${value}`).join('&')}`;
+}
+
+/** Whether two hex strings are equal, in time independent of where they differ. */
+function sameHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * Checks Pusher's request signature: `auth_key` is `app`'s key, `auth_version` is `1.0`,
+ * `auth_timestamp` (Unix seconds) is within `windowSeconds` of `nowMs`, `body_md5` is the hex MD5
+ * of the body (required when there is a body, refused when it differs), and `auth_signature` is
+ * {@link pusherHmac} of {@link stringToSign} under the app's secret (compared in constant time).
+ * Each parameter must appear once. Returns undefined when the request stands.
+ */
+export function checkPusherSignature(
+  app: SigningApp,
+  request: SignedRequest,
+  nowMs: number,
+  windowSeconds: number,
+): SignatureRefusal | undefined {
+  const { params } = request;
+  for (const name of AUTH_PARAMS) {
+    if (params.getAll(name).length > 1) return { status: 401, message: `${name} given more than once` };
+  }
+  const key = params.get('auth_key');
+  if (key === null) return { status: 401, message: 'Missing auth_key' };
+  if (key !== app.key) return { status: 401, message: 'Invalid auth_key: the key is not this app’s' };
+  if (params.get('auth_version') !== '1.0') return { status: 401, message: 'Invalid auth_version: only 1.0 is supported' };
+  const timestamp = params.get('auth_timestamp');
+  if (timestamp === null || !/^\d{1,15}$/.test(timestamp)) return { status: 401, message: 'Missing or malformed auth_timestamp' };
+  const now = Math.floor(nowMs / 1000);
+  if (Math.abs(now - Number(timestamp)) > windowSeconds) {
+    return {
+      status: 401,
+      message: `Timestamp expired: Given timestamp (${timestamp}) not within ${windowSeconds}s of server time (${now})`,
+    };
+  }
+  const md5 = params.get('body_md5');
+  if (request.body !== undefined && request.body !== '') {
+    if (md5 === null) return { status: 401, message: 'Missing body_md5: a request with a body must sign it' };
+    const actual = createHash('md5').update(request.body, 'utf8').digest('hex');
+    if (md5.toLowerCase() !== actual) return { status: 401, message: 'Invalid body_md5: it is not the MD5 of the body received' };
+  }
+  const signature = params.get('auth_signature');
+  if (signature === null) return { status: 401, message: 'Missing auth_signature' };
+  const expected = pusherHmac(app.secret, stringToSign(request.method, request.path, params));
+  if (!sameHex(signature.toLowerCase(), expected)) {
+    return {
+      status: 401,
+      message: `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(stringToSign(request.method, request.path, params))}, your_secret_key)`,
+    };
+  }
+  return undefined;
+}
