@@ -21,16 +21,17 @@ let site: Server;
 let siteUrl: string;
 
 const jwt = (mercure: Record<string, unknown>): Promise<string> =>
-  new SignJWT({ mercure })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(KEY));
+  new SignJWT({ mercure }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(KEY));
 
 async function publish(data: string): Promise<void> {
   const res = await fetch(`${hubUrl}/.well-known/mercure`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${await jwt({ publish: ['*'] })}` },
-    body: new URLSearchParams([['topic', TOPIC], ['data', data], ['private', 'on']]).toString(),
+    body: new URLSearchParams([
+      ['topic', TOPIC],
+      ['data', data],
+      ['private', 'on'],
+    ]).toString(),
   });
   expect(res.status).toBe(200);
   await res.text();
@@ -64,7 +65,7 @@ describe('Mercure in Chromium', { timeout: 60_000 }, () => {
       await page.evaluate(
         ([url]) => {
           const state = { got: [] as { data: string; id: string }[], opens: 0 };
-          (window as unknown as { state: typeof state }).state = state;
+          (globalThis as unknown as { state: typeof state }).state = state;
           const source = new EventSource(url!, { withCredentials: true });
           source.onopen = () => state.opens++;
           source.onmessage = (event) => state.got.push({ data: event.data as string, id: event.lastEventId });
@@ -81,7 +82,7 @@ describe('Mercure in Chromium', { timeout: 60_000 }, () => {
       await wait('window.state.opens === 2 && window.state.got.length >= 3');
       await publish('four');
       await wait('window.state.got.length >= 4');
-      const state = (await page.evaluate('window.state')) as { got: { data: string; id: string }[] };
+      const state = await page.evaluate<{ got: { data: string; id: string }[] }>('window.state');
       expect(state.got.map((e) => e.data)).toEqual(['one', 'two', 'three', 'four']);
       expect(state.got.every((e) => e.id.startsWith('c1.'))).toBe(true);
     } finally {

@@ -25,10 +25,16 @@ describe('resolveMercureConfig', () => {
     expect(() => resolveMercureConfig({ jwtKey: 'k', jwtAlgorithm: 'none' as never })).toThrow(
       new RangeError('mercure.jwtAlgorithm must be one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512'),
     );
-    expect(() => resolveMercureConfig({ jwtKey: 'k', jwtAlgorithm: 'RS256' })).toThrow(new TypeError('mercure.jwtKey must be a PEM public key for RS256'));
+    expect(() => resolveMercureConfig({ jwtKey: 'k', jwtAlgorithm: 'RS256' })).toThrow(
+      new TypeError('mercure.jwtKey must be a PEM public key for RS256'),
+    );
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const ec = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(() => resolveMercureConfig({ jwtKey: ec, jwtAlgorithm: 'RS256' })).toThrow(new TypeError('mercure.jwtKey must be a PEM public key for RS256'));
-    expect(() => resolveMercureConfig({ jwtKey: 'k', anonymous: 'yes' as never })).toThrow(new TypeError('mercure.anonymous must be a boolean'));
+    expect(() => resolveMercureConfig({ jwtKey: ec, jwtAlgorithm: 'RS256' })).toThrow(
+      new TypeError('mercure.jwtKey must be a PEM public key for RS256'),
+    );
+    expect(() => resolveMercureConfig({ jwtKey: 'k', anonymous: 'yes' as never })).toThrow(
+      new TypeError('mercure.anonymous must be a boolean'),
+    );
   });
 });

@@ -27,7 +27,14 @@ describe('subscribe and publish', () => {
     const sub = track(await subscribe(hub.url, [topic]));
     expect(sub.response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(sub.response.headers.link).toBe('</.well-known/mercure>; rel="mercure"');
-    const answer = await post(hub.url, [['topic', topic], ['data', '{"title":"Dune"}']], await publisher());
+    const answer = await post(
+      hub.url,
+      [
+        ['topic', topic],
+        ['data', '{"title":"Dune"}'],
+      ],
+      await publisher(),
+    );
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(answer.headers.get('link')).toBe('</.well-known/mercure>; rel="mercure"');
@@ -42,7 +49,13 @@ describe('subscribe and publish', () => {
     const sub = track(await subscribe(hub.url, [topic]));
     const answer = await post(
       hub.url,
-      [['topic', topic], ['data', 'one\ntwo\r\nthree'], ['type', 'book-updated'], ['retry', '1500'], ['id', 'urn:uuid:fixed-1']],
+      [
+        ['topic', topic],
+        ['data', 'one\ntwo\r\nthree'],
+        ['type', 'book-updated'],
+        ['retry', '1500'],
+        ['id', 'urn:uuid:fixed-1'],
+      ],
       await publisher(),
     );
     expect(answer.body).toBe('urn:uuid:fixed-1');
@@ -58,9 +71,31 @@ describe('subscribe and publish', () => {
     const any = track(await subscribe(hub.url, ['*']));
     const other = track(await subscribe(hub.url, ['https://example.com/c/{id}']));
     const jwt = await publisher();
-    await post(hub.url, [['topic', 'https://example.com/a/1'], ['topic', 'https://example.com/b/1'], ['data', 'both']], jwt);
-    await post(hub.url, [['topic', 'https://example.com/c/9'], ['data', 'c']], jwt);
-    await post(hub.url, [['topic', 'https://example.com/a/2'], ['data', 'a2']], jwt);
+    await post(
+      hub.url,
+      [
+        ['topic', 'https://example.com/a/1'],
+        ['topic', 'https://example.com/b/1'],
+        ['data', 'both'],
+      ],
+      jwt,
+    );
+    await post(
+      hub.url,
+      [
+        ['topic', 'https://example.com/c/9'],
+        ['data', 'c'],
+      ],
+      jwt,
+    );
+    await post(
+      hub.url,
+      [
+        ['topic', 'https://example.com/a/2'],
+        ['data', 'a2'],
+      ],
+      jwt,
+    );
     await any.events.count(3);
     await exact.events.count(1);
     await template.events.count(2);
@@ -86,12 +121,27 @@ describe('subscribe and publish', () => {
     const ws = track(await WsTestClient.connect(hub.wsUrl));
     const channel = 'https://example.com/books/1~3Fx=1';
     expect((await ws.request({ type: 'subscribe', channel })).error).toBeUndefined();
-    await post(hub.url, [['topic', 'https://example.com/books/1?x=1'], ['data', '{"a":1}'], ['type', 'changed']], await publisher());
-    await post(hub.url, [['topic', 'https://example.com/books/1?x=1'], ['data', 'not json']], await publisher());
+    await post(
+      hub.url,
+      [
+        ['topic', 'https://example.com/books/1?x=1'],
+        ['data', '{"a":1}'],
+        ['type', 'changed'],
+      ],
+      await publisher(),
+    );
+    await post(
+      hub.url,
+      [
+        ['topic', 'https://example.com/books/1?x=1'],
+        ['data', 'not json'],
+      ],
+      await publisher(),
+    );
     const [first, second] = await ws.waitForMessages(2, channel);
     expect(first).toMatchObject({ channel, offset: expect.any(Number), data: { event: 'changed', data: { a: 1 } } });
     expect(first.data.mercure).toEqual({ topics: ['https://example.com/books/1?x=1'] });
-    expect(second).toMatchObject({ offset: first.offset + 1, data: { event: 'message', data: 'not json' } });
+    expect(second).toMatchObject({ offset: (first.offset as number) + 1, data: { event: 'message', data: 'not json' } });
   });
 });
 
@@ -100,16 +150,36 @@ describe('authorization', () => {
 
   it('sends private updates only to subscribers whose mercure.subscribe matches one of their topics', async () => {
     const anonymous = track(await subscribe(hub.url, [topic]));
-    const allowed = track(await subscribe(hub.url, [topic], { authorization: `Bearer ${await token({ subscribe: ['https://example.com/users/42/{x}'] })}` }));
-    const elsewhere = track(await subscribe(hub.url, [topic], { authorization: `Bearer ${await token({ subscribe: ['https://example.com/users/7/{x}'] })}` }));
+    const allowed = track(
+      await subscribe(hub.url, [topic], { authorization: `Bearer ${await token({ subscribe: ['https://example.com/users/42/{x}'] })}` }),
+    );
+    const elsewhere = track(
+      await subscribe(hub.url, [topic], { authorization: `Bearer ${await token({ subscribe: ['https://example.com/users/7/{x}'] })}` }),
+    );
     const viaAlternate = track(
       await subscribe(hub.url, ['https://example.com/users/{id}/inbox'], {
         cookie: `mercureAuthorization=${await token({ subscribe: ['https://example.com/grants/42{?topic}'] })}`,
       }),
     );
     const jwt = await publisher();
-    await post(hub.url, [['topic', topic], ['topic', `https://example.com/grants/42?topic=${encodeURIComponent(topic)}`], ['data', 'secret'], ['private', 'on']], jwt);
-    await post(hub.url, [['topic', topic], ['data', 'public']], jwt);
+    await post(
+      hub.url,
+      [
+        ['topic', topic],
+        ['topic', `https://example.com/grants/42?topic=${encodeURIComponent(topic)}`],
+        ['data', 'secret'],
+        ['private', 'on'],
+      ],
+      jwt,
+    );
+    await post(
+      hub.url,
+      [
+        ['topic', topic],
+        ['data', 'public'],
+      ],
+      jwt,
+    );
     await allowed.events.count(2);
     await viaAlternate.events.count(2);
     await anonymous.events.count(1);
@@ -124,18 +194,63 @@ describe('authorization', () => {
     const jwt = await token({ subscribe: ['*'] });
     const sub = track(await subscribe(hub.url, [topic], {}, { authorization: jwt }));
     expect(sub.response.headers['cache-control']).toContain('private');
-    await post(hub.url, [['topic', topic], ['data', 'p'], ['private', '']], await publisher());
+    await post(
+      hub.url,
+      [
+        ['topic', topic],
+        ['data', 'p'],
+        ['private', ''],
+      ],
+      await publisher(),
+    );
     expect((await sub.events.count(1))[0]!.data).toBe('p');
   });
 
   it('answers bad requests with exact statuses', async () => {
     const jwt = await publisher();
     expect((await post(hub.url, [['data', 'x']], jwt)).status).toBe(400);
-    expect((await post(hub.url, [['topic', 'a'], ['id', '#1']], jwt)).status).toBe(400);
-    expect((await post(hub.url, [['topic', 'a'], ['retry', 'soon']], jwt)).status).toBe(400);
-    expect((await post(hub.url, [['topic', 'a'], ['type', 'a\nb']], jwt)).status).toBe(400);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', 'a'],
+            ['id', '#1'],
+          ],
+          jwt,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', 'a'],
+            ['retry', 'soon'],
+          ],
+          jwt,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', 'a'],
+            ['type', 'a\nb'],
+          ],
+          jwt,
+        )
+      ).status,
+    ).toBe(400);
     expect((await post(hub.url, [['topic', 'x'.repeat(300)]], jwt)).status).toBe(400);
-    const json = await fetch(`${hub.url}/.well-known/mercure`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: '{}' });
+    const json = await fetch(`${hub.url}/.well-known/mercure`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+      body: '{}',
+    });
     expect(json.status).toBe(400);
     const none = await post(hub.url, [['topic', 'a']], undefined);
     expect(none.status).toBe(401);
@@ -143,7 +258,18 @@ describe('authorization', () => {
     expect((await post(hub.url, [['topic', 'a']], 'not.a.jwt')).status).toBe(401);
     expect((await post(hub.url, [['topic', 'a']], await token({ publish: ['*'] }, 'another-key-0123456789-0123456789'))).status).toBe(401);
     expect((await post(hub.url, [['topic', 'a']], await token({ publish: ['*'] }, undefined, -10))).status).toBe(401);
-    expect((await post(hub.url, [['topic', 'a'], ['topic', 'b']], await token({ publish: ['a'] }))).status).toBe(403);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', 'a'],
+            ['topic', 'b'],
+          ],
+          await token({ publish: ['a'] }),
+        )
+      ).status,
+    ).toBe(403);
     expect((await post(hub.url, [['topic', 'a']], await token({ subscribe: ['*'] }))).status).toBe(403);
     const noTopic = track(await SseTestClient.connect(`${hub.url}/.well-known/mercure`));
     expect(noTopic.response.statusCode).toBe(400);

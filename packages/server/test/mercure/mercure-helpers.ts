@@ -5,7 +5,10 @@ import type { HeraldServerOptions } from '@herald/server';
 export const KEY = 'mercure-test-key-0123456789-abcdefghij';
 
 /** A hub with the Mercure door (key {@link KEY}, HS256) and `extra` options. */
-export function startMercureHub(mercure: NonNullable<HeraldServerOptions['mercure']> = {}, extra: HeraldServerOptions = {}): Promise<TestHub> {
+export function startMercureHub(
+  mercure: NonNullable<HeraldServerOptions['mercure']> = {},
+  extra: HeraldServerOptions = {},
+): Promise<TestHub> {
   return startTestHub({ ...extra, mercure: { jwtKey: KEY, ...mercure } });
 }
 
@@ -44,11 +47,16 @@ export function subscribeUrl(url: string, topics: string[], query: Record<string
   const params = new URLSearchParams();
   for (const topic of topics) params.append('topic', topic);
   for (const [name, value] of Object.entries(query)) params.append(name, value);
-  return `${url}/.well-known/mercure?${params}`;
+  return `${url}/.well-known/mercure?${params.toString()}`;
 }
 
 /** Opens a Mercure subscription and waits for its first id (the stream is live once it arrived). */
-export async function subscribe(url: string, topics: string[], headers: Record<string, string> = {}, query: Record<string, string> = {}): Promise<SseTestClient> {
+export async function subscribe(
+  url: string,
+  topics: string[],
+  headers: Record<string, string> = {},
+  query: Record<string, string> = {},
+): Promise<SseTestClient> {
   const client = await SseTestClient.connect(subscribeUrl(url, topics, query), headers);
   if (client.response.statusCode === 200) await client.ready();
   return client;

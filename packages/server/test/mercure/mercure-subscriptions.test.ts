@@ -40,8 +40,16 @@ describe('subscriptions', () => {
     );
     const about = (active: boolean) => (items: { data: string }[]) =>
       items.some((e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === active);
-    const event = JSON.parse((await watcher.events.until(about(true), 'the subscription created')).find((e) => JSON.parse(e.data).topic === topic)!.data);
-    expect(event).toMatchObject({ '@context': 'https://mercure.rocks/', type: 'Subscription', topic, active: true, payload: { user: 'ann' } });
+    const event = JSON.parse(
+      (await watcher.events.until(about(true), 'the subscription created')).find((e) => JSON.parse(e.data).topic === topic)!.data,
+    );
+    expect(event).toMatchObject({
+      '@context': 'https://mercure.rocks/',
+      type: 'Subscription',
+      topic,
+      active: true,
+      payload: { user: 'ann' },
+    });
     expect(event.subscriber).toMatch(/^urn:uuid:/);
     expect(event.id).toBe(`/.well-known/mercure/subscriptions/${encodeURIComponent(topic)}/${encodeURIComponent(event.subscriber)}`);
 
@@ -51,7 +59,11 @@ describe('subscriptions', () => {
       'the subscription listed',
     );
     expect(all.type).toBe('application/ld+json');
-    expect(all.body).toMatchObject({ '@context': 'https://mercure.rocks/', id: '/.well-known/mercure/subscriptions', type: 'Subscriptions' });
+    expect(all.body).toMatchObject({
+      '@context': 'https://mercure.rocks/',
+      id: '/.well-known/mercure/subscriptions',
+      type: 'Subscriptions',
+    });
     expect(all.body.lastEventID).toMatch(/^c1\./);
     const byTopic = await api(`/.well-known/mercure/subscriptions/${encodeURIComponent(topic)}`, watcherJwt);
     expect(byTopic.body.subscriptions).toEqual([
@@ -64,7 +76,9 @@ describe('subscriptions', () => {
     expect((await api('/.well-known/mercure/subscriptions', await token({ subscribe: ['https://example.com/{x}'] }))).status).toBe(403);
 
     await subscriber.close();
-    const ended = (await watcher.events.until(about(false), 'the subscription ended')).map((e) => JSON.parse(e.data)).find((e) => e.active === false);
+    const ended = (await watcher.events.until(about(false), 'the subscription ended'))
+      .map((e) => JSON.parse(e.data))
+      .find((e) => e.active === false);
     expect(ended).toMatchObject({ id: event.id, topic, active: false });
     await eventually(
       () => api('/.well-known/mercure/subscriptions', watcherJwt),
