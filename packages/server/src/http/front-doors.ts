@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { pusherApiDoor } from '../pusher/pusher-api-door.js';
 import { pusherWsDoor } from '../pusher/pusher-ws-door.js';
+import { mercureDoor } from '../mercure/mercure-door.js';
 import type { FrontDoorFactory } from './front-door.js';
 import type { HeraldOptions } from './server-options.js';
 
@@ -21,7 +22,6 @@ export function frontDoorFactories(options: HeraldOptions, context: FrontDoorCon
   // The Pusher WebSocket door first: its transport (`pusher`) is the one the Pusher HTTP API finds.
   if (options.pusher !== undefined) factories.push(pusherWsDoor(options.pusher, context));
   if (options.pusher !== undefined) factories.push(pusherApiDoor(options.pusher, context));
-  // Each door adds itself: `if (options.mercure !== undefined) factories.push(mercureDoor(options.mercure, context));`
-  if (options.mercure !== undefined) context.logger.warn({}, 'front door not built yet');
+  if (options.mercure !== undefined) factories.push(mercureDoor(options.mercure, context));
   return factories;
 }
