@@ -1,6 +1,5 @@
 import { createPublicKey } from 'node:crypto';
 import type { HeraldServerOptions } from '@herald/server';
-import { MAX_TIMER_SECONDS } from '@herald/server';
 import { z } from 'zod';
 import { jsonErrorWithoutInput } from './json-error.js';
 
@@ -34,14 +33,17 @@ export const MERCURE_JWT_ALGORITHMS = [
 /** Bytes the production profile requires of a Pusher app secret and of a Mercure HMAC key (an HS256 key no shorter than its hash). */
 export const MIN_DOOR_SECRET_BYTES = 32;
 
-const SECONDS = `must be an integer of seconds from 1 to ${MAX_TIMER_SECONDS}`;
-const seconds = z.int({ error: SECONDS }).min(1, { error: SECONDS }).max(MAX_TIMER_SECONDS, { error: SECONDS });
+/** An integer of seconds from 1 to `max` (the library's ranges: resolvePusherOptions). */
+function seconds(max: number) {
+  const message = `must be an integer of seconds from 1 to ${max}`;
+  return z.int({ error: message }).min(1, { error: message }).max(max, { error: message });
+}
 
 const pusherApp = z.strictObject({
   // The id is a Herald channel namespace (`{id}:C`) and a path segment (`/apps/{id}/…`).
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters from A–Z a–z 0–9 _ -'),
-  // The key is a path segment (`/app/{key}`): nothing a URL would have to escape.
-  key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1–128 characters from A–Z a–z 0–9 _ - .'),
+  // The key is a path segment of `/app/{key}` (the library's own rule, resolvePusherOptions).
+  key: z.string().regex(/^[^/?#%\s]{1,256}$/, 'must be 1–256 characters without / ? # % or white space'),
   secret: z.string().min(1, 'must not be empty'),
   clientEvents: z.boolean().optional(),
   clientEventsPerSecond: z
@@ -63,8 +65,10 @@ const pusherApp = z.strictObject({
 export const pusherSchema = z
   .strictObject({
     apps: z.array(pusherApp).min(1, 'needs at least one app'),
-    activityTimeout: seconds.optional(),
-    timestampWindow: seconds.optional(),
+    activityTimeout: seconds(3600).optional(),
+    // How long the hub waits for a pong after its own `pusher:ping` (the WebSocket door's option).
+    pongTimeout: seconds(600).optional(),
+    timestampWindow: seconds(86_400).optional(),
   })
   .check((ctx) => {
     // Ids and keys each name one app: `/app/{key}` and `/apps/{id}` would be ambiguous.
