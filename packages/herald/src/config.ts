@@ -174,7 +174,7 @@ export const configSchema = z
     hooks: hooks.optional(),
     webhooks: webhooks.optional(),
     // The Pusher Channels and Mercure front doors (docs/pusher.md, docs/mercure.md): off unless configured.
-    pusher: pusherSchema.optional(),
+    pusher: pusherSchema(webhooks.omit({ url: true, secrets: true, events: true, presenceDebounce: true })).optional(),
     mercure: mercureSchema.optional(),
     // One pino line per HTTP request and per WebSocket session (see access-log.ts).
     accessLog: z.boolean().default(false),

@@ -61,32 +61,39 @@ const pusherApp = z.strictObject({
     .optional(),
 });
 
-/** `pusher` in the configuration file: exactly {@link PusherOptions} (see docs/pusher.md#configuration). */
-export const pusherSchema = z
-  .strictObject({
-    apps: z.array(pusherApp).min(1, 'needs at least one app'),
-    activityTimeout: seconds(3600).optional(),
-    // How long the hub waits for a pong after its own `pusher:ping` (the WebSocket door's option).
-    pongTimeout: seconds(600).optional(),
-    timestampWindow: seconds(86_400).optional(),
-  })
-  .check((ctx) => {
-    // Ids and keys each name one app: `/app/{key}` and `/apps/{id}` would be ambiguous.
-    for (const field of ['id', 'key'] as const) {
-      const seen = new Map<string, number>();
-      ctx.value.apps.forEach((app, index) => {
-        const first = seen.get(app[field]);
-        if (first === undefined) seen.set(app[field], index);
-        else
-          ctx.issues.push({
-            code: 'custom',
-            input: app[field],
-            path: ['apps', index, field],
-            message: `"${app[field]}" is also the ${field} of pusher.apps.${first}: each app needs its own`,
-          });
-      });
-    }
-  }) satisfies z.ZodType<PusherOptions>;
+/**
+ * `pusher` in the configuration file: {@link PusherOptions} less its code-only `webhookQueue` (see
+ * docs/pusher.md#configuration). `webhookDelivery` is the schema of Herald's own `webhooks` delivery
+ * fields, which config.ts owns.
+ */
+export const pusherSchema = <Delivery extends z.ZodType>(webhookDelivery: Delivery) =>
+  z
+    .strictObject({
+      apps: z.array(pusherApp).min(1, 'needs at least one app'),
+      // How every app endpoint's webhooks are delivered (batch size, retries, …), as Herald's `webhooks`.
+      webhookDelivery: webhookDelivery.optional(),
+      activityTimeout: seconds(3600).optional(),
+      // How long the hub waits for a pong after its own `pusher:ping` (the WebSocket door's option).
+      pongTimeout: seconds(600).optional(),
+      timestampWindow: seconds(86_400).optional(),
+    })
+    .check((ctx) => {
+      // Ids and keys each name one app: `/app/{key}` and `/apps/{id}` would be ambiguous.
+      for (const field of ['id', 'key'] as const) {
+        const seen = new Map<string, number>();
+        ctx.value.apps.forEach((app, index) => {
+          const first = seen.get(app[field]);
+          if (first === undefined) seen.set(app[field], index);
+          else
+            ctx.issues.push({
+              code: 'custom',
+              input: app[field],
+              path: ['apps', index, field],
+              message: `"${app[field]}" is also the ${field} of pusher.apps.${first}: each app needs its own`,
+            });
+        });
+      }
+    });
 
 const mercureKey = z.string().min(1, 'must not be empty');
 const mercureAlgorithm = z.enum(MERCURE_JWT_ALGORITHMS);
