@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { pusherWsDoor } from '../pusher/pusher-ws-door.js';
 import type { FrontDoorFactory } from './front-door.js';
 import type { HeraldOptions } from './server-options.js';
 
@@ -16,7 +17,9 @@ export interface FrontDoorContext {
  */
 export function frontDoorFactories(options: HeraldOptions, context: FrontDoorContext): FrontDoorFactory[] {
   const factories: FrontDoorFactory[] = [];
-  // Each door adds itself: `if (options.pusher !== undefined) factories.push(pusherDoor(options.pusher, context));`
-  for (const door of [options.pusher, options.mercure]) if (door !== undefined) context.logger.warn({}, 'front door not built yet');
+  // The Pusher WebSocket door first: its transport (`pusher`) is the one the Pusher HTTP API finds.
+  if (options.pusher !== undefined) factories.push(pusherWsDoor(options.pusher, context));
+  // Each door adds itself: `if (options.mercure !== undefined) factories.push(mercureDoor(options.mercure, context));`
+  if (options.mercure !== undefined) context.logger.warn({}, 'front door not built yet');
   return factories;
 }

@@ -34,6 +34,11 @@ export interface PusherOptions {
   readonly apps: readonly PusherAppOptions[];
   /** Seconds of silence after which a client pings (sent in `pusher:connection_established`). @default 120 */
   readonly activityTimeout?: number | undefined;
+  /**
+   * Seconds the hub waits for any frame after it sent `pusher:ping` (to a client silent for
+   * `activityTimeout`) before it closes the connection with 4201. @default 30
+   */
+  readonly pongTimeout?: number | undefined;
   /** Seconds an HTTP API request's `auth_timestamp` may differ from the hub's clock. @default 600 */
   readonly timestampWindow?: number | undefined;
 }

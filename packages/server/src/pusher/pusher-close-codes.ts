@@ -1,0 +1,26 @@
+/**
+ * The close and error codes the Pusher door sends (Pusher's own, see `docs/errors.md`). pusher-js
+ * acts on the range: 4000–4099 it does not reconnect, 4100–4199 it reconnects after a back-off,
+ * 4200–4299 it reconnects at once.
+ */
+export const PusherCode = {
+  /** The key in `/app/{key}` is no app's. */
+  AppNotFound: 4001,
+  /** A protocol version the door does not speak (it speaks 5–7). */
+  UnsupportedProtocol: 4007,
+  /** No `protocol` query parameter. */
+  NoProtocol: 4008,
+  /** A `pusher:signin` with a bad signature or user data, or the app's backend ended the connection (`terminate_connections`, admin disconnect). */
+  Unauthorized: 4009,
+  /** The connection's send queue passed `sendQueueBytes` (a slow consumer): reconnect after a back-off. */
+  OverCapacity: 4100,
+  /** The server is shutting down: reconnect at once (to another node). */
+  ReconnectNow: 4200,
+  /** No frame came within `pongTimeout` after the server's `pusher:ping`. */
+  PongTimeout: 4201,
+  /** A client event over the connection's rate (`clientEventsPerSecond`), sent as `pusher:error`; the connection stays open. */
+  ClientEventRateLimit: 4301,
+} as const;
+
+/** Pusher's limit on a client event's data, in bytes. */
+export const MAX_CLIENT_EVENT_BYTES = 10 * 1024;

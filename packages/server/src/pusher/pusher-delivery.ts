@@ -1,0 +1,41 @@
+import { readEvent } from '../doors/door-event.js';
+import type { HubMessage } from '../hub/hub-message.js';
+import { wsTextFrame } from '../transport/ws-frame.js';
+
+/** A hub message as a Pusher connection receives it, built once per message for every Pusher subscriber. */
+export interface PusherDelivery {
+  readonly frame: Buffer;
+  /** The `socket_id` that sent it as a client event: that connection does not receive it. */
+  readonly socket: string | undefined;
+}
+
+/** The key of the encoding on {@link HubMessage.encoded}. */
+export const DELIVERY_KEY = 'pusher';
+
+/**
+ * `{"event": E, "channel": C, "data": D}` for a hub message (see `readEvent`: `{event, data}` data is
+ * event `E`, anything else event `message` with the whole data). A client event stored by the door
+ * (`{socket_id, user_id?, event: "client-…", data}`) also carries `user_id` (presence channels) and
+ * names its sender, which does not receive it.
+ */
+export function pusherDelivery(message: HubMessage, channel: string): PusherDelivery {
+  const data = dataJson(message.json);
+  const { event, text } = readEvent(data);
+  let socket: string | undefined;
+  let userId: string | undefined;
+  if (event.startsWith('client-') && data.includes('"socket_id"')) {
+    const stored = JSON.parse(data) as { socket_id?: unknown; user_id?: unknown };
+    if (typeof stored.socket_id === 'string') socket = stored.socket_id;
+    if (typeof stored.user_id === 'string') userId = stored.user_id;
+  }
+  const frame = userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId };
+  return { frame: wsTextFrame(JSON.stringify(frame)), socket };
+}
+
+/**
+ * The data of a stored message: its envelope (`serializeEnvelope`) ends with `,"data":<data>}`, and
+ * nothing before it can hold that text (channel names and epochs have no `"`).
+ */
+export function dataJson(envelope: string): string {
+  return envelope.slice(envelope.indexOf(',"data":') + 8, -1);
+}
