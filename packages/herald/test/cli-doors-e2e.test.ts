@@ -5,8 +5,10 @@
  * Mercure subscriber (the `eventsource` package) with a publisher signing its JWT with the key
  * given to the CLI.
  *
- * This file fails until the Pusher and Mercure doors are merged (on main the server ignores the
- * `pusher` and `mercure` options: packages/server/src/http/front-doors.ts has no factory yet).
+ * Each test fails until its door is merged (on main the server ignores the `pusher` and `mercure`
+ * options: packages/server/src/http/front-doors.ts has no factory yet): the WebSocket door
+ * (pusher-ws) for the pusher-js tests, the Pusher HTTP API (pusher-api) for the `pusher` SDK's
+ * trigger, the Mercure door for the last.
  * What the CLI parses, refuses and prints is cli-doors-config.test.ts, which passes without them.
  */
 import { Collector } from '@herald/testkit';
@@ -76,36 +78,68 @@ function subscribed(client: Pusher, name: string): Promise<ReturnType<Pusher['su
 }
 
 describe('herald start with HERALD_PUSHER_* and HERALD_MERCURE_*: the doors on the wire', () => {
-  it('pusher-js receives what the Pusher HTTP API and the Herald API publish, on a public and a private channel', async () => {
+  it('pusher-js receives what the Herald API publishes, on a public and a private channel', async () => {
     const hub = await start();
-    const backend = backendOf(hub);
-    const client = pusherClient(hub, backend);
+    const client = pusherClient(hub, backendOf(hub));
     const events = new Collector<[string, string, unknown]>();
-    const chat = await subscribed(client, 'chat');
-    const secret = await subscribed(client, 'private-orders');
-    chat.bind_global((event: string, data: unknown) => {
-      if (!event.startsWith('pusher:')) events.push(['chat', event, data]);
-    });
-    secret.bind_global((event: string, data: unknown) => {
-      if (!event.startsWith('pusher:')) events.push(['private-orders', event, data]);
-    });
-    await backend.trigger('chat', 'greet', { text: 'from the Pusher API' });
-    await events.count(1);
-    const published = await fetch(`${hub.url}/api/publish`, {
-      method: 'POST',
-      body: JSON.stringify({ channel: `${APP.id}:private-orders`, data: { event: 'order', data: { id: 7 } } }),
-    });
-    expect(published.status).toBe(200);
+    for (const name of ['chat', 'private-orders']) {
+      const channel = await subscribed(client, name);
+      channel.bind_global((event: string, data: unknown) => {
+        if (!event.startsWith('pusher:')) events.push([name, event, data]);
+      });
+    }
+    for (const [channel, event, data] of [
+      ['chat', 'greet', { text: 'hello' }],
+      ['private-orders', 'order', { id: 7 }],
+    ] as const) {
+      const published = await fetch(`${hub.url}/api/publish`, {
+        method: 'POST',
+        body: JSON.stringify({ channel: `${APP.id}:${channel}`, data: { event, data } }),
+      });
+      expect(published.status).toBe(200);
+    }
     await events.count(2);
     expect(events.items).toEqual([
-      ['chat', 'greet', { text: 'from the Pusher API' }],
+      ['chat', 'greet', { text: 'hello' }],
       ['private-orders', 'order', { id: 7 }],
     ]);
   });
 
+  it('pusher-js receives what the `pusher` SDK triggers through the HTTP API, signed with the secret given to the CLI', async () => {
+    const hub = await start();
+    const backend = backendOf(hub);
+    const client = pusherClient(hub, backend);
+    const events = new Collector<[string, unknown]>();
+    const chat = await subscribed(client, 'chat');
+    chat.bind_global((event: string, data: unknown) => {
+      if (!event.startsWith('pusher:')) events.push([event, data]);
+    });
+    await backend.trigger('chat', 'greet', { text: 'from the Pusher API' });
+    await events.count(1);
+    expect(events.items).toEqual([['greet', { text: 'from the Pusher API' }]]);
+    const url = new URL(hub.url);
+    const impostor = new PusherServer({
+      appId: APP.id,
+      key: APP.key,
+      secret: 'not-the-secret-given-to-the-cli-0123',
+      host: url.hostname,
+      port: url.port,
+      useTLS: false,
+    });
+    await expect(impostor.trigger('chat', 'greet', {})).rejects.toMatchObject({ status: 401 });
+  });
+
   it('refuses a private channel authorised with another secret', async () => {
     const hub = await start();
-    const impostor = new PusherServer({ appId: APP.id, key: APP.key, secret: 'not-the-secret-given-to-the-cli-0123', host: '127.0.0.1' });
+    const url = new URL(hub.url);
+    const impostor = new PusherServer({
+      appId: APP.id,
+      key: APP.key,
+      secret: 'not-the-secret-given-to-the-cli-0123',
+      host: url.hostname,
+      port: url.port,
+      useTLS: false,
+    });
     const client = pusherClient(hub, impostor);
     await expect(subscribed(client, 'private-orders')).rejects.toThrow(/subscribing to private-orders/);
   });
