@@ -7,10 +7,12 @@
  *
  * Each test fails until its door is merged (on main the server ignores the `pusher` and `mercure`
  * options: packages/server/src/http/front-doors.ts has no factory yet): the WebSocket door
- * (pusher-ws) for the pusher-js tests, the Pusher HTTP API (pusher-api) for the `pusher` SDK's
- * trigger, the Mercure door for the last.
+ * (pusher-ws) for the pusher-js tests, the Pusher HTTP API and webhooks (pusher-api) for the
+ * `pusher` SDK's trigger and webhook check, the Mercure door for the last.
  * What the CLI parses, refuses and prints is cli-doors-config.test.ts, which passes without them.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Collector } from '@herald/testkit';
 import { EventSource } from 'eventsource';
 import { SignJWT } from 'jose';
@@ -32,8 +34,9 @@ afterEach(async () => {
   await killAll();
 });
 
-function start(): Promise<CliHub> {
+function start(env: NodeJS.ProcessEnv = {}): Promise<CliHub> {
   return startCliHub([], {
+    ...env,
     HERALD_PUSHER_APP_ID: APP.id,
     HERALD_PUSHER_APP_KEY: APP.key,
     HERALD_PUSHER_APP_SECRET: APP.secret,
@@ -127,6 +130,31 @@ describe('herald start with HERALD_PUSHER_* and HERALD_MERCURE_*: the doors on t
       useTLS: false,
     });
     await expect(impostor.trigger('chat', 'greet', {})).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('sends the app webhooks to HERALD_PUSHER_WEBHOOK_URL, signed so the `pusher` SDK verifies them', async () => {
+    const received = new Collector<{ valid: boolean; events: { name: string; channel?: string }[] }>();
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const webhook = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1' }).webhook({
+          headers: req.headers,
+          rawBody: body,
+        });
+        const valid = webhook.isValid();
+        received.push({ valid, events: valid ? webhook.getEvents() : [] });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    opened.push(receiver);
+    const hub = await start({ HERALD_PUSHER_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pusher` });
+    const client = pusherClient(hub, backendOf(hub));
+    await subscribed(client, 'chat');
+    await received.until((items) => items.some((r) => r.events.some((e) => e.name === 'channel_occupied')), 'channel_occupied');
+    expect(received.items.every((r) => r.valid)).toBe(true);
+    expect(received.items.flatMap((r) => r.events)).toContainEqual(expect.objectContaining({ name: 'channel_occupied', channel: 'chat' }));
   });
 
   it('refuses a private channel authorised with another secret', async () => {
