@@ -4,6 +4,7 @@ import { attachAccessLog } from './access-log.js';
 import { ConfigError, loadConfig, shutdownTimeoutOf, type LoadedConfig } from './config.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
+import { describeDoors, MIN_DOOR_SECRET_BYTES, shortDoorSecrets } from './door-config.js';
 import { describeEngine, parseEngine } from './engine.js';
 import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
@@ -151,7 +152,16 @@ HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL, HERALD_API_KEYS, HERALD_ALLOWED_OR
 HERALD_SHUTDOWN_DELAY, HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, ...), then these flags. PORT selects
 no profile. HERALD_PROFILE chooses the profile (--profile wins); without either, security in the file
 or the variables (auth, apiKeys, cursorSecrets, allowedOrigins, allowAnonymous, namespaces) chooses
-production, and nothing else does. HERALD_LOG_LEVEL sets the log level (--log-level wins).`,
+production, and nothing else does. HERALD_LOG_LEVEL sets the log level (--log-level wins).
+
+The Pusher door (/app/{key}, /apps/{id}/...) is on with "pusher": {"apps": [...]} in the file, or
+HERALD_PUSHER_APP_ID + HERALD_PUSHER_APP_KEY + HERALD_PUSHER_APP_SECRET (+ HERALD_PUSHER_WEBHOOK_URL)
+for one app, or HERALD_PUSHER_APPS='[{"id":...,"key":...,"secret":...}]' for several; the variables
+replace the file's apps. The Mercure door (/.well-known/mercure) is on with "mercure": {...} or
+HERALD_MERCURE_JWT_KEY, HERALD_MERCURE_JWT_ALGORITHM, HERALD_MERCURE_PUBLISHER_JWT_KEY,
+HERALD_MERCURE_SUBSCRIBER_JWT_KEY (and their _ALGORITHM), HERALD_MERCURE_ANONYMOUS,
+HERALD_MERCURE_SUBSCRIPTIONS. Neither chooses the profile; production needs their secrets to be at
+least 32 bytes. See docs/pusher.md and docs/mercure.md.`,
     )
     .action((opts: StartFlags) => {
       started = runStart(opts);
@@ -216,6 +226,12 @@ async function runStart(flags: StartFlags): Promise<number> {
   const logger = createLogger(level, destination);
   const { config, profile, profileReason } = loaded;
   process.stderr.write(`herald: profile ${profile} (${profileReason})\n`);
+  // The doors that are on, by their public names only (app ids, keys, paths; never a secret).
+  for (const line of describeDoors(config.pusher, config.mercure)) process.stderr.write(`herald: ${line}\n`);
+  // The production profile refused these (loadConfig); the dev profile runs with them, warned.
+  const short = shortDoorSecrets(config.pusher, config.mercure);
+  if (short.length > 0)
+    logger.warn({ fields: short }, `door secrets shorter than ${MIN_DOOR_SECRET_BYTES} bytes: the production profile refuses them`);
   if (profile === 'dev') {
     process.stderr.write(DEV_BANNER);
     if (!LOOPBACK.test(config.host))
@@ -253,7 +269,17 @@ async function runStart(flags: StartFlags): Promise<number> {
     timeout: shutdownTimeoutOf(config),
   });
   // Announced only once the signal handlers are in place: whoever waits for this line may stop us.
-  logger.info({ url: hub.url, profile, profileReason, engine: describeEngine(parseEngine(config.engine)) }, 'herald is listening');
+  logger.info(
+    {
+      url: hub.url,
+      profile,
+      profileReason,
+      engine: describeEngine(parseEngine(config.engine)),
+      ...(config.pusher !== undefined && { pusherApps: config.pusher.apps.map((app) => app.id) }),
+      ...(config.mercure !== undefined && { mercure: true }),
+    },
+    'herald is listening',
+  );
   if (profile === 'dev') process.stderr.write(`\n  Herald is running: open ${hub.url}/ for the live demo.\n\n`);
   return stopped;
 }

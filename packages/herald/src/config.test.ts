@@ -385,3 +385,67 @@ describe('loadConfig: hooks', () => {
     expect(loadConfig({ file: path, env: {}, flags: {} }).profile).toBe('dev');
   });
 });
+
+describe('loadConfig: the Pusher and Mercure doors', () => {
+  const APP_SECRET = 'app-secret-0123456789abcdef0123456789';
+  const MERCURE_KEY = 'mercure-key-of-32-bytes-0123456789';
+
+  it('replaces the file apps with the variables, keeping the rest of the file pusher section', () => {
+    const path = file({
+      pusher: { apps: [{ id: 'file', key: 'fk', secret: APP_SECRET }], activityTimeout: 30, webhookDelivery: { maxAttempts: 3 } },
+    });
+    const one = loadConfig({
+      file: path,
+      env: {
+        HERALD_PUSHER_APP_ID: 'env',
+        HERALD_PUSHER_APP_KEY: 'ek',
+        HERALD_PUSHER_APP_SECRET: APP_SECRET,
+        HERALD_PUSHER_WEBHOOK_URL: 'https://app.example/hooks',
+      },
+      flags: {},
+    });
+    expect(one.config.pusher).toEqual({
+      apps: [{ id: 'env', key: 'ek', secret: APP_SECRET, webhooks: [{ url: 'https://app.example/hooks' }] }],
+      activityTimeout: 30,
+      webhookDelivery: { maxAttempts: 3 },
+    });
+    const several = loadConfig({
+      file: path,
+      env: { HERALD_PUSHER_APPS: JSON.stringify([{ id: 'a', key: 'ka', secret: APP_SECRET, clientEvents: false }]) },
+      flags: {},
+    });
+    expect(several.config.pusher?.apps).toEqual([{ id: 'a', key: 'ka', secret: APP_SECRET, clientEvents: false }]);
+    // Empty variables count as unset: the file's apps stay.
+    expect(loadConfig({ file: path, env: { HERALD_PUSHER_APPS: '', HERALD_PUSHER_APP_ID: '' }, flags: {} }).config.pusher?.apps).toEqual([
+      { id: 'file', key: 'fk', secret: APP_SECRET },
+    ]);
+  });
+
+  it('sets Mercure fields one by one over the file, booleans as the other HERALD_* flags', () => {
+    const path = file({ mercure: { jwtKey: MERCURE_KEY, subscriptions: true } });
+    const { config, profile } = loadConfig({
+      file: path,
+      env: { HERALD_MERCURE_SUBSCRIBER_JWT_KEY: `${MERCURE_KEY}-s`, HERALD_MERCURE_ANONYMOUS: 'yes' },
+      flags: {},
+    });
+    expect(profile).toBe('dev');
+    expect(config.mercure).toEqual({ jwtKey: MERCURE_KEY, subscriberJwtKey: `${MERCURE_KEY}-s`, anonymous: false, subscriptions: true });
+  });
+
+  it('production takes door secrets of 32 bytes and more, and names the short ones', () => {
+    const env = { HERALD_AUTH_SECRET: SECRET, HERALD_API_KEYS: KEY };
+    const long = loadConfig({
+      env: { ...env, HERALD_PUSHER_APPS: JSON.stringify([{ id: 'a', key: 'k', secret: 'é'.repeat(16) }]) },
+      flags: {},
+    });
+    // 16 × "é" is 32 bytes of UTF-8 in 16 characters: bytes count.
+    expect(long.profile).toBe('production');
+    expect(() =>
+      loadConfig({ env: { ...env, HERALD_PUSHER_APPS: JSON.stringify([{ id: 'a', key: 'k', secret: 'é'.repeat(15) }]) }, flags: {} }),
+    ).toThrow(
+      new ConfigError(
+        'the production profile needs door secrets of at least 32 bytes (openssl rand -hex 32): pusher.apps.0.secret (30 bytes)',
+      ),
+    );
+  });
+});

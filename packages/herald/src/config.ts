@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { WebhookEventType } from '@herald/protocol';
 import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS, WEBHOOK_EVENT_TYPES } from '@herald/server';
 import { z } from 'zod';
-import { chooseProfile, isProfile, PROFILES, securitySettings, type Profile } from './profile.js';
+import { DoorVariableError, MERCURE_ENV, mercureSchema, PUSHER_APP_ENV, pusherAppsFromEnv, pusherSchema } from './door-config.js';
+import { jsonErrorWithoutInput } from './json-error.js';
+import { chooseProfile, isProfile, PROFILES, productionDoorProblems, securitySettings, type Profile } from './profile.js';
 
 export type { Profile } from './profile.js';
 
@@ -171,6 +173,9 @@ export const configSchema = z
     limits: limits.default({}),
     hooks: hooks.optional(),
     webhooks: webhooks.optional(),
+    // The Pusher Channels and Mercure front doors (docs/pusher.md, docs/mercure.md): off unless configured.
+    pusher: pusherSchema(webhooks.omit({ url: true, secrets: true, events: true, presenceDebounce: true })).optional(),
+    mercure: mercureSchema.optional(),
     // One pino line per HTTP request and per WebSocket session (see access-log.ts).
     accessLog: z.boolean().default(false),
   })
@@ -272,10 +277,11 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_HOOKS_CACHE_TTL: (v) => [['hooks', 'cacheTtl'], Number(v)],
   HERALD_HOOKS_FORWARD_HEADERS: (v) => [['hooks', 'forwardHeaders'], list(v)],
   HERALD_HOOKS_FORWARD_COOKIES: (v) => [['hooks', 'forwardCookies'], list(v)],
+  ...MERCURE_ENV,
 };
 
 /** The `HERALD_*` variables that configure the hub (HERALD_PROFILE chooses the profile, HERALD_LOG_LEVEL only sets logging). */
-export const CONFIG_ENV_VARS = Object.keys(ENV);
+export const CONFIG_ENV_VARS = [...Object.keys(ENV), 'HERALD_PUSHER_APPS', ...PUSHER_APP_ENV];
 
 function set(target: Raw, path: string[], value: unknown): void {
   let node = target;
@@ -339,7 +345,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
     try {
       fromFile = JSON.parse(text) as Raw;
     } catch (error) {
-      throw new ConfigError(`${sources.file} is not valid JSON: ${(error as Error).message}`);
+      // The file holds secrets: the message names no part of its text.
+      throw new ConfigError(`${sources.file} is not valid JSON: ${jsonErrorWithoutInput(error)}`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))
       throw new ConfigError(`${sources.file} must hold a JSON object`);
@@ -348,6 +355,14 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   for (const [name, read] of Object.entries(ENV)) {
     const value = sources.env[name];
     if (value !== undefined && value !== '') set(fromEnv, ...read(value));
+  }
+  try {
+    // HERALD_PUSHER_APPS or HERALD_PUSHER_APP_*: the apps replace the file's (arrays replace).
+    const apps = pusherAppsFromEnv(sources.env);
+    if (apps !== undefined) set(fromEnv, ['pusher', 'apps'], apps);
+  } catch (error) {
+    if (error instanceof DoorVariableError) throw new ConfigError(error.message);
+    throw error;
   }
   const fromProfileEnv = sources.env['HERALD_PROFILE'];
   let asked: Parameters<typeof chooseProfile>[0];
@@ -380,6 +395,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       );
     if (config.apiKeys === undefined || config.apiKeys.length === 0) missing.push('an API key: apiKeys (or HERALD_API_KEYS)');
     if (missing.length > 0) throw new ConfigError(`the production profile needs ${missing.join(' and ')}`);
+    const doors = productionDoorProblems(config.pusher, config.mercure);
+    if (doors !== undefined) throw new ConfigError(doors);
   }
   return { config, profile: choice.profile, profileReason: choice.reason };
 }

@@ -1,3 +1,5 @@
+import { MIN_DOOR_SECRET_BYTES, shortDoorSecrets } from './door-config.js';
+
 /** Which profile a hub runs: `dev` (open) or `production` (authenticated, deny by default). */
 export type Profile = 'dev' | 'production';
 
@@ -94,4 +96,20 @@ export function chooseProfile(
   }
   if (security.length > 0) return { profile: 'production', reason: security.join('; ') };
   return { profile: 'dev', reason: 'default: no security configured' };
+}
+
+/**
+ * Why the production profile refuses the doors' secrets, or undefined when it does not: every
+ * Pusher app secret, and every Mercure key verified with HS256/384/512, must be at least
+ * {@link MIN_DOOR_SECRET_BYTES} bytes (what `auth.secret` needs: an HMAC key no shorter than its
+ * SHA-256 hash). The doors do not choose the profile: their credentials guard their own door in
+ * either profile, and the dev profile only warns about short ones.
+ */
+export function productionDoorProblems(
+  pusher: Parameters<typeof shortDoorSecrets>[0],
+  mercure: Parameters<typeof shortDoorSecrets>[1],
+): string | undefined {
+  const short = shortDoorSecrets(pusher, mercure);
+  if (short.length === 0) return undefined;
+  return `the production profile needs door secrets of at least ${MIN_DOOR_SECRET_BYTES} bytes (openssl rand -hex 32): ${short.join(', ')}`;
 }

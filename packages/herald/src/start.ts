@@ -164,6 +164,9 @@ function serverOptions(
           security: { ticketLimits: tickets, ...(engine.tickets && { tickets: engine.tickets }) },
         }),
     ...(config.hooks !== undefined && { hooks: config.hooks }),
+    // The doors guard themselves (app signatures, Mercure JWTs) in either profile.
+    ...(config.pusher !== undefined && { pusher: config.pusher }),
+    ...(config.mercure !== undefined && { mercure: config.mercure }),
     ...(bundle !== undefined && { clientBundle: bundle }),
     // The admin API and the console at /admin in both profiles (the library leaves them off unless
     // asked): behind the API key or an admin token in production, open only on the open dev hub.
