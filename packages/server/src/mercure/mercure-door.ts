@@ -25,6 +25,7 @@ export function mercureDoor(options: MercureOptions, context: FrontDoorContext):
             sendQueueBytes: limits.sendQueueBytes,
             heartbeatInterval: limits.heartbeatInterval,
             retry: limits.sseRetry,
+            ...(parts.metrics && { onSlowConsumer: () => parts.metrics?.slowConsumer('mercure') }),
             ...(events && { opened: (stream) => events.opened(stream), ended: (stream) => events.ended(stream) }),
           },
           logger,

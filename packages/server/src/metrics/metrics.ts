@@ -137,7 +137,7 @@ export class Metrics {
   }
 
   /** A connection dropped as a slow consumer. */
-  slowConsumer(transport: 'websocket' | 'sse'): void {
+  slowConsumer(transport: 'websocket' | 'sse' | 'pusher' | 'mercure'): void {
     this.#slowConsumers.inc({ transport });
   }
 

@@ -45,6 +45,7 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
             maxChannels: limits.maxChannels,
             sendQueueBytes: limits.sendQueueBytes,
             maxMessageBytes: limits.maxMessageBytes,
+            ...(parts.metrics && { onSlowConsumer: () => parts.metrics?.slowConsumer('pusher') }),
           },
           parts.logger,
           parts.clock,

@@ -56,6 +56,7 @@ describe('stream limits', () => {
         jwt,
       );
     await eventually(() => hub.server.stats().mercure === 1, 'the slow stream cut');
+    expect(await (await fetch(`${hub.url}/metrics`)).text()).toMatch(/herald_slow_consumers_total\{[^}]*transport="mercure"[^}]*\} 1/);
     socket.resume();
     await closed;
     await reader.events.count(1);

@@ -150,6 +150,7 @@ describe('Pusher door: connecting to /app/{key}', () => {
     // Counted as transport `pusher` in /metrics.
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toMatch(/herald_connections\{[^}]*transport="pusher"[^}]*\} 1/);
+    expect(metrics).toMatch(/herald_slow_consumers_total\{[^}]*transport="pusher"[^}]*\} 1/);
   });
 
   it("applies Herald's upgrade checks: origin (403), connection limits (429), readiness (503)", async () => {
