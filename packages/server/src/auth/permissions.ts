@@ -38,6 +38,17 @@ export function ownerOf(channel: string): string {
   return colon === -1 ? channel : channel.slice(colon + 1);
 }
 
+/**
+ * Whether a channel is the hub's own (`~` then a lower-case letter, such as the Mercure door's
+ * `~mercure`, which holds every Mercure update, private ones too): no client may subscribe, read,
+ * publish or see its presence, whatever the namespace rules; the API key and admins may. No
+ * name a door maps (`~HH` escapes are upper-case hex) starts that way.
+ */
+export function isReservedChannel(channel: string): boolean {
+  const second = channel.charCodeAt(1);
+  return channel.charCodeAt(0) === 126 /* ~ */ && second >= 97 && second <= 122;
+}
+
 /** The namespace of a channel: what precedes the first `:`, or `''` for a channel without one. */
 export function namespaceOf(channel: string): string {
   const colon = channel.indexOf(':');
@@ -97,6 +108,7 @@ export class Permissions {
   /** Whether `identity` may do `op` on `channel`. */
   allows(identity: Identity, op: Operation, channel: string): boolean {
     if (identity.server === true || identity.admin === true) return true;
+    if (isReservedChannel(channel)) return false;
     const access = this.rules(channel)[op];
     const authenticated = identity.authenticated;
     switch (access) {
@@ -118,6 +130,7 @@ export class Permissions {
   /** Throws `forbidden` (or `unauthorized` for an anonymous identity) unless allowed. */
   check(identity: Identity, op: Operation, channel: string): void {
     if (this.allows(identity, op, channel)) return;
+    if (isReservedChannel(channel)) throw new HeraldError(ErrorCode.Forbidden, `${channel} is reserved for the hub's own use`);
     if (!identity.authenticated && this.rules(channel)[op] !== 'none')
       throw new HeraldError(ErrorCode.Unauthorized, `${op} on ${channel} needs a token`);
     throw new HeraldError(ErrorCode.Forbidden, `${op} on ${channel} is not allowed`);
