@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { mercureDoor } from '../mercure/mercure-door.js';
 import type { FrontDoorFactory } from './front-door.js';
 import type { HeraldOptions } from './server-options.js';
 
@@ -17,6 +18,7 @@ export interface FrontDoorContext {
 export function frontDoorFactories(options: HeraldOptions, context: FrontDoorContext): FrontDoorFactory[] {
   const factories: FrontDoorFactory[] = [];
   // Each door adds itself: `if (options.pusher !== undefined) factories.push(pusherDoor(options.pusher, context));`
-  for (const door of [options.pusher, options.mercure]) if (door !== undefined) context.logger.warn({}, 'front door not built yet');
+  for (const door of [options.pusher]) if (door !== undefined) context.logger.warn({}, 'front door not built yet');
+  if (options.mercure !== undefined) factories.push(mercureDoor(options.mercure, context));
   return factories;
 }

@@ -1,0 +1,152 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ANONYMOUS } from '../auth/identity.js';
+import { HeraldError } from '../errors.js';
+import type { FrontDoorParts } from '../http/front-door.js';
+import { readBody } from '../http/read-body.js';
+import { statusFor } from '../http/respond.js';
+import type { Route } from '../http/route.js';
+import { nextSessionId } from '../transport/session-id.js';
+import type { MercureConfig } from './mercure-config.js';
+import { discoveryLink, sendText } from './mercure-http.js';
+import { presentedToken, verifyMercureToken, type MercureClaims } from './mercure-token.js';
+import type { MercureTransport } from './mercure-transport.js';
+import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
+import { publishUpdate, topicChannel } from './publish-update.js';
+import { resumePoints } from './resume-point.js';
+import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
+import type { Position } from '@herald/protocol';
+import { randomUUID } from 'node:crypto';
+
+// C0 and C1 controls and DEL: they would break the SSE framing of `id:` and `event:`.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The token a request presents, verified: claims, `undefined` (none), or the status to answer. */
+async function authenticate(
+  req: IncomingMessage,
+  params: URLSearchParams | undefined,
+  key: MercureConfig['publisher'] | undefined,
+): Promise<MercureClaims | undefined | 401> {
+  const token = presentedToken(req, params);
+  if (token === undefined) return undefined;
+  if (token === null || key === undefined) return 401;
+  return (await verifyMercureToken(token, key)) ?? 401;
+}
+
+/** `GET` and `POST /.well-known/mercure`: subscribe (SSE) and publish (form). */
+export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, transport: MercureTransport): Route {
+  const { hub, security, limits, connections } = parts;
+
+  /** Whether Herald's permissions let anyone subscribe `channel` (its non-Mercure messages are then public to Mercure subscribers). */
+  const isPublic = (channel: string): boolean => {
+    try {
+      security.permissions.check(ANONYMOUS, 'subscribe', channel);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  async function subscribe(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, headers: Record<string, string>): Promise<void> {
+    const texts = params.getAll('topic');
+    if (texts.length === 0) return sendText(res, 400, 'Missing "topic" parameter', headers);
+    if (texts.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} "topic" parameters`, headers);
+    if (texts.some((t) => t.length === 0 || t.length > MAX_SELECTOR_LENGTH))
+      return sendText(res, 400, `A "topic" must have 1 to ${MAX_SELECTOR_LENGTH} characters`, headers);
+    const claims = await authenticate(req, params, config.subscriber);
+    if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
+    if (claims === undefined && !config.anonymous) return sendText(res, 401, 'A JWT is required', headers);
+    const selectors = [...new Set(texts)].map((t) => new TopicSelector(t));
+    const channels: string[] = selectors.some((s) => !s.exact) ? [UPDATES_CHANNEL] : [];
+    for (const selector of selectors.filter((s) => s.exact)) {
+      const channel = topicChannel(selector.text);
+      if (channel === undefined) return sendText(res, 400, `Topic too long: ${selector.text.slice(0, 64)}…`, headers);
+      if (!channels.includes(channel)) channels.push(channel);
+    }
+    if (channels.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} topics`, headers);
+    const header = req.headers['last-event-id'];
+    const lastEventId = typeof header === 'string' && header !== '' ? header : (params.get('lastEventID') ?? undefined);
+    const slot = connections.acquire(req.socket, null);
+    if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
+    res.once('close', () => slot.release());
+    const since: Map<string, Position | undefined> =
+      lastEventId === undefined ? new Map() : await resumePoints(hub, lastEventId, channels);
+    const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
+    const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
+    try {
+      await transport.open(
+        res,
+        {
+          client: nextSessionId(),
+          subscriber: `urn:uuid:${randomUUID()}`,
+          user: null,
+          selectors,
+          allowed: claims?.subscribe,
+          publicChannels,
+          payload: claims?.payload,
+          since: parts.clock.now(),
+        },
+        channels,
+        since,
+        lastEventId,
+        { ...headers, ...extra },
+        claims?.expiresAt,
+      );
+    } catch (error) {
+      parts.logger.warn({ err: error }, 'Mercure subscription failed');
+      if (!res.headersSent) sendText(res, error instanceof HeraldError ? 503 : 500, 'Subscription failed', headers);
+    }
+  }
+
+  async function publish(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, headers: Record<string, string>): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded')
+      return sendText(res, 400, 'The body must be application/x-www-form-urlencoded', headers);
+    const claims = await authenticate(req, params, config.publisher);
+    if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
+    if (claims === undefined) return sendText(res, 401, 'A JWT is required', headers);
+    const body = await readBody(req, limits.maxBodyBytes);
+    if (!body.ok) return sendText(res, statusFor(body.error.code), body.error.message, headers);
+    const form = new URLSearchParams(body.value);
+    const topics = form.getAll('topic');
+    if (topics.length === 0) return sendText(res, 400, 'Missing "topic" field', headers);
+    if (topics.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} "topic" fields`, headers);
+    for (const topic of topics) {
+      if (topic.length === 0 || topicChannel(topic) === undefined) return sendText(res, 400, `Invalid topic: ${topic.slice(0, 64)}`, headers);
+    }
+    const id = form.get('id') ?? undefined;
+    if (id !== undefined && (id === '' || id.startsWith('#') || id === 'earliest' || CONTROL.test(id) || id.startsWith('c1.')))
+      return sendText(res, 400, 'Invalid "id" field', headers);
+    const eventType = form.get('type') ?? undefined;
+    if (eventType !== undefined && (eventType === '' || CONTROL.test(eventType))) return sendText(res, 400, 'Invalid "type" field', headers);
+    const retryText = form.get('retry') ?? undefined;
+    if (retryText !== undefined && !/^[0-9]{1,10}$/.test(retryText)) return sendText(res, 400, 'Invalid "retry" field', headers);
+    for (const topic of topics) {
+      if (!claims.publish.some((s) => s.matches(topic))) return sendText(res, 403, `Not allowed to publish to ${topic.slice(0, 64)}`, headers);
+    }
+    const update: PostedUpdate = {
+      topics,
+      data: form.get('data') ?? '',
+      type: eventType,
+      id,
+      retry: retryText === undefined ? undefined : Number(retryText),
+      private: form.has('private'),
+    };
+    let answer: string;
+    try {
+      answer = await publishUpdate(hub, update);
+    } catch (error) {
+      parts.logger.warn({ err: error }, 'Mercure publish failed');
+      return sendText(res, 503, 'The update was not stored', headers);
+    }
+    sendText(res, 200, answer, headers);
+  }
+
+  return {
+    methods: 'GET,POST',
+    handle(req, res, { method, params, cors }) {
+      const headers = { ...cors, Link: discoveryLink(req) };
+      return method === 'POST' ? publish(req, res, params, headers) : subscribe(req, res, params, headers);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { ServerResponse } from 'node:http';
+import { encodeCursor, type Gap, type Position } from '@herald/protocol';
+import { escapeName, unescapeName } from '../doors/escaped-channel.js';
+import type { HubMessage } from '../hub/hub-message.js';
+import type { Subscriber } from '../hub/subscriber.js';
+import type { Subscription } from '../hub/subscription.js';
+import { Outbox, type OutboxOwner } from '../transport/outbox.js';
+import type { ConnectionInfo } from '../transport/transport.js';
+import { decodedUpdate, UPDATES_CHANNEL, type DecodedUpdate } from './mercure-update.js';
+import { matchesSome, type TopicSelector } from './topic-selector.js';
+
+/** What a stream reports to its transport. */
+export interface MercureStreamOwner {
+  slowConsumer(stream: MercureStream): void;
+  closed(stream: MercureStream): void;
+}
+
+/** Who is subscribing, and to what. */
+export interface MercureStreamSetup {
+  readonly client: string;
+  /** The subscriber's IRI in subscription events (`urn:uuid:…`). */
+  readonly subscriber: string;
+  /** The JWT's `sub`, or null. */
+  readonly user: string | null;
+  readonly selectors: readonly TopicSelector[];
+  /** `mercure.subscribe` of the subscriber's JWT; `undefined` when anonymous (public updates only). */
+  readonly allowed: readonly TopicSelector[] | undefined;
+  /** The channels whose messages not posted through the Mercure door are public (Herald's permissions let anyone subscribe them). */
+  readonly publicChannels: ReadonlySet<string>;
+  readonly payload: unknown;
+  readonly since: number;
+}
+
+/**
+ * One Mercure subscriber's SSE stream, subscribed to {@link UPDATES_CHANNEL} when one of its
+ * selectors is a URI template or `*`, and to the channel of each exact topic. Each event's `id` is a
+ * Herald cursor over all of them, so `Last-Event-ID` resumes every one exactly. An update reaches the
+ * stream once: from the updates channel when the stream tails it, otherwise from the channel of the
+ * first of its topics the stream subscribed.
+ */
+export class MercureStream implements Subscriber, OutboxOwner {
+  readonly client: string;
+  readonly user: string | null;
+  readonly setup: MercureStreamSetup;
+  readonly tailsUpdates: boolean;
+  /** Exact topics subscribed. */
+  readonly #exact: ReadonlySet<string>;
+  readonly positions = new Map<string, Position>();
+  subscriptions: Subscription[] = [];
+  readonly #outbox: Outbox;
+  readonly #res: ServerResponse;
+  readonly #owner: MercureStreamOwner;
+  #closed = false;
+
+  constructor(res: ServerResponse, setup: MercureStreamSetup, sendQueueBytes: number, owner: MercureStreamOwner) {
+    this.client = setup.client;
+    this.user = setup.user;
+    this.setup = setup;
+    this.tailsUpdates = setup.selectors.some((s) => !s.exact);
+    this.#exact = new Set(setup.selectors.filter((s) => s.exact).map((s) => s.text));
+    this.#res = res;
+    this.#owner = owner;
+    this.#outbox = new Outbox(res, sendQueueBytes, this);
+    res.once('close', () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#outbox.close();
+      owner.closed(this);
+    });
+  }
+
+  /** The Herald cursor over every channel of the stream. */
+  get cursor(): string {
+    return encodeCursor(this.positions);
+  }
+
+  get response(): ServerResponse {
+    return this.#res;
+  }
+
+  overflow(): void {
+    this.#owner.slowConsumer(this);
+    this.#res.destroy();
+  }
+
+  write(chunk: Buffer): void {
+    this.#outbox.push(chunk);
+  }
+
+  /** Flushes what is queued and ends the response. */
+  end(chunk?: Buffer): void {
+    if (chunk !== undefined) this.#outbox.push(chunk);
+    this.#outbox.flush();
+    this.#outbox.close();
+    this.#res.end();
+  }
+
+  describe(): ConnectionInfo {
+    return {
+      id: this.client,
+      transport: 'mercure',
+      user: this.user,
+      ip: this.#res.socket?.remoteAddress ?? null,
+      channels: this.subscriptions.map((s) => s.channel),
+      since: this.setup.since,
+    };
+  }
+
+  message(message: HubMessage, replay: boolean): void {
+    this.positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
+    const update = decodedUpdate(message);
+    if (!this.#wants(message.channel, update)) return;
+    this.#outbox.push(Buffer.from(`id: ${this.cursor}\n`), replay);
+    this.#outbox.push(update.chunk, replay);
+  }
+
+  /** Whether the message is for this stream, and the stream may receive it. */
+  #wants(channel: string, update: DecodedUpdate): boolean {
+    const { selectors, allowed } = this.setup;
+    if (channel === UPDATES_CHANNEL) {
+      if (!matchesSome(selectors, update.topics)) return false;
+    } else if (update.posted) {
+      // Also on the updates channel: delivered from there, or from its first topic this stream has.
+      if (this.tailsUpdates) return false;
+      const first = update.topics.find((topic) => this.#exact.has(topic));
+      if (first === undefined || escapeName(first) !== channel) return false;
+    } else {
+      // A Herald API or Pusher message: public when the channel is public, else for subscribers allowed its topic.
+      if (this.setup.publicChannels.has(channel)) return true;
+      return allowed !== undefined && matchesSome(allowed, [unescapeName(channel)]);
+    }
+    return !update.private || (allowed !== undefined && matchesSome(allowed, update.topics));
+  }
+
+  replayRoom(): boolean {
+    return this.#outbox.hasRoom;
+  }
+
+  onReplayRoom(resume: () => void): void {
+    this.#outbox.whenRoom(resume);
+  }
+
+  /** A resume from outside the retention window: a named `gap` event (EventSource's `onmessage` ignores it). */
+  gap(gap: Gap): void {
+    this.positions.set(gap.channel, gap.resumed);
+    const topic = gap.channel === UPDATES_CHANNEL ? undefined : unescapeName(gap.channel);
+    const data = JSON.stringify({ type: 'gap', ...(topic !== undefined && { topic }), reason: gap.reason, requested: gap.requested, resumed: gap.resumed });
+    this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: ${data}\n\n`));
+  }
+
+  presence(): void {}
+}

@@ -1,0 +1,58 @@
+import type { IncomingMessage } from 'node:http';
+import { jwtVerify } from 'jose';
+import { parseCookies } from '../auth/cookies.js';
+import type { MercureKey } from './mercure-config.js';
+import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
+
+/** The cookie a browser's EventSource carries the subscriber's JWT in. */
+export const MERCURE_COOKIE = 'mercureAuthorization';
+
+/** What a verified JWT's `mercure` claim grants. */
+export interface MercureClaims {
+  /** `mercure.publish`: the topics the holder may publish to. */
+  readonly publish: readonly TopicSelector[];
+  /** `mercure.subscribe`: the topics whose private updates the holder may receive. */
+  readonly subscribe: readonly TopicSelector[];
+  /** `mercure.payload`, shown in subscription events. */
+  readonly payload: unknown;
+  /** The token's `exp`, in milliseconds since the Unix epoch. */
+  readonly expiresAt: number | undefined;
+}
+
+/**
+ * The token a request presents: the `Authorization: Bearer` header wins, then (where `query` is
+ * allowed: subscribers) the `authorization` query parameter, then the `mercureAuthorization`
+ * cookie. `undefined`: none; `null`: an `Authorization` header that is not `Bearer <token>`.
+ */
+export function presentedToken(req: IncomingMessage, params: URLSearchParams | undefined): string | undefined | null {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer +(\S+)\s*$/i.exec(header);
+    return match === null ? null : match[1]!;
+  }
+  const query = params?.get('authorization');
+  if (query !== null && query !== undefined) return query;
+  return parseCookies(req.headers.cookie).get(MERCURE_COOKIE);
+}
+
+function selectors(value: unknown): TopicSelector[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((s): s is string => typeof s === 'string' && s.length <= MAX_SELECTOR_LENGTH).map((s) => new TopicSelector(s));
+}
+
+/** Verifies `token` with `key` (its one algorithm; `exp` and `nbf` enforced); undefined when it is not valid. */
+export async function verifyMercureToken(token: string, key: MercureKey): Promise<MercureClaims | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, key.key, { algorithms: [key.algorithm] });
+    const claim = payload['mercure'];
+    const mercure = typeof claim === 'object' && claim !== null ? (claim as Record<string, unknown>) : {};
+    return {
+      publish: selectors(mercure['publish']),
+      subscribe: selectors(mercure['subscribe']),
+      payload: mercure['payload'],
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,100 @@
+import type { Position } from '@herald/protocol';
+import { eventData, readEvent } from '../doors/door-event.js';
+import { unescapeName } from '../doors/escaped-channel.js';
+import type { HubMessage } from '../hub/hub-message.js';
+
+/**
+ * The Herald channel every update posted through the Mercure door is also appended to: subscribers
+ * with a URI template or `*` selector tail it. No topic maps to it (`escapeName` always escapes `~`).
+ */
+export const UPDATES_CHANNEL = '~mercure';
+
+/**
+ * What the Mercure door keeps of an update beside Herald's `{event, data}`: the member `mercure` of
+ * the Herald message data.
+ */
+export interface UpdateMeta {
+  /** Every topic of the update, the canonical one first. */
+  readonly topics: readonly string[];
+  /** The publisher's `id`, when it gave one. */
+  readonly id?: string;
+  /** Present (true) on a private update. */
+  readonly private?: true;
+  /** The `retry` field, in milliseconds. */
+  readonly retry?: number;
+  /** On {@link UPDATES_CHANNEL} only: where the update was stored on each topic's channel. */
+  readonly positions?: Readonly<Record<string, Position>>;
+}
+
+/** An update as posted: `type` undefined is an unnamed SSE event (Herald event `message`). */
+export interface PostedUpdate {
+  readonly topics: readonly string[];
+  readonly data: string;
+  readonly type: string | undefined;
+  readonly id: string | undefined;
+  readonly retry: number | undefined;
+  readonly private: boolean;
+}
+
+/** The Herald data of a posted update: `{event: type ?? 'message', data, mercure: {topics, id?, private?, retry?, positions?}}`. */
+export function updateData(update: PostedUpdate, positions?: Record<string, Position>): Record<string, unknown> {
+  const meta: UpdateMeta = {
+    topics: update.topics,
+    ...(update.id !== undefined && { id: update.id }),
+    ...(update.private && { private: true as const }),
+    ...(update.retry !== undefined && { retry: update.retry }),
+    ...(positions !== undefined && { positions }),
+  };
+  return eventData(update.type ?? 'message', update.data, true, { mercure: meta });
+}
+
+/** A Herald message as the Mercure door reads it (decoded once per message, shared by every stream). */
+export interface DecodedUpdate {
+  /** The update's topics: its `mercure.topics`, or the channel's topic for any other message. */
+  readonly topics: readonly string[];
+  /** Whether it was posted through the Mercure door (it then also is on {@link UPDATES_CHANNEL}). */
+  readonly posted: boolean;
+  readonly private: boolean;
+  readonly meta: UpdateMeta | undefined;
+  /** The SSE fields after `id:`: `event:`, `retry:`, `data:` lines and the blank line. */
+  readonly chunk: Buffer;
+}
+
+function readMeta(json: string): UpdateMeta | undefined {
+  if (!json.includes('"mercure"')) return undefined;
+  try {
+    const value = JSON.parse(json) as { mercure?: unknown };
+    const meta = value.mercure as UpdateMeta | undefined;
+    if (typeof meta !== 'object' || meta === null || !Array.isArray(meta.topics)) return undefined;
+    if (!meta.topics.every((t) => typeof t === 'string') || meta.topics.length === 0) return undefined;
+    return meta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The SSE lines of an event: `event:` unless it is `message`, `retry:`, one `data:` per line of `text`. */
+export function sseFields(event: string, text: string, retry: number | undefined): string {
+  let out = event === 'message' ? '' : `event: ${event}\n`;
+  if (retry !== undefined) out += `retry: ${retry}\n`;
+  for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+function decode(message: HubMessage): DecodedUpdate {
+  const meta = readMeta(message.json);
+  const { event, text } = readEvent(message.json);
+  const retry = typeof meta?.retry === 'number' ? meta.retry : undefined;
+  return {
+    topics: meta?.topics ?? [unescapeName(message.channel)],
+    posted: meta !== undefined,
+    private: meta?.private === true,
+    meta,
+    chunk: Buffer.from(sseFields(event.replace(/[\r\n]/g, ' '), text, retry)),
+  };
+}
+
+/** The message as a Mercure update (decoded on first use, then cached on the message). */
+export function decodedUpdate(message: HubMessage): DecodedUpdate {
+  return message.encoded('mercure', decode);
+}
