@@ -96,3 +96,4 @@ export {
   type WebhookOutcome,
 } from './webhooks/webhook-dispatcher.js';
 export { MAX_REPLAY_IDS } from './admin/webhook-admin-routes.js';
+export type { MercureJwtAlgorithm, MercureOptions } from './mercure/mercure-options.js';

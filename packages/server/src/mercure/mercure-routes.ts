@@ -47,7 +47,12 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     }
   };
 
-  async function subscribe(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, headers: Record<string, string>): Promise<void> {
+  async function subscribe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const texts = params.getAll('topic');
     if (texts.length === 0) return sendText(res, 400, 'Missing "topic" parameter', headers);
     if (texts.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} "topic" parameters`, headers);
@@ -69,8 +74,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const slot = connections.acquire(req.socket, null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
-    const since: Map<string, Position | undefined> =
-      lastEventId === undefined ? new Map() : await resumePoints(hub, lastEventId, channels);
+    const since = lastEventId === undefined ? new Map<string, Position | undefined>() : await resumePoints(hub, lastEventId, channels);
     const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
     const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
     try {
@@ -98,7 +102,12 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     }
   }
 
-  async function publish(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, headers: Record<string, string>): Promise<void> {
+  async function publish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/x-www-form-urlencoded')
       return sendText(res, 400, 'The body must be application/x-www-form-urlencoded', headers);
@@ -112,17 +121,20 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (topics.length === 0) return sendText(res, 400, 'Missing "topic" field', headers);
     if (topics.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} "topic" fields`, headers);
     for (const topic of topics) {
-      if (topic.length === 0 || topicChannel(topic) === undefined) return sendText(res, 400, `Invalid topic: ${topic.slice(0, 64)}`, headers);
+      if (topic.length === 0 || topicChannel(topic) === undefined)
+        return sendText(res, 400, `Invalid topic: ${topic.slice(0, 64)}`, headers);
     }
     const id = form.get('id') ?? undefined;
     if (id !== undefined && (id === '' || id.startsWith('#') || id === 'earliest' || CONTROL.test(id) || id.startsWith('c1.')))
       return sendText(res, 400, 'Invalid "id" field', headers);
     const eventType = form.get('type') ?? undefined;
-    if (eventType !== undefined && (eventType === '' || CONTROL.test(eventType))) return sendText(res, 400, 'Invalid "type" field', headers);
+    if (eventType !== undefined && (eventType === '' || CONTROL.test(eventType)))
+      return sendText(res, 400, 'Invalid "type" field', headers);
     const retryText = form.get('retry') ?? undefined;
     if (retryText !== undefined && !/^[0-9]{1,10}$/.test(retryText)) return sendText(res, 400, 'Invalid "retry" field', headers);
     for (const topic of topics) {
-      if (!claims.publish.some((s) => s.matches(topic))) return sendText(res, 403, `Not allowed to publish to ${topic.slice(0, 64)}`, headers);
+      if (!claims.publish.some((s) => s.matches(topic)))
+        return sendText(res, 403, `Not allowed to publish to ${topic.slice(0, 64)}`, headers);
     }
     const update: PostedUpdate = {
       topics,

@@ -144,7 +144,13 @@ export class MercureStream implements Subscriber, OutboxOwner {
   gap(gap: Gap): void {
     this.positions.set(gap.channel, gap.resumed);
     const topic = gap.channel === UPDATES_CHANNEL ? undefined : unescapeName(gap.channel);
-    const data = JSON.stringify({ type: 'gap', ...(topic !== undefined && { topic }), reason: gap.reason, requested: gap.requested, resumed: gap.resumed });
+    const data = JSON.stringify({
+      type: 'gap',
+      ...(topic !== undefined && { topic }),
+      reason: gap.reason,
+      requested: gap.requested,
+      resumed: gap.resumed,
+    });
     this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: ${data}\n\n`));
   }
 

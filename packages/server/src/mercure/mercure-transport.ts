@@ -93,9 +93,9 @@ export class MercureTransport implements Transport, MercureStreamOwner {
       response['Last-Event-ID'] = lastEventId === 'earliest' || empty ? 'earliest' : stream.cursor;
     }
     res.writeHead(200, response);
-    // An id-only block: EventSource takes the id (so a reconnect before the first update resumes
-    // from here) and dispatches no event.
-    stream.write(Buffer.from(`id: ${stream.cursor}\n\n`));
+    // An id-only block (with the reconnection delay): EventSource takes the id, so a reconnect
+    // before the first update resumes from here, and dispatches no event.
+    stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${stream.cursor}\n\n`));
     this.#streams.add(stream);
     for (const outcome of outcomes) outcome.start();
     this.#options.opened?.(stream);

@@ -60,10 +60,20 @@ export interface DecodedUpdate {
   readonly chunk: Buffer;
 }
 
+/** The Herald data of a message (its envelope's `data`), as JSON text. */
+function dataJson(envelope: string): string {
+  try {
+    return JSON.stringify((JSON.parse(envelope) as { data?: unknown }).data) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
 function readMeta(json: string): UpdateMeta | undefined {
   if (!json.includes('"mercure"')) return undefined;
   try {
     const value = JSON.parse(json) as { mercure?: unknown };
+    if (typeof value !== 'object' || value === null) return undefined;
     const meta = value.mercure as UpdateMeta | undefined;
     if (typeof meta !== 'object' || meta === null || !Array.isArray(meta.topics)) return undefined;
     if (!meta.topics.every((t) => typeof t === 'string') || meta.topics.length === 0) return undefined;
@@ -82,8 +92,9 @@ export function sseFields(event: string, text: string, retry: number | undefined
 }
 
 function decode(message: HubMessage): DecodedUpdate {
-  const meta = readMeta(message.json);
-  const { event, text } = readEvent(message.json);
+  const json = dataJson(message.json);
+  const meta = readMeta(json);
+  const { event, text } = readEvent(json);
   const retry = typeof meta?.retry === 'number' ? meta.retry : undefined;
   return {
     topics: meta?.topics ?? [unescapeName(message.channel)],

@@ -95,7 +95,12 @@ export class SubscriptionEvents {
  * requested path.
  */
 export function subscriptionsRoute(config: MercureConfig, hub: Hub): Route {
-  async function handle(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, headers: Record<string, string>): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: URLSearchParams,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://hub').pathname;
     const at = path.indexOf(SUBSCRIPTIONS_PATH);
     const own = path.slice(at);
@@ -121,7 +126,10 @@ export function subscriptionsRoute(config: MercureConfig, hub: Hub): Route {
       const info = member.info as SubscriptionInfo | undefined;
       if (info === undefined || typeof info.subscriber !== 'string' || !Array.isArray(info.topics)) continue;
       if (subscriber !== undefined && info.subscriber !== subscriber) continue;
-      for (const t of info.topics) if (topic === undefined || t === topic) subscriptions.push(subscriptionDocument(t, info.subscriber, true, info.payload));
+      for (const t of info.topics as unknown[]) {
+        if (typeof t === 'string' && (topic === undefined || t === topic))
+          subscriptions.push(subscriptionDocument(t, info.subscriber, true, info.payload));
+      }
     }
     const answer = { 'Content-Type': 'application/ld+json', 'Cache-Control': 'must-revalidate', ...headers };
     if (subscriber !== undefined) {

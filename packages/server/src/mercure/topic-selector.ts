@@ -28,27 +28,28 @@ function expression(operator: string): string {
   }
 }
 
-/**
- * An RFC 6570 URI template as a regular expression matching its expansions (every level-4 operator;
- * a variable matches any value its operator could expand to), or undefined when `template` has no
- * expression or is not a valid template (an unbalanced brace, a bad variable name).
- */
-export function templateRegExp(template: string): RegExp | undefined {
-  let source = '^';
-  let expressions = 0;
+/** A parsed template: literal texts around its expressions (`literals.length === operators.length + 1`). */
+interface Template {
+  readonly literals: readonly string[];
+  readonly operators: readonly string[];
+}
+
+function parseTemplate(template: string): Template | undefined {
+  const literals: string[] = [];
+  const operators: string[] = [];
   let rest = template;
   for (;;) {
     const open = rest.indexOf('{');
     const close = rest.indexOf('}');
     if (open === -1) {
       if (close !== -1) return undefined;
-      source += escapeRegExp(rest);
+      literals.push(rest);
       break;
     }
     if (close !== -1 && close < open) return undefined;
     const end = rest.indexOf('}', open);
     if (end === -1) return undefined;
-    source += escapeRegExp(rest.slice(0, open));
+    literals.push(rest.slice(0, open));
     let body = rest.slice(open + 1, end);
     let operator = '';
     if (/^[+#./;?&]/.test(body)) {
@@ -56,15 +57,51 @@ export function templateRegExp(template: string): RegExp | undefined {
       body = body.slice(1);
     }
     if (body === '' || body.includes('{') || !body.split(',').every((v) => VARNAME.test(v))) return undefined;
-    source += expression(operator);
-    expressions++;
+    operators.push(operator);
     rest = rest.slice(end + 1);
   }
-  return expressions === 0 ? undefined : new RegExp(`${source}$`);
+  return operators.length === 0 ? undefined : { literals, operators };
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * A matcher of the expansions of an RFC 6570 URI template (every level-4 operator; a variable
+ * matches any value its operator could expand to), or undefined when `template` has no expression
+ * or is not a valid template (an unbalanced brace, a bad variable name).
+ *
+ * Linear in the topic's length, whatever the template (no backtracking): an expression followed by
+ * a literal ends at that literal's first occurrence (at the end of the topic for the last one), an
+ * expression followed by another takes the longest text its operator allows. So `{+a}/{b}` does
+ * not match `x/y/z` (where `a` would have to be `x/y`): a literal right after a `+` or `#`
+ * expression should be a character the expression does not take.
+ */
+export function compileTemplate(template: string): ((topic: string) => boolean) | undefined {
+  const parsed = parseTemplate(template);
+  if (parsed === undefined) return undefined;
+  const { literals, operators } = parsed;
+  const whole = operators.map((op) => new RegExp(`^${expression(op)}$`));
+  const sticky = operators.map((op) => new RegExp(expression(op), 'y'));
+  return (topic) => {
+    if (!topic.startsWith(literals[0]!)) return false;
+    let pos = literals[0]!.length;
+    for (let i = 0; i < operators.length; i++) {
+      const literal = literals[i + 1]!;
+      const last = i === operators.length - 1;
+      let end: number;
+      if (last) {
+        if (!topic.endsWith(literal)) return false;
+        end = topic.length - literal.length;
+      } else if (literal !== '') {
+        end = topic.indexOf(literal, pos);
+      } else {
+        const re = sticky[i]!;
+        re.lastIndex = pos;
+        end = re.exec(topic) === null ? pos : re.lastIndex;
+      }
+      if (end < pos || !whole[i]!.test(topic.slice(pos, end))) return false;
+      pos = end + literal.length;
+    }
+    return pos === topic.length;
+  };
 }
 
 /**
@@ -77,12 +114,12 @@ export class TopicSelector {
   /** `*`: every topic. */
   readonly any: boolean;
   /** The template's expression, when the selector is a URI template. */
-  readonly #template: RegExp | undefined;
+  readonly #template: ((topic: string) => boolean) | undefined;
 
   constructor(text: string) {
     this.text = text;
     this.any = text === '*';
-    this.#template = this.any ? undefined : templateRegExp(text);
+    this.#template = this.any ? undefined : compileTemplate(text);
   }
 
   /** Whether only a topic equal to the selector matches (no `*`, no template). */
@@ -91,7 +128,7 @@ export class TopicSelector {
   }
 
   matches(topic: string): boolean {
-    return this.any || topic === this.text || (this.#template !== undefined && this.#template.test(topic));
+    return this.any || topic === this.text || (this.#template !== undefined && this.#template(topic));
   }
 }
 
