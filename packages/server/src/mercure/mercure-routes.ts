@@ -71,7 +71,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (channels.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} topics`, headers);
     const header = req.headers['last-event-id'];
     const lastEventId = typeof header === 'string' && header !== '' ? header : (params.get('lastEventID') ?? undefined);
-    const slot = connections.acquire(req.socket, null);
+    const slot = connections.acquire(req.socket, claims?.user ?? null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
     const since = lastEventId === undefined ? new Map<string, Position | undefined>() : await resumePoints(hub, lastEventId, channels);
@@ -83,7 +83,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
         {
           client: nextSessionId(),
           subscriber: `urn:uuid:${randomUUID()}`,
-          user: null,
+          user: claims?.user ?? null,
           selectors,
           allowed: claims?.subscribe,
           publicChannels,

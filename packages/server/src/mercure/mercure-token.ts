@@ -15,6 +15,8 @@ export interface MercureClaims {
   readonly subscribe: readonly TopicSelector[];
   /** `mercure.payload`, shown in subscription events. */
   readonly payload: unknown;
+  /** The token's `sub`, when it is a string: the subscriber's user (admin disconnects, per-user connection limits). */
+  readonly user: string | null;
   /** The token's `exp`, in milliseconds since the Unix epoch. */
   readonly expiresAt: number | undefined;
 }
@@ -50,6 +52,7 @@ export async function verifyMercureToken(token: string, key: MercureKey): Promis
       publish: selectors(mercure['publish']),
       subscribe: selectors(mercure['subscribe']),
       payload: mercure['payload'],
+      user: typeof payload.sub === 'string' ? payload.sub : null,
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
   } catch {
