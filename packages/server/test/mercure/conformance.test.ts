@@ -11,8 +11,10 @@
  * arriving first, never by waiting.
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect, createServer, type Socket } from 'node:net';
+import { EventSource } from 'eventsource';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { SseTestClient, startTestHub, type SseEvent, type TestHub } from '@herald/testkit';
+import { Collector, eventually, SseTestClient, startTestHub, type SseEvent, type TestHub } from '@herald/testkit';
 import type { HeraldServerOptions } from '@herald/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { owned } from '../owned.js';
@@ -120,6 +122,72 @@ async function subscribe(hub: TestHub, topics: readonly string[], options: Subsc
 async function until(sse: SseTestClient, data: string): Promise<SseEvent[]> {
   const items = await sse.events.until((es) => es.some((e) => e.data === data), `an event with data ${JSON.stringify(data)}`);
   return items.slice(0, items.findIndex((e) => e.data === data) + 1);
+}
+
+interface CuttableProxy {
+  readonly url: string;
+  /** The request heads of every connection made through it, in order. */
+  readonly heads: string[];
+  /** Drops every connection, as a network failure would, and holds new ones until `release()`. */
+  cut(): void;
+  /** How many connections wait since `cut()`. */
+  waiting(): number;
+  /** Lets the held connections (and later ones) through. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to `port` whose connections a test can cut, so a real EventSource reconnects. */
+async function cuttableProxy(port: number): Promise<CuttableProxy> {
+  const sockets = new Set<Socket>();
+  const heads: string[] = [];
+  let held: Socket[] | undefined;
+  const pipe = (client: Socket): void => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    // A held socket is not read until now (it stays paused), so its request head is not lost.
+    client.once('data', (chunk: Buffer) => heads.push(chunk.toString('latin1')));
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const server = createServer((client) => {
+    if (held === undefined) pipe(client);
+    else held.push(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no proxy port');
+  const drop = (): void => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    heads,
+    cut: () => {
+      held ??= [];
+      drop();
+    },
+    waiting: () => held?.length ?? 0,
+    release: () => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const client of waiting) pipe(client);
+    },
+    close: () => {
+      for (const client of held ?? []) client.destroy();
+      held = undefined;
+      drop();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const datas = (events: readonly SseEvent[]): string[] => events.map((e) => e.data);
@@ -453,6 +521,27 @@ describe('Publication', () => {
       ['data', 'end'],
     ]);
     expect(datas(await until(sse, 'end'))).toEqual([...bodies, 'end']);
+  });
+
+  it('"The provided ID MUST NOT start with the # character" (kept for ids the hub generates): such a publish is refused with 400', async () => {
+    const hub = await start({ anonymous: true });
+    const topic = fresh();
+    const sse = await subscribe(hub, [topic]);
+    const refused = await publish(
+      hub,
+      [
+        ['topic', topic],
+        ['id', '#forged'],
+        ['data', 'hash id'],
+      ],
+      await publisher(),
+    );
+    expect(refused.status).toBe(400);
+    await publishOk(hub, [
+      ['topic', topic],
+      ['data', 'marker'],
+    ]);
+    expect(datas(await until(sse, 'marker'))).toEqual(['marker']);
   });
 
   it('a publish without `topic` is refused with 400 (the reference hub; "topic: The identifiers of the updated topic")', async () => {
@@ -984,6 +1073,47 @@ describe('Reconnection, State Reconciliation and Event Sourcing', () => {
     expect([own, seen[1]!.id]).toContain(sse.response.headers['last-event-id']);
   });
 
+  it('with a real EventSource: "if the connection is lost, the subscriber will try to automatically reconnect" sending "the last received event ID in a Last-Event-ID HTTP header", and misses nothing', async () => {
+    const hub = await start({ anonymous: true });
+    const proxy = things.own(await cuttableProxy(hub.port));
+    const topic = fresh();
+    const got = new Collector<{ data: string; id: string }>();
+    let opens = 0;
+    const es = new EventSource(`${proxy.url}${HUB}?topic=${encodeURIComponent(topic)}`);
+    things.own({ close: () => Promise.resolve(es.close()) });
+    es.addEventListener('message', (e) => got.push({ data: e.data, id: e.lastEventId }));
+    es.addEventListener('open', () => opens++);
+    await eventually(() => opens >= 1, 'the EventSource to open');
+    // `retry` makes the browser-side reconnection quick (the SSE retry field, set by the publisher).
+    for (const [data, retry] of [
+      ['e1', '50'],
+      ['e2', '50'],
+    ] as const)
+      await publishOk(hub, [
+        ['topic', topic],
+        ['retry', retry],
+        ['data', data],
+      ]);
+    const before = await got.until((items) => items.some((i) => i.data === 'e2'), 'e2 before the cut');
+    const lastId = before.at(-1)!.id;
+    proxy.cut();
+    // Published while the subscriber is away (the proxy holds its reconnection): only a resume
+    // from its Last-Event-ID brings them.
+    for (const data of ['e3', 'e4']) {
+      await publishOk(hub, [
+        ['topic', topic],
+        ['data', data],
+      ]);
+    }
+    await eventually(() => proxy.waiting() >= 1, 'the EventSource to try to reconnect');
+    proxy.release();
+    await got.until((items) => items.some((i) => i.data === 'e4'), 'e4 after the reconnection');
+    expect(got.items.map((i) => i.data)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(opens).toBeGreaterThanOrEqual(2);
+    expect(proxy.heads.length).toBeGreaterThanOrEqual(2);
+    expect(proxy.heads[1]!.toLowerCase()).toContain(`last-event-id: ${lastId.toLowerCase()}`);
+  });
+
   it('"If both the Last-Event-ID HTTP header and the lastEventID query parameter are present, the HTTP header MUST take precedence"', async () => {
     const hub = await start({ anonymous: true });
     const topic = fresh();
@@ -1181,6 +1311,21 @@ describe('Active Subscriptions', () => {
     const topicDoc = JSON.parse(forTopic.body);
     expect(topicDoc).toMatchObject({ id: path, type: 'Subscriptions' });
     expect(topicDoc.subscriptions.map((s: any) => s.topic)).toEqual([a, a]);
+  });
+
+  it('a URI-template selector in the API: "{topic} is the topic selector used for this subscription", percent-encoded ("%7Bselector%7D" in the spec\'s example)', async () => {
+    const hub = await start({ subscriptions: true });
+    const template = `${fresh('https://example.com/tpl-')}/{selector}`;
+    await subscribe(hub, [template], { token: await subscriber([], { foo: 'bar' }) });
+    const path = `${HUB}/subscriptions/${encodeURIComponent(template)}`;
+    expect(path).toContain('%7Bselector%7D');
+    const answer = await send(`${hub.url}${path}`, 'GET', { authorization: `Bearer ${await subscriber(['*'])}` });
+    expect(answer.status).toBe(200);
+    const doc = JSON.parse(answer.body);
+    expect(doc.id).toBe(path);
+    expect(doc.subscriptions).toHaveLength(1);
+    expect(doc.subscriptions[0]).toMatchObject({ type: 'Subscription', topic: template, active: true, payload: { foo: 'bar' } });
+    expect(doc.subscriptions[0].id).toBe(`${path}/${encodeURIComponent(doc.subscriptions[0].subscriber)}`);
   });
 
   it('a single subscription: "MUST expose the same JSON-LD document as described in (#subscription-events)" plus lastEventID; "If the requested subscription does not exist, a 404 status code MUST be returned"', async () => {
