@@ -7,7 +7,7 @@ import { statusFor } from '../http/respond.js';
 import type { Route } from '../http/route.js';
 import { nextSessionId } from '../transport/session-id.js';
 import type { MercureConfig } from './mercure-config.js';
-import { discoveryLink, sendText } from './mercure-http.js';
+import { discoveryLink, MERCURE_PATH, sendText } from './mercure-http.js';
 import { presentedToken, verifyMercureToken, type MercureClaims } from './mercure-token.js';
 import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
@@ -20,6 +20,26 @@ import { randomUUID } from 'node:crypto';
 // C0 and C1 controls and DEL: they would break the SSE framing of `id:` and `event:`.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below, whatever the
+ * scheme and host, once resolved and normalised): only the hub publishes there (subscription
+ * events), so a publisher cannot forge them.
+ */
+export function reservedTopic(topic: string): boolean {
+  let path: string;
+  try {
+    // Percent-encoded unreserved characters are the same path (`%6Dercure`); dot segments go.
+    const raw = new URL(topic, 'http://hub/').pathname.replace(/%([0-9A-Fa-f]{2})/g, (escaped, hex: string) => {
+      const char = String.fromCharCode(Number.parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(char) ? char : escaped;
+    });
+    path = new URL(raw, 'http://hub/').pathname;
+  } catch {
+    return false;
+  }
+  return path === MERCURE_PATH || path.startsWith(`${MERCURE_PATH}/`);
+}
 
 /** The token a request presents, verified: claims, `undefined` (none), or the status to answer. */
 async function authenticate(
@@ -70,7 +90,10 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     }
     if (channels.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} topics`, headers);
     const header = req.headers['last-event-id'];
-    const lastEventId = typeof header === 'string' && header !== '' ? header : (params.get('lastEventID') ?? undefined);
+    // The header wins; `last_event_id` is the later drafts' name of `lastEventID`. An empty value is none.
+    const lastEventId = [typeof header === 'string' ? header : '', params.get('lastEventID') ?? '', params.get('last_event_id') ?? ''].find(
+      (value) => value !== '',
+    );
     const slot = connections.acquire(req.socket, claims?.user ?? null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
@@ -123,6 +146,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     for (const topic of topics) {
       if (topic.length === 0 || topicChannel(topic) === undefined)
         return sendText(res, 400, `Invalid topic: ${topic.slice(0, 64)}`, headers);
+      if (topic === '*' || reservedTopic(topic)) return sendText(res, 400, `Reserved topic: ${topic.slice(0, 64)}`, headers);
     }
     const id = form.get('id') ?? undefined;
     if (id !== undefined && (id === '' || id.startsWith('#') || id === 'earliest' || CONTROL.test(id) || id.startsWith('c1.')))

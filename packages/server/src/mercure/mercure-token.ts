@@ -7,6 +7,9 @@ import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
 /** The cookie a browser's EventSource carries the subscriber's JWT in. */
 export const MERCURE_COOKIE = 'mercureAuthorization';
 
+/** The cookie name later Mercure drafts recommend, read when {@link MERCURE_COOKIE} is absent. */
+export const MERCURE_SECURE_COOKIE = '__Secure-mercure_access_token';
+
 /** What a verified JWT's `mercure` claim grants. */
 export interface MercureClaims {
   /** `mercure.publish`: the topics the holder may publish to. */
@@ -24,7 +27,7 @@ export interface MercureClaims {
 /**
  * The token a request presents: the `Authorization: Bearer` header wins, then (where `query` is
  * allowed: subscribers) the `authorization` query parameter, then the `mercureAuthorization`
- * cookie. `undefined`: none; `null`: an `Authorization` header that is not `Bearer <token>`.
+ * cookie (or `__Secure-mercure_access_token`). `undefined`: none; `null`: an `Authorization` header that is not `Bearer <token>`.
  */
 export function presentedToken(req: IncomingMessage, params: URLSearchParams | undefined): string | undefined | null {
   const header = req.headers.authorization;
@@ -34,7 +37,8 @@ export function presentedToken(req: IncomingMessage, params: URLSearchParams | u
   }
   const query = params?.get('authorization');
   if (query !== null && query !== undefined) return query;
-  return parseCookies(req.headers.cookie).get(MERCURE_COOKIE);
+  const cookies = parseCookies(req.headers.cookie);
+  return cookies.get(MERCURE_COOKIE) ?? cookies.get(MERCURE_SECURE_COOKIE);
 }
 
 function selectors(value: unknown): TopicSelector[] {

@@ -206,6 +206,22 @@ describe('authorization', () => {
     expect((await sub.events.count(1))[0]!.data).toBe('p');
   });
 
+  it('reads the __Secure-mercure_access_token cookie when mercureAuthorization is absent', async () => {
+    const sub = track(
+      await subscribe(hub.url, [topic], { cookie: `__Secure-mercure_access_token=${await token({ subscribe: [topic] })}` }),
+    );
+    await post(
+      hub.url,
+      [
+        ['topic', topic],
+        ['data', 'cookie'],
+        ['private', 'on'],
+      ],
+      await publisher(),
+    );
+    expect((await sub.events.count(1))[0]!.data).toBe('cookie');
+  });
+
   it('answers bad requests with exact statuses', async () => {
     const jwt = await publisher();
     expect((await post(hub.url, [['data', 'x']], jwt)).status).toBe(400);
@@ -246,6 +262,15 @@ describe('authorization', () => {
       ).status,
     ).toBe(400);
     expect((await post(hub.url, [['topic', 'x'.repeat(300)]], jwt)).status).toBe(400);
+    // The hub's own namespace (subscription events) and the wildcard cannot be published to.
+    for (const reserved of [
+      '*',
+      '/.well-known/mercure/subscriptions/a/b',
+      'https://evil.example/.well-known/%6Dercure/x',
+      '/x/../.well-known/mercure',
+    ])
+      expect((await post(hub.url, [['topic', reserved]], jwt)).status).toBe(400);
+    expect((await post(hub.url, [['topic', '/.well-known/mercurey']], jwt)).status).toBe(200);
     const json = await fetch(`${hub.url}/.well-known/mercure`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },

@@ -67,6 +67,19 @@ describe('resume', () => {
     expect(datas(again)).toEqual(['b']);
   });
 
+  it('takes last_event_id (the later drafts’ name) and treats an empty id as none', async () => {
+    const topic = 'urn:resume:alias';
+    await publishAll(hub.url, topic, ['before']);
+    const alias = track(await subscribe(hub.url, [topic], {}, { last_event_id: 'earliest' }));
+    expect(alias.response.headers['last-event-id']).toBe('earliest');
+    await alias.events.count(1);
+    const empty = track(await subscribe(hub.url, [topic], {}, { lastEventID: '' }));
+    expect(empty.response.headers['last-event-id']).toBeUndefined();
+    await publishAll(hub.url, topic, ['after']);
+    await empty.events.count(1);
+    expect(datas(empty)).toEqual(['after']);
+  });
+
   it('earliest sends every retained update and says earliest', async () => {
     const topic = 'urn:resume:earliest';
     await publishAll(hub.url, topic, ['x', 'y', 'z']);
