@@ -291,9 +291,26 @@ describe('Topic selectors', () => {
     expect(datas(got)).toEqual(['book 1', 'book abc']);
   });
 
+  it('"including URI Templates [RFC6570]": level 2–3 operators match too ({+path} spans "/", {?q} a query)', async () => {
+    const hub = await start({ anonymous: true });
+    const base = fresh('https://example.com/ops-');
+    const reserved = await subscribe(hub, [`${base}/files{+path}`]);
+    const query = await subscribe(hub, [`${base}/search{?q}`]);
+    await publishOk(hub, [
+      ['topic', `${base}/files/a/b.txt`],
+      ['data', 'deep file'],
+    ]);
+    await publishOk(hub, [
+      ['topic', `${base}/search?q=mercure`],
+      ['data', 'a search'],
+    ]);
+    expect(datas(await until(reserved, 'deep file'))).toEqual(['deep file']);
+    expect(datas(await until(query, 'a search'))).toEqual(['a search']);
+  });
+
   it('topics need not be URLs: "A topic selector can be any string" (spaces, non-ASCII, reserved characters)', async () => {
     const hub = await start({ anonymous: true });
-    const odd = ['chat room', 'café/ünïcode', 'a:b;c~d%20e', 'x..y'];
+    const odd = ['chat room', 'café/ünïcode', 'a:b;c~d%20e', 'x..y', 'not {a template', '~7B'];
     const clients = await Promise.all(odd.map((t) => subscribe(hub, [t])));
     for (const topic of odd)
       await publishOk(hub, [
@@ -521,6 +538,38 @@ describe('Publication', () => {
       ['data', 'end'],
     ]);
     expect(datas(await until(sse, 'end'))).toEqual([...bodies, 'end']);
+  });
+
+  it('"data (optional)": an update without data still reaches subscribers (an event with an empty `data:` line, so EventSource fires it)', async () => {
+    const hub = await start({ anonymous: true });
+    const topic = fresh();
+    const sse = await subscribe(hub, [topic]);
+    await publishOk(hub, [
+      ['topic', topic],
+      ['type', 'ping'],
+    ]);
+    await publishOk(hub, [
+      ['topic', topic],
+      ['data', 'after'],
+    ]);
+    const got = await until(sse, 'after');
+    expect(got.map((e) => [e.event, e.data])).toEqual([
+      ['ping', ''],
+      ['message', 'after'],
+    ]);
+  });
+
+  it('a `retry` that is not a number of milliseconds is refused with 400 (the reference hub)', async () => {
+    const hub = await start();
+    const answer = await publish(
+      hub,
+      [
+        ['topic', fresh()],
+        ['retry', 'soon'],
+      ],
+      await publisher(),
+    );
+    expect(answer.status).toBe(400);
   });
 
   it('"The provided ID MUST NOT start with the # character" (kept for ids the hub generates): such a publish is refused with 400', async () => {
@@ -765,6 +814,23 @@ describe('Authorization — subscribers and the three mechanisms', () => {
     expect(refused.response.statusCode).toBe(401);
     const open = await start({ anonymous: true });
     expect((await subscribe(open, [fresh()])).response.statusCode).toBe(200);
+  });
+
+  it('a valid JWS without any `mercure` claim authenticates a subscriber (anonymous off), who then gets public updates only', async () => {
+    const hub = await start();
+    const topic = fresh();
+    const sse = await subscribe(hub, [topic], { token: await jwt(undefined) });
+    expect(sse.response.statusCode).toBe(200);
+    await publishOk(hub, [
+      ['topic', topic],
+      ['data', 'private'],
+      ['private', 'on'],
+    ]);
+    await publishOk(hub, [
+      ['topic', topic],
+      ['data', 'public'],
+    ]);
+    expect(datas(await until(sse, 'public'))).toEqual(['public']);
   });
 
   it('an invalid JWS is refused with 401 even when anonymous subscribers are allowed', async () => {
