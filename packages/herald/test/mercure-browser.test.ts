@@ -84,7 +84,7 @@ describe('Mercure in Chromium', { timeout: 60_000 }, () => {
       await wait('window.state.got.length >= 4');
       const state = await page.evaluate<{ got: { data: string; id: string }[] }>('window.state');
       expect(state.got.map((e) => e.data)).toEqual(['one', 'two', 'three', 'four']);
-      expect(state.got.every((e) => e.id.startsWith('c1.'))).toBe(true);
+      expect(state.got.every((e) => e.id.startsWith('#c1.'))).toBe(true);
     } finally {
       await context.close();
     }

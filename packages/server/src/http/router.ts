@@ -21,7 +21,7 @@ export interface Router {
 
 const PREFLIGHT = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, Last-Event-ID, Authorization, Idempotency-Key',
+  'Access-Control-Allow-Headers': 'Content-Type, Last-Event-ID, Authorization, Idempotency-Key, Cache-Control',
   'Access-Control-Max-Age': '600',
 };
 

@@ -12,7 +12,7 @@ import { presentedToken, verifyMercureToken, type MercureClaims } from './mercur
 import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 import { publishUpdate, topicChannel } from './publish-update.js';
-import { resumePoints } from './resume-point.js';
+import { latestEventId, resumePoints } from './resume-point.js';
 import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
@@ -82,7 +82,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
     if (claims === undefined && !config.anonymous) return sendText(res, 401, 'A JWT is required', headers);
     const selectors = [...new Set(texts)].map((t) => new TopicSelector(t));
-    const channels: string[] = selectors.some((s) => !s.exact) ? [UPDATES_CHANNEL] : [];
+    const channels: string[] = [UPDATES_CHANNEL];
     for (const selector of selectors.filter((s) => s.exact)) {
       const channel = topicChannel(selector.text);
       if (channel === undefined) return sendText(res, 400, `Topic too long: ${selector.text.slice(0, 64)}…`, headers);
@@ -97,7 +97,9 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const slot = connections.acquire(req.socket, claims?.user ?? null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
-    const since = lastEventId === undefined ? new Map<string, Position | undefined>() : await resumePoints(hub, lastEventId, channels);
+    const plan = lastEventId === undefined ? undefined : await resumePoints(hub, lastEventId, channels);
+    // The `Last-Event-ID` answer: the id of the event before the first one sent.
+    const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : await latestEventId(hub);
     const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
     const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
     try {
@@ -114,9 +116,8 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
           since: parts.clock.now(),
         },
         channels,
-        since,
-        lastEventId,
-        { ...headers, ...extra },
+        plan?.since ?? new Map<string, Position | undefined>(),
+        { ...headers, ...extra, ...(answered !== undefined && { 'Last-Event-ID': answered }) },
         claims?.expiresAt,
       );
     } catch (error) {
@@ -137,6 +138,11 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const claims = await authenticate(req, params, config.publisher);
     if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
     if (claims === undefined) return sendText(res, 401, 'A JWT is required', headers);
+    // A cookie goes with any request the browser makes: a publish it authenticates must come from
+    // a page of a listed origin (CSRF).
+    const byCookie = req.headers.authorization === undefined && !params.has('authorization');
+    if (byCookie && !security.originListed(req.headers.origin))
+      return sendText(res, 403, 'A publish authenticated by cookie needs an Origin listed in allowedOrigins', headers);
     const body = await readBody(req, limits.maxBodyBytes);
     if (!body.ok) return sendText(res, statusFor(body.error.code), body.error.message, headers);
     const form = new URLSearchParams(body.value);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { encodeCursor, type Gap, type Position } from '@herald/protocol';
-import { escapeName, unescapeName } from '../doors/escaped-channel.js';
+import { unescapeName } from '../doors/escaped-channel.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
@@ -32,19 +32,16 @@ export interface MercureStreamSetup {
 }
 
 /**
- * One Mercure subscriber's SSE stream, subscribed to {@link UPDATES_CHANNEL} when one of its
- * selectors is a URI template or `*`, and to the channel of each exact topic. Each event's `id` is a
- * Herald cursor over all of them, so `Last-Event-ID` resumes every one exactly. An update reaches the
- * stream once: from the updates channel when the stream tails it, otherwise from the channel of the
- * first of its topics the stream subscribed.
+ * One Mercure subscriber's SSE stream. It reads {@link UPDATES_CHANNEL} (every update posted through
+ * the door, in posting order: each reaches the stream once, whatever how many of its selectors and
+ * topics match) and the channel of each exact topic, from which it takes only the messages not
+ * posted through the door (Herald API, Pusher). Each event's `id` is the update's own id, the same
+ * for every subscriber.
  */
 export class MercureStream implements Subscriber, OutboxOwner {
   readonly client: string;
   readonly user: string | null;
   readonly setup: MercureStreamSetup;
-  readonly tailsUpdates: boolean;
-  /** Exact topics subscribed. */
-  readonly #exact: ReadonlySet<string>;
   readonly positions = new Map<string, Position>();
   subscriptions: Subscription[] = [];
   readonly #outbox: Outbox;
@@ -56,8 +53,6 @@ export class MercureStream implements Subscriber, OutboxOwner {
     this.client = setup.client;
     this.user = setup.user;
     this.setup = setup;
-    this.tailsUpdates = setup.selectors.some((s) => !s.exact);
-    this.#exact = new Set(setup.selectors.filter((s) => s.exact).map((s) => s.text));
     this.#res = res;
     this.#owner = owner;
     this.#outbox = new Outbox(res, sendQueueBytes, this);
@@ -69,9 +64,9 @@ export class MercureStream implements Subscriber, OutboxOwner {
     });
   }
 
-  /** The Herald cursor over every channel of the stream. */
+  /** `#` and the Herald cursor over every channel of the stream: where it stands (not an event's id). */
   get cursor(): string {
-    return encodeCursor(this.positions);
+    return `#${encodeCursor(this.positions)}`;
   }
 
   get response(): ServerResponse {
@@ -109,9 +104,7 @@ export class MercureStream implements Subscriber, OutboxOwner {
   message(message: HubMessage, replay: boolean): void {
     this.positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     const update = decodedUpdate(message);
-    if (!this.#wants(message.channel, update)) return;
-    this.#outbox.push(Buffer.from(`id: ${this.cursor}\n`), replay);
-    this.#outbox.push(update.chunk, replay);
+    if (this.#wants(message.channel, update)) this.#outbox.push(update.chunk, replay);
   }
 
   /** Whether the message is for this stream, and the stream may receive it. */
@@ -120,10 +113,8 @@ export class MercureStream implements Subscriber, OutboxOwner {
     if (channel === UPDATES_CHANNEL) {
       if (!matchesSome(selectors, update.topics)) return false;
     } else if (update.posted) {
-      // Also on the updates channel: delivered from there, or from its first topic this stream has.
-      if (this.tailsUpdates) return false;
-      const first = update.topics.find((topic) => this.#exact.has(topic));
-      if (first === undefined || escapeName(first) !== channel) return false;
+      // Also on the updates channel, which every stream reads: delivered from there.
+      return false;
     } else {
       // A Herald API or Pusher message: public when the channel is public, else for subscribers allowed its topic.
       if (this.setup.publicChannels.has(channel)) return true;

@@ -51,16 +51,13 @@ export class MercureTransport implements Transport, MercureStreamOwner {
 
   /**
    * Subscribes a stream to `channels`, each from its point in `since` (undefined: from now), and
-   * answers 200 with `headers` plus the `Last-Event-ID` response header when `lastEventId` was asked
-   * (`earliest`, or the cursor the stream actually starts from). Rejects (nothing written) when the
-   * hub refuses a subscription.
+   * answers 200 with `headers`. Rejects (nothing written) when the hub refuses a subscription.
    */
   async open(
     res: ServerResponse,
     setup: MercureStreamSetup,
     channels: readonly string[],
     since: ReadonlyMap<string, Position | undefined>,
-    lastEventId: string | undefined,
     headers: Record<string, string>,
     expiresAt: number | undefined,
   ): Promise<MercureStream | undefined> {
@@ -81,6 +78,12 @@ export class MercureTransport implements Transport, MercureStreamOwner {
       this.closed(stream);
       throw error;
     }
+    // A resume that met a gap did not start after the event it named: say where it did start.
+    const gapped = [...since].some(([channel, from]) => {
+      const start = stream.positions.get(channel);
+      return from !== undefined && start !== undefined && (start.epoch !== from.epoch || start.offset !== from.offset);
+    });
+    if (gapped && headers['Last-Event-ID'] !== undefined) headers = { ...headers, 'Last-Event-ID': stream.cursor };
     const response: Record<string, string> = {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -88,10 +91,6 @@ export class MercureTransport implements Transport, MercureStreamOwner {
       'X-Accel-Buffering': 'no',
       ...headers,
     };
-    if (lastEventId !== undefined) {
-      const empty = [...stream.positions.values()].every((p) => p.offset === 0);
-      response['Last-Event-ID'] = lastEventId === 'earliest' || empty ? 'earliest' : stream.cursor;
-    }
     res.writeHead(200, response);
     // An id-only block (with the reconnection delay): EventSource takes the id, so a reconnect
     // before the first update resumes from here, and dispatches no event.

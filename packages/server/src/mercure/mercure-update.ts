@@ -1,5 +1,5 @@
-import type { Position } from '@herald/protocol';
-import { eventData, readEvent } from '../doors/door-event.js';
+import { encodePosition, type Position } from '@herald/protocol';
+import { DEFAULT_EVENT, eventData, readEvent } from '../doors/door-event.js';
 import { unescapeName } from '../doors/escaped-channel.js';
 import type { HubMessage } from '../hub/hub-message.js';
 
@@ -45,7 +45,9 @@ export function updateData(update: PostedUpdate, positions?: Record<string, Posi
     ...(update.retry !== undefined && { retry: update.retry }),
     ...(positions !== undefined && { positions }),
   };
-  return eventData(update.type ?? 'message', update.data, true, { mercure: meta });
+  // A JSON string stays text: parsed, its quotes would be lost on the way back.
+  const data = update.data.startsWith('"') ? update.data : eventData(DEFAULT_EVENT, update.data, true)['data'];
+  return { mercure: meta, event: update.type ?? DEFAULT_EVENT, data };
 }
 
 /** A Herald message as the Mercure door reads it (decoded once per message, shared by every stream). */
@@ -56,7 +58,9 @@ export interface DecodedUpdate {
   readonly posted: boolean;
   readonly private: boolean;
   readonly meta: UpdateMeta | undefined;
-  /** The SSE fields after `id:`: `event:`, `retry:`, `data:` lines and the blank line. */
+  /** The update's id: the publisher's, else {@link generatedId} of where the message is. */
+  readonly id: string;
+  /** The whole SSE event: `id:`, `event:`, `retry:`, `data:` lines and the blank line (the same bytes for every subscriber). */
   readonly chunk: Buffer;
 }
 
@@ -96,13 +100,24 @@ function decode(message: HubMessage): DecodedUpdate {
   const meta = readMeta(json);
   const { event, text } = readEvent(json);
   const retry = typeof meta?.retry === 'number' ? meta.retry : undefined;
+  const id = typeof meta?.id === 'string' && !/[\r\n]/.test(meta.id) ? meta.id : generatedId(message.channel, message);
   return {
     topics: meta?.topics ?? [unescapeName(message.channel)],
     posted: meta !== undefined,
     private: meta?.private === true,
     meta,
-    chunk: Buffer.from(sseFields(event.replace(/[\r\n]/g, ' '), text, retry)),
+    id,
+    chunk: Buffer.from(`id: ${id}\n${sseFields(event.replace(/[\r\n]/g, ' '), text, retry)}`),
   };
+}
+
+/**
+ * The id the hub gives an event it has no publisher id for: `#` and the Herald cursor of its one
+ * position (`#c1.…`), a fragment as the Mercure specification allows ("an offset or a sequence
+ * unique for this hub"). The same for every subscriber; `Last-Event-ID` resumes from it.
+ */
+export function generatedId(channel: string, position: Position): string {
+  return `#${encodePosition(channel, { epoch: position.epoch, offset: position.offset })}`;
 }
 
 /** The message as a Mercure update (decoded on first use, then cached on the message). */

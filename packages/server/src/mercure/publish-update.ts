@@ -1,7 +1,7 @@
-import { encodeCursor, type Position } from '@herald/protocol';
+import type { Position } from '@herald/protocol';
 import { mappedChannel } from '../doors/escaped-channel.js';
 import type { Hub } from '../hub/hub.js';
-import { updateData, UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
+import { generatedId, updateData, UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 
 /** The Herald channel of topic `topic` (`mappedChannel('', topic)`), or undefined when it has none (too long once escaped). */
 export function topicChannel(topic: string): string | undefined {
@@ -12,8 +12,9 @@ export function topicChannel(topic: string): string | undefined {
 /**
  * Stores an update: on the channel of each of its topics (Herald and Pusher clients of those
  * channels receive it; a topic without a channel is skipped), then on {@link UPDATES_CHANNEL} with
- * the positions it got there. Resolves with the update's id: the publisher's, else a Herald cursor of
- * every position it was stored at (which `Last-Event-ID` resumes from).
+ * the positions it got there. Resolves with the update's id: the publisher's, else `#` and the
+ * cursor of its position on the updates channel (see `generatedId`): the `id:` every subscriber
+ * receives it with, and a `Last-Event-ID` to resume after it.
  */
 export async function publishUpdate(hub: Hub, update: PostedUpdate): Promise<string> {
   const positions: Record<string, Position> = {};
@@ -24,8 +25,5 @@ export async function publishUpdate(hub: Hub, update: PostedUpdate): Promise<str
     positions[channel] = { epoch: stored.epoch, offset: stored.offset };
   }
   const stored = await hub.publish(UPDATES_CHANNEL, updateData(update, positions));
-  if (update.id !== undefined) return update.id;
-  const all = new Map(Object.entries(positions));
-  all.set(UPDATES_CHANNEL, { epoch: stored.epoch, offset: stored.offset });
-  return encodeCursor(all);
+  return update.id ?? generatedId(UPDATES_CHANNEL, stored);
 }

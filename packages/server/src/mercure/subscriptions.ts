@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeCursor } from '@herald/protocol';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import type { Route } from '../http/route.js';
@@ -7,7 +6,7 @@ import type { MercureConfig } from './mercure-config.js';
 import { discoveryLink, MERCURE_PATH, sendText } from './mercure-http.js';
 import type { MercureStream } from './mercure-stream.js';
 import { presentedToken, verifyMercureToken } from './mercure-token.js';
-import { UPDATES_CHANNEL } from './mercure-update.js';
+import { latestEventId } from './resume-point.js';
 import { publishUpdate } from './publish-update.js';
 
 /** The channel whose presence members are the open Mercure subscriptions, on every node. */
@@ -119,8 +118,7 @@ export function subscriptionsRoute(config: MercureConfig, hub: Hub): Route {
       return sendText(res, 400, 'Malformed path', headers);
     }
     if (rest.length > 2) return sendText(res, 404, 'Not found', headers);
-    const [members, position] = await Promise.all([hub.presence(SUBSCRIPTIONS_CHANNEL), hub.position(UPDATES_CHANNEL)]);
-    const lastEventID = position.offset === 0 ? 'earliest' : encodeCursor(new Map([[UPDATES_CHANNEL, position]]));
+    const [members, lastEventID] = await Promise.all([hub.presence(SUBSCRIPTIONS_CHANNEL), latestEventId(hub)]);
     const subscriptions: Record<string, unknown>[] = [];
     for (const member of members) {
       const info = member.info as SubscriptionInfo | undefined;

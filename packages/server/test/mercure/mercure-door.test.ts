@@ -39,9 +39,9 @@ describe('subscribe and publish', () => {
     expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(answer.headers.get('link')).toBe('</.well-known/mercure>; rel="mercure"');
     const [event] = await sub.events.count(1);
-    expect(event).toEqual({ event: 'message', data: '{"title":"Dune"}', id: expect.stringMatching(/^c1\./) });
-    // The POST's id (no publisher id) is a Herald cursor too.
-    expect(answer.body).toMatch(/^c1\./);
+    // The POST's id (no publisher id) is the event's id: `#` and a Herald cursor of its position.
+    expect(answer.body).toMatch(/^#c1\./);
+    expect(event).toEqual({ event: 'message', data: '{"title":"Dune"}', id: answer.body });
   });
 
   it('sends type as event, retry, and multi-line data as one data line each', async () => {

@@ -16,6 +16,14 @@ afterAll(async () => {
 });
 
 describe('stream limits', () => {
+  it('a closing hub ends its streams (subscription events on)', async () => {
+    const closing = await startMercureHub({ anonymous: true, subscriptions: true });
+    const sub = await subscribe(closing.url, ['urn:limits:shutdown', 'urn:limits:{x}']);
+    expect(closing.server.stats().mercure).toBe(1);
+    await closing.close();
+    await sub.ended;
+  });
+
   it('ends a stream when its JWT expires', async () => {
     const jwt = await new SignJWT({ mercure: { subscribe: ['*'] } })
       .setProtectedHeader({ alg: 'HS256' })

@@ -64,7 +64,7 @@ describe('subscriptions', () => {
       id: '/.well-known/mercure/subscriptions',
       type: 'Subscriptions',
     });
-    expect(all.body.lastEventID).toMatch(/^c1\./);
+    expect(all.body.lastEventID).toMatch(/^#c1\./);
     const byTopic = await api(`/.well-known/mercure/subscriptions/${encodeURIComponent(topic)}`, watcherJwt);
     expect(byTopic.body.subscriptions).toEqual([
       { id: event.id, type: 'Subscription', topic, subscriber: event.subscriber, active: true, payload: { user: 'ann' } },

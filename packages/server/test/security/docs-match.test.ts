@@ -287,7 +287,9 @@ describe('OPTIONS', () => {
     const answer = await httpRequest(`${hub.url}/api/publish`, { method: 'OPTIONS', headers: { Origin: ORIGIN } });
     expect(answer.status).toBe(204);
     for (const [name, value] of expected) expect({ name, value: answer.headers[name!] }).toEqual({ name, value });
-    expect(answer.headers['access-control-allow-headers']).toBe('Content-Type, Last-Event-ID, Authorization, Idempotency-Key');
+    expect(answer.headers['access-control-allow-headers']).toBe(
+      'Content-Type, Last-Event-ID, Authorization, Idempotency-Key, Cache-Control',
+    );
   });
 });
 
