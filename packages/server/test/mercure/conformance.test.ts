@@ -1026,6 +1026,10 @@ describe('Private updates (Authorization — Subscribers)', () => {
     expect(datas(await until(fromEarliest, 'last'))).toEqual(['first', 'last']);
     const allowed = await subscribe(hub, [topic], { query: [['lastEventID', first]], token: await subscriber([topic]) });
     expect(datas(await until(allowed, 'last'))).toEqual(['secret', 'last']);
+    for (const selectors of [['*'], ['https://example.com/books/{id}'], [topic, '*']]) {
+      const byTemplate = await subscribe(hub, selectors, { query: [['lastEventID', 'earliest']] });
+      expect(datas(await until(byTemplate, 'last')).filter((d) => d !== 'first')).toEqual(['last']);
+    }
   });
 });
 
@@ -1139,46 +1143,106 @@ describe('Reconnection, State Reconciliation and Event Sourcing', () => {
     expect([own, seen[1]!.id]).toContain(sse.response.headers['last-event-id']);
   });
 
-  it('with a real EventSource: "if the connection is lost, the subscriber will try to automatically reconnect" sending "the last received event ID in a Last-Event-ID HTTP header", and misses nothing', async () => {
-    const hub = await start({ anonymous: true });
-    const proxy = things.own(await cuttableProxy(hub.port));
-    const topic = fresh();
-    const got = new Collector<{ data: string; id: string }>();
-    let opens = 0;
-    const es = new EventSource(`${proxy.url}${HUB}?topic=${encodeURIComponent(topic)}`);
-    things.own({ close: () => Promise.resolve(es.close()) });
-    es.addEventListener('message', (e) => got.push({ data: e.data, id: e.lastEventId }));
-    es.addEventListener('open', () => opens++);
-    await eventually(() => opens >= 1, 'the EventSource to open');
-    // `retry` makes the browser-side reconnection quick (the SSE retry field, set by the publisher).
-    for (const [data, retry] of [
-      ['e1', '50'],
-      ['e2', '50'],
-    ] as const)
+  const reconnections = [
+    { how: 'one exact topic', selectors: (t: string) => [`${t}/1`], topics: (t: string) => [`${t}/1`, `${t}/1`, `${t}/1`, `${t}/1`] },
+    {
+      how: 'several exact topics',
+      selectors: (t: string) => [`${t}/1`, `${t}/2`],
+      topics: (t: string) => [`${t}/1`, `${t}/2`, `${t}/2`, `${t}/1`],
+    },
+    { how: 'a URI template', selectors: (t: string) => [`${t}/{n}`], topics: (t: string) => [`${t}/1`, `${t}/2`, `${t}/3`, `${t}/1`] },
+    {
+      how: 'an exact topic and a template matching it',
+      selectors: (t: string) => [`${t}/1`, `${t}/{n}`],
+      topics: (t: string) => [`${t}/1`, `${t}/2`, `${t}/1`, `${t}/2`],
+    },
+  ];
+  for (const scenario of reconnections) {
+    it(`with a real EventSource on ${scenario.how}: "if the connection is lost, the subscriber will try to automatically reconnect" sending "the last received event ID in a Last-Event-ID HTTP header", and misses nothing`, async () => {
+      const hub = await start({ anonymous: true });
+      const proxy = things.own(await cuttableProxy(hub.port));
+      const base = fresh('https://example.com/reconnect-');
+      const topics = scenario.topics(base);
+      const query = new URLSearchParams(scenario.selectors(base).map((t): [string, string] => ['topic', t]));
+      const got = new Collector<{ data: string; id: string }>();
+      let opens = 0;
+      const es = new EventSource(`${proxy.url}${HUB}?${query.toString()}`);
+      things.own({ close: () => Promise.resolve(es.close()) });
+      es.addEventListener('message', (e) => got.push({ data: e.data, id: e.lastEventId }));
+      es.addEventListener('open', () => opens++);
+      await eventually(() => opens >= 1, 'the EventSource to open');
+      // `retry` makes the client-side reconnection quick (the SSE retry field, set by the publisher).
+      for (const [i, data] of ['e1', 'e2'].entries()) {
+        await publishOk(hub, [
+          ['topic', topics[i]!],
+          ['retry', '50'],
+          ['data', data],
+        ]);
+      }
+      const before = await got.until((items) => items.some((i) => i.data === 'e2'), 'e2 before the cut');
+      const lastId = before.at(-1)!.id;
+      proxy.cut();
+      // Published while the subscriber is away (the proxy holds its reconnection): only a resume
+      // from its Last-Event-ID brings them.
+      for (const [i, data] of ['e3', 'e4'].entries()) {
+        await publishOk(hub, [
+          ['topic', topics[i + 2]!],
+          ['data', data],
+        ]);
+      }
+      await eventually(() => proxy.waiting() >= 1, 'the EventSource to try to reconnect');
+      proxy.release();
+      await got.until((items) => items.some((i) => i.data === 'e4'), 'e4 after the reconnection');
       await publishOk(hub, [
-        ['topic', topic],
-        ['retry', retry],
-        ['data', data],
+        ['topic', topics[0]!],
+        ['data', 'e5'],
       ]);
-    const before = await got.until((items) => items.some((i) => i.data === 'e2'), 'e2 before the cut');
-    const lastId = before.at(-1)!.id;
-    proxy.cut();
-    // Published while the subscriber is away (the proxy holds its reconnection): only a resume
-    // from its Last-Event-ID brings them.
-    for (const data of ['e3', 'e4']) {
+      await got.until((items) => items.some((i) => i.data === 'e5'), 'e5, live');
+      expect(got.items.map((i) => i.data)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+      expect(opens).toBeGreaterThanOrEqual(2);
+      expect(proxy.heads.length).toBeGreaterThanOrEqual(2);
+      expect(proxy.heads[1]!.toLowerCase()).toContain(`last-event-id: ${lastId.toLowerCase()}`);
+    });
+  }
+
+  for (const selector of ['{n}', '*'] as const) {
+    it(`a publisher's id and \`earliest\` resume a ${selector === '*' ? '`*`' : 'URI template'} subscriber too`, async () => {
+      const hub = await start({ anonymous: true });
+      const base = fresh('https://example.com/own-');
+      const own = `urn:uuid:${crypto.randomUUID()}`;
+      const others = await publishOk(hub, [
+        ['topic', fresh('https://example.com/unrelated-')],
+        ['data', 'unrelated'],
+      ]);
+      expect(others).not.toBe('');
+      for (const [n, fields] of [
+        ['1', [['data', 'h1']]],
+        [
+          '2',
+          [
+            ['id', own],
+            ['data', 'h2'],
+          ],
+        ],
+        ['1', [['data', 'h3']]],
+      ] as const) {
+        await publishOk(hub, [['topic', `${base}/${n}`], ...fields]);
+      }
+      const selectors = [selector === '*' ? '*' : `${base}/{n}`];
+      const fromOwn = await subscribe(hub, selectors, { headers: { 'last-event-id': own } });
+      const fromEarliest = await subscribe(hub, selectors, { query: [['lastEventID', 'earliest']] });
       await publishOk(hub, [
-        ['topic', topic],
-        ['data', data],
+        ['topic', `${base}/3`],
+        ['data', 'live'],
       ]);
-    }
-    await eventually(() => proxy.waiting() >= 1, 'the EventSource to try to reconnect');
-    proxy.release();
-    await got.until((items) => items.some((i) => i.data === 'e4'), 'e4 after the reconnection');
-    expect(got.items.map((i) => i.data)).toEqual(['e1', 'e2', 'e3', 'e4']);
-    expect(opens).toBeGreaterThanOrEqual(2);
-    expect(proxy.heads.length).toBeGreaterThanOrEqual(2);
-    expect(proxy.heads[1]!.toLowerCase()).toContain(`last-event-id: ${lastId.toLowerCase()}`);
-  });
+      expect(datas(await until(fromOwn, 'live'))).toEqual(['h3', 'live']);
+      expect(fromOwn.response.headers['last-event-id']).toBe(own);
+      const all = datas(await until(fromEarliest, 'live'));
+      expect(all.filter((d) => d !== 'unrelated')).toEqual(['h1', 'h2', 'h3', 'live']);
+      expect(all.includes('unrelated')).toBe(selector === '*');
+      expect(fromEarliest.response.headers['last-event-id']).toBe('earliest');
+    });
+  }
 
   it('"If both the Last-Event-ID HTTP header and the lastEventID query parameter are present, the HTTP header MUST take precedence"', async () => {
     const hub = await start({ anonymous: true });
