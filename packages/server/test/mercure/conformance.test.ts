@@ -593,6 +593,17 @@ describe('Publication', () => {
     expect(datas(await until(sse, 'marker'))).toEqual(['marker']);
   });
 
+  it('"The request MUST be encoded using the application/x-www-form-urlencoded format": a JSON body is refused with 400', async () => {
+    const hub = await start();
+    const answer = await send(
+      `${hub.url}${HUB}`,
+      'POST',
+      { 'content-type': 'application/json', authorization: `Bearer ${await publisher()}` },
+      JSON.stringify({ topic: fresh(), data: 'json' }),
+    );
+    expect(answer.status).toBe(400);
+  });
+
   it('a publish without `topic` is refused with 400 (the reference hub; "topic: The identifiers of the updated topic")', async () => {
     const hub = await start();
     const answer = await publish(hub, [['data', 'no topic']], await publisher());
@@ -791,6 +802,24 @@ describe('Authorization — publishers', () => {
     ).toBe(401);
   });
 
+  it('"both publishers and subscribers must present a valid JWS" by any of the three mechanisms: a publisher\'s `authorization` query parameter', async () => {
+    const hub = await start({ anonymous: true });
+    const topic = fresh();
+    const sse = await subscribe(hub, [topic]);
+    const form = new URLSearchParams([
+      ['topic', topic],
+      ['data', 'query-authorized'],
+    ]);
+    const answer = await send(
+      `${hub.url}${HUB}?authorization=${await publisher()}`,
+      'POST',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      form.toString(),
+    );
+    expect(answer.status).toBe(200);
+    await until(sse, 'query-authorized');
+  });
+
   it('a cookie-authenticated publish: "implementations supporting this mechanism MUST mitigate [CSRF]" — allowed Origin accepted, other Origin and none refused ("SHOULD discard")', async () => {
     const hub = await start({}, { security: { allowedOrigins: [ORIGIN] } });
     const topic = fresh();
@@ -831,6 +860,14 @@ describe('Authorization — subscribers and the three mechanisms', () => {
       ['data', 'public'],
     ]);
     expect(datas(await until(sse, 'public'))).toEqual(['public']);
+  });
+
+  it('"This Authorization header MUST contain the string Bearer followed by a space character and by the JWS": another scheme is refused with 401, even for anonymous-allowed hubs', async () => {
+    const hub = await start({ anonymous: true });
+    const token = await subscriber(['*']);
+    for (const value of [`Basic ${token}`, `Bearer`, token]) {
+      expect((await subscribe(hub, [fresh()], { headers: { authorization: value } })).response.statusCode, value).toBe(401);
+    }
   });
 
   it('an invalid JWS is refused with 401 even when anonymous subscribers are allowed', async () => {
