@@ -24,3 +24,23 @@ export const PusherCode = {
 
 /** Pusher's limit on a client event's data, in bytes. */
 export const MAX_CLIENT_EVENT_BYTES = 10 * 1024;
+
+/** Bytes a WebSocket close reason may have (RFC 6455: 125 bytes of payload less the 2-byte code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, at a character boundary (a close reason over 123
+ * bytes makes `ws` throw; a slice by characters is not enough for multi-byte text).
+ */
+export function utf8Prefix(text: string, maxBytes: number = MAX_CLOSE_REASON_BYTES): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}

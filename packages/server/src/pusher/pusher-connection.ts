@@ -12,7 +12,7 @@ import type { SessionSocket, SocketEvents } from '../transport/session-socket.js
 import type { ConnectionInfo } from '../transport/transport.js';
 import { authMatches, channelAuth, userAuth } from './pusher-auth-signature.js';
 import { channelKind, channelNameError, USER_CHANNEL_PREFIX } from './pusher-channel-name.js';
-import { MAX_CLIENT_EVENT_BYTES, PusherCode } from './pusher-close-codes.js';
+import { MAX_CLIENT_EVENT_BYTES, PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { DELIVERY_KEY, pusherDelivery } from './pusher-delivery.js';
 import type { PusherApp } from './pusher-door-options.js';
 import { pusherErrorFrame, pusherFrame } from './pusher-frame.js';
@@ -115,7 +115,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (!this.open) return;
     this.#outbox.flush();
     this.#outbox.close();
-    this.#ws.close(code, reason);
+    this.#ws.close(code, utf8Prefix(reason));
     setTimeout(() => this.#ws.terminate(), CLOSE_TIMEOUT).unref();
   }
 

@@ -8,7 +8,7 @@ import { UNLIMITED, type ConnectionSlot } from '../transport/connection-limiter.
 import { RateLimiter } from '../transport/rate-limiter.js';
 import { SessionSocket } from '../transport/session-socket.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from '../transport/transport.js';
-import { PusherCode } from './pusher-close-codes.js';
+import { PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { PusherConnection, type PusherContext } from './pusher-connection.js';
 import type { PusherApp, ResolvedPusherOptions } from './pusher-door-options.js';
 import { nextSocketId } from './pusher-socket-id.js';
@@ -93,10 +93,15 @@ export class PusherTransport implements Transport<'pusher'> {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.done = true;
       if ('code' in app) {
-        ws.send(JSON.stringify({ event: 'pusher:error', data: { code: app.code, message: app.message } }));
-        ws.close(app.code, app.message);
-        setTimeout(() => ws.terminate(), 1000).unref();
+        // The release first: nothing below may leave the slot counted.
         ws.once('close', () => slot.release());
+        setTimeout(() => ws.terminate(), 1000).unref();
+        try {
+          ws.send(JSON.stringify({ event: 'pusher:error', data: { code: app.code, message: app.message } }));
+          ws.close(app.code, utf8Prefix(app.message));
+        } catch {
+          ws.terminate();
+        }
         return;
       }
       this.#connections.add(new PusherConnection(ws, socket, this.#context, app, slot, nextSocketId()));

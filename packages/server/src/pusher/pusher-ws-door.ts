@@ -4,7 +4,7 @@ import { ErrorCode } from '@herald/protocol';
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
 import { RETRY_AFTER } from '../http/respond.js';
-import { PusherCode } from './pusher-close-codes.js';
+import { PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { resolvePusherOptions, type PusherApp } from './pusher-door-options.js';
 import type { PusherOptions } from './pusher-options.js';
 import { PusherTransport, type PusherRefusal } from './pusher-transport.js';
@@ -75,14 +75,14 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
         const protocol = new URLSearchParams(query === -1 ? '' : url.slice(query + 1).split('#', 1)[0]).get('protocol');
         const app: PusherApp | PusherRefusal =
           byKey.get(key) ??
-          ({ code: PusherCode.AppNotFound, message: `App key ${key.slice(0, 100)} does not exist` } satisfies PusherRefusal);
+          ({ code: PusherCode.AppNotFound, message: `App key ${utf8Prefix(key, 80)} does not exist` } satisfies PusherRefusal);
         const target: PusherApp | PusherRefusal =
           'code' in app
             ? app
             : protocol === null
               ? { code: PusherCode.NoProtocol, message: 'No protocol version supplied (protocol=7)' }
               : !PROTOCOLS.has(protocol)
-                ? { code: PusherCode.UnsupportedProtocol, message: `Unsupported protocol version ${protocol.slice(0, 20)}: 5 to 7` }
+                ? { code: PusherCode.UnsupportedProtocol, message: `Unsupported protocol version ${utf8Prefix(protocol, 20)}: 5 to 7` }
                 : app;
         if (socket.destroyed) return slot.release();
         transport.handleUpgrade(req, socket, head, target, slot);
