@@ -1,7 +1,6 @@
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
 import type { Transport } from '../transport/transport.js';
-import { excludedSockets } from './excluded-socket.js';
 import { pusherApiRoute, type PusherTerminator } from './pusher-api.js';
 import type { PusherAppOptions, PusherOptions } from './pusher-options.js';
 import { pusherWebhookMetrics } from './pusher-webhook-metrics.js';
@@ -42,8 +41,6 @@ export function pusherApiDoor(options: PusherOptions, context: FrontDoorContext)
     build(parts: FrontDoorParts): FrontDoor {
       const { hub } = parts;
       if (parts.metrics !== undefined) webhooks?.observe(pusherWebhookMetrics(parts.metrics.registry));
-      // Follows the other nodes' socket_id exclusions from now on (the WebSocket door reads the table).
-      excludedSockets(hub, () => parts.clock.now());
       const terminateHere = (appId: string, userId: string): number => {
         const transport = [...parts.transports].find(isTerminator);
         return transport === undefined ? 0 : transport.terminateUser(appId, userId);

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toWireError } from '../errors.js';
-import { eventData, readEvent } from '../doors/door-event.js';
+import { eventData } from '../doors/door-event.js';
 import { escapeName, mappedChannel, unescapeName } from '../doors/escaped-channel.js';
 import type { Hub } from '../hub/hub.js';
 import { readBody } from '../http/read-body.js';
 import { statusFor } from '../http/respond.js';
 import type { Route } from '../http/route.js';
-import { announceExclusion } from './excluded-socket.js';
 import type { PusherAppOptions } from './pusher-options.js';
 import { checkPusherSignature } from './pusher-request-signature.js';
 
@@ -156,16 +155,14 @@ async function eventInfo(hub: Hub, name: string, channel: string, info: Set<stri
   return out;
 }
 
-/** Publishes one checked event on each of its channels (in order), as `{event, data}`; excludes `socket_id` at the Pusher WebSocket door. */
+/**
+ * Publishes one checked event on each of its channels (in order), as `{event, data}`, with
+ * `socket_id` when given: every node's Pusher WebSocket door skips that connection (see
+ * pusher-delivery.ts), as it does for a client event's sender.
+ */
 async function publishEvent(parts: PusherApiParts, event: CheckedEvent): Promise<void> {
-  const stored = eventData(event.name, event.data);
-  // What the WebSocket door will read back from the stored message (see excluded-socket.ts).
-  const read = event.socketId === undefined ? undefined : readEvent(JSON.stringify(stored));
-  for (const [, channel] of event.channels) {
-    if (event.socketId !== undefined && read !== undefined)
-      await announceExclusion(parts.hub, parts.now, event.socketId, channel, read.event, read.text);
-    await parts.hub.publish(channel, stored);
-  }
+  const stored = eventData(event.name, event.data, false, event.socketId === undefined ? undefined : { socket_id: event.socketId });
+  for (const [, channel] of event.channels) await parts.hub.publish(channel, stored);
 }
 
 function parseJsonBody(body: string): Record<string, unknown> {

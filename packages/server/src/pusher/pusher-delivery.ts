@@ -16,7 +16,7 @@ export const DELIVERY_KEY = 'pusher';
  * `{"event": E, "channel": C, "data": D}` for a hub message (see `readEvent`: `{event, data}` data is
  * event `E`, anything else event `message` with the whole data). Object data with a string
  * `socket_id` member is not delivered to that connection (a client event's sender: the door stores
- * `{socket_id, user_id?, event: "client-…", data}`; an HTTP API trigger with `socket_id`); a client
+ * `{socket_id, user_id?, event: "client-…", data}`; the HTTP API stores a trigger with `socket_id` as `{socket_id, event, data}`); a client
  * event also carries its `user_id` (presence channels).
  */
 export function pusherDelivery(message: HubMessage, channel: string): PusherDelivery {
