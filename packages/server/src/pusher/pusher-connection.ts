@@ -66,6 +66,10 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
   readonly #outbox: Outbox;
   readonly #slot: ConnectionSlot;
   readonly #channels = new Map<string, PusherSubscription>();
+  /** Per channel name, the end of its queue of subscribes and unsubscribes (see {@link PusherConnection.#inOrder}). */
+  readonly #pending = new Map<string, Promise<void>>();
+  /** The socket closed. */
+  #ended = false;
   #user: string | null = null;
   #clientEvents = RateLimiter.FULL;
 
@@ -171,6 +175,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
 
   /** @internal */
   closed(): void {
+    this.#ended = true;
     this.#context.connections.delete(this);
     this.#slot.release();
     this.#outbox.close();
@@ -192,9 +197,9 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
       case 'pusher:pong':
         return;
       case 'pusher:subscribe':
-        return this.#subscribe(data);
+        return this.#inOrder(data.channel, () => this.#subscribe(data));
       case 'pusher:unsubscribe':
-        return this.#unsubscribe(data);
+        return this.#inOrder(data.channel, async () => this.#unsubscribe(data));
       case 'pusher:signin':
         return this.#signin(data);
       default:
@@ -203,11 +208,33 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     }
   }
 
+  /**
+   * Runs the subscribes and unsubscribes of one channel name one after the other, in the order their
+   * frames came: a subscribe, unsubscribe and subscribe in one burst end subscribed (a presence
+   * member too), never with an earlier operation's late outcome undoing a later one.
+   */
+  #inOrder(name: unknown, run: () => Promise<void>): Promise<void> {
+    if (typeof name !== 'string') return run();
+    const previous = this.#pending.get(name);
+    const result = previous === undefined ? run() : previous.then(run);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.set(name, settled);
+    void settled.then(() => {
+      if (this.#pending.get(name) === settled) this.#pending.delete(name);
+    });
+    return result;
+  }
+
   #subscriptionError(channel: string, type: string, error: string, status: number): void {
     this.push(pusherFrame('pusher:subscription_error', { type, error, status }, channel));
   }
 
   async #subscribe(data: Record<string, unknown>): Promise<void> {
+    // Queued behind an operation on the same channel while the connection closed: nothing to do.
+    if (this.#ended) return;
     const name = data.channel;
     const invalid = channelNameError(name);
     if (invalid !== undefined) {
