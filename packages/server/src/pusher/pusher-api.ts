@@ -7,6 +7,7 @@ import { readBody } from '../http/read-body.js';
 import { statusFor } from '../http/respond.js';
 import type { Route } from '../http/route.js';
 import type { PusherAppOptions } from './pusher-options.js';
+import { isProtocolEvent } from './pusher-delivery.js';
 import { checkPusherSignature } from './pusher-request-signature.js';
 
 /** Bytes of one event's `data` (Pusher's limit: 10 KB); more is refused with 413. */
@@ -116,7 +117,7 @@ function checkEvent(app: PusherAppOptions, value: unknown, batch: boolean): Chec
   const { name, data, socket_id: socketId } = fields;
   if (typeof name !== 'string' || name === '') refuse(400, 'Missing event name: name must be a non-empty string');
   if (name.length > MAX_EVENT_NAME) refuse(400, `Event name too long: more than ${MAX_EVENT_NAME} characters`);
-  if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) refuse(400, `Event name ${name} is reserved`);
+  if (isProtocolEvent(name)) refuse(400, `Event name ${name} is reserved`);
   if (typeof data !== 'string') refuse(400, 'data must be a string (JSON-encode objects)');
   if (Buffer.byteLength(data, 'utf8') > MAX_EVENT_DATA_BYTES)
     refuse(413, `Payload too large: the data of event ${name} is more than ${MAX_EVENT_DATA_BYTES} bytes`);

@@ -309,7 +309,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (position.offset === 0) return miss;
     const read = await this.#context.hub.read(subscription.channel, { epoch: position.epoch, offset: position.offset - 1 }, 1);
     const last = read.messages.find((m) => m.epoch === position.epoch && m.offset === position.offset);
-    return last === undefined ? miss : last.encoded(DELIVERY_KEY, (m) => pusherDelivery(m, subscription.name)).frame;
+    return (last === undefined ? undefined : last.encoded(DELIVERY_KEY, (m) => pusherDelivery(m, subscription.name)).frame) ?? miss;
   }
 
   #unsubscribe(data: Record<string, unknown>): void {
