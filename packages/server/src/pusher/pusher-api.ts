@@ -7,6 +7,7 @@ import { readBody } from '../http/read-body.js';
 import { statusFor } from '../http/respond.js';
 import type { Route } from '../http/route.js';
 import type { PusherAppOptions } from './pusher-options.js';
+import { channelNameError } from './pusher-channel-name.js';
 import { isProtocolEvent } from './pusher-delivery.js';
 import { checkPusherSignature } from './pusher-request-signature.js';
 
@@ -19,8 +20,6 @@ export const MAX_BATCH_EVENTS = 10;
 /** Characters of an event name (Pusher's limit). */
 export const MAX_EVENT_NAME = 200;
 
-/** Pusher's channel names: up to 164 characters of `A–Z a–z 0–9 _ - = @ , . ;`. */
-const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 /** Pusher's socket ids: `<digits>.<digits>`. */
 const SOCKET_ID = /^\d+\.\d+$/;
 
@@ -80,10 +79,14 @@ function sendBody(res: ServerResponse, value: unknown, headers: Record<string, s
   res.end(text);
 }
 
-/** The Herald channel of app `app`'s Pusher channel `name` (checked: 400 when it is no Pusher channel name). */
+/**
+ * The Herald channel of app `app`'s Pusher channel `name` (checked as the WebSocket door checks it:
+ * 400 when it is no Pusher channel name; `#server-to-user-{id}` is one, `#` escaped as `~23`).
+ */
 function heraldChannel(app: PusherAppOptions, name: unknown): string {
-  if (typeof name !== 'string' || !CHANNEL_NAME.test(name))
-    refuse(400, `Invalid channel name: ${JSON.stringify(name)} (up to 164 characters of A-Z a-z 0-9 _ - = @ , . ;)`);
+  const invalid = channelNameError(name);
+  if (invalid !== undefined) refuse(400, `Invalid channel name: ${JSON.stringify(name)} (${invalid})`);
+  if (typeof name !== 'string') refuse(400, 'Invalid channel name');
   const mapped = mappedChannel(`${app.id}:`, name);
   if ('error' in mapped) refuse(400, `Invalid channel name ${JSON.stringify(name)}: ${mapped.error}`);
   return mapped.channel;
