@@ -12,7 +12,7 @@ export const PusherCode = {
   NoProtocol: 4008,
   /** A `pusher:signin` with a bad signature or user data, or the app's backend ended the connection (`terminate_connections`, admin disconnect). */
   Unauthorized: 4009,
-  /** The connection's send queue passed `sendQueueBytes` (a slow consumer): reconnect after a back-off. */
+  /** The connection's send queue passed `sendQueueBytes` (a slow consumer), or 50 frames in a row were over the frame rate: reconnect after a back-off. */
   OverCapacity: 4100,
   /** The server is shutting down: reconnect at once (to another node). */
   ReconnectNow: 4200,
@@ -20,6 +20,11 @@ export const PusherCode = {
   PongTimeout: 4201,
   /** A client event over the connection's rate (`clientEventsPerSecond`), sent as `pusher:error`; the connection stays open. */
   ClientEventRateLimit: 4301,
+  /**
+   * Any frame over the connection's frame rate (Herald's `commandsPerSecond`, `commandBurst`), sent
+   * as `pusher:error`; the frame is dropped. 50 in a row close the connection with {@link OverCapacity}.
+   */
+  RateLimited: 4302,
 } as const;
 
 /** Pusher's limit on a client event's data, in bytes. */

@@ -29,6 +29,10 @@ export interface PusherContext {
   readonly sendQueueBytes: number;
   /** The open connections; a connection removes itself when it closes. */
   readonly connections: Set<PusherConnection>;
+  /** The frame rate limit of every connection (Herald's `commandsPerSecond`/`commandBurst`; one bucket per connection). */
+  readonly frames: RateLimiter;
+  /** `commandsPerSecond`, for the refusal's message. */
+  readonly framesPerSecond: number;
   /** Each app's client event rate (one bucket per connection). */
   readonly clientEvents: ReadonlyMap<string, RateLimiter>;
   /** Told when a connection is dropped as a slow consumer. */
@@ -37,6 +41,9 @@ export interface PusherContext {
 
 /** Milliseconds a connection closed by the server has to finish the close handshake. */
 const CLOSE_TIMEOUT = 1000;
+
+/** Frames refused by the rate limit in a row before the connection is closed (as Herald's `/ws`). */
+const RATE_LIMIT_STRIKES = 50;
 
 const now = (): number => performance.now();
 
@@ -72,6 +79,10 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
   #ended = false;
   #user: string | null = null;
   #clientEvents = RateLimiter.FULL;
+  /** The connection's frame bucket (see {@link RateLimiter.take}). */
+  #frames = RateLimiter.FULL;
+  /** Frames refused by the rate limit in a row. */
+  #strikes = 0;
 
   constructor(ws: SessionSocket, socket: Duplex, context: PusherContext, app: PusherApp, slot: ConnectionSlot, socketId: string) {
     this.socketId = socketId;
@@ -152,6 +163,22 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (!this.open) return;
     this.lastSeen = now();
     this.pingSent = undefined;
+    // Every frame counts, pings and garbage too (a flood is a flood); a client within the limit is never refused.
+    const frames = this.#context.frames.take(this.#frames);
+    if (frames === undefined) {
+      if (++this.#strikes >= RATE_LIMIT_STRIKES) {
+        this.#context.logger.warn({ client: this.socketId }, 'pusher frame flood: connection closed');
+        this.close(PusherCode.OverCapacity, 'too many frames: reconnect later');
+        // Stop reading the flood.
+        this.#ws.pause();
+        return;
+      }
+      return this.push(
+        pusherErrorFrame(PusherCode.RateLimited, `Rate limited: at most ${this.#context.framesPerSecond} frames per second`),
+      );
+    }
+    this.#frames = frames;
+    this.#strikes = 0;
     let message: IncomingEvent;
     try {
       if (isBinary) throw new Error('binary');

@@ -20,6 +20,10 @@ export interface PusherTransportOptions {
   readonly sendQueueBytes: number;
   /** Largest client frame in bytes; bigger frames close the connection with 1009. */
   readonly maxMessageBytes: number;
+  /** Frames per second per connection, on average (Herald's `commandsPerSecond`). */
+  readonly framesPerSecond: number;
+  /** Frames a connection may send at once (Herald's `commandBurst`). */
+  readonly frameBurst: number;
   /** Told when a connection is dropped as a slow consumer. */
   readonly onSlowConsumer?: () => void;
 }
@@ -52,6 +56,8 @@ export class PusherTransport implements Transport<'pusher'> {
       maxChannels: options.maxChannels,
       sendQueueBytes: options.sendQueueBytes,
       connections: this.#connections,
+      frames: new RateLimiter(options.framesPerSecond, options.frameBurst),
+      framesPerSecond: options.framesPerSecond,
       clientEvents: new Map(
         pusher.apps.map((app) => [app.id, new RateLimiter(app.clientEventsPerSecond, Math.max(1, Math.floor(app.clientEventsPerSecond)))]),
       ),

@@ -45,6 +45,8 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
             maxChannels: limits.maxChannels,
             sendQueueBytes: limits.sendQueueBytes,
             maxMessageBytes: limits.maxMessageBytes,
+            framesPerSecond: limits.commandsPerSecond,
+            frameBurst: limits.commandBurst,
             ...(parts.metrics && { onSlowConsumer: () => parts.metrics?.slowConsumer('pusher') }),
           },
           parts.logger,
