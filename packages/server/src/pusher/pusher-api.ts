@@ -165,7 +165,8 @@ async function eventInfo(hub: Hub, name: string, channel: string, info: Set<stri
  * pusher-delivery.ts), as it does for a client event's sender.
  */
 async function publishEvent(parts: PusherApiParts, event: CheckedEvent): Promise<void> {
-  const stored = eventData(event.name, event.data, false, event.socketId === undefined ? undefined : { socket_id: event.socketId });
+  // Exact: parsed only where it serialises back to the same text, so every subscriber gets the bytes the backend sent.
+  const stored = eventData(event.name, event.data, true, event.socketId === undefined ? undefined : { socket_id: event.socketId });
   for (const [, channel] of event.channels) await parts.hub.publish(channel, stored);
 }
 
