@@ -381,7 +381,14 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     const kind = channelKind(subscription.name);
     if (!(kind.private || kind.presence) || kind.encrypted)
       return refuse('client events are allowed on private and presence channels only (not encrypted ones)');
-    const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
+    let text: string;
+    try {
+      text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
+    } catch (error) {
+      // Nesting deeper than the stack (`[` × 20000 parses, but does not serialise): the client's fault.
+      this.#context.logger.debug({ err: error, client: this.socketId }, 'pusher client event data not serialisable');
+      return refuse('client event data is nested too deeply');
+    }
     if (Buffer.byteLength(text) > MAX_CLIENT_EVENT_BYTES)
       return refuse(`client event data must be at most ${MAX_CLIENT_EVENT_BYTES} bytes`);
     const bucket = this.#context.clientEvents.get(this.app.id)?.take(this.#clientEvents);
