@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toWireError } from '../errors.js';
 import { eventData } from '../doors/door-event.js';
@@ -9,7 +10,7 @@ import type { Route } from '../http/route.js';
 import type { PusherAppOptions } from './pusher-options.js';
 import { channelNameError } from './pusher-channel-name.js';
 import { isProtocolEvent } from './pusher-delivery.js';
-import { checkPusherSignature } from './pusher-request-signature.js';
+import { checkPusherBody, checkPusherQuery } from './pusher-request-signature.js';
 
 /** Bytes of one event's `data` (Pusher's limit: 10 KB); more is refused with 413. */
 export const MAX_EVENT_DATA_BYTES = 10_240;
@@ -41,7 +42,15 @@ export interface PusherApiParts {
   readonly maxBodyBytes: number;
   /** Ends a user's connections of an app on every node; resolves with how many on this one. */
   readonly terminateUser: (appId: string, userId: string) => Promise<number>;
+  /**
+   * Herald's per-address request limit (`RequestLimiter.admitAddress`): false when refused (the
+   * `429` is sent). None: not limited.
+   */
+  readonly admit?: (req: IncomingMessage, res: ServerResponse, kind: 'publish' | 'history', cors: Record<string, string>) => boolean;
 }
+
+/** What a request naming no app is checked against: a key and secret no request can match. */
+const UNKNOWN_APP = { key: `unknown-${randomBytes(16).toString('hex')}`, secret: randomBytes(32).toString('hex') };
 
 /** A refusal in Pusher's way: the status and a text body. */
 class PusherApiError extends Error {
@@ -201,8 +210,17 @@ async function handle(
   const method = (req.method ?? 'GET').toUpperCase();
   const match = /^\/apps\/([^/]+)(\/.*)?$/.exec(path);
   if (match === null) refuse(404, 'Not found');
+  // Herald's per-address request limits: a POST counts as a publish, any other request as a history read.
+  if (parts.admit !== undefined && !parts.admit(req, res, method === 'POST' ? 'publish' : 'history', cors)) return;
+  // Authenticated first: an unknown app is refused as a wrong key is (401), so app ids cannot be
+  // told apart without a valid signature; the body is read only for a signed request.
   const app = parts.apps.get(segment(match[1]!));
-  if (app === undefined) refuse(404, `Unknown app ${segment(match[1]!)}`);
+  const refusal = checkPusherQuery(app ?? UNKNOWN_APP, { method, path, params }, parts.now(), parts.timestampWindow);
+  if (refusal !== undefined || app === undefined) {
+    // A body left unread: the connection is not reused.
+    if (method !== 'GET' && method !== 'HEAD') res.setHeader('Connection', 'close');
+    refuse(401, refusal?.message ?? 'Invalid auth_key: the key is not this app’s');
+  }
   const rest = (match[2] ?? '').split('/').slice(1);
   // Which endpoint, and its method.
   type Endpoint = 'events' | 'batch' | 'channels' | 'channel' | 'users' | 'terminate';
@@ -228,8 +246,8 @@ async function handle(
     }
     body = read.value;
   }
-  const refusal = checkPusherSignature(app, { method, path, params, body }, parts.now(), parts.timestampWindow);
-  if (refusal !== undefined) refuse(refusal.status, refusal.message);
+  const wrongBody = checkPusherBody(params, body);
+  if (wrongBody !== undefined) refuse(wrongBody.status, wrongBody.message);
   const { hub } = parts;
   switch (endpoint) {
     case 'events': {
@@ -306,8 +324,9 @@ async function handle(
  * The Pusher HTTP API under `/apps/` (a prefix route): `POST /apps/{id}/events` and
  * `/batch_events`, `GET /apps/{id}/channels`, `/channels/{channel}`, `/channels/{channel}/users`,
  * `POST /apps/{id}/users/{user}/terminate_connections`. Every request carries Pusher's signature
- * (see {@link checkPusherSignature}); refusals are answered as Pusher's API does: the status (400,
- * 401, 404, 405, 413, 503) and a text message.
+ * (see `checkPusherSignature`), checked first (an unknown app is a 401 too), the body's MD5 once it
+ * is read; refusals are answered as Pusher's API does: the status (400, 401, 404, 405, 413, 503)
+ * and a text message (a per-address limit's 429 is Herald's JSON).
  */
 export function pusherApiRoute(parts: PusherApiParts): Route {
   return {

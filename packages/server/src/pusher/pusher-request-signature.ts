@@ -77,11 +77,25 @@ function sameHex(a: string, b: string): boolean {
  * of the body (required when there is a body, refused when it differs), and `auth_signature` is
  * {@link pusherHmac} of {@link stringToSign} under the app's secret (compared in constant time).
  * Each parameter must appear once and the query must be unambiguous ({@link ambiguousQuery}).
- * Returns undefined when the request stands.
+ * Returns undefined when the request stands. The same as {@link checkPusherQuery} then
+ * {@link checkPusherBody}.
  */
 export function checkPusherSignature(
   app: SigningApp,
   request: SignedRequest,
+  nowMs: number,
+  windowSeconds: number,
+): SignatureRefusal | undefined {
+  return checkPusherQuery(app, request, nowMs, windowSeconds) ?? checkPusherBody(request.params, request.body);
+}
+
+/**
+ * Everything of {@link checkPusherSignature} that needs no body (the signature covers `body_md5`):
+ * a server checks it before it reads the body, then the body with {@link checkPusherBody}.
+ */
+export function checkPusherQuery(
+  app: SigningApp,
+  request: Omit<SignedRequest, 'body'>,
   nowMs: number,
   windowSeconds: number,
 ): SignatureRefusal | undefined {
@@ -104,12 +118,6 @@ export function checkPusherSignature(
       message: `Timestamp expired: Given timestamp (${timestamp}) not within ${windowSeconds}s of server time (${now})`,
     };
   }
-  const md5 = params.get('body_md5');
-  if (request.body !== undefined && request.body !== '') {
-    if (md5 === null) return { status: 401, message: 'Missing body_md5: a request with a body must sign it' };
-    const actual = createHash('md5').update(request.body, 'utf8').digest('hex');
-    if (md5.toLowerCase() !== actual) return { status: 401, message: 'Invalid body_md5: it is not the MD5 of the body received' };
-  }
   const signature = params.get('auth_signature');
   if (signature === null) return { status: 401, message: 'Missing auth_signature' };
   const expected = pusherHmac(app.secret, stringToSign(request.method, request.path, params));
@@ -119,5 +127,15 @@ export function checkPusherSignature(
       message: `Invalid signature: you should have sent HmacSHA256Hex(${JSON.stringify(stringToSign(request.method, request.path, params))}, your_secret_key)`,
     };
   }
+  return undefined;
+}
+
+/** The body half of {@link checkPusherSignature}: a body (not empty) needs `body_md5`, the hex MD5 of it. */
+export function checkPusherBody(params: URLSearchParams, body: string | undefined): SignatureRefusal | undefined {
+  if (body === undefined || body === '') return undefined;
+  const md5 = params.get('body_md5');
+  if (md5 === null) return { status: 401, message: 'Missing body_md5: a request with a body must sign it' };
+  const actual = createHash('md5').update(body, 'utf8').digest('hex');
+  if (md5.toLowerCase() !== actual) return { status: 401, message: 'Invalid body_md5: it is not the MD5 of the body received' };
   return undefined;
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@herald/protocol';
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
+import { headTooLargeBody, tooManyHeaders } from '../http/request-head.js';
 import { RETRY_AFTER } from '../http/respond.js';
 import { PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { resolvePusherOptions, type PusherApp } from './pusher-door-options.js';
@@ -54,7 +55,8 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
         ),
       );
       const take = (req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void => {
-        // In Herald's order (see http/upgrade.ts): not ready (503), origin (403), connection limits (429/503).
+        // In Herald's order (see http/upgrade.ts): too many headers (431), not ready (503), origin (403), connection limits (429/503).
+        if (tooManyHeaders(req)) return void socket.end(rawResponse('431 Request Header Fields Too Large', headTooLargeBody(undefined)));
         if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable', '', RETRY_AFTER.unavailable));
         if (!security.originAllowed(req.headers.origin))
           return void socket.end(rawResponse('403 Forbidden', errorBody(ErrorCode.Forbidden, 'origin is not allowed')));
