@@ -226,7 +226,10 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
       case 'pusher:subscribe':
         return this.#inOrder(data.channel, () => this.#subscribe(data));
       case 'pusher:unsubscribe':
-        return this.#inOrder(data.channel, async () => this.#unsubscribe(data));
+        return this.#inOrder(data.channel, () => {
+          this.#unsubscribe(data);
+          return Promise.resolve();
+        });
       case 'pusher:signin':
         return this.#signin(data);
       default:
