@@ -107,5 +107,4 @@ export type {
 } from './pusher/pusher-options.js';
 export { pusherWebhookQueueName } from './pusher/pusher-webhooks.js';
 export { checkPusherSignature, pusherHmac, stringToSign } from './pusher/pusher-request-signature.js';
-export { announceExclusion, ExcludedSockets, excludedSockets } from './pusher/excluded-socket.js';
 export type { MercureJwtAlgorithm, MercureOptions } from './mercure/mercure-options.js';

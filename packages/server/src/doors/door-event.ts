@@ -1,7 +1,7 @@
 /**
  * How the Pusher and Mercure doors meet Herald's messages: an event `E` with text data `D` (a
  * Pusher event, a Mercure update's `type` and `data`) is the Herald message data
- * `{"event": E, "data": D}`, with `D` parsed as JSON where it parses; any Herald message whose data
+ * `{"event": E, "data": D}`, with `D` parsed as JSON where it parses (see {@link eventData}); any Herald message whose data
  * has that shape (an object with a string `event` and a `data` member; other members are ignored)
  * is event `E` with data `D` at those doors, and any other message is event `message` with its
  * whole data.
@@ -17,14 +17,17 @@ export const DEFAULT_EVENT = 'message';
 
 /**
  * The Herald message data for event `event` with text `text`. `exact`: parse `text` only when
- * serialising the parsed value gives back the same text (Mercure: a subscriber receives the bytes
- * that were posted); otherwise wherever it parses (Pusher). Extra members (`extra`) join the object.
+ * serialising the parsed value gives back the same text (Mercure updates and Pusher HTTP API events:
+ * a subscriber receives the bytes that were sent); otherwise wherever it parses (Pusher client
+ * events, whose data arrives as a JSON value). Text holding a JSON string (`"hi"`) is never parsed
+ * (it would come back as `hi`). Extra members (`extra`) join the object.
  */
 export function eventData(event: string, text: string, exact = false, extra?: Record<string, unknown>): Record<string, unknown> {
   let data: unknown = text;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (!exact || JSON.stringify(parsed) === text) data = parsed;
+    // A JSON string stays text: `readEvent` gives a string data as it is, so `"hi"` must not become `hi`.
+    if (typeof parsed !== 'string' && (!exact || JSON.stringify(parsed) === text)) data = parsed;
   } catch {
     // Not JSON: the text itself.
   }

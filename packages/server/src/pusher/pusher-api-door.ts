@@ -1,14 +1,11 @@
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
 import type { Transport } from '../transport/transport.js';
-import { excludedSockets } from './excluded-socket.js';
 import { pusherApiRoute, type PusherTerminator } from './pusher-api.js';
+import { resolvePusherOptions } from './pusher-door-options.js';
 import type { PusherAppOptions, PusherOptions } from './pusher-options.js';
 import { pusherWebhookMetrics } from './pusher-webhook-metrics.js';
 import { PusherWebhooks } from './pusher-webhooks.js';
-
-/** Seconds an HTTP API request's `auth_timestamp` may differ from the hub's clock (Pusher's 600). */
-export const DEFAULT_TIMESTAMP_WINDOW = 600;
 
 /** The control message type asking every node to end an app user's Pusher connections. */
 const TERMINATE = 'pusher-terminate';
@@ -18,32 +15,23 @@ function isTerminator(transport: Transport<string>): transport is Transport<stri
 }
 
 /**
- * The Pusher HTTP API (`/apps/{id}/…`) and the apps' webhooks, as a front door. Checks what it
- * uses of the options (app ids unique, `timestampWindow`, webhook endpoints) and throws
- * (`TypeError`/`RangeError`) before anything starts. `terminate_connections` calls the Pusher
+ * The Pusher HTTP API (`/apps/{id}/…`) and the apps' webhooks, as a front door. Checks the
+ * options with `resolvePusherOptions` (as the WebSocket door does) and the webhook endpoints, and
+ * throws (`TypeError`/`RangeError`) before anything starts. `terminate_connections` calls the Pusher
  * WebSocket transport's `terminateUser` (the transport named `pusher` in the server's registry,
  * when there is one) on this node and, on a cluster, on every other through a control message.
  */
 export function pusherApiDoor(options: PusherOptions, context: FrontDoorContext): FrontDoorFactory {
-  const apps = new Map<string, PusherAppOptions>();
-  for (const app of options.apps) {
-    if (typeof app.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(app.id))
-      throw new TypeError(`pusher.apps[].id must be 1 to 64 characters of A-Z a-z 0-9 _ - (got ${JSON.stringify(app.id)})`);
-    if (apps.has(app.id)) throw new TypeError(`pusher.apps[].id ${app.id} is given twice`);
-    if (typeof app.key !== 'string' || app.key === '' || typeof app.secret !== 'string' || app.secret === '')
-      throw new TypeError(`pusher.apps[${app.id}] needs a key and a secret`);
-    apps.set(app.id, app);
-  }
-  const window = options.timestampWindow ?? DEFAULT_TIMESTAMP_WINDOW;
-  if (!Number.isFinite(window) || window < 1) throw new RangeError('pusher.timestampWindow must be a number of seconds, at least 1');
+  // One validation for both Pusher doors (the WebSocket door checks the same options first).
+  const resolved = resolvePusherOptions(options);
+  const apps = new Map<string, PusherAppOptions>(resolved.apps.map((app) => [app.id, app.options]));
+  const window = resolved.timestampWindow;
   const webhooks = PusherWebhooks.create(options, context);
   return {
     webhooks,
     build(parts: FrontDoorParts): FrontDoor {
       const { hub } = parts;
       if (parts.metrics !== undefined) webhooks?.observe(pusherWebhookMetrics(parts.metrics.registry));
-      // Follows the other nodes' socket_id exclusions from now on (the WebSocket door reads the table).
-      excludedSockets(hub, () => parts.clock.now());
       const terminateHere = (appId: string, userId: string): number => {
         const transport = [...parts.transports].find(isTerminator);
         return transport === undefined ? 0 : transport.terminateUser(appId, userId);
@@ -66,6 +54,7 @@ export function pusherApiDoor(options: PusherOptions, context: FrontDoorContext)
         now: () => parts.clock.now(),
         timestampWindow: window,
         maxBodyBytes: parts.limits.maxBodyBytes,
+        admit: (req, res, kind, cors) => parts.requests.admitAddress(req, res, kind, cors),
         terminateUser: async (appId, userId) => {
           const n = terminateHere(appId, userId);
           if (hub.clustered) await hub.broadcast(JSON.stringify({ type: TERMINATE, node: parts.nodeId, app: appId, user: userId }));

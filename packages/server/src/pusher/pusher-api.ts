@@ -1,14 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toWireError } from '../errors.js';
-import { eventData, readEvent } from '../doors/door-event.js';
+import { eventData } from '../doors/door-event.js';
 import { escapeName, mappedChannel, unescapeName } from '../doors/escaped-channel.js';
 import type { Hub } from '../hub/hub.js';
 import { readBody } from '../http/read-body.js';
 import { statusFor } from '../http/respond.js';
 import type { Route } from '../http/route.js';
-import { announceExclusion } from './excluded-socket.js';
 import type { PusherAppOptions } from './pusher-options.js';
-import { checkPusherSignature } from './pusher-request-signature.js';
+import { channelNameError } from './pusher-channel-name.js';
+import { isProtocolEvent } from './pusher-delivery.js';
+import { checkPusherBody, checkPusherQuery } from './pusher-request-signature.js';
 
 /** Bytes of one event's `data` (Pusher's limit: 10 KB); more is refused with 413. */
 export const MAX_EVENT_DATA_BYTES = 10_240;
@@ -19,8 +21,6 @@ export const MAX_BATCH_EVENTS = 10;
 /** Characters of an event name (Pusher's limit). */
 export const MAX_EVENT_NAME = 200;
 
-/** Pusher's channel names: up to 164 characters of `A–Z a–z 0–9 _ - = @ , . ;`. */
-const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 /** Pusher's socket ids: `<digits>.<digits>`. */
 const SOCKET_ID = /^\d+\.\d+$/;
 
@@ -42,7 +42,15 @@ export interface PusherApiParts {
   readonly maxBodyBytes: number;
   /** Ends a user's connections of an app on every node; resolves with how many on this one. */
   readonly terminateUser: (appId: string, userId: string) => Promise<number>;
+  /**
+   * Herald's per-address request limit (`RequestLimiter.admitAddress`): false when refused (the
+   * `429` is sent). None: not limited.
+   */
+  readonly admit?: (req: IncomingMessage, res: ServerResponse, kind: 'publish' | 'history', cors: Record<string, string>) => boolean;
 }
+
+/** What a request naming no app is checked against: a key and secret no request can match. */
+const UNKNOWN_APP = { key: `unknown-${randomBytes(16).toString('hex')}`, secret: randomBytes(32).toString('hex') };
 
 /** A refusal in Pusher's way: the status and a text body. */
 class PusherApiError extends Error {
@@ -80,10 +88,14 @@ function sendBody(res: ServerResponse, value: unknown, headers: Record<string, s
   res.end(text);
 }
 
-/** The Herald channel of app `app`'s Pusher channel `name` (checked: 400 when it is no Pusher channel name). */
+/**
+ * The Herald channel of app `app`'s Pusher channel `name` (checked as the WebSocket door checks it:
+ * 400 when it is no Pusher channel name; `#server-to-user-{id}` is one, `#` escaped as `~23`).
+ */
 function heraldChannel(app: PusherAppOptions, name: unknown): string {
-  if (typeof name !== 'string' || !CHANNEL_NAME.test(name))
-    refuse(400, `Invalid channel name: ${JSON.stringify(name)} (up to 164 characters of A-Z a-z 0-9 _ - = @ , . ;)`);
+  const invalid = channelNameError(name);
+  if (invalid !== undefined) refuse(400, `Invalid channel name: ${JSON.stringify(name)} (${invalid})`);
+  if (typeof name !== 'string') refuse(400, 'Invalid channel name');
   const mapped = mappedChannel(`${app.id}:`, name);
   if ('error' in mapped) refuse(400, `Invalid channel name ${JSON.stringify(name)}: ${mapped.error}`);
   return mapped.channel;
@@ -117,7 +129,7 @@ function checkEvent(app: PusherAppOptions, value: unknown, batch: boolean): Chec
   const { name, data, socket_id: socketId } = fields;
   if (typeof name !== 'string' || name === '') refuse(400, 'Missing event name: name must be a non-empty string');
   if (name.length > MAX_EVENT_NAME) refuse(400, `Event name too long: more than ${MAX_EVENT_NAME} characters`);
-  if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) refuse(400, `Event name ${name} is reserved`);
+  if (isProtocolEvent(name)) refuse(400, `Event name ${name} is reserved`);
   if (typeof data !== 'string') refuse(400, 'data must be a string (JSON-encode objects)');
   if (Buffer.byteLength(data, 'utf8') > MAX_EVENT_DATA_BYTES)
     refuse(413, `Payload too large: the data of event ${name} is more than ${MAX_EVENT_DATA_BYTES} bytes`);
@@ -156,16 +168,15 @@ async function eventInfo(hub: Hub, name: string, channel: string, info: Set<stri
   return out;
 }
 
-/** Publishes one checked event on each of its channels (in order), as `{event, data}`; excludes `socket_id` at the Pusher WebSocket door. */
+/**
+ * Publishes one checked event on each of its channels (in order), as `{event, data}`, with
+ * `socket_id` when given: every node's Pusher WebSocket door skips that connection (see
+ * pusher-delivery.ts), as it does for a client event's sender.
+ */
 async function publishEvent(parts: PusherApiParts, event: CheckedEvent): Promise<void> {
-  const stored = eventData(event.name, event.data);
-  // What the WebSocket door will read back from the stored message (see excluded-socket.ts).
-  const read = event.socketId === undefined ? undefined : readEvent(JSON.stringify(stored));
-  for (const [, channel] of event.channels) {
-    if (event.socketId !== undefined && read !== undefined)
-      await announceExclusion(parts.hub, parts.now, event.socketId, channel, read.event, read.text);
-    await parts.hub.publish(channel, stored);
-  }
+  // Exact: parsed only where it serialises back to the same text, so every subscriber gets the bytes the backend sent.
+  const stored = eventData(event.name, event.data, true, event.socketId === undefined ? undefined : { socket_id: event.socketId });
+  for (const [, channel] of event.channels) await parts.hub.publish(channel, stored);
 }
 
 function parseJsonBody(body: string): Record<string, unknown> {
@@ -199,8 +210,17 @@ async function handle(
   const method = (req.method ?? 'GET').toUpperCase();
   const match = /^\/apps\/([^/]+)(\/.*)?$/.exec(path);
   if (match === null) refuse(404, 'Not found');
+  // Herald's per-address request limits: a POST counts as a publish, any other request as a history read.
+  if (parts.admit !== undefined && !parts.admit(req, res, method === 'POST' ? 'publish' : 'history', cors)) return;
+  // Authenticated first: an unknown app is refused as a wrong key is (401), so app ids cannot be
+  // told apart without a valid signature; the body is read only for a signed request.
   const app = parts.apps.get(segment(match[1]!));
-  if (app === undefined) refuse(404, `Unknown app ${segment(match[1]!)}`);
+  const refusal = checkPusherQuery(app ?? UNKNOWN_APP, { method, path, params }, parts.now(), parts.timestampWindow);
+  if (refusal !== undefined || app === undefined) {
+    // A body left unread: the connection is not reused.
+    if (method !== 'GET' && method !== 'HEAD') res.setHeader('Connection', 'close');
+    refuse(401, refusal?.message ?? 'Invalid auth_key: the key is not this app’s');
+  }
   const rest = (match[2] ?? '').split('/').slice(1);
   // Which endpoint, and its method.
   type Endpoint = 'events' | 'batch' | 'channels' | 'channel' | 'users' | 'terminate';
@@ -226,8 +246,8 @@ async function handle(
     }
     body = read.value;
   }
-  const refusal = checkPusherSignature(app, { method, path, params, body }, parts.now(), parts.timestampWindow);
-  if (refusal !== undefined) refuse(refusal.status, refusal.message);
+  const wrongBody = checkPusherBody(params, body);
+  if (wrongBody !== undefined) refuse(wrongBody.status, wrongBody.message);
   const { hub } = parts;
   switch (endpoint) {
     case 'events': {
@@ -304,8 +324,9 @@ async function handle(
  * The Pusher HTTP API under `/apps/` (a prefix route): `POST /apps/{id}/events` and
  * `/batch_events`, `GET /apps/{id}/channels`, `/channels/{channel}`, `/channels/{channel}/users`,
  * `POST /apps/{id}/users/{user}/terminate_connections`. Every request carries Pusher's signature
- * (see {@link checkPusherSignature}); refusals are answered as Pusher's API does: the status (400,
- * 401, 404, 405, 413, 503) and a text message.
+ * (see `checkPusherSignature`), checked first (an unknown app is a 401 too), the body's MD5 once it
+ * is read; refusals are answered as Pusher's API does: the status (400, 401, 404, 405, 413, 503)
+ * and a text message (a per-address limit's 429 is Herald's JSON).
  */
 export function pusherApiRoute(parts: PusherApiParts): Route {
   return {

@@ -4,7 +4,7 @@ const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]+$/;
 /** Pusher's limit on a channel name's length. */
 export const MAX_CHANNEL_NAME = 164;
 
-/** The channel a signed-in user's connections receive `POST /apps/{id}/users/{user}/events` on (pusher-js subscribes to it after `signin`). */
+/** The channel of a signed-in user's connections (pusher-js subscribes to it after `signin`): the SDK's `sendToUser` triggers on it. */
 export const USER_CHANNEL_PREFIX = '#server-to-user-';
 
 /** What a Pusher channel's name makes it. */

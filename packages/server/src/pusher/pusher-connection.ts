@@ -12,7 +12,7 @@ import type { SessionSocket, SocketEvents } from '../transport/session-socket.js
 import type { ConnectionInfo } from '../transport/transport.js';
 import { authMatches, channelAuth, userAuth } from './pusher-auth-signature.js';
 import { channelKind, channelNameError, USER_CHANNEL_PREFIX } from './pusher-channel-name.js';
-import { MAX_CLIENT_EVENT_BYTES, PusherCode } from './pusher-close-codes.js';
+import { MAX_CLIENT_EVENT_BYTES, PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { DELIVERY_KEY, pusherDelivery } from './pusher-delivery.js';
 import type { PusherApp } from './pusher-door-options.js';
 import { pusherErrorFrame, pusherFrame } from './pusher-frame.js';
@@ -29,6 +29,10 @@ export interface PusherContext {
   readonly sendQueueBytes: number;
   /** The open connections; a connection removes itself when it closes. */
   readonly connections: Set<PusherConnection>;
+  /** The frame rate limit of every connection (Herald's `commandsPerSecond`/`commandBurst`; one bucket per connection). */
+  readonly frames: RateLimiter;
+  /** `commandsPerSecond`, for the refusal's message. */
+  readonly framesPerSecond: number;
   /** Each app's client event rate (one bucket per connection). */
   readonly clientEvents: ReadonlyMap<string, RateLimiter>;
   /** Told when a connection is dropped as a slow consumer. */
@@ -37,6 +41,9 @@ export interface PusherContext {
 
 /** Milliseconds a connection closed by the server has to finish the close handshake. */
 const CLOSE_TIMEOUT = 1000;
+
+/** Frames refused by the rate limit in a row before the connection is closed (as Herald's `/ws`). */
+const RATE_LIMIT_STRIKES = 50;
 
 const now = (): number => performance.now();
 
@@ -66,8 +73,16 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
   readonly #outbox: Outbox;
   readonly #slot: ConnectionSlot;
   readonly #channels = new Map<string, PusherSubscription>();
+  /** Per channel name, the end of its queue of subscribes and unsubscribes (see {@link PusherConnection.#inOrder}). */
+  readonly #pending = new Map<string, Promise<void>>();
+  /** The socket closed. */
+  #ended = false;
   #user: string | null = null;
   #clientEvents = RateLimiter.FULL;
+  /** The connection's frame bucket (see {@link RateLimiter.take}). */
+  #frames = RateLimiter.FULL;
+  /** Frames refused by the rate limit in a row. */
+  #strikes = 0;
 
   constructor(ws: SessionSocket, socket: Duplex, context: PusherContext, app: PusherApp, slot: ConnectionSlot, socketId: string) {
     this.socketId = socketId;
@@ -115,7 +130,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (!this.open) return;
     this.#outbox.flush();
     this.#outbox.close();
-    this.#ws.close(code, reason);
+    this.#ws.close(code, utf8Prefix(reason));
     setTimeout(() => this.#ws.terminate(), CLOSE_TIMEOUT).unref();
   }
 
@@ -148,6 +163,22 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (!this.open) return;
     this.lastSeen = now();
     this.pingSent = undefined;
+    // Every frame counts, pings and garbage too (a flood is a flood); a client within the limit is never refused.
+    const frames = this.#context.frames.take(this.#frames);
+    if (frames === undefined) {
+      if (++this.#strikes >= RATE_LIMIT_STRIKES) {
+        this.#context.logger.warn({ client: this.socketId }, 'pusher frame flood: connection closed');
+        this.close(PusherCode.OverCapacity, 'too many frames: reconnect later');
+        // Stop reading the flood.
+        this.#ws.pause();
+        return;
+      }
+      return this.push(
+        pusherErrorFrame(PusherCode.RateLimited, `Rate limited: at most ${this.#context.framesPerSecond} frames per second`),
+      );
+    }
+    this.#frames = frames;
+    this.#strikes = 0;
     let message: IncomingEvent;
     try {
       if (isBinary) throw new Error('binary');
@@ -171,6 +202,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
 
   /** @internal */
   closed(): void {
+    this.#ended = true;
     this.#context.connections.delete(this);
     this.#slot.release();
     this.#outbox.close();
@@ -192,9 +224,12 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
       case 'pusher:pong':
         return;
       case 'pusher:subscribe':
-        return this.#subscribe(data);
+        return this.#inOrder(data.channel, () => this.#subscribe(data));
       case 'pusher:unsubscribe':
-        return this.#unsubscribe(data);
+        return this.#inOrder(data.channel, () => {
+          this.#unsubscribe(data);
+          return Promise.resolve();
+        });
       case 'pusher:signin':
         return this.#signin(data);
       default:
@@ -203,11 +238,33 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     }
   }
 
+  /**
+   * Runs the subscribes and unsubscribes of one channel name one after the other, in the order their
+   * frames came: a subscribe, unsubscribe and subscribe in one burst end subscribed (a presence
+   * member too), never with an earlier operation's late outcome undoing a later one.
+   */
+  #inOrder(name: unknown, run: () => Promise<void>): Promise<void> {
+    if (typeof name !== 'string') return run();
+    const previous = this.#pending.get(name);
+    const result = previous === undefined ? run() : previous.then(run);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.set(name, settled);
+    void settled.then(() => {
+      if (this.#pending.get(name) === settled) this.#pending.delete(name);
+    });
+    return result;
+  }
+
   #subscriptionError(channel: string, type: string, error: string, status: number): void {
     this.push(pusherFrame('pusher:subscription_error', { type, error, status }, channel));
   }
 
   async #subscribe(data: Record<string, unknown>): Promise<void> {
+    // Queued behind an operation on the same channel while the connection closed: nothing to do.
+    if (this.#ended) return;
     const name = data.channel;
     const invalid = channelNameError(name);
     if (invalid !== undefined) {
@@ -282,7 +339,7 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     if (position.offset === 0) return miss;
     const read = await this.#context.hub.read(subscription.channel, { epoch: position.epoch, offset: position.offset - 1 }, 1);
     const last = read.messages.find((m) => m.epoch === position.epoch && m.offset === position.offset);
-    return last === undefined ? miss : last.encoded(DELIVERY_KEY, (m) => pusherDelivery(m, subscription.name)).frame;
+    return (last === undefined ? undefined : last.encoded(DELIVERY_KEY, (m) => pusherDelivery(m, subscription.name)).frame) ?? miss;
   }
 
   #unsubscribe(data: Record<string, unknown>): void {
@@ -327,7 +384,14 @@ export class PusherConnection implements SocketEvents, OutboxOwner, FrameSink {
     const kind = channelKind(subscription.name);
     if (!(kind.private || kind.presence) || kind.encrypted)
       return refuse('client events are allowed on private and presence channels only (not encrypted ones)');
-    const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
+    let text: string;
+    try {
+      text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
+    } catch (error) {
+      // Nesting deeper than the stack (`[` × 20000 parses, but does not serialise): the client's fault.
+      this.#context.logger.debug({ err: error, client: this.socketId }, 'pusher client event data not serialisable');
+      return refuse('client event data is nested too deeply');
+    }
     if (Buffer.byteLength(text) > MAX_CLIENT_EVENT_BYTES)
       return refuse(`client event data must be at most ${MAX_CLIENT_EVENT_BYTES} bytes`);
     const bucket = this.#context.clientEvents.get(this.app.id)?.take(this.#clientEvents);

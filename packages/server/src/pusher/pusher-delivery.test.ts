@@ -8,7 +8,7 @@ const message = (data: unknown): HubMessage =>
 const frame = (data: unknown) => {
   const delivery = pusherDelivery(message(data), 'c');
   // Skip the 2-byte WebSocket header of these short frames.
-  return { frame: JSON.parse(delivery.frame.subarray(2).toString()) as unknown, socket: delivery.socket };
+  return { frame: JSON.parse(delivery.frame!.subarray(2).toString()) as unknown, socket: delivery.socket };
 };
 
 describe('pusherDelivery', () => {

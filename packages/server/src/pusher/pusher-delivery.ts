@@ -4,7 +4,8 @@ import { wsTextFrame } from '../transport/ws-frame.js';
 
 /** A hub message as a Pusher connection receives it, built once per message for every Pusher subscriber. */
 export interface PusherDelivery {
-  readonly frame: Buffer;
+  /** Undefined for an event Pusher clients must never receive from a channel (see {@link isProtocolEvent}). */
+  readonly frame: Buffer | undefined;
   /** The `socket_id` the message excludes (a client event's sender, an HTTP API trigger's `socket_id`): that connection does not receive it. */
   readonly socket: string | undefined;
 }
@@ -16,12 +17,14 @@ export const DELIVERY_KEY = 'pusher';
  * `{"event": E, "channel": C, "data": D}` for a hub message (see `readEvent`: `{event, data}` data is
  * event `E`, anything else event `message` with the whole data). Object data with a string
  * `socket_id` member is not delivered to that connection (a client event's sender: the door stores
- * `{socket_id, user_id?, event: "client-…", data}`; an HTTP API trigger with `socket_id`); a client
- * event also carries its `user_id` (presence channels).
+ * `{socket_id, user_id?, event: "client-…", data}`; the HTTP API stores a trigger with `socket_id` as `{socket_id, event, data}`); a client
+ * event also carries its `user_id` (presence channels). A `pusher:…` or `pusher_internal:…` event is
+ * never delivered, whoever stored it (a Herald publish could otherwise forge presence members).
  */
 export function pusherDelivery(message: HubMessage, channel: string): PusherDelivery {
   const data = dataJson(message.json);
   const { event, text } = readEvent(data);
+  if (isProtocolEvent(event)) return { frame: undefined, socket: undefined };
   let socket: string | undefined;
   let userId: string | undefined;
   if (data.includes('"socket_id"')) {
@@ -39,4 +42,12 @@ export function pusherDelivery(message: HubMessage, channel: string): PusherDeli
  */
 export function dataJson(envelope: string): string {
   return envelope.slice(envelope.indexOf(',"data":') + 8, -1);
+}
+
+/**
+ * Whether `event` is one of the protocol's own (`pusher:…`, `pusher_internal:…`): only the door
+ * sends those, never a message of the log.
+ */
+export function isProtocolEvent(event: string): boolean {
+  return event.startsWith('pusher:') || event.startsWith('pusher_internal:');
 }

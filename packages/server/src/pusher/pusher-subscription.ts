@@ -51,7 +51,7 @@ export class PusherSubscription implements Subscriber {
 
   message(message: HubMessage): void {
     const delivery = message.encoded(DELIVERY_KEY, this.#encode);
-    if (delivery.socket === this.client) return;
+    if (delivery.frame === undefined || delivery.socket === this.client) return;
     if (this.#held !== undefined) this.#held.push(delivery.frame);
     else this.#sink.push(delivery.frame);
   }

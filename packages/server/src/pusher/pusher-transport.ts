@@ -8,7 +8,7 @@ import { UNLIMITED, type ConnectionSlot } from '../transport/connection-limiter.
 import { RateLimiter } from '../transport/rate-limiter.js';
 import { SessionSocket } from '../transport/session-socket.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from '../transport/transport.js';
-import { PusherCode } from './pusher-close-codes.js';
+import { PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { PusherConnection, type PusherContext } from './pusher-connection.js';
 import type { PusherApp, ResolvedPusherOptions } from './pusher-door-options.js';
 import { nextSocketId } from './pusher-socket-id.js';
@@ -20,6 +20,10 @@ export interface PusherTransportOptions {
   readonly sendQueueBytes: number;
   /** Largest client frame in bytes; bigger frames close the connection with 1009. */
   readonly maxMessageBytes: number;
+  /** Frames per second per connection, on average (Herald's `commandsPerSecond`). */
+  readonly framesPerSecond: number;
+  /** Frames a connection may send at once (Herald's `commandBurst`). */
+  readonly frameBurst: number;
   /** Told when a connection is dropped as a slow consumer. */
   readonly onSlowConsumer?: () => void;
 }
@@ -52,6 +56,8 @@ export class PusherTransport implements Transport<'pusher'> {
       maxChannels: options.maxChannels,
       sendQueueBytes: options.sendQueueBytes,
       connections: this.#connections,
+      frames: new RateLimiter(options.framesPerSecond, options.frameBurst),
+      framesPerSecond: options.framesPerSecond,
       clientEvents: new Map(
         pusher.apps.map((app) => [app.id, new RateLimiter(app.clientEventsPerSecond, Math.max(1, Math.floor(app.clientEventsPerSecond)))]),
       ),
@@ -93,10 +99,15 @@ export class PusherTransport implements Transport<'pusher'> {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.done = true;
       if ('code' in app) {
-        ws.send(JSON.stringify({ event: 'pusher:error', data: { code: app.code, message: app.message } }));
-        ws.close(app.code, app.message);
-        setTimeout(() => ws.terminate(), 1000).unref();
+        // The release first: nothing below may leave the slot counted.
         ws.once('close', () => slot.release());
+        setTimeout(() => ws.terminate(), 1000).unref();
+        try {
+          ws.send(JSON.stringify({ event: 'pusher:error', data: { code: app.code, message: app.message } }));
+          ws.close(app.code, utf8Prefix(app.message));
+        } catch {
+          ws.terminate();
+        }
         return;
       }
       this.#connections.add(new PusherConnection(ws, socket, this.#context, app, slot, nextSocketId()));

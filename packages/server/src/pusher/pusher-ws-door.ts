@@ -3,8 +3,9 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@herald/protocol';
 import type { FrontDoor, FrontDoorFactory, FrontDoorParts } from '../http/front-door.js';
 import type { FrontDoorContext } from '../http/front-doors.js';
+import { headTooLargeBody, tooManyHeaders } from '../http/request-head.js';
 import { RETRY_AFTER } from '../http/respond.js';
-import { PusherCode } from './pusher-close-codes.js';
+import { PusherCode, utf8Prefix } from './pusher-close-codes.js';
 import { resolvePusherOptions, type PusherApp } from './pusher-door-options.js';
 import type { PusherOptions } from './pusher-options.js';
 import { PusherTransport, type PusherRefusal } from './pusher-transport.js';
@@ -45,6 +46,8 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
             maxChannels: limits.maxChannels,
             sendQueueBytes: limits.sendQueueBytes,
             maxMessageBytes: limits.maxMessageBytes,
+            framesPerSecond: limits.commandsPerSecond,
+            frameBurst: limits.commandBurst,
             ...(parts.metrics && { onSlowConsumer: () => parts.metrics?.slowConsumer('pusher') }),
           },
           parts.logger,
@@ -52,7 +55,8 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
         ),
       );
       const take = (req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void => {
-        // In Herald's order (see http/upgrade.ts): not ready (503), origin (403), connection limits (429/503).
+        // In Herald's order (see http/upgrade.ts): too many headers (431), not ready (503), origin (403), connection limits (429/503).
+        if (tooManyHeaders(req)) return void socket.end(rawResponse('431 Request Header Fields Too Large', headTooLargeBody(undefined)));
         if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable', '', RETRY_AFTER.unavailable));
         if (!security.originAllowed(req.headers.origin))
           return void socket.end(rawResponse('403 Forbidden', errorBody(ErrorCode.Forbidden, 'origin is not allowed')));
@@ -75,14 +79,14 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
         const protocol = new URLSearchParams(query === -1 ? '' : url.slice(query + 1).split('#', 1)[0]).get('protocol');
         const app: PusherApp | PusherRefusal =
           byKey.get(key) ??
-          ({ code: PusherCode.AppNotFound, message: `App key ${key.slice(0, 100)} does not exist` } satisfies PusherRefusal);
+          ({ code: PusherCode.AppNotFound, message: `App key ${utf8Prefix(key, 80)} does not exist` } satisfies PusherRefusal);
         const target: PusherApp | PusherRefusal =
           'code' in app
             ? app
             : protocol === null
               ? { code: PusherCode.NoProtocol, message: 'No protocol version supplied (protocol=7)' }
               : !PROTOCOLS.has(protocol)
-                ? { code: PusherCode.UnsupportedProtocol, message: `Unsupported protocol version ${protocol.slice(0, 20)}: 5 to 7` }
+                ? { code: PusherCode.UnsupportedProtocol, message: `Unsupported protocol version ${utf8Prefix(protocol, 20)}: 5 to 7` }
                 : app;
         if (socket.destroyed) return slot.release();
         transport.handleUpgrade(req, socket, head, target, slot);

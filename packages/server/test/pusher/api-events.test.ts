@@ -80,7 +80,7 @@ describe('Pusher HTTP API: events', () => {
     expect(await single.json()).toEqual({ channels: { c: { subscription_count: 1 } } });
   });
 
-  it('refuses a wrong secret, a wrong key, an unknown app, an expired timestamp and a bad body_md5 (401/404), publishing nothing', async () => {
+  it('refuses a wrong secret, a wrong key, an unknown app, an expired timestamp and a bad body_md5 (401), publishing nothing', async () => {
     hub = await startPusherHub();
     const wrongSecret = await refusal(sdkFor(hub, { ...APP, secret: 'not-the-secret' }).trigger('c', 'e', 'x'));
     expect(wrongSecret.status).toBe(401);
@@ -88,7 +88,8 @@ describe('Pusher HTTP API: events', () => {
     const wrongKey = await refusal(sdkFor(hub, { ...APP, key: OTHER_APP.key }).trigger('c', 'e', 'x'));
     expect(wrongKey).toEqual({ status: 401, body: expect.stringMatching(/^Invalid auth_key/) });
     const unknown = await refusal(sdkFor(hub, { ...APP, id: 'nope' }).trigger('c', 'e', 'x'));
-    expect(unknown).toEqual({ status: 404, body: 'Unknown app nope' });
+    // An unknown app is refused as a wrong key is: app ids cannot be enumerated without a signature.
+    expect(unknown).toEqual({ status: 401, body: 'Invalid auth_key: the key is not this app’s' });
 
     // Hand-signed requests: a timestamp outside the window, a body whose MD5 is not body_md5.
     const body = JSON.stringify({ name: 'e', channel: 'c', data: 'x' });
