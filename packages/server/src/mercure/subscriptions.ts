@@ -76,14 +76,18 @@ export class SubscriptionEvents {
     const { subscriber, selectors, payload } = stream.setup;
     for (const selector of selectors) {
       const document = subscriptionDocument(selector.text, subscriber, active, payload);
-      publishUpdate(this.#hub, {
-        topics: [subscriptionTopic(selector.text, subscriber)],
-        data: JSON.stringify({ '@context': CONTEXT, ...document }),
-        type: undefined,
-        id: undefined,
-        retry: undefined,
-        private: true,
-      }).catch((error: unknown) => this.#logger.debug({ err: error }, 'Mercure subscription event not published'));
+      publishUpdate(
+        this.#hub,
+        {
+          topics: [subscriptionTopic(selector.text, subscriber)],
+          data: JSON.stringify({ '@context': CONTEXT, ...document }),
+          type: undefined,
+          id: undefined,
+          retry: undefined,
+          private: true,
+        },
+        false,
+      ).catch((error: unknown) => this.#logger.debug({ err: error }, 'Mercure subscription event not published'));
     }
   }
 }
