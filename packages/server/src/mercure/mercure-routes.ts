@@ -21,6 +21,9 @@ import { randomUUID } from 'node:crypto';
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** A Pusher `private-`, `private-encrypted-` or `presence-` channel of some app (`A:private-…`), as the Pusher door maps them. */
+const PUSHER_PROTECTED = /^[^:]+:(?:private-|presence-)/;
+
 /**
  * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below, whatever the
  * scheme and host, once resolved and normalised): only the hub publishes there (subscription
@@ -57,8 +60,17 @@ async function authenticate(
 export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, transport: MercureTransport): Route {
   const { hub, security, limits, connections } = parts;
 
-  /** Whether Herald's permissions let anyone subscribe `channel` (its non-Mercure messages are then public to Mercure subscribers). */
+  /**
+   * Whether anyone may subscribe `channel` on Herald's own doors, so that its messages not posted
+   * through the Mercure door (Herald's API, the Pusher door) are public to Mercure subscribers: the
+   * hub does not `requireAuth`, no subscribe hook decides for the channel's namespace, the channel is
+   * not a Pusher `private-`/`presence-` channel (`A:private-…`, `A:presence-…`: the Pusher door asks
+   * for the app's signature there), and Herald's permissions let an anonymous client subscribe it.
+   */
   const isPublic = (channel: string): boolean => {
+    if (security.requireAuth) return false;
+    if (security.hooks !== undefined && security.hooks.endpoint('subscribe', channel) !== false) return false;
+    if (PUSHER_PROTECTED.test(channel)) return false;
     try {
       security.permissions.check(ANONYMOUS, 'subscribe', channel);
       return true;

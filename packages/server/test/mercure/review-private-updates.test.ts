@@ -24,8 +24,31 @@ describe('private Mercure updates', () => {
     opened.push(herald);
     await eventually(() => herald.readyEvent !== undefined, 'the Herald SSE ready event');
     const jwt = await publisher();
-    expect((await post(hub.url, [['topic', topic], ['data', 'SECRET'], ['private', 'on']], jwt)).status).toBe(200);
-    expect((await post(hub.url, [['topic', topic], ['data', 'public']], jwt)).status).toBe(200);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', topic],
+            ['data', 'SECRET'],
+            ['private', 'on'],
+          ],
+          jwt,
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', topic],
+            ['data', 'public'],
+          ],
+          jwt,
+        )
+      ).status,
+    ).toBe(200);
     await herald.waitForMessages(1);
     expect(herald.messages().map((m: { data: { data: unknown } }) => m.data.data)).toEqual(['public']);
     const history = await (await fetch(`${hub.url}/api/history?channel=${encodeURIComponent(topic)}`)).text();
@@ -40,7 +63,17 @@ describe('private Mercure updates', () => {
     const auth = { authorization: `Bearer ${jwt}` };
     const live = await subscribe(hub.url, [topic], auth);
     opened.push(live);
-    const id = (await post(hub.url, [['topic', topic], ['data', 'secret'], ['private', 'on']], await publisher())).body;
+    const id = (
+      await post(
+        hub.url,
+        [
+          ['topic', topic],
+          ['data', 'secret'],
+          ['private', 'on'],
+        ],
+        await publisher(),
+      )
+    ).body;
     await live.events.count(1);
     expect(datas(live)).toEqual(['secret']);
     expect(live.events.items[0]!.id).toBe(id);
@@ -59,4 +92,3 @@ describe('private Mercure updates', () => {
     expect(datas(resumed)).toEqual(['"from herald"']);
   });
 });
-
