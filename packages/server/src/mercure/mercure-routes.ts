@@ -24,20 +24,27 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** A Pusher `private-`, `private-encrypted-` or `presence-` channel of some app (`A:private-…`), as the Pusher door maps them. */
 const PUSHER_PROTECTED = /^[^:]+:(?:private-|presence-)/;
 
+/** `/.well-known/mercure` as a path prefix anywhere in a topic's text: followed by `/`, `?`, `#` or the end. */
+const HUB_PATH_TEXT = new RegExp(`${MERCURE_PATH.replace(/\./g, '\\.')}(?:[/?#]|$)`, 'i');
+
 /**
- * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below, whatever the
- * scheme and host, once resolved and normalised): only the hub publishes there (subscription
- * events), so a publisher cannot forge them.
+ * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below), so that only the
+ * hub publishes there (subscription events) and a publisher cannot forge them: its text, with
+ * percent-encoded unreserved characters decoded (`%6Dercure`, `%2E`), holds `/.well-known/mercure`
+ * followed by `/`, `?`, `#` or the end anywhere (before dot segments are resolved: a selector
+ * matches the text as it is, so `/.well-known/mercure/subscriptions/../../x` is refused too), or
+ * resolves (whatever the scheme and host, dot segments removed) to a path in it.
  */
 export function reservedTopic(topic: string): boolean {
+  // Percent-encoded unreserved characters are the same text (`%6Dercure`, `%2e%2e`).
+  const text = topic.replace(/%([0-9A-Fa-f]{2})/g, (escaped, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : escaped;
+  });
+  if (HUB_PATH_TEXT.test(text)) return true;
   let path: string;
   try {
-    // Percent-encoded unreserved characters are the same path (`%6Dercure`); dot segments go.
-    const raw = new URL(topic, 'http://hub/').pathname.replace(/%([0-9A-Fa-f]{2})/g, (escaped, hex: string) => {
-      const char = String.fromCharCode(Number.parseInt(hex, 16));
-      return /[A-Za-z0-9\-._~]/.test(char) ? char : escaped;
-    });
-    path = new URL(raw, 'http://hub/').pathname;
+    path = new URL(new URL(text, 'http://hub/').pathname, 'http://hub/').pathname;
   } catch {
     return false;
   }
@@ -95,7 +102,9 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (claims === undefined && !config.anonymous) return sendText(res, 401, 'A JWT is required', headers);
     const selectors = [...new Set(texts)].map((t) => new TopicSelector(t));
     const channels: string[] = [UPDATES_CHANNEL];
-    for (const selector of selectors.filter((s) => s.exact)) {
+    // An exact topic in the hub's namespace is served from `~mercure` only: a Herald API message
+    // on its channel must not pass for a subscription event.
+    for (const selector of selectors.filter((s) => s.exact && !reservedTopic(s.text))) {
       const channel = topicChannel(selector.text);
       if (channel === undefined) return sendText(res, 400, `Topic too long: ${selector.text.slice(0, 64)}…`, headers);
       if (!channels.includes(channel)) channels.push(channel);
