@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.js';
+import type { Subscriber } from '../hub/subscriber.js';
 import type { Logger } from '../logger.js';
 import type { Route } from '../http/route.js';
 import type { MercureConfig } from './mercure-config.js';
@@ -57,8 +58,10 @@ export class SubscriptionEvents {
   opened(stream: MercureStream): void {
     const { subscriber, selectors, payload } = stream.setup;
     const info: SubscriptionInfo = { subscriber, topics: selectors.map((s) => s.text), ...(payload !== undefined && { payload }) };
+    // A member of its own, not the stream: a message on the channel must not reach the stream.
+    const member: Subscriber = { client: stream.client, user: stream.user, message() {}, gap() {}, presence() {} };
     this.#hub
-      .subscribe(stream, SUBSCRIPTIONS_CHANNEL, { info })
+      .subscribe(member, SUBSCRIPTIONS_CHANNEL, { info })
       .then((outcome) => {
         if (stream.response.destroyed) return this.#hub.unsubscribe(outcome.subscription);
         stream.subscriptions.push(outcome.subscription);
