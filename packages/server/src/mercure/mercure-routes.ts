@@ -181,6 +181,9 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const eventType = form.get('type') ?? undefined;
     if (eventType !== undefined && (eventType === '' || CONTROL.test(eventType)))
       return sendText(res, 400, 'Invalid "type" field', headers);
+    // Pusher clients of the topic's channel would take it for the protocol's own event.
+    if (eventType !== undefined && /^pusher(?:_internal)?:/.test(eventType))
+      return sendText(res, 400, 'A "type" must not start with pusher: or pusher_internal:', headers);
     const retryText = form.get('retry') ?? undefined;
     if (retryText !== undefined && !/^[0-9]{1,10}$/.test(retryText)) return sendText(res, 400, 'Invalid "retry" field', headers);
     for (const topic of topics) {
