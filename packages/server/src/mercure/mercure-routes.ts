@@ -13,7 +13,7 @@ import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 import { publishUpdate, topicChannel } from './publish-update.js';
 import { latestEventId, resumePoints } from './resume-point.js';
-import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
+import { MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPRESSIONS, TopicSelector } from './topic-selector.js';
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
 
@@ -101,6 +101,12 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
     if (claims === undefined && !config.anonymous) return sendText(res, 401, 'A JWT is required', headers);
     const selectors = [...new Set(texts)].map((t) => new TopicSelector(t));
+    // Every update is matched against every template of every stream: bound the work a stream brings.
+    if (selectors.some((s) => s.expressions > MAX_TEMPLATE_EXPRESSIONS))
+      return sendText(res, 400, `A URI template may have at most ${MAX_TEMPLATE_EXPRESSIONS} expressions`, headers);
+    const templateChars = selectors.reduce((sum, s) => sum + (s.expressions > 0 ? s.text.length : 0), 0);
+    if (templateChars > MAX_TEMPLATE_CHARS)
+      return sendText(res, 400, `The URI templates of a subscription may have at most ${MAX_TEMPLATE_CHARS} characters together`, headers);
     const channels: string[] = [UPDATES_CHANNEL];
     // An exact topic in the hub's namespace is served from `~mercure` only: a Herald API message
     // on its channel must not pass for a subscription event.

@@ -111,16 +111,17 @@ export class MercureStream implements Subscriber, OutboxOwner {
   #wants(channel: string, update: DecodedUpdate): boolean {
     const { selectors, allowed } = this.setup;
     if (channel === UPDATES_CHANNEL) {
-      if (!matchesSome(selectors, update.topics)) return false;
+      if (!matchesSome(selectors, update.topics, update.matches)) return false;
     } else if (update.posted) {
       // Also on the updates channel, which every stream reads: delivered from there.
       return false;
     } else {
       // A Herald API or Pusher message: public when the channel is public, else for subscribers allowed its topic.
       if (this.setup.publicChannels.has(channel)) return true;
-      return allowed !== undefined && matchesSome(allowed, [unescapeName(channel)]);
+      // Its topics are the channel's one topic.
+      return allowed !== undefined && matchesSome(allowed, update.topics, update.matches);
     }
-    return !update.private || (allowed !== undefined && matchesSome(allowed, update.topics));
+    return !update.private || (allowed !== undefined && matchesSome(allowed, update.topics, update.matches));
   }
 
   replayRoom(): boolean {
