@@ -12,8 +12,8 @@ import { presentedToken, verifyMercureToken, type MercureClaims } from './mercur
 import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 import { publishUpdate, topicChannel } from './publish-update.js';
-import { latestEventId, resumePoints } from './resume-point.js';
-import { MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPRESSIONS, TopicSelector } from './topic-selector.js';
+import { EARLIEST, resumePoints } from './resume-point.js';
+import { matchesSome, MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPRESSIONS, TopicSelector } from './topic-selector.js';
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
 
@@ -124,9 +124,16 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const slot = connections.acquire(req.socket, claims?.user ?? null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
-    const plan = lastEventId === undefined ? undefined : await resumePoints(hub, lastEventId, channels);
-    // The `Last-Event-ID` answer: the id of the event before the first one sent.
-    const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : await latestEventId(hub);
+    let plan = lastEventId === undefined ? undefined : await resumePoints(hub, lastEventId, channels);
+    // A private update the subscriber may not see is an id that does not exist for it (else the
+    // answer would confirm a guessed id).
+    const named = plan?.update;
+    if (named?.private === true && (claims === undefined || !matchesSome(claims.subscribe, named.topics)))
+      plan = { since: new Map(), resolved: false };
+    // The `Last-Event-ID` answer: the id of the event before the first one sent, or `earliest` "when
+    // the subscriber requests an event that doesn't exist" (draft-07, Reconciliation). Never the
+    // latest update's id: the subscriber may not be allowed to see it (a private update's).
+    const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : EARLIEST;
     const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
     const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
     try {

@@ -13,9 +13,13 @@ class TouchedBroker extends MemoryBroker {
     this.touched.add(channel);
     return super.position(channel);
   }
-  override publish(...args: Parameters<MemoryBroker['publish']>): ReturnType<MemoryBroker['publish']> {
-    this.touched.add(args[0]);
-    return super.publish(...args);
+  constructor() {
+    super();
+    const publish = this.publish.bind(this) as (...args: unknown[]) => unknown;
+    this.publish = ((channel: string, ...rest: unknown[]) => {
+      this.touched.add(channel);
+      return publish(channel, ...rest);
+    }) as MemoryBroker['publish'];
   }
 }
 
