@@ -12,7 +12,7 @@ import { presentedToken, verifyMercureToken, type MercureClaims } from './mercur
 import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 import { publishUpdate, topicChannel } from './publish-update.js';
-import { EARLIEST, resumePoints } from './resume-point.js';
+import { EARLIEST, resumePoints, updatesDropped } from './resume-point.js';
 import { matchesSome, MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPRESSIONS, TopicSelector } from './topic-selector.js';
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
@@ -134,6 +134,8 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     // the subscriber requests an event that doesn't exist" (draft-07, Reconciliation). Never the
     // latest update's id: the subscriber may not be allowed to see it (a private update's).
     const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : EARLIEST;
+    // An id not found, while ~mercure has dropped updates, may be one it dropped: say so (gap event).
+    const unknownResume = plan !== undefined && !plan.resolved && (await updatesDropped(hub));
     const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
     const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
     try {
@@ -148,6 +150,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
           publicChannels,
           payload: claims?.payload,
           since: parts.clock.now(),
+          unknownResume,
         },
         channels,
         plan?.since ?? new Map<string, Position | undefined>(),

@@ -29,6 +29,11 @@ export interface MercureStreamSetup {
   readonly publicChannels: ReadonlySet<string>;
   readonly payload: unknown;
   readonly since: number;
+  /**
+   * The stream resumes from an id the hub could not find while `~mercure` has dropped updates: it
+   * opens with a named `gap` event (`reason` `unknown`), since the id may be one it dropped.
+   */
+  readonly unknownResume?: boolean;
 }
 
 /**
@@ -144,6 +149,11 @@ export class MercureStream implements Subscriber, OutboxOwner {
       resumed: gap.resumed,
     });
     this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: ${data}\n\n`));
+  }
+
+  /** A resume from an id the hub does not have (it may have dropped it): a named `gap` event, so no loss is silent. */
+  unknownResume(): void {
+    this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: {"type":"gap","reason":"unknown"}\n\n`));
   }
 
   presence(): void {}

@@ -96,6 +96,7 @@ export class MercureTransport implements Transport, MercureStreamOwner {
     // An id-only block (with the reconnection delay): EventSource takes the id, so a reconnect
     // before the first update resumes from here, and dispatches no event.
     stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${stream.cursor}\n\n`));
+    if (setup.unknownResume === true) stream.unknownResume();
     this.#streams.add(stream);
     for (const outcome of outcomes) outcome.start();
     this.#options.opened?.(stream);

@@ -117,3 +117,13 @@ export async function latestEventId(hub: Hub): Promise<string> {
   const last = messages[0];
   return last === undefined ? EARLIEST : decodedUpdate(last).id;
 }
+
+/**
+ * Whether `~mercure` no longer holds everything ever stored on it (its retention dropped some), so an
+ * id it cannot find may be one it dropped.
+ */
+export async function updatesDropped(hub: Hub): Promise<boolean> {
+  const { messages, position } = await hub.read(UPDATES_CHANNEL, undefined, 1);
+  const oldest = messages[0];
+  return oldest === undefined ? position.offset > 0 : oldest.offset > 1;
+}
