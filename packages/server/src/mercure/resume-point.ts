@@ -94,9 +94,12 @@ async function positionBefore(hub: Hub, channel: string, time: number): Promise<
 async function findUpdate(hub: Hub, id: string): Promise<{ positions: Map<string, Position>; meta: UpdateMeta } | undefined> {
   let since: Position | undefined;
   let found: { positions: Map<string, Position>; meta: UpdateMeta } | undefined;
+  // The id as it is written in a stored update (JSON text): only a message holding it is decoded.
+  const needle = JSON.stringify(id);
   for (let read = 0; read < SCAN_LIMIT; read += PAGE) {
     const page = await hub.read(UPDATES_CHANNEL, since, PAGE);
     for (const message of page.messages) {
+      if (!message.json.includes(needle)) continue;
       const meta = decodedUpdate(message).meta;
       if (meta?.id !== id) continue;
       const positions = new Map([[UPDATES_CHANNEL, { epoch: message.epoch, offset: message.offset }]]);
