@@ -17,6 +17,9 @@ import { matchesSome, MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPR
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
 
+/** The smallest `retry` (ms) an update may carry. */
+export const MIN_RETRY = 50;
+
 // C0 and C1 controls and DEL: they would break the SSE framing of `id:` and `event:`.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -202,6 +205,9 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
       return sendText(res, 400, 'A "type" must not start with pusher: or pusher_internal:', headers);
     const retryText = form.get('retry') ?? undefined;
     if (retryText !== undefined && !/^[0-9]{1,10}$/.test(retryText)) return sendText(res, 400, 'Invalid "retry" field', headers);
+    // A smaller reconnection delay makes every EventSource of the topics reconnect in a tight loop.
+    if (retryText !== undefined && Number(retryText) < MIN_RETRY)
+      return sendText(res, 400, `The "retry" field must be at least ${MIN_RETRY} ms`, headers);
     for (const topic of topics) {
       if (!claims.publish.some((s) => s.matches(topic)))
         return sendText(res, 403, `Not allowed to publish to ${topic.slice(0, 64)}`, headers);

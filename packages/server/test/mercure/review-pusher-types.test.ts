@@ -17,11 +17,31 @@ describe('update types', () => {
     hub = await startMercureHub();
     const jwt = await publisher();
     for (const type of ['pusher:error', 'pusher_internal:member_added', 'pusher:']) {
-      const answer = await post(hub.url, [['topic', 'app1:room'], ['data', '{}'], ['type', type]], jwt);
+      const answer = await post(
+        hub.url,
+        [
+          ['topic', 'app1:room'],
+          ['data', '{}'],
+          ['type', type],
+        ],
+        jwt,
+      );
       expect([type, answer.status, answer.body]).toEqual([type, 400, 'A "type" must not start with pusher: or pusher_internal:']);
     }
     for (const type of ['pusherish', 'client-x', 'Pusher:error', 'my:pusher:event']) {
-      expect((await post(hub.url, [['topic', 'app1:room'], ['data', '{}'], ['type', type]], jwt)).status).toBe(200);
+      expect(
+        (
+          await post(
+            hub.url,
+            [
+              ['topic', 'app1:room'],
+              ['data', '{}'],
+              ['type', type],
+            ],
+            jwt,
+          )
+        ).status,
+      ).toBe(200);
     }
   });
 });

@@ -26,11 +26,30 @@ describe('topics in the hub’s namespace', () => {
       'https://example.com/a/../.well-known/mercure',
       'urn:x:/.well-known/mercure?x',
     ]) {
-      const answer = await post(hub.url, [['topic', topic], ['data', 'forged'], ['private', 'on']], jwt);
+      const answer = await post(
+        hub.url,
+        [
+          ['topic', topic],
+          ['data', 'forged'],
+          ['private', 'on'],
+        ],
+        jwt,
+      );
       expect([topic, answer.status]).toEqual([topic, 400]);
     }
     for (const topic of ['/.well-known/mercure-other', 'https://example.com/.well-known/mercurex/1']) {
-      expect((await post(hub.url, [['topic', topic], ['data', 'ok']], jwt)).status).toBe(200);
+      expect(
+        (
+          await post(
+            hub.url,
+            [
+              ['topic', topic],
+              ['data', 'ok'],
+            ],
+            jwt,
+          )
+        ).status,
+      ).toBe(200);
     }
     // The watcher's own subscription events are all it gets.
     const other = await subscribe(hub.url, ['urn:probe'], { authorization: `Bearer ${await token({ subscribe: ['*'] })}` });
@@ -51,7 +70,18 @@ describe('topics in the hub’s namespace', () => {
     });
     expect(res.status).toBe(200);
     await res.text();
-    expect((await post(hub.url, [['topic', 'urn:after'], ['data', 'after']], await publisher())).status).toBe(200);
+    expect(
+      (
+        await post(
+          hub.url,
+          [
+            ['topic', 'urn:after'],
+            ['data', 'after'],
+          ],
+          await publisher(),
+        )
+      ).status,
+    ).toBe(200);
     await exact.events.until((items) => items.some((e) => e.data === 'after'), 'the update after');
     expect(exact.events.items.map((e) => e.data)).toEqual(['after']);
     await exact.close();
