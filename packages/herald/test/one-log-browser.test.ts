@@ -58,7 +58,8 @@ const PAGE = `<!doctype html><title>one log</title>
   const channel = pusher.subscribe('${PUSHER_CHANNEL}');
   channel.bind('pusher:subscription_succeeded', () => (ready.pusher = true));
   channel.bind_global((event, data) => { if (!event.startsWith('pusher:')) seen.pusher.push([event, JSON.stringify(data)]); });
-  // Mercure: the browser's own EventSource (anonymous subscriber, public updates).
+  // Mercure: the browser's own EventSource, its JWT in the mercureAuthorization cookie (the messages
+  // of a Pusher private- channel are not public to anonymous Mercure subscribers).
   const source = new EventSource('/.well-known/mercure?topic=' + encodeURIComponent('${CHANNEL}'));
   source.onopen = () => (ready.mercure = true);
   source.addEventListener('said', (e) => seen.mercure.push(['said', e.data]));
@@ -105,6 +106,11 @@ beforeAll(async () => {
   backend = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(port), useTLS: false });
   browser = await launchChromium();
   page = await browser.newPage();
+  const subscriberJwt = await new SignJWT({ mercure: { subscribe: [CHANNEL] } })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(MERCURE_KEY));
+  await page.context().addCookies([{ name: 'mercureAuthorization', value: subscriberJwt, url: base }]);
   await page.goto(`${base}/one-log.html`);
   await page.waitForFunction('window.ready && ready.herald && ready.pusher && ready.mercure', undefined, { timeout: WAIT_MS, polling: 50 });
   // The client-event sender: pusher-js in Node, on the same private channel.

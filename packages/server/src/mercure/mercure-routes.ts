@@ -12,29 +12,42 @@ import { presentedToken, verifyMercureToken, type MercureClaims } from './mercur
 import type { MercureTransport } from './mercure-transport.js';
 import { UPDATES_CHANNEL, type PostedUpdate } from './mercure-update.js';
 import { publishUpdate, topicChannel } from './publish-update.js';
-import { latestEventId, resumePoints } from './resume-point.js';
-import { MAX_SELECTOR_LENGTH, TopicSelector } from './topic-selector.js';
+import { EARLIEST, resumePoints, updatesDropped } from './resume-point.js';
+import { matchesSome, MAX_SELECTOR_LENGTH, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_EXPRESSIONS, TopicSelector } from './topic-selector.js';
 import type { Position } from '@herald/protocol';
 import { randomUUID } from 'node:crypto';
+
+/** The smallest `retry` (ms) an update may carry. */
+export const MIN_RETRY = 50;
 
 // C0 and C1 controls and DEL: they would break the SSE framing of `id:` and `event:`.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** A Pusher `private-`, `private-encrypted-` or `presence-` channel of some app (`A:private-…`), as the Pusher door maps them. */
+const PUSHER_PROTECTED = /^[^:]+:(?:private-|presence-)/;
+
+/** `/.well-known/mercure` as a path prefix anywhere in a topic's text: followed by `/`, `?`, `#` or the end. */
+const HUB_PATH_TEXT = new RegExp(`${MERCURE_PATH.replace(/\./g, '\\.')}(?:[/?#]|$)`, 'i');
+
 /**
- * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below, whatever the
- * scheme and host, once resolved and normalised): only the hub publishes there (subscription
- * events), so a publisher cannot forge them.
+ * Whether `topic` names the hub's own namespace (`/.well-known/mercure` and below), so that only the
+ * hub publishes there (subscription events) and a publisher cannot forge them: its text, with
+ * percent-encoded unreserved characters decoded (`%6Dercure`, `%2E`), holds `/.well-known/mercure`
+ * followed by `/`, `?`, `#` or the end anywhere (before dot segments are resolved: a selector
+ * matches the text as it is, so `/.well-known/mercure/subscriptions/../../x` is refused too), or
+ * resolves (whatever the scheme and host, dot segments removed) to a path in it.
  */
 export function reservedTopic(topic: string): boolean {
+  // Percent-encoded unreserved characters are the same text (`%6Dercure`, `%2e%2e`).
+  const text = topic.replace(/%([0-9A-Fa-f]{2})/g, (escaped, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : escaped;
+  });
+  if (HUB_PATH_TEXT.test(text)) return true;
   let path: string;
   try {
-    // Percent-encoded unreserved characters are the same path (`%6Dercure`); dot segments go.
-    const raw = new URL(topic, 'http://hub/').pathname.replace(/%([0-9A-Fa-f]{2})/g, (escaped, hex: string) => {
-      const char = String.fromCharCode(Number.parseInt(hex, 16));
-      return /[A-Za-z0-9\-._~]/.test(char) ? char : escaped;
-    });
-    path = new URL(raw, 'http://hub/').pathname;
+    path = new URL(new URL(text, 'http://hub/').pathname, 'http://hub/').pathname;
   } catch {
     return false;
   }
@@ -57,8 +70,17 @@ async function authenticate(
 export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, transport: MercureTransport): Route {
   const { hub, security, limits, connections } = parts;
 
-  /** Whether Herald's permissions let anyone subscribe `channel` (its non-Mercure messages are then public to Mercure subscribers). */
+  /**
+   * Whether anyone may subscribe `channel` on Herald's own doors, so that its messages not posted
+   * through the Mercure door (Herald's API, the Pusher door) are public to Mercure subscribers: the
+   * hub does not `requireAuth`, no subscribe hook decides for the channel's namespace, the channel is
+   * not a Pusher `private-`/`presence-` channel (`A:private-…`, `A:presence-…`: the Pusher door asks
+   * for the app's signature there), and Herald's permissions let an anonymous client subscribe it.
+   */
   const isPublic = (channel: string): boolean => {
+    if (security.requireAuth) return false;
+    if (security.hooks !== undefined && security.hooks.endpoint('subscribe', channel) !== false) return false;
+    if (PUSHER_PROTECTED.test(channel)) return false;
     try {
       security.permissions.check(ANONYMOUS, 'subscribe', channel);
       return true;
@@ -82,8 +104,16 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     if (claims === 401) return sendText(res, 401, 'Invalid JWT', headers);
     if (claims === undefined && !config.anonymous) return sendText(res, 401, 'A JWT is required', headers);
     const selectors = [...new Set(texts)].map((t) => new TopicSelector(t));
+    // Every update is matched against every template of every stream: bound the work a stream brings.
+    if (selectors.some((s) => s.expressions > MAX_TEMPLATE_EXPRESSIONS))
+      return sendText(res, 400, `A URI template may have at most ${MAX_TEMPLATE_EXPRESSIONS} expressions`, headers);
+    const templateChars = selectors.reduce((sum, s) => sum + (s.expressions > 0 ? s.text.length : 0), 0);
+    if (templateChars > MAX_TEMPLATE_CHARS)
+      return sendText(res, 400, `The URI templates of a subscription may have at most ${MAX_TEMPLATE_CHARS} characters together`, headers);
     const channels: string[] = [UPDATES_CHANNEL];
-    for (const selector of selectors.filter((s) => s.exact)) {
+    // An exact topic in the hub's namespace is served from `~mercure` only: a Herald API message
+    // on its channel must not pass for a subscription event.
+    for (const selector of selectors.filter((s) => s.exact && !reservedTopic(s.text))) {
       const channel = topicChannel(selector.text);
       if (channel === undefined) return sendText(res, 400, `Topic too long: ${selector.text.slice(0, 64)}…`, headers);
       if (!channels.includes(channel)) channels.push(channel);
@@ -97,9 +127,18 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const slot = connections.acquire(req.socket, claims?.user ?? null);
     if ('refused' in slot) return sendText(res, statusFor(slot.code), slot.refused, { ...headers, Connection: 'close' });
     res.once('close', () => slot.release());
-    const plan = lastEventId === undefined ? undefined : await resumePoints(hub, lastEventId, channels);
-    // The `Last-Event-ID` answer: the id of the event before the first one sent.
-    const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : await latestEventId(hub);
+    let plan = lastEventId === undefined ? undefined : await resumePoints(hub, lastEventId, channels);
+    // A private update the subscriber may not see is an id that does not exist for it (else the
+    // answer would confirm a guessed id).
+    const named = plan?.update;
+    if (named?.private === true && (claims === undefined || !matchesSome(claims.subscribe, named.topics)))
+      plan = { since: new Map(), resolved: false };
+    // The `Last-Event-ID` answer: the id of the event before the first one sent, or `earliest` "when
+    // the subscriber requests an event that doesn't exist" (draft-07, Reconciliation). Never the
+    // latest update's id: the subscriber may not be allowed to see it (a private update's).
+    const answered = plan === undefined ? undefined : plan.resolved ? lastEventId : EARLIEST;
+    // An id not found, while ~mercure has dropped updates, may be one it dropped: say so (gap event).
+    const unknownResume = plan !== undefined && !plan.resolved && (await updatesDropped(hub));
     const publicChannels = new Set(channels.filter((c) => c !== UPDATES_CHANNEL && isPublic(c)));
     const extra: Record<string, string> = params.has('authorization') ? { 'Cache-Control': 'private, no-cache, no-transform' } : {};
     try {
@@ -114,6 +153,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
           publicChannels,
           payload: claims?.payload,
           since: parts.clock.now(),
+          unknownResume,
         },
         channels,
         plan?.since ?? new Map<string, Position | undefined>(),
@@ -160,8 +200,14 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
     const eventType = form.get('type') ?? undefined;
     if (eventType !== undefined && (eventType === '' || CONTROL.test(eventType)))
       return sendText(res, 400, 'Invalid "type" field', headers);
+    // Pusher clients of the topic's channel would take it for the protocol's own event.
+    if (eventType !== undefined && /^pusher(?:_internal)?:/.test(eventType))
+      return sendText(res, 400, 'A "type" must not start with pusher: or pusher_internal:', headers);
     const retryText = form.get('retry') ?? undefined;
     if (retryText !== undefined && !/^[0-9]{1,10}$/.test(retryText)) return sendText(res, 400, 'Invalid "retry" field', headers);
+    // A smaller reconnection delay makes every EventSource of the topics reconnect in a tight loop.
+    if (retryText !== undefined && Number(retryText) < MIN_RETRY)
+      return sendText(res, 400, `The "retry" field must be at least ${MIN_RETRY} ms`, headers);
     for (const topic of topics) {
       if (!claims.publish.some((s) => s.matches(topic)))
         return sendText(res, 403, `Not allowed to publish to ${topic.slice(0, 64)}`, headers);

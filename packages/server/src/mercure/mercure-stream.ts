@@ -29,6 +29,11 @@ export interface MercureStreamSetup {
   readonly publicChannels: ReadonlySet<string>;
   readonly payload: unknown;
   readonly since: number;
+  /**
+   * The stream resumes from an id the hub could not find while `~mercure` has dropped updates: it
+   * opens with a named `gap` event (`reason` `unknown`), since the id may be one it dropped.
+   */
+  readonly unknownResume?: boolean;
 }
 
 /**
@@ -111,16 +116,17 @@ export class MercureStream implements Subscriber, OutboxOwner {
   #wants(channel: string, update: DecodedUpdate): boolean {
     const { selectors, allowed } = this.setup;
     if (channel === UPDATES_CHANNEL) {
-      if (!matchesSome(selectors, update.topics)) return false;
+      if (!matchesSome(selectors, update.topics, update.matches)) return false;
     } else if (update.posted) {
       // Also on the updates channel, which every stream reads: delivered from there.
       return false;
     } else {
       // A Herald API or Pusher message: public when the channel is public, else for subscribers allowed its topic.
       if (this.setup.publicChannels.has(channel)) return true;
-      return allowed !== undefined && matchesSome(allowed, [unescapeName(channel)]);
+      // Its topics are the channel's one topic.
+      return allowed !== undefined && matchesSome(allowed, update.topics, update.matches);
     }
-    return !update.private || (allowed !== undefined && matchesSome(allowed, update.topics));
+    return !update.private || (allowed !== undefined && matchesSome(allowed, update.topics, update.matches));
   }
 
   replayRoom(): boolean {
@@ -143,6 +149,11 @@ export class MercureStream implements Subscriber, OutboxOwner {
       resumed: gap.resumed,
     });
     this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: ${data}\n\n`));
+  }
+
+  /** A resume from an id the hub does not have (it may have dropped it): a named `gap` event, so no loss is silent. */
+  unknownResume(): void {
+    this.#outbox.push(Buffer.from(`id: ${this.cursor}\nevent: gap\ndata: {"type":"gap","reason":"unknown"}\n\n`));
   }
 
   presence(): void {}

@@ -14,7 +14,7 @@ export const MERCURE_SECURE_COOKIE = '__Secure-mercure_access_token';
 export interface MercureClaims {
   /** `mercure.publish`: the topics the holder may publish to. */
   readonly publish: readonly TopicSelector[];
-  /** `mercure.subscribe`: the topics whose private updates the holder may receive. */
+  /** `mercure.subscribe`: the topics whose private updates (and non-public Herald/Pusher messages) the holder may receive. */
   readonly subscribe: readonly TopicSelector[];
   /** `mercure.payload`, shown in subscription events. */
   readonly payload: unknown;
@@ -25,9 +25,9 @@ export interface MercureClaims {
 }
 
 /**
- * The token a request presents: the `Authorization: Bearer` header wins, then (where `query` is
- * allowed: subscribers) the `authorization` query parameter, then the `mercureAuthorization`
- * cookie (or `__Secure-mercure_access_token`). `undefined`: none; `null`: an `Authorization` header that is not `Bearer <token>`.
+ * The token a request presents: the `Authorization: Bearer` header wins, then the `authorization`
+ * query parameter of `params` (subscribers and publishers both pass theirs; `undefined` skips it),
+ * then the `mercureAuthorization` cookie (or `__Secure-mercure_access_token`). `undefined`: none; `null`: an `Authorization` header that is not `Bearer <token>`.
  */
 export function presentedToken(req: IncomingMessage, params: URLSearchParams | undefined): string | undefined | null {
   const header = req.headers.authorization;

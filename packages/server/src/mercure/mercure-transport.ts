@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
+import { ExpiryTimer } from '../transport/expiry-timer.js';
 import { SSE_HEARTBEAT } from '../transport/sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from '../transport/transport.js';
 import { MercureStream, type MercureStreamOwner, type MercureStreamSetup } from './mercure-stream.js';
@@ -95,13 +96,14 @@ export class MercureTransport implements Transport, MercureStreamOwner {
     // An id-only block (with the reconnection delay): EventSource takes the id, so a reconnect
     // before the first update resumes from here, and dispatches no event.
     stream.write(Buffer.from(`retry: ${this.#options.retry}\nid: ${stream.cursor}\n\n`));
+    if (setup.unknownResume === true) stream.unknownResume();
     this.#streams.add(stream);
     for (const outcome of outcomes) outcome.start();
     this.#options.opened?.(stream);
     if (expiresAt !== undefined) {
-      const timer = setTimeout(() => stream.end(), Math.max(0, expiresAt - this.#clock.now()));
-      timer.unref();
-      res.once('close', () => clearTimeout(timer));
+      // In steps of at most 2³¹ − 1 ms: a longer setTimeout would end the stream after 1 ms.
+      const timer = new ExpiryTimer(this.#clock, expiresAt, () => stream.end());
+      res.once('close', () => timer.cancel());
     }
     return stream;
   }

@@ -62,6 +62,8 @@ export interface DecodedUpdate {
   readonly id: string;
   /** The whole SSE event: `id:`, `event:`, `retry:`, `data:` lines and the blank line (the same bytes for every subscriber). */
   readonly chunk: Buffer;
+  /** Whether a selector text matches one of {@link topics}: filled by the streams it is dispatched to, so each text is matched once. */
+  readonly matches: Map<string, boolean>;
 }
 
 /** The Herald data of a message (its envelope's `data`), as JSON text. */
@@ -108,6 +110,7 @@ function decode(message: HubMessage): DecodedUpdate {
     meta,
     id,
     chunk: Buffer.from(`id: ${id}\n${sseFields(event.replace(/[\r\n]/g, ' '), text, retry)}`),
+    matches: new Map(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { parseCursor, type Position } from '@herald/protocol';
 import type { Hub } from '../hub/hub.js';
-import { decodedUpdate, UPDATES_CHANNEL } from './mercure-update.js';
+import { decodedUpdate, UPDATES_CHANNEL, type UpdateMeta } from './mercure-update.js';
 
 /** The reserved last event id: every retained update. */
 export const EARLIEST = 'earliest';
@@ -13,6 +13,8 @@ const PAGE = 500;
 export interface ResumePlan {
   readonly since: Map<string, Position | undefined>;
   readonly resolved: boolean;
+  /** For a publisher's id: the update it names (its topics, whether it is private). */
+  readonly update?: UpdateMeta;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function resumePoints(hub: Hub, lastEventId: string, channels: read
   }
   let known: Map<string, Position> | undefined;
   let anchor: { channel: string; position: Position } | undefined;
+  let update: UpdateMeta | undefined;
   const cursor = parseCursor(lastEventId.startsWith('#') ? lastEventId.slice(1) : lastEventId);
   if (cursor.ok) {
     known = new Map([...cursor.value].map(([channel, { epoch, offset }]) => [channel, { epoch, offset }]));
@@ -49,7 +52,9 @@ export async function resumePoints(hub: Hub, lastEventId: string, channels: read
       anchor = { channel, position };
     }
   } else {
-    known = await findUpdate(hub, lastEventId);
+    const found = await findUpdate(hub, lastEventId);
+    known = found?.positions;
+    update = found?.meta;
     const position = known?.get(UPDATES_CHANNEL);
     if (position !== undefined) anchor = { channel: UPDATES_CHANNEL, position };
   }
@@ -60,7 +65,7 @@ export async function resumePoints(hub: Hub, lastEventId: string, channels: read
     if (position !== undefined) since.set(channel, position);
     else if (time !== undefined) since.set(channel, await positionBefore(hub, channel, time));
   }
-  return { since, resolved: true };
+  return { since, resolved: true, ...(update !== undefined && { update }) };
 }
 
 /** When the message at `position` of `channel` was stored, if it is still retained. */
@@ -86,16 +91,20 @@ async function positionBefore(hub: Hub, channel: string, time: number): Promise<
 }
 
 /** The positions of the last retained update whose publisher gave it `id`: on the updates channel and its topics' channels. */
-async function findUpdate(hub: Hub, id: string): Promise<Map<string, Position> | undefined> {
+async function findUpdate(hub: Hub, id: string): Promise<{ positions: Map<string, Position>; meta: UpdateMeta } | undefined> {
   let since: Position | undefined;
-  let found: Map<string, Position> | undefined;
+  let found: { positions: Map<string, Position>; meta: UpdateMeta } | undefined;
+  // The id as it is written in a stored update (JSON text): only a message holding it is decoded.
+  const needle = JSON.stringify(id);
   for (let read = 0; read < SCAN_LIMIT; read += PAGE) {
     const page = await hub.read(UPDATES_CHANNEL, since, PAGE);
     for (const message of page.messages) {
+      if (!message.json.includes(needle)) continue;
       const meta = decodedUpdate(message).meta;
       if (meta?.id !== id) continue;
-      found = new Map([[UPDATES_CHANNEL, { epoch: message.epoch, offset: message.offset }]]);
-      for (const [channel, position] of Object.entries(meta.positions ?? {})) found.set(channel, position);
+      const positions = new Map([[UPDATES_CHANNEL, { epoch: message.epoch, offset: message.offset }]]);
+      for (const [channel, position] of Object.entries(meta.positions ?? {})) positions.set(channel, position);
+      found = { positions, meta };
     }
     since = page.position;
     if (!page.more) break;
@@ -110,4 +119,14 @@ export async function latestEventId(hub: Hub): Promise<string> {
   const { messages } = await hub.read(UPDATES_CHANNEL, { epoch: position.epoch, offset: position.offset - 1 }, 1);
   const last = messages[0];
   return last === undefined ? EARLIEST : decodedUpdate(last).id;
+}
+
+/**
+ * Whether `~mercure` no longer holds everything ever stored on it (its retention dropped some), so an
+ * id it cannot find may be one it dropped.
+ */
+export async function updatesDropped(hub: Hub): Promise<boolean> {
+  const { messages, position } = await hub.read(UPDATES_CHANNEL, undefined, 1);
+  const oldest = messages[0];
+  return oldest === undefined ? position.offset > 0 : oldest.offset > 1;
 }

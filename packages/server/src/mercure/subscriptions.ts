@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.js';
+import type { Subscriber } from '../hub/subscriber.js';
 import type { Logger } from '../logger.js';
 import type { Route } from '../http/route.js';
 import type { MercureConfig } from './mercure-config.js';
@@ -57,8 +58,10 @@ export class SubscriptionEvents {
   opened(stream: MercureStream): void {
     const { subscriber, selectors, payload } = stream.setup;
     const info: SubscriptionInfo = { subscriber, topics: selectors.map((s) => s.text), ...(payload !== undefined && { payload }) };
+    // A member of its own, not the stream: a message on the channel must not reach the stream.
+    const member: Subscriber = { client: stream.client, user: stream.user, message() {}, gap() {}, presence() {} };
     this.#hub
-      .subscribe(stream, SUBSCRIPTIONS_CHANNEL, { info })
+      .subscribe(member, SUBSCRIPTIONS_CHANNEL, { info })
       .then((outcome) => {
         if (stream.response.destroyed) return this.#hub.unsubscribe(outcome.subscription);
         stream.subscriptions.push(outcome.subscription);
@@ -76,14 +79,18 @@ export class SubscriptionEvents {
     const { subscriber, selectors, payload } = stream.setup;
     for (const selector of selectors) {
       const document = subscriptionDocument(selector.text, subscriber, active, payload);
-      publishUpdate(this.#hub, {
-        topics: [subscriptionTopic(selector.text, subscriber)],
-        data: JSON.stringify({ '@context': CONTEXT, ...document }),
-        type: undefined,
-        id: undefined,
-        retry: undefined,
-        private: true,
-      }).catch((error: unknown) => this.#logger.debug({ err: error }, 'Mercure subscription event not published'));
+      publishUpdate(
+        this.#hub,
+        {
+          topics: [subscriptionTopic(selector.text, subscriber)],
+          data: JSON.stringify({ '@context': CONTEXT, ...document }),
+          type: undefined,
+          id: undefined,
+          retry: undefined,
+          private: true,
+        },
+        false,
+      ).catch((error: unknown) => this.#logger.debug({ err: error }, 'Mercure subscription event not published'));
     }
   }
 }

@@ -1,6 +1,12 @@
 /** Most characters of a topic selector (longer ones are refused with 400). */
 export const MAX_SELECTOR_LENGTH = 2048;
 
+/** Most expressions (`{…}`) in a URI-template selector of a subscription (more are refused with 400). */
+export const MAX_TEMPLATE_EXPRESSIONS = 16;
+
+/** Most characters of a subscription's URI-template selectors together (more are refused with 400). */
+export const MAX_TEMPLATE_CHARS = 8192;
+
 const U = String.raw`(?:[A-Za-z0-9\-_~.]|%[0-9A-Fa-f]{2})`;
 const U_NO_DOT = String.raw`(?:[A-Za-z0-9\-_~]|%[0-9A-Fa-f]{2})`;
 const R = String.raw`(?:[A-Za-z0-9\-_~.:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})`;
@@ -76,7 +82,10 @@ function parseTemplate(template: string): Template | undefined {
  */
 export function compileTemplate(template: string): ((topic: string) => boolean) | undefined {
   const parsed = parseTemplate(template);
-  if (parsed === undefined) return undefined;
+  return parsed === undefined ? undefined : templateMatcher(parsed);
+}
+
+function templateMatcher(parsed: Template): (topic: string) => boolean {
   const { literals, operators } = parsed;
   const whole = operators.map((op) => new RegExp(`^${expression(op)}$`));
   const sticky = operators.map((op) => new RegExp(expression(op), 'y'));
@@ -113,13 +122,17 @@ export class TopicSelector {
   readonly text: string;
   /** `*`: every topic. */
   readonly any: boolean;
+  /** How many expressions (`{…}`) the selector has: 0 unless it is a URI template. */
+  readonly expressions: number;
   /** The template's expression, when the selector is a URI template. */
   readonly #template: ((topic: string) => boolean) | undefined;
 
   constructor(text: string) {
     this.text = text;
     this.any = text === '*';
-    this.#template = this.any ? undefined : compileTemplate(text);
+    const parsed = this.any ? undefined : parseTemplate(text);
+    this.expressions = parsed?.operators.length ?? 0;
+    this.#template = parsed === undefined ? undefined : templateMatcher(parsed);
   }
 
   /** Whether only a topic equal to the selector matches (no `*`, no template). */
@@ -132,8 +145,22 @@ export class TopicSelector {
   }
 }
 
-/** Whether any of `selectors` matches any of `topics`. */
-export function matchesSome(selectors: readonly TopicSelector[], topics: readonly string[]): boolean {
-  for (const selector of selectors) for (const topic of topics) if (selector.matches(topic)) return true;
+/** Most selector results one update remembers (see {@link matchesSome}). */
+const MAX_REMEMBERED = 4096;
+
+/**
+ * Whether any of `selectors` matches any of `topics`. With `remembered` (an update's own map, shared
+ * by every stream it is dispatched to), each selector text is matched against the update's topics
+ * once per update, whatever how many streams hold it (at most {@link MAX_REMEMBERED} texts are kept).
+ */
+export function matchesSome(selectors: readonly TopicSelector[], topics: readonly string[], remembered?: Map<string, boolean>): boolean {
+  for (const selector of selectors) {
+    let hit = remembered?.get(selector.text);
+    if (hit === undefined) {
+      hit = topics.some((topic) => selector.matches(topic));
+      if (remembered !== undefined && remembered.size < MAX_REMEMBERED) remembered.set(selector.text, hit);
+    }
+    if (hit) return true;
+  }
   return false;
 }
