@@ -1,34 +1,11 @@
 import { createPublicKey } from 'node:crypto';
-import type { HeraldServerOptions } from '@herald/server';
+import { MERCURE_ALGORITHMS, PUSHER_WEBHOOK_EVENTS, type HeraldServerOptions } from '@herald/server';
 import { z } from 'zod';
 import { jsonErrorWithoutInput } from './json-error.js';
 
 type PusherOptions = NonNullable<HeraldServerOptions['pusher']>;
 type MercureOptions = NonNullable<HeraldServerOptions['mercure']>;
-type PusherWebhookEventName = NonNullable<NonNullable<PusherOptions['apps'][number]['webhooks']>[number]['events']>[number];
 type MercureJwtAlgorithm = NonNullable<MercureOptions['jwtAlgorithm']>;
-
-/** The Pusher webhook events an app may ask for (`pusher.apps[].webhooks[].events`). */
-export const PUSHER_WEBHOOK_EVENTS = [
-  'channel_occupied',
-  'channel_vacated',
-  'member_added',
-  'member_removed',
-  'client_event',
-] as const satisfies readonly PusherWebhookEventName[];
-
-/** The JWT algorithms the Mercure door verifies (`mercure.*JwtAlgorithm`). */
-export const MERCURE_JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'ES512',
-] as const satisfies readonly MercureJwtAlgorithm[];
 
 /** Bytes the production profile requires of a Pusher app secret and of a Mercure HMAC key (an HS256 key no shorter than its hash). */
 export const MIN_DOOR_SECRET_BYTES = 32;
@@ -96,7 +73,7 @@ export const pusherSchema = <Delivery extends z.ZodType>(webhookDelivery: Delive
     });
 
 const mercureKey = z.string().min(1, 'must not be empty');
-const mercureAlgorithm = z.enum(MERCURE_JWT_ALGORITHMS);
+const mercureAlgorithm = z.enum(MERCURE_ALGORITHMS);
 
 /** The EC curve each ES* algorithm needs (Node's names). */
 const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };

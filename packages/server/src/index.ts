@@ -108,3 +108,5 @@ export type {
 export { pusherWebhookQueueName } from './pusher/pusher-webhooks.js';
 export { checkPusherSignature, pusherHmac, stringToSign } from './pusher/pusher-request-signature.js';
 export type { MercureJwtAlgorithm, MercureOptions } from './mercure/mercure-options.js';
+export { MERCURE_ALGORITHMS } from './mercure/mercure-config.js';
+export { PUSHER_WEBHOOK_EVENTS } from './pusher/pusher-webhook-events.js';

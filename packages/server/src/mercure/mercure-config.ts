@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { MercureJwtAlgorithm, MercureOptions } from './mercure-options.js';
 
 /** The algorithms `MercureOptions` accepts. */
-export const MERCURE_ALGORITHMS: readonly MercureJwtAlgorithm[] = [
+export const MERCURE_ALGORITHMS = [
   'HS256',
   'HS384',
   'HS512',
@@ -12,7 +12,7 @@ export const MERCURE_ALGORITHMS: readonly MercureJwtAlgorithm[] = [
   'ES256',
   'ES384',
   'ES512',
-];
+] as const satisfies readonly MercureJwtAlgorithm[];
 
 /** A key and the one algorithm tokens signed with it must use. */
 export interface MercureKey {
@@ -32,7 +32,7 @@ export interface MercureConfig {
 
 function algorithm(name: string, value: unknown, fallback: MercureJwtAlgorithm): MercureJwtAlgorithm {
   if (value === undefined) return fallback;
-  if (!MERCURE_ALGORITHMS.includes(value as MercureJwtAlgorithm))
+  if (!(MERCURE_ALGORITHMS as readonly string[]).includes(value as string))
     throw new RangeError(`mercure.${name} must be one of ${MERCURE_ALGORITHMS.join(', ')}`);
   return value as MercureJwtAlgorithm;
 }

@@ -5,13 +5,13 @@ import type { WebhookEventInput } from '../webhooks/webhook-sink.js';
 import type { PusherWebhookEventName } from './pusher-options.js';
 
 /** Every Pusher webhook event, in Pusher's order. */
-export const PUSHER_WEBHOOK_EVENTS: readonly PusherWebhookEventName[] = [
+export const PUSHER_WEBHOOK_EVENTS = [
   'channel_occupied',
   'channel_vacated',
   'member_added',
   'member_removed',
   'client_event',
-];
+] as const satisfies readonly PusherWebhookEventName[];
 
 /** The hub's webhook event each Pusher event comes from. */
 export const HUB_EVENT_OF: Readonly<Record<PusherWebhookEventName, WebhookEventType>> = {
