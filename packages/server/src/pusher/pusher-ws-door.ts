@@ -10,6 +10,9 @@ import { resolvePusherOptions, type PusherApp } from './pusher-door-options.js';
 import type { PusherOptions } from './pusher-options.js';
 import { PusherTransport, type PusherRefusal } from './pusher-transport.js';
 
+/** Frames beyond `maxChannels` a client may send at once: a sign-in, a ping, an unsubscribe or two. */
+const FRAME_BURST_HEADROOM = 8;
+
 /** The path prefix of Pusher WebSocket connections: `/app/{key}`. */
 export const PUSHER_WS_PREFIX = '/app/';
 
@@ -46,8 +49,14 @@ export function pusherWsDoor(options: PusherOptions, context: FrontDoorContext):
             maxChannels: limits.maxChannels,
             sendQueueBytes: limits.sendQueueBytes,
             maxMessageBytes: limits.maxMessageBytes,
-            framesPerSecond: limits.commandsPerSecond,
-            frameBurst: limits.commandBurst,
+            // Never below what a well-behaved client needs: the client-event rate an app allows
+            // (4301 limits those), and a burst that (re)subscribes every channel at once.
+            framesPerSecond: Math.max(limits.commandsPerSecond, ...resolved.apps.map((app) => app.clientEventsPerSecond)),
+            frameBurst: Math.max(
+              limits.commandBurst,
+              limits.maxChannels + FRAME_BURST_HEADROOM,
+              ...resolved.apps.map((app) => Math.ceil(app.clientEventsPerSecond)),
+            ),
             ...(parts.metrics && { onSlowConsumer: () => parts.metrics?.slowConsumer('pusher') }),
           },
           parts.logger,

@@ -21,15 +21,19 @@ describe('Pusher door: the frame rate limit (commandsPerSecond, commandBurst)', 
   };
 
   it('answers frames over the burst with pusher:error 4302, and closes with 4100 after 50 in a row', async () => {
-    // 0.01 per second: nothing refills during the test.
-    hub = await startPusherHub({ commandsPerSecond: 0.01, commandBurst: 5 });
+    // 0.01 per second (commandsPerSecond and the app's clientEventsPerSecond): nothing refills during
+    // the test. The burst is max(commandBurst, maxChannels + 8, clientEventsPerSecond) = max(5, 9, 1) = 9.
+    hub = await startPusherHub(
+      { commandsPerSecond: 0.01, commandBurst: 5, maxChannels: 1 },
+      { apps: [{ ...APP, clientEventsPerSecond: 0.01 }] },
+    );
     const flooder = await connect();
     for (let i = 0; i < 70; i++) flooder.sendRaw(JSON.stringify({ event: 'pusher:ping', data: {} }));
     const closed = await flooder.closed;
     expect(closed.code).toBe(4100);
     const frames = flooder.frames.items.slice(1);
-    expect(frames.slice(0, 5).map((f) => f.event)).toEqual(Array(5).fill('pusher:pong'));
-    const errors = frames.slice(5);
+    expect(frames.slice(0, 9).map((f) => f.event)).toEqual(Array(9).fill('pusher:pong'));
+    const errors = frames.slice(9);
     expect(errors).toHaveLength(49);
     for (const error of errors)
       expect(error).toEqual({ event: 'pusher:error', data: { code: 4302, message: expect.stringContaining('0.01') } });
@@ -37,21 +41,26 @@ describe('Pusher door: the frame rate limit (commandsPerSecond, commandBurst)', 
   });
 
   it('a refused frame is dropped and the connection goes on; a well-behaved pusher-js client is never limited', async () => {
-    hub = await startPusherHub({ commandsPerSecond: 0.01, commandBurst: 3 });
+    // A burst of max(commandBurst, maxChannels + 8, clientEventsPerSecond) = 10 frames: two subscribes and eight pings pass.
+    hub = await startPusherHub(
+      { commandsPerSecond: 0.01, commandBurst: 3, maxChannels: 2 },
+      { apps: [{ ...APP, clientEventsPerSecond: 0.01 }] },
+    );
     const client = await connect();
-    for (let i = 0; i < 4; i++) client.sendRaw(JSON.stringify({ event: 'pusher:subscribe', data: { channel: `c${i}` } }));
-    await client.frames.until((fs) => fs.filter((f) => f.event !== 'pusher:connection_established').length === 4, 'four answers');
+    for (let i = 0; i < 2; i++) client.sendRaw(JSON.stringify({ event: 'pusher:subscribe', data: { channel: `c${i}` } }));
+    for (let i = 0; i < 9; i++) client.sendRaw(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    await client.frames.until((fs) => fs.filter((f) => f.event !== 'pusher:connection_established').length === 11, 'eleven answers');
     // The refusal is immediate; the subscribes answer when the hub did.
     expect(
       client.frames.items
         .slice(1)
-        .map((f) => [f.event, f.channel ?? f.data.code])
+        .map((f) => [f.event, f.channel ?? f.data?.code ?? null])
         .sort(),
     ).toEqual([
       ['pusher:error', 4302],
+      ...Array(8).fill(['pusher:pong', null]),
       ['pusher_internal:subscription_succeeded', 'c0'],
       ['pusher_internal:subscription_succeeded', 'c1'],
-      ['pusher_internal:subscription_succeeded', 'c2'],
     ]);
     // Another connection has its own bucket: pusher-js subscribes and receives as usual.
     const pusherJs = await clients.connect(clientOptions(hub));
