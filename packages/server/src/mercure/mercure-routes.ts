@@ -97,7 +97,9 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
   ): Promise<void> {
     const texts = params.getAll('topic');
     if (texts.length === 0) return sendText(res, 400, 'Missing "topic" parameter', headers);
-    if (texts.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} "topic" parameters`, headers);
+    // The stream also reads `~mercure`, which counts as one of its `maxChannels` channels.
+    const maxTopics = Math.max(1, limits.maxChannels - 1);
+    if (texts.length > maxTopics) return sendText(res, 400, `At most ${maxTopics} "topic" parameters`, headers);
     if (texts.some((t) => t.length === 0 || t.length > MAX_SELECTOR_LENGTH))
       return sendText(res, 400, `A "topic" must have 1 to ${MAX_SELECTOR_LENGTH} characters`, headers);
     const claims = await authenticate(req, params, config.subscriber);
@@ -118,7 +120,7 @@ export function mercureRoute(config: MercureConfig, parts: FrontDoorParts, trans
       if (channel === undefined) return sendText(res, 400, `Topic too long: ${selector.text.slice(0, 64)}…`, headers);
       if (!channels.includes(channel)) channels.push(channel);
     }
-    if (channels.length > limits.maxChannels) return sendText(res, 400, `At most ${limits.maxChannels} topics`, headers);
+    if (channels.length > maxTopics + 1) return sendText(res, 400, `At most ${maxTopics} topics`, headers);
     const header = req.headers['last-event-id'];
     // The header wins; `last_event_id` is the later drafts' name of `lastEventID`. An empty value is none.
     const lastEventId = [typeof header === 'string' ? header : '', params.get('lastEventID') ?? '', params.get('last_event_id') ?? ''].find(
