@@ -245,3 +245,12 @@ export interface PresenceStore {
 export function serializeEnvelope(channel: string, epoch: string, offset: number, time: number, dataJson: string): string {
   return `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"time":${time},"data":${dataJson}}`;
 }
+
+/**
+ * The data of an envelope {@link serializeEnvelope} wrote, as its JSON text (the same bytes): the
+ * envelope ends with `,"data":<data>}`, and nothing before it can hold that text (channel names and
+ * epochs have no `"`).
+ */
+export function envelopeData(envelope: string): string {
+  return envelope.slice(envelope.indexOf(',"data":') + 8, -1);
+}

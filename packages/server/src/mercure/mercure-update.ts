@@ -1,6 +1,7 @@
 import { encodePosition, type Position } from '@herald/protocol';
 import { DEFAULT_EVENT, eventData, readEvent } from '../doors/door-event.js';
 import { unescapeName } from '../doors/escaped-channel.js';
+import { envelopeData } from '../engine/broker.js';
 import type { HubMessage } from '../hub/hub-message.js';
 
 /**
@@ -66,15 +67,6 @@ export interface DecodedUpdate {
   readonly matches: Map<string, boolean>;
 }
 
-/** The Herald data of a message (its envelope's `data`), as JSON text. */
-function dataJson(envelope: string): string {
-  try {
-    return JSON.stringify((JSON.parse(envelope) as { data?: unknown }).data) ?? 'null';
-  } catch {
-    return 'null';
-  }
-}
-
 function readMeta(json: string): UpdateMeta | undefined {
   if (!json.includes('"mercure"')) return undefined;
   try {
@@ -98,7 +90,7 @@ export function sseFields(event: string, text: string, retry: number | undefined
 }
 
 function decode(message: HubMessage): DecodedUpdate {
-  const json = dataJson(message.json);
+  const json = envelopeData(message.json);
   const meta = readMeta(json);
   const { event, text } = readEvent(json);
   const retry = typeof meta?.retry === 'number' ? meta.retry : undefined;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { serializeEnvelope } from '../engine/broker.js';
 import { HubMessage } from '../hub/hub-message.js';
-import { dataJson, pusherDelivery } from './pusher-delivery.js';
+import { envelopeData } from '../engine/broker.js';
+import { pusherDelivery } from './pusher-delivery.js';
 
 const message = (data: unknown): HubMessage =>
   new HubMessage({ channel: 'app1:c', epoch: 'e', offset: 1, time: 0, json: serializeEnvelope('app1:c', 'e', 1, 0, JSON.stringify(data)) });
@@ -13,7 +14,7 @@ const frame = (data: unknown) => {
 
 describe('pusherDelivery', () => {
   it('reads the data out of the envelope', () => {
-    expect(dataJson(serializeEnvelope('a:"x', 'e', 3, 9, '{"data":1}'))).toBe('{"data":1}');
+    expect(envelopeData(serializeEnvelope('a:"x', 'e', 3, 9, '{"data":1}'))).toBe('{"data":1}');
   });
 
   it('maps {event, data} to the event and anything else to `message`', () => {

@@ -1,4 +1,5 @@
 import { readEvent } from '../doors/door-event.js';
+import { envelopeData } from '../engine/broker.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { wsTextFrame } from '../transport/ws-frame.js';
 
@@ -22,7 +23,7 @@ export const DELIVERY_KEY = 'pusher';
  * never delivered, whoever stored it (a Herald publish could otherwise forge presence members).
  */
 export function pusherDelivery(message: HubMessage, channel: string): PusherDelivery {
-  const data = dataJson(message.json);
+  const data = envelopeData(message.json);
   const { event, text } = readEvent(data);
   if (isProtocolEvent(event)) return { frame: undefined, socket: undefined };
   let socket: string | undefined;
@@ -34,14 +35,6 @@ export function pusherDelivery(message: HubMessage, channel: string): PusherDeli
   }
   const frame = userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId };
   return { frame: wsTextFrame(JSON.stringify(frame)), socket };
-}
-
-/**
- * The data of a stored message: its envelope (`serializeEnvelope`) ends with `,"data":<data>}`, and
- * nothing before it can hold that text (channel names and epochs have no `"`).
- */
-export function dataJson(envelope: string): string {
-  return envelope.slice(envelope.indexOf(',"data":') + 8, -1);
 }
 
 /**
