@@ -22,3 +22,16 @@ export async function deleteStreams(url: string, prefixes: readonly string[]): P
     await nc.close();
   }
 }
+
+/** The index (0-based, server `n<index + 1>` of `startNatsCluster`) of the stream's leader. */
+export async function streamLeader(url: string, stream: string): Promise<number> {
+  const nc = await connect({ servers: url.replace(/^nats:\/\//, '').split(',') });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(stream);
+    const leader = info.cluster?.leader;
+    if (leader === undefined || !/^n\d+$/.test(leader)) throw new Error(`stream ${stream} has no leader`);
+    return Number(leader.slice(1)) - 1;
+  } finally {
+    await nc.close();
+  }
+}

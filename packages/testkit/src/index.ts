@@ -16,3 +16,4 @@ export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
 export { startChildHub, type ChildHub } from './child-hub.js';
+export { startNatsCluster, startNatsServer, type NatsClusterOptions, type TestNatsCluster } from './nats-server.js';
