@@ -113,7 +113,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(
       new Option(
         '-e, --engine <engine>',
-        'memory (one process), redis://host:port (many nodes) or sqlite:<file> (durable single node) [default: memory]',
+        'memory (one process), redis://host:port or nats://host:port[,host:port…][?replicas=3] (many nodes) or sqlite:<file> (durable single node) [default: memory]',
       ).argParser((text: string) => {
         try {
           parseEngine(text);

@@ -107,9 +107,9 @@ const hooks = z.strictObject({
     .optional(),
 });
 
-/** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */
-const engine = z.string().refine((e) => e === 'memory' || /^rediss?:\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e), {
-  error: 'must be memory, redis://host:port or sqlite:<file>',
+/** `memory`, `redis://host:port[/db]` (or `rediss://`), `nats://host:port[,host:port…][?options]` or `sqlite:<file>`. */
+const engine = z.string().refine((e) => e === 'memory' || /^(rediss?|nats):\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e), {
+  error: 'must be memory, redis://host:port, nats://host:port or sqlite:<file>',
 });
 
 const redis = z.strictObject({

@@ -12,24 +12,58 @@ import {
   type WebhookQueue,
 } from '@herald/server';
 import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, RedisWebhookQueue, redactUrl } from '@herald/redis';
+import { NatsBroker, NatsPresenceStore, NatsTicketStore } from '@herald/nats';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
 /** Which engine a configuration names. */
 export type EngineSpec =
-  { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | NatsEngineSpec;
 
-/** Reads `memory`, `redis://…`/`rediss://…` or `sqlite:<file>`; throws a RangeError otherwise. */
+/** `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`, parsed. */
+export interface NatsEngineSpec {
+  readonly kind: 'nats';
+  /** `nats://host:port[,host:port…]` without the options. */
+  readonly url: string;
+  /** Replicas of the stream and KV buckets the node creates. @default 1 */
+  readonly replicas: number;
+  /** Stream name and prefix of subjects and buckets. @default "HERALD" */
+  readonly prefix: string;
+}
+
+/** Reads `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`. */
+function parseNats(text: string): NatsEngineSpec {
+  const match = /^nats:\/\/([^\s/?#]+)\/?(?:\?([^\s#]*))?$/.exec(text);
+  if (match === null) throw new RangeError(`bad NATS engine "${text}": use nats://host:port[,host:port…][?replicas=3]`);
+  const servers = match[1]!.split(',');
+  if (servers.some((server) => !/^[^\s:,]+:\d{1,5}$/.test(server)))
+    throw new RangeError(`bad NATS engine "${text}": every server must be host:port`);
+  let replicas = 1;
+  let prefix = 'HERALD';
+  for (const [key, value] of new URLSearchParams(match[2] ?? '')) {
+    if (key === 'replicas' && /^[1-5]$/.test(value)) replicas = Number(value);
+    else if (key === 'prefix' && /^[A-Za-z0-9_-]{1,32}$/.test(value)) prefix = value;
+    else throw new RangeError(`bad NATS engine option "${key}=${value}": use replicas=1…5 and prefix=<A–Z, a–z, 0–9, _, ->`);
+  }
+  return { kind: 'nats', url: `nats://${servers.join(',')}`, replicas, prefix };
+}
+
+/** Reads `memory`, `redis://…`/`rediss://…`, `nats://…` or `sqlite:<file>`; throws a RangeError otherwise. */
 export function parseEngine(text: string): EngineSpec {
   if (text === 'memory') return { kind: 'memory' };
   if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: text };
+  if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  throw new RangeError(`unknown engine "${text}": use memory, redis://host:port or sqlite:<file>`);
+  throw new RangeError(`unknown engine "${text}": use memory, redis://host:port, nats://host:port or sqlite:<file>`);
 }
 
 /** The engine as it may appear in logs (no password). */
 export function describeEngine(spec: EngineSpec): string {
   if (spec.kind === 'redis') return redactUrl(spec.url);
+  if (spec.kind === 'nats') return `${spec.url}?replicas=${spec.replicas}&prefix=${spec.prefix}`;
   return spec.kind === 'sqlite' ? `sqlite:${spec.path}` : 'memory';
 }
 
@@ -131,6 +165,34 @@ export async function openEngine(
         const namedWebhookQueue = (name: string): WebhookQueue =>
           lazyWebhookQueue(() => RedisWebhookQueue.connect({ ...common, prefix: `${prefix}${name}:` }));
         return { broker, presence, tickets, rateLimits, namedWebhookQueue, ...(webhookQueue && { webhookQueue }) };
+      } catch (error) {
+        await Promise.allSettled(opened.map((o) => o.close()));
+        throw error;
+      }
+    }
+    case 'nats': {
+      // Rate limits and webhook queues stay in each node's memory on NATS (docs/operations.md).
+      const { memberTtl, commandTimeout, connectTimeout } = config.redis;
+      const common = {
+        url: spec.url,
+        prefix: spec.prefix,
+        replicas: spec.replicas,
+        commandTimeout,
+        connectTimeout,
+        ...(clock && { clock }),
+      };
+      const opened: { close(): Promise<void> }[] = [];
+      try {
+        const broker = await NatsBroker.connect({ ...retention, ...common, logger });
+        opened.push(broker);
+        const presence = await NatsPresenceStore.connect({ ...common, memberTtl });
+        opened.push(presence);
+        const tickets = await NatsTicketStore.connect({
+          ...common,
+          ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }),
+          limits: ticketLimits(config.limits),
+        });
+        return { broker, presence, tickets };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;

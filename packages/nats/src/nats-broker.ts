@@ -6,6 +6,7 @@ import {
   serializeEnvelope,
   silentLogger,
   systemClock,
+  timerMs,
   type Broker,
   type BrokerHandler,
   type BrokerMessage,
@@ -21,7 +22,7 @@ import {
 } from '@herald/server';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { ChannelLog, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
 import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
 import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
@@ -35,6 +36,11 @@ export interface NatsBrokerOptions extends HistoryOptions, NatsConnectionOptions
   readonly replicas?: number;
   /** Seconds the idempotency bucket keeps a key at most (past the longest `idempotencyTtl` the hub uses). @default 86400 */
   readonly idempotencyRetention?: number;
+  /**
+   * How often (ms) the node checks that the stream answers (and whether it was recreated: then every
+   * empty channel has a new epoch). @default 1000
+   */
+  readonly healthInterval?: number;
   /** @default the system clock */
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -84,6 +90,10 @@ export class NatsBroker implements Broker {
   readonly #control: Subscription;
   #handler: BrokerHandler | undefined;
   #connected = true;
+  /** The last health probe got no timely answer (no stream leader, or NATS stopped answering). */
+  #unresponsive = false;
+  readonly #probe: NodeJS.Timeout;
+  #probing = false;
   #closed = false;
 
   private constructor(nc: NatsConnection, log: ChannelLog, keys: IdempotencyKeys, names: Names, options: NatsBrokerOptions) {
@@ -101,11 +111,34 @@ export class NatsBroker implements Broker {
       },
     });
     void this.#watchStatus();
+    this.#probe = setInterval(() => void this.#checkHealth(), options.healthInterval ?? 1000);
+    this.#probe.unref();
+  }
+
+  /** Asks the stream for its info: it answers (a leader serves it), and it is the same stream. */
+  async #checkHealth(): Promise<void> {
+    if (this.#probing || this.#closed || !this.#connected) return;
+    this.#probing = true;
+    const created = this.#log.created;
+    try {
+      await this.#log.ensure();
+      if (this.#log.created !== created) {
+        // The stream was recreated: every channel lost its log; the hub checks every position.
+        this.#tails.clear();
+        this.#handler?.onLiveReset?.();
+      } else if (this.#unresponsive) this.#handler?.onLiveReset?.();
+      this.#unresponsive = false;
+    } catch {
+      this.#unresponsive = true;
+    } finally {
+      this.#probing = false;
+    }
   }
 
   /** Connects, creates the stream and the idempotency bucket if needed; rejects when NATS cannot be reached. */
   static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
     resolveHistoryPolicy(options);
+    timerMs('healthInterval', options.healthInterval, 1000);
     const names = new Names(options.prefix ?? 'HERALD');
     const replicas = options.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError('replicas must be an integer from 1 to 5');
@@ -145,7 +178,7 @@ export class NatsBroker implements Broker {
 
   /** Whether the connection to NATS is up (the node reports not ready otherwise). */
   isAvailable(): boolean {
-    return !this.#closed && this.#connected && !this.#nc.isClosed();
+    return !this.#closed && this.#connected && !this.#unresponsive && !this.#nc.isClosed();
   }
 
   /** The stream this broker stores channel logs in (tests delete it). */
@@ -213,8 +246,11 @@ export class NatsBroker implements Broker {
         if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
         return { channel, epoch, offset, time, json };
       } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) await this.#log.ensure();
-        else if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
+        if (noStream(error)) {
+          // The stream was deleted: recreate it (its channels start new epochs) and append there.
+          if (attempt > 0) throw error;
+          await this.#log.ensure();
+        } else if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
           this.#tails.delete(channel);
           throw error;
         }
@@ -353,6 +389,7 @@ export class NatsBroker implements Broker {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probe);
     this.#control.unsubscribe();
     this.#live.clear();
     await disconnect(this.#nc);
@@ -374,6 +411,16 @@ export class NatsBroker implements Broker {
     if (record === undefined || record.offset === 0) return;
     handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
   }
+}
+
+/** The publish found no stream for its subject (deleted: no responder, or the API says so). */
+function noStream(error: unknown): boolean {
+  // The client wraps "no responders" (as "JetStream not enabled"): look down the causes.
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof JetStreamApiError) return e.code === JetStreamApiCodes.StreamNotFound;
+    if (e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) return true;
+  }
+  return false;
 }
 
 function parsePresenceEvent(text: string): PresenceEvent | undefined {
