@@ -41,7 +41,10 @@ describe('herald start --engine', () => {
   });
 
   it.each([
-    [['start', '--engine', 'postgres://x'], 'unknown engine "postgres://x": use memory, redis://host:port, nats://host:port or sqlite:<file>'],
+    [
+      ['start', '--engine', 'postgres://x'],
+      'unknown engine "postgres://x": use memory, redis://host:port, nats://host:port or sqlite:<file>',
+    ],
     [['start', '--engine', 'sqlite:'], 'unknown engine "sqlite:"'],
   ])('refuses %j with a clear error', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
