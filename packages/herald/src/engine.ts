@@ -183,7 +183,9 @@ export async function openEngine(
       };
       const opened: { close(): Promise<void> }[] = [];
       try {
-        const broker = await NatsBroker.connect({ ...retention, ...common, logger });
+        // The key bucket keeps entries past the longest key lifetime the hub uses.
+        const idempotencyRetention = Math.max(86_400, config.idempotencyTtl + 60);
+        const broker = await NatsBroker.connect({ ...retention, ...common, idempotencyRetention, logger });
         opened.push(broker);
         const presence = await NatsPresenceStore.connect({ ...common, memberTtl });
         opened.push(presence);
