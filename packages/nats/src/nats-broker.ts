@@ -88,6 +88,7 @@ export class NatsBroker implements Broker {
   readonly #policy: (channel: string) => HistoryPolicy;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #timeout: number;
   readonly #live = new Map<string, Subscription>();
   readonly #tails = new Map<string, Tail>();
   /** Per channel, the stream sequences of recent offsets (of one epoch) this node saw: reads start there without a search. */
@@ -112,6 +113,7 @@ export class NatsBroker implements Broker {
     this.#policy = resolveHistoryPolicy(options);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
+    this.#timeout = options.commandTimeout ?? 5000;
     this.#control = nc.subscribe(names.control, {
       callback: (error, msg) => {
         if (error === null && !this.#closed) this.#handler?.onControl?.(msg.string());
@@ -374,6 +376,24 @@ export class NatsBroker implements Broker {
     return this.#first(subject, last, (r) => retained(r) && r.offset > after);
   }
 
+  /**
+   * Waits until the server has what this connection sent (a `PING`/`PONG`), within the command
+   * timeout: while NATS is unreachable the client would hold it until it reconnects.
+   */
+  async #flush(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#nc.flush(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new NatsLogError('NATS did not answer in time')), this.#timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Remembers the stream sequence of a channel's offset (bounded per channel and in channels). */
   #remember(channel: string, epoch: string, offset: number, seq: number): void {
     let known = this.#seqs.get(channel);
@@ -395,8 +415,14 @@ export class NatsBroker implements Broker {
     if (this.#live.has(channel)) return;
     const subscription = this.#nc.subscribe(this.#names.live(channel), { callback: (error, msg) => this.#onLive(error, msg) });
     this.#live.set(channel, subscription);
-    // The subscription is in place on the server once this returns: no later publish is missed.
-    await this.#nc.flush();
+    try {
+      // The subscription is in place on the server once this returns: no later publish is missed.
+      await this.#flush();
+    } catch (error) {
+      this.#live.delete(channel);
+      subscription.unsubscribe();
+      throw error;
+    }
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -404,12 +430,12 @@ export class NatsBroker implements Broker {
     if (subscription === undefined) return;
     this.#live.delete(channel);
     subscription.unsubscribe();
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async publishPresenceEvent(event: PresenceEvent): Promise<void> {
     this.#nc.publish(this.#names.live(event.channel), `p${JSON.stringify(event)}`);
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async renewEpoch(channel: string, seen: Position): Promise<void> {
@@ -435,7 +461,7 @@ export class NatsBroker implements Broker {
 
   async publishControl(payload: string): Promise<void> {
     this.#nc.publish(this.#names.control, payload);
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async close(): Promise<void> {
