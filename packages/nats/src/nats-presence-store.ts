@@ -61,6 +61,7 @@ export class NatsPresenceStore implements PresenceStore {
   readonly #counted = new Map<string, Set<string>>();
   readonly #refresh: NodeJS.Timeout;
   #onExpired: ((channel: string, expiry: PresenceExpiry) => void) | undefined;
+  #connected = true;
   #closed = false;
 
   /** Pending leaves are sent by the node that set them (its webhook queue is in its memory). */
@@ -74,6 +75,14 @@ export class NatsPresenceStore implements PresenceStore {
     this.#ttl = ttl * 1000;
     this.#refresh = setInterval(() => void this.#restamp(), this.#ttl / 3);
     this.#refresh.unref();
+    void this.#watchStatus();
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') this.#connected = false;
+      else if (status.type === 'reconnect') this.#connected = true;
+    }
   }
 
   static async connect(options: NatsPresenceOptions): Promise<NatsPresenceStore> {
@@ -92,8 +101,9 @@ export class NatsPresenceStore implements PresenceStore {
     }
   }
 
+  /** Whether the connection to NATS is up (the node reports not ready otherwise). */
   isAvailable(): boolean {
-    return !this.#closed && !this.#nc.isClosed();
+    return !this.#closed && this.#connected && !this.#nc.isClosed();
   }
 
   async add(channel: string, entry: PresenceMember): Promise<void> {
