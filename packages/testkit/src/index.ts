@@ -16,3 +16,15 @@ export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
 export { startChildHub, type ChildHub } from './child-hub.js';
+export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+export {
+  runClusterSuite,
+  type ClusterEngine,
+  type ClusterSuiteCases,
+  type ClusterSuiteOptions,
+  type ClusterSuiteTimeouts,
+} from './cluster-suite.js';
+export { getMessages, publishPaced, publishTo, type PacedOptions } from './cluster-api.js';
+export { acksProblems, ledgerProblems, type Ack } from './ledger.js';
+export { startProbe, type SdkProbe } from './sdk-probe.js';
+export { uniqueChannel } from './unique-channel.js';
