@@ -16,3 +16,10 @@ export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
 export { startChildHub, type ChildHub } from './child-hub.js';
+export {
+  redisCli,
+  startRedisCluster,
+  type RedisClusterOptions,
+  type RedisNodeProcess,
+  type TestRedisCluster,
+} from './redis-cluster-server.js';
