@@ -177,6 +177,8 @@ export class RedisBroker implements Broker {
         String(time + keyTtl),
         options?.fingerprint ?? '-',
         this.#client.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH',
+        // Fencing against a promoted replica that lacks acknowledged messages (see PUBLISH).
+        this.#client.mode === 'single' ? '0' : '1',
       ],
     )) as [string, number, number, string?];
     const [epoch, offset, duplicate, fingerprint] = reply;

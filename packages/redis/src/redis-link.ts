@@ -221,11 +221,11 @@ export class RedisLink {
     if (this.#sentinel !== undefined) {
       const multi = this.#sentinel.multi();
       for (const { commands } of transactions) for (const args of commands) multi.addCommand(false, [...args]);
-      return (await this.within(multi.exec()));
+      return await this.within(multi.exec());
     }
     const multi = this.#single!.multi();
     for (const { commands } of transactions) for (const args of commands) multi.addCommand([...args]);
-    return (await this.within(multi.exec()));
+    return await this.within(multi.exec());
   }
 
   /** Every key matching `match` (a `SCAN` of each primary, on a cluster), in pages of `count`. */
