@@ -23,3 +23,4 @@ export {
   type RedisNodeProcess,
   type TestRedisCluster,
 } from './redis-cluster-server.js';
+export { startRedisSentinel, type RedisSentinelOptions, type TestRedisSentinel } from './redis-sentinel-server.js';

@@ -59,10 +59,12 @@ export async function spawnRedis(
   port: number,
   dir: string,
   args: readonly string[],
+  leading: readonly string[] = [],
 ): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const child = spawn(
     'redis-server',
     [
+      ...leading,
       '--port',
       String(port),
       '--bind',
@@ -102,10 +104,14 @@ export class RedisProcess implements RedisNodeProcess {
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(port: number, dir: string, args: readonly string[]) {
+  readonly #leading: readonly string[];
+
+  /** `leading`: arguments before the others (a config file must come first, e.g. a sentinel's). */
+  constructor(port: number, dir: string, args: readonly string[], leading: readonly string[] = []) {
     this.port = port;
     this.#dir = dir;
     this.#args = args;
+    this.#leading = leading;
   }
 
   get pid(): number | undefined {
@@ -118,7 +124,7 @@ export class RedisProcess implements RedisNodeProcess {
 
   async restart(): Promise<void> {
     if (this.alive) return;
-    const { child, exited } = await spawnRedis(this.port, this.#dir, this.#args);
+    const { child, exited } = await spawnRedis(this.port, this.#dir, this.#args, this.#leading);
     this.#child = child;
     this.#exited = exited;
   }
