@@ -11,7 +11,15 @@ import {
   type TicketStore,
   type WebhookQueue,
 } from '@herald/server';
-import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, RedisWebhookQueue, redactUrl } from '@herald/redis';
+import {
+  checkRedisUrl,
+  RedisBroker,
+  RedisPresenceStore,
+  RedisRateLimitStore,
+  RedisTicketStore,
+  RedisWebhookQueue,
+  redactUrl,
+} from '@herald/redis';
 import { NatsBroker, NatsPresenceStore, NatsTicketStore } from '@herald/nats';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
@@ -51,13 +59,26 @@ function parseNats(text: string): NatsEngineSpec {
   return { kind: 'nats', url: `nats://${servers.join(',')}`, replicas, prefix };
 }
 
-/** Reads `memory`, `redis://…`/`rediss://…`, `nats://…` or `sqlite:<file>`; throws a RangeError otherwise. */
+/** The engines `--engine` takes, for error messages and help. */
+export const ENGINE_FORMS =
+  'memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port[,host:port…] or sqlite:<file>';
+
+/**
+ * Reads `memory`, a Redis URL (`redis://…`/`rediss://…` one server, `redis-cluster://…` a Redis
+ * Cluster, `redis-sentinel://…/<master-name>` a primary found through Sentinel: the same Redis
+ * stores on each), `nats://host:port[,host:port…][?replicas=N&prefix=NAME]` (NATS JetStream) or
+ * `sqlite:<file>`; throws a RangeError otherwise (also for a malformed Redis or NATS URL).
+ */
 export function parseEngine(text: string): EngineSpec {
   if (text === 'memory') return { kind: 'memory' };
-  if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: text };
+  if (/^rediss?(-cluster|-sentinel)?:\/\//i.test(text)) {
+    checkRedisUrl(text);
+    return { kind: 'redis', url: text };
+  }
   if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  throw new RangeError(`unknown engine "${text}": use memory, redis://host:port, nats://host:port or sqlite:<file>`);
+  const shown = redactUrl(text);
+  throw new RangeError(`unknown engine "${shown === '(unparsable Redis URL)' ? text : shown}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */

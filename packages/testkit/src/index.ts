@@ -16,4 +16,24 @@ export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
 export { startChildHub, type ChildHub } from './child-hub.js';
+export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+export {
+  runClusterSuite,
+  type ClusterEngine,
+  type ClusterSuiteCases,
+  type ClusterSuiteOptions,
+  type ClusterSuiteTimeouts,
+} from './cluster-suite.js';
+export { getMessages, publishPaced, publishTo, type PacedOptions } from './cluster-api.js';
+export { acksProblems, ledgerProblems, type Ack } from './ledger.js';
+export { startProbe, type SdkProbe } from './sdk-probe.js';
+export { uniqueChannel } from './unique-channel.js';
+export {
+  redisCli,
+  startRedisCluster,
+  type RedisClusterOptions,
+  type RedisNodeProcess,
+  type TestRedisCluster,
+} from './redis-cluster-server.js';
+export { startRedisSentinel, type RedisSentinelOptions, type TestRedisSentinel } from './redis-sentinel-server.js';
 export { startNatsCluster, startNatsServer, type NatsClusterOptions, type TestNatsCluster } from './nats-server.js';
