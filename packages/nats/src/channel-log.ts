@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy,
   jetstream,
@@ -109,6 +109,9 @@ export class ChannelLog {
       name,
       subjects: [`${this.#names.logPrefix}>`],
       num_replicas: this.#replicas,
+      // Appends carry a message id per channel position (see NatsBroker): racing appends meet
+      // within milliseconds, and a shorter window keeps the server's id table small.
+      duplicate_window: nanos(10_000),
       // Stored messages are republished (in stream order, only once stored) for live delivery.
       republish: { src: `${this.#names.logPrefix}>`, dest: `${this.#names.livePrefix}>` },
     } satisfies Partial<StreamConfig>;

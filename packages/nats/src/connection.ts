@@ -53,3 +53,25 @@ export async function disconnect(nc: NatsConnection): Promise<void> {
     // Closing a broken connection has nothing left to release.
   }
 }
+
+/** How long (ms) creating or opening the stream and buckets may take at start-up: at least 15 s. */
+export function setupDeadline(options: NatsConnectionOptions): number {
+  return Math.max(options.connectTimeout ?? 10_000, 15_000);
+}
+
+/**
+ * Runs `attempt` until it resolves or `deadlineMs` passed, waiting a little more after each
+ * failure (at most 1 s): creating the same stream or bucket from several nodes at once, a new
+ * replicated stream answers nothing until its replicas elected a leader. Rejects with the last error.
+ */
+export async function retrying<T>(attempt: () => Promise<T>, deadlineMs: number): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let round = 0; ; round++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** Math.min(round, 4))));
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import type { Clock } from '@herald/server';
 import type { KV, KvEntry } from '@nats-io/kv';
+import type { KvCas } from './kv-cas.js';
 import { keyPart } from './names.js';
 
 /** How long (ms) a reservation may stay pending before another publisher takes it over (its holder died). */
@@ -44,10 +45,12 @@ export interface UsedKey {
  */
 export class IdempotencyKeys {
   readonly #kv: KV;
+  readonly #cas: KvCas;
   readonly #clock: Clock;
 
-  constructor(kv: KV, clock: Clock) {
+  constructor(kv: KV, cas: KvCas, clock: Clock) {
     this.#kv = kv;
+    this.#cas = cas;
     this.#clock = clock;
   }
 
@@ -63,7 +66,7 @@ export class IdempotencyKeys {
       const record = entry !== null && entry.operation === 'PUT' ? parse(entry.string()) : undefined;
       try {
         if (entry === null || record === undefined) {
-          const revision = await this.#kv.create(name, pending);
+          const revision = await this.#cas.put(name, pending, entry?.revision ?? 0);
           return { key: name, revision, expires, fingerprint };
         }
         if (record.expires > now) {
@@ -74,7 +77,7 @@ export class IdempotencyKeys {
             continue;
           }
         }
-        const revision = await this.#kv.update(name, pending, entry.revision);
+        const revision = await this.#cas.put(name, pending, entry.revision);
         return { key: name, revision, expires, fingerprint };
       } catch {
         // Another publisher changed the key between the read and the write: read it again.
@@ -87,12 +90,12 @@ export class IdempotencyKeys {
   /** Records the position the reserved publish got. */
   async commit(reservation: Reservation, epoch: string, offset: number): Promise<void> {
     const record: KeyRecord = { expires: reservation.expires, fingerprint: reservation.fingerprint, at: Date.now(), epoch, offset };
-    await this.#kv.update(reservation.key, JSON.stringify(record), reservation.revision);
+    await this.#cas.put(reservation.key, JSON.stringify(record), reservation.revision);
   }
 
   /** Gives the key up after a failed publish, unless someone took it over meanwhile. */
   async release(reservation: Reservation): Promise<void> {
-    await this.#kv.delete(reservation.key, { previousSeq: reservation.revision }).catch(() => undefined);
+    await this.#cas.delete(reservation.key, reservation.revision).catch(() => undefined);
   }
 }
 

@@ -24,9 +24,10 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient }
 import { Kvm } from '@nats-io/kv';
 import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { ChannelLog, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
-import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
+import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
 import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
-import { Names, tokenChannel } from './names.js';
+import { KvCas } from './kv-cas.js';
+import { channelToken, Names, tokenChannel } from './names.js';
 
 /** Options of {@link NatsBroker.connect}. */
 export interface NatsBrokerOptions extends HistoryOptions, NatsConnectionOptions {
@@ -95,6 +96,8 @@ export class NatsBroker implements Broker {
   readonly #seqs = new Map<string, { epoch: string; offsets: Map<number, number> }>();
   /** Per channel, the end of this node's queue of appends (one at a time per channel per node). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Publishes not settled yet. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #control: Subscription;
   #handler: BrokerHandler | undefined;
   #connected = true;
@@ -157,13 +160,12 @@ export class NatsBroker implements Broker {
     const timeout = options.commandTimeout ?? 5000;
     const nc = await connect(options, 'broker');
     try {
-      const log = await ChannelLog.open(nc, names, timeout, replicas);
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(names.bucket('idempotency'), {
-        history: 1,
-        replicas,
-        ttl: Math.round(retention * 1000),
-      });
-      return new NatsBroker(nc, log, new IdempotencyKeys(kv, options.clock ?? systemClock), names, options);
+      const setup = setupDeadline(options);
+      const log = await retrying(() => ChannelLog.open(nc, names, timeout, replicas), setup);
+      const js = jetstream(nc, { timeout });
+      const bucket = names.bucket('idempotency');
+      const kv = await retrying(() => new Kvm(js).create(bucket, { history: 1, replicas, ttl: Math.round(retention * 1000) }), setup);
+      return new NatsBroker(nc, log, new IdempotencyKeys(kv, new KvCas(js, bucket), options.clock ?? systemClock), names, options);
     } catch (error) {
       await disconnect(nc);
       throw error;
@@ -199,7 +201,19 @@ export class NatsBroker implements Broker {
 
   publish(channel: string, dataJson: string): Promise<BrokerMessage>;
   publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
-  async publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
+  publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
+    // Tracked until settled: closing waits for publishes in flight (their answers are due).
+    const published = this.#publish(channel, dataJson, options);
+    const settled = published.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.add(settled);
+    void settled.then(() => this.#inFlight.delete(settled));
+    return published;
+  }
+
+  async #publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     let reservation: Reservation | undefined;
     if (options !== undefined) {
       const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint);
@@ -252,7 +266,18 @@ export class NatsBroker implements Broker {
       const time = this.#clock.now();
       const json = serializeEnvelope(channel, epoch, offset, time, dataJson);
       try {
-        const ack = await this.#js.publish(subject, recordBody(offset, epoch, time, json), { expect: { lastSubjectSequence: tail.seq } });
+        const ack = await this.#js.publish(subject, recordBody(offset, epoch, time, json), {
+          expect: { lastSubjectSequence: tail.seq },
+          // One id per channel position: of two appends racing for it, JetStream stores one and
+          // answers the other `duplicate`. The expected sequence alone does not serialise racing
+          // appends on a clustered stream before nats-server 2.9.21 (nats-server#4320).
+          msgID: `${epoch}.${offset}.${channelToken(channel)}`,
+        });
+        if (ack.duplicate) {
+          // Another node took this offset: reload the tail and try the next one.
+          tail = await this.#tail(channel, true);
+          continue;
+        }
         this.#tails.set(channel, { seq: ack.seq, epoch, offset });
         this.#remember(channel, epoch, offset, ack.seq);
         if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
@@ -470,6 +495,18 @@ export class NatsBroker implements Broker {
     clearInterval(this.#probe);
     this.#control.unsubscribe();
     this.#live.clear();
+    // A publish in flight gets its answer (stored or not) before the connection goes, within the
+    // command timeout: closing under it would fail a publish that NATS may still store.
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(this.#inFlight),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.#timeout * 2);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     await disconnect(this.#nc);
   }
 

@@ -12,7 +12,8 @@ import {
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
+import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
+import { KvCas } from './kv-cas.js';
 import { fromKeyPart, keyPart, Names } from './names.js';
 import { PresenceCounts } from './presence-counts.js';
 
@@ -67,10 +68,10 @@ export class NatsPresenceStore implements PresenceStore {
   /** Pending leaves are sent by the node that set them (its webhook queue is in its memory). */
   readonly sharedMarkers = false;
 
-  private constructor(nc: NatsConnection, kv: KV, counts: KV, clock: Clock, ttl: number) {
+  private constructor(nc: NatsConnection, kv: KV, counts: PresenceCounts, clock: Clock, ttl: number) {
     this.#nc = nc;
     this.#kv = kv;
-    this.#counts = new PresenceCounts(counts);
+    this.#counts = counts;
     this.#clock = clock;
     this.#ttl = ttl * 1000;
     this.#refresh = setInterval(() => void this.#restamp(), this.#ttl / 3);
@@ -90,11 +91,13 @@ export class NatsPresenceStore implements PresenceStore {
     const names = new Names(options.prefix ?? 'HERALD');
     const nc = await connect(options, 'presence');
     try {
-      const kvm = new Kvm(jetstream(nc, { timeout: options.commandTimeout ?? 5000 }));
+      const js = jetstream(nc, { timeout: options.commandTimeout ?? 5000 });
+      const kvm = new Kvm(js);
       const settings = { history: 1, replicas: options.replicas ?? 1 };
-      const kv = await kvm.create(names.bucket('presence'), settings);
-      const counts = await kvm.create(names.bucket('counts'), settings);
-      return new NatsPresenceStore(nc, kv, counts, options.clock ?? systemClock, ttl);
+      const kv = await retrying(() => kvm.create(names.bucket('presence'), settings), setupDeadline(options));
+      const counts = await retrying(() => kvm.create(names.bucket('counts'), settings), setupDeadline(options));
+      const counting = new PresenceCounts(counts, new KvCas(js, names.bucket('counts')));
+      return new NatsPresenceStore(nc, kv, counting, options.clock ?? systemClock, ttl);
     } catch (error) {
       await disconnect(nc);
       throw error;

@@ -15,7 +15,8 @@ import {
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
+import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
+import { KvCas } from './kv-cas.js';
 import { keyPart, Names } from './names.js';
 
 /** Options of {@link NatsTicketStore.connect}. */
@@ -61,6 +62,7 @@ const CAS_ATTEMPTS = 50;
 export class NatsTicketStore implements TicketStore {
   readonly #nc: NatsConnection;
   readonly #kv: KV;
+  readonly #cas: KvCas;
   readonly #ttl: number;
   readonly #clock: Clock;
   readonly #limits: ResolvedTicketLimits;
@@ -69,9 +71,10 @@ export class NatsTicketStore implements TicketStore {
   /** Per holder, this node's queue of issues (one compare-and-set at a time per holder per node). */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  private constructor(nc: NatsConnection, kv: KV, ttl: number, clock: Clock, limits: ResolvedTicketLimits) {
+  private constructor(nc: NatsConnection, kv: KV, cas: KvCas, ttl: number, clock: Clock, limits: ResolvedTicketLimits) {
     this.#nc = nc;
     this.#kv = kv;
+    this.#cas = cas;
     this.#ttl = ttl;
     this.#clock = clock;
     this.#limits = limits;
@@ -84,13 +87,19 @@ export class NatsTicketStore implements TicketStore {
     const names = new Names(options.prefix ?? 'HERALD');
     const nc = await connect(options, 'tickets');
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: options.commandTimeout ?? 5000 })).create(names.bucket('tickets'), {
-        history: 1,
-        replicas: options.replicas ?? 1,
-        // NATS forgets entries a while after any ticket expired; the clock decides before that.
-        ttl: Math.max(ttl * 1000 * 4, 60_000 * 60),
-      });
-      return new NatsTicketStore(nc, kv, ttl, options.clock ?? systemClock, limits);
+      const js = jetstream(nc, { timeout: options.commandTimeout ?? 5000 });
+      const kvm = new Kvm(js);
+      const kv = await retrying(
+        () =>
+          kvm.create(names.bucket('tickets'), {
+            history: 1,
+            replicas: options.replicas ?? 1,
+            // NATS forgets entries a while after any ticket expired; the clock decides before that.
+            ttl: Math.max(ttl * 1000 * 4, 60_000 * 60),
+          }),
+        setupDeadline(options),
+      );
+      return new NatsTicketStore(nc, kv, new KvCas(js, names.bucket('tickets')), ttl, options.clock ?? systemClock, limits);
     } catch (error) {
       await disconnect(nc);
       throw error;
@@ -128,8 +137,7 @@ export class NatsTicketStore implements TicketStore {
       const expires = Math.min(now + this.#ttl * 1000, identity.expiresAt ?? Infinity);
       const next: HolderState = { tickets: { ...Object.fromEntries(tickets), [ticket]: expires }, tokens: tokens - 1, at: now };
       try {
-        if (entry === null || found === undefined) await this.#kv.create(key, JSON.stringify(next));
-        else await this.#kv.update(key, JSON.stringify(next), entry.revision);
+        await this.#cas.put(key, JSON.stringify(next), entry?.revision ?? 0);
       } catch {
         // Another node issued or redeemed for this holder meanwhile: count again.
         continue;
@@ -148,7 +156,7 @@ export class NatsTicketStore implements TicketStore {
     if (entry === null || entry.operation !== 'PUT') return undefined;
     try {
       // At the revision read: of concurrent redeems, one deletes it.
-      await this.#kv.delete(key, { previousSeq: entry.revision });
+      await this.#cas.delete(key, entry.revision);
     } catch {
       return undefined;
     }
@@ -168,7 +176,7 @@ export class NatsTicketStore implements TicketStore {
       if (entry === null || state === undefined || !(ticket in state.tickets)) return;
       const tickets = Object.fromEntries(Object.entries(state.tickets).filter(([id]) => id !== ticket));
       try {
-        await this.#kv.update(key, JSON.stringify({ ...state, tickets }), entry.revision);
+        await this.#cas.put(key, JSON.stringify({ ...state, tickets }), entry.revision);
         return;
       } catch {
         continue;

@@ -1,5 +1,6 @@
 import type { PresenceAddCount, PresenceExpiry, PresenceMarker, PresenceRemoveCount } from '@herald/server';
 import type { KV } from '@nats-io/kv';
+import type { KvCas } from './kv-cas.js';
 import { fromKeyPart, keyPart } from './names.js';
 
 /** One channel's counted members and pending markers, as one KV entry (changed by compare-and-set only). */
@@ -28,9 +29,11 @@ const empty = (): ChannelCounts => ({ members: {}, leaves: {}, claims: {} });
  */
 export class PresenceCounts {
   readonly #kv: KV;
+  readonly #cas: KvCas;
 
-  constructor(kv: KV) {
+  constructor(kv: KV, cas: KvCas) {
     this.#kv = kv;
+    this.#cas = cas;
   }
 
   /** Applies `change` to the channel's entry (read, change, compare-and-set; again on a lost race). */
@@ -42,9 +45,8 @@ export class PresenceCounts {
       const { next, result } = change(prune(current ?? empty(), now));
       try {
         if (isEmpty(next)) {
-          if (current !== undefined && entry !== null) await this.#kv.delete(key, { previousSeq: entry.revision });
-        } else if (entry === null || current === undefined) await this.#kv.create(key, JSON.stringify(next));
-        else await this.#kv.update(key, JSON.stringify(next), entry.revision);
+          if (current !== undefined && entry !== null) await this.#cas.delete(key, entry.revision);
+        } else await this.#cas.put(key, JSON.stringify(next), entry?.revision ?? 0);
         return result;
       } catch {
         continue;
