@@ -12,7 +12,7 @@ export class CasConflict extends Error {
 /**
  * Compare-and-set writes to a KV bucket, serialised on clustered buckets too. The KV client's
  * `update`/`delete` at a revision rely on `Nats-Expected-Last-Subject-Sequence` alone, which a
- * clustered stream does not serialise for writes in flight before nats-server 2.9.21
+ * clustered stream does not serialise for writes in flight in nats-server 2.9 (2.9.10 is tested)
  * (nats-server#4320): two writers could both win. Each write here also carries a message id naming
  * the key and the revision it replaces, so of racing writers JetStream stores one and answers the
  * others `duplicate`.

@@ -270,7 +270,7 @@ export class NatsBroker implements Broker {
           expect: { lastSubjectSequence: tail.seq },
           // One id per channel position: of two appends racing for it, JetStream stores one and
           // answers the other `duplicate`. The expected sequence alone does not serialise racing
-          // appends on a clustered stream before nats-server 2.9.21 (nats-server#4320).
+          // appends on a clustered stream in nats-server 2.9 (nats-server#4320; 2.9.10 is tested).
           msgID: `${epoch}.${offset}.${channelToken(channel)}`,
         });
         if (ack.duplicate) {
