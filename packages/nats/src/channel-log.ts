@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy,
@@ -8,6 +9,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
+  type StreamInfo,
 } from '@nats-io/jetstream';
 import type { Names } from './names.js';
 
@@ -47,6 +49,11 @@ interface MsgGetReply {
   readonly error?: { readonly code: number; readonly err_code?: number; readonly description?: string };
 }
 
+/** The stream's identity: its description (set at creation), else its creation time. */
+function identityOf(info: StreamInfo): string {
+  return info.config.description ?? info.created;
+}
+
 /** A stream request failed (no stream, no leader, timeout): the hub answers 503. */
 export class NatsLogError extends Error {
   readonly code = 'NATS_LOG_UNAVAILABLE';
@@ -68,8 +75,12 @@ export class ChannelLog {
   readonly #jsm: JetStreamManager;
   readonly #js: JetStreamClient;
   readonly #replicas: number;
-  /** The stream's creation time: part of every empty channel's epoch (a recreated stream starts new epochs). */
-  #created = '';
+  /**
+   * The stream's identity, a random id the node that created it wrote into its description (the
+   * same in every replica's config; each replica has its own creation time): part of every empty
+   * channel's epoch, so a recreated stream starts new epochs.
+   */
+  #identity = '';
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, names: Names, timeout: number, replicas: number) {
     this.#nc = nc;
@@ -87,26 +98,26 @@ export class ChannelLog {
     return log;
   }
 
-  get created(): string {
-    return this.#created;
+  get identity(): string {
+    return this.#identity;
   }
 
   get manager(): JetStreamManager {
     return this.#jsm;
   }
 
-  /** Creates the stream when it does not exist; refreshes its creation time. */
+  /** Creates the stream when it does not exist; refreshes its identity. */
   async ensure(): Promise<void> {
     const name = this.#names.stream;
     try {
-      const info = await this.#jsm.streams.info(name);
-      this.#created = info.created;
+      this.#identity = identityOf(await this.#jsm.streams.info(name));
       return;
     } catch (error) {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
     }
     const config = {
       name,
+      description: `Herald channel logs ${randomBytes(12).toString('base64url')}`,
       subjects: [`${this.#names.logPrefix}>`],
       num_replicas: this.#replicas,
       // Appends carry a message id per channel position (see NatsBroker): racing appends meet
@@ -116,14 +127,13 @@ export class ChannelLog {
       republish: { src: `${this.#names.logPrefix}>`, dest: `${this.#names.livePrefix}>` },
     } satisfies Partial<StreamConfig>;
     try {
-      const info = await this.#jsm.streams.add(config);
-      this.#created = info.created;
+      this.#identity = identityOf(await this.#jsm.streams.add(config));
     } catch (error) {
-      // Another node created it meanwhile.
+      // Another node created it meanwhile (with its own description: that one stands).
       const info = await this.#jsm.streams.info(name).catch(() => {
         throw error;
       });
-      this.#created = info.created;
+      this.#identity = identityOf(info);
     }
   }
 

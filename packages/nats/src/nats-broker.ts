@@ -77,8 +77,8 @@ interface Tail {
  * Retention: reads hide records beyond `historySize` and older than `historyTtl` (by the hub's
  * clock); publishes trim them from the stream now and then, always keeping a channel's last
  * record, which holds its position. Epochs: a channel that has no record (never published, or the
- * stream was recreated) has an epoch derived from the stream's creation time; `renewEpoch` appends
- * a marker record (offset 0) with a new epoch.
+ * stream was recreated) has an epoch derived from the stream's identity (a random id in its
+ * description); `renewEpoch` appends a marker record (offset 0) with a new epoch.
  */
 export class NatsBroker implements Broker {
   readonly #nc: NatsConnection;
@@ -131,10 +131,10 @@ export class NatsBroker implements Broker {
   async #checkHealth(): Promise<void> {
     if (this.#probing || this.#closed || !this.#connected) return;
     this.#probing = true;
-    const created = this.#log.created;
+    const identity = this.#log.identity;
     try {
       await this.#log.ensure();
-      if (this.#log.created !== created) {
+      if (this.#log.identity !== identity) {
         // The stream was recreated: every channel lost its log; the hub checks every position.
         this.#tails.clear();
         this.#seqs.clear();
@@ -254,7 +254,7 @@ export class NatsBroker implements Broker {
 
   /** The epoch of a channel without any record: fixed per channel while the stream lives. */
   #emptyEpoch(channel: string): string {
-    return createHash('sha256').update(`${this.#log.created}\n${channel}`).digest('base64url').slice(0, 16);
+    return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
   async #append(channel: string, dataJson: string): Promise<BrokerMessage> {
