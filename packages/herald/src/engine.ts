@@ -43,8 +43,8 @@ export function parseEngine(text: string): EngineSpec {
     return { kind: 'redis', url: text };
   }
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  const shown = redactUrl(text);
-  throw new RangeError(`unknown engine "${shown === '(unparsable Redis URL)' ? text : shown}": use ${ENGINE_FORMS}`);
+  // Whatever stands before an `@` may be a password, even in a URL no parser reads.
+  throw new RangeError(`unknown engine "${text.replace(/[^/:@]*@/g, '***@')}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */
