@@ -156,7 +156,7 @@ export class RedisLink {
         if (!troubled || this.#closed) return;
         clearTimeout(settle);
         settle = setTimeout(() => {
-          if (!this.isReady) return;
+          if (!this.#everyPrimaryReady()) return;
           troubled = false;
           restored();
           this.#notifyReady();
@@ -179,13 +179,25 @@ export class RedisLink {
     this.#readyListeners.push(listener);
   }
 
-  /** Whether commands can be sent now (on a cluster: to every primary). */
+  /**
+   * Whether commands can be sent now. On a cluster: the cluster client is connected and at least
+   * one primary's connection is up. One shard without a primary (during its failover) leaves the
+   * others serving: only commands for that shard's keys fail (the hub answers 503 for its channels),
+   * so the node stays ready instead of every node leaving its load balancer at once.
+   */
   get isReady(): boolean {
     if (this.#closed) return false;
     if (this.#single !== undefined) return this.#single.isReady;
     if (this.#sentinel !== undefined) return this.#sentinel.isReady;
     const cluster = this.#cluster!;
-    return cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
+    return cluster.isReady && cluster.masters.some((node) => node.client?.isReady === true);
+  }
+
+  /** On a cluster: every primary's connection is up (a trouble is over); elsewhere {@link isReady}. */
+  #everyPrimaryReady(): boolean {
+    if (this.#cluster === undefined) return this.isReady;
+    const cluster = this.#cluster;
+    return !this.#closed && cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
   }
 
   /**
@@ -250,11 +262,14 @@ export class RedisLink {
     return found;
   }
 
-  /** PINGs Redis (every primary of a cluster); rejects when one does not answer in time. */
+  /**
+   * PINGs Redis; rejects when it does not answer in time. On a cluster every primary is pinged and
+   * one answer is enough (as for {@link isReady}: a shard in trouble fails only its own keys).
+   */
   async ping(): Promise<void> {
     if (this.#cluster !== undefined) {
       const cluster = this.#cluster;
-      await Promise.all(
+      await Promise.any(
         cluster.masters.map(async (node) => {
           const client = await this.within(cluster.nodeClient(node));
           await this.within(client.PING());
