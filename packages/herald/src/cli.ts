@@ -116,14 +116,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         'memory (one process), redis://host:port (many nodes), redis-cluster://host:port,host:port,… (Redis Cluster), ' +
           'redis-sentinel://host:port,host:port/<master-name> (Redis Sentinel), nats://host:port[,host:port…][?replicas=3] (NATS JetStream) ' +
           'or sqlite:<file> (durable single node) [default: memory]',
-      ).argParser((text: string) => {
-        try {
-          parseEngine(text);
-          return text;
-        } catch (error) {
-          throw new InvalidArgumentError((error as Error).message);
-        }
-      }),
+      ),
+      // Checked with the rest of the configuration at start, whose errors never quote a password
+      // (commander would print the raw argument in front of a parser's message).
     )
     .addOption(
       new Option(

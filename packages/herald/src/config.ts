@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { WebhookEventType } from '@herald/protocol';
 import { MAX_TIMER_DELAY, MAX_TIMER_SECONDS, WEBHOOK_EVENT_TYPES } from '@herald/server';
 import { z } from 'zod';
+import { parseEngine } from './engine.js';
 import { DoorVariableError, MERCURE_ENV, mercureSchema, PUSHER_APP_ENV, pusherAppsFromEnv, pusherSchema } from './door-config.js';
 import { jsonErrorWithoutInput } from './json-error.js';
 import { chooseProfile, isProfile, PROFILES, productionDoorProblems, securitySettings, type Profile } from './profile.js';
@@ -107,16 +108,14 @@ const hooks = z.strictObject({
     .optional(),
 });
 
-/**
- * `memory`, `redis://host:port[/db]` (or `rediss://`), `redis-cluster://…`, `redis-sentinel://…/<master>`,
- * `nats://host:port[,host:port…][?options]` or `sqlite:<file>` (see `parseEngine`).
- */
-const engine = z
-  .string()
-  .refine((e) => e === 'memory' || /^(rediss?(-cluster|-sentinel)?|nats):\/\/[^\s]+$/i.test(e) || /^sqlite:.+$/.test(e), {
-    error:
-      'must be memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port[,host:port…] or sqlite:<file>',
-  });
+/** An engine as `parseEngine` reads it; its message names the problem (passwords redacted). */
+const engine = z.string().superRefine((text, ctx) => {
+  try {
+    parseEngine(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 const redis = z.strictObject({
   prefix: z.string().default('herald:'),

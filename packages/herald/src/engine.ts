@@ -44,17 +44,23 @@ export interface NatsEngineSpec {
 
 /** Reads `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`. */
 function parseNats(text: string): NatsEngineSpec {
+  // Never quoted with credentials (this parser takes none, but a mistyped URL may hold some).
+  const shown = text.replace(/^nats:\/\/[^@/?#]*@/, 'nats://***@');
   const match = /^nats:\/\/([^\s/?#]+)\/?(?:\?([^\s#]*))?$/.exec(text);
-  if (match === null) throw new RangeError(`bad NATS engine "${text}": use nats://host:port[,host:port…][?replicas=3]`);
+  if (match === null) throw new RangeError(`bad NATS engine "${shown}": use nats://host:port[,host:port…][?replicas=3]`);
   const servers = match[1]!.split(',');
   if (servers.some((server) => !/^[^\s:,]+:\d{1,5}$/.test(server)))
-    throw new RangeError(`bad NATS engine "${text}": every server must be host:port`);
+    throw new RangeError(`bad NATS engine "${shown}": every server must be host:port`);
   let replicas = 1;
   let prefix = 'HERALD';
   for (const [key, value] of new URLSearchParams(match[2] ?? '')) {
     if (key === 'replicas' && /^[1-5]$/.test(value)) replicas = Number(value);
     else if (key === 'prefix' && /^[A-Za-z0-9_-]{1,32}$/.test(value)) prefix = value;
-    else throw new RangeError(`bad NATS engine option "${key}=${value}": use replicas=1…5 and prefix=<A–Z, a–z, 0–9, _, ->`);
+    else {
+      // An unknown option's value is not quoted: it may be a credential.
+      const option = key === 'replicas' || key === 'prefix' ? `${key}=${value}` : key;
+      throw new RangeError(`bad NATS engine option "${option}": use replicas=1…5 and prefix=<A–Z, a–z, 0–9, _, ->`);
+    }
   }
   return { kind: 'nats', url: `nats://${servers.join(',')}`, replicas, prefix };
 }
@@ -77,8 +83,8 @@ export function parseEngine(text: string): EngineSpec {
   }
   if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  const shown = redactUrl(text);
-  throw new RangeError(`unknown engine "${shown === '(unparsable Redis URL)' ? text : shown}": use ${ENGINE_FORMS}`);
+  // Whatever stands before an `@` may be a password, even in a URL no parser reads.
+  throw new RangeError(`unknown engine "${text.replace(/[^/:@]*@/g, '***@')}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */

@@ -54,10 +54,17 @@ describe('herald start --engine', () => {
       'a Redis Sentinel URL ends with /<master-name>, got "redis-sentinel://u:***@10.0.0.1:26379"',
     ],
     [['start', '--engine', 'sqlite:'], 'unknown engine "sqlite:"'],
-  ])('refuses %j with a clear error', (args, message) => {
+    [
+      ['start', '--engine', 'redis-cluster://u:topsecret@127.0.0.1:0'],
+      '"127.0.0.1:0" in "redis-cluster://u:***@127.0.0.1:0" is not host:port',
+    ],
+    [['start', '--engine', 'redis://u:topsecret@127.0.0.1:99999'], 'not a Redis URL'],
+    [['start', '--engine', 'redis:/u:topsecret@127.0.0.1'], 'unknown engine "redis:/u:***@127.0.0.1"'],
+  ])('refuses %j with a clear error, and never prints a password', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
+    expect(result.stdout + result.stderr).not.toContain('topsecret');
   });
 
   it('says so when the SQLite directory does not exist', () => {

@@ -27,10 +27,13 @@ describe('herald start --engine nats://…', () => {
     [['start', '--engine', 'nats://'], 'bad NATS engine "nats://"'],
     [['start', '--engine', 'nats://127.0.0.1'], 'every server must be host:port'],
     [['start', '--engine', 'nats://127.0.0.1:4222?replicas=9'], 'bad NATS engine option "replicas=9"'],
-  ])('refuses %j with a clear error', (args, message) => {
+    [['start', '--engine', 'nats://u:secret@127.0.0.1:4222'], 'bad NATS engine "nats://***@127.0.0.1:4222"'],
+    [['start', '--engine', 'nats://127.0.0.1:4222?password=secret'], 'bad NATS engine option "password"'],
+  ])('refuses %j with a clear error, never quoting a credential', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain('secret');
   });
 
   it('two nodes on one NATS share the log and live delivery: published on one, delivered to a WebSocket on the other, read back on both', async () => {

@@ -1,6 +1,7 @@
-import { createClient, createCluster, createSentinel } from '@redis/client';
+import { createClient, createCluster } from '@redis/client';
 import { timerMs, type Logger } from '@herald/server';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
+import { SentinelPrimary } from './sentinel-primary.js';
 
 /** How Herald connects to Redis. */
 export interface ConnectionOptions {
@@ -24,7 +25,6 @@ export interface Transaction {
 
 type SingleClient = ReturnType<typeof createSingle>;
 type ClusterClient = ReturnType<typeof createClusterClient>;
-type SentinelClient = ReturnType<typeof createSentinelClient>;
 
 /** Reconnect backoff: 50 ms doubling, capped at 2 s, with jitter. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2000) + Math.floor(Math.random() * 100);
@@ -44,7 +44,7 @@ export class RedisLink {
   readonly commandTimeout: number;
   readonly #single: SingleClient | undefined;
   readonly #cluster: ClusterClient | undefined;
-  readonly #sentinel: SentinelClient | undefined;
+  readonly #sentinel: SentinelPrimary | undefined;
   readonly #readyListeners: (() => void)[] = [];
   #closed = false;
 
@@ -52,7 +52,7 @@ export class RedisLink {
     mode: RedisTarget['mode'],
     where: string,
     commandTimeout: number,
-    clients: { single?: SingleClient; cluster?: ClusterClient; sentinel?: SentinelClient },
+    clients: { single?: SingleClient; cluster?: ClusterClient; sentinel?: SentinelPrimary },
   ) {
     this.mode = mode;
     this.where = where;
@@ -130,7 +130,6 @@ export class RedisLink {
       });
     } else if (this.#sentinel !== undefined) {
       this.#sentinel.on('error', failed);
-      this.#sentinel.on('client-error', (event: { error?: unknown }) => failed(event.error ?? event));
       // After the first connect: a failover's end (the new primary in use), or a reconnect.
       this.#sentinel.on('ready', () => {
         restored();
@@ -156,7 +155,7 @@ export class RedisLink {
         if (!troubled || this.#closed) return;
         clearTimeout(settle);
         settle = setTimeout(() => {
-          if (!this.isReady) return;
+          if (!this.#everyPrimaryReady()) return;
           troubled = false;
           restored();
           this.#notifyReady();
@@ -179,13 +178,25 @@ export class RedisLink {
     this.#readyListeners.push(listener);
   }
 
-  /** Whether commands can be sent now (on a cluster: to every primary). */
+  /**
+   * Whether commands can be sent now. On a cluster: the cluster client is connected and at least
+   * one primary's connection is up. One shard without a primary (during its failover) leaves the
+   * others serving: only commands for that shard's keys fail (the hub answers 503 for its channels),
+   * so the node stays ready instead of every node leaving its load balancer at once.
+   */
   get isReady(): boolean {
     if (this.#closed) return false;
     if (this.#single !== undefined) return this.#single.isReady;
     if (this.#sentinel !== undefined) return this.#sentinel.isReady;
     const cluster = this.#cluster!;
-    return cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
+    return cluster.isReady && cluster.masters.some((node) => node.client?.isReady === true);
+  }
+
+  /** On a cluster: every primary's connection is up (a trouble is over); elsewhere {@link isReady}. */
+  #everyPrimaryReady(): boolean {
+    if (this.#cluster === undefined) return this.isReady;
+    const cluster = this.#cluster;
+    return !this.#closed && cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
   }
 
   /**
@@ -198,7 +209,7 @@ export class RedisLink {
 
   #send<T>(key: string | undefined, args: readonly string[]): Promise<T> {
     if (this.#single !== undefined) return this.#single.sendCommand<T>([...args]);
-    if (this.#sentinel !== undefined) return this.#sentinel.sendCommand<T>(false, [...args]);
+    if (this.#sentinel !== undefined) return this.#sentinel.sendCommand<T>([...args]);
     return this.#cluster!.sendCommand<T>(key, false, [...args]);
   }
 
@@ -219,8 +230,8 @@ export class RedisLink {
       return replies;
     }
     if (this.#sentinel !== undefined) {
-      const multi = this.#sentinel.multi();
-      for (const { commands } of transactions) for (const args of commands) multi.addCommand(false, [...args]);
+      const multi = this.#sentinel.current().multi();
+      for (const { commands } of transactions) for (const args of commands) multi.addCommand([...args]);
       return await this.within(multi.exec());
     }
     const multi = this.#single!.multi();
@@ -250,11 +261,14 @@ export class RedisLink {
     return found;
   }
 
-  /** PINGs Redis (every primary of a cluster); rejects when one does not answer in time. */
+  /**
+   * PINGs Redis; rejects when it does not answer in time. On a cluster every primary is pinged and
+   * one answer is enough (as for {@link isReady}: a shard in trouble fails only its own keys).
+   */
   async ping(): Promise<void> {
     if (this.#cluster !== undefined) {
       const cluster = this.#cluster;
-      await Promise.all(
+      await Promise.any(
         cluster.masters.map(async (node) => {
           const client = await this.within(cluster.nodeClient(node));
           await this.within(client.PING());
@@ -271,15 +285,14 @@ export class RedisLink {
    */
   async subscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.SUBSCRIBE(channel, listener));
-    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.SUBSCRIBE(channel, listener));
+    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.subscribe(channel, listener));
     else if (sharded) await this.within(this.#cluster!.SSUBSCRIBE(channel, listener));
     else await this.within(this.#cluster!.SUBSCRIBE(channel, listener));
   }
 
   async unsubscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.UNSUBSCRIBE(channel, listener, false));
-    else if (this.#sentinel !== undefined)
-      await this.within(this.#sentinel.UNSUBSCRIBE(channel, listener as Parameters<SentinelClient['UNSUBSCRIBE']>[1], false));
+    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.unsubscribe(channel, listener));
     else if (sharded) await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
     else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
   }
@@ -331,7 +344,7 @@ export class RedisLink {
           // As above.
         }
       }
-      await sentinel.destroy().catch(() => undefined);
+      sentinel.destroy();
       return;
     }
     const cluster = this.#cluster!;
@@ -395,16 +408,17 @@ function createClusterClient(target: Exclude<RedisTarget, { mode: 'single' }>, s
   });
 }
 
+/**
+ * The primary the sentinels name, behind one client with the options of a client to one server:
+ * refused at once while there is none, never re-sent (node-redis's Sentinel client queues and
+ * re-sends: see {@link SentinelPrimary}).
+ */
 function createSentinelClient(target: Exclude<RedisTarget, { mode: 'single' }>, settings: Settings) {
-  return createSentinel({
-    name: target.masterName,
-    sentinelRootNodes: target.hosts.map(({ host, port }) => ({ host, port })),
-    nodeClientOptions: nodeOptions(target, settings),
-    sentinelClientOptions: {
-      name: `herald-${settings.role}-sentinel`,
-      socket: { connectTimeout: Math.min(settings.connectTimeout, 5000), reconnectStrategy },
-    },
-    // Besides the sentinels' notices, ask them every 2 s who the primary is.
-    scanInterval: 2000,
+  return new SentinelPrimary({
+    sentinels: target.hosts,
+    masterName: target.masterName,
+    client: nodeOptions(target, settings),
+    sentinelName: `herald-${settings.role}-sentinel`,
+    commandTimeout: settings.commandTimeout,
   });
 }

@@ -1,4 +1,5 @@
-import type { Envelope, Gap } from '@herald/protocol';
+import { encodePosition, type Envelope, type Gap } from '@herald/protocol';
+import { eventually, redisCli, startProbe, type HeraldNode, type RedisNodeProcess, type SdkProbe } from '@herald/testkit';
 
 /** One publish attempt: acknowledged (where it was stored) or refused (the status and body). */
 export type Attempt =
@@ -59,4 +60,121 @@ export function failoverProblems(received: readonly Envelope[], gaps: readonly G
   }
   if (missing > 5) problems.push(`… ${missing} acknowledged messages missing in all`);
   return problems;
+}
+
+/** What {@link lostTail} needs of a deployment: its primary and the replicas that must miss the tail. */
+export interface LostTailTarget {
+  /** The port of the primary serving the channel. */
+  readonly primary: number;
+  /** Every replica that could be promoted (each is paused while the tail is published). */
+  readonly replicas: readonly RedisNodeProcess[];
+  /** SIGKILLs the primary. */
+  killPrimary(): Promise<void>;
+}
+
+/** What {@link lostTail} saw: every attempt, the subscribers (one live per node, then one resumed from the tail's end). */
+export interface LostTailOutcome {
+  readonly attempts: readonly Attempt[];
+  readonly probes: readonly SdkProbe[];
+  /** The position of the tail's last message (acknowledged, received live by every subscriber). */
+  readonly tailEnd: { readonly epoch: string; readonly offset: number };
+  /** The `n` of the first publish after the tail. */
+  readonly afterFrom: number;
+}
+
+/**
+ * The tail a promoted replica lacks: `before` messages reach the replicas; then the replicas are
+ * paused (SIGSTOP) and cut off (`CLIENT KILL TYPE replica` on the primary) before `tail` more are
+ * published through Herald (acknowledged, received live by an SDK subscriber on each of
+ * `subscribed`); the primary is SIGKILLed and the replicas resumed, so a replica without the tail
+ * takes over. Publishing goes on until `after` more are acknowledged: the first half through
+ * `publisher` (a node without subscribers) while the `subscribed` nodes are paused, so the writes
+ * reach the new primary before any node that saw the tail can notice the log went back (the
+ * hub's own check would otherwise race the fence); the second half through the `subscribed`
+ * nodes once resumed. A last subscriber then resumes from the tail's end.
+ */
+export async function lostTail(
+  subscribed: readonly HeraldNode[],
+  publisher: HeraldNode,
+  channel: string,
+  target: LostTailTarget,
+  counts = { before: 10, tail: 10, after: 20 },
+): Promise<LostTailOutcome> {
+  const probes: SdkProbe[] = [];
+  for (const node of subscribed) probes.push(await startProbe(node.url, 'websocket', channel));
+  const attempts: Attempt[] = [];
+  const acked = (): number => attempts.filter((a) => 'ack' in a).length;
+  const publishAll = async (from: number, count: number): Promise<void> => {
+    for (let n = from; n < from + count; n++) {
+      const attempt = await tryPublish(subscribed[n % subscribed.length]!.url, channel, n);
+      attempts.push(attempt);
+      if (!('ack' in attempt)) throw new Error(`publish ${n} refused before the failover: ${attempt.refused}`);
+    }
+  };
+  /** Publishes through `via(n)` until `goal` are acknowledged (60 s at most). */
+  const publishUntil = async (goal: number, via: (n: number) => HeraldNode): Promise<void> => {
+    const started = Date.now();
+    for (let n = attempts.length; acked() < goal && Date.now() - started < 60_000; n++) {
+      const attempt = await tryPublish(via(n).url, channel, n);
+      attempts.push(attempt);
+      // While no primary serves the channel, publishes are refused: do not spin.
+      if ('refused' in attempt) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (acked() < goal) throw new Error(`only ${acked()} of ${goal} publishes acknowledged within 60 s`);
+  };
+  await publishAll(0, counts.before);
+  // Every replica has the first messages.
+  await redisCli(target.primary, 'WAIT', String(target.replicas.length), '5000');
+  const replicas = target.replicas.map((replica) => replica.pid!);
+  const hubs = subscribed.map((node) => node.hubPid);
+  for (const pid of replicas) process.kill(pid, 'SIGSTOP');
+  let hubsPaused = false;
+  try {
+    await redisCli(target.primary, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    await eventually(
+      async () => (await redisCli(target.primary, 'INFO', 'replication')).includes('connected_slaves:0'),
+      'the primary without replicas',
+    );
+    await publishAll(counts.before, counts.tail);
+    for (const probe of probes) await probe.messages.count(counts.before + counts.tail);
+    for (const pid of hubs) process.kill(pid, 'SIGSTOP');
+    hubsPaused = true;
+    await target.killPrimary();
+    for (const pid of replicas) process.kill(pid, 'SIGCONT');
+    replicas.length = 0;
+    await publishUntil(counts.before + counts.tail + counts.after / 2, () => publisher);
+  } finally {
+    for (const pid of replicas) process.kill(pid, 'SIGCONT');
+    if (hubsPaused) for (const pid of hubs) process.kill(pid, 'SIGCONT');
+  }
+  const tailEnd = (attempts[counts.before + counts.tail - 1] as Extract<Attempt, { ack: unknown }>).ack;
+  await publishUntil(counts.before + counts.tail + counts.after, (n) => subscribed[n % subscribed.length]!);
+  probes.push(await startProbe(subscribed[0]!.url, 'websocket', channel, encodePosition(channel, tailEnd)));
+  return { attempts, probes, tailEnd, afterFrom: counts.before + counts.tail };
+}
+
+/**
+ * What is wrong with a {@link lostTail} outcome (none when right), for each subscriber: the checks of
+ * {@link failoverProblems}; an explicit gap after the tail (the promoted replica lacked it); every
+ * message acknowledged after the failover received, after that gap, never at an offset the tail used.
+ */
+export function lostTailProblems(outcome: LostTailOutcome): string[][] {
+  const { attempts, tailEnd, afterFrom } = outcome;
+  const after = attempts.flatMap((a) => ('ack' in a && a.n >= afterFrom ? [a] : []));
+  return outcome.probes.map((probe, i) => {
+    // The last subscriber resumed after the tail: what it is owed starts there.
+    const owed = i === outcome.probes.length - 1 ? attempts.filter((a) => a.n >= afterFrom) : attempts;
+    const problems = failoverProblems(probe.messages.items, probe.gaps, owed).map((p) => `subscriber ${i}: ${p}`);
+    const gap = probe.gaps.find((g) => g.requested.epoch === tailEnd.epoch && g.requested.offset >= tailEnd.offset);
+    if (gap === undefined)
+      problems.push(`subscriber ${i}: no gap after ${tailEnd.epoch}/${tailEnd.offset} (gaps ${JSON.stringify(probe.gaps)})`);
+    else if (gap.reason !== 'epoch' && gap.reason !== 'lost') problems.push(`subscriber ${i}: a gap of reason ${gap.reason}`);
+    for (const a of after) {
+      if (a.ack.epoch === tailEnd.epoch && a.ack.offset <= tailEnd.offset)
+        problems.push(`{"n":${a.n}} acknowledged at ${a.ack.epoch}/${a.ack.offset}, an offset the lost tail used`);
+      if (!probe.messages.items.some((m) => (m.data as { n?: unknown } | null)?.n === a.n))
+        problems.push(`subscriber ${i}: {"n":${a.n}} acknowledged after the failover, not received`);
+    }
+    return problems;
+  });
 }

@@ -1,0 +1,42 @@
+import { redisCli, startHeraldNode, startRedisCluster, uniqueChannel, type HeraldNode, type TestRedisCluster } from '@herald/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lostTail, lostTailProblems } from './redis-failover-helpers.js';
+
+// 3 primaries + 3 replicas (cluster-replica-validity-factor 0: a stale replica may still be elected).
+let cluster: TestRedisCluster;
+const nodes: HeraldNode[] = [];
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  for (let i = 0; i < 3; i++) nodes.push(await startHeraldNode({ engine: cluster.url }));
+}, 90_000);
+afterAll(async () => {
+  await Promise.allSettled(nodes.map((node) => node.stop(3000)));
+  await cluster.close();
+});
+
+describe('redis cluster: the fence after a failover to a replica that lacks acknowledged messages', () => {
+  it('every subscriber (live, or resuming from its cursor) gets an explicit gap, then the new messages; no offset is reused', async () => {
+    const channel = uniqueChannel('cluster-fence');
+    const primary = await cluster.primaryOf(`{${channel}}`);
+    // The shard's replica: the node whose primary (4th field of CLUSTER NODES) is `primary`'s id.
+    const lines = (await redisCli(primary, 'CLUSTER', 'NODES')).split('\n').map((line) => line.split(' '));
+    const primaryId = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${primary}@`))![0];
+    const replicaPorts = lines.filter((f) => f[3] === primaryId).map((f) => Number(f[1]!.split(':')[1]!.split('@')[0]));
+    const replicas = cluster.nodes.filter((n) => replicaPorts.includes(n.port));
+    expect(replicas).toHaveLength(1);
+    const outcome = await lostTail(nodes.slice(0, 2), nodes[2]!, channel, {
+      primary,
+      replicas,
+      killPrimary: () => cluster.nodes.find((n) => n.port === primary)!.kill(),
+    });
+    const check = (): string[][] => lostTailProblems(outcome);
+    const deadline = Date.now() + 20_000;
+    while (check().some((p) => p.length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = outcome.attempts.filter((a) => a.n >= outcome.afterFrom);
+    console.info(
+      `lost tail: tail ended at ${outcome.tailEnd.epoch}/${outcome.tailEnd.offset}; after the failover ${after.length} publishes, ${after.filter((a) => 'refused' in a).length} refused, first acknowledged at ${JSON.stringify(after.find((a) => 'ack' in a))}; gaps ${JSON.stringify(outcome.probes.map((p) => p.gaps.map((g) => g.reason)))}`,
+    );
+    expect(check()).toEqual([[], [], []]);
+    for (const probe of outcome.probes) probe.client.close();
+  }, 120_000);
+});
