@@ -113,7 +113,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(
       new Option(
         '-e, --engine <engine>',
-        'memory (one process), redis://host:port (many nodes) or sqlite:<file> (durable single node) [default: memory]',
+        'memory (one process), redis://host:port (many nodes), redis-cluster://host:port,host:port,… (Redis Cluster), ' +
+          'redis-sentinel://host:port,host:port/<master-name> (Redis Sentinel) or sqlite:<file> (durable single node) [default: memory]',
       ).argParser((text: string) => {
         try {
           parseEngine(text);

@@ -107,9 +107,9 @@ const hooks = z.strictObject({
     .optional(),
 });
 
-/** `memory`, `redis://host:port[/db]` (or `rediss://`), or `sqlite:<file>`. */
-const engine = z.string().refine((e) => e === 'memory' || /^rediss?:\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e), {
-  error: 'must be memory, redis://host:port or sqlite:<file>',
+/** `memory`, `redis://host:port[/db]` (or `rediss://`), `redis-cluster://…`, `redis-sentinel://…/<master>`, or `sqlite:<file>` (see `parseEngine`). */
+const engine = z.string().refine((e) => e === 'memory' || /^rediss?(-cluster|-sentinel)?:\/\/[^\s]+$/i.test(e) || /^sqlite:.+$/.test(e), {
+  error: 'must be memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>',
 });
 
 const redis = z.strictObject({

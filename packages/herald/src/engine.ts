@@ -11,7 +11,15 @@ import {
   type TicketStore,
   type WebhookQueue,
 } from '@herald/server';
-import { RedisBroker, RedisPresenceStore, RedisRateLimitStore, RedisTicketStore, RedisWebhookQueue, redactUrl } from '@herald/redis';
+import {
+  checkRedisUrl,
+  RedisBroker,
+  RedisPresenceStore,
+  RedisRateLimitStore,
+  RedisTicketStore,
+  RedisWebhookQueue,
+  redactUrl,
+} from '@herald/redis';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -19,12 +27,24 @@ import type { HeraldConfig } from './config.js';
 export type EngineSpec =
   { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
 
-/** Reads `memory`, `redis://…`/`rediss://…` or `sqlite:<file>`; throws a RangeError otherwise. */
+/** The engines `--engine` takes, for error messages and help. */
+export const ENGINE_FORMS =
+  'memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>';
+
+/**
+ * Reads `memory`, a Redis URL (`redis://…`/`rediss://…` one server, `redis-cluster://…` a Redis
+ * Cluster, `redis-sentinel://…/<master-name>` a primary found through Sentinel: the same Redis
+ * stores on each) or `sqlite:<file>`; throws a RangeError otherwise (also for a malformed Redis URL).
+ */
 export function parseEngine(text: string): EngineSpec {
   if (text === 'memory') return { kind: 'memory' };
-  if (/^rediss?:\/\//.test(text)) return { kind: 'redis', url: text };
+  if (/^rediss?(-cluster|-sentinel)?:\/\//i.test(text)) {
+    checkRedisUrl(text);
+    return { kind: 'redis', url: text };
+  }
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  throw new RangeError(`unknown engine "${text}": use memory, redis://host:port or sqlite:<file>`);
+  const shown = redactUrl(text);
+  throw new RangeError(`unknown engine "${shown === '(unparsable Redis URL)' ? text : shown}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */

@@ -41,7 +41,18 @@ describe('herald start --engine', () => {
   });
 
   it.each([
-    [['start', '--engine', 'postgres://x'], 'unknown engine "postgres://x": use memory, redis://host:port or sqlite:<file>'],
+    [
+      ['start', '--engine', 'postgres://x'],
+      'unknown engine "postgres://x": use memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>',
+    ],
+    [
+      ['start', '--engine', 'redis-cluster://10.0.0.1:7000,10.0.0.2'],
+      '"10.0.0.2" in "redis-cluster://10.0.0.1:7000,10.0.0.2" is not host:port',
+    ],
+    [
+      ['start', '--engine', 'redis-sentinel://u:secret@10.0.0.1:26379'],
+      'a Redis Sentinel URL ends with /<master-name>, got "redis-sentinel://u:***@10.0.0.1:26379"',
+    ],
     [['start', '--engine', 'sqlite:'], 'unknown engine "sqlite:"'],
   ])('refuses %j with a clear error', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });

@@ -1,15 +1,24 @@
 /**
  * Redis key names of one Herald deployment. A channel's keys share the hash tag `{channel}`, so the
- * scripts that touch several of them stay on one slot should the keys ever be spread over a cluster.
+ * scripts that touch several of them stay on one slot of a Redis Cluster.
+ *
+ * On a cluster (`clustered`), two kinds of names differ from one server's: a channel's live pub/sub
+ * channel carries the hash tag too (`<prefix>live:{<channel>}`, published with SPUBLISH on the
+ * channel's shard), and the ticket keys share the hash tag `{tickets}` (one script checks a
+ * holder's tickets and the store's total at once).
  */
 export class Keys {
   readonly prefix: string;
-  /** Pub/sub channels are `<prefix>live:<channel>`; the part before the channel name. */
+  /** Pub/sub channels are `<prefix>live:<channel>` (`<prefix>live:{<channel>}` on a cluster); the part before the channel name. */
   readonly livePrefix: string;
+  readonly clustered: boolean;
+  readonly #tickets: string;
 
-  constructor(prefix: string) {
+  constructor(prefix: string, clustered = false) {
     this.prefix = prefix;
+    this.clustered = clustered;
     this.livePrefix = `${prefix}live:`;
+    this.#tickets = clustered ? `${prefix}{tickets}:` : prefix;
   }
 
   /** Hash `{epoch, top}`: the channel's epoch and the offset of its last message. */
@@ -29,7 +38,15 @@ export class Keys {
 
   /** Pub/sub channel carrying the channel's live messages and presence events to every node. */
   live(channel: string): string {
-    return this.livePrefix + channel;
+    return this.clustered ? `${this.livePrefix}{${channel}}` : this.livePrefix + channel;
+  }
+
+  /** The channel of a pub/sub channel name made by {@link live}, or `undefined` when it is none. */
+  channelOfLive(name: string): string | undefined {
+    if (!name.startsWith(this.livePrefix)) return undefined;
+    if (!this.clustered) return name.slice(this.livePrefix.length);
+    if (name[this.livePrefix.length] !== '{' || !name.endsWith('}')) return undefined;
+    return name.slice(this.livePrefix.length + 1, -1);
   }
 
   /** Hash client → member (JSON: the user, or `{"user", "info"}`) of the channel's members. */
@@ -95,12 +112,12 @@ export class Keys {
 
   /** A single-use ticket (string key with expiry): the identity as JSON. */
   ticket(ticket: string): string {
-    return `${this.prefix}ticket:${ticket}`;
+    return `${this.#tickets}ticket:${ticket}`;
   }
 
   /** Sorted set ticket → expiry time (ms) of one holder's outstanding tickets. */
   ticketsOf(holder: string): string {
-    return `${this.prefix}tickets:held:${holder}`;
+    return `${this.#tickets}tickets:held:${holder}`;
   }
 
   /** String: the time (ms) one request rate bucket is full again (see `RateLimitStore`). */
@@ -110,12 +127,12 @@ export class Keys {
 
   /** Hash `{tokens, at}`: one holder's ticket rate bucket. */
   ticketRate(holder: string): string {
-    return `${this.prefix}tickets:rate:${holder}`;
+    return `${this.#tickets}tickets:rate:${holder}`;
   }
 
   /** Sorted set ticket → expiry time (ms) of every outstanding ticket. */
   get tickets(): string {
-    return `${this.prefix}tickets:all`;
+    return `${this.#tickets}tickets:all`;
   }
 
   /**

@@ -19,13 +19,13 @@ import {
   type ReadOptions,
   type ReadResult,
 } from '@herald/server';
-import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
+import { RedisLink } from './redis-link.js';
 import { Keys } from './keys.js';
 import { POSITION, PUBLISH, READ, RENEW_EPOCH } from './scripts.js';
 
 /** Options of {@link RedisBroker.connect}. */
 export interface RedisBrokerOptions extends HistoryOptions {
-  /** `redis://host:port[/db]`. */
+  /** `redis://host:port[/db]`, `redis-cluster://host:port,…` or `redis-sentinel://host:port,…/<master-name>` (see `checkRedisUrl`). */
   readonly url: string;
   /** Prefix of every key and pub/sub channel, so deployments can share a Redis. @default "herald:" */
   readonly prefix?: string;
@@ -54,8 +54,8 @@ type Entry = [id: string, fields: string[]];
  * and checks every channel at once when this broker reports a reconnect (`onLiveReset`).
  */
 export class RedisBroker implements Broker {
-  readonly #client: RedisClient;
-  readonly #subscriber: RedisClient;
+  readonly #client: RedisLink;
+  readonly #subscriber: RedisLink;
   readonly #keys: Keys;
   readonly #policy: (channel: string) => HistoryPolicy;
   readonly #clock: Clock;
@@ -70,26 +70,21 @@ export class RedisBroker implements Broker {
   readonly #probe: NodeJS.Timeout;
   #probing = false;
 
-  private constructor(
-    client: RedisClient,
-    subscriber: RedisClient,
-    options: RedisBrokerOptions,
-    policy: (channel: string) => HistoryPolicy,
-  ) {
+  private constructor(client: RedisLink, subscriber: RedisLink, options: RedisBrokerOptions, policy: (channel: string) => HistoryPolicy) {
     this.#client = client;
     this.#subscriber = subscriber;
-    this.#keys = new Keys(options.prefix ?? 'herald:');
+    this.#keys = new Keys(options.prefix ?? 'herald:', client.mode === 'cluster');
     this.#policy = policy;
     this.#clock = options.clock ?? systemClock;
     this.#emptyTtl = String((options.emptyChannelTtl ?? 86_400) * 1000);
     // Every reconnect of the subscriber after the first may have lost pub/sub messages: ask the hub
     // to check, once both connections are up (the check reads positions over the command one, which
     // may come back later than the subscriber).
-    subscriber.on('ready', () => {
+    subscriber.onReady(() => {
       this.#liveReset = true;
       this.#reportLiveReset();
     });
-    client.on('ready', () => this.#reportLiveReset());
+    client.onReady(() => this.#reportLiveReset());
     // A connection that looks open to a Redis that stopped answering: only a timed request shows it.
     this.#probe = setInterval(() => void this.#checkHealth(), options.healthInterval ?? 1000);
     this.#probe.unref();
@@ -99,7 +94,7 @@ export class RedisBroker implements Broker {
     if (this.#probing || this.#closed || !this.#client.isReady) return;
     this.#probing = true;
     try {
-      await replyWithin(this.#client, this.#client.PING());
+      await this.#client.ping();
       if (this.#unresponsive) {
         this.#unresponsive = false;
         // Whatever the live path held back may have been dropped by Redis meanwhile.
@@ -128,17 +123,18 @@ export class RedisBroker implements Broker {
     const prefix = options.prefix ?? 'herald:';
     if (typeof prefix !== 'string') throw new RangeError('prefix must be a string');
     const settings = { ...options, logger: options.logger ?? silentLogger };
-    const client = await connect(settings, 'commands');
-    let subscriber: RedisClient;
+    const client = await RedisLink.open(settings, 'commands');
+    let subscriber: RedisLink;
     try {
-      subscriber = await connect(settings, 'pubsub');
+      subscriber = await RedisLink.open(settings, 'pubsub');
     } catch (error) {
-      await disconnect(client);
+      await client.close();
       throw error;
     }
     const broker = new RedisBroker(client, subscriber, options, policy);
     try {
-      await replyWithin(subscriber, subscriber.SUBSCRIBE(broker.#keys.control, broker.#onControl));
+      // Plain pub/sub (on a cluster, broadcast to every node): control messages reach every node.
+      await subscriber.subscribe(broker.#keys.control, broker.#onControl, false);
     } catch (error) {
       await broker.close();
       throw error;
@@ -180,6 +176,9 @@ export class RedisBroker implements Broker {
         String(keyTtl),
         String(time + keyTtl),
         options?.fingerprint ?? '-',
+        this.#client.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH',
+        // Fencing against a promoted replica that lacks acknowledged messages (see PUBLISH).
+        this.#client.mode === 'single' ? '0' : '1',
       ],
     )) as [string, number, number, string?];
     const [epoch, offset, duplicate, fingerprint] = reply;
@@ -237,10 +236,10 @@ export class RedisBroker implements Broker {
   async subscribe(channel: string): Promise<void> {
     if (this.#subscribed.has(channel)) return;
     try {
-      await replyWithin(this.#subscriber, this.#subscriber.SUBSCRIBE(this.#keys.live(channel), this.#onLive));
+      await this.#subscriber.subscribe(this.#keys.live(channel), this.#onLive, true);
     } catch (error) {
       // A late reply would leave Redis sending this channel to a node that ignores it.
-      this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive).catch(() => undefined);
+      this.#subscriber.unsubscribe(this.#keys.live(channel), this.#onLive, true).catch(() => undefined);
       throw error;
     }
     this.#subscribed.add(channel);
@@ -248,11 +247,11 @@ export class RedisBroker implements Broker {
 
   async unsubscribe(channel: string): Promise<void> {
     if (!this.#subscribed.delete(channel)) return;
-    await replyWithin(this.#subscriber, this.#subscriber.UNSUBSCRIBE(this.#keys.live(channel), this.#onLive));
+    await this.#subscriber.unsubscribe(this.#keys.live(channel), this.#onLive, true);
   }
 
   async publishPresenceEvent(event: PresenceEvent): Promise<void> {
-    await replyWithin(this.#client, this.#client.PUBLISH(this.#keys.live(event.channel), `p${JSON.stringify(event)}`));
+    await this.#client.publish(this.#keys.live(event.channel), `p${JSON.stringify(event)}`, true);
   }
 
   async renewEpoch(channel: string, seen: Position): Promise<void> {
@@ -260,7 +259,7 @@ export class RedisBroker implements Broker {
   }
 
   async publishControl(payload: string): Promise<void> {
-    await replyWithin(this.#client, this.#client.PUBLISH(this.#keys.control, payload));
+    await this.#client.publish(this.#keys.control, payload, false);
   }
 
   async close(): Promise<void> {
@@ -268,7 +267,7 @@ export class RedisBroker implements Broker {
     this.#closed = true;
     clearInterval(this.#probe);
     this.#subscribed.clear();
-    await Promise.all([disconnect(this.#subscriber), disconnect(this.#client)]);
+    await Promise.all([this.#subscriber.close(), this.#client.close()]);
   }
 
   readonly #onControl = (payload: string): void => {
@@ -279,8 +278,8 @@ export class RedisBroker implements Broker {
   readonly #onLive = (payload: string, name: string): void => {
     const handler = this.#handler;
     if (handler === undefined || this.#closed) return;
-    const channel = name.slice(this.#keys.livePrefix.length);
-    if (!this.#subscribed.has(channel)) return;
+    const channel = this.#keys.channelOfLive(name);
+    if (channel === undefined || !this.#subscribed.has(channel)) return;
     if (payload.startsWith('p')) {
       const event = parsePresenceEvent(payload.slice(1));
       if (event !== undefined && event.channel === channel) handler.onPresenceEvent(event);

@@ -12,7 +12,7 @@ import {
   type PresenceStore,
 } from '@herald/server';
 import type { PresenceMember } from '@herald/protocol';
-import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
+import { RedisLink, type Transaction } from './redis-link.js';
 import { Keys } from './keys.js';
 import {
   PRESENCE_ADD,
@@ -55,7 +55,7 @@ export interface RedisPresenceOptions {
  * next read.
  */
 export class RedisPresenceStore implements PresenceStore {
-  readonly #client: RedisClient;
+  readonly #client: RedisLink;
   readonly #keys: Keys;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -74,7 +74,7 @@ export class RedisPresenceStore implements PresenceStore {
   #sweeping = false;
   #closed = false;
 
-  private constructor(client: RedisClient, options: RedisPresenceOptions, ttl: number) {
+  private constructor(client: RedisLink, options: RedisPresenceOptions, ttl: number) {
     this.#client = client;
     this.#keys = new Keys(options.prefix ?? 'herald:');
     this.#clock = options.clock ?? systemClock;
@@ -87,7 +87,7 @@ export class RedisPresenceStore implements PresenceStore {
   static async connect(options: RedisPresenceOptions): Promise<RedisPresenceStore> {
     // Also a timer: members are re-stamped every third of it.
     const ttl = timerSeconds('memberTtl', options.memberTtl, 30, 1);
-    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'presence');
+    const client = await RedisLink.open({ ...options, logger: options.logger ?? silentLogger }, 'presence');
     return new RedisPresenceStore(client, options, ttl);
   }
 
@@ -111,10 +111,16 @@ export class RedisPresenceStore implements PresenceStore {
   async remove(channel: string, client: string): Promise<void> {
     const members = this.#mine.get(channel);
     if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
-    await replyWithin(
-      this.#client,
-      this.#client.multi().HDEL(this.#keys.members(channel), client).ZREM(this.#keys.alive(channel), client).exec(),
-    );
+    const stored = this.#keys.members(channel);
+    await this.#client.transaction([
+      {
+        key: stored,
+        commands: [
+          ['HDEL', stored, client],
+          ['ZREM', this.#keys.alive(channel), client],
+        ],
+      },
+    ]);
   }
 
   /**
@@ -164,7 +170,8 @@ export class RedisPresenceStore implements PresenceStore {
     )) as (number | string)[];
     const expired = expiry(reply, 4, reply[3] === 1);
     if (clients !== undefined && !this.#counted.has(channel)) {
-      await replyWithin(this.#client, this.#client.SREM(this.#keys.presenceNode(this.#node), channel)).catch(() => undefined);
+      const set = this.#keys.presenceNode(this.#node);
+      await this.#client.command(set, ['SREM', set, channel]).catch(() => undefined);
     }
     return { removed: reply[0] === 1, channelMembers: Number(reply[1]), userMembers: Number(reply[2]), ...(expired && { expired }) };
   }
@@ -201,18 +208,27 @@ export class RedisPresenceStore implements PresenceStore {
     const indexes = colon >= 0 ? [this.#keys.presenceChannels(prefix.slice(0, colon))] : await this.#allIndexes();
     const candidates: string[] = [];
     for (const index of indexes) {
-      const [, stamped] = (await replyWithin(
-        this.#client,
-        this.#client.multi().ZREMRANGEBYSCORE(index, '-inf', now).ZRANGEBYSCORE(index, now, '+inf').exec(),
-      )) as unknown as [number, string[]];
+      const [, stamped] = (await this.#client.transaction([
+        {
+          key: index,
+          commands: [
+            ['ZREMRANGEBYSCORE', index, '-inf', String(now)],
+            ['ZRANGEBYSCORE', index, String(now), '+inf'],
+          ],
+        },
+      ])) as [number, string[]];
       for (const channel of stamped) if (channel.startsWith(prefix)) candidates.push(channel);
     }
     const found: string[] = [];
     for (let i = 0; i < candidates.length; i += 500) {
       const chunk = candidates.slice(i, i + 500);
-      const multi = this.#client.multi();
-      for (const channel of chunk) multi.ZCOUNT(this.#keys.alive(channel), `(${now}`, '+inf');
-      const counts = (await replyWithin(this.#client, multi.exec())) as unknown as number[];
+      // One command per channel (pipelined): on a cluster the channels' keys are on different slots.
+      const counts = await Promise.all(
+        chunk.map((channel) => {
+          const alive = this.#keys.alive(channel);
+          return this.#client.command<number>(alive, ['ZCOUNT', alive, `(${now}`, '+inf']);
+        }),
+      );
       chunk.forEach((channel, j) => {
         if (Number(counts[j]) > 0) found.push(channel);
       });
@@ -220,12 +236,11 @@ export class RedisPresenceStore implements PresenceStore {
     return found;
   }
 
-  /** Every namespace's channel index (a `SCAN`: only for a prefix that names no namespace). */
+  /** Every namespace's channel index (a `SCAN` of every primary: only for a prefix that names no namespace). */
   async #allIndexes(): Promise<string[]> {
-    const indexes: string[] = [];
     const match = `${escapeGlob(this.#keys.presenceChannels(''))}*`;
-    for await (const keys of this.#client.scanIterator({ MATCH: match, COUNT: 1000 })) indexes.push(...keys);
-    return indexes;
+    // A key may come twice from one SCAN (while Redis rehashes).
+    return [...new Set(await this.#client.scan(match, 1000))];
   }
 
   /** Stops re-stamping and removes this node's members (they would expire anyway). */
@@ -234,29 +249,37 @@ export class RedisPresenceStore implements PresenceStore {
     this.#closed = true;
     clearInterval(this.#refresh);
     if (this.#client.isReady) {
-      const multi = this.#client.multi();
-      let commands = 0;
+      const transactions: Transaction[] = [];
       // Nothing counted left here: no sweep is owed for this node.
       if (this.#counted.size === 0) {
-        multi.DEL(this.#keys.presenceNode(this.#node)).ZREM(this.#keys.presenceNodes, this.#node);
-        commands++;
+        const set = this.#keys.presenceNode(this.#node);
+        transactions.push(
+          { key: set, commands: [['DEL', set]] },
+          { key: this.#keys.presenceNodes, commands: [['ZREM', this.#keys.presenceNodes, this.#node]] },
+        );
       }
       for (const [channel, members] of this.#mine) {
         // Counted members stay until they expire: the sweep that drops them emits their leave.
         const counted = this.#counted.get(channel);
         const clients = [...members.keys()].filter((client) => counted?.has(client) !== true);
         if (clients.length === 0) continue;
-        multi.HDEL(this.#keys.members(channel), clients).ZREM(this.#keys.alive(channel), clients);
-        commands++;
+        const stored = this.#keys.members(channel);
+        transactions.push({
+          key: stored,
+          commands: [
+            ['HDEL', stored, ...clients],
+            ['ZREM', this.#keys.alive(channel), ...clients],
+          ],
+        });
       }
-      if (commands > 0)
-        await replyWithin(this.#client, multi.exec()).catch((error: unknown) =>
-          this.#logger.warn({ err: error }, 'presence cleanup failed'),
-        );
+      if (transactions.length > 0)
+        await this.#client
+          .transaction(transactions)
+          .catch((error: unknown) => this.#logger.warn({ err: error }, 'presence cleanup failed'));
     }
     this.#mine.clear();
     this.#counted.clear();
-    await disconnect(this.#client);
+    await this.#client.close();
   }
 
   async #stamp(channel: string, members: Iterable<[string, string]>): Promise<void> {
@@ -266,25 +289,29 @@ export class RedisPresenceStore implements PresenceStore {
     // The index of channels with members (channels()): an entry lives as long as its latest stamp;
     // each stamp also drops the namespace's expired entries, and the index outlives its last stamp as the keys do.
     const index = this.#keys.presenceChannels(namespaceOf(channel));
-    await replyWithin(
-      this.#client,
-      this.#client
-        .multi()
-        .ZADD(index, { score: Number(args[0]), value: channel })
-        .ZREMRANGEBYSCORE(index, '-inf', this.#clock.now())
-        .PEXPIRE(index, this.#ttl * KEYS_OUTLIVE)
-        .exec(),
-    );
+    await this.#client.transaction([
+      {
+        key: index,
+        commands: [
+          ['ZADD', index, args[0]!, channel],
+          ['ZREMRANGEBYSCORE', index, '-inf', String(this.#clock.now())],
+          ['PEXPIRE', index, String(this.#ttl * KEYS_OUTLIVE)],
+        ],
+      },
+    ]);
     // The counts live as long as the members they count.
     if (this.#counted.has(channel)) {
-      await replyWithin(
-        this.#client,
-        this.#client
-          .multi()
-          .PEXPIRE(this.#keys.owners(channel), this.#ttl * KEYS_OUTLIVE)
-          .PEXPIRE(this.#keys.userCounts(channel), this.#ttl * KEYS_OUTLIVE)
-          .exec(),
-      );
+      const owners = this.#keys.owners(channel);
+      const ttl = String(this.#ttl * KEYS_OUTLIVE);
+      await this.#client.transaction([
+        {
+          key: owners,
+          commands: [
+            ['PEXPIRE', owners, ttl],
+            ['PEXPIRE', this.#keys.userCounts(channel), ttl],
+          ],
+        },
+      ]);
     }
   }
 
@@ -312,10 +339,15 @@ export class RedisPresenceStore implements PresenceStore {
   /** Lists `channels` among this node's and marks the node alive now. */
   async #register(channels: string[]): Promise<void> {
     const set = this.#keys.presenceNode(this.#node);
-    const multi = this.#client.multi();
-    for (let i = 0; i < channels.length; i += 1000) multi.SADD(set, channels.slice(i, i + 1000));
-    multi.PEXPIRE(set, NODE_SET_TTL).ZADD(this.#keys.presenceNodes, { score: this.#clock.now(), value: this.#node });
-    await replyWithin(this.#client, multi.exec());
+    const commands: string[][] = [];
+    for (let i = 0; i < channels.length; i += 1000) commands.push(['SADD', set, ...channels.slice(i, i + 1000)]);
+    commands.push(['PEXPIRE', set, String(NODE_SET_TTL)]);
+    // On a cluster the node's set and the node list are on different slots: two transactions, the
+    // channels listed first (one MULTI on one server, as before).
+    await this.#client.transaction([
+      { key: set, commands },
+      { key: this.#keys.presenceNodes, commands: [['ZADD', this.#keys.presenceNodes, String(this.#clock.now()), this.#node]] },
+    ]);
   }
 
   /**
@@ -325,20 +357,28 @@ export class RedisPresenceStore implements PresenceStore {
   async #sweepDead(): Promise<void> {
     const now = this.#clock.now();
     const nodes = this.#keys.presenceNodes;
-    const dead = await replyWithin(
-      this.#client,
-      this.#client.zRangeByScore(nodes, '-inf', now - this.#ttl * DEAD_AFTER, { LIMIT: { offset: 0, count: SWEEP_NODES } }),
-    );
+    const dead = await this.#client.command<string[]>(nodes, [
+      'ZRANGEBYSCORE',
+      nodes,
+      '-inf',
+      String(now - this.#ttl * DEAD_AFTER),
+      'LIMIT',
+      '0',
+      String(SWEEP_NODES),
+    ]);
     for (const node of dead) {
       if (node === this.#node || this.#closed) continue;
       const set = this.#keys.presenceNode(node);
       let cursor = '0';
       do {
-        const page = await replyWithin(this.#client, this.#client.sScan(set, cursor, { COUNT: SWEEP_CHUNK }));
-        cursor = page.cursor;
-        for (const channel of page.members) await this.#sweep(channel);
+        const [next, members] = await this.#client.command<[string, string[]]>(set, ['SSCAN', set, cursor, 'COUNT', String(SWEEP_CHUNK)]);
+        cursor = next;
+        for (const channel of members) await this.#sweep(channel);
       } while (cursor !== '0' && !this.#closed);
-      await replyWithin(this.#client, this.#client.multi().DEL(set).ZREM(nodes, node).exec());
+      await this.#client.transaction([
+        { key: set, commands: [['DEL', set]] },
+        { key: nodes, commands: [['ZREM', nodes, node]] },
+      ]);
     }
   }
 

@@ -1,5 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger, type RateLimitStore, type RequestRate } from '@herald/server';
-import { connect, disconnect, type RedisClient } from './connection.js';
+import { RedisLink } from './redis-link.js';
 import { Keys } from './keys.js';
 import { RATE_TAKE } from './scripts.js';
 
@@ -21,18 +21,18 @@ export interface RedisRateLimitOptions {
  * checks and counts it; each bucket is one key that expires once the bucket is full again.
  */
 export class RedisRateLimitStore implements RateLimitStore {
-  readonly #client: RedisClient;
+  readonly #client: RedisLink;
   readonly #keys: Keys;
   readonly #clock: Clock;
 
-  private constructor(client: RedisClient, options: RedisRateLimitOptions) {
+  private constructor(client: RedisLink, options: RedisRateLimitOptions) {
     this.#client = client;
     this.#keys = new Keys(options.prefix ?? 'herald:');
     this.#clock = options.clock ?? systemClock;
   }
 
   static async connect(options: RedisRateLimitOptions): Promise<RedisRateLimitStore> {
-    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'rate-limits');
+    const client = await RedisLink.open({ ...options, logger: options.logger ?? silentLogger }, 'rate-limits');
     return new RedisRateLimitStore(client, options);
   }
 
@@ -46,6 +46,6 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async close(): Promise<void> {
-    await disconnect(this.#client);
+    await this.#client.close();
   }
 }

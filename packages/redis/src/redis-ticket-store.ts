@@ -14,7 +14,7 @@ import {
   type TicketLimits,
   type TicketStore,
 } from '@herald/server';
-import { connect, disconnect, type RedisClient } from './connection.js';
+import { RedisLink } from './redis-link.js';
 import { Keys } from './keys.js';
 import { TICKET_ISSUE, TICKET_REDEEM } from './scripts.js';
 
@@ -39,15 +39,15 @@ export interface RedisTicketOptions {
  * checked and counted in one script, so they hold exactly across nodes.
  */
 export class RedisTicketStore implements TicketStore {
-  readonly #client: RedisClient;
+  readonly #client: RedisLink;
   readonly #keys: Keys;
   readonly #ttl: number;
   readonly #clock: Clock;
   readonly #limits: ResolvedTicketLimits;
 
-  private constructor(client: RedisClient, options: RedisTicketOptions, ttl: number, limits: ResolvedTicketLimits) {
+  private constructor(client: RedisLink, options: RedisTicketOptions, ttl: number, limits: ResolvedTicketLimits) {
     this.#client = client;
-    this.#keys = new Keys(options.prefix ?? 'herald:');
+    this.#keys = new Keys(options.prefix ?? 'herald:', client.mode === 'cluster');
     this.#ttl = ttl;
     this.#clock = options.clock ?? systemClock;
     this.#limits = limits;
@@ -57,7 +57,7 @@ export class RedisTicketStore implements TicketStore {
     const ttl = options.ttl ?? DEFAULT_TICKET_TTL;
     if (!Number.isInteger(ttl) || ttl < 1) throw new RangeError('ttl must be a whole number of seconds ≥ 1');
     const limits = resolveTicketLimits(options.limits);
-    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'tickets');
+    const client = await RedisLink.open({ ...options, logger: options.logger ?? silentLogger }, 'tickets');
     return new RedisTicketStore(client, options, ttl, limits);
   }
 
@@ -98,6 +98,6 @@ export class RedisTicketStore implements TicketStore {
   }
 
   async close(): Promise<void> {
-    await disconnect(this.#client);
+    await this.#client.close();
   }
 }

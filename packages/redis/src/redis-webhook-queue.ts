@@ -10,7 +10,7 @@ import {
   type WebhookQueue,
   type WebhookQueueCounts,
 } from '@herald/server';
-import { connect, disconnect, replyWithin, type RedisClient } from './connection.js';
+import { RedisLink } from './redis-link.js';
 import { Keys } from './keys.js';
 import {
   WEBHOOK_ACK,
@@ -68,14 +68,14 @@ interface State {
  * leases others still hold; a lease token per claim (hash `lease`) fences late outcomes.
  */
 export class RedisWebhookQueue implements WebhookQueue {
-  readonly #client: RedisClient;
+  readonly #client: RedisLink;
   readonly #keys: string[];
   readonly #names: Keys['webhooks'];
   readonly #serverClock: boolean;
   /** ms to add to this node's times to get Redis' (0 with the caller's clock). */
   #offset = 0;
 
-  private constructor(client: RedisClient, prefix: string, serverClock: boolean) {
+  private constructor(client: RedisLink, prefix: string, serverClock: boolean) {
     this.#client = client;
     this.#names = new Keys(prefix).webhooks;
     this.#serverClock = serverClock;
@@ -86,15 +86,16 @@ export class RedisWebhookQueue implements WebhookQueue {
   static async connect(options: RedisWebhookQueueOptions): Promise<RedisWebhookQueue> {
     const clock = options.leaseClock ?? 'redis';
     if (clock !== 'redis' && clock !== 'caller') throw new RangeError('leaseClock must be "redis" or "caller"');
-    const client = await connect({ ...options, logger: options.logger ?? silentLogger }, 'webhooks');
+    const client = await RedisLink.open({ ...options, logger: options.logger ?? silentLogger }, 'webhooks');
     const queue = new RedisWebhookQueue(client, options.prefix ?? 'herald:', clock === 'redis');
     if (clock === 'redis') {
       try {
         const before = Date.now();
-        const [seconds, micros] = await replyWithin(client, client.sendCommand<string[]>(['TIME']));
+        // On a cluster: the clock of the primary whose slot holds the queue (where its scripts run).
+        const [seconds, micros] = await client.command<string[]>(queue.#names.due, ['TIME']);
         queue.#offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - before;
       } catch (error) {
-        await disconnect(client);
+        await client.close();
         throw error;
       }
     }
@@ -216,10 +217,10 @@ export class RedisWebhookQueue implements WebhookQueue {
       return moved;
     }
     // Those dead when the call began (a letter buried meanwhile may or may not be moved).
-    const total = await replyWithin(this.#client, this.#client.zCard(this.#names.dead));
+    const total = Number(await this.#client.command(this.#names.dead, ['ZCARD', this.#names.dead]));
     let moved = 0;
     for (let round = 0; round <= total / REPLAY_CHUNK; round++) {
-      const chunk = await replyWithin(this.#client, this.#client.zRange(this.#names.dead, 0, REPLAY_CHUNK - 1));
+      const chunk = await this.#client.command<string[]>(this.#names.dead, ['ZRANGE', this.#names.dead, '0', String(REPLAY_CHUNK - 1)]);
       if (chunk.length === 0) break;
       moved += Number(await WEBHOOK_REPLAY.run(this.#client, this.#keys, [String(this.#offset), ...chunk]));
     }
@@ -228,13 +229,13 @@ export class RedisWebhookQueue implements WebhookQueue {
 
   async counts(): Promise<WebhookQueueCounts> {
     const [queued, dead] = await Promise.all([
-      replyWithin(this.#client, this.#client.zCard(this.#names.due)),
-      replyWithin(this.#client, this.#client.zCard(this.#names.dead)),
+      this.#client.command(this.#names.due, ['ZCARD', this.#names.due]),
+      this.#client.command(this.#names.dead, ['ZCARD', this.#names.dead]),
     ]);
-    return { queued, dead };
+    return { queued: Number(queued), dead: Number(dead) };
   }
 
   async close(): Promise<void> {
-    await disconnect(this.#client);
+    await this.#client.close();
   }
 }

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { ErrorReply } from '@redis/client';
-import { replyWithin, type RedisClient } from './connection.js';
+import type { RedisLink } from './redis-link.js';
 
-/** A Lua script run with EVALSHA, sent in full once per connection when Redis does not know it yet. */
+/**
+ * A Lua script run with EVALSHA, sent in full once per connection when Redis does not know it yet.
+ * On a cluster it runs on the primary of its first key's slot: every key it touches must share
+ * that slot (the keys of one channel share the hash tag `{channel}`).
+ */
 export class Script {
   readonly #source: string;
   readonly #sha: string;
@@ -12,13 +16,14 @@ export class Script {
     this.#sha = createHash('sha1').update(source).digest('hex');
   }
 
-  /** Runs the script; rejects when Redis does not answer within the client's command timeout. */
-  async run(client: RedisClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  /** Runs the script; rejects when Redis does not answer within the link's command timeout. */
+  async run(link: RedisLink, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const first = keys[0];
     try {
-      return await replyWithin(client, client.sendCommand(['EVALSHA', this.#sha, String(keys.length), ...keys, ...args]));
+      return await link.command(first, ['EVALSHA', this.#sha, String(keys.length), ...keys, ...args]);
     } catch (error) {
       if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return replyWithin(client, client.sendCommand(['EVAL', this.#source, String(keys.length), ...keys, ...args]));
+      return link.command(first, ['EVAL', this.#source, String(keys.length), ...keys, ...args]);
     }
   }
 }
@@ -76,12 +81,21 @@ end
  *
  * KEYS: meta, log, idempotency key (the log again when none). ARGV: epoch candidate, now (ms), size,
  * ttl (ms), channel (as JSON), data (JSON), pub/sub channel, empty-channel ttl (ms), key lifetime
- * (ms, '0' = no key), key expiry (ms since the epoch), data fingerprint. Returns
+ * (ms, '0' = no key), key expiry (ms since the epoch), data fingerprint, the publish command
+ * (`PUBLISH`, or `SPUBLISH` on a cluster: the pub/sub channel shares the channel's slot), fence
+ * ('1' on a cluster or with Sentinel, see below). Returns
  * `{epoch, offset, duplicate, fingerprint}`: with `duplicate` 1, the key was used within its
  * lifetime (for data of that fingerprint) and nothing was stored.
  *
  * The live payload is `<offset> <epoch> <time> <envelope>`: the receiving node reads the position
  * without parsing the envelope.
+ *
+ * Fencing (a primary that took over): replication is asynchronous, so a replica promoted after its
+ * primary failed may lack the last messages the old primary acknowledged (and fanned out). Its
+ * next offsets would repeat offsets subscribers already got, with other messages. With fencing the
+ * meta hash records the replication id of the primary that wrote it (`rid`); a publish on a primary
+ * with another replication id (a promoted replica gets a new one) starts a new epoch with an empty
+ * log first, so every subscriber gets an explicit epoch gap instead of reused offsets.
  */
 export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
 if ARGV[9] ~= '0' then
@@ -92,6 +106,16 @@ if ARGV[9] ~= '0' then
   end
 end
 local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8], false)
+if ARGV[13] == '1' then
+  local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local had = redis.call('HGET', KEYS[1], 'rid')
+  if had and had ~= rid then
+    epoch = ARGV[1]
+    redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
+    redis.call('DEL', KEYS[2])
+  end
+  if had ~= rid then redis.call('HSET', KEYS[1], 'rid', rid) end
+end
 -- The first write of a known channel: HINCRBY may grow memory, so a full Redis refuses the publish here.
 local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
 local size = tonumber(ARGV[3])
@@ -107,7 +131,7 @@ if size > 0 then
 else
   redis.call('DEL', KEYS[2])
 end
-redis.call('PUBLISH', ARGV[7], top .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. envelope)
+redis.call(ARGV[12], ARGV[7], top .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. envelope)
 if ARGV[9] ~= '0' then redis.call('SET', KEYS[3], epoch .. ' ' .. top .. ' ' .. ARGV[10] .. ' ' .. ARGV[11], 'PX', ARGV[9]) end
 return {epoch, top, 0}
 `);

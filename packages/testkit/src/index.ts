@@ -28,3 +28,11 @@ export { getMessages, publishPaced, publishTo, type PacedOptions } from './clust
 export { acksProblems, ledgerProblems, type Ack } from './ledger.js';
 export { startProbe, type SdkProbe } from './sdk-probe.js';
 export { uniqueChannel } from './unique-channel.js';
+export {
+  redisCli,
+  startRedisCluster,
+  type RedisClusterOptions,
+  type RedisNodeProcess,
+  type TestRedisCluster,
+} from './redis-cluster-server.js';
+export { startRedisSentinel, type RedisSentinelOptions, type TestRedisSentinel } from './redis-sentinel-server.js';

@@ -1,0 +1,410 @@
+import { createClient, createCluster, createSentinel } from '@redis/client';
+import { timerMs, type Logger } from '@herald/server';
+import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
+
+/** How Herald connects to Redis. */
+export interface ConnectionOptions {
+  /** A URL of {@link parseRedisUrl}: one server, a Redis Cluster or Redis Sentinel. */
+  readonly url: string;
+  /** A command that gets no reply within this many ms fails (the hub answers 503). @default 5000 */
+  readonly commandTimeout?: number;
+  /** How long the first connection may take before the engine gives up. @default 10000 */
+  readonly connectTimeout?: number;
+  readonly logger: Logger;
+}
+
+/** A pub/sub listener: the message and the pub/sub channel it came on. */
+export type PubSubListener = (message: string, channel: string) => void;
+
+/** Commands that run in one `MULTI`, all on the slot of `key` (its hash tag decides the slot). */
+export interface Transaction {
+  readonly key: string;
+  readonly commands: readonly (readonly string[])[];
+}
+
+type SingleClient = ReturnType<typeof createSingle>;
+type ClusterClient = ReturnType<typeof createClusterClient>;
+type SentinelClient = ReturnType<typeof createSentinelClient>;
+
+/** Reconnect backoff: 50 ms doubling, capped at 2 s, with jitter. */
+const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2000) + Math.floor(Math.random() * 100);
+
+/**
+ * One connection (or set of connections) to Herald's Redis, whatever its kind, with what the
+ * stores need: commands routed by key, scripts, transactions on one slot, pub/sub (sharded on a
+ * cluster, so a channel's live messages stay on the shard owning the channel), health and
+ * reconnect notices. While Redis (or the shard owning a key) is unreachable, commands fail at once:
+ * no offline queue holds a publish to acknowledge it later.
+ */
+export class RedisLink {
+  readonly mode: RedisTarget['mode'];
+  /** The URL without its password. */
+  readonly where: string;
+  /** ms a command may wait for its reply. */
+  readonly commandTimeout: number;
+  readonly #single: SingleClient | undefined;
+  readonly #cluster: ClusterClient | undefined;
+  readonly #sentinel: SentinelClient | undefined;
+  readonly #readyListeners: (() => void)[] = [];
+  #closed = false;
+
+  private constructor(
+    mode: RedisTarget['mode'],
+    where: string,
+    commandTimeout: number,
+    clients: { single?: SingleClient; cluster?: ClusterClient; sentinel?: SentinelClient },
+  ) {
+    this.mode = mode;
+    this.where = where;
+    this.commandTimeout = commandTimeout;
+    this.#single = clients.single;
+    this.#cluster = clients.cluster;
+    this.#sentinel = clients.sentinel;
+  }
+
+  /**
+   * Connects; resolves once the link can run commands, rejects when that does not happen within
+   * `connectTimeout`. `role` names the connections (`CLIENT SETNAME herald-<role>`) and the logs.
+   */
+  static async open(options: ConnectionOptions, role: string): Promise<RedisLink> {
+    const commandTimeout = timerMs('commandTimeout', options.commandTimeout, 5000);
+    const connectTimeout = timerMs('connectTimeout', options.connectTimeout, 10_000);
+    const target = parseRedisUrl(options.url);
+    const where = redactUrl(options.url);
+    const settings = { role, commandTimeout, connectTimeout };
+    let link: RedisLink;
+    let connecting: Promise<unknown>;
+    let destroy: () => unknown;
+    if (target.mode === 'single') {
+      const client = createSingle(target.url, settings);
+      link = new RedisLink('single', where, commandTimeout, { single: client });
+      connecting = client.connect();
+      destroy = () => client.destroy();
+    } else if (target.mode === 'cluster') {
+      const cluster = createClusterClient(target, settings);
+      link = new RedisLink('cluster', where, commandTimeout, { cluster });
+      connecting = cluster.connect();
+      destroy = () => cluster.destroy();
+    } else {
+      const sentinel = createSentinelClient(target, settings);
+      link = new RedisLink('sentinel', where, commandTimeout, { sentinel });
+      connecting = sentinel.connect();
+      destroy = () => sentinel.destroy();
+    }
+    link.#watch(options.logger, role);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`cannot connect to Redis at ${where} within ${connectTimeout} ms`)), connectTimeout);
+    });
+    try {
+      await Promise.race([connecting, timeout]);
+    } catch (error) {
+      link.#closed = true;
+      connecting.catch(() => undefined);
+      await Promise.resolve(destroy()).catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return link;
+  }
+
+  /** Logs the first error of each outage and its end; turns reconnects into {@link onReady} notices. */
+  #watch(logger: Logger, role: string): void {
+    let down = false;
+    const failed = (error: unknown): void => {
+      if (down || this.#closed) return;
+      down = true;
+      logger.warn({ err: error, redis: this.where, role }, 'redis unreachable; reconnecting');
+    };
+    const restored = (): void => {
+      if (!down) return;
+      down = false;
+      logger.info({ redis: this.where, role }, 'redis connection restored');
+    };
+    if (this.#single !== undefined) {
+      this.#single.on('error', failed);
+      this.#single.on('ready', () => {
+        restored();
+        this.#notifyReady();
+      });
+    } else if (this.#sentinel !== undefined) {
+      this.#sentinel.on('error', failed);
+      this.#sentinel.on('client-error', (event: { error?: unknown }) => failed(event.error ?? event));
+      // After the first connect: a failover's end (the new primary in use), or a reconnect.
+      this.#sentinel.on('ready', () => {
+        restored();
+        this.#notifyReady();
+      });
+    } else if (this.#cluster !== undefined) {
+      const cluster = this.#cluster;
+      // A node's trouble (its connection lost, its slots moved) may have dropped pub/sub messages:
+      // once the nodes are up again (settled for a moment), the link reports ready again.
+      let troubled = false;
+      let settle: NodeJS.Timeout | undefined;
+      const trouble = (error?: unknown): void => {
+        troubled = true;
+        if (error !== undefined) failed(error);
+      };
+      cluster.on('error', failed);
+      cluster.on('node-error', (error: unknown) => trouble(error));
+      cluster.on('node-reconnecting', () => trouble());
+      cluster.on('node-disconnect', () => trouble());
+      cluster.on('__resubscribeListeners', () => trouble());
+      cluster.on('sharded-channel-moved-error', (error: unknown) => trouble(error));
+      cluster.on('node-ready', () => {
+        if (!troubled || this.#closed) return;
+        clearTimeout(settle);
+        settle = setTimeout(() => {
+          if (!this.isReady) return;
+          troubled = false;
+          restored();
+          this.#notifyReady();
+        }, 100);
+        settle.unref();
+      });
+    }
+  }
+
+  #notifyReady(): void {
+    if (this.#closed) return;
+    for (const listener of this.#readyListeners) listener();
+  }
+
+  /**
+   * `listener` runs each time the link becomes ready after having been in trouble (reconnected,
+   * failed over to a new primary, a shard's slots moved): pub/sub messages may have been lost.
+   */
+  onReady(listener: () => void): void {
+    this.#readyListeners.push(listener);
+  }
+
+  /** Whether commands can be sent now (on a cluster: to every primary). */
+  get isReady(): boolean {
+    if (this.#closed) return false;
+    if (this.#single !== undefined) return this.#single.isReady;
+    if (this.#sentinel !== undefined) return this.#sentinel.isReady;
+    const cluster = this.#cluster!;
+    return cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
+  }
+
+  /**
+   * Sends one command (on a cluster, to the primary of `key`'s slot; any node without a key);
+   * rejects when no reply comes within the command timeout.
+   */
+  command<T = unknown>(key: string | undefined, args: readonly string[]): Promise<T> {
+    return this.within(this.#send<T>(key, args));
+  }
+
+  #send<T>(key: string | undefined, args: readonly string[]): Promise<T> {
+    if (this.#single !== undefined) return this.#single.sendCommand<T>([...args]);
+    if (this.#sentinel !== undefined) return this.#sentinel.sendCommand<T>(false, [...args]);
+    return this.#cluster!.sendCommand<T>(key, false, [...args]);
+  }
+
+  /**
+   * Runs each transaction's commands in one `MULTI`; returns every reply in order. On one server
+   * (or Sentinel) all of them go in a single `MULTI`; on a cluster each transaction is its own
+   * `MULTI` on its key's slot, run one after the other (so their order holds, not their atomicity).
+   */
+  async transaction(transactions: readonly Transaction[]): Promise<unknown[]> {
+    if (transactions.length === 0) return [];
+    if (this.#cluster !== undefined) {
+      const replies: unknown[] = [];
+      for (const { key, commands } of transactions) {
+        const multi = this.#cluster.multi(key);
+        for (const args of commands) multi.addCommand(key, false, [...args]);
+        replies.push(...((await this.within(multi.exec())) as unknown[]));
+      }
+      return replies;
+    }
+    if (this.#sentinel !== undefined) {
+      const multi = this.#sentinel.multi();
+      for (const { commands } of transactions) for (const args of commands) multi.addCommand(false, [...args]);
+      return await this.within(multi.exec());
+    }
+    const multi = this.#single!.multi();
+    for (const { commands } of transactions) for (const args of commands) multi.addCommand([...args]);
+    return await this.within(multi.exec());
+  }
+
+  /** Every key matching `match` (a `SCAN` of each primary, on a cluster), in pages of `count`. */
+  async scan(match: string, count: number): Promise<string[]> {
+    const found: string[] = [];
+    const scanOne = async (send: (args: string[]) => Promise<[string, string[]]>): Promise<void> => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.within(send(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)]));
+        found.push(...keys);
+        cursor = next;
+      } while (cursor !== '0' && !this.#closed);
+    };
+    if (this.#cluster !== undefined) {
+      for (const node of this.#cluster.masters) {
+        const client = await this.within(this.#cluster.nodeClient(node));
+        await scanOne((args) => client.sendCommand<[string, string[]]>(args));
+      }
+    } else {
+      await scanOne((args) => this.#send<[string, string[]]>(undefined, args));
+    }
+    return found;
+  }
+
+  /** PINGs Redis (every primary of a cluster); rejects when one does not answer in time. */
+  async ping(): Promise<void> {
+    if (this.#cluster !== undefined) {
+      const cluster = this.#cluster;
+      await Promise.all(
+        cluster.masters.map(async (node) => {
+          const client = await this.within(cluster.nodeClient(node));
+          await this.within(client.PING());
+        }),
+      );
+      return;
+    }
+    await this.command(undefined, ['PING']);
+  }
+
+  /**
+   * Subscribes `listener` to a channel: `sharded` ones with SSUBSCRIBE on a cluster (on the shard
+   * owning the channel's slot, followed when the slot moves), the others with SUBSCRIBE.
+   */
+  async subscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
+    if (this.#single !== undefined) await this.within(this.#single.SUBSCRIBE(channel, listener));
+    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.SUBSCRIBE(channel, listener));
+    else if (sharded) await this.within(this.#cluster!.SSUBSCRIBE(channel, listener));
+    else await this.within(this.#cluster!.SUBSCRIBE(channel, listener));
+  }
+
+  async unsubscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
+    if (this.#single !== undefined) await this.within(this.#single.UNSUBSCRIBE(channel, listener, false));
+    else if (this.#sentinel !== undefined)
+      await this.within(this.#sentinel.UNSUBSCRIBE(channel, listener as Parameters<SentinelClient['UNSUBSCRIBE']>[1], false));
+    else if (sharded) await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
+    else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
+  }
+
+  /** Publishes: SPUBLISH for a `sharded` channel on a cluster, else PUBLISH (to every node of a cluster). */
+  async publish(channel: string, message: string, sharded: boolean): Promise<void> {
+    await this.command(channel, [sharded && this.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH', channel, message]);
+  }
+
+  /**
+   * `reply`, or a rejection once the command timeout has passed without one. node-redis applies
+   * that timeout only while a command waits to be written: a command already sent to a Redis that
+   * stopped answering (frozen, or behind a network black hole) would wait as long as the connection
+   * lives. The command still runs if Redis answers later; only the caller stops waiting.
+   */
+  within<T>(reply: Promise<T>): Promise<T> {
+    return replyWithin(this.commandTimeout, reply);
+  }
+
+  /**
+   * Closes politely when connected (waiting for the replies still due, at most the command timeout:
+   * a frozen Redis never sends them), at once otherwise.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const ready = this.isReady;
+    this.#closed = true;
+    if (this.#single !== undefined) {
+      const client = this.#single;
+      if (!client.isOpen) return;
+      if (ready) {
+        try {
+          await this.within(client.close());
+          return;
+        } catch {
+          // Fall through: the connection went away meanwhile, or Redis does not answer.
+        }
+      }
+      if (client.isOpen) client.destroy();
+      return;
+    }
+    if (this.#sentinel !== undefined) {
+      const sentinel = this.#sentinel;
+      if (ready) {
+        try {
+          await this.within(sentinel.close());
+          return;
+        } catch {
+          // As above.
+        }
+      }
+      await sentinel.destroy().catch(() => undefined);
+      return;
+    }
+    const cluster = this.#cluster!;
+    if (!cluster.isOpen) return;
+    if (ready) {
+      try {
+        await this.within(cluster.close());
+        return;
+      } catch {
+        // As above.
+      }
+    }
+    if (cluster.isOpen) await Promise.resolve(cluster.destroy()).catch(() => undefined);
+  }
+}
+
+/** `reply`, or a rejection after `ms` without one (see {@link RedisLink.within}). */
+export function replyWithin<T>(ms: number, reply: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Settings {
+  readonly role: string;
+  readonly commandTimeout: number;
+  readonly connectTimeout: number;
+}
+
+function createSingle(url: string, settings: Settings) {
+  return createClient({
+    url,
+    name: `herald-${settings.role}`,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: settings.commandTimeout },
+    socket: { connectTimeout: Math.min(settings.connectTimeout, 5000), reconnectStrategy },
+  });
+}
+
+function nodeOptions(target: Exclude<RedisTarget, { mode: 'single' }>, settings: Settings) {
+  return {
+    name: `herald-${settings.role}`,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: settings.commandTimeout },
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && { password: target.password }),
+    socket: { connectTimeout: Math.min(settings.connectTimeout, 5000), reconnectStrategy, ...(target.tls && { tls: true as const }) },
+  };
+}
+
+function createClusterClient(target: Exclude<RedisTarget, { mode: 'single' }>, settings: Settings) {
+  return createCluster({
+    rootNodes: target.hosts.map(({ host, port }) => ({ socket: { host, port, ...(target.tls && { tls: true as const }) } })),
+    defaults: nodeOptions(target, settings),
+    commandOptions: { timeout: settings.commandTimeout },
+    // A node that keeps failing to reconnect: ask the cluster who serves its slots now, twice a
+    // second (a replica takes over after `cluster-node-timeout`).
+    topologyRefreshOnReconnectionAttemptStrategy: 500,
+  });
+}
+
+function createSentinelClient(target: Exclude<RedisTarget, { mode: 'single' }>, settings: Settings) {
+  return createSentinel({
+    name: target.masterName,
+    sentinelRootNodes: target.hosts.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions: nodeOptions(target, settings),
+    sentinelClientOptions: {
+      name: `herald-${settings.role}-sentinel`,
+      socket: { connectTimeout: Math.min(settings.connectTimeout, 5000), reconnectStrategy },
+    },
+    // Besides the sentinels' notices, ask them every 2 s who the primary is.
+    scanInterval: 2000,
+  });
+}
