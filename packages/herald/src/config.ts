@@ -107,10 +107,16 @@ const hooks = z.strictObject({
     .optional(),
 });
 
-/** `memory`, `redis://host:port[/db]` (or `rediss://`), `redis-cluster://…`, `redis-sentinel://…/<master>`, or `sqlite:<file>` (see `parseEngine`). */
-const engine = z.string().refine((e) => e === 'memory' || /^rediss?(-cluster|-sentinel)?:\/\/[^\s]+$/i.test(e) || /^sqlite:.+$/.test(e), {
-  error: 'must be memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>',
-});
+/** `memory`, `redis://host:port[/db]` (or `rediss://`), `redis-cluster://…`, `redis-sentinel://…/<master>`, `nats://host:port[,host:port…][?options]` or `sqlite:<file>` (see `parseEngine`). */
+const engine = z
+  .string()
+  .refine(
+    (e) => e === 'memory' || /^rediss?(-cluster|-sentinel)?:\/\/[^\s]+$/i.test(e) || /^nats:\/\/[^\s]+$/.test(e) || /^sqlite:.+$/.test(e),
+    {
+      error:
+        'must be memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port or sqlite:<file>',
+    },
+  );
 
 const redis = z.strictObject({
   prefix: z.string().default('herald:'),

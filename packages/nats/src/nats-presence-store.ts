@@ -1,0 +1,164 @@
+import type { PresenceMember } from '@herald/protocol';
+import { systemClock, timerSeconds, type Clock, type PresenceStore } from '@herald/server';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
+import { fromKeyPart, keyPart, Names } from './names.js';
+
+/** Options of {@link NatsPresenceStore.connect}. */
+export interface NatsPresenceOptions extends NatsConnectionOptions {
+  /** @default "HERALD" */
+  readonly prefix?: string;
+  /** Replicas of the presence bucket when this node creates it. @default 1 */
+  readonly replicas?: number;
+  /**
+   * Seconds a member outlives its node: each node refreshes its members every third of this, so
+   * the members of a node that died disappear within it. @default 30
+   */
+  readonly memberTtl?: number;
+  readonly clock?: Clock;
+}
+
+/** A member as stored: its expiry (clock ms) and the member. */
+interface Stored {
+  readonly expires: number;
+  readonly member: PresenceMember;
+}
+
+/** Members listed per channel at once, at most (bounds one {@link NatsPresenceStore.list}). */
+const LIST_MAX = 100_000;
+
+/**
+ * Presence across nodes in a KV bucket: one key per channel and client
+ * (`<channel>.<client>`, both base64url), holding the member and its expiry. Each node re-stamps
+ * the members it holds every third of `memberTtl`; a member whose node stopped doing so is dropped
+ * by the next list. No counting (`addCounting`): with this store the hub emits no presence or
+ * channel webhook events.
+ */
+export class NatsPresenceStore implements PresenceStore {
+  readonly #nc: NatsConnection;
+  readonly #kv: KV;
+  readonly #clock: Clock;
+  readonly #ttl: number;
+  readonly #mine = new Map<string, Map<string, PresenceMember>>();
+  readonly #refresh: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(nc: NatsConnection, kv: KV, clock: Clock, ttl: number) {
+    this.#nc = nc;
+    this.#kv = kv;
+    this.#clock = clock;
+    this.#ttl = ttl * 1000;
+    this.#refresh = setInterval(() => void this.#restamp(), this.#ttl / 3);
+    this.#refresh.unref();
+  }
+
+  static async connect(options: NatsPresenceOptions): Promise<NatsPresenceStore> {
+    const ttl = timerSeconds('memberTtl', options.memberTtl, 30, 1);
+    const names = new Names(options.prefix ?? 'HERALD');
+    const nc = await connect(options, 'presence');
+    try {
+      const kv = await new Kvm(jetstream(nc, { timeout: options.commandTimeout ?? 5000 })).create(names.bucket('presence'), {
+        history: 1,
+        replicas: options.replicas ?? 1,
+      });
+      return new NatsPresenceStore(nc, kv, options.clock ?? systemClock, ttl);
+    } catch (error) {
+      await disconnect(nc);
+      throw error;
+    }
+  }
+
+  isAvailable(): boolean {
+    return !this.#closed && !this.#nc.isClosed();
+  }
+
+  async add(channel: string, entry: PresenceMember): Promise<void> {
+    const member: PresenceMember =
+      entry.info === undefined ? { client: entry.client, user: entry.user } : { client: entry.client, user: entry.user, info: entry.info };
+    await this.#put(channel, member);
+    let members = this.#mine.get(channel);
+    if (members === undefined) {
+      members = new Map();
+      this.#mine.set(channel, members);
+    }
+    members.set(entry.client, member);
+  }
+
+  async #put(channel: string, member: PresenceMember): Promise<void> {
+    const stored: Stored = { expires: this.#clock.now() + this.#ttl, member };
+    await this.#kv.put(`${keyPart(channel)}.${keyPart(member.client)}`, JSON.stringify(stored));
+  }
+
+  async remove(channel: string, client: string): Promise<void> {
+    const members = this.#mine.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    await this.#kv.delete(`${keyPart(channel)}.${keyPart(client)}`);
+  }
+
+  async list(channel: string): Promise<PresenceMember[]> {
+    const prefix = `${keyPart(channel)}.`;
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys(`${prefix}*`)) {
+      keys.push(key);
+      if (keys.length >= LIST_MAX) break;
+    }
+    const now = this.#clock.now();
+    const members: PresenceMember[] = [];
+    await Promise.all(
+      keys.map(async (key) => {
+        const entry = await this.#kv.get(key);
+        if (entry === null || entry.operation !== 'PUT') return;
+        const stored = parseStored(entry.string());
+        if (stored !== undefined && stored.expires > now) {
+          members.push(stored.member);
+          return;
+        }
+        // Its node stopped re-stamping it (or it is unreadable): drop it, unless re-stamped meanwhile.
+        await this.#kv.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
+      }),
+    );
+    return members;
+  }
+
+  async channels(prefix: string): Promise<string[]> {
+    const found = new Set<string>();
+    for await (const key of await this.#kv.keys()) {
+      const channel = fromKeyPart(key.slice(0, key.indexOf('.')));
+      if (channel.startsWith(prefix)) found.add(channel);
+      if (found.size >= LIST_MAX) break;
+    }
+    return [...found];
+  }
+
+  async #restamp(): Promise<void> {
+    if (this.#closed) return;
+    for (const [channel, members] of this.#mine) {
+      for (const member of members.values()) await this.#put(channel, member).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#refresh);
+    await Promise.all(
+      [...this.#mine].flatMap(([channel, members]) =>
+        [...members.keys()].map((client) => this.#kv.delete(`${keyPart(channel)}.${keyPart(client)}`).catch(() => undefined)),
+      ),
+    );
+    this.#mine.clear();
+    await disconnect(this.#nc);
+  }
+}
+
+function parseStored(text: string): Stored | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Stored>;
+    if (typeof value.expires !== 'number' || typeof value.member?.client !== 'string') return undefined;
+    return value as Stored;
+  } catch {
+    return undefined;
+  }
+}
