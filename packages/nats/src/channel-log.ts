@@ -1,5 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import type { Names } from './names.js';
 
 /**
@@ -57,6 +66,7 @@ export class ChannelLog {
   readonly #names: Names;
   readonly #timeout: number;
   readonly #jsm: JetStreamManager;
+  readonly #js: JetStreamClient;
   readonly #replicas: number;
   /** The stream's creation time: part of every empty channel's epoch (a recreated stream starts new epochs). */
   #created = '';
@@ -64,6 +74,7 @@ export class ChannelLog {
   private constructor(nc: NatsConnection, jsm: JetStreamManager, names: Names, timeout: number, replicas: number) {
     this.#nc = nc;
     this.#jsm = jsm;
+    this.#js = jetstream(nc, { timeout });
     this.#names = names;
     this.#timeout = timeout;
     this.#replicas = replicas;
@@ -148,6 +159,42 @@ export class ChannelLog {
     const record = parseBody(message.seq, body);
     if (record === undefined) throw new NatsLogError(`stream record ${message.seq} is not a Herald record`);
     return record;
+  }
+
+  /**
+   * Up to `max` records of the subject from stream sequence `from` to `last`, in order, through an
+   * ordered consumer (one request per batch, not per record). May return fewer (a consumer that
+   * lags behind the leader, or fails): the caller reads on from where it ended.
+   */
+  async range(subject: string, from: number, last: number, max: number): Promise<Record[]> {
+    const records: Record[] = [];
+    const consumer = await this.#js.consumers.get(this.#names.stream, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+    try {
+      for (let round = 0; records.length < max && round < 1000; round++) {
+        const batch = await consumer.fetch({ max_messages: Math.min(max - records.length, 1000), expires: this.#timeout });
+        let got = 0;
+        let done = false;
+        for await (const msg of batch) {
+          got++;
+          const record = parseBody(msg.seq, msg.string());
+          if (record !== undefined && msg.seq <= last) records.push(record);
+          if (msg.seq >= last || records.length >= max) {
+            done = true;
+            break;
+          }
+        }
+        if (done || got === 0) break;
+      }
+    } catch {
+      // Whatever came is in order; the caller reads the rest one record at a time.
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return records;
   }
 
   /** Drops the subject's records before stream sequence `seq` (never the subject's last one). */

@@ -52,6 +52,11 @@ const PUBLISH_ATTEMPTS = 100;
 const TRIM_EVERY = 64;
 /** Binary-search steps to find an offset's record (stream sequences are below 2^53). */
 const SEARCH_STEPS = 64;
+/** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
+const SEQS_PER_CHANNEL = 256;
+const SEQ_CHANNELS = 10_000;
+/** Reads of more records than this go through a consumer, in batches. */
+const BATCH_FROM = 32;
 
 /** What this node knows of a channel's last record (its offset's successor goes after `seq`). */
 interface Tail {
@@ -83,8 +88,11 @@ export class NatsBroker implements Broker {
   readonly #policy: (channel: string) => HistoryPolicy;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #timeout: number;
   readonly #live = new Map<string, Subscription>();
   readonly #tails = new Map<string, Tail>();
+  /** Per channel, the stream sequences of recent offsets (of one epoch) this node saw: reads start there without a search. */
+  readonly #seqs = new Map<string, { epoch: string; offsets: Map<number, number> }>();
   /** Per channel, the end of this node's queue of appends (one at a time per channel per node). */
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #control: Subscription;
@@ -105,6 +113,7 @@ export class NatsBroker implements Broker {
     this.#policy = resolveHistoryPolicy(options);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
+    this.#timeout = options.commandTimeout ?? 5000;
     this.#control = nc.subscribe(names.control, {
       callback: (error, msg) => {
         if (error === null && !this.#closed) this.#handler?.onControl?.(msg.string());
@@ -125,6 +134,7 @@ export class NatsBroker implements Broker {
       if (this.#log.created !== created) {
         // The stream was recreated: every channel lost its log; the hub checks every position.
         this.#tails.clear();
+        this.#seqs.clear();
         this.#handler?.onLiveReset?.();
       } else if (this.#unresponsive) this.#handler?.onLiveReset?.();
       this.#unresponsive = false;
@@ -167,6 +177,7 @@ export class NatsBroker implements Broker {
         this.#connected = true;
         // Core NATS dropped whatever was published while this node was away: the hub checks.
         this.#tails.clear();
+        this.#seqs.clear();
         if (!this.#closed) this.#handler?.onLiveReset?.();
       }
     }
@@ -243,6 +254,7 @@ export class NatsBroker implements Broker {
       try {
         const ack = await this.#js.publish(subject, recordBody(offset, epoch, time, json), { expect: { lastSubjectSequence: tail.seq } });
         this.#tails.set(channel, { seq: ack.seq, epoch, offset });
+        this.#remember(channel, epoch, offset, ack.seq);
         if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
         return { channel, epoch, offset, time, json };
       } catch (error) {
@@ -281,9 +293,9 @@ export class NatsBroker implements Broker {
    * accepted and that accepted records form a suffix of the channel's records: a binary search over
    * stream sequences with `next_by_subj` reads.
    */
-  async #first(subject: string, last: Record, wanted: (record: Record) => boolean): Promise<Record> {
+  async #first(subject: string, last: Record, wanted: (record: Record) => boolean, from = 1): Promise<Record> {
     let best = last;
-    let lo = 1;
+    let lo = from;
     let hi = last.seq - 1;
     for (let step = 0; step < SEARCH_STEPS && lo <= hi; step++) {
       const mid = lo + Math.floor((hi - lo) / 2);
@@ -314,7 +326,9 @@ export class NatsBroker implements Broker {
     const lowest = Math.max(1, top - policy.size + 1);
     const retained = (r: Record): boolean => r.epoch === epoch && r.offset >= lowest && r.time > cutoff;
     if (!retained(last)) return { messages: [], position, oldest: top + 1 };
-    const first = await this.#first(subject, last, retained);
+    // Usually the channel's first record is retained (trims keep up): one read, no search.
+    const head = await this.#log.next(subject, 1);
+    const first = head !== undefined && retained(head) ? head : await this.#first(subject, last, retained, (head?.seq ?? 0) + 1);
     const oldest = first.offset;
     const { since } = options;
     let after = oldest - 1;
@@ -323,15 +337,73 @@ export class NatsBroker implements Broker {
     const messages: BrokerMessage[] = [];
     if (limit <= 0) return { messages, position, oldest };
     let record: Record | undefined =
-      after + 1 === oldest ? first : after + 1 === top ? last : await this.#first(subject, last, (r) => retained(r) && r.offset > after);
+      after + 1 === oldest ? first : after + 1 === top ? last : await this.#start(channel, subject, last, after, retained);
+    if (record !== undefined && limit > BATCH_FROM && record.seq < last.seq) {
+      // Many records: read them in batches through a consumer, then go on one by one from where it ended.
+      const batch = await this.#log.range(subject, record.seq, last.seq, limit).catch(() => []);
+      for (const r of batch) {
+        if (r.epoch !== epoch || r.offset <= after || r.offset !== after + messages.length + 1) break;
+        messages.push({ channel, epoch, offset: r.offset, time: r.time, json: r.json });
+        record = r;
+      }
+      if (messages.length > 0) {
+        if (messages.length >= limit || record.seq >= last.seq) return { messages, position, oldest };
+        record = await this.#log.next(subject, record.seq + 1);
+      }
+    }
     for (let step = 0; record !== undefined && messages.length < limit && step < limit * 2 + 16; step++) {
       if (record.seq > last.seq) break;
-      if (record.epoch === epoch && record.offset > after)
+      if (record.epoch === epoch && record.offset > after) {
         messages.push({ channel, epoch, offset: record.offset, time: record.time, json: record.json });
+        this.#remember(channel, epoch, record.offset, record.seq);
+      }
       if (record.seq === last.seq) break;
       record = await this.#log.next(subject, record.seq + 1);
     }
     return { messages, position, oldest };
+  }
+
+  /** The record of offset `after + 1`: from a remembered sequence when this node has one, else by a search. */
+  async #start(channel: string, subject: string, last: Record, after: number, retained: (r: Record) => boolean): Promise<Record> {
+    const known = this.#seqs.get(channel);
+    if (known !== undefined && known.epoch === last.epoch) {
+      const seq = known.offsets.get(after + 1) ?? (known.offsets.has(after) ? known.offsets.get(after)! + 1 : undefined);
+      if (seq !== undefined) {
+        const record = await this.#log.next(subject, seq);
+        if (record !== undefined && record.epoch === last.epoch && record.offset === after + 1) return record;
+      }
+    }
+    return this.#first(subject, last, (r) => retained(r) && r.offset > after);
+  }
+
+  /**
+   * Waits until the server has what this connection sent (a `PING`/`PONG`), within the command
+   * timeout: while NATS is unreachable the client would hold it until it reconnects.
+   */
+  async #flush(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#nc.flush(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new NatsLogError('NATS did not answer in time')), this.#timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Remembers the stream sequence of a channel's offset (bounded per channel and in channels). */
+  #remember(channel: string, epoch: string, offset: number, seq: number): void {
+    let known = this.#seqs.get(channel);
+    if (known === undefined || known.epoch !== epoch) {
+      known = { epoch, offsets: new Map() };
+      this.#seqs.set(channel, known);
+      if (this.#seqs.size > SEQ_CHANNELS) this.#seqs.delete(this.#seqs.keys().next().value!);
+    }
+    known.offsets.set(offset, seq);
+    if (known.offsets.size > SEQS_PER_CHANNEL) known.offsets.delete(known.offsets.keys().next().value!);
   }
 
   async position(channel: string): Promise<Position> {
@@ -343,8 +415,14 @@ export class NatsBroker implements Broker {
     if (this.#live.has(channel)) return;
     const subscription = this.#nc.subscribe(this.#names.live(channel), { callback: (error, msg) => this.#onLive(error, msg) });
     this.#live.set(channel, subscription);
-    // The subscription is in place on the server once this returns: no later publish is missed.
-    await this.#nc.flush();
+    try {
+      // The subscription is in place on the server once this returns: no later publish is missed.
+      await this.#flush();
+    } catch (error) {
+      this.#live.delete(channel);
+      subscription.unsubscribe();
+      throw error;
+    }
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -352,12 +430,12 @@ export class NatsBroker implements Broker {
     if (subscription === undefined) return;
     this.#live.delete(channel);
     subscription.unsubscribe();
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async publishPresenceEvent(event: PresenceEvent): Promise<void> {
     this.#nc.publish(this.#names.live(event.channel), `p${JSON.stringify(event)}`);
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async renewEpoch(channel: string, seen: Position): Promise<void> {
@@ -383,7 +461,7 @@ export class NatsBroker implements Broker {
 
   async publishControl(payload: string): Promise<void> {
     this.#nc.publish(this.#names.control, payload);
-    await this.#nc.flush();
+    await this.#flush();
   }
 
   async close(): Promise<void> {
@@ -409,6 +487,9 @@ export class NatsBroker implements Broker {
     const record = parseBody(0, body);
     // Offset 0: an epoch marker, not a message.
     if (record === undefined || record.offset === 0) return;
+    // The stream's republish names the stored record's sequence.
+    const seq = Number(msg.headers?.get('Nats-Sequence'));
+    if (Number.isSafeInteger(seq) && seq > 0) this.#remember(channel, record.epoch, record.offset, seq);
     handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
   }
 }

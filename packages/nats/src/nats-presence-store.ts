@@ -1,10 +1,20 @@
 import type { PresenceMember } from '@herald/protocol';
-import { systemClock, timerSeconds, type Clock, type PresenceStore } from '@herald/server';
+import {
+  systemClock,
+  timerSeconds,
+  type Clock,
+  type PresenceAddCount,
+  type PresenceExpiry,
+  type PresenceMarker,
+  type PresenceRemoveCount,
+  type PresenceStore,
+} from '@herald/server';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, disconnect, type NatsConnectionOptions } from './connection.js';
 import { fromKeyPart, keyPart, Names } from './names.js';
+import { PresenceCounts } from './presence-counts.js';
 
 /** Options of {@link NatsPresenceStore.connect}. */
 export interface NatsPresenceOptions extends NatsConnectionOptions {
@@ -28,26 +38,38 @@ interface Stored {
 
 /** Members listed per channel at once, at most (bounds one {@link NatsPresenceStore.list}). */
 const LIST_MAX = 100_000;
+/** Channels with counted members one periodic sweep looks at, at most. */
+const SWEEP_MAX = 1000;
 
 /**
  * Presence across nodes in a KV bucket: one key per channel and client
  * (`<channel>.<client>`, both base64url), holding the member and its expiry. Each node re-stamps
  * the members it holds every third of `memberTtl`; a member whose node stopped doing so is dropped
- * by the next list. No counting (`addCounting`): with this store the hub emits no presence or
- * channel webhook events.
+ * by the next list. Counting (`addCounting`, behind the presence webhook events) keeps one entry
+ * per channel in a second bucket (see {@link PresenceCounts}); its markers live there, but the
+ * webhook queue of a NATS node is in its memory, so a closing node sends its pending leaves at once
+ * (`sharedMarkers` false).
  */
 export class NatsPresenceStore implements PresenceStore {
   readonly #nc: NatsConnection;
   readonly #kv: KV;
   readonly #clock: Clock;
   readonly #ttl: number;
+  readonly #counts: PresenceCounts;
   readonly #mine = new Map<string, Map<string, PresenceMember>>();
+  /** Of those, the counted ones (per channel): re-stamped in the counts too. */
+  readonly #counted = new Map<string, Set<string>>();
   readonly #refresh: NodeJS.Timeout;
+  #onExpired: ((channel: string, expiry: PresenceExpiry) => void) | undefined;
   #closed = false;
 
-  private constructor(nc: NatsConnection, kv: KV, clock: Clock, ttl: number) {
+  /** Pending leaves are sent by the node that set them (its webhook queue is in its memory). */
+  readonly sharedMarkers = false;
+
+  private constructor(nc: NatsConnection, kv: KV, counts: KV, clock: Clock, ttl: number) {
     this.#nc = nc;
     this.#kv = kv;
+    this.#counts = new PresenceCounts(counts);
     this.#clock = clock;
     this.#ttl = ttl * 1000;
     this.#refresh = setInterval(() => void this.#restamp(), this.#ttl / 3);
@@ -59,11 +81,11 @@ export class NatsPresenceStore implements PresenceStore {
     const names = new Names(options.prefix ?? 'HERALD');
     const nc = await connect(options, 'presence');
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: options.commandTimeout ?? 5000 })).create(names.bucket('presence'), {
-        history: 1,
-        replicas: options.replicas ?? 1,
-      });
-      return new NatsPresenceStore(nc, kv, options.clock ?? systemClock, ttl);
+      const kvm = new Kvm(jetstream(nc, { timeout: options.commandTimeout ?? 5000 }));
+      const settings = { history: 1, replicas: options.replicas ?? 1 };
+      const kv = await kvm.create(names.bucket('presence'), settings);
+      const counts = await kvm.create(names.bucket('counts'), settings);
+      return new NatsPresenceStore(nc, kv, counts, options.clock ?? systemClock, ttl);
     } catch (error) {
       await disconnect(nc);
       throw error;
@@ -137,18 +159,58 @@ export class NatsPresenceStore implements PresenceStore {
     for (const [channel, members] of this.#mine) {
       for (const member of members.values()) await this.#put(channel, member).catch(() => undefined);
     }
+    const now = this.#clock.now();
+    for (const [channel, clients] of this.#counted)
+      await this.#counts.restamp(channel, [...clients], now, this.#ttl).catch(() => undefined);
+    const listener = this.#onExpired;
+    if (listener !== undefined) await this.#counts.sweepAll(now, SWEEP_MAX, listener).catch(() => undefined);
+  }
+
+  /**
+   * Sweeps, on each refresh, the counted channels (up to 1000) for members whose node stopped
+   * re-stamping them; `listener` gets what each sweep dropped.
+   */
+  onExpired(listener: (channel: string, expiry: PresenceExpiry) => void): void {
+    this.#onExpired = listener;
+  }
+
+  async addCounting(channel: string, entry: PresenceMember, userKey: string): Promise<PresenceAddCount> {
+    await this.add(channel, entry);
+    const count = await this.#counts.add(channel, entry.client, userKey, this.#clock.now(), this.#ttl);
+    let clients = this.#counted.get(channel);
+    if (clients === undefined) {
+      clients = new Set();
+      this.#counted.set(channel, clients);
+    }
+    clients.add(entry.client);
+    return count;
+  }
+
+  async removeCounting(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount> {
+    const clients = this.#counted.get(channel);
+    if (clients?.delete(client) === true && clients.size === 0) this.#counted.delete(channel);
+    await this.remove(channel, client);
+    return this.#counts.remove(channel, client, userKey, this.#clock.now(), marker);
+  }
+
+  claimMarker(channel: string, userKey: string | undefined, token: string, holdMs = 0): Promise<boolean> {
+    return this.#counts.claim(channel, userKey, token, this.#clock.now(), Math.max(0, Math.ceil(holdMs)));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#refresh);
+    // Counted members stay until they expire: the sweep that drops them reports their leave.
     await Promise.all(
       [...this.#mine].flatMap(([channel, members]) =>
-        [...members.keys()].map((client) => this.#kv.delete(`${keyPart(channel)}.${keyPart(client)}`).catch(() => undefined)),
+        [...members.keys()]
+          .filter((client) => this.#counted.get(channel)?.has(client) !== true)
+          .map((client) => this.#kv.delete(`${keyPart(channel)}.${keyPart(client)}`).catch(() => undefined)),
       ),
     );
     this.#mine.clear();
+    this.#counted.clear();
     await disconnect(this.#nc);
   }
 }

@@ -28,7 +28,7 @@ interface Ack {
 
 /** A hub on the NATS engine, stream and buckets with 3 replicas. */
 async function natsHub(cluster: TestNatsCluster, prefix: string): Promise<TestHub> {
-  const broker = await NatsBroker.connect({ url: cluster.url, prefix, replicas: 3, commandTimeout: 2000 });
+  const broker = await NatsBroker.connect({ url: cluster.url, prefix, replicas: 3, commandTimeout: 2000, historySize: 10_000 });
   const presence = await NatsPresenceStore.connect({ url: cluster.url, prefix, replicas: 3, commandTimeout: 2000 });
   return startTestHub({ broker, presence, positionCheckInterval: 500 });
 }
@@ -65,8 +65,44 @@ function checkNoSilentHole(list: readonly Delivery[], start: Position, who: stri
   return { messages, gaps };
 }
 
+/** Long-polls `GET /api/messages` with its cursor until stopped, as a backend poller does (a 503 is retried). */
+function startPoller(url: string, channel: string): { deliveries: Delivery[]; unexpected: unknown[]; stop(): Promise<void> } {
+  const deliveries: Delivery[] = [];
+  const unexpected: unknown[] = [];
+  let cursor: string | undefined;
+  let stopped = false;
+  const loop = (async () => {
+    for (let round = 0; !stopped && round < 100_000; round++) {
+      try {
+        const since = cursor === undefined ? '' : `&since=${cursor}`;
+        const res = await fetch(`${url}/api/messages?channel=${channel}${since}&wait=1`, { signal: AbortSignal.timeout(10_000) });
+        const body = (await res.json()) as { messages?: any[]; gaps?: any[]; cursor?: string; error?: { code: number } };
+        if (res.status === 200) {
+          for (const gap of body.gaps ?? []) deliveries.push({ type: 'gap', ...gap });
+          for (const m of body.messages ?? []) deliveries.push({ type: 'message', epoch: m.epoch, offset: m.offset, data: m.data });
+          cursor = body.cursor;
+        } else {
+          if (res.status !== 503 || body.error?.code !== 3001) unexpected.push({ status: res.status, body });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } catch (error) {
+        unexpected.push(String(error));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  })();
+  return {
+    deliveries,
+    unexpected,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 describe('NATS engine on a 3-server cluster, stream R3', () => {
-  it('a server SIGKILLed while a loop publishes and two nodes deliver, then restarted: every acknowledged message reaches every subscriber once, in order', async () => {
+  it('the stream leader SIGKILLed while a loop publishes and two nodes deliver (WebSocket) and answer a long-poller, then restarted: every acknowledged message reaches every subscriber once, in order', async () => {
     const cluster = own(await startNatsCluster({ servers: 3 }), (c) => c.close());
     const prefix = testPrefix();
     const a = own(await natsHub(cluster, prefix), (h) => h.close());
@@ -79,6 +115,7 @@ describe('NATS engine on a 3-server cluster, stream R3', () => {
     const starts: Position[] = [];
     for (const ws of clients) starts.push((await ws.request({ type: 'subscribe', channel })).position as Position);
 
+    const poller = startPoller(b.url, channel);
     const acks: Ack[] = [];
     const rejected: unknown[] = [];
     let stop = false;
@@ -115,6 +152,16 @@ describe('NATS engine on a 3-server cluster, stream R3', () => {
     await publisher;
 
     const last = acks.at(-1)!;
+    await eventually(
+      () => poller.deliveries.some((d) => d.type === 'message' && d.offset >= last.offset),
+      `the poller reaches offset ${last.offset}`,
+      { timeoutMs: 20_000 },
+    );
+    await poller.stop();
+    expect(poller.unexpected).toEqual([]);
+    const polled = checkNoSilentHole(poller.deliveries, { epoch: acks[0]!.epoch, offset: 0 }, 'poller');
+    expect(polled.gaps, 'poller: gaps').toEqual([]);
+    expect(polled.messages.filter((m) => acks.some((a) => a.offset === m.offset))).toEqual(acks);
     for (const [i, ws] of clients.entries()) {
       await eventually(
         () => {
