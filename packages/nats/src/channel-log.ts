@@ -14,17 +14,28 @@ import {
 import type { Names } from './names.js';
 
 /**
- * One stored record of a channel's subject. Its body is `<offset> <epoch> <time> <envelope>`, so
- * every reader (and every live receiver of the stream's republished copy) has the position without
- * parsing the envelope. An epoch marker (see `NatsBroker.renewEpoch`) has offset 0 and no envelope.
+ * One stored record of a channel's subject: one message, or several consecutive ones appended
+ * together (see `NatsBroker`: publishes that queued behind a channel's append in flight go in the
+ * next one). Its body is `<offset> <epoch> <time> <envelope>` for one message and
+ * `<first>-<last> <epoch> <time> <length>,<length>,… <envelope><envelope>…` (lengths in UTF-16
+ * code units) for several, so every reader (and every live receiver of the stream's republished
+ * copy) has the positions without parsing the envelopes. An epoch marker (see
+ * `NatsBroker.renewEpoch`) has offset 0 and no envelope.
  */
 export interface Record {
   /** The stream sequence (global to the stream). */
   readonly seq: number;
+  /** The offset of the record's last message (its first is `offset - jsons.length + 1`). */
   readonly offset: number;
   readonly epoch: string;
   readonly time: number;
-  readonly json: string;
+  /** The envelopes of its messages, in offset order (one, empty, for an epoch marker). */
+  readonly jsons: readonly string[];
+}
+
+/** The offset of a record's first message. */
+export function firstOffset(record: Record): number {
+  return record.offset - record.jsons.length + 1;
 }
 
 /** Parses a record body; `undefined` when it is not one. */
@@ -33,15 +44,37 @@ export function parseBody(seq: number, body: string): Record | undefined {
   const b = body.indexOf(' ', a + 1);
   const c = body.indexOf(' ', b + 1);
   if (a <= 0 || b <= a || c <= b) return undefined;
-  const offset = Number(body.slice(0, a));
   const time = Number(body.slice(b + 1, c));
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isFinite(time)) return undefined;
-  return { seq, offset, epoch: body.slice(a + 1, b), time, json: body.slice(c + 1) };
+  if (!Number.isFinite(time)) return undefined;
+  const epoch = body.slice(a + 1, b);
+  const dash = body.indexOf('-', 1);
+  if (dash < 0 || dash > a) {
+    const offset = Number(body.slice(0, a));
+    if (!Number.isSafeInteger(offset) || offset < 0) return undefined;
+    return { seq, offset, epoch, time, jsons: [body.slice(c + 1)] };
+  }
+  const first = Number(body.slice(0, dash));
+  const offset = Number(body.slice(dash + 1, a));
+  const d = body.indexOf(' ', c + 1);
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(offset) || first < 1 || offset <= first || d <= c) return undefined;
+  const lengths = body.slice(c + 1, d).split(',', offset - first + 2);
+  if (lengths.length !== offset - first + 1) return undefined;
+  const jsons: string[] = [];
+  let at = d + 1;
+  for (const text of lengths) {
+    const length = Number(text);
+    if (!Number.isSafeInteger(length) || length < 0 || at + length > body.length) return undefined;
+    jsons.push(body.slice(at, at + length));
+    at += length;
+  }
+  return at === body.length ? { seq, offset, epoch, time, jsons } : undefined;
 }
 
-/** The body of a record. */
-export function recordBody(offset: number, epoch: string, time: number, json: string): string {
-  return `${offset} ${epoch} ${time} ${json}`;
+/** The body of a record of the messages `jsons` (envelopes), the first at offset `first`. */
+export function recordBody(first: number, epoch: string, time: number, jsons: readonly string[]): string {
+  if (jsons.length === 1) return `${first} ${epoch} ${time} ${jsons[0]}`;
+  const lengths = jsons.map((json) => json.length).join(',');
+  return `${first}-${first + jsons.length - 1} ${epoch} ${time} ${lengths} ${jsons.join('')}`;
 }
 
 interface MsgGetReply {

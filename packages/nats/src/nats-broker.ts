@@ -23,7 +23,7 @@ import {
 import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { ChannelLog, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
+import { ChannelLog, firstOffset, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
 import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
 import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
 import { KvCas } from './kv-cas.js';
@@ -58,6 +58,19 @@ const SEQS_PER_CHANNEL = 256;
 const SEQ_CHANNELS = 10_000;
 /** Reads of more records than this go through a consumer, in batches. */
 const BATCH_FROM = 32;
+/**
+ * Publishes of one channel appended together in one record, at most (those that queued behind the
+ * channel's append in flight), and their payload bytes (UTF-16 units) at most, past the first.
+ */
+const APPEND_MESSAGES = 64;
+const APPEND_CHARS = 256 * 1024;
+
+/** A publish waiting for its channel's next append. */
+interface Pending {
+  readonly dataJson: string;
+  readonly resolve: (message: BrokerMessage) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** What this node knows of a channel's last record (its offset's successor goes after `seq`). */
 interface Tail {
@@ -96,6 +109,8 @@ export class NatsBroker implements Broker {
   readonly #seqs = new Map<string, { epoch: string; offsets: Map<number, number> }>();
   /** Per channel, the end of this node's queue of appends (one at a time per channel per node). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Per channel, publishes waiting for the next append (which takes them all, up to a bound). */
+  readonly #pending = new Map<string, Pending[]>();
   /** Publishes not settled yet. */
   readonly #inFlight = new Set<Promise<void>>();
   readonly #control: Subscription;
@@ -222,13 +237,56 @@ export class NatsBroker implements Broker {
     }
     let message: BrokerMessage;
     try {
-      message = await this.#serially(channel, () => this.#append(channel, dataJson));
+      message = await this.#enqueue(channel, dataJson);
     } catch (error) {
       if (reservation !== undefined) await this.#keys.release(reservation);
       throw error;
     }
     if (reservation !== undefined) await this.#keys.commit(reservation, message.epoch, message.offset);
     return message;
+  }
+
+  /**
+   * Appends `dataJson` after this node's earlier appends to the channel. Publishes that arrive while
+   * an append of the channel is in flight wait and go together in the next one (one record, one
+   * round trip, one live message): a hot channel is not limited to one message per round trip,
+   * and its subscribers get them in one event-loop turn (one socket write each, not one per message).
+   */
+  #enqueue(channel: string, dataJson: string): Promise<BrokerMessage> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#pending.get(channel);
+      if (waiting !== undefined) {
+        waiting.push({ dataJson, resolve, reject });
+        return;
+      }
+      this.#pending.set(channel, [{ dataJson, resolve, reject }]);
+      void this.#serially(channel, () => this.#appendPending(channel));
+    });
+  }
+
+  /** Appends the channel's waiting publishes (as many as one record takes; the rest queue again). */
+  async #appendPending(channel: string): Promise<void> {
+    const waiting = this.#pending.get(channel) ?? [];
+    let count = 0;
+    for (let chars = 0; count < waiting.length && count < APPEND_MESSAGES; count++) {
+      chars += waiting[count]!.dataJson.length;
+      if (count > 0 && chars > APPEND_CHARS) break;
+    }
+    const batch = waiting.slice(0, count);
+    if (count < waiting.length) {
+      const rest = waiting.slice(count);
+      this.#pending.set(channel, rest);
+      void this.#serially(channel, () => this.#appendPending(channel));
+    } else this.#pending.delete(channel);
+    try {
+      const messages = await this.#append(
+        channel,
+        batch.map((p) => p.dataJson),
+      );
+      batch.forEach((p, i) => p.resolve(messages[i]!));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
   }
 
   /** Runs `task` after this node's earlier appends to the channel. */
@@ -257,31 +315,35 @@ export class NatsBroker implements Broker {
     return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
-  async #append(channel: string, dataJson: string): Promise<BrokerMessage> {
+  /** Appends the messages as one record after the channel's last one (consecutive offsets). */
+  async #append(channel: string, dataJsons: readonly string[]): Promise<BrokerMessage[]> {
     const subject = this.#names.log(channel);
     let tail = await this.#tail(channel);
     for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-      const offset = tail.offset + 1;
+      const first = tail.offset + 1;
+      const last = tail.offset + dataJsons.length;
       const { epoch } = tail;
       const time = this.#clock.now();
-      const json = serializeEnvelope(channel, epoch, offset, time, dataJson);
+      const jsons = dataJsons.map((dataJson, i) => serializeEnvelope(channel, epoch, first + i, time, dataJson));
       try {
-        const ack = await this.#js.publish(subject, recordBody(offset, epoch, time, json), {
+        const ack = await this.#js.publish(subject, recordBody(first, epoch, time, jsons), {
           expect: { lastSubjectSequence: tail.seq },
-          // One id per channel position: of two appends racing for it, JetStream stores one and
-          // answers the other `duplicate`. The expected sequence alone does not serialise racing
-          // appends on a clustered stream in nats-server 2.9 (nats-server#4320; 2.9.10 is tested).
-          msgID: `${epoch}.${offset}.${channelToken(channel)}`,
+          // One id per channel position (the record's first offset): of two appends racing for it,
+          // JetStream stores one and answers the other `duplicate`. The expected sequence alone does
+          // not serialise racing appends on a clustered stream in nats-server 2.9 (nats-server#4320;
+          // 2.9.10 is tested). An append from a stale tail reuses the id of the record stored after
+          // that tail (records are contiguous), so it is a duplicate too.
+          msgID: `${epoch}.${first}.${channelToken(channel)}`,
         });
         if (ack.duplicate) {
           // Another node took this offset: reload the tail and try the next one.
           tail = await this.#tail(channel, true);
           continue;
         }
-        this.#tails.set(channel, { seq: ack.seq, epoch, offset });
-        this.#remember(channel, epoch, offset, ack.seq);
-        if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
-        return { channel, epoch, offset, time, json };
+        this.#tails.set(channel, { seq: ack.seq, epoch, offset: last });
+        for (let offset = first; offset <= last; offset++) this.#remember(channel, epoch, offset, ack.seq);
+        if (Math.floor(last / TRIM_EVERY) > Math.floor((first - 1) / TRIM_EVERY)) void this.#trim(channel, subject);
+        return jsons.map((json, i) => ({ channel, epoch, offset: first + i, time, json }));
       } catch (error) {
         if (noStream(error)) {
           // The stream was deleted: recreate it (its channels start new epochs) and append there.
@@ -349,38 +411,54 @@ export class NatsBroker implements Broker {
     const policy = this.#policy(channel);
     const cutoff = policy.ttl > 0 ? this.#clock.now() - policy.ttl * 1000 : -Infinity;
     const lowest = Math.max(1, top - policy.size + 1);
+    // A record is retained when its last message is (a record of several may start before `lowest`).
     const retained = (r: Record): boolean => r.epoch === epoch && r.offset >= lowest && r.time > cutoff;
     if (!retained(last)) return { messages: [], position, oldest: top + 1 };
     // Usually the channel's first record is retained (trims keep up): one read, no search.
     const head = await this.#log.next(subject, 1);
     const first = head !== undefined && retained(head) ? head : await this.#first(subject, last, retained, (head?.seq ?? 0) + 1);
-    const oldest = first.offset;
+    const oldest = Math.max(firstOffset(first), lowest);
     const { since } = options;
     let after = oldest - 1;
     if (since !== undefined && since.epoch === epoch && since.offset >= oldest - 1 && since.offset <= top) after = since.offset;
     const limit = Math.min(options.limit ?? Number.MAX_SAFE_INTEGER, policy.size, top - after);
     const messages: BrokerMessage[] = [];
     if (limit <= 0) return { messages, position, oldest };
-    let record: Record | undefined =
-      after + 1 === oldest ? first : after + 1 === top ? last : await this.#start(channel, subject, last, after, retained);
+    let record: Record | undefined = holds(first, after + 1)
+      ? first
+      : holds(last, after + 1)
+        ? last
+        : await this.#start(channel, subject, last, after, retained);
+    /** Takes the record's messages that come next (after `after` and what was taken); false at a hole. */
+    const take = (r: Record): boolean => {
+      const start = firstOffset(r);
+      for (let i = 0; i < r.jsons.length && messages.length < limit; i++) {
+        const offset = start + i;
+        if (offset <= after + messages.length) continue;
+        if (offset !== after + messages.length + 1) return false;
+        messages.push({ channel, epoch, offset, time: r.time, json: r.jsons[i]! });
+      }
+      return true;
+    };
     if (record !== undefined && limit > BATCH_FROM && record.seq < last.seq) {
       // Many records: read them in batches through a consumer, then go on one by one from where it ended.
       const batch = await this.#log.range(subject, record.seq, last.seq, limit).catch(() => []);
+      let taken: Record | undefined;
       for (const r of batch) {
-        if (r.epoch !== epoch || r.offset <= after || r.offset !== after + messages.length + 1) break;
-        messages.push({ channel, epoch, offset: r.offset, time: r.time, json: r.json });
-        record = r;
+        if (r.epoch !== epoch || r.offset <= after || !take(r)) break;
+        taken = r;
+        if (messages.length >= limit) break;
       }
-      if (messages.length > 0) {
-        if (messages.length >= limit || record.seq >= last.seq) return { messages, position, oldest };
-        record = await this.#log.next(subject, record.seq + 1);
+      if (taken !== undefined) {
+        if (messages.length >= limit || taken.seq >= last.seq) return { messages, position, oldest };
+        record = await this.#log.next(subject, taken.seq + 1);
       }
     }
     for (let step = 0; record !== undefined && messages.length < limit && step < limit * 2 + 16; step++) {
       if (record.seq > last.seq) break;
-      if (record.epoch === epoch && record.offset > after) {
-        messages.push({ channel, epoch, offset: record.offset, time: record.time, json: record.json });
-        this.#remember(channel, epoch, record.offset, record.seq);
+      if (record.epoch === epoch && record.offset > after + messages.length) {
+        if (!take(record)) break;
+        for (let offset = firstOffset(record); offset <= record.offset; offset++) this.#remember(channel, epoch, offset, record.seq);
       }
       if (record.seq === last.seq) break;
       record = await this.#log.next(subject, record.seq + 1);
@@ -388,14 +466,15 @@ export class NatsBroker implements Broker {
     return { messages, position, oldest };
   }
 
-  /** The record of offset `after + 1`: from a remembered sequence when this node has one, else by a search. */
+  /** The record holding offset `after + 1`: from a remembered sequence when this node has one, else by a search. */
   async #start(channel: string, subject: string, last: Record, after: number, retained: (r: Record) => boolean): Promise<Record> {
     const known = this.#seqs.get(channel);
     if (known !== undefined && known.epoch === last.epoch) {
       const seq = known.offsets.get(after + 1) ?? (known.offsets.has(after) ? known.offsets.get(after)! + 1 : undefined);
       if (seq !== undefined) {
         const record = await this.#log.next(subject, seq);
-        if (record !== undefined && record.epoch === last.epoch && record.offset === after + 1) return record;
+        // (A record's offsets are remembered together: when `after` is and `after + 1` is not, `after` ends its record.)
+        if (record !== undefined && record.epoch === last.epoch && holds(record, after + 1)) return record;
       }
     }
     return this.#first(subject, last, (r) => retained(r) && r.offset > after);
@@ -471,7 +550,7 @@ export class NatsBroker implements Broker {
         if (tail.epoch !== seen.epoch) return;
         const epoch = newEpoch();
         try {
-          const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ''), {
+          const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ['']), {
             expect: { lastSubjectSequence: tail.seq },
           });
           this.#tails.set(channel, { seq: ack.seq, epoch, offset: 0 });
@@ -526,9 +605,18 @@ export class NatsBroker implements Broker {
     if (record === undefined || record.offset === 0) return;
     // The stream's republish names the stored record's sequence.
     const seq = Number(msg.headers?.get('Nats-Sequence'));
-    if (Number.isSafeInteger(seq) && seq > 0) this.#remember(channel, record.epoch, record.offset, seq);
-    handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
+    const first = firstOffset(record);
+    if (Number.isSafeInteger(seq) && seq > 0) {
+      for (let offset = first; offset <= record.offset; offset++) this.#remember(channel, record.epoch, offset, seq);
+    }
+    // All of a record's messages in this turn: the hub writes them to each socket together.
+    record.jsons.forEach((json, i) => handler.onMessage({ channel, epoch: record.epoch, offset: first + i, time: record.time, json }));
   }
+}
+
+/** Whether the record holds the message of `offset`. */
+function holds(record: Record, offset: number): boolean {
+  return firstOffset(record) <= offset && offset <= record.offset;
 }
 
 /** The publish found no stream for its subject (deleted: no responder, or the API says so). */
