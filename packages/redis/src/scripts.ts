@@ -94,8 +94,14 @@ end
  * primary failed may lack the last messages the old primary acknowledged (and fanned out). Its
  * next offsets would repeat offsets subscribers already got, with other messages. With fencing the
  * meta hash records the replication id of the primary that wrote it (`rid`); a publish on a primary
- * with another replication id (a promoted replica gets a new one) starts a new epoch with an empty
- * log first, so every subscriber gets an explicit epoch gap instead of reused offsets.
+ * whose previous replication id (`master_replid2`: a promoted replica gets a new id and keeps its old
+ * primary's as the previous one; a primary restarted from its own snapshot too) is `rid` starts a new
+ * epoch with an empty log first, so every subscriber gets an explicit epoch gap instead of reused
+ * offsets. A `rid` that is neither id came with the keys from another shard (MIGRATE or RESTORE during
+ * a resharding: whole, synchronous copies): it is re-stamped, the epoch and the log are kept.
+ * Not fenced here: two failovers of the shard in a row with no publish to the channel in between
+ * (`rid` is then older than the previous id); the hub's regression check (`renewEpoch`, when a node
+ * saw an offset the log no longer has) still covers the channels a node watches.
  */
 export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
 if ARGV[9] ~= '0' then
@@ -107,9 +113,12 @@ if ARGV[9] ~= '0' then
 end
 local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8], false)
 if ARGV[13] == '1' then
-  local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local replication = redis.call('INFO', 'replication')
+  local rid = string.match(replication, 'master_replid:(%w+)')
   local had = redis.call('HGET', KEYS[1], 'rid')
-  if had and had ~= rid then
+  -- Fenced only when the meta was written by the primary this one took over from (its previous
+  -- replication id): another id means the keys came whole by MIGRATE/RESTORE (a resharding).
+  if had and had ~= rid and had == string.match(replication, 'master_replid2:(%w+)') then
     epoch = ARGV[1]
     redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
     redis.call('DEL', KEYS[2])
