@@ -18,18 +18,20 @@ it('a channel whose slot moved to another primary keeps its epoch, its history a
   try {
     const channel = uniqueChannel('reshard');
     const published: BrokerMessage[] = [];
-    for (let i = 1; i <= 3; i++) published.push((await broker.publish(channel, JSON.stringify(i))) as BrokerMessage);
+    for (let i = 1; i <= 3; i++) published.push(await broker.publish(channel, JSON.stringify(i)));
     const before = await broker.read(channel);
     expect(before.position).toEqual({ epoch: published[0]!.epoch, offset: 3 });
 
     const move = await moveSlot(cluster, `reshard:{${channel}}:meta`);
     expect(await cluster.primaryOf(`reshard:{${channel}}:meta`)).toBe(move.to);
 
-    for (let i = 4; i <= 6; i++) published.push((await eventually(() => broker.publish(channel, JSON.stringify(i)))) as BrokerMessage);
+    for (let i = 4; i <= 6; i++) published.push(await eventually(() => broker.publish(channel, JSON.stringify(i))));
     const after = await broker.read(channel);
     expect(published.map((m) => [m.epoch, m.offset])).toEqual([1, 2, 3, 4, 5, 6].map((offset) => [before.position.epoch, offset]));
     expect(after.position).toEqual({ epoch: before.position.epoch, offset: 6 });
-    expect(after.messages.map((m) => [m.offset, (JSON.parse(m.json) as { data: unknown }).data])).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, i]));
+    expect(after.messages.map((m) => [m.offset, (JSON.parse(m.json) as { data: unknown }).data])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => [i, i]),
+    );
 
     // And back again: the re-stamped meta moves as well as the first time.
     await moveSlot(cluster, `reshard:{${channel}}:meta`);
