@@ -215,7 +215,7 @@ export class RedisLink {
     }
     logger.error(
       { err: failure, redis: this.where, role, channel, code: 'redis-resubscribe-failed' },
-      'redis sharded channel could not be subscribed again after its slot moved; its live messages are missed until the next reconnect',
+      'redis sharded channel could not be subscribed again after its slot moved; its live messages are missed',
     );
     return false;
   }
