@@ -95,13 +95,15 @@ end
  * next offsets would repeat offsets subscribers already got, with other messages. With fencing the
  * meta hash records the replication id of the primary that wrote it (`rid`); a publish on a primary
  * whose previous replication id (`master_replid2`: a promoted replica gets a new id and keeps its old
- * primary's as the previous one; a primary restarted from its own snapshot too) is `rid` starts a new
- * epoch with an empty log first, so every subscriber gets an explicit epoch gap instead of reused
- * offsets. A `rid` that is neither id came with the keys from another shard (MIGRATE or RESTORE during
- * a resharding: whole, synchronous copies): it is re-stamped, the epoch and the log are kept.
+ * primary's as the previous one) is `rid` starts a new epoch with an empty log first, so every
+ * subscriber gets an explicit epoch gap instead of reused offsets. A `rid` that is neither id came
+ * with the keys from another shard (MIGRATE or RESTORE during a resharding: whole, synchronous
+ * copies): it is re-stamped, the epoch and the log are kept.
  * Not fenced here: two failovers of the shard in a row with no publish to the channel in between
- * (`rid` is then older than the previous id); the hub's regression check (`renewEpoch`, when a node
- * saw an offset the log no longer has) still covers the channels a node watches.
+ * (`rid` is then older than the previous id), and a primary restarted from its own disk (Redis 7.0
+ * gives it a new id and no previous one), as with one server; the hub's regression check
+ * (`renewEpoch`, when a node saw an offset the log no longer has) still covers the channels a node
+ * watches.
  */
 export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
 if ARGV[9] ~= '0' then
