@@ -22,6 +22,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/server/package.json packages/server/
 COPY packages/redis/package.json packages/redis/
 COPY packages/sqlite/package.json packages/sqlite/
+COPY packages/nats/package.json packages/nats/
 COPY packages/client/package.json packages/client/
 COPY packages/backend/package.json packages/backend/
 COPY packages/react/package.json packages/react/

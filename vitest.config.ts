@@ -17,6 +17,7 @@ export default defineConfig({
       '@herald/server': src('server'),
       '@herald/redis': src('redis'),
       '@herald/sqlite': src('sqlite'),
+      '@herald/nats': src('nats'),
       '@herald/testkit': src('testkit'),
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
       '@herald/client': src('client'),

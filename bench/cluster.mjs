@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Herald over Redis: publish→deliver latency on the publishing node and across Redis, delivered
-// messages/s with 1 node against 2 (or more), and Redis commands per publish. Fresh nodes and load
+// Herald across nodes on each distributed engine (one Redis, Redis Cluster, Redis Sentinel, NATS
+// JetStream on one server or three with R3): publish→deliver latency on the publishing node and
+// across the engine, delivered messages/s with 1 node against 2 (or more), and the engine's traffic
+// per publish. Engine servers are spawned once per session and stopped by pid. Fresh nodes and load
 // generators per measurement, runs interleaved over the configurations (run 1 of each, then run
 // 2, …) so drift on this shared machine spreads over all of them. See --help and BENCHMARKS.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,9 +10,9 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLUSTER_HELP, readClusterOptions } from './lib/cluster-args.mjs';
 import { snapshotClusterBuild } from './lib/cluster-build.mjs';
+import { spawnableEngines, startEngine } from './lib/cluster-engines.mjs';
 import { deleteChannelKeys, measureConfig } from './lib/cluster-measure.mjs';
-import { Processes, processExists } from './lib/cluster-processes.mjs';
-import { readInfo, RedisConnection } from './lib/cluster-redis.mjs';
+import { Processes } from './lib/cluster-processes.mjs';
 import { caveat, formatClusterReport, scalingRatios, summariseCluster } from './lib/cluster-report.mjs';
 import { waitForQuiet } from './lib/cpu.mjs';
 import { ProgressReceiver } from './lib/progress.mjs';
@@ -20,7 +22,7 @@ const NOISE_CORES = 0.3;
 
 let options;
 try {
-  options = readClusterOptions(process.argv.slice(2));
+  options = readClusterOptions(process.argv.slice(2), spawnableEngines());
 } catch (error) {
   console.error(`${error.message}\n\n${CLUSTER_HELP}`);
   process.exit(2);
@@ -39,7 +41,7 @@ if (options.pin && cpus().length < mostNodes + 2) {
 
 const processes = new Processes();
 const progress = new ProgressReceiver();
-const session = { processes, progress, channels: new Set() };
+const session = { processes, progress, channels: new Set(), engines: new Map() };
 let snapshot;
 // Whatever ends this process, every process it started goes, by its pid, and so does the build copy.
 process.once('exit', () => {
@@ -51,7 +53,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     console.log(`\n${signal}: stopping ${processes.pids.length} process(es) started by the benchmark`);
     processes.killAllNow();
     setTimeout(() => process.exit(130), 3000).unref();
-    void deleteChannelKeys(session.redisUrl, [...session.channels]).finally(() => process.exit(130));
+    // Spawned servers are gone with their pids; a --redis URL keeps what the runs stored: delete it.
+    const shared = session.engines.get('redis');
+    const cleanup = shared !== undefined && !shared.spawned ? deleteChannelKeys(shared, [...session.channels]) : Promise.resolve();
+    void cleanup.finally(() => process.exit(130));
   });
 }
 
@@ -71,34 +76,30 @@ console.log(
 const started = Date.now();
 const results = [];
 const errors = [];
-let redis;
-let redisInfo;
+const engineInfo = {};
 try {
   session.cli = snapshot.cli;
   session.progressPort = await progress.listen();
-  const needsRedis = options.configs.some((c) => c.engine === 'redis');
-  if (needsRedis) {
-    if (options.redis === 'spawn') {
-      redis = await processes.startRedis();
-      session.redisUrl = redis.url;
-      session.redisSpawned = true;
-      console.log(`Redis: private redis-server ${redis.url} (pid ${redis.pid})`);
-    } else {
-      session.redisUrl = options.redis;
-    }
-    let connection;
+  for (const kind of options.engines) {
+    const t0 = Date.now();
+    let engine;
     try {
-      connection = await RedisConnection.open(session.redisUrl);
-      redisInfo = await readInfo(connection);
+      engine = await startEngine(kind, processes, options);
     } catch (error) {
-      throw new Error(`cannot reach Redis at ${session.redisUrl}: ${error.message}`, { cause: error });
-    } finally {
-      await connection?.close();
+      throw new Error(`cannot start or reach engine ${kind}: ${error.message}`, { cause: error });
     }
-    // A Redis on this machine works for the benchmark: its CPU is not "other processes'".
-    if (processExists(redisInfo.pid)) session.redisLocalPid = redisInfo.pid;
-    if (!session.redisSpawned)
-      console.log(`Redis: ${session.redisUrl} (redis ${redisInfo.version}), shared: INFO counts include its other clients`);
+    session.engines.set(kind, engine);
+    engineInfo[kind] = {
+      url: engine.url,
+      spawned: engine.spawned,
+      servers: engine.servers.map(({ role, port, pid }) => ({ role, port, pid })),
+    };
+    const roles = engine.servers.map(
+      (s) => `${s.role}${s.port === undefined ? '' : ` :${s.port}`}${s.pid === undefined ? '' : ` (pid ${s.pid})`}`,
+    );
+    console.log(
+      `Engine ${kind}: ${engine.spawned ? `spawned in ${((Date.now() - t0) / 1000).toFixed(1)} s` : `${engine.url} (redis ${engine.version}), shared: INFO counts include its other clients`}; ${roles.join(', ')}`,
+    );
   }
 
   const steps = [];
@@ -119,7 +120,9 @@ try {
   console.error(error.message);
   errors.push({ error: error.message });
 } finally {
-  await redis?.stop();
+  for (const [kind, engine] of session.engines) {
+    await engine.stop().catch((error) => console.error(`stopping engine ${kind}: ${error.message}`));
+  }
 }
 
 const summary = summariseCluster(results, options.configs);
@@ -146,7 +149,7 @@ writeFileSync(
       options,
       machine,
       build: snapshot.build,
-      redis: redisInfo && { version: redisInfo.version, spawned: options.redis === 'spawn' },
+      engines: engineInfo,
       elapsedSec,
       summary,
       ratios: scalingRatios(summary),

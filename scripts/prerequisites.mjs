@@ -24,6 +24,7 @@ export const PROGRAMS = [
   { name: 'nginx', path: '/usr/sbin/nginx', debian: 'nginx', usedBy: 'the tests behind a proxy' },
   { name: 'chromium', path: '/usr/bin/chromium', debian: 'chromium', usedBy: 'the browser tests' },
   { name: 'curl', command: 'curl', debian: 'curl', usedBy: 'the docs test (it runs every curl example of the docs)' },
+  { name: 'nats-server', command: 'nats-server', debian: 'nats-server', usedBy: 'the NATS engine fault and CLI tests' },
 ];
 
 const executable = (file) => {
@@ -68,7 +69,7 @@ export function planPrerequisites(missing, { isRoot, isDebian, hasAptGet }) {
   const how = isDebian
     ? `Install them as root, then run npm test again:\n  sudo apt-get install -y ${packages.join(' ')}`
     : 'Install them, then run npm test again. The tests run nginx and Chromium at exactly these paths\n' +
-      "(Debian's), and redis-server from PATH; on another system link them there, or run the tests in a\n" +
+      "(Debian's), and redis-server and nats-server from PATH; on another system link them there, or run the tests in a\n" +
       'Debian container (bash .ci/run installs everything there).';
   return { action: 'stop', message: `npm test needs programs this machine lacks:\n${list}\n${how}` };
 }

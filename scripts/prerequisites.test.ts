@@ -48,11 +48,16 @@ describe('findCommand and missingPrograms', () => {
   });
 
   it('look for redis-server on PATH, and for nginx and Chromium where the tests run them', () => {
-    const bin = fakeBin(['redis-server', 'nginx', 'chromium', 'curl']);
+    const bin = fakeBin(['redis-server', 'nginx', 'chromium', 'curl', 'nats-server']);
+    const onPath = [join(bin, 'redis-server'), join(bin, 'curl'), join(bin, 'nats-server')];
     // nginx and chromium on PATH do not count: the tests run /usr/sbin/nginx and /usr/bin/chromium.
-    expect(missingPrograms(bin, only(join(bin, 'redis-server'), join(bin, 'curl'))).map((p) => p.name)).toEqual(['nginx', 'chromium']);
-    expect(missingPrograms('', only('/usr/sbin/nginx', '/usr/bin/chromium')).map((p) => p.name)).toEqual(['redis-server', 'curl']);
-    expect(missingPrograms(bin, only(join(bin, 'redis-server'), join(bin, 'curl'), '/usr/sbin/nginx', '/usr/bin/chromium'))).toEqual([]);
+    expect(missingPrograms(bin, only(...onPath)).map((p) => p.name)).toEqual(['nginx', 'chromium']);
+    expect(missingPrograms('', only('/usr/sbin/nginx', '/usr/bin/chromium')).map((p) => p.name)).toEqual([
+      'redis-server',
+      'curl',
+      'nats-server',
+    ]);
+    expect(missingPrograms(bin, only(...onPath, '/usr/sbin/nginx', '/usr/bin/chromium'))).toEqual([]);
   });
 });
 

@@ -22,7 +22,7 @@ const run = (command, args) => spawnSync(command, args, { stdio: 'inherit', shel
 const steps = [
   ['build', 'npm', ['run', '--silent', 'build']],
   // Tests are type-checked too: each package's tsconfig.json covers src and test.
-  ...['protocol', 'server', 'redis', 'sqlite', 'client', 'backend', 'react', 'testkit', 'herald']
+  ...['protocol', 'server', 'redis', 'sqlite', 'nats', 'client', 'backend', 'react', 'testkit', 'herald']
     .map((pkg) => `packages/${pkg}`)
     .concat(['apps/demo'])
     .map((dir) => [`typecheck ${dir}`, 'npx', ['tsc', '-p', `${dir}/tsconfig.json`]]),

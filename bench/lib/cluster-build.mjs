@@ -10,6 +10,7 @@ const PACKAGES = [
   { from: 'packages/protocol', to: 'node_modules/@herald/protocol', parts: ['dist'] },
   { from: 'packages/redis', to: 'node_modules/@herald/redis', parts: ['dist'] },
   { from: 'packages/sqlite', to: 'node_modules/@herald/sqlite', parts: ['dist'] },
+  { from: 'packages/nats', to: 'node_modules/@herald/nats', parts: ['dist'] },
 ];
 
 /**

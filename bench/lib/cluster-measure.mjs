@@ -4,6 +4,9 @@ import { Histogram } from './histogram.mjs';
 import { drain as drainClients } from './drain.mjs';
 import { HttpPublisher } from './cluster-publisher.mjs';
 import { cpuSeconds, sleep } from './cluster-processes.mjs';
+import { engineCpuSeconds, natsCountersDelta, readNatsCounters, readRedisInfos, redisInfosDelta } from './cluster-engine-stats.mjs';
+import { enginePids, redisServerOf } from './cluster-engines.mjs';
+import { natsClientsOf } from './cluster-sockets.mjs';
 import { infoDelta, MonitorRecorder, readInfo, RedisConnection } from './cluster-redis.mjs';
 import { attribute, channelNames } from './cluster-roundtrips.mjs';
 
@@ -47,37 +50,44 @@ function perNode(total, nodes) {
   return Array.from({ length: nodes }, (_, i) => Math.floor(total / nodes) + (i < total % nodes ? 1 : 0));
 }
 
+/** Whether an engine kind is one of the Redis ones (redis, redis-cluster, redis-sentinel). */
+export const isRedis = (kind) => kind.startsWith('redis');
+
+/** A short tag per engine for channel names. */
+const TAGS = { memory: 'm', redis: 'r', 'redis-cluster': 'rc', 'redis-sentinel': 'rs', nats: 'n', 'nats-r3': 'n3' };
+
 /**
  * One measurement of one configuration (`{name, nodes, engine}`): fresh Herald nodes and fresh
  * load generators, a channel of its own, then the phases of `options.modes` in order (latency,
  * throughput, roundtrips). Every process it starts is stopped before it returns, whatever happens,
- * and the channel's keys are deleted from Redis.
+ * and on Redis engines the channel's keys are deleted.
  *
- * `session`: `{cli, redisUrl, redisLocalPid, redisSpawned, processes, progress, channels}` from bench/cluster.mjs
- * (`progress`: a ProgressReceiver listening on `progressPort`; `channels`: the Set of channels in use).
+ * `session`: `{cli, engines, processes, progress, channels}` from bench/cluster.mjs (`engines`: the
+ * Map kind → engine of lib/cluster-engines.mjs, started once per session; `progress`: a
+ * ProgressReceiver listening on `progressPort`; `channels`: the Set of channels in use).
  */
 export async function measureConfig(config, run, options, session, log) {
   const { processes, progress } = session;
-  const channel = `bench-cluster-${process.pid}-${run}-${config.nodes}${config.engine === 'memory' ? 'm' : ''}-${randomBytes(4).toString('hex')}`;
-  const onRedis = config.engine === 'redis';
+  const channel = `bench-cluster-${process.pid}-${run}-${config.nodes}${TAGS[config.engine]}-${randomBytes(4).toString('hex')}`;
+  const engine = session.engines.get(config.engine);
   const shares = perNode(options.subscribers, config.nodes);
   const nodes = [];
   const clients = [];
-  let control;
   let publisher;
   let phases = 0;
   session.channels.add(channel);
   try {
-    const engine = onRedis ? session.redisUrl : 'memory';
-    nodes.push(...(await Promise.all(shares.map((_, i) => processes.startNode({ cli: session.cli, engine, label: NODE_LABELS[i] })))));
-    if (onRedis) control = await RedisConnection.open(session.redisUrl);
+    const engineUrl = engine?.url ?? 'memory';
+    nodes.push(
+      ...(await Promise.all(shares.map((_, i) => processes.startNode({ cli: session.cli, engine: engineUrl, label: NODE_LABELS[i] })))),
+    );
     const clientCount = Math.ceil(options.subscribers / options.perClient);
     for (let i = 0; i < clientCount; i++) clients.push(processes.startClient());
     let pins;
     if (options.pin) {
       pins = processes.pin(
         nodes.map((n) => n.pid),
-        [...clients.map((c) => c.pid), ...(session.redisSpawned ? [session.redisLocalPid] : [])],
+        [...clients.map((c) => c.pid), ...(engine?.spawned ? enginePids(engine) : [])],
       );
       log(`pinned: nodes on cores ${pins.nodes.join(', ')}, everything else on ${pins.rest}`);
     }
@@ -106,7 +116,7 @@ export async function measureConfig(config, run, options, session, log) {
     log(`nodes idle after ${settledSec.toFixed(1)} s`);
 
     publisher = new HttpPublisher(nodes[0].url, channel, options.inFlight);
-    const context = { channel, config, nodes, clients, shares, progress, processes, control, publisher, session, options };
+    const context = { channel, config, engine, nodes, clients, shares, progress, processes, publisher, session, options };
     const result = {
       config: config.name,
       nodes: config.nodes,
@@ -132,9 +142,12 @@ export async function measureConfig(config, run, options, session, log) {
       log(`throughput: ${describeThroughput(result.throughput)}`);
     }
     if (options.modes.includes('roundtrips')) {
-      if (onRedis) {
-        result.roundtrips = await roundtrips(context, ++phases);
+      if (engine !== undefined && isRedis(engine.kind)) {
+        result.roundtrips = await redisRoundtrips(context, ++phases);
         log(`round trips: ${describeRoundtrips(result.roundtrips)}`);
+      } else if (engine !== undefined) {
+        result.roundtrips = await natsRoundtrips(context, ++phases);
+        log(`round trips: ${describeNatsRoundtrips(result.roundtrips)}`);
       } else {
         log('round trips: not measured (memory engine)');
       }
@@ -150,25 +163,27 @@ export async function measureConfig(config, run, options, session, log) {
     publisher?.close();
     await Promise.allSettled(nodes.map((n) => n.stop()));
     await Promise.allSettled(clients.map((c) => c.stop()));
-    if (control !== undefined) {
-      await control.command(['DEL', ...Object.values(channelNames(channel).keys)]).catch(() => {});
-      await control.close();
-    }
+    if (engine !== undefined && isRedis(engine.kind)) await deleteChannelKeys(engine, [channel]);
     session.channels.delete(channel);
   }
 }
 
-/** Deletes the Redis keys of `channels` (an interrupted run's), at most `timeoutMs`; never rejects. */
-export async function deleteChannelKeys(url, channels, timeoutMs = 2000) {
-  if (url === undefined || channels.length === 0) return;
-  let connection;
-  try {
-    connection = await RedisConnection.open(url);
-    await connection.command(['DEL', ...channels.flatMap((c) => Object.values(channelNames(c).keys))], timeoutMs);
-  } catch {
-    // Best effort: the keys of members expire by themselves; meta and log would stay.
-  } finally {
-    await connection?.close();
+/**
+ * Deletes the Redis keys of `channels` from the server holding each (one DEL per channel: on a
+ * cluster the channels' slots differ), at most `timeoutMs` each; never rejects.
+ */
+export async function deleteChannelKeys(engine, channels, timeoutMs = 2000) {
+  for (const channel of channels) {
+    let connection;
+    try {
+      const server = await redisServerOf(engine, channel);
+      connection = await RedisConnection.open(server.url);
+      await connection.command(['DEL', ...Object.values(channelNames(channel).keys)], timeoutMs);
+    } catch {
+      // Best effort: the keys of members expire by themselves; meta and log would stay.
+    } finally {
+      await connection?.close();
+    }
   }
 }
 
@@ -178,14 +193,12 @@ export async function deleteChannelKeys(url, channels, timeoutMs = 2000) {
  * process used in CPU.
  */
 async function phase(context, id, run) {
-  const { nodes, clients, shares, progress, processes, control, publisher, session } = context;
+  const { nodes, clients, shares, progress, processes, engine, publisher } = context;
   await Promise.all(clients.map((c) => c.request('reset', { phase: id })));
   progress.begin(id);
-  const background = new BackgroundCpu([
-    ...new Set([...processes.pids, process.pid, ...(session.redisLocalPid ? [session.redisLocalPid] : [])]),
-  ]);
+  const background = new BackgroundCpu([...new Set([...processes.pids, process.pid, ...(engine === undefined ? [] : enginePids(engine))])]);
   background.start();
-  const redisBefore = control === undefined ? undefined : await readInfo(control);
+  const engineBefore = engine === undefined ? undefined : await engineCpuSeconds(engine);
   const cpuBefore = nodes.map((n) => cpuSeconds(n.pid));
   const wallBefore = performance.now();
   const published = await publisher.run(run);
@@ -193,7 +206,7 @@ async function phase(context, id, run) {
   await drain(clients, expected);
   const wallSec = (performance.now() - wallBefore) / 1000;
   const cpuAfter = nodes.map((n) => cpuSeconds(n.pid));
-  const redis = control === undefined ? undefined : infoDelta(redisBefore, await readInfo(control));
+  const engineCpuSec = engine === undefined ? undefined : (await engineCpuSeconds(engine)) - engineBefore;
   const backgroundCores = background.stop();
   const reports = await Promise.all(clients.map((c) => c.request('report')));
 
@@ -251,9 +264,12 @@ async function phase(context, id, run) {
       const { histogram, lastUs, ...rest } = n;
       return { ...rest, samples: histogram.total, lastUs };
     }),
-    /** CPU of the whole Redis (INFO used_cpu_user + used_cpu_sys) over the phase: includes its other clients. */
-    redisCpuCores: redis === undefined ? null : redis.cpuSec / wallSec,
-    redisUsPerPublish: redis === undefined || published.published === 0 ? null : (redis.cpuSec * 1e6) / published.published,
+    /**
+     * CPU of every server of the engine over the phase (/proc for servers on this machine, else Redis
+     * INFO used_cpu_user + used_cpu_sys: then it includes its other clients).
+     */
+    engineCpuCores: engineCpuSec === undefined ? null : engineCpuSec / wallSec,
+    engineUsPerPublish: engineCpuSec === undefined || published.published === 0 ? null : (engineCpuSec * 1e6) / published.published,
     /** The busiest load generator, and all of them together (1 = one core). */
     clientCpuMax: Math.max(...reports.map((r) => r.cpu)),
     clientCpuSum: reports.reduce((sum, r) => sum + r.cpu, 0),
@@ -261,43 +277,47 @@ async function phase(context, id, run) {
     /** Share of the publishing time the throughput publisher had no room in the window. */
     waitedShare: published.waitedUs / Math.max(1, published.lastUs - published.firstUs),
     wallSec,
-    /** CPU (cores) taken by processes other than the benchmark's (and the local Redis's) during the phase. */
+    /** CPU (cores) taken by processes other than the benchmark's (and the engine's, when local) during the phase. */
     backgroundCores,
   };
 }
 
 /**
  * Redis traffic of `--publishes` publishes spread over {@link ROUNDTRIPS_SPAN_MS}: INFO before and
- * after (the whole Redis), and MONITOR between the two INFO commands, attributed by channel name
- * (lib/cluster-roundtrips.mjs).
+ * after on every server of the engine (summed per role: primaries, replicas, sentinels), and
+ * MONITOR on the server holding the run's channel between two INFO commands of a control
+ * connection there, attributed by channel name (lib/cluster-roundtrips.mjs).
  */
-async function roundtrips(context, id) {
-  const { control, clients, nodes, options, progress, publisher, session } = context;
+async function redisRoundtrips(context, id) {
+  const { clients, engine, nodes, options, progress, publisher } = context;
+  const clustered = engine.kind === 'redis-cluster';
   // A Redis that has not run the publish script yet answers the first EVALSHA with NOSCRIPT (once
   // per Redis, not per publish): take that before counting.
-  await Promise.all(clients.map((c) => c.request('reset', { phase: id })));
-  const warmUp = await publisher.run({ mode: 'rate', rate: 20, count: 2 });
-  await drain(clients, warmUp.published * options.subscribers);
-  const names = channelNames(context.channel);
-  const numsub = await control.command(['PUBSUB', 'NUMSUB', names.live]);
-  const monitor = await MonitorRecorder.open(session.redisUrl);
+  await warmUp(context, id);
+  const names = channelNames(context.channel, { clustered });
+  const server = await redisServerOf(engine, context.channel);
+  const control = await RedisConnection.open(server.url);
+  const numsub = await control.command(clustered ? ['PUBSUB', 'SHARDNUMSUB', names.live] : ['PUBSUB', 'NUMSUB', names.live]);
+  const monitor = await MonitorRecorder.open(server.url);
   try {
     await Promise.all(clients.map((c) => c.request('reset', { phase: id })));
     progress.begin(id);
     const controlClient = `127.0.0.1:${control.localPort}`;
+    const allBefore = await readRedisInfos(engine);
     const before = await readInfo(control);
     const started = performance.now();
     const rate = (options.publishes * 1000) / ROUNDTRIPS_SPAN_MS;
     const published = await publisher.run({ mode: 'rate', rate, count: options.publishes });
     await drain(clients, published.published * options.subscribers);
     const after = await readInfo(control);
+    const all = redisInfosDelta(allBefore, await readRedisInfos(engine));
     const windowSec = (performance.now() - started) / 1000;
     // The second INFO's MONITOR line may still be on its way.
     const deadline = Date.now() + 2000;
     let seen;
     do {
       await sleep(50);
-      seen = attribute(monitor.lines(), context.channel, controlClient);
+      seen = attribute(monitor.lines(), context.channel, controlClient, clustered);
     } while (!seen.complete && Date.now() < deadline);
     const reports = await Promise.all(clients.map((c) => c.request('report')));
     const received = reports.reduce((sum, r) => sum + r.nodes.reduce((s, n) => s + n.received, 0), 0);
@@ -312,14 +332,90 @@ async function roundtrips(context, id) {
       lost: published.published * options.subscribers - received,
       /** Nodes subscribed to the channel's pub/sub channel: Redis pushes each publish to each of them. */
       pubsubSubscribers: Number(numsub[1]),
-      /** Whole Redis, INFO before/after (includes other clients and the first INFO itself). */
+      /** The server holding the channel, INFO before/after (includes other clients and the first INFO itself). */
       info: delta,
+      /** The channel's server (port) and INFO of every server of the engine, summed per role. */
+      server: server.port,
+      servers: all,
       /** MONITOR between the two INFO commands, attributed to this channel by kind. */
       monitor: seen,
     };
   } finally {
     await monitor.close();
+    await control.close();
   }
+}
+
+/** Publishes two messages and waits for their deliveries (the first publish of a channel is not counted). */
+async function warmUp(context, id) {
+  const { clients, options, publisher } = context;
+  await Promise.all(clients.map((c) => c.request('reset', { phase: id })));
+  const published = await publisher.run({ mode: 'rate', rate: 20, count: 2 });
+  await drain(clients, published.published * options.subscribers);
+}
+
+/**
+ * NATS traffic of `--publishes` publishes spread over {@link ROUNDTRIPS_SPAN_MS}: every server's
+ * /varz, /jsz and /connz before and after. Each Herald node opens named connections
+ * (`herald-broker`, `herald-presence`, `herald-tickets`); a connection's `in_msgs` are the messages
+ * it sent to NATS (publishes, requests), `out_msgs` those NATS delivered to it. Connections are
+ * matched to nodes by their client port (lib/cluster-sockets.mjs), so node A's broker connection,
+ * the publish path, is told apart from the other nodes'.
+ */
+async function natsRoundtrips(context, id) {
+  const { clients, engine, nodes, options, progress, publisher } = context;
+  await warmUp(context, id);
+  await Promise.all(clients.map((c) => c.request('reset', { phase: id })));
+  progress.begin(id);
+  const before = await readNatsCounters(engine);
+  const started = performance.now();
+  const rate = (options.publishes * 1000) / ROUNDTRIPS_SPAN_MS;
+  const published = await publisher.run({ mode: 'rate', rate, count: options.publishes });
+  await drain(clients, published.published * options.subscribers);
+  const after = await readNatsCounters(engine);
+  const windowSec = (performance.now() - started) / 1000;
+  const delta = natsCountersDelta(before, after);
+  const ports = nodes.map((n) =>
+    natsClientsOf(
+      n.pid,
+      engine.servers.map((s) => s.port),
+    ),
+  );
+  const perNode = nodes.map((node, i) => {
+    const mine = delta.connections.filter((c) => ports[i].has(c.clientPort));
+    const byName = {};
+    for (const c of mine) {
+      const name = c.name.replace(/^herald-/, '');
+      const sum = (byName[name] ??= { inMsgs: 0, outMsgs: 0, connections: 0 });
+      sum.inMsgs += c.inMsgs;
+      sum.outMsgs += c.outMsgs;
+      sum.connections++;
+    }
+    return { label: node.label, byName };
+  });
+  const reports = await Promise.all(clients.map((c) => c.request('report')));
+  const received = reports.reduce((sum, r) => sum + r.nodes.reduce((s, n) => s + n.received, 0), 0);
+  const attributed = new Set(ports.flatMap((p) => [...p]));
+  const others = delta.connections.filter((c) => !attributed.has(c.clientPort));
+  return {
+    publishes: published.published,
+    publishFailures: published.failed,
+    windowSec,
+    nodes: nodes.length,
+    expected: published.published * options.subscribers,
+    received,
+    lost: published.published * options.subscribers - received,
+    /** Server totals summed over every server: /varz in/out messages and bytes (client and route connections), /jsz API requests. */
+    total: delta.total,
+    /** Per Herald node, per connection name: messages sent to NATS (inMsgs) and received from it (outMsgs). */
+    perNode,
+    /** Client connections not matched to a node (none expected on a private server). */
+    otherConnections: {
+      count: others.length,
+      inMsgs: others.reduce((s, c) => s + c.inMsgs, 0),
+      outMsgs: others.reduce((s, c) => s + c.outMsgs, 0),
+    },
+  };
 }
 
 function fmt(value) {
@@ -342,9 +438,20 @@ function describeThroughput(p) {
   return [
     `${Math.round(p.deliveredPerSec).toLocaleString('en-US')} delivered/s (${p.publishedPerSec.toFixed(1)} publishes/s)`,
     `lost ${p.lost}${p.closed > 0 ? `, ${p.closed} subscribers CLOSED` : ''}${p.publishFailures > 0 ? `, ${p.publishFailures} publishes FAILED (${p.lastPublishError})` : ''}`,
-    `CPU cores: nodes ${cpu}, Redis ${fmt(p.redisCpuCores)}, load gen ${fmt(p.clientCpuSum)}, publisher ${fmt(p.publisherCpuCores)}`,
+    `CPU cores: nodes ${cpu}, engine ${fmt(p.engineCpuCores)}, load gen ${fmt(p.clientCpuSum)}, publisher ${fmt(p.publisherCpuCores)}`,
     `waited ${Math.round(p.waitedShare * 100)} %`,
     `others ${fmt(p.backgroundCores)} cores`,
+  ].join(', ');
+}
+
+function describeNatsRoundtrips(r) {
+  const a = r.perNode[0].byName.broker ?? { inMsgs: 0, outMsgs: 0 };
+  return [
+    `${r.publishes} publishes`,
+    `node A broker connection ${fmt(a.inMsgs / r.publishes)} msgs sent + ${fmt(a.outMsgs / r.publishes)} received per publish`,
+    `all Herald connections ${fmt(r.perNode.reduce((s, n) => s + Object.values(n.byName).reduce((t, c) => t + c.inMsgs, 0), 0) / r.publishes)} sent/publish`,
+    `servers in ${fmt(r.total.inMsgs / r.publishes)} / out ${fmt(r.total.outMsgs / r.publishes)} msgs/publish, JetStream API ${fmt(r.total.jsApi / r.publishes)}/publish`,
+    `lost ${r.lost}`,
   ].join(', ');
 }
 
@@ -354,7 +461,7 @@ function describeRoundtrips(r) {
     `${r.publishes} publishes`,
     `publish path ${fmt(publish === undefined ? 0 : publish.calls / r.publishes)} round trips + ${fmt(publish === undefined ? 0 : publish.innerCalls / r.publishes)} in-script commands each`,
     `pushed to ${r.pubsubSubscribers} node(s)`,
-    `INFO: ${fmt(r.info.totalCommands / r.publishes)} commands/publish (whole Redis)`,
+    `INFO: ${fmt(r.info.totalCommands / r.publishes)} commands/publish (channel's server), ${fmt(r.servers.primary.totalCommands / r.publishes)} (all primaries)`,
     `lost ${r.lost}`,
   ];
   if (!r.monitor.complete) parts.push('MONITOR window INCOMPLETE');

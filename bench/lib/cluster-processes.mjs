@@ -34,7 +34,7 @@ export function processExists(pid) {
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -139,21 +139,44 @@ export class Processes {
     };
   }
 
-  /** Starts a private `redis-server` on a free port (no persistence): `{url, pid, stop()}`. */
-  async startRedis() {
+  /** Starts a private `redis-server` on a free port (no persistence): `{url, port, pid, stop()}`. */
+  async startRedis(extraArgs = [], leading = []) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'herald-bench-redis-'));
-    const keeper = fork(
-      KEEPER,
-      ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', ''],
-      {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
+    const server = await this.startDaemon(
+      'redis-server',
+      [
+        ...leading,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--logfile',
+        '',
+        ...extraArgs,
+      ],
+      { label: `redis-server :${port}`, dir, ready: () => answersPing(port) },
     );
+    return { ...server, url: `redis://127.0.0.1:${port}`, port, dir };
+  }
+
+  /**
+   * Runs `command args` through a keeper process (lib/cluster-keeper.mjs: the server dies with the
+   * benchmark however it ends), tracked by its pid; resolves once `ready()` resolves true (polled,
+   * at most `timeoutMs`): `{pid, stop()}`. `stop()` SIGTERMs it (SIGKILL after 5 s) and removes `dir`.
+   */
+  async startDaemon(command, args, { label, dir, ready, timeoutMs = 20_000 }) {
+    const keeper = fork(KEEPER, [command, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const exited = new Promise((resolve) => keeper.once('exit', resolve));
     const pid = await new Promise((resolve, reject) => {
-      keeper.once('message', (m) => (m.pid !== undefined ? resolve(m.pid) : reject(new Error(`redis-server: ${m.error ?? m.exit}`))));
-      keeper.once('exit', () => reject(new Error('redis-server did not start')));
+      keeper.once('message', (m) => (m.pid !== undefined ? resolve(m.pid) : reject(new Error(`${label}: ${m.error ?? m.exit}`))));
+      keeper.once('exit', () => reject(new Error(`${label} did not start`)));
     });
     const kill = () => {
       try {
@@ -165,16 +188,15 @@ export class Processes {
     };
     const untrack = this.#track(pid, kill);
     const untrackKeeper = this.#track(keeper.pid, kill);
-    const deadline = Date.now() + 10_000;
-    while (!(await answersPing(port))) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await ready())) {
       if (keeper.exitCode !== null || Date.now() > deadline) {
         kill();
-        throw new Error('redis-server did not start');
+        throw new Error(`${label} did not start`);
       }
-      await sleep(20);
+      await sleep(50);
     }
     return {
-      url: `redis://127.0.0.1:${port}`,
       pid,
       async stop() {
         try {
@@ -187,7 +209,7 @@ export class Processes {
         clearTimeout(timer);
         untrack();
         untrackKeeper();
-        rmSync(dir, { recursive: true, force: true });
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       },
     };
   }

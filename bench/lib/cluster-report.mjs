@@ -65,8 +65,8 @@ export function summariseCluster(results, configs) {
           allNodesUsPerDelivery: t((p) =>
             p.received === 0 ? null : (p.nodes.reduce((sum, n) => sum + (n.cpuCores ?? 0), 0) * p.wallSec * 1e6) / p.received,
           ),
-          redisCpuCores: t((p) => p.redisCpuCores),
-          redisUsPerPublish: t((p) => p.redisUsPerPublish),
+          engineCpuCores: t((p) => p.engineCpuCores),
+          engineUsPerPublish: t((p) => p.engineUsPerPublish),
           clientCpuSum: t((p) => p.clientCpuSum),
           publisherCpuCores: t((p) => p.publisherCpuCores),
           p50Ms: t((p) => p.sameNode.p50Ms),
@@ -74,7 +74,9 @@ export function summariseCluster(results, configs) {
           backgroundCores: t((p) => p.backgroundCores),
         };
       }
-      const roundtrips = runs.filter((r) => r.roundtrips !== undefined);
+      const natsRoundtrips = runs.filter((r) => r.roundtrips?.perNode !== undefined);
+      if (natsRoundtrips.length > 0) summary.natsRoundtrips = summariseNats(natsRoundtrips);
+      const roundtrips = runs.filter((r) => r.roundtrips !== undefined && r.roundtrips.perNode === undefined);
       if (roundtrips.length > 0) {
         const rt = (f) => median(roundtrips.map((r) => f(r.roundtrips)));
         const kinds = new Set(roundtrips.flatMap((r) => Object.keys(r.roundtrips.monitor.ours)));
@@ -99,6 +101,12 @@ export function summariseCluster(results, configs) {
           ),
           pubsubPushesPerPublish: rt((r) => r.pubsubSubscribers),
           infoCommandsPerPublish: rt((r) => r.info.totalCommands / r.publishes),
+          /** INFO totals summed over the engine's primaries (one server but on a cluster). */
+          primariesCommandsPerPublish: rt((r) => (r.servers?.primary.totalCommands ?? r.info.totalCommands) / r.publishes),
+          replicasCommandsPerPublish: rt((r) => (r.servers?.replica === undefined ? null : r.servers.replica.totalCommands / r.publishes)),
+          sentinelsCommandsPerPublish: rt((r) =>
+            r.servers?.sentinel === undefined ? null : r.servers.sentinel.totalCommands / r.publishes,
+          ),
           infoCalls: perPublish(medianOfCounts(roundtrips.map((r) => r.roundtrips.info.calls)), roundtrips[0].roundtrips.publishes),
           netOutBytesPerPublish: rt((r) => r.info.netOutputBytes / r.publishes),
           otherClientsCommandsPerPublish: rt((r) => (r.monitor.others.calls + r.monitor.others.inner) / r.publishes),
@@ -110,6 +118,38 @@ export function summariseCluster(results, configs) {
       return summary;
     })
     .filter(Boolean);
+}
+
+const sumBy = (byName, field) => Object.values(byName).reduce((sum, c) => sum + c[field], 0);
+
+/** Medians over the NATS round-trips phases of one configuration (see natsRoundtrips in cluster-measure.mjs). */
+function summariseNats(runs) {
+  const rt = (f) => median(runs.map((r) => f(r.roundtrips)));
+  const per = (f) => rt((r) => f(r) / r.publishes);
+  const names = new Set(runs.flatMap((r) => r.roundtrips.perNode.flatMap((n) => Object.keys(n.byName))));
+  const byConnection = {};
+  for (const name of names) {
+    byConnection[name] = {
+      sentPerPublish: per((r) => r.perNode.reduce((sum, n) => sum + (n.byName[name]?.inMsgs ?? 0), 0)),
+      receivedPerPublish: per((r) => r.perNode.reduce((sum, n) => sum + (n.byName[name]?.outMsgs ?? 0), 0)),
+    };
+  }
+  return {
+    publishes: runs[0].roundtrips.publishes,
+    /** Node A's broker connection: the publish path (plus its health probe, 1/s, and the trims, every 64 offsets). */
+    publisherSentPerPublish: per((r) => r.perNode[0].byName.broker?.inMsgs ?? 0),
+    publisherReceivedPerPublish: per((r) => r.perNode[0].byName.broker?.outMsgs ?? 0),
+    /** Every Herald connection of every node. */
+    heraldSentPerPublish: per((r) => r.perNode.reduce((sum, n) => sum + sumBy(n.byName, 'inMsgs'), 0)),
+    heraldReceivedPerPublish: per((r) => r.perNode.reduce((sum, n) => sum + sumBy(n.byName, 'outMsgs'), 0)),
+    byConnection,
+    serverInPerPublish: per((r) => r.total.inMsgs),
+    serverOutPerPublish: per((r) => r.total.outMsgs),
+    jsApiPerPublish: per((r) => r.total.jsApi),
+    serverOutBytesPerPublish: per((r) => r.total.outBytes),
+    windowSec: rt((r) => r.windowSec),
+    lost: runs.reduce((sum, r) => sum + r.roundtrips.lost, 0),
+  };
 }
 
 /** Delivered/s of each configuration divided by the first Redis configuration's (the baseline). */
@@ -175,7 +215,7 @@ export function formatClusterReport(summary, options) {
             'lost',
             'CPU per node (cores)',
             'nodes µs/delivery',
-            'Redis (cores)',
+            'engine (cores)',
             'load gen (cores)',
             'p50 / p99 ms',
             'others (cores)',
@@ -188,7 +228,7 @@ export function formatClusterReport(summary, options) {
             `${int(s.throughput.lost)} (${pct(s.throughput.lostShare)})`,
             s.throughput.nodeCpuCores.map(dec).join(' + '),
             dec(s.throughput.allNodesUsPerDelivery),
-            dec(s.throughput.redisCpuCores),
+            dec(s.throughput.engineCpuCores),
             dec(s.throughput.clientCpuSum),
             `${dec(s.throughput.p50Ms)} / ${dec(s.throughput.p99Ms)}`,
             dec(s.throughput.backgroundCores),
@@ -210,7 +250,7 @@ export function formatClusterReport(summary, options) {
   const rts = summary.filter((s) => s.roundtrips !== undefined);
   if (rts.length > 0) {
     parts.push(
-      `Redis traffic of ${rts[0].roundtrips.publishes} publishes (MONITOR attributed to the run's channel; INFO is the whole Redis):\n\n` +
+      `Redis traffic of ${rts[0].roundtrips.publishes} publishes (MONITOR on the channel's server, attributed to the run's channel; INFO is whole servers: the channel's, all primaries, replicas, sentinels):\n\n` +
         table(
           [
             'configuration',
@@ -218,6 +258,7 @@ export function formatClusterReport(summary, options) {
             'in-script cmds/publish',
             'pub/sub pushes/publish',
             'INFO cmds/publish',
+            'primaries / replicas / sentinels cmds/publish',
             'unattributed cmds/publish',
             'lost',
           ],
@@ -227,6 +268,9 @@ export function formatClusterReport(summary, options) {
             dec(s.roundtrips.scriptCommandsPerPublish),
             dec(s.roundtrips.pubsubPushesPerPublish),
             dec(s.roundtrips.infoCommandsPerPublish),
+            [s.roundtrips.primariesCommandsPerPublish, s.roundtrips.replicasCommandsPerPublish, s.roundtrips.sentinelsCommandsPerPublish]
+              .map(dec)
+              .join(' / '),
             dec(s.roundtrips.otherClientsCommandsPerPublish),
             int(s.roundtrips.lost),
           ]),
@@ -235,7 +279,7 @@ export function formatClusterReport(summary, options) {
     for (const s of rts) {
       const lines = [
         `${s.config}: inside the publish script, per publish: ${counts(s.roundtrips.scriptCommands) || '-'}`,
-        `${s.config}: INFO commandstats, per publish (whole Redis): ${counts(s.roundtrips.infoCalls) || '-'}`,
+        `${s.config}: INFO commandstats, per publish (the channel's whole server): ${counts(s.roundtrips.infoCalls) || '-'}`,
       ];
       const bg = Object.entries(s.roundtrips.background);
       lines.push(
@@ -254,15 +298,53 @@ export function formatClusterReport(summary, options) {
       parts.push(lines.join('\n'));
     }
   }
+  const nats = summary.filter((s) => s.natsRoundtrips !== undefined);
+  if (nats.length > 0) {
+    parts.push(
+      `NATS traffic of ${nats[0].natsRoundtrips.publishes} publishes (/connz per Herald connection; /varz and /jsz summed over the servers):\n\n` +
+        table(
+          [
+            'configuration',
+            'node A broker msgs sent / received per publish',
+            'all Herald conns sent / received per publish',
+            'servers in / out msgs per publish',
+            'JetStream API requests/publish',
+            'lost',
+          ],
+          nats.map((s) => {
+            const n = s.natsRoundtrips;
+            return [
+              s.config,
+              `${dec(n.publisherSentPerPublish)} / ${dec(n.publisherReceivedPerPublish)}`,
+              `${dec(n.heraldSentPerPublish)} / ${dec(n.heraldReceivedPerPublish)}`,
+              `${dec(n.serverInPerPublish)} / ${dec(n.serverOutPerPublish)}`,
+              dec(n.jsApiPerPublish),
+              int(n.lost),
+            ];
+          }),
+        ),
+    );
+    parts.push(
+      nats
+        .map(
+          (s) =>
+            `${s.config}: per connection name, sent / received per publish (all nodes, ${dec(s.natsRoundtrips.windowSec)} s window): ` +
+            Object.entries(s.natsRoundtrips.byConnection)
+              .map(([name, c]) => `${name} ${dec(c.sentPerPublish)} / ${dec(c.receivedPerPublish)}`)
+              .join(', '),
+        )
+        .join('\n'),
+    );
+  }
   return parts.join('\n\n');
 }
 
 /** The caveat printed with every report on a small machine. */
 export function caveat(cores) {
   return (
-    `Caveat: this machine has ${cores} core(s), shared by the Herald nodes, Redis, the load generators and the publisher. ` +
+    `Caveat: this machine has ${cores} core(s), shared by the Herald nodes, the engine's servers, the load generators and the publisher. ` +
     'One node fans out on one thread (at most one core); two nodes can use two, but then compete with the load ' +
-    'generators and Redis for them. The ratio of 2 nodes to 1 is bounded by this machine, not by Herald, and ' +
+    'generators and the engine for them. The ratio of 2 nodes to 1 is bounded by this machine, not by Herald, and ' +
     'moves with whatever else runs ("others"). "nodes µs/delivery" (all nodes\' CPU per delivered message) is the ' +
     'figure that carries over to bigger hardware. To measure scaling, give each node its own core: on a machine ' +
     'with at least nodes + 2 cores run `npm run bench:cluster -- --pin --nodes 1,2,4 --subscribers 10000` ' +

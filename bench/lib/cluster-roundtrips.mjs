@@ -1,24 +1,26 @@
 import { parseMonitorLine } from './cluster-redis.mjs';
 
 /**
- * Herald's Redis names for one channel (lib/keys.ts of @herald/redis with its default prefix): any
- * command naming one of them is this run's.
+ * Herald's Redis names for one channel (src/keys.ts of @herald/redis with its default prefix): any
+ * command naming one of them is this run's. On a Redis Cluster (`clustered`) the live pub/sub
+ * channel carries the channel's hash tag.
  */
-export function channelNames(channel, prefix = 'herald:') {
+export function channelNames(channel, { prefix = 'herald:', clustered = false } = {}) {
   const keys = {
     meta: `${prefix}{${channel}}:meta`,
     log: `${prefix}{${channel}}:log`,
     members: `${prefix}{${channel}}:members`,
     alive: `${prefix}{${channel}}:alive`,
   };
-  return { keys, live: `${prefix}live:${channel}`, all: new Set([...Object.values(keys), `${prefix}live:${channel}`]) };
+  const live = clustered ? `${prefix}live:{${channel}}` : `${prefix}live:${channel}`;
+  return { keys, live, all: new Set([...Object.values(keys), live]) };
 }
 
 /**
  * Which part of Herald sent a command that names the channel. Scripts are told apart by their keys
- * and argument counts (src/scripts.ts of @herald/redis): PUBLISH takes 10 arguments after meta, log
- * and the idempotency key, READ 7 after meta and log, POSITION 2; PRESENCE_ADD an expiry, a ttl and client/user pairs after members and
- * alive, PRESENCE_LIST the time.
+ * and argument counts (src/scripts.ts of @herald/redis): PUBLISH takes three keys (meta, log and
+ * the idempotency key), READ 7 arguments after meta and log, POSITION 2; PRESENCE_ADD an expiry, a
+ * ttl and client/user pairs after members and alive, PRESENCE_LIST the time.
  */
 function categorise(args, names) {
   const command = args[0].toUpperCase();
@@ -27,13 +29,13 @@ function categorise(args, names) {
     const first = args[3];
     const rest = args.length - 3 - keyCount;
     if (first === names.keys.meta)
-      return keyCount === 3 && rest === 10 ? 'publish' : rest === 2 ? 'position check' : rest === 7 ? 'history read' : 'other script';
+      return keyCount === 3 ? 'publish' : rest === 2 ? 'position check' : rest === 7 ? 'history read' : 'other script';
     if (first === names.keys.members) return rest === 1 ? 'presence list' : 'presence stamp';
     return 'other script';
   }
-  if (command === 'PUBLISH') return args[2]?.startsWith('p') ? 'presence event' : 'other publish';
+  if (command === 'PUBLISH' || command === 'SPUBLISH') return args[2]?.startsWith('p') ? 'presence event' : 'other publish';
   if (command === 'HDEL' || command === 'ZREM') return 'presence remove';
-  if (command === 'SUBSCRIBE' || command === 'UNSUBSCRIBE') return 'pub/sub subscription';
+  if (/^S?(UN)?SUBSCRIBE$/.test(command)) return 'pub/sub subscription';
   return 'other';
 }
 
@@ -47,8 +49,8 @@ function categorise(args, names) {
  * Returns `{complete, lines, ours: {kind: {calls, evalFallbacks, inner: {COMMAND: n}, innerCalls,
  * members}}, others: {calls, inner, byCommand}}`; `complete` is false when either marker is missing.
  */
-export function attribute(rawLines, channel, controlClient) {
-  const names = channelNames(channel);
+export function attribute(rawLines, channel, controlClient, clustered = false) {
+  const names = channelNames(channel, { clustered });
   const ours = {};
   const others = { calls: 0, inner: 0, byCommand: {} };
   let inside = false;

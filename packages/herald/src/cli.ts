@@ -114,7 +114,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       new Option(
         '-e, --engine <engine>',
         'memory (one process), redis://host:port (many nodes), redis-cluster://host:port,host:port,… (Redis Cluster), ' +
-          'redis-sentinel://host:port,host:port/<master-name> (Redis Sentinel) or sqlite:<file> (durable single node) [default: memory]',
+          'redis-sentinel://host:port,host:port/<master-name> (Redis Sentinel), nats://host:port[,host:port…][?replicas=3] (NATS JetStream) ' +
+          'or sqlite:<file> (durable single node) [default: memory]',
       ),
       // Checked with the rest of the configuration at start, whose errors never quote a password
       // (commander would print the raw argument in front of a parser's message).

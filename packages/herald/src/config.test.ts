@@ -181,7 +181,7 @@ describe('loadConfig', () => {
       }),
     ).toThrow(
       new ConfigError(
-        'invalid configuration:\n  engine: unknown engine "postgres://x": use memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: must be a number of seconds from 1 to 2147483\n  redis: Unrecognized key: "bogus"',
+        'invalid configuration:\n  engine: unknown engine "postgres://x": use memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port[,host:port…] or sqlite:<file>\n  shutdownDelay: Too small: expected number to be >=0\n  idempotencyTtl: Too small: expected number to be >=1\n  redis.memberTtl: must be a number of seconds from 1 to 2147483\n  redis: Unrecognized key: "bogus"',
       ),
     );
   });

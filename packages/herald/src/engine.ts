@@ -20,21 +20,60 @@ import {
   RedisWebhookQueue,
   redactUrl,
 } from '@herald/redis';
+import { NatsBroker, NatsPresenceStore, NatsTicketStore } from '@herald/nats';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
 /** Which engine a configuration names. */
 export type EngineSpec =
-  { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | NatsEngineSpec;
+
+/** `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`, parsed. */
+export interface NatsEngineSpec {
+  readonly kind: 'nats';
+  /** `nats://host:port[,host:port…]` without the options. */
+  readonly url: string;
+  /** Replicas of the stream and KV buckets the node creates. @default 1 */
+  readonly replicas: number;
+  /** Stream name and prefix of subjects and buckets. @default "HERALD" */
+  readonly prefix: string;
+}
+
+/** Reads `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`. */
+function parseNats(text: string): NatsEngineSpec {
+  // Never quoted with credentials (this parser takes none, but a mistyped URL may hold some).
+  const shown = text.replace(/^nats:\/\/[^@/?#]*@/, 'nats://***@');
+  const match = /^nats:\/\/([^\s/?#]+)\/?(?:\?([^\s#]*))?$/.exec(text);
+  if (match === null) throw new RangeError(`bad NATS engine "${shown}": use nats://host:port[,host:port…][?replicas=3]`);
+  const servers = match[1]!.split(',');
+  if (servers.some((server) => !/^[^\s:,]+:\d{1,5}$/.test(server)))
+    throw new RangeError(`bad NATS engine "${shown}": every server must be host:port`);
+  let replicas = 1;
+  let prefix = 'HERALD';
+  for (const [key, value] of new URLSearchParams(match[2] ?? '')) {
+    if (key === 'replicas' && /^[1-5]$/.test(value)) replicas = Number(value);
+    else if (key === 'prefix' && /^[A-Za-z0-9_-]{1,32}$/.test(value)) prefix = value;
+    else {
+      // An unknown option's value is not quoted: it may be a credential.
+      const option = key === 'replicas' || key === 'prefix' ? `${key}=${value}` : key;
+      throw new RangeError(`bad NATS engine option "${option}": use replicas=1…5 and prefix=<A–Z, a–z, 0–9, _, ->`);
+    }
+  }
+  return { kind: 'nats', url: `nats://${servers.join(',')}`, replicas, prefix };
+}
 
 /** The engines `--engine` takes, for error messages and help. */
 export const ENGINE_FORMS =
-  'memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>';
+  'memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port[,host:port…] or sqlite:<file>';
 
 /**
  * Reads `memory`, a Redis URL (`redis://…`/`rediss://…` one server, `redis-cluster://…` a Redis
  * Cluster, `redis-sentinel://…/<master-name>` a primary found through Sentinel: the same Redis
- * stores on each) or `sqlite:<file>`; throws a RangeError otherwise (also for a malformed Redis URL).
+ * stores on each), `nats://host:port[,host:port…][?replicas=N&prefix=NAME]` (NATS JetStream) or
+ * `sqlite:<file>`; throws a RangeError otherwise (also for a malformed Redis or NATS URL).
  */
 export function parseEngine(text: string): EngineSpec {
   if (text === 'memory') return { kind: 'memory' };
@@ -42,6 +81,7 @@ export function parseEngine(text: string): EngineSpec {
     checkRedisUrl(text);
     return { kind: 'redis', url: text };
   }
+  if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
   // Whatever stands before an `@` may be a password, even in a URL no parser reads.
   throw new RangeError(`unknown engine "${text.replace(/[^/:@]*@/g, '***@')}": use ${ENGINE_FORMS}`);
@@ -50,6 +90,7 @@ export function parseEngine(text: string): EngineSpec {
 /** The engine as it may appear in logs (no password). */
 export function describeEngine(spec: EngineSpec): string {
   if (spec.kind === 'redis') return redactUrl(spec.url);
+  if (spec.kind === 'nats') return `${spec.url}?replicas=${spec.replicas}&prefix=${spec.prefix}`;
   return spec.kind === 'sqlite' ? `sqlite:${spec.path}` : 'memory';
 }
 
@@ -151,6 +192,36 @@ export async function openEngine(
         const namedWebhookQueue = (name: string): WebhookQueue =>
           lazyWebhookQueue(() => RedisWebhookQueue.connect({ ...common, prefix: `${prefix}${name}:` }));
         return { broker, presence, tickets, rateLimits, namedWebhookQueue, ...(webhookQueue && { webhookQueue }) };
+      } catch (error) {
+        await Promise.allSettled(opened.map((o) => o.close()));
+        throw error;
+      }
+    }
+    case 'nats': {
+      // Rate limits and webhook queues stay in each node's memory on NATS (docs/operations.md).
+      const { memberTtl, commandTimeout, connectTimeout } = config.redis;
+      const common = {
+        url: spec.url,
+        prefix: spec.prefix,
+        replicas: spec.replicas,
+        commandTimeout,
+        connectTimeout,
+        ...(clock && { clock }),
+      };
+      const opened: { close(): Promise<void> }[] = [];
+      try {
+        // The key bucket keeps entries past the longest key lifetime the hub uses.
+        const idempotencyRetention = Math.max(86_400, config.idempotencyTtl + 60);
+        const broker = await NatsBroker.connect({ ...retention, ...common, idempotencyRetention, logger });
+        opened.push(broker);
+        const presence = await NatsPresenceStore.connect({ ...common, memberTtl });
+        opened.push(presence);
+        const tickets = await NatsTicketStore.connect({
+          ...common,
+          ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }),
+          limits: ticketLimits(config.limits),
+        });
+        return { broker, presence, tickets };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;

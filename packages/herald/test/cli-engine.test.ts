@@ -43,7 +43,7 @@ describe('herald start --engine', () => {
   it.each([
     [
       ['start', '--engine', 'postgres://x'],
-      'unknown engine "postgres://x": use memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name> or sqlite:<file>',
+      'unknown engine "postgres://x": use memory, redis://host:port, redis-cluster://host:port,…, redis-sentinel://host:port,…/<master-name>, nats://host:port[,host:port…] or sqlite:<file>',
     ],
     [
       ['start', '--engine', 'redis-cluster://10.0.0.1:7000,10.0.0.2'],

@@ -104,6 +104,7 @@ describe('the packed packages', () => {
       'packages/backend',
       'packages/client',
       'packages/herald',
+      'packages/nats',
       'packages/protocol',
       'packages/react',
       'packages/redis',

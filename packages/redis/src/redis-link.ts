@@ -1,6 +1,7 @@
-import { createClient, createCluster, createSentinel } from '@redis/client';
+import { createClient, createCluster } from '@redis/client';
 import { timerMs, type Logger } from '@herald/server';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
+import { SentinelPrimary } from './sentinel-primary.js';
 
 /** How Herald connects to Redis. */
 export interface ConnectionOptions {
@@ -24,7 +25,6 @@ export interface Transaction {
 
 type SingleClient = ReturnType<typeof createSingle>;
 type ClusterClient = ReturnType<typeof createClusterClient>;
-type SentinelClient = ReturnType<typeof createSentinelClient>;
 
 /** Reconnect backoff: 50 ms doubling, capped at 2 s, with jitter. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2000) + Math.floor(Math.random() * 100);
@@ -49,7 +49,7 @@ export class RedisLink {
   readonly commandTimeout: number;
   readonly #single: SingleClient | undefined;
   readonly #cluster: ClusterClient | undefined;
-  readonly #sentinel: SentinelClient | undefined;
+  readonly #sentinel: SentinelPrimary | undefined;
   readonly #readyListeners: (() => void)[] = [];
   /** On a cluster: the sharded channels subscribed to and their listeners (what a re-subscribe restores). */
   readonly #sharded = new Map<string, Set<PubSubListener>>();
@@ -59,7 +59,7 @@ export class RedisLink {
     mode: RedisTarget['mode'],
     where: string,
     commandTimeout: number,
-    clients: { single?: SingleClient; cluster?: ClusterClient; sentinel?: SentinelClient },
+    clients: { single?: SingleClient; cluster?: ClusterClient; sentinel?: SentinelPrimary },
   ) {
     this.mode = mode;
     this.where = where;
@@ -137,7 +137,6 @@ export class RedisLink {
       });
     } else if (this.#sentinel !== undefined) {
       this.#sentinel.on('error', failed);
-      this.#sentinel.on('client-error', (event: { error?: unknown }) => failed(event.error ?? event));
       // After the first connect: a failover's end (the new primary in use), or a reconnect.
       this.#sentinel.on('ready', () => {
         restored();
@@ -274,7 +273,7 @@ export class RedisLink {
 
   #send<T>(key: string | undefined, args: readonly string[]): Promise<T> {
     if (this.#single !== undefined) return this.#single.sendCommand<T>([...args]);
-    if (this.#sentinel !== undefined) return this.#sentinel.sendCommand<T>(false, [...args]);
+    if (this.#sentinel !== undefined) return this.#sentinel.sendCommand<T>([...args]);
     return this.#cluster!.sendCommand<T>(key, false, [...args]);
   }
 
@@ -295,8 +294,8 @@ export class RedisLink {
       return replies;
     }
     if (this.#sentinel !== undefined) {
-      const multi = this.#sentinel.multi();
-      for (const { commands } of transactions) for (const args of commands) multi.addCommand(false, [...args]);
+      const multi = this.#sentinel.current().multi();
+      for (const { commands } of transactions) for (const args of commands) multi.addCommand([...args]);
       return await this.within(multi.exec());
     }
     const multi = this.#single!.multi();
@@ -350,7 +349,7 @@ export class RedisLink {
    */
   async subscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.SUBSCRIBE(channel, listener));
-    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.SUBSCRIBE(channel, listener));
+    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.subscribe(channel, listener));
     else if (sharded) {
       const listeners = this.#sharded.get(channel) ?? new Set();
       this.#sharded.set(channel, listeners);
@@ -367,8 +366,7 @@ export class RedisLink {
 
   async unsubscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.UNSUBSCRIBE(channel, listener, false));
-    else if (this.#sentinel !== undefined)
-      await this.within(this.#sentinel.UNSUBSCRIBE(channel, listener as Parameters<SentinelClient['UNSUBSCRIBE']>[1], false));
+    else if (this.#sentinel !== undefined) await this.within(this.#sentinel.unsubscribe(channel, listener));
     else if (sharded) {
       const listeners = this.#sharded.get(channel);
       listeners?.delete(listener);
@@ -424,7 +422,7 @@ export class RedisLink {
           // As above.
         }
       }
-      await sentinel.destroy().catch(() => undefined);
+      sentinel.destroy();
       return;
     }
     const cluster = this.#cluster!;
@@ -488,16 +486,17 @@ function createClusterClient(target: Exclude<RedisTarget, { mode: 'single' }>, s
   });
 }
 
+/**
+ * The primary the sentinels name, behind one client with the options of a client to one server:
+ * refused at once while there is none, never re-sent (node-redis's Sentinel client queues and
+ * re-sends: see {@link SentinelPrimary}).
+ */
 function createSentinelClient(target: Exclude<RedisTarget, { mode: 'single' }>, settings: Settings) {
-  return createSentinel({
-    name: target.masterName,
-    sentinelRootNodes: target.hosts.map(({ host, port }) => ({ host, port })),
-    nodeClientOptions: nodeOptions(target, settings),
-    sentinelClientOptions: {
-      name: `herald-${settings.role}-sentinel`,
-      socket: { connectTimeout: Math.min(settings.connectTimeout, 5000), reconnectStrategy },
-    },
-    // Besides the sentinels' notices, ask them every 2 s who the primary is.
-    scanInterval: 2000,
+  return new SentinelPrimary({
+    sentinels: target.hosts,
+    masterName: target.masterName,
+    client: nodeOptions(target, settings),
+    sentinelName: `herald-${settings.role}-sentinel`,
+    commandTimeout: settings.commandTimeout,
   });
 }

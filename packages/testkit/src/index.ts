@@ -36,3 +36,4 @@ export {
   type TestRedisCluster,
 } from './redis-cluster-server.js';
 export { startRedisSentinel, type RedisSentinelOptions, type TestRedisSentinel } from './redis-sentinel-server.js';
+export { startNatsCluster, startNatsServer, type NatsClusterOptions, type TestNatsCluster } from './nats-server.js';

@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import type { Names } from './names.js';
+
+/**
+ * One stored record of a channel's subject. Its body is `<offset> <epoch> <time> <envelope>`, so
+ * every reader (and every live receiver of the stream's republished copy) has the position without
+ * parsing the envelope. An epoch marker (see `NatsBroker.renewEpoch`) has offset 0 and no envelope.
+ */
+export interface Record {
+  /** The stream sequence (global to the stream). */
+  readonly seq: number;
+  readonly offset: number;
+  readonly epoch: string;
+  readonly time: number;
+  readonly json: string;
+}
+
+/** Parses a record body; `undefined` when it is not one. */
+export function parseBody(seq: number, body: string): Record | undefined {
+  const a = body.indexOf(' ');
+  const b = body.indexOf(' ', a + 1);
+  const c = body.indexOf(' ', b + 1);
+  if (a <= 0 || b <= a || c <= b) return undefined;
+  const offset = Number(body.slice(0, a));
+  const time = Number(body.slice(b + 1, c));
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isFinite(time)) return undefined;
+  return { seq, offset, epoch: body.slice(a + 1, b), time, json: body.slice(c + 1) };
+}
+
+/** The body of a record. */
+export function recordBody(offset: number, epoch: string, time: number, json: string): string {
+  return `${offset} ${epoch} ${time} ${json}`;
+}
+
+interface MsgGetReply {
+  readonly message?: { readonly seq: number; readonly data?: string };
+  readonly error?: { readonly code: number; readonly err_code?: number; readonly description?: string };
+}
+
+/** The stream's identity: its description (set at creation), else its creation time. */
+function identityOf(info: StreamInfo): string {
+  return info.config.description ?? info.created;
+}
+
+/** A stream request failed (no stream, no leader, timeout): the hub answers 503. */
+export class NatsLogError extends Error {
+  readonly code = 'NATS_LOG_UNAVAILABLE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NatsLogError';
+  }
+}
+
+/**
+ * Stream-level access to the channel logs: creating the stream, and reading single records with
+ * `STREAM.MSG.GET` (answered by the stream's leader, so a read never sees less than an acknowledged
+ * publish, unlike a direct get that a lagging replica may answer).
+ */
+export class ChannelLog {
+  readonly #nc: NatsConnection;
+  readonly #names: Names;
+  readonly #timeout: number;
+  readonly #jsm: JetStreamManager;
+  readonly #js: JetStreamClient;
+  readonly #replicas: number;
+  /**
+   * The stream's identity, a random id the node that created it wrote into its description (the
+   * same in every replica's config; each replica has its own creation time): part of every empty
+   * channel's epoch, so a recreated stream starts new epochs.
+   */
+  #identity = '';
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, names: Names, timeout: number, replicas: number) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc, { timeout });
+    this.#names = names;
+    this.#timeout = timeout;
+    this.#replicas = replicas;
+  }
+
+  static async open(nc: NatsConnection, names: Names, timeout: number, replicas: number): Promise<ChannelLog> {
+    const jsm = await jetstreamManager(nc, { timeout });
+    const log = new ChannelLog(nc, jsm, names, timeout, replicas);
+    await log.ensure();
+    return log;
+  }
+
+  get identity(): string {
+    return this.#identity;
+  }
+
+  get manager(): JetStreamManager {
+    return this.#jsm;
+  }
+
+  /** Creates the stream when it does not exist; refreshes its identity. */
+  async ensure(): Promise<void> {
+    const name = this.#names.stream;
+    try {
+      this.#identity = identityOf(await this.#jsm.streams.info(name));
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
+    }
+    const config = {
+      name,
+      description: `Herald channel logs ${randomBytes(12).toString('base64url')}`,
+      subjects: [`${this.#names.logPrefix}>`],
+      num_replicas: this.#replicas,
+      // Appends carry a message id per channel position (see NatsBroker): racing appends meet
+      // within milliseconds, and a shorter window keeps the server's id table small.
+      duplicate_window: nanos(10_000),
+      // Stored messages are republished (in stream order, only once stored) for live delivery.
+      republish: { src: `${this.#names.logPrefix}>`, dest: `${this.#names.livePrefix}>` },
+    } satisfies Partial<StreamConfig>;
+    try {
+      this.#identity = identityOf(await this.#jsm.streams.add(config));
+    } catch (error) {
+      // Another node created it meanwhile (with its own description: that one stands).
+      const info = await this.#jsm.streams.info(name).catch(() => {
+        throw error;
+      });
+      this.#identity = identityOf(info);
+    }
+  }
+
+  /** The channel's last record, or `undefined` when its subject is empty. */
+  last(subject: string): Promise<Record | undefined> {
+    return this.#get({ last_by_subj: subject });
+  }
+
+  /** The channel's first record at or after stream sequence `seq`. */
+  next(subject: string, seq: number): Promise<Record | undefined> {
+    return this.#get({ seq: Math.max(1, seq), next_by_subj: subject });
+  }
+
+  async #get(request: object): Promise<Record | undefined> {
+    let reply: MsgGetReply;
+    try {
+      const msg = await this.#nc.request(`$JS.API.STREAM.MSG.GET.${this.#names.stream}`, JSON.stringify(request), {
+        timeout: this.#timeout,
+      });
+      reply = msg.json<MsgGetReply>();
+    } catch (error) {
+      throw new NatsLogError('the NATS stream did not answer', { cause: error });
+    }
+    if (reply.error !== undefined) {
+      if (reply.error.err_code === JetStreamApiCodes.NoMessageFound || reply.error.code === 404) {
+        if (reply.error.err_code === JetStreamApiCodes.StreamNotFound) {
+          await this.ensure();
+        }
+        return undefined;
+      }
+      throw new NatsLogError(`the NATS stream refused a read: ${reply.error.description ?? reply.error.code}`);
+    }
+    const message = reply.message;
+    if (message === undefined) return undefined;
+    const body = Buffer.from(message.data ?? '', 'base64').toString('utf8');
+    const record = parseBody(message.seq, body);
+    if (record === undefined) throw new NatsLogError(`stream record ${message.seq} is not a Herald record`);
+    return record;
+  }
+
+  /**
+   * Up to `max` records of the subject from stream sequence `from` to `last`, in order, through an
+   * ordered consumer (one request per batch, not per record). May return fewer (a consumer that
+   * lags behind the leader, or fails): the caller reads on from where it ended.
+   */
+  async range(subject: string, from: number, last: number, max: number): Promise<Record[]> {
+    const records: Record[] = [];
+    const consumer = await this.#js.consumers.get(this.#names.stream, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+    try {
+      for (let round = 0; records.length < max && round < 1000; round++) {
+        const batch = await consumer.fetch({ max_messages: Math.min(max - records.length, 1000), expires: this.#timeout });
+        let got = 0;
+        let done = false;
+        for await (const msg of batch) {
+          got++;
+          const record = parseBody(msg.seq, msg.string());
+          if (record !== undefined && msg.seq <= last) records.push(record);
+          if (msg.seq >= last || records.length >= max) {
+            done = true;
+            break;
+          }
+        }
+        if (done || got === 0) break;
+      }
+    } catch {
+      // Whatever came is in order; the caller reads the rest one record at a time.
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return records;
+  }
+
+  /** Drops the subject's records before stream sequence `seq` (never the subject's last one). */
+  async purgeBefore(subject: string, seq: number): Promise<void> {
+    await this.#jsm.streams.purge(this.#names.stream, { filter: subject, seq });
+  }
+
+  /** Deletes the stream (tests). */
+  async destroy(): Promise<void> {
+    await this.#jsm.streams.delete(this.#names.stream);
+  }
+}

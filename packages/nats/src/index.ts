@@ -1,0 +1,5 @@
+export { natsServers, type NatsConnectionOptions } from './connection.js';
+export { NatsBroker, type NatsBrokerOptions } from './nats-broker.js';
+export { NatsLogError } from './channel-log.js';
+export { NatsPresenceStore, type NatsPresenceOptions } from './nats-presence-store.js';
+export { NatsTicketStore, type NatsTicketOptions } from './nats-ticket-store.js';

@@ -1,0 +1,556 @@
+import { createHash } from 'node:crypto';
+import type { Position } from '@herald/protocol';
+import {
+  newEpoch,
+  resolveHistoryPolicy,
+  serializeEnvelope,
+  silentLogger,
+  systemClock,
+  timerMs,
+  type Broker,
+  type BrokerHandler,
+  type BrokerMessage,
+  type Clock,
+  type DuplicatePublish,
+  type HistoryOptions,
+  type HistoryPolicy,
+  type Logger,
+  type PresenceEvent,
+  type PublishOptions,
+  type ReadOptions,
+  type ReadResult,
+} from '@herald/server';
+import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ChannelLog, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
+import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
+import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
+import { KvCas } from './kv-cas.js';
+import { channelToken, Names, tokenChannel } from './names.js';
+
+/** Options of {@link NatsBroker.connect}. */
+export interface NatsBrokerOptions extends HistoryOptions, NatsConnectionOptions {
+  /** Name of the stream and prefix of every subject and KV bucket, so deployments can share a NATS. @default "HERALD" */
+  readonly prefix?: string;
+  /** Replicas of the stream and buckets this node creates (1, or 3 on a cluster of 3+ servers). @default 1 */
+  readonly replicas?: number;
+  /** Seconds the idempotency bucket keeps a key at most (past the longest `idempotencyTtl` the hub uses). @default 86400 */
+  readonly idempotencyRetention?: number;
+  /**
+   * How often (ms) the node checks that the stream answers (and whether it was recreated: then every
+   * empty channel has a new epoch). @default 1000
+   */
+  readonly healthInterval?: number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** Publishes of one channel that may lose the race for the next offset to other nodes, each time. */
+const PUBLISH_ATTEMPTS = 100;
+/** Offsets between two trims of a channel's stored records (by size and age), at most. */
+const TRIM_EVERY = 64;
+/** Binary-search steps to find an offset's record (stream sequences are below 2^53). */
+const SEARCH_STEPS = 64;
+/** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
+const SEQS_PER_CHANNEL = 256;
+const SEQ_CHANNELS = 10_000;
+/** Reads of more records than this go through a consumer, in batches. */
+const BATCH_FROM = 32;
+
+/** What this node knows of a channel's last record (its offset's successor goes after `seq`). */
+interface Tail {
+  readonly seq: number;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+/**
+ * The NATS JetStream engine. All channel logs live in one stream, one subject per channel; each
+ * record carries its channel offset and epoch. A publish appends with
+ * `Nats-Expected-Last-Subject-Sequence` set to the channel's last record, so publishers on any
+ * number of nodes take consecutive offsets (the loser of a race reloads the tail and tries again);
+ * the stream republishes each stored record to a live subject that nodes subscribe to (core NATS),
+ * so live delivery only ever carries stored messages, in stream order.
+ *
+ * Retention: reads hide records beyond `historySize` and older than `historyTtl` (by the hub's
+ * clock); publishes trim them from the stream now and then, always keeping a channel's last
+ * record, which holds its position. Epochs: a channel that has no record (never published, or the
+ * stream was recreated) has an epoch derived from the stream's identity (a random id in its
+ * description); `renewEpoch` appends a marker record (offset 0) with a new epoch.
+ */
+export class NatsBroker implements Broker {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #log: ChannelLog;
+  readonly #names: Names;
+  readonly #keys: IdempotencyKeys;
+  readonly #policy: (channel: string) => HistoryPolicy;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #timeout: number;
+  readonly #live = new Map<string, Subscription>();
+  readonly #tails = new Map<string, Tail>();
+  /** Per channel, the stream sequences of recent offsets (of one epoch) this node saw: reads start there without a search. */
+  readonly #seqs = new Map<string, { epoch: string; offsets: Map<number, number> }>();
+  /** Per channel, the end of this node's queue of appends (one at a time per channel per node). */
+  readonly #queues = new Map<string, Promise<unknown>>();
+  /** Publishes not settled yet. */
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #control: Subscription;
+  #handler: BrokerHandler | undefined;
+  #connected = true;
+  /** The last health probe got no timely answer (no stream leader, or NATS stopped answering). */
+  #unresponsive = false;
+  readonly #probe: NodeJS.Timeout;
+  #probing = false;
+  #closed = false;
+
+  private constructor(nc: NatsConnection, log: ChannelLog, keys: IdempotencyKeys, names: Names, options: NatsBrokerOptions) {
+    this.#nc = nc;
+    this.#js = jetstream(nc, { timeout: options.commandTimeout ?? 5000 });
+    this.#log = log;
+    this.#keys = keys;
+    this.#names = names;
+    this.#policy = resolveHistoryPolicy(options);
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#timeout = options.commandTimeout ?? 5000;
+    this.#control = nc.subscribe(names.control, {
+      callback: (error, msg) => {
+        if (error === null && !this.#closed) this.#handler?.onControl?.(msg.string());
+      },
+    });
+    void this.#watchStatus();
+    this.#probe = setInterval(() => void this.#checkHealth(), options.healthInterval ?? 1000);
+    this.#probe.unref();
+  }
+
+  /** Asks the stream for its info: it answers (a leader serves it), and it is the same stream. */
+  async #checkHealth(): Promise<void> {
+    if (this.#probing || this.#closed || !this.#connected) return;
+    this.#probing = true;
+    const identity = this.#log.identity;
+    try {
+      await this.#log.ensure();
+      if (this.#log.identity !== identity) {
+        // The stream was recreated: every channel lost its log; the hub checks every position.
+        this.#tails.clear();
+        this.#seqs.clear();
+        this.#handler?.onLiveReset?.();
+      } else if (this.#unresponsive) this.#handler?.onLiveReset?.();
+      this.#unresponsive = false;
+    } catch {
+      this.#unresponsive = true;
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /** Connects, creates the stream and the idempotency bucket if needed; rejects when NATS cannot be reached. */
+  static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
+    resolveHistoryPolicy(options);
+    timerMs('healthInterval', options.healthInterval, 1000);
+    const names = new Names(options.prefix ?? 'HERALD');
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError('replicas must be an integer from 1 to 5');
+    const retention = options.idempotencyRetention ?? 86_400;
+    if (!Number.isFinite(retention) || retention <= 0) throw new RangeError('idempotencyRetention must be a number of seconds > 0');
+    const timeout = options.commandTimeout ?? 5000;
+    const nc = await connect(options, 'broker');
+    try {
+      const setup = setupDeadline(options);
+      const log = await retrying(() => ChannelLog.open(nc, names, timeout, replicas), setup);
+      const js = jetstream(nc, { timeout });
+      const bucket = names.bucket('idempotency');
+      const kv = await retrying(() => new Kvm(js).create(bucket, { history: 1, replicas, ttl: Math.round(retention * 1000) }), setup);
+      return new NatsBroker(nc, log, new IdempotencyKeys(kv, new KvCas(js, bucket), options.clock ?? systemClock), names, options);
+    } catch (error) {
+      await disconnect(nc);
+      throw error;
+    }
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') this.#connected = false;
+      else if (status.type === 'reconnect') {
+        this.#connected = true;
+        // Core NATS dropped whatever was published while this node was away: the hub checks.
+        this.#tails.clear();
+        this.#seqs.clear();
+        if (!this.#closed) this.#handler?.onLiveReset?.();
+      }
+    }
+  }
+
+  setHandler(handler: BrokerHandler): void {
+    this.#handler = handler;
+  }
+
+  /** Whether the connection to NATS is up (the node reports not ready otherwise). */
+  isAvailable(): boolean {
+    return !this.#closed && this.#connected && !this.#unresponsive && !this.#nc.isClosed();
+  }
+
+  /** The stream this broker stores channel logs in (tests delete it). */
+  get streamName(): string {
+    return this.#names.stream;
+  }
+
+  publish(channel: string, dataJson: string): Promise<BrokerMessage>;
+  publish(channel: string, dataJson: string, options: PublishOptions): Promise<BrokerMessage | DuplicatePublish>;
+  publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
+    // Tracked until settled: closing waits for publishes in flight (their answers are due).
+    const published = this.#publish(channel, dataJson, options);
+    const settled = published.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.add(settled);
+    void settled.then(() => this.#inFlight.delete(settled));
+    return published;
+  }
+
+  async #publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
+    let reservation: Reservation | undefined;
+    if (options !== undefined) {
+      const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint);
+      if (!('revision' in found)) return { duplicate: true, channel, ...found };
+      reservation = found;
+    }
+    let message: BrokerMessage;
+    try {
+      message = await this.#serially(channel, () => this.#append(channel, dataJson));
+    } catch (error) {
+      if (reservation !== undefined) await this.#keys.release(reservation);
+      throw error;
+    }
+    if (reservation !== undefined) await this.#keys.commit(reservation, message.epoch, message.offset);
+    return message;
+  }
+
+  /** Runs `task` after this node's earlier appends to the channel. */
+  #serially<T>(channel: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(channel) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.catch(() => undefined);
+    this.#queues.set(channel, settled);
+    void settled.then(() => {
+      if (this.#queues.get(channel) === settled) this.#queues.delete(channel);
+    });
+    return run;
+  }
+
+  async #tail(channel: string, reload = false): Promise<Tail> {
+    const known = reload ? undefined : this.#tails.get(channel);
+    if (known !== undefined) return known;
+    const last = await this.#log.last(this.#names.log(channel));
+    const tail = last ?? { seq: 0, epoch: this.#emptyEpoch(channel), offset: 0 };
+    this.#tails.set(channel, tail);
+    return tail;
+  }
+
+  /** The epoch of a channel without any record: fixed per channel while the stream lives. */
+  #emptyEpoch(channel: string): string {
+    return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
+  }
+
+  async #append(channel: string, dataJson: string): Promise<BrokerMessage> {
+    const subject = this.#names.log(channel);
+    let tail = await this.#tail(channel);
+    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+      const offset = tail.offset + 1;
+      const { epoch } = tail;
+      const time = this.#clock.now();
+      const json = serializeEnvelope(channel, epoch, offset, time, dataJson);
+      try {
+        const ack = await this.#js.publish(subject, recordBody(offset, epoch, time, json), {
+          expect: { lastSubjectSequence: tail.seq },
+          // One id per channel position: of two appends racing for it, JetStream stores one and
+          // answers the other `duplicate`. The expected sequence alone does not serialise racing
+          // appends on a clustered stream in nats-server 2.9 (nats-server#4320; 2.9.10 is tested).
+          msgID: `${epoch}.${offset}.${channelToken(channel)}`,
+        });
+        if (ack.duplicate) {
+          // Another node took this offset: reload the tail and try the next one.
+          tail = await this.#tail(channel, true);
+          continue;
+        }
+        this.#tails.set(channel, { seq: ack.seq, epoch, offset });
+        this.#remember(channel, epoch, offset, ack.seq);
+        if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
+        return { channel, epoch, offset, time, json };
+      } catch (error) {
+        if (noStream(error)) {
+          // The stream was deleted: recreate it (its channels start new epochs) and append there.
+          if (attempt > 0) throw error;
+          await this.#log.ensure();
+        } else if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
+          this.#tails.delete(channel);
+          throw error;
+        }
+        // Another node appended meanwhile (or this node's view is stale): reload the tail.
+        tail = await this.#tail(channel, true);
+      }
+    }
+    throw new NatsLogError(`gave up appending to ${channel} after ${PUBLISH_ATTEMPTS} lost races`);
+  }
+
+  /** Drops records hidden by the channel's history size and age (never its last record). */
+  async #trim(channel: string, subject: string): Promise<void> {
+    try {
+      const policy = this.#policy(channel);
+      const last = await this.#log.last(subject);
+      if (last === undefined) return;
+      const cutoff = policy.ttl > 0 ? this.#clock.now() - policy.ttl * 1000 : -Infinity;
+      const first = Math.max(1, last.offset - policy.size + 1);
+      const oldest = await this.#first(subject, last, (r) => r.epoch === last.epoch && r.offset >= first && r.time > cutoff);
+      if (oldest.seq > 1) await this.#log.purgeBefore(subject, oldest.seq);
+    } catch (error) {
+      this.#logger.warn({ err: error, channel }, 'trimming a channel log in NATS failed');
+    }
+  }
+
+  /**
+   * The channel's earliest record that `wanted` accepts, given that `last` (its last record) is
+   * accepted and that accepted records form a suffix of the channel's records: a binary search over
+   * stream sequences with `next_by_subj` reads.
+   */
+  async #first(subject: string, last: Record, wanted: (record: Record) => boolean, from = 1): Promise<Record> {
+    let best = last;
+    let lo = from;
+    let hi = last.seq - 1;
+    for (let step = 0; step < SEARCH_STEPS && lo <= hi; step++) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const found = await this.#log.next(subject, mid);
+      if (found === undefined || found.seq >= best.seq) {
+        hi = mid - 1;
+      } else if (wanted(found)) {
+        best = found;
+        hi = mid - 1;
+      } else {
+        lo = found.seq + 1;
+      }
+    }
+    return best;
+  }
+
+  async read(channel: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const subject = this.#names.log(channel);
+    const last = await this.#log.last(subject);
+    if (last === undefined) {
+      const epoch = this.#emptyEpoch(channel);
+      return { messages: [], position: { epoch, offset: 0 }, oldest: 1 };
+    }
+    const { epoch, offset: top } = last;
+    const position = { epoch, offset: top };
+    const policy = this.#policy(channel);
+    const cutoff = policy.ttl > 0 ? this.#clock.now() - policy.ttl * 1000 : -Infinity;
+    const lowest = Math.max(1, top - policy.size + 1);
+    const retained = (r: Record): boolean => r.epoch === epoch && r.offset >= lowest && r.time > cutoff;
+    if (!retained(last)) return { messages: [], position, oldest: top + 1 };
+    // Usually the channel's first record is retained (trims keep up): one read, no search.
+    const head = await this.#log.next(subject, 1);
+    const first = head !== undefined && retained(head) ? head : await this.#first(subject, last, retained, (head?.seq ?? 0) + 1);
+    const oldest = first.offset;
+    const { since } = options;
+    let after = oldest - 1;
+    if (since !== undefined && since.epoch === epoch && since.offset >= oldest - 1 && since.offset <= top) after = since.offset;
+    const limit = Math.min(options.limit ?? Number.MAX_SAFE_INTEGER, policy.size, top - after);
+    const messages: BrokerMessage[] = [];
+    if (limit <= 0) return { messages, position, oldest };
+    let record: Record | undefined =
+      after + 1 === oldest ? first : after + 1 === top ? last : await this.#start(channel, subject, last, after, retained);
+    if (record !== undefined && limit > BATCH_FROM && record.seq < last.seq) {
+      // Many records: read them in batches through a consumer, then go on one by one from where it ended.
+      const batch = await this.#log.range(subject, record.seq, last.seq, limit).catch(() => []);
+      for (const r of batch) {
+        if (r.epoch !== epoch || r.offset <= after || r.offset !== after + messages.length + 1) break;
+        messages.push({ channel, epoch, offset: r.offset, time: r.time, json: r.json });
+        record = r;
+      }
+      if (messages.length > 0) {
+        if (messages.length >= limit || record.seq >= last.seq) return { messages, position, oldest };
+        record = await this.#log.next(subject, record.seq + 1);
+      }
+    }
+    for (let step = 0; record !== undefined && messages.length < limit && step < limit * 2 + 16; step++) {
+      if (record.seq > last.seq) break;
+      if (record.epoch === epoch && record.offset > after) {
+        messages.push({ channel, epoch, offset: record.offset, time: record.time, json: record.json });
+        this.#remember(channel, epoch, record.offset, record.seq);
+      }
+      if (record.seq === last.seq) break;
+      record = await this.#log.next(subject, record.seq + 1);
+    }
+    return { messages, position, oldest };
+  }
+
+  /** The record of offset `after + 1`: from a remembered sequence when this node has one, else by a search. */
+  async #start(channel: string, subject: string, last: Record, after: number, retained: (r: Record) => boolean): Promise<Record> {
+    const known = this.#seqs.get(channel);
+    if (known !== undefined && known.epoch === last.epoch) {
+      const seq = known.offsets.get(after + 1) ?? (known.offsets.has(after) ? known.offsets.get(after)! + 1 : undefined);
+      if (seq !== undefined) {
+        const record = await this.#log.next(subject, seq);
+        if (record !== undefined && record.epoch === last.epoch && record.offset === after + 1) return record;
+      }
+    }
+    return this.#first(subject, last, (r) => retained(r) && r.offset > after);
+  }
+
+  /**
+   * Waits until the server has what this connection sent (a `PING`/`PONG`), within the command
+   * timeout: while NATS is unreachable the client would hold it until it reconnects.
+   */
+  async #flush(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#nc.flush(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new NatsLogError('NATS did not answer in time')), this.#timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Remembers the stream sequence of a channel's offset (bounded per channel and in channels). */
+  #remember(channel: string, epoch: string, offset: number, seq: number): void {
+    let known = this.#seqs.get(channel);
+    if (known === undefined || known.epoch !== epoch) {
+      known = { epoch, offsets: new Map() };
+      this.#seqs.set(channel, known);
+      if (this.#seqs.size > SEQ_CHANNELS) this.#seqs.delete(this.#seqs.keys().next().value!);
+    }
+    known.offsets.set(offset, seq);
+    if (known.offsets.size > SEQS_PER_CHANNEL) known.offsets.delete(known.offsets.keys().next().value!);
+  }
+
+  async position(channel: string): Promise<Position> {
+    const last = await this.#log.last(this.#names.log(channel));
+    return last === undefined ? { epoch: this.#emptyEpoch(channel), offset: 0 } : { epoch: last.epoch, offset: last.offset };
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    if (this.#live.has(channel)) return;
+    const subscription = this.#nc.subscribe(this.#names.live(channel), { callback: (error, msg) => this.#onLive(error, msg) });
+    this.#live.set(channel, subscription);
+    try {
+      // The subscription is in place on the server once this returns: no later publish is missed.
+      await this.#flush();
+    } catch (error) {
+      this.#live.delete(channel);
+      subscription.unsubscribe();
+      throw error;
+    }
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const subscription = this.#live.get(channel);
+    if (subscription === undefined) return;
+    this.#live.delete(channel);
+    subscription.unsubscribe();
+    await this.#flush();
+  }
+
+  async publishPresenceEvent(event: PresenceEvent): Promise<void> {
+    this.#nc.publish(this.#names.live(event.channel), `p${JSON.stringify(event)}`);
+    await this.#flush();
+  }
+
+  async renewEpoch(channel: string, seen: Position): Promise<void> {
+    const subject = this.#names.log(channel);
+    await this.#serially(channel, async () => {
+      for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+        const tail = await this.#tail(channel, true);
+        if (tail.epoch !== seen.epoch) return;
+        const epoch = newEpoch();
+        try {
+          const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ''), {
+            expect: { lastSubjectSequence: tail.seq },
+          });
+          this.#tails.set(channel, { seq: ack.seq, epoch, offset: 0 });
+          await this.#log.purgeBefore(subject, ack.seq);
+          return;
+        } catch (error) {
+          if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) throw error;
+        }
+      }
+    });
+  }
+
+  async publishControl(payload: string): Promise<void> {
+    this.#nc.publish(this.#names.control, payload);
+    await this.#flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#probe);
+    this.#control.unsubscribe();
+    this.#live.clear();
+    // A publish in flight gets its answer (stored or not) before the connection goes, within the
+    // command timeout: closing under it would fail a publish that NATS may still store.
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(this.#inFlight),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.#timeout * 2);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    await disconnect(this.#nc);
+  }
+
+  #onLive(error: Error | null, msg: Msg): void {
+    const handler = this.#handler;
+    if (error !== null || handler === undefined || this.#closed) return;
+    const channel = tokenChannel(msg.subject.slice(this.#names.livePrefix.length));
+    if (!this.#live.has(channel)) return;
+    const body = msg.string();
+    if (body.startsWith('p')) {
+      const event = parsePresenceEvent(body.slice(1));
+      if (event !== undefined && event.channel === channel) handler.onPresenceEvent(event);
+      return;
+    }
+    const record = parseBody(0, body);
+    // Offset 0: an epoch marker, not a message.
+    if (record === undefined || record.offset === 0) return;
+    // The stream's republish names the stored record's sequence.
+    const seq = Number(msg.headers?.get('Nats-Sequence'));
+    if (Number.isSafeInteger(seq) && seq > 0) this.#remember(channel, record.epoch, record.offset, seq);
+    handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
+  }
+}
+
+/** The publish found no stream for its subject (deleted: no responder, or the API says so). */
+function noStream(error: unknown): boolean {
+  // The client wraps "no responders" (as "JetStream not enabled"): look down the causes.
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof JetStreamApiError) return e.code === JetStreamApiCodes.StreamNotFound;
+    if (e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) return true;
+  }
+  return false;
+}
+
+function parsePresenceEvent(text: string): PresenceEvent | undefined {
+  try {
+    const event = JSON.parse(text) as Partial<PresenceEvent>;
+    if ((event.type !== 'join' && event.type !== 'leave') || typeof event.channel !== 'string' || typeof event.client !== 'string')
+      return undefined;
+    const user = typeof event.user === 'string' ? event.user : null;
+    return event.info === undefined
+      ? { type: event.type, channel: event.channel, client: event.client, user }
+      : { type: event.type, channel: event.channel, client: event.client, user, info: event.info };
+  } catch {
+    return undefined;
+  }
+}
