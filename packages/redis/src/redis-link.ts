@@ -246,21 +246,11 @@ export class RedisLink {
     return cluster.isReady && cluster.masters.some((node) => node.client?.isReady === true);
   }
 
-  /**
-   * On a cluster: every primary's connection is up, and so is every pub/sub connection node-redis
-   * holds (one per shard with sharded subscriptions, one for plain pub/sub): a trouble is over only
-   * once the subscriptions are back. Elsewhere {@link isReady}.
-   */
+  /** On a cluster: every primary's connection is up (a trouble is over); elsewhere {@link isReady}. */
   #everyPrimaryReady(): boolean {
     if (this.#cluster === undefined) return this.isReady;
     const cluster = this.#cluster;
-    return (
-      !this.#closed &&
-      cluster.isReady &&
-      cluster.masters.length > 0 &&
-      cluster.masters.every((node) => node.client?.isReady === true && (node.pubSub === undefined || node.pubSub.client.isReady)) &&
-      (cluster.pubSubNode === undefined || cluster.pubSubNode.client.isReady)
-    );
+    return !this.#closed && cluster.isReady && cluster.masters.length > 0 && cluster.masters.every((node) => node.client?.isReady === true);
   }
 
   /**
