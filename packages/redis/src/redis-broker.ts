@@ -178,7 +178,7 @@ export class RedisBroker implements Broker {
         options?.fingerprint ?? '-',
         this.#client.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH',
         // Fencing against a promoted replica that lacks acknowledged messages (see PUBLISH).
-        this.#client.mode === 'single' ? '0' : '1',
+        this.#client.mode === 'single' ? '0' : this.#client.mode === 'sentinel' ? '1' : '2',
       ],
     )) as [string, number, number, string?];
     const [epoch, offset, duplicate, fingerprint] = reply;

@@ -29,6 +29,11 @@ type ClusterClient = ReturnType<typeof createClusterClient>;
 /** Reconnect backoff: 50 ms doubling, capped at 2 s, with jitter. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2000) + Math.floor(Math.random() * 100);
 
+/** Attempts to subscribe a sharded channel again after its slot moved (about 30 s in all). */
+const RESUBSCRIBE_ATTEMPTS = 20;
+/** Before each attempt: 50 ms doubling, capped at 2 s, with jitter (as {@link reconnectStrategy}). */
+const resubscribeDelay = reconnectStrategy;
+
 /**
  * One connection (or set of connections) to Herald's Redis, whatever its kind, with what the
  * stores need: commands routed by key, scripts, transactions on one slot, pub/sub (sharded on a
@@ -46,6 +51,8 @@ export class RedisLink {
   readonly #cluster: ClusterClient | undefined;
   readonly #sentinel: SentinelPrimary | undefined;
   readonly #readyListeners: (() => void)[] = [];
+  /** On a cluster: the sharded channels subscribed to and their listeners (what a re-subscribe restores). */
+  readonly #sharded = new Map<string, Set<PubSubListener>>();
   #closed = false;
 
   private constructor(
@@ -145,24 +152,71 @@ export class RedisLink {
         troubled = true;
         if (error !== undefined) failed(error);
       };
+      const over = (): void => {
+        if (!troubled || this.#closed || !this.#everyPrimaryReady()) return;
+        troubled = false;
+        restored();
+        this.#notifyReady();
+      };
       cluster.on('error', failed);
       cluster.on('node-error', (error: unknown) => trouble(error));
       cluster.on('node-reconnecting', () => trouble());
-      cluster.on('node-disconnect', () => trouble());
+      // A connection that ended on purpose is no trouble: node-redis closes a shard's pub/sub
+      // connection once its last sharded channel is unsubscribed (and opens a new one for the next).
+      // A lost connection reconnects (node-error, node-reconnecting); one that ends while its node
+      // left the primaries (a failover, a node removed) is trouble.
+      cluster.on('node-disconnect', (node: { host?: string; port?: number }) => {
+        if (!this.#closed && !cluster.masters.some((primary) => primary.host === node.host && primary.port === node.port)) trouble();
+      });
       cluster.on('__resubscribeListeners', () => trouble());
-      cluster.on('sharded-channel-moved-error', (error: unknown) => trouble(error));
+      // node-redis re-subscribes once after a slot moved; when that SSUBSCRIBE gets MOVED (the
+      // destination still importing) it gives up and the channel has no subscription: retry here.
+      cluster.on('sharded-channel-moved-error', (error: unknown, channel: unknown) => {
+        trouble(error);
+        if (typeof channel === 'string') void this.#resubscribe(channel, logger, role).then((done) => done && over());
+      });
       cluster.on('node-ready', () => {
         if (!troubled || this.#closed) return;
         clearTimeout(settle);
-        settle = setTimeout(() => {
-          if (!this.#everyPrimaryReady()) return;
-          troubled = false;
-          restored();
-          this.#notifyReady();
-        }, 100);
+        settle = setTimeout(over, 100);
         settle.unref();
       });
     }
+  }
+
+  /**
+   * Subscribes a sharded channel's listeners again after node-redis gave up following its slot,
+   * with bounded retries and backoff (the slot's new owner may still be importing it). Resolves
+   * true once subscribed (or no longer wanted), false when every attempt failed (logged).
+   */
+  async #resubscribe(channel: string, logger: Logger, role: string): Promise<boolean> {
+    const cluster = this.#cluster!;
+    let failure: unknown;
+    for (let attempt = 0; attempt < RESUBSCRIBE_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, resubscribeDelay(attempt)).unref());
+      const listeners = this.#sharded.get(channel);
+      if (this.#closed || listeners === undefined) return true;
+      try {
+        // node-redis keeps the failed attempt's listeners on the new owner's connection, as if
+        // subscribed: drop them first, or SSUBSCRIBE would send nothing.
+        await this.within(cluster.SUNSUBSCRIBE(channel));
+        for (const listener of listeners) await this.within(cluster.SSUBSCRIBE(channel, listener));
+        // Unsubscribed meanwhile: leave it so.
+        if (this.#sharded.get(channel) !== listeners) await this.within(cluster.SUNSUBSCRIBE(channel)).catch(() => undefined);
+        logger.info(
+          { redis: this.where, role, channel, attempts: attempt + 1 },
+          'redis sharded channel subscribed again after its slot moved',
+        );
+        return true;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    logger.error(
+      { err: failure, redis: this.where, role, channel, code: 'redis-resubscribe-failed' },
+      'redis sharded channel could not be subscribed again after its slot moved; its live messages are missed',
+    );
+    return false;
   }
 
   #notifyReady(): void {
@@ -286,15 +340,29 @@ export class RedisLink {
   async subscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.SUBSCRIBE(channel, listener));
     else if (this.#sentinel !== undefined) await this.within(this.#sentinel.subscribe(channel, listener));
-    else if (sharded) await this.within(this.#cluster!.SSUBSCRIBE(channel, listener));
-    else await this.within(this.#cluster!.SUBSCRIBE(channel, listener));
+    else if (sharded) {
+      const listeners = this.#sharded.get(channel) ?? new Set();
+      this.#sharded.set(channel, listeners);
+      listeners.add(listener);
+      try {
+        await this.within(this.#cluster!.SSUBSCRIBE(channel, listener));
+      } catch (error) {
+        listeners.delete(listener);
+        if (listeners.size === 0 && this.#sharded.get(channel) === listeners) this.#sharded.delete(channel);
+        throw error;
+      }
+    } else await this.within(this.#cluster!.SUBSCRIBE(channel, listener));
   }
 
   async unsubscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.UNSUBSCRIBE(channel, listener, false));
     else if (this.#sentinel !== undefined) await this.within(this.#sentinel.unsubscribe(channel, listener));
-    else if (sharded) await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
-    else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
+    else if (sharded) {
+      const listeners = this.#sharded.get(channel);
+      listeners?.delete(listener);
+      if (listeners?.size === 0) this.#sharded.delete(channel);
+      await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
+    } else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
   }
 
   /** Publishes: SPUBLISH for a `sharded` channel on a cluster, else PUBLISH (to every node of a cluster). */

@@ -66,7 +66,11 @@ export function parseRedisUrl(url: string): RedisTarget {
     if (path !== '') throw new RangeError(`a Redis Cluster URL has no path (a cluster has only database 0), got "${redactUrl(url)}"`);
   } else {
     if (path === '' || path.includes('/')) throw new RangeError(`a Redis Sentinel URL ends with /<master-name>, got "${redactUrl(url)}"`);
-    masterName = decodeURIComponent(path);
+    try {
+      masterName = decodeURIComponent(path);
+    } catch {
+      throw new RangeError(`the master name of "${redactUrl(url)}" is not valid percent-encoding`);
+    }
   }
   const hosts = hostList.split(',').map((entry) => parseHost(entry, url));
   return {

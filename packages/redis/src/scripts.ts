@@ -83,7 +83,7 @@ end
  * ttl (ms), channel (as JSON), data (JSON), pub/sub channel, empty-channel ttl (ms), key lifetime
  * (ms, '0' = no key), key expiry (ms since the epoch), data fingerprint, the publish command
  * (`PUBLISH`, or `SPUBLISH` on a cluster: the pub/sub channel shares the channel's slot), fence
- * ('1' on a cluster or with Sentinel, see below). Returns
+ * ('0' none (one server), '1' with Sentinel, '2' on a cluster, see below). Returns
  * `{epoch, offset, duplicate, fingerprint}`: with `duplicate` 1, the key was used within its
  * lifetime (for data of that fingerprint) and nothing was stored.
  *
@@ -93,9 +93,17 @@ end
  * Fencing (a primary that took over): replication is asynchronous, so a replica promoted after its
  * primary failed may lack the last messages the old primary acknowledged (and fanned out). Its
  * next offsets would repeat offsets subscribers already got, with other messages. With fencing the
- * meta hash records the replication id of the primary that wrote it (`rid`); a publish on a primary
- * with another replication id (a promoted replica gets a new one) starts a new epoch with an empty
- * log first, so every subscriber gets an explicit epoch gap instead of reused offsets.
+ * meta hash records the replication id of the primary that wrote it (`rid`). With Sentinel a
+ * publish on a primary with another replication id (a promoted replica gets a new one) starts a new
+ * epoch with an empty log first, so every subscriber gets an explicit epoch gap instead of reused
+ * offsets. On a cluster keys also arrive whole from another shard (MIGRATE or RESTORE during a
+ * resharding: synchronous copies, nothing lost), so there only a `rid` equal to this primary's
+ * previous replication id (`master_replid2`: a promoted replica keeps its old primary's id as the
+ * previous one) fences; any other `rid` is re-stamped, the epoch and the log are kept.
+ * Not fenced on a cluster: two failovers of the shard in a row with no publish to the channel in
+ * between (`rid` is then older than the previous id), and a primary restarted from its own disk
+ * (Redis 7.0 gives it a new id and no previous one); the hub's regression check (`renewEpoch`, when
+ * a node saw an offset the log no longer has) still covers the channels a node watches.
  */
 export const PUBLISH = new Script(`${TRIM_EXPIRED}${ENSURE}
 if ARGV[9] ~= '0' then
@@ -106,10 +114,13 @@ if ARGV[9] ~= '0' then
   end
 end
 local epoch = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[8], false)
-if ARGV[13] == '1' then
-  local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+if ARGV[13] ~= '0' then
+  local replication = redis.call('INFO', 'replication')
+  local rid = string.match(replication, 'master_replid:(%w+)')
   local had = redis.call('HGET', KEYS[1], 'rid')
-  if had and had ~= rid then
+  -- With Sentinel any other id fences. On a cluster only the id of the primary this one took over
+  -- from (its previous replication id): another id means the keys came whole by MIGRATE/RESTORE.
+  if had and had ~= rid and (ARGV[13] == '1' or had == string.match(replication, 'master_replid2:(%w+)')) then
     epoch = ARGV[1]
     redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
     redis.call('DEL', KEYS[2])
