@@ -247,13 +247,20 @@ export class NatsBroker implements Broker {
     const known = reload ? undefined : this.#tails.get(channel);
     if (known !== undefined) return known;
     const last = await this.#log.last(this.#names.log(channel));
-    const tail = last ?? { seq: 0, epoch: this.#emptyEpoch(channel), offset: 0 };
+    const tail = last ?? { seq: 0, epoch: await this.#emptyEpoch(channel), offset: 0 };
     this.#tails.set(channel, tail);
     return tail;
   }
 
-  /** The epoch of a channel without any record: fixed per channel while the stream lives. */
-  #emptyEpoch(channel: string): string {
+  /**
+   * The epoch of a channel without any record: fixed per channel while the stream lives. Derived
+   * from the stream's identity as it is now (asked again each time): a channel is empty when it was
+   * never published to, or when the stream was recreated (deleted, or NATS lost its storage), and a
+   * node that derived the epoch from the identity it cached would go on with offsets 1, 2, … in the
+   * old stream's epoch, which clients that saw the old offsets would take for messages they have.
+   */
+  async #emptyEpoch(channel: string): Promise<string> {
+    await this.#log.ensure();
     return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
@@ -341,7 +348,7 @@ export class NatsBroker implements Broker {
     const subject = this.#names.log(channel);
     const last = await this.#log.last(subject);
     if (last === undefined) {
-      const epoch = this.#emptyEpoch(channel);
+      const epoch = await this.#emptyEpoch(channel);
       return { messages: [], position: { epoch, offset: 0 }, oldest: 1 };
     }
     const { epoch, offset: top } = last;
@@ -433,7 +440,7 @@ export class NatsBroker implements Broker {
 
   async position(channel: string): Promise<Position> {
     const last = await this.#log.last(this.#names.log(channel));
-    return last === undefined ? { epoch: this.#emptyEpoch(channel), offset: 0 } : { epoch: last.epoch, offset: last.offset };
+    return last === undefined ? { epoch: await this.#emptyEpoch(channel), offset: 0 } : { epoch: last.epoch, offset: last.offset };
   }
 
   async subscribe(channel: string): Promise<void> {
