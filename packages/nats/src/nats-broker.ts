@@ -56,6 +56,8 @@ const SEARCH_STEPS = 64;
 /** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
 const SEQS_PER_CHANNEL = 256;
 const SEQ_CHANNELS = 10_000;
+/** Reads of a channel that a concurrent trim tore, at most, before one returns what follows the hole. */
+const READ_ATTEMPTS = 3;
 /** Reads of more records than this go through a consumer, in batches. */
 const BATCH_FROM = 32;
 
@@ -345,6 +347,19 @@ export class NatsBroker implements Broker {
   }
 
   async read(channel: string, options: ReadOptions = {}): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#readOnce(channel, options, attempt >= READ_ATTEMPTS);
+      if (result !== undefined) return result;
+    }
+  }
+
+  /**
+   * One read of the channel's retained records. A trim (by another node's publishes) may drop
+   * records while this reads them one after the other: the records then jump over a hole.
+   * Resolves `undefined` then (the caller reads again), or, on the `last` attempt, with the
+   * contiguous records after the hole and `oldest` there (the hub reports the window gap honestly).
+   */
+  async #readOnce(channel: string, options: ReadOptions, lastAttempt: boolean): Promise<ReadResult | undefined> {
     const subject = this.#names.log(channel);
     const last = await this.#log.last(subject);
     if (last === undefined) {
@@ -361,7 +376,7 @@ export class NatsBroker implements Broker {
     // Usually the channel's first record is retained (trims keep up): one read, no search.
     const head = await this.#log.next(subject, 1);
     const first = head !== undefined && retained(head) ? head : await this.#first(subject, last, retained, (head?.seq ?? 0) + 1);
-    const oldest = first.offset;
+    let oldest = first.offset;
     const { since } = options;
     let after = oldest - 1;
     if (since !== undefined && since.epoch === epoch && since.offset >= oldest - 1 && since.offset <= top) after = since.offset;
@@ -374,7 +389,10 @@ export class NatsBroker implements Broker {
       // Many records: read them in batches through a consumer, then go on one by one from where it ended.
       const batch = await this.#log.range(subject, record.seq, last.seq, limit).catch(() => []);
       for (const r of batch) {
-        if (r.epoch !== epoch || r.offset <= after || r.offset !== after + messages.length + 1) break;
+        if (r.epoch !== epoch || r.offset <= after || r.offset !== after + messages.length + 1) {
+          if (r.epoch === epoch && r.offset > after + messages.length + 1 && !lastAttempt) return undefined;
+          break;
+        }
         messages.push({ channel, epoch, offset: r.offset, time: r.time, json: r.json });
         record = r;
       }
@@ -386,6 +404,13 @@ export class NatsBroker implements Broker {
     for (let step = 0; record !== undefined && messages.length < limit && step < limit * 2 + 16; step++) {
       if (record.seq > last.seq) break;
       if (record.epoch === epoch && record.offset > after) {
+        if (record.offset !== after + messages.length + 1) {
+          // A hole: the records before this one were trimmed while this read went on.
+          if (!lastAttempt) return undefined;
+          messages.length = 0;
+          oldest = record.offset;
+          after = record.offset - 1;
+        }
         messages.push({ channel, epoch, offset: record.offset, time: record.time, json: record.json });
         this.#remember(channel, epoch, record.offset, record.seq);
       }
