@@ -25,7 +25,12 @@ export interface Record {
   readonly epoch: string;
   readonly time: number;
   readonly json: string;
+  /** The reservation tag of an idempotent publish (header {@link TAG_HEADER}), when it carries one. */
+  readonly tag?: string;
 }
+
+/** The header an idempotent publish's record carries its reservation's tag in. */
+export const TAG_HEADER = 'Herald-Reservation';
 
 /** Parses a record body; `undefined` when it is not one. */
 export function parseBody(seq: number, body: string): Record | undefined {
@@ -45,7 +50,7 @@ export function recordBody(offset: number, epoch: string, time: number, json: st
 }
 
 interface MsgGetReply {
-  readonly message?: { readonly seq: number; readonly data?: string };
+  readonly message?: { readonly seq: number; readonly data?: string; readonly hdrs?: string };
   readonly error?: { readonly code: number; readonly err_code?: number; readonly description?: string };
 }
 
@@ -171,6 +176,10 @@ export class ChannelLog {
     const body = Buffer.from(message.data ?? '', 'base64').toString('utf8');
     const record = parseBody(message.seq, body);
     if (record === undefined) throw new NatsLogError(`stream record ${message.seq} is not a Herald record`);
+    if (message.hdrs !== undefined) {
+      const tag = /^Herald-Reservation:\s*(\S+)\s*$/im.exec(Buffer.from(message.hdrs, 'base64').toString('utf8'));
+      if (tag !== null) return { ...record, tag: tag[1]! };
+    }
     return record;
   }
 

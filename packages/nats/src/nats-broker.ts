@@ -22,10 +22,10 @@ import {
 } from '@herald/server';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { ChannelLog, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
+import { headers, NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ChannelLog, NatsLogError, parseBody, recordBody, TAG_HEADER, type Record } from './channel-log.js';
 import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
-import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
+import { IdempotencyKeys, reservationTag, type Reservation } from './idempotency-keys.js';
 import { KvCas } from './kv-cas.js';
 import { channelToken, Names, tokenChannel } from './names.js';
 
@@ -56,6 +56,8 @@ const SEARCH_STEPS = 64;
 /** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
 const SEQS_PER_CHANNEL = 256;
 const SEQ_CHANNELS = 10_000;
+/** Records a takeover of an idempotency reservation looks through for the abandoned append, at most. */
+const TAG_SCAN = 10_000;
 /** Reads of a channel that a concurrent trim tore, at most, before one returns what follows the hole. */
 const READ_ATTEMPTS = 3;
 /** Reads of more records than this go through a consumer, in batches. */
@@ -218,15 +220,29 @@ export class NatsBroker implements Broker {
   async #publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     let reservation: Reservation | undefined;
     if (options !== undefined) {
-      const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint);
+      // Where this publish's append will go after, at the earliest: a takeover looks past it.
+      const from = this.#tails.get(channel)?.seq ?? 0;
+      const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint, from);
       if (!('revision' in found)) return { duplicate: true, channel, ...found };
       reservation = found;
+      if (found.abandoned !== undefined) {
+        // The reservation's holder gave up or died; its append may be stored all the same.
+        const stored = await this.#findTagged(channel, found.abandoned.tag, found.abandoned.from);
+        if (stored !== undefined) {
+          // Its position counts for the key, under the fingerprint of the publish that stored it.
+          await this.#keys.commit({ ...found, fingerprint: found.abandoned.fingerprint }, stored.epoch, stored.offset);
+          return { duplicate: true, channel, epoch: stored.epoch, offset: stored.offset, fingerprint: found.abandoned.fingerprint };
+        }
+      }
     }
     let message: BrokerMessage;
     try {
-      message = await this.#serially(channel, () => this.#append(channel, dataJson));
+      const tag = reservation === undefined ? undefined : reservationTag(reservation);
+      message = await this.#serially(channel, () => this.#append(channel, dataJson, tag));
     } catch (error) {
-      if (reservation !== undefined) await this.#keys.release(reservation);
+      // Only a refusal says it was not stored; an append that got no answer may be: the key stays
+      // reserved (pending), and the publish that takes it over looks for the tagged append first.
+      if (reservation !== undefined && !uncertain.has(error as object)) await this.#keys.release(reservation);
       throw error;
     }
     if (reservation !== undefined) await this.#keys.commit(reservation, message.epoch, message.offset);
@@ -266,7 +282,18 @@ export class NatsBroker implements Broker {
     return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
-  async #append(channel: string, dataJson: string): Promise<BrokerMessage> {
+  /** The channel's record tagged `tag` after stream sequence `from` (a bounded scan), if any. */
+  async #findTagged(channel: string, tag: string, from: number): Promise<Record | undefined> {
+    const subject = this.#names.log(channel);
+    let record = await this.#log.next(subject, from + 1);
+    for (let step = 0; record !== undefined && step < TAG_SCAN; step++) {
+      if (record.tag === tag) return record;
+      record = await this.#log.next(subject, record.seq + 1);
+    }
+    return undefined;
+  }
+
+  async #append(channel: string, dataJson: string, tag?: string): Promise<BrokerMessage> {
     const subject = this.#names.log(channel);
     let tail = await this.#tail(channel);
     for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
@@ -281,6 +308,7 @@ export class NatsBroker implements Broker {
           // answers the other `duplicate`. The expected sequence alone does not serialise racing
           // appends on a clustered stream in nats-server 2.9 (nats-server#4320; 2.9.10 is tested).
           msgID: `${epoch}.${offset}.${channelToken(channel)}`,
+          ...(tag !== undefined && { headers: tagHeaders(tag) }),
         });
         if (ack.duplicate) {
           // Another node took this offset: reload the tail and try the next one.
@@ -298,6 +326,8 @@ export class NatsBroker implements Broker {
           await this.#log.ensure();
         } else if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
           this.#tails.delete(channel);
+          // No answer (a timeout, the connection lost): NATS may have stored it.
+          if (!(error instanceof JetStreamApiError) && error instanceof Object) uncertain.add(error);
           throw error;
         }
         // Another node appended meanwhile (or this node's view is stale): reload the tail.
@@ -561,6 +591,15 @@ export class NatsBroker implements Broker {
     if (Number.isSafeInteger(seq) && seq > 0) this.#remember(channel, record.epoch, record.offset, seq);
     handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
   }
+}
+
+/** Errors of appends that got no answer: they may be stored. */
+const uncertain = new WeakSet<object>();
+
+function tagHeaders(tag: string): ReturnType<typeof headers> {
+  const h = headers();
+  h.set(TAG_HEADER, tag);
+  return h;
 }
 
 /** The publish found no stream for its subject (deleted: no responder, or the API says so). */
