@@ -22,7 +22,7 @@ import {
 } from '@herald/server';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { headers, NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, nanos, NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { ChannelLog, NatsLogError, parseBody, recordBody, TAG_HEADER, type Record } from './channel-log.js';
 import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
 import { IdempotencyKeys, reservationTag, type Reservation } from './idempotency-keys.js';
@@ -169,6 +169,7 @@ export class NatsBroker implements Broker {
       const js = jetstream(nc, { timeout });
       const bucket = names.bucket('idempotency');
       const kv = await retrying(() => new Kvm(js).create(bucket, { history: 1, replicas, ttl: Math.round(retention * 1000) }), setup);
+      await retrying(() => raiseMaxAge(log, `KV_${bucket}`, retention), setup);
       return new NatsBroker(nc, log, new IdempotencyKeys(kv, new KvCas(js, bucket), options.clock ?? systemClock), names, options);
     } catch (error) {
       await disconnect(nc);
@@ -591,6 +592,17 @@ export class NatsBroker implements Broker {
     if (Number.isSafeInteger(seq) && seq > 0) this.#remember(channel, record.epoch, record.offset, seq);
     handler.onMessage({ channel, epoch: record.epoch, offset: record.offset, time: record.time, json: record.json });
   }
+}
+
+/**
+ * Raises the max age of an existing bucket's stream to `seconds` when it is shorter: creating a
+ * bucket that exists keeps its configuration, and keys would expire before `idempotencyTtl` after
+ * an operator raised it. Never lowers it (other nodes may still run with the longer one).
+ */
+async function raiseMaxAge(log: ChannelLog, stream: string, seconds: number): Promise<void> {
+  const info = await log.manager.streams.info(stream);
+  const wanted = nanos(Math.round(seconds * 1000));
+  if (info.config.max_age > 0 && info.config.max_age < wanted) await log.manager.streams.update(stream, { max_age: wanted });
 }
 
 /** Errors of appends that got no answer: they may be stored. */
