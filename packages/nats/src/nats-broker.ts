@@ -53,8 +53,11 @@ const PUBLISH_ATTEMPTS = 100;
 const TRIM_EVERY = 64;
 /** Binary-search steps to find an offset's record (stream sequences are below 2^53). */
 const SEARCH_STEPS = 64;
-/** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
-const SEQS_PER_CHANNEL = 256;
+/**
+ * Stream sequences remembered per channel (recent offsets), and channels remembered (in this and
+ * in the channels' last records), at most: ~20 MB of heap when full (256 per channel was ~74 MB).
+ */
+const SEQS_PER_CHANNEL = 64;
 const SEQ_CHANNELS = 10_000;
 /** Records a takeover of an idempotency reservation looks through for the abandoned append, at most. */
 const TAG_SCAN = 10_000;
@@ -267,7 +270,7 @@ export class NatsBroker implements Broker {
     if (known !== undefined) return known;
     const last = await this.#log.last(this.#names.log(channel));
     const tail = last ?? { seq: 0, epoch: await this.#emptyEpoch(channel), offset: 0 };
-    this.#tails.set(channel, tail);
+    this.#setTail(channel, tail);
     return tail;
   }
 
@@ -316,7 +319,7 @@ export class NatsBroker implements Broker {
           tail = await this.#tail(channel, true);
           continue;
         }
-        this.#tails.set(channel, { seq: ack.seq, epoch, offset });
+        this.#setTail(channel, { seq: ack.seq, epoch, offset });
         this.#remember(channel, epoch, offset, ack.seq);
         if (offset % TRIM_EVERY === 0) void this.#trim(channel, subject);
         return { channel, epoch, offset, time, json };
@@ -482,6 +485,19 @@ export class NatsBroker implements Broker {
     }
   }
 
+  /** Remembers a channel's last record (at most {@link SEQ_CHANNELS} channels, the oldest forgotten first). */
+  #setTail(channel: string, tail: Tail): void {
+    // Re-inserted, so a channel in use stays at the end of the insertion order.
+    this.#tails.delete(channel);
+    this.#tails.set(channel, tail);
+    if (this.#tails.size > SEQ_CHANNELS) this.#tails.delete(this.#tails.keys().next().value!);
+  }
+
+  /** Channels whose last record, and whose recent offsets' sequences, this node remembers (tests: both stay bounded). */
+  get cachedChannels(): { readonly tails: number; readonly seqs: number } {
+    return { tails: this.#tails.size, seqs: this.#seqs.size };
+  }
+
   /** Remembers the stream sequence of a channel's offset (bounded per channel and in channels). */
   #remember(channel: string, epoch: string, offset: number, seq: number): void {
     let known = this.#seqs.get(channel);
@@ -537,7 +553,7 @@ export class NatsBroker implements Broker {
           const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ''), {
             expect: { lastSubjectSequence: tail.seq },
           });
-          this.#tails.set(channel, { seq: ack.seq, epoch, offset: 0 });
+          this.#setTail(channel, { seq: ack.seq, epoch, offset: 0 });
           await this.#log.purgeBefore(subject, ack.seq);
           return;
         } catch (error) {
