@@ -552,7 +552,12 @@ export class NatsBroker implements Broker {
         try {
           const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ''), {
             expect: { lastSubjectSequence: tail.seq },
+            // One id per renewed position, as appends have (nats-server#4320): of two nodes renewing
+            // the same position on a clustered stream, one stores its marker, the other is answered
+            // `duplicate` and finds the epoch changed when it reloads the tail.
+            msgID: `renew.${tail.epoch}.${tail.offset}.${channelToken(channel)}`,
           });
+          if (ack.duplicate) continue;
           this.#setTail(channel, { seq: ack.seq, epoch, offset: 0 });
           await this.#log.purgeBefore(subject, ack.seq);
           return;
