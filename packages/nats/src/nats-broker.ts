@@ -113,11 +113,14 @@ export class NatsBroker implements Broker {
   readonly #probe: NodeJS.Timeout;
   #probing = false;
   #closed = false;
+  /** The stream identity this node's caches belong to. */
+  #streamIdentity: string;
 
   private constructor(nc: NatsConnection, log: ChannelLog, keys: IdempotencyKeys, names: Names, options: NatsBrokerOptions) {
     this.#nc = nc;
     this.#js = jetstream(nc, { timeout: options.commandTimeout ?? 5000 });
     this.#log = log;
+    this.#streamIdentity = log.identity;
     this.#keys = keys;
     this.#names = names;
     this.#policy = resolveHistoryPolicy(options);
@@ -138,21 +141,29 @@ export class NatsBroker implements Broker {
   async #checkHealth(): Promise<void> {
     if (this.#probing || this.#closed || !this.#connected) return;
     this.#probing = true;
-    const identity = this.#log.identity;
     try {
       await this.#log.ensure();
-      if (this.#log.identity !== identity) {
-        // The stream was recreated: every channel lost its log; the hub checks every position.
-        this.#tails.clear();
-        this.#seqs.clear();
-        this.#handler?.onLiveReset?.();
-      } else if (this.#unresponsive) this.#handler?.onLiveReset?.();
+      if (!this.#noticeRecreation() && this.#unresponsive) this.#handler?.onLiveReset?.();
       this.#unresponsive = false;
     } catch {
       this.#unresponsive = true;
     } finally {
       this.#probing = false;
     }
+  }
+
+  /**
+   * Whether the stream's identity changed since this node last looked (whoever refreshed it: the
+   * health probe, a read or append that found the stream gone or a channel empty): then every
+   * channel lost its log, the node forgets what it cached, and the hub checks every position.
+   */
+  #noticeRecreation(): boolean {
+    if (this.#log.identity === this.#streamIdentity) return false;
+    this.#streamIdentity = this.#log.identity;
+    this.#tails.clear();
+    this.#seqs.clear();
+    if (!this.#closed) this.#handler?.onLiveReset?.();
+    return true;
   }
 
   /** Connects, creates the stream and the idempotency bucket if needed; rejects when NATS cannot be reached. */
@@ -283,6 +294,7 @@ export class NatsBroker implements Broker {
    */
   async #emptyEpoch(channel: string): Promise<string> {
     await this.#log.ensure();
+    this.#noticeRecreation();
     return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
@@ -450,6 +462,16 @@ export class NatsBroker implements Broker {
       }
       if (record.seq === last.seq) break;
       record = await this.#log.next(subject, record.seq + 1);
+    }
+    if (messages.length < limit) {
+      // The walk ended before the channel's last record (a get found nothing while a trim ran):
+      // read again; the last attempt ends with the last record, which it has.
+      if (!lastAttempt) return undefined;
+      if ((messages.at(-1)?.offset ?? after) + 1 !== top) {
+        messages.length = 0;
+        oldest = top;
+      }
+      messages.push({ channel, epoch, offset: top, time: last.time, json: last.json });
     }
     return { messages, position, oldest };
   }

@@ -16,6 +16,14 @@ describe('NatsBroker after its stream was deleted, with two nodes (review 2)', (
     const options = { url: server.url, prefix: 'RVEPOCH', historySize: 100, historyTtl: 0, healthInterval: 600_000 };
     const a = await NatsBroker.connect(options);
     const b = await NatsBroker.connect(options);
+    let resets = 0;
+    b.setHandler({
+      onMessage: () => undefined,
+      onPresenceEvent: () => undefined,
+      onLiveReset: () => {
+        resets++;
+      },
+    });
     try {
       const first = [];
       for (let i = 0; i < 3; i++) first.push(await b.publish('room', JSON.stringify(i)));
@@ -32,6 +40,8 @@ describe('NatsBroker after its stream was deleted, with two nodes (review 2)', (
       // A client at E0:3 must see an epoch change, not offsets 1, 2 it believes it has.
       expect(after[0]!.epoch).not.toBe(first[0]!.epoch);
       expect(after[1]!.epoch).toBe(after[0]!.epoch);
+      // B noticed the recreation itself (its probe did not run): the hub checks every position.
+      expect(resets).toBe(1);
       expect((await a.read('room')).position).toEqual({ epoch: after[0]!.epoch, offset: 2 });
       // An empty channel's position, asked of the node that did not recreate the stream, is the new stream's.
       expect(await b.position('never')).toEqual(await a.position('never'));
