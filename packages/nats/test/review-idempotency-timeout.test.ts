@@ -24,11 +24,13 @@ describe('NatsBroker idempotent publish whose append got no answer (review 2)', 
     try {
       await broker.publish('ch', '"before"');
       let stall = true;
-      JetStreamClientImpl.prototype.publish = function (this: unknown, subject: string, ...rest: unknown[]) {
+      JetStreamClientImpl.prototype.publish = async function (this: unknown, subject: string, ...rest: unknown[]) {
         if (stall && subject === 'RVIDEM.c.ch') {
           stall = false;
           process.kill(pid, 'SIGSTOP');
           setTimeout(() => process.kill(pid, 'SIGCONT'), 2500);
+          // The stop has surely taken hold before the append goes out (under load it could land late).
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
         return original.call(this, subject, ...rest);
       };
