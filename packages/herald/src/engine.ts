@@ -20,7 +20,7 @@ import {
   RedisWebhookQueue,
   redactUrl,
 } from '@herald/redis';
-import { NatsBroker, NatsPresenceStore, NatsTicketStore } from '@herald/nats';
+import { NatsBroker, NatsPresenceStore, NatsTicketStore, redactNatsUrl } from '@herald/nats';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -34,7 +34,7 @@ export type EngineSpec =
 /** `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`, parsed. */
 export interface NatsEngineSpec {
   readonly kind: 'nats';
-  /** `nats://host:port[,host:port…]` without the options. */
+  /** `nats://host:port[,host:port…]` without the options (with the credentials, if any: never log it, see {@link describeEngine}). */
   readonly url: string;
   /** Replicas of the stream and KV buckets the node creates. @default 1 */
   readonly replicas: number;
@@ -42,18 +42,35 @@ export interface NatsEngineSpec {
   readonly prefix: string;
 }
 
-/** Reads `nats://host:port[,host:port…][?replicas=N&prefix=NAME]`. */
+/**
+ * Reads `nats://[credentials@]host:port[,…][?replicas=N&prefix=NAME]`; credentials
+ * (`user:password@` or `token@`) are everything up to the last `@` of an entry, so a password may
+ * hold `/`, `?`, `#` or `@` (a `,` must be percent-encoded).
+ */
 function parseNats(text: string): NatsEngineSpec {
-  // Never quoted with credentials (this parser takes none, but a mistyped URL may hold some).
-  const shown = text.replace(/^nats:\/\/[^@/?#]*@/, 'nats://***@');
-  const match = /^nats:\/\/([^\s/?#]+)\/?(?:\?([^\s#]*))?$/.exec(text);
-  if (match === null) throw new RangeError(`bad NATS engine "${shown}": use nats://host:port[,host:port…][?replicas=3]`);
-  const servers = match[1]!.split(',');
-  if (servers.some((server) => !/^[^\s:,]+:\d{1,5}$/.test(server)))
-    throw new RangeError(`bad NATS engine "${shown}": every server must be host:port`);
+  // Never quoted with credentials.
+  const shown = redactNatsUrl(text);
+  const usage = 'use nats://host:port[,host:port…][?replicas=3]';
+  const parts = text.slice('nats://'.length).split(',');
+  // The options follow the last server's host:port (after its credentials).
+  const lastPart = parts.at(-1)!;
+  const hostStart = lastPart.lastIndexOf('@') + 1;
+  const optionsAt = lastPart.slice(hostStart).search(/[/?#]/);
+  let options = '';
+  if (optionsAt >= 0) {
+    const match = /^\/?(?:\?([^\s#]*))?$/.exec(lastPart.slice(hostStart + optionsAt));
+    if (match === null) throw new RangeError(`bad NATS engine "${shown}": ${usage}`);
+    options = match[1] ?? '';
+    parts[parts.length - 1] = lastPart.slice(0, hostStart + optionsAt);
+  }
+  for (const part of parts) {
+    const host = part.slice(part.lastIndexOf('@') + 1);
+    if (!/^[^\s:,@/?#]+:\d{1,5}$/.test(host)) throw new RangeError(`bad NATS engine "${shown}": every server must be host:port`);
+  }
+  const servers = parts;
   let replicas = 1;
   let prefix = 'HERALD';
-  for (const [key, value] of new URLSearchParams(match[2] ?? '')) {
+  for (const [key, value] of new URLSearchParams(options)) {
     if (key === 'replicas' && /^[1-5]$/.test(value)) replicas = Number(value);
     else if (key === 'prefix' && /^[A-Za-z0-9_-]{1,32}$/.test(value)) prefix = value;
     else {
@@ -84,13 +101,13 @@ export function parseEngine(text: string): EngineSpec {
   if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
   // Whatever stands before an `@` may be a password, even in a URL no parser reads.
-  throw new RangeError(`unknown engine "${text.replace(/[^/:@]*@/g, '***@')}": use ${ENGINE_FORMS}`);
+  throw new RangeError(`unknown engine "${redactNatsUrl(text)}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */
 export function describeEngine(spec: EngineSpec): string {
   if (spec.kind === 'redis') return redactUrl(spec.url);
-  if (spec.kind === 'nats') return `${spec.url}?replicas=${spec.replicas}&prefix=${spec.prefix}`;
+  if (spec.kind === 'nats') return `${redactNatsUrl(spec.url)}?replicas=${spec.replicas}&prefix=${spec.prefix}`;
   return spec.kind === 'sqlite' ? `sqlite:${spec.path}` : 'memory';
 }
 

@@ -21,7 +21,7 @@ describe('parseEngine', () => {
     ['redis-cluster://a:7000/1', 'a Redis Cluster URL has no path'],
     ['redis-sentinel://a:26379', 'a Redis Sentinel URL ends with /<master-name>'],
     ['redis-sentinel://u:secret@a:26379/m/x', 'a Redis Sentinel URL ends with /<master-name>, got "redis-sentinel://u:***@a:26379/m/x"'],
-    ['redis-clustr://u:secret@a:7000', 'unknown engine "redis-clustr://u:***@a:7000"'],
+    ['redis-clustr://u:secret@a:7000', 'unknown engine "redis-clustr://***@a:7000"'],
   ])('refuses %s: %s', (url, message) => {
     expect(() => parseEngine(url)).toThrow(RangeError);
     expect(() => parseEngine(url)).toThrow(message);

@@ -31,12 +31,17 @@ export interface Record {
   readonly time: number;
   /** The envelopes of its messages, in offset order (one, empty, for an epoch marker). */
   readonly jsons: readonly string[];
+  /** The reservation tag of an idempotent publish (header {@link TAG_HEADER}), when it carries one (such a record holds one message). */
+  readonly tag?: string;
 }
 
 /** The offset of a record's first message. */
 export function firstOffset(record: Record): number {
   return record.offset - record.jsons.length + 1;
 }
+
+/** The header an idempotent publish's record carries its reservation's tag in. */
+export const TAG_HEADER = 'Herald-Reservation';
 
 /** Parses a record body; `undefined` when it is not one. */
 export function parseBody(seq: number, body: string): Record | undefined {
@@ -78,7 +83,7 @@ export function recordBody(first: number, epoch: string, time: number, jsons: re
 }
 
 interface MsgGetReply {
-  readonly message?: { readonly seq: number; readonly data?: string };
+  readonly message?: { readonly seq: number; readonly data?: string; readonly hdrs?: string };
   readonly error?: { readonly code: number; readonly err_code?: number; readonly description?: string };
 }
 
@@ -204,6 +209,10 @@ export class ChannelLog {
     const body = Buffer.from(message.data ?? '', 'base64').toString('utf8');
     const record = parseBody(message.seq, body);
     if (record === undefined) throw new NatsLogError(`stream record ${message.seq} is not a Herald record`);
+    if (message.hdrs !== undefined) {
+      const tag = /^Herald-Reservation:\s*(\S+)\s*$/im.exec(Buffer.from(message.hdrs, 'base64').toString('utf8'));
+      if (tag !== null) return { ...record, tag: tag[1]! };
+    }
     return record;
   }
 

@@ -17,6 +17,8 @@ interface KeyRecord {
   readonly at: number;
   readonly epoch?: string;
   readonly offset?: number;
+  /** A pending reservation: the channel's stream sequence its append goes after (a takeover looks past it). */
+  readonly from?: number;
 }
 
 /** A reservation taken for one publish: {@link IdempotencyKeys.commit} or {@link IdempotencyKeys.release} it. */
@@ -25,6 +27,16 @@ export interface Reservation {
   readonly revision: number;
   readonly expires: number;
   readonly fingerprint: string;
+  /**
+   * Taken over from an abandoned reservation: its tag and where its append would be. The holder may
+   * have stored its append (its answer lost): the new holder looks for it before appending again.
+   */
+  readonly abandoned?: { readonly tag: string; readonly from: number; readonly fingerprint: string };
+}
+
+/** The tag an append made under a reservation carries (a header), so a takeover can find it. */
+export function reservationTag(reservation: { readonly key: string; readonly revision: number }): string {
+  return `${reservation.key}#${reservation.revision}`;
 }
 
 /** The first publish's position, when the key was used within its lifetime. */
@@ -40,8 +52,9 @@ export interface UsedKey {
  * collects old entries). A publish first reserves the key with a compare-and-set (KV create, or
  * update at the revision it read), so of concurrent publishes with one key, on any nodes, exactly
  * one stores; the others wait for its position. A publisher that dies between its append and its
- * commit leaves a pending reservation, which another publish takes over after 10 s: that one
- * message may then be stored twice (documented).
+ * commit (or whose append got no answer) leaves a pending reservation, which another publish takes
+ * over after 10 s: that one first looks for an append tagged with the abandoned reservation past the
+ * channel position it noted, and commits that append's position instead of appending again.
  */
 export class IdempotencyKeys {
   readonly #kv: KV;
@@ -55,13 +68,13 @@ export class IdempotencyKeys {
   }
 
   /** Reserves the key, or resolves with the first publish's position when it was used. */
-  async reserve(channel: string, key: string, ttlSeconds: number, fingerprint: string): Promise<Reservation | UsedKey> {
+  async reserve(channel: string, key: string, ttlSeconds: number, fingerprint: string, from = 0): Promise<Reservation | UsedKey> {
     const name = `${keyPart(channel)}.${keyPart(key)}`;
     const deadline = Date.now() + PENDING_FOR + 5_000;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       const now = this.#clock.now();
       const expires = now + Math.max(1, Math.round(ttlSeconds * 1000));
-      const pending = JSON.stringify({ expires, fingerprint, at: Date.now() } satisfies KeyRecord);
+      const pending = JSON.stringify({ expires, fingerprint, at: Date.now(), from } satisfies KeyRecord);
       const entry: KvEntry | null = await this.#kv.get(name);
       const record = entry !== null && entry.operation === 'PUT' ? parse(entry.string()) : undefined;
       try {
@@ -78,6 +91,18 @@ export class IdempotencyKeys {
           }
         }
         const revision = await this.#cas.put(name, pending, entry.revision);
+        if (record.expires > now && record.epoch === undefined)
+          return {
+            key: name,
+            revision,
+            expires,
+            fingerprint,
+            abandoned: {
+              tag: reservationTag({ key: name, revision: entry.revision }),
+              from: record.from ?? 0,
+              fingerprint: record.fingerprint,
+            },
+          };
         return { key: name, revision, expires, fingerprint };
       } catch {
         // Another publisher changed the key between the read and the write: read it again.
@@ -93,7 +118,11 @@ export class IdempotencyKeys {
     await this.#cas.put(reservation.key, JSON.stringify(record), reservation.revision);
   }
 
-  /** Gives the key up after a failed publish, unless someone took it over meanwhile. */
+  /**
+   * Gives the key up after a publish that was definitely not stored (refused), unless someone took
+   * it over meanwhile. A publish whose answer never came keeps its reservation pending: it may be
+   * stored, and a takeover looks for it (see {@link Reservation.abandoned}).
+   */
   async release(reservation: Reservation): Promise<void> {
     await this.#cas.delete(reservation.key, reservation.revision).catch(() => undefined);
   }

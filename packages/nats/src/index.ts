@@ -1,4 +1,4 @@
-export { natsServers, type NatsConnectionOptions } from './connection.js';
+export { natsCredentials, natsServers, redactNatsUrl, type NatsConnectionOptions, type NatsCredentials } from './connection.js';
 export { NatsBroker, type NatsBrokerOptions } from './nats-broker.js';
 export { NatsLogError } from './channel-log.js';
 export { NatsPresenceStore, type NatsPresenceOptions } from './nats-presence-store.js';

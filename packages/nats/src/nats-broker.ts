@@ -22,10 +22,10 @@ import {
 } from '@herald/server';
 import { JetStreamApiCodes, JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { ChannelLog, firstOffset, NatsLogError, parseBody, recordBody, type Record } from './channel-log.js';
+import { headers, nanos, NoRespondersError, RequestError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ChannelLog, firstOffset, NatsLogError, parseBody, recordBody, TAG_HEADER, type Record } from './channel-log.js';
 import { connect, disconnect, retrying, setupDeadline, type NatsConnectionOptions } from './connection.js';
-import { IdempotencyKeys, type Reservation } from './idempotency-keys.js';
+import { IdempotencyKeys, reservationTag, type Reservation } from './idempotency-keys.js';
 import { KvCas } from './kv-cas.js';
 import { channelToken, Names, tokenChannel } from './names.js';
 
@@ -53,9 +53,16 @@ const PUBLISH_ATTEMPTS = 100;
 const TRIM_EVERY = 64;
 /** Binary-search steps to find an offset's record (stream sequences are below 2^53). */
 const SEARCH_STEPS = 64;
-/** Stream sequences remembered per channel (recent offsets), and channels remembered, at most. */
-const SEQS_PER_CHANNEL = 256;
+/**
+ * Stream sequences remembered per channel (recent offsets), and channels remembered (in this and
+ * in the channels' last records), at most: ~20 MB of heap when full (256 per channel was ~74 MB).
+ */
+const SEQS_PER_CHANNEL = 64;
 const SEQ_CHANNELS = 10_000;
+/** Records a takeover of an idempotency reservation looks through for the abandoned append, at most. */
+const TAG_SCAN = 10_000;
+/** Reads of a channel that a concurrent trim tore, at most, before one returns what follows the hole. */
+const READ_ATTEMPTS = 3;
 /** Reads of more records than this go through a consumer, in batches. */
 const BATCH_FROM = 32;
 /**
@@ -121,11 +128,14 @@ export class NatsBroker implements Broker {
   readonly #probe: NodeJS.Timeout;
   #probing = false;
   #closed = false;
+  /** The stream identity this node's caches belong to. */
+  #streamIdentity: string;
 
   private constructor(nc: NatsConnection, log: ChannelLog, keys: IdempotencyKeys, names: Names, options: NatsBrokerOptions) {
     this.#nc = nc;
     this.#js = jetstream(nc, { timeout: options.commandTimeout ?? 5000 });
     this.#log = log;
+    this.#streamIdentity = log.identity;
     this.#keys = keys;
     this.#names = names;
     this.#policy = resolveHistoryPolicy(options);
@@ -146,21 +156,29 @@ export class NatsBroker implements Broker {
   async #checkHealth(): Promise<void> {
     if (this.#probing || this.#closed || !this.#connected) return;
     this.#probing = true;
-    const identity = this.#log.identity;
     try {
       await this.#log.ensure();
-      if (this.#log.identity !== identity) {
-        // The stream was recreated: every channel lost its log; the hub checks every position.
-        this.#tails.clear();
-        this.#seqs.clear();
-        this.#handler?.onLiveReset?.();
-      } else if (this.#unresponsive) this.#handler?.onLiveReset?.();
+      if (!this.#noticeRecreation() && this.#unresponsive) this.#handler?.onLiveReset?.();
       this.#unresponsive = false;
     } catch {
       this.#unresponsive = true;
     } finally {
       this.#probing = false;
     }
+  }
+
+  /**
+   * Whether the stream's identity changed since this node last looked (whoever refreshed it: the
+   * health probe, a read or append that found the stream gone or a channel empty): then every
+   * channel lost its log, the node forgets what it cached, and the hub checks every position.
+   */
+  #noticeRecreation(): boolean {
+    if (this.#log.identity === this.#streamIdentity) return false;
+    this.#streamIdentity = this.#log.identity;
+    this.#tails.clear();
+    this.#seqs.clear();
+    if (!this.#closed) this.#handler?.onLiveReset?.();
+    return true;
   }
 
   /** Connects, creates the stream and the idempotency bucket if needed; rejects when NATS cannot be reached. */
@@ -180,6 +198,7 @@ export class NatsBroker implements Broker {
       const js = jetstream(nc, { timeout });
       const bucket = names.bucket('idempotency');
       const kv = await retrying(() => new Kvm(js).create(bucket, { history: 1, replicas, ttl: Math.round(retention * 1000) }), setup);
+      await retrying(() => raiseMaxAge(log, `KV_${bucket}`, retention), setup);
       return new NatsBroker(nc, log, new IdempotencyKeys(kv, new KvCas(js, bucket), options.clock ?? systemClock), names, options);
     } catch (error) {
       await disconnect(nc);
@@ -231,15 +250,33 @@ export class NatsBroker implements Broker {
   async #publish(channel: string, dataJson: string, options?: PublishOptions): Promise<BrokerMessage | DuplicatePublish> {
     let reservation: Reservation | undefined;
     if (options !== undefined) {
-      const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint);
+      // Where this publish's append will go after, at the earliest: a takeover looks past it.
+      const from = this.#tails.get(channel)?.seq ?? 0;
+      const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint, from);
       if (!('revision' in found)) return { duplicate: true, channel, ...found };
       reservation = found;
+      if (found.abandoned !== undefined) {
+        // The reservation's holder gave up or died; its append may be stored all the same.
+        const stored = await this.#findTagged(channel, found.abandoned.tag, found.abandoned.from);
+        if (stored !== undefined) {
+          // Its position counts for the key, under the fingerprint of the publish that stored it.
+          await this.#keys.commit({ ...found, fingerprint: found.abandoned.fingerprint }, stored.epoch, stored.offset);
+          return { duplicate: true, channel, epoch: stored.epoch, offset: stored.offset, fingerprint: found.abandoned.fingerprint };
+        }
+      }
     }
     let message: BrokerMessage;
     try {
-      message = await this.#enqueue(channel, dataJson);
+      if (reservation === undefined) message = await this.#enqueue(channel, dataJson);
+      else {
+        // A keyed publish is a record of its own, so that its tag names exactly its message.
+        const tag = reservationTag(reservation);
+        message = (await this.#serially(channel, () => this.#append(channel, [dataJson], tag)))[0]!;
+      }
     } catch (error) {
-      if (reservation !== undefined) await this.#keys.release(reservation);
+      // Only a refusal says it was not stored; an append that got no answer may be: the key stays
+      // reserved (pending), and the publish that takes it over looks for the tagged append first.
+      if (reservation !== undefined && !uncertain.has(error as object)) await this.#keys.release(reservation);
       throw error;
     }
     if (reservation !== undefined) await this.#keys.commit(reservation, message.epoch, message.offset);
@@ -305,18 +342,37 @@ export class NatsBroker implements Broker {
     const known = reload ? undefined : this.#tails.get(channel);
     if (known !== undefined) return known;
     const last = await this.#log.last(this.#names.log(channel));
-    const tail = last ?? { seq: 0, epoch: this.#emptyEpoch(channel), offset: 0 };
-    this.#tails.set(channel, tail);
+    const tail = last ?? { seq: 0, epoch: await this.#emptyEpoch(channel), offset: 0 };
+    this.#setTail(channel, tail);
     return tail;
   }
 
-  /** The epoch of a channel without any record: fixed per channel while the stream lives. */
-  #emptyEpoch(channel: string): string {
+  /**
+   * The epoch of a channel without any record: fixed per channel while the stream lives. Derived
+   * from the stream's identity as it is now (asked again each time): a channel is empty when it was
+   * never published to, or when the stream was recreated (deleted, or NATS lost its storage), and a
+   * node that derived the epoch from the identity it cached would go on with offsets 1, 2, … in the
+   * old stream's epoch, which clients that saw the old offsets would take for messages they have.
+   */
+  async #emptyEpoch(channel: string): Promise<string> {
+    await this.#log.ensure();
+    this.#noticeRecreation();
     return createHash('sha256').update(`${this.#log.identity}\n${channel}`).digest('base64url').slice(0, 16);
   }
 
+  /** The channel's record tagged `tag` after stream sequence `from` (a bounded scan), if any. */
+  async #findTagged(channel: string, tag: string, from: number): Promise<Record | undefined> {
+    const subject = this.#names.log(channel);
+    let record = await this.#log.next(subject, from + 1);
+    for (let step = 0; record !== undefined && step < TAG_SCAN; step++) {
+      if (record.tag === tag) return record;
+      record = await this.#log.next(subject, record.seq + 1);
+    }
+    return undefined;
+  }
+
   /** Appends the messages as one record after the channel's last one (consecutive offsets). */
-  async #append(channel: string, dataJsons: readonly string[]): Promise<BrokerMessage[]> {
+  async #append(channel: string, dataJsons: readonly string[], tag?: string): Promise<BrokerMessage[]> {
     const subject = this.#names.log(channel);
     let tail = await this.#tail(channel);
     for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
@@ -334,13 +390,14 @@ export class NatsBroker implements Broker {
           // 2.9.10 is tested). An append from a stale tail reuses the id of the record stored after
           // that tail (records are contiguous), so it is a duplicate too.
           msgID: `${epoch}.${first}.${channelToken(channel)}`,
+          ...(tag !== undefined && { headers: tagHeaders(tag) }),
         });
         if (ack.duplicate) {
           // Another node took this offset: reload the tail and try the next one.
           tail = await this.#tail(channel, true);
           continue;
         }
-        this.#tails.set(channel, { seq: ack.seq, epoch, offset: last });
+        this.#setTail(channel, { seq: ack.seq, epoch, offset: last });
         for (let offset = first; offset <= last; offset++) this.#remember(channel, epoch, offset, ack.seq);
         if (Math.floor(last / TRIM_EVERY) > Math.floor((first - 1) / TRIM_EVERY)) void this.#trim(channel, subject);
         return jsons.map((json, i) => ({ channel, epoch, offset: first + i, time, json }));
@@ -351,6 +408,8 @@ export class NatsBroker implements Broker {
           await this.#log.ensure();
         } else if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
           this.#tails.delete(channel);
+          // No answer (a timeout, the connection lost): NATS may have stored it.
+          if (!(error instanceof JetStreamApiError) && error instanceof Object) uncertain.add(error);
           throw error;
         }
         // Another node appended meanwhile (or this node's view is stale): reload the tail.
@@ -400,10 +459,23 @@ export class NatsBroker implements Broker {
   }
 
   async read(channel: string, options: ReadOptions = {}): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#readOnce(channel, options, attempt >= READ_ATTEMPTS);
+      if (result !== undefined) return result;
+    }
+  }
+
+  /**
+   * One read of the channel's retained records. A trim (by another node's publishes) may drop
+   * records while this reads them one after the other: the records then jump over a hole.
+   * Resolves `undefined` then (the caller reads again), or, on the `last` attempt, with the
+   * contiguous records after the hole and `oldest` there (the hub reports the window gap honestly).
+   */
+  async #readOnce(channel: string, options: ReadOptions, lastAttempt: boolean): Promise<ReadResult | undefined> {
     const subject = this.#names.log(channel);
     const last = await this.#log.last(subject);
     if (last === undefined) {
-      const epoch = this.#emptyEpoch(channel);
+      const epoch = await this.#emptyEpoch(channel);
       return { messages: [], position: { epoch, offset: 0 }, oldest: 1 };
     }
     const { epoch, offset: top } = last;
@@ -417,11 +489,11 @@ export class NatsBroker implements Broker {
     // Usually the channel's first record is retained (trims keep up): one read, no search.
     const head = await this.#log.next(subject, 1);
     const first = head !== undefined && retained(head) ? head : await this.#first(subject, last, retained, (head?.seq ?? 0) + 1);
-    const oldest = Math.max(firstOffset(first), lowest);
+    let oldest = Math.max(firstOffset(first), lowest);
     const { since } = options;
     let after = oldest - 1;
     if (since !== undefined && since.epoch === epoch && since.offset >= oldest - 1 && since.offset <= top) after = since.offset;
-    const limit = Math.min(options.limit ?? Number.MAX_SAFE_INTEGER, policy.size, top - after);
+    let limit = Math.min(options.limit ?? Number.MAX_SAFE_INTEGER, policy.size, top - after);
     const messages: BrokerMessage[] = [];
     if (limit <= 0) return { messages, position, oldest };
     let record: Record | undefined = holds(first, after + 1)
@@ -440,12 +512,27 @@ export class NatsBroker implements Broker {
       }
       return true;
     };
+    /**
+     * On the last attempt, at a hole: drop what was taken and start again at `r`, with `oldest` there
+     * (the messages before it were trimmed during the read; the hub reports a window gap).
+     */
+    const restartAt = (r: Record): void => {
+      messages.length = 0;
+      oldest = Math.max(firstOffset(r), lowest);
+      after = oldest - 1;
+      limit = Math.min(options.limit ?? Number.MAX_SAFE_INTEGER, policy.size, top - after);
+      take(r);
+    };
     if (record !== undefined && limit > BATCH_FROM && record.seq < last.seq) {
       // Many records: read them in batches through a consumer, then go on one by one from where it ended.
       const batch = await this.#log.range(subject, record.seq, last.seq, limit).catch(() => []);
       let taken: Record | undefined;
       for (const r of batch) {
-        if (r.epoch !== epoch || r.offset <= after || !take(r)) break;
+        if (r.epoch !== epoch || r.offset <= after) break;
+        if (!take(r)) {
+          if (!lastAttempt) return undefined;
+          restartAt(r);
+        }
         taken = r;
         if (messages.length >= limit) break;
       }
@@ -457,11 +544,21 @@ export class NatsBroker implements Broker {
     for (let step = 0; record !== undefined && messages.length < limit && step < limit * 2 + 16; step++) {
       if (record.seq > last.seq) break;
       if (record.epoch === epoch && record.offset > after + messages.length) {
-        if (!take(record)) break;
+        if (!take(record)) {
+          // A hole: the records before this one were trimmed while this read went on.
+          if (!lastAttempt) return undefined;
+          restartAt(record);
+        }
         for (let offset = firstOffset(record); offset <= record.offset; offset++) this.#remember(channel, epoch, offset, record.seq);
       }
       if (record.seq === last.seq) break;
       record = await this.#log.next(subject, record.seq + 1);
+    }
+    if (messages.length < limit) {
+      // The walk ended before the channel's last record (a get found nothing while a trim ran):
+      // read again; the last attempt ends with the last record, which it has.
+      if (!lastAttempt) return undefined;
+      if (!take(last)) restartAt(last);
     }
     return { messages, position, oldest };
   }
@@ -498,6 +595,19 @@ export class NatsBroker implements Broker {
     }
   }
 
+  /** Remembers a channel's last record (at most {@link SEQ_CHANNELS} channels, the oldest forgotten first). */
+  #setTail(channel: string, tail: Tail): void {
+    // Re-inserted, so a channel in use stays at the end of the insertion order.
+    this.#tails.delete(channel);
+    this.#tails.set(channel, tail);
+    if (this.#tails.size > SEQ_CHANNELS) this.#tails.delete(this.#tails.keys().next().value!);
+  }
+
+  /** Channels whose last record, and whose recent offsets' sequences, this node remembers (tests: both stay bounded). */
+  get cachedChannels(): { readonly tails: number; readonly seqs: number } {
+    return { tails: this.#tails.size, seqs: this.#seqs.size };
+  }
+
   /** Remembers the stream sequence of a channel's offset (bounded per channel and in channels). */
   #remember(channel: string, epoch: string, offset: number, seq: number): void {
     let known = this.#seqs.get(channel);
@@ -512,7 +622,7 @@ export class NatsBroker implements Broker {
 
   async position(channel: string): Promise<Position> {
     const last = await this.#log.last(this.#names.log(channel));
-    return last === undefined ? { epoch: this.#emptyEpoch(channel), offset: 0 } : { epoch: last.epoch, offset: last.offset };
+    return last === undefined ? { epoch: await this.#emptyEpoch(channel), offset: 0 } : { epoch: last.epoch, offset: last.offset };
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -552,8 +662,13 @@ export class NatsBroker implements Broker {
         try {
           const ack = await this.#js.publish(subject, recordBody(0, epoch, this.#clock.now(), ['']), {
             expect: { lastSubjectSequence: tail.seq },
+            // One id per renewed position, as appends have (nats-server#4320): of two nodes renewing
+            // the same position on a clustered stream, one stores its marker, the other is answered
+            // `duplicate` and finds the epoch changed when it reloads the tail.
+            msgID: `renew.${tail.epoch}.${tail.offset}.${channelToken(channel)}`,
           });
-          this.#tails.set(channel, { seq: ack.seq, epoch, offset: 0 });
+          if (ack.duplicate) continue;
+          this.#setTail(channel, { seq: ack.seq, epoch, offset: 0 });
           await this.#log.purgeBefore(subject, ack.seq);
           return;
         } catch (error) {
@@ -617,6 +732,26 @@ export class NatsBroker implements Broker {
 /** Whether the record holds the message of `offset`. */
 function holds(record: Record, offset: number): boolean {
   return firstOffset(record) <= offset && offset <= record.offset;
+}
+
+/**
+ * Raises the max age of an existing bucket's stream to `seconds` when it is shorter: creating a
+ * bucket that exists keeps its configuration, and keys would expire before `idempotencyTtl` after
+ * an operator raised it. Never lowers it (other nodes may still run with the longer one).
+ */
+async function raiseMaxAge(log: ChannelLog, stream: string, seconds: number): Promise<void> {
+  const info = await log.manager.streams.info(stream);
+  const wanted = nanos(Math.round(seconds * 1000));
+  if (info.config.max_age > 0 && info.config.max_age < wanted) await log.manager.streams.update(stream, { max_age: wanted });
+}
+
+/** Errors of appends that got no answer: they may be stored. */
+const uncertain = new WeakSet<object>();
+
+function tagHeaders(tag: string): ReturnType<typeof headers> {
+  const h = headers();
+  h.set(TAG_HEADER, tag);
+  return h;
 }
 
 /** The publish found no stream for its subject (deleted: no responder, or the API says so). */

@@ -43,6 +43,8 @@ export class PresenceCounts {
       const entry = await this.#kv.get(key);
       const current = entry !== null && entry.operation === 'PUT' ? parse(entry.string()) : undefined;
       const { next, result } = change(prune(current ?? empty(), now));
+      // Nothing changed (a sweep that found nothing expired, a repeated claim): no write.
+      if (current !== undefined && entry !== null && JSON.stringify(next) === entry.string()) return result;
       try {
         if (isEmpty(next)) {
           if (current !== undefined && entry !== null) await this.#cas.delete(key, entry.revision);
