@@ -27,7 +27,7 @@ describe('herald start --engine nats://…', () => {
     [['start', '--engine', 'nats://'], 'bad NATS engine "nats://"'],
     [['start', '--engine', 'nats://127.0.0.1'], 'every server must be host:port'],
     [['start', '--engine', 'nats://127.0.0.1:4222?replicas=9'], 'bad NATS engine option "replicas=9"'],
-    [['start', '--engine', 'nats://u:secret@127.0.0.1:4222'], 'bad NATS engine "nats://***@127.0.0.1:4222"'],
+    [['start', '--engine', 'nats://u:secret@127.0.0.1'], 'every server must be host:port'],
     [['start', '--engine', 'nats://127.0.0.1:4222?password=secret'], 'bad NATS engine option "password"'],
   ])('refuses %j with a clear error, never quoting a credential', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });

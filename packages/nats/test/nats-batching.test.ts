@@ -16,7 +16,7 @@ afterAll(() => deleteStreams(NATS_URL, prefixes));
 
 async function broker(prefix: string, historySize?: number): Promise<NatsBroker> {
   if (!prefixes.includes(prefix)) prefixes.push(prefix);
-  const opened = await NatsBroker.connect({ url: NATS_URL, prefix, historySize });
+  const opened = await NatsBroker.connect({ url: NATS_URL, prefix, ...(historySize !== undefined && { historySize }) });
   open.push(opened);
   return opened;
 }
