@@ -100,8 +100,10 @@ export function parseEngine(text: string): EngineSpec {
   }
   if (text.startsWith('nats://')) return parseNats(text);
   if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) return { kind: 'sqlite', path: text.slice('sqlite:'.length) };
-  // Whatever stands before an `@` may be a password, even in a URL no parser reads.
-  throw new RangeError(`unknown engine "${redactNatsUrl(text)}": use ${ENGINE_FORMS}`);
+  // Whatever stands before an `@` may be a password, even in a URL no parser reads; so may an
+  // option's value (`?sentinelPassword=…`): the query is not quoted.
+  const shown = redactNatsUrl(text).replace(/\?.*$/s, '?…');
+  throw new RangeError(`unknown engine "${shown}": use ${ENGINE_FORMS}`);
 }
 
 /** The engine as it may appear in logs (no password). */

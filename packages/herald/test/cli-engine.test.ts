@@ -60,6 +60,22 @@ describe('herald start --engine', () => {
     ],
     [['start', '--engine', 'redis://u:topsecret@127.0.0.1:99999'], 'not a Redis URL'],
     [['start', '--engine', 'redis:/u:topsecret@127.0.0.1'], 'unknown engine "***@127.0.0.1"'],
+    [
+      ['start', '--engine', 'redis-sentinel://10.0.0.1:26379/mymaster?sentinelPasword=topsecret'],
+      'a Redis Sentinel URL takes sentinelUsername and sentinelPassword after "?", got "sentinelPasword"',
+    ],
+    [
+      ['start', '--engine', 'redis-sentinel://u:topsecret@10.0.0.1:26379/mymaster?sentinelPassword=topsecret&sentinelPassword=topsecret'],
+      'the sentinelPassword option of a Redis Sentinel URL is given twice',
+    ],
+    [
+      ['start', '--engine', 'redis-sentinel://10.0.0.1:26379?sentinelPassword=topsecret'],
+      'a Redis Sentinel URL ends with /<master-name>, got "redis-sentinel://10.0.0.1:26379?sentinelPassword=***"',
+    ],
+    [
+      ['start', '--engine', 'redis-sentinal://10.0.0.1:26379/mymaster?sentinelPassword=topsecret'],
+      'unknown engine "redis-sentinal://10.0.0.1:26379/mymaster?…"',
+    ],
   ])('refuses %j with a clear error, and never prints a password', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);

@@ -1,4 +1,5 @@
 export { checkRedisUrl, redactUrl } from './redis-url.js';
+export { SentinelAuthError } from './sentinel-primary.js';
 export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export { RedisPresenceStore, type RedisPresenceOptions } from './redis-presence-store.js';
 export { RedisRateLimitStore, type RedisRateLimitOptions } from './redis-rate-limit-store.js';

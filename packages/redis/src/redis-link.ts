@@ -99,9 +99,15 @@ export class RedisLink {
       destroy = () => sentinel.destroy();
     }
     link.#watch(options.logger, role);
+    // With Sentinel, why the look-ups failed (a sentinel refusing the credentials, say) ends the error.
+    let lastError: unknown;
+    link.#sentinel?.on('error', (error) => (lastError = error));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cannot connect to Redis at ${where} within ${connectTimeout} ms`)), connectTimeout);
+      timer = setTimeout(() => {
+        const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+        reject(new Error(`cannot connect to Redis at ${where} within ${connectTimeout} ms${why}`, { cause: lastError }));
+      }, connectTimeout);
     });
     try {
       await Promise.race([connecting, timeout]);
@@ -487,6 +493,8 @@ function createSentinelClient(target: Exclude<RedisTarget, { mode: 'single' }>, 
     masterName: target.masterName,
     client: nodeOptions(target, settings),
     sentinelName: `herald-${settings.role}-sentinel`,
+    ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
+    ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
     commandTimeout: settings.commandTimeout,
   });
 }

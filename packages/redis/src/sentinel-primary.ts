@@ -25,6 +25,10 @@ export interface SentinelPrimaryOptions {
   readonly client: PrimaryClientOptions;
   /** `CLIENT SETNAME` of the connections to the sentinels. */
   readonly sentinelName: string;
+  /** The sentinels' own user (`AUTH`), for every sentinel connection; the primary's credentials are in `client`. */
+  readonly sentinelUsername?: string;
+  /** The sentinels' own password (`requirepass` or an ACL user's), for every sentinel connection. */
+  readonly sentinelPassword?: string;
   /** ms a sentinel, or a new primary's `ROLE`, may take to answer. */
   readonly commandTimeout: number;
   /** How often the sentinels are asked while the primary's connection is up, in ms. @default 1000 */
@@ -62,6 +66,8 @@ function connectionToSentinel(address: RedisAddress, options: SentinelPrimaryOpt
     name: options.sentinelName,
     disableOfflineQueue: true,
     commandOptions: { timeout: options.commandTimeout },
+    ...(options.sentinelUsername !== undefined && { username: options.sentinelUsername }),
+    ...(options.sentinelPassword !== undefined && { password: options.sentinelPassword }),
     socket: { host: address.host, port: address.port, connectTimeout: options.client.socket.connectTimeout, reconnectStrategy: false },
   });
 }
@@ -245,9 +251,9 @@ export class SentinelPrimary {
     const { sentinels, masterName, commandTimeout } = this.#options;
     let lastError: unknown;
     for (let tried = 0; tried < sentinels.length && !this.#closed; tried++) {
+      const at = sentinels[this.#sentinelIndex % sentinels.length]!;
       try {
         if (this.#sentinel === undefined) {
-          const at = sentinels[this.#sentinelIndex % sentinels.length]!;
           const sentinel = connectionToSentinel(at, this.#options);
           sentinel.on('error', () => {
             if (this.#sentinel === sentinel) this.#sentinel = undefined;
@@ -268,7 +274,7 @@ export class SentinelPrimary {
         this.#sentinel?.destroy();
         this.#sentinel = undefined;
         this.#sentinelIndex++;
-        lastError = error;
+        lastError = refusal(error, at, this.#options.sentinelPassword !== undefined) ?? error;
       }
     }
     // One sentinel down is no outage; none answering while the primary is unknown is one.
@@ -317,6 +323,29 @@ export class SentinelPrimary {
     this.#connected?.resolve();
     this.#connected = undefined;
     for (const listener of this.#readyListeners) listener();
+  }
+}
+
+/**
+ * A sentinel's refusal of the credentials (`NOAUTH`: none given, `WRONGPASS`/`AUTH`: wrong ones) as
+ * an error that says which options to check; `undefined` for any other error. Redis's replies never
+ * quote a password, and neither does this.
+ */
+function refusal(error: unknown, at: RedisAddress, given: boolean): SentinelAuthError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/^(NOAUTH|WRONGPASS)\b|\bAUTH\b/.test(message)) return undefined;
+  return new SentinelAuthError(at, message, given, error);
+}
+
+/** A sentinel refused the connection's credentials (see the `sentinelUsername`/`sentinelPassword` URL options). */
+export class SentinelAuthError extends Error {
+  readonly code = 'REDIS_SENTINEL_AUTH';
+  constructor(at: RedisAddress, reply: string, given: boolean, cause: unknown) {
+    const hint = given
+      ? "check the URL's sentinelUsername and sentinelPassword options"
+      : "the sentinels require a password: give it as the URL's sentinelPassword option (and sentinelUsername for an ACL user)";
+    super(`sentinel ${at.host}:${at.port} refused the connection (${reply.split('\n')[0]}): ${hint}`, { cause });
+    this.name = 'SentinelAuthError';
   }
 }
 

@@ -88,7 +88,8 @@ export async function spawnRedis(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
     const pong = await redisCli(port, 'PING').catch(() => '');
-    if (pong === 'PONG') break;
+    // A server with `requirepass` answers NOAUTH before AUTH: it is up.
+    if (pong === 'PONG' || pong.startsWith('NOAUTH')) break;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

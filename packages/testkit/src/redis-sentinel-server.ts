@@ -14,11 +14,27 @@ export interface RedisSentinelOptions {
   readonly masterName?: string;
   /** `down-after-milliseconds`: how long a silent primary stays in charge. @default 1000 */
   readonly downAfter?: number;
+  /**
+   * The sentinels' own password (`requirepass` in sentinel.conf, and `sentinel sentinel-pass` so
+   * they reach each other): the URL then carries `?sentinelPassword=…`. @default none
+   */
+  readonly sentinelPassword?: string;
+  /**
+   * With {@link sentinelPassword}: the sentinels' ACL user instead (`user <name> on >password …` in
+   * sentinel.conf, the `default` user off, `sentinel sentinel-user`): the URL then carries
+   * `sentinelUsername=…` too. @default none (`requirepass`)
+   */
+  readonly sentinelUsername?: string;
+  /**
+   * The data nodes' password (`requirepass` and `masterauth` on each, `sentinel auth-pass` on the
+   * sentinels): the URL then carries `:<password>@`. @default none
+   */
+  readonly password?: string;
 }
 
 /** A primary, its replicas and the sentinels watching them, started by a test. */
 export interface TestRedisSentinel {
-  /** `redis-sentinel://127.0.0.1:s1,127.0.0.1:s2,…/<master-name>`. */
+  /** `redis-sentinel://[:<password>@]127.0.0.1:s1,127.0.0.1:s2,…/<master-name>[?sentinelPassword=…[&sentinelUsername=…]]`. */
   readonly url: string;
   /** The data nodes (the first is the primary at start). */
   readonly nodes: readonly RedisProcess[];
@@ -42,6 +58,14 @@ export interface TestRedisSentinel {
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<TestRedisSentinel> {
   const name = options.masterName ?? 'mymaster';
   const downAfter = options.downAfter ?? 1000;
+  const { password, sentinelPassword, sentinelUsername } = options;
+  if (sentinelUsername !== undefined && sentinelPassword === undefined) throw new RangeError('sentinelUsername needs sentinelPassword');
+  // redis-cli with the credentials of the server it asks (before the command).
+  const ask = (port: number, pass: string | undefined, ...args: string[]): Promise<string> => {
+    if (pass === undefined) return redisCli(port, ...args);
+    const user = pass === sentinelPassword && sentinelUsername !== undefined ? ['--user', sentinelUsername] : [];
+    return redisCli(port, '--no-auth-warning', ...user, '--pass', pass, ...args);
+  };
   const root = await mkdtemp(join(tmpdir(), 'herald-redis-sentinel-'));
   const nodes: RedisProcess[] = [];
   const sentinels: RedisProcess[] = [];
@@ -55,7 +79,11 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       const dir = join(root, `node-${port}`);
       await mkdir(dir);
       const primary = nodes[0];
-      const node = new RedisProcess(port, dir, primary === undefined ? [] : ['--replicaof', '127.0.0.1', String(primary.port)]);
+      const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password];
+      const node = new RedisProcess(port, dir, [
+        ...auth,
+        ...(primary === undefined ? [] : ['--replicaof', '127.0.0.1', String(primary.port)]),
+      ]);
       node.role = primary === undefined ? 'primary' : 'replica';
       await node.restart();
       nodes.push(node);
@@ -73,6 +101,17 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
           `sentinel down-after-milliseconds ${name} ${downAfter}`,
           `sentinel failover-timeout ${name} 3000`,
           `sentinel parallel-syncs ${name} 1`,
+          ...(password === undefined ? [] : [`sentinel auth-pass ${name} ${password}`]),
+          ...(sentinelPassword === undefined
+            ? []
+            : sentinelUsername === undefined
+              ? [`requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`]
+              : [
+                  'user default off',
+                  `user ${sentinelUsername} on >${sentinelPassword} allcommands allchannels`,
+                  `sentinel sentinel-user ${sentinelUsername}`,
+                  `sentinel sentinel-pass ${sentinelPassword}`,
+                ]),
           '',
         ].join('\n'),
       );
@@ -82,7 +121,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     }
     const primaryPort = async (): Promise<number> => {
       for (const sentinel of sentinels.filter((s) => s.alive)) {
-        const answer = await redisCli(sentinel.port, 'SENTINEL', 'get-master-addr-by-name', name).catch(() => '');
+        const answer = await ask(sentinel.port, sentinelPassword, 'SENTINEL', 'get-master-addr-by-name', name).catch(() => '');
         const port = Number(answer.split('\n')[1]);
         if (Number.isInteger(port) && port > 0) return port;
       }
@@ -93,7 +132,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     for (;;) {
       let ready = true;
       for (const sentinel of sentinels) {
-        const info = await redisCli(sentinel.port, 'SENTINEL', 'master', name).catch(() => '');
+        const info = await ask(sentinel.port, sentinelPassword, 'SENTINEL', 'master', name).catch(() => '');
         const fields = info.split('\n');
         const field = (key: string): number => Number(fields[fields.indexOf(key) + 1]);
         if (field('num-slaves') < nodes.length - 1 || field('num-other-sentinels') < sentinels.length - 1) ready = false;
@@ -103,7 +142,14 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return {
-      url: `redis-sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${name}`,
+      url: [
+        'redis-sentinel://',
+        password === undefined ? '' : `:${encodeURIComponent(password)}@`,
+        sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+        `/${name}`,
+        sentinelPassword === undefined ? '' : `?sentinelPassword=${encodeURIComponent(sentinelPassword)}`,
+        sentinelUsername === undefined ? '' : `&sentinelUsername=${encodeURIComponent(sentinelUsername)}`,
+      ].join(''),
       nodes,
       sentinels,
       primaryPort,
@@ -113,7 +159,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
         const end = Date.now() + timeoutMs;
         for (;;) {
           const now = await primaryPort().catch(() => old);
-          if (now !== old && (await redisCli(now, 'ROLE').catch(() => '')).startsWith('master')) {
+          if (now !== old && (await ask(now, password, 'ROLE').catch(() => '')).startsWith('master')) {
             for (const node of nodes) node.role = node.port === now ? 'primary' : 'replica';
             return { old, now };
           }
