@@ -46,7 +46,8 @@ describe('review 3: renewEpoch racing batched publishes and reads', () => {
       })();
       await Promise.all([writer, renewer, reader]);
       expect(bad).toEqual([]);
-      expect(slowest).toBeLessThan(2000);
+      // Below the command timeout: no read waits out a consumer fetch whose last record was purged.
+      expect(slowest).toBeLessThan(4000);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
     }
