@@ -251,7 +251,9 @@ export class NatsBroker implements Broker {
     let reservation: Reservation | undefined;
     if (options !== undefined) {
       // Where this publish's append will go after, at the earliest: a takeover looks past it.
-      const from = this.#tails.get(channel)?.seq ?? 0;
+      // (Read when this node has none cached: from 0, a takeover would scan the whole channel, and
+      // its scan is bounded.)
+      const from = (this.#tails.get(channel) ?? (await this.#tail(channel))).seq;
       const found = await this.#keys.reserve(channel, options.idempotencyKey, options.idempotencyTtl, options.fingerprint, from);
       if (!('revision' in found)) return { duplicate: true, channel, ...found };
       reservation = found;
