@@ -49,6 +49,9 @@ describe('webhooks on Redis: a failed store is retried', () => {
     const { dispatcher, counted, warnings } = await dispatcherOn(redis.url, app.url);
     dispatcher.start();
     await dispatcher.emit({ type: 'channel_occupied', channel: 'before' });
+    // Delivered before Redis stops: this Redis keeps nothing across a restart, so an event still
+    // queued then would be gone with it (a stop racing the first delivery failed this test).
+    await app.deliveries.until(() => app.delivered().length >= 1, "'before' delivered", 5000);
     await redis.stop();
     const during = Array.from({ length: 10 }, (_, i) => dispatcher.emit({ type: 'channel_occupied', channel: `during:${i}` }));
     // The store failed (Redis did not answer within commandTimeout) before Redis comes back.
