@@ -15,6 +15,8 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
+import { Outbox } from './outbox.js';
+import { memoryOutboxStore, type OutboxStore } from './outbox-store.js';
 import { pinPositions } from './pin.js';
 import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -23,7 +25,18 @@ import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
 import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, RpcOptions, Since, TransportName } from './types.js';
+import type {
+  ChannelMap,
+  ClientState,
+  HistoryPage,
+  OutboxEvent,
+  OutboxOptions,
+  PresenceChange,
+  PublishOptions,
+  RpcOptions,
+  Since,
+  TransportName,
+} from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -53,6 +66,12 @@ export interface ClientOptions {
   readonly EventSource?: unknown;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Keeps publishes made while offline (or while the connection is down) and sends them once, in
+   * order, when connected; `true` for the defaults (see docs/client.md#offline-outbox).
+   * @default false: a publish waits for the connection and rejects when it is lost
+   */
+  readonly outbox?: boolean | OutboxOptions;
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -60,6 +79,8 @@ export type ClientEvents = {
   state: [ClientState];
   error: [HeraldClientError];
   transport: [TransportName];
+  /** With `outbox`: a queued publish was stored or given up (whichever page queued it). */
+  outbox: [OutboxEvent];
 };
 
 interface ChannelEntry {
@@ -102,14 +123,45 @@ function remember(url: string, name: TransportName, now: number): void {
   }
 }
 
-/** Seconds until a JWT's `exp`, or undefined when it is not a JWT with one. */
-function secondsToExpiry(token: string, now: number): number | undefined {
+/** A JWT's payload, unverified, or undefined when the token is not a JWT. */
+function jwtPayload(token: string): { exp?: unknown; sub?: unknown } | undefined {
   try {
-    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
-    return typeof payload.exp === 'number' ? payload.exp - now / 1000 : undefined;
+    return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; sub?: unknown };
   } catch {
     return undefined;
   }
+}
+
+/** Seconds until a JWT's `exp`, or undefined when it is not a JWT with one. */
+function secondsToExpiry(token: string, now: number): number | undefined {
+  const exp = jwtPayload(token)?.exp;
+  return typeof exp === 'number' ? exp - now / 1000 : undefined;
+}
+
+/**
+ * The outbox's store for `option`. IndexedDB's code (and `idb`) loads on first use; where the
+ * database cannot be opened (a browser that refuses storage) the items are kept in memory.
+ */
+function outboxStore(option: OutboxOptions['store']): OutboxStore {
+  if (typeof option === 'object') return option;
+  if (option !== 'indexeddb' && (option === 'memory' || typeof globalThis.indexedDB === 'undefined')) return memoryOutboxStore();
+  let store: Promise<OutboxStore> | undefined;
+  const get = (): Promise<OutboxStore> =>
+    (store ??= import('./outbox-idb.js').then(async ({ indexedDbOutboxStore }) => {
+      const db = indexedDbOutboxStore();
+      try {
+        await db.load('');
+        return db;
+      } catch {
+        return memoryOutboxStore();
+      }
+    }));
+  return {
+    persistent: true,
+    load: async (hub) => (await get()).load(hub),
+    put: async (item) => (await get()).put(item),
+    delete: async (id) => (await get()).delete(id),
+  };
 }
 
 /**
@@ -134,6 +186,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  readonly #outbox: Outbox | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -170,6 +223,34 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };
+    if (options.outbox !== undefined && options.outbox !== false) {
+      const outbox = options.outbox === true ? {} : options.outbox;
+      const limits = {
+        maxItems: outbox.maxItems ?? 1000,
+        maxBytes: outbox.maxBytes ?? 1_048_576,
+        maxAge: outbox.maxAge ?? 86_400_000,
+        idempotencyTtl: outbox.idempotencyTtl ?? 300_000,
+      };
+      for (const [name, value] of Object.entries(limits)) {
+        if (!Number.isFinite(value) || value <= 0) throw new RangeError(`outbox.${name} must be a number > 0`);
+      }
+      if (outbox.user !== undefined && (typeof outbox.user !== 'string' || outbox.user === '')) throw new TypeError('outbox.user must be a non-empty string');
+      const store = outboxStore(outbox.store);
+      this.#outbox = new Outbox(this.#url, store, limits, {
+        transport: () => this.#transport,
+        user: () => outbox.user ?? this.#user(),
+        report: (event) => this.emit('outbox', event),
+      });
+      // What an earlier page left is sent without waiting for this one to subscribe or publish.
+      if (store.persistent) {
+        void this.#outbox.pending().then(
+          (pending) => {
+            if (pending && this.state === 'idle') this.connect();
+          },
+          () => undefined,
+        );
+      }
+    }
   }
 
   /** The transport in use, once connected. */
@@ -310,12 +391,25 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   close(): void {
     this.#closedByUser = true;
     this.#stop(undefined);
+    this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown, idempotencyKey?: string) =>
-      (await this.#ready()).publish(channel, data, idempotencyKey),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) => {
+      if (this.#outbox === undefined) return (await this.#ready()).publish(channel, data, idempotencyKey);
+      if (this.state === 'closed' && this.#closedByUser) throw new HeraldClientError('closed', 'the client is closed');
+      // The outbox is keyed by user: the token tells who publishes.
+      if (this.#token === undefined && this.#options.getToken !== undefined) {
+        try {
+          this.#token = await this.#options.getToken();
+        } catch (error) {
+          throw new HeraldClientError('token', `getToken failed: ${(error as Error).message}`);
+        }
+      }
+      if (this.state === 'idle') this.connect();
+      return this.#outbox.publish(channel, data, idempotencyKey);
+    },
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
@@ -326,6 +420,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       this.#transport?.unsubscribe(sub.channel);
     },
   };
+
+  /** Who the token says publishes: its JWT `sub`, `token` for another kind of token, `anonymous` without one. */
+  #user(): string {
+    if (this.#token === undefined) return 'anonymous';
+    const sub = jwtPayload(this.#token)?.sub;
+    return typeof sub === 'string' ? `sub:${sub}` : 'token';
+  }
 
   #setState(state: ClientState): void {
     if (this.state === state) return;
@@ -401,6 +502,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#setState('connected');
     this.emit('transport', transport.name);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(transport);
+    this.#outbox?.flush();
   }
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {

@@ -1,0 +1,212 @@
+import { createClient, HeraldClientError, type HeraldClient, type OutboxEvent, type PublishResult, type TransportName } from '@herald/client/node';
+import { ErrorCode } from '@herald/protocol';
+import { Permissions } from '@herald/server';
+import { eventually, startTcpProxy, startTestHub, type TcpProxy, type TestHub } from '@herald/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+/**
+ * The offline outbox (issue 17, part 7) on real sockets: a TCP proxy between the client and a real
+ * hub cuts the network, or lets a publish reach the hub and drops its answer; every publish is then
+ * stored exactly once, in order, and its promise resolves with the position the hub gave it.
+ */
+
+const OPEN = { subscribe: 'anonymous', publish: 'anonymous', history: 'anonymous', presence: 'anonymous' } as const;
+let hub: TestHub;
+let proxy: TcpProxy;
+const clients: HeraldClient[] = [];
+let n = 0;
+
+/** Publish frames (WebSocket) each client sent, by idempotency key. */
+const sentKeys: string[] = [];
+class RecordingWebSocket extends WebSocket {
+  override send(data: string): void {
+    const frame = JSON.parse(data) as { type: string; idempotencyKey?: string };
+    if (frame.type === 'publish') sentKeys.push(frame.idempotencyKey ?? '');
+    super.send(data);
+  }
+}
+
+beforeAll(async () => {
+  hub = await startTestHub({
+    security: {
+      permissions: new Permissions({ locked: { ...OPEN, publish: 'none' } }, OPEN),
+    },
+  });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await proxy?.close();
+});
+afterAll(async () => {
+  await hub.close();
+});
+
+function client(transport: TransportName, outbox: Parameters<typeof createClient>[0]['outbox'] = true): HeraldClient {
+  const c = createClient({
+    url: proxy.url,
+    transports: [transport],
+    WebSocket: RecordingWebSocket,
+    outbox,
+    pollWait: 1,
+    timeout: 2000,
+    reconnect: { minDelay: 20, maxDelay: 100 },
+  });
+  clients.push(c);
+  return c;
+}
+
+/** What the hub stored on `channel`, read from the hub itself (not through the proxy). */
+async function stored(channel: string): Promise<unknown[]> {
+  const res = await fetch(`${hub.url}/api/history?channel=${channel}&limit=1000`);
+  const body = (await res.json()) as { messages: { data: unknown }[] };
+  return body.messages.map((m) => m.data);
+}
+
+describe.each<TransportName>(['websocket', 'sse', 'polling'])('the outbox over %s', (transport) => {
+  it('keeps publishes made while the hub is unreachable and sends each once, in order, when it is back', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:${transport}-${n++}`;
+    proxy.cut();
+    const c = client(transport);
+    const settled: PublishResult[] = [];
+    const publishes = [0, 1, 2, 3, 4].map((i) => c.publish(channel, { i }).then((r) => settled.push(r)));
+    await eventually(() => c.state === 'reconnecting', 'the client to be offline');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(settled).toEqual([]);
+    expect(await stored(channel)).toEqual([]);
+    proxy.restore();
+    await Promise.all(publishes);
+    expect(settled.map((r) => r.offset)).toEqual([1, 2, 3, 4, 5]);
+    expect(await stored(channel)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+  });
+
+  it('stores a publish once when the connection drops after it reached the hub, before the answer', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:drop-${transport}-${n++}`;
+    const c = client(transport);
+    const events: OutboxEvent[] = [];
+    c.on('outbox', (e) => events.push(e));
+    expect((await c.publish(channel, 'before')).offset).toBe(1);
+    proxy.holdReplies();
+    const first = c.publish(channel, 'sent, unanswered');
+    // The hub stored it; the client never hears so.
+    await eventually(async () => (await stored(channel)).length === 2, 'the hub to store the publish');
+    const second = c.publish(channel, 'queued behind it');
+    proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.restore();
+    const result = await first;
+    expect(result).toMatchObject({ channel, offset: 2 });
+    expect(result.duplicate).toBe(true);
+    expect((await second).offset).toBe(3);
+    expect(await stored(channel)).toEqual(['before', 'sent, unanswered', 'queued behind it']);
+    expect(events.map((e) => e.type)).toEqual(['sent', 'sent', 'sent']);
+    expect(events[1]).toMatchObject({ type: 'sent', channel, data: 'sent, unanswered', result: { offset: 2 } });
+  });
+});
+
+describe('the outbox', () => {
+  it('sends the same idempotency key on every attempt of a publish, and the hub answers the repeat as a duplicate', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:key-${n++}`;
+    const c = client('websocket');
+    await c.publish(channel, 'warm-up');
+    sentKeys.length = 0;
+    proxy.holdReplies();
+    const pending = c.publish(channel, 'x');
+    await eventually(async () => (await stored(channel)).length === 2, 'the hub to store the publish');
+    proxy.cut();
+    proxy.restore();
+    expect(await pending).toMatchObject({ offset: 2, duplicate: true });
+    expect(sentKeys).toHaveLength(2);
+    expect(sentKeys[0]).toBe(sentKeys[1]);
+    expect(sentKeys[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+  });
+
+  it('keeps the key the application gave', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:own-key-${n++}`;
+    const c = client('websocket');
+    expect(await c.publish(channel, 1, { idempotencyKey: 'order-7' })).toMatchObject({ offset: 1 });
+    expect(await c.publish(channel, 1, { idempotencyKey: 'order-7' })).toMatchObject({ offset: 1, duplicate: true });
+    expect(await stored(channel)).toEqual([1]);
+  });
+
+  it('is bounded: past maxItems or maxBytes a new publish rejects with outbox-full; the queued ones are sent', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:full-${n++}`;
+    proxy.cut();
+    const c = client('websocket', { maxItems: 2, maxBytes: 20 });
+    const a = c.publish(channel, 'a');
+    const b = c.publish(channel, 'b');
+    await expect(c.publish(channel, 'c')).rejects.toMatchObject({ name: 'HeraldClientError', code: 'outbox-full' });
+    proxy.restore();
+    expect((await a).offset).toBe(1);
+    expect((await b).offset).toBe(2);
+    proxy.cut();
+    await eventually(() => c.state === 'reconnecting', 'the client to be offline');
+    const d = c.publish(channel, 'd'.repeat(10));
+    // 12 bytes queued; 12 more would pass maxBytes (20).
+    await expect(c.publish(channel, 'e'.repeat(10))).rejects.toMatchObject({ code: 'outbox-full' });
+    proxy.restore();
+    expect((await d).offset).toBe(3);
+    expect(await stored(channel)).toEqual(['a', 'b', 'd'.repeat(10)]);
+  });
+
+  it('rejects a refused publish at once, never sends it again, and goes on with the next', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const c = client('websocket');
+    const events: OutboxEvent[] = [];
+    c.on('outbox', (e) => events.push(e));
+    proxy.cut();
+    sentKeys.length = 0;
+    const refused = c.publish('locked:1', 'no');
+    const next = c.publish(`outbox:after-refusal-${n}`, 'yes');
+    proxy.restore();
+    const error = (await refused.catch((e: unknown) => e)) as HeraldClientError;
+    expect(error).toBeInstanceOf(HeraldClientError);
+    expect(error.code).toBe(ErrorCode.Forbidden);
+    expect((await next).offset).toBe(1);
+    // Another connection later does not send it again.
+    proxy.cut();
+    proxy.restore();
+    await eventually(() => c.state === 'connected', 'the client to reconnect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sentKeys).toHaveLength(2);
+    expect(events.map((e) => e.type)).toEqual(['failed', 'sent']);
+  });
+
+  it('gives up an item never sent after maxAge (outbox-expired), and rejects publishes after close()', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:expired-${n++}`;
+    proxy.cut();
+    const c = client('websocket', { maxAge: 150 });
+    await expect(c.publish(channel, 'late')).rejects.toMatchObject({ code: 'outbox-expired' });
+    const pending = c.publish(channel, 'closed');
+    c.close();
+    await expect(pending).rejects.toMatchObject({ code: 'closed' });
+    await expect(c.publish(channel, 'after')).rejects.toMatchObject({ code: 'closed' });
+    proxy.restore();
+    expect(await stored(channel)).toEqual([]);
+  });
+
+  it('refuses a bad channel or key before queueing', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const c = client('websocket');
+    await expect(c.publish('bad name', 1)).rejects.toMatchObject({ code: ErrorCode.InvalidChannel });
+    await expect(c.publish('ok', 1, { idempotencyKey: 'has space' })).rejects.toMatchObject({ code: ErrorCode.InvalidField });
+    expect(() => createClient({ url: hub.url, outbox: { maxItems: 0 } })).toThrow(RangeError);
+  });
+
+  it('without the option, a publish still fails when the connection drops before the answer (as before)', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const c = client('websocket', false);
+    await c.publish(`outbox:off-${n}`, 1);
+    proxy.holdReplies();
+    const pending = c.publish(`outbox:off-${n++}`, 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    proxy.cut();
+    await expect(pending).rejects.toMatchObject({ code: 'closed' });
+  });
+});
