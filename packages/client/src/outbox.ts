@@ -57,6 +57,8 @@ export class Outbox {
   /** Items of every user this client knows of (its own, and those an earlier page left), by id. */
   readonly #items = new Map<string, OutboxItem>();
   readonly #waiters = new Map<string, Waiter>();
+  /** Items being written to the store: not sent before they are kept. */
+  readonly #storing = new Set<string>();
   /** Users whose stored items were loaded. */
   readonly #loaded = new Set<string>();
   #seq = 0;
@@ -116,10 +118,19 @@ export class Outbox {
       at: Date.now(),
       seq: this.#seq++,
     };
-    await this.#store.put(item);
-    if (this.#closed) throw new HeraldClientError('closed', 'the client is closed');
+    // Counted at once (publishes made in the same tick see each other), sent once stored.
     this.#items.set(id, item);
+    this.#storing.add(id);
     const settled = new Promise<PublishResult>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
+    try {
+      await this.#store.put(item);
+    } catch (error) {
+      this.#items.delete(id);
+      this.#waiters.delete(id);
+      throw new HeraldClientError('outbox-store', `the outbox could not keep the publish: ${(error as Error).message}`);
+    } finally {
+      this.#storing.delete(id);
+    }
     this.flush();
     return settled;
   }
@@ -187,6 +198,8 @@ export class Outbox {
     let next: OutboxItem | undefined;
     for (const item of this.#items.values()) {
       if (item.user !== user) continue;
+      // Order holds: nothing after an item still being stored goes before it.
+      if (this.#storing.has(item.id)) return undefined;
       if (next === undefined || item.at < next.at || (item.at === next.at && item.seq < next.seq)) next = item;
     }
     return next;
