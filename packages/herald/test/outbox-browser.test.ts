@@ -39,6 +39,8 @@ const harness = (channel: string, transport: string): string => `
     reconnect: { minDelay: 50, maxDelay: 300 },
   });
   client.on('state', (s) => log.states.push(s));
+  // A page that also listens (a polling client without channels would not poll, so never notice a cut).
+  client.subscribe(${JSON.stringify(channel)});
   client.on('outbox', (e) =>
     log.events.push({ type: e.type, data: e.data, offset: e.result?.offset, duplicate: e.result?.duplicate, error: e.error?.code }),
   );
