@@ -15,8 +15,7 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
-import { Outbox } from './outbox.js';
-import { memoryOutboxStore, type OutboxStore } from './outbox-store.js';
+import type { OutboxHandle, OutboxPlugin } from './outbox-contract.js';
 import { pinPositions } from './pin.js';
 import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -30,7 +29,6 @@ import type {
   ClientState,
   HistoryPage,
   OutboxEvent,
-  OutboxOptions,
   PresenceChange,
   PublishOptions,
   RpcOptions,
@@ -68,10 +66,10 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
   /**
    * Keeps publishes made while offline (or while the connection is down) and sends them once, in
-   * order, when connected; `true` for the defaults (see docs/client.md#offline-outbox).
-   * @default false: a publish waits for the connection and rejects when it is lost
+   * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
+   * @default none: a publish waits for the connection and rejects when it is lost
    */
-  readonly outbox?: boolean | OutboxOptions;
+  readonly outbox?: OutboxPlugin;
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -123,45 +121,14 @@ function remember(url: string, name: TransportName, now: number): void {
   }
 }
 
-/** A JWT's payload, unverified, or undefined when the token is not a JWT. */
-function jwtPayload(token: string): { exp?: unknown; sub?: unknown } | undefined {
+/** Seconds until a JWT's `exp`, or undefined when it is not a JWT with one. */
+function secondsToExpiry(token: string, now: number): number | undefined {
   try {
-    return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; sub?: unknown };
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp - now / 1000 : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** Seconds until a JWT's `exp`, or undefined when it is not a JWT with one. */
-function secondsToExpiry(token: string, now: number): number | undefined {
-  const exp = jwtPayload(token)?.exp;
-  return typeof exp === 'number' ? exp - now / 1000 : undefined;
-}
-
-/**
- * The outbox's store for `option`. IndexedDB's code (and `idb`) loads on first use; where the
- * database cannot be opened (a browser that refuses storage) the items are kept in memory.
- */
-function outboxStore(option: OutboxOptions['store']): OutboxStore {
-  if (typeof option === 'object') return option;
-  if (option !== 'indexeddb' && (option === 'memory' || typeof globalThis.indexedDB === 'undefined')) return memoryOutboxStore();
-  let store: Promise<OutboxStore> | undefined;
-  const get = (): Promise<OutboxStore> =>
-    (store ??= import('./outbox-idb.js').then(async ({ indexedDbOutboxStore }) => {
-      const db = indexedDbOutboxStore();
-      try {
-        await db.load('');
-        return db;
-      } catch {
-        return memoryOutboxStore();
-      }
-    }));
-  return {
-    persistent: true,
-    load: async (hub) => (await get()).load(hub),
-    put: async (item) => (await get()).put(item),
-    delete: async (id) => (await get()).delete(id),
-  };
 }
 
 /**
@@ -186,7 +153,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
-  readonly #outbox: Outbox | undefined;
+  readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -223,34 +190,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };
-    if (options.outbox !== undefined && options.outbox !== false) {
-      const outbox = options.outbox === true ? {} : options.outbox;
-      const limits = {
-        maxItems: outbox.maxItems ?? 1000,
-        maxBytes: outbox.maxBytes ?? 1_048_576,
-        maxAge: outbox.maxAge ?? 86_400_000,
-        idempotencyTtl: outbox.idempotencyTtl ?? 300_000,
-      };
-      for (const [name, value] of Object.entries(limits)) {
-        if (!Number.isFinite(value) || value <= 0) throw new RangeError(`outbox.${name} must be a number > 0`);
-      }
-      if (outbox.user !== undefined && (typeof outbox.user !== 'string' || outbox.user === '')) throw new TypeError('outbox.user must be a non-empty string');
-      const store = outboxStore(outbox.store);
-      this.#outbox = new Outbox(this.#url, store, limits, {
-        transport: () => this.#transport,
-        user: () => outbox.user ?? this.#user(),
-        report: (event) => this.emit('outbox', event),
-      });
-      // What an earlier page left is sent without waiting for this one to subscribe or publish.
-      if (store.persistent) {
-        void this.#outbox.pending().then(
-          (pending) => {
-            if (pending && this.state === 'idle') this.connect();
-          },
-          () => undefined,
-        );
-      }
-    }
+    this.#outbox = options.outbox?.(this.#url, {
+      transport: () => this.#transport,
+      token: () => this.#token,
+      connect: () => this.state === 'idle' && this.connect(),
+      report: (event) => this.emit('outbox', event),
+    });
   }
 
   /** The transport in use, once connected. */
@@ -420,13 +365,6 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       this.#transport?.unsubscribe(sub.channel);
     },
   };
-
-  /** Who the token says publishes: its JWT `sub`, `token` for another kind of token, `anonymous` without one. */
-  #user(): string {
-    if (this.#token === undefined) return 'anonymous';
-    const sub = jwtPayload(this.#token)?.sub;
-    return typeof sub === 'string' ? `sub:${sub}` : 'token';
-  }
 
   #setState(state: ClientState): void {
     if (this.state === state) return;

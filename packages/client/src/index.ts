@@ -1,7 +1,7 @@
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export { createClient, HeraldClient, type ClientEvents, type ClientOptions } from './client.js';
+export type { OutboxPlugin } from './outbox-contract.js';
 export { HeraldClientError } from './errors.js';
-export { memoryOutboxStore } from './outbox-store.js';
 export { Subscription, type SubscribeOptions, type SubscriptionEvents, type SubscriptionState } from './subscription.js';
 export type {
   ChannelMap,
@@ -10,9 +10,7 @@ export type {
   Gap,
   HistoryPage,
   OutboxEvent,
-  OutboxItem,
   OutboxOptions,
-  OutboxStore,
   Position,
   PresenceChange,
   PresenceMember,

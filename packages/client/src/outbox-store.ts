@@ -21,7 +21,7 @@ export interface OutboxItem {
 
 /**
  * Where an outbox keeps its items. The memory store loses them with the client; the IndexedDB
- * store ({@link indexedDbOutboxStore}) keeps them across page loads.
+ * store (`store: 'indexeddb'`) keeps them across page loads.
  */
 export interface OutboxStore {
   /** Whether items outlive the client (a later client for the same hub sends them). */
@@ -46,5 +46,31 @@ export function memoryOutboxStore(): OutboxStore {
       items.delete(id);
       return Promise.resolve();
     },
+  };
+}
+
+/**
+ * The store for `outbox({ store })`. IndexedDB's code (and `idb`) loads on first use; where the
+ * database cannot be opened (a browser that refuses storage) the items are kept in memory.
+ */
+export function outboxStore(option: 'auto' | 'memory' | 'indexeddb' | OutboxStore | undefined): OutboxStore {
+  if (typeof option === 'object') return option;
+  if (option !== 'indexeddb' && (option === 'memory' || typeof globalThis.indexedDB === 'undefined')) return memoryOutboxStore();
+  let store: Promise<OutboxStore> | undefined;
+  const get = (): Promise<OutboxStore> =>
+    (store ??= import('./outbox-idb.js').then(async ({ indexedDbOutboxStore }) => {
+      const db = indexedDbOutboxStore();
+      try {
+        await db.load('');
+        return db;
+      } catch {
+        return memoryOutboxStore();
+      }
+    }));
+  return {
+    persistent: true,
+    load: async (hub) => (await get()).load(hub),
+    put: async (item) => (await get()).put(item),
+    delete: async (id) => (await get()).delete(id),
   };
 }

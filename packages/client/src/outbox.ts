@@ -1,26 +1,51 @@
 import { checkChannelName, checkIdempotencyKey, type PublishResult } from '@herald/protocol';
 import { backoffDelay } from './backoff.js';
 import { HeraldClientError } from './errors.js';
-import type { OutboxItem, OutboxStore } from './outbox-store.js';
+import type { OutboxHandle, OutboxHost, OutboxPlugin } from './outbox-contract.js';
+import { outboxStore, type OutboxItem, type OutboxStore } from './outbox-store.js';
 import type { Transport } from './transports/transport.js';
-import type { OutboxEvent } from './types.js';
+import type { OutboxOptions } from './types.js';
+
+export { memoryOutboxStore, type OutboxItem, type OutboxStore } from './outbox-store.js';
+export type { OutboxEvent, OutboxOptions } from './types.js';
+export type { OutboxPlugin } from './outbox-contract.js';
 
 /** The outbox's limits, as {@link Outbox} takes them (defaults applied). */
-export interface OutboxLimits {
+interface OutboxLimits {
   readonly maxItems: number;
   readonly maxBytes: number;
   readonly maxAge: number;
   readonly idempotencyTtl: number;
 }
 
-/** What the outbox needs from its client. */
-export interface OutboxHost {
-  /** The connected transport, or undefined while offline. */
-  transport(): Transport | undefined;
-  /** Who publishes now (the store is keyed by hub and user). */
-  user(): string;
-  /** Reports a settled item (sent or given up), whichever page queued it. */
-  report(event: OutboxEvent): void;
+/**
+ * The offline outbox for `createClient({ outbox: outbox(options) })`: publishes made while
+ * offline (or while the connection is down) are kept, each with an idempotency key, and sent once,
+ * in order, when the client is connected. See docs/client.md#offline-outbox.
+ */
+export function outbox(options: OutboxOptions = {}): OutboxPlugin {
+  const limits: OutboxLimits = {
+    maxItems: options.maxItems ?? 1000,
+    maxBytes: options.maxBytes ?? 1_048_576,
+    maxAge: options.maxAge ?? 86_400_000,
+    idempotencyTtl: options.idempotencyTtl ?? 300_000,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (typeof value !== 'number' || !(value > 0)) throw new RangeError(`outbox ${name} must be a number > 0`);
+  }
+  const { user } = options;
+  if (user !== undefined && (typeof user !== 'string' || user === '')) throw new TypeError('outbox user must be a non-empty string');
+  return (hub, host) => new Outbox(hub, outboxStore(options.store), limits, host, user);
+}
+
+/** A JWT's `sub`, unverified, or undefined when the token is not a JWT with one. */
+function jwtSubject(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+    return typeof payload.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Waiter {
@@ -49,8 +74,10 @@ function isTransient(error: HeraldClientError): boolean {
  * sent one at a time, in order, whenever the client is connected; one sent but unanswered is sent
  * again with the same key, so the hub stores it once (answering `duplicate: true` to the repeat).
  */
-export class Outbox {
+class Outbox implements OutboxHandle {
   readonly #hub: string;
+  /** The user named by `outbox({ user })`, if any. */
+  readonly #fixedUser: string | undefined;
   readonly #store: OutboxStore;
   readonly #limits: OutboxLimits;
   readonly #host: OutboxHost;
@@ -71,18 +98,30 @@ export class Outbox {
   /** The attempt in flight: abandoned (as a lost connection) when another transport takes over. */
   #inflight: { readonly transport: Transport; abandon(): void } | undefined;
   /** The user the last flush sent as: a change drops the previous user's items this client queued. */
-  #user: string | undefined;
+  #lastUser: string | undefined;
 
-  constructor(hub: string, store: OutboxStore, limits: OutboxLimits, host: OutboxHost) {
+  constructor(hub: string, store: OutboxStore, limits: OutboxLimits, host: OutboxHost, user: string | undefined) {
     this.#hub = hub;
     this.#store = store;
     this.#limits = limits;
     this.#host = host;
+    this.#fixedUser = user;
+    // What an earlier page left is sent without waiting for this one to subscribe or publish.
+    if (store.persistent) {
+      store.load(hub).then(
+        (items) => items.length > 0 && !this.#closed && host.connect(),
+        () => undefined,
+      );
+    }
   }
 
-  /** Whether the store holds items of this hub (of any user) that a connection would send. */
-  async pending(): Promise<boolean> {
-    return (await this.#store.load(this.#hub)).length > 0;
+  /** Who publishes: `outbox({ user })`, else the token's JWT `sub`, `token` for another kind of token, `anonymous` without one. */
+  #user(): string {
+    if (this.#fixedUser !== undefined) return this.#fixedUser;
+    const token = this.#host.token();
+    if (token === undefined) return 'anonymous';
+    const sub = jwtSubject(token);
+    return sub === undefined ? 'token' : `sub:${sub}`;
   }
 
   /** Queues a publish; resolves once the hub stored it, rejects when it is refused or given up. */
@@ -96,7 +135,7 @@ export class Outbox {
     }
     const json = JSON.stringify(data);
     if (json === undefined) throw new HeraldClientError(1005, 'data must be a JSON value');
-    const user = this.#host.user();
+    const user = this.#user();
     await this.#load(user);
     if (this.#closed) throw new HeraldClientError('closed', 'the client is closed');
     const mine = [...this.#items.values()].filter((item) => item.user === user);
@@ -206,9 +245,9 @@ export class Outbox {
   }
 
   async #send(): Promise<void> {
-    const user = this.#host.user();
-    if (this.#user !== undefined && this.#user !== user) this.#dropUser(this.#user);
-    this.#user = user;
+    const user = this.#user();
+    if (this.#lastUser !== undefined && this.#lastUser !== user) this.#dropUser(this.#lastUser);
+    this.#lastUser = user;
     await this.#load(user);
     for (;;) {
       if (this.#closed) return;

@@ -54,10 +54,7 @@ export interface RpcOptions {
   readonly timeout?: number;
 }
 
-/** Where queued publishes are kept: see {@link OutboxOptions.store}. */
-export type { OutboxItem, OutboxStore } from './outbox-store.js';
-
-/** Options of the offline outbox (`createClient({ outbox })`); durations in milliseconds. */
+/** Options of the offline outbox (`outbox(options)` from `@herald/client/outbox`); durations in milliseconds. */
 export interface OutboxOptions {
   /**
    * Where queued publishes are kept: `'auto'` is IndexedDB (database `herald-outbox`) where the
@@ -77,8 +74,8 @@ export interface OutboxOptions {
    */
   readonly idempotencyTtl?: number;
   /**
-   * The user the outbox belongs to, when the token is not a JWT with `sub` (the client reads
-   * `sub`, unverified, to key the outbox; without a token the user is `anonymous`).
+   * The user the outbox belongs to, when the token is not a JWT with `sub` (the outbox reads
+   * `sub`, unverified, to key itself; without a token the user is `anonymous`).
    */
   readonly user?: string;
 }

@@ -1,4 +1,5 @@
 import { createClient, HeraldClientError, type HeraldClient, type OutboxEvent, type PublishResult, type TransportName } from '@herald/client/node';
+import { outbox, type OutboxOptions } from '@herald/client/outbox';
 import { ErrorCode } from '@herald/protocol';
 import { Permissions } from '@herald/server';
 import { eventually, startTcpProxy, startTestHub, type TcpProxy, type TestHub } from '@herald/testkit';
@@ -42,12 +43,12 @@ afterAll(async () => {
   await hub.close();
 });
 
-function client(transport: TransportName, outbox: Parameters<typeof createClient>[0]['outbox'] = true): HeraldClient {
+function client(transport: TransportName, options: OutboxOptions | false = {}): HeraldClient {
   const c = createClient({
     url: proxy.url,
     transports: [transport],
     WebSocket: RecordingWebSocket,
-    outbox,
+    ...(options !== false && { outbox: outbox(options) }),
     pollWait: 1,
     timeout: 2000,
     reconnect: { minDelay: 20, maxDelay: 100 },
@@ -197,7 +198,8 @@ describe('the outbox', () => {
     const c = client('websocket');
     await expect(c.publish('bad name', 1)).rejects.toMatchObject({ code: ErrorCode.InvalidChannel });
     await expect(c.publish('ok', 1, { idempotencyKey: 'has space' })).rejects.toMatchObject({ code: ErrorCode.InvalidField });
-    expect(() => createClient({ url: hub.url, outbox: { maxItems: 0 } })).toThrow(RangeError);
+    expect(() => outbox({ maxItems: 0 })).toThrow(RangeError);
+    expect(() => outbox({ maxAge: Number.NaN })).toThrow(RangeError);
   });
 
   it('without the option, a publish still fails when the connection drops before the answer (as before)', async () => {

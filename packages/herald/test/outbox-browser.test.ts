@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
 import { startTcpProxy, type TcpProxy } from '@herald/testkit';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +14,8 @@ import { launchChromium, WAIT_MS } from './demo-page.js';
 // (as an offline-capable app serves it from its cache): only the hub's API is cut.
 
 const bundle = loadClientBundle();
+/** The outbox's browser bundle (herald-outbox.js), which imports ./herald-client.js. */
+const outboxBundle = readFileSync(createRequire(import.meta.url).resolve('@herald/client/herald-outbox.js'), 'utf8');
 let browser: Browser;
 let server: HeraldServer;
 let port: number;
@@ -29,11 +33,12 @@ interface BoxLog {
 
 const harness = (channel: string, transport: string): string => `
   import { createClient } from '/sdk/herald-client.js';
+  import { outbox } from '/sdk/herald-outbox.js';
   const log = { states: [], events: [], results: {} };
   const client = createClient({
     url: location.origin,
     transports: [${JSON.stringify(transport)}],
-    outbox: true,
+    outbox: outbox(),
     timeout: 3000,
     pollWait: 2,
     reconnect: { minDelay: 50, maxDelay: 300 },
@@ -61,9 +66,10 @@ beforeAll(async () => {
   server = createHeraldServer({
     logger: silentLogger,
     routes: (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      if (url.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
+      const file = { '/sdk/herald-client.js': bundle, '/sdk/herald-outbox.js': outboxBundle }[url.pathname];
+      if (file === undefined || req.method !== 'GET') return false;
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
+      res.end(file);
       return true;
     },
   });
