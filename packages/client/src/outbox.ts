@@ -292,7 +292,10 @@ class Outbox implements OutboxHandle {
     }
   }
 
-  async #settle(item: OutboxItem, outcome: { type: 'sent'; result: PublishResult } | { type: 'failed'; error: HeraldClientError }): Promise<void> {
+  async #settle(
+    item: OutboxItem,
+    outcome: { type: 'sent'; result: PublishResult } | { type: 'failed'; error: HeraldClientError },
+  ): Promise<void> {
     if (!this.#items.delete(item.id)) return;
     await this.#store.delete(item.id).catch(() => undefined);
     const waiter = this.#waiters.get(item.id);
@@ -315,16 +318,13 @@ class Outbox implements OutboxHandle {
   #expire(now: number): void {
     for (const item of [...this.#items.values()]) {
       if (item.sentAt !== undefined && now - item.sentAt >= this.#limits.idempotencyTtl) {
-        void this.#settle(
-          item,
-          {
-            type: 'failed',
-            error: new HeraldClientError(
-              'outbox-unconfirmed',
-              `no answer within the hub's idempotency window (${this.#limits.idempotencyTtl} ms) since it was first sent: the hub may or may not have stored it, and sending it again could store it twice`,
-            ),
-          },
-        );
+        void this.#settle(item, {
+          type: 'failed',
+          error: new HeraldClientError(
+            'outbox-unconfirmed',
+            `no answer within the hub's idempotency window (${this.#limits.idempotencyTtl} ms) since it was first sent: the hub may or may not have stored it, and sending it again could store it twice`,
+          ),
+        });
       } else if (item.sentAt === undefined && now - item.at >= this.#limits.maxAge) {
         void this.#settle(item, {
           type: 'failed',
@@ -344,10 +344,13 @@ class Outbox implements OutboxHandle {
     }
     if (at === Infinity || this.#closed) return;
     // setTimeout holds at most 2^31-1 ms; a later deadline re-arms on the way.
-    this.#expiry = setTimeout(() => {
-      this.#expire(Date.now());
-      this.#scheduleExpiry();
-    }, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+    this.#expiry = setTimeout(
+      () => {
+        this.#expire(Date.now());
+        this.#scheduleExpiry();
+      },
+      Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1),
+    );
     // Never the reason a Node process stays up.
     (this.#expiry as { unref?: () => void }).unref?.();
   }

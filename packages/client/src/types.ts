@@ -87,7 +87,4 @@ export type OutboxEvent = {
   readonly key: string;
   readonly channel: string;
   readonly data: unknown;
-} & (
-  | { readonly type: 'sent'; readonly result: PublishResult }
-  | { readonly type: 'failed'; readonly error: HeraldClientError }
-);
+} & ({ readonly type: 'sent'; readonly result: PublishResult } | { readonly type: 'failed'; readonly error: HeraldClientError });

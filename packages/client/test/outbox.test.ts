@@ -1,4 +1,11 @@
-import { createClient, HeraldClientError, type HeraldClient, type OutboxEvent, type PublishResult, type TransportName } from '@herald/client/node';
+import {
+  createClient,
+  HeraldClientError,
+  type HeraldClient,
+  type OutboxEvent,
+  type PublishResult,
+  type TransportName,
+} from '@herald/client/node';
 import { outbox, type OutboxOptions } from '@herald/client/outbox';
 import { ErrorCode } from '@herald/protocol';
 import { Permissions } from '@herald/server';
