@@ -97,8 +97,6 @@ class Outbox implements OutboxHandle {
   #closed = false;
   /** The attempt in flight: abandoned (as a lost connection) when another transport takes over. */
   #inflight: { readonly transport: Transport; abandon(): void } | undefined;
-  /** The user the last flush sent as: a change drops the previous user's items this client queued. */
-  #lastUser: string | undefined;
 
   constructor(hub: string, store: OutboxStore, limits: OutboxLimits, host: OutboxHost, user: string | undefined) {
     this.#hub = hub;
@@ -246,8 +244,7 @@ class Outbox implements OutboxHandle {
 
   async #send(): Promise<void> {
     const user = this.#user();
-    if (this.#lastUser !== undefined && this.#lastUser !== user) this.#dropUser(this.#lastUser);
-    this.#lastUser = user;
+    this.#dropOthers(user);
     await this.#load(user);
     for (;;) {
       if (this.#closed) return;
@@ -355,15 +352,15 @@ class Outbox implements OutboxHandle {
     (this.#expiry as { unref?: () => void }).unref?.();
   }
 
-  /** The user changed: what this client queued for the previous one is dropped, never sent as the new one. */
-  #dropUser(previous: string): void {
+  /** The user changed: what this client holds for another user is dropped, never sent as this one. */
+  #dropOthers(user: string): void {
     for (const item of [...this.#items.values()]) {
-      if (item.user !== previous) continue;
+      if (item.user === user) continue;
       void this.#settle(item, {
         type: 'failed',
-        error: new HeraldClientError('outbox-user-changed', `queued by user ${previous}; the client now publishes as another user`),
+        error: new HeraldClientError('outbox-user-changed', `queued by user ${item.user}; the client now publishes as another user`),
       });
+      this.#loaded.delete(item.user);
     }
-    this.#loaded.delete(previous);
   }
 }

@@ -8,8 +8,9 @@ import {
 } from '@herald/client/node';
 import { outbox, type OutboxOptions } from '@herald/client/outbox';
 import { ErrorCode } from '@herald/protocol';
-import { Permissions } from '@herald/server';
+import { JwtAuthenticator, Permissions } from '@herald/server';
 import { eventually, startTcpProxy, startTestHub, type TcpProxy, type TestHub } from '@herald/testkit';
+import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -198,6 +199,60 @@ describe('the outbox', () => {
     await expect(c.publish(channel, 'after')).rejects.toMatchObject({ code: 'closed' });
     proxy.restore();
     expect(await stored(channel)).toEqual([]);
+  });
+
+  it('gives up a publish sent but unanswered past the idempotency window (outbox-unconfirmed) rather than risk a second copy', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:unconfirmed-${n++}`;
+    const c = client('websocket', { idempotencyTtl: 300 });
+    await c.publish(channel, 'warm-up');
+    proxy.holdReplies();
+    // Settled by the expiry timer, maybe before the connection is back: caught at once.
+    const pending = c.publish(channel, 'maybe');
+    pending.catch(() => undefined);
+    await eventually(async () => (await stored(channel)).length === 2, 'the hub to store the publish');
+    proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    proxy.restore();
+    await expect(pending).rejects.toMatchObject({ code: 'outbox-unconfirmed' });
+    expect(await stored(channel)).toEqual(['warm-up', 'maybe']);
+  });
+
+  it("never sends a queued publish with another user's credentials: a user change drops it (outbox-user-changed)", async () => {
+    const secret = 'outbox-test-secret-0123456789abcdef0123';
+    const authHub = await startTestHub({
+      security: {
+        authenticator: new JwtAuthenticator({ secret }),
+        permissions: new Permissions({}, { ...OPEN, publish: 'authenticated' }),
+      },
+    });
+    try {
+      const sign = (sub: string): Promise<string> =>
+        new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+      proxy = await startTcpProxy(authHub.port);
+      let token = await sign('alice');
+      const c = createClient({
+        url: proxy.url,
+        transports: ['websocket'],
+        getToken: () => Promise.resolve(token),
+        outbox: outbox(),
+        reconnect: { minDelay: 20, maxDelay: 100 },
+      });
+      clients.push(c);
+      const channel = `outbox:users-${n++}`;
+      expect((await c.publish(channel, 'alice-1')).offset).toBe(1);
+      proxy.cut();
+      await eventually(() => c.state === 'reconnecting', 'the client to be offline');
+      const queued = c.publish(channel, 'alice-2');
+      token = await sign('bob');
+      proxy.restore();
+      await expect(queued).rejects.toMatchObject({ code: 'outbox-user-changed' });
+      expect((await c.publish(channel, 'bob-1')).offset).toBe(2);
+      const res = await fetch(`${authHub.url}/api/history?channel=${channel}&limit=10`, { headers: { authorization: `Bearer ${token}` } });
+      expect(((await res.json()) as { messages: { data: unknown }[] }).messages.map((m) => m.data)).toEqual(['alice-1', 'bob-1']);
+    } finally {
+      await authHub.close();
+    }
   });
 
   it('refuses a bad channel or key before queueing', async () => {
