@@ -38,6 +38,23 @@ export function outbox(options: OutboxOptions = {}): OutboxPlugin {
   return (hub, host) => new Outbox(hub, outboxStore(options.store), limits, host, user);
 }
 
+/** Whether `value`, read from a store, is an item this outbox can send. */
+function isItem(value: unknown, hub: string): value is OutboxItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Record<string, unknown>;
+  if (item['hub'] !== hub || typeof item['id'] !== 'string' || typeof item['user'] !== 'string') return false;
+  if (!checkChannelName(item['channel']).ok || !checkIdempotencyKey(item['key']).ok) return false;
+  if (typeof item['at'] !== 'number' || typeof item['seq'] !== 'number') return false;
+  if (item['sentAt'] !== undefined && typeof item['sentAt'] !== 'number') return false;
+  if (typeof item['json'] !== 'string') return false;
+  try {
+    JSON.parse(item['json']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A JWT's `sub`, unverified, or undefined when the token is not a JWT with one. */
 function jwtSubject(token: string): string | undefined {
   try {
@@ -131,7 +148,13 @@ class Outbox implements OutboxHandle {
       const key = checkIdempotencyKey(idempotencyKey);
       if (!key.ok) throw new HeraldClientError(key.error.code, key.error.message);
     }
-    const json = JSON.stringify(data);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch (error) {
+      // A cycle, a BigInt: nothing the hub could take.
+      throw new HeraldClientError(1005, `data is not JSON: ${(error as Error).message}`);
+    }
     if (json === undefined) throw new HeraldClientError(1005, 'data must be a JSON value');
     const user = this.#user();
     await this.#load(user);
@@ -185,13 +208,15 @@ class Outbox implements OutboxHandle {
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#flushing = true;
-    void this.#drain().finally(() => {
-      this.#flushing = false;
-      if (this.#again) {
-        this.#again = false;
-        this.flush();
-      } else this.#scheduleExpiry();
-    });
+    void this.#drain()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#flushing = false;
+        if (this.#again) {
+          this.#again = false;
+          this.flush();
+        } else this.#scheduleExpiry();
+      });
   }
 
   /**
@@ -227,7 +252,15 @@ class Outbox implements OutboxHandle {
       this.#loaded.delete(user);
       return;
     }
-    for (const item of stored) if (item.user === user && !this.#items.has(item.id)) this.#items.set(item.id, item);
+    for (const item of stored as unknown[]) {
+      if (!isItem(item, this.#hub)) {
+        // Not what an outbox wrote (another version, a damaged store): dropped, never sent.
+        const id = (item as { id?: unknown } | null)?.id;
+        if (typeof id === 'string') void this.#store.delete(id).catch(() => undefined);
+        continue;
+      }
+      if (item.user === user && !this.#items.has(item.id)) this.#items.set(item.id, item);
+    }
   }
 
   /** The next item of `user` to send: the oldest. */

@@ -6,7 +6,7 @@ import {
   type PublishResult,
   type TransportName,
 } from '@herald/client/node';
-import { outbox, type OutboxOptions } from '@herald/client/outbox';
+import { outbox, type OutboxItem, type OutboxOptions, type OutboxStore } from '@herald/client/outbox';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions } from '@herald/server';
 import { eventually, startTcpProxy, startTestHub, type TcpProxy, type TestHub } from '@herald/testkit';
@@ -253,6 +253,50 @@ describe('the outbox', () => {
     } finally {
       await authHub.close();
     }
+  });
+
+  it('sends what an earlier client left in a persistent store (connecting by itself), and drops damaged entries', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:adopted-${n++}`;
+    const kept = new Map<string, unknown>();
+    const store: OutboxStore = {
+      persistent: true,
+      load: () => Promise.resolve([...kept.values()] as OutboxItem[]),
+      put: (item) => Promise.resolve(void kept.set(item.id, { ...item })),
+      delete: (id) => Promise.resolve(void kept.delete(id)),
+    };
+    const item = (id: string, at: number, data: unknown): OutboxItem => ({
+      id,
+      hub: proxy.url,
+      user: 'anonymous',
+      key: `key-${id}`,
+      channel,
+      json: JSON.stringify(data),
+      at,
+      seq: 0,
+    });
+    // An earlier page: two items (the first sent once, unanswered), and junk.
+    kept.set('a', { ...item('a', Date.now() - 2000, 'earlier-1'), sentAt: Date.now() - 1000 });
+    kept.set('b', item('b', Date.now() - 1000, 'earlier-2'));
+    kept.set('junk', { id: 'junk', hub: proxy.url, user: 'anonymous', channel, json: '{not json', at: 0, seq: 0, key: 'k' });
+    kept.set('other-user', { ...item('other-user', 0, 'not mine'), user: 'sub:someone' });
+    const c = createClient({
+      url: proxy.url,
+      transports: ['websocket'],
+      outbox: outbox({ store }),
+      reconnect: { minDelay: 20, maxDelay: 100 },
+    });
+    clients.push(c);
+    const events: OutboxEvent[] = [];
+    c.on('outbox', (e) => events.push(e));
+    await eventually(() => events.length === 2, 'the earlier items to be sent');
+    expect(events.map((e) => [e.type, e.key, e.type === 'sent' && e.result.offset])).toEqual([
+      ['sent', 'key-a', 1],
+      ['sent', 'key-b', 2],
+    ]);
+    expect(await stored(channel)).toEqual(['earlier-1', 'earlier-2']);
+    expect([...kept.keys()]).toEqual(['other-user']);
+    await expect(c.publish(channel, 10n)).rejects.toMatchObject({ code: ErrorCode.InvalidField });
   });
 
   it('refuses a bad channel or key before queueing', async () => {
