@@ -299,6 +299,28 @@ describe('the outbox', () => {
     await expect(c.publish(channel, 10n)).rejects.toMatchObject({ code: ErrorCode.InvalidField });
   });
 
+  it("paces a backlog larger than the hub's rate limit: 3002 pauses the outbox, nothing is lost or stored twice", async () => {
+    const slow = await startTestHub({ commandsPerSecond: 20, commandBurst: 10 });
+    try {
+      proxy = await startTcpProxy(slow.port);
+      const channel = `outbox:paced-${n++}`;
+      proxy.cut();
+      const c = createClient({ url: proxy.url, transports: ['websocket'], outbox: outbox(), reconnect: { minDelay: 20, maxDelay: 100 } });
+      clients.push(c);
+      const publishes = Array.from({ length: 40 }, (_, i) => c.publish(channel, i));
+      await eventually(() => proxy.accepted > 0, 'the client to try to reach the hub');
+      proxy.restore();
+      expect((await Promise.all(publishes)).map((r) => r.offset)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      const res = await fetch(`${slow.url}/api/history?channel=${channel}&limit=100`);
+      expect(((await res.json()) as { messages: { data: unknown }[] }).messages.map((m) => m.data)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+      expect(c.state).toBe('connected');
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
+
   it('refuses a bad channel or key before queueing', async () => {
     proxy = await startTcpProxy(hub.port);
     const c = client('websocket');
