@@ -103,6 +103,8 @@ class Outbox implements OutboxHandle {
   readonly #waiters = new Map<string, Waiter>();
   /** Items being written to the store: not sent before they are kept. */
   readonly #storing = new Set<string>();
+  /** Items settled but not yet deleted from the store: a read of the store must not bring them back. */
+  readonly #deleting = new Set<string>();
   /** Users whose stored items were loaded. */
   readonly #loaded = new Set<string>();
   #seq = 0;
@@ -191,12 +193,21 @@ class Outbox implements OutboxHandle {
     } finally {
       this.#storing.delete(id);
     }
-    this.flush();
+    this.#kick();
     return settled;
   }
 
-  /** Sends what is queued, if connected; call on every (re)connection. */
+  /**
+   * Sends what is queued; called on every (re)connection. A persistent store is read again first:
+   * what another tab or an earlier page left (and its client did not send) goes too.
+   */
   flush(): void {
+    if (this.#store.persistent) this.#loaded.clear();
+    this.#kick();
+  }
+
+  /** Sends what is queued, if connected. */
+  #kick(): void {
     if (this.#closed) return;
     if (this.#flushing) {
       this.#again = true;
@@ -214,7 +225,7 @@ class Outbox implements OutboxHandle {
         this.#flushing = false;
         if (this.#again) {
           this.#again = false;
-          this.flush();
+          this.#kick();
         } else this.#scheduleExpiry();
       });
   }
@@ -259,7 +270,7 @@ class Outbox implements OutboxHandle {
         if (typeof id === 'string') void this.#store.delete(id).catch(() => undefined);
         continue;
       }
-      if (item.user === user && !this.#items.has(item.id)) this.#items.set(item.id, item);
+      if (item.user === user && !this.#items.has(item.id) && !this.#deleting.has(item.id)) this.#items.set(item.id, item);
     }
   }
 
@@ -305,7 +316,7 @@ class Outbox implements OutboxHandle {
         // Sent again with the same key: on the next connection, or after a backoff while connected.
         if (this.#host.transport() === transport) {
           const delay = backoffDelay(this.#failures++, 500, 30_000);
-          this.#retry = setTimeout(() => this.flush(), delay);
+          this.#retry = setTimeout(() => this.#kick(), delay);
         }
         return;
       }
@@ -327,7 +338,9 @@ class Outbox implements OutboxHandle {
     outcome: { type: 'sent'; result: PublishResult } | { type: 'failed'; error: HeraldClientError },
   ): Promise<void> {
     if (!this.#items.delete(item.id)) return;
+    this.#deleting.add(item.id);
     await this.#store.delete(item.id).catch(() => undefined);
+    this.#deleting.delete(item.id);
     const waiter = this.#waiters.get(item.id);
     this.#waiters.delete(item.id);
     const base = { id: item.id, key: item.key, channel: item.channel, data: JSON.parse(item.json) as unknown };

@@ -6,7 +6,7 @@ import {
   type PublishResult,
   type TransportName,
 } from '@herald/client/node';
-import { outbox, type OutboxItem, type OutboxOptions, type OutboxStore } from '@herald/client/outbox';
+import { memoryOutboxStore, outbox, type OutboxItem, type OutboxOptions, type OutboxStore } from '@herald/client/outbox';
 import { ErrorCode } from '@herald/protocol';
 import { JwtAuthenticator, Permissions } from '@herald/server';
 import { eventually, startTcpProxy, startTestHub, type TcpProxy, type TestHub } from '@herald/testkit';
@@ -297,6 +297,37 @@ describe('the outbox', () => {
     expect(await stored(channel)).toEqual(['earlier-1', 'earlier-2']);
     expect([...kept.keys()]).toEqual(['other-user']);
     await expect(c.publish(channel, 10n)).rejects.toMatchObject({ code: ErrorCode.InvalidField });
+  });
+
+  it('a client already running sends, at its next connection, what another client of the same store left', async () => {
+    proxy = await startTcpProxy(hub.port);
+    const channel = `outbox:shared-${n++}`;
+    const store = memoryOutboxStore();
+    const persistent: OutboxStore = { ...store, persistent: true };
+    const make = (): HeraldClient => {
+      const c = createClient({
+        url: proxy.url,
+        transports: ['websocket'],
+        outbox: outbox({ store: persistent }),
+        reconnect: { minDelay: 20, maxDelay: 100 },
+      });
+      clients.push(c);
+      return c;
+    };
+    const running = make();
+    const events: OutboxEvent[] = [];
+    running.on('outbox', (e) => events.push(e));
+    expect((await running.publish(channel, 'running')).offset).toBe(1);
+    proxy.cut();
+    const leaving = make();
+    const left = leaving.publish(channel, 'left behind');
+    await eventually(async () => (await store.load(proxy.url)).length === 1, 'the item to be kept');
+    leaving.close();
+    await expect(left).rejects.toMatchObject({ code: 'closed' });
+    proxy.restore();
+    await eventually(() => events.length === 2, 'the running client to send it');
+    expect(events[1]).toMatchObject({ type: 'sent', data: 'left behind', result: { offset: 2 } });
+    expect(await stored(channel)).toEqual(['running', 'left behind']);
   });
 
   it("paces a backlog larger than the hub's rate limit: 3002 pauses the outbox, nothing is lost or stored twice", async () => {
