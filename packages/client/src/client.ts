@@ -167,6 +167,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
+      presenceResync: (channel) => {
+        for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.joinLeave) sub.presenceResync();
+      },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };

@@ -31,6 +31,8 @@ export interface Link {
   message(envelope: Envelope): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
+  /** Joins or leaves of the channel were lost (a poller's buffer on the hub overflowed). */
+  presenceResync(channel: string): void;
   /** The hub refused a channel while the transport opened (the connection stays up). */
   refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */

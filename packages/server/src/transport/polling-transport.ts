@@ -162,8 +162,8 @@ export class PollingTransport implements Transport {
       await presence.seen(poller.session, channels, infos);
     }
     const askedWait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
-    // Joins or leaves are waiting for this session: answer at once.
-    const wait = typeof askedWait === 'number' && poller?.session.pending === true ? 0 : askedWait;
+    // A new session's token, or joins or leaves waiting for the session: answer at once.
+    const wait = typeof askedWait === 'number' && (poller?.issued === true || poller?.session.pending === true) ? 0 : askedWait;
     if (typeof wait === 'object') return sendError(res, wait, headers);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
     if (typeof limit === 'object') return sendError(res, limit, headers);
