@@ -34,7 +34,9 @@ describe('presence on polling, Redis engine', () => {
     const token = first.body.session as string;
     const client = token.split('.')[0]!;
     const listed = async (): Promise<string[]> =>
-      ((await (await fetch(`${b.url}/api/presence?channel=room`)).json()) as { members: { client: string }[] }).members.map((m) => m.client);
+      ((await (await fetch(`${b.url}/api/presence?channel=room`)).json()) as { members: { client: string }[] }).members.map(
+        (m) => m.client,
+      );
     expect(await listed()).toContain(client);
     await watcher.frames.until((fs) => fs.some((f) => f.type === 'join' && f.member.client === client), 'the join on the other node');
 
