@@ -156,6 +156,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       fetch: fetchImpl,
       timeout: options.timeout ?? 5000,
       pollWait: options.pollWait ?? 25,
+      polling: { session: 'new' },
       token: () => this.#token,
       channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
       pinned: () => this.#pinned(),

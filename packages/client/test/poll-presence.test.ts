@@ -41,4 +41,47 @@ describe('presence over the polling transport', () => {
     c.close();
     await expect.poll(async () => (await hub!.server.hub.presence('room')).length, { timeout: 5000 }).toBe(0);
   });
+
+  it('stays the same member when the connection is lost and comes back', async () => {
+    hub = await startTestHub({ pollPresenceGrace: 30 });
+    const watcher = await WsTestClient.connect(hub.wsUrl);
+    await watcher.request({ type: 'subscribe', channel: 'blip', joinLeave: true });
+    let failNext = false;
+    const polls: string[] = [];
+    const c = createClient({
+      url: hub.url,
+      transports: ['polling'],
+      pollWait: 1,
+      reconnect: { minDelay: 20, maxDelay: 50 },
+      fetch: async (input, init) => {
+        const url = String(input);
+        if (url.includes('/api/messages') && url.includes('wait=')) {
+          polls.push(new URL(url).searchParams.get('session')!);
+          if (failNext) {
+            failNext = false;
+            throw new TypeError('fetch failed');
+          }
+        }
+        return fetch(input, init);
+      },
+    });
+    clients.push(c);
+    const states: string[] = [];
+    c.on('state', (s) => states.push(s));
+    const sub = c.subscribe('blip');
+    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+    await watcher.frames.until((fs) => fs.filter((f) => f.type === 'join').length === 2, 'the poller joins');
+    await expect.poll(() => polls.filter((p) => p !== 'new').length).toBeGreaterThan(0);
+    failNext = true;
+    await expect.poll(() => states.includes('reconnecting')).toBe(true);
+    await expect.poll(() => c.state).toBe('connected');
+    const before = polls.length;
+    await expect.poll(() => polls.length, { timeout: 5000 }).toBeGreaterThan(before + 1);
+    // One session throughout: asked for once, sent back on every later poll, across the reconnect.
+    expect(polls.filter((p) => p === 'new')).toHaveLength(1);
+    expect(new Set(polls.filter((p) => p !== 'new')).size).toBe(1);
+    expect((await hub.server.hub.presence('blip')).length).toBe(2); // the watcher and the poller
+    expect(watcher.frames.items.filter((f) => f.type === 'join' || f.type === 'leave').map((f) => f.type)).toEqual(['join', 'join']);
+    await watcher.close();
+  });
 });

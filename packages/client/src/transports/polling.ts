@@ -35,8 +35,6 @@ export class PollingTransport extends HttpOperations implements Transport {
   #abort: AbortController | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
-  /** The hub's token for this client's polling session ("new" until the first answer hands one out). */
-  #session = 'new';
   /** The poll in flight asks for a session. */
   #asking = false;
 
@@ -135,20 +133,20 @@ export class PollingTransport extends HttpOperations implements Transport {
       const abort = new AbortController();
       this.#abort = abort;
       const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
-      this.#asking = this.#session === 'new';
+      this.#asking = this.#link.polling.session === 'new';
       try {
         const answer = await request<PollAnswer>(
           this.#link,
           `/api/messages${query(channels.keys(), {
             since: known.size > 0 ? encodeCursor(known) : undefined,
             wait: String(this.#link.pollWait),
-            session: this.#session,
+            session: this.#link.polling.session,
             joinLeave: joinLeave ? '1' : undefined,
           })}`,
           { signal: abort.signal },
         );
         this.#asking = false;
-        if (typeof answer.session === 'string') this.#session = answer.session;
+        if (typeof answer.session === 'string') this.#link.polling.session = answer.session;
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);
         this.#deliver(answer.messages, answer.presence ?? []);
       } catch (error) {

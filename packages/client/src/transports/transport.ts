@@ -12,6 +12,11 @@ export interface Link {
   readonly timeout: number;
   /** Seconds a long poll is held by the hub. */
   readonly pollWait: number;
+  /**
+   * What the polling transport keeps across reconnects: the hub's token for this client's polling
+   * session ("new" until a poll hands one out), so a reconnect stays the same presence member.
+   */
+  readonly polling: { session: string };
   /** The current token, if any. */
   token(): string | undefined;
   /**
