@@ -54,7 +54,7 @@ describe('presence over the polling transport', () => {
       pollWait: 1,
       reconnect: { minDelay: 20, maxDelay: 50 },
       fetch: async (input, init) => {
-        const url = String(input);
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
         if (url.includes('/api/messages') && url.includes('wait=')) {
           polls.push(new URL(url).searchParams.get('session')!);
           if (failNext) {
