@@ -161,6 +161,15 @@ describe('presence on polling: a polling session is a member while it polls', ()
     await ws.close();
   });
 
+  it('keeps at most maxConnections sessions per node: past it a poll gets no session (and is no member)', async () => {
+    hub = await startTestHub({ maxConnections: 2 });
+    const tokens: unknown[] = [];
+    for (let i = 0; i < 3; i++) tokens.push((await poll(hub.url, 'channel=cap&since=now&session=new')).body.session);
+    expect(tokens.slice(0, 2)).toEqual([expect.any(String), expect.any(String)]);
+    expect(tokens[2]).toBeUndefined();
+    expect(await membersOf(hub, 'cap')).toHaveLength(2);
+  });
+
   it('gives another session to a token it did not issue, or issued to another user', async () => {
     hub = await startTestHub();
     const first = await poll(hub.url, 'channel=sec&since=now&session=new');

@@ -291,7 +291,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         clock,
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
         presence:
-          limits.pollPresenceGrace > 0 ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace }) : undefined,
+          limits.pollPresenceGrace > 0
+            ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace, maxSessions: limits.maxConnections })
+            : undefined,
       },
       security,
     ),

@@ -114,6 +114,8 @@ export class PollerSession implements Subscriber {
 export interface PollerPresenceOptions {
   /** Seconds a session stays a member of a channel after its last poll or answer of it. */
   readonly grace: number;
+  /** Most sessions this node keeps; past it a poll asking for a new one gets none. @default no limit */
+  readonly maxSessions?: number;
   /** Monotonic milliseconds (the timers' clock). @default performance.now */
   readonly now?: () => number;
 }
@@ -129,6 +131,7 @@ export class PollerPresence {
   readonly #signer: CursorSigner;
   readonly #logger: Logger;
   readonly #grace: number;
+  readonly #maxSessions: number;
   readonly #now: () => number;
   readonly #sessions = new Map<string, PollerSession>();
   /** Every membership, least recently seen first (re-inserted when seen). */
@@ -140,6 +143,7 @@ export class PollerPresence {
     this.#signer = signer;
     this.#logger = logger;
     this.#grace = options.grace * 1000;
+    this.#maxSessions = options.maxSessions ?? Infinity;
     this.#now = options.now ?? (() => performance.now());
     this.#sweep = setInterval(() => this.sweep(), Math.min(Math.max(this.#grace / 4, 50), 5000));
     this.#sweep.unref();
@@ -153,21 +157,26 @@ export class PollerPresence {
   /**
    * The session of a poll: the one `token` names when this hub issued it to the same user, else a
    * new one (`issued`: the answer hands its token out). `token` "new" (or anything not issued by the
-   * hub for this user) starts a session.
+   * hub for this user) starts a session; `undefined` when this node keeps `maxSessions` already.
    */
-  session(token: string, user: string | null): { session: PollerSession; issued: boolean } {
+  session(token: string, user: string | null): { session: PollerSession; issued: boolean } | undefined {
     const dot = token.indexOf('.');
     if (dot > 0 && CLIENT_ID.test(token.slice(0, dot))) {
       const client = token.slice(0, dot);
       const known = this.#sessions.get(client);
       if (known !== undefined && known.token === token && known.user === user) return { session: known, issued: false };
-      if (known === undefined && this.#signer.verifyTag(TAG_PURPOSE, bound(client, user), token.slice(dot + 1))) {
+      if (
+        known === undefined &&
+        this.#sessions.size < this.#maxSessions &&
+        this.#signer.verifyTag(TAG_PURPOSE, bound(client, user), token.slice(dot + 1))
+      ) {
         // Issued by a node that shares the secret (or before a restart): the same member.
         const session = new PollerSession(client, user, token);
         this.#sessions.set(client, session);
         return { session, issued: false };
       }
     }
+    if (this.#sessions.size >= this.#maxSessions) return undefined;
     const client = `p${randomBytes(12).toString('base64url')}`;
     const session = new PollerSession(client, user, `${client}.${this.#signer.tag(TAG_PURPOSE, bound(client, user))}`);
     this.#sessions.set(client, session);
