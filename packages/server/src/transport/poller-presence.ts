@@ -198,6 +198,8 @@ export class PollerPresence {
         this.#order.delete(key);
         membership.seen = now;
         this.#order.set(key, membership);
+        const { subscription } = membership;
+        if (subscription !== undefined) this.#hub.setJoinLeave(subscription, session.joinLeave.has(channel));
         continue;
       }
       membership = { session, channel, subscription: undefined, seen: now };
@@ -211,8 +213,7 @@ export class PollerPresence {
   async #join(membership: Membership, info: unknown): Promise<void> {
     const { session, channel } = membership;
     try {
-      // Joins and leaves of every member are delivered to the session; it keeps those asked for.
-      const outcome = await this.#hub.subscribe(session, channel, { joinLeave: true, info });
+      const outcome = await this.#hub.subscribe(session, channel, { joinLeave: session.joinLeave.has(channel), info });
       if (session.memberships.get(channel) !== membership) return this.#hub.unsubscribe(outcome.subscription);
       membership.subscription = outcome.subscription;
       outcome.start();
