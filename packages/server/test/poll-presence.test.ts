@@ -161,6 +161,16 @@ describe('presence on polling: a polling session is a member while it polls', ()
     await ws.close();
   });
 
+  it('a poll refused for a bad parameter makes no member', async () => {
+    hub = await startTestHub();
+    for (const bad of ['wait=-1', 'limit=0', 'wait=abc']) {
+      const answer = await poll(hub.url, `channel=bad&since=now&session=new&${bad}`);
+      expect(answer.status, bad).toBe(400);
+      expect(answer.body.session).toBeUndefined();
+    }
+    expect(await membersOf(hub, 'bad')).toEqual([]);
+  });
+
   it('keeps at most maxConnections sessions per node: past it a poll gets no session (and is no member)', async () => {
     hub = await startTestHub({ maxConnections: 2 });
     const tokens: unknown[] = [];

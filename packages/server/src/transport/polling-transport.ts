@@ -157,16 +157,17 @@ export class PollingTransport implements Transport {
       if (poller !== undefined) presence?.release(poller.session);
       return sendError(res, toWireError(error), headers);
     }
-    if (poller !== undefined && presence !== undefined) {
-      poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
-      await presence.seen(poller.session, channels, infos);
-    }
+    // A bad parameter fails the poll before its session is a member.
+    const refuse = (error: WireError): void => {
+      if (poller !== undefined) presence?.release(poller.session);
+      sendError(res, error, headers);
+    };
     const askedWait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
     // A new session's token, or joins or leaves waiting for the session: answer at once.
     const wait = typeof askedWait === 'number' && (poller?.issued === true || poller?.session.pending === true) ? 0 : askedWait;
-    if (typeof wait === 'object') return sendError(res, wait, headers);
+    if (typeof wait === 'object') return refuse(wait);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
-    if (typeof limit === 'object') return sendError(res, limit, headers);
+    if (typeof limit === 'object') return refuse(limit);
     const signing: Signing | undefined =
       restricted.size === 0 ? undefined : { signer: security.cursors, encodings: signedEncodings(security.cursors), channels: restricted };
     const lookback = parseNumber(params, 'lookback', 0, MAX_PIN_LOOKBACK_MS, true);
@@ -175,6 +176,10 @@ export class PollingTransport implements Transport {
       if (!fromNow || wait > 0)
         return sendError(res, { code: ErrorCode.InvalidField, message: 'lookback goes with since=now and no wait' }, headers);
       return this.#pin(res, channels, lookback, signing, headers);
+    }
+    if (poller !== undefined && presence !== undefined) {
+      poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
+      await presence.seen(poller.session, channels, infos);
     }
 
     try {
