@@ -1,4 +1,4 @@
-import { eventually, poll, publishHttp, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, poll, publishHttp, RecordingSink, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const membersOf = async (hub: TestHub, channel: string): Promise<string[]> => {
@@ -159,6 +159,19 @@ describe('presence on polling: a polling session is a member while it polls', ()
     expect(presence[0]).toEqual({ type: 'resync', channel: 'busy' });
     expect(presence.length).toBeLessThanOrEqual(100);
     await ws.close();
+  });
+
+  it('sends the presence webhook events of a poller: join on its first poll, leave after the grace period', async () => {
+    const sink = new RecordingSink(['presence_join', 'presence_leave']);
+    hub = await startTestHub({ webhookSink: sink, presenceDebounce: 0, pollPresenceGrace: 1 });
+    const first = await poll(hub.url, 'channel=hooked&since=now&session=new');
+    const client = (first.body.session as string).split('.')[0]!;
+    await sink.events.until((es) => es.some((e) => e.type === 'presence_join'), 'presence_join');
+    await sink.events.until((es) => es.some((e) => e.type === 'presence_leave'), 'presence_leave');
+    expect(sink.events.items.map((e) => [e.type, 'client' in e ? e.client : undefined, 'channel' in e ? e.channel : undefined])).toEqual([
+      ['presence_join', client, 'hooked'],
+      ['presence_leave', client, 'hooked'],
+    ]);
   });
 
   it('a poll refused for a bad parameter makes no member', async () => {

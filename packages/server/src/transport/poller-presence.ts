@@ -186,9 +186,10 @@ export class PollerPresence {
   /**
    * A poll of `channels` arrived (or was answered): the session is a member of each from now until
    * the grace period after this. Resolves once the new memberships are in the store (a failed one
-   * is logged and tried again on the next poll). `infos`: each channel's member info.
+   * is logged and tried again on the next poll). `infos`: the member info the subscribe hook gave
+   * per channel; `info`: the others' (the connect hook's), as for a WebSocket session.
    */
-  async seen(session: PollerSession, channels: readonly string[], infos?: ReadonlyMap<string, unknown>): Promise<void> {
+  async seen(session: PollerSession, channels: readonly string[], infos?: ReadonlyMap<string, unknown>, info?: unknown): Promise<void> {
     const now = this.#now();
     const joining: Promise<void>[] = [];
     for (const channel of channels) {
@@ -205,7 +206,7 @@ export class PollerPresence {
       membership = { session, channel, subscription: undefined, seen: now };
       session.memberships.set(channel, membership);
       this.#order.set(key, membership);
-      joining.push(this.#join(membership, infos?.get(channel)));
+      joining.push(this.#join(membership, infos?.get(channel) ?? info));
     }
     if (joining.length > 0) await Promise.all(joining);
   }

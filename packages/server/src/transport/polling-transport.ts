@@ -179,7 +179,7 @@ export class PollingTransport implements Transport {
     }
     if (poller !== undefined && presence !== undefined) {
       poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
-      await presence.seen(poller.session, channels, infos);
+      await presence.seen(poller.session, channels, infos, identity.info);
     }
 
     try {
