@@ -71,10 +71,10 @@ describe('presence over the polling transport', () => {
     const sub = c.subscribe('blip');
     await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
     await watcher.frames.until((fs) => fs.filter((f) => f.type === 'join').length === 2, 'the poller joins');
-    await expect.poll(() => polls.filter((p) => p !== 'new').length).toBeGreaterThan(0);
+    await expect.poll(() => polls.filter((p) => p !== 'new').length, { timeout: 5000 }).toBeGreaterThan(0);
     failNext = true;
-    await expect.poll(() => states.includes('reconnecting')).toBe(true);
-    await expect.poll(() => c.state).toBe('connected');
+    await expect.poll(() => states.includes('reconnecting'), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => c.state, { timeout: 5000 }).toBe('connected');
     const before = polls.length;
     await expect.poll(() => polls.length, { timeout: 5000 }).toBeGreaterThan(before + 1);
     // One session throughout: asked for once, sent back on every later poll, across the reconnect.

@@ -414,7 +414,8 @@ export class PollingTransport implements Transport {
       if (done) return;
       cleanup();
       if (reads !== undefined) return this.#send(res, reads, headers, signing, poller);
-      if (connectionGone(res)) return;
+      // Not into a response nobody reads: the session's events wait for its next poll.
+      if (poller !== undefined && connectionGone(res)) return;
       const body = emptyBody(channels, since, signing);
       sendBounded(
         res,
@@ -489,7 +490,8 @@ export class PollingTransport implements Transport {
     else handles.timer = setTimeout(() => respond(undefined), wait * 1000);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
-    if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
+    // (A join or leave that came before this poll could be woken: answered now.)
+    if (session?.pending === true || reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
     // Nothing new: remember where each channel stands, so the reply to a timeout carries a cursor.
     for (const read of reads) if (!since.has(read.channel)) since.set(read.channel, read.position);
   }
