@@ -84,4 +84,38 @@ describe('presence over the polling transport', () => {
     expect(watcher.frames.items.filter((f) => f.type === 'join' || f.type === 'leave').map((f) => f.type)).toEqual(['join', 'join']);
     await watcher.close();
   });
+
+  it('delivers joins and leaves between the messages they came between, within one answer', async () => {
+    hub = await startTestHub();
+    let gate: Promise<void> | undefined;
+    let open: (() => void) | undefined;
+    const c = createClient({
+      url: hub.url,
+      transports: ['polling'],
+      pollWait: 5,
+      fetch: async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (url.includes('/api/messages') && url.includes('wait=') && gate !== undefined) await gate;
+        return fetch(input, init);
+      },
+    });
+    clients.push(c);
+    const log: string[] = [];
+    const sub = c.subscribe('mix', (m) => log.push(`message ${String(m.data)}`), { joinLeave: true });
+    sub.on('presence', (p) => log.push(p.type));
+    await expect.poll(() => log.length, { timeout: 5000 }).toBe(1); // its own join
+    // Hold the client's next poll while a message, a join, a message and a leave happen.
+    gate = new Promise<void>((resolve) => (open = resolve));
+    await hub.server.hub.publish('mix', 'a');
+    const ws = await WsTestClient.connect(hub.wsUrl);
+    await ws.request({ type: 'subscribe', channel: 'mix' });
+    await hub.server.hub.publish('mix', 'b');
+    await ws.close();
+    await expect.poll(async () => (await hub!.server.hub.presence('mix')).length, { timeout: 5000 }).toBe(1);
+    await hub.server.hub.publish('mix', 'c');
+    gate = undefined;
+    open!();
+    await expect.poll(() => log.length, { timeout: 10_000 }).toBe(6);
+    expect(log).toEqual(['join', 'message a', 'join', 'message b', 'leave', 'message c']);
+  });
 });
