@@ -1,5 +1,6 @@
 export { checkChannelName, MAX_CHANNEL_LENGTH } from './channel-name.js';
 export type {
+  AckCommand,
   AuthCommand,
   Command,
   CommandId,
@@ -43,6 +44,7 @@ export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
 export type {
+  AckResult,
   AuthResult,
   CommandResult,
   CommandResults,
@@ -79,6 +81,7 @@ export {
   HOOK_TOLERANCE_SECONDS,
   type ChannelOccupiedEvent,
   type ChannelVacatedEvent,
+  type ClientAckEvent,
   type ClientHookRequestBase,
   type ClientPublishEvent,
   type ConnectHookAllow,

@@ -80,6 +80,17 @@ export interface RpcResult {
   readonly data: unknown;
 }
 
+/**
+ * `ack` reply fields (and the `POST /api/ack` body): the user's acknowledged position on the
+ * channel after the ack, which is the one acked unless a higher offset of the same epoch was
+ * acknowledged before (acks never move backwards within an epoch).
+ */
+export interface AckResult {
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
 /** The result fields of each command's reply, by command type. */
 export interface CommandResults {
   readonly subscribe: SubscribeResult;
@@ -91,6 +102,7 @@ export interface CommandResults {
   readonly auth: AuthResult;
   readonly refresh: AuthResult;
   readonly rpc: RpcResult;
+  readonly ack: AckResult;
 }
 
 /** The result fields of any command's reply. */
