@@ -102,6 +102,7 @@ export async function startHub(
       engine.tickets?.close?.(),
       engine.rateLimits?.close?.(),
       engine.webhookQueue?.close(),
+      engine.ackStore?.close?.(),
     ]);
     throw error;
   }
@@ -140,6 +141,7 @@ function serverOptions(
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
+    ...(engine.ackStore && { ackStore: engine.ackStore }),
     ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {

@@ -13,6 +13,9 @@ export const MAX_TOKEN_LENGTH = 16_384;
 /** Largest `limit` a `history` command may ask for. */
 export const MAX_HISTORY_LIMIT = 1000;
 
+/** The refusal of an `ack` (command or `POST /api/ack` body) without a valid position. */
+export const ACK_FIELDS = 'ack needs epoch (1-64 characters of A-Z a-z 0-9 _ -) and offset (an integer >= 1)';
+
 /** The outcome of {@link decodeCommand}: a command, or an error with the command id when one was readable. */
 export type DecodeResult =
   | { readonly ok: true; readonly command: DecodedCommand }
@@ -78,9 +81,7 @@ export function decodeCommand(text: string): DecodeResult {
   switch (type) {
     case 'ack': {
       const position = { epoch: frame['epoch'], offset: frame['offset'] };
-      if (!isPosition(position)) {
-        return error(id, ErrorCode.InvalidField, 'ack needs epoch (1-64 characters of A-Z a-z 0-9 _ -) and offset (an integer >= 0)');
-      }
+      if (!isPosition(position) || position.offset < 1) return error(id, ErrorCode.InvalidField, ACK_FIELDS);
       return { ok: true, command: { type, id, channel: name, epoch: position.epoch, offset: position.offset } };
     }
     case 'unsubscribe':

@@ -27,7 +27,7 @@ export {
   type CursorEntry,
   type CursorPositions,
 } from './cursor.js';
-export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
+export { ACK_FIELDS, decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
 export {
   CloseCode,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { checkChannelName, ErrorCode, exceedsJsonDepth, isPosition } from '@herald/protocol';
+import { ACK_FIELDS, checkChannelName, ErrorCode, exceedsJsonDepth, isPosition } from '@herald/protocol';
 import type { Acks } from '../acks/acks.js';
 import { authorizeAdmin } from '../admin/admin-access.js';
 import type { Security } from '../auth/security.js';
@@ -54,10 +54,7 @@ export function ackRoute(acks: Acks, security: Security, requests: RequestLimite
       const channel = checkChannelName(fields['channel']);
       if (!channel.ok) return sendError(res, channel.error, cors);
       const position = { epoch: fields['epoch'], offset: fields['offset'] };
-      if (!isPosition(position)) {
-        const message = 'ack needs epoch (1-64 characters of A-Z a-z 0-9 _ -) and offset (an integer >= 0)';
-        return sendError(res, { code: ErrorCode.InvalidField, message }, cors);
-      }
+      if (!isPosition(position) || position.offset < 1) return sendError(res, { code: ErrorCode.InvalidField, message: ACK_FIELDS }, cors);
       try {
         const context = { transport: 'http', client: nextSessionId() } as const;
         sendJson(res, 200, await acks.ack(who.identity, channel.value, position, { context, subscribed: false }), cors);
