@@ -44,7 +44,9 @@ export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
 export type {
+  AckEntry,
   AckResult,
+  AcksResult,
   AuthResult,
   CommandResult,
   CommandResults,

@@ -91,6 +91,21 @@ export interface AckResult {
   readonly offset: number;
 }
 
+/** One user's acknowledged position, as `GET /api/acks` lists it. */
+export interface AckEntry {
+  readonly user: string;
+  readonly epoch: string;
+  readonly offset: number;
+  /** When it was last acknowledged, ms since the Unix epoch (the hub's clock). */
+  readonly time: number;
+}
+
+/** The body of `GET /api/acks` (and `GET /api/admin/acks`): most recently acknowledged first. */
+export interface AcksResult {
+  readonly channel: string;
+  readonly acks: AckEntry[];
+}
+
 /** The result fields of each command's reply, by command type. */
 export interface CommandResults {
   readonly subscribe: SubscribeResult;
