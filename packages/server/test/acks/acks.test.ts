@@ -1,6 +1,6 @@
 import { ErrorCode } from '@herald/protocol';
 import { ALLOW_ALL, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
-import { eventually, RecordingSink, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, RecordingSink, startHookApp, startTestHub, WsTestClient, type HookApp, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -205,6 +205,34 @@ describe('client acks', () => {
     await eventually(() => sink.of('client_ack').length >= 3, 'a third client_ack event');
     expect(sink.of('client_ack')).toHaveLength(3);
     expect(sink.of('client_ack')[2]).toEqual({ type: 'client_ack', channel: 'chat:w', user: 'alice', epoch: top.epoch, offset: 12 });
+  });
+
+  it('a subscribe hook decides: a channel subscribed on the session is acked without asking; otherwise the hook is asked', async () => {
+    const hookSecret = 'acks-hook-secret-0123456789abcdef';
+    const app: HookApp = await startHookApp(hookSecret, (request) =>
+      (request.body['channel'] as string).startsWith('chat:no') ? { allow: false, reason: 'not yours' } : { allow: true },
+    );
+    try {
+      hub = await startTestHub(hubOptions({ hooks: { secrets: [hookSecret], subscribe: `${app.url}/subscribe` } }));
+      const top = await publish(hub, 'chat:yes', 2);
+      const no = await publish(hub, 'chat:no', 2);
+      const alice = await connect('alice');
+      await alice.request({ type: 'subscribe', channel: 'chat:yes' });
+      const asked = app.requests.items.length;
+      expect(await alice.request({ type: 'ack', channel: 'chat:yes', epoch: top.epoch, offset: 2 })).toMatchObject({ offset: 2 });
+      // Allowed by the app when it subscribed: not asked again per ack.
+      expect(app.requests.items.length).toBe(asked);
+      expect((await alice.request({ type: 'ack', channel: 'chat:no', epoch: no.epoch, offset: 1 })).error.code).toBe(ErrorCode.Forbidden);
+      expect(app.requests.items.length).toBe(asked + 1);
+      const auth = { authorization: `Bearer ${await tokenFor('alice')}` };
+      expect((await postAck(hub, JSON.stringify({ channel: 'chat:yes', epoch: top.epoch, offset: 1 }), auth)).status).toBe(200);
+      expect((await postAck(hub, JSON.stringify({ channel: 'chat:no', epoch: no.epoch, offset: 1 }), auth)).status).toBe(403);
+      expect(app.requests.items.filter((r) => r.body['transport'] === 'http')).toHaveLength(2);
+    } finally {
+      await hub?.close();
+      hub = undefined;
+      await app.close();
+    }
   });
 
   it('the webhooks option sends client_ack only when listed', async () => {
