@@ -1,4 +1,5 @@
 import {
+  MemoryAckStore,
   MemoryBroker,
   MemoryPresenceStore,
   type Broker,
@@ -188,10 +189,11 @@ export async function openEngine(
   clock?: Clock,
 ): Promise<Engine> {
   const spec = parseEngine(config.engine);
+  const ackLimits = { ttl: config.acks.ttl, maxPerChannel: config.acks.maxPerChannel };
   const retention = { historySize: config.historySize, historyTtl: config.historyTtl, historyFor, ...(clock && { clock }) };
   switch (spec.kind) {
     case 'memory':
-      return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore() };
+      return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore(), ackStore: new MemoryAckStore(ackLimits) };
     case 'redis': {
       const { prefix, memberTtl, commandTimeout, connectTimeout } = config.redis;
       const common = { url: spec.url, prefix, commandTimeout, connectTimeout, logger, ...(clock && { clock }) };
@@ -209,7 +211,7 @@ export async function openEngine(
         opened.push(tickets);
         const rateLimits = await RedisRateLimitStore.connect({ ...common });
         opened.push(rateLimits);
-        const ackStore = await RedisAckStore.connect({ ...common });
+        const ackStore = await RedisAckStore.connect({ ...common, ...ackLimits });
         opened.push(ackStore);
         // Only when webhooks are configured: a hub without them opens no connection for them.
         const webhookQueue = config.webhooks === undefined ? undefined : await RedisWebhookQueue.connect({ ...common });
@@ -247,7 +249,7 @@ export async function openEngine(
           limits: ticketLimits(config.limits),
         });
         opened.push(tickets);
-        const ackStore = await NatsAckStore.connect({ ...common });
+        const ackStore = await NatsAckStore.connect({ ...common, ...ackLimits });
         return { broker, presence, tickets, ackStore };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
@@ -255,6 +257,6 @@ export async function openEngine(
       }
     }
     case 'sqlite':
-      return createSqliteEngine({ ...retention, path: spec.path, logger });
+      return createSqliteEngine({ ...retention, path: spec.path, logger, acks: ackLimits });
   }
 }

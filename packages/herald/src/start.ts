@@ -142,6 +142,7 @@ function serverOptions(
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
     ...(engine.ackStore && { ackStore: engine.ackStore }),
+    ...(config.acks.webhookInterval !== undefined && { acks: { webhookInterval: config.acks.webhookInterval } }),
     ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {

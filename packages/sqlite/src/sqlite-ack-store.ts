@@ -74,7 +74,7 @@ export class SqliteAckStore implements AckStore {
       );
       this.#sweep = db.prepare('DELETE FROM acks WHERE time <= ?');
       this.#list = db.prepare(
-        'SELECT user, channel, epoch, "offset", time FROM acks WHERE channel = ? AND time > ? ORDER BY time DESC, user LIMIT ?',
+        'SELECT user, channel, epoch, "offset", time FROM acks WHERE channel = ? AND time > ? ORDER BY time DESC, user DESC LIMIT ?',
       );
       this.#one = db.prepare('SELECT user, channel, epoch, "offset", time FROM acks WHERE channel = ? AND user = ? AND time > ?');
       this.#ack = db.transaction((user: string, channel: string, position: Position, now: number): AckOutcome => {
