@@ -331,6 +331,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   /** Closes the connection for good; subscriptions end. */
   close(): void {
     this.#closedByUser = true;
+    // What was processed is still told to the hub (best effort: sent before the connection closes).
+    this.#acks.flush();
     this.#acks.close();
     this.#stop(undefined);
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();

@@ -153,6 +153,25 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('subscription ack 
     expect(() => sub.ack({ epoch: 'e', offset: 0 })).toThrow(TypeError);
   });
 
+  it('close() sends the acks still waiting for their interval', async () => {
+    const ch = channel();
+    const c = createClient({
+      url: hub.url,
+      transports: [transport],
+      pollWait: 5,
+      token: await tokenFor('erin'),
+      ackInterval: 60_000,
+    });
+    clients.push(c);
+    const seen: number[] = [];
+    const sub = c.subscribe(ch, (m: Envelope) => void seen.push(m.offset), { ack: 'auto' });
+    await subscribed(sub);
+    await publish(ch, 2);
+    await eventually(() => seen.length === 2, 'two messages');
+    c.close();
+    await eventually(async () => (await acked(ch, 'erin')) === 2, 'offset 2, sent by close()');
+  });
+
   it("'auto' with an async iterator acks a message once the next one is asked for", async () => {
     const ch = channel();
     const c = await client(transport, 'dave');
