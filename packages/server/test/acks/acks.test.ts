@@ -1,6 +1,15 @@
 import { ErrorCode } from '@herald/protocol';
 import { ALLOW_ALL, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
-import { eventually, RecordingSink, startHookApp, startTestHub, WsTestClient, type HookApp, type TestHub } from '@herald/testkit';
+import {
+  eventually,
+  RecordingSink,
+  startHookApp,
+  startTestHub,
+  startWebhookApp,
+  WsTestClient,
+  type HookApp,
+  type TestHub,
+} from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -228,6 +237,41 @@ describe('client acks', () => {
       expect((await postAck(hub, JSON.stringify({ channel: 'chat:yes', epoch: top.epoch, offset: 1 }), auth)).status).toBe(200);
       expect((await postAck(hub, JSON.stringify({ channel: 'chat:no', epoch: no.epoch, offset: 1 }), auth)).status).toBe(403);
       expect(app.requests.items.filter((r) => r.body['transport'] === 'http')).toHaveLength(2);
+    } finally {
+      await hub?.close();
+      hub = undefined;
+      await app.close();
+    }
+  });
+
+  it('client_ack through the webhooks setting: signed requests to the app, only when listed, coalesced', async () => {
+    const secret = 'acks-webhook-secret-0123456789abcdef';
+    const app = await startWebhookApp(secret);
+    try {
+      hub = await startTestHub(
+        hubOptions({
+          webhooks: { url: app.url, secrets: [secret], events: ['client_ack'], pollInterval: 20 },
+          acks: { webhookInterval: 200 },
+        }),
+      );
+      const top = await publish(hub, 'chat:hook', 5);
+      const alice = await connect('alice');
+      await Promise.all([1, 2, 3, 4, 5].map((offset) => alice.request({ type: 'ack', channel: 'chat:hook', epoch: top.epoch, offset })));
+      await eventually(() => app.delivered().length >= 1, 'a webhook delivery');
+      const events = app.deliveries.items.flatMap((d) => d.events);
+      expect(events).toEqual([
+        {
+          id: expect.any(String),
+          time: expect.any(Number),
+          type: 'client_ack',
+          channel: 'chat:hook',
+          user: 'alice',
+          epoch: top.epoch,
+          offset: 5,
+        },
+      ]);
+      // Every request was signed with the configured secret (the app checks each one).
+      expect(app.unsigned()).toBe(0);
     } finally {
       await hub?.close();
       hub = undefined;
