@@ -1,4 +1,5 @@
 import type { AckStore } from '@herald/server';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let counter = 0;
@@ -119,6 +120,26 @@ export function runAckStoreContract(
       const rows = await store.list(`${ch}:x.y`, { limit: 100 }, t0 + 100);
       expect(new Map(rows.map((r) => [r.user, r.offset]))).toEqual(new Map(users.map((u, i) => [u, i + 1])));
       expect((await store.list(`${ch}:x`, { limit: 100 }, t0 + 100)).map((r) => [r.user, r.offset])).toEqual([['a', 99]]);
+    });
+
+    it('property: the stored position is the last ack of another epoch, or the highest offset within it', async () => {
+      const store = await make();
+      const ack = fc.record({ epoch: fc.constantFrom('e1', 'e2', 'e3'), offset: fc.integer({ min: 1, max: 20 }) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(ack, { minLength: 1, maxLength: 12 }), async (acks) => {
+          const ch = channel();
+          let model: { epoch: string; offset: number } | undefined;
+          for (const [i, next] of acks.entries()) {
+            const moved = model === undefined || model.epoch !== next.epoch || next.offset > model.offset;
+            if (moved) model = next;
+            expect(await store.ack('p', ch, next, t0 + i)).toEqual({ position: model, moved });
+          }
+          expect((await store.list(ch, { limit: 10 }, t0 + acks.length)).map((r) => ({ epoch: r.epoch, offset: r.offset }))).toEqual([
+            model,
+          ]);
+        }),
+        { numRuns: 25 },
+      );
     });
 
     it('keeps the highest of concurrent acks of one user', async () => {
