@@ -4,6 +4,10 @@ import { HeraldClientError } from './errors.js';
 /** Milliseconds between two acks of one channel unless configured. */
 export const DEFAULT_ACK_INTERVAL = 1000;
 
+/** Whether `position` is at or behind `than` in the same epoch. */
+const behind = (position: Position, than: Position | undefined): boolean =>
+  than !== undefined && than.epoch === position.epoch && position.offset <= than.offset;
+
 /** What the queue sends through: the transport in use (undefined while there is none). */
 export interface AckSender {
   /** Sends one ack; rejects with a {@link HeraldClientError}. Undefined while not connected: the acks wait. */
@@ -34,11 +38,7 @@ export class AckQueue {
 
   /** Asks for `position` on `channel` to be acknowledged with the next flush. */
   add(channel: string, position: Position): void {
-    if (this.#closed) return;
-    const sent = this.#sent.get(channel);
-    if (sent !== undefined && sent.epoch === position.epoch && position.offset <= sent.offset) return;
-    const pending = this.#pending.get(channel);
-    if (pending !== undefined && pending.epoch === position.epoch && position.offset <= pending.offset) return;
+    if (this.#closed || behind(position, this.#sent.get(channel)) || behind(position, this.#pending.get(channel))) return;
     this.#pending.set(channel, { epoch: position.epoch, offset: position.offset });
     this.#schedule();
   }

@@ -17,40 +17,26 @@ export class Emitter<E extends Record<string, unknown[]>> {
   }
 
   /**
-   * Emits like {@link emit} and tells whether every listener returned without throwing: `true`,
-   * `false`, or, when a listener returned a promise, a promise of that (`false` once one rejects).
+   * Calls every listener. Returns `false` when one threw (rethrown in a microtask), else the
+   * promises the listeners returned (`undefined` when none did), for a caller that waits for them.
    */
-  protected emitTracked<K extends keyof E>(event: K, ...args: E[K]): boolean | Promise<boolean> {
-    let ok = true;
-    const waits: PromiseLike<unknown>[] = [];
+  protected emit<K extends keyof E>(event: K, ...args: E[K]): false | PromiseLike<unknown>[] | undefined {
+    let waits: PromiseLike<unknown>[] | undefined | false = undefined;
     for (const listener of this.#listeners[event] ?? []) {
       try {
-        const result = listener(...args);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') waits.push(result as PromiseLike<unknown>);
+        const result = listener(...args) as PromiseLike<unknown> | undefined;
+        if (typeof result?.then === 'function' && waits !== false) {
+          waits ??= [];
+          waits.push(result);
+        }
       } catch (error) {
-        ok = false;
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-    if (!ok || waits.length === 0) return ok;
-    return Promise.all(waits).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
-    for (const listener of this.#listeners[event] ?? []) {
-      try {
-        listener(...args);
-      } catch (error) {
+        waits = false;
         // Surface the application's error without unwinding the SDK's state.
         queueMicrotask(() => {
           throw error;
         });
       }
     }
+    return waits;
   }
 }

@@ -125,7 +125,7 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
    */
   ack(message: Position | Envelope<T>): void {
     const position = { epoch: message.epoch, offset: message.offset };
-    if (!isPosition(position) || position.offset < 1) throw new TypeError('ack needs an envelope or a position {epoch, offset >= 1}');
+    if (!isPosition(position) || position.offset < 1) throw new TypeError('ack needs {epoch, offset >= 1}');
     this.#ackBlocked = false;
     this.#inFlight = [];
     this.#host.ack(this.channel, position);
@@ -168,8 +168,18 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
     const at = this.position;
     if (this.state === 'unsubscribed' || (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset)) return;
     this.position = handedOut(this.channel, envelope.cursor, envelope);
-    if (this.ackMode === 'auto') this.#handled(envelope, this.emitTracked('message', envelope));
-    else this.emit('message', envelope);
+    const handled = this.emit('message', envelope);
+    if (this.ackMode === 'auto')
+      this.#handled(
+        envelope,
+        handled === false
+          ? false
+          : handled === undefined ||
+              Promise.all(handled).then(
+                () => true,
+                () => false,
+              ),
+      );
     const waiting = this.#waiting;
     this.#waiting = undefined;
     if (waiting !== undefined) {
