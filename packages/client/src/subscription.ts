@@ -43,6 +43,9 @@ export interface SubscriptionHost {
  */
 export type AckMode = 'auto' | 'manual';
 
+/** Messages of an `ack: 'auto'` subscription whose handlers' promises may be unsettled at once; past it auto acks stop. */
+const MAX_UNSETTLED = 10_000;
+
 /** Options of `client.subscribe`. */
 export interface SubscribeOptions {
   /** Start after this position (a cursor from any transport, or `{epoch, offset}` from an envelope). */
@@ -203,7 +206,12 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
     }
     const entry: { envelope: Envelope<T>; ok: boolean | undefined } = { envelope, ok: undefined };
     const queue = this.#inFlight;
-    queue.push(entry);
+    // Handlers that never settle: stop auto acks rather than hold every later message.
+    if (queue.push(entry) > MAX_UNSETTLED) {
+      this.#ackBlocked = true;
+      this.#inFlight = [];
+      return;
+    }
     const settle = (ok: boolean): void => {
       entry.ok = ok;
       // A manual ack since replaced the list: this one no longer counts.
