@@ -1,4 +1,4 @@
-import type { CursorEntry, Envelope, Gap, PresenceMember, PublishResult } from '@herald/protocol';
+import type { AckResult, CursorEntry, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
@@ -58,6 +58,8 @@ export interface Transport {
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
+  /** Acknowledges the channel's messages up to `position`; resolves with the user's acknowledged position. */
+  ack(channel: string, position: Position): Promise<AckResult>;
   /** Calls `method` through the app's rpc hook; resolves with the app's `data`; `signal` abandons the call (rejects with its reason). */
   rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown>;
   /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */

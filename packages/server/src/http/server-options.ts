@@ -1,4 +1,5 @@
 import { DEFAULT_POLL_PRESENCE_GRACE } from '../transport/poller-presence.js';
+import type { AckStore, AckStoreLimits } from '../engine/ack-store.js';
 import type { MercureOptions } from '../mercure/mercure-options.js';
 import type { PusherOptions } from '../pusher/pusher-options.js';
 import { timerMs, timerSeconds } from '../timer-delay.js';
@@ -37,6 +38,18 @@ export interface HeraldOptions extends HistoryOptions {
   readonly broker?: Broker | undefined;
   /** @default a new `MemoryPresenceStore` */
   readonly presence?: PresenceStore | undefined;
+  /**
+   * Where the users' acknowledged positions are kept (the `ack` command, `POST /api/ack`); the
+   * engine's (`RedisAckStore`, `NatsAckStore`, `createSqliteEngine`'s) so every node sees them. The
+   * hub closes it on close. @default a new `MemoryAckStore` with `acks`' limits
+   */
+  readonly ackStore?: AckStore | undefined;
+  /**
+   * Client acknowledgements: the default store's limits (`ttl` seconds, `maxPerChannel` users), and
+   * `webhookInterval`, the ms between two `client_ack` webhook events of one user and channel.
+   * `false`: the `ack` command and `POST /api/ack` are refused (1002, 404). @default on, ttl 604800, maxPerChannel 10000, webhookInterval 1000
+   */
+  readonly acks?: (AckStoreLimits & { readonly webhookInterval?: number | undefined }) | false | undefined;
   /** @default a silent logger */
   readonly logger?: Logger | undefined;
   /** @default the system clock */
