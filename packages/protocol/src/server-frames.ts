@@ -1,5 +1,5 @@
 import type { CommandId } from './commands.js';
-import type { Envelope, Gap } from './envelope.js';
+import type { DeltaPush, Envelope, Gap } from './envelope.js';
 import type { WireError } from './error-codes.js';
 import type { Position } from './position.js';
 
@@ -140,4 +140,4 @@ export interface ErrorFrame {
 }
 
 /** Every frame the hub sends on the WebSocket. */
-export type ServerFrame = Envelope | ReplyFrame | GapFrame | PresenceEventFrame | UnsubscribedFrame | ErrorFrame;
+export type ServerFrame = Envelope | DeltaPush | ReplyFrame | GapFrame | PresenceEventFrame | UnsubscribedFrame | ErrorFrame;

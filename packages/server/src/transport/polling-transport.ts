@@ -24,6 +24,8 @@ import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
+import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { capRead } from './read-cap.js';
@@ -157,18 +159,19 @@ export class PollingTransport implements Transport {
         const positions = await Promise.all(startNow.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
         for (const [channel, position] of positions) since.set(channel, position);
       }
+      const deltas = pollDeltas(this.#hub, params, channels, asked);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing);
+        return this.#send(res, reads, headers, signing, deltas);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, deltas);
       }
-      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
+      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing, deltas);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -259,18 +262,30 @@ export class PollingTransport implements Transport {
   }
 
   /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
-  #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>, signing: Signing | undefined): void {
+  #send(
+    res: ServerResponse,
+    reads: readonly ReadOutcome[],
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    deltas?: PollDeltas,
+  ): void {
     if (connectionGone(res)) return;
-    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers, this.#options.sendQueueBytes);
+    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing, deltas), headers, this.#options.sendQueueBytes);
   }
 
   /**
    * Sends the answer to a read of one channel. Answers without a gap or signatures are kept (see
    * {@link AnswerCache}): the polls of a busy channel mostly ask from the same few positions.
    */
-  #sendOne(res: ServerResponse, whole: ReadOutcome, headers: Record<string, string>, signing: Signing | undefined): void {
+  #sendOne(
+    res: ServerResponse,
+    whole: ReadOutcome,
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    deltas: PollDeltas | undefined,
+  ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined) return this.#send(res, [whole], headers, signing);
+    if (signing !== undefined || whole.gap !== undefined || deltas !== undefined) return this.#send(res, [whole], headers, signing, deltas);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -303,6 +318,7 @@ export class PollingTransport implements Transport {
     wait: number,
     headers: Record<string, string>,
     signing: Signing | undefined,
+    deltas: PollDeltas | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
     const slot = this.#options.hold(req, identity);
@@ -329,7 +345,7 @@ export class PollingTransport implements Transport {
       if (done) return;
       cleanup();
       if (reads === undefined) sendBounded(res, emptyBody(channels, since, signing), headers, this.#options.sendQueueBytes);
-      else this.#send(res, reads, headers, signing);
+      else this.#send(res, reads, headers, signing, deltas);
     };
     const expire = (): void => {
       if (done) return;
@@ -364,7 +380,11 @@ export class PollingTransport implements Transport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
-        const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
+        const signed = signing?.encodings;
+        // A client that holds the message before gets the delta (built once, shared by every such waiter).
+        const held = deltas?.held.get(single!);
+        const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
+        const body = delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message));
         sendBounded(res, body, headers, this.#options.sendQueueBytes);
         return;
       }
@@ -397,7 +417,7 @@ function handOut(channel: string, position: Position, signing: Signing | undefin
 }
 
 /** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
-function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined): string {
+function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined, deltas?: PollDeltas): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
   let more = false;
@@ -410,7 +430,12 @@ function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: 
     positions.set(read.channel, handOut(read.channel, read.position, signing));
     if (read.gap !== undefined) gaps.push(gapFields(read.gap, signed?.signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    if (read.messages.length === 0) continue;
+    const items =
+      deltas?.channels.has(read.channel) === true
+        ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
+        : messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    messages += (messages === '' ? '' : ',') + items;
   }
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
 }
