@@ -132,6 +132,9 @@ function serverOptions(
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
+    deltaNamespaces: Object.entries(config.namespaces)
+      .filter(([, rules]) => rules.delta === true)
+      .map(([name]) => name),
     idempotencyTtl: config.idempotencyTtl,
     logger,
     broker: engine.broker,

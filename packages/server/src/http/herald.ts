@@ -240,6 +240,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
+    ...(options.deltaNamespaces !== undefined && { deltaNamespaces: checkDeltaNamespaces(options.deltaNamespaces) }),
   });
   const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
   const rateLimitStore: RateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore(clock);
@@ -487,4 +488,11 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     },
     closeHub,
   };
+}
+
+/** `deltaNamespaces`, checked: namespace names (no `:`). */
+function checkDeltaNamespaces(namespaces: readonly string[]): readonly string[] {
+  for (const namespace of namespaces)
+    if (typeof namespace !== 'string' || namespace.includes(':')) throw new RangeError('deltaNamespaces must be namespace names (without ":")');
+  return namespaces;
 }
