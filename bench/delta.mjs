@@ -16,7 +16,7 @@ const UPDATES = Number(values.updates);
 /** A seeded generator, so every run measures the same updates. */
 function random(seed) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** A monitoring dashboard: 50 hosts with a few gauges each, a summary and the time. */
@@ -48,7 +48,12 @@ function tick(state, rand) {
   return next;
 }
 
-const small = (rand) => ({ user: 'u-1842', text: 'the build finished in 42 s, all green', seq: 0, at: 1_760_000_000_000 + Math.floor(rand() * 1e6) });
+const small = (rand) => ({
+  user: 'u-1842',
+  text: 'the build finished in 42 s, all green',
+  seq: 0,
+  at: 1_760_000_000_000 + Math.floor(rand() * 1e6),
+});
 const smallTick = (state, rand) => ({ ...state, seq: state.seq + 1, at: state.at + Math.floor(rand() * 1000) });
 
 const toUnits = (text) => {
@@ -99,11 +104,13 @@ function measure(name, first, next) {
   // The client must not change the object it gave the app: it applies to a copy.
   let base = JSON.parse(texts[0]);
   t0 = process.hrtime.bigint();
-  for (let i = 1; i <= UPDATES; i++) base = jsonPatch.applyPatch(structuredClone(base), JSON.parse(patches[i - 1]), false, false).newDocument;
+  for (let i = 1; i <= UPDATES; i++)
+    base = jsonPatch.applyPatch(structuredClone(base), JSON.parse(patches[i - 1]), false, false).newDocument;
   const patchApply = Number(process.hrtime.bigint() - t0) / UPDATES / 1000;
   if (JSON.stringify(base) !== texts[UPDATES]) throw new Error('patch round trip');
 
-  const row = (label, b, c, a) => `| ${name} | ${label} | ${b.toFixed(0)} | ${((b / full) * 100).toFixed(1)} % | ${c.toFixed(1)} | ${a.toFixed(1)} |`;
+  const row = (label, b, c, a) =>
+    `| ${name} | ${label} | ${b.toFixed(0)} | ${((b / full) * 100).toFixed(1)} % | ${c.toFixed(1)} | ${a.toFixed(1)} |`;
   console.log(`| ${name} | full data | ${full.toFixed(0)} | 100 % | – | – |`);
   console.log(row('fossil (JSON string)', fossilBytes / UPDATES, fossilCreate, fossilApply));
   console.log(row('RFC 6902 JSON Patch', patchBytes / UPDATES, patchCreate, patchApply));

@@ -4,6 +4,7 @@ import {
   encodePosition,
   ErrorCode,
   parseCursor,
+  type DeltaPush,
   type Envelope,
   type CursorEntry,
   type Gap,
@@ -12,7 +13,7 @@ import { HttpOperations, query, request } from './http.js';
 import type { Link, Transport } from './transport.js';
 
 interface PollAnswer {
-  messages: Envelope[];
+  messages: (Envelope | DeltaPush)[];
   cursor: string;
   gaps?: Gap[];
 }
@@ -99,7 +100,12 @@ export class PollingTransport extends HttpOperations implements Transport {
       try {
         const answer = await request<PollAnswer>(
           this.#link,
-          `/api/messages${query(channels.keys(), { since: known.size > 0 ? encodeCursor(known) : undefined, wait: String(this.#link.pollWait) })}`,
+          `/api/messages${query(channels.keys(), {
+            since: known.size > 0 ? encodeCursor(known) : undefined,
+            wait: String(this.#link.pollWait),
+            // With deltas: the offset whose data the client holds, per channel (in the `channel` order).
+            ...(this.#link.delta && { delta: '1', base: [...channels.keys()].map((c) => this.#link.held(c) ?? '').join() }),
+          })}`,
           { signal: abort.signal },
         );
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);

@@ -493,6 +493,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
 /** `deltaNamespaces`, checked: namespace names (no `:`). */
 function checkDeltaNamespaces(namespaces: readonly string[]): readonly string[] {
   for (const namespace of namespaces)
-    if (typeof namespace !== 'string' || namespace.includes(':')) throw new RangeError('deltaNamespaces must be namespace names (without ":")');
+    if (typeof namespace !== 'string' || namespace.includes(':'))
+      throw new RangeError('deltaNamespaces must be namespace names (without ":")');
   return namespaces;
 }

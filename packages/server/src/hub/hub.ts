@@ -188,7 +188,9 @@ export class Hub {
     const last = this.#channels.get(message.channel)?.last;
     if (!(last instanceof HubMessage)) return undefined;
     const live = last.offset === message.offset ? last : last.base;
-    return live !== undefined && live.offset === message.offset && live.epoch === message.epoch && live.json === message.json ? live : undefined;
+    return live !== undefined && live.offset === message.offset && live.epoch === message.epoch && live.json === message.json
+      ? live
+      : undefined;
   }
 
   /** Number of channels with at least one local subscription or listener. */

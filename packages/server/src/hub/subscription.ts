@@ -130,7 +130,10 @@ export class Subscription {
   #forward(message: HubMessage, replay: boolean): void {
     // A delta only live, right after the message it is taken against, which this subscriber received.
     const base =
-      (this.#flags & (DELTA | HAS_BASE)) === (DELTA | HAS_BASE) && !replay && message.epoch === this.epoch && message.offset === this.offset + 1;
+      (this.#flags & (DELTA | HAS_BASE)) === (DELTA | HAS_BASE) &&
+      !replay &&
+      message.epoch === this.epoch &&
+      message.offset === this.offset + 1;
     if (message.epoch !== this.epoch) {
       this.subscriber.gap(
         {

@@ -46,7 +46,12 @@ export function pollDeltas(
  * from, or the previous item) and the hub still has the live message with its delta at hand (built
  * once for every subscriber; a poll never computes one of its own).
  */
-export function pollItems(channel: string, messages: readonly HubMessage[], deltas: PollDeltas, signed: SignedEncodings | undefined): string {
+export function pollItems(
+  channel: string,
+  messages: readonly HubMessage[],
+  deltas: PollDeltas,
+  signed: SignedEncodings | undefined,
+): string {
   let previous: Position | undefined = deltas.held.get(channel);
   let out = '';
   for (const message of messages) {

@@ -140,7 +140,10 @@ export class SseStream implements Subscriber, OutboxOwner {
     const signer = signed ? this.#owner.signed : undefined;
     const event = this.#single ? deltaFrames.sseSingle(message, signer) : deltaFrames.sseData(message, signer);
     if (event === undefined) return false;
-    this.#positions.set(message.channel, signer === undefined ? { epoch: message.epoch, offset: message.offset } : signer.position(message));
+    this.#positions.set(
+      message.channel,
+      signer === undefined ? { epoch: message.epoch, offset: message.offset } : signer.position(message),
+    );
     if (!this.#single) this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
     this.#outbox.push(event, replay);
     return true;
