@@ -561,6 +561,7 @@ export class Hub {
         // Knowing the end of the log from the start lets the first live hole be repaired too.
         const top = await this.#engineCall(() => this.#broker.position(channel));
         created.top ??= top;
+        if (created.delta) await this.#seedBase(created, channel, top);
       });
       const created = new ChannelState(ready, this.deltaFor(channel));
       state = created;
@@ -569,6 +570,23 @@ export class Hub {
       this.#channels.set(channel, state);
     }
     return state;
+  }
+
+  /**
+   * A delta channel starts with its last stored message as the base of the next one, so the first
+   * live message can go as a delta too (a channel that only polls use is taken and released with
+   * each poll). Best effort: without it that message goes in full.
+   */
+  async #seedBase(state: ChannelState, channel: string, top: Position): Promise<void> {
+    if (top.offset === 0) return;
+    try {
+      const { messages } = await this.#broker.read(channel, { since: { epoch: top.epoch, offset: top.offset - 1 }, limit: 1 });
+      const last = messages[0];
+      if (state.last === undefined && last !== undefined && last.epoch === top.epoch && last.offset === top.offset)
+        state.last = new HubMessage(last);
+    } catch (error) {
+      this.#logger.debug({ err: error, channel }, 'delta base not read');
+    }
   }
 
   #detach(subscription: Subscription, state: ChannelState): void {
