@@ -39,7 +39,7 @@ class Wire {
   }
   /** Implementations of the three transports that record what they receive (and may tamper with it). */
   options(tamper?: (text: string) => string): Record<string, unknown> {
-    const wire = this;
+    const record = (text: string): void => this.record(text);
     const edit = (text: string): string => (tamper === undefined ? text : tamper(text));
     class RecordingWebSocket extends WebSocket {
       constructor(url: string) {
@@ -52,7 +52,7 @@ class Wire {
         });
         this.on('message', (data: Buffer) => {
           const text = edit(String(data));
-          wire.record(text);
+          record(text);
           handler?.({ data: text });
         });
       }
@@ -60,14 +60,14 @@ class Wire {
     class RecordingEventSource extends EventSource {
       constructor(url: string) {
         super(url);
-        this.addEventListener('message', (event) => wire.record((event as MessageEvent<string>).data));
+        this.addEventListener('message', (event) => record((event as MessageEvent<string>).data));
       }
     }
-    const recordingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const recordingFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
       const res = await fetch(input, init);
-      if (!String(input).includes('/api/messages') || !res.ok) return res;
+      if (!input.toString().includes('/api/messages') || !res.ok) return res;
       const text = await res.text();
-      wire.record(text);
+      record(text);
       return new Response(edit(text), { status: res.status, headers: res.headers });
     };
     return { WebSocket: RecordingWebSocket, EventSource: RecordingEventSource, fetch: recordingFetch };
