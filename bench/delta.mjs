@@ -5,12 +5,23 @@
 // Prints bytes per update (as they travel inside a JSON frame) and CPU per update to build the delta
 // (hub, once per message per channel) and to apply it (client).
 //
-//   node bench/delta.mjs [--updates 2000]
+// Then the hub end to end (in this process, memory engine, real sockets): --subscribers WebSocket
+// clients on one channel, each dashboard update published once; bytes delivered per message and
+// process CPU (hub and clients) per delivered message, with deltas and without.
+//
+//   npm run build && node bench/delta.mjs [--updates 2000] [--subscribers 200] [--published 300]
 import { applyDelta, createDelta } from 'fossil-delta';
 import jsonPatch from 'fast-json-patch';
 import { parseArgs } from 'node:util';
+import { applyDelta as sdkApply } from '../packages/client/dist/apply-delta.js';
 
-const { values } = parseArgs({ options: { updates: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: {
+    updates: { type: 'string', default: '2000' },
+    subscribers: { type: 'string', default: '200' },
+    published: { type: 'string', default: '300' },
+  },
+});
 const UPDATES = Number(values.updates);
 
 /** A seeded generator, so every run measures the same updates. */
@@ -88,6 +99,17 @@ function measure(name, first, next) {
     if (i === UPDATES && JSON.stringify(out) !== texts[i]) throw new Error('fossil round trip');
   }
   const fossilApply = Number(process.hrtime.bigint() - t0) / UPDATES / 1000;
+  // What the SDK does: its string applyDelta on the previous data's text, then JSON.parse.
+  t0 = process.hrtime.bigint();
+  for (let i = 1; i <= UPDATES; i++) {
+    const out = JSON.parse(sdkApply(texts[i - 1], JSON.parse(fossilDeltas[i - 1])));
+    if (i === UPDATES && JSON.stringify(out) !== texts[i]) throw new Error('sdk round trip');
+  }
+  const sdkApplyUs = Number(process.hrtime.bigint() - t0) / UPDATES / 1000;
+  // The baseline a client pays anyway for a full message: JSON.parse of the data.
+  t0 = process.hrtime.bigint();
+  for (let i = 1; i <= UPDATES; i++) JSON.parse(texts[i]);
+  const parseUs = Number(process.hrtime.bigint() - t0) / UPDATES / 1000;
 
   // RFC 6902: the hub has JSON text, so it parses the new message (the previous one's parse cached).
   let patchBytes = 0;
@@ -111,8 +133,9 @@ function measure(name, first, next) {
 
   const row = (label, b, c, a) =>
     `| ${name} | ${label} | ${b.toFixed(0)} | ${((b / full) * 100).toFixed(1)} % | ${c.toFixed(1)} | ${a.toFixed(1)} |`;
-  console.log(`| ${name} | full data | ${full.toFixed(0)} | 100 % | – | – |`);
+  console.log(`| ${name} | full data | ${full.toFixed(0)} | 100 % | – | ${parseUs.toFixed(1)} (JSON.parse) |`);
   console.log(row('fossil (JSON string)', fossilBytes / UPDATES, fossilCreate, fossilApply));
+  console.log(row('fossil, SDK applyDelta', fossilBytes / UPDATES, fossilCreate, sdkApplyUs));
   console.log(row('RFC 6902 JSON Patch', patchBytes / UPDATES, patchCreate, patchApply));
 }
 
@@ -121,3 +144,55 @@ console.log('| payload | encoding | bytes/update | of full | build µs | apply �
 console.log('|---|---|---:|---:|---:|---:|');
 measure('dashboard ~5 KB', dashboard, tick);
 measure('small ~100 B', small, smallTick);
+
+/** The hub end to end: `subscribers` WebSocket clients, `published` dashboard updates, with or without deltas. */
+async function endToEnd(delta) {
+  const { createHeraldServer, silentLogger } = await import('../packages/server/dist/index.js');
+  const { default: WebSocket } = await import('ws');
+  const server = createHeraldServer({ logger: silentLogger, deltaNamespaces: ['dash'], historySize: 10 });
+  const port = await server.listen(0, '127.0.0.1');
+  const subscribers = Number(values.subscribers);
+  const published = Number(values.published);
+  let bytes = 0;
+  let frames = 0;
+  let done;
+  const finished = new Promise((resolve) => (done = resolve));
+  const sockets = await Promise.all(
+    Array.from({ length: subscribers }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:bench', ...(delta && { delta: true }) }));
+      await new Promise((resolve) => ws.once('message', resolve));
+      ws.on('message', (data) => {
+        bytes += data.length;
+        if (++frames === subscribers * published) done();
+      });
+      return ws;
+    }),
+  );
+  const rand = random(5);
+  let state = dashboard(rand);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < published; i++) {
+    state = tick(state, rand);
+    await server.hub.publish('dash:bench', state);
+    // One update per event-loop turn or so, as a dashboard feed would (not a burst).
+    if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await finished;
+  const used = process.cpuUsage(cpu);
+  const wall = performance.now() - started;
+  for (const ws of sockets) ws.close();
+  await server.close();
+  const deliveries = subscribers * published;
+  return { bytes: bytes / deliveries, cpu: (used.user + used.system) / deliveries, wall };
+}
+
+console.log(`\nhub end to end: ${values.subscribers} WebSocket subscribers, ${values.published} dashboard updates\n`);
+console.log('| deltas | bytes/delivery | process CPU µs/delivery | wall ms |');
+console.log('|---|---:|---:|---:|');
+for (const delta of [false, true, false, true]) {
+  const r = await endToEnd(delta);
+  console.log(`| ${delta ? 'on' : 'off'} | ${r.bytes.toFixed(0)} | ${r.cpu.toFixed(2)} | ${r.wall.toFixed(0)} |`);
+}
