@@ -183,6 +183,27 @@ describe('delta pushes', () => {
     await Promise.all([ws.close(), again.close()]);
   });
 
+  it('keeps at most the previous message per delta channel (no chain of bases)', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const got: { message: any; delta: boolean | undefined }[] = [];
+    const subscriber = {
+      client: 'test',
+      user: null,
+      message: (message: any, _replay: boolean, _signed: boolean, delta?: boolean) => got.push({ message, delta }),
+      gap: () => undefined,
+      presence: () => undefined,
+    };
+    const outcome = await hub.server.hub.subscribe(subscriber, 'dash:chain', { delta: true });
+    outcome.start();
+    const published = states(5);
+    for (const data of published) await hub.server.hub.publish('dash:chain', data);
+    await expect.poll(() => got.length).toBe(5);
+    expect(got.map((g) => g.delta)).toEqual([false, true, true, true, true]);
+    for (const { message } of got.slice(0, -2)) expect(message.base).toBeUndefined();
+    expect(got[4]!.message.base).toBe(got[3]!.message);
+    expect(got[3]!.message.base).toBeUndefined();
+  });
+
   it('refuses a delta field that is not a boolean', async () => {
     hub = await startTestHub({ deltaNamespaces: ['dash'] });
     const ws = await WsTestClient.connect(hub.wsUrl);
@@ -212,12 +233,30 @@ describe('delta pushes', () => {
     await Promise.all([sse.close(), plain.close()]);
   });
 
+  it('SSE with several channels: each channel gets its own deltas, the stream id covers them all', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const sse = await SseTestClient.connect(`${hub.url}/events?channel=dash:m1&channel=dash:m2&channel=chat:m3&delta=true`);
+    await sse.ready();
+    const published = states(5);
+    for (const data of published) for (const channel of ['dash:m1', 'dash:m2', 'chat:m3']) await hub.server.hub.publish(channel, data);
+    await sse.waitForMessages(15);
+    const frames = sse.events.items.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data));
+    for (const channel of ['dash:m1', 'dash:m2']) {
+      const mine = frames.filter((f) => f.channel === channel);
+      expect(mine.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta', 'delta']);
+      expect(rebuild(mine)).toEqual(published);
+    }
+    expect(frames.filter((f) => f.channel === 'chat:m3').map((f) => f.type)).toEqual(Array(5).fill('message'));
+    expect(sse.events.items.at(-1)!.id).toMatch(/^c1\./);
+    await sse.close();
+  });
+
   it('polling: a delta only for a client that holds the base (base=<offset>), later items against the one before', async () => {
     hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
     const url = hub.url;
     const published = states(6);
     await hub.server.hub.publish('dash:p', published[0]);
-    const first = await (await fetch(`${url}/api/messages?channel=dash:p&delta=1`)).json();
+    const first = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1`)).json()) as any;
     expect(first.messages.map((m: any) => m.type)).toEqual(['message']);
     // A held poll from the position it holds is woken by the next message: a delta, shared by every such poll.
     const held = (base: string): Promise<any> =>
@@ -237,16 +276,16 @@ describe('delta pushes', () => {
     await listener.request({ type: 'subscribe', channel: 'dash:p', delta: true });
     for (const data of published.slice(2)) await hub.server.hub.publish('dash:p', data);
     await waitPushes(listener, 4);
-    const rest = await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=2`)).json();
+    const rest = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=2`)).json()) as any;
     expect(rest.messages.map((m: any) => m.offset)).toEqual([3, 4, 5, 6]);
     expect(rest.messages.map((m: any) => m.type)).toEqual(['message', 'message', 'delta', 'delta']);
     expect(rebuild([first.messages[0], a.messages[0], ...rest.messages])).toEqual(published);
     // A base other than the cursor's offset is ignored: the first item goes in full.
-    const wrong = await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=1`)).json();
+    const wrong = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=1`)).json()) as any;
     expect(wrong.messages.map((m: any) => m.type)).toEqual(['message', 'message', 'delta', 'delta']);
     expect(rebuild(wrong.messages)).toEqual(published.slice(2));
     // Without delta=1, never a delta.
-    const none = await (await fetch(`${url}/api/messages?channel=dash:p&since=${a.cursor}&base=2`)).json();
+    const none = (await (await fetch(`${url}/api/messages?channel=dash:p&since=${a.cursor}&base=2`)).json()) as any;
     expect(none.messages.every((m: any) => m.type === 'message')).toBe(true);
     await listener.close();
   });
