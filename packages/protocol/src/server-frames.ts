@@ -23,6 +23,8 @@ export interface SubscribeResult {
   readonly position: Position;
   /** A cursor for that position, accepted as `since` by every transport. */
   readonly cursor: string;
+  /** Present (true) when the client asked for deltas and the channel's namespace sends them. */
+  readonly delta?: true;
 }
 
 /** `publish` reply fields (and the `POST /api/publish` body). */
