@@ -2,7 +2,7 @@ import { applyDelta } from 'fossil-delta';
 import { describe, expect, it } from 'vitest';
 import { serializeEnvelope } from '../engine/broker.js';
 import { HubMessage } from './hub-message.js';
-import { deltaJson, messageDelta, textDelta } from './message-delta.js';
+import { deltaJson, messageDelta, messageDeltaJson, textDelta } from './message-delta.js';
 
 const message = (offset: number, dataJson: string, epoch = 'e'): HubMessage =>
   new HubMessage({ channel: 'dash:a', epoch, offset, time: 1, json: serializeEnvelope('dash:a', epoch, offset, 1, dataJson) });
@@ -18,7 +18,8 @@ describe('message deltas', () => {
     const base = message(1, big(1, 'a'));
     const next = message(2, big(2, 'a').replaceAll(',', ', '));
     next.base = base;
-    const delta = JSON.parse(messageDelta(next)!) as string;
+    const delta = messageDelta(next)!;
+    expect(messageDeltaJson(next)).toBe(JSON.stringify(delta));
     expect(apply(JSON.stringify(JSON.parse(base.json).data), delta)).toBe(big(2, 'a'));
     expect(JSON.parse(deltaJson(next)!)).toEqual({ type: 'delta', channel: 'dash:a', offset: 2, epoch: 'e', time: 1, delta });
   });

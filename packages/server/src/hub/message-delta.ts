@@ -14,22 +14,34 @@ export function deltaText(message: HubMessage): string {
 const buildDeltaText = (message: HubMessage): string => JSON.stringify(JSON.parse(envelopeData(message.json)));
 
 /**
- * The delta of `message` against the message before it (`message.base`: offset − 1, same epoch), as
- * the JSON text of a string: a Fossil delta over the UTF-16 code units of both {@link deltaText}s.
- * `undefined` when the hub no longer holds the base or when the delta is not shorter than the
- * data's own JSON text (then the full message goes). Computed once per message, whoever asks.
+ * The delta of `message` against the message before it (`message.base`: offset − 1, same epoch): a
+ * Fossil delta over the UTF-16 code units of both {@link deltaText}s, as a string (what a compact or
+ * MessagePack push carries as is). `undefined` when the hub no longer holds the base or when the
+ * delta, as JSON text, is not shorter than the data's (then the full message goes). Computed once
+ * per message, whoever asks.
  */
 export function messageDelta(message: HubMessage): string | undefined {
   return message.encoded('delta', buildDelta);
+}
+
+/** {@link messageDelta} as the JSON text of a string (what the JSON pushes carry), built once. */
+export function messageDeltaJson(message: HubMessage): string | undefined {
+  return message.encoded('delta-string-json', buildDeltaStringJson);
 }
 
 function buildDelta(message: HubMessage): string | undefined {
   const base = message.base;
   if (base === undefined || base.epoch !== message.epoch || base.offset !== message.offset - 1) return undefined;
   const target = deltaText(message);
-  const delta = JSON.stringify(textDelta(deltaText(base), target));
-  return delta.length < target.length ? delta : undefined;
+  const delta = textDelta(deltaText(base), target);
+  // Compared as carried in JSON (escapes included): the delta must save bytes.
+  return JSON.stringify(delta).length < target.length ? delta : undefined;
 }
+
+const buildDeltaStringJson = (message: HubMessage): string | undefined => {
+  const delta = messageDelta(message);
+  return delta === undefined ? undefined : JSON.stringify(delta);
+};
 
 /** A Fossil delta from `source` to `target`, over their UTF-16 code units (so any string survives JSON). */
 export function textDelta(source: string, target: string): string {
@@ -54,7 +66,7 @@ export function deltaJson(message: HubMessage): string | undefined {
 }
 
 function buildDeltaJson(message: HubMessage): string | undefined {
-  const delta = messageDelta(message);
+  const delta = messageDeltaJson(message);
   if (delta === undefined) return undefined;
   const { channel, offset, epoch, time } = message;
   return `{"type":"delta","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"time":${time},"delta":${delta}}`;
