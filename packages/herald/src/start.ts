@@ -136,6 +136,7 @@ function serverOptions(
       .filter(([, rules]) => rules.delta === true)
       .map(([name]) => name),
     idempotencyTtl: config.idempotencyTtl,
+    pollPresenceGrace: config.pollPresenceGrace,
     logger,
     broker: engine.broker,
     presence: engine.presence,
