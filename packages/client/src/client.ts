@@ -5,6 +5,7 @@ import {
   parseCursor,
   shouldReconnect,
   type CursorEntry,
+  type DeltaPush,
   type Envelope,
   type Gap,
   type Position,
@@ -71,6 +72,15 @@ export interface ClientOptions {
    */
   readonly ackInterval?: number;
   /**
+   * Pass `applyDelta` (exported by this package; a separate export so that clients without deltas
+   * do not carry it) to ask the hub for deltas: on channels of namespaces with deltas on, a message
+   * after the first may come as a delta against the previous one, which the client applies
+   * (handlers still get the full message). A delta that does not apply makes the client reconnect
+   * and resume from the last message it delivered. Costs a `JSON.stringify` of each message
+   * received in full. @default none (no deltas)
+   */
+  readonly delta?: (base: string, delta: string) => string;
+  /**
    * Keeps publishes made while offline (or while the connection is down) and sends them once, in
    * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
    * @default none: a publish waits for the connection and rejects when it is lost
@@ -93,6 +103,8 @@ interface ChannelEntry {
   position: CursorEntry | undefined;
   /** Whether the current transport has confirmed the subscription. */
   subscribed: boolean;
+  /** With `delta`: the data of the message at `position` as JSON text, the base of the next delta. */
+  base?: string | undefined;
   /** `performance.now()` of the `subscribe()` call, while the start position is not pinned yet. */
   calledAt: number | undefined;
   /** The pin in flight (see {@link pinPositions}); `undefined` when none is. */
@@ -206,6 +218,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
         if (entry !== undefined) entry.position ??= position;
       },
       joinLeave: (channel) => [...(this.#channels.get(channel)?.subs ?? [])].some((s) => s.joinLeave),
+      delta: options.delta !== undefined,
+      held: (channel) => {
+        const entry = this.#channels.get(channel);
+        return entry?.base === undefined ? undefined : entry.position?.offset;
+      },
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
@@ -632,11 +649,26 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     }, at);
   }
 
-  #onMessage(envelope: Envelope): void {
-    const entry = this.#channels.get(envelope.channel);
+  #onMessage(frame: Envelope | DeltaPush): void {
+    const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
     const at = entry.position;
-    if (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset) return;
+    if (at !== undefined && at.epoch === frame.epoch && frame.offset <= at.offset) return;
+    let envelope = frame as Envelope;
+    if (frame.type === 'delta') {
+      // Applied only onto the message just before it; anything else resumes from the last good position.
+      const { delta, ...rest } = frame;
+      const base = entry.base;
+      entry.base = undefined;
+      try {
+        if (base !== undefined && at?.epoch === frame.epoch && at.offset === frame.offset - 1)
+          entry.base = this.#options.delta!(base, delta);
+      } catch {
+        // A wrong base or a damaged delta: resumed below, never delivered.
+      }
+      if (entry.base === undefined) return this.#onLost(1006, 'a delta did not apply');
+      envelope = { ...rest, type: 'message', data: JSON.parse(entry.base) as unknown };
+    } else if (this.#options.delta !== undefined) entry.base = JSON.stringify(frame.data);
     entry.position = handedOut(envelope.channel, envelope.cursor, envelope);
     for (const sub of entry.subs) sub.deliver(envelope);
   }
@@ -653,6 +685,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       ...(frame.cursor !== undefined && { cursor: frame.cursor }),
     };
     entry.position = handedOut(gap.channel, frame.cursor, gap.resumed);
+    entry.base = undefined;
     for (const sub of entry.subs) sub.reportGap(gap);
   }
 

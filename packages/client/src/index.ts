@@ -1,3 +1,4 @@
+export { applyDelta } from './apply-delta.js';
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export { createClient, HeraldClient, type ClientEvents, type ClientOptions } from './client.js';
 export type { OutboxPlugin } from './outbox-contract.js';

@@ -153,6 +153,14 @@ describe('loadConfig', () => {
     expect(message).toContain('Unrecognized key: "bogus"');
   });
 
+  it('reads a namespace delta switch and refuses anything but a boolean', () => {
+    const rules = { subscribe: 'anonymous', publish: 'none', history: 'anonymous', presence: 'none' };
+    const on = file({ auth: { secret: SECRET }, apiKeys: [KEY], namespaces: { dash: { ...rules, delta: true }, chat: rules } });
+    expect(loadConfig({ file: on, env: {}, flags: {} }).config.namespaces).toMatchObject({ dash: { delta: true }, chat: {} });
+    const bad = file({ auth: { secret: SECRET }, apiKeys: [KEY], namespaces: { dash: { ...rules, delta: 'yes' } } });
+    expect(() => loadConfig({ file: bad, env: {}, flags: {} })).toThrow('namespaces.dash.delta: must be true or false');
+  });
+
   it('reads the engine, Redis, shutdown and idempotency settings, with defaults, and refuses bad ones', () => {
     const dev = loadConfig({ env: {}, flags: {} }).config;
     expect(dev).toMatchObject({

@@ -26,6 +26,8 @@ const namespace = z.strictObject({
   presence: access,
   historySize: z.int().min(0).optional(),
   historyTtl: z.number().min(0).optional(),
+  // Deltas for this namespace's channels, to clients that ask (docs/protocol.md, "Deltas").
+  delta: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 const auth = z

@@ -133,6 +133,9 @@ function serverOptions(
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
+    deltaNamespaces: Object.entries(config.namespaces)
+      .filter(([, rules]) => rules.delta === true)
+      .map(([name]) => name),
     idempotencyTtl: config.idempotencyTtl,
     pollPresenceGrace: config.pollPresenceGrace,
     logger,

@@ -12,6 +12,11 @@ export interface SubscribeCommand {
   readonly since?: string | Position;
   /** Also push `join` and `leave` frames for this channel. @default false */
   readonly joinLeave?: boolean;
+  /**
+   * The client applies `delta` pushes: on a channel of a namespace with deltas on, a message may come
+   * as a delta against the previous one it received (a `DeltaPush`). @default false
+   */
+  readonly delta?: boolean;
 }
 
 /** Stop receiving a channel. */

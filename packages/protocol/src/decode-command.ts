@@ -109,6 +109,8 @@ export function decodeCommand(text: string): DecodeResult {
         if (joinLeave !== undefined && typeof joinLeave !== 'boolean') {
           return error(id, ErrorCode.InvalidField, 'joinLeave must be a boolean');
         }
+        const delta = frame['delta'];
+        if (delta !== undefined && typeof delta !== 'boolean') return error(id, ErrorCode.InvalidField, 'delta must be a boolean');
         return {
           ok: true,
           command: {
@@ -117,6 +119,7 @@ export function decodeCommand(text: string): DecodeResult {
             channel: name,
             ...(checkedSince !== undefined && { since: checkedSince }),
             ...(joinLeave === true && { joinLeave }),
+            ...(delta === true && { delta }),
           },
         };
       }

@@ -28,7 +28,7 @@ export {
   type CursorPositions,
 } from './cursor.js';
 export { ACK_FIELDS, decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
-export type { Envelope, Gap, GapReason } from './envelope.js';
+export type { DeltaPush, Envelope, Gap, GapReason } from './envelope.js';
 export {
   CloseCode,
   ErrorCode,

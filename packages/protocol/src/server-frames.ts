@@ -1,5 +1,5 @@
 import type { CommandId } from './commands.js';
-import type { Envelope, Gap } from './envelope.js';
+import type { DeltaPush, Envelope, Gap } from './envelope.js';
 import type { WireError } from './error-codes.js';
 import type { Position } from './position.js';
 
@@ -23,6 +23,8 @@ export interface SubscribeResult {
   readonly position: Position;
   /** A cursor for that position, accepted as `since` by every transport. */
   readonly cursor: string;
+  /** Present (true) when the client asked for deltas and the channel's namespace sends them. */
+  readonly delta?: true;
 }
 
 /** `publish` reply fields (and the `POST /api/publish` body). */
@@ -167,4 +169,4 @@ export interface ErrorFrame {
 }
 
 /** Every frame the hub sends on the WebSocket. */
-export type ServerFrame = Envelope | ReplyFrame | GapFrame | PresenceEventFrame | UnsubscribedFrame | ErrorFrame;
+export type ServerFrame = Envelope | DeltaPush | ReplyFrame | GapFrame | PresenceEventFrame | UnsubscribedFrame | ErrorFrame;

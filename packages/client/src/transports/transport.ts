@@ -1,4 +1,4 @@
-import type { AckResult, CursorEntry, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import type { AckResult, CursorEntry, DeltaPush, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
@@ -33,7 +33,12 @@ export interface Link {
   start(channel: string, position: CursorEntry): void;
   /** Whether any subscription of the channel asked for join/leave events. */
   joinLeave(channel: string): boolean;
-  message(envelope: Envelope): void;
+  /** Whether the client applies deltas: ask for them (WebSocket `delta: true`, SSE and polling `delta=1`). */
+  readonly delta: boolean;
+  /** The offset of the channel's position when the client holds that message's data (polling's `base`). */
+  held(channel: string): number | undefined;
+  /** A message, in full or as a delta. */
+  message(envelope: Envelope | DeltaPush): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
   /** Joins or leaves of the channel were lost (a poller's buffer on the hub overflowed). */

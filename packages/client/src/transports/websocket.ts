@@ -98,6 +98,7 @@ export class WebSocketTransport implements Transport {
       channel,
       ...(resume !== undefined && { since: resume }),
       ...(this.#link.joinLeave(channel) && { joinLeave: true }),
+      ...(this.#link.delta && { delta: true }),
     });
     const cursor = parseCursor(reply.cursor);
     return (cursor.ok ? cursor.value.get(channel) : undefined) ?? reply.position;
@@ -187,6 +188,7 @@ export class WebSocketTransport implements Transport {
     }
     switch (frame.type) {
       case 'message':
+      case 'delta':
         this.#link.message(frame);
         return;
       case 'gap':

@@ -249,6 +249,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
+    ...(options.deltaNamespaces !== undefined && { deltaNamespaces: checkDeltaNamespaces(options.deltaNamespaces) }),
   });
   const ackStore: AckStore | undefined = ackOptions === undefined ? undefined : (options.ackStore ?? new MemoryAckStore(ackOptions));
   const acks =
@@ -517,4 +518,12 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     },
     closeHub,
   };
+}
+
+/** `deltaNamespaces`, checked: namespace names (no `:`). */
+function checkDeltaNamespaces(namespaces: readonly string[]): readonly string[] {
+  for (const namespace of namespaces)
+    if (typeof namespace !== 'string' || namespace.includes(':'))
+      throw new RangeError('deltaNamespaces must be namespace names (without ":")');
+  return namespaces;
 }

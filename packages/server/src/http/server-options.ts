@@ -164,6 +164,13 @@ export interface HeraldOptions extends HistoryOptions {
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
   readonly idempotencyTtl?: number | undefined;
   /**
+   * Namespaces whose channels send deltas (`''`: channels without a namespace): a client that asks
+   * for them (WebSocket `subscribe` with `delta: true`, SSE and polling `delta=1`) gets each message
+   * after the first as a Fossil delta against the previous one it received, when that is shorter
+   * (docs/protocol.md, "Deltas"). Worth it for channels of large, slowly changing state. @default none
+   */
+  readonly deltaNamespaces?: readonly string[] | undefined;
+  /**
    * Serve Prometheus metrics at `GET /metrics` (only with the API key when API keys are configured).
    * @default true
    */

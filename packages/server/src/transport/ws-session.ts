@@ -33,6 +33,7 @@ import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '..
 import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
@@ -243,7 +244,11 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#ws.ping();
   }
 
-  message(message: HubMessage, replay: boolean, signed: boolean): void {
+  message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
+    if (delta === true) {
+      const frame = deltaFrames.wsFrame(message, signed ? this.#context.signed : undefined);
+      if (frame !== undefined) return this.#outbox.push(frame, replay);
+    }
     if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
     else this.#outbox.push(this.#context.signed.wsFrame(message), replay);
   }
@@ -350,7 +355,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
         const since = security.resumeFrom(this.#identity, command.channel, command.since);
-        return this.#subscribe(command.id, command.channel, since, command.joinLeave === true);
+        return this.#subscribe(command.id, command.channel, since, command.joinLeave === true, command.delta === true);
       }
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
@@ -394,7 +399,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     }
   }
 
-  async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
+  async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean, delta: boolean): Promise<void> {
     const entries = this.#entryList();
     if (entries.some((e) => e.channel === channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     if (entries.length >= this.#context.limits.maxChannels) {
@@ -413,7 +418,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       const ask = () => subscribeInfo(security, identity, this.#hookContext(), channel);
       const info = hookDecides(security, identity, 'subscribe', channel) ? await this.#hookSlots.run(ask) : await ask();
       if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
-      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info });
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info, delta });
     } catch (error) {
       this.#remove(pending);
       throw error;
@@ -426,7 +431,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     const cursor = signed
       ? signedCursor(channel, outcome.position, this.#context.security.cursors)
       : encodePosition(channel, outcome.position);
-    this.#reply(id, { channel, position: outcome.position, cursor });
+    // `delta: true` tells a client that asked that this channel may send it deltas.
+    this.#reply(id, { channel, position: outcome.position, cursor, ...(outcome.subscription.delta && { delta: true }) });
     outcome.start();
   }
 
