@@ -53,6 +53,12 @@ export interface ClientOptions {
   readonly EventSource?: unknown;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * One connection for every tab of the origin (same `url` and credentials, or the same `name`):
+   * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel. Without
+   * BroadcastChannel and Web Locks (Node, old browsers) the client connects as usual. @default false
+   */
+  readonly share?: boolean | { readonly name?: string };
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -134,6 +140,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  /** A shared transport waiting for its leader (see {@link ClientOptions.share}). */
+  #opening: Transport | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -169,6 +177,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       presence: (change) => this.#onPresence(change),
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
+      status: (state, error) => {
+        if (error !== undefined) this.#stop(error);
+        else if (this.#transport !== undefined) {
+          this.#setState(state);
+          if (state === 'connected') this.emit('transport', this.#transport.name);
+        }
+      },
     };
   }
 
@@ -356,6 +371,21 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const order =
       preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
+    if (this.#options.share && typeof BroadcastChannel == 'function' && globalThis.navigator?.locks) {
+      // Loaded only when asked, so that clients that do not share pay nothing for it.
+      const { SharedTransport, shareName } = await import('./share/shared-transport.js');
+      if ((this.state as ClientState) === 'closed') return;
+      const shared = (this.#opening = new SharedTransport(
+        this.#link,
+        shareName(this.#url, this.#options),
+        () => new HeraldClient({ ...this.#options, share: false }),
+        HeraldClientError,
+      ));
+      // Rejects only once closed.
+      const opened = await shared.open().catch(() => undefined);
+      if (opened !== undefined && (this.state as ClientState) !== 'closed') this.#connected(shared, opened);
+      return;
+    }
     const outcome = await raceTransports({
       order,
       create: (name, link) =>
@@ -534,6 +564,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #stop(error: HeraldClientError | undefined): void {
     clearTimeout(this.#timer);
     clearTimeout(this.#refresh);
+    this.#opening?.close();
     this.#transport?.close();
     this.#transport = undefined;
     this.#setState('closed');

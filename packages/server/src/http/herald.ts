@@ -322,6 +322,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       nodeId,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
+      clientShareBundle: options.clientShareBundle,
       admin:
         sampler === undefined || nodes === undefined
           ? undefined

@@ -1,0 +1,273 @@
+import type { CursorEntry, PresenceMember, PublishResult } from '@herald/protocol';
+import type { ClientOptions, HeraldClient } from '../client.js';
+import type { HeraldClientError } from '../errors.js';
+import type { Link, Transport } from '../transports/transport.js';
+import type { HistoryPage, Since, TransportName } from '../types.js';
+import { Leader } from './leader.js';
+import type { Down, Op, Up } from './messages.js';
+
+interface Pending {
+  message: Up;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+function randomId(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** A short, non-secret digest of a token, so tabs with different credentials do not share (FNV-1a). */
+function digest(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
+}
+
+/** The name of the share a client joins: its hub URL and its credentials' scope. */
+export function shareName(url: string, options: ClientOptions): string {
+  const share = options.share;
+  const scope =
+    typeof share === 'object' && share.name !== undefined ? share.name : options.token === undefined ? '' : digest(options.token);
+  return `herald:${url}|${scope}`;
+}
+
+/**
+ * A shared client's transport (`createClient({ share: true })`): talks to the tab that holds the
+ * share's lock (the leader, maybe this one) over BroadcastChannel instead of to the hub. Queues for
+ * the lock itself, so that when the leader's tab closes one of the waiting tabs takes over, and every
+ * member subscribes again from the position of the last message it delivered (its client drops what
+ * it already had by offset). See docs/architecture.md, "One connection per origin".
+ */
+export class SharedTransport implements Transport {
+  /** The leader's transport. */
+  name: TransportName = 'websocket';
+  readonly #link: Link;
+  readonly #name: string;
+  readonly #make: () => HeraldClient;
+  readonly #Error: typeof HeraldClientError;
+  readonly #m = randomId();
+  readonly #abort = new AbortController();
+  readonly #subs = new Set<string>();
+  readonly #pending = new Map<number, Pending>();
+  #up: BroadcastChannel | undefined;
+  #down: BroadcastChannel | undefined;
+  #leader: string | undefined;
+  #connected: (() => void) | undefined;
+  #release: (() => void) | undefined;
+  #leading: Leader | undefined;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(link: Link, name: string, make: () => HeraldClient, error: typeof HeraldClientError) {
+    this.#link = link;
+    this.#name = name;
+    this.#make = make;
+    this.#Error = error;
+  }
+
+  async open(): Promise<ReadonlySet<string>> {
+    const name = this.#name;
+    this.#down = new BroadcastChannel(`${name}:down`);
+    this.#down.onmessage = (event: MessageEvent<Down>) => this.#receive(event.data);
+    this.#up = new BroadcastChannel(`${name}:up`);
+    // Held while this member lives: the leader learns that its tab is gone when it gets it.
+    await new Promise<void>((granted) => {
+      navigator.locks
+        .request(`${name}:m:${this.#m}`, { signal: this.#abort.signal }, () => {
+          granted();
+          return new Promise<void>((release) => (this.#release = release));
+        })
+        .catch(() => undefined);
+    });
+    // In the queue for leadership until this member closes.
+    navigator.locks
+      .request(name, { signal: this.#abort.signal }, () => {
+        if (this.#closed) return undefined;
+        this.#leading = new Leader(randomId(), name, this.#make());
+        return this.#leading.done;
+      })
+      .catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      this.#connected = resolve;
+      this.#post({ t: 'hello', m: this.#m });
+    });
+    await this.#link.pinned();
+    const channels = [...this.#link.channels()];
+    await Promise.all(
+      channels.map(async ([channel, since]) => {
+        let position: CursorEntry | undefined;
+        try {
+          position = await this.subscribe(channel, since);
+        } catch (error) {
+          if (error instanceof this.#Error && typeof error.code === 'number') return this.#link.refused(channel, error);
+          throw error;
+        }
+        if (position !== undefined) this.#link.start(channel, position);
+      }),
+    );
+    return new Set(channels.map(([channel]) => channel));
+  }
+
+  subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {
+    this.#subs.add(channel);
+    return this.#send({
+      t: 'sub',
+      m: this.#m,
+      id: 0,
+      ch: channel,
+      ...(since !== undefined && { since }),
+      jl: this.#link.joinLeave(channel),
+    }) as Promise<CursorEntry | undefined>;
+  }
+
+  unsubscribe(channel: string): void {
+    this.#subs.delete(channel);
+    this.#post({ t: 'unsub', m: this.#m, ch: channel });
+  }
+
+  publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
+    // Always with a key: a publish the leader took but did not answer before its tab closed is
+    // sent again to the next leader, and the hub stores it once.
+    return this.#request('publish', [channel, data, idempotencyKey ?? randomId()]) as Promise<PublishResult>;
+  }
+
+  history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>> {
+    return this.#request('history', [channel, since, limit]) as Promise<HistoryPage<unknown>>;
+  }
+
+  presence(channel: string): Promise<PresenceMember[]> {
+    return this.#request('presence', [channel]) as Promise<PresenceMember[]>;
+  }
+
+  rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.#request('rpc', [method, data], signal);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#post({ t: 'bye', m: this.#m });
+    this.#closed = true;
+    this.#abort.abort();
+    this.#release?.();
+    this.#leading?.close();
+    this.#up?.close();
+    this.#down?.close();
+    for (const pending of this.#pending.values()) pending.reject(new this.#Error('closed', 'transport closed'));
+    this.#pending.clear();
+  }
+
+  #post(message: Up): void {
+    if (!this.#closed) this.#up?.postMessage(message);
+  }
+
+  #request(op: Op, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+    return this.#send({ t: 'req', m: this.#m, id: 0, op, args }, signal);
+  }
+
+  /** Posts a request with a fresh id; settles with the leader's answer (or the next leader's). */
+  #send(message: Up & { id: number }, signal?: AbortSignal): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new this.#Error('closed', 'not connected'));
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    const id = this.#nextId++;
+    const sent = { ...message, id };
+    return new Promise((resolve, reject) => {
+      const abandon = (): void => {
+        this.#pending.delete(id);
+        reject(signal!.reason as Error);
+      };
+      signal?.addEventListener('abort', abandon, { once: true });
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T): void => {
+          signal?.removeEventListener('abort', abandon);
+          fn(value);
+        };
+      this.#pending.set(id, { message: sent, resolve: settle(resolve), reject: settle(reject) });
+      try {
+        this.#post(sent);
+      } catch (error) {
+        // Data a structured clone cannot copy (a function, for one).
+        this.#pending.delete(id);
+        reject(new this.#Error('internal', (error as Error).message));
+      }
+    });
+  }
+
+  #receive(message: Down): void {
+    if (this.#closed) return;
+    const link = this.#link;
+    switch (message.t) {
+      case 'leader':
+      case 'state':
+        this.#follow(message.l);
+        if (message.tr !== undefined) this.name = message.tr;
+        if (message.t === 'state' && message.err !== undefined) {
+          link.status?.('closed', new this.#Error(message.err.code, message.err.message));
+          return;
+        }
+        if (message.s === 'connected') {
+          this.#connected?.();
+          this.#connected = undefined;
+        }
+        link.status?.(message.s === 'connected' ? 'connected' : 'reconnecting');
+        return;
+      case 'res': {
+        const pending = message.m === this.#m ? this.#pending.get(message.id) : undefined;
+        if (pending === undefined) return;
+        this.#pending.delete(message.id);
+        if (message.err === undefined) pending.resolve(message.ok);
+        else pending.reject(new this.#Error(message.err.code, message.err.message));
+        return;
+      }
+    }
+    if (!message.to.includes(this.#m)) return;
+    switch (message.t) {
+      case 'msg':
+        if (this.#subs.has(message.e.channel)) link.message(message.e);
+        return;
+      case 'gap':
+        if (this.#subs.has(message.g.channel)) link.gap(message.g);
+        return;
+      case 'pres':
+        return link.presence(message.c);
+      case 'ref':
+        this.#subs.delete(message.ch);
+        return link.refused(message.ch, new this.#Error(message.err.code, message.err.message));
+    }
+  }
+
+  /**
+   * A new leader knows nothing of this member: subscribe again from the position of the last
+   * message delivered on each channel, and send again what the old one left unanswered (publishes
+   * carry their idempotency key; an rpc is not sent twice: the app may have run it).
+   */
+  #follow(leader: string): void {
+    const previous = this.#leader;
+    this.#leader = leader;
+    if (previous === undefined || previous === leader) return;
+    const positions = this.#link.channels();
+    const resent = new Set<string>();
+    for (const [id, pending] of this.#pending) {
+      const message = pending.message;
+      if (message.t === 'req' && message.op === 'rpc') {
+        this.#pending.delete(id);
+        pending.reject(new this.#Error('closed', 'the tab holding the connection closed before the answer'));
+        continue;
+      }
+      if (message.t === 'sub') {
+        resent.add(message.ch);
+        const since = positions.get(message.ch);
+        pending.message = { t: 'sub', m: message.m, id: message.id, ch: message.ch, jl: message.jl, ...(since !== undefined && { since }) };
+      }
+      this.#post(pending.message);
+    }
+    for (const channel of this.#subs) {
+      if (resent.has(channel)) continue;
+      this.subscribe(channel, positions.get(channel)).catch((error: unknown) => {
+        if (!this.#subs.has(channel)) return;
+        this.#subs.delete(channel);
+        this.#link.refused(channel, error);
+      });
+    }
+  }
+}

@@ -1,0 +1,236 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHub } from '../src/start.js';
+import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
+
+// `createClient({ share: true })` in Debian's Chromium: several tabs (pages of one browser context,
+// so one origin) against a real dev hub on a real socket. One WebSocket for all of them, counted on
+// the hub; every tab receives every message; the leader's tab closes while a publisher goes on,
+// and the other tabs receive every number once, in order, over one connection again; a channel one
+// tab leaves still reaches the others; a tab that does not hold the connection publishes.
+
+/**
+ * The harness: one shared client per tab, subscriptions by channel name, everything received kept
+ * on `window.share.log`. Served on a document of the hub (`/healthz`), as in sdk-browser.test.ts.
+ */
+const HARNESS = `
+  import { createClient } from '/sdk/herald-client.js';
+  const log = { data: {}, gaps: [], states: [], errors: [], transports: [] };
+  const failed = (e) => log.errors.push(e.code + ': ' + e.message);
+  const client = createClient({ url: location.origin, share: true, timeout: 10000 });
+  client.on('state', (s) => log.states.push(s));
+  client.on('transport', (t) => log.transports.push(t));
+  client.on('error', failed);
+  const subs = {};
+  window.share = {
+    log,
+    subscribe(channel) {
+      log.data[channel] = [];
+      const sub = client.subscribe(channel, (m) => log.data[channel].push(m.data));
+      sub.on('gap', (g) => log.gaps.push(g));
+      sub.on('error', failed);
+      subs[channel] = sub;
+    },
+    unsubscribe: (channel) => subs[channel].unsubscribe(),
+    subState: (channel) => subs[channel].state,
+    publish: (channel, data) => client.publish(channel, data).then((r) => r, (e) => ({ error: e.code })),
+    history: (channel) => client.history(channel).then((page) => page.messages.map((m) => m.data)),
+    state: () => client.state,
+    transport: () => client.transport ?? null,
+    close: () => client.close(),
+  };
+`;
+
+interface Tab {
+  readonly page: Page;
+  readonly errors: string[];
+  /** WebSocket URLs this page opened. */
+  readonly sockets: string[];
+}
+
+let browser: Browser;
+let hub: RunningHub;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  hub = await startDevHub();
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hub?.server.close();
+});
+
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+  // The next test counts from zero.
+  await websockets(0);
+});
+
+/** `count` tabs of one origin (one browser context), each with the harness loaded. */
+async function openTabs(count: number): Promise<Tab[]> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const tabs: Tab[] = [];
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage();
+    const tab: Tab = { page, errors: [], sockets: [] };
+    page.on('pageerror', (error) => tab.errors.push(error.message));
+    page.on('websocket', (socket) => tab.sockets.push(socket.url()));
+    await page.goto(`${hub.url}/healthz`);
+    await page.addScriptTag({ type: 'module', content: HARNESS });
+    await page.waitForFunction('window.share !== undefined', undefined, { timeout: WAIT_MS });
+    tabs.push(tab);
+  }
+  return tabs;
+}
+
+function call<T>(tab: Tab, method: string, ...args: unknown[]): Promise<T> {
+  return tab.page.evaluate<T>(`window.share.${method}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
+}
+
+/** Waits until `expression` (run in the page, with `window.share` as `share`) is true. */
+async function waitIn(tab: Tab, what: string, expression: string): Promise<void> {
+  try {
+    await tab.page.waitForFunction(`((share) => ${expression})(window.share)`, undefined, { timeout: WAIT_MS, polling: 50 });
+  } catch (error) {
+    const log = await tab.page.evaluate('JSON.stringify(window.share.log)').catch(() => '(unreadable)');
+    throw new Error(`timed out waiting for ${what}; log: ${String(log).slice(0, 2000)}`, { cause: error });
+  }
+}
+
+async function subscribeAll(tabs: readonly Tab[], channel: string): Promise<void> {
+  for (const tab of tabs) await call(tab, 'subscribe', channel);
+  for (const tab of tabs) await waitIn(tab, `${channel} subscribed`, `share.subState(${JSON.stringify(channel)}) === 'subscribed'`);
+}
+
+async function publishHttp(channel: string, data: unknown): Promise<{ offset: number }> {
+  const res = await fetch(`${hub.url}/api/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel, data }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { offset: number };
+}
+
+function received(tab: Tab, channel: string): Promise<unknown[]> {
+  return tab.page.evaluate<unknown[]>(`window.share.log.data[${JSON.stringify(channel)}]`);
+}
+
+function waitForAll(tab: Tab, channel: string, count: number): Promise<void> {
+  return waitIn(tab, `${count} messages on ${channel}`, `share.log.data[${JSON.stringify(channel)}].length >= ${count}`);
+}
+
+/** Open WebSocket sessions on the hub, once it has settled at `expected` (or the last count seen). */
+async function websockets(expected: number): Promise<number> {
+  const deadline = Date.now() + WAIT_MS;
+  let count = hub.server.stats().websocket;
+  while (count !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    count = hub.server.stats().websocket;
+  }
+  return count;
+}
+
+describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () => {
+  it('serves the share code at /sdk/herald-share.js, apart from the bundle', async () => {
+    const res = await fetch(`${hub.url}/sdk/herald-share.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('opens one WebSocket for three tabs, and every tab receives every message', async () => {
+    const before = hub.server.stats();
+    const tabs = await openTabs(3);
+    await subscribeAll(tabs, 'share-one');
+    expect(await websockets(before.websocket + 1)).toBe(before.websocket + 1);
+    expect(hub.server.stats().sse).toBe(before.sse);
+    expect(tabs.map((tab) => tab.sockets.length).sort()).toEqual([0, 0, 1]);
+    for (const n of range(1, 20)) await publishHttp('share-one', n);
+    for (const tab of tabs) {
+      await waitForAll(tab, 'share-one', 20);
+      expect(await received(tab, 'share-one')).toEqual(range(1, 20));
+      expect(await call(tab, 'state')).toBe('connected');
+      expect(await call(tab, 'transport')).toBe('websocket');
+      expect(tab.errors).toEqual([]);
+    }
+  });
+
+  it('loses nothing and repeats nothing when the leader tab closes mid-stream, then holds one connection again', async () => {
+    const before = hub.server.stats().websocket;
+    const tabs = await openTabs(3);
+    await subscribeAll(tabs, 'share-takeover');
+    expect(await websockets(before + 1)).toBe(before + 1);
+    const leader = tabs.find((tab) => tab.sockets.length === 1)!;
+    const followers = tabs.filter((tab) => tab !== leader);
+    const total = 150;
+    let closed = false;
+    const publisher = (async () => {
+      for (const n of range(1, total)) {
+        await publishHttp('share-takeover', n);
+        if (n === 50) {
+          closed = true;
+          void leader.page.close();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    await publisher;
+    expect(closed).toBe(true);
+    for (const tab of followers) {
+      await waitForAll(tab, 'share-takeover', total);
+      // Each number once, in order: nothing lost across the takeover, nothing delivered twice.
+      expect(await received(tab, 'share-takeover')).toEqual(range(1, total));
+      expect(await tab.page.evaluate('window.share.log.gaps')).toEqual([]);
+      expect(await call(tab, 'state')).toBe('connected');
+      expect(tab.errors).toEqual([]);
+    }
+    expect(await websockets(before + 1)).toBe(before + 1);
+    // The new leader is one of the remaining tabs.
+    expect(followers.map((tab) => tab.sockets.length).sort()).toEqual([0, 1]);
+  });
+
+  it('counts subscriptions across tabs: a channel one tab leaves still reaches the others', async () => {
+    const tabs = await openTabs(3);
+    await subscribeAll(tabs, 'share-rc');
+    const leader = tabs.find((tab) => tab.sockets.length === 1)!;
+    const [follower, other] = tabs.filter((tab) => tab !== leader) as [Tab, Tab];
+    await publishHttp('share-rc', 1);
+    for (const tab of tabs) await waitForAll(tab, 'share-rc', 1);
+    // The leader's own tab and one follower leave; the last follower still receives.
+    await call(leader, 'unsubscribe', 'share-rc');
+    await call(follower, 'unsubscribe', 'share-rc');
+    await publishHttp('share-rc', 2);
+    await publishHttp('share-rc', 3);
+    await waitForAll(other, 'share-rc', 3);
+    expect(await received(other, 'share-rc')).toEqual([1, 2, 3]);
+    expect(await received(leader, 'share-rc')).toEqual([1]);
+    expect(await received(follower, 'share-rc')).toEqual([1]);
+    // A tab joins again later: from now, the others unaffected.
+    await call(follower, 'subscribe', 'share-rc');
+    await waitIn(follower, 'share-rc again', `share.subState('share-rc') === 'subscribed'`);
+    await publishHttp('share-rc', 4);
+    await waitForAll(other, 'share-rc', 4);
+    await waitForAll(follower, 'share-rc', 1);
+    expect(await received(follower, 'share-rc')).toEqual([4]);
+    expect(await received(other, 'share-rc')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lets a tab without the connection publish, read history, and get its own errors back', async () => {
+    const tabs = await openTabs(2);
+    await subscribeAll(tabs, 'share-pub');
+    const follower = tabs.find((tab) => tab.sockets.length === 0)!;
+    const result = await call<{ offset: number; channel: string }>(follower, 'publish', 'share-pub', { from: 'follower' });
+    expect(result).toMatchObject({ channel: 'share-pub', offset: 1 });
+    for (const tab of tabs) {
+      await waitForAll(tab, 'share-pub', 1);
+      expect(await received(tab, 'share-pub')).toEqual([{ from: 'follower' }]);
+    }
+    expect(await call(follower, 'history', 'share-pub')).toEqual([{ from: 'follower' }]);
+    // The hub's refusal comes back to the tab that asked.
+    expect(await call(follower, 'publish', 'no spaces', 1)).toEqual({ error: 1003 });
+    expect(follower.errors).toEqual([]);
+  });
+});
