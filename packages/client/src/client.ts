@@ -179,7 +179,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       refused: (channel, error) => this.#refused(channel, error),
       status: (state, error) => {
         if (error !== undefined) this.#stop(error);
-        else if (this.#transport !== undefined) {
+        else if (this.#transport !== undefined && this.state !== state) {
           this.#setState(state);
           if (state === 'connected') this.emit('transport', this.#transport.name);
         }

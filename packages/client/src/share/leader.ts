@@ -180,6 +180,8 @@ export class Leader {
   /** Sends `m` the channel's history after `since`, then what arrived live meanwhile (the member drops repeats by offset). */
   async #replay(ch: string, channel: Channel, m: string, member: Member, since: CursorEntry): Promise<void> {
     member.queue = [];
+    // Everything after this position is held in the queue.
+    const start = channel.sub.position;
     let from: string | CursorEntry = since;
     try {
       for (;;) {
@@ -194,7 +196,17 @@ export class Leader {
         member.queue = [];
       }
     } catch {
-      // No history for this member's token (a subscriber without it): it carries on from the live pushes.
+      // The hub would not give history (a token without it): say what is missing rather than skip it.
+      if (channel.members.get(m) !== member) return;
+      if (start !== undefined) {
+        const g: Gap = {
+          channel: ch,
+          reason: 'lost',
+          requested: { epoch: since.epoch, offset: since.offset },
+          resumed: { epoch: start.epoch, offset: start.offset },
+        };
+        this.#post({ t: 'gap', to: [m], g });
+      }
     }
     const queue = member.queue ?? [];
     member.queue = undefined;
