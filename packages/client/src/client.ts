@@ -372,19 +372,21 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
     if (this.#options.share && typeof BroadcastChannel == 'function' && globalThis.navigator?.locks) {
-      // Loaded only when asked, so that clients that do not share pay nothing for it.
-      const { SharedTransport, shareName } = await import('./share/shared-transport.js');
+      // Loaded only when asked, so that clients that do not share pay nothing for it; without it, not shared.
+      const share = await import('./share/shared-transport.js').catch(() => undefined);
       if ((this.state as ClientState) === 'closed') return;
-      const shared = (this.#opening = new SharedTransport(
-        this.#link,
-        shareName(this.#url, this.#options),
-        () => new HeraldClient({ ...this.#options, share: false }),
-        HeraldClientError,
-      ));
-      // Rejects only once closed.
-      const opened = await shared.open().catch(() => undefined);
-      if (opened !== undefined && (this.state as ClientState) !== 'closed') this.#connected(shared, opened);
-      return;
+      if (share !== undefined) {
+        const shared = (this.#opening = new share.SharedTransport(
+          this.#link,
+          share.shareName(this.#url, this.#options),
+          () => new HeraldClient({ ...this.#options, share: false }),
+          HeraldClientError,
+        ));
+        // Rejects only once closed.
+        const opened = await shared.open().catch(() => undefined);
+        if (opened !== undefined && (this.state as ClientState) !== 'closed') this.#connected(shared, opened);
+        return;
+      }
     }
     const outcome = await raceTransports({
       order,

@@ -35,6 +35,14 @@ const HARNESS = `
     subState: (channel) => subs[channel].state,
     publish: (channel, data) => client.publish(channel, data).then((r) => r, (e) => ({ error: e.code })),
     history: (channel) => client.history(channel).then((page) => page.messages.map((m) => m.data)),
+    async publishMany(channel, count, delay) {
+      const offsets = [];
+      for (let n = 1; n <= count; n++) {
+        offsets.push(await client.publish(channel, n).then((r) => r.offset, (e) => 'error ' + e.code));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      return offsets;
+    },
     state: () => client.state,
     transport: () => client.transport ?? null,
     close: () => client.close(),
@@ -135,10 +143,34 @@ async function websockets(expected: number): Promise<number> {
 }
 
 describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () => {
-  it('serves the share code at /sdk/herald-share.js, apart from the bundle', async () => {
+  it('serves the share code at /sdk/herald-share.js, loaded only by a client that asks for it', async () => {
     const res = await fetch(`${hub.url}/sdk/herald-share.js`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const scripts: string[] = [];
+    page.on('request', (request) => request.url().includes('/sdk/') && scripts.push(new URL(request.url()).pathname));
+    await page.goto(`${hub.url}/healthz`);
+    await page.addScriptTag({
+      type: 'module',
+      content: `
+        import { createClient } from '/sdk/herald-client.js';
+        const plain = createClient({ url: location.origin });
+        plain.subscribe('share-plain').on('state', (s) => s === 'subscribed' && (window.plain = plain.transport));`,
+    });
+    await page.waitForFunction('window.plain === "websocket"', undefined, { timeout: WAIT_MS });
+    expect(scripts).toEqual(['/sdk/herald-client.js']);
+    await page.addScriptTag({
+      type: 'module',
+      content: `
+        import { createClient } from '/sdk/herald-client.js';
+        const shared = createClient({ url: location.origin, share: true });
+        shared.subscribe('share-plain').on('state', (s) => s === 'subscribed' && (window.shared = shared.transport));`,
+    });
+    await page.waitForFunction('window.shared === "websocket"', undefined, { timeout: WAIT_MS });
+    expect(scripts).toEqual(['/sdk/herald-client.js', '/sdk/herald-share.js']);
   });
 
   it('opens one WebSocket for three tabs, and every tab receives every message', async () => {
@@ -165,6 +197,8 @@ describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () =>
     expect(await websockets(before + 1)).toBe(before + 1);
     const leader = tabs.find((tab) => tab.sockets.length === 1)!;
     const followers = tabs.filter((tab) => tab !== leader);
+    // A follower publishes through the leader meanwhile: every publish answered, each stored once.
+    const published = followers[0]!.page.evaluate<(number | string)[]>(`window.share.publishMany('share-takeover-pub', 60, 15)`);
     const total = 150;
     let closed = false;
     const publisher = (async () => {
@@ -187,6 +221,8 @@ describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () =>
       expect(await call(tab, 'state')).toBe('connected');
       expect(tab.errors).toEqual([]);
     }
+    expect(await published).toEqual(range(1, 60));
+    expect(await call(followers[1]!, 'history', 'share-takeover-pub')).toEqual(range(1, 60));
     expect(await websockets(before + 1)).toBe(before + 1);
     // The new leader is one of the remaining tabs.
     expect(followers.map((tab) => tab.sockets.length).sort()).toEqual([0, 1]);
