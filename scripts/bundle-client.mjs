@@ -10,11 +10,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${root}packages/client/dist/herald-client.js`;
 export const SHARE_BUNDLE = `${root}packages/client/dist/herald-share.js`;
 
-/** Leaves the client's `import('./share/shared-transport.js')` to load herald-share.js beside the bundle. */
+/** Leaves the client's `import('./share/index.js')` to load herald-share.js beside the bundle. */
 export const shareChunk = {
   name: 'herald-share-chunk',
   setup(build) {
-    build.onResolve({ filter: /\/share\/shared-transport\.js$/ }, () => ({ path: './herald-share.js', external: true }));
+    build.onResolve({ filter: /\/share\/index\.js$/ }, () => ({ path: './herald-share.js', external: true }));
   },
 };
 
@@ -30,7 +30,7 @@ const common = {
 
 export async function bundleClient() {
   await build({ ...common, entryPoints: [`${root}packages/client/src/index.ts`], outfile: BUNDLE, plugins: [shareChunk] });
-  await build({ ...common, entryPoints: [`${root}packages/client/src/share/shared-transport.ts`], outfile: SHARE_BUNDLE });
+  await build({ ...common, entryPoints: [`${root}packages/client/src/share/index.ts`], outfile: SHARE_BUNDLE });
   return BUNDLE;
 }
 

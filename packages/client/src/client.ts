@@ -55,10 +55,12 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
   /**
    * One connection for every tab of the origin (same `url` and credentials, or the same `name`):
-   * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel. Without
-   * BroadcastChannel and Web Locks (Node, old browsers) the client connects as usual. @default false
+   * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel; with
+   * `worker` (a module of the page's origin that calls `shareWorker`), a SharedWorker holds it where
+   * the browser has one. Without BroadcastChannel and Web Locks (Node, old browsers) the client
+   * connects as usual. @default false
    */
-  readonly share?: boolean | { readonly name?: string };
+  readonly share?: boolean | { readonly name?: string; readonly worker?: string };
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -373,12 +375,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     if (this.state === 'closed') return;
     if (this.#options.share && typeof BroadcastChannel == 'function' && globalThis.navigator?.locks) {
       // Loaded only when asked, so that clients that do not share pay nothing for it; without it, not shared.
-      const share = await import('./share/shared-transport.js').catch(() => undefined);
+      const share = await import('./share/index.js').catch(() => undefined);
       if ((this.state as ClientState) === 'closed') return;
       if (share !== undefined) {
         const shared = (this.#opening = new share.SharedTransport(
           this.#link,
-          share.shareName(this.#url, this.#options),
+          this.#url,
+          this.#options,
           () => new HeraldClient({ ...this.#options, share: false }),
           HeraldClientError,
         ));

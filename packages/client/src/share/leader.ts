@@ -35,9 +35,10 @@ export function wire(error: unknown): WireError {
 }
 
 /**
- * The tab that holds the share's lock: owns the one connection (an ordinary, unshared client) and
- * serves every member (every shared client of the origin, its own tab's included) over the
- * share's BroadcastChannels. One subscription per channel on the connection, whatever the number
+ * The tab that holds the share's lock (or the share's SharedWorker): owns the one connection (an
+ * ordinary, unshared client) and serves every member (every shared client of the origin, its own
+ * tab's included) through `post` and {@link Leader.handle}: the share's BroadcastChannels, or the
+ * worker's ports. One subscription per channel on the connection, whatever the number
  * of members that want it (reference-counted by member); each push is posted once with the list
  * of members it is for. A member that joins a channel from a position behind the channel's gets
  * the messages in between from history first, its live pushes held meanwhile, so it misses none.
@@ -48,22 +49,38 @@ export class Leader {
   readonly done: Promise<void>;
   readonly #name: string;
   readonly #inner: HeraldClient;
-  readonly #up: BroadcastChannel;
-  readonly #down: BroadcastChannel;
+  readonly #send: (message: Down) => void;
   readonly #channels = new Map<string, Channel>();
   readonly #watched = new Set<string>();
   readonly #abort = new AbortController();
   #closed = false;
   #stepDown!: () => void;
+  /** Token requests to the members (a worker has no getToken of its own), by id. */
+  readonly #tokens = new Map<number, { resolve(token: string): void; reject(error: Error): void }>();
+  #nextToken = 1;
+  readonly #gone: ((m: string) => void) | undefined;
 
-  constructor(id: string, name: string, inner: HeraldClient) {
+  /** `inner` is created by `make`, which gets a getToken that asks the members (for a worker). */
+  constructor(
+    id: string,
+    name: string,
+    make: (askToken: () => Promise<string>) => HeraldClient,
+    post: (message: Down) => void,
+    gone?: (m: string) => void,
+  ) {
     this.id = id;
+    this.#gone = gone;
     this.#name = name;
-    this.#inner = inner;
+    this.#send = post;
     this.done = new Promise((resolve) => (this.#stepDown = resolve));
-    this.#up = new BroadcastChannel(`${name}:up`);
-    this.#down = new BroadcastChannel(`${name}:down`);
-    this.#up.onmessage = (event: MessageEvent<Up>) => this.#handle(event.data);
+    const inner = (this.#inner = make(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const id = this.#nextToken++;
+          this.#tokens.set(id, { resolve, reject });
+          this.#post({ t: 'tok', id });
+        }),
+    ));
     inner.on('state', () => this.#state());
     inner.on('transport', () => this.#state());
     // The connection stopped for good (refused credentials, maxAttempts): every member stops with it.
@@ -78,23 +95,30 @@ export class Leader {
     this.#closed = true;
     this.#abort.abort();
     this.#inner.close();
-    this.#up.close();
-    this.#down.close();
     this.#stepDown();
   }
 
   #post(message: Down): void {
-    if (!this.#closed) this.#down.postMessage(message);
+    if (!this.#closed) this.#send(message);
   }
 
   #state(err?: WireError): void {
     this.#post({ t: 'state', l: this.id, s: this.#inner.state, tr: this.#inner.transport, ...(err !== undefined && { err }) });
   }
 
-  #handle(message: Up): void {
+  /** A message from a member. */
+  handle(message: Up): void {
     if (this.#closed || typeof message !== 'object' || message === null) return;
     this.#watch(message.m);
     switch (message.t) {
+      case 'tok': {
+        // The first member to answer gives the token; the others' answers find nothing.
+        const waiting = this.#tokens.get(message.id);
+        this.#tokens.delete(message.id);
+        if (message.token !== undefined) waiting?.resolve(message.token);
+        else waiting?.reject(new Error(message.err ?? 'no token'));
+        return;
+      }
       case 'hello':
         return this.#post({ t: 'leader', l: this.id, s: this.#inner.state, tr: this.#inner.transport });
       case 'sub':
@@ -115,7 +139,13 @@ export class Leader {
   #watch(m: string): void {
     if (typeof m !== 'string' || this.#watched.has(m)) return;
     this.#watched.add(m);
-    navigator.locks.request(`${this.#name}:m:${m}`, { signal: this.#abort.signal }, () => this.#bye(m)).catch(() => undefined);
+    navigator.locks
+      .request(`${this.#name}:m:${m}`, { signal: this.#abort.signal }, () => {
+        this.#watched.delete(m);
+        this.#bye(m);
+        this.#gone?.(m);
+      })
+      .catch(() => undefined);
   }
 
   #bye(m: string): void {

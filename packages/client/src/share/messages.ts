@@ -1,4 +1,5 @@
 import type { CursorEntry, Envelope, Gap, Position } from '@herald/protocol';
+import type { ReconnectOptions } from '../backoff.js';
 import type { ClientState, PresenceChange, TransportName } from '../types.js';
 
 /**
@@ -12,7 +13,24 @@ export type Up =
   | { readonly t: 'sub'; readonly m: string; readonly id: number; readonly ch: string; readonly since?: CursorEntry; readonly jl: boolean }
   | { readonly t: 'unsub'; readonly m: string; readonly ch: string }
   | { readonly t: 'req'; readonly m: string; readonly id: number; readonly op: Op; readonly args: readonly unknown[] }
-  | { readonly t: 'bye'; readonly m: string };
+  | { readonly t: 'bye'; readonly m: string }
+  /** A worker's options, from the first member (a worker has none of its own). */
+  | { readonly t: 'opts'; readonly m: string; readonly o: WorkerOptions }
+  /** A member's answer to a token request: the token, or getToken's error. */
+  | { readonly t: 'tok'; readonly m: string; readonly id: number; readonly token?: string; readonly err?: string };
+
+/** The options a SharedWorker's connection takes from its first member (functions cannot cross). */
+export interface WorkerOptions {
+  readonly url: string;
+  readonly transports?: readonly TransportName[];
+  readonly token?: string;
+  readonly reconnect?: ReconnectOptions | false;
+  readonly timeout?: number;
+  readonly fallbackDelay?: number;
+  readonly pollWait?: number;
+  /** The member has a getToken: the worker asks the members for tokens. */
+  readonly getToken: boolean;
+}
 
 /** A request the leader runs on its connection: publish, history, presence, rpc. */
 export type Op = 'publish' | 'history' | 'presence' | 'rpc';
@@ -31,7 +49,9 @@ export type Down =
   | { readonly t: 'msg'; readonly to: readonly string[]; readonly e: Envelope }
   | { readonly t: 'gap'; readonly to: readonly string[]; readonly g: Gap }
   | { readonly t: 'pres'; readonly to: readonly string[]; readonly c: PresenceChange }
-  | { readonly t: 'ref'; readonly to: readonly string[]; readonly ch: string; readonly err: WireError };
+  | { readonly t: 'ref'; readonly to: readonly string[]; readonly ch: string; readonly err: WireError }
+  /** A worker asks for a token: the members with a getToken answer with `tok`. */
+  | { readonly t: 'tok'; readonly id: number };
 
 /** `a` is at or after `b` on the same epoch. */
 export function atOrAfter(a: Position, b: Position | undefined): boolean {

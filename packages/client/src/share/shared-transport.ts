@@ -4,6 +4,7 @@ import type { HeraldClientError } from '../errors.js';
 import type { Link, Transport } from '../transports/transport.js';
 import type { HistoryPage, Since, TransportName } from '../types.js';
 import { Leader } from './leader.js';
+import { shareName } from './share-name.js';
 import type { Down, Op, Up } from './messages.js';
 
 interface Pending {
@@ -12,23 +13,8 @@ interface Pending {
   reject(error: Error): void;
 }
 
-function randomId(): string {
+export function randomId(): string {
   return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
-/** A short, non-secret digest of a token, so tabs with different credentials do not share (FNV-1a). */
-function digest(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(36);
-}
-
-/** The name of the share a client joins: its hub URL and its credentials' scope. */
-export function shareName(url: string, options: ClientOptions): string {
-  const share = options.share;
-  const scope =
-    typeof share === 'object' && share.name !== undefined ? share.name : options.token === undefined ? '' : digest(options.token);
-  return `herald:${url}|${scope}`;
 }
 
 /**
@@ -49,8 +35,10 @@ export class SharedTransport implements Transport {
   readonly #abort = new AbortController();
   readonly #subs = new Set<string>();
   readonly #pending = new Map<number, Pending>();
-  #up: BroadcastChannel | undefined;
-  #down: BroadcastChannel | undefined;
+  readonly #url: string;
+  readonly #options: ClientOptions;
+  /** How messages reach the leader: the share's BroadcastChannels, or the SharedWorker's port. */
+  #bus: { post(message: Up): void; close(): void } | undefined;
   #leader: string | undefined;
   #connected: (() => void) | undefined;
   #release: (() => void) | undefined;
@@ -58,18 +46,17 @@ export class SharedTransport implements Transport {
   #nextId = 1;
   #closed = false;
 
-  constructor(link: Link, name: string, make: () => HeraldClient, error: typeof HeraldClientError) {
+  constructor(link: Link, url: string, options: ClientOptions, make: () => HeraldClient, error: typeof HeraldClientError) {
     this.#link = link;
-    this.#name = name;
+    this.#url = url;
+    this.#options = options;
+    this.#name = shareName(url, options);
     this.#make = make;
     this.#Error = error;
   }
 
   async open(): Promise<ReadonlySet<string>> {
     const name = this.#name;
-    this.#down = new BroadcastChannel(`${name}:down`);
-    this.#down.onmessage = (event: MessageEvent<Down>) => this.#receive(event.data);
-    this.#up = new BroadcastChannel(`${name}:up`);
     // Held while this member lives: the leader learns that its tab is gone when it gets it.
     await new Promise<void>((granted) => {
       navigator.locks
@@ -79,17 +66,12 @@ export class SharedTransport implements Transport {
         })
         .catch(() => undefined);
     });
-    // In the queue for leadership until this member closes.
-    navigator.locks
-      .request(name, { signal: this.#abort.signal }, () => {
-        if (this.#closed) return undefined;
-        this.#leading = new Leader(randomId(), name, this.#make());
-        return this.#leading.done;
-      })
-      .catch(() => undefined);
+    const share = this.#options.share;
+    const worker = typeof share === 'object' ? share.worker : undefined;
     await new Promise<void>((resolve) => {
       this.#connected = resolve;
-      this.#post({ t: 'hello', m: this.#m });
+      if (worker !== undefined && typeof SharedWorker === 'function') this.#viaWorker(worker);
+      else this.#viaLock();
     });
     await this.#link.pinned();
     const channels = [...this.#link.channels()];
@@ -150,14 +132,91 @@ export class SharedTransport implements Transport {
     this.#abort.abort();
     this.#release?.();
     this.#leading?.close();
-    this.#up?.close();
-    this.#down?.close();
+    this.#bus?.close();
     for (const pending of this.#pending.values()) pending.reject(new this.#Error('closed', 'transport closed'));
     this.#pending.clear();
   }
 
+  /**
+   * Joins the share's SharedWorker (`share.worker`, a module of the page's origin that calls
+   * `shareWorker`): it holds the connection for as long as any tab is open. Where it cannot start
+   * (the script fails to load), falls back to the election.
+   */
+  #viaWorker(url: string): void {
+    const worker = new SharedWorker(url, { type: 'module', name: this.#name });
+    const port = worker.port;
+    worker.onerror = () => {
+      if (this.#leader !== undefined || this.#closed) return;
+      port.close();
+      this.#viaLock();
+    };
+    port.onmessage = (event: MessageEvent<Down>) => this.#receive(event.data);
+    this.#bus = { post: (message) => port.postMessage(message), close: () => port.close() };
+    port.start();
+    const o = this.#options;
+    this.#post({
+      t: 'opts',
+      m: this.#m,
+      o: {
+        url: this.#url,
+        getToken: o.getToken !== undefined,
+        ...(o.transports !== undefined && { transports: o.transports }),
+        ...(o.token !== undefined && { token: o.token }),
+        ...(o.reconnect !== undefined && { reconnect: o.reconnect }),
+        ...(o.timeout !== undefined && { timeout: o.timeout }),
+        ...(o.fallbackDelay !== undefined && { fallbackDelay: o.fallbackDelay }),
+        ...(o.pollWait !== undefined && { pollWait: o.pollWait }),
+      },
+    });
+    this.#post({ t: 'hello', m: this.#m });
+  }
+
+  /** Talks over the share's BroadcastChannels, and queues for leadership until this member closes. */
+  #viaLock(): void {
+    const name = this.#name;
+    const down = new BroadcastChannel(`${name}:down`);
+    const up = new BroadcastChannel(`${name}:up`);
+    down.onmessage = (event: MessageEvent<Down>) => this.#receive(event.data);
+    this.#bus = {
+      post: (message) => up.postMessage(message),
+      close: () => {
+        up.close();
+        down.close();
+      },
+    };
+    navigator.locks
+      .request(name, { signal: this.#abort.signal }, async () => {
+        if (this.#closed) return;
+        // The leader's own channel objects: a BroadcastChannel does not hear itself.
+        const leaderUp = new BroadcastChannel(`${name}:up`);
+        const leaderDown = new BroadcastChannel(`${name}:down`);
+        const leader = (this.#leading = new Leader(
+          randomId(),
+          name,
+          () => this.#make(),
+          (message) => leaderDown.postMessage(message),
+        ));
+        leaderUp.onmessage = (event: MessageEvent<Up>) => leader.handle(event.data);
+        await leader.done;
+        leaderUp.close();
+        leaderDown.close();
+      })
+      .catch(() => undefined);
+    this.#post({ t: 'hello', m: this.#m });
+  }
+
   #post(message: Up): void {
-    if (!this.#closed) this.#up?.postMessage(message);
+    if (!this.#closed) this.#bus?.post(message);
+  }
+
+  /** A worker asks for a token: answered from this member's getToken, if it has one. */
+  #token(id: number): void {
+    const getToken = this.#options.getToken;
+    if (getToken === undefined) return;
+    getToken().then(
+      (token) => this.#post({ t: 'tok', m: this.#m, id, token }),
+      (error: unknown) => this.#post({ t: 'tok', m: this.#m, id, err: error instanceof Error ? error.message : String(error) }),
+    );
   }
 
   #request(op: Op, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
@@ -219,6 +278,8 @@ export class SharedTransport implements Transport {
         else pending.reject(new this.#Error(message.err.code, message.err.message));
         return;
       }
+      case 'tok':
+        return this.#token(message.id);
     }
     if (!message.to.includes(this.#m)) return;
     switch (message.t) {
