@@ -1,5 +1,7 @@
+import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadClientBundle } from '../src/landing-page.js';
 import type { RunningHub } from '../src/start.js';
 import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
 
@@ -13,11 +15,11 @@ import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
  * The harness: one shared client per tab, subscriptions by channel name, everything received kept
  * on `window.share.log`. Served on a document of the hub (`/healthz`), as in sdk-browser.test.ts.
  */
-const HARNESS = `
+const harness = (share: unknown): string => `
   import { createClient } from '/sdk/herald-client.js';
   const log = { data: {}, gaps: [], states: [], errors: [], transports: [] };
   const failed = (e) => log.errors.push(e.code + ': ' + e.message);
-  const client = createClient({ url: location.origin, share: true, timeout: 10000 });
+  const client = createClient({ url: location.origin, share: ${JSON.stringify(share)}, timeout: 10000 });
   client.on('state', (s) => log.states.push(s));
   client.on('transport', (t) => log.transports.push(t));
   client.on('error', failed);
@@ -77,7 +79,7 @@ afterEach(async () => {
 });
 
 /** `count` tabs of one origin (one browser context), each with the harness loaded. */
-async function openTabs(count: number): Promise<Tab[]> {
+async function openTabs(count: number, url = hub.url, share: unknown = true): Promise<Tab[]> {
   const context = await browser.newContext();
   contexts.push(context);
   const tabs: Tab[] = [];
@@ -86,8 +88,8 @@ async function openTabs(count: number): Promise<Tab[]> {
     const tab: Tab = { page, errors: [], sockets: [] };
     page.on('pageerror', (error) => tab.errors.push(error.message));
     page.on('websocket', (socket) => tab.sockets.push(socket.url()));
-    await page.goto(`${hub.url}/healthz`);
-    await page.addScriptTag({ type: 'module', content: HARNESS });
+    await page.goto(`${url}/healthz`);
+    await page.addScriptTag({ type: 'module', content: harness(share) });
     await page.waitForFunction('window.share !== undefined', undefined, { timeout: WAIT_MS });
     tabs.push(tab);
   }
@@ -113,8 +115,8 @@ async function subscribeAll(tabs: readonly Tab[], channel: string): Promise<void
   for (const tab of tabs) await waitIn(tab, `${channel} subscribed`, `share.subState(${JSON.stringify(channel)}) === 'subscribed'`);
 }
 
-async function publishHttp(channel: string, data: unknown): Promise<{ offset: number }> {
-  const res = await fetch(`${hub.url}/api/publish`, {
+async function publishHttp(channel: string, data: unknown, url = hub.url): Promise<{ offset: number }> {
+  const res = await fetch(`${url}/api/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ channel, data }),
@@ -132,12 +134,12 @@ function waitForAll(tab: Tab, channel: string, count: number): Promise<void> {
 }
 
 /** Open WebSocket sessions on the hub, once it has settled at `expected` (or the last count seen). */
-async function websockets(expected: number): Promise<number> {
+async function websockets(expected: number, server: Pick<HeraldServer, 'stats'> = hub.server): Promise<number> {
   const deadline = Date.now() + WAIT_MS;
-  let count = hub.server.stats().websocket;
+  let count = server.stats().websocket;
   while (count !== expected && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    count = hub.server.stats().websocket;
+    count = server.stats().websocket;
   }
   return count;
 }
@@ -268,5 +270,51 @@ describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () =>
     // The hub's refusal comes back to the tab that asked.
     expect(await call(follower, 'publish', 'no spaces', 1)).toEqual({ error: 1003 });
     expect(follower.errors).toEqual([]);
+  });
+
+  it('with share.worker, holds the connection in a SharedWorker: one WebSocket, kept when any tab closes', async () => {
+    // The worker's script is a file of the page's origin; the SDK and its share code come from the hub.
+    const server = createHeraldServer({
+      logger: silentLogger,
+      clientBundle: loadClientBundle(),
+      clientShareBundle: loadClientBundle('herald-share.js'),
+      routes: (_req, res, url) => {
+        if (url.pathname !== '/herald-worker.js') return false;
+        res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+        res.end(`import { createClient } from '/sdk/herald-client.js';
+import { shareWorker } from '/sdk/herald-share.js';
+shareWorker(createClient);`);
+        return true;
+      },
+    });
+    try {
+      const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+      const tabs = await openTabs(3, url, { worker: '/herald-worker.js' });
+      await subscribeAll(tabs, 'share-worker');
+      expect(await websockets(1, server)).toBe(1);
+      // No tab opened it: the worker did.
+      expect(tabs.map((tab) => tab.sockets.length)).toEqual([0, 0, 0]);
+      for (const n of range(1, 10)) await publishHttp('share-worker', n, url);
+      for (const tab of tabs) {
+        await waitForAll(tab, 'share-worker', 10);
+        expect(await received(tab, 'share-worker')).toEqual(range(1, 10));
+        expect(await call(tab, 'transport')).toBe('websocket');
+      }
+      // The first tab closes: the connection stays (no takeover), the others go on receiving.
+      await tabs[0]!.page.close();
+      for (const n of range(11, 20)) await publishHttp('share-worker', n, url);
+      const [second, third] = [tabs[1]!, tabs[2]!];
+      expect(await call<{ offset: number }>(second, 'publish', 'share-worker', 21)).toMatchObject({ offset: 21 });
+      await call(third, 'unsubscribe', 'share-worker');
+      await publishHttp('share-worker', 22, url);
+      await waitForAll(second, 'share-worker', 22);
+      expect(await received(second, 'share-worker')).toEqual(range(1, 22));
+      expect(await received(third, 'share-worker')).toEqual(range(1, 21));
+      expect(await websockets(1, server)).toBe(1);
+      for (const tab of tabs) expect(tab.errors).toEqual([]);
+    } finally {
+      for (const context of contexts.splice(0)) await context.close();
+      await server.close();
+    }
   });
 });
