@@ -89,6 +89,11 @@ export class Leader {
     inner.connect();
   }
 
+  /** The connection stopped for good (its error went to every member). */
+  get stopped(): boolean {
+    return this.#inner.state === 'closed';
+  }
+
   /** Steps down: closes the connection and lets the next tab in the lock's queue take over. */
   close(): void {
     if (this.#closed) return;

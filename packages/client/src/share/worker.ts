@@ -39,6 +39,11 @@ export function shareWorker(createClient: (options: ClientOptions) => HeraldClie
       if (typeof up !== 'object' || up === null) return;
       if (up.t === 'bye') ports.delete(up.m);
       else ports.set(up.m, port);
+      if (up.t === 'opts' && leader?.stopped === true) {
+        // Stopped for good (its error went to every tab): a tab that connects again starts anew.
+        leader.close();
+        leader = undefined;
+      }
       if (up.t === 'opts' && leader === undefined) {
         const { getToken, ...options } = up.o;
         leader = new Leader(
