@@ -17,7 +17,7 @@ import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
  */
 const harness = (share: unknown): string => `
   import { createClient } from '/sdk/herald-client.js';
-  const log = { data: {}, gaps: [], states: [], errors: [], transports: [] };
+  const log = { data: {}, gaps: [], states: [], errors: [], transports: [], presence: [] };
   const failed = (e) => log.errors.push(e.code + ': ' + e.message);
   const client = createClient({ url: location.origin, share: ${JSON.stringify(share)}, timeout: 10000 });
   client.on('state', (s) => log.states.push(s));
@@ -26,9 +26,10 @@ const harness = (share: unknown): string => `
   const subs = {};
   window.share = {
     log,
-    subscribe(channel) {
+    subscribe(channel, joinLeave = false) {
       log.data[channel] = [];
-      const sub = client.subscribe(channel, (m) => log.data[channel].push(m.data));
+      const sub = client.subscribe(channel, (m) => log.data[channel].push(m.data), { joinLeave });
+      sub.on('presence', (c) => log.presence.push(c.type + ' ' + c.channel));
       sub.on('gap', (g) => log.gaps.push(g));
       sub.on('error', failed);
       subs[channel] = sub;
@@ -37,6 +38,7 @@ const harness = (share: unknown): string => `
     subState: (channel) => subs[channel].state,
     publish: (channel, data) => client.publish(channel, data).then((r) => r, (e) => ({ error: e.code })),
     history: (channel) => client.history(channel).then((page) => page.messages.map((m) => m.data)),
+    members: (channel) => client.presence(channel).then((members) => members.length),
     async publishMany(channel, count, delay) {
       const offsets = [];
       for (let n = 1; n <= count; n++) {
@@ -270,6 +272,29 @@ describe('createClient({ share: true }) in Chromium', { timeout: 90_000 }, () =>
     // The hub's refusal comes back to the tab that asked.
     expect(await call(follower, 'publish', 'no spaces', 1)).toEqual({ error: 1003 });
     expect(follower.errors).toEqual([]);
+  });
+
+  it('forwards joins and leaves to the tabs that asked, and keeps another browser profile on its own connection', async () => {
+    const tabs = await openTabs(2);
+    for (const tab of tabs) await call(tab, 'subscribe', 'share-presence', true);
+    for (const tab of tabs) await waitIn(tab, 'subscribed', `share.subState('share-presence') === 'subscribed'`);
+    expect(await websockets(1)).toBe(1);
+    // Another browser context is another profile: its own locks and channels, its own connection.
+    const [stranger] = await openTabs(1);
+    await call(stranger!, 'subscribe', 'share-presence');
+    await waitIn(stranger!, 'subscribed', `share.subState('share-presence') === 'subscribed'`);
+    expect(await websockets(2)).toBe(2);
+    for (const tab of tabs) await waitIn(tab, 'a join', `share.log.presence.includes('join share-presence')`);
+    expect(
+      await call(
+        tabs.find((tab) => tab.sockets.length === 0)!,
+        'members',
+        'share-presence',
+      ),
+    ).toBe(2);
+    await contexts.pop()!.close();
+    for (const tab of tabs) await waitIn(tab, 'a leave', `share.log.presence.includes('leave share-presence')`);
+    for (const tab of tabs) expect(tab.errors).toEqual([]);
   });
 
   it('with share.worker, holds the connection in a SharedWorker: one WebSocket, kept when any tab closes', async () => {

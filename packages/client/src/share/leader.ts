@@ -261,8 +261,8 @@ export class Leader {
 
   async #request(m: string, id: number, op: Op, args: readonly unknown[]): Promise<void> {
     const inner = this.#inner;
-    const [a, b, c] = args as [string, never, never];
     try {
+      const [a, b, c] = args as [string, never, never];
       const ok =
         op === 'publish'
           ? await inner.publish(a, b, { idempotencyKey: c })

@@ -105,6 +105,12 @@ export class SharedTransport implements Transport {
   unsubscribe(channel: string): void {
     this.#subs.delete(channel);
     this.#post({ t: 'unsub', m: this.#m, ch: channel });
+    // A subscribe still unanswered is answered no more (the leader forgets it): settle it here.
+    for (const [id, pending] of this.#pending) {
+      if (pending.message.t !== 'sub' || pending.message.ch !== channel) continue;
+      this.#pending.delete(id);
+      pending.reject(new this.#Error('closed', 'unsubscribed'));
+    }
   }
 
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult> {
@@ -281,7 +287,7 @@ export class SharedTransport implements Transport {
       case 'tok':
         return this.#token(message.id);
     }
-    if (!message.to.includes(this.#m)) return;
+    if (!Array.isArray(message.to) || !message.to.includes(this.#m)) return;
     switch (message.t) {
       case 'msg':
         if (this.#subs.has(message.e.channel)) link.message(message.e);
