@@ -1,4 +1,5 @@
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
+import { createHeraldServer, JwtAuthenticator, silentLogger, type HeraldServer } from '@herald/server';
+import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadClientBundle } from '../src/landing-page.js';
@@ -15,11 +16,16 @@ import { launchChromium, range, startDevHub, WAIT_MS } from './demo-page.js';
  * The harness: one shared client per tab, subscriptions by channel name, everything received kept
  * on `window.share.log`. Served on a document of the hub (`/healthz`), as in sdk-browser.test.ts.
  */
-const harness = (share: unknown): string => `
+const harness = (share: unknown, tokens: boolean): string => `
   import { createClient } from '/sdk/herald-client.js';
   const log = { data: {}, gaps: [], states: [], errors: [], transports: [], presence: [] };
   const failed = (e) => log.errors.push(e.code + ': ' + e.message);
-  const client = createClient({ url: location.origin, share: ${JSON.stringify(share)}, timeout: 10000 });
+  const client = createClient({
+    url: location.origin,
+    share: ${JSON.stringify(share)},
+    timeout: 10000,
+    ${tokens ? "getToken: () => fetch('/token').then((res) => res.text())," : ''}
+  });
   client.on('state', (s) => log.states.push(s));
   client.on('transport', (t) => log.transports.push(t));
   client.on('error', failed);
@@ -81,7 +87,7 @@ afterEach(async () => {
 });
 
 /** `count` tabs of one origin (one browser context), each with the harness loaded. */
-async function openTabs(count: number, url = hub.url, share: unknown = true): Promise<Tab[]> {
+async function openTabs(count: number, url = hub.url, share: unknown = true, tokens = false): Promise<Tab[]> {
   const context = await browser.newContext();
   contexts.push(context);
   const tabs: Tab[] = [];
@@ -91,7 +97,7 @@ async function openTabs(count: number, url = hub.url, share: unknown = true): Pr
     page.on('pageerror', (error) => tab.errors.push(error.message));
     page.on('websocket', (socket) => tab.sockets.push(socket.url()));
     await page.goto(`${url}/healthz`);
-    await page.addScriptTag({ type: 'module', content: harness(share) });
+    await page.addScriptTag({ type: 'module', content: harness(share, tokens) });
     await page.waitForFunction('window.share !== undefined', undefined, { timeout: WAIT_MS });
     tabs.push(tab);
   }
@@ -337,6 +343,55 @@ shareWorker(createClient);`);
       expect(await received(third, 'share-worker')).toEqual(range(1, 21));
       expect(await websockets(1, server)).toBe(1);
       for (const tab of tabs) expect(tab.errors).toEqual([]);
+    } finally {
+      for (const context of contexts.splice(0)) await context.close();
+      await server.close();
+    }
+  });
+
+  it('with share.worker on a hub that requires tokens, the worker gets them from the tabs’ getToken', async () => {
+    const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+    let minted = 0;
+    const server = createHeraldServer({
+      logger: silentLogger,
+      security: { authenticator: new JwtAuthenticator({ secret }), requireAuth: true },
+      clientBundle: loadClientBundle(),
+      clientShareBundle: loadClientBundle('herald-share.js'),
+      routes: (_req, res, url) => {
+        if (url.pathname === '/herald-worker.js') {
+          res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+          res.end(`import { createClient } from '/sdk/herald-client.js';
+import { shareWorker } from '/sdk/herald-share.js';
+shareWorker(createClient);`);
+          return true;
+        }
+        if (url.pathname !== '/token') return false;
+        minted++;
+        void new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('alice')
+          .setExpirationTime('10m')
+          .sign(Buffer.from(secret))
+          .then((token) => {
+            res.writeHead(200, { 'Content-Type': 'text/plain' });
+            res.end(token);
+          });
+        return true;
+      },
+    });
+    try {
+      const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+      const tabs = await openTabs(2, url, { worker: '/herald-worker.js' }, true);
+      await subscribeAll(tabs, 'share-token');
+      expect(await websockets(1, server)).toBe(1);
+      const result = await call<{ offset: number }>(tabs[1]!, 'publish', 'share-token', 'signed in');
+      expect(result).toMatchObject({ offset: 1 });
+      for (const tab of tabs) {
+        await waitForAll(tab, 'share-token', 1);
+        expect(await received(tab, 'share-token')).toEqual(['signed in']);
+        expect(tab.errors).toEqual([]);
+      }
+      expect(minted).toBeGreaterThan(0);
     } finally {
       for (const context of contexts.splice(0)) await context.close();
       await server.close();
