@@ -1,6 +1,7 @@
 import type { ClientOptions, HeraldClient } from '../client.js';
 import { Leader } from './leader.js';
 import type { Down, Up } from './messages.js';
+import { randomId } from './shared-transport.js';
 
 /** The parts of a SharedWorker's global scope this uses (the DOM lib has no SharedWorkerGlobalScope). */
 interface SharedScope {
@@ -47,7 +48,7 @@ export function shareWorker(createClient: (options: ClientOptions) => HeraldClie
       if (up.t === 'opts' && leader === undefined) {
         const { getToken, ...options } = up.o;
         leader = new Leader(
-          'worker',
+          randomId(),
           scope.name,
           (askToken) => createClient({ ...options, ...(getToken && { getToken: askToken }), share: false }),
           post,
