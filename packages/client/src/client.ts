@@ -15,6 +15,7 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
+import type { OutboxHandle, OutboxPlugin } from './outbox-contract.js';
 import { pinPositions } from './pin.js';
 import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -23,7 +24,17 @@ import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
 import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, RpcOptions, Since, TransportName } from './types.js';
+import type {
+  ChannelMap,
+  ClientState,
+  HistoryPage,
+  OutboxEvent,
+  PresenceChange,
+  PublishOptions,
+  RpcOptions,
+  Since,
+  TransportName,
+} from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -54,6 +65,12 @@ export interface ClientOptions {
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /**
+   * Keeps publishes made while offline (or while the connection is down) and sends them once, in
+   * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
+   * @default none: a publish waits for the connection and rejects when it is lost
+   */
+  readonly outbox?: OutboxPlugin;
+  /**
    * One connection for every tab of the origin (same `url` and credentials, or the same `name`):
    * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel; with
    * `worker` (a module of the page's origin that calls `shareWorker`), a SharedWorker holds it where
@@ -68,6 +85,8 @@ export type ClientEvents = {
   state: [ClientState];
   error: [HeraldClientError];
   transport: [TransportName];
+  /** With `outbox`: a queued publish was stored or given up (whichever page queued it). */
+  outbox: [OutboxEvent];
 };
 
 interface ChannelEntry {
@@ -144,6 +163,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   readonly #fallbackDelay: number;
   /** A shared transport waiting for its leader (see {@link ClientOptions.share}). */
   #opening: Transport | undefined;
+  readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -187,6 +207,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
         }
       },
     };
+    this.#outbox = options.outbox?.(this.#url, {
+      transport: () => this.#transport,
+      token: () => this.#token,
+      connect: () => this.state === 'idle' && this.connect(),
+      report: (event) => this.emit('outbox', event),
+    });
   }
 
   /** The transport in use, once connected. */
@@ -327,12 +353,25 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   close(): void {
     this.#closedByUser = true;
     this.#stop(undefined);
+    this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown, idempotencyKey?: string) =>
-      (await this.#ready()).publish(channel, data, idempotencyKey),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) => {
+      if (this.#outbox === undefined) return (await this.#ready()).publish(channel, data, idempotencyKey);
+      if (this.state === 'closed' && this.#closedByUser) throw new HeraldClientError('closed', 'the client is closed');
+      // The outbox is keyed by user: the token tells who publishes.
+      if (this.#token === undefined && this.#options.getToken !== undefined) {
+        try {
+          this.#token = await this.#options.getToken();
+        } catch (error) {
+          throw new HeraldClientError('token', `getToken failed: ${(error as Error).message}`);
+        }
+      }
+      if (this.state === 'idle') this.connect();
+      return this.#outbox.publish(channel, data, idempotencyKey);
+    },
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
@@ -373,22 +412,18 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const order =
       preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
-    if (this.#options.share && typeof BroadcastChannel == 'function' && globalThis.navigator?.locks) {
-      // Loaded only when asked, so that clients that do not share pay nothing for it; without it, not shared.
-      const share = await import('./share/index.js').catch(() => undefined);
-      if ((this.state as ClientState) === 'closed') return;
-      if (share !== undefined) {
-        const shared = (this.#opening = new share.SharedTransport(
-          this.#link,
-          this.#url,
-          this.#options,
-          () => new HeraldClient({ ...this.#options, share: false }),
-          HeraldClientError,
-        ));
-        // Rejects only once closed.
-        const opened = await shared.open().catch(() => undefined);
-        if (opened !== undefined && (this.state as ClientState) !== 'closed') this.#connected(shared, opened);
+    if (this.#options.share && globalThis.BroadcastChannel && globalThis.navigator?.locks) {
+      try {
+        // Loaded only when asked, so that clients that do not share pay nothing for it.
+        const { SharedTransport } = await import('./share/index.js');
+        if ((this.state as ClientState) === 'closed') return;
+        const shared = (this.#opening = new SharedTransport(this.#link, this.#url, this.#options));
+        const opened = await shared.open();
+        if ((this.state as ClientState) !== 'closed') this.#connected(shared, opened);
         return;
+      } catch {
+        // Closed meanwhile (open() rejects only then); else the share code could not be loaded: not shared.
+        if ((this.state as ClientState) === 'closed') return;
       }
     }
     const outcome = await raceTransports({
@@ -436,6 +471,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#setState('connected');
     this.emit('transport', transport.name);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(transport);
+    this.#outbox?.flush();
   }
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {

@@ -1,6 +1,6 @@
 import type { CursorEntry, PresenceMember, PublishResult } from '@herald/protocol';
-import type { ClientOptions, HeraldClient } from '../client.js';
-import type { HeraldClientError } from '../errors.js';
+import { HeraldClient, type ClientOptions } from '../client.js';
+import { HeraldClientError } from '../errors.js';
 import type { Link, Transport } from '../transports/transport.js';
 import type { HistoryPage, Since, TransportName } from '../types.js';
 import { Leader } from './leader.js';
@@ -29,8 +29,6 @@ export class SharedTransport implements Transport {
   name: TransportName = 'websocket';
   readonly #link: Link;
   readonly #name: string;
-  readonly #make: () => HeraldClient;
-  readonly #Error: typeof HeraldClientError;
   readonly #m = randomId();
   readonly #abort = new AbortController();
   readonly #subs = new Set<string>();
@@ -46,13 +44,11 @@ export class SharedTransport implements Transport {
   #nextId = 1;
   #closed = false;
 
-  constructor(link: Link, url: string, options: ClientOptions, make: () => HeraldClient, error: typeof HeraldClientError) {
+  constructor(link: Link, url: string, options: ClientOptions) {
     this.#link = link;
     this.#url = url;
     this.#options = options;
     this.#name = shareName(url, options);
-    this.#make = make;
-    this.#Error = error;
   }
 
   async open(): Promise<ReadonlySet<string>> {
@@ -81,7 +77,7 @@ export class SharedTransport implements Transport {
         try {
           position = await this.subscribe(channel, since);
         } catch (error) {
-          if (error instanceof this.#Error && typeof error.code === 'number') return this.#link.refused(channel, error);
+          if (error instanceof HeraldClientError && typeof error.code === 'number') return this.#link.refused(channel, error);
           throw error;
         }
         if (position !== undefined) this.#link.start(channel, position);
@@ -109,7 +105,7 @@ export class SharedTransport implements Transport {
     for (const [id, pending] of this.#pending) {
       if (pending.message.t !== 'sub' || pending.message.ch !== channel) continue;
       this.#pending.delete(id);
-      pending.reject(new this.#Error('closed', 'unsubscribed'));
+      pending.reject(new HeraldClientError('closed', 'unsubscribed'));
     }
   }
 
@@ -139,7 +135,7 @@ export class SharedTransport implements Transport {
     this.#release?.();
     this.#leading?.close();
     this.#bus?.close();
-    for (const pending of this.#pending.values()) pending.reject(new this.#Error('closed', 'transport closed'));
+    for (const pending of this.#pending.values()) pending.reject(new HeraldClientError('closed', 'transport closed'));
     this.#pending.clear();
   }
 
@@ -211,6 +207,13 @@ export class SharedTransport implements Transport {
     this.#post({ t: 'hello', m: this.#m });
   }
 
+  /** The leader's connection: an unshared client with the same options (each tab keeps its own outbox, which publishes through it). */
+  #make(): HeraldClient {
+    const own: { -readonly [K in keyof ClientOptions]: ClientOptions[K] } = { ...this.#options, share: false };
+    delete own.outbox;
+    return new HeraldClient(own);
+  }
+
   #post(message: Up): void {
     if (!this.#closed) this.#bus?.post(message);
   }
@@ -231,7 +234,7 @@ export class SharedTransport implements Transport {
 
   /** Posts a request with a fresh id; settles with the leader's answer (or the next leader's). */
   #send(message: Up & { id: number }, signal?: AbortSignal): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new this.#Error('closed', 'not connected'));
+    if (this.#closed) return Promise.reject(new HeraldClientError('closed', 'not connected'));
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const id = this.#nextId++;
     const sent = { ...message, id };
@@ -253,7 +256,7 @@ export class SharedTransport implements Transport {
       } catch (error) {
         // Data a structured clone cannot copy (a function, for one).
         this.#pending.delete(id);
-        reject(new this.#Error('internal', (error as Error).message));
+        reject(new HeraldClientError('internal', (error as Error).message));
       }
     });
   }
@@ -267,7 +270,7 @@ export class SharedTransport implements Transport {
         this.#follow(message.l);
         if (message.tr !== undefined) this.name = message.tr;
         if (message.t === 'state' && message.err !== undefined) {
-          link.status?.('closed', new this.#Error(message.err.code, message.err.message));
+          link.status?.('closed', new HeraldClientError(message.err.code, message.err.message));
           return;
         }
         if (message.s === 'connected') {
@@ -281,7 +284,7 @@ export class SharedTransport implements Transport {
         if (pending === undefined) return;
         this.#pending.delete(message.id);
         if (message.err === undefined) pending.resolve(message.ok);
-        else pending.reject(new this.#Error(message.err.code, message.err.message));
+        else pending.reject(new HeraldClientError(message.err.code, message.err.message));
         return;
       }
       case 'tok':
@@ -299,7 +302,7 @@ export class SharedTransport implements Transport {
         return link.presence(message.c);
       case 'ref':
         this.#subs.delete(message.ch);
-        return link.refused(message.ch, new this.#Error(message.err.code, message.err.message));
+        return link.refused(message.ch, new HeraldClientError(message.err.code, message.err.message));
     }
   }
 
@@ -318,7 +321,7 @@ export class SharedTransport implements Transport {
       const message = pending.message;
       if (message.t === 'req' && message.op === 'rpc') {
         this.#pending.delete(id);
-        pending.reject(new this.#Error('closed', 'the tab holding the connection closed before the answer'));
+        pending.reject(new HeraldClientError('closed', 'the tab holding the connection closed before the answer'));
         continue;
       }
       if (message.t === 'sub') {
