@@ -62,6 +62,7 @@ export class SharedTransport implements Transport {
         })
         .catch(() => undefined);
     });
+    if (this.#closed) throw new HeraldClientError('closed', 'transport closed');
     const share = this.#options.share;
     const worker = typeof share === 'object' ? share.worker : undefined;
     await new Promise<void>((resolve) => {
