@@ -11,6 +11,7 @@ import {
   type PresenceMember,
   type PublishResult,
 } from '@herald/protocol';
+import { AckQueue, DEFAULT_ACK_INTERVAL } from './ack-queue.js';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
@@ -64,6 +65,11 @@ export interface ClientOptions {
   readonly EventSource?: unknown;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Milliseconds between two acks of one channel (subscriptions with `ack`): the acks of every
+   * message processed meanwhile go as one, the latest position. @default 1000
+   */
+  readonly ackInterval?: number;
   /**
    * Keeps publishes made while offline (or while the connection is down) and sends them once, in
    * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
@@ -163,6 +169,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   readonly #fallbackDelay: number;
   /** A shared transport waiting for its leader (see {@link ClientOptions.share}). */
   #opening: Transport | undefined;
+  readonly #acks: AckQueue;
   readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
@@ -178,6 +185,20 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#token = options.token;
     this.#fallbackDelay = options.fallbackDelay ?? 1000;
     if (!Number.isFinite(this.#fallbackDelay) || this.#fallbackDelay < 0) throw new RangeError('fallbackDelay must be a number of ms ≥ 0');
+    const ackInterval = options.ackInterval ?? DEFAULT_ACK_INTERVAL;
+    if (!Number.isFinite(ackInterval) || ackInterval < 0) throw new RangeError('ackInterval must be a number of ms ≥ 0');
+    this.#acks = new AckQueue(
+      {
+        send: () => {
+          const transport = this.#transport;
+          return transport === undefined ? undefined : (channel, position) => transport.ack(channel, position);
+        },
+        refused: (channel, error) => {
+          for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.ackMode !== undefined) sub.fail(error);
+        },
+      },
+      ackInterval,
+    );
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#link = {
       url: this.#url,
@@ -186,6 +207,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       fetch: fetchImpl,
       timeout: options.timeout ?? 5000,
       pollWait: options.pollWait ?? 25,
+      polling: { session: 'new' },
       token: () => this.#token,
       channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
       pinned: () => this.#pinned(),
@@ -197,6 +219,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
+      presenceResync: (channel) => {
+        for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.joinLeave) sub.presenceResync();
+      },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
       status: (state, error) => {
@@ -222,11 +247,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   /**
    * Subscribes to a channel. `handler`, when given, receives every message. With `since`, the
-   * messages after it are replayed first (or a `gap` event says they cannot be).
+   * messages after it are replayed first (or a `gap` event says they cannot be). With `ack`, what
+   * the handler processed is acknowledged to the hub (see {@link SubscribeOptions.ack}).
    */
   subscribe<C extends keyof M & string>(
     channel: C,
-    handler?: (message: Envelope<M[C]>) => void,
+    handler?: (message: Envelope<M[C]>) => unknown,
     options: SubscribeOptions = {},
   ): Subscription<M[C]> {
     let since: CursorEntry | undefined;
@@ -352,6 +378,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   /** Closes the connection for good; subscriptions end. */
   close(): void {
     this.#closedByUser = true;
+    // What was processed is still told to the hub (best effort: sent before the connection closes).
+    this.#acks.flush();
+    this.#acks.close();
     this.#stop(undefined);
     this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
@@ -375,10 +404,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
+    ack: (channel: string, position: Position) => this.#acks.add(channel, position),
     remove: (sub: Subscription) => {
       const entry = this.#channels.get(sub.channel);
       if (entry?.subs.delete(sub) !== true || entry.subs.size > 0) return;
       this.#channels.delete(sub.channel);
+      this.#acks.forget(sub.channel);
       this.#transport?.unsubscribe(sub.channel);
     },
   };

@@ -235,7 +235,7 @@ describe('loadConfig', () => {
       }),
     ).toThrow(
       new ConfigError(
-        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.maxDead: Too big: expected number to be <=1000000000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
+        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"|"client_ack"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.maxDead: Too big: expected number to be <=1000000000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
       ),
     );
     expect(() => loadConfig({ env: { HERALD_WEBHOOKS_SECRET: 'x'.repeat(16) }, flags: {} })).toThrow('webhooks.url');
@@ -256,6 +256,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, flags: { shutdownTimeout: 0 } })).toThrow(
       new ConfigError('invalid configuration:\n  shutdownTimeout: must be an integer of ms from 1 to 2147483647'),
     );
+  });
+
+  it('reads pollPresenceGrace (seconds, default 30, 0 = off) from the file, HERALD_POLL_PRESENCE_GRACE and the flag, and refuses bad ones', () => {
+    expect(loadConfig({ env: {}, flags: {} }).config.pollPresenceGrace).toBe(30);
+    expect(loadConfig({ file: file({ pollPresenceGrace: 0 }), env: {}, flags: {} }).config.pollPresenceGrace).toBe(0);
+    expect(
+      loadConfig({ file: file({ pollPresenceGrace: 0 }), env: { HERALD_POLL_PRESENCE_GRACE: '90' }, flags: {} }).config.pollPresenceGrace,
+    ).toBe(90);
+    expect(loadConfig({ env: { HERALD_POLL_PRESENCE_GRACE: '90' }, flags: { pollPresenceGrace: 5 } }).config.pollPresenceGrace).toBe(5);
+    for (const bad of [0.5, -1, 3_000_000]) {
+      expect(() => loadConfig({ file: file({ pollPresenceGrace: bad }), env: {}, flags: {} })).toThrow(
+        new ConfigError('invalid configuration:\n  pollPresenceGrace: must be 0 or a number of seconds from 1 to 2147483'),
+      );
+    }
   });
 
   it('reads cursor secrets from the file or HERALD_CURSOR_SECRETS, and refuses short ones', () => {

@@ -102,6 +102,7 @@ export async function startHub(
       engine.tickets?.close?.(),
       engine.rateLimits?.close?.(),
       engine.webhookQueue?.close(),
+      engine.ackStore?.close?.(),
     ]);
     throw error;
   }
@@ -133,6 +134,7 @@ function serverOptions(
     historySize: config.historySize,
     historyTtl: config.historyTtl,
     idempotencyTtl: config.idempotencyTtl,
+    pollPresenceGrace: config.pollPresenceGrace,
     logger,
     broker: engine.broker,
     presence: engine.presence,
@@ -140,6 +142,8 @@ function serverOptions(
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
+    ...(engine.ackStore && { ackStore: engine.ackStore }),
+    ...(config.acks.webhookInterval !== undefined && { acks: { webhookInterval: config.acks.webhookInterval } }),
     ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {

@@ -80,6 +80,32 @@ export interface RpcResult {
   readonly data: unknown;
 }
 
+/**
+ * `ack` reply fields (and the `POST /api/ack` body): the user's acknowledged position on the
+ * channel after the ack, which is the one acked unless a higher offset of the same epoch was
+ * acknowledged before (acks never move backwards within an epoch).
+ */
+export interface AckResult {
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+/** One user's acknowledged position, as `GET /api/acks` lists it. */
+export interface AckEntry {
+  readonly user: string;
+  readonly epoch: string;
+  readonly offset: number;
+  /** When it was last acknowledged, ms since the Unix epoch (the hub's clock). */
+  readonly time: number;
+}
+
+/** The body of `GET /api/acks` (and `GET /api/admin/acks`): most recently acknowledged first. */
+export interface AcksResult {
+  readonly channel: string;
+  readonly acks: AckEntry[];
+}
+
 /** The result fields of each command's reply, by command type. */
 export interface CommandResults {
   readonly subscribe: SubscribeResult;
@@ -91,6 +117,7 @@ export interface CommandResults {
   readonly auth: AuthResult;
   readonly refresh: AuthResult;
   readonly rpc: RpcResult;
+  readonly ack: AckResult;
 }
 
 /** The result fields of any command's reply. */

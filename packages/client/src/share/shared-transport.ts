@@ -1,6 +1,7 @@
-import type { CursorEntry, PresenceMember, PublishResult } from '@herald/protocol';
+import { encodePosition, type AckResult, type CursorEntry, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { HeraldClient, type ClientOptions } from '../client.js';
 import { HeraldClientError } from '../errors.js';
+import { HttpOperations } from '../transports/http.js';
 import type { Link, Transport } from '../transports/transport.js';
 import type { HistoryPage, Since, TransportName } from '../types.js';
 import { Leader } from './leader.js';
@@ -126,6 +127,11 @@ export class SharedTransport implements Transport {
 
   rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
     return this.#request('rpc', [method, data], signal);
+  }
+
+  /** Straight from this tab as `POST /api/ack` (acks are per user and channel, the same from any tab). */
+  ack(channel: string, position: Position): Promise<AckResult> {
+    return new HttpOperations(this.#link, encodePosition).ack(channel, position);
   }
 
   close(): void {

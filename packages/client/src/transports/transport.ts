@@ -1,4 +1,4 @@
-import type { CursorEntry, Envelope, Gap, PresenceMember, PublishResult } from '@herald/protocol';
+import type { AckResult, CursorEntry, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import type { HeraldClientError } from '../errors.js';
 import type { ClientState, HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 
@@ -13,6 +13,11 @@ export interface Link {
   readonly timeout: number;
   /** Seconds a long poll is held by the hub. */
   readonly pollWait: number;
+  /**
+   * What the polling transport keeps across reconnects: the hub's token for this client's polling
+   * session ("new" until a poll hands one out), so a reconnect stays the same presence member.
+   */
+  readonly polling: { session: string };
   /** The current token, if any. */
   token(): string | undefined;
   /**
@@ -32,6 +37,8 @@ export interface Link {
   message(envelope: Envelope): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
+  /** Joins or leaves of the channel were lost (a poller's buffer on the hub overflowed). */
+  presenceResync(channel: string): void;
   /** The hub refused a channel while the transport opened (the connection stays up). */
   refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */
@@ -57,6 +64,8 @@ export interface Transport {
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
+  /** Acknowledges the channel's messages up to `position`; resolves with the user's acknowledged position. */
+  ack(channel: string, position: Position): Promise<AckResult>;
   /** Calls `method` through the app's rpc hook; resolves with the app's `data`; `signal` abandons the call (rejects with its reason). */
   rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown>;
   /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */

@@ -1,9 +1,11 @@
 import {
   encodePosition,
   parseCursor,
+  type AckResult,
   type Command,
   type CommandId,
   type CursorEntry,
+  type Position,
   type PresenceMember,
   type PublishResult,
   type ResultFrame,
@@ -128,6 +130,11 @@ export class WebSocketTransport implements Transport {
 
   async presence(channel: string): Promise<PresenceMember[]> {
     return (await this.#request({ type: 'presence', channel })).members;
+  }
+
+  async ack(channel: string, position: Position): Promise<AckResult> {
+    const { epoch, offset } = await this.#request({ type: 'ack', channel, epoch: position.epoch, offset: position.offset });
+    return { channel, epoch, offset };
   }
 
   async rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {

@@ -16,9 +16,15 @@ import { Hub, type PublishCallOptions } from '../hub/hub.js';
 import { silentLogger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
 import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
+import { MemoryAckStore } from '../memory/memory-ack-store.js';
+import { resolveAckLimits, type AckStore } from '../engine/ack-store.js';
+import { timerMs } from '../timer-delay.js';
+import { Acks } from '../acks/acks.js';
+import { AckWebhooks, DEFAULT_ACK_WEBHOOK_INTERVAL } from '../acks/ack-webhooks.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionLimiter } from '../transport/connection-limiter.js';
 import { PollingTransport } from '../transport/polling-transport.js';
+import { PollerPresence } from '../transport/poller-presence.js';
 import { SseTransport } from '../transport/sse-transport.js';
 import type { ConnectionMatch, TransportCounts, TransportName } from '../transport/transport.js';
 import { TransportRegistry } from '../transport/transport-registry.js';
@@ -160,6 +166,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const clock = options.clock ?? systemClock;
   // Checked before anything starts: a bad option opens nothing.
   const webhookOptions = options.webhooks === undefined ? undefined : resolveWebhooks(options.webhooks);
+  const ackOptions = options.acks === false ? undefined : (options.acks ?? {});
+  if (ackOptions !== undefined) resolveAckLimits(ackOptions);
+  const ackWebhookInterval = timerMs('acks.webhookInterval', ackOptions?.webhookInterval, DEFAULT_ACK_WEBHOOK_INTERVAL, 1);
   // The metrics exist a few lines on; hook calls only happen once the server serves.
   const hooks =
     options.hooks === undefined
@@ -241,6 +250,18 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
   });
+  const ackStore: AckStore | undefined = ackOptions === undefined ? undefined : (options.ackStore ?? new MemoryAckStore(ackOptions));
+  const acks =
+    ackStore === undefined
+      ? undefined
+      : new Acks({
+          hub,
+          store: ackStore,
+          security,
+          clock,
+          logger,
+          webhooks: webhooks === undefined ? undefined : new AckWebhooks(webhooks, ackWebhookInterval),
+        });
   const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
   const rateLimitStore: RateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore(clock);
   const requests = new RequestLimiter(requestLimits, new MemoryRateLimitStore(clock), rateLimitStore, security, logger);
@@ -257,6 +278,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         commandsPerSecond: limits.commandsPerSecond,
         commandBurst: limits.commandBurst,
         claimUser: (user) => connections.acquireUser(user),
+        acks,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
       },
       logger,
@@ -289,6 +311,10 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         sendQueueBytes,
         clock,
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
+        presence:
+          limits.pollPresenceGrace > 0
+            ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace, maxSessions: limits.maxConnections })
+            : undefined,
       },
       security,
     ),
@@ -320,6 +346,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       maxBodyBytes: limits.maxBodyBytes,
       maxBatchMessages: limits.maxBatchMessages,
       nodeId,
+      acks,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
       clientShareBundle: options.clientShareBundle,
@@ -337,6 +364,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
               maxBodyBytes: limits.maxBodyBytes,
               maxBatchMessages: limits.maxBatchMessages,
               webhooks: dispatcher,
+              acks,
             },
       adminPage: options.adminPage,
       doors,
@@ -419,6 +447,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       transports.close();
       for (const door of doors) await door.close?.();
       await hub.close();
+      // Before the webhooks: the coalesced ack events still pending are sent to them.
+      await acks?.close();
       // After the hub: the events of the connections just closed are stored first.
       await dispatcher?.close();
       await webhookQueue?.close();

@@ -1,3 +1,5 @@
+import { DEFAULT_POLL_PRESENCE_GRACE } from '../transport/poller-presence.js';
+import type { AckStore, AckStoreLimits } from '../engine/ack-store.js';
 import type { MercureOptions } from '../mercure/mercure-options.js';
 import type { PusherOptions } from '../pusher/pusher-options.js';
 import { timerMs, timerSeconds } from '../timer-delay.js';
@@ -36,6 +38,18 @@ export interface HeraldOptions extends HistoryOptions {
   readonly broker?: Broker | undefined;
   /** @default a new `MemoryPresenceStore` */
   readonly presence?: PresenceStore | undefined;
+  /**
+   * Where the users' acknowledged positions are kept (the `ack` command, `POST /api/ack`); the
+   * engine's (`RedisAckStore`, `NatsAckStore`, `createSqliteEngine`'s) so every node sees them. The
+   * hub closes it on close. @default a new `MemoryAckStore` with `acks`' limits
+   */
+  readonly ackStore?: AckStore | undefined;
+  /**
+   * Client acknowledgements: the default store's limits (`ttl` seconds, `maxPerChannel` users), and
+   * `webhookInterval`, the ms between two `client_ack` webhook events of one user and channel.
+   * `false`: the `ack` command and `POST /api/ack` are refused (1002, 404). @default on, ttl 604800, maxPerChannel 10000, webhookInterval 1000
+   */
+  readonly acks?: (AckStoreLimits & { readonly webhookInterval?: number | undefined }) | false | undefined;
   /** @default a silent logger */
   readonly logger?: Logger | undefined;
   /** @default the system clock */
@@ -127,6 +141,12 @@ export interface HeraldOptions extends HistoryOptions {
   readonly sseRetry?: number | undefined;
   /** Longest long-poll `wait`, in seconds. @default 60 */
   readonly maxWait?: number | undefined;
+  /**
+   * Seconds a polling client (a poll with `session`) stays a presence member of a channel after its
+   * last answer there without polling it again (while a poll is held it stays); `0`: polling clients
+   * are never members (`session` is ignored). @default 30
+   */
+  readonly pollPresenceGrace?: number | undefined;
   /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
   readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean } | undefined;
   /**
@@ -213,6 +233,7 @@ export interface ServerLimits {
   readonly heartbeatInterval: number;
   readonly sseRetry: number;
   readonly maxWait: number;
+  readonly pollPresenceGrace: number;
   readonly headersTimeout: number;
 }
 
@@ -255,6 +276,8 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
     // A browser's reconnect timer: past 2³¹ − 1 ms it fires at once, as Node's would.
     sseRetry: timerMs('sseRetry', options.sseRetry, 2000),
     maxWait: timerSeconds('maxWait', options.maxWait, 60),
+    pollPresenceGrace:
+      options.pollPresenceGrace === 0 ? 0 : timerSeconds('pollPresenceGrace', options.pollPresenceGrace, DEFAULT_POLL_PRESENCE_GRACE, 1),
     // Node refuses a headersTimeout above the requestTimeout.
     headersTimeout: timerMs('headersTimeout', options.headersTimeout, 10_000, 1, 30_000),
   };

@@ -14,6 +14,7 @@ import {
   type ServerFrame,
   type WireError,
 } from '@herald/protocol';
+import type { Acks } from '../acks/acks.js';
 import { HeraldError, toWireError } from '../errors.js';
 import { callRpc } from '../hooks/call-rpc.js';
 import { SessionHookSlots } from '../hooks/session-hook-slots.js';
@@ -75,6 +76,8 @@ export interface WsContext {
   readonly commands: RateLimiter;
   /** The encodings of subscriptions without `history` (signed positions). */
   readonly signed: SignedEncodings;
+  /** The hub's client acknowledgements (the `ack` command). */
+  readonly acks?: Acks | undefined;
 }
 
 /** Takes one of a user's connection slots (released once the session ends), or says why not. */
@@ -372,6 +375,15 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       case 'presence':
         this.#reply(command.id, { channel: command.channel, members: await this.#context.hub.presence(command.channel) });
         return;
+      case 'ack': {
+        const acks = this.#context.acks;
+        if (acks === undefined) throw new HeraldError(ErrorCode.UnknownCommand, 'acks are not enabled on this hub');
+        const subscribed = this.#entryList().some((e) => e.channel === command.channel && !isPending(e));
+        const context = { transport: 'websocket', client: this.client } as const;
+        const position = { epoch: command.epoch, offset: command.offset };
+        this.#reply(command.id, await acks.ack(this.#identity, command.channel, position, { context, subscribed }));
+        return;
+      }
       case 'rpc': {
         const context = { transport: 'websocket', client: this.client } as const;
         const identity = this.#identity;

@@ -12,6 +12,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -24,6 +25,8 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly claimUser?: UserClaim;
   /** Told when a session is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** The hub's client acknowledgements (the `ack` command); without it `ack` is refused (1002). */
+  readonly acks?: Acks | undefined;
 }
 
 /**
@@ -49,6 +52,7 @@ export class WsTransport implements Transport {
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
       signed: signedEncodings(security.cursors),
+      acks: options.acks,
     };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
     this.#wss = new WebSocketServer({
