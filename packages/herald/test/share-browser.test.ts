@@ -32,9 +32,9 @@ const harness = (share: unknown, tokens: boolean): string => `
   const subs = {};
   window.share = {
     log,
-    subscribe(channel, joinLeave = false) {
+    subscribe(channel, joinLeave = false, ack = undefined) {
       log.data[channel] = [];
-      const sub = client.subscribe(channel, (m) => log.data[channel].push(m.data), { joinLeave });
+      const sub = client.subscribe(channel, (m) => log.data[channel].push(m.data), { joinLeave, ack });
       sub.on('presence', (c) => log.presence.push(c.type + ' ' + c.channel));
       sub.on('gap', (g) => log.gaps.push(g));
       sub.on('error', failed);
@@ -349,12 +349,13 @@ shareWorker(createClient);`);
     }
   });
 
-  it('with share.worker on a hub that requires tokens, the worker gets them from the tabs’ getToken', async () => {
+  it('with share.worker on a hub that requires tokens, the worker gets them from the tabs’ getToken; a tab’s acks are kept for its user', async () => {
     const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+    const apiKey = 'an-api-key-for-the-acks-read-back-0123456789';
     let minted = 0;
     const server = createHeraldServer({
       logger: silentLogger,
-      security: { authenticator: new JwtAuthenticator({ secret }), requireAuth: true },
+      security: { authenticator: new JwtAuthenticator({ secret }), requireAuth: true, apiKeys: [apiKey] },
       clientBundle: loadClientBundle(),
       clientShareBundle: loadClientBundle('herald-share.js'),
       routes: (_req, res, url) => {
@@ -383,6 +384,9 @@ shareWorker(createClient);`);
       const url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
       const tabs = await openTabs(2, url, { worker: '/herald-worker.js' }, true);
       await subscribeAll(tabs, 'share-token');
+      // A tab acknowledges what it processed: sent from the tab itself, kept for its user.
+      await call(tabs[0]!, 'subscribe', 'share-acked', false, 'auto');
+      await waitIn(tabs[0]!, 'share-acked subscribed', `share.subState('share-acked') === 'subscribed'`);
       expect(await websockets(1, server)).toBe(1);
       const result = await call<{ offset: number }>(tabs[1]!, 'publish', 'share-token', 'signed in');
       expect(result).toMatchObject({ offset: 1 });
@@ -392,6 +396,16 @@ shareWorker(createClient);`);
         expect(tab.errors).toEqual([]);
       }
       expect(minted).toBeGreaterThan(0);
+      const { offset } = await call<{ offset: number }>(tabs[1]!, 'publish', 'share-acked', 'read me');
+      await waitForAll(tabs[0]!, 'share-acked', 1);
+      const deadline = Date.now() + WAIT_MS;
+      let acks: { user: string; offset: number }[] = [];
+      while (acks.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const res = await fetch(`${url}/api/acks?channel=share-acked`, { headers: { 'X-Herald-Key': apiKey } });
+        acks = ((await res.json()) as { acks: { user: string; offset: number }[] }).acks;
+      }
+      expect(acks).toMatchObject([{ user: 'alice', offset }]);
     } finally {
       for (const context of contexts.splice(0)) await context.close();
       await server.close();
