@@ -314,7 +314,11 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
         presence:
           limits.pollPresenceGrace > 0
-            ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace, maxSessions: limits.maxConnections })
+            ? new PollerPresence(hub, security.cursors, logger, {
+                grace: limits.pollPresenceGrace,
+                maxSessions: limits.maxConnections,
+                maxChannels,
+              })
             : undefined,
       },
       security,

@@ -116,6 +116,11 @@ export interface PollerPresenceOptions {
   readonly grace: number;
   /** Most sessions this node keeps; past it a poll asking for a new one gets none. @default no limit */
   readonly maxSessions?: number;
+  /**
+   * Most channels one session is a member of (a WebSocket session's `maxChannels`): a poll adding
+   * channels past it ends the memberships seen least recently. @default no limit
+   */
+  readonly maxChannels?: number;
   /** Monotonic milliseconds (the timers' clock). @default performance.now */
   readonly now?: () => number;
 }
@@ -132,6 +137,7 @@ export class PollerPresence {
   readonly #logger: Logger;
   readonly #grace: number;
   readonly #maxSessions: number;
+  readonly #maxChannels: number;
   readonly #now: () => number;
   readonly #sessions = new Map<string, PollerSession>();
   /** Every membership, least recently seen first (re-inserted when seen). */
@@ -144,6 +150,7 @@ export class PollerPresence {
     this.#logger = logger;
     this.#grace = options.grace * 1000;
     this.#maxSessions = options.maxSessions ?? Infinity;
+    this.#maxChannels = options.maxChannels ?? Infinity;
     this.#now = options.now ?? (() => performance.now());
     this.#sweep = setInterval(() => this.sweep(), Math.min(Math.max(this.#grace / 4, 50), 5000));
     this.#sweep.unref();
@@ -208,6 +215,7 @@ export class PollerPresence {
       this.#order.set(key, membership);
       joining.push(this.#join(membership, infos?.get(channel) ?? info));
     }
+    if (session.memberships.size > this.#maxChannels) this.#trim(session, channels);
     if (joining.length > 0) await Promise.all(joining);
   }
 
@@ -221,6 +229,16 @@ export class PollerPresence {
     } catch (error) {
       this.#logger.warn({ err: error, channel, client: session.client }, 'polling member not added');
       this.#forget(membership);
+    }
+  }
+
+  /** Ends the memberships of `session` seen least recently, other than `polled`, until it has `maxChannels`. */
+  #trim(session: PollerSession, polled: readonly string[]): void {
+    const keep = new Set(polled);
+    const oldest = [...session.memberships.values()].filter((m) => !keep.has(m.channel)).sort((a, b) => a.seen - b.seen);
+    for (const membership of oldest) {
+      if (session.memberships.size <= this.#maxChannels) break;
+      this.#leave(membership);
     }
   }
 

@@ -1,0 +1,33 @@
+import { poll, startTestHub, type TestHub } from '@herald/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const membersOf = async (hub: TestHub, channel: string): Promise<string[]> => {
+  const res = await fetch(`${hub.url}/api/presence?channel=${channel}`);
+  const body = (await res.json()) as { members: { client: string }[] };
+  return body.members.map((m) => m.client);
+};
+
+describe('review: presence on polling is bounded like a connection', () => {
+  let hub: TestHub | undefined;
+  afterEach(async () => {
+    await hub?.close();
+    hub = undefined;
+  });
+
+  it('a polling session is a member of at most maxChannels channels, however many polls add channels', async () => {
+    hub = await startTestHub({ maxChannels: 2 });
+    const first = await poll(hub.url, 'channel=r0&channel=r1&since=now&session=new');
+    const token = first.body.session as string;
+    const client = token.split('.')[0]!;
+    for (let i = 2; i < 10; i += 2) {
+      const next = await poll(hub.url, `channel=r${i}&channel=r${i + 1}&since=now&session=${token}`);
+      expect(next.status).toBe(200);
+    }
+    let member = 0;
+    for (let i = 0; i < 10; i++) if ((await membersOf(hub, `r${i}`)).includes(client)) member++;
+    // As a WebSocket session (at most maxChannels subscriptions): the latest polled channels only.
+    expect(member).toBe(2);
+    expect(await membersOf(hub, 'r9')).toContain(client);
+    expect(await membersOf(hub, 'r8')).toContain(client);
+  });
+});
