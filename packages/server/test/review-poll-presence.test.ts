@@ -1,4 +1,4 @@
-import { poll, startTestHub, type TestHub } from '@herald/testkit';
+import { eventually, poll, startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const membersOf = async (hub: TestHub, channel: string): Promise<string[]> => {
@@ -29,5 +29,16 @@ describe('review: presence on polling is bounded like a connection', () => {
     expect(member).toBe(2);
     expect(await membersOf(hub, 'r9')).toContain(client);
     expect(await membersOf(hub, 'r8')).toContain(client);
+  });
+
+  it('one IP address cannot take every polling session of the node (connectionsPerIp)', async () => {
+    hub = await startTestHub({ connectionsPerIp: 3, maxConnections: 100, pollPresenceGrace: 1 });
+    const tokens: (string | undefined)[] = [];
+    for (let i = 0; i < 10; i++) tokens.push((await poll(hub.url, `channel=flood&since=now&session=new`)).body.session);
+    expect(tokens.filter((t) => t !== undefined)).toHaveLength(3);
+    expect(await membersOf(hub, 'flood')).toHaveLength(3);
+    // Once they left (the grace period), the address may start sessions again.
+    await eventually(async () => (await membersOf(hub!, 'flood')).length === 0, 'the sessions leave', { intervalMs: 100 });
+    expect((await poll(hub.url, 'channel=flood&since=now&session=new')).body.session).toBeDefined();
   });
 });

@@ -317,6 +317,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
             ? new PollerPresence(hub, security.cursors, logger, {
                 grace: limits.pollPresenceGrace,
                 maxSessions: limits.maxConnections,
+                perIp: limits.connectionsPerIp,
+                perUser: limits.connectionsPerUser,
                 maxChannels,
               })
             : undefined,

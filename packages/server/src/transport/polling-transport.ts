@@ -153,7 +153,7 @@ export class PollingTransport implements Transport {
         const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
         if (from !== undefined) asked.set(channel, from);
       }
-      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user);
+      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user, req.socket.remoteAddress);
       if (op === 'subscribe') infos = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
     } catch (error) {
       if (poller !== undefined) presence?.release(poller.session);
