@@ -1,4 +1,5 @@
 import { eventually, poll, startTestHub, type TestHub } from '@herald/testkit';
+import { ALLOW_ALL, Permissions } from '@herald/server';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const membersOf = async (hub: TestHub, channel: string): Promise<string[]> => {
@@ -40,5 +41,20 @@ describe('review: presence on polling is bounded like a connection', () => {
     // Once they left (the grace period), the address may start sessions again.
     await eventually(async () => (await membersOf(hub!, 'flood')).length === 0, 'the sessions leave', { intervalMs: 100 });
     expect((await poll(hub.url, 'channel=flood&since=now&session=new')).body.session).toBeDefined();
+  });
+
+  it('joinLeave flags per channel need presence permission on the flagged channels only', async () => {
+    const permissions = new Permissions({ room: ALLOW_ALL, feed: { ...ALLOW_ALL, presence: 'none' } }, ALLOW_ALL);
+    hub = await startTestHub({ security: { permissions } });
+    const all = await poll(hub.url, 'channel=room:1&channel=feed:1&since=now&session=new&joinLeave=1');
+    expect(all.status).toBe(403);
+    expect(all.body.error.code).toBe(2001);
+    const some = await poll(hub.url, 'channel=room:1&channel=feed:1&since=now&session=new&joinLeave=1,0');
+    expect(some.status).toBe(200);
+    const client = (some.body.session as string).split('.')[0]!;
+    // Its own join, of the flagged channel only.
+    expect(some.body.presence).toEqual([{ type: 'join', channel: 'room:1', member: { client, user: null }, offset: 0 }]);
+    expect((await hub.server.hub.presence('feed:1')).map((m) => m.client)).toContain(client);
+    expect((await poll(hub.url, 'channel=room:1&channel=feed:1&since=now&session=new&joinLeave=0,1')).status).toBe(403);
   });
 });

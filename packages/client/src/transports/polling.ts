@@ -133,7 +133,9 @@ export class PollingTransport extends HttpOperations implements Transport {
       for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
       const abort = new AbortController();
       this.#abort = abort;
-      const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
+      // `1` for every channel, else one flag per channel (a channel without joinLeave needs no presence right).
+      const flags = [...channels.keys()].map((c) => +this.#link.joinLeave(c));
+      const joinLeave = flags.includes(1) ? (flags.includes(0) ? flags.join() : '1') : undefined;
       this.#asking = this.#link.polling.session === 'new';
       try {
         const answer = await request<PollAnswer>(
@@ -144,7 +146,7 @@ export class PollingTransport extends HttpOperations implements Transport {
             // With deltas: the offset whose data the client holds, per channel (in the `channel` order).
             ...(this.#link.delta && { delta: '1', base: [...channels.keys()].map((c) => this.#link.held(c) ?? '').join() }),
             session: this.#link.polling.session,
-            joinLeave: joinLeave ? '1' : undefined,
+            joinLeave,
           })}`,
           { signal: abort.signal },
         );
