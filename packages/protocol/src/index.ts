@@ -26,7 +26,7 @@ export {
   type CursorEntry,
   type CursorPositions,
 } from './cursor.js';
-export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
+export { decodeCommand, decodeCommandValue, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { Envelope, Gap, GapReason } from './envelope.js';
 export {
   CloseCode,
@@ -107,3 +107,4 @@ export {
   type WebhookEventBase,
   type WebhookEventType,
 } from './hooks.js';
+export { COMPACT_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, type CompactMessage } from './compact.js';

@@ -19,6 +19,8 @@ import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-d
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
+import { readFormatQuery } from '../http/format-query.js';
+import { compactJson, compactPollNext, variantOf } from './compact-encodings.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
@@ -119,6 +121,8 @@ export class PollingTransport implements Transport {
     if (!query.ok) return sendError(res, query.error, headers);
     const security = this.#security;
     const { channels, fromNow } = query.value;
+    const format = readFormatQuery(params);
+    if (!format.ok) return sendError(res, format.error, headers);
     const restricted = new Set<string>();
     const asked = new Map<string, Position>();
     try {
@@ -157,18 +161,21 @@ export class PollingTransport implements Transport {
         const positions = await Promise.all(startNow.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
         for (const [channel, position] of positions) since.set(channel, position);
       }
+      // Compact items name a channel by its index; an item carries the epoch when the request's position had another.
+      const compact: Compact | undefined =
+        format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing);
+        return this.#send(res, reads, headers, signing, compact);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, compact);
       }
-      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
+      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing, compact);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -259,18 +266,31 @@ export class PollingTransport implements Transport {
   }
 
   /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
-  #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>, signing: Signing | undefined): void {
+  #send(
+    res: ServerResponse,
+    reads: readonly ReadOutcome[],
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    compact: Compact | undefined,
+  ): void {
     if (connectionGone(res)) return;
-    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers, this.#options.sendQueueBytes);
+    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing, compact), headers, this.#options.sendQueueBytes);
   }
 
   /**
    * Sends the answer to a read of one channel. Answers without a gap or signatures are kept (see
    * {@link AnswerCache}): the polls of a busy channel mostly ask from the same few positions.
    */
-  #sendOne(res: ServerResponse, whole: ReadOutcome, headers: Record<string, string>, signing: Signing | undefined): void {
+  #sendOne(
+    res: ServerResponse,
+    whole: ReadOutcome,
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    compact: Compact | undefined,
+  ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined) return this.#send(res, [whole], headers, signing);
+    if (signing !== undefined || whole.gap !== undefined || compact !== undefined)
+      return this.#send(res, [whole], headers, signing, compact);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -303,6 +323,7 @@ export class PollingTransport implements Transport {
     wait: number,
     headers: Record<string, string>,
     signing: Signing | undefined,
+    compact: Compact | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
     const slot = this.#options.hold(req, identity);
@@ -329,7 +350,7 @@ export class PollingTransport implements Transport {
       if (done) return;
       cleanup();
       if (reads === undefined) sendBounded(res, emptyBody(channels, since, signing), headers, this.#options.sendQueueBytes);
-      else this.#send(res, reads, headers, signing);
+      else this.#send(res, reads, headers, signing, compact);
     };
     const expire = (): void => {
       if (done) return;
@@ -364,7 +385,12 @@ export class PollingTransport implements Transport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
-        const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
+        const body =
+          compact !== undefined
+            ? compactPollNext(message, 0, variantOf(false, signing !== undefined), signing?.encodings)
+            : signing === undefined
+              ? message.encoded('poll', encodeNext)
+              : signing.encodings.pollNext(message);
         sendBounded(res, body, headers, this.#options.sendQueueBytes);
         return;
       }
@@ -396,8 +422,30 @@ function handOut(channel: string, position: Position, signing: Signing | undefin
   return signing?.channels.has(channel) === true ? signing.signer.sign(channel, position) : position;
 }
 
+/**
+ * `format=compact`: each channel's ref (its index in the request) and the epoch the client was told
+ * (the request's position); an item carries the epoch when it differs.
+ */
+interface Compact {
+  readonly refs: ReadonlyMap<string, number>;
+  readonly told: Map<string, Position>;
+}
+
+/** The compact items of one channel's messages, joined with commas. */
+function compactItems(messages: readonly HubMessage[], channel: string, compact: Compact, signed: SignedEncodings | undefined): string {
+  const ref = compact.refs.get(channel) ?? 0;
+  let epoch = compact.told.get(channel)?.epoch;
+  let out = '';
+  for (const message of messages) {
+    const variant = variantOf(message.epoch !== epoch, signed !== undefined);
+    epoch = message.epoch;
+    out += (out === '' ? '' : ',') + compactJson(message, ref, variant, signed);
+  }
+  return out;
+}
+
 /** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
-function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined): string {
+function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined, compact?: Compact): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
   let more = false;
@@ -410,7 +458,13 @@ function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: 
     positions.set(read.channel, handOut(read.channel, read.position, signing));
     if (read.gap !== undefined) gaps.push(gapFields(read.gap, signed?.signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    if (read.messages.length > 0) {
+      const items =
+        compact === undefined
+          ? messagesJson(read.messages, signed?.encodings).slice(1, -1)
+          : compactItems(read.messages, read.channel, compact, signed?.encodings);
+      messages += (messages === '' ? '' : ',') + items;
+    }
   }
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
 }

@@ -6,6 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
+import { compactSseData, compactSseSingle, variantOf } from './compact-encodings.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
 import type { CloseReason } from '../webhooks/close-reason.js';
@@ -57,8 +58,13 @@ export class SseStream implements Subscriber, OutboxOwner {
   subscriptions: Subscription[] = [];
   readonly #res: ServerResponse;
   readonly #owner: SseStreamOwner;
+  /** `format=compact`: each channel's ref (its index in the request); `undefined` for full envelopes. */
+  readonly #refs: ReadonlyMap<string, number> | undefined;
 
-  /** `positions` holds each channel's starting position (signed where the subscription is); `client`: the stream's session id. */
+  /**
+   * `positions` holds each channel's starting position (signed where the subscription is); `client`:
+   * the stream's session id; `refs`, given for `format=compact`, each channel's ref.
+   */
   constructor(
     res: ServerResponse,
     user: string | null,
@@ -68,7 +74,9 @@ export class SseStream implements Subscriber, OutboxOwner {
     owner: SseStreamOwner,
     since: number,
     client: string = nextSessionId(),
+    refs?: ReadonlyMap<string, number>,
   ) {
+    this.#refs = refs;
     this.client = client;
     this.user = user;
     this.since = since;
@@ -122,6 +130,7 @@ export class SseStream implements Subscriber, OutboxOwner {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean): void {
+    if (this.#refs !== undefined) return this.#compactMessage(message, replay, signed, this.#refs);
     if (signed) return this.#signedMessage(message, replay);
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     if (this.#single) {
@@ -129,6 +138,24 @@ export class SseStream implements Subscriber, OutboxOwner {
     } else {
       this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
       this.#outbox.push(message.encoded('sse', encodeData), replay);
+    }
+  }
+
+  /**
+   * A compact item (`format=compact`): the epoch goes only when it differs from the channel's
+   * position the client holds (from the `ready` cursor, a gap or an earlier message).
+   */
+  #compactMessage(message: HubMessage, replay: boolean, signed: boolean, refs: ReadonlyMap<string, number>): void {
+    const ref = refs.get(message.channel);
+    if (ref === undefined) return;
+    const encodings = this.#owner.signed;
+    const variant = variantOf(this.#positions.get(message.channel)?.epoch !== message.epoch, signed);
+    this.#positions.set(message.channel, signed ? encodings.position(message) : { epoch: message.epoch, offset: message.offset });
+    if (this.#single) {
+      this.#outbox.push(compactSseSingle(message, ref, variant, encodings), replay);
+    } else {
+      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
+      this.#outbox.push(compactSseData(message, ref, variant, encodings), replay);
     }
   }
 

@@ -13,6 +13,7 @@ import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
+import { readFormatQuery } from '../http/format-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { nextSessionId } from './session-id.js';
@@ -52,7 +53,7 @@ interface Allowed {
 }
 
 /**
- * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
+ * Server-Sent Events at `GET /events?channel=…[&since=…][&format=compact]`. Resumes from `Last-Event-ID` (which wins
  * over `since`); without either, the stream starts live from the channels' current positions.
  */
 export class SseTransport implements SseStreamOwner, Transport {
@@ -114,6 +115,10 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const { channels: asked, since } = query.value;
+    const format = readFormatQuery(params);
+    if (!format.ok) return sendError(res, format.error, headers);
+    // Compact items name a channel by its index among the request's channels.
+    const refs = format.value === 'compact' ? new Map(asked.map((channel, index) => [channel, index])) : undefined;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
@@ -148,6 +153,7 @@ export class SseTransport implements SseStreamOwner, Transport {
       this,
       this.#clock.now(),
       session,
+      refs,
     );
     const outcomes: SubscribeOutcome[] = [];
     try {
