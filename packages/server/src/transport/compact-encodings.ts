@@ -75,16 +75,12 @@ export const compactWsFrame = (message: HubMessage, ref: number, variant: number
 export const msgpackWsFrame = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer =>
   message.encoded(cacheKey('wsm', variant, ref), (m) => wsBinaryFrame(compactMsgpack(m, ref, variant, signed)));
 
-/** The `data:` part of a compact SSE event (its `id:` line is written before it). */
-export const compactSseData = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer =>
-  message.encoded(cacheKey('ssec', variant, ref), (m) => Buffer.from(`data: ${compactJson(m, ref, variant, signed)}\n\n`));
-
-/** A whole compact SSE event of a one-channel stream: `id:` (the message's cursor, signed or not) and `data:`. */
-export const compactSseSingle = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer =>
-  message.encoded(cacheKey('sse1c', variant, ref), (m) => {
-    const cursor = (variant & WITH_CURSOR) !== 0 ? signed.cursor(m) : encodePosition(m.channel, m);
-    return Buffer.from(`id: ${cursor}\ndata: ${compactJson(m, ref, variant, signed)}\n\n`);
-  });
+/**
+ * A compact SSE event: `data:` (no space, one byte less) holding the compact envelope, no `id:` line
+ * (the stream sends its cursor as an `id:`-only event at each heartbeat instead, see `SseStream`).
+ */
+export const compactSseEvent = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer =>
+  message.encoded(cacheKey('ssec', variant, ref), (m) => Buffer.from(`data:${compactJson(m, ref, variant, signed)}\n\n`));
 
 /** The answer to a long poll woken by exactly this message (`messages` holds its compact envelope). */
 export const compactPollNext = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings | undefined): Buffer =>

@@ -6,7 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
-import { compactSseData, compactSseSingle, variantOf } from './compact-encodings.js';
+import { compactSseEvent, variantOf } from './compact-encodings.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
 import type { CloseReason } from '../webhooks/close-reason.js';
@@ -60,6 +60,8 @@ export class SseStream implements Subscriber, OutboxOwner {
   readonly #owner: SseStreamOwner;
   /** `format=compact`: each channel's ref (its index in the request); `undefined` for full envelopes. */
   readonly #refs: ReadonlyMap<string, number> | undefined;
+  /** A compact stream's positions moved since its last `id:` (see {@link SseStream.heartbeat}). */
+  #moved = false;
 
   /**
    * `positions` holds each channel's starting position (signed where the subscription is); `client`:
@@ -151,12 +153,21 @@ export class SseStream implements Subscriber, OutboxOwner {
     const encodings = this.#owner.signed;
     const variant = variantOf(this.#positions.get(message.channel)?.epoch !== message.epoch, signed);
     this.#positions.set(message.channel, signed ? encodings.position(message) : { epoch: message.epoch, offset: message.offset });
-    if (this.#single) {
-      this.#outbox.push(compactSseSingle(message, ref, variant, encodings), replay);
-    } else {
-      this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
-      this.#outbox.push(compactSseData(message, ref, variant, encodings), replay);
-    }
+    this.#moved = true;
+    this.#outbox.push(compactSseEvent(message, ref, variant, encodings), replay);
+  }
+
+  /**
+   * The heartbeat: a comment, or on a compact stream whose positions moved since the last one, an
+   * event of only `id:` (the stream's cursor), which sets EventSource's `lastEventId` without
+   * dispatching anything. A compact stream's messages carry no `id:` (it would cost more than the
+   * compact envelope saves), so a native reconnect resumes from the last heartbeat's cursor: it may
+   * repeat the messages since then (each has its offset), it loses none.
+   */
+  heartbeat(): void {
+    if (!this.#moved) return this.#outbox.push(SSE_HEARTBEAT);
+    this.#moved = false;
+    this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n\n`));
   }
 
   /** A message to a subscription without `history`: signed position in the id and the envelope. */
@@ -182,7 +193,9 @@ export class SseStream implements Subscriber, OutboxOwner {
   gap(gap: Gap, signed: boolean): void {
     const cursors = signed ? this.#owner.cursors : undefined;
     this.#positions.set(gap.channel, cursors === undefined ? gap.resumed : cursors.sign(gap.channel, gap.resumed));
-    this.#outbox.push(Buffer.from(`event: gap\ndata: ${gapJson(gap, cursors)}\n\n`));
+    // A compact stream's messages carry no `id:`: its gap does, so a native reconnect does not meet it again.
+    const id = this.#refs === undefined ? '' : `id: ${encodeCursor(this.#positions)}\n`;
+    this.#outbox.push(Buffer.from(`${id}event: gap\ndata: ${gapJson(gap, cursors)}\n\n`));
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {

@@ -17,7 +17,7 @@ import { readFormatQuery } from '../http/format-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { nextSessionId } from './session-id.js';
-import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
 
@@ -79,7 +79,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     this.#options = options;
     this.#logger = logger;
     this.#heartbeat = setInterval(() => {
-      for (const stream of this.#streams.keys()) stream.write(SSE_HEARTBEAT);
+      for (const stream of this.#streams.keys()) stream.heartbeat();
     }, options.heartbeatInterval);
     this.#heartbeat.unref();
   }
