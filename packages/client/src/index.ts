@@ -1,6 +1,7 @@
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export { createClient, HeraldClient, type ClientEvents, type ClientOptions } from './client.js';
 export { HeraldClientError } from './errors.js';
+export type { WireFormat } from './wire-format.js';
 export { Subscription, type SubscribeOptions, type SubscriptionEvents, type SubscriptionState } from './subscription.js';
 export type {
   ChannelMap,

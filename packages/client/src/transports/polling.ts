@@ -97,13 +97,20 @@ export class PollingTransport extends HttpOperations implements Transport {
       const abort = new AbortController();
       this.#abort = abort;
       try {
+        const format = this.#link.format;
         const answer = await request<PollAnswer>(
           this.#link,
-          `/api/messages${query(channels.keys(), { since: known.size > 0 ? encodeCursor(known) : undefined, wait: String(this.#link.pollWait) })}`,
+          `/api/messages${query(channels.keys(), {
+            since: known.size > 0 ? encodeCursor(known) : undefined,
+            wait: String(this.#link.pollWait),
+            format: format && 'compact',
+          })}`,
           { signal: abort.signal },
         );
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);
-        for (const message of answer.messages) this.#link.message(message);
+        // A compact item names its channel by its index in the request, its epoch when it differs from `since`'s.
+        const read = format?.reader([...channels.keys()], known) ?? ((message: Envelope) => message);
+        for (const message of answer.messages) this.#link.message(read(message) as Envelope);
       } catch (error) {
         if (abort.signal.aborted) continue;
         // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).
