@@ -132,6 +132,8 @@ class CompactJsonWire extends CompactWire {
 }
 
 const MESSAGES_KEY = encode('messages');
+/** Fields set to `undefined` are left out, as `JSON.stringify` does. */
+const AS_JSON = { ignoreUndefined: true } as const;
 /** A stored envelope as MessagePack (history replies), converted once per message. */
 const envelopeMsgpack = (message: HubMessage): Uint8Array => message.encoded('msgpack-envelope', (m) => encode(JSON.parse(m.json)));
 
@@ -142,13 +144,13 @@ class MsgpackWire extends CompactWire {
     return msgpackWsFrame(message, ref, variant, encodings);
   }
   frame(frame: object): Buffer {
-    return wsBinaryFrame(encode(frame));
+    return wsBinaryFrame(encode(frame, AS_JSON));
   }
   history(head: object, messages: readonly HubMessage[]): Buffer {
     const fields = Object.keys(head).length;
     if (fields >= 15) return this.frame({ ...head, messages: messages.map((m) => JSON.parse(m.json) as unknown) });
     // `head` encodes as a fixmap: one more entry (`messages`), spliced from each message's cached bytes.
-    const start = encode(head);
+    const start = encode(head, AS_JSON);
     const parts: Uint8Array[] = [start, MESSAGES_KEY, arrayHeader(messages.length)];
     for (const message of messages) parts.push(envelopeMsgpack(message));
     const bytes = Buffer.concat(parts);
