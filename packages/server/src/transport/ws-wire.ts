@@ -147,7 +147,7 @@ class MsgpackWire extends CompactWire {
     return wsBinaryFrame(encode(frame, AS_JSON));
   }
   history(head: object, messages: readonly HubMessage[]): Buffer {
-    const fields = Object.keys(head).length;
+    const fields = Object.values(head).filter((value) => value !== undefined).length;
     if (fields >= 15) return this.frame({ ...head, messages: messages.map((m) => JSON.parse(m.json) as unknown) });
     // `head` encodes as a fixmap: one more entry (`messages`), spliced from each message's cached bytes.
     const start = encode(head, AS_JSON);
