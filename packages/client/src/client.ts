@@ -15,6 +15,7 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
+import type { OutboxHandle, OutboxPlugin } from './outbox-contract.js';
 import { pinPositions } from './pin.js';
 import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -24,7 +25,17 @@ import type { Link, Transport } from './transports/transport.js';
 import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
 import type { WireFormat } from './wire-format.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, RpcOptions, Since, TransportName } from './types.js';
+import type {
+  ChannelMap,
+  ClientState,
+  HistoryPage,
+  OutboxEvent,
+  PresenceChange,
+  PublishOptions,
+  RpcOptions,
+  Since,
+  TransportName,
+} from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -61,6 +72,12 @@ export interface ClientOptions {
    * @default plain JSON
    */
   readonly format?: WireFormat;
+  /**
+   * Keeps publishes made while offline (or while the connection is down) and sends them once, in
+   * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
+   * @default none: a publish waits for the connection and rejects when it is lost
+   */
+  readonly outbox?: OutboxPlugin;
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -68,6 +85,8 @@ export type ClientEvents = {
   state: [ClientState];
   error: [HeraldClientError];
   transport: [TransportName];
+  /** With `outbox`: a queued publish was stored or given up (whichever page queued it). */
+  outbox: [OutboxEvent];
 };
 
 interface ChannelEntry {
@@ -142,6 +161,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -157,8 +177,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#fallbackDelay = options.fallbackDelay ?? 1000;
     if (!Number.isFinite(this.#fallbackDelay) || this.#fallbackDelay < 0) throw new RangeError('fallbackDelay must be a number of ms ≥ 0');
     const { format } = options;
-    if (format !== undefined && typeof format.reader != 'function')
-      throw new TypeError('format must be compact or msgpack (@herald/client/…)');
+    if (format !== undefined && typeof format.reader != 'function') throw new TypeError('format must be compact or msgpack');
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#link = {
       url: this.#url,
@@ -182,6 +201,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };
+    this.#outbox = options.outbox?.(this.#url, {
+      transport: () => this.#transport,
+      token: () => this.#token,
+      connect: () => this.state === 'idle' && this.connect(),
+      report: (event) => this.emit('outbox', event),
+    });
   }
 
   /** The transport in use, once connected. */
@@ -322,12 +347,25 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   close(): void {
     this.#closedByUser = true;
     this.#stop(undefined);
+    this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown, idempotencyKey?: string) =>
-      (await this.#ready()).publish(channel, data, idempotencyKey),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) => {
+      if (this.#outbox === undefined) return (await this.#ready()).publish(channel, data, idempotencyKey);
+      if (this.state === 'closed' && this.#closedByUser) throw new HeraldClientError('closed', 'the client is closed');
+      // The outbox is keyed by user: the token tells who publishes.
+      if (this.#token === undefined && this.#options.getToken !== undefined) {
+        try {
+          this.#token = await this.#options.getToken();
+        } catch (error) {
+          throw new HeraldClientError('token', `getToken failed: ${(error as Error).message}`);
+        }
+      }
+      if (this.state === 'idle') this.connect();
+      return this.#outbox.publish(channel, data, idempotencyKey);
+    },
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
@@ -413,6 +451,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#setState('connected');
     this.emit('transport', transport.name);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(transport);
+    this.#outbox?.flush();
   }
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {

@@ -8,7 +8,6 @@ import type { WireFormat } from './wire-format.js';
  */
 export const compact: WireFormat = {
   protocol: 'herald.compact',
-  binary: false,
   encode: (frame) => JSON.stringify(frame),
   reader: (names, since) => compactReader(names, since, undefined),
 };

@@ -9,7 +9,6 @@ import type { WireFormat } from './wire-format.js';
  */
 export const msgpack: WireFormat = {
   protocol: 'herald.msgpack',
-  binary: true,
   encode: (frame) => encode<ArrayBuffer>(frame),
   reader: (names, since) => compactReader(names, since, (data) => decode(data)),
 };

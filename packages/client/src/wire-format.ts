@@ -10,8 +10,6 @@ import type { Position } from '@herald/protocol';
 export interface WireFormat {
   /** The WebSocket subprotocol offered. */
   readonly protocol: string;
-  /** Whether WebSocket frames are binary. */
-  readonly binary: boolean;
   /** A command as the frame to send. */
   encode(frame: object): string | Uint8Array<ArrayBuffer>;
   /**

@@ -223,7 +223,7 @@ describe('the format option', () => {
   it('refuses anything but the compact and msgpack formats of their entries', () => {
     for (const format of ['compact', 'msgpack', {}, { protocol: 'herald.compact' }]) {
       expect(() => createClient({ url: 'http://127.0.0.1:1', format: format as typeof compact })).toThrow(
-        new TypeError('format must be compact or msgpack (@herald/client/…)'),
+        new TypeError('format must be compact or msgpack'),
       );
     }
     expect(() => createClient({ url: 'http://127.0.0.1:1', format: msgpack })).not.toThrow();

@@ -109,8 +109,8 @@ export class PollingTransport extends HttpOperations implements Transport {
         );
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);
         // A compact item names its channel by its index in the request, its epoch when it differs from `since`'s.
-        const read = format?.reader([...channels.keys()], known) ?? ((message: Envelope) => message);
-        for (const message of answer.messages) this.#link.message(read(message) as Envelope);
+        const read = format?.reader([...channels.keys()], known);
+        for (const message of answer.messages) this.#link.message((read ? read(message) : message) as Envelope);
       } catch (error) {
         if (abort.signal.aborted) continue;
         // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).

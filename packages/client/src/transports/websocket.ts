@@ -48,9 +48,11 @@ export class WebSocketTransport implements Transport {
     return new Promise((resolve, reject) => {
       let opened = false;
       const format = this.#link.format;
-      const socket = format === undefined ? new WS(url.toString()) : new WS(url.toString(), format.protocol);
+      // No protocols (`[]`): no Sec-WebSocket-Protocol header, the plain JSON protocol.
+      const socket = new WS(url.toString(), format?.protocol ?? []);
       if (format !== undefined) {
-        if (format.binary) socket.binaryType = 'arraybuffer';
+        // Binary frames (MessagePack) as ArrayBuffer, read at once; text frames stay strings.
+        socket.binaryType = 'arraybuffer';
         this.#read = format.reader();
       }
       this.#socket = socket;
