@@ -3,13 +3,20 @@
 // the file the hub serves at /sdk/herald-client.js and the size budget measures; and beside it the
 // offline outbox (`@herald/client/outbox`, with idb) as herald-outbox.js, which imports what it
 // shares with the client (HeraldClientError, backoffDelay) from ./herald-client.js, so a page that
-// loads both has one of each.
+// loads both has one of each. The frame formats (`@herald/client/compact`, `@herald/client/msgpack`)
+// go beside them as herald-compact.js and herald-msgpack.js: standalone, imported only by a page that
+// passes one as `format`.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${root}packages/client/dist/herald-client.js`;
 export const OUTBOX_BUNDLE = `${root}packages/client/dist/herald-outbox.js`;
+/** The frame formats' bundles, by entry. */
+export const FORMAT_BUNDLES = {
+  compact: `${root}packages/client/dist/herald-compact.js`,
+  msgpack: `${root}packages/client/dist/herald-msgpack.js`,
+};
 
 /** Resolves the outbox's imports of the client's own modules to the client bundle beside it. */
 const fromClientBundle = {
@@ -43,6 +50,19 @@ export async function bundleClient() {
     logLevel: 'warning',
     plugins: [fromClientBundle],
   });
+  for (const [entry, outfile] of Object.entries(FORMAT_BUNDLES)) {
+    await build({
+      entryPoints: [`${root}packages/client/src/${entry}.ts`],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      target: 'es2022',
+      platform: 'browser',
+      outfile,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+  }
   return BUNDLE;
 }
 
