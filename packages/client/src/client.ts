@@ -187,6 +187,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       timeout: options.timeout ?? 5000,
       format,
       pollWait: options.pollWait ?? 25,
+      polling: { session: 'new' },
       token: () => this.#token,
       channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
       pinned: () => this.#pinned(),
@@ -198,6 +199,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
+      presenceResync: (channel) => {
+        for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.joinLeave) sub.presenceResync();
+      },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };
