@@ -241,3 +241,31 @@ describe('bytes per delivery of a 100-byte payload', () => {
     expect(bytes.sse.json).toBeGreaterThan(bytes.sse.compact);
   });
 });
+
+describe("a compact SSE stream's cursor", () => {
+  it('goes as an id-only event at the heartbeat once positions moved, and a reconnect with it resumes after', async () => {
+    const fast = await startTestHub({ heartbeatInterval: 50 });
+    try {
+      const name = channel('hb');
+      const sse = await SseTestClient.connect(`${fast.url}/events?channel=${name}&format=compact`);
+      await sse.ready();
+      const start = sse.lastEventId;
+      await fast.server.hub.publish(name, 1);
+      await fast.server.hub.publish(name, 2);
+      await sse.waitForMessages(2);
+      // The messages carry no id; the next heartbeat does, without an event.
+      expect(sse.events.items.map((e) => e.id)).toEqual([undefined, undefined]);
+      await expect.poll(() => sse.lastEventId).not.toBe(start);
+      const { epoch } = await fast.server.hub.position(name);
+      expect(sse.lastEventId).toBe(encodePosition(name, { epoch, offset: 2 }));
+      expect(sse.events.items).toHaveLength(2);
+      await sse.close();
+      await fast.server.hub.publish(name, 3);
+      const again = await SseTestClient.connect(`${fast.url}/events?channel=${name}&format=compact`, { 'last-event-id': sse.lastEventId });
+      expect((await again.waitForMessages(1)).map((m: { offset: number }) => m.offset)).toEqual([3]);
+      await again.close();
+    } finally {
+      await fast.close();
+    }
+  });
+});
