@@ -102,6 +102,7 @@ export async function startHub(
       engine.tickets?.close?.(),
       engine.rateLimits?.close?.(),
       engine.webhookQueue?.close(),
+      engine.ackStore?.close?.(),
     ]);
     throw error;
   }
@@ -132,6 +133,9 @@ function serverOptions(
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
+    deltaNamespaces: Object.entries(config.namespaces)
+      .filter(([, rules]) => rules.delta === true)
+      .map(([name]) => name),
     idempotencyTtl: config.idempotencyTtl,
     pollPresenceGrace: config.pollPresenceGrace,
     logger,
@@ -141,6 +145,8 @@ function serverOptions(
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
+    ...(engine.ackStore && { ackStore: engine.ackStore }),
+    ...(config.acks.webhookInterval !== undefined && { acks: { webhookInterval: config.acks.webhookInterval } }),
     ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {

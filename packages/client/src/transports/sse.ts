@@ -4,6 +4,7 @@ import {
   encodePosition,
   ErrorCode,
   parseCursor,
+  type DeltaPush,
   type Envelope,
   type CursorEntry,
   type GapFrame,
@@ -118,6 +119,7 @@ export class SseTransport extends HttpOperations implements Transport {
     const params = {
       since: known.size > 0 ? encodeCursor(known) : undefined,
       joinLeave: joinLeave ? '1' : undefined,
+      delta: this.#link.delta ? '1' : undefined,
       format: this.#link.format && 'compact',
     };
     // A compact item names its channel by its index in the request.
@@ -142,7 +144,7 @@ export class SseTransport extends HttpOperations implements Transport {
         }
         resolve(opened);
       });
-      source.onmessage = (event) => this.#link.message(parse(event.data as string) as Envelope);
+      source.onmessage = (event) => this.#link.message(parse(event.data as string) as Envelope | DeltaPush);
       source.addEventListener('gap', (event) => this.#link.gap(parse((event as MessageEvent<string>).data) as GapFrame));
       source.addEventListener('unsubscribed', (event) => {
         // The hub refused this channel and kept the stream for the others.

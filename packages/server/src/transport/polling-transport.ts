@@ -26,6 +26,8 @@ import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
+import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { capRead } from './read-cap.js';
@@ -199,16 +201,18 @@ export class PollingTransport implements Transport {
       // Compact items name a channel by its index; an item carries the epoch when the request's position had another.
       const compact: Compact | undefined =
         format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
+      // A compact poll gets every message in full (compact delta items, `-ref-1`, are reserved).
+      const deltas = compact === undefined ? pollDeltas(this.#hub, params, channels, asked) : undefined;
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing, poller, compact);
+        return this.#send(res, reads, headers, signing, poller, deltas, compact);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller, compact);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller, deltas, compact);
       }
       await this.#longPoll(
         req,
@@ -221,6 +225,7 @@ export class PollingTransport implements Transport {
         headers,
         signing,
         poller,
+        deltas,
         compact,
       );
     } catch (error) {
@@ -348,11 +353,17 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
-    compact: Compact | undefined,
+    deltas?: PollDeltas,
+    compact?: Compact,
   ): void {
     if (connectionGone(res)) return;
     const extras = poller === undefined ? undefined : (answered: Answered): string => this.#extras(poller, answered);
-    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras, compact), headers, this.#options.sendQueueBytes);
+    sendBounded(
+      res,
+      responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas, compact),
+      headers,
+      this.#options.sendQueueBytes,
+    );
   }
 
   /**
@@ -365,11 +376,12 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
+    deltas: PollDeltas | undefined,
     compact: Compact | undefined,
   ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined || compact !== undefined)
-      return this.#send(res, [whole], headers, signing, poller, compact);
+    if (signing !== undefined || whole.gap !== undefined || deltas !== undefined || compact !== undefined)
+      return this.#send(res, [whole], headers, signing, poller, deltas, compact);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -404,6 +416,7 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
+    deltas: PollDeltas | undefined,
     compact: Compact | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
@@ -436,7 +449,7 @@ export class PollingTransport implements Transport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller, compact);
+      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller, deltas, compact);
       // Not into a response nobody reads: the session's events wait for its next poll.
       if (poller !== undefined && connectionGone(res)) return;
       const body = emptyBody(channels, since, signing);
@@ -486,12 +499,14 @@ export class PollingTransport implements Transport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading && !forced) {
         cleanup();
+        const signed = signing?.encodings;
+        // A client that holds the message before gets the delta (built once, shared by every such waiter).
+        const held = deltas?.held.get(single!);
+        const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
         const body =
           compact !== undefined
-            ? compactPollNext(message, 0, variantOf(false, signing !== undefined), signing?.encodings)
-            : signing === undefined
-              ? message.encoded('poll', encodeNext)
-              : signing.encodings.pollNext(message);
+            ? compactPollNext(message, 0, variantOf(false, signed !== undefined), signed)
+            : (delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
         sendBounded(res, withExtras(body, extras), headers, this.#options.sendQueueBytes);
         return;
@@ -565,6 +580,7 @@ function responseBody(
   maxBytes: number,
   signing: Signing | undefined,
   extras?: (answered: Answered) => string,
+  deltas?: PollDeltas,
   compact?: Compact,
 ): string {
   const positions = new Map<string, CursorEntry>();
@@ -579,13 +595,14 @@ function responseBody(
     positions.set(read.channel, handOut(read.channel, read.position, signing));
     if (read.gap !== undefined) gaps.push(gapFields(read.gap, signed?.signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) {
-      const items =
-        compact === undefined
-          ? messagesJson(read.messages, signed?.encodings).slice(1, -1)
-          : compactItems(read.messages, read.channel, compact, signed?.encodings);
-      messages += (messages === '' ? '' : ',') + items;
-    }
+    if (read.messages.length === 0) continue;
+    const items =
+      compact !== undefined
+        ? compactItems(read.messages, read.channel, compact, signed?.encodings)
+        : deltas?.channels.has(read.channel) === true
+          ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
+          : messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    messages += (messages === '' ? '' : ',') + items;
   }
   const added = extras?.((channel) => positions.get(channel)) ?? '';
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}${added}}`;

@@ -120,6 +120,8 @@ export class SseTransport implements SseStreamOwner, Transport {
     // Compact items name a channel by its index among the request's channels.
     const refs = format.value === 'compact' ? new Map(asked.map((channel, index) => [channel, index])) : undefined;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
+    // The client applies `delta` events (channels of namespaces with deltas on; docs/protocol.md).
+    const delta = params.get('delta') === '1' || params.get('delta') === 'true';
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
@@ -158,7 +160,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     const outcomes: SubscribeOutcome[] = [];
     try {
       for (const { channel, since: from, signed, info } of channels) {
-        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed, info });
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed, info, delta });
         outcomes.push(outcome);
         stream.subscriptions.push(outcome.subscription);
         positions.set(channel, signed ? this.cursors.sign(channel, outcome.position) : outcome.position);

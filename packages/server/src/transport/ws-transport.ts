@@ -13,6 +13,7 @@ import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { chooseSubprotocol, wsWire } from './ws-wire.js';
+import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -25,6 +26,8 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly claimUser?: UserClaim;
   /** Told when a session is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** The hub's client acknowledgements (the `ack` command); without it `ack` is refused (1002). */
+  readonly acks?: Acks | undefined;
 }
 
 /**
@@ -51,6 +54,7 @@ export class WsTransport implements Transport {
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
       signed: signedEncodings(security.cursors),
+      acks: options.acks,
     };
     // handleProtocols: the client's first subprotocol the hub speaks (the upgrade refused offers of none with 400).
     this.#wss = new WebSocketServer({
