@@ -94,6 +94,14 @@ export interface ClientOptions {
    * @default none: a publish waits for the connection and rejects when it is lost
    */
   readonly outbox?: OutboxPlugin;
+  /**
+   * One connection for every tab of the origin (same `url` and credentials, or the same `name`):
+   * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel; with
+   * `worker` (a module of the page's origin that calls `shareWorker`), a SharedWorker holds it where
+   * the browser has one. Without BroadcastChannel and Web Locks (Node, old browsers) the client
+   * connects as usual. @default false
+   */
+  readonly share?: boolean | { readonly name?: string; readonly worker?: string };
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -179,6 +187,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  /** A shared transport waiting for its leader (see {@link ClientOptions.share}). */
+  #opening: Transport | undefined;
   readonly #acks: AckQueue;
   readonly #outbox: OutboxHandle | undefined;
 
@@ -242,6 +252,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
+      status: (state, error) => {
+        if (error !== undefined) this.#stop(error);
+        else if (this.#transport !== undefined && this.state !== state) {
+          this.#setState(state);
+          if (state === 'connected') this.emit('transport', this.#transport.name);
+        }
+      },
     };
     this.#outbox = options.outbox?.(this.#url, {
       transport: () => this.#transport,
@@ -454,6 +471,20 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const order =
       preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
+    if (this.#options.share && globalThis.BroadcastChannel && globalThis.navigator?.locks) {
+      try {
+        // Loaded only when asked, so that clients that do not share pay nothing for it.
+        const { SharedTransport } = await import('./share/index.js');
+        if ((this.state as ClientState) === 'closed') return;
+        const shared = (this.#opening = new SharedTransport(this.#link, this.#url, this.#options));
+        const opened = await shared.open();
+        if ((this.state as ClientState) !== 'closed') this.#connected(shared, opened);
+        return;
+      } catch {
+        // Closed meanwhile (open() rejects only then); else the share code could not be loaded: not shared.
+        if ((this.state as ClientState) === 'closed') return;
+      }
+    }
     const outcome = await raceTransports({
       order,
       create: (name, link) =>
@@ -633,6 +664,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #stop(error: HeraldClientError | undefined): void {
     clearTimeout(this.#timer);
     clearTimeout(this.#refresh);
+    this.#opening?.close();
     this.#transport?.close();
     this.#transport = undefined;
     this.#setState('closed');

@@ -175,6 +175,8 @@ function serverOptions(
     ...(config.pusher !== undefined && { pusher: config.pusher }),
     ...(config.mercure !== undefined && { mercure: config.mercure }),
     ...(bundle !== undefined && { clientBundle: bundle }),
+    // The code of the client's `share: true`, imported by the bundle from beside it when asked.
+    clientShareBundle: loadClientBundle('herald-share.js'),
     // The admin API and the console at /admin in both profiles (the library leaves them off unless
     // asked): behind the API key or an admin token in production, open only on the open dev hub.
     admin: true,

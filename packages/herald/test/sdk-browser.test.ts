@@ -273,9 +273,9 @@ describe('the SDK bundle in Chromium', { timeout: 60_000 }, () => {
       // `more` is left out when false, on every transport.
       expect(rest.more).toBeUndefined();
 
-      // Presence: WebSocket and SSE sessions are members; a poller holds no session.
+      // Presence: the page is a member on every transport (a poller through its polling session).
       const members = await harness<unknown[]>(page, 'presence');
-      expect(members).toHaveLength(transport === 'polling' ? 0 : 1);
+      expect(members).toHaveLength(1);
 
       const log = await harnessLog(page);
       expect(log.transports).toEqual([transport]);

@@ -1,5 +1,6 @@
 import type { AckResult, CursorEntry, DeltaPush, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
-import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
+import type { HeraldClientError } from '../errors.js';
+import type { ClientState, HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 import type { WireFormat } from '../wire-format.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
@@ -50,6 +51,11 @@ export interface Link {
   refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */
   lost(code: number, reason: string): void;
+  /**
+   * The state of a connection held elsewhere (a shared client's leader tab): `connected` or
+   * `reconnecting`; with an error, it stopped for good.
+   */
+  status?(state: ClientState, error?: HeraldClientError): void;
 }
 
 /** One way of talking to the hub. Every transport offers every feature. */

@@ -350,6 +350,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       acks,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
+      clientShareBundle: options.clientShareBundle,
       admin:
         sampler === undefined || nodes === undefined
           ? undefined

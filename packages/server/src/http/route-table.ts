@@ -52,6 +52,7 @@ export interface RouteTableParts {
   readonly acks?: Acks | undefined;
   readonly landingPage: string | undefined;
   readonly clientBundle: string | undefined;
+  readonly clientShareBundle?: string | undefined;
   /** The admin API's parts; undefined when it is off (`admin: false`). */
   readonly admin: AdminParts | undefined;
   /** The console's HTML (served at `/admin` when the admin API is on). */
@@ -83,6 +84,7 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     // The mount path itself (`/realtime`, never the root's `/`): the landing page is one slash further.
     ['', parts.landingPage !== undefined && landingRedirectRoute],
     ['/sdk/herald-client.js', parts.clientBundle !== undefined && sdkRoute(parts.clientBundle)],
+    ['/sdk/herald-share.js', parts.clientShareBundle !== undefined && sdkRoute(parts.clientShareBundle)],
     ['/ws', enabled.websocket && wsRoute],
     ...(parts.admin === undefined ? [] : adminRoutes(parts.admin)),
     ['/admin', parts.admin !== undefined && parts.adminPage !== undefined && adminPageRoute(parts.adminPage)],

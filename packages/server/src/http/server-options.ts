@@ -159,6 +159,11 @@ export interface HeraldOptions extends HistoryOptions {
    * `@herald/client`, see `herald`'s `loadClientBundle`); `undefined` answers 404 there.
    */
   readonly clientBundle?: string | undefined;
+  /**
+   * JavaScript served at `GET /sdk/herald-share.js` beside it: the code of the client's
+   * `share: true`, which the bundle imports only when a client asks for it.
+   */
+  readonly clientShareBundle?: string | undefined;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
   readonly positionCheckInterval?: number | undefined;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */

@@ -160,7 +160,7 @@ describe('client acks', () => {
     });
     const listed = await getJson(`${hub.url}/api/acks?channel=chat:h`, { 'x-herald-key': API_KEY });
     expect(listed.body.acks).toEqual([{ user: 'carol', epoch: top.epoch, offset: 3, time: expect.any(Number) }]);
-    const refused = async (text: string, headers = auth) => {
+    const refused = async (text: string, headers: Record<string, string> = auth) => {
       const answer = await postAck(hub!, text, headers);
       return [answer.status, answer.body.error.code];
     };
