@@ -152,7 +152,8 @@ function sseCounter(sub) {
     while ((end = buffered.indexOf('\n\n')) !== -1) {
       const event = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
-      if (/^data: (\[|\{"type":"(message|delta)")/m.test(event)) sub.delivered++;
+      // A compact item's `data:` has no space (`data:[…]`, one byte less).
+      if (/^data: ?(\[|\{"type":"(message|delta)")/m.test(event)) sub.delivered++;
     }
   };
 }

@@ -6,4 +6,8 @@ export const VARIANTS = {
   'ws-json': { transport: 'ws' },
   'sse-json': { transport: 'sse' },
   'poll-json': { transport: 'poll' },
+  'ws-compact': { transport: 'ws', protocol: 'herald.compact' },
+  'ws-msgpack': { transport: 'ws', protocol: 'herald.msgpack' },
+  'sse-compact': { transport: 'sse', query: { format: 'compact' } },
+  'poll-compact': { transport: 'poll', query: { format: 'compact' } },
 };

@@ -6,6 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
+import { compactSseEvent, variantOf } from './compact-encodings.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
@@ -58,8 +59,15 @@ export class SseStream implements Subscriber, OutboxOwner {
   subscriptions: Subscription[] = [];
   readonly #res: ServerResponse;
   readonly #owner: SseStreamOwner;
+  /** `format=compact`: each channel's ref (its index in the request); `undefined` for full envelopes. */
+  readonly #refs: ReadonlyMap<string, number> | undefined;
+  /** A compact stream's positions moved since its last `id:` (see {@link SseStream.heartbeat}). */
+  #moved = false;
 
-  /** `positions` holds each channel's starting position (signed where the subscription is); `client`: the stream's session id. */
+  /**
+   * `positions` holds each channel's starting position (signed where the subscription is); `client`:
+   * the stream's session id; `refs`, given for `format=compact`, each channel's ref.
+   */
   constructor(
     res: ServerResponse,
     user: string | null,
@@ -69,7 +77,9 @@ export class SseStream implements Subscriber, OutboxOwner {
     owner: SseStreamOwner,
     since: number,
     client: string = nextSessionId(),
+    refs?: ReadonlyMap<string, number>,
   ) {
+    this.#refs = refs;
     this.client = client;
     this.user = user;
     this.since = since;
@@ -123,6 +133,8 @@ export class SseStream implements Subscriber, OutboxOwner {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
+    // A compact stream gets every message in full (compact delta items, `-ref-1`, are reserved).
+    if (this.#refs !== undefined) return this.#compactMessage(message, replay, signed, this.#refs);
     if (delta === true && this.#delta(message, replay, signed)) return;
     if (signed) return this.#signedMessage(message, replay);
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
@@ -132,6 +144,33 @@ export class SseStream implements Subscriber, OutboxOwner {
       this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
       this.#outbox.push(message.encoded('sse', encodeData), replay);
     }
+  }
+
+  /**
+   * A compact item (`format=compact`): the epoch goes only when it differs from the channel's
+   * position the client holds (from the `ready` cursor, a gap or an earlier message).
+   */
+  #compactMessage(message: HubMessage, replay: boolean, signed: boolean, refs: ReadonlyMap<string, number>): void {
+    const ref = refs.get(message.channel);
+    if (ref === undefined) return;
+    const encodings = this.#owner.signed;
+    const variant = variantOf(this.#positions.get(message.channel)?.epoch !== message.epoch, signed);
+    this.#positions.set(message.channel, signed ? encodings.position(message) : { epoch: message.epoch, offset: message.offset });
+    this.#moved = true;
+    this.#outbox.push(compactSseEvent(message, ref, variant, encodings), replay);
+  }
+
+  /**
+   * The heartbeat: a comment, or on a compact stream whose positions moved since the last one, an
+   * event of only `id:` (the stream's cursor), which sets EventSource's `lastEventId` without
+   * dispatching anything. A compact stream's messages carry no `id:` (it would cost more than the
+   * compact envelope saves), so a native reconnect resumes from the last heartbeat's cursor: it may
+   * repeat the messages since then (each has its offset), it loses none.
+   */
+  heartbeat(): void {
+    if (!this.#moved) return this.#outbox.push(SSE_HEARTBEAT);
+    this.#moved = false;
+    this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n\n`));
   }
 
   /** A message to a subscription without `history`: signed position in the id and the envelope. */
@@ -171,7 +210,9 @@ export class SseStream implements Subscriber, OutboxOwner {
   gap(gap: Gap, signed: boolean): void {
     const cursors = signed ? this.#owner.cursors : undefined;
     this.#positions.set(gap.channel, cursors === undefined ? gap.resumed : cursors.sign(gap.channel, gap.resumed));
-    this.#outbox.push(Buffer.from(`event: gap\ndata: ${gapJson(gap, cursors)}\n\n`));
+    // A compact stream's messages carry no `id:`: its gap does, so a native reconnect does not meet it again.
+    const id = this.#refs === undefined ? '' : `id: ${encodeCursor(this.#positions)}\n`;
+    this.#outbox.push(Buffer.from(`${id}event: gap\ndata: ${gapJson(gap, cursors)}\n\n`));
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {

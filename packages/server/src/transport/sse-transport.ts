@@ -13,10 +13,11 @@ import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
+import { readFormatQuery } from '../http/format-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { nextSessionId } from './session-id.js';
-import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { SseStream, type SseStreamOwner } from './sse-stream.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
 
@@ -52,7 +53,7 @@ interface Allowed {
 }
 
 /**
- * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
+ * Server-Sent Events at `GET /events?channel=…[&since=…][&format=compact]`. Resumes from `Last-Event-ID` (which wins
  * over `since`); without either, the stream starts live from the channels' current positions.
  */
 export class SseTransport implements SseStreamOwner, Transport {
@@ -78,7 +79,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     this.#options = options;
     this.#logger = logger;
     this.#heartbeat = setInterval(() => {
-      for (const stream of this.#streams.keys()) stream.write(SSE_HEARTBEAT);
+      for (const stream of this.#streams.keys()) stream.heartbeat();
     }, options.heartbeatInterval);
     this.#heartbeat.unref();
   }
@@ -114,9 +115,14 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const { channels: asked, since } = query.value;
+    const format = readFormatQuery(params);
+    if (!format.ok) return sendError(res, format.error, headers);
+    // Compact items name a channel by its index among the request's channels.
+    const refs = format.value === 'compact' ? new Map(asked.map((channel, index) => [channel, index])) : undefined;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     // The client applies `delta` events (channels of namespaces with deltas on; docs/protocol.md).
-    const delta = params.get('delta') === '1' || params.get('delta') === 'true';
+    // A compact stream gets every message in full (compact delta items, `-ref-1`, are reserved).
+    const delta = refs === undefined && (params.get('delta') === '1' || params.get('delta') === 'true');
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
@@ -150,6 +156,7 @@ export class SseTransport implements SseStreamOwner, Transport {
       this,
       this.#clock.now(),
       session,
+      refs,
     );
     const outcomes: SubscribeOutcome[] = [];
     try {

@@ -12,6 +12,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+import { chooseSubprotocol, wsWire } from './ws-wire.js';
 import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
@@ -31,7 +32,8 @@ export interface WsTransportOptions extends WsSessionLimits {
 
 /**
  * The WebSocket transport at `/ws`: upgrades with `ws` (no per-message deflate), then hands each
- * connection to a {@link WsSession}.
+ * connection to a {@link WsSession} speaking the subprotocol it chose (plain JSON without one,
+ * `herald.compact` or `herald.msgpack`, see `ws-wire.ts`).
  */
 export class WsTransport implements Transport {
   readonly name = 'websocket';
@@ -54,13 +56,13 @@ export class WsTransport implements Transport {
       signed: signedEncodings(security.cursors),
       acks: options.acks,
     };
-    // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
+    // handleProtocols: the client's first subprotocol the hub speaks (the upgrade refused offers of none with 400).
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
-      handleProtocols: () => false,
+      handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered) ?? false,
       WebSocket: SessionSocket,
     });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
@@ -84,7 +86,8 @@ export class WsTransport implements Transport {
     const forwarded = this.#context.security.forwarded(req);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
-      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded }));
+      const wire = wsWire(ws.protocol);
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded, wire }));
     });
     // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the
     // socket is destroyed) and never calls back. Only that socket needs a close listener for its
