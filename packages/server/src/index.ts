@@ -20,6 +20,7 @@ export type { PresenceEntry } from './engine/broker.js';
 export { serializeEnvelope } from './engine/broker.js';
 export { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from './engine/history-policy.js';
 export { HeraldError } from './errors.js';
+export { DEFAULT_COMPRESSION_THRESHOLD, type CompressionOptions, type CompressionSettings } from './transport/compression-options.js';
 export { createHeraldServer, type HeraldServer } from './http/herald-server.js';
 export { createHerald, type AttachOptions, type Herald } from './http/herald.js';
 export type { AttachableServer } from './http/attach.js';

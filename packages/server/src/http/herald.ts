@@ -38,6 +38,7 @@ import { resolveRequestLimits } from './request-limits.js';
 import { sendError, sendJsonText } from './respond.js';
 import { routeTable } from './route-table.js';
 import { createRouter } from './router.js';
+import { resolveCompression } from '../transport/compression-options.js';
 import { resolveLimits, type HeraldOptions, type HeraldServerOptions } from './server-options.js';
 import { upgradeHandler } from './upgrade.js';
 import { AdminSampler, type AdminSample } from '../admin/admin-sampler.js';
@@ -155,6 +156,7 @@ export function createHerald(options: HeraldOptions = {}): Herald {
 export function composeHerald(options: HeraldServerOptions, standalone: { readonly maxHeaderBytes: number } | undefined): HeraldParts {
   const mountPath = normalizeMountPath(options.path);
   const limits = resolveLimits(options);
+  const compression = resolveCompression(options.compression);
   const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
@@ -257,6 +259,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         commandsPerSecond: limits.commandsPerSecond,
         commandBurst: limits.commandBurst,
         claimUser: (user) => connections.acquireUser(user),
+        compression,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
       },
       logger,
@@ -272,6 +275,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         sendQueueBytes,
         heartbeatInterval: limits.heartbeatInterval,
         retry: limits.sseRetry,
+        compression,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
       },
       logger,
@@ -289,6 +293,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         sendQueueBytes,
         clock,
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
+        compression,
       },
       security,
     ),

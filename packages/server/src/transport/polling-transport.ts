@@ -26,6 +26,9 @@ import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
+import { pickCoding, varyOnEncoding } from './accept-encoding.js';
+import type { CompressionSettings } from './compression-options.js';
+import { compressBody } from './http-compression.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { ConnectionInfo, Transport } from './transport.js';
@@ -48,6 +51,8 @@ export interface PollingTransportOptions {
   readonly clock: Clock;
   /** Takes a connection slot for a request about to be held, or says why not. */
   readonly hold: (req: IncomingMessage, identity: Identity) => ConnectionSlot | Refusal;
+  /** gzip or br for clients that accept it, when `compression.http` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
 }
 
 interface Waiting {
@@ -204,12 +209,7 @@ export class PollingTransport implements Transport {
           recent.push(`{"channel":${JSON.stringify(channel)},"offset":${m.offset},"time":${m.time},"cursor":"${before}"}`);
         }
       }
-      sendBounded(
-        res,
-        `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`,
-        headers,
-        this.#options.sendQueueBytes,
-      );
+      this.#answer(res, `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`, headers);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -253,6 +253,26 @@ export class PollingTransport implements Transport {
   /** Nothing to drop: held requests are plain HTTP requests, cut with their connections. */
   dropAll(): void {}
 
+  /**
+   * Sends an answer (bounded like every answer on the connection), compressed with br or gzip when
+   * HTTP compression is on, the request accepts one and the body has at least `threshold` bytes.
+   * A shared body (a message's answer, a kept one) is compressed once per coding ({@link compressBody}).
+   */
+  #answer(res: ServerResponse, body: string | Buffer, headers: Record<string, string>): void {
+    const compression = this.#options.compression;
+    if (compression?.http !== true) {
+      sendBounded(res, body, headers, this.#options.sendQueueBytes);
+      return;
+    }
+    const vary = varyOnEncoding(headers);
+    const coding = pickCoding(res.req.headers['accept-encoding'], true);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const compressed =
+      coding === undefined || bytes.length < compression.threshold ? undefined : compressBody(bytes, coding, compression.level);
+    if (compressed === undefined) sendBounded(res, bytes, vary, this.#options.sendQueueBytes);
+    else sendBounded(res, compressed, { ...vary, 'Content-Encoding': coding! }, this.#options.sendQueueBytes);
+  }
+
   /** Answers every held request now with what it has (shutdown). */
   close(): void {
     for (const waiting of this.#waiting) waiting.finish();
@@ -261,7 +281,7 @@ export class PollingTransport implements Transport {
   /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
   #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>, signing: Signing | undefined): void {
     if (connectionGone(res)) return;
-    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers, this.#options.sendQueueBytes);
+    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers);
   }
 
   /**
@@ -279,7 +299,7 @@ export class PollingTransport implements Transport {
       );
       this.#answers.set(read, body);
     }
-    sendBounded(res, body, headers, this.#options.sendQueueBytes);
+    this.#answer(res, body, headers);
   }
 
   #readAll(
@@ -328,7 +348,7 @@ export class PollingTransport implements Transport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      if (reads === undefined) sendBounded(res, emptyBody(channels, since, signing), headers, this.#options.sendQueueBytes);
+      if (reads === undefined) this.#answer(res, emptyBody(channels, since, signing), headers);
       else this.#send(res, reads, headers, signing);
     };
     const expire = (): void => {
@@ -365,7 +385,7 @@ export class PollingTransport implements Transport {
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
         cleanup();
         const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
-        sendBounded(res, body, headers, this.#options.sendQueueBytes);
+        this.#answer(res, body, headers);
         return;
       }
       check();

@@ -1,12 +1,36 @@
+/** First byte of an unfragmented text frame: FIN + text opcode. */
+const TEXT = 0x81;
+/** First byte of an unfragmented text frame compressed with permessage-deflate: FIN + RSV1 + text opcode (RFC 7692 §6). */
+const DEFLATED_TEXT = 0xc1;
+
 /**
  * Builds one unmasked, final WebSocket text frame (RFC 6455 §5.2) holding `text`, as the server
  * sends it. Built once per message, the same Buffer is written to every subscribed socket.
  */
 export function wsTextFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const headerLength = frameHeader(length);
   const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81; // FIN + text opcode
+  writeHeader(frame, TEXT, length);
+  frame.write(text, headerLength, 'utf8');
+  return frame;
+}
+
+/** An unmasked, final text frame whose payload is `payload`, compressed by permessage-deflate (RSV1 set). */
+export function wsDeflatedFrame(payload: Buffer): Buffer {
+  const headerLength = frameHeader(payload.length);
+  const frame = Buffer.allocUnsafe(headerLength + payload.length);
+  writeHeader(frame, DEFLATED_TEXT, payload.length);
+  payload.copy(frame, headerLength);
+  return frame;
+}
+
+function frameHeader(length: number): number {
+  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+}
+
+function writeHeader(frame: Buffer, first: number, length: number): void {
+  frame[0] = first;
   if (length < 126) {
     frame[1] = length;
   } else if (length < 65_536) {
@@ -17,6 +41,4 @@ export function wsTextFrame(text: string): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.write(text, headerLength, 'utf8');
-  return frame;
 }

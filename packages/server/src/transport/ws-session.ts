@@ -42,6 +42,7 @@ import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
 import type { ConnectionInfo } from './transport.js';
 import { wsTextFrame } from './ws-frame.js';
+import { encodeWsFrame, PERMESSAGE_DEFLATE, type WsDeflate } from './ws-deflate.js';
 import { clientPublisher, emitConnectionClosed } from '../webhooks/client-events.js';
 import { closeReason } from '../webhooks/close-reason.js';
 
@@ -75,6 +76,8 @@ export interface WsContext {
   readonly commands: RateLimiter;
   /** The encodings of subscriptions without `history` (signed positions). */
   readonly signed: SignedEncodings;
+  /** The frames of sessions that negotiated permessage-deflate; `undefined` when compression is off. */
+  readonly deflate: WsDeflate | undefined;
 }
 
 /** Takes one of a user's connection slots (released once the session ends), or says why not. */
@@ -110,8 +113,6 @@ export interface WsSessionOrigin {
 /** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
 const SLOW_CONSUMER_CLOSE_TIMEOUT = 10_000;
 
-const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json);
-
 /**
  * One WebSocket connection: decodes commands, answers each with a reply of the same `id`, and
  * delivers its subscriptions through one bounded, coalescing outbox written straight to the socket.
@@ -141,6 +142,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   readonly #forwarded: ForwardedRequest | undefined;
   /** The `connection_closed` webhook event was emitted (when the hub began the close, or when the socket closed). */
   #reported = false;
+  /** Set when the session negotiated permessage-deflate. */
+  readonly #deflate: WsDeflate | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
   constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
@@ -153,6 +156,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.since = context.clock.now();
     const { limits, security } = context;
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
+    this.#deflate = context.deflate !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE) ? context.deflate : undefined;
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
@@ -241,7 +245,9 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean): void {
-    if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
+    const deflate = this.#deflate;
+    if (deflate !== undefined) this.#outbox.push(signed ? deflate.signedMessage(message) : deflate.message(message), replay);
+    else if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
     else this.#outbox.push(this.#context.signed.wsFrame(message), replay);
   }
 
@@ -254,7 +260,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   gap(gap: Gap, signed: boolean): void {
-    this.#outbox.push(wsTextFrame(gapJson(gap, signed ? this.#context.security.cursors : undefined)));
+    this.#outbox.push(this.#frame(gapJson(gap, signed ? this.#context.security.cursors : undefined)));
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
@@ -262,7 +268,12 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   #send(frame: ServerFrame): void {
-    this.#outbox.push(wsTextFrame(JSON.stringify(frame)));
+    this.#outbox.push(this.#frame(JSON.stringify(frame)));
+  }
+
+  /** A frame of `text`, compressed when the session deflates and it is large enough. */
+  #frame(text: string): Buffer {
+    return this.#deflate === undefined ? wsTextFrame(text) : this.#deflate.frame(text);
   }
 
   #reply(id: CommandId, result: CommandResult): void {
@@ -366,7 +377,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
         };
         // The stored envelopes are spliced in as they are: no parse and re-serialise per message.
         const head = JSON.stringify({ type: 'reply', id: command.id, ...fields });
-        this.#outbox.push(wsTextFrame(`${head.slice(0, -1)},"messages":${messagesJson(read.messages)}}`));
+        this.#outbox.push(this.#frame(`${head.slice(0, -1)},"messages":${messagesJson(read.messages)}}`));
         return;
       }
       case 'presence':

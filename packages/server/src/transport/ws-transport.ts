@@ -7,11 +7,13 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
+import type { CompressionSettings } from './compression-options.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+import { acceptDeflateOffer, WsDeflate } from './ws-deflate.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -24,11 +26,15 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly claimUser?: UserClaim;
   /** Told when a session is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** permessage-deflate, when `compression.websocket` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
 }
 
 /**
- * The WebSocket transport at `/ws`: upgrades with `ws` (no per-message deflate), then hands each
- * connection to a {@link WsSession}.
+ * The WebSocket transport at `/ws`: upgrades with `ws`, then hands each connection to a
+ * {@link WsSession}. With compression on, the hub picks the client's permessage-deflate offer
+ * ({@link acceptDeflateOffer}) and `ws` answers it and inflates compressed commands; the session
+ * writes its own frames, compressed once per message ({@link WsDeflate}).
  */
 export class WsTransport implements Transport {
   readonly name = 'websocket';
@@ -36,8 +42,12 @@ export class WsTransport implements Transport {
   readonly #wss: WsServer<typeof SessionSocket>;
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
+  readonly #clientWindowBits: number | undefined;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
+    const signed = signedEncodings(security.cursors);
+    const compression = options.compression?.websocket === true ? options.compression : undefined;
+    this.#clientWindowBits = compression?.clientWindowBits;
     this.#context = {
       hub,
       limits: options,
@@ -48,13 +58,16 @@ export class WsTransport implements Transport {
       claimUser: options.claimUser ?? (() => UNLIMITED),
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
-      signed: signedEncodings(security.cursors),
+      signed,
+      deflate: compression === undefined ? undefined : new WsDeflate(compression, signed),
     };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
-      perMessageDeflate: false,
+      // Never used to compress (the sessions write their own frames): it answers the offer
+      // acceptDeflateOffer picked, and inflates what the client compressed (bounded by maxPayload).
+      perMessageDeflate: compression !== undefined && { serverNoContextTakeover: true },
       clientTracking: false,
       handleProtocols: () => false,
       WebSocket: SessionSocket,
@@ -78,6 +91,11 @@ export class WsTransport implements Transport {
     const upgraded = { session: false };
     // Kept only on a hub with a connect hook: a later `auth` is sent to it with these.
     const forwarded = this.#context.security.forwarded(req);
+    if (this.#clientWindowBits !== undefined) {
+      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions'], this.#clientWindowBits);
+      if (offer === undefined) delete req.headers['sec-websocket-extensions'];
+      else req.headers['sec-websocket-extensions'] = offer;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
       this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded }));

@@ -1,0 +1,121 @@
+import { constants, deflateRawSync } from 'node:zlib';
+import type { HubMessage } from '../hub/hub-message.js';
+import type { CompressionSettings } from './compression-options.js';
+import type { SignedEncodings } from './signed-json.js';
+import { wsDeflatedFrame, wsTextFrame } from './ws-frame.js';
+
+/** The plain frame of a message (cache key `ws`), shared by every session that does not deflate it. */
+export const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json);
+
+/** The name of the extension (RFC 7692). */
+export const PERMESSAGE_DEFLATE = 'permessage-deflate';
+
+/**
+ * `plain` compressed as one permessage-deflate message (RFC 7692 §7.2.1): raw DEFLATE without
+ * context takeover, ended by a sync flush whose trailing `00 00 ff ff` is dropped. `undefined` when
+ * that is no smaller than `plain` (the frame then goes uncompressed, RSV1 clear).
+ */
+export function deflateMessage(plain: Buffer, level: number): Buffer | undefined {
+  const compressed = deflateRawSync(plain, { level, finishFlush: constants.Z_SYNC_FLUSH });
+  const payload = compressed.subarray(0, compressed.length - 4);
+  return payload.length < plain.length ? payload : undefined;
+}
+
+/**
+ * The frames of the sessions that negotiated permessage-deflate. A message at or above the
+ * threshold is compressed once, without context takeover, cached on it (`ws-deflate`), and the same
+ * bytes go to every such session; below it, the plain frame every session shares. Other frames
+ * (replies, gaps, presence) are compressed per frame when at or above the threshold.
+ */
+export class WsDeflate {
+  readonly threshold: number;
+  readonly level: number;
+  readonly #signed: SignedEncodings;
+  readonly #message = (message: HubMessage): Buffer => this.#compress(Buffer.from(message.json));
+  readonly #signedMessage = (message: HubMessage): Buffer => this.#compress(Buffer.from(this.#signed.json(message)));
+
+  constructor(settings: CompressionSettings, signed: SignedEncodings) {
+    this.threshold = settings.threshold;
+    this.level = settings.level;
+    this.#signed = signed;
+  }
+
+  /** A message's frame for a deflate session (its JSON length stands for its size: no encoding to count bytes). */
+  message(message: HubMessage): Buffer {
+    return message.json.length < this.threshold ? message.encoded('ws', encodeWsFrame) : message.encoded('ws-deflate', this.#message);
+  }
+
+  /** A message's frame with its signed cursor, for a deflate session. */
+  signedMessage(message: HubMessage): Buffer {
+    return this.#signed.json(message).length < this.threshold
+      ? this.#signed.wsFrame(message)
+      : message.encoded('ws-signed-deflate', this.#signedMessage);
+  }
+
+  /** Any other text frame, compressed when at or above the threshold. */
+  frame(text: string): Buffer {
+    const plain = Buffer.from(text);
+    return plain.length < this.threshold ? wsTextFrame(text) : this.#compress(plain);
+  }
+
+  #compress(plain: Buffer): Buffer {
+    const payload = deflateMessage(plain, this.level);
+    return payload === undefined ? wsTextFrame(plain.toString('utf8')) : wsDeflatedFrame(payload);
+  }
+}
+
+/** Offer parameters (RFC 7692 §7.1) and whether each takes a value. */
+const PARAMS: Record<string, 'none' | 'bits' | 'optional-bits'> = {
+  server_no_context_takeover: 'none',
+  client_no_context_takeover: 'none',
+  server_max_window_bits: 'bits',
+  client_max_window_bits: 'optional-bits',
+};
+
+/**
+ * Picks the first permessage-deflate offer of a `Sec-WebSocket-Extensions` header the hub can
+ * accept and returns it rewritten as the offer `ws` then answers: no `server_max_window_bits`
+ * (the hub compresses with a 15-bit window, so an offer asking for less is declined; one asking
+ * for 15 is what it does anyway) and `client_max_window_bits` lowered to `clientWindowBits` when the
+ * client offered it. `undefined` when no offer can be accepted (malformed, unknown parameter, a
+ * smaller server window, a client window of 8): the connection then goes on without compression, as RFC 7692 §5
+ * allows, instead of failing the handshake.
+ */
+export function acceptDeflateOffer(header: string | string[] | undefined, clientWindowBits: number): string | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(',') : header;
+  for (const element of text.split(',')) {
+    const [name, ...parts] = element.split(';').map((part) => part.trim());
+    if (name !== PERMESSAGE_DEFLATE) continue;
+    const params = new Map<string, string | true>();
+    let ok = true;
+    for (const part of parts) {
+      const eq = part.indexOf('=');
+      const key = (eq === -1 ? part : part.slice(0, eq)).trim();
+      const raw = eq === -1 ? true : part.slice(eq + 1).trim();
+      const value = typeof raw === 'string' && raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+      const kind = PARAMS[key];
+      if (kind === undefined || params.has(key) || !validValue(kind, value)) {
+        ok = false;
+        break;
+      }
+      params.set(key, value);
+    }
+    if (!ok) continue;
+    const server = params.get('server_max_window_bits');
+    if (server !== undefined && Number(server) < 15) continue;
+    const client = params.get('client_max_window_bits');
+    if (client === undefined) return PERMESSAGE_DEFLATE;
+    // zlib compresses a raw stream with a 9-bit window when asked for 8: an 8-bit inflater could fail on it.
+    if (client === '8') continue;
+    const bits = client === true ? clientWindowBits : Math.min(Number(client), clientWindowBits);
+    return `${PERMESSAGE_DEFLATE}; client_max_window_bits=${bits}`;
+  }
+  return undefined;
+}
+
+function validValue(kind: 'none' | 'bits' | 'optional-bits', value: string | true): boolean {
+  if (value === true) return kind !== 'bits';
+  if (kind === 'none') return false;
+  return /^(8|9|1[0-5])$/.test(value);
+}
