@@ -125,7 +125,7 @@ export interface HeraldOptions extends HistoryOptions {
    * streams and gzip or br on polling answers when `Accept-Encoding` allows it, each only for
    * frames, events and answers of at least `threshold` bytes. `false` turns it all off; clients
    * that ask for no compression get the same bytes either way. See docs/operations.md.
-   * @default on: `{ websocket: true, http: true, threshold: 256, level: 6, clientWindowBits: 10 }`
+   * @default on: `{ websocket: true, http: true, threshold: 256, level: 6 }`
    */
   readonly compression?: boolean | CompressionOptions | undefined;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */

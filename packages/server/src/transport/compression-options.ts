@@ -15,13 +15,6 @@ export interface CompressionOptions {
   readonly threshold?: number | undefined;
   /** zlib deflate level, 1 (fastest) to 9 (smallest). @default 6 */
   readonly level?: number | undefined;
-  /**
-   * Largest LZ77 window (as a power of two, 9–15) the hub lets a WebSocket client compress its
-   * commands with; it bounds the inflater a session keeps once it received a compressed command
-   * (2^bits bytes plus about 7 KB). Clients that offer no `client_max_window_bits` use 15.
-   * @default 10
-   */
-  readonly clientWindowBits?: number | undefined;
 }
 
 /** {@link CompressionOptions} checked, with the defaults filled in; `undefined` kinds are off. */
@@ -30,7 +23,6 @@ export interface CompressionSettings {
   readonly http: boolean;
   readonly threshold: number;
   readonly level: number;
-  readonly clientWindowBits: number;
 }
 
 /** Bytes below which nothing is compressed: deflate saves little there and costs a zlib call (docs/operations.md). */
@@ -38,14 +30,13 @@ export const DEFAULT_COMPRESSION_THRESHOLD = 256;
 
 /** Checks `options` (a bad value throws a `RangeError` naming it) and fills in the defaults. */
 export function resolveCompression(options: boolean | CompressionOptions | undefined): CompressionSettings {
-  if (options === false) return { websocket: false, http: false, threshold: DEFAULT_COMPRESSION_THRESHOLD, level: 6, clientWindowBits: 10 };
+  if (options === false) return { websocket: false, http: false, threshold: DEFAULT_COMPRESSION_THRESHOLD, level: 6 };
   const given = options === true || options === undefined ? {} : options;
   return {
     websocket: flag('compression.websocket', given.websocket),
     http: flag('compression.http', given.http),
     threshold: integer('compression.threshold', given.threshold, DEFAULT_COMPRESSION_THRESHOLD, 0, 2 ** 31 - 1),
     level: integer('compression.level', given.level, 6, 1, 9),
-    clientWindowBits: integer('compression.clientWindowBits', given.clientWindowBits, 10, 9, 15),
   };
 }
 

@@ -1,4 +1,5 @@
-import { constants, deflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import * as wsModule from 'ws';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { CompressionSettings } from './compression-options.js';
 import type { SignedEncodings } from './signed-json.js';
@@ -74,14 +75,15 @@ const PARAMS: Record<string, 'none' | 'bits' | 'optional-bits'> = {
 
 /**
  * Picks the first permessage-deflate offer of a `Sec-WebSocket-Extensions` header the hub can
- * accept and returns it rewritten as the offer `ws` then answers: no `server_max_window_bits`
- * (the hub compresses with a 15-bit window, so an offer asking for less is declined; one asking
- * for 15 is what it does anyway) and `client_max_window_bits` lowered to `clientWindowBits` when the
- * client offered it. `undefined` when no offer can be accepted (malformed, unknown parameter, a
- * smaller server window, a client window of 8): the connection then goes on without compression, as RFC 7692 §5
- * allows, instead of failing the handshake.
+ * accept and returns it rewritten as the offer `ws` then answers (with `server_no_context_takeover`
+ * and `client_no_context_takeover` added): no `server_max_window_bits` (the hub compresses with a
+ * 15-bit window, so an offer asking for less is declined; one asking for 15 is what it does
+ * anyway), `client_max_window_bits` as offered (the hub inflates with a 15-bit window, which reads
+ * any). `undefined` when no offer can be accepted (malformed, unknown parameter, a smaller server
+ * window): the connection then goes on without compression, as RFC 7692 §5 allows, where `ws`
+ * would fail the handshake with 400.
  */
-export function acceptDeflateOffer(header: string | string[] | undefined, clientWindowBits: number): string | undefined {
+export function acceptDeflateOffer(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header.join(',') : header;
   for (const element of text.split(',')) {
@@ -106,10 +108,7 @@ export function acceptDeflateOffer(header: string | string[] | undefined, client
     if (server !== undefined && Number(server) < 15) continue;
     const client = params.get('client_max_window_bits');
     if (client === undefined) return PERMESSAGE_DEFLATE;
-    // zlib compresses a raw stream with a 9-bit window when asked for 8: an 8-bit inflater could fail on it.
-    if (client === '8') continue;
-    const bits = client === true ? clientWindowBits : Math.min(Number(client), clientWindowBits);
-    return `${PERMESSAGE_DEFLATE}; client_max_window_bits=${bits}`;
+    return `${PERMESSAGE_DEFLATE}; client_max_window_bits${client === true ? '' : `=${client}`}`;
   }
   return undefined;
 }
@@ -118,4 +117,62 @@ function validValue(kind: 'none' | 'bits' | 'optional-bits', value: string | tru
   if (value === true) return kind !== 'bits';
   if (kind === 'none') return false;
   return /^(8|9|1[0-5])$/.test(value);
+}
+
+/** What the hub uses of `ws`'s permessage-deflate extension object (its `_extensions` entry). */
+interface WsExtension {
+  decompress(data: Buffer, fin: boolean, callback: (error: Error | null, result?: Buffer) => void): void;
+}
+
+/** The symbol `ws` reads a close code from on an error (`kStatusCode`), taken from an error its receiver makes. */
+const STATUS_CODE: symbol | undefined = (() => {
+  const { Receiver } = wsModule as unknown as { Receiver?: { prototype: { createError?: (...args: unknown[]) => Error } } };
+  const error = Receiver?.prototype.createError?.call({}, Error, 'probe', false, 1007, 'probe');
+  return error === undefined ? undefined : Object.getOwnPropertySymbols(error).find((s) => (error as never)[s] === 1007);
+})();
+
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Replaces the inflater `ws` would give a deflate session with a synchronous one that keeps no zlib
+ * state between messages (the negotiation asks for `client_no_context_takeover`): an idle session
+ * holds no inflater (ws keeps one per session, about 40 KB, from the first compressed command on),
+ * nothing waits in ws's process-wide zlib queue, and a command that inflates past `maxBytes`
+ * (a zip bomb) stops there. Bad input closes the session with 1007, too large with 1009. Returns
+ * false when `ws` has no such extension object (then its own inflater stays).
+ */
+export function inflateSynchronously(socket: unknown, maxBytes: number): boolean {
+  const extension = (socket as { _extensions?: Record<string, WsExtension | undefined> })._extensions?.[PERMESSAGE_DEFLATE];
+  if (extension === undefined || typeof extension.decompress !== 'function' || STATUS_CODE === undefined) return false;
+  let fragments: Buffer[] | undefined;
+  extension.decompress = (data, fin, callback) => {
+    // Called back on the next tick, as ws's own inflater does: its receiver waits for it.
+    if (!fin) {
+      // The compressed fragments are bounded by ws's maxPayload, like any frame.
+      (fragments ??= []).push(data);
+      return process.nextTick(callback, null, EMPTY);
+    }
+    const input = fragments === undefined ? [data, TAIL] : [...fragments, data, TAIL];
+    fragments = undefined;
+    let result: Buffer;
+    try {
+      result = inflateRawSync(Buffer.concat(input), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes + 1 });
+    } catch (error) {
+      const tooLarge = error instanceof RangeError || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+      return process.nextTick(
+        callback,
+        wsError(tooLarge ? 'message too large after inflating' : 'invalid compressed data', tooLarge ? 1009 : 1007),
+      );
+    }
+    if (result.length > maxBytes) return process.nextTick(callback, wsError('message too large after inflating', 1009));
+    process.nextTick(callback, null, result);
+  };
+  return true;
+}
+
+function wsError(message: string, code: number): Error {
+  const error = code === 1009 ? new RangeError(message) : new Error(message);
+  (error as unknown as Record<symbol, number>)[STATUS_CODE!] = code;
+  return error;
 }

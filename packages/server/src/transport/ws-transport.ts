@@ -13,7 +13,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
-import { acceptDeflateOffer, WsDeflate } from './ws-deflate.js';
+import { acceptDeflateOffer, inflateSynchronously, WsDeflate } from './ws-deflate.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -42,12 +42,14 @@ export class WsTransport implements Transport {
   readonly #wss: WsServer<typeof SessionSocket>;
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
-  readonly #clientWindowBits: number | undefined;
+  readonly #deflate: boolean;
+  readonly #maxMessageBytes: number;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
     const signed = signedEncodings(security.cursors);
     const compression = options.compression?.websocket === true ? options.compression : undefined;
-    this.#clientWindowBits = compression?.clientWindowBits;
+    this.#deflate = compression !== undefined;
+    this.#maxMessageBytes = options.maxMessageBytes;
     this.#context = {
       hub,
       limits: options,
@@ -65,9 +67,9 @@ export class WsTransport implements Transport {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
-      // Never used to compress (the sessions write their own frames): it answers the offer
-      // acceptDeflateOffer picked, and inflates what the client compressed (bounded by maxPayload).
-      perMessageDeflate: compression !== undefined && { serverNoContextTakeover: true },
+      // Never used to compress (the sessions write their own frames) nor to inflate (see
+      // inflateSynchronously): it answers the offer acceptDeflateOffer picked and reads RSV1.
+      perMessageDeflate: compression !== undefined && { serverNoContextTakeover: true, clientNoContextTakeover: true },
       clientTracking: false,
       handleProtocols: () => false,
       WebSocket: SessionSocket,
@@ -91,13 +93,14 @@ export class WsTransport implements Transport {
     const upgraded = { session: false };
     // Kept only on a hub with a connect hook: a later `auth` is sent to it with these.
     const forwarded = this.#context.security.forwarded(req);
-    if (this.#clientWindowBits !== undefined) {
-      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions'], this.#clientWindowBits);
+    if (this.#deflate) {
+      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions']);
       if (offer === undefined) delete req.headers['sec-websocket-extensions'];
       else req.headers['sec-websocket-extensions'] = offer;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
+      if (this.#deflate) inflateSynchronously(ws, this.#maxMessageBytes);
       this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded }));
     });
     // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the

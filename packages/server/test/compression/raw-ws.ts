@@ -129,6 +129,14 @@ export class RawWs {
     this.#socket.write(Buffer.concat([header, mask, masked]));
   }
 
+  /** Sends `text` compressed, as a first fragment (RSV1, no FIN) and a continuation (FIN). */
+  sendFragmented(text: string): void {
+    const compressed = deflateRawSync(Buffer.from(text), { finishFlush: constants.Z_SYNC_FLUSH });
+    const payload = compressed.subarray(0, compressed.length - 4);
+    const half = Math.floor(payload.length / 2);
+    this.#socket.write(Buffer.concat([maskedFrame(0x41, payload.subarray(0, half)), maskedFrame(0x80, payload.subarray(half))]));
+  }
+
   /** The close frame's code, once one came. */
   closeCode(): number | undefined {
     const close = this.frames.find((f) => (f.first & 0x0f) === 0x8);
@@ -138,6 +146,12 @@ export class RawWs {
   destroy(): void {
     this.#socket.destroy();
   }
+}
+
+/** A masked client frame (payload under 126 bytes) with first byte `first`. */
+function maskedFrame(first: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  return Buffer.concat([Buffer.from([first, 0x80 | payload.length]), mask, Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!))]);
 }
 
 /** The text of a data frame: inflated when RSV1 is set (RFC 7692 §7.2.2: the tail `00 00 ff ff` put back). */

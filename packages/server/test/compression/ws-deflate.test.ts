@@ -26,7 +26,7 @@ describe('WebSocket permessage-deflate', () => {
     const raw = await Promise.all([1, 2, 3].map(() => RawWs.connect(hub!.port, OFFER)));
     clients.push(...raw);
     for (const client of raw) {
-      expect(client.headers['sec-websocket-extensions']).toBe('permessage-deflate; client_max_window_bits=10; server_no_context_takeover');
+      expect(client.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
       await subscribe(client, 'dash');
     }
     await hub.server.hub.publish('dash', 'small');
@@ -101,6 +101,15 @@ describe('WebSocket permessage-deflate', () => {
     expect(texts.find((t) => t.type === 'message')).toMatchObject({ offset: 1, data: big });
   });
 
+  it('runs a compressed command sent in fragments', async () => {
+    hub = await startTestHub();
+    const client = await RawWs.connect(hub.port, OFFER);
+    clients.push(client);
+    client.sendFragmented(JSON.stringify({ id: 3, type: 'ping' }));
+    await client.until((frames) => dataFrames(frames).length === 1);
+    expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toEqual({ type: 'reply', id: 3 });
+  });
+
   it('closes with 1007 on compressed bytes that do not inflate, and keeps serving others', async () => {
     hub = await startTestHub();
     const bad = await RawWs.connect(hub.port, OFFER);
@@ -153,7 +162,9 @@ describe('WebSocket permessage-deflate', () => {
       'permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits=12',
     );
     clients.push(client);
-    expect(client.headers['sec-websocket-extensions']).toBe('permessage-deflate; client_max_window_bits=10; server_no_context_takeover');
+    expect(client.headers['sec-websocket-extensions']).toBe(
+      'permessage-deflate; client_max_window_bits=12; server_no_context_takeover; client_no_context_takeover',
+    );
   });
 
   it('delivers the right data to a ws client with perMessageDeflate', async () => {
