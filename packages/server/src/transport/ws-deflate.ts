@@ -145,30 +145,32 @@ const EMPTY = Buffer.alloc(0);
 export function inflateSynchronously(socket: unknown, maxBytes: number): boolean {
   const extension = (socket as { _extensions?: Record<string, WsExtension | undefined> })._extensions?.[PERMESSAGE_DEFLATE];
   if (extension === undefined || typeof extension.decompress !== 'function' || STATUS_CODE === undefined) return false;
+  // The compressed fragments of a fragmented message until its last one (ws bounds them by
+  // maxPayload, like any message); it is inflated whole, so its inflated size is checked then.
   let fragments: Buffer[] | undefined;
   extension.decompress = (data, fin, callback) => {
     // Called back on the next tick, as ws's own inflater does: its receiver waits for it.
     if (!fin) {
-      // The compressed fragments are bounded by ws's maxPayload, like any frame.
       (fragments ??= []).push(data);
       return process.nextTick(callback, null, EMPTY);
     }
     const input = fragments === undefined ? [data, TAIL] : [...fragments, data, TAIL];
     fragments = undefined;
-    let result: Buffer;
-    try {
-      result = inflateRawSync(Buffer.concat(input), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes + 1 });
-    } catch (error) {
-      const tooLarge = error instanceof RangeError || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-      return process.nextTick(
-        callback,
-        wsError(tooLarge ? 'message too large after inflating' : 'invalid compressed data', tooLarge ? 1009 : 1007),
-      );
-    }
-    if (result.length > maxBytes) return process.nextTick(callback, wsError('message too large after inflating', 1009));
+    const result = inflate(input, maxBytes);
+    if (result instanceof Error) return process.nextTick(callback, result);
     process.nextTick(callback, null, result);
   };
   return true;
+}
+
+/** `input` inflated, or the error to close with: 1007 bad data, 1009 past `maxBytes`. */
+function inflate(input: Buffer[], maxBytes: number): Buffer | Error {
+  try {
+    return inflateRawSync(Buffer.concat(input), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes + 1 });
+  } catch (error) {
+    const tooLarge = error instanceof RangeError || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    return wsError(tooLarge ? 'message too large after inflating' : 'invalid compressed data', tooLarge ? 1009 : 1007);
+  }
 }
 
 function wsError(message: string, code: number): Error {

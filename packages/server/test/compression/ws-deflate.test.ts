@@ -110,6 +110,14 @@ describe('WebSocket permessage-deflate', () => {
     expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toEqual({ type: 'reply', id: 3 });
   });
 
+  it('closes with 1009 once a compressed fragmented message that inflates past maxMessageBytes ends', async () => {
+    hub = await startTestHub({ maxMessageBytes: 4096 });
+    const client = await WsTestClient.connect(hub.wsUrl, { perMessageDeflate: { threshold: 0 } });
+    for (let i = 0; i < 3; i++) client.socket.send('x'.repeat(2000), { fin: false });
+    client.socket.send('x', { fin: true });
+    expect((await client.closed).code).toBe(1009);
+  });
+
   it('closes with 1007 on compressed bytes that do not inflate, and keeps serving others', async () => {
     hub = await startTestHub();
     const bad = await RawWs.connect(hub.port, OFFER);
