@@ -53,10 +53,9 @@ export class WsDeflate {
       : message.encoded('ws-signed-deflate', this.#signedMessage);
   }
 
-  /** Any other text frame, compressed when at or above the threshold. */
+  /** Any other text frame, compressed when at or above the threshold (in characters, like messages). */
   frame(text: string): Buffer {
-    const plain = Buffer.from(text);
-    return plain.length < this.threshold ? wsTextFrame(text) : this.#compress(plain);
+    return text.length < this.threshold ? wsTextFrame(text) : this.#compress(Buffer.from(text));
   }
 
   #compress(plain: Buffer): Buffer {
