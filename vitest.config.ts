@@ -20,6 +20,7 @@ export default defineConfig({
       '@herald/nats': src('nats'),
       '@herald/testkit': src('testkit'),
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
+      '@herald/client/outbox': fileURLToPath(new URL('./packages/client/src/outbox.ts', import.meta.url)),
       '@herald/client': src('client'),
       '@herald/react': src('react'),
       '@herald/backend': src('backend'),

@@ -1,7 +1,7 @@
 // What `npm test` needs besides node_modules, checked before anything is built: the programs the
-// tests run (redis-server, nginx, chromium) and a Redis to test against. On Debian as root the
+// tests run (redis-server, nginx, chromium, nats-server) and a Redis and a NATS with JetStream to test against. On Debian as root the
 // missing programs are installed (as .ci/run does); anywhere else the run stops at once, naming
-// exactly what to install. A Redis is started for the run when none answers.
+// exactly what to install. A Redis and a NATS are started for the run when none answers.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -118,18 +118,12 @@ export function freePort() {
 }
 
 /**
- * Starts a `redis-server` of the run's own on a free port, without persistence, in a temporary
- * directory; resolves once it says it is ready. `stop()` ends it (by its pid) and removes the
- * directory; it is synchronous, so it can run in an `exit` handler.
+ * Starts `command args…` as a server of the run's own, resolving once its output matches `ready`.
+ * `stop()` ends it (by its pid) and removes `dir`; it is synchronous, so it can run in an `exit`
+ * handler.
  */
-export async function startRunRedis({ command = 'redis-server', timeoutMs = 10_000 } = {}) {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'herald-test-redis-'));
-  const child = spawn(
-    command,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function startRunServer({ name, command, args, dir, ready, timeoutMs }) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -137,13 +131,10 @@ export async function startRunRedis({ command = 'redis-server', timeoutMs = 10_0
   };
   try {
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`redis-server did not say it was ready within ${timeoutMs} ms:\n${output}`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => reject(new Error(`${name} did not say it was ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
       const read = (chunk) => {
         output += chunk.toString();
-        if (/ready to accept connections/i.test(output)) {
+        if (ready.test(output)) {
           clearTimeout(timer);
           resolve();
         }
@@ -156,7 +147,7 @@ export async function startRunRedis({ command = 'redis-server', timeoutMs = 10_0
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
+        reject(new Error(`${name} exited with ${code}:\n${output}`));
       });
     });
   } catch (error) {
@@ -169,7 +160,91 @@ export async function startRunRedis({ command = 'redis-server', timeoutMs = 10_0
   child.stdout.unref?.();
   child.stderr.unref?.();
   child.unref();
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop };
+  return { pid: child.pid, stop };
+}
+
+/**
+ * Starts a `redis-server` of the run's own on a free port, without persistence, in a temporary
+ * directory; resolves once it says it is ready. `stop()` ends it (by its pid) and removes the
+ * directory; it is synchronous, so it can run in an `exit` handler.
+ */
+export async function startRunRedis({ command = 'redis-server', timeoutMs = 10_000 } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'herald-test-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+  ];
+  const server = await startRunServer({ name: 'redis-server', command, args, dir, ready: /ready to accept connections/i, timeoutMs });
+  return { url: `redis://127.0.0.1:${port}`, ...server };
+}
+
+/**
+ * Starts a `nats-server` with JetStream of the run's own on a free port, its store in a temporary
+ * directory; resolves once it says it is ready. `stop()` as for {@link startRunRedis}.
+ */
+export async function startRunNats({ command = 'nats-server', timeoutMs = 10_000 } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'herald-test-nats-'));
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir];
+  const server = await startRunServer({ name: 'nats-server', command, args, dir, ready: /Server is ready/i, timeoutMs });
+  return { url: `nats://127.0.0.1:${port}`, ...server };
+}
+
+/** Whether a NATS server greets with `INFO` at `url` (`nats://host:port`) within `timeoutMs`. */
+export function natsAnswers(url, timeoutMs = 1000) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 4222) });
+    let greeting = '';
+    const done = (answer) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('data', (chunk) => {
+      greeting += chunk.toString('latin1');
+      if (greeting.includes('\r\n')) done(greeting.startsWith('INFO ') && greeting.includes('"jetstream":true'));
+    });
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
+/** The variable the NATS tests read their server's URL from (`nats://127.0.0.1:4222` when unset). */
+export const NATS_URL_VARIABLE = 'HERALD_TEST_NATS_URL';
+
+/** The NATS the tests use when {@link NATS_URL_VARIABLE} is unset. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/**
+ * The NATS with JetStream the tests are to use: the one {@link NATS_URL_VARIABLE} names (which must
+ * answer with JetStream), or the default one when it does, or a new one of the run's own (`stop`
+ * set). Throws with a message fit for the terminal when none can be had.
+ */
+export async function ensureNats(env = process.env, { defaultUrl = DEFAULT_NATS_URL, command = 'nats-server' } = {}) {
+  const asked = env[NATS_URL_VARIABLE];
+  if (asked !== undefined && asked !== '') {
+    if (await natsAnswers(asked)) return { url: asked, stop: undefined };
+    throw new Error(
+      `${NATS_URL_VARIABLE}=${asked}, but no NATS with JetStream answers there: start one (nats-server -js), or unset ${NATS_URL_VARIABLE}`,
+    );
+  }
+  if (await natsAnswers(defaultUrl)) return { url: defaultUrl, stop: undefined };
+  return startRunNats({ command });
 }
 
 /**
@@ -202,8 +277,8 @@ export function aptInstall(packages) {
 
 /**
  * Everything `npm test` needs before it builds: the programs (installed or named, see
- * {@link planPrerequisites}) and a Redis, whose URL is set in `env` for the tests. Returns `stop`
- * for a Redis started here, or throws with the message to print.
+ * {@link planPrerequisites}) and a Redis and a NATS with JetStream, whose URLs are set in `env` for the tests. Returns `stop`
+ * ending the Redis and NATS started here (if any), or throws with the message to print.
  */
 export async function ensurePrerequisites(env = process.env, facts = machineFacts()) {
   let missing = missingPrograms(env.PATH ?? '');
@@ -219,5 +294,20 @@ export async function ensurePrerequisites(env = process.env, facts = machineFact
   if (redis.stop !== undefined)
     console.error(`npm test: no Redis answered at ${DEFAULT_REDIS_URL}; started one for this run at ${redis.url}`);
   env[REDIS_URL_VARIABLE] = redis.url;
-  return redis;
+  let nats;
+  try {
+    nats = await ensureNats(env);
+  } catch (error) {
+    redis.stop?.();
+    throw error;
+  }
+  if (nats.stop !== undefined)
+    console.error(`npm test: no NATS with JetStream answered at ${DEFAULT_NATS_URL}; started one for this run at ${nats.url}`);
+  env[NATS_URL_VARIABLE] = nats.url;
+  return {
+    stop: () => {
+      redis.stop?.();
+      nats.stop?.();
+    },
+  };
 }

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ensureNats,
   ensurePrerequisites,
   ensureRedis,
   findCommand,
   freePort,
   missingPrograms,
+  natsAnswers,
+  NATS_URL_VARIABLE,
   planPrerequisites,
   PROGRAMS,
   redisAnswers,
@@ -135,5 +138,32 @@ describe('ensureRedis', () => {
     await expect(ensureRedis({ [REDIS_URL_VARIABLE]: nobody })).rejects.toThrow(
       `${REDIS_URL_VARIABLE}=${nobody}, but no Redis answers there: start it, or unset ${REDIS_URL_VARIABLE}`,
     );
+  });
+});
+
+describe('ensureNats', () => {
+  it('uses the NATS with JetStream that answers, else starts one of its own, which stop() ends', async () => {
+    const nobody = `nats://127.0.0.1:${await freePort()}`;
+    expect(await natsAnswers(nobody)).toBe(false);
+    const started = await ensureNats({}, { defaultUrl: nobody });
+    expect(started.stop).toBeTypeOf('function');
+    stops.push(started.stop);
+    expect(started.url).not.toBe(nobody);
+    expect(await natsAnswers(started.url)).toBe(true);
+
+    expect(await ensureNats({ [NATS_URL_VARIABLE]: started.url }, { defaultUrl: nobody })).toEqual({ url: started.url, stop: undefined });
+    expect(await ensureNats({}, { defaultUrl: started.url })).toEqual({ url: started.url, stop: undefined });
+
+    started.stop!();
+    await expect.poll(() => natsAnswers(started.url), { timeout: 10_000 }).toBe(false);
+  });
+
+  it('refuses a HERALD_TEST_NATS_URL where nothing answers, and a Redis is no NATS', async () => {
+    const nobody = `nats://127.0.0.1:${await freePort()}`;
+    await expect(ensureNats({ [NATS_URL_VARIABLE]: nobody })).rejects.toThrow(
+      `${NATS_URL_VARIABLE}=${nobody}, but no NATS with JetStream answers there: start one (nats-server -js), or unset ${NATS_URL_VARIABLE}`,
+    );
+    const redisPort = new URL(process.env[REDIS_URL_VARIABLE] ?? 'redis://127.0.0.1:6379').port || '6379';
+    expect(await natsAnswers(`nats://127.0.0.1:${redisPort}`)).toBe(false);
   });
 });

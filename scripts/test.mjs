@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: check what the tests need (programs, a Redis: scripts/prerequisites.mjs), build every package (the
+// `npm test`: check what the tests need (programs, a Redis and a NATS: scripts/prerequisites.mjs), build every package (the
 // CLI tests run the built hub), type-check sources and tests, lint, then run every test. The last line printed is
 // always `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
@@ -9,9 +9,9 @@ import { ensurePrerequisites } from './prerequisites.mjs';
 
 // Before anything is built: a missing program stops the run at once, not as a wall of failed tests.
 try {
-  const redis = await ensurePrerequisites(process.env);
+  const services = await ensurePrerequisites(process.env);
   // Synchronous, so it also runs when a step below exits.
-  if (redis.stop !== undefined) process.once('exit', redis.stop);
+  process.once('exit', services.stop);
 } catch (error) {
   console.error(`\n${error instanceof Error ? error.message : String(error)}`);
   console.log('0 passed, 1 failed');

@@ -15,6 +15,7 @@ import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
 import { handedOut } from './handed-out.js';
+import type { OutboxHandle, OutboxPlugin } from './outbox-contract.js';
 import { pinPositions } from './pin.js';
 import { raceTransports } from './race.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -23,7 +24,17 @@ import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
 import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
-import type { ChannelMap, ClientState, HistoryPage, PresenceChange, PublishOptions, RpcOptions, Since, TransportName } from './types.js';
+import type {
+  ChannelMap,
+  ClientState,
+  HistoryPage,
+  OutboxEvent,
+  PresenceChange,
+  PublishOptions,
+  RpcOptions,
+  Since,
+  TransportName,
+} from './types.js';
 
 /** Options of {@link createClient}. Durations in milliseconds unless noted. */
 export interface ClientOptions {
@@ -60,6 +71,12 @@ export interface ClientOptions {
   readonly EventSource?: unknown;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Keeps publishes made while offline (or while the connection is down) and sends them once, in
+   * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
+   * @default none: a publish waits for the connection and rejects when it is lost
+   */
+  readonly outbox?: OutboxPlugin;
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -67,6 +84,8 @@ export type ClientEvents = {
   state: [ClientState];
   error: [HeraldClientError];
   transport: [TransportName];
+  /** With `outbox`: a queued publish was stored or given up (whichever page queued it). */
+  outbox: [OutboxEvent];
 };
 
 interface ChannelEntry {
@@ -141,6 +160,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -163,6 +183,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       fetch: fetchImpl,
       timeout: options.timeout ?? 5000,
       pollWait: options.pollWait ?? 25,
+      polling: { session: 'new' },
       token: () => this.#token,
       channels: () => new Map([...this.#channels].map(([channel, entry]) => [channel, entry.position])),
       pinned: () => this.#pinned(),
@@ -174,9 +195,18 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
+      presenceResync: (channel) => {
+        for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.joinLeave) sub.presenceResync();
+      },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
     };
+    this.#outbox = options.outbox?.(this.#url, {
+      transport: () => this.#transport,
+      token: () => this.#token,
+      connect: () => this.state === 'idle' && this.connect(),
+      report: (event) => this.emit('outbox', event),
+    });
   }
 
   /** The transport in use, once connected. */
@@ -317,12 +347,25 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   close(): void {
     this.#closedByUser = true;
     this.#stop(undefined);
+    this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
   }
 
   readonly #host = {
-    publish: async (channel: string, data: unknown, idempotencyKey?: string) =>
-      (await this.#ready()).publish(channel, data, idempotencyKey),
+    publish: async (channel: string, data: unknown, idempotencyKey?: string) => {
+      if (this.#outbox === undefined) return (await this.#ready()).publish(channel, data, idempotencyKey);
+      if (this.state === 'closed' && this.#closedByUser) throw new HeraldClientError('closed', 'the client is closed');
+      // The outbox is keyed by user: the token tells who publishes.
+      if (this.#token === undefined && this.#options.getToken !== undefined) {
+        try {
+          this.#token = await this.#options.getToken();
+        } catch (error) {
+          throw new HeraldClientError('token', `getToken failed: ${(error as Error).message}`);
+        }
+      }
+      if (this.state === 'idle') this.connect();
+      return this.#outbox.publish(channel, data, idempotencyKey);
+    },
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
@@ -408,6 +451,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#setState('connected');
     this.emit('transport', transport.name);
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(transport);
+    this.#outbox?.flush();
   }
 
   #subscribeOn(transport: Transport, channel: string, entry: ChannelEntry): void {

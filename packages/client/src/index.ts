@@ -1,5 +1,6 @@
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export { createClient, HeraldClient, type ClientEvents, type ClientOptions } from './client.js';
+export type { OutboxPlugin } from './outbox-contract.js';
 export { HeraldClientError } from './errors.js';
 export { Subscription, type SubscribeOptions, type SubscriptionEvents, type SubscriptionState } from './subscription.js';
 export type {
@@ -8,6 +9,8 @@ export type {
   Envelope,
   Gap,
   HistoryPage,
+  OutboxEvent,
+  OutboxOptions,
   Position,
   PresenceChange,
   PresenceMember,

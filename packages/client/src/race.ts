@@ -35,6 +35,7 @@ export function gatedLink(link: Link, gate: Gate): Link {
     message: (envelope) => gate.pass(() => link.message(envelope)),
     gap: (gap) => gate.pass(() => link.gap(gap)),
     presence: (change) => gate.pass(() => link.presence(change)),
+    presenceResync: (channel) => gate.pass(() => link.presenceResync(channel)),
     refused: (channel, error) => gate.pass(() => link.refused(channel, error)),
     // Before it wins a transport reports failure by rejecting open(); after, loss is the client's business.
     lost: (code, reason) => {

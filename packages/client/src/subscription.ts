@@ -14,6 +14,11 @@ export type SubscriptionEvents<T> = {
   error: [HeraldClientError];
   state: [SubscriptionState];
   presence: [PresenceChange];
+  /**
+   * Joins or leaves of the channel were lost (a polling client fell too far behind): read the
+   * member list again with `presence()`. Only with `joinLeave`.
+   */
+  presenceResync: [];
 };
 
 /** What a subscription needs from its client. */
@@ -151,5 +156,10 @@ export class Subscription<T = unknown> extends Emitter<SubscriptionEvents<T>> {
   /** @internal */
   presenceChange(change: PresenceChange): void {
     this.emit('presence', change);
+  }
+
+  /** @internal */
+  presenceResync(): void {
+    this.emit('presenceResync');
   }
 }

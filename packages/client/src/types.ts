@@ -1,4 +1,6 @@
 import type { Envelope, Gap, PresenceMember, Position, PublishResult } from '@herald/protocol';
+import type { HeraldClientError } from './errors.js';
+import type { OutboxStore } from './outbox-store.js';
 
 export type { Envelope, Gap, PresenceMember, Position, PublishResult };
 
@@ -51,3 +53,38 @@ export interface RpcOptions {
    */
   readonly timeout?: number;
 }
+
+/** Options of the offline outbox (`outbox(options)` from `@herald/client/outbox`); durations in milliseconds. */
+export interface OutboxOptions {
+  /**
+   * Where queued publishes are kept: `'auto'` is IndexedDB (database `herald-outbox`) where the
+   * global `indexedDB` exists, else memory; `'memory'`; `'indexeddb'`; or your own store.
+   * @default 'auto'
+   */
+  readonly store?: 'auto' | 'memory' | 'indexeddb' | OutboxStore;
+  /** Items queued at most (per hub and user); one more rejects with `'outbox-full'`. @default 1000 */
+  readonly maxItems?: number;
+  /** Bytes of JSON `data` queued at most (per hub and user); past it `'outbox-full'`. @default 1048576 */
+  readonly maxBytes?: number;
+  /** How long an item may wait to be sent; then it fails with `'outbox-expired'`. @default 86400000 (one day) */
+  readonly maxAge?: number;
+  /**
+   * The hub's `idempotencyTtl`: an item first sent longer ago than this without an answer fails
+   * with `'outbox-unconfirmed'` rather than being sent again. @default 300000
+   */
+  readonly idempotencyTtl?: number;
+  /**
+   * The user the outbox belongs to, when the token is not a JWT with `sub` (the outbox reads
+   * `sub`, unverified, to key itself; without a token the user is `anonymous`).
+   */
+  readonly user?: string;
+}
+
+/** A queued publish settled (`client.on('outbox', …)`): stored by the hub, or given up. */
+export type OutboxEvent = {
+  /** The item's id (random) and the idempotency key it was sent with. */
+  readonly id: string;
+  readonly key: string;
+  readonly channel: string;
+  readonly data: unknown;
+} & ({ readonly type: 'sent'; readonly result: PublishResult } | { readonly type: 'failed'; readonly error: HeraldClientError });

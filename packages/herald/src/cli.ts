@@ -57,6 +57,7 @@ interface StartFlags {
   host?: string;
   historySize?: number;
   historyTtl?: number;
+  pollPresenceGrace?: number;
   engine?: string;
   shutdownDelay?: number;
   shutdownTimeout?: number;
@@ -145,6 +146,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         flag('--history-ttl', 0, 31_536_000),
       ),
     )
+    .addOption(
+      new Option(
+        '--poll-presence-grace <seconds>',
+        'seconds a polling client stays a presence member after its last answer without polling again, 0 = polling clients are never members [default: 30]',
+      ).argParser(flag('--poll-presence-grace', 0, 2_147_483)),
+    )
     .addHelpText(
       'after',
       `
@@ -206,6 +213,7 @@ async function runStart(flags: StartFlags): Promise<number> {
       ...(flags.host !== undefined && { host: flags.host }),
       ...(flags.historySize !== undefined && { historySize: flags.historySize }),
       ...(flags.historyTtl !== undefined && { historyTtl: flags.historyTtl }),
+      ...(flags.pollPresenceGrace !== undefined && { pollPresenceGrace: flags.pollPresenceGrace }),
       ...(flags.engine !== undefined && { engine: flags.engine }),
       ...(flags.shutdownDelay !== undefined && { shutdownDelay: flags.shutdownDelay }),
       ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),

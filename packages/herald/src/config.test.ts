@@ -272,6 +272,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads pollPresenceGrace (seconds, default 30, 0 = off) from the file, HERALD_POLL_PRESENCE_GRACE and the flag, and refuses bad ones', () => {
+    expect(loadConfig({ env: {}, flags: {} }).config.pollPresenceGrace).toBe(30);
+    expect(loadConfig({ file: file({ pollPresenceGrace: 0 }), env: {}, flags: {} }).config.pollPresenceGrace).toBe(0);
+    expect(
+      loadConfig({ file: file({ pollPresenceGrace: 0 }), env: { HERALD_POLL_PRESENCE_GRACE: '90' }, flags: {} }).config.pollPresenceGrace,
+    ).toBe(90);
+    expect(loadConfig({ env: { HERALD_POLL_PRESENCE_GRACE: '90' }, flags: { pollPresenceGrace: 5 } }).config.pollPresenceGrace).toBe(5);
+    for (const bad of [0.5, -1, 3_000_000]) {
+      expect(() => loadConfig({ file: file({ pollPresenceGrace: bad }), env: {}, flags: {} })).toThrow(
+        new ConfigError('invalid configuration:\n  pollPresenceGrace: must be 0 or a number of seconds from 1 to 2147483'),
+      );
+    }
+  });
+
   it('reads cursor secrets from the file or HERALD_CURSOR_SECRETS, and refuses short ones', () => {
     const base = { auth: { secret: SECRET }, apiKeys: [KEY] };
     const secret = 'c'.repeat(32);

@@ -181,6 +181,11 @@ export const configSchema = z
     // Unset: shutdownDelay + SHUTDOWN_TIMEOUT_MARGIN (see shutdownTimeoutOf).
     shutdownTimeout: timerMs.optional(),
     idempotencyTtl: z.number().min(1).max(86_400).default(300),
+    // Seconds a polling client stays a presence member after its last answer; 0 = never a member.
+    pollPresenceGrace: z
+      .number()
+      .refine((v) => v === 0 || (v >= 1 && v <= 2_147_483), { error: 'must be 0 or a number of seconds from 1 to 2147483' })
+      .default(30),
     redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
     auth: auth.optional(),
     apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),
@@ -241,6 +246,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_HOST: (v) => [['host'], v],
   HERALD_HISTORY_SIZE: (v) => [['historySize'], Number(v)],
   HERALD_HISTORY_TTL: (v) => [['historyTtl'], Number(v)],
+  HERALD_POLL_PRESENCE_GRACE: (v) => [['pollPresenceGrace'], Number(v)],
   HERALD_ENGINE: (v) => [['engine'], v],
   HERALD_SHUTDOWN_DELAY: (v) => [['shutdownDelay'], Number(v)],
   HERALD_SHUTDOWN_TIMEOUT: (v) => [['shutdownTimeout'], Number(v)],

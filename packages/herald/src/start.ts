@@ -133,6 +133,7 @@ function serverOptions(
     historySize: config.historySize,
     historyTtl: config.historyTtl,
     idempotencyTtl: config.idempotencyTtl,
+    pollPresenceGrace: config.pollPresenceGrace,
     logger,
     broker: engine.broker,
     presence: engine.presence,

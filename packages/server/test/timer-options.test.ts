@@ -58,6 +58,15 @@ describe('timer options of createHeraldServer', () => {
     await accepted({ maxWait: 2_147_483 });
     await accepted({ maxWait: 0.5 });
   });
+
+  it('pollPresenceGrace (seconds, fractions allowed): 0 (off) or from 1 to 2147483', async () => {
+    const error = new RangeError('pollPresenceGrace must be a number of seconds from 1 to 2147483');
+    for (const value of [2_147_484, 0.5, -1, Infinity, NaN])
+      expect(() => createHeraldServer({ pollPresenceGrace: value }), String(value)).toThrow(error);
+    await accepted({ pollPresenceGrace: 0 });
+    await accepted({ pollPresenceGrace: 1.5 });
+    await accepted({ pollPresenceGrace: 2_147_483 });
+  });
 });
 
 describe('MemoryBroker sweepInterval (seconds, fractions allowed)', () => {

@@ -37,3 +37,4 @@ export {
 } from './redis-cluster-server.js';
 export { startRedisSentinel, type RedisSentinelOptions, type TestRedisSentinel } from './redis-sentinel-server.js';
 export { startNatsCluster, startNatsServer, type NatsClusterOptions, type TestNatsCluster } from './nats-server.js';
+export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';

@@ -7,14 +7,22 @@ import {
   type Envelope,
   type CursorEntry,
   type Gap,
+  type PresenceMember,
 } from '@herald/protocol';
 import { HttpOperations, query, request } from './http.js';
 import type { Link, Transport } from './transport.js';
+
+/** A join, leave or resync marker in a poll's answer (see `session` and `joinLeave`). */
+type PollPresence =
+  | { type: 'join' | 'leave'; channel: string; member: PresenceMember; offset: number }
+  | { type: 'resync'; channel: string; offset?: undefined };
 
 interface PollAnswer {
   messages: Envelope[];
   cursor: string;
   gaps?: Gap[];
+  session?: string;
+  presence?: PollPresence[];
 }
 
 /**
@@ -27,6 +35,8 @@ export class PollingTransport extends HttpOperations implements Transport {
   #abort: AbortController | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
+  /** The poll in flight asks for a session. */
+  #asking = false;
 
   constructor(link: Link) {
     super(link, encodePosition);
@@ -75,13 +85,39 @@ export class PollingTransport extends HttpOperations implements Transport {
     this.#restart();
   }
 
+  /**
+   * The answer's messages and presence changes in the order they came: a change of a channel after
+   * the messages of that channel up to its `offset` (the last message before it); so the changes of
+   * one channel keep their order among themselves and with its messages.
+   */
+  #deliver(messages: readonly Envelope[], changes: readonly PollPresence[]): void {
+    const emit = (change: PollPresence): void => {
+      if (change.type === 'resync') this.#link.presenceResync(change.channel);
+      else this.#link.presence({ type: change.type, channel: change.channel, member: change.member });
+    };
+    const sent = new Set<PollPresence>();
+    for (const message of messages) {
+      for (const change of changes) {
+        if (sent.has(change) || change.channel !== message.channel || (change.offset ?? 0) >= message.offset) continue;
+        sent.add(change);
+        emit(change);
+      }
+      this.#link.message(message);
+    }
+    for (const change of changes) if (!sent.has(change)) emit(change);
+  }
+
   #start(channel: string, position: CursorEntry | undefined): void {
     if (position !== undefined) this.#link.start(channel, position);
   }
 
-  /** Ends the poll in flight so the next one asks for the current set of channels. */
+  /**
+   * Ends the poll in flight so the next one asks for the current set of channels; but not one asking
+   * for a session (answered at once): the hub's token must not be lost, or the hub would count a
+   * second member for this client until the first's grace period ends.
+   */
   #restart(): void {
-    this.#abort?.abort();
+    if (this.#closed || !this.#asking) this.#abort?.abort();
     this.#wake?.();
   }
 
@@ -96,15 +132,25 @@ export class PollingTransport extends HttpOperations implements Transport {
       for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
       const abort = new AbortController();
       this.#abort = abort;
+      const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
+      this.#asking = this.#link.polling.session === 'new';
       try {
         const answer = await request<PollAnswer>(
           this.#link,
-          `/api/messages${query(channels.keys(), { since: known.size > 0 ? encodeCursor(known) : undefined, wait: String(this.#link.pollWait) })}`,
+          `/api/messages${query(channels.keys(), {
+            since: known.size > 0 ? encodeCursor(known) : undefined,
+            wait: String(this.#link.pollWait),
+            session: this.#link.polling.session,
+            joinLeave: joinLeave ? '1' : undefined,
+          })}`,
           { signal: abort.signal },
         );
+        this.#asking = false;
+        if (typeof answer.session === 'string') this.#link.polling.session = answer.session;
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);
-        for (const message of answer.messages) this.#link.message(message);
+        this.#deliver(answer.messages, answer.presence ?? []);
       } catch (error) {
+        this.#asking = false;
         if (abort.signal.aborted) continue;
         // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).
         const code = (error as { code?: unknown }).code;

@@ -12,6 +12,11 @@ export interface Link {
   readonly timeout: number;
   /** Seconds a long poll is held by the hub. */
   readonly pollWait: number;
+  /**
+   * What the polling transport keeps across reconnects: the hub's token for this client's polling
+   * session ("new" until a poll hands one out), so a reconnect stays the same presence member.
+   */
+  readonly polling: { session: string };
   /** The current token, if any. */
   token(): string | undefined;
   /**
@@ -31,6 +36,8 @@ export interface Link {
   message(envelope: Envelope): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
+  /** Joins or leaves of the channel were lost (a poller's buffer on the hub overflowed). */
+  presenceResync(channel: string): void;
   /** The hub refused a channel while the transport opened (the connection stays up). */
   refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */

@@ -3,6 +3,8 @@ import type { CursorEntry, Position } from '@herald/protocol';
 
 /** Characters of a position's signature: 96 bits of an HMAC-SHA256, base64url. */
 const MAC_LENGTH = 16;
+/** Characters of a {@link CursorSigner.tag}: 128 bits, base64url. */
+const TAG_LENGTH = 22;
 
 /** Shortest accepted cursor secret, in characters. */
 export const MIN_CURSOR_SECRET_LENGTH = 32;
@@ -65,6 +67,28 @@ export class CursorSigner {
     let match = false;
     for (const key of this.#keys) match = timingSafeEqual(given, Buffer.from(this.#mac(key, channel, entry))) || match;
     return match;
+  }
+
+  /**
+   * A signature of `text` for `purpose` (128 bits, base64url), e.g. a polling session's id bound to
+   * its user. The purpose and text are NUL-separated: no channel name holds one, so a tag is never a
+   * position's signature.
+   */
+  tag(purpose: string, text: string): string {
+    return this.#tag(this.#keys[0]!, purpose, text);
+  }
+
+  /** Whether `tag` is {@link tag} of `text` for `purpose` under any of the secrets. */
+  verifyTag(purpose: string, text: string, tag: string): boolean {
+    if (Buffer.byteLength(tag) !== TAG_LENGTH) return false;
+    const given = Buffer.from(tag);
+    let match = false;
+    for (const key of this.#keys) match = timingSafeEqual(given, Buffer.from(this.#tag(key, purpose, text))) || match;
+    return match;
+  }
+
+  #tag(key: Buffer, purpose: string, text: string): string {
+    return createHmac('sha256', key).update(`\0${purpose}\0${text}`).digest('base64url').slice(0, TAG_LENGTH);
   }
 
   #mac(key: Buffer, channel: string, position: Position): string {

@@ -19,6 +19,7 @@ import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionLimiter } from '../transport/connection-limiter.js';
 import { PollingTransport } from '../transport/polling-transport.js';
+import { PollerPresence } from '../transport/poller-presence.js';
 import { SseTransport } from '../transport/sse-transport.js';
 import type { ConnectionMatch, TransportCounts, TransportName } from '../transport/transport.js';
 import { TransportRegistry } from '../transport/transport-registry.js';
@@ -294,6 +295,10 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         clock,
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
         compression,
+        presence:
+          limits.pollPresenceGrace > 0
+            ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace, maxSessions: limits.maxConnections })
+            : undefined,
       },
       security,
     ),

@@ -1,3 +1,4 @@
+import { DEFAULT_POLL_PRESENCE_GRACE } from '../transport/poller-presence.js';
 import type { MercureOptions } from '../mercure/mercure-options.js';
 import type { PusherOptions } from '../pusher/pusher-options.js';
 import { timerMs, timerSeconds } from '../timer-delay.js';
@@ -136,6 +137,12 @@ export interface HeraldOptions extends HistoryOptions {
   readonly sseRetry?: number | undefined;
   /** Longest long-poll `wait`, in seconds. @default 60 */
   readonly maxWait?: number | undefined;
+  /**
+   * Seconds a polling client (a poll with `session`) stays a presence member of a channel after its
+   * last answer there without polling it again (while a poll is held it stays); `0`: polling clients
+   * are never members (`session` is ignored). @default 30
+   */
+  readonly pollPresenceGrace?: number | undefined;
   /** Transports to serve; a disabled one answers 404 (the WebSocket upgrade is refused). @default all enabled */
   readonly transports?: { readonly websocket?: boolean; readonly sse?: boolean; readonly polling?: boolean } | undefined;
   /**
@@ -217,6 +224,7 @@ export interface ServerLimits {
   readonly heartbeatInterval: number;
   readonly sseRetry: number;
   readonly maxWait: number;
+  readonly pollPresenceGrace: number;
   readonly headersTimeout: number;
 }
 
@@ -259,6 +267,8 @@ export function resolveLimits(options: HeraldServerOptions): ServerLimits {
     // A browser's reconnect timer: past 2³¹ − 1 ms it fires at once, as Node's would.
     sseRetry: timerMs('sseRetry', options.sseRetry, 2000),
     maxWait: timerSeconds('maxWait', options.maxWait, 60),
+    pollPresenceGrace:
+      options.pollPresenceGrace === 0 ? 0 : timerSeconds('pollPresenceGrace', options.pollPresenceGrace, DEFAULT_POLL_PRESENCE_GRACE, 1),
     // Node refuses a headersTimeout above the requestTimeout.
     headersTimeout: timerMs('headersTimeout', options.headersTimeout, 10_000, 1, 30_000),
   };

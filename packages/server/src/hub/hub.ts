@@ -399,6 +399,15 @@ export class Hub {
     }
   }
 
+  /** Turns a subscription's join and leave pushes on or off (a polling session that asks for them later). */
+  setJoinLeave(subscription: Subscription, joinLeave: boolean): void {
+    if (subscription.joinLeave === joinLeave || subscription.closed) return;
+    const state = this.#channels.get(subscription.channel);
+    if (state === undefined || !state.subscriptions.has(subscription)) return;
+    subscription.joinLeave = joinLeave;
+    state.joinLeave += joinLeave ? 1 : -1;
+  }
+
   /** Ends a subscription; its subscriber receives nothing more for the channel. */
   unsubscribe(subscription: Subscription): void {
     if (subscription.closed) return;

@@ -46,6 +46,11 @@ export class Subscription {
     return (this.#flags & JOIN_LEAVE) !== 0;
   }
 
+  /** Changed only through `Hub.setJoinLeave` (which counts the channel's join/leave subscriptions). */
+  set joinLeave(joinLeave: boolean) {
+    this.#flags = joinLeave ? this.#flags | JOIN_LEAVE : this.#flags & ~JOIN_LEAVE;
+  }
+
   /**
    * Whether the subscriber's positions on this channel are signed (it may not read the channel's
    * history); passed to every `message` and `gap`. A refresh of its token may change it.

@@ -31,6 +31,7 @@ import type { CompressionSettings } from './compression-options.js';
 import { compressBody } from './http-compression.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
+import type { PollerPresence, PollerSession } from './poller-presence.js';
 import type { ConnectionInfo, Transport } from './transport.js';
 
 /** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
@@ -53,7 +54,20 @@ export interface PollingTransportOptions {
   readonly hold: (req: IncomingMessage, identity: Identity) => ConnectionSlot | Refusal;
   /** gzip or br for clients that accept it, when `compression.http` is on. @default off */
   readonly compression?: CompressionSettings | undefined;
+  /** The polling sessions that are presence members (polls with `session`); none: `session` is ignored. */
+  readonly presence?: PollerPresence | undefined;
 }
+
+/** The polling session of one poll, and whether its answer hands the session's token out. */
+interface Poller {
+  readonly session: PollerSession;
+  issued: boolean;
+}
+
+/** Where an answer brings each channel (its cursor's positions). */
+type Answered = (channel: string) => Position | undefined;
+
+const NO_CHANNELS: ReadonlySet<string> = new Set();
 
 interface Waiting {
   finish(): void;
@@ -126,22 +140,39 @@ export class PollingTransport implements Transport {
     const { channels, fromNow } = query.value;
     const restricted = new Set<string>();
     const asked = new Map<string, Position>();
+    // A poll with `session` (not a pin) makes its session a presence member of its channels.
+    const presence = op === 'subscribe' && !params.has('lookback') ? this.#options.presence : undefined;
+    const token = presence === undefined ? null : params.get('session');
+    const joinLeave = token !== null && (params.get('joinLeave') === '1' || params.get('joinLeave') === 'true');
+    let poller: Poller | undefined;
+    let infos: Map<string, unknown> | undefined;
     try {
       for (const channel of channels) {
         if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
         else security.permissions.check(identity, op, channel);
+        // Joins and leaves name the channel's members: the same right as reading its presence.
+        if (joinLeave) security.permissions.check(identity, 'presence', channel);
         if (security.signsFor(identity, channel)) restricted.add(channel);
         const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
         if (from !== undefined) asked.set(channel, from);
       }
-      if (op === 'subscribe') await this.#askHooks(identity, channels, client ?? nextSessionId());
+      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user);
+      if (op === 'subscribe') infos = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
     } catch (error) {
+      if (poller !== undefined) presence?.release(poller.session);
       return sendError(res, toWireError(error), headers);
     }
-    const wait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
-    if (typeof wait === 'object') return sendError(res, wait, headers);
+    // A bad parameter fails the poll before its session is a member.
+    const refuse = (error: WireError): void => {
+      if (poller !== undefined) presence?.release(poller.session);
+      sendError(res, error, headers);
+    };
+    const askedWait = parseNumber(params, 'wait', 0, this.#options.maxWait, false) ?? 0;
+    // A new session's token, or joins or leaves waiting for the session: answer at once.
+    const wait = typeof askedWait === 'number' && (poller?.issued === true || poller?.session.pending === true) ? 0 : askedWait;
+    if (typeof wait === 'object') return refuse(wait);
     const limit = parseNumber(params, 'limit', 1, MAX_HISTORY_LIMIT, true) ?? MAX_HISTORY_LIMIT;
-    if (typeof limit === 'object') return sendError(res, limit, headers);
+    if (typeof limit === 'object') return refuse(limit);
     const signing: Signing | undefined =
       restricted.size === 0 ? undefined : { signer: security.cursors, encodings: signedEncodings(security.cursors), channels: restricted };
     const lookback = parseNumber(params, 'lookback', 0, MAX_PIN_LOOKBACK_MS, true);
@@ -150,6 +181,10 @@ export class PollingTransport implements Transport {
       if (!fromNow || wait > 0)
         return sendError(res, { code: ErrorCode.InvalidField, message: 'lookback goes with since=now and no wait' }, headers);
       return this.#pin(res, channels, lookback, signing, headers);
+    }
+    if (poller !== undefined && presence !== undefined) {
+      poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
+      await presence.seen(poller.session, channels, infos, identity.info);
     }
 
     try {
@@ -164,16 +199,16 @@ export class PollingTransport implements Transport {
       }
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing);
+        return this.#send(res, reads, headers, signing, poller);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller);
       }
-      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing);
+      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing, poller);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -219,22 +254,27 @@ export class PollingTransport implements Transport {
    * Asks the subscribe hook about every channel it decides, {@link HOOK_CALLS_PER_REQUEST} at a
    * time; after a refusal or failure no other channel is asked. Throws the first channel's refusal.
    */
-  async #askHooks(identity: Identity, channels: readonly string[], client: string): Promise<void> {
+  async #askHooks(identity: Identity, channels: readonly string[], client: string): Promise<Map<string, unknown> | undefined> {
     const security = this.#security;
     const hooked = channels.filter((channel) => hookDecides(security, identity, 'subscribe', channel));
-    if (hooked.length === 0) return;
+    if (hooked.length === 0) return undefined;
     const context = { transport: 'polling', client } as const;
     const results = await boundedMap(
       hooked,
       HOOK_CALLS_PER_REQUEST,
       (channel) =>
         subscribeInfo(security, identity, context, channel).then(
-          () => ({ refused: false as const }),
+          (info) => ({ refused: false as const, channel, info }),
           (error: unknown) => ({ refused: true as const, error }),
         ),
       (result) => result.refused,
     );
-    for (const result of results) if (result?.refused === true) throw result.error;
+    const infos = new Map<string, unknown>();
+    for (const result of results) {
+      if (result?.refused === true) throw result.error;
+      if (result !== undefined && result.info !== undefined) infos.set(result.channel, result.info);
+    }
+    return infos;
   }
 
   /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */
@@ -276,21 +316,58 @@ export class PollingTransport implements Transport {
   /** Answers every held request now with what it has (shutdown). */
   close(): void {
     for (const waiting of this.#waiting) waiting.finish();
+    this.#options.presence?.close();
+  }
+
+  /** A held poll of `session` ended (answered or gone): its channels were seen until now. */
+  #unhold(session: PollerSession, wake: () => void, channels: readonly string[]): void {
+    session.held--;
+    if (session.wake === wake) session.wake = undefined;
+    const presence = this.#options.presence;
+    if (presence === undefined) return;
+    void presence.seen(session, channels);
+    presence.release(session);
+  }
+
+  /**
+   * What an answer adds for its polling session: its token when the answer hands it out, and the
+   * joins and leaves it may carry now (see `PollerSession.drain`).
+   */
+  #extras(poller: Poller | undefined, answered: Answered): string {
+    if (poller === undefined) return '';
+    let extras = poller.issued ? `,"session":"${poller.session.token}"` : '';
+    poller.issued = false;
+    const events = poller.session.drain(answered);
+    if (events.length > 0) extras += `,"presence":[${events.join(',')}]`;
+    return extras;
   }
 
   /** Sends the reads, cut to `maxResponseBytes`, unless the connection is gone or has too much waiting. */
-  #send(res: ServerResponse, reads: readonly ReadOutcome[], headers: Record<string, string>, signing: Signing | undefined): void {
+  #send(
+    res: ServerResponse,
+    reads: readonly ReadOutcome[],
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    poller: Poller | undefined,
+  ): void {
     if (connectionGone(res)) return;
-    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing), headers);
+    const extras = poller === undefined ? undefined : (answered: Answered): string => this.#extras(poller, answered);
+    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras), headers);
   }
 
   /**
    * Sends the answer to a read of one channel. Answers without a gap or signatures are kept (see
    * {@link AnswerCache}): the polls of a busy channel mostly ask from the same few positions.
    */
-  #sendOne(res: ServerResponse, whole: ReadOutcome, headers: Record<string, string>, signing: Signing | undefined): void {
+  #sendOne(
+    res: ServerResponse,
+    whole: ReadOutcome,
+    headers: Record<string, string>,
+    signing: Signing | undefined,
+    poller: Poller | undefined,
+  ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined) return this.#send(res, [whole], headers, signing);
+    if (signing !== undefined || whole.gap !== undefined) return this.#send(res, [whole], headers, signing, poller);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -299,7 +376,8 @@ export class PollingTransport implements Transport {
       );
       this.#answers.set(read, body);
     }
-    this.#answer(res, body, headers);
+    const extras = this.#extras(poller, (channel) => (channel === read.channel ? read.position : undefined));
+    this.#answer(res, withExtras(body, extras), headers);
   }
 
   #readAll(
@@ -323,6 +401,7 @@ export class PollingTransport implements Transport {
     wait: number,
     headers: Record<string, string>,
     signing: Signing | undefined,
+    poller: Poller | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
     const slot = this.#options.hold(req, identity);
@@ -337,6 +416,8 @@ export class PollingTransport implements Transport {
     const single = channels.length === 1 ? channels[0]! : undefined;
     const waiting: Waiting = { finish: () => respond(undefined) };
 
+    const session = poller?.session;
+    let unheld = false;
     const cleanup = (): void => {
       done = true;
       slot.release();
@@ -344,20 +425,37 @@ export class PollingTransport implements Transport {
       handles.expiry?.cancel();
       handles.stopListening?.();
       this.#waiting.delete(waiting);
+      if (session !== undefined && !unheld) {
+        unheld = true;
+        this.#unhold(session, wake, channels);
+      }
     };
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      if (reads === undefined) this.#answer(res, emptyBody(channels, since, signing), headers);
-      else this.#send(res, reads, headers, signing);
+      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller);
+      // Not into a response nobody reads: the session's events wait for its next poll.
+      if (poller !== undefined && connectionGone(res)) return;
+      const body = emptyBody(channels, since, signing);
+      this.#answer(
+        res,
+        withExtras(
+          body,
+          this.#extras(poller, (channel) => since.get(channel)),
+        ),
+        headers,
+      );
     };
     const expire = (): void => {
       if (done) return;
       cleanup();
       sendError(res, { code: ErrorCode.TokenExpired, message: 'token expired' }, headers);
     };
-    const check = (): void => {
+    // `force`: answer even with nothing new (a join or leave for this session is waiting).
+    let forced = false;
+    const check = (force = false): void => {
       if (done) return;
+      forced ||= force;
       if (reading) {
         stale = true;
         return;
@@ -367,7 +465,7 @@ export class PollingTransport implements Transport {
       this.#readAll(channels, since, limit, signing).then(
         (reads) => {
           reading = false;
-          if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) respond(reads);
+          if (forced || reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) respond(reads);
           else if (stale) check();
         },
         (error: unknown) => {
@@ -382,14 +480,20 @@ export class PollingTransport implements Transport {
       if (done) return;
       // The common case (one channel, exactly the next message) shares one body among all waiters.
       const at = single === undefined ? undefined : since.get(single);
-      if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading) {
+      if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading && !forced) {
         cleanup();
         const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
-        this.#answer(res, body, headers);
+        const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
+        this.#answer(res, withExtras(body, extras), headers);
         return;
       }
       check();
     };
+    const wake = (): void => check(true);
+    if (session !== undefined) {
+      session.held++;
+      session.wake = wake;
+    }
 
     res.on('close', cleanup);
     // Listen before the first read, so a message published in between wakes this request.
@@ -405,10 +509,18 @@ export class PollingTransport implements Transport {
     else handles.timer = setTimeout(() => respond(undefined), wait * 1000);
     const reads = await this.#readAll(channels, since, limit, signing);
     if (done) return;
-    if (reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
+    // (A join or leave that came before this poll could be woken: answered now.)
+    if (session?.pending === true || reads.some((r) => r.messages.length > 0 || r.gap !== undefined)) return respond(reads);
     // Nothing new: remember where each channel stands, so the reply to a timeout carries a cursor.
     for (const read of reads) if (!since.has(read.channel)) since.set(read.channel, read.position);
   }
+}
+
+/** `body` (a JSON object) with `extras` (`,"field":value…`) added at its end. */
+function withExtras(body: Buffer | string, extras: string): Buffer | string {
+  if (extras === '') return body;
+  if (typeof body === 'string') return `${body.slice(0, -1)}${extras}}`;
+  return Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`${extras}}`)]);
 }
 
 /** `position` as the client gets it: signed when its channel is restricted. */
@@ -417,7 +529,12 @@ function handOut(channel: string, position: Position, signing: Signing | undefin
 }
 
 /** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
-function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: Signing | undefined): string {
+function responseBody(
+  uncut: readonly ReadOutcome[],
+  maxBytes: number,
+  signing: Signing | undefined,
+  extras?: (answered: Answered) => string,
+): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
   let more = false;
@@ -432,7 +549,8 @@ function responseBody(uncut: readonly ReadOutcome[], maxBytes: number, signing: 
     if (read.more) more = true;
     if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signed?.encodings).slice(1, -1);
   }
-  return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}}`;
+  const added = extras?.((channel) => positions.get(channel)) ?? '';
+  return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}${added}}`;
 }
 
 function emptyBody(channels: readonly string[], since: Map<string, Position>, signing: Signing | undefined): string {

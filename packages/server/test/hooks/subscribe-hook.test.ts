@@ -149,15 +149,19 @@ describe('subscribe hook', () => {
     await ws.request({ type: 'subscribe', channel: 'chat:room' });
     const sse = own(await SseTestClient.connect(`${h.url}/events?channel=chat:room`, bearer(await token('carol'))));
     await sse.ready();
-    const joins = (await watcher.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 3, 'three joins'))
+    // A polling session too.
+    const polled = await fetch(`${h.url}/api/messages?channel=chat:room&since=now&session=new`, { headers: bearer(await token('dave')) });
+    expect(polled.status).toBe(200);
+    const joins = (await watcher.frames.until((fs) => fs.filter((f) => f.type === 'join').length >= 4, 'four joins'))
       .filter((f) => f.type === 'join')
       .map((f) => f.member);
     const byUser = (user: string): any => joins.find((m) => m.user === user);
     expect(byUser('alice').info).toEqual({ seat: 'chat:room', user: 'alice' });
     expect(byUser('carol').info).toEqual({ seat: 'chat:room', user: 'carol' });
+    expect(byUser('dave').info).toEqual({ seat: 'chat:room', user: 'dave' });
 
     const listed = await watcher.request({ type: 'presence', channel: 'chat:room' });
-    expect(listed.members).toHaveLength(3);
+    expect(listed.members).toHaveLength(4);
     expect(listed.members).toEqual(expect.arrayContaining(joins));
     const res = await fetch(`${h.url}/api/presence?channel=chat:room`);
     const body = (await res.json()) as { members: unknown[] };

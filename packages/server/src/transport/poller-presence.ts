@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import type { Position, PresenceMember } from '@herald/protocol';
+import type { CursorSigner } from '../auth/cursor-signer.js';
+import type { Hub } from '../hub/hub.js';
+import type { Subscriber } from '../hub/subscriber.js';
+import type { Subscription } from '../hub/subscription.js';
+import type { Logger } from '../logger.js';
+
+/** Join and leave events one polling session keeps between its polls; past it they are dropped for a `resync`. */
+export const POLLER_EVENTS = 100;
+/** Default seconds a polling session stays a member after its last answer without polling again. */
+export const DEFAULT_POLL_PRESENCE_GRACE = 30;
+/** What a session token's signature is for (see `CursorSigner.tag`). */
+const TAG_PURPOSE = 'poller';
+/** A session id the hub issues: `p` and 96 random bits. */
+const CLIENT_ID = /^p[A-Za-z0-9_-]{16}$/;
+
+/** One buffered join, leave or resync marker: the JSON of its `presence` entry, and where it stands. */
+interface PollerEvent {
+  readonly channel: string;
+  /** The channel's position (on the live path) when the event came: messages up to it come first. */
+  readonly epoch: string;
+  readonly offset: number;
+  readonly json: string;
+}
+
+/** One polling session's membership of one channel. */
+interface Membership {
+  readonly session: PollerSession;
+  readonly channel: string;
+  /** Set once the hub subscribed the session (its member added and its join announced). */
+  subscription: Subscription | undefined;
+  /** Milliseconds (monotonic) of the last poll or answer of this channel. */
+  seen: number;
+}
+
+/**
+ * A polling client between its polls: a presence member of the channels it polls, and the joins and
+ * leaves of those channels it asked for, kept until its next answer. Messages are not delivered
+ * here (polls read the log): it only remembers where each channel stood, to place events after the
+ * messages that came before them.
+ */
+export class PollerSession implements Subscriber {
+  /** The public id: the presence member's `client`. */
+  readonly client: string;
+  readonly user: string | null;
+  /** The token the client sends back (`<client>.<tag>`). */
+  readonly token: string;
+  readonly memberships = new Map<string, Membership>();
+  /** Channels whose last poll asked for joins and leaves (permission checked on that poll). */
+  joinLeave: ReadonlySet<string> = new Set();
+  /** Polls of this session being held. */
+  held = 0;
+  /** Wakes the held poll, if any, when an event is buffered. */
+  wake: (() => void) | undefined;
+  #events: PollerEvent[] = [];
+
+  constructor(client: string, user: string | null, token: string) {
+    this.client = client;
+    this.user = user;
+    this.token = token;
+  }
+
+  /** Whether any event is waiting for an answer. */
+  get pending(): boolean {
+    return this.#events.length > 0;
+  }
+
+  /** Nothing: a poll reads the log. */
+  message(): void {}
+
+  /** Nothing: a poll reads the log and gets its own gaps. */
+  gap(): void {}
+
+  presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
+    if (!this.joinLeave.has(channel)) return;
+    const at = this.memberships.get(channel)?.subscription;
+    const epoch = at?.epoch ?? '';
+    const offset = at?.offset ?? 0;
+    if (this.#events.length >= POLLER_EVENTS) {
+      // Full: the client no longer polls as fast as its channels change. Drop what is kept, and
+      // tell it (once per channel) that its member list must be read again.
+      const lost = new Set(this.#events.map((event) => event.channel));
+      lost.add(channel);
+      this.#events = [...lost].map((c) => ({ channel: c, epoch: '', offset: 0, json: `{"type":"resync","channel":${JSON.stringify(c)}}` }));
+    } else {
+      const json = `{"type":${JSON.stringify(type)},"channel":${JSON.stringify(channel)},"member":${JSON.stringify(member)},"offset":${offset}}`;
+      this.#events.push({ channel, epoch, offset, json });
+    }
+    this.wake?.();
+  }
+
+  /**
+   * Takes the events an answer that brings each channel to `answered` may carry: those of a channel
+   * answered at or past the event's position (or in another epoch), in the order they came; those of
+   * channels the answer does not cover are dropped. The others wait for the next answer.
+   */
+  drain(answered: (channel: string) => Position | undefined): string[] {
+    if (this.#events.length === 0) return [];
+    const out: string[] = [];
+    const kept: PollerEvent[] = [];
+    for (const event of this.#events) {
+      const at = answered(event.channel);
+      if (at === undefined) continue;
+      if (event.epoch === '' || at.epoch !== event.epoch || at.offset >= event.offset) out.push(event.json);
+      else kept.push(event);
+    }
+    this.#events = kept;
+    return out;
+  }
+}
+
+/** Options of {@link PollerPresence}. */
+export interface PollerPresenceOptions {
+  /** Seconds a session stays a member of a channel after its last poll or answer of it. */
+  readonly grace: number;
+  /** Most sessions this node keeps; past it a poll asking for a new one gets none. @default no limit */
+  readonly maxSessions?: number;
+  /** Monotonic milliseconds (the timers' clock). @default performance.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The polling sessions of one node: each is a presence member of the channels it polls while it
+ * keeps polling them within the grace period, through the hub like a WebSocket session (so the
+ * store, the join and leave events and the webhook events are the same). Memberships are kept in
+ * the order they were last seen, so a sweep visits only those that expired (and held ones).
+ */
+export class PollerPresence {
+  readonly #hub: Hub;
+  readonly #signer: CursorSigner;
+  readonly #logger: Logger;
+  readonly #grace: number;
+  readonly #maxSessions: number;
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, PollerSession>();
+  /** Every membership, least recently seen first (re-inserted when seen). */
+  readonly #order = new Map<string, Membership>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(hub: Hub, signer: CursorSigner, logger: Logger, options: PollerPresenceOptions) {
+    this.#hub = hub;
+    this.#signer = signer;
+    this.#logger = logger;
+    this.#grace = options.grace * 1000;
+    this.#maxSessions = options.maxSessions ?? Infinity;
+    this.#now = options.now ?? (() => performance.now());
+    this.#sweep = setInterval(() => this.sweep(), Math.min(Math.max(this.#grace / 4, 50), 5000));
+    this.#sweep.unref();
+  }
+
+  /** Sessions known to this node. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * The session of a poll: the one `token` names when this hub issued it to the same user, else a
+   * new one (`issued`: the answer hands its token out). `token` "new" (or anything not issued by the
+   * hub for this user) starts a session; `undefined` when this node keeps `maxSessions` already.
+   */
+  session(token: string, user: string | null): { session: PollerSession; issued: boolean } | undefined {
+    const dot = token.indexOf('.');
+    if (dot > 0 && CLIENT_ID.test(token.slice(0, dot))) {
+      const client = token.slice(0, dot);
+      const known = this.#sessions.get(client);
+      if (known !== undefined && known.token === token && known.user === user) return { session: known, issued: false };
+      if (
+        known === undefined &&
+        this.#sessions.size < this.#maxSessions &&
+        this.#signer.verifyTag(TAG_PURPOSE, bound(client, user), token.slice(dot + 1))
+      ) {
+        // Issued by a node that shares the secret (or before a restart): the same member.
+        const session = new PollerSession(client, user, token);
+        this.#sessions.set(client, session);
+        return { session, issued: false };
+      }
+    }
+    if (this.#sessions.size >= this.#maxSessions) return undefined;
+    const client = `p${randomBytes(12).toString('base64url')}`;
+    const session = new PollerSession(client, user, `${client}.${this.#signer.tag(TAG_PURPOSE, bound(client, user))}`);
+    this.#sessions.set(client, session);
+    return { session, issued: true };
+  }
+
+  /**
+   * A poll of `channels` arrived (or was answered): the session is a member of each from now until
+   * the grace period after this. Resolves once the new memberships are in the store (a failed one
+   * is logged and tried again on the next poll). `infos`: the member info the subscribe hook gave
+   * per channel; `info`: the others' (the connect hook's), as for a WebSocket session.
+   */
+  async seen(session: PollerSession, channels: readonly string[], infos?: ReadonlyMap<string, unknown>, info?: unknown): Promise<void> {
+    const now = this.#now();
+    const joining: Promise<void>[] = [];
+    for (const channel of channels) {
+      const key = `${session.client}\n${channel}`;
+      let membership = this.#order.get(key);
+      if (membership !== undefined) {
+        this.#order.delete(key);
+        membership.seen = now;
+        this.#order.set(key, membership);
+        const { subscription } = membership;
+        if (subscription !== undefined) this.#hub.setJoinLeave(subscription, session.joinLeave.has(channel));
+        continue;
+      }
+      membership = { session, channel, subscription: undefined, seen: now };
+      session.memberships.set(channel, membership);
+      this.#order.set(key, membership);
+      joining.push(this.#join(membership, infos?.get(channel) ?? info));
+    }
+    if (joining.length > 0) await Promise.all(joining);
+  }
+
+  async #join(membership: Membership, info: unknown): Promise<void> {
+    const { session, channel } = membership;
+    try {
+      const outcome = await this.#hub.subscribe(session, channel, { joinLeave: session.joinLeave.has(channel), info });
+      if (session.memberships.get(channel) !== membership) return this.#hub.unsubscribe(outcome.subscription);
+      membership.subscription = outcome.subscription;
+      outcome.start();
+    } catch (error) {
+      this.#logger.warn({ err: error, channel, client: session.client }, 'polling member not added');
+      this.#forget(membership);
+    }
+  }
+
+  /** Ends the memberships not seen within the grace period (a held poll's are kept). */
+  sweep(): void {
+    const before = this.#now() - this.#grace;
+    const kept: Membership[] = [];
+    for (const [key, membership] of this.#order) {
+      if (membership.seen > before) break;
+      this.#order.delete(key);
+      if (membership.session.held > 0) kept.push(membership);
+      else this.#leave(membership);
+    }
+    const now = this.#now();
+    for (const membership of kept) {
+      membership.seen = now;
+      this.#order.set(`${membership.session.client}\n${membership.channel}`, membership);
+    }
+  }
+
+  #leave(membership: Membership): void {
+    this.#forget(membership);
+    if (membership.subscription !== undefined) this.#hub.unsubscribe(membership.subscription);
+  }
+
+  #forget(membership: Membership): void {
+    const { session, channel } = membership;
+    this.#order.delete(`${session.client}\n${channel}`);
+    if (session.memberships.get(channel) === membership) session.memberships.delete(channel);
+    if (session.memberships.size === 0 && session.held === 0) this.#sessions.delete(session.client);
+  }
+
+  /** A poll of the session ended: a session with no membership left is forgotten. */
+  release(session: PollerSession): void {
+    if (session.memberships.size === 0 && session.held === 0 && this.#sessions.get(session.client) === session)
+      this.#sessions.delete(session.client);
+  }
+
+  /** Stops the sweep; the hub's close removes the members. */
+  close(): void {
+    clearInterval(this.#sweep);
+  }
+}
+
+/** What a session token signs: its id and its user (another user's token is not accepted). */
+function bound(client: string, user: string | null): string {
+  return user === null ? `${client}\0` : `${client}\0u${user}`;
+}
