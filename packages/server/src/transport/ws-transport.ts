@@ -33,8 +33,9 @@ export interface WsTransportOptions extends WsSessionLimits {
 /**
  * The WebSocket transport at `/ws`: upgrades with `ws`, then hands each connection to a
  * {@link WsSession}. With compression on, the hub picks the client's permessage-deflate offer
- * ({@link acceptDeflateOffer}) and `ws` answers it and inflates compressed commands; the session
- * writes its own frames, compressed once per message ({@link WsDeflate}).
+ * ({@link acceptDeflateOffer}), `ws` answers it, the hub inflates compressed commands
+ * ({@link inflateSynchronously}), and the session writes its own frames, compressed once per
+ * message ({@link WsDeflate}).
  */
 export class WsTransport implements Transport {
   readonly name = 'websocket';
