@@ -1,4 +1,6 @@
+import { JwtAuthenticator, Permissions } from '@herald/server';
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataFrames, frameText, isCompressed, RawWs } from './raw-ws.js';
 
@@ -173,6 +175,34 @@ describe('WebSocket permessage-deflate', () => {
     expect(client.headers['sec-websocket-extensions']).toBe(
       'permessage-deflate; client_max_window_bits=12; server_no_context_takeover; client_no_context_takeover',
     );
+  });
+
+  it('compresses the signed pushes of a subscriber without history once, with their signed cursor', async () => {
+    const secret = 'deflate-test-jwt-secret-0123456789abcdef';
+    hub = await startTestHub({
+      security: {
+        authenticator: new JwtAuthenticator({ secret }),
+        apiKeys: ['deflate-test-api-key-0123456789'],
+        permissions: new Permissions({ room: { subscribe: 'authenticated', publish: 'none', history: 'none', presence: 'none' } }),
+      },
+    });
+    const token = await new SignJWT({ sub: 'u' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER)));
+    clients.push(...raw);
+    for (const client of raw) {
+      client.send(JSON.stringify({ id: 0, type: 'auth', token }));
+      await client.until((frames) => dataFrames(frames).length === 1);
+      await subscribe(client, 'room:1');
+    }
+    await hub.server.hub.publish('room:1', big);
+    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
+    const [a, b] = raw.map((client) => dataFrames(client.frames)[2]!);
+    expect(isCompressed(a!)).toBe(true);
+    expect(a!.bytes.equals(b!.bytes)).toBe(true);
+    expect(JSON.parse(frameText(a!))).toMatchObject({ type: 'message', offset: 1, data: big, cursor: expect.any(String) });
   });
 
   it('delivers the right data to a ws client with perMessageDeflate', async () => {
