@@ -78,6 +78,25 @@ describe('gzip on SSE streams', () => {
     await sse.ended;
   });
 
+  it('gzips a stream of several channels (its own id lines, the shared data) and ends it with a valid trailer', async () => {
+    hub = await startTestHub();
+    const res = await request(`${hub.url}/events?channel=a&channel=b`, 'gzip');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    const sse = new GzipSse(res);
+    await sse.until(() => sse.text.includes('event: ready'));
+    await hub.server.hub.publish('a', big);
+    await hub.server.hub.publish('b', 'small');
+    await sse.until(() => sse.messages().length === 2);
+    expect(sse.messages().map((m) => [m.channel, m.offset])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(sse.text.match(/^id: c1\./gm)).toHaveLength(3);
+    await hub.close();
+    hub = undefined;
+    await sse.ended;
+  });
+
   it('writes the same compressed bytes of a message to every gzip stream', async () => {
     hub = await startTestHub();
     const streams = await Promise.all([1, 2].map(async () => request(`${hub!.url}/events?channel=same`, 'gzip')));
