@@ -71,11 +71,14 @@ function wsClient(port, offer) {
 
 function sseClient(port, gzip) {
   return new Promise((resolve, reject) => {
-    const req = request({ port, host: '127.0.0.1', path: '/events?channel=bench', headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
-      const client = { res, bytes: 0 };
-      res.on('data', (chunk) => (client.bytes += chunk.length));
-      setTimeout(() => resolve(client), 20);
-    });
+    const req = request(
+      { port, host: '127.0.0.1', path: '/events?channel=bench', headers: gzip ? { 'accept-encoding': 'gzip' } : {} },
+      (res) => {
+        const client = { res, bytes: 0 };
+        res.on('data', (chunk) => (client.bytes += chunk.length));
+        setTimeout(() => resolve(client), 20);
+      },
+    );
     req.once('error', reject);
     req.end();
   });
@@ -130,7 +133,9 @@ async function perStreamGzip(make, windowBits, memLevel) {
   bytes = 0;
   const cpu = process.cpuUsage();
   for (let i = 0; i < MESSAGES; i++) {
-    gzip.write(`id: x\ndata: {"type":"message","channel":"bench","offset":${i + 1},"epoch":"k2x9f0","time":1733500000000,"data":${JSON.stringify(make(i))}}\n\n`);
+    gzip.write(
+      `id: x\ndata: {"type":"message","channel":"bench","offset":${i + 1},"epoch":"k2x9f0","time":1733500000000,"data":${JSON.stringify(make(i))}}\n\n`,
+    );
     await flushed();
   }
   const used = process.cpuUsage(cpu);
@@ -155,10 +160,7 @@ async function streamMemory(count, windowBits, memLevel) {
 }
 
 const results = [];
-for (const [kind, make] of [
-  ['small', small],
-  ...(ONLY_SMALL ? [] : [['dashboard', dashboard]]),
-]) {
+for (const [kind, make] of [['small', small], ...(ONLY_SMALL ? [] : [['dashboard', dashboard]])]) {
   for (const transport of ['ws', 'sse']) {
     for (const compressed of [false, true]) results.push(await run(kind, make, transport, compressed));
   }
