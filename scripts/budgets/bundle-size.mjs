@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { shareChunk } from '../bundle-client.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,6 +20,8 @@ const entries = {
 
 async function measure(contents) {
   const result = await build({
+    // `share: true` loads its code from herald-share.js when asked: not part of what every page loads.
+    plugins: [shareChunk],
     stdin: { contents, resolveDir: root, loader: 'ts' },
     bundle: true,
     minify: true,

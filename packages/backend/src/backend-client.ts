@@ -1,4 +1,4 @@
-import type { BatchEntryResult, BatchMessage, Envelope, Gap, PresenceResult, PublishResult } from '@herald/protocol';
+import type { AcksResult, BatchEntryResult, BatchMessage, Envelope, Gap, PresenceResult, PublishResult } from '@herald/protocol';
 import { resolveOptions, type BackendClientOptions, type ResolvedOptions } from './options.js';
 import { publishMany } from './publish-many.js';
 import { send } from './request.js';
@@ -42,6 +42,14 @@ export interface HistoryPage<T = unknown> {
   readonly gaps?: Gap[];
   /** True when the page was cut short (`limit` or the hub's answer size): read again from `cursor`. */
   readonly more: boolean;
+}
+
+/** Options of {@link BackendClient.acks}. */
+export interface AcksOptions extends CallOptions {
+  /** Only this user's position. */
+  readonly user?: string | undefined;
+  /** At most this many positions (1–5000), most recently acknowledged first. @default the hub's, 500 */
+  readonly limit?: number | undefined;
 }
 
 /** What `POST /api/disconnect` ended. */
@@ -89,6 +97,12 @@ export interface BackendClient {
   ): AsyncGenerator<HistoryPage<T>, void, undefined>;
   /** The channel's presence members on every node. */
   presence(channel: string, options?: CallOptions): Promise<PresenceResult>;
+  /**
+   * The users' acknowledged positions on `channel` (`GET /api/acks`; needs the API key), most
+   * recently acknowledged first: what each user's client acknowledged with the `ack` option of
+   * `@herald/client`. Positions of every node (the engine keeps them).
+   */
+  acks(channel: string, options?: AcksOptions): Promise<AcksResult>;
   /** Ends the connections of a user and/or a session id on every node (needs the API key). */
   disconnect(
     target: { readonly user?: string | undefined; readonly client?: string | undefined },
@@ -159,6 +173,13 @@ class HttpBackendClient implements BackendClient {
   async presence(channel: string, options: CallOptions = {}): Promise<PresenceResult> {
     const query: [string, string][] = [['channel', channel]];
     return (await send(this.#options, { method: 'GET', path: 'api/presence', query, signal: options.signal })) as PresenceResult;
+  }
+
+  async acks(channel: string, options: AcksOptions = {}): Promise<AcksResult> {
+    const query: [string, string][] = [['channel', channel]];
+    if (options.user !== undefined) query.push(['user', options.user]);
+    if (options.limit !== undefined) query.push(['limit', String(options.limit)]);
+    return (await send(this.#options, { method: 'GET', path: 'api/acks', query, signal: options.signal })) as AcksResult;
   }
 
   async disconnect(

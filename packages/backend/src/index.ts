@@ -1,5 +1,6 @@
 export {
   createBackendClient,
+  type AcksOptions,
   type BackendClient,
   type BackendPublishOptions,
   type CallOptions,
@@ -30,6 +31,9 @@ export {
   HOOK_TIMESTAMP_HEADER,
   HOOK_TOLERANCE_SECONDS,
   isBatchEntryError,
+  type AckEntry,
+  type AcksResult,
+  type ClientAckEvent,
   type BatchEntryError,
   type BatchEntryResult,
   type BatchMessage,

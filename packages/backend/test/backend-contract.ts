@@ -146,6 +146,26 @@ export function runBackendContract(name: string, start: HubStarter): void {
       await expect(backend.disconnect({})).rejects.toThrow(new TypeError('disconnect needs a user or a client'));
     });
 
+    it('acks: the positions users acknowledged, all or one user, refused without the API key', async () => {
+      const h = await hub();
+      const backend = client(h.url);
+      const ch = channel('chat');
+      const [first] = await backend.publishMany([1, 2, 3].map((data) => ({ channel: ch, data })));
+      const epoch = (first as { epoch: string }).epoch;
+      const ws = await WsTestClient.connect(h.wsUrl, {
+        headers: { authorization: `Bearer ${await backend.createToken({ sub: 'dora', grants: { channels: ['chat:*'] } })}` },
+      });
+      closers.push(() => ws.close());
+      expect(await ws.request({ type: 'ack', channel: ch, epoch, offset: 3 })).toMatchObject({ offset: 3 });
+      expect(await backend.acks(ch)).toEqual({ channel: ch, acks: [{ user: 'dora', epoch, offset: 3, time: expect.any(Number) }] });
+      expect(await backend.acks(ch, { user: 'nobody' })).toEqual({ channel: ch, acks: [] });
+      await expect(createBackendClient({ url: h.url, retryDelay: 1 }).acks(ch)).rejects.toMatchObject({
+        code: ErrorCode.Unauthorized,
+        status: 401,
+      });
+      await expect(backend.acks(ch, { limit: 0 })).rejects.toMatchObject({ code: ErrorCode.InvalidField, status: 400 });
+    });
+
     it('createToken signs with an ES256 private key for a hub holding the public key', async () => {
       const { publicKey, privateKey } = await generateKeyPair('ES256');
       const h = await start({

@@ -5,12 +5,14 @@ import {
   parseCursor,
   shouldReconnect,
   type CursorEntry,
+  type DeltaPush,
   type Envelope,
   type Gap,
   type Position,
   type PresenceMember,
   type PublishResult,
 } from '@herald/protocol';
+import { AckQueue, DEFAULT_ACK_INTERVAL } from './ack-queue.js';
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { HeraldClientError } from './errors.js';
@@ -72,11 +74,33 @@ export interface ClientOptions {
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /**
+   * Milliseconds between two acks of one channel (subscriptions with `ack`): the acks of every
+   * message processed meanwhile go as one, the latest position. @default 1000
+   */
+  readonly ackInterval?: number;
+  /**
+   * Pass `applyDelta` (exported by this package; a separate export so that clients without deltas
+   * do not carry it) to ask the hub for deltas: on channels of namespaces with deltas on, a message
+   * after the first may come as a delta against the previous one, which the client applies
+   * (handlers still get the full message). A delta that does not apply makes the client reconnect
+   * and resume from the last message it delivered. Costs a `JSON.stringify` of each message
+   * received in full. @default none (no deltas)
+   */
+  readonly delta?: (base: string, delta: string) => string;
+  /**
    * Keeps publishes made while offline (or while the connection is down) and sends them once, in
    * order, when connected: `outbox()` from `@herald/client/outbox` (see docs/client.md#offline-outbox).
    * @default none: a publish waits for the connection and rejects when it is lost
    */
   readonly outbox?: OutboxPlugin;
+  /**
+   * One connection for every tab of the origin (same `url` and credentials, or the same `name`):
+   * the tab that wins a Web Lock holds it and the others talk to it over BroadcastChannel; with
+   * `worker` (a module of the page's origin that calls `shareWorker`), a SharedWorker holds it where
+   * the browser has one. Without BroadcastChannel and Web Locks (Node, old browsers) the client
+   * connects as usual. @default false
+   */
+  readonly share?: boolean | { readonly name?: string; readonly worker?: string };
 }
 
 /** Events of a {@link HeraldClient}. */
@@ -94,6 +118,8 @@ interface ChannelEntry {
   position: CursorEntry | undefined;
   /** Whether the current transport has confirmed the subscription. */
   subscribed: boolean;
+  /** With `delta`: the data of the message at `position` as JSON text, the base of the next delta. */
+  base?: string | undefined;
   /** `performance.now()` of the `subscribe()` call, while the start position is not pinned yet. */
   calledAt: number | undefined;
   /** The pin in flight (see {@link pinPositions}); `undefined` when none is. */
@@ -160,6 +186,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #toPin = new Map<string, ChannelEntry>();
   #pinBatch: Promise<void> | undefined;
   readonly #fallbackDelay: number;
+  /** A shared transport waiting for its leader (see {@link ClientOptions.share}). */
+  #opening: Transport | undefined;
+  readonly #acks: AckQueue;
   readonly #outbox: OutboxHandle | undefined;
 
   constructor(options: ClientOptions) {
@@ -175,6 +204,20 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#token = options.token;
     this.#fallbackDelay = options.fallbackDelay ?? 1000;
     if (!Number.isFinite(this.#fallbackDelay) || this.#fallbackDelay < 0) throw new RangeError('fallbackDelay must be a number of ms ≥ 0');
+    const ackInterval = options.ackInterval ?? DEFAULT_ACK_INTERVAL;
+    if (!Number.isFinite(ackInterval) || ackInterval < 0) throw new RangeError('ackInterval must be a number of ms ≥ 0');
+    this.#acks = new AckQueue(
+      {
+        send: () => {
+          const transport = this.#transport;
+          return transport === undefined ? undefined : (channel, position) => transport.ack(channel, position);
+        },
+        refused: (channel, error) => {
+          for (const sub of this.#channels.get(channel)?.subs ?? []) if (sub.ackMode !== undefined) sub.fail(error);
+        },
+      },
+      ackInterval,
+    );
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#link = {
       url: this.#url,
@@ -192,6 +235,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
         if (entry !== undefined) entry.position ??= position;
       },
       joinLeave: (channel) => [...(this.#channels.get(channel)?.subs ?? [])].some((s) => s.joinLeave),
+      delta: options.delta !== undefined,
+      held: (channel) => {
+        const entry = this.#channels.get(channel);
+        return entry?.base === undefined ? undefined : entry.position?.offset;
+      },
       message: (envelope) => this.#onMessage(envelope),
       gap: (gap) => this.#onGap(gap),
       presence: (change) => this.#onPresence(change),
@@ -200,6 +248,13 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       },
       lost: (code, reason) => this.#onLost(code, reason),
       refused: (channel, error) => this.#refused(channel, error),
+      status: (state, error) => {
+        if (error !== undefined) this.#stop(error);
+        else if (this.#transport !== undefined && this.state !== state) {
+          this.#setState(state);
+          if (state === 'connected') this.emit('transport', this.#transport.name);
+        }
+      },
     };
     this.#outbox = options.outbox?.(this.#url, {
       transport: () => this.#transport,
@@ -216,11 +271,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   /**
    * Subscribes to a channel. `handler`, when given, receives every message. With `since`, the
-   * messages after it are replayed first (or a `gap` event says they cannot be).
+   * messages after it are replayed first (or a `gap` event says they cannot be). With `ack`, what
+   * the handler processed is acknowledged to the hub (see {@link SubscribeOptions.ack}).
    */
   subscribe<C extends keyof M & string>(
     channel: C,
-    handler?: (message: Envelope<M[C]>) => void,
+    handler?: (message: Envelope<M[C]>) => unknown,
     options: SubscribeOptions = {},
   ): Subscription<M[C]> {
     let since: CursorEntry | undefined;
@@ -346,6 +402,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   /** Closes the connection for good; subscriptions end. */
   close(): void {
     this.#closedByUser = true;
+    // What was processed is still told to the hub (best effort: sent before the connection closes).
+    this.#acks.flush();
+    this.#acks.close();
     this.#stop(undefined);
     this.#outbox?.close();
     for (const entry of this.#channels.values()) for (const sub of entry.subs) sub.unsubscribe();
@@ -369,10 +428,12 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     history: async (channel: string, since: Since | undefined, limit: number | undefined) =>
       (await this.#ready()).history(channel, since, limit),
     presence: async (channel: string) => (await this.#ready()).presence(channel),
+    ack: (channel: string, position: Position) => this.#acks.add(channel, position),
     remove: (sub: Subscription) => {
       const entry = this.#channels.get(sub.channel);
       if (entry?.subs.delete(sub) !== true || entry.subs.size > 0) return;
       this.#channels.delete(sub.channel);
+      this.#acks.forget(sub.channel);
       this.#transport?.unsubscribe(sub.channel);
     },
   };
@@ -406,6 +467,20 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     const order =
       preferred !== undefined && this.#order.includes(preferred) ? [preferred, ...this.#order.filter((t) => t !== preferred)] : this.#order;
     if (this.state === 'closed') return;
+    if (this.#options.share && globalThis.BroadcastChannel && globalThis.navigator?.locks) {
+      try {
+        // Loaded only when asked, so that clients that do not share pay nothing for it.
+        const { SharedTransport } = await import('./share/index.js');
+        if ((this.state as ClientState) === 'closed') return;
+        const shared = (this.#opening = new SharedTransport(this.#link, this.#url, this.#options));
+        const opened = await shared.open();
+        if ((this.state as ClientState) !== 'closed') this.#connected(shared, opened);
+        return;
+      } catch {
+        // Closed meanwhile (open() rejects only then); else the share code could not be loaded: not shared.
+        if ((this.state as ClientState) === 'closed') return;
+      }
+    }
     const outcome = await raceTransports({
       order,
       create: (name, link) =>
@@ -585,6 +660,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #stop(error: HeraldClientError | undefined): void {
     clearTimeout(this.#timer);
     clearTimeout(this.#refresh);
+    this.#opening?.close();
     this.#transport?.close();
     this.#transport = undefined;
     this.#setState('closed');
@@ -612,11 +688,26 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     }, at);
   }
 
-  #onMessage(envelope: Envelope): void {
-    const entry = this.#channels.get(envelope.channel);
+  #onMessage(frame: Envelope | DeltaPush): void {
+    const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
     const at = entry.position;
-    if (at !== undefined && at.epoch === envelope.epoch && envelope.offset <= at.offset) return;
+    if (at !== undefined && at.epoch === frame.epoch && frame.offset <= at.offset) return;
+    let envelope = frame as Envelope;
+    if (frame.type === 'delta') {
+      // Applied only onto the message just before it; anything else resumes from the last good position.
+      const { delta, ...rest } = frame;
+      const base = entry.base;
+      entry.base = undefined;
+      try {
+        if (base !== undefined && at?.epoch === frame.epoch && at.offset === frame.offset - 1)
+          entry.base = this.#options.delta!(base, delta);
+      } catch {
+        // A wrong base or a damaged delta: resumed below, never delivered.
+      }
+      if (entry.base === undefined) return this.#onLost(1006, 'a delta did not apply');
+      envelope = { ...rest, type: 'message', data: JSON.parse(entry.base) as unknown };
+    } else if (this.#options.delta !== undefined) entry.base = JSON.stringify(frame.data);
     entry.position = handedOut(envelope.channel, envelope.cursor, envelope);
     for (const sub of entry.subs) sub.deliver(envelope);
   }
@@ -633,6 +724,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       ...(frame.cursor !== undefined && { cursor: frame.cursor }),
     };
     entry.position = handedOut(gap.channel, frame.cursor, gap.resumed);
+    entry.base = undefined;
     for (const sub of entry.subs) sub.reportGap(gap);
   }
 

@@ -167,6 +167,14 @@ describe('loadConfig', () => {
     expect(message).toContain('Unrecognized key: "bogus"');
   });
 
+  it('reads a namespace delta switch and refuses anything but a boolean', () => {
+    const rules = { subscribe: 'anonymous', publish: 'none', history: 'anonymous', presence: 'none' };
+    const on = file({ auth: { secret: SECRET }, apiKeys: [KEY], namespaces: { dash: { ...rules, delta: true }, chat: rules } });
+    expect(loadConfig({ file: on, env: {}, flags: {} }).config.namespaces).toMatchObject({ dash: { delta: true }, chat: {} });
+    const bad = file({ auth: { secret: SECRET }, apiKeys: [KEY], namespaces: { dash: { ...rules, delta: 'yes' } } });
+    expect(() => loadConfig({ file: bad, env: {}, flags: {} })).toThrow('namespaces.dash.delta: must be true or false');
+  });
+
   it('reads the engine, Redis, shutdown and idempotency settings, with defaults, and refuses bad ones', () => {
     const dev = loadConfig({ env: {}, flags: {} }).config;
     expect(dev).toMatchObject({
@@ -249,7 +257,7 @@ describe('loadConfig', () => {
       }),
     ).toThrow(
       new ConfigError(
-        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.maxDead: Too big: expected number to be <=1000000000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
+        `invalid configuration:\n  webhooks.url: must be an http(s) URL\n  webhooks.secrets: Too small: expected array to have >=1 items\n  webhooks.events.0: Invalid option: expected one of "channel_occupied"|"channel_vacated"|"presence_join"|"presence_leave"|"client_publish"|"connection_closed"|"client_ack"\n  webhooks.batchSize: Too big: expected number to be <=1000\n  webhooks.maxDead: Too big: expected number to be <=1000000000\n  webhooks.presenceDebounce: must be an integer of ms from 0 to 2147483647`,
       ),
     );
     expect(() => loadConfig({ env: { HERALD_WEBHOOKS_SECRET: 'x'.repeat(16) }, flags: {} })).toThrow('webhooks.url');

@@ -26,6 +26,8 @@ const namespace = z.strictObject({
   presence: access,
   historySize: z.int().min(0).optional(),
   historyTtl: z.number().min(0).optional(),
+  // Deltas for this namespace's channels, to clients that ask (docs/protocol.md, "Deltas").
+  delta: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 const auth = z
@@ -186,6 +188,14 @@ export const configSchema = z
       .number()
       .refine((v) => v === 0 || (v >= 1 && v <= 2_147_483), { error: 'must be 0 or a number of seconds from 1 to 2147483' })
       .default(30),
+    // Client acknowledgements (docs/operations.md#client-acknowledgements): the engine's store's bounds.
+    acks: z
+      .strictObject({
+        ttl: z.int().min(1).max(31_536_000).optional(),
+        maxPerChannel: z.int().min(1).max(1_000_000).optional(),
+        webhookInterval: timerMs.optional(),
+      })
+      .default({}),
     redis: redis.default({ prefix: 'herald:', memberTtl: 30, commandTimeout: 5000, connectTimeout: 10_000 }),
     auth: auth.optional(),
     apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).optional(),

@@ -1,4 +1,5 @@
 import {
+  MemoryAckStore,
   MemoryBroker,
   MemoryPresenceStore,
   type Broker,
@@ -8,6 +9,7 @@ import {
   type PresenceStore,
   type RateLimitStore,
   type TicketLimits,
+  type AckStore,
   type TicketStore,
   type WebhookQueue,
 } from '@herald/server';
@@ -16,11 +18,12 @@ import {
   RedisBroker,
   RedisPresenceStore,
   RedisRateLimitStore,
+  RedisAckStore,
   RedisTicketStore,
   RedisWebhookQueue,
   redactUrl,
 } from '@herald/redis';
-import { NatsBroker, NatsPresenceStore, NatsTicketStore, redactNatsUrl } from '@herald/nats';
+import { NatsAckStore, NatsBroker, NatsPresenceStore, NatsTicketStore, redactNatsUrl } from '@herald/nats';
 import { createSqliteEngine } from '@herald/sqlite';
 import type { HeraldConfig } from './config.js';
 
@@ -117,6 +120,8 @@ export function describeEngine(spec: EngineSpec): string {
 export interface Engine {
   readonly broker: Broker;
   readonly presence: PresenceStore;
+  /** The users' acknowledged positions (SQLite file, Redis, NATS); `undefined`: in the node's memory. */
+  readonly ackStore?: AckStore;
   /** Shared tickets (Redis); `undefined` keeps them in the node's memory. */
   readonly tickets?: TicketStore;
   /** Shared per-user request rate buckets (Redis); `undefined` keeps them in the node's memory. */
@@ -184,10 +189,11 @@ export async function openEngine(
   clock?: Clock,
 ): Promise<Engine> {
   const spec = parseEngine(config.engine);
+  const ackLimits = { ttl: config.acks.ttl, maxPerChannel: config.acks.maxPerChannel };
   const retention = { historySize: config.historySize, historyTtl: config.historyTtl, historyFor, ...(clock && { clock }) };
   switch (spec.kind) {
     case 'memory':
-      return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore() };
+      return { broker: new MemoryBroker(retention), presence: new MemoryPresenceStore(), ackStore: new MemoryAckStore(ackLimits) };
     case 'redis': {
       const { prefix, memberTtl, commandTimeout, connectTimeout } = config.redis;
       const common = { url: spec.url, prefix, commandTimeout, connectTimeout, logger, ...(clock && { clock }) };
@@ -205,12 +211,14 @@ export async function openEngine(
         opened.push(tickets);
         const rateLimits = await RedisRateLimitStore.connect({ ...common });
         opened.push(rateLimits);
+        const ackStore = await RedisAckStore.connect({ ...common, ...ackLimits });
+        opened.push(ackStore);
         // Only when webhooks are configured: a hub without them opens no connection for them.
         const webhookQueue = config.webhooks === undefined ? undefined : await RedisWebhookQueue.connect({ ...common });
         // A door's queue connects when its dispatcher first uses it (none without door webhooks).
         const namedWebhookQueue = (name: string): WebhookQueue =>
           lazyWebhookQueue(() => RedisWebhookQueue.connect({ ...common, prefix: `${prefix}${name}:` }));
-        return { broker, presence, tickets, rateLimits, namedWebhookQueue, ...(webhookQueue && { webhookQueue }) };
+        return { broker, presence, tickets, rateLimits, ackStore, namedWebhookQueue, ...(webhookQueue && { webhookQueue }) };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;
@@ -240,13 +248,15 @@ export async function openEngine(
           ...(config.limits.ticketTtl !== undefined && { ttl: config.limits.ticketTtl }),
           limits: ticketLimits(config.limits),
         });
-        return { broker, presence, tickets };
+        opened.push(tickets);
+        const ackStore = await NatsAckStore.connect({ ...common, ...ackLimits });
+        return { broker, presence, tickets, ackStore };
       } catch (error) {
         await Promise.allSettled(opened.map((o) => o.close()));
         throw error;
       }
     }
     case 'sqlite':
-      return createSqliteEngine({ ...retention, path: spec.path, logger });
+      return createSqliteEngine({ ...retention, path: spec.path, logger, acks: ackLimits });
   }
 }

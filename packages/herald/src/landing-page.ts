@@ -20,10 +20,10 @@ export function loadLandingPage(options: LandingPageOptions = {}): string {
   return options.demos === true ? html.replace('<html lang="en" data-demos="off">', '<html lang="en" data-demos="on">') : html;
 }
 
-/** The browser bundle of `@herald/client`, served at `/sdk/herald-client.js`; undefined if not built. */
-export function loadClientBundle(): string | undefined {
+/** A browser bundle of `@herald/client` (served at `/sdk/<file>`): the SDK, or the code of its `share: true`; undefined if not built. */
+export function loadClientBundle(file: 'herald-client.js' | 'herald-share.js' = 'herald-client.js'): string | undefined {
   try {
-    return readFileSync(createRequire(import.meta.url).resolve('@herald/client/herald-client.js'), 'utf8');
+    return readFileSync(createRequire(import.meta.url).resolve(`@herald/client/${file}`), 'utf8');
   } catch {
     return undefined;
   }
@@ -37,7 +37,16 @@ export function loadClientBundle(): string | undefined {
  * it publish on any channel it may: for development, like `herald start --profile dev`. With
  * `demos: true`, it links to the demo apps the hub serves under `demo/`.
  */
-export function landingPageOptions(options: LandingPageOptions = {}): { readonly landingPage: string; readonly clientBundle?: string } {
+export function landingPageOptions(options: LandingPageOptions = {}): {
+  readonly landingPage: string;
+  readonly clientBundle?: string;
+  readonly clientShareBundle?: string;
+} {
   const clientBundle = loadClientBundle();
-  return { landingPage: loadLandingPage(options), ...(clientBundle !== undefined && { clientBundle }) };
+  const clientShareBundle = loadClientBundle('herald-share.js');
+  return {
+    landingPage: loadLandingPage(options),
+    ...(clientBundle !== undefined && { clientBundle }),
+    ...(clientShareBundle !== undefined && { clientShareBundle }),
+  };
 }

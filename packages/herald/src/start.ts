@@ -102,6 +102,7 @@ export async function startHub(
       engine.tickets?.close?.(),
       engine.rateLimits?.close?.(),
       engine.webhookQueue?.close(),
+      engine.ackStore?.close?.(),
     ]);
     throw error;
   }
@@ -132,6 +133,9 @@ function serverOptions(
   return {
     historySize: config.historySize,
     historyTtl: config.historyTtl,
+    deltaNamespaces: Object.entries(config.namespaces)
+      .filter(([, rules]) => rules.delta === true)
+      .map(([name]) => name),
     idempotencyTtl: config.idempotencyTtl,
     pollPresenceGrace: config.pollPresenceGrace,
     logger,
@@ -142,6 +146,8 @@ function serverOptions(
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),
+    ...(engine.ackStore && { ackStore: engine.ackStore }),
+    ...(config.acks.webhookInterval !== undefined && { acks: { webhookInterval: config.acks.webhookInterval } }),
     ...(config.webhooks !== undefined && { webhooks: config.webhooks }),
     ...(profile === 'production'
       ? {
@@ -170,6 +176,8 @@ function serverOptions(
     ...(config.pusher !== undefined && { pusher: config.pusher }),
     ...(config.mercure !== undefined && { mercure: config.mercure }),
     ...(bundle !== undefined && { clientBundle: bundle }),
+    // The code of the client's `share: true`, imported by the bundle from beside it when asked.
+    clientShareBundle: loadClientBundle('herald-share.js'),
     // The admin API and the console at /admin in both profiles (the library leaves them off unless
     // asked): behind the API key or an admin token in production, open only on the open dev hub.
     admin: true,

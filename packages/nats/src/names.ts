@@ -50,7 +50,7 @@ export class Names {
   }
 
   /** A KV bucket of this deployment, e.g. `HERALD_presence`. */
-  bucket(kind: 'idempotency' | 'presence' | 'counts' | 'tickets'): string {
+  bucket(kind: 'idempotency' | 'presence' | 'counts' | 'tickets' | 'acks'): string {
     return `${this.prefix}_${kind}`;
   }
 }

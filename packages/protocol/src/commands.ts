@@ -12,6 +12,11 @@ export interface SubscribeCommand {
   readonly since?: string | Position;
   /** Also push `join` and `leave` frames for this channel. @default false */
   readonly joinLeave?: boolean;
+  /**
+   * The client applies `delta` pushes: on a channel of a namespace with deltas on, a message may come
+   * as a delta against the previous one it received (a `DeltaPush`). @default false
+   */
+  readonly delta?: boolean;
 }
 
 /** Stop receiving a channel. */
@@ -76,12 +81,44 @@ export interface RpcCommand {
   readonly data?: unknown;
 }
 
+/**
+ * Acknowledges that the client processed the channel's messages up to `offset` of `epoch` (see
+ * `docs/protocol.md`, "Acknowledgements"). Answered by the user's acknowledged position, which
+ * never moves backwards within an epoch.
+ */
+export interface AckCommand {
+  readonly type: 'ack';
+  readonly id: CommandId;
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
 /** Every command a client may send on the WebSocket. */
 export type Command =
-  SubscribeCommand | UnsubscribeCommand | PublishCommand | HistoryCommand | PresenceCommand | PingCommand | AuthCommand | RpcCommand;
+  | SubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | HistoryCommand
+  | PresenceCommand
+  | PingCommand
+  | AuthCommand
+  | RpcCommand
+  | AckCommand;
 
 /** The command names, in the order documented in `docs/protocol.md`. */
-export const COMMAND_TYPES = ['subscribe', 'unsubscribe', 'publish', 'history', 'presence', 'ping', 'auth', 'refresh', 'rpc'] as const;
+export const COMMAND_TYPES = [
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'history',
+  'presence',
+  'ping',
+  'auth',
+  'refresh',
+  'rpc',
+  'ack',
+] as const;
 
 /**
  * A `subscribe` as `decodeCommand` returns it: `since` resolved for the command's channel
@@ -111,4 +148,5 @@ export type DecodedCommand =
   | PresenceCommand
   | PingCommand
   | AuthCommand
-  | DecodedRpcCommand;
+  | DecodedRpcCommand
+  | AckCommand;

@@ -4,6 +4,7 @@ import { parseSince, type CursorEntry } from './cursor.js';
 import { ErrorCode, type WireError } from './error-codes.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
 import { exceedsJsonDepth } from './json-depth.js';
+import { isPosition } from './position.js';
 import { checkRpcMethod } from './rpc-method.js';
 
 /** Longest token an `auth` or `refresh` command may carry. */
@@ -11,6 +12,9 @@ export const MAX_TOKEN_LENGTH = 16_384;
 
 /** Largest `limit` a `history` command may ask for. */
 export const MAX_HISTORY_LIMIT = 1000;
+
+/** The refusal of an `ack` (command or `POST /api/ack` body) without a valid position. */
+export const ACK_FIELDS = 'ack needs epoch (1-64 characters of A-Z a-z 0-9 _ -) and offset (an integer >= 1)';
 
 /** The outcome of {@link decodeCommand}: a command, or an error with the command id when one was readable. */
 export type DecodeResult =
@@ -67,7 +71,7 @@ export function decodeCommand(text: string): DecodeResult {
     // An absent `data` is `null`: the app always receives the field.
     return { ok: true, command: { type, id, method: method.value, data: frame['data'] ?? null } };
   }
-  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'history' && type !== 'presence') {
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'history' && type !== 'presence' && type !== 'ack') {
     return error(id, ErrorCode.UnknownCommand, `unknown command type "${type.slice(0, 32)}"`);
   }
   const channel = checkChannelName(frame['channel']);
@@ -75,6 +79,11 @@ export function decodeCommand(text: string): DecodeResult {
   const name = channel.value;
 
   switch (type) {
+    case 'ack': {
+      const position = { epoch: frame['epoch'], offset: frame['offset'] };
+      if (!isPosition(position) || position.offset < 1) return error(id, ErrorCode.InvalidField, ACK_FIELDS);
+      return { ok: true, command: { type, id, channel: name, epoch: position.epoch, offset: position.offset } };
+    }
     case 'unsubscribe':
     case 'presence':
       return { ok: true, command: { type, id, channel: name } };
@@ -100,6 +109,8 @@ export function decodeCommand(text: string): DecodeResult {
         if (joinLeave !== undefined && typeof joinLeave !== 'boolean') {
           return error(id, ErrorCode.InvalidField, 'joinLeave must be a boolean');
         }
+        const delta = frame['delta'];
+        if (delta !== undefined && typeof delta !== 'boolean') return error(id, ErrorCode.InvalidField, 'delta must be a boolean');
         return {
           ok: true,
           command: {
@@ -108,6 +119,7 @@ export function decodeCommand(text: string): DecodeResult {
             channel: name,
             ...(checkedSince !== undefined && { since: checkedSince }),
             ...(joinLeave === true && { joinLeave }),
+            ...(delta === true && { delta }),
           },
         };
       }

@@ -41,3 +41,21 @@ export interface Gap {
   /** The hub-signed cursor of `resumed`, for a client without history on the channel (see `Envelope.cursor`). */
   readonly cursor?: string;
 }
+
+/**
+ * A message sent as a delta (namespaces with deltas on, to a client that asked for them): the
+ * message at `offset` whose data is the result of applying `delta` to the data of the message at
+ * `offset - 1` of the same channel and epoch, which this client received last on the channel. The
+ * delta is a Fossil delta over the data's JSON text as ECMAScript `JSON.stringify` writes it (no
+ * whitespace), taken over UTF-16 code units, carried as a JSON string (see docs/protocol.md).
+ */
+export interface DeltaPush {
+  readonly type: 'delta';
+  readonly channel: string;
+  readonly offset: number;
+  readonly epoch: string;
+  readonly time: number;
+  readonly delta: string;
+  /** As {@link Envelope.cursor}. */
+  readonly cursor?: string;
+}

@@ -33,6 +33,10 @@ export const ErrorCode = {
   NotFound: 1010,
   /** The route exists but not for this HTTP method. */
   MethodNotAllowed: 1011,
+  /** An `ack` names an offset beyond the channel's last message. */
+  AckBeyondPosition: 1012,
+  /** An `ack` names an epoch that is not the channel's current one (the log was lost or renewed). */
+  AckWrongEpoch: 1013,
   /** The request needs authentication. */
   Unauthorized: 2000,
   /** Authenticated, but not allowed on this channel (or from this origin). */

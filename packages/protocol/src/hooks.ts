@@ -159,7 +159,7 @@ export type HookAnswer = HookAnswers[HookName];
 
 /** The names of the webhook events. */
 export type WebhookEventType =
-  'channel_occupied' | 'channel_vacated' | 'presence_join' | 'presence_leave' | 'client_publish' | 'connection_closed';
+  'channel_occupied' | 'channel_vacated' | 'presence_join' | 'presence_leave' | 'client_publish' | 'connection_closed' | 'client_ack';
 
 /** Fields of every webhook event. */
 export interface WebhookEventBase {
@@ -223,9 +223,28 @@ export interface ConnectionClosedEvent extends WebhookEventBase {
   readonly code?: number;
 }
 
+/**
+ * A user acknowledged a channel's messages up to `offset` of `epoch` (opt-in: only when
+ * `webhooks.events` lists it). Coalesced: one event per user and channel per `ackInterval` at most,
+ * with the latest position acknowledged in it.
+ */
+export interface ClientAckEvent extends WebhookEventBase {
+  readonly type: 'client_ack';
+  readonly channel: string;
+  readonly user: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
 /** Any webhook event. */
 export type WebhookEvent =
-  ChannelOccupiedEvent | ChannelVacatedEvent | PresenceJoinEvent | PresenceLeaveEvent | ClientPublishEvent | ConnectionClosedEvent;
+  | ChannelOccupiedEvent
+  | ChannelVacatedEvent
+  | PresenceJoinEvent
+  | PresenceLeaveEvent
+  | ClientPublishEvent
+  | ConnectionClosedEvent
+  | ClientAckEvent;
 
 /** The body of every webhook request: one or more events, oldest first. */
 export interface WebhookBatch {

@@ -1,5 +1,6 @@
 export { checkChannelName, MAX_CHANNEL_LENGTH } from './channel-name.js';
 export type {
+  AckCommand,
   AuthCommand,
   Command,
   CommandId,
@@ -26,8 +27,8 @@ export {
   type CursorEntry,
   type CursorPositions,
 } from './cursor.js';
-export { decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
-export type { Envelope, Gap, GapReason } from './envelope.js';
+export { ACK_FIELDS, decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
+export type { DeltaPush, Envelope, Gap, GapReason } from './envelope.js';
 export {
   CloseCode,
   ErrorCode,
@@ -43,6 +44,9 @@ export { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 export { isPosition, MAX_EPOCH_LENGTH, type Position } from './position.js';
 export { fail, ok, type Result } from './result.js';
 export type {
+  AckEntry,
+  AckResult,
+  AcksResult,
   AuthResult,
   CommandResult,
   CommandResults,
@@ -79,6 +83,7 @@ export {
   HOOK_TOLERANCE_SECONDS,
   type ChannelOccupiedEvent,
   type ChannelVacatedEvent,
+  type ClientAckEvent,
   type ClientHookRequestBase,
   type ClientPublishEvent,
   type ConnectHookAllow,

@@ -5,3 +5,4 @@ export { RedisPresenceStore, type RedisPresenceOptions } from './redis-presence-
 export { RedisRateLimitStore, type RedisRateLimitOptions } from './redis-rate-limit-store.js';
 export { RedisTicketStore, type RedisTicketOptions } from './redis-ticket-store.js';
 export { RedisWebhookQueue, type RedisWebhookQueueOptions } from './redis-webhook-queue.js';
+export { RedisAckStore, type RedisAckOptions } from './redis-ack-store.js';

@@ -49,6 +49,16 @@ export class Keys {
     return name.slice(this.livePrefix.length + 1, -1);
   }
 
+  /** Hash user → `<epoch> <offset> <time>`: the users' acknowledged positions on the channel. */
+  acks(channel: string): string {
+    return `${this.prefix}{${channel}}:acks`;
+  }
+
+  /** Sorted set user → time (ms) of the channel's acknowledgements (expiry, bound, listing order). */
+  ackTimes(channel: string): string {
+    return `${this.prefix}{${channel}}:acktimes`;
+  }
+
   /** Hash client → member (JSON: the user, or `{"user", "info"}`) of the channel's members. */
   members(channel: string): string {
     return `${this.prefix}{${channel}}:members`;

@@ -426,3 +426,65 @@ end
 if redis.call('GET', KEYS[2]) == ARGV[1] then return 1 end
 return 0
 `);
+
+/**
+ * Acknowledges a position for a user. KEYS: the channel's hash user → `<epoch> <offset> <time>`, its
+ * sorted set user → time. ARGV: user, epoch, offset, now (ms), ttl (ms), most users per channel.
+ * Drops up to 1000 expired users first, keeps the stored position when it has the same epoch and
+ * an offset at least as high, stamps the time, drops the least recently acknowledged users past the
+ * bound, and lets both keys expire `ttl` after the last ack. Returns {epoch, offset, moved (0/1)}.
+ */
+export const ACK = new Script(`
+local user, epoch, offset, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ttl, max = tonumber(ARGV[5]), tonumber(ARGV[6])
+local cutoff = tonumber(now) - ttl
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff, 'LIMIT', 0, 1000)
+if #expired > 0 then
+  redis.call('HDEL', KEYS[1], unpack(expired))
+  redis.call('ZREM', KEYS[2], unpack(expired))
+end
+local moved = 1
+local stored = redis.call('HGET', KEYS[1], user)
+if stored then
+  local e, o = string.match(stored, '^(%S+) (%d+)')
+  if e == epoch and tonumber(o) >= tonumber(offset) then
+    moved = 0
+    offset = o
+  end
+end
+redis.call('HSET', KEYS[1], user, epoch .. ' ' .. offset .. ' ' .. now)
+redis.call('ZADD', KEYS[2], now, user)
+local count = redis.call('ZCARD', KEYS[2])
+if count > max then
+  local old = redis.call('ZRANGE', KEYS[2], 0, count - max - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, count - max - 1)
+  redis.call('HDEL', KEYS[1], unpack(old))
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return {epoch, offset, moved}
+`);
+
+/**
+ * Lists acknowledged positions. KEYS: as {@link ACK}. ARGV: cutoff (ms: positions acknowledged at
+ * or before it are expired), limit, and optionally one user. Returns a flat list user, value, …,
+ * the most recently acknowledged first.
+ */
+export const ACK_LIST = new Script(`
+local users
+if ARGV[3] then
+  local t = redis.call('ZSCORE', KEYS[2], ARGV[3])
+  if t and tonumber(t) > tonumber(ARGV[1]) then users = {ARGV[3]} else users = {} end
+else
+  users = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+end
+local out = {}
+for _, user in ipairs(users) do
+  local value = redis.call('HGET', KEYS[1], user)
+  if value then
+    out[#out + 1] = user
+    out[#out + 1] = value
+  end
+end
+return out
+`);

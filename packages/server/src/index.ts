@@ -18,6 +18,20 @@ export type {
 // eslint-disable-next-line @typescript-eslint/no-deprecated -- the old name of PresenceMember, kept so engines written against it still compile
 export type { PresenceEntry } from './engine/broker.js';
 export { serializeEnvelope } from './engine/broker.js';
+export {
+  ackAdvances,
+  DEFAULT_ACK_TTL,
+  DEFAULT_MAX_ACKS_PER_CHANNEL,
+  resolveAckLimits,
+  type AckedPosition,
+  type AckListOptions,
+  type AckOutcome,
+  type AckStore,
+  type AckStoreLimits,
+} from './engine/ack-store.js';
+export { MemoryAckStore, MAX_MEMORY_ACK_CHANNELS } from './memory/memory-ack-store.js';
+export { DEFAULT_ACK_WEBHOOK_INTERVAL, MAX_PENDING_ACK_EVENTS } from './acks/ack-webhooks.js';
+export { DEFAULT_ACKS_LIMIT, MAX_ACK_BODY_BYTES, MAX_ACKS_LIMIT } from './http/ack-route.js';
 export { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from './engine/history-policy.js';
 export { HeraldError } from './errors.js';
 export { DEFAULT_COMPRESSION_THRESHOLD, type CompressionOptions, type CompressionSettings } from './transport/compression-options.js';
@@ -86,7 +100,13 @@ export { DEFAULT_PRESENCE_DEBOUNCE } from './webhooks/presence-webhooks.js';
 export { closeReason } from './webhooks/close-reason.js';
 export type { DeadWebhook, QueuedWebhook, WebhookQueue, WebhookQueueCounts } from './webhooks/webhook-queue.js';
 export { MemoryWebhookQueue } from './webhooks/memory-webhook-queue.js';
-export { resolveWebhooks, WEBHOOK_EVENT_TYPES, type ResolvedWebhooks, type WebhooksOptions } from './webhooks/webhooks-options.js';
+export {
+  DEFAULT_WEBHOOK_EVENT_TYPES,
+  resolveWebhooks,
+  WEBHOOK_EVENT_TYPES,
+  type ResolvedWebhooks,
+  type WebhooksOptions,
+} from './webhooks/webhooks-options.js';
 export { webhookRetryDelay } from './webhooks/webhook-backoff.js';
 export {
   MAX_BUFFERED_WEBHOOKS,

@@ -1,6 +1,8 @@
-import { MemoryBroker, MemoryPresenceStore } from '@herald/server';
-import { runEngineContract } from '@herald/testkit';
+import { MemoryAckStore, MemoryBroker, MemoryPresenceStore } from '@herald/server';
+import { runAckStoreContract, runEngineContract } from '@herald/testkit';
 
 runEngineContract('memory', ({ historySize, historyTtl, clock }) =>
   Promise.resolve({ broker: new MemoryBroker({ historySize, historyTtl, clock }), presence: new MemoryPresenceStore() }),
 );
+
+runAckStoreContract('memory', (limits) => Promise.resolve(new MemoryAckStore(limits)));

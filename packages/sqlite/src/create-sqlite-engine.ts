@@ -1,4 +1,5 @@
-import { MemoryPresenceStore } from '@herald/server';
+import { MemoryPresenceStore, type AckStoreLimits } from '@herald/server';
+import { SqliteAckStore } from './sqlite-ack-store.js';
 import { SqliteBroker, type SqliteBrokerOptions } from './sqlite-broker.js';
 import { SqliteWebhookQueue } from './sqlite-webhook-queue.js';
 
@@ -8,6 +9,8 @@ export interface SqliteEngine {
   readonly presence: MemoryPresenceStore;
   /** The webhook queue, in the same file (on a connection of its own): `HeraldOptions.webhookQueue`. */
   readonly webhookQueue: SqliteWebhookQueue;
+  /** The users' acknowledged positions, in the same file (on a connection of its own): `HeraldOptions.ackStore`. */
+  readonly ackStore: SqliteAckStore;
 }
 
 /**
@@ -18,14 +21,18 @@ export interface SqliteEngine {
  * @example createHeraldServer({ ...createSqliteEngine({ path: 'herald.db' }) })
  * @throws as {@link SqliteBroker}'s constructor
  */
-export function createSqliteEngine(options: SqliteBrokerOptions): SqliteEngine {
+export function createSqliteEngine(options: SqliteBrokerOptions & { readonly acks?: AckStoreLimits | undefined }): SqliteEngine {
   const broker = new SqliteBroker(options);
-  let webhookQueue: SqliteWebhookQueue;
+  let webhookQueue: SqliteWebhookQueue | undefined;
+  let ackStore: SqliteAckStore;
   try {
-    webhookQueue = new SqliteWebhookQueue({ path: options.path, ...(options.synchronous && { synchronous: options.synchronous }) });
+    const common = { path: options.path, ...(options.synchronous && { synchronous: options.synchronous }) };
+    webhookQueue = new SqliteWebhookQueue(common);
+    ackStore = new SqliteAckStore({ ...common, ...options.acks });
   } catch (error) {
+    void webhookQueue?.close();
     void broker.close();
     throw error;
   }
-  return { broker, presence: new MemoryPresenceStore(), webhookQueue };
+  return { broker, presence: new MemoryPresenceStore(), webhookQueue, ackStore };
 }

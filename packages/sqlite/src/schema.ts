@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 
 /** The schema version this package writes and reads, kept in the database's `user_version`. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Marks a database file as Herald's (`PRAGMA application_id`, the ASCII bytes `HRLD`). */
 export const APPLICATION_ID = 0x48524c44;
@@ -66,6 +66,21 @@ const ADD_WEBHOOK_CONDITION = `
 ALTER TABLE webhooks ADD COLUMN condition TEXT;
 `;
 
+// Version 5: client acknowledgements (SqliteAckStore): each user's acknowledged position per
+// channel, found by (channel, user), listed and bounded by time within a channel, swept by time.
+const CREATE_ACKS = `
+CREATE TABLE acks (
+  channel  TEXT NOT NULL,
+  user     TEXT NOT NULL,
+  epoch    TEXT NOT NULL,
+  "offset" INTEGER NOT NULL,
+  time     INTEGER NOT NULL,
+  PRIMARY KEY (channel, user)
+) WITHOUT ROWID;
+CREATE INDEX acks_channel_time ON acks (channel, time);
+CREATE INDEX acks_time ON acks (time);
+`;
+
 /** How hard a commit is pushed to disk (SQLite's `synchronous` in WAL mode); see {@link openDatabase}. */
 export type Synchronous = 'normal' | 'full';
 
@@ -123,6 +138,7 @@ function migrate(db: Database.Database, from: number): void {
     if (from < 2) db.exec(CREATE_IDEMPOTENCY);
     if (from < 3) db.exec(CREATE_WEBHOOKS);
     if (from < 4) db.exec(ADD_WEBHOOK_CONDITION);
+    if (from < 5) db.exec(CREATE_ACKS);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

@@ -65,12 +65,12 @@ describe('bad input', () => {
     const path = join(dir, 'future.db');
     await new SqliteBroker({ path }).close();
     const db = new Database(path);
-    db.pragma('user_version = 5');
+    db.pragma('user_version = 6');
     db.close();
-    expect(() => new SqliteBroker({ path })).toThrow(': its schema version 5 is newer than this @herald/sqlite supports (4)');
+    expect(() => new SqliteBroker({ path })).toThrow(': its schema version 6 is newer than this @herald/sqlite supports (5)');
   });
 
-  it('upgrades a version 1 database in place (to version 4, with the webhook queue), keeping its logs and epochs', async () => {
+  it('upgrades a version 1 database in place (to version 5, with the webhook queue and the acks), keeping its logs and epochs', async () => {
     const path = join(dir, 'v1.db');
     const db = new Database(path);
     db.exec(`CREATE TABLE channels (name TEXT PRIMARY KEY NOT NULL, epoch TEXT NOT NULL, top INTEGER NOT NULL) WITHOUT ROWID;
@@ -100,12 +100,14 @@ describe('bad input', () => {
       await broker.close();
     }
     const reopened = new Database(path);
-    expect(reopened.pragma('user_version', { simple: true })).toBe(4);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(5);
     // Version 3 added the webhook queue's tables, version 4 its delivery conditions.
     expect(
       reopened.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'webhooks%' AND type = 'table' ORDER BY name").pluck().all(),
     ).toEqual(['webhooks', 'webhooks_dead']);
     expect(reopened.prepare("SELECT count(*) FROM pragma_table_info('webhooks') WHERE name = 'condition'").pluck().get()).toBe(1);
+    // Version 5 added the acknowledged positions.
+    expect(reopened.prepare("SELECT name FROM sqlite_schema WHERE name = 'acks' AND type = 'table'").pluck().all()).toEqual(['acks']);
     reopened.close();
   });
 

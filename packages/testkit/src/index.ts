@@ -12,6 +12,7 @@ export { startHeraldNode, type HeraldNode, type HeraldNodeOptions } from './hera
 export { startRedisServer, type RedisServerOptions, type TestRedisServer } from './redis-server.js';
 export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, type HookAppRequest } from './hook-app.js';
 export { RecordingSink } from './recording-sink.js';
+export { runAckStoreContract, type AckStoreFactoryOptions } from './ack-store-contract.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, type PresenceMember, type PublishResult } from '@herald/protocol';
+import { ErrorCode, type AckResult, type Position, type PresenceMember, type PublishResult } from '@herald/protocol';
 import { HeraldClientError } from '../errors.js';
 import type { HistoryPage, Since } from '../types.js';
 import type { Link } from './transport.js';
@@ -58,7 +58,7 @@ export async function rpcOverHttp(link: Link, method: string, data: unknown, sig
   return (await request<{ data: unknown }>(link, '/api/rpc', { method: 'POST', body, ...(signal !== undefined && { signal }) })).data;
 }
 
-/** Publish, history, presence and rpc over HTTP: what SSE and polling share. */
+/** Publish, history, presence, rpc and acks over HTTP: what SSE and polling share. */
 export class HttpOperations {
   readonly #link: Link;
   readonly #encode: (channel: string, position: { epoch: string; offset: number }) => string;
@@ -88,5 +88,13 @@ export class HttpOperations {
 
   rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
     return rpcOverHttp(this.#link, method, data, signal);
+  }
+
+  /** `POST /api/ack`. */
+  ack(channel: string, position: Position): Promise<AckResult> {
+    return request(this.#link, '/api/ack', {
+      method: 'POST',
+      body: JSON.stringify({ channel, epoch: position.epoch, offset: position.offset }),
+    });
   }
 }

@@ -4,6 +4,7 @@ import {
   encodePosition,
   ErrorCode,
   parseCursor,
+  type DeltaPush,
   type Envelope,
   type CursorEntry,
   type Gap,
@@ -18,7 +19,7 @@ type PollPresence =
   | { type: 'resync'; channel: string; offset?: undefined };
 
 interface PollAnswer {
-  messages: Envelope[];
+  messages: (Envelope | DeltaPush)[];
   cursor: string;
   gaps?: Gap[];
   session?: string;
@@ -90,7 +91,7 @@ export class PollingTransport extends HttpOperations implements Transport {
    * the messages of that channel up to its `offset` (the last message before it); so the changes of
    * one channel keep their order among themselves and with its messages.
    */
-  #deliver(messages: readonly Envelope[], changes: readonly PollPresence[]): void {
+  #deliver(messages: readonly (Envelope | DeltaPush)[], changes: readonly PollPresence[]): void {
     const emit = (change: PollPresence): void => {
       if (change.type === 'resync') this.#link.presenceResync(change.channel);
       else this.#link.presence({ type: change.type, channel: change.channel, member: change.member });
@@ -140,6 +141,8 @@ export class PollingTransport extends HttpOperations implements Transport {
           `/api/messages${query(channels.keys(), {
             since: known.size > 0 ? encodeCursor(known) : undefined,
             wait: String(this.#link.pollWait),
+            // With deltas: the offset whose data the client holds, per channel (in the `channel` order).
+            ...(this.#link.delta && { delta: '1', base: [...channels.keys()].map((c) => this.#link.held(c) ?? '').join() }),
             session: this.#link.polling.session,
             joinLeave: joinLeave ? '1' : undefined,
           })}`,

@@ -4,6 +4,7 @@ import {
   encodePosition,
   ErrorCode,
   parseCursor,
+  type DeltaPush,
   type Envelope,
   type CursorEntry,
   type GapFrame,
@@ -115,7 +116,11 @@ export class SseTransport extends HttpOperations implements Transport {
     const known = new Map<string, CursorEntry>();
     for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
     const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
-    const params = { since: known.size > 0 ? encodeCursor(known) : undefined, joinLeave: joinLeave ? '1' : undefined };
+    const params = {
+      since: known.size > 0 ? encodeCursor(known) : undefined,
+      joinLeave: joinLeave ? '1' : undefined,
+      delta: this.#link.delta ? '1' : undefined,
+    };
     const url = `${this.#link.url}/events${query(channels.keys(), { ...params, ticket })}`;
     return new Promise((resolve, reject) => {
       const source = new ES(url);
@@ -136,7 +141,7 @@ export class SseTransport extends HttpOperations implements Transport {
         }
         resolve(opened);
       });
-      source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope);
+      source.onmessage = (event) => this.#link.message(JSON.parse(event.data as string) as Envelope | DeltaPush);
       source.addEventListener('gap', (event) => this.#link.gap(JSON.parse((event as MessageEvent<string>).data) as GapFrame));
       source.addEventListener('unsubscribed', (event) => {
         // The hub refused this channel and kept the stream for the others.

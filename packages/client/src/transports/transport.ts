@@ -1,5 +1,6 @@
-import type { CursorEntry, Envelope, Gap, PresenceMember, PublishResult } from '@herald/protocol';
-import type { HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
+import type { AckResult, CursorEntry, DeltaPush, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
+import type { HeraldClientError } from '../errors.js';
+import type { ClientState, HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
 export interface Link {
@@ -33,7 +34,12 @@ export interface Link {
   start(channel: string, position: CursorEntry): void;
   /** Whether any subscription of the channel asked for join/leave events. */
   joinLeave(channel: string): boolean;
-  message(envelope: Envelope): void;
+  /** Whether the client applies deltas: ask for them (WebSocket `delta: true`, SSE and polling `delta=1`). */
+  readonly delta: boolean;
+  /** The offset of the channel's position when the client holds that message's data (polling's `base`). */
+  held(channel: string): number | undefined;
+  /** A message, in full or as a delta. */
+  message(envelope: Envelope | DeltaPush): void;
   gap(gap: Gap): void;
   presence(change: PresenceChange): void;
   /** Joins or leaves of the channel were lost (a poller's buffer on the hub overflowed). */
@@ -42,6 +48,11 @@ export interface Link {
   refused(channel: string, error: unknown): void;
   /** The connection was lost (close code, reason); the client decides whether to reconnect. */
   lost(code: number, reason: string): void;
+  /**
+   * The state of a connection held elsewhere (a shared client's leader tab): `connected` or
+   * `reconnecting`; with an error, it stopped for good.
+   */
+  status?(state: ClientState, error?: HeraldClientError): void;
 }
 
 /** One way of talking to the hub. Every transport offers every feature. */
@@ -58,6 +69,8 @@ export interface Transport {
   publish(channel: string, data: unknown, idempotencyKey?: string): Promise<PublishResult>;
   history(channel: string, since: Since | undefined, limit: number | undefined): Promise<HistoryPage<unknown>>;
   presence(channel: string): Promise<PresenceMember[]>;
+  /** Acknowledges the channel's messages up to `position`; resolves with the user's acknowledged position. */
+  ack(channel: string, position: Position): Promise<AckResult>;
   /** Calls `method` through the app's rpc hook; resolves with the app's `data`; `signal` abandons the call (rejects with its reason). */
   rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown>;
   /** Hands a fresh token to a stateful session (WebSocket); HTTP transports send it with each request anyway. */

@@ -1,9 +1,11 @@
 import {
   encodePosition,
   parseCursor,
+  type AckResult,
   type Command,
   type CommandId,
   type CursorEntry,
+  type Position,
   type PresenceMember,
   type PublishResult,
   type ResultFrame,
@@ -96,6 +98,7 @@ export class WebSocketTransport implements Transport {
       channel,
       ...(resume !== undefined && { since: resume }),
       ...(this.#link.joinLeave(channel) && { joinLeave: true }),
+      ...(this.#link.delta && { delta: true }),
     });
     const cursor = parseCursor(reply.cursor);
     return (cursor.ok ? cursor.value.get(channel) : undefined) ?? reply.position;
@@ -128,6 +131,11 @@ export class WebSocketTransport implements Transport {
 
   async presence(channel: string): Promise<PresenceMember[]> {
     return (await this.#request({ type: 'presence', channel })).members;
+  }
+
+  async ack(channel: string, position: Position): Promise<AckResult> {
+    const { epoch, offset } = await this.#request({ type: 'ack', channel, epoch: position.epoch, offset: position.offset });
+    return { channel, epoch, offset };
   }
 
   async rpc(method: string, data: unknown, signal?: AbortSignal): Promise<unknown> {
@@ -180,6 +188,7 @@ export class WebSocketTransport implements Transport {
     }
     switch (frame.type) {
       case 'message':
+      case 'delta':
         this.#link.message(frame);
         return;
       case 'gap':

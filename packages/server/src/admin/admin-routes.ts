@@ -4,6 +4,8 @@ import { idempotencyScope, type Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
+import type { Acks } from '../acks/acks.js';
+import { answerAcks } from '../http/ack-route.js';
 import { answerDisconnect } from '../http/disconnect-route.js';
 import { handlePublish } from '../http/publish-route.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -34,6 +36,8 @@ export interface AdminParts {
   readonly maxBatchMessages: number;
   /** The webhook queue's view (`GET`/`DELETE /api/admin/webhooks`, `POST /api/admin/webhooks/replay`); undefined when webhooks are off. */
   readonly webhooks?: WebhookAdmin | undefined;
+  /** Client acknowledgements (`GET /api/admin/acks`); undefined when off. */
+  readonly acks?: Acks | undefined;
 }
 
 type AdminHandler = (req: IncomingMessage, res: ServerResponse, request: RouteRequest, identity: Identity) => void | Promise<void>;
@@ -133,6 +137,11 @@ export function adminRoutes(parts: AdminParts): [string, Route][] {
         sendJson(res, 200, { node: nodeId, total: rows.length, connections: rows.slice(0, limit) }, cors);
       }),
     ],
+    ...(parts.acks === undefined
+      ? []
+      : ([
+          ['/api/admin/acks', adminRoute(security, 'GET', (_req, res, { params, cors }) => answerAcks(parts.acks!, res, params, cors))],
+        ] as [string, Route][])),
     [
       '/api/admin/disconnect',
       adminRoute(security, 'POST', (req, res, { cors }) => answerDisconnect(req, res, cors, hub, transports, nodeId)),

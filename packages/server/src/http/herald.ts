@@ -16,6 +16,11 @@ import { Hub, type PublishCallOptions } from '../hub/hub.js';
 import { silentLogger } from '../logger.js';
 import { MemoryBroker } from '../memory/memory-broker.js';
 import { MemoryPresenceStore } from '../memory/memory-presence-store.js';
+import { MemoryAckStore } from '../memory/memory-ack-store.js';
+import { resolveAckLimits, type AckStore } from '../engine/ack-store.js';
+import { timerMs } from '../timer-delay.js';
+import { Acks } from '../acks/acks.js';
+import { AckWebhooks, DEFAULT_ACK_WEBHOOK_INTERVAL } from '../acks/ack-webhooks.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionLimiter } from '../transport/connection-limiter.js';
 import { PollingTransport } from '../transport/polling-transport.js';
@@ -163,6 +168,9 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
   const clock = options.clock ?? systemClock;
   // Checked before anything starts: a bad option opens nothing.
   const webhookOptions = options.webhooks === undefined ? undefined : resolveWebhooks(options.webhooks);
+  const ackOptions = options.acks === false ? undefined : (options.acks ?? {});
+  if (ackOptions !== undefined) resolveAckLimits(ackOptions);
+  const ackWebhookInterval = timerMs('acks.webhookInterval', ackOptions?.webhookInterval, DEFAULT_ACK_WEBHOOK_INTERVAL, 1);
   // The metrics exist a few lines on; hook calls only happen once the server serves.
   const hooks =
     options.hooks === undefined
@@ -243,7 +251,20 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     ...(observer && { observer }),
     ...(options.positionCheckInterval !== undefined && { positionCheckInterval: options.positionCheckInterval }),
     ...(options.idempotencyTtl !== undefined && { idempotencyTtl: options.idempotencyTtl }),
+    ...(options.deltaNamespaces !== undefined && { deltaNamespaces: checkDeltaNamespaces(options.deltaNamespaces) }),
   });
+  const ackStore: AckStore | undefined = ackOptions === undefined ? undefined : (options.ackStore ?? new MemoryAckStore(ackOptions));
+  const acks =
+    ackStore === undefined
+      ? undefined
+      : new Acks({
+          hub,
+          store: ackStore,
+          security,
+          clock,
+          logger,
+          webhooks: webhooks === undefined ? undefined : new AckWebhooks(webhooks, ackWebhookInterval),
+        });
   const connections = new ConnectionLimiter(limits.connectionsPerIp, limits.connectionsPerUser, limits.maxConnections);
   const rateLimitStore: RateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore(clock);
   const requests = new RequestLimiter(requestLimits, new MemoryRateLimitStore(clock), rateLimitStore, security, logger);
@@ -261,6 +282,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         commandBurst: limits.commandBurst,
         claimUser: (user) => connections.acquireUser(user),
         compression,
+        acks,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
       },
       logger,
@@ -330,8 +352,10 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       maxBodyBytes: limits.maxBodyBytes,
       maxBatchMessages: limits.maxBatchMessages,
       nodeId,
+      acks,
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
+      clientShareBundle: options.clientShareBundle,
       admin:
         sampler === undefined || nodes === undefined
           ? undefined
@@ -346,6 +370,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
               maxBodyBytes: limits.maxBodyBytes,
               maxBatchMessages: limits.maxBatchMessages,
               webhooks: dispatcher,
+              acks,
             },
       adminPage: options.adminPage,
       doors,
@@ -428,6 +453,8 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       transports.close();
       for (const door of doors) await door.close?.();
       await hub.close();
+      // Before the webhooks: the coalesced ack events still pending are sent to them.
+      await acks?.close();
       // After the hub: the events of the connections just closed are stored first.
       await dispatcher?.close();
       await webhookQueue?.close();
@@ -497,4 +524,12 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
     },
     closeHub,
   };
+}
+
+/** `deltaNamespaces`, checked: namespace names (no `:`). */
+function checkDeltaNamespaces(namespaces: readonly string[]): readonly string[] {
+  for (const namespace of namespaces)
+    if (typeof namespace !== 'string' || namespace.includes(':'))
+      throw new RangeError('deltaNamespaces must be namespace names (without ":")');
+  return namespaces;
 }

@@ -7,6 +7,8 @@ import type { ConnectionLimiter } from '../transport/connection-limiter.js';
 import type { PollingTransport } from '../transport/polling-transport.js';
 import type { SseTransport } from '../transport/sse-transport.js';
 import type { TransportRegistry } from '../transport/transport-registry.js';
+import type { Acks } from '../acks/acks.js';
+import { ackRoute, acksRoute } from './ack-route.js';
 import { disconnectRoute } from './disconnect-route.js';
 import { eventsRoute } from './events-route.js';
 import { landingRedirectRoute, landingRoute } from './landing-route.js';
@@ -46,8 +48,11 @@ export interface RouteTableParts {
   readonly maxBatchMessages: number;
   /** This node's id in control messages to the other nodes. */
   readonly nodeId: string;
+  /** Client acknowledgements (`POST /api/ack`, `GET /api/acks`); undefined when off. */
+  readonly acks?: Acks | undefined;
   readonly landingPage: string | undefined;
   readonly clientBundle: string | undefined;
+  readonly clientShareBundle?: string | undefined;
   /** The admin API's parts; undefined when it is off (`admin: false`). */
   readonly admin: AdminParts | undefined;
   /** The console's HTML (served at `/admin` when the admin API is on). */
@@ -71,12 +76,15 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['/api/messages', enabled.polling && readRoute(parts.polling, security, 'subscribe', parts.requests)],
     ['/api/history', readRoute(parts.polling, security, 'history', parts.requests)],
     ['/api/presence', presenceRoute(hub, security)],
+    ['/api/ack', parts.acks && ackRoute(parts.acks, security, parts.requests)],
+    ['/api/acks', parts.acks && acksRoute(parts.acks, security)],
     ['/api/disconnect', disconnectRoute(hub, security, parts.transports, parts.nodeId)],
     ['/events', enabled.sse && eventsRoute(parts.sse, security, parts.connections)],
     ['/', parts.landingPage !== undefined && landingRoute(parts.landingPage)],
     // The mount path itself (`/realtime`, never the root's `/`): the landing page is one slash further.
     ['', parts.landingPage !== undefined && landingRedirectRoute],
     ['/sdk/herald-client.js', parts.clientBundle !== undefined && sdkRoute(parts.clientBundle)],
+    ['/sdk/herald-share.js', parts.clientShareBundle !== undefined && sdkRoute(parts.clientShareBundle)],
     ['/ws', enabled.websocket && wsRoute],
     ...(parts.admin === undefined ? [] : adminRoutes(parts.admin)),
     ['/admin', parts.admin !== undefined && parts.adminPage !== undefined && adminPageRoute(parts.adminPage)],

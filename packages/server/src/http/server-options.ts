@@ -1,4 +1,5 @@
 import { DEFAULT_POLL_PRESENCE_GRACE } from '../transport/poller-presence.js';
+import type { AckStore, AckStoreLimits } from '../engine/ack-store.js';
 import type { MercureOptions } from '../mercure/mercure-options.js';
 import type { PusherOptions } from '../pusher/pusher-options.js';
 import { timerMs, timerSeconds } from '../timer-delay.js';
@@ -38,6 +39,18 @@ export interface HeraldOptions extends HistoryOptions {
   readonly broker?: Broker | undefined;
   /** @default a new `MemoryPresenceStore` */
   readonly presence?: PresenceStore | undefined;
+  /**
+   * Where the users' acknowledged positions are kept (the `ack` command, `POST /api/ack`); the
+   * engine's (`RedisAckStore`, `NatsAckStore`, `createSqliteEngine`'s) so every node sees them. The
+   * hub closes it on close. @default a new `MemoryAckStore` with `acks`' limits
+   */
+  readonly ackStore?: AckStore | undefined;
+  /**
+   * Client acknowledgements: the default store's limits (`ttl` seconds, `maxPerChannel` users), and
+   * `webhookInterval`, the ms between two `client_ack` webhook events of one user and channel.
+   * `false`: the `ack` command and `POST /api/ack` are refused (1002, 404). @default on, ttl 604800, maxPerChannel 10000, webhookInterval 1000
+   */
+  readonly acks?: (AckStoreLimits & { readonly webhookInterval?: number | undefined }) | false | undefined;
   /** @default a silent logger */
   readonly logger?: Logger | undefined;
   /** @default the system clock */
@@ -155,10 +168,22 @@ export interface HeraldOptions extends HistoryOptions {
    * `@herald/client`, see `herald`'s `loadClientBundle`); `undefined` answers 404 there.
    */
   readonly clientBundle?: string | undefined;
+  /**
+   * JavaScript served at `GET /sdk/herald-share.js` beside it: the code of the client's
+   * `share: true`, which the bundle imports only when a client asks for it.
+   */
+  readonly clientShareBundle?: string | undefined;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
   readonly positionCheckInterval?: number | undefined;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */
   readonly idempotencyTtl?: number | undefined;
+  /**
+   * Namespaces whose channels send deltas (`''`: channels without a namespace): a client that asks
+   * for them (WebSocket `subscribe` with `delta: true`, SSE and polling `delta=1`) gets each message
+   * after the first as a Fossil delta against the previous one it received, when that is shorter
+   * (docs/protocol.md, "Deltas"). Worth it for channels of large, slowly changing state. @default none
+   */
+  readonly deltaNamespaces?: readonly string[] | undefined;
   /**
    * Serve Prometheus metrics at `GET /metrics` (only with the API key when API keys are configured).
    * @default true

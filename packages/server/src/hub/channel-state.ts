@@ -25,11 +25,14 @@ export class ChannelState {
   last: BrokerMessage | undefined;
   /** A live message arrived since the last position check (a busy channel reveals holes by itself). */
   busy = false;
+  /** Whether the channel's namespace has deltas on: its live messages keep their base (see `HubMessage.base`). */
+  readonly delta: boolean;
   /** Settles once the node's broker subscription for the channel is in place (rejects if it failed). */
   ready: Promise<void>;
 
-  constructor(ready: Promise<void>) {
+  constructor(ready: Promise<void>, delta = false) {
     this.ready = ready;
+    this.delta = delta;
   }
 
   /** No subscription and no listener left: the channel can be released. */

@@ -10,6 +10,12 @@ export class HubMessage implements BrokerMessage {
   readonly offset: number;
   readonly time: number;
   readonly json: string;
+  /**
+   * On a channel with deltas (see `HubOptions.deltaNamespaces`), the message dispatched live just
+   * before this one (offset − 1, same epoch), until the next one is dispatched: what its delta is
+   * taken against (see `messageDelta`). Never a chain: the hub drops the base's own base.
+   */
+  base: HubMessage | undefined;
   #cache: Record<string, unknown> | undefined;
 
   constructor(message: BrokerMessage) {
@@ -18,6 +24,7 @@ export class HubMessage implements BrokerMessage {
     this.offset = message.offset;
     this.time = message.time;
     this.json = message.json;
+    this.base = undefined;
   }
 
   /** The encoding named `key`, built by `encode` on first use and reused afterwards. */

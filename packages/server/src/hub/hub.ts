@@ -9,6 +9,7 @@ import {
   type PresenceMember,
   type PublishResult,
 } from '@herald/protocol';
+import { namespaceOf } from '../auth/permissions.js';
 import type { Broker, PresenceEvent, PresenceStore } from '../engine/broker.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -47,6 +48,12 @@ export interface HubOptions {
    * 0 sends them at once. @default 5000
    */
   readonly presenceDebounce?: number;
+  /**
+   * Namespaces whose channels send deltas (`''`: channels without a namespace): each live message
+   * keeps the one before it, so a subscriber that asked for deltas and received that one gets the
+   * message as a delta against it (see `messageDelta`). @default none
+   */
+  readonly deltaNamespaces?: readonly string[];
 }
 
 /** SHA-256, base64url (43 characters). */
@@ -129,6 +136,7 @@ export class Hub {
   readonly webhooks: WebhookSink | undefined;
   /** The presence and channel webhook events, when wanted (members are then added and removed through it). */
   readonly #presenceWebhooks: PresenceWebhooks | undefined;
+  readonly #deltaNamespaces: ReadonlySet<string>;
   #checking = false;
   #closed = false;
 
@@ -150,6 +158,7 @@ export class Hub {
         for (const listener of this.#controlListeners) listener(payload);
       },
     });
+    this.#deltaNamespaces = new Set(options.deltaNamespaces ?? []);
     this.#idempotencyTtl = options.idempotencyTtl ?? 300;
     if (!Number.isFinite(this.#idempotencyTtl) || this.#idempotencyTtl <= 0)
       throw new RangeError('idempotencyTtl must be a number of seconds > 0');
@@ -163,6 +172,25 @@ export class Hub {
       }, interval);
       this.#positionCheck.unref();
     }
+  }
+
+  /** Whether `channel`'s namespace sends deltas (see `HubOptions.deltaNamespaces`). */
+  deltaFor(channel: string): boolean {
+    return this.#deltaNamespaces.size > 0 && this.#deltaNamespaces.has(namespaceOf(channel));
+  }
+
+  /**
+   * The live message of `channel` at `message`'s position with the same stored JSON, when the hub
+   * still holds it (the last two live messages of a delta channel): its encodings, and its delta,
+   * are built once and shared (a poll answers from a read of the log, not from the live message).
+   */
+  liveMessage(message: HubMessage): HubMessage | undefined {
+    const last = this.#channels.get(message.channel)?.last;
+    if (!(last instanceof HubMessage)) return undefined;
+    const live = last.offset === message.offset ? last : last.base;
+    return live !== undefined && live.offset === message.offset && live.epoch === message.epoch && live.json === message.json
+      ? live
+      : undefined;
   }
 
   /** Number of channels with at least one local subscription or listener. */
@@ -332,16 +360,24 @@ export class Hub {
    * when `start()` is called (after a gap when `since` cannot be resumed from); live messages that
    * arrive meanwhile are held and delivered after the replay, without duplicates. `signed` is passed
    * to the subscriber with every message (see `Subscriber.message`); `info` (any JSON) goes onto the
-   * subscriber's presence member and its join and leave events. The caller checks permissions.
+   * subscriber's presence member and its join and leave events. `delta`: the subscriber applies
+   * deltas; on a channel of a delta namespace (see {@link Hub.deltaFor}) it is told which messages
+   * it may receive as one. The caller checks permissions.
    */
   async subscribe(
     subscriber: Subscriber,
     channel: string,
-    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean; info?: unknown } = {},
+    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean; info?: unknown; delta?: boolean } = {},
   ): Promise<SubscribeOutcome> {
     checkChannel(channel);
     this.#assertOpen();
-    const subscription = new Subscription(channel, subscriber, options.joinLeave === true, options.signed === true);
+    const subscription = new Subscription(
+      channel,
+      subscriber,
+      options.joinLeave === true,
+      options.signed === true,
+      options.delta === true && this.deltaFor(channel),
+    );
     const state = this.#acquire(channel);
     state.subscriptions.add(subscription);
     if (subscription.joinLeave) state.joinLeave++;
@@ -534,14 +570,32 @@ export class Hub {
         // Knowing the end of the log from the start lets the first live hole be repaired too.
         const top = await this.#engineCall(() => this.#broker.position(channel));
         created.top ??= top;
+        if (created.delta) await this.#seedBase(created, channel, top);
       });
-      const created = new ChannelState(ready);
+      const created = new ChannelState(ready, this.deltaFor(channel));
       state = created;
       // A failed subscribe is reported to whoever awaits `ready`; the state is dropped when they detach.
       ready.catch(() => undefined);
       this.#channels.set(channel, state);
     }
     return state;
+  }
+
+  /**
+   * A delta channel starts with its last stored message as the base of the next one, so the first
+   * live message can go as a delta too (a channel that only polls use is taken and released with
+   * each poll). Best effort: without it that message goes in full.
+   */
+  async #seedBase(state: ChannelState, channel: string, top: Position): Promise<void> {
+    if (top.offset === 0) return;
+    try {
+      const { messages } = await this.#broker.read(channel, { since: { epoch: top.epoch, offset: top.offset - 1 }, limit: 1 });
+      const last = messages[0];
+      if (state.last === undefined && last !== undefined && last.epoch === top.epoch && last.offset === top.offset)
+        state.last = new HubMessage(last);
+    } catch (error) {
+      this.#logger.debug({ err: error, channel }, 'delta base not read');
+    }
   }
 
   #detach(subscription: Subscription, state: ChannelState): void {

@@ -129,11 +129,19 @@ export class LiveRepair {
   }
 
   #dispatch(state: ChannelState, stored: BrokerMessage): void {
+    const message = new HubMessage(stored);
+    const previous = state.last;
+    if (state.delta && previous instanceof HubMessage) {
+      // The delta base is the message before, if it is exactly offset − 1; the base's own base goes
+      // (its delta, if anyone needed it, was built while it was dispatched).
+      previous.base = undefined;
+      if (previous.epoch === stored.epoch && previous.offset === stored.offset - 1) message.base = previous;
+    }
     state.top = { epoch: stored.epoch, offset: stored.offset };
-    state.last = stored;
+    // Kept as the HubMessage only where deltas need it (with its cached encodings: two messages per channel).
+    state.last = state.delta ? message : stored;
     state.busy = true;
     this.#observer.dispatched(stored.channel);
-    const message = new HubMessage(stored);
     for (const subscription of state.subscriptions) subscription.receive(message);
     for (const listener of state.listeners) listener(message);
   }

@@ -13,9 +13,11 @@ export interface Subscriber {
   /**
    * `replay` is true for the history a resume asked for (bounded by retention, so never refused as
    * slowness). `signed`: the subscriber may not read the channel's history, so every position it
-   * is given carries the hub's signature (see `Security.resumeFrom`).
+   * is given carries the hub's signature (see `Security.resumeFrom`). `delta`: the subscriber asked
+   * for deltas and received the message just before this one on the channel (offset − 1, same
+   * epoch), so it may be sent as a delta when there is one (`messageDelta`); otherwise in full.
    */
-  message(message: HubMessage, replay: boolean, signed: boolean): void;
+  message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void;
   /**
    * Whether the subscriber can take more replay now. When it says false, the rest of the replay
    * (and what arrived live meanwhile) waits until {@link Subscriber.onReplayRoom} calls back.

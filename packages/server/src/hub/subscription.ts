@@ -20,6 +20,10 @@ const JOIN_LEAVE = 1;
 const SIGNED = 2;
 const CLOSED = 4;
 const STARTED = 8;
+/** The subscriber applies deltas and the channel sends them. */
+const DELTA = 16;
+/** With DELTA: the subscriber received the message at `offset` (full or as a delta), the base of the next. */
+const HAS_BASE = 32;
 
 /**
  * One subscriber on one channel. Until {@link Subscription.start} it buffers live messages (while the
@@ -35,10 +39,15 @@ export class Subscription {
   #catchUp: CatchUp | undefined = { pending: [], pendingAt: 0, replay: [], replayAt: 0 };
   #flags: number;
 
-  constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false) {
+  constructor(channel: string, subscriber: Subscriber, joinLeave: boolean, signed = false, delta = false) {
     this.channel = channel;
     this.subscriber = subscriber;
-    this.#flags = (joinLeave ? JOIN_LEAVE : 0) | (signed ? SIGNED : 0);
+    this.#flags = (joinLeave ? JOIN_LEAVE : 0) | (signed ? SIGNED : 0) | (delta ? DELTA : 0);
+  }
+
+  /** Whether the subscriber may be sent deltas on this channel (it asked, and the namespace sends them). */
+  get delta(): boolean {
+    return (this.#flags & DELTA) !== 0;
   }
 
   /** Whether the subscriber asked for the channel's joins and leaves. */
@@ -124,6 +133,12 @@ export class Subscription {
   }
 
   #forward(message: HubMessage, replay: boolean): void {
+    // A delta only live, right after the message it is taken against, which this subscriber received.
+    const base =
+      (this.#flags & (DELTA | HAS_BASE)) === (DELTA | HAS_BASE) &&
+      !replay &&
+      message.epoch === this.epoch &&
+      message.offset === this.offset + 1;
     if (message.epoch !== this.epoch) {
       this.subscriber.gap(
         {
@@ -149,6 +164,7 @@ export class Subscription {
       );
     }
     this.offset = message.offset;
-    this.subscriber.message(message, replay, this.signed);
+    if ((this.#flags & DELTA) !== 0) this.#flags |= HAS_BASE;
+    this.subscriber.message(message, replay, this.signed, base);
   }
 }

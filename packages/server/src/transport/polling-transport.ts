@@ -24,6 +24,8 @@ import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
+import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
 import { pickCoding, varyOnEncoding } from './accept-encoding.js';
@@ -197,18 +199,31 @@ export class PollingTransport implements Transport {
         const positions = await Promise.all(startNow.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
         for (const [channel, position] of positions) since.set(channel, position);
       }
+      const deltas = pollDeltas(this.#hub, params, channels, asked);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing, poller);
+        return this.#send(res, reads, headers, signing, poller, deltas);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller, deltas);
       }
-      await this.#longPoll(req, res, identity, channels, since ?? new Map<string, Position>(), limit, wait, headers, signing, poller);
+      await this.#longPoll(
+        req,
+        res,
+        identity,
+        channels,
+        since ?? new Map<string, Position>(),
+        limit,
+        wait,
+        headers,
+        signing,
+        poller,
+        deltas,
+      );
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -349,10 +364,11 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
+    deltas?: PollDeltas,
   ): void {
     if (connectionGone(res)) return;
     const extras = poller === undefined ? undefined : (answered: Answered): string => this.#extras(poller, answered);
-    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras), headers);
+    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas), headers);
   }
 
   /**
@@ -365,9 +381,11 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
+    deltas: PollDeltas | undefined,
   ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined) return this.#send(res, [whole], headers, signing, poller);
+    if (signing !== undefined || whole.gap !== undefined || deltas !== undefined)
+      return this.#send(res, [whole], headers, signing, poller, deltas);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -402,6 +420,7 @@ export class PollingTransport implements Transport {
     headers: Record<string, string>,
     signing: Signing | undefined,
     poller: Poller | undefined,
+    deltas: PollDeltas | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
     const slot = this.#options.hold(req, identity);
@@ -433,7 +452,7 @@ export class PollingTransport implements Transport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller);
+      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller, deltas);
       // Not into a response nobody reads: the session's events wait for its next poll.
       if (poller !== undefined && connectionGone(res)) return;
       const body = emptyBody(channels, since, signing);
@@ -482,7 +501,11 @@ export class PollingTransport implements Transport {
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading && !forced) {
         cleanup();
-        const body = signing === undefined ? message.encoded('poll', encodeNext) : signing.encodings.pollNext(message);
+        const signed = signing?.encodings;
+        // A client that holds the message before gets the delta (built once, shared by every such waiter).
+        const held = deltas?.held.get(single!);
+        const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
+        const body = delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
         this.#answer(res, withExtras(body, extras), headers);
         return;
@@ -534,6 +557,7 @@ function responseBody(
   maxBytes: number,
   signing: Signing | undefined,
   extras?: (answered: Answered) => string,
+  deltas?: PollDeltas,
 ): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
@@ -547,7 +571,12 @@ function responseBody(
     positions.set(read.channel, handOut(read.channel, read.position, signing));
     if (read.gap !== undefined) gaps.push(gapFields(read.gap, signed?.signer));
     if (read.more) more = true;
-    if (read.messages.length > 0) messages += (messages === '' ? '' : ',') + messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    if (read.messages.length === 0) continue;
+    const items =
+      deltas?.channels.has(read.channel) === true
+        ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
+        : messagesJson(read.messages, signed?.encodings).slice(1, -1);
+    messages += (messages === '' ? '' : ',') + items;
   }
   const added = extras?.((channel) => positions.get(channel)) ?? '';
   return `{"messages":[${messages}],"cursor":"${encodeCursor(positions)}"${gaps.length > 0 ? `,"gaps":${JSON.stringify(gaps)}` : ''}${more ? ',"more":true' : ''}${added}}`;

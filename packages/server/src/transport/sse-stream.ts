@@ -6,6 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
 import type { CloseReason } from '../webhooks/close-reason.js';
@@ -161,7 +162,8 @@ export class SseStream implements Subscriber, OutboxOwner {
     this.#outbox.close();
   }
 
-  message(message: HubMessage, replay: boolean, signed: boolean): void {
+  message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
+    if (delta === true && this.#delta(message, replay, signed)) return;
     if (signed) return this.#signedMessage(message, replay);
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
     const gzip = this.#gzip;
@@ -174,6 +176,20 @@ export class SseStream implements Subscriber, OutboxOwner {
   }
 
   /** A message to a subscription without `history`: signed position in the id and the envelope. */
+  /** Sends `message` as a delta event when it has a delta; false when it must go in full. */
+  #delta(message: HubMessage, replay: boolean, signed: boolean): boolean {
+    const signer = signed ? this.#owner.signed : undefined;
+    const event = this.#single ? deltaFrames.sseSingle(message, signer) : deltaFrames.sseData(message, signer);
+    if (event === undefined) return false;
+    this.#positions.set(
+      message.channel,
+      signer === undefined ? { epoch: message.epoch, offset: message.offset } : signer.position(message),
+    );
+    if (!this.#single) this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
+    this.#outbox.push(event, replay);
+    return true;
+  }
+
   #signedMessage(message: HubMessage, replay: boolean): void {
     const signed = this.#owner.signed;
     this.#positions.set(message.channel, signed.position(message));

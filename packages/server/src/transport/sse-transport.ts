@@ -122,6 +122,8 @@ export class SseTransport implements SseStreamOwner, Transport {
     }
     const { channels: asked, since } = query.value;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
+    // The client applies `delta` events (channels of namespaces with deltas on; docs/protocol.md).
+    const delta = params.get('delta') === '1' || params.get('delta') === 'true';
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
@@ -162,7 +164,7 @@ export class SseTransport implements SseStreamOwner, Transport {
     const outcomes: SubscribeOutcome[] = [];
     try {
       for (const { channel, since: from, signed, info } of channels) {
-        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed, info });
+        const outcome = await this.#hub.subscribe(stream, channel, { since: from, joinLeave, signed, info, delta });
         outcomes.push(outcome);
         stream.subscriptions.push(outcome.subscription);
         positions.set(channel, signed ? this.cursors.sign(channel, outcome.position) : outcome.position);

@@ -14,6 +14,7 @@ import {
   type ServerFrame,
   type WireError,
 } from '@herald/protocol';
+import type { Acks } from '../acks/acks.js';
 import { HeraldError, toWireError } from '../errors.js';
 import { callRpc } from '../hooks/call-rpc.js';
 import { SessionHookSlots } from '../hooks/session-hook-slots.js';
@@ -32,6 +33,7 @@ import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '..
 import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
 import { messagesJson } from './messages-json.js';
+import { deltaFrames } from './delta-frames.js';
 import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
@@ -78,6 +80,8 @@ export interface WsContext {
   readonly signed: SignedEncodings;
   /** The frames of sessions that negotiated permessage-deflate; `undefined` when compression is off. */
   readonly deflate: WsDeflate | undefined;
+  /** The hub's client acknowledgements (the `ack` command). */
+  readonly acks?: Acks | undefined;
 }
 
 /** Takes one of a user's connection slots (released once the session ends), or says why not. */
@@ -244,7 +248,11 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#ws.ping();
   }
 
-  message(message: HubMessage, replay: boolean, signed: boolean): void {
+  message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
+    if (delta === true) {
+      const frame = deltaFrames.wsFrame(message, signed ? this.#context.signed : undefined);
+      if (frame !== undefined) return this.#outbox.push(frame, replay);
+    }
     const deflate = this.#deflate;
     if (deflate !== undefined) this.#outbox.push(signed ? deflate.signedMessage(message) : deflate.message(message), replay);
     else if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
@@ -358,7 +366,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
         // Joins and leaves name the channel's members: the same right as reading its presence.
         if (command.joinLeave === true) security.permissions.check(this.#identity, 'presence', command.channel);
         const since = security.resumeFrom(this.#identity, command.channel, command.since);
-        return this.#subscribe(command.id, command.channel, since, command.joinLeave === true);
+        return this.#subscribe(command.id, command.channel, since, command.joinLeave === true, command.delta === true);
       }
       case 'unsubscribe':
         return this.#unsubscribe(command.id, command.channel);
@@ -383,6 +391,15 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       case 'presence':
         this.#reply(command.id, { channel: command.channel, members: await this.#context.hub.presence(command.channel) });
         return;
+      case 'ack': {
+        const acks = this.#context.acks;
+        if (acks === undefined) throw new HeraldError(ErrorCode.UnknownCommand, 'acks are not enabled on this hub');
+        const subscribed = this.#entryList().some((e) => e.channel === command.channel && !isPending(e));
+        const context = { transport: 'websocket', client: this.client } as const;
+        const position = { epoch: command.epoch, offset: command.offset };
+        this.#reply(command.id, await acks.ack(this.#identity, command.channel, position, { context, subscribed }));
+        return;
+      }
       case 'rpc': {
         const context = { transport: 'websocket', client: this.client } as const;
         const identity = this.#identity;
@@ -393,7 +410,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     }
   }
 
-  async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean): Promise<void> {
+  async #subscribe(id: CommandId, channel: string, since: Position | undefined, joinLeave: boolean, delta: boolean): Promise<void> {
     const entries = this.#entryList();
     if (entries.some((e) => e.channel === channel)) throw new HeraldError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     if (entries.length >= this.#context.limits.maxChannels) {
@@ -412,7 +429,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       const ask = () => subscribeInfo(security, identity, this.#hookContext(), channel);
       const info = hookDecides(security, identity, 'subscribe', channel) ? await this.#hookSlots.run(ask) : await ask();
       if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
-      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info });
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info, delta });
     } catch (error) {
       this.#remove(pending);
       throw error;
@@ -425,7 +442,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     const cursor = signed
       ? signedCursor(channel, outcome.position, this.#context.security.cursors)
       : encodePosition(channel, outcome.position);
-    this.#reply(id, { channel, position: outcome.position, cursor });
+    // `delta: true` tells a client that asked that this channel may send it deltas.
+    this.#reply(id, { channel, position: outcome.position, cursor, ...(outcome.subscription.delta && { delta: true }) });
     outcome.start();
   }
 

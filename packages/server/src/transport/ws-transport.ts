@@ -14,6 +14,7 @@ import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { acceptDeflateOffer, inflateSynchronously, WsDeflate } from './ws-deflate.js';
+import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
 /** Options of {@link WsTransport}. */
@@ -28,6 +29,8 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly onSlowConsumer?: () => void;
   /** permessage-deflate, when `compression.websocket` is on. @default off */
   readonly compression?: CompressionSettings | undefined;
+  /** The hub's client acknowledgements (the `ack` command); without it `ack` is refused (1002). */
+  readonly acks?: Acks | undefined;
 }
 
 /**
@@ -63,6 +66,7 @@ export class WsTransport implements Transport {
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
       signed,
       deflate: compression === undefined ? undefined : new WsDeflate(compression, signed),
+      acks: options.acks,
     };
     // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
     this.#wss = new WebSocketServer({

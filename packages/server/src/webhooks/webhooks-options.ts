@@ -9,7 +9,11 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   'presence_leave',
   'client_publish',
   'connection_closed',
+  'client_ack',
 ];
+
+/** The event types sent when `webhooks.events` is not set: every type but the opt-in `client_ack`. */
+export const DEFAULT_WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = WEBHOOK_EVENT_TYPES.filter((t) => t !== 'client_ack');
 
 /** Webhooks: events POSTed to the app in signed batches, at least once, from a queue in the engine. */
 export interface WebhooksOptions {
@@ -17,7 +21,7 @@ export interface WebhooksOptions {
   readonly url: string;
   /** Secrets (16+ characters) signing every request (may be the hooks' secrets); the first is current, all are sent. */
   readonly secrets: readonly string[];
-  /** The event types sent; the others are not even recorded. @default every type */
+  /** The event types sent; the others are not even recorded. @default every type but `client_ack` (opt-in) */
   readonly events?: readonly WebhookEventType[] | undefined;
   /** Most events in one request (fewer when their JSON passes `maxBatchBytes`). 1 to 1000. @default 100 */
   readonly batchSize?: number | undefined;
@@ -94,7 +98,7 @@ export function resolveWebhooks(options: WebhooksOptions): ResolvedWebhooks {
   const secrets = Array.isArray(given) ? (given as unknown[]).filter((s): s is string => typeof s === 'string' && s.length >= 16) : [];
   if (!Array.isArray(given) || secrets.length === 0 || secrets.length !== given.length)
     throw new TypeError('webhooks.secrets must list at least one secret of 16 or more characters');
-  const listed: unknown = options.events ?? WEBHOOK_EVENT_TYPES;
+  const listed: unknown = options.events ?? DEFAULT_WEBHOOK_EVENT_TYPES;
   if (!Array.isArray(listed) || listed.some((t) => !WEBHOOK_EVENT_TYPES.includes(t as WebhookEventType)))
     throw new TypeError(`webhooks.events must list event types among ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   const timeout = timerMs('webhooks.timeout', options.timeout, 10_000, 1, 600_000);

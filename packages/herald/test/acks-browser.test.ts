@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ALLOW_ALL, createHeraldServer, JwtAuthenticator, Permissions, silentLogger, type HeraldServer } from '@herald/server';
+import { eventually } from '@herald/testkit';
+import { SignJWT } from 'jose';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClientBundle } from '../src/landing-page.js';
+import { launchChromium, WAIT_MS } from './demo-page.js';
+
+// The SDK's `ack: 'auto'` in Debian's Chromium, with the browser bundle, on each transport: the
+// messages a page's handler processed show up as the user's acknowledged position in GET /api/acks,
+// in a handful of acks rather than one per message.
+
+type TransportName = 'websocket' | 'sse' | 'polling';
+
+const SECRET = 'acks-browser-test-secret-0123456789abcdef';
+const API_KEY = 'b'.repeat(32);
+const bundle = loadClientBundle();
+let browser: Browser;
+let server: HeraldServer;
+let url: string;
+
+beforeAll(async () => {
+  if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
+  server = createHeraldServer({
+    logger: silentLogger,
+    security: {
+      authenticator: new JwtAuthenticator({ secret: SECRET }),
+      apiKeys: [API_KEY],
+      permissions: new Permissions({}, ALLOW_ALL),
+    },
+    routes: (req: IncomingMessage, res: ServerResponse, at: URL) => {
+      if (at.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+      res.end(bundle);
+      return true;
+    },
+  });
+  url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function acked(channel: string, user: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/api/acks?channel=${channel}&user=${user}`, { headers: { 'x-herald-key': API_KEY } });
+  return ((await res.json()) as { acks: { offset: number }[] }).acks[0]?.offset;
+}
+
+describe.each<TransportName>(['websocket', 'sse', 'polling'])('ack: auto in Chromium over %s', (transport) => {
+  it('acknowledges what the page processed, coalesced', async () => {
+    const user = `browser-${transport}`;
+    const channel = `acks:${transport}-${Date.now()}`;
+    const token = await new SignJWT({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    const page: Page = await browser.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      const acks: number[] = [];
+      page.on('websocket', (socket) =>
+        socket.on('framesent', (frame) => {
+          const sent = JSON.parse(String(frame.payload)) as { type: string; offset: number };
+          if (sent.type === 'ack') acks.push(sent.offset);
+        }),
+      );
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/api/ack')
+          acks.push((JSON.parse(request.postData() ?? '{}') as { offset: number }).offset);
+      });
+      // A document the hub serves, so its WebSocket to 127.0.0.1 is same-origin.
+      await page.goto(`${url}/healthz`);
+      await page.addScriptTag({
+        type: 'module',
+        content: `
+          import { createClient } from '/sdk/herald-client.js';
+          const client = createClient({ url: location.origin, transports: ['${transport}'], token: '${token}', pollWait: 5, ackInterval: 100 });
+          window.seen = [];
+          window.state = '';
+          const sub = client.subscribe('${channel}', (m) => { window.seen.push(m.offset); }, { ack: 'auto' });
+          sub.on('state', (s) => (window.state = s));
+        `,
+      });
+      await page.waitForFunction(`window.state === 'subscribed'`, undefined, { timeout: WAIT_MS });
+      const res = await fetch(`${url}/api/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-herald-key': API_KEY },
+        body: JSON.stringify({ messages: Array.from({ length: 50 }, (_, i) => ({ channel, data: i })) }),
+      });
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+      await page.waitForFunction('window.seen.length === 50', undefined, { timeout: WAIT_MS });
+      await eventually(async () => (await acked(channel, user)) === 50, 'the hub to show offset 50', {
+        timeoutMs: WAIT_MS,
+        intervalMs: 50,
+      });
+      expect(acks.at(-1)).toBe(50);
+      expect(acks.length).toBeLessThan(10);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
