@@ -40,6 +40,15 @@ export class SseGzip {
     this.#signed = signed;
   }
 
+  /** The segment of a chunk shared by many streams (a delta event), built once and kept with it. */
+  shared(plain: Buffer): Buffer {
+    let segment = this.#shared.get(plain);
+    if (segment === undefined) this.#shared.set(plain, (segment = this.segment(plain)));
+    return segment;
+  }
+
+  readonly #shared = new WeakMap<Buffer, Buffer>();
+
   /** The segment of any other chunk (built for one stream). */
   segment(plain: Buffer): Buffer {
     return plain === SSE_HEARTBEAT ? HEARTBEAT_SEGMENT : gzipSegment(plain, this.threshold, this.level);
@@ -185,8 +194,9 @@ export class SseStream implements Subscriber, OutboxOwner {
       message.channel,
       signer === undefined ? { epoch: message.epoch, offset: message.offset } : signer.position(message),
     );
-    if (!this.#single) this.#outbox.push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
-    this.#outbox.push(event, replay);
+    if (!this.#single) this.#push(Buffer.from(`id: ${encodeCursor(this.#positions)}\n`), replay);
+    // Through #push: on a gzip stream every byte must be a segment. The event is shared, so is its segment.
+    this.#push(event, replay, this.#gzip?.shared(event));
     return true;
   }
 

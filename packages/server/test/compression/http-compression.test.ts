@@ -97,6 +97,28 @@ describe('gzip on SSE streams', () => {
     await sse.ended;
   });
 
+  it('carries delta events inside the gzip stream (one and several channels)', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    for (const query of ['channel=dash:one&delta=1', 'channel=dash:a&channel=dash:b&delta=1']) {
+      const channel = query.includes('dash:one') ? 'dash:one' : 'dash:a';
+      const res = await request(`${hub.url}/events?${query}`, 'gzip');
+      expect(res.headers['content-encoding']).toBe('gzip');
+      const sse = new GzipSse(res);
+      await sse.until(() => sse.text.includes('event: ready'));
+      const frames = (): any[] =>
+        sse.text
+          .split('\n\n')
+          .filter((e) => e.includes('data: ') && !e.includes('event: '))
+          .map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)));
+      for (let i = 0; i < 4; i++) {
+        await hub.server.hub.publish(channel, { ...big, at: i });
+        await sse.until(() => frames().length === i + 1);
+      }
+      expect(frames().map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
+      res.destroy();
+    }
+  });
+
   it('writes the same compressed bytes of a message to every gzip stream', async () => {
     hub = await startTestHub();
     const streams = await Promise.all([1, 2].map(async () => request(`${hub!.url}/events?channel=same`, 'gzip')));
