@@ -61,6 +61,13 @@ export interface ClientOptions {
   readonly fallbackDelay?: number;
   /** Seconds the hub holds a long poll. @default 25 */
   readonly pollWait?: number;
+  /**
+   * Node (`@herald/client/node`, `ws`): offer WebSocket permessage-deflate, so the hub sends
+   * messages of 256 bytes and more compressed (docs/client.md#compression). Browsers always offer
+   * it, whatever this says; SSE and polling take gzip/br from the runtime's `Accept-Encoding`.
+   * @default false
+   */
+  readonly compression?: boolean;
   /** WebSocket implementation. @default globalThis.WebSocket */
   readonly WebSocket?: unknown;
   /** EventSource implementation. @default globalThis.EventSource */

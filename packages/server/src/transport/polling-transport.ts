@@ -30,6 +30,9 @@ import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
+import { pickCoding, varyOnEncoding } from './accept-encoding.js';
+import type { CompressionSettings } from './compression-options.js';
+import { compressBody } from './http-compression.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { PollerPresence, PollerSession } from './poller-presence.js';
@@ -53,6 +56,8 @@ export interface PollingTransportOptions {
   readonly clock: Clock;
   /** Takes a connection slot for a request about to be held, or says why not. */
   readonly hold: (req: IncomingMessage, identity: Identity) => ConnectionSlot | Refusal;
+  /** gzip or br for clients that accept it, when `compression.http` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
   /** The polling sessions that are presence members (polls with `session`); none: `session` is ignored. */
   readonly presence?: PollerPresence | undefined;
 }
@@ -263,12 +268,7 @@ export class PollingTransport implements Transport {
           recent.push(`{"channel":${JSON.stringify(channel)},"offset":${m.offset},"time":${m.time},"cursor":"${before}"}`);
         }
       }
-      sendBounded(
-        res,
-        `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`,
-        headers,
-        this.#options.sendQueueBytes,
-      );
+      this.#answer(res, `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`, headers);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -317,6 +317,26 @@ export class PollingTransport implements Transport {
   /** Nothing to drop: held requests are plain HTTP requests, cut with their connections. */
   dropAll(): void {}
 
+  /**
+   * Sends an answer (bounded like every answer on the connection), compressed with br or gzip when
+   * HTTP compression is on, the request accepts one and the body has at least `threshold` bytes.
+   * A shared body (a message's answer, a kept one) is compressed once per coding ({@link compressBody}).
+   */
+  #answer(res: ServerResponse, body: string | Buffer, headers: Record<string, string>): void {
+    const compression = this.#options.compression;
+    if (compression?.http !== true) {
+      sendBounded(res, body, headers, this.#options.sendQueueBytes);
+      return;
+    }
+    const vary = varyOnEncoding(headers);
+    const coding = pickCoding(res.req.headers['accept-encoding'], true);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const compressed =
+      coding === undefined || bytes.length < compression.threshold ? undefined : compressBody(bytes, coding, compression.level);
+    if (compressed === undefined) sendBounded(res, bytes, vary, this.#options.sendQueueBytes);
+    else sendBounded(res, compressed, { ...vary, 'Content-Encoding': coding! }, this.#options.sendQueueBytes);
+  }
+
   /** Answers every held request now with what it has (shutdown). */
   close(): void {
     for (const waiting of this.#waiting) waiting.finish();
@@ -358,12 +378,7 @@ export class PollingTransport implements Transport {
   ): void {
     if (connectionGone(res)) return;
     const extras = poller === undefined ? undefined : (answered: Answered): string => this.#extras(poller, answered);
-    sendBounded(
-      res,
-      responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas, compact),
-      headers,
-      this.#options.sendQueueBytes,
-    );
+    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas, compact), headers);
   }
 
   /**
@@ -391,7 +406,7 @@ export class PollingTransport implements Transport {
       this.#answers.set(read, body);
     }
     const extras = this.#extras(poller, (channel) => (channel === read.channel ? read.position : undefined));
-    sendBounded(res, withExtras(body, extras), headers, this.#options.sendQueueBytes);
+    this.#answer(res, withExtras(body, extras), headers);
   }
 
   #readAll(
@@ -453,14 +468,13 @@ export class PollingTransport implements Transport {
       // Not into a response nobody reads: the session's events wait for its next poll.
       if (poller !== undefined && connectionGone(res)) return;
       const body = emptyBody(channels, since, signing);
-      sendBounded(
+      this.#answer(
         res,
         withExtras(
           body,
           this.#extras(poller, (channel) => since.get(channel)),
         ),
         headers,
-        this.#options.sendQueueBytes,
       );
     };
     const expire = (): void => {
@@ -508,7 +522,7 @@ export class PollingTransport implements Transport {
             ? compactPollNext(message, 0, variantOf(false, signed !== undefined), signed)
             : (delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
-        sendBounded(res, withExtras(body, extras), headers, this.#options.sendQueueBytes);
+        this.#answer(res, withExtras(body, extras), headers);
         return;
       }
       check();

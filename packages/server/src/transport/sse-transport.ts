@@ -17,7 +17,9 @@ import { readFormatQuery } from '../http/format-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { nextSessionId } from './session-id.js';
-import { SseStream, type SseStreamOwner } from './sse-stream.js';
+import { SseGzip, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { pickCoding, varyOnEncoding } from './accept-encoding.js';
+import type { CompressionSettings } from './compression-options.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
 
@@ -42,6 +44,8 @@ export interface SseTransportOptions {
   readonly retry: number;
   /** Told when a stream is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** gzip for clients that accept it, when `compression.http` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
 }
 
 /** A channel a stream may have: where it starts, whether its positions are signed, its presence info. */
@@ -69,11 +73,14 @@ export class SseTransport implements SseStreamOwner, Transport {
   readonly #clock: Clock;
   readonly cursors: CursorSigner;
   readonly signed: SignedEncodings;
+  /** The shared gzip segments; `undefined` when HTTP compression is off. */
+  readonly #gzip: SseGzip | undefined;
 
   constructor(hub: Hub, options: SseTransportOptions, logger: Logger, security: Security, clock: Clock) {
     this.#security = security;
     this.cursors = security.cursors;
     this.signed = signedEncodings(security.cursors);
+    this.#gzip = options.compression?.http === true ? new SseGzip(options.compression, this.signed) : undefined;
     this.#clock = clock;
     this.#hub = hub;
     this.#options = options;
@@ -147,6 +154,8 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const positions = new Map<string, CursorEntry>();
+    // gzip only: a stream is one gzip member built from shared segments (see sse-gzip.ts); br has no such form.
+    const gzip = this.#gzip !== undefined && pickCoding(req.headers['accept-encoding'], false) === 'gzip' ? this.#gzip : undefined;
     const stream = new SseStream(
       res,
       identity.user,
@@ -157,6 +166,7 @@ export class SseTransport implements SseStreamOwner, Transport {
       this.#clock.now(),
       session,
       refs,
+      gzip,
     );
     const outcomes: SubscribeOutcome[] = [];
     try {
@@ -178,7 +188,8 @@ export class SseTransport implements SseStreamOwner, Transport {
       'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
-      ...headers,
+      ...(gzip !== undefined && { 'Content-Encoding': 'gzip' }),
+      ...(this.#gzip === undefined ? headers : varyOnEncoding(headers)),
     });
     // The `ready` event (ignored by onmessage) carries the starting cursor as its id, so a reconnect
     // before the first message still resumes from here, and tells a client the stream is not buffered.

@@ -1,3 +1,8 @@
+/** First byte of an unfragmented text frame: FIN + text opcode. */
+const TEXT = 0x81;
+/** First byte of an unfragmented text frame compressed with permessage-deflate: FIN + RSV1 + text opcode (RFC 7692 §6). */
+const DEFLATED_TEXT = 0xc1;
+
 /**
  * Builds one unmasked, final WebSocket text frame (RFC 6455 §5.2) holding `text`, as the server
  * sends it. Built once per message, the same Buffer is written to every subscribed socket.
@@ -5,8 +10,16 @@
 export function wsTextFrame(text: string): Buffer {
   const length = Buffer.byteLength(text);
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
-  const at = writeHeader(frame, 0x81, length); // FIN + text opcode
+  const at = writeHeader(frame, TEXT, length);
   frame.write(text, at, 'utf8');
+  return frame;
+}
+
+/** An unmasked, final text frame whose payload is `payload`, compressed by permessage-deflate (RSV1 set). */
+export function wsDeflatedFrame(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
+  const at = writeHeader(frame, DEFLATED_TEXT, payload.length);
+  payload.copy(frame, at);
   return frame;
 }
 

@@ -42,6 +42,7 @@ import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
 import type { ConnectionInfo } from './transport.js';
 import { JSON_WIRE, type WsWire } from './ws-wire.js';
+import { PERMESSAGE_DEFLATE, type WsDeflate } from './ws-deflate.js';
 import { clientPublisher, emitConnectionClosed } from '../webhooks/client-events.js';
 import { closeReason } from '../webhooks/close-reason.js';
 
@@ -75,6 +76,8 @@ export interface WsContext {
   readonly commands: RateLimiter;
   /** The encodings of subscriptions without `history` (signed positions). */
   readonly signed: SignedEncodings;
+  /** The frames of sessions that negotiated permessage-deflate; `undefined` when compression is off. */
+  readonly deflate: WsDeflate | undefined;
   /** The hub's client acknowledgements (the `ack` command). */
   readonly acks?: Acks | undefined;
 }
@@ -145,6 +148,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   #reported = false;
   /** The session's frame format: JSON, `herald.compact` or `herald.msgpack`. */
   readonly #wire: WsWire;
+  /** Set when the session negotiated permessage-deflate. */
+  readonly #deflate: WsDeflate | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
   constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
@@ -158,6 +163,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.since = context.clock.now();
     const { limits, security } = context;
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
+    this.#deflate = context.deflate !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE) ? context.deflate : undefined;
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
@@ -251,8 +257,15 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       const frame = deltaFrames.wsFrame(message, signed ? this.#context.signed : undefined);
       if (frame !== undefined) return this.#outbox.push(frame, replay);
     }
+    const deflate = this.#deflate;
+    // JSON with deflate: the message's compressed frame, cached on it; other formats' text frames
+    // are compressed once per frame (see WsDeflate.wrap).
+    if (deflate !== undefined && this.#wire === JSON_WIRE) {
+      this.#outbox.push(signed ? deflate.signedMessage(message) : deflate.message(message), replay);
+      return;
+    }
     const frame = this.#wire.message(message, signed, this.#context.signed);
-    if (frame !== undefined) this.#outbox.push(frame, replay);
+    if (frame !== undefined) this.#outbox.push(deflate === undefined ? frame : deflate.wrap(frame), replay);
   }
 
   replayRoom(): boolean {
@@ -273,7 +286,12 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   #send(frame: ServerFrame): void {
-    this.#outbox.push(this.#wire.frame(frame));
+    this.#outbox.push(this.#frame(this.#wire.frame(frame)));
+  }
+
+  /** `frame` as sent: compressed when the session deflates and it is a text frame large enough. */
+  #frame(frame: Buffer): Buffer {
+    return this.#deflate === undefined ? frame : this.#deflate.frame(frame);
   }
 
   #reply(id: CommandId, result: CommandResult): void {
@@ -371,7 +389,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
           ...(read.gap && { gaps: [read.gap] }),
           ...(read.more && { more: true }),
         };
-        this.#outbox.push(this.#wire.history({ type: 'reply', id: command.id, ...fields }, read.messages));
+        this.#outbox.push(this.#frame(this.#wire.history({ type: 'reply', id: command.id, ...fields }, read.messages)));
         return;
       }
       case 'presence':
