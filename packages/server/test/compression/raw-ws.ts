@@ -29,7 +29,7 @@ export class RawWs {
     this.#socket = socket;
   }
 
-  static async connect(port: number, extensions?: string): Promise<RawWs> {
+  static async connect(port: number, extensions?: string, protocol?: string): Promise<RawWs> {
     const socket = connect(port, '127.0.0.1');
     const client = new RawWs(socket);
     await new Promise<void>((resolve, reject) => {
@@ -39,7 +39,8 @@ export class RawWs {
     const key = randomBytes(16).toString('base64');
     socket.write(
       `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
-        `Sec-WebSocket-Version: 13\r\n${extensions === undefined ? '' : `Sec-WebSocket-Extensions: ${extensions}\r\n`}\r\n`,
+        `Sec-WebSocket-Version: 13\r\n${extensions === undefined ? '' : `Sec-WebSocket-Extensions: ${extensions}\r\n`}` +
+        `${protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${protocol}\r\n`}\r\n`,
     );
     await new Promise<void>((resolve, reject) => {
       let head = Buffer.alloc(0);
@@ -110,14 +111,17 @@ export class RawWs {
     return this.frames;
   }
 
-  /** Sends a masked text frame; `compress`: deflate it and set RSV1; `payload` replaces the data's bytes as sent. */
-  send(text: string, options: { compress?: boolean; payload?: Buffer } = {}): void {
+  /**
+   * Sends a masked text frame; `compress`: deflate it and set RSV1; `payload` replaces the data's
+   * bytes as sent; `binary`: a binary frame instead.
+   */
+  send(text: string, options: { compress?: boolean; payload?: Buffer; binary?: boolean } = {}): void {
     let payload: Buffer = Buffer.from(text);
-    let first = 0x81;
+    let first = options.binary === true ? 0x82 : 0x81;
     if (options.compress === true) {
       const compressed = deflateRawSync(payload, { finishFlush: constants.Z_SYNC_FLUSH });
       payload = compressed.subarray(0, compressed.length - 4);
-      first = 0xc1;
+      first |= 0x40;
     }
     if (options.payload !== undefined) payload = options.payload;
     const mask = randomBytes(4);
