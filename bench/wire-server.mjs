@@ -9,10 +9,12 @@ const { createHeraldServer } = await import(entry);
 
 let herald;
 
-function rss() {
+/** RSS, and the JS heap plus memory outside it (buffers, zlib), after two full collections. */
+function memory() {
   globalThis.gc?.();
   globalThis.gc?.();
-  return process.memoryUsage().rss;
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heap: heapUsed + external };
 }
 
 serve({
@@ -35,7 +37,7 @@ serve({
     const used = process.cpuUsage();
     return used.user + used.system;
   },
-  rss: () => rss(),
+  memory: () => memory(),
   connections: () => herald.stats(),
   async stop() {
     await herald.close();

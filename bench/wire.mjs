@@ -320,18 +320,23 @@ async function measure(hub, port, variantName, payload, run) {
   }
 }
 
-/** Hub RSS per connection of `variant`, after each connection received a few messages. */
-async function memoryPerConnection(hub, port, variantName) {
+/** Hub memory per connection of `variant` (RSS, and heap + external), after each connection received a few messages. */
+async function memoryPerConnection(hub, port, variantName, run) {
   const variant = VARIANTS[variantName];
-  const channel = `${variant.namespace ?? 'bench'}:mem-${variantName}`;
-  const before = await hub.request('rss');
+  const channel = `${variant.namespace ?? 'bench'}:mem-${variantName}-${run}`;
+  const before = await hub.request('memory');
   const subs = await connect(port, channel, variant, memoryConnections);
   try {
     await hub.request('publish', { channel, payload: 'dashboard', count: 3, from: 0 });
     await until(() => subs.every((s) => s.delivered === 3), 60_000, 'the memory run messages');
     await sleep(500);
-    const after = await hub.request('rss');
-    return { variant: variantName, connections: memoryConnections, bytesPerConnection: (after - before) / memoryConnections };
+    const after = await hub.request('memory');
+    return {
+      variant: variantName,
+      connections: memoryConnections,
+      rssPerConnection: (after.rss - before.rss) / memoryConnections,
+      heapPerConnection: (after.heap - before.heap) / memoryConnections,
+    };
   } finally {
     for (const sub of subs) sub.close();
     await sleep(500);
@@ -354,11 +359,15 @@ for (let run = 1; run <= runs; run++) {
       }
     }
     if (memoryConnections > 0) {
+      // A first round nobody reads: the process's allocators grow once, not inside the first variant's reading.
+      await memoryPerConnection(hub, port, memoryVariants[0], 0);
       for (const name of memoryVariants) {
         process.stderr.write(`run ${run}/${runs} memory ${name} …`);
-        const reading = await memoryPerConnection(hub, port, name);
+        const reading = await memoryPerConnection(hub, port, name, run);
         memory.push(reading);
-        process.stderr.write(` ${(reading.bytesPerConnection / 1024).toFixed(1)} KiB/connection\n`);
+        process.stderr.write(
+          ` heap ${(reading.heapPerConnection / 1024).toFixed(1)} KiB, RSS ${(reading.rssPerConnection / 1024).toFixed(1)} KiB per connection\n`,
+        );
       }
     }
   } finally {
@@ -385,10 +394,14 @@ for (const payload of payloads) {
     });
   }
 }
-const memoryRows = memoryVariants.map((name) => ({
-  variant: name,
-  bytesPerConnection: median(memory.filter((m) => m.variant === name).map((m) => m.bytesPerConnection)),
-}));
+const memoryRows = memoryVariants.map((name) => {
+  const mine = memory.filter((m) => m.variant === name);
+  return {
+    variant: name,
+    heapPerConnection: median(mine.map((m) => m.heapPerConnection)),
+    rssPerConnection: median(mine.map((m) => m.rssPerConnection)),
+  };
+});
 
 let table = `| payload | variant | bytes/delivery | vs JSON on its transport | hub CPU µs/delivery | deliveries per hub CPU-second |\n| --- | --- | --- | --- | --- | --- |\n`;
 for (const row of rows) {
@@ -397,9 +410,9 @@ for (const row of rows) {
   table += `| ${row.payload} | ${row.variant} | ${row.bytesPerDelivery.toFixed(1)} | ${ratio} | ${row.cpuUsPerDelivery.toFixed(2)} | ${Math.round(1e6 / row.cpuUsPerDelivery).toLocaleString('en')} |\n`;
 }
 if (memoryConnections > 0) {
-  table += `\n| variant | hub RSS per connection (${memoryConnections} connections) |\n| --- | --- |\n`;
-  for (const row of memoryRows)
-    table += `| ${row.variant} | ${row.bytesPerConnection === null ? '—' : (row.bytesPerConnection / 1024).toFixed(1) + ' KiB'} |\n`;
+  const kib = (bytes) => (bytes === null ? '—' : `${(bytes / 1024).toFixed(1)} KiB`);
+  table += `\n| variant | hub heap + external per connection | hub RSS per connection (${memoryConnections} connections) |\n| --- | --- | --- |\n`;
+  for (const row of memoryRows) table += `| ${row.variant} | ${kib(row.heapPerConnection)} | ${kib(row.rssPerConnection)} |\n`;
 }
 process.stdout.write(
   `\n${subscribers} subscribers, ${messages} messages per run ${interval} ms apart, medians of ${runs} runs\n\n${table}`,
