@@ -20,6 +20,8 @@ export default defineConfig({
       '@herald/nats': src('nats'),
       '@herald/testkit': src('testkit'),
       '@herald/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
+      '@herald/client/compact': fileURLToPath(new URL('./packages/client/src/compact.ts', import.meta.url)),
+      '@herald/client/msgpack': fileURLToPath(new URL('./packages/client/src/msgpack.ts', import.meta.url)),
       '@herald/client/outbox': fileURLToPath(new URL('./packages/client/src/outbox.ts', import.meta.url)),
       '@herald/client': src('client'),
       '@herald/react': src('react'),

@@ -7,6 +7,8 @@
 // - herald-share.js (/sdk/herald-share.js): the code of `createClient({ share: true })`, which the
 //   client imports only when asked, so that clients that do not share pay nothing for it; it imports
 //   the client and its error class from ./herald-client.js, like the outbox.
+// - the frame formats (`@herald/client/compact`, `@herald/client/msgpack`) as herald-compact.js and
+//   herald-msgpack.js: standalone, imported only by a page that passes one as `format`.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +16,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${root}packages/client/dist/herald-client.js`;
 export const OUTBOX_BUNDLE = `${root}packages/client/dist/herald-outbox.js`;
 export const SHARE_BUNDLE = `${root}packages/client/dist/herald-share.js`;
+/** The frame formats' bundles, by entry. */
+export const FORMAT_BUNDLES = {
+  compact: `${root}packages/client/dist/herald-compact.js`,
+  msgpack: `${root}packages/client/dist/herald-msgpack.js`,
+};
 
 /** Resolves the outbox's imports of the client's own modules to the client bundle beside it. */
 const fromClientBundle = {
@@ -58,6 +65,9 @@ export async function bundleClient() {
     outfile: SHARE_BUNDLE,
     plugins: [shareFromClientBundle],
   });
+  for (const [entry, outfile] of Object.entries(FORMAT_BUNDLES)) {
+    await build({ ...common, entryPoints: [`${root}packages/client/src/${entry}.ts`], outfile });
+  }
   return BUNDLE;
 }
 

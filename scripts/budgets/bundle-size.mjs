@@ -9,8 +9,12 @@ import { shareChunk } from '../bundle-client.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Budget for @herald/client: 8 KB (8,192 bytes) minified + gzip. */
-export const CLIENT_BUDGET_BYTES = 8 * 1024;
+/**
+ * Budget for @herald/client: 10 KB (10,240 bytes) minified + gzip. It was 8 KB until the core took
+ * acknowledgements, presence on polling, and the hooks of the separate entries (frame formats,
+ * outbox, shared connection, deltas), whose own code stays out of it (BENCHMARKS.md "Client budgets").
+ */
+export const CLIENT_BUDGET_BYTES = 10 * 1024;
 
 const entries = {
   '@herald/client': `export { createClient } from '${root}packages/client/src/index.ts';`,

@@ -26,6 +26,7 @@ import { SseTransport } from './transports/sse.js';
 import type { Link, Transport } from './transports/transport.js';
 import { rpcOverHttp } from './transports/http.js';
 import { WebSocketTransport } from './transports/websocket.js';
+import type { WireFormat } from './wire-format.js';
 import type {
   ChannelMap,
   ClientState,
@@ -60,12 +61,26 @@ export interface ClientOptions {
   readonly fallbackDelay?: number;
   /** Seconds the hub holds a long poll. @default 25 */
   readonly pollWait?: number;
+  /**
+   * Node (`@herald/client/node`, `ws`): offer WebSocket permessage-deflate, so the hub sends
+   * messages of 256 bytes and more compressed (docs/client.md#compression). Browsers always offer
+   * it, whatever this says; SSE and polling take gzip/br from the runtime's `Accept-Encoding`.
+   * @default false
+   */
+  readonly compression?: boolean;
   /** WebSocket implementation. @default globalThis.WebSocket */
   readonly WebSocket?: unknown;
   /** EventSource implementation. @default globalThis.EventSource */
   readonly EventSource?: unknown;
   /** fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * The frame format: `compact` from `@herald/client/compact` (about 40 % fewer bytes per small
+   * message on every transport) or `msgpack` from `@herald/client/msgpack` (MessagePack on the
+   * WebSocket, compact over SSE and polling). The app receives the same messages in every format.
+   * @default plain JSON
+   */
+  readonly format?: WireFormat;
   /**
    * Milliseconds between two acks of one channel (subscriptions with `ack`): the acks of every
    * message processed meanwhile go as one, the latest position. @default 1000
@@ -197,6 +212,8 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     this.#token = options.token;
     this.#fallbackDelay = options.fallbackDelay ?? 1000;
     if (!Number.isFinite(this.#fallbackDelay) || this.#fallbackDelay < 0) throw new RangeError('fallbackDelay must be a number of ms ≥ 0');
+    const { format } = options;
+    if (format !== undefined && typeof format.reader != 'function') throw new TypeError('format must be compact or msgpack');
     const ackInterval = options.ackInterval ?? DEFAULT_ACK_INTERVAL;
     if (!Number.isFinite(ackInterval) || ackInterval < 0) throw new RangeError('ackInterval must be a number of ms ≥ 0');
     this.#acks = new AckQueue(
@@ -218,6 +235,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       EventSource: (options.EventSource ?? globalThis.EventSource) as typeof EventSource | undefined,
       fetch: fetchImpl,
       timeout: options.timeout ?? 5000,
+      format,
       pollWait: options.pollWait ?? 25,
       polling: { session: 'new' },
       token: () => this.#token,

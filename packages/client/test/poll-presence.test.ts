@@ -1,8 +1,13 @@
 import { createClient, type HeraldClient, type PresenceChange } from '@herald/client/node';
 import { Collector, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { compact } from '@herald/client/compact';
 import { afterEach, describe, expect, it } from 'vitest';
 
-describe('presence over the polling transport', () => {
+// In JSON and with compact message items (format=compact): joins and leaves go between the same messages.
+describe.each([
+  ['json', undefined],
+  ['compact', compact],
+] as const)('presence over the polling transport (format: %s)', (_name, format) => {
   let hub: TestHub | undefined;
   const clients: HeraldClient[] = [];
   afterEach(async () => {
@@ -13,7 +18,7 @@ describe('presence over the polling transport', () => {
 
   it('is a member while it polls, receives joins and leaves like WebSocket and SSE, and leaves when closed', async () => {
     hub = await startTestHub({ pollPresenceGrace: 1 });
-    const c = createClient({ url: hub.url, transports: ['polling'], pollWait: 5 });
+    const c = createClient({ url: hub.url, transports: ['polling'], ...(format && { format }), pollWait: 5 });
     clients.push(c);
     const sub = c.subscribe('room', undefined, { joinLeave: true });
     const changes = new Collector<PresenceChange>();
@@ -51,6 +56,7 @@ describe('presence over the polling transport', () => {
     const c = createClient({
       url: hub.url,
       transports: ['polling'],
+      ...(format && { format }),
       pollWait: 1,
       reconnect: { minDelay: 20, maxDelay: 50 },
       fetch: async (input, init) => {
@@ -92,6 +98,7 @@ describe('presence over the polling transport', () => {
     const c = createClient({
       url: hub.url,
       transports: ['polling'],
+      ...(format && { format }),
       pollWait: 5,
       fetch: async (input, init) => {
         const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

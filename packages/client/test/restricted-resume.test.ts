@@ -2,6 +2,8 @@ import { createClient, type Envelope, type Gap, type HeraldClient, type Transpor
 import { JwtAuthenticator, Permissions } from '@herald/server';
 import { Collector, startTestHub, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
+import { compact } from '@herald/client/compact';
+import { msgpack } from '@herald/client/msgpack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -39,13 +41,33 @@ afterAll(async () => {
   await hub.close();
 });
 
-describe.each<TransportName>(['websocket', 'sse', 'polling'])('a subscriber without history over %s', (transport) => {
+// Every transport in every frame format it speaks: compact items carry the signed cursor as their 6th element.
+const FORMATS = { json: undefined, compact, msgpack };
+const CASES: [TransportName, keyof typeof FORMATS][] = [
+  ['websocket', 'json'],
+  ['websocket', 'compact'],
+  ['websocket', 'msgpack'],
+  ['sse', 'json'],
+  ['sse', 'compact'],
+  ['polling', 'json'],
+  ['polling', 'compact'],
+];
+
+describe.each(CASES)('a subscriber without history over %s, frames: %s', (transport, formatName) => {
+  const format = FORMATS[formatName];
   it('gets nothing from before it subscribed, and everything after it exactly once through a lost connection', async () => {
-    const channel = `${CHANNEL}-${transport}`;
+    const channel = `${CHANNEL}-${transport}-${formatName}`;
     for (let i = 0; i < 3; i++) await hub.server.hub.publish(channel, { backlog: i });
     // A minute later on the hub's clock: far outside the one round trip a pin looks back.
     skew += 60_000;
-    const client = createClient({ url: hub.url, transports: [transport], token, pollWait: 1, reconnect: { minDelay: 20, maxDelay: 50 } });
+    const client = createClient({
+      url: hub.url,
+      transports: [transport],
+      token,
+      pollWait: 1,
+      reconnect: { minDelay: 20, maxDelay: 50 },
+      ...(format && { format }),
+    });
     clients.push(client);
     const received = new Collector<Envelope>();
     const gaps: Gap[] = [];
@@ -65,6 +87,8 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('a subscriber with
     await received.count(10);
     expect(received.items.map((m) => m.offset)).toEqual(Array.from({ length: 10 }, (_, i) => top - 9 + i));
     expect(received.items.map((m) => (m.data as { live: number }).live)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // Each message carries its signed cursor, in every format.
+    expect(received.items.every((m) => typeof m.cursor === 'string' && m.cursor.startsWith('c1.'))).toBe(true);
     expect(gaps).toEqual([]);
     expect(errors).toEqual([]);
 
@@ -73,7 +97,7 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('a subscriber with
     client.close();
     const later: number[] = [];
     for (let i = 10; i < 12; i++) later.push((await hub.server.hub.publish(channel, { live: i })).offset);
-    const reloaded = createClient({ url: hub.url, transports: [transport], token, pollWait: 1 });
+    const reloaded = createClient({ url: hub.url, transports: [transport], token, pollWait: 1, ...(format && { format }) });
     clients.push(reloaded);
     const again = new Collector<Envelope>();
     reloaded.subscribe(channel, (m) => again.push(m), { since: saved });

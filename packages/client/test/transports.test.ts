@@ -1,14 +1,48 @@
 import { createClient, type HeraldClient, type TransportName, type Envelope, type Gap } from '@herald/client/node';
 import { startTestHub, type TestHub, Collector } from '@herald/testkit';
+import { compact } from '@herald/client/compact';
+import { msgpack } from '@herald/client/msgpack';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscription suite, forced onto %s', (transport) => {
+const FORMATS = { json: undefined, compact, msgpack };
+type FormatName = keyof typeof FORMATS;
+// Every transport in every frame format it speaks (MessagePack on the WebSocket only).
+const CASES: [TransportName, FormatName][] = [
+  ['websocket', 'json'],
+  ['websocket', 'compact'],
+  ['websocket', 'msgpack'],
+  ['sse', 'json'],
+  ['sse', 'compact'],
+  ['polling', 'json'],
+  ['polling', 'compact'],
+];
+
+/** The subprotocol of every socket the client opened (the `ws` class it is given records them). */
+const protocols: string[] = [];
+class RecordingWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.once('open', () => protocols.push(this.protocol));
+  }
+}
+
+describe.each(CASES)('the same subscription suite, forced onto %s, frames: %s', (transport, formatName) => {
+  const format = FORMATS[formatName];
   let hub: TestHub;
   const clients: HeraldClient[] = [];
   const client = (options: Partial<Parameters<typeof createClient>[0]> = {}): HeraldClient => {
-    const c = createClient({ url: hub.url, transports: [transport], pollWait: 5, reconnect: { minDelay: 20, maxDelay: 100 }, ...options });
+    const c = createClient({
+      url: hub.url,
+      transports: [transport],
+      pollWait: 5,
+      reconnect: { minDelay: 20, maxDelay: 100 },
+      WebSocket: RecordingWebSocket,
+      ...(format && { format }),
+      ...options,
+    });
     clients.push(c);
     return c;
   };
@@ -30,7 +64,16 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     for (let i = 1; i <= 20; i++) await hub.server.hub.publish('live', { i });
     await got.count(20);
     expect(got.items.map((m) => m.offset)).toEqual(range(1, 20));
-    expect(got.items[0]).toMatchObject({ type: 'message', channel: 'live', offset: 1, data: { i: 1 } });
+    // The same envelope in every format: nothing missing, nothing added.
+    expect(got.items[0]).toEqual({
+      type: 'message',
+      channel: 'live',
+      offset: 1,
+      epoch: expect.any(String),
+      time: expect.any(Number),
+      data: { i: 1 },
+    });
+    if (transport === 'websocket') expect(protocols.at(-1)).toBe(format?.protocol ?? '');
   });
 
   it('publishes with a reply carrying the stored position, and the message comes back', async () => {
@@ -173,5 +216,16 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('the same subscrip
     await reading;
     expect(seen).toEqual([1, 2, 3]);
     expect(sub.state).toBe('unsubscribed');
+  });
+});
+
+describe('the format option', () => {
+  it('refuses anything but the compact and msgpack formats of their entries', () => {
+    for (const format of ['compact', 'msgpack', {}, { protocol: 'herald.compact' }]) {
+      expect(() => createClient({ url: 'http://127.0.0.1:1', format: format as typeof compact })).toThrow(
+        new TypeError('format must be compact or msgpack'),
+      );
+    }
+    expect(() => createClient({ url: 'http://127.0.0.1:1', format: msgpack })).not.toThrow();
   });
 });

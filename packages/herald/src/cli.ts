@@ -64,6 +64,7 @@ interface StartFlags {
   profile?: Profile;
   logLevel?: string;
   accessLog?: boolean;
+  compression?: boolean;
 }
 
 /**
@@ -105,6 +106,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       ),
     )
     .option('--access-log', 'log one line per HTTP request and per WebSocket session (no tokens, no keys)')
+    .option(
+      '--no-compression',
+      'send nothing compressed: no WebSocket permessage-deflate, no gzip/br on SSE and polling [default: on, HERALD_COMPRESSION=false turns it off]',
+    )
     .addOption(
       new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: HERALD_PORT, PORT, else 3000]').argParser(
         flag('--port', 0, 65_535),
@@ -153,7 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 Settings come from, in increasing precedence: defaults, the config file, PORT (as platforms set
 it), HERALD_* environment variables (HERALD_PORT, HERALD_HOST, HERALD_AUTH_SECRET,
 HERALD_AUTH_PUBLIC_KEY, HERALD_AUTH_JWKS_URL, HERALD_API_KEYS, HERALD_ALLOWED_ORIGINS, HERALD_ENGINE,
-HERALD_SHUTDOWN_DELAY, HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, ...), then these flags. PORT selects
+HERALD_SHUTDOWN_DELAY, HERALD_SHUTDOWN_TIMEOUT, HERALD_ACCESS_LOG, HERALD_COMPRESSION, ...), then these flags. PORT selects
 no profile. HERALD_PROFILE chooses the profile (--profile wins); without either, security in the file
 or the variables (auth, apiKeys, cursorSecrets, allowedOrigins, allowAnonymous, namespaces) chooses
 production, and nothing else does. HERALD_LOG_LEVEL sets the log level (--log-level wins).
@@ -213,6 +218,7 @@ async function runStart(flags: StartFlags): Promise<number> {
       ...(flags.shutdownDelay !== undefined && { shutdownDelay: flags.shutdownDelay }),
       ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),
       ...(flags.accessLog === true && { accessLog: true }),
+      ...(flags.compression === false && { compression: false }),
     };
     loaded = loadConfig({ file: flags.config, env: process.env, flags: fromFlags, profile: flags.profile });
   } catch (error) {

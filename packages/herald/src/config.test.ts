@@ -29,6 +29,20 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes compression from the file, HERALD_COMPRESSION and --no-compression, and checks its fields', () => {
+    expect(loadConfig({ env: {}, flags: {} }).config.compression).toBe(true);
+    expect(loadConfig({ env: { HERALD_COMPRESSION: 'false' }, flags: {} }).config.compression).toBe(false);
+    expect(loadConfig({ env: { HERALD_COMPRESSION: '1' }, flags: {} }).config.compression).toBe(true);
+    expect(loadConfig({ env: {}, flags: { compression: false } }).config.compression).toBe(false);
+    const tuned = { websocket: false, threshold: 1024, level: 1 };
+    expect(loadConfig({ file: file({ compression: tuned }), env: {}, flags: {} }).config.compression).toEqual(tuned);
+    expect(() => loadConfig({ file: file({ compression: { level: 10 } }), env: {}, flags: {} })).toThrow(
+      /compression.level: must be an integer from 1 to 9/,
+    );
+    expect(() => loadConfig({ file: file({ compression: { threshold: -1 } }), env: {}, flags: {} })).toThrow(/compression.threshold/);
+    expect(() => loadConfig({ file: file({ compression: { brotli: true } }), env: {}, flags: {} })).toThrow(ConfigError);
+  });
+
   it('is the production profile when the file or HERALD_* variables define security, and refuses to start without a key and an API key', () => {
     expect(() => loadConfig({ file: file({ allowedOrigins: ['https://app.example'] }), env: {}, flags: {} })).toThrow(
       new ConfigError(

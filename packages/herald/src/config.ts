@@ -78,6 +78,21 @@ const limits = z.strictObject({
   requests: z.strictObject({ publish: requestKind, poll: requestKind, history: requestKind, ticket: requestKind }).optional(),
 });
 
+/** Compression on the wire (docs/operations.md#compression): `false` turns it off, an object tunes it. */
+const compression = z.union([
+  z.boolean(),
+  z.strictObject({
+    websocket: z.boolean().optional(),
+    http: z.boolean().optional(),
+    threshold: z.int({ error: 'must be an integer of bytes from 0' }).min(0, { error: 'must be an integer of bytes from 0' }).optional(),
+    level: z
+      .int({ error: 'must be an integer from 1 to 9' })
+      .min(1, { error: 'must be an integer from 1 to 9' })
+      .max(9, { error: 'must be an integer from 1 to 9' })
+      .optional(),
+  }),
+]);
+
 /** A proxy hook's URL, or `false`: off (in a namespace, where the top level's would apply). */
 const hookUrl = z.union([z.url({ protocol: /^https?$/, error: 'must be an http(s) URL or false' }), z.literal(false)]);
 const HOOK_TIMEOUT = 'must be an integer of ms from 1 to 60000';
@@ -198,6 +213,8 @@ export const configSchema = z
     mercure: mercureSchema.optional(),
     // One pino line per HTTP request and per WebSocket session (see access-log.ts).
     accessLog: z.boolean().default(false),
+    // permessage-deflate, gzip/br (docs/operations.md#compression): on unless false.
+    compression: compression.default(true),
   })
   .check((ctx) => {
     const { shutdownTimeout, shutdownDelay } = ctx.value;
@@ -286,6 +303,7 @@ const ENV: Record<string, (value: string) => [string[], unknown]> = {
   HERALD_WEBHOOKS_PRESENCE_DEBOUNCE: (v) => [['webhooks', 'presenceDebounce'], Number(v)],
   HERALD_ALLOW_ANONYMOUS: (v) => [['allowAnonymous'], v === 'true' || v === '1'],
   HERALD_ACCESS_LOG: (v) => [['accessLog'], v === 'true' || v === '1'],
+  HERALD_COMPRESSION: (v) => [['compression'], !(v === 'false' || v === '0' || v === 'off')],
   HERALD_HOOKS_SECRET: (v) => [['hooks', 'secrets'], list(v)],
   HERALD_HOOKS_CONNECT_URL: (v) => [['hooks', 'connect'], v],
   HERALD_HOOKS_SUBSCRIBE_URL: (v) => [['hooks', 'subscribe'], v],

@@ -142,6 +142,7 @@ function serverOptions(
     broker: engine.broker,
     presence: engine.presence,
     ...limits,
+    compression: config.compression,
     requestLimits: requestLimitsFor(profile, requests),
     ...(engine.rateLimits && { rateLimitStore: engine.rateLimits }),
     ...(engine.webhookQueue && { webhookQueue: engine.webhookQueue }),

@@ -47,6 +47,14 @@ export function decodeCommand(text: string): DecodeResult {
   } catch {
     return error(null, ErrorCode.InvalidJson, 'frame is not valid JSON');
   }
+  return decodeCommandValue(value);
+}
+
+/**
+ * {@link decodeCommand} of a frame already parsed (a `herald.msgpack` frame decoded by the hub, with
+ * its depth and value types checked as JSON's would be). Never throws.
+ */
+export function decodeCommandValue(value: unknown): DecodeResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return error(null, ErrorCode.InvalidFrame, 'frame must be a JSON object');
   }

@@ -27,7 +27,7 @@ export {
   type CursorEntry,
   type CursorPositions,
 } from './cursor.js';
-export { ACK_FIELDS, decodeCommand, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
+export { ACK_FIELDS, decodeCommand, decodeCommandValue, MAX_HISTORY_LIMIT, MAX_TOKEN_LENGTH, type DecodeResult } from './decode-command.js';
 export type { DeltaPush, Envelope, Gap, GapReason } from './envelope.js';
 export {
   CloseCode,
@@ -112,3 +112,4 @@ export {
   type WebhookEventBase,
   type WebhookEventType,
 } from './hooks.js';
+export { COMPACT_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, type CompactMessage } from './compact.js';

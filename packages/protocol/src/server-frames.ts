@@ -23,6 +23,11 @@ export interface SubscribeResult {
   readonly position: Position;
   /** A cursor for that position, accepted as `since` by every transport. */
   readonly cursor: string;
+  /**
+   * The channel's ref in compact message pushes (`herald.compact`, `herald.msgpack`): a small
+   * non-negative integer, the lowest the session's other subscriptions do not hold. Absent in JSON.
+   */
+  readonly ref?: number;
   /** Present (true) when the client asked for deltas and the channel's namespace sends them. */
   readonly delta?: true;
 }

@@ -34,6 +34,7 @@ export { DEFAULT_ACK_WEBHOOK_INTERVAL, MAX_PENDING_ACK_EVENTS } from './acks/ack
 export { DEFAULT_ACKS_LIMIT, MAX_ACK_BODY_BYTES, MAX_ACKS_LIMIT } from './http/ack-route.js';
 export { resolveHistoryPolicy, type HistoryOptions, type HistoryPolicy } from './engine/history-policy.js';
 export { HeraldError } from './errors.js';
+export { DEFAULT_COMPRESSION_THRESHOLD, type CompressionOptions, type CompressionSettings } from './transport/compression-options.js';
 export { createHeraldServer, type HeraldServer } from './http/herald-server.js';
 export { createHerald, type AttachOptions, type Herald } from './http/herald.js';
 export type { AttachableServer } from './http/attach.js';

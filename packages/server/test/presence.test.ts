@@ -1,7 +1,8 @@
-import { SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { SseTestClient, startTestHub, WS_FORMATS, WsTestClient, type TestHub } from '@herald/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-describe('presence: who is subscribed, with join and leave notifications', () => {
+// Runs in every WebSocket frame format (JSON, herald.compact, herald.msgpack).
+describe.each(WS_FORMATS)('presence (WebSocket frames: %s): who is subscribed, with join and leave notifications', (format) => {
   let hub: TestHub;
   beforeEach(async () => {
     hub = await startTestHub();
@@ -11,13 +12,13 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
   });
 
   it('lists WebSocket and SSE subscribers and notifies joinLeave subscribers of joins and leaves', async () => {
-    const watcher = await WsTestClient.connect(hub.wsUrl);
+    const watcher = await WsTestClient.connect(hub.wsUrl, undefined, format);
     await watcher.request({ type: 'subscribe', channel: 'room', joinLeave: true });
     const self = await watcher.frames.until((fs) => fs.some((f) => f.type === 'join'), 'own join');
     const watcherId = self.find((f) => f.type === 'join').member.client as string;
     expect(watcherId).toEqual(expect.any(String));
 
-    const other = await WsTestClient.connect(hub.wsUrl);
+    const other = await WsTestClient.connect(hub.wsUrl, undefined, format);
     await other.request({ type: 'subscribe', channel: 'room' });
     const sse = await SseTestClient.connect(`${hub.url}/events?channel=room`);
     await sse.ready();
@@ -44,16 +45,16 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
     expect(after.members).toEqual([{ client: watcherId, user: null }]);
 
     await watcher.request({ type: 'unsubscribe', channel: 'room' });
-    const probe = await WsTestClient.connect(hub.wsUrl);
+    const probe = await WsTestClient.connect(hub.wsUrl, undefined, format);
     expect((await probe.request({ type: 'presence', channel: 'room' })).members).toEqual([]);
     await probe.close();
     await watcher.close();
   });
 
   it('sends no join or leave frames to subscriptions that did not ask for them', async () => {
-    const quiet = await WsTestClient.connect(hub.wsUrl);
+    const quiet = await WsTestClient.connect(hub.wsUrl, undefined, format);
     await quiet.request({ type: 'subscribe', channel: 'lobby' });
-    const other = await WsTestClient.connect(hub.wsUrl);
+    const other = await WsTestClient.connect(hub.wsUrl, undefined, format);
     await other.request({ type: 'subscribe', channel: 'lobby' });
     await other.close();
     await hub.server.hub.publish('lobby', 'after');
@@ -65,7 +66,7 @@ describe('presence: who is subscribed, with join and leave notifications', () =>
   it('answers GET /api/presence and sends join/leave events on an SSE stream that asks for them', async () => {
     const sse = await SseTestClient.connect(`${hub.url}/events?channel=hall&joinLeave=1`);
     await sse.ready();
-    const ws = await WsTestClient.connect(hub.wsUrl);
+    const ws = await WsTestClient.connect(hub.wsUrl, undefined, format);
     await ws.request({ type: 'subscribe', channel: 'hall' });
     await sse.events.until((es) => es.filter((e) => e.event === 'join').length >= 2, 'two joins');
     const res = await fetch(`${hub.url}/api/presence?channel=hall`);

@@ -9,7 +9,8 @@ describe('bounded send queue: a client that stops reading is disconnected, the o
   });
 
   it('closes a WebSocket that does not read with 4000 and keeps delivering to a reading one', async () => {
-    hub = await startTestHub({ sendQueueBytes: 256 * 1024 });
+    // Uncompressed: the repetitive payload would deflate to a few bytes and take far longer to fill the queue.
+    hub = await startTestHub({ sendQueueBytes: 256 * 1024, compression: false });
     const stalled = await WsTestClient.connect(hub.wsUrl);
     await stalled.request({ type: 'subscribe', channel: 'flood' });
     const healthy = await WsTestClient.connect(hub.wsUrl);

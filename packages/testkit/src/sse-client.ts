@@ -1,4 +1,5 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { CompactExpander } from './compact-expander.js';
 import { Collector } from './waiter.js';
 
 /** One parsed SSE event (fields as the EventSource spec reads them). */
@@ -25,8 +26,17 @@ export class SseTestClient {
   readonly ended: Promise<void>;
   readonly #request: ClientRequest;
   readonly #preamble = new Collector<string>();
+  /** `format=compact`: the envelopes of the stream's compact items, expanded as they arrived. */
+  readonly #expander: CompactExpander | undefined;
+  readonly #expanded = new WeakMap<SseEvent, unknown>();
 
-  private constructor(req: ClientRequest, res: IncomingMessage) {
+  private constructor(req: ClientRequest, res: IncomingMessage, url: string) {
+    const params = new URL(url).searchParams;
+    if (params.get('format') === 'compact') {
+      const expander = new CompactExpander();
+      [...new Set(params.getAll('channel'))].forEach((channel, ref) => expander.bind(ref, channel));
+      this.#expander = expander;
+    }
     this.#request = req;
     this.response = res;
     let buffer = '';
@@ -47,8 +57,20 @@ export class SseTestClient {
             this.#preamble.push(id);
           }
           // The hub's `ready` preamble is kept apart from the application's events.
-          if (event === 'ready') this.readyEvent = JSON.parse(data.join('\n'));
-          else if (data.length > 0) this.events.push({ event: event || 'message', data: data.join('\n'), id });
+          if (event === 'ready') {
+            this.readyEvent = JSON.parse(data.join('\n'));
+            this.#expander?.toldCursor(this.readyEvent!.cursor);
+          } else if (data.length > 0) {
+            const parsed: SseEvent = { event: event || 'message', data: data.join('\n'), id };
+            const expander = this.#expander;
+            if (expander !== undefined && parsed.event === 'gap') {
+              const gap = JSON.parse(parsed.data);
+              expander.told(gap.channel, gap.resumed.epoch);
+            }
+            if (expander !== undefined && parsed.event === 'message' && parsed.data.startsWith('['))
+              this.#expanded.set(parsed, expander.expand(JSON.parse(parsed.data)));
+            this.events.push(parsed);
+          }
           data = [];
           event = '';
           id = undefined;
@@ -78,17 +100,19 @@ export class SseTestClient {
   /** Opens `GET url` (a full URL with query) with optional headers; resolves once headers arrived. */
   static connect(url: string, headers: Record<string, string> = {}): Promise<SseTestClient> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => resolve(new SseTestClient(req, res)));
+      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) =>
+        resolve(new SseTestClient(req, res, url)),
+      );
       req.on('error', reject);
       req.end();
     });
   }
 
-  /** Parsed envelopes of the unnamed (`message`) events received so far. */
+  /** Parsed envelopes of the unnamed (`message`) events received so far (compact items expanded). */
   messages(channel?: string): any[] {
     return this.events.items
       .filter((e) => e.event === 'message')
-      .map((e) => JSON.parse(e.data))
+      .map((e) => this.#expanded.get(e) ?? JSON.parse(e.data))
       .filter((m) => channel === undefined || m.channel === channel);
   }
 

@@ -140,6 +140,7 @@ export class PollingTransport extends HttpOperations implements Transport {
       const joinLeave = flags.includes(1) ? (flags.includes(0) ? flags.join() : '1') : undefined;
       this.#asking = this.#link.polling.session === 'new' && !this.#sessionless;
       try {
+        const format = this.#link.format;
         const answer = await request<PollAnswer>(
           this.#link,
           `/api/messages${query(channels.keys(), {
@@ -150,6 +151,7 @@ export class PollingTransport extends HttpOperations implements Transport {
             ...(this.#link.delta && { delta: '1', base: [...channels.keys()].map((c) => this.#link.held(c) ?? '').join() }),
             session: this.#link.polling.session,
             joinLeave,
+            format: format && 'compact',
           })}`,
           { signal: abort.signal },
         );
@@ -158,7 +160,9 @@ export class PollingTransport extends HttpOperations implements Transport {
         this.#asking = false;
         if (typeof answer.session === 'string') this.#link.polling.session = answer.session;
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);
-        this.#deliver(answer.messages, answer.presence ?? []);
+        // A compact item names its channel by its index in the request, its epoch when it differs from `since`'s.
+        const read = format?.reader([...channels.keys()], known);
+        this.#deliver((read ? answer.messages.map(read) : answer.messages) as Envelope[], answer.presence ?? []);
       } catch (error) {
         this.#asking = false;
         if (abort.signal.aborted) continue;

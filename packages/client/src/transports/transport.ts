@@ -1,6 +1,7 @@
 import type { AckResult, CursorEntry, DeltaPush, Envelope, Gap, Position, PresenceMember, PublishResult } from '@herald/protocol';
 import type { HeraldClientError } from '../errors.js';
 import type { ClientState, HistoryPage, PresenceChange, Since, TransportName } from '../types.js';
+import type { WireFormat } from '../wire-format.js';
 
 /** What the client gives a transport: where to connect, the subscriptions, and where to report. */
 export interface Link {
@@ -11,6 +12,8 @@ export interface Link {
   readonly fetch: typeof fetch;
   /** Milliseconds to wait for a connection (and for SSE's first event) before giving up on it. */
   readonly timeout: number;
+  /** The frame format, when not plain JSON (see {@link WireFormat}). */
+  readonly format: WireFormat | undefined;
   /** Seconds a long poll is held by the hub. */
   readonly pollWait: number;
   /**

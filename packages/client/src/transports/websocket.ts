@@ -33,6 +33,8 @@ export class WebSocketTransport implements Transport {
   #nextId = 1;
   #pending = new Map<CommandId, Pending>();
   #closed = false;
+  /** Reads the frames of the current socket (their format's reader: it keeps the socket's channel refs). */
+  #read: (data: unknown) => unknown = (data) => JSON.parse(String(data));
 
   constructor(link: Link) {
     this.#link = link;
@@ -47,7 +49,14 @@ export class WebSocketTransport implements Transport {
     if (this.#link.token() !== undefined) url.searchParams.set('ticket', (await ticketParam(this.#link))!);
     return new Promise((resolve, reject) => {
       let opened = false;
-      const socket = new WS(url.toString());
+      const format = this.#link.format;
+      // No protocols (`[]`): no Sec-WebSocket-Protocol header, the plain JSON protocol.
+      const socket = new WS(url.toString(), format?.protocol ?? []);
+      if (format !== undefined) {
+        // Binary frames (MessagePack) as ArrayBuffer, read at once; text frames stay strings.
+        socket.binaryType = 'arraybuffer';
+        this.#read = format.reader();
+      }
       this.#socket = socket;
       const timer = setTimeout(() => {
         reject(new HeraldClientError('timeout', 'WebSocket did not open in time'));
@@ -174,15 +183,16 @@ export class WebSocketTransport implements Transport {
           reject(error);
         },
       });
-      socket.send(JSON.stringify({ ...command, id }));
+      const frame = { ...command, id };
+      socket.send(this.#link.format?.encode(frame) ?? JSON.stringify(frame));
     });
   }
 
   #onFrame(data: unknown): void {
     let frame: ServerFrame;
     try {
-      // Every frame the hub sends on the WebSocket is a ServerFrame (docs/protocol.md).
-      frame = JSON.parse(String(data)) as ServerFrame;
+      // Every frame the hub sends on the WebSocket is a ServerFrame (docs/protocol.md), once read in its format.
+      frame = this.#read(data) as ServerFrame;
     } catch {
       return;
     }

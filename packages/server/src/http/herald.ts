@@ -44,6 +44,7 @@ import { resolveRequestLimits } from './request-limits.js';
 import { sendError, sendJsonText } from './respond.js';
 import { routeTable } from './route-table.js';
 import { createRouter } from './router.js';
+import { resolveCompression } from '../transport/compression-options.js';
 import { resolveLimits, type HeraldOptions, type HeraldServerOptions } from './server-options.js';
 import { upgradeHandler } from './upgrade.js';
 import { AdminSampler, type AdminSample } from '../admin/admin-sampler.js';
@@ -161,6 +162,7 @@ export function createHerald(options: HeraldOptions = {}): Herald {
 export function composeHerald(options: HeraldServerOptions, standalone: { readonly maxHeaderBytes: number } | undefined): HeraldParts {
   const mountPath = normalizeMountPath(options.path);
   const limits = resolveLimits(options);
+  const compression = resolveCompression(options.compression);
   const requestLimits = resolveRequestLimits(options.requestLimits);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
@@ -279,6 +281,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         commandsPerSecond: limits.commandsPerSecond,
         commandBurst: limits.commandBurst,
         claimUser: (user) => connections.acquireUser(user),
+        compression,
         acks,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('websocket') }),
       },
@@ -295,6 +298,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         sendQueueBytes,
         heartbeatInterval: limits.heartbeatInterval,
         retry: limits.sseRetry,
+        compression,
         ...(metrics && { onSlowConsumer: () => metrics.slowConsumer('sse') }),
       },
       logger,
@@ -312,6 +316,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         sendQueueBytes,
         clock,
         hold: (req, identity) => connections.acquire(req.socket, identity.user),
+        compression,
         presence:
           limits.pollPresenceGrace > 0
             ? new PollerPresence(hub, security.cursors, logger, {

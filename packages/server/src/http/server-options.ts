@@ -16,6 +16,7 @@ import type { HistoryOptions } from '../engine/history-policy.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_SEND_QUEUE_BYTES } from '../transport/outbox.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../transport/read-cap.js';
+import type { CompressionOptions } from '../transport/compression-options.js';
 import { defaultMaxConnections } from './connection-capacity.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import { requestHeadBytes } from './request-head.js';
@@ -133,6 +134,14 @@ export interface HeraldOptions extends HistoryOptions {
    * @default the process's open-file limit (Linux `/proc/self/limits`) minus 10 % (at least 64); Infinity where unknown
    */
   readonly maxConnections?: number | undefined;
+  /**
+   * Compression on the wire: WebSocket permessage-deflate when the client offers it, gzip on SSE
+   * streams and gzip or br on polling answers when `Accept-Encoding` allows it, each only for
+   * frames, events and answers of at least `threshold` bytes. `false` turns it all off; clients
+   * that ask for no compression get the same bytes either way. See docs/operations.md.
+   * @default on: `{ websocket: true, http: true, threshold: 256, level: 6 }`
+   */
+  readonly compression?: boolean | CompressionOptions | undefined;
   /** WebSocket ping interval; a session that missed the previous pong is dropped. @default 25000 */
   readonly pingInterval?: number | undefined;
   /** SSE heartbeat interval. @default 15000 */

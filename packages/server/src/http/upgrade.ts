@@ -8,6 +8,7 @@ import { nextSessionId } from '../transport/session-id.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimiter } from '../transport/connection-limiter.js';
 import type { WsTransport } from '../transport/ws-transport.js';
+import { chooseSubprotocol, offeredSubprotocols } from '../transport/ws-wire.js';
 import type { Readiness } from './readiness.js';
 import { headTooLargeBody, tooManyHeaders } from './request-head.js';
 import { RETRY_AFTER } from './respond.js';
@@ -25,7 +26,8 @@ export interface UpgradeParts {
   readonly logger: Logger;
 }
 
-const NO_SUBPROTOCOL = 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header';
+const NO_SUBPROTOCOL =
+  'the hub speaks only the WebSocket subprotocols herald.compact and herald.msgpack: offer one of them or send no Sec-WebSocket-Protocol header';
 
 /** An HTTP answer written to a socket that never became a response (upgrades), closing it. */
 const rawResponse = (status: string, body = '', retryAfter?: number): string =>
@@ -39,7 +41,7 @@ function destroySocket(this: Duplex): void {
 /**
  * Answers an upgrade the hub took (its `/ws`, or another path under its mount path: `isWs` false).
  * In order: head too large (431), not `/ws` or WebSocket disabled (404), node not ready (503), a
- * subprotocol asked for (400), origin not allowed (403), credentials refused or the connect hook
+ * only subprotocols the hub does not speak offered (400), origin not allowed (403), credentials refused or the connect hook
  * denied (401), the connect hook unable to decide (503), connection limits (429, or 503 when the
  * hub is full); then the WebSocket transport takes the socket.
  */
@@ -51,8 +53,9 @@ export function upgradeHandler(parts: UpgradeParts): (req: IncomingMessage, sock
     const url = req.url ?? '';
     const query = url.indexOf('?');
     if (!readiness.ready) return void socket.end(rawResponse('503 Service Unavailable'));
-    // The hub speaks no subprotocol: a client that needs one (mqtt, …) must not be told it got it.
-    if (req.headers['sec-websocket-protocol'] !== undefined)
+    // A client that needs a subprotocol the hub does not speak (mqtt, …) must not be told it got it.
+    const offer = req.headers['sec-websocket-protocol'];
+    if (offer !== undefined && chooseSubprotocol(offeredSubprotocols(offer)) === undefined)
       return void socket.end(
         rawResponse('400 Bad Request', JSON.stringify({ error: { code: ErrorCode.InvalidField, message: NO_SUBPROTOCOL } })),
       );

@@ -19,6 +19,8 @@ import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-d
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
+import { readFormatQuery } from '../http/format-query.js';
+import { compactJson, compactPollNext, variantOf } from './compact-encodings.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
@@ -28,6 +30,9 @@ import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
+import { pickCoding, varyOnEncoding } from './accept-encoding.js';
+import type { CompressionSettings } from './compression-options.js';
+import { compressBody } from './http-compression.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { PollerPresence, PollerSession } from './poller-presence.js';
@@ -51,6 +56,8 @@ export interface PollingTransportOptions {
   readonly clock: Clock;
   /** Takes a connection slot for a request about to be held, or says why not. */
   readonly hold: (req: IncomingMessage, identity: Identity) => ConnectionSlot | Refusal;
+  /** gzip or br for clients that accept it, when `compression.http` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
   /** The polling sessions that are presence members (polls with `session`); none: `session` is ignored. */
   readonly presence?: PollerPresence | undefined;
 }
@@ -135,6 +142,8 @@ export class PollingTransport implements Transport {
     if (!query.ok) return sendError(res, query.error, headers);
     const security = this.#security;
     const { channels, fromNow } = query.value;
+    const format = readFormatQuery(params);
+    if (!format.ok) return sendError(res, format.error, headers);
     const restricted = new Set<string>();
     const asked = new Map<string, Position>();
     // A poll with `session` (not a pin) makes its session a presence member of its channels.
@@ -194,17 +203,21 @@ export class PollingTransport implements Transport {
         const positions = await Promise.all(startNow.map(async (channel) => [channel, await this.#hub.position(channel)] as const));
         for (const [channel, position] of positions) since.set(channel, position);
       }
-      const deltas = pollDeltas(this.#hub, params, channels, asked);
+      // Compact items name a channel by its index; an item carries the epoch when the request's position had another.
+      const compact: Compact | undefined =
+        format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
+      // A compact poll gets every message in full (compact delta items, `-ref-1`, are reserved).
+      const deltas = compact === undefined ? pollDeltas(this.#hub, params, channels, asked) : undefined;
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
-        return this.#send(res, reads, headers, signing, poller, deltas);
+        return this.#send(res, reads, headers, signing, poller, deltas, compact);
       }
       // Under load most polls find messages already waiting: one read answers them, before a
       // connection slot, a listener, a timer and the closures of a held poll are set up (the
       // common case: one channel, resuming from a cursor).
       if (single !== undefined && query.value.since !== undefined && startNow.length === 0) {
         const read = await this.#hub.read(single, since?.get(single), limit, { signed: signing !== undefined });
-        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller, deltas);
+        if (read.messages.length > 0 || read.gap !== undefined) return this.#sendOne(res, read, headers, signing, poller, deltas, compact);
       }
       await this.#longPoll(
         req,
@@ -218,6 +231,7 @@ export class PollingTransport implements Transport {
         signing,
         poller,
         deltas,
+        compact,
       );
     } catch (error) {
       sendError(res, toWireError(error), headers);
@@ -254,12 +268,7 @@ export class PollingTransport implements Transport {
           recent.push(`{"channel":${JSON.stringify(channel)},"offset":${m.offset},"time":${m.time},"cursor":"${before}"}`);
         }
       }
-      sendBounded(
-        res,
-        `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`,
-        headers,
-        this.#options.sendQueueBytes,
-      );
+      this.#answer(res, `{"messages":[],"cursor":"${encodeCursor(positions)}","now":${now},"recent":[${recent.join(',')}]}`, headers);
     } catch (error) {
       sendError(res, toWireError(error), headers);
     }
@@ -308,6 +317,26 @@ export class PollingTransport implements Transport {
   /** Nothing to drop: held requests are plain HTTP requests, cut with their connections. */
   dropAll(): void {}
 
+  /**
+   * Sends an answer (bounded like every answer on the connection), compressed with br or gzip when
+   * HTTP compression is on, the request accepts one and the body has at least `threshold` bytes.
+   * A shared body (a message's answer, a kept one) is compressed once per coding ({@link compressBody}).
+   */
+  #answer(res: ServerResponse, body: string | Buffer, headers: Record<string, string>): void {
+    const compression = this.#options.compression;
+    if (compression?.http !== true) {
+      sendBounded(res, body, headers, this.#options.sendQueueBytes);
+      return;
+    }
+    const vary = varyOnEncoding(headers);
+    const coding = pickCoding(res.req.headers['accept-encoding'], true);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const compressed =
+      coding === undefined || bytes.length < compression.threshold ? undefined : compressBody(bytes, coding, compression.level);
+    if (compressed === undefined) sendBounded(res, bytes, vary, this.#options.sendQueueBytes);
+    else sendBounded(res, compressed, { ...vary, 'Content-Encoding': coding! }, this.#options.sendQueueBytes);
+  }
+
   /** Answers every held request now with what it has (shutdown). */
   close(): void {
     for (const waiting of this.#waiting) waiting.finish();
@@ -345,10 +374,11 @@ export class PollingTransport implements Transport {
     signing: Signing | undefined,
     poller: Poller | undefined,
     deltas?: PollDeltas,
+    compact?: Compact,
   ): void {
     if (connectionGone(res)) return;
     const extras = poller === undefined ? undefined : (answered: Answered): string => this.#extras(poller, answered);
-    sendBounded(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas), headers, this.#options.sendQueueBytes);
+    this.#answer(res, responseBody(reads, this.#options.maxResponseBytes, signing, extras, deltas, compact), headers);
   }
 
   /**
@@ -362,10 +392,11 @@ export class PollingTransport implements Transport {
     signing: Signing | undefined,
     poller: Poller | undefined,
     deltas: PollDeltas | undefined,
+    compact: Compact | undefined,
   ): void {
     if (connectionGone(res)) return;
-    if (signing !== undefined || whole.gap !== undefined || deltas !== undefined)
-      return this.#send(res, [whole], headers, signing, poller, deltas);
+    if (signing !== undefined || whole.gap !== undefined || deltas !== undefined || compact !== undefined)
+      return this.#send(res, [whole], headers, signing, poller, deltas, compact);
     const { read } = capRead(whole, this.#options.maxResponseBytes, true);
     let body = this.#answers.get(read);
     if (body === undefined) {
@@ -375,7 +406,7 @@ export class PollingTransport implements Transport {
       this.#answers.set(read, body);
     }
     const extras = this.#extras(poller, (channel) => (channel === read.channel ? read.position : undefined));
-    sendBounded(res, withExtras(body, extras), headers, this.#options.sendQueueBytes);
+    this.#answer(res, withExtras(body, extras), headers);
   }
 
   #readAll(
@@ -401,6 +432,7 @@ export class PollingTransport implements Transport {
     signing: Signing | undefined,
     poller: Poller | undefined,
     deltas: PollDeltas | undefined,
+    compact: Compact | undefined,
   ): Promise<void> {
     // A held request holds a socket like a stream does: it counts against the same limits.
     const slot = this.#options.hold(req, identity);
@@ -432,18 +464,17 @@ export class PollingTransport implements Transport {
     const respond = (reads: ReadOutcome[] | undefined): void => {
       if (done) return;
       cleanup();
-      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller, deltas);
+      if (reads !== undefined) return this.#send(res, reads, headers, signing, poller, deltas, compact);
       // Not into a response nobody reads: the session's events wait for its next poll.
       if (poller !== undefined && connectionGone(res)) return;
       const body = emptyBody(channels, since, signing);
-      sendBounded(
+      this.#answer(
         res,
         withExtras(
           body,
           this.#extras(poller, (channel) => since.get(channel)),
         ),
         headers,
-        this.#options.sendQueueBytes,
       );
     };
     const expire = (): void => {
@@ -486,9 +517,12 @@ export class PollingTransport implements Transport {
         // A client that holds the message before gets the delta (built once, shared by every such waiter).
         const held = deltas?.held.get(single!);
         const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
-        const body = delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message));
+        const body =
+          compact !== undefined
+            ? compactPollNext(message, 0, variantOf(false, signed !== undefined), signed)
+            : (delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
-        sendBounded(res, withExtras(body, extras), headers, this.#options.sendQueueBytes);
+        this.#answer(res, withExtras(body, extras), headers);
         return;
       }
       check();
@@ -546,6 +580,28 @@ function handOut(channel: string, position: Position, signing: Signing | undefin
   return signing?.channels.has(channel) === true ? signing.signer.sign(channel, position) : position;
 }
 
+/**
+ * `format=compact`: each channel's ref (its index in the request) and the epoch the client was told
+ * (the request's position); an item carries the epoch when it differs.
+ */
+interface Compact {
+  readonly refs: ReadonlyMap<string, number>;
+  readonly told: Map<string, Position>;
+}
+
+/** The compact items of one channel's messages, joined with commas. */
+function compactItems(messages: readonly HubMessage[], channel: string, compact: Compact, signed: SignedEncodings | undefined): string {
+  const ref = compact.refs.get(channel) ?? 0;
+  let epoch = compact.told.get(channel)?.epoch;
+  let out = '';
+  for (const message of messages) {
+    const variant = variantOf(message.epoch !== epoch, signed !== undefined);
+    epoch = message.epoch;
+    out += (out === '' ? '' : ',') + compactJson(message, ref, variant, signed);
+  }
+  return out;
+}
+
 /** The answer to a read, its messages cut to `maxBytes` of JSON across channels (in channel order). */
 function responseBody(
   uncut: readonly ReadOutcome[],
@@ -553,6 +609,7 @@ function responseBody(
   signing: Signing | undefined,
   extras?: (answered: Answered) => string,
   deltas?: PollDeltas,
+  compact?: Compact,
 ): string {
   const positions = new Map<string, CursorEntry>();
   const gaps = [];
@@ -568,9 +625,11 @@ function responseBody(
     if (read.more) more = true;
     if (read.messages.length === 0) continue;
     const items =
-      deltas?.channels.has(read.channel) === true
-        ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
-        : messagesJson(read.messages, signed?.encodings).slice(1, -1);
+      compact !== undefined
+        ? compactItems(read.messages, read.channel, compact, signed?.encodings)
+        : deltas?.channels.has(read.channel) === true
+          ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
+          : messagesJson(read.messages, signed?.encodings).slice(1, -1);
     messages += (messages === '' ? '' : ',') + items;
   }
   const added = extras?.((channel) => positions.get(channel)) ?? '';

@@ -13,6 +13,8 @@ export interface SignedEncodings {
   readonly signer: CursorSigner;
   /** The message's position with the hub's signature. */
   position(message: HubMessage): CursorEntry;
+  /** The signed cursor of the message's position (one channel). */
+  cursor(message: HubMessage): string;
   /** The envelope with the signed cursor of its position added as `cursor`. */
   json(message: HubMessage): string;
   /** {@link SignedEncodings.json} as one WebSocket text frame. */
@@ -33,7 +35,8 @@ export function signedEncodings(signer: CursorSigner): SignedEncodings {
   if (encodings !== undefined) return encodings;
   const sign = (m: HubMessage): CursorEntry => signer.sign(m.channel, m);
   const position = (m: HubMessage): CursorEntry => m.encoded('signed-position', sign);
-  const cursor = (m: HubMessage): string => encodePosition(m.channel, position(m));
+  const buildCursor = (m: HubMessage): string => encodePosition(m.channel, position(m));
+  const cursor = (m: HubMessage): string => m.encoded('signed-cursor', buildCursor);
   const buildJson = (m: HubMessage): string => `${m.json.slice(0, -1)},"cursor":"${cursor(m)}"}`;
   const json = (m: HubMessage): string => m.encoded('signed-json', buildJson);
   const buildWs = (m: HubMessage): Buffer => wsTextFrame(json(m));
@@ -43,6 +46,7 @@ export function signedEncodings(signer: CursorSigner): SignedEncodings {
   encodings = {
     signer,
     position,
+    cursor,
     json,
     wsFrame: (m) => m.encoded('ws-signed', buildWs),
     sseSingle: (m) => m.encoded('sse1-signed', buildSseSingle),

@@ -13,10 +13,13 @@ import { checkUnlessHooked, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, SubscribeOutcome } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 import { readChannelQuery } from '../http/channel-query.js';
+import { readFormatQuery } from '../http/format-query.js';
 import { sendError } from '../http/respond.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { nextSessionId } from './session-id.js';
-import { SSE_HEARTBEAT, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { SseGzip, SseStream, type SseStreamOwner } from './sse-stream.js';
+import { pickCoding, varyOnEncoding } from './accept-encoding.js';
+import type { CompressionSettings } from './compression-options.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { emitConnectionClosed } from '../webhooks/client-events.js';
 
@@ -41,6 +44,8 @@ export interface SseTransportOptions {
   readonly retry: number;
   /** Told when a stream is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** gzip for clients that accept it, when `compression.http` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
 }
 
 /** A channel a stream may have: where it starts, whether its positions are signed, its presence info. */
@@ -52,7 +57,7 @@ interface Allowed {
 }
 
 /**
- * Server-Sent Events at `GET /events?channel=…[&since=…]`. Resumes from `Last-Event-ID` (which wins
+ * Server-Sent Events at `GET /events?channel=…[&since=…][&format=compact]`. Resumes from `Last-Event-ID` (which wins
  * over `since`); without either, the stream starts live from the channels' current positions.
  */
 export class SseTransport implements SseStreamOwner, Transport {
@@ -68,17 +73,20 @@ export class SseTransport implements SseStreamOwner, Transport {
   readonly #clock: Clock;
   readonly cursors: CursorSigner;
   readonly signed: SignedEncodings;
+  /** The shared gzip segments; `undefined` when HTTP compression is off. */
+  readonly #gzip: SseGzip | undefined;
 
   constructor(hub: Hub, options: SseTransportOptions, logger: Logger, security: Security, clock: Clock) {
     this.#security = security;
     this.cursors = security.cursors;
     this.signed = signedEncodings(security.cursors);
+    this.#gzip = options.compression?.http === true ? new SseGzip(options.compression, this.signed) : undefined;
     this.#clock = clock;
     this.#hub = hub;
     this.#options = options;
     this.#logger = logger;
     this.#heartbeat = setInterval(() => {
-      for (const stream of this.#streams.keys()) stream.write(SSE_HEARTBEAT);
+      for (const stream of this.#streams.keys()) stream.heartbeat();
     }, options.heartbeatInterval);
     this.#heartbeat.unref();
   }
@@ -114,9 +122,14 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const { channels: asked, since } = query.value;
+    const format = readFormatQuery(params);
+    if (!format.ok) return sendError(res, format.error, headers);
+    // Compact items name a channel by its index among the request's channels.
+    const refs = format.value === 'compact' ? new Map(asked.map((channel, index) => [channel, index])) : undefined;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     // The client applies `delta` events (channels of namespaces with deltas on; docs/protocol.md).
-    const delta = params.get('delta') === '1' || params.get('delta') === 'true';
+    // A compact stream gets every message in full (compact delta items, `-ref-1`, are reserved).
+    const delta = refs === undefined && (params.get('delta') === '1' || params.get('delta') === 'true');
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.
@@ -141,6 +154,8 @@ export class SseTransport implements SseStreamOwner, Transport {
       return;
     }
     const positions = new Map<string, CursorEntry>();
+    // gzip only: a stream is one gzip member built from shared segments (see sse-gzip.ts); br has no such form.
+    const gzip = this.#gzip !== undefined && pickCoding(req.headers['accept-encoding'], false) === 'gzip' ? this.#gzip : undefined;
     const stream = new SseStream(
       res,
       identity.user,
@@ -150,6 +165,8 @@ export class SseTransport implements SseStreamOwner, Transport {
       this,
       this.#clock.now(),
       session,
+      refs,
+      gzip,
     );
     const outcomes: SubscribeOutcome[] = [];
     try {
@@ -171,7 +188,8 @@ export class SseTransport implements SseStreamOwner, Transport {
       'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
-      ...headers,
+      ...(gzip !== undefined && { 'Content-Encoding': 'gzip' }),
+      ...(this.#gzip === undefined ? headers : varyOnEncoding(headers)),
     });
     // The `ready` event (ignored by onmessage) carries the starting cursor as its id, so a reconnect
     // before the first message still resumes from here, and tells a client the stream is not buffered.

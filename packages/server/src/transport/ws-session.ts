@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import {
   CloseCode,
-  decodeCommand,
   encodePosition,
   ErrorCode,
   type CommandId,
@@ -32,9 +31,8 @@ import type { ForwardedRequest } from '../hooks/proxy-hooks.js';
 import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
-import { messagesJson } from './messages-json.js';
 import { deltaFrames } from './delta-frames.js';
-import { gapJson, signedCursor, type SignedEncodings } from './signed-json.js';
+import { gapFields, signedCursor, type SignedEncodings } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
 import { ExpiryTimer } from './expiry-timer.js';
@@ -43,7 +41,8 @@ import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
 import type { ConnectionInfo } from './transport.js';
-import { wsTextFrame } from './ws-frame.js';
+import { JSON_WIRE, type WsWire } from './ws-wire.js';
+import { PERMESSAGE_DEFLATE, type WsDeflate } from './ws-deflate.js';
 import { clientPublisher, emitConnectionClosed } from '../webhooks/client-events.js';
 import { closeReason } from '../webhooks/close-reason.js';
 
@@ -77,6 +76,8 @@ export interface WsContext {
   readonly commands: RateLimiter;
   /** The encodings of subscriptions without `history` (signed positions). */
   readonly signed: SignedEncodings;
+  /** The frames of sessions that negotiated permessage-deflate; `undefined` when compression is off. */
+  readonly deflate: WsDeflate | undefined;
   /** The hub's client acknowledgements (the `ack` command). */
   readonly acks?: Acks | undefined;
 }
@@ -109,12 +110,12 @@ export interface WsSessionOrigin {
   readonly client?: string | undefined;
   /** What of the upgrade request a later `auth` sends the connect hook (a hub with a connect hook only). */
   readonly forwarded?: ForwardedRequest | undefined;
+  /** How the session's frames are written and read (its subprotocol). @default plain JSON */
+  readonly wire?: WsWire | undefined;
 }
 
 /** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
 const SLOW_CONSUMER_CLOSE_TIMEOUT = 10_000;
-
-const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json);
 
 /**
  * One WebSocket connection: decodes commands, answers each with a reply of the same `id`, and
@@ -145,11 +146,16 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   readonly #forwarded: ForwardedRequest | undefined;
   /** The `connection_closed` webhook event was emitted (when the hub began the close, or when the socket closed). */
   #reported = false;
+  /** The session's frame format: JSON, `herald.compact` or `herald.msgpack`. */
+  readonly #wire: WsWire;
+  /** Set when the session negotiated permessage-deflate. */
+  readonly #deflate: WsDeflate | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
   constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
     this.client = origin?.client ?? nextSessionId();
     this.#forwarded = origin?.forwarded;
+    this.#wire = origin?.wire ?? JSON_WIRE;
     this.#ws = ws;
     this.#context = context;
     this.#identity = identity;
@@ -157,6 +163,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.since = context.clock.now();
     const { limits, security } = context;
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
+    this.#deflate = context.deflate !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE) ? context.deflate : undefined;
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
@@ -245,12 +252,20 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
+    // Only JSON sessions subscribe with deltas (see #subscribe).
     if (delta === true) {
       const frame = deltaFrames.wsFrame(message, signed ? this.#context.signed : undefined);
       if (frame !== undefined) return this.#outbox.push(frame, replay);
     }
-    if (!signed) this.#outbox.push(message.encoded('ws', encodeWsFrame), replay);
-    else this.#outbox.push(this.#context.signed.wsFrame(message), replay);
+    const deflate = this.#deflate;
+    // JSON with deflate: the message's compressed frame, cached on it; other formats' text frames
+    // are compressed once per frame (see WsDeflate.wrap).
+    if (deflate !== undefined && this.#wire === JSON_WIRE) {
+      this.#outbox.push(signed ? deflate.signedMessage(message) : deflate.message(message), replay);
+      return;
+    }
+    const frame = this.#wire.message(message, signed, this.#context.signed);
+    if (frame !== undefined) this.#outbox.push(deflate === undefined ? frame : deflate.wrap(frame), replay);
   }
 
   replayRoom(): boolean {
@@ -262,7 +277,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   gap(gap: Gap, signed: boolean): void {
-    this.#outbox.push(wsTextFrame(gapJson(gap, signed ? this.#context.security.cursors : undefined)));
+    this.#wire.told(gap.channel, gap.resumed.epoch);
+    this.#send({ type: 'gap', ...gapFields(gap, signed ? this.#context.security.cursors : undefined) });
   }
 
   presence(type: 'join' | 'leave', channel: string, member: PresenceMember): void {
@@ -270,7 +286,12 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   #send(frame: ServerFrame): void {
-    this.#outbox.push(wsTextFrame(JSON.stringify(frame)));
+    this.#outbox.push(this.#frame(this.#wire.frame(frame)));
+  }
+
+  /** `frame` as sent: compressed when the session deflates and it is a text frame large enough. */
+  #frame(frame: Buffer): Buffer {
+    return this.#deflate === undefined ? frame : this.#deflate.frame(frame);
   }
 
   #reply(id: CommandId, result: CommandResult): void {
@@ -307,11 +328,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     }
     this.#commands = commands;
     this.#strikes = 0;
-    if (isBinary) {
-      this.#replyError(null, { code: ErrorCode.InvalidFrame, message: 'binary frames are not supported; send JSON text' });
-      return;
-    }
-    const decoded = decodeCommand(data.toString('utf8'));
+    const decoded = this.#wire.decode(data, isBinary);
     if (!decoded.ok) {
       this.#replyError(decoded.id, decoded.error);
       return;
@@ -372,9 +389,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
           ...(read.gap && { gaps: [read.gap] }),
           ...(read.more && { more: true }),
         };
-        // The stored envelopes are spliced in as they are: no parse and re-serialise per message.
-        const head = JSON.stringify({ type: 'reply', id: command.id, ...fields });
-        this.#outbox.push(wsTextFrame(`${head.slice(0, -1)},"messages":${messagesJson(read.messages)}}`));
+        this.#outbox.push(this.#frame(this.#wire.history({ type: 'reply', id: command.id, ...fields }, read.messages)));
         return;
       }
       case 'presence':
@@ -418,7 +433,14 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       const ask = () => subscribeInfo(security, identity, this.#hookContext(), channel);
       const info = hookDecides(security, identity, 'subscribe', channel) ? await this.#hookSlots.run(ask) : await ask();
       if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
-      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info, delta });
+      // Compact and MessagePack sessions get every message in full (compact delta pushes, `-ref-1`, are reserved).
+      outcome = await this.#context.hub.subscribe(this, channel, {
+        since,
+        joinLeave,
+        signed,
+        info,
+        delta: delta && this.#wire === JSON_WIRE,
+      });
     } catch (error) {
       this.#remove(pending);
       throw error;
@@ -431,8 +453,15 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     const cursor = signed
       ? signedCursor(channel, outcome.position, this.#context.security.cursors)
       : encodePosition(channel, outcome.position);
+    const ref = this.#wire.assign(channel, outcome.position.epoch);
     // `delta: true` tells a client that asked that this channel may send it deltas.
-    this.#reply(id, { channel, position: outcome.position, cursor, ...(outcome.subscription.delta && { delta: true }) });
+    this.#reply(id, {
+      channel,
+      position: outcome.position,
+      cursor,
+      ...(ref !== undefined && { ref }),
+      ...(outcome.subscription.delta && { delta: true }),
+    });
     outcome.start();
   }
 
@@ -594,6 +623,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
 
   /** Ends a channel of the session: its subscription, or the subscribe still waiting for the hub. */
   #cancel(entry: Entry): void {
+    this.#wire.release(entry.channel);
     if (isPending(entry)) entry.cancelled = true;
     else this.#context.hub.unsubscribe(entry);
   }

@@ -7,11 +7,14 @@ import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
+import type { CompressionSettings } from './compression-options.js';
 import { UNLIMITED, type ConnectionSlot } from './connection-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
+import { chooseSubprotocol, wsWire } from './ws-wire.js';
+import { acceptDeflateOffer, inflateSynchronously, WsDeflate } from './ws-deflate.js';
 import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
@@ -25,13 +28,19 @@ export interface WsTransportOptions extends WsSessionLimits {
   readonly claimUser?: UserClaim;
   /** Told when a session is dropped as a slow consumer (metrics). */
   readonly onSlowConsumer?: () => void;
+  /** permessage-deflate, when `compression.websocket` is on. @default off */
+  readonly compression?: CompressionSettings | undefined;
   /** The hub's client acknowledgements (the `ack` command); without it `ack` is refused (1002). */
   readonly acks?: Acks | undefined;
 }
 
 /**
- * The WebSocket transport at `/ws`: upgrades with `ws` (no per-message deflate), then hands each
- * connection to a {@link WsSession}.
+ * The WebSocket transport at `/ws`: upgrades with `ws`, then hands each connection to a
+ * {@link WsSession} speaking the subprotocol it chose (plain JSON without one, `herald.compact` or
+ * `herald.msgpack`, see `ws-wire.ts`). With compression on, the hub picks the client's
+ * permessage-deflate offer ({@link acceptDeflateOffer}), `ws` answers it, the hub inflates
+ * compressed commands ({@link inflateSynchronously}), and the session writes its own frames,
+ * compressed once per message ({@link WsDeflate}).
  */
 export class WsTransport implements Transport {
   readonly name = 'websocket';
@@ -39,8 +48,14 @@ export class WsTransport implements Transport {
   readonly #wss: WsServer<typeof SessionSocket>;
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
+  readonly #deflate: boolean;
+  readonly #maxMessageBytes: number;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
+    const signed = signedEncodings(security.cursors);
+    const compression = options.compression?.websocket === true ? options.compression : undefined;
+    this.#deflate = compression !== undefined;
+    this.#maxMessageBytes = options.maxMessageBytes;
     this.#context = {
       hub,
       limits: options,
@@ -51,16 +66,19 @@ export class WsTransport implements Transport {
       claimUser: options.claimUser ?? (() => UNLIMITED),
       slowConsumer: options.onSlowConsumer ?? (() => undefined),
       commands: new RateLimiter(options.commandsPerSecond, options.commandBurst),
-      signed: signedEncodings(security.cursors),
+      signed,
+      deflate: compression === undefined ? undefined : new WsDeflate(compression, signed),
       acks: options.acks,
     };
-    // handleProtocols: never echo a subprotocol (ws would pick the client's first); the server refuses such upgrades anyway.
+    // handleProtocols: the client's first subprotocol the hub speaks (the upgrade refused offers of none with 400).
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
-      perMessageDeflate: false,
+      // Never used to compress (the sessions write their own frames) nor to inflate (see
+      // inflateSynchronously): it answers the offer acceptDeflateOffer picked and reads RSV1.
+      perMessageDeflate: compression !== undefined && { serverNoContextTakeover: true, clientNoContextTakeover: true },
       clientTracking: false,
-      handleProtocols: () => false,
+      handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered) ?? false,
       WebSocket: SessionSocket,
     });
     this.#pinger = setInterval(() => this.#pingAll(), options.pingInterval);
@@ -82,9 +100,16 @@ export class WsTransport implements Transport {
     const upgraded = { session: false };
     // Kept only on a hub with a connect hook: a later `auth` is sent to it with these.
     const forwarded = this.#context.security.forwarded(req);
+    if (this.#deflate) {
+      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions']);
+      if (offer === undefined) delete req.headers['sec-websocket-extensions'];
+      else req.headers['sec-websocket-extensions'] = offer;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
-      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded }));
+      if (this.#deflate) inflateSynchronously(ws, this.#maxMessageBytes);
+      const wire = wsWire(ws.protocol);
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded, wire }));
     });
     // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the
     // socket is destroyed) and never calls back. Only that socket needs a close listener for its

@@ -31,7 +31,8 @@ const healthy: WebSocket[] = [];
 let waiter: { count: number; resolve: () => void } | undefined;
 
 beforeAll(async () => {
-  hub = await startHub({ sendQueueBytes: 256 * 1024 });
+  // Uncompressed: a repetitive payload deflates to almost nothing and would take far longer to fill the queue.
+  hub = await startHub({ sendQueueBytes: 256 * 1024, compression: false });
   for (let i = 0; i < HEALTHY; i++) {
     const socket = new WebSocket(hub.wsUrl);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));

@@ -6,8 +6,10 @@ import { guardSuite, startHub } from './suite.js';
 import { rawUpgrade } from './wire.js';
 
 /**
- * The hub speaks no WebSocket subprotocol. An upgrade that offers any is refused with 400 and a JSON
- * error, never answered with a subprotocol the hub would then not speak.
+ * The hub speaks two WebSocket subprotocols, `herald.compact` and `herald.msgpack`. An upgrade that
+ * offers one of them gets the client's first one the hub speaks, echoed in the 101; an upgrade that
+ * offers only others is refused with 400 and a JSON error, never answered with a subprotocol the hub
+ * would then not speak.
  */
 
 guardSuite();
@@ -23,7 +25,11 @@ afterAll(async () => {
 });
 
 const refusal = {
-  error: { code: ErrorCode.InvalidField, message: 'the hub speaks no WebSocket subprotocol: send no Sec-WebSocket-Protocol header' },
+  error: {
+    code: ErrorCode.InvalidField,
+    message:
+      'the hub speaks only the WebSocket subprotocols herald.compact and herald.msgpack: offer one of them or send no Sec-WebSocket-Protocol header',
+  },
 };
 
 describe('Sec-WebSocket-Protocol', () => {
@@ -53,5 +59,29 @@ describe('Sec-WebSocket-Protocol', () => {
     expect(upgrade.head).not.toMatch(/sec-websocket-protocol/i);
     upgrade.socket.destroy();
     await upgrade.closed;
+  });
+
+  it.each([
+    ['herald.compact', 'herald.compact'],
+    ['herald.msgpack', 'herald.msgpack'],
+    ['mqtt, herald.msgpack, herald.compact', 'herald.msgpack'],
+    ['herald.compact,herald.msgpack', 'herald.compact'],
+  ])('an upgrade offering "%s" opens with the client\'s first one the hub speaks: %s, echoed in the 101', async (offered, chosen) => {
+    const upgrade = await rawUpgrade(hub.port, '/ws', { 'Sec-WebSocket-Protocol': offered });
+    expect(upgrade.status).toBe(101);
+    expect(upgrade.head.split('\r\n')).toContainEqual(expect.stringMatching(new RegExp(`^sec-websocket-protocol: ${chosen}$`, 'i')));
+    upgrade.socket.destroy();
+    await upgrade.closed;
+  });
+
+  it('a ws client offering herald.msgpack gets it as socket.protocol', async () => {
+    const client = new WebSocket(hub.wsUrl, ['herald.v1', 'herald.msgpack']);
+    await new Promise((resolve, reject) => {
+      client.once('open', resolve);
+      client.once('error', reject);
+    });
+    expect(client.protocol).toBe('herald.msgpack');
+    client.close();
+    await new Promise((resolve) => client.once('close', resolve));
   });
 });
