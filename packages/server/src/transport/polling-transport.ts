@@ -149,7 +149,7 @@ export class PollingTransport implements Transport {
     // A poll with `session` (not a pin) makes its session a presence member of its channels.
     const presence = op === 'subscribe' && !params.has('lookback') ? this.#options.presence : undefined;
     const token = presence === undefined ? null : params.get('session');
-    const joinLeave = token !== null && (params.get('joinLeave') === '1' || params.get('joinLeave') === 'true');
+    const joinLeave = token === null ? NO_CHANNELS : joinLeaveOf(params.get('joinLeave'), channels);
     let poller: Poller | undefined;
     let infos: Map<string, unknown> | undefined;
     try {
@@ -157,12 +157,12 @@ export class PollingTransport implements Transport {
         if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
         else security.permissions.check(identity, op, channel);
         // Joins and leaves name the channel's members: the same right as reading its presence.
-        if (joinLeave) security.permissions.check(identity, 'presence', channel);
+        if (joinLeave.has(channel)) security.permissions.check(identity, 'presence', channel);
         if (security.signsFor(identity, channel)) restricted.add(channel);
         const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
         if (from !== undefined) asked.set(channel, from);
       }
-      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user);
+      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user, req.socket.remoteAddress);
       if (op === 'subscribe') infos = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
     } catch (error) {
       if (poller !== undefined) presence?.release(poller.session);
@@ -189,7 +189,7 @@ export class PollingTransport implements Transport {
       return this.#pin(res, channels, lookback, signing, headers);
     }
     if (poller !== undefined && presence !== undefined) {
-      poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
+      poller.session.joinLeave = joinLeave;
       await presence.seen(poller.session, channels, infos, identity.info);
     }
 
@@ -552,6 +552,20 @@ export class PollingTransport implements Transport {
     // Nothing new: remember where each channel stands, so the reply to a timeout carries a cursor.
     for (const read of reads) if (!since.has(read.channel)) since.set(read.channel, read.position);
   }
+}
+
+/**
+ * The channels whose joins and leaves a poll asks for (`joinLeave`): every channel with `1` or
+ * `true`; with a comma-separated list of flags, one per channel in the order of the `channel`
+ * parameters, those flagged `1` or `true`; none otherwise.
+ */
+function joinLeaveOf(value: string | null, channels: readonly string[]): ReadonlySet<string> {
+  if (value === null) return NO_CHANNELS;
+  if (value === '1' || value === 'true') return new Set(channels);
+  const flags = value.split(',', channels.length);
+  const asked = new Set<string>();
+  for (let i = 0; i < flags.length; i++) if (flags[i] === '1' || flags[i] === 'true') asked.add(channels[i]!);
+  return asked;
 }
 
 /** `body` (a JSON object) with `extras` (`,"field":value…`) added at its end. */
