@@ -1,4 +1,7 @@
 import { applyDelta, createClient, type Envelope, type HeraldClient, type TransportName } from '@herald/client/node';
+import { compact } from '@herald/client/compact';
+import { msgpack } from '@herald/client/msgpack';
+import { decode, encode } from '@msgpack/msgpack';
 import { Collector, startTestHub, type TestHub } from '@herald/testkit';
 import { EventSource } from 'eventsource';
 import { createDelta } from 'fossil-delta';
@@ -27,33 +30,55 @@ function states(count: number): any[] {
   return out;
 }
 
-/** The pushes a client received on the wire, by type, whatever the transport. */
+/** A message push or poll item as received: a JSON object, or a compact item (an array, negative ref: a delta). */
+const typeOf = (item: any): string => (Array.isArray(item) ? (item[0] < 0 ? 'delta' : 'message') : item.type);
+
+/** Damages the delta of a push or poll item (its first character), as a fault in transit would. */
+function damageDelta(item: any): void {
+  const flip = (text: string): string => `${text[0] === 'X' ? 'Y' : 'X'}${text.slice(1)}`;
+  if (Array.isArray(item)) item[3] = flip(item[3]);
+  else item.delta = flip(item.delta);
+}
+
+/** The pushes a client received on the wire, by type, whatever the transport and format. */
 class Wire {
   readonly types: string[] = [];
   bytes = 0;
-  record(text: string): void {
-    this.bytes += Buffer.byteLength(text);
-    const frame = JSON.parse(text);
-    if (Array.isArray(frame.messages)) for (const m of frame.messages) this.types.push(m.type);
-    else if (frame.type === 'message' || frame.type === 'delta') this.types.push(frame.type);
+  #deltas = 0;
+  /** Records a frame, SSE `data:` or poll answer; damages the `damaged`-th delta seen (1-based), if any. */
+  record(data: string | Buffer, damaged?: number): string | Buffer {
+    this.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const frame: any = typeof data === 'string' ? JSON.parse(data) : decode(data);
+    const items: any[] = Array.isArray(frame?.messages) ? frame.messages : [frame];
+    let changed = false;
+    for (const item of items) {
+      const type = typeOf(item);
+      if (type !== 'message' && type !== 'delta') continue;
+      this.types.push(type);
+      if (type === 'delta' && ++this.#deltas === damaged) {
+        damageDelta(item);
+        changed = true;
+      }
+    }
+    if (!changed) return data;
+    return typeof data === 'string' ? JSON.stringify(frame) : Buffer.from(encode(frame));
   }
-  /** Implementations of the three transports that record what they receive (and may tamper with it). */
-  options(tamper?: (text: string) => string): Record<string, unknown> {
-    const record = (text: string): void => this.record(text);
-    const edit = (text: string): string => (tamper === undefined ? text : tamper(text));
+  /** Implementations of the three transports that record what they receive (and may damage the `damaged`-th delta). */
+  options(damaged?: number): Record<string, unknown> {
+    const record = (data: string | Buffer): string | Buffer => this.record(data, damaged);
     class RecordingWebSocket extends WebSocket {
-      constructor(url: string) {
-        super(url);
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
         const socket = this as unknown as { onmessage: unknown };
-        let handler: ((event: { data: string }) => void) | undefined;
+        let handler: ((event: { data: unknown }) => void) | undefined;
         Object.defineProperty(socket, 'onmessage', {
           set: (h: typeof handler) => (handler = h),
           get: () => handler,
         });
-        this.on('message', (data: Buffer) => {
-          const text = edit(String(data));
-          record(text);
-          handler?.({ data: text });
+        this.on('message', (data: Buffer | ArrayBuffer, binary: boolean) => {
+          const bytes = Buffer.from(data as ArrayBuffer);
+          const got = record(binary ? bytes : bytes.toString('utf8'));
+          handler?.({ data: typeof got === 'string' ? got : new Uint8Array(got).buffer });
         });
       }
     }
@@ -66,19 +91,31 @@ class Wire {
     const recordingFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
       const res = await fetch(input, init);
       if (!input.toString().includes('/api/messages') || !res.ok) return res;
-      const text = await res.text();
-      record(text);
-      return new Response(edit(text), { status: res.status, headers: res.headers });
+      const text = record(await res.text());
+      return new Response(text as string, { status: res.status, headers: res.headers });
     };
     return { WebSocket: RecordingWebSocket, EventSource: RecordingEventSource, fetch: recordingFetch };
   }
 }
 
-describe.each<TransportName>(['websocket', 'sse', 'polling'])('deltas through the SDK on %s', (transport) => {
+/** The formats the SDK speaks (`json`: none given). */
+const FORMATS = { json: undefined, compact, msgpack } as const;
+const cases = (['websocket', 'sse', 'polling'] as const).flatMap((transport) =>
+  (Object.keys(FORMATS) as (keyof typeof FORMATS)[]).map((format) => ({ transport, format })),
+);
+
+describe.each<{ transport: TransportName; format: keyof typeof FORMATS }>(cases)('deltas through the SDK on $transport ($format)', ({ transport, format }) => {
   let hub: TestHub;
   const clients: HeraldClient[] = [];
   const client = (options: Record<string, unknown> = {}): HeraldClient => {
-    const c = createClient({ url: hub.url, transports: [transport], pollWait: 5, reconnect: { minDelay: 10, maxDelay: 50 }, ...options });
+    const c = createClient({
+      url: hub.url,
+      transports: [transport],
+      pollWait: 5,
+      reconnect: { minDelay: 10, maxDelay: 50 },
+      format: FORMATS[format],
+      ...options,
+    });
     clients.push(c);
     return c;
   };
@@ -156,14 +193,9 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('deltas through th
   it.skipIf(transport === 'sse')(
     'a delta that does not apply is never delivered: the client resumes and gets the message in full',
     async () => {
-      let tampered = 0;
-      // The second delta is damaged in transit (one changed character of its text).
-      const damage = (text: string): string => {
-        if (!text.includes('"type":"delta"') || ++tampered !== 2) return text;
-        return text.replace(/"delta":"(.)/, (_, c: string) => `"delta":"${c === 'X' ? 'Y' : 'X'}`);
-      };
+      // The second delta is damaged in transit (its first character changed).
       const wire = new Wire();
-      const c = client({ delta: applyDelta, ...wire.options(damage) });
+      const c = client({ delta: applyDelta, ...wire.options(2) });
       const got = new Collector<Envelope>();
       const sub = c.subscribe('dash:t', (m) => got.push(m));
       await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
@@ -171,7 +203,7 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('deltas through th
       await publishInStep('dash:t', published, got);
       expect(got.items.map((m) => m.data)).toEqual(published);
       expect(got.items.map((m) => m.offset)).toEqual(published.map((_, i) => i + 1));
-      expect(tampered).toBeGreaterThanOrEqual(2);
+      expect(wire.types.filter((t) => t === 'delta').length).toBeGreaterThanOrEqual(2);
     },
   );
 });
