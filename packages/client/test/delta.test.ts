@@ -104,109 +104,112 @@ const cases = (['websocket', 'sse', 'polling'] as const).flatMap((transport) =>
   (Object.keys(FORMATS) as (keyof typeof FORMATS)[]).map((format) => ({ transport, format })),
 );
 
-describe.each<{ transport: TransportName; format: keyof typeof FORMATS }>(cases)('deltas through the SDK on $transport ($format)', ({ transport, format }) => {
-  let hub: TestHub;
-  const clients: HeraldClient[] = [];
-  const client = (options: Record<string, unknown> = {}): HeraldClient => {
-    const c = createClient({
-      url: hub.url,
-      transports: [transport],
-      pollWait: 5,
-      reconnect: { minDelay: 10, maxDelay: 50 },
-      format: FORMATS[format],
-      ...options,
+describe.each<{ transport: TransportName; format: keyof typeof FORMATS }>(cases)(
+  'deltas through the SDK on $transport ($format)',
+  ({ transport, format }) => {
+    let hub: TestHub;
+    const clients: HeraldClient[] = [];
+    const client = (options: Record<string, unknown> = {}): HeraldClient => {
+      const c = createClient({
+        url: hub.url,
+        transports: [transport],
+        pollWait: 5,
+        reconnect: { minDelay: 10, maxDelay: 50 },
+        ...(FORMATS[format] !== undefined && { format: FORMATS[format] }),
+        ...options,
+      });
+      clients.push(c);
+      return c;
+    };
+    beforeEach(async () => {
+      hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
     });
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await hub.close();
-  });
+    afterEach(async () => {
+      for (const c of clients.splice(0)) c.close();
+      await hub.close();
+    });
 
-  /** Publishes each state once the client has the one before (and, polling, its next poll is held). */
-  async function publishInStep(channel: string, published: unknown[], got: Collector<Envelope>, already = 0): Promise<void> {
-    for (let i = 0; i < published.length; i++) {
-      if (transport === 'polling') await expect.poll(() => hub.server.stats().polling).toBeGreaterThan(0);
-      await hub.server.hub.publish(channel, published[i]);
-      await got.count(already + i + 1);
+    /** Publishes each state once the client has the one before (and, polling, its next poll is held). */
+    async function publishInStep(channel: string, published: unknown[], got: Collector<Envelope>, already = 0): Promise<void> {
+      for (let i = 0; i < published.length; i++) {
+        if (transport === 'polling') await expect.poll(() => hub.server.stats().polling).toBeGreaterThan(0);
+        await hub.server.hub.publish(channel, published[i]);
+        await got.count(already + i + 1);
+      }
     }
-  }
 
-  it('receives deltas after the first full message and hands the app exactly the published data', async () => {
-    const wire = new Wire();
-    const c = client({ delta: applyDelta, ...wire.options() });
-    const got = new Collector<Envelope>();
-    const sub = c.subscribe('dash:prod', (m) => got.push(m));
-    await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
-    const published = states(15);
-    await publishInStep('dash:prod', published, got);
-    expect(got.items.map((m) => m.data)).toEqual(published);
-    expect(got.items.every((m) => m.type === 'message' && m.channel === 'dash:prod')).toBe(true);
-    expect(got.items.map((m) => m.offset)).toEqual(published.map((_, i) => i + 1));
-    expect(wire.types[0]).toBe('message');
-    expect(wire.types.slice(1)).toEqual(Array(14).fill('delta'));
-  });
-
-  it('resumes with full messages, then deltas', async () => {
-    const published = states(10);
-    for (const data of published.slice(0, 5)) await hub.server.hub.publish('dash:r', data);
-    const { epoch } = await hub.server.hub.position('dash:r');
-    const wire = new Wire();
-    const c = client({ delta: applyDelta, ...wire.options() });
-    const got = new Collector<Envelope>();
-    c.subscribe('dash:r', (m) => got.push(m), { since: { epoch, offset: 2 } });
-    await got.count(3);
-    await publishInStep('dash:r', published.slice(5), got, 3);
-    expect(got.items.map((m) => m.data)).toEqual(published.slice(2));
-    expect(wire.types.slice(0, 3)).toEqual(['message', 'message', 'message']);
-    expect(wire.types.slice(3)).toEqual(Array(5).fill('delta'));
-  });
-
-  it('a client without deltas and a channel outside the delta namespaces get full messages', async () => {
-    const plainWire = new Wire();
-    const plain = client(plainWire.options());
-    const otherWire = new Wire();
-    const other = client({ delta: applyDelta, ...otherWire.options() });
-    const a = new Collector<Envelope>();
-    const b = new Collector<Envelope>();
-    plain.subscribe('dash:x', (m) => a.push(m));
-    other.subscribe('chat:x', (m) => b.push(m));
-    await expect.poll(() => [plain.state, other.state]).toEqual(['connected', 'connected']);
-    const published = states(6);
-    for (let i = 0; i < published.length; i++) {
-      if (transport === 'polling') await expect.poll(() => hub.server.stats().polling).toBeGreaterThan(1);
-      await hub.server.hub.publish('dash:x', published[i]);
-      await hub.server.hub.publish('chat:x', published[i]);
-      await a.count(i + 1);
-      await b.count(i + 1);
-    }
-    expect(a.items.map((m) => m.data)).toEqual(published);
-    expect(b.items.map((m) => m.data)).toEqual(published);
-    expect(new Set([...plainWire.types, ...otherWire.types])).toEqual(new Set(['message']));
-  });
-
-  // (The SSE test client cannot alter events in transit: the WebSocket and polling ones do.)
-  it.skipIf(transport === 'sse')(
-    'a delta that does not apply is never delivered: the client resumes and gets the message in full',
-    async () => {
-      // The second delta is damaged in transit (its first character changed).
+    it('receives deltas after the first full message and hands the app exactly the published data', async () => {
       const wire = new Wire();
-      const c = client({ delta: applyDelta, ...wire.options(2) });
+      const c = client({ delta: applyDelta, ...wire.options() });
       const got = new Collector<Envelope>();
-      const sub = c.subscribe('dash:t', (m) => got.push(m));
+      const sub = c.subscribe('dash:prod', (m) => got.push(m));
       await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
-      const published = states(8);
-      await publishInStep('dash:t', published, got);
+      const published = states(15);
+      await publishInStep('dash:prod', published, got);
       expect(got.items.map((m) => m.data)).toEqual(published);
+      expect(got.items.every((m) => m.type === 'message' && m.channel === 'dash:prod')).toBe(true);
       expect(got.items.map((m) => m.offset)).toEqual(published.map((_, i) => i + 1));
-      expect(wire.types.filter((t) => t === 'delta').length).toBeGreaterThanOrEqual(2);
-    },
-  );
-});
+      expect(wire.types[0]).toBe('message');
+      expect(wire.types.slice(1)).toEqual(Array(14).fill('delta'));
+    });
+
+    it('resumes with full messages, then deltas', async () => {
+      const published = states(10);
+      for (const data of published.slice(0, 5)) await hub.server.hub.publish('dash:r', data);
+      const { epoch } = await hub.server.hub.position('dash:r');
+      const wire = new Wire();
+      const c = client({ delta: applyDelta, ...wire.options() });
+      const got = new Collector<Envelope>();
+      c.subscribe('dash:r', (m) => got.push(m), { since: { epoch, offset: 2 } });
+      await got.count(3);
+      await publishInStep('dash:r', published.slice(5), got, 3);
+      expect(got.items.map((m) => m.data)).toEqual(published.slice(2));
+      expect(wire.types.slice(0, 3)).toEqual(['message', 'message', 'message']);
+      expect(wire.types.slice(3)).toEqual(Array(5).fill('delta'));
+    });
+
+    it('a client without deltas and a channel outside the delta namespaces get full messages', async () => {
+      const plainWire = new Wire();
+      const plain = client(plainWire.options());
+      const otherWire = new Wire();
+      const other = client({ delta: applyDelta, ...otherWire.options() });
+      const a = new Collector<Envelope>();
+      const b = new Collector<Envelope>();
+      plain.subscribe('dash:x', (m) => a.push(m));
+      other.subscribe('chat:x', (m) => b.push(m));
+      await expect.poll(() => [plain.state, other.state]).toEqual(['connected', 'connected']);
+      const published = states(6);
+      for (let i = 0; i < published.length; i++) {
+        if (transport === 'polling') await expect.poll(() => hub.server.stats().polling).toBeGreaterThan(1);
+        await hub.server.hub.publish('dash:x', published[i]);
+        await hub.server.hub.publish('chat:x', published[i]);
+        await a.count(i + 1);
+        await b.count(i + 1);
+      }
+      expect(a.items.map((m) => m.data)).toEqual(published);
+      expect(b.items.map((m) => m.data)).toEqual(published);
+      expect(new Set([...plainWire.types, ...otherWire.types])).toEqual(new Set(['message']));
+    });
+
+    // (The SSE test client cannot alter events in transit: the WebSocket and polling ones do.)
+    it.skipIf(transport === 'sse')(
+      'a delta that does not apply is never delivered: the client resumes and gets the message in full',
+      async () => {
+        // The second delta is damaged in transit (its first character changed).
+        const wire = new Wire();
+        const c = client({ delta: applyDelta, ...wire.options(2) });
+        const got = new Collector<Envelope>();
+        const sub = c.subscribe('dash:t', (m) => got.push(m));
+        await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
+        const published = states(8);
+        await publishInStep('dash:t', published, got);
+        expect(got.items.map((m) => m.data)).toEqual(published);
+        expect(got.items.map((m) => m.offset)).toEqual(published.map((_, i) => i + 1));
+        expect(wire.types.filter((t) => t === 'delta').length).toBeGreaterThanOrEqual(2);
+      },
+    );
+  },
+);
 
 describe('applyDelta', () => {
   const units = (text: string): number[] => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));

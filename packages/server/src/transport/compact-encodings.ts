@@ -47,7 +47,12 @@ export function compactJson(message: HubMessage, ref: number, variant: number, s
  * `-ref-1` and the delta (a string, see `messageDelta`) in place of the data; `undefined` when the
  * message has no delta (it then goes in full).
  */
-export function compactDeltaJson(message: HubMessage, ref: number, variant: number, signed: SignedEncodings | undefined): string | undefined {
+export function compactDeltaJson(
+  message: HubMessage,
+  ref: number,
+  variant: number,
+  signed: SignedEncodings | undefined,
+): string | undefined {
   return message.encoded(cacheKey('cdj', variant, ref), (m) => {
     const delta = messageDeltaJson(m);
     return delta === undefined ? undefined : compactArrayJson(m, -ref - 1, delta, variant, signed);
@@ -137,7 +142,12 @@ export const compactDeltaSseEvent = (message: HubMessage, ref: number, variant: 
   });
 
 /** As {@link compactPollNext}, `messages` holding the compact delta push; `undefined` without a delta. */
-export const compactDeltaPollNext = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings | undefined): Buffer | undefined =>
+export const compactDeltaPollNext = (
+  message: HubMessage,
+  ref: number,
+  variant: number,
+  signed: SignedEncodings | undefined,
+): Buffer | undefined =>
   message.encoded(cacheKey('pollcd', variant, ref), (m) => {
     const json = compactDeltaJson(m, ref, variant, signed);
     if (json === undefined) return undefined;

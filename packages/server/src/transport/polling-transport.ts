@@ -597,7 +597,8 @@ function compactItems(
     const variant = variantOf(message.epoch !== epoch, signed !== undefined);
     epoch = message.epoch;
     const live = deltas === undefined ? undefined : deltaSource(deltas, previous, message);
-    const item = (live === undefined ? undefined : compactDeltaJson(live, ref, variant, signed)) ?? compactJson(message, ref, variant, signed);
+    const item =
+      (live === undefined ? undefined : compactDeltaJson(live, ref, variant, signed)) ?? compactJson(message, ref, variant, signed);
     out += (out === '' ? '' : ',') + item;
     previous = message;
   }
@@ -628,7 +629,13 @@ function responseBody(
     if (read.messages.length === 0) continue;
     const items =
       compact !== undefined
-        ? compactItems(read.messages, read.channel, compact, signed?.encodings, deltas?.channels.has(read.channel) === true ? deltas : undefined)
+        ? compactItems(
+            read.messages,
+            read.channel,
+            compact,
+            signed?.encodings,
+            deltas?.channels.has(read.channel) === true ? deltas : undefined,
+          )
         : deltas?.channels.has(read.channel) === true
           ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
           : messagesJson(read.messages, signed?.encodings).slice(1, -1);
