@@ -1,4 +1,5 @@
 import { decode } from '@msgpack/msgpack';
+import { Permissions } from '@herald/server';
 import { CompactExpander, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { applyDelta } from 'fossil-delta';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -156,6 +157,29 @@ describe.each(['compact', 'msgpack'] as const)('compact delta pushes on the WebS
     ]);
     expect(rebuild(got)).toEqual(published.slice(3));
     await ws.close();
+  });
+
+  it('a client that may not read history gets `[-ref-1, offset, time, delta, null, cursor]` with the signed cursor', async () => {
+    hub = await startTestHub({
+      deltaNamespaces: ['dash'],
+      security: {
+        apiKeys: ['delta-test-api-key-0123456789'],
+        permissions: new Permissions({ dash: { subscribe: 'anonymous', publish: 'none', history: 'none', presence: 'none' } }),
+      },
+    });
+    const json = await WsTestClient.connect(hub.wsUrl);
+    const ws = await WsTestClient.connect(hub.wsUrl, undefined, format);
+    for (const client of [json, ws]) await client.request({ type: 'subscribe', channel: 'dash:s', delta: true });
+    const published = states(4);
+    for (const data of published) await hub.server.hub.publish('dash:s', data);
+    const got = await waitPushes(ws, 4);
+    const plain = await waitPushes(json, 4);
+    expect(got.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
+    expect(rebuild(got)).toEqual(published);
+    const items = rawItems(ws);
+    for (let i = 1; i < 4; i++) expect(items[i]).toEqual([-1, plain[i].offset, plain[i].time, plain[i].delta, null, plain[i].cursor]);
+    expect(plain[3].cursor).toMatch(/^c1\./);
+    await Promise.all([ws.close(), json.close()]);
   });
 
   it('takes fewer bytes than full compact pushes for dashboard updates', async () => {
