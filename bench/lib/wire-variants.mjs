@@ -2,8 +2,9 @@
 // what the client asks for (WebSocket subprotocol, permessage-deflate, query parameters,
 // Accept-Encoding, subscribe fields), the channel namespace it uses, and the hub options it needs
 // (merged over every variant of a run). `<transport>-json` is each transport's baseline.
-/** Hub options of the delta variants: deltas on the `live` namespace. */
-const DELTAS = { deltaNamespaces: ['live'] };
+/** Deltas on the `live` namespace (the hub's option), which the delta variants' clients ask for. */
+const DELTA = { namespace: 'live', server: { deltaNamespaces: ['live'] } };
+const DELTA_WS = { ...DELTA, subscribe: { delta: true } };
 
 export const VARIANTS = {
   'ws-json': { transport: 'ws' },
@@ -18,8 +19,13 @@ export const VARIANTS = {
   'sse-gzip': { transport: 'sse', encoding: 'gzip' },
   'poll-gzip': { transport: 'poll', encoding: 'gzip' },
   'poll-br': { transport: 'poll', encoding: 'br' },
-  'ws-delta': { transport: 'ws', namespace: 'live', subscribe: { delta: true }, server: DELTAS },
-  'ws-delta-deflate': { transport: 'ws', namespace: 'live', subscribe: { delta: true }, deflate: true, server: DELTAS },
-  'sse-delta': { transport: 'sse', namespace: 'live', query: { delta: '1' }, server: DELTAS },
-  'poll-delta': { transport: 'poll', namespace: 'live', query: { delta: '1' }, pollBase: true, server: DELTAS },
+  // Deltas (a namespace with deltas on; the client asks): JSON `delta` pushes, compact `-ref-1` items.
+  'ws-delta': { transport: 'ws', ...DELTA_WS },
+  'ws-compact-delta': { transport: 'ws', protocol: 'herald.compact', ...DELTA_WS },
+  'ws-msgpack-delta': { transport: 'ws', protocol: 'herald.msgpack', ...DELTA_WS },
+  'ws-delta-deflate': { transport: 'ws', deflate: true, ...DELTA_WS },
+  'sse-delta': { transport: 'sse', ...DELTA, query: { delta: '1' } },
+  'sse-compact-delta': { transport: 'sse', ...DELTA, query: { format: 'compact', delta: '1' } },
+  'poll-delta': { transport: 'poll', ...DELTA, pollBase: true, query: { delta: '1' } },
+  'poll-compact-delta': { transport: 'poll', ...DELTA, pollBase: true, query: { format: 'compact', delta: '1' } },
 };

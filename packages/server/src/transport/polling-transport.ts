@@ -20,13 +20,13 @@ import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { readFormatQuery } from '../http/format-query.js';
-import { compactJson, compactPollNext, variantOf } from './compact-encodings.js';
+import { compactDeltaJson, compactDeltaPollNext, compactJson, compactPollNext, variantOf } from './compact-encodings.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
-import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { deltaSource, pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
@@ -206,8 +206,8 @@ export class PollingTransport implements Transport {
       // Compact items name a channel by its index; an item carries the epoch when the request's position had another.
       const compact: Compact | undefined =
         format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
-      // A compact poll gets every message in full (compact delta items, `-ref-1`, are reserved).
-      const deltas = compact === undefined ? pollDeltas(this.#hub, params, channels, asked) : undefined;
+      // In compact, a delta is the compact delta item (`-ref-1`, the delta in place of the data).
+      const deltas = pollDeltas(this.#hub, params, channels, asked);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
         return this.#send(res, reads, headers, signing, poller, deltas, compact);
@@ -516,11 +516,13 @@ export class PollingTransport implements Transport {
         const signed = signing?.encodings;
         // A client that holds the message before gets the delta (built once, shared by every such waiter).
         const held = deltas?.held.get(single!);
-        const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
+        const holds = held?.epoch === at.epoch && held.offset === at.offset;
         const body =
           compact !== undefined
-            ? compactPollNext(message, 0, variantOf(false, signed !== undefined), signed)
-            : (delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
+            ? ((holds ? compactDeltaPollNext(message, 0, variantOf(false, signed !== undefined), signed) : undefined) ??
+              compactPollNext(message, 0, variantOf(false, signed !== undefined), signed))
+            : ((holds ? deltaFrames.pollNext(message, signed) : undefined) ??
+              (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
         this.#answer(res, withExtras(body, extras), headers);
         return;
@@ -589,15 +591,30 @@ interface Compact {
   readonly told: Map<string, Position>;
 }
 
-/** The compact items of one channel's messages, joined with commas. */
-function compactItems(messages: readonly HubMessage[], channel: string, compact: Compact, signed: SignedEncodings | undefined): string {
+/**
+ * The compact items of one channel's messages, joined with commas; with `deltas` (the channel's
+ * namespace sends them and the client asked), an item is the compact delta item where `pollItems`
+ * would send a `delta` object.
+ */
+function compactItems(
+  messages: readonly HubMessage[],
+  channel: string,
+  compact: Compact,
+  signed: SignedEncodings | undefined,
+  deltas: PollDeltas | undefined,
+): string {
   const ref = compact.refs.get(channel) ?? 0;
   let epoch = compact.told.get(channel)?.epoch;
+  let previous: Position | undefined = deltas?.held.get(channel);
   let out = '';
   for (const message of messages) {
     const variant = variantOf(message.epoch !== epoch, signed !== undefined);
     epoch = message.epoch;
-    out += (out === '' ? '' : ',') + compactJson(message, ref, variant, signed);
+    const live = deltas === undefined ? undefined : deltaSource(deltas, previous, message);
+    const item =
+      (live === undefined ? undefined : compactDeltaJson(live, ref, variant, signed)) ?? compactJson(message, ref, variant, signed);
+    out += (out === '' ? '' : ',') + item;
+    previous = message;
   }
   return out;
 }
@@ -626,7 +643,13 @@ function responseBody(
     if (read.messages.length === 0) continue;
     const items =
       compact !== undefined
-        ? compactItems(read.messages, read.channel, compact, signed?.encodings)
+        ? compactItems(
+            read.messages,
+            read.channel,
+            compact,
+            signed?.encodings,
+            deltas?.channels.has(read.channel) === true ? deltas : undefined,
+          )
         : deltas?.channels.has(read.channel) === true
           ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
           : messagesJson(read.messages, signed?.encodings).slice(1, -1);
