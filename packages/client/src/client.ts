@@ -708,6 +708,18 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #onGap(frame: Gap): void {
     const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
+    // Another start's gap (a shared connection's subscription made from another tab's older
+    // position): it is behind this one and skips nothing it lacks.
+    const at = entry.position;
+    const { requested, resumed } = frame;
+    if (
+      at !== undefined &&
+      requested.epoch === at.epoch &&
+      resumed.epoch === at.epoch &&
+      requested.offset < at.offset &&
+      resumed.offset <= at.offset
+    )
+      return;
     // One shape on every transport (the WebSocket and SSE frames also carry `type`).
     const gap: Gap = {
       channel: frame.channel,
