@@ -688,6 +688,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     if (at !== undefined && at.epoch === frame.epoch && frame.offset <= at.offset) return;
     let envelope = frame as Envelope;
     if (frame.type === 'delta') {
+      // Sent to a subscription this one replaced (an unsubscribe and a new subscribe, the old one's
+      // frames still on their way): the new one starts in full from its own position.
+      if (entry.base === undefined && !entry.subscribed) return;
       // Applied only onto the message just before it; anything else resumes from the last good position.
       const { delta, ...rest } = frame;
       const base = entry.base;
