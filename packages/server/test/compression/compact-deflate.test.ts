@@ -70,8 +70,8 @@ describe('permessage-deflate with herald.compact', () => {
       await client.until((frames) => dataFrames(frames).length > before);
       expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ ref: 0, delta: true });
     }
-    // 400 rows: one value changed (a small delta), then every tenth row's name (a delta of several hundred bytes).
-    const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
+    // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every tenth row's name (a delta of several hundred bytes).
+    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
     const second = rows.map((row, i) => (i === 7 ? { ...row, value: -1 } : row));
     const third = second.map((row, i) => (i % 10 === 0 ? { ...row, name: `renamed-sensor-${i}-${(i * 7919) % 1000}` } : row));
     for (const data of [rows, second, third]) await hub.server.hub.publish('dash:d', data);
