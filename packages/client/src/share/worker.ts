@@ -14,8 +14,9 @@ interface SharedScope {
  * `createClient({ share: { worker: '/herald-worker.js' } })`, a file of the page's own origin:
  *
  * ```js
- * import { createClient } from 'https://hub.example.com/sdk/herald-client.js';
- * import { shareWorker } from 'https://hub.example.com/sdk/herald-share.js';
+ * const sdk = 'https://hub.example.com/sdk'; // the hub's SDK files
+ * const { createClient } = await import(sdk + '/herald-client.js');
+ * const { shareWorker } = await import(sdk + '/herald-share.js');
  * shareWorker(createClient);
  * ```
  *
