@@ -1,6 +1,9 @@
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
-import { constants, createDeflateRaw, inflateRawSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createHook } from 'node:async_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { constants, createDeflateRaw, DeflateRaw, inflateRawSync } from 'node:zlib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dataFrames, isCompressed, RawWs, type RawFrame } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
@@ -183,6 +186,49 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
       const reply = await client.request({ type: 'publish', channel: 'back', data: dashboard(1) });
       expect(reply.offset).toBe(1 + ws.indexOf(client));
       await client.close();
+    }
+  });
+
+  it('makes a compressor only for a session sent a compressed frame, and frees it when the session closes', async () => {
+    const live = new Set<number>();
+    let made = 0;
+    const hook = createHook({
+      init: (id, type) => {
+        if (type !== 'ZLIB') return;
+        live.add(id);
+        made++;
+      },
+      destroy: (id) => live.delete(id),
+    }).enable();
+    try {
+      hub = await startTestHub(TAKEOVER);
+      const raw = await Promise.all(Array.from({ length: 20 }, () => RawWs.connect(hub!.port, OFFER)));
+      clients.push(...raw);
+      for (const client of raw) await subscribe(client, 'mem');
+      await hub.server.hub.publish('mem', 'small');
+      for (const client of raw) await client.until((frames) => dataFrames(frames).length === 2);
+      // Nothing compressed yet: no session holds a compressor.
+      expect(made).toBe(0);
+      await hub.server.hub.publish('mem', dashboard(1));
+      await hub.server.hub.publish('mem', dashboard(2));
+      for (const client of raw) await client.until((frames) => dataFrames(frames).length === 4);
+      expect(made).toBe(20);
+      expect(live.size).toBe(20);
+      const closes = vi.spyOn(DeflateRaw.prototype, 'close');
+      for (const client of raw.slice(0, 15)) client.destroy();
+      // Freed as each session closes, not left to the garbage collector.
+      await raw[15]!.until(() => closes.mock.calls.length === 15);
+      closes.mockRestore();
+      // A zlib handle reports its end once collected: collect until the closed sessions' are.
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 50 && live.size > 5; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        gc();
+      }
+      expect(live.size).toBe(5);
+    } finally {
+      hook.disable();
     }
   });
 
