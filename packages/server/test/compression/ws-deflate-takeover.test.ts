@@ -1,5 +1,6 @@
 import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
 import { createHook } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { constants, createDeflateRaw, DeflateRaw, inflateRawSync } from 'node:zlib';
@@ -41,6 +42,9 @@ function decodeInOrder(frames: RawFrame[], windowBits = 15): string[] {
   }
   return texts;
 }
+
+/** 100 KB that deflates to almost nothing, or 100 KB of random text that deflates to more than the compressor's 64 KB output buffer. */
+const blob = (i: number): string => (i % 2 === 0 ? 'x'.repeat(100_000 + i) : randomBytes(75_000).toString('base64'));
 
 /** Subscribes a raw client to `channel` and waits for the reply. */
 async function subscribe(client: RawWs, channel: string): Promise<void> {
@@ -115,7 +119,7 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
     await subscribe(client, 'mixed');
     const expected: unknown[] = [];
     for (let i = 0; i < 30; i++) {
-      const data = i % 3 === 0 ? `tiny-${i}` : i % 3 === 1 ? dashboard(i) : { blob: 'x'.repeat(100_000 + i) };
+      const data = i % 3 === 0 ? `tiny-${i}` : i % 3 === 1 ? dashboard(i) : { blob: blob(i) };
       expected.push(data);
       await hub.server.hub.publish('mixed', data);
       if (i % 10 === 9) client.send(JSON.stringify({ id: 100 + i, type: 'history', channel: 'mixed', limit: 3 }));
@@ -176,7 +180,7 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
     for (const client of ws) await client.request({ type: 'subscribe', channel: 'node' });
     const sizes = [1, 10, 63, 64, 200, 1_000, 5_000, 70_000];
     const expected = Array.from({ length: 300 }, (_, i) =>
-      i % 4 === 0 ? dashboard(i) : { i, pad: 'ab'.repeat(sizes[i % sizes.length]! / 2) },
+      i % 4 === 0 ? dashboard(i) : i % 50 === 1 ? { i, blob: blob(i) } : { i, pad: 'ab'.repeat(sizes[i % sizes.length]! / 2) },
     );
     for (const data of expected) await hub.server.hub.publish('node', data);
     for (const client of ws) {
