@@ -9,10 +9,12 @@ const { createHeraldServer } = await import(entry);
 
 let herald;
 
-function rss() {
+/** RSS, and the JS heap plus memory outside it (buffers, zlib), after two full collections. */
+function memory() {
   globalThis.gc?.();
   globalThis.gc?.();
-  return process.memoryUsage().rss;
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heap: heapUsed + external };
 }
 
 serve({
@@ -20,16 +22,22 @@ serve({
     herald = createHeraldServer(options);
     return { port: await herald.listen(0, '127.0.0.1') };
   },
-  /** Publishes messages `from` … `from + count - 1` of `payload` on `channel`, each once the previous one is stored. */
-  async publish({ channel, payload, count, from }) {
-    for (let i = 0; i < count; i++) await herald.hub.publish(channel, payloadFor(payload, from + i));
+  /**
+   * Publishes messages `from` … `from + count - 1` of `payload` on `channel`, each once the previous
+   * one is stored and `interval` ms have passed.
+   */
+  async publish({ channel, payload, count, from, interval = 0 }) {
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && interval > 0) await new Promise((resolve) => setTimeout(resolve, interval));
+      await herald.hub.publish(channel, payloadFor(payload, from + i));
+    }
     return true;
   },
   cpu() {
     const used = process.cpuUsage();
     return used.user + used.system;
   },
-  rss: () => rss(),
+  memory: () => memory(),
   connections: () => herald.stats(),
   async stop() {
     await herald.close();

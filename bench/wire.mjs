@@ -33,6 +33,10 @@ Options:
   --subscribers N     subscribers per variant                     (default 200)
   --messages N        messages measured per run                   (default 200)
   --memory N          connections for the memory-per-connection reading (0: skip) (default 1000)
+  --memory-variants LIST  the variants whose memory per connection is read
+                      (default ws-json,ws-deflate,ws-compact-deflate,sse-json,sse-gzip)
+  --interval MS       pause between two publishes (0: as fast as the hub stores them;
+                      polls then read batches, where deltas rarely apply)   (default 10)
   --runs N            repetitions; medians are reported           (default 3)
   --out DIR           where the JSON results go                   (default bench/results)
   --help              this text
@@ -45,6 +49,8 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '200' },
     messages: { type: 'string', default: '200' },
     memory: { type: 'string', default: '1000' },
+    'memory-variants': { type: 'string', default: 'ws-json,ws-deflate,ws-compact-deflate,sse-json,sse-gzip' },
+    interval: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
     help: { type: 'boolean', default: false },
@@ -74,11 +80,13 @@ const pick = (text, all, what) => {
   return list;
 };
 const variants = pick(args.variants, Object.keys(VARIANTS), 'variant');
+const memoryVariants = pick(args['memory-variants'], Object.keys(VARIANTS), 'variant');
 const payloads = pick(args.payloads, PAYLOADS, 'payload');
 const subscribers = positive('subscribers');
 const messages = positive('messages');
 const memoryConnections = positive('memory');
 const runs = Math.max(1, positive('runs'));
+const interval = positive('interval');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -293,7 +301,7 @@ async function measure(hub, port, variantName, payload, run) {
     const bytesBefore = subs.reduce((n, s) => n + s.bytes, 0);
     const cpuBefore = await hub.request('cpu');
     const started = process.hrtime.bigint();
-    await hub.request('publish', { channel, payload, count: messages, from: 2 }, 120_000);
+    await hub.request('publish', { channel, payload, count: messages, from: 2, interval }, 120_000 + messages * interval);
     await until(() => delivered() === (messages + 2) * subscribers, 120_000, 'every delivery');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpuUs = (await hub.request('cpu')) - cpuBefore;
@@ -312,18 +320,23 @@ async function measure(hub, port, variantName, payload, run) {
   }
 }
 
-/** Hub RSS per connection of `variant`, after each connection received a few messages. */
-async function memoryPerConnection(hub, port, variantName) {
+/** Hub memory per connection of `variant` (RSS, and heap + external), after each connection received a few messages. */
+async function memoryPerConnection(hub, port, variantName, run) {
   const variant = VARIANTS[variantName];
-  const channel = `${variant.namespace ?? 'bench'}:mem-${variantName}`;
-  const before = await hub.request('rss');
+  const channel = `${variant.namespace ?? 'bench'}:mem-${variantName}-${run}`;
+  const before = await hub.request('memory');
   const subs = await connect(port, channel, variant, memoryConnections);
   try {
     await hub.request('publish', { channel, payload: 'dashboard', count: 3, from: 0 });
     await until(() => subs.every((s) => s.delivered === 3), 60_000, 'the memory run messages');
     await sleep(500);
-    const after = await hub.request('rss');
-    return { variant: variantName, connections: memoryConnections, bytesPerConnection: (after - before) / memoryConnections };
+    const after = await hub.request('memory');
+    return {
+      variant: variantName,
+      connections: memoryConnections,
+      rssPerConnection: (after.rss - before.rss) / memoryConnections,
+      heapPerConnection: (after.heap - before.heap) / memoryConnections,
+    };
   } finally {
     for (const sub of subs) sub.close();
     await sleep(500);
@@ -346,11 +359,15 @@ for (let run = 1; run <= runs; run++) {
       }
     }
     if (memoryConnections > 0) {
-      for (const name of variants) {
+      // A first round nobody reads: the process's allocators grow once, not inside the first variant's reading.
+      await memoryPerConnection(hub, port, memoryVariants[0], 0);
+      for (const name of memoryVariants) {
         process.stderr.write(`run ${run}/${runs} memory ${name} …`);
-        const reading = await memoryPerConnection(hub, port, name);
+        const reading = await memoryPerConnection(hub, port, name, run);
         memory.push(reading);
-        process.stderr.write(` ${(reading.bytesPerConnection / 1024).toFixed(1)} KiB/connection\n`);
+        process.stderr.write(
+          ` heap ${(reading.heapPerConnection / 1024).toFixed(1)} KiB, RSS ${(reading.rssPerConnection / 1024).toFixed(1)} KiB per connection\n`,
+        );
       }
     }
   } finally {
@@ -360,7 +377,7 @@ for (let run = 1; run <= runs; run++) {
 
 function serverOptions() {
   const options = {};
-  for (const name of variants) Object.assign(options, VARIANTS[name].server);
+  for (const name of [...variants, ...memoryVariants]) Object.assign(options, VARIANTS[name].server);
   return options;
 }
 
@@ -377,24 +394,30 @@ for (const payload of payloads) {
     });
   }
 }
-const memoryRows = variants.map((name) => ({
-  variant: name,
-  bytesPerConnection: median(memory.filter((m) => m.variant === name).map((m) => m.bytesPerConnection)),
-}));
+const memoryRows = memoryVariants.map((name) => {
+  const mine = memory.filter((m) => m.variant === name);
+  return {
+    variant: name,
+    heapPerConnection: median(mine.map((m) => m.heapPerConnection)),
+    rssPerConnection: median(mine.map((m) => m.rssPerConnection)),
+  };
+});
 
-let table = `| payload | variant | bytes/delivery | vs JSON on its transport | hub µs/delivery | delivered msg/s |\n| --- | --- | --- | --- | --- | --- |\n`;
+let table = `| payload | variant | bytes/delivery | vs JSON on its transport | hub CPU µs/delivery | deliveries per hub CPU-second |\n| --- | --- | --- | --- | --- | --- |\n`;
 for (const row of rows) {
   const base = rows.find((r) => r.payload === row.payload && r.variant === `${VARIANTS[row.variant].transport}-json`);
   const ratio = base?.bytesPerDelivery ? `${(row.bytesPerDelivery / base.bytesPerDelivery).toFixed(2)}×` : '—';
-  table += `| ${row.payload} | ${row.variant} | ${row.bytesPerDelivery.toFixed(1)} | ${ratio} | ${row.cpuUsPerDelivery.toFixed(2)} | ${Math.round(row.deliveredPerSec).toLocaleString('en')} |\n`;
+  table += `| ${row.payload} | ${row.variant} | ${row.bytesPerDelivery.toFixed(1)} | ${ratio} | ${row.cpuUsPerDelivery.toFixed(2)} | ${Math.round(1e6 / row.cpuUsPerDelivery).toLocaleString('en')} |\n`;
 }
 if (memoryConnections > 0) {
-  table += `\n| variant | hub RSS per connection (${memoryConnections} connections) |\n| --- | --- |\n`;
-  for (const row of memoryRows)
-    table += `| ${row.variant} | ${row.bytesPerConnection === null ? '—' : (row.bytesPerConnection / 1024).toFixed(1) + ' KiB'} |\n`;
+  const kib = (bytes) => (bytes === null ? '—' : `${(bytes / 1024).toFixed(1)} KiB`);
+  table += `\n| variant | hub heap + external per connection | hub RSS per connection (${memoryConnections} connections) |\n| --- | --- | --- |\n`;
+  for (const row of memoryRows) table += `| ${row.variant} | ${kib(row.heapPerConnection)} | ${kib(row.rssPerConnection)} |\n`;
 }
-process.stdout.write(`\n${subscribers} subscribers, ${messages} messages per run, medians of ${runs} runs\n\n${table}`);
+process.stdout.write(
+  `\n${subscribers} subscribers, ${messages} messages per run ${interval} ms apart, medians of ${runs} runs\n\n${table}`,
+);
 mkdirSync(args.out, { recursive: true });
 const file = join(args.out, `wire-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify({ subscribers, messages, runs, rows, memory: memoryRows, results }, null, 2));
+writeFileSync(file, JSON.stringify({ subscribers, messages, interval, runs, rows, memory: memoryRows, results }, null, 2));
 process.stdout.write(`\nresults: ${file}\n`);

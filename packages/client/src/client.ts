@@ -706,6 +706,9 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     if (at !== undefined && at.epoch === frame.epoch && frame.offset <= at.offset) return;
     let envelope = frame as Envelope;
     if (frame.type === 'delta') {
+      // Sent to a subscription this one replaced (an unsubscribe and a new subscribe, the old one's
+      // frames still on their way): the new one starts in full from its own position.
+      if (entry.base === undefined && !entry.subscribed) return;
       // Applied only onto the message just before it; anything else resumes from the last good position.
       const { delta, ...rest } = frame;
       const base = entry.base;
@@ -726,6 +729,18 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
   #onGap(frame: Gap): void {
     const entry = this.#channels.get(frame.channel);
     if (entry === undefined) return;
+    // Another start's gap (a shared connection's subscription made from another tab's older
+    // position): it is behind this one and skips nothing it lacks.
+    const at = entry.position;
+    const { requested, resumed } = frame;
+    if (
+      at !== undefined &&
+      requested.epoch === at.epoch &&
+      resumed.epoch === at.epoch &&
+      requested.offset < at.offset &&
+      resumed.offset <= at.offset
+    )
+      return;
     // One shape on every transport (the WebSocket and SSE frames also carry `type`).
     const gap: Gap = {
       channel: frame.channel,

@@ -256,6 +256,9 @@ class Outbox implements OutboxHandle {
   async #load(user: string): Promise<void> {
     if (this.#loaded.has(user) || !this.#store.persistent) return;
     this.#loaded.add(user);
+    // This user's items already kept in the store before this read: one the read lacks was taken
+    // by another client of the store (another tab sent it, or gave it up) and is not sent again.
+    const held = [...this.#items.values()].filter((item) => item.user === user && !this.#storing.has(item.id));
     let stored: OutboxItem[];
     try {
       stored = await this.#store.load(this.#hub);
@@ -263,6 +266,7 @@ class Outbox implements OutboxHandle {
       this.#loaded.delete(user);
       return;
     }
+    const found = new Set<string>();
     for (const item of stored as unknown[]) {
       if (!isItem(item, this.#hub)) {
         // Not what an outbox wrote (another version, a damaged store): dropped, never sent.
@@ -270,7 +274,21 @@ class Outbox implements OutboxHandle {
         if (typeof id === 'string') void this.#store.delete(id).catch(() => undefined);
         continue;
       }
-      if (item.user === user && !this.#items.has(item.id) && !this.#deleting.has(item.id)) this.#items.set(item.id, item);
+      found.add(item.id);
+      const mine = this.#items.get(item.id);
+      // Another client's first attempt counts for the idempotency window too.
+      if (mine !== undefined && mine.sentAt === undefined && item.sentAt !== undefined) mine.sentAt = item.sentAt;
+      if (item.user === user && mine === undefined && !this.#deleting.has(item.id)) this.#items.set(item.id, item);
+    }
+    for (const item of held) {
+      if (found.has(item.id) || this.#items.get(item.id) !== item || this.#deleting.has(item.id)) continue;
+      void this.#settle(item, {
+        type: 'failed',
+        error: new HeraldClientError(
+          'outbox-unconfirmed',
+          'another client of this hub and user took it from the outbox (it sent it, or gave it up): not sent again, so it is never stored twice',
+        ),
+      });
     }
   }
 

@@ -130,8 +130,10 @@ describe('resume across connection loss and restarts', () => {
       }
       await eventually(() => ledger.length >= 10_000, '10,000 messages');
       expect(ledger).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
-      // Five drops; some may land while the client is still reconnecting from the previous one.
-      expect(reconnects.items.length).toBeGreaterThanOrEqual(1);
+      // Five drops; some may land while the client is still reconnecting from the previous one. A
+      // poller only notices a drop that cuts a request in flight (between two polls, the next one
+      // opens a new connection), and in 10,000 fast publishes none may be in flight: no count there.
+      if (transport !== 'polling') expect(reconnects.items.length).toBeGreaterThanOrEqual(1);
     },
     120_000,
   );

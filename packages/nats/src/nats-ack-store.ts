@@ -43,9 +43,10 @@ const TRIM_CHANNELS = 10_000;
  * Acknowledged positions shared by every node on one NATS, in a KV bucket (`<prefix>_acks`): key
  * `<channel>.<user>` (each base64url) → `{e, o, t}`. An ack is a compare-and-set on the user's
  * key, so concurrent acks keep the highest offset; an ack that does not move the position writes
- * nothing. The bucket's max age is `ttl` (NATS forgets a position `ttl` after its last write; reads
- * also check the time against the hub's clock). `maxPerChannel` is applied by listing the channel
- * and deleting the least recently acknowledged: on every list, and after every
+ * only its time (as on the other engines, it counts as acknowledged again). The bucket's max age
+ * is `ttl` (NATS forgets a position `ttl` after its last write; reads also check the time against
+ * the hub's clock). `maxPerChannel` is applied by listing the channel and deleting the least
+ * recently acknowledged: on every list, and after every
  * `min(64, maxPerChannel)` new users a node adds to a channel, so between two trims a channel may
  * hold up to that many more users per node.
  */
@@ -91,15 +92,18 @@ export class NatsAckStore implements AckStore {
       const entry = await this.#kv.get(key);
       const found = this.#read(entry, now);
       const stored = found === undefined ? undefined : { epoch: found.e, offset: found.o };
-      if (stored !== undefined && !ackAdvances(stored, position)) return { position: stored, moved: false };
+      const moved = ackAdvances(stored, position);
+      const kept = moved || stored === undefined ? position : stored;
+      // An ack that does not move the position still counts as acknowledged now (time, ttl, order).
+      if (!moved && found !== undefined && found.t >= now) return { position: kept, moved: false };
       try {
-        await this.#cas.put(key, JSON.stringify({ e: position.epoch, o: position.offset, t: now } satisfies Stored), entry?.revision ?? 0);
+        await this.#cas.put(key, JSON.stringify({ e: kept.epoch, o: kept.offset, t: now } satisfies Stored), entry?.revision ?? 0);
       } catch {
         // Another node acknowledged for this user meanwhile: compare again.
         continue;
       }
       if (found === undefined) await this.#counted(channel, now);
-      return { position: { epoch: position.epoch, offset: position.offset }, moved: true };
+      return { position: { epoch: kept.epoch, offset: kept.offset }, moved };
     }
     throw new Error('an ack lost every race for its user');
   }

@@ -11,7 +11,8 @@ export const MSGPACK_SUBPROTOCOL = 'herald.msgpack';
  * (the hub-signed cursor, only for a client that may not read the channel's history; the epoch slot
  * is then the epoch or `null`). `ref` names the channel: on a WebSocket the `ref` of the subscribe
  * reply, over SSE and polling the channel's 0-based index in the request's `channel` parameters.
- * A negative `ref` is reserved for delta pushes (`-ref-1`, the 4th element holding the delta).
+ * A negative `ref` marks a delta push (`-ref-1`, the 4th element holding the delta string in place
+ * of the data; see `DeltaPush`), sent only to a client that asked for deltas.
  */
 export type CompactMessage =
   | readonly [ref: number, offset: number, time: number, data: unknown]

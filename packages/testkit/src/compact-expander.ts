@@ -32,9 +32,16 @@ export class CompactExpander {
     return Array.isArray(frame);
   }
 
-  /** The full envelope of a compact item; throws on an unknown ref or a missing epoch. */
+  /**
+   * The full envelope of a compact item, or for a compact delta item (negative ref, `-ref-1`) the
+   * JSON `delta` push; throws on an unknown ref or a missing epoch.
+   */
   expand(item: unknown[]): Record<string, unknown> {
     const [ref, offset, time, data, epoch, cursor] = item as [number, number, number, unknown, string | null | undefined, string?];
+    if (ref < 0) {
+      const { data: delta, ...rest } = this.expand([-ref - 1, ...item.slice(1)]);
+      return { ...rest, type: 'delta', delta };
+    }
     const channel = this.#channels.get(ref);
     if (channel === undefined) throw new Error(`compact item with unknown ref ${ref}`);
     if (typeof epoch === 'string') this.#epochs.set(channel, epoch);

@@ -17,8 +17,9 @@ interface Frame {
  * names the channel of the subscribe reply that carried it (WebSocket) or the request's channel at
  * that index (SSE, polling); an item without an epoch has the one last told for its channel (by the
  * subscribe reply, the SSE `ready` cursor, the request's `since`, a gap or an earlier item). A
- * negative ref (`-ref-1`, reserved for delta pushes) reads as the JSON delta frame
- * (`{type: 'delta', …, delta}`); every other frame is returned as it is.
+ * compact delta item (negative ref, `-ref-1`, the delta string in place of the data) reads as the
+ * JSON delta push (`{type: 'delta', …, delta}`), which the client applies as any other; every other
+ * frame is returned as it is.
  */
 export function compactReader(
   names: readonly string[] = [],

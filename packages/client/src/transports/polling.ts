@@ -36,8 +36,10 @@ export class PollingTransport extends HttpOperations implements Transport {
   #abort: AbortController | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
-  /** The poll in flight asks for a session. */
+  /** The poll in flight asks for a session (and is answered at once when the hub hands one out). */
   #asking = false;
+  /** The hub answered a poll asking for a session without one (presence off, or its sessions full): it holds such polls. */
+  #sessionless = false;
 
   constructor(link: Link) {
     super(link, encodePosition);
@@ -133,23 +135,28 @@ export class PollingTransport extends HttpOperations implements Transport {
       for (const [channel, position] of channels) if (position !== undefined) known.set(channel, position);
       const abort = new AbortController();
       this.#abort = abort;
-      const joinLeave = [...channels.keys()].some((c) => this.#link.joinLeave(c));
-      this.#asking = this.#link.polling.session === 'new';
+      // `1` for every channel, else one flag per channel (a channel without joinLeave needs no presence right).
+      const flags = [...channels.keys()].map((c) => +this.#link.joinLeave(c));
+      const joinLeave = flags.includes(1) ? (flags.includes(0) ? flags.join() : '1') : undefined;
+      this.#asking = this.#link.polling.session === 'new' && !this.#sessionless;
       try {
         const format = this.#link.format;
         const answer = await request<PollAnswer>(
           this.#link,
           `/api/messages${query(channels.keys(), {
             since: known.size > 0 ? encodeCursor(known) : undefined,
-            wait: String(this.#link.pollWait),
+            // Asking for a session: not held (a hub that hands none out answers at once too).
+            wait: String(this.#asking ? 0 : this.#link.pollWait),
             // With deltas: the offset whose data the client holds, per channel (in the `channel` order).
             ...(this.#link.delta && { delta: '1', base: [...channels.keys()].map((c) => this.#link.held(c) ?? '').join() }),
             session: this.#link.polling.session,
-            joinLeave: joinLeave ? '1' : undefined,
+            joinLeave,
             format: format && 'compact',
           })}`,
           { signal: abort.signal },
         );
+        // No session: the next polls are held, and a new channel set must not wait for them.
+        if (this.#asking && typeof answer.session !== 'string') this.#sessionless = true;
         this.#asking = false;
         if (typeof answer.session === 'string') this.#link.polling.session = answer.session;
         for (const gap of answer.gaps ?? []) this.#link.gap(gap);

@@ -319,7 +319,13 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
         compression,
         presence:
           limits.pollPresenceGrace > 0
-            ? new PollerPresence(hub, security.cursors, logger, { grace: limits.pollPresenceGrace, maxSessions: limits.maxConnections })
+            ? new PollerPresence(hub, security.cursors, logger, {
+                grace: limits.pollPresenceGrace,
+                maxSessions: limits.maxConnections,
+                perIp: limits.connectionsPerIp,
+                perUser: limits.connectionsPerUser,
+                maxChannels,
+              })
             : undefined,
       },
       security,

@@ -29,11 +29,21 @@ export function messageDeltaJson(message: HubMessage): string | undefined {
   return message.encoded('delta-string-json', buildDeltaStringJson);
 }
 
+/**
+ * The longest data text (UTF-16 code units, base and message alike) a delta is computed for: Fossil's
+ * matcher may try up to 250 candidates per position, so crafted data (two letters, a length that
+ * makes its hash table a power of two) costs about a second per 256 K units on the event loop. At
+ * this size the worst case stays within a few milliseconds; larger messages go in full.
+ */
+export const MAX_DELTA_TEXT = 16 * 1024;
+
 function buildDelta(message: HubMessage): string | undefined {
   const base = message.base;
   if (base === undefined || base.epoch !== message.epoch || base.offset !== message.offset - 1) return undefined;
   const target = deltaText(message);
-  const delta = textDelta(deltaText(base), target);
+  const source = deltaText(base);
+  if (target.length > MAX_DELTA_TEXT || source.length > MAX_DELTA_TEXT) return undefined;
+  const delta = textDelta(source, target);
   // Compared as carried in JSON (escapes included): the delta must save bytes.
   return JSON.stringify(delta).length < target.length ? delta : undefined;
 }

@@ -2,6 +2,7 @@ import { encodePosition } from '@herald/protocol';
 import { encode } from '@msgpack/msgpack';
 import { envelopeData } from '../engine/broker.js';
 import type { HubMessage } from '../hub/hub-message.js';
+import { messageDelta, messageDeltaJson } from '../hub/message-delta.js';
 import type { SignedEncodings } from './signed-json.js';
 import { wsBinaryFrame, wsTextFrame } from './ws-frame.js';
 
@@ -38,33 +39,63 @@ const dataMsgpack = (message: HubMessage): Uint8Array => message.encoded('msgpac
 
 /** The compact envelope of `message` as JSON text (`signed` is needed for a {@link WITH_CURSOR} variant only). */
 export function compactJson(message: HubMessage, ref: number, variant: number, signed: SignedEncodings | undefined): string {
-  return message.encoded(cacheKey('cj', variant, ref), (m) => {
-    const head = `[${ref},${m.offset},${m.time},${dataJson(m)}`;
-    const epoch = (variant & WITH_EPOCH) !== 0 ? JSON.stringify(m.epoch) : 'null';
-    if ((variant & WITH_CURSOR) === 0) return (variant & WITH_EPOCH) !== 0 ? `${head},${epoch}]` : `${head}]`;
-    return `${head},${epoch},${JSON.stringify(signed!.cursor(m))}]`;
+  return message.encoded(cacheKey('cj', variant, ref), (m) => compactArrayJson(m, ref, dataJson(m), variant, signed));
+}
+
+/**
+ * The compact delta push of `message` as JSON text: the compact array with `ref` written as
+ * `-ref-1` and the delta (a string, see `messageDelta`) in place of the data; `undefined` when the
+ * message has no delta (it then goes in full).
+ */
+export function compactDeltaJson(
+  message: HubMessage,
+  ref: number,
+  variant: number,
+  signed: SignedEncodings | undefined,
+): string | undefined {
+  return message.encoded(cacheKey('cdj', variant, ref), (m) => {
+    const delta = messageDeltaJson(m);
+    return delta === undefined ? undefined : compactArrayJson(m, -ref - 1, delta, variant, signed);
   });
+}
+
+/** `[ref, offset, time, payload, epoch?, cursor?]` as JSON text, `payload` already JSON. */
+function compactArrayJson(m: HubMessage, ref: number, payload: string, variant: number, signed: SignedEncodings | undefined): string {
+  const head = `[${ref},${m.offset},${m.time},${payload}`;
+  const epoch = (variant & WITH_EPOCH) !== 0 ? JSON.stringify(m.epoch) : 'null';
+  if ((variant & WITH_CURSOR) === 0) return (variant & WITH_EPOCH) !== 0 ? `${head},${epoch}]` : `${head}]`;
+  return `${head},${epoch},${JSON.stringify(signed!.cursor(m))}]`;
 }
 
 const NIL = Uint8Array.of(0xc0);
 
 /** The compact envelope of `message` as MessagePack (an array of 4 to 6 elements). */
 export function compactMsgpack(message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Uint8Array {
-  return message.encoded(cacheKey('cm', variant, ref), (m) => {
-    const head = encode([ref, m.offset, m.time]);
-    const data = dataMsgpack(m);
-    const cursor = (variant & WITH_CURSOR) !== 0;
-    const epoch = (variant & WITH_EPOCH) !== 0 ? encode(m.epoch) : cursor ? NIL : undefined;
-    const tail = cursor ? encode(signed.cursor(m)) : undefined;
-    const out = Buffer.allocUnsafe(head.length + data.length + (epoch?.length ?? 0) + (tail?.length ?? 0));
-    out.set(head, 0);
-    // `head` is a fixarray of 3: patched to the whole array's length (4 to 6 elements).
-    out[0] = 0x94 + (epoch === undefined ? 0 : 1) + (tail === undefined ? 0 : 1);
-    out.set(data, head.length);
-    if (epoch !== undefined) out.set(epoch, head.length + data.length);
-    if (tail !== undefined) out.set(tail, out.length - tail.length);
-    return out;
+  return message.encoded(cacheKey('cm', variant, ref), (m) => compactArrayMsgpack(m, ref, dataMsgpack(m), variant, signed));
+}
+
+/** The compact delta push of `message` as MessagePack (the delta a string); `undefined` without a delta. */
+export function compactDeltaMsgpack(message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Uint8Array | undefined {
+  return message.encoded(cacheKey('cdm', variant, ref), (m) => {
+    const delta = messageDelta(m);
+    return delta === undefined ? undefined : compactArrayMsgpack(m, -ref - 1, encode(delta), variant, signed);
   });
+}
+
+/** `[ref, offset, time, payload, epoch?, cursor?]` as MessagePack, `payload` already encoded. */
+function compactArrayMsgpack(m: HubMessage, ref: number, data: Uint8Array, variant: number, signed: SignedEncodings): Uint8Array {
+  const head = encode([ref, m.offset, m.time]);
+  const cursor = (variant & WITH_CURSOR) !== 0;
+  const epoch = (variant & WITH_EPOCH) !== 0 ? encode(m.epoch) : cursor ? NIL : undefined;
+  const tail = cursor ? encode(signed.cursor(m)) : undefined;
+  const out = Buffer.allocUnsafe(head.length + data.length + (epoch?.length ?? 0) + (tail?.length ?? 0));
+  out.set(head, 0);
+  // `head` is a fixarray of 3: patched to the whole array's length (4 to 6 elements).
+  out[0] = 0x94 + (epoch === undefined ? 0 : 1) + (tail === undefined ? 0 : 1);
+  out.set(data, head.length);
+  if (epoch !== undefined) out.set(epoch, head.length + data.length);
+  if (tail !== undefined) out.set(tail, out.length - tail.length);
+  return out;
 }
 
 /** A `herald.compact` WebSocket text frame holding the compact envelope. */
@@ -87,4 +118,39 @@ export const compactPollNext = (message: HubMessage, ref: number, variant: numbe
   message.encoded(cacheKey('pollc', variant, ref), (m) => {
     const cursor = (variant & WITH_CURSOR) !== 0 ? signed!.cursor(m) : encodePosition(m.channel, m);
     return Buffer.from(`{"messages":[${compactJson(m, ref, variant, signed)}],"cursor":"${cursor}"}`);
+  });
+
+/** A `herald.compact` WebSocket text frame holding the compact delta push; `undefined` without a delta. */
+export const compactDeltaWsFrame = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer | undefined =>
+  message.encoded(cacheKey('wscd', variant, ref), (m) => {
+    const json = compactDeltaJson(m, ref, variant, signed);
+    return json === undefined ? undefined : wsTextFrame(json);
+  });
+
+/** A `herald.msgpack` WebSocket binary frame holding the compact delta push; `undefined` without a delta. */
+export const msgpackDeltaWsFrame = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer | undefined =>
+  message.encoded(cacheKey('wsmd', variant, ref), (m) => {
+    const bytes = compactDeltaMsgpack(m, ref, variant, signed);
+    return bytes === undefined ? undefined : wsBinaryFrame(bytes);
+  });
+
+/** A compact SSE event holding the compact delta push (as {@link compactSseEvent}); `undefined` without a delta. */
+export const compactDeltaSseEvent = (message: HubMessage, ref: number, variant: number, signed: SignedEncodings): Buffer | undefined =>
+  message.encoded(cacheKey('sscd', variant, ref), (m) => {
+    const json = compactDeltaJson(m, ref, variant, signed);
+    return json === undefined ? undefined : Buffer.from(`data:${json}\n\n`);
+  });
+
+/** As {@link compactPollNext}, `messages` holding the compact delta push; `undefined` without a delta. */
+export const compactDeltaPollNext = (
+  message: HubMessage,
+  ref: number,
+  variant: number,
+  signed: SignedEncodings | undefined,
+): Buffer | undefined =>
+  message.encoded(cacheKey('pollcd', variant, ref), (m) => {
+    const json = compactDeltaJson(m, ref, variant, signed);
+    if (json === undefined) return undefined;
+    const cursor = (variant & WITH_CURSOR) !== 0 ? signed!.cursor(m) : encodePosition(m.channel, m);
+    return Buffer.from(`{"messages":[${json}],"cursor":"${cursor}"}`);
   });

@@ -55,14 +55,21 @@ export function pollItems(
   let previous: Position | undefined = deltas.held.get(channel);
   let out = '';
   for (const message of messages) {
-    let item: string | undefined;
-    if (previous !== undefined && previous.epoch === message.epoch && previous.offset === message.offset - 1) {
-      const live = deltas.hub.liveMessage(message);
-      if (live !== undefined) item = deltaFrames.json(live, signed);
-    }
+    const live = deltaSource(deltas, previous, message);
+    let item = live === undefined ? undefined : deltaFrames.json(live, signed);
     item ??= signed === undefined ? message.json : signed.json(message);
     out += (out === '' ? '' : ',') + item;
     previous = message;
   }
   return out;
+}
+
+/**
+ * The live message whose delta a poll item of `message` may carry: the client holds `previous`
+ * (offset − 1, same epoch) and the hub still has `message` live (its delta built once for every
+ * subscriber); `undefined` otherwise (the item goes in full).
+ */
+export function deltaSource(deltas: PollDeltas, previous: Position | undefined, message: HubMessage): HubMessage | undefined {
+  if (previous === undefined || previous.epoch !== message.epoch || previous.offset !== message.offset - 1) return undefined;
+  return deltas.hub.liveMessage(message);
 }

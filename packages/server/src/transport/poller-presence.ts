@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Position, PresenceMember } from '@herald/protocol';
 import type { CursorSigner } from '../auth/cursor-signer.js';
+import { addressKey } from '../http/address-key.js';
 import type { Hub } from '../hub/hub.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
@@ -44,6 +45,8 @@ export class PollerSession implements Subscriber {
   /** The public id: the presence member's `client`. */
   readonly client: string;
   readonly user: string | null;
+  /** The IP address (its bucket, see `addressKey`) of the poll that started it. */
+  readonly address: string;
   /** The token the client sends back (`<client>.<tag>`). */
   readonly token: string;
   readonly memberships = new Map<string, Membership>();
@@ -55,9 +58,10 @@ export class PollerSession implements Subscriber {
   wake: (() => void) | undefined;
   #events: PollerEvent[] = [];
 
-  constructor(client: string, user: string | null, token: string) {
+  constructor(client: string, user: string | null, address: string, token: string) {
     this.client = client;
     this.user = user;
+    this.address = address;
     this.token = token;
   }
 
@@ -116,6 +120,15 @@ export interface PollerPresenceOptions {
   readonly grace: number;
   /** Most sessions this node keeps; past it a poll asking for a new one gets none. @default no limit */
   readonly maxSessions?: number;
+  /** Most sessions started from one IP address (`connectionsPerIp`). @default no limit */
+  readonly perIp?: number;
+  /** Most sessions of one user (`connectionsPerUser`). @default no limit */
+  readonly perUser?: number;
+  /**
+   * Most channels one session is a member of (a WebSocket session's `maxChannels`): a poll adding
+   * channels past it ends the memberships seen least recently. @default no limit
+   */
+  readonly maxChannels?: number;
   /** Monotonic milliseconds (the timers' clock). @default performance.now */
   readonly now?: () => number;
 }
@@ -132,6 +145,12 @@ export class PollerPresence {
   readonly #logger: Logger;
   readonly #grace: number;
   readonly #maxSessions: number;
+  readonly #maxChannels: number;
+  readonly #perIp: number;
+  readonly #perUser: number;
+  /** Sessions per IP address and per user, for `perIp` and `perUser`. */
+  readonly #ipCounts = new Map<string, number>();
+  readonly #userCounts = new Map<string, number>();
   readonly #now: () => number;
   readonly #sessions = new Map<string, PollerSession>();
   /** Every membership, least recently seen first (re-inserted when seen). */
@@ -144,6 +163,9 @@ export class PollerPresence {
     this.#logger = logger;
     this.#grace = options.grace * 1000;
     this.#maxSessions = options.maxSessions ?? Infinity;
+    this.#maxChannels = options.maxChannels ?? Infinity;
+    this.#perIp = options.perIp ?? Infinity;
+    this.#perUser = options.perUser ?? Infinity;
     this.#now = options.now ?? (() => performance.now());
     this.#sweep = setInterval(() => this.sweep(), Math.min(Math.max(this.#grace / 4, 50), 5000));
     this.#sweep.unref();
@@ -157,9 +179,11 @@ export class PollerPresence {
   /**
    * The session of a poll: the one `token` names when this hub issued it to the same user, else a
    * new one (`issued`: the answer hands its token out). `token` "new" (or anything not issued by the
-   * hub for this user) starts a session; `undefined` when this node keeps `maxSessions` already.
+   * hub for this user) starts a session; `undefined` when this node keeps `maxSessions` already, or
+   * `perIp` of the poll's address (`peer`: its socket's remote address), or `perUser` of the user.
    */
-  session(token: string, user: string | null): { session: PollerSession; issued: boolean } | undefined {
+  session(token: string, user: string | null, peer?: string): { session: PollerSession; issued: boolean } | undefined {
+    const address = addressKey(peer);
     const dot = token.indexOf('.');
     if (dot > 0 && CLIENT_ID.test(token.slice(0, dot))) {
       const client = token.slice(0, dot);
@@ -167,20 +191,41 @@ export class PollerPresence {
       if (known !== undefined && known.token === token && known.user === user) return { session: known, issued: false };
       if (
         known === undefined &&
-        this.#sessions.size < this.#maxSessions &&
+        this.#admits(user, address) &&
         this.#signer.verifyTag(TAG_PURPOSE, bound(client, user), token.slice(dot + 1))
       ) {
         // Issued by a node that shares the secret (or before a restart): the same member.
-        const session = new PollerSession(client, user, token);
-        this.#sessions.set(client, session);
+        const session = new PollerSession(client, user, address, token);
+        this.#add(session);
         return { session, issued: false };
       }
     }
-    if (this.#sessions.size >= this.#maxSessions) return undefined;
+    if (!this.#admits(user, address)) return undefined;
     const client = `p${randomBytes(12).toString('base64url')}`;
-    const session = new PollerSession(client, user, `${client}.${this.#signer.tag(TAG_PURPOSE, bound(client, user))}`);
-    this.#sessions.set(client, session);
+    const session = new PollerSession(client, user, address, `${client}.${this.#signer.tag(TAG_PURPOSE, bound(client, user))}`);
+    this.#add(session);
     return { session, issued: true };
+  }
+
+  /** Whether one more session fits the node's, the address's and the user's bounds. */
+  #admits(user: string | null, address: string): boolean {
+    if (this.#sessions.size >= this.#maxSessions) return false;
+    if ((this.#ipCounts.get(address) ?? 0) >= this.#perIp) return false;
+    return user === null || (this.#userCounts.get(user) ?? 0) < this.#perUser;
+  }
+
+  #add(session: PollerSession): void {
+    this.#sessions.set(session.client, session);
+    this.#ipCounts.set(session.address, (this.#ipCounts.get(session.address) ?? 0) + 1);
+    if (session.user !== null) this.#userCounts.set(session.user, (this.#userCounts.get(session.user) ?? 0) + 1);
+  }
+
+  /** Forgets `session` (once) when it has no membership left and no poll held. */
+  #drop(session: PollerSession): void {
+    if (session.memberships.size > 0 || session.held > 0 || this.#sessions.get(session.client) !== session) return;
+    this.#sessions.delete(session.client);
+    decrement(this.#ipCounts, session.address);
+    if (session.user !== null) decrement(this.#userCounts, session.user);
   }
 
   /**
@@ -208,6 +253,7 @@ export class PollerPresence {
       this.#order.set(key, membership);
       joining.push(this.#join(membership, infos?.get(channel) ?? info));
     }
+    if (session.memberships.size > this.#maxChannels) this.#trim(session, channels);
     if (joining.length > 0) await Promise.all(joining);
   }
 
@@ -221,6 +267,16 @@ export class PollerPresence {
     } catch (error) {
       this.#logger.warn({ err: error, channel, client: session.client }, 'polling member not added');
       this.#forget(membership);
+    }
+  }
+
+  /** Ends the memberships of `session` seen least recently, other than `polled`, until it has `maxChannels`. */
+  #trim(session: PollerSession, polled: readonly string[]): void {
+    const keep = new Set(polled);
+    const oldest = [...session.memberships.values()].filter((m) => !keep.has(m.channel)).sort((a, b) => a.seen - b.seen);
+    for (const membership of oldest) {
+      if (session.memberships.size <= this.#maxChannels) break;
+      this.#leave(membership);
     }
   }
 
@@ -250,19 +306,24 @@ export class PollerPresence {
     const { session, channel } = membership;
     this.#order.delete(`${session.client}\n${channel}`);
     if (session.memberships.get(channel) === membership) session.memberships.delete(channel);
-    if (session.memberships.size === 0 && session.held === 0) this.#sessions.delete(session.client);
+    this.#drop(session);
   }
 
   /** A poll of the session ended: a session with no membership left is forgotten. */
   release(session: PollerSession): void {
-    if (session.memberships.size === 0 && session.held === 0 && this.#sessions.get(session.client) === session)
-      this.#sessions.delete(session.client);
+    this.#drop(session);
   }
 
   /** Stops the sweep; the hub's close removes the members. */
   close(): void {
     clearInterval(this.#sweep);
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 0) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }
 
 /** What a session token signs: its id and its user (another user's token is not accepted). */

@@ -20,13 +20,13 @@ import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { readFormatQuery } from '../http/format-query.js';
-import { compactJson, compactPollNext, variantOf } from './compact-encodings.js';
+import { compactDeltaJson, compactDeltaPollNext, compactJson, compactPollNext, variantOf } from './compact-encodings.js';
 import { connectionGone, sendBounded } from '../http/connection-budget.js';
 import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
-import { pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { deltaSource, pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
@@ -149,7 +149,7 @@ export class PollingTransport implements Transport {
     // A poll with `session` (not a pin) makes its session a presence member of its channels.
     const presence = op === 'subscribe' && !params.has('lookback') ? this.#options.presence : undefined;
     const token = presence === undefined ? null : params.get('session');
-    const joinLeave = token !== null && (params.get('joinLeave') === '1' || params.get('joinLeave') === 'true');
+    const joinLeave = token === null ? NO_CHANNELS : joinLeaveOf(params.get('joinLeave'), channels);
     let poller: Poller | undefined;
     let infos: Map<string, unknown> | undefined;
     try {
@@ -157,12 +157,12 @@ export class PollingTransport implements Transport {
         if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
         else security.permissions.check(identity, op, channel);
         // Joins and leaves name the channel's members: the same right as reading its presence.
-        if (joinLeave) security.permissions.check(identity, 'presence', channel);
+        if (joinLeave.has(channel)) security.permissions.check(identity, 'presence', channel);
         if (security.signsFor(identity, channel)) restricted.add(channel);
         const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
         if (from !== undefined) asked.set(channel, from);
       }
-      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user);
+      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user, req.socket.remoteAddress);
       if (op === 'subscribe') infos = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
     } catch (error) {
       if (poller !== undefined) presence?.release(poller.session);
@@ -189,7 +189,7 @@ export class PollingTransport implements Transport {
       return this.#pin(res, channels, lookback, signing, headers);
     }
     if (poller !== undefined && presence !== undefined) {
-      poller.session.joinLeave = joinLeave ? new Set(channels) : NO_CHANNELS;
+      poller.session.joinLeave = joinLeave;
       await presence.seen(poller.session, channels, infos, identity.info);
     }
 
@@ -206,8 +206,8 @@ export class PollingTransport implements Transport {
       // Compact items name a channel by its index; an item carries the epoch when the request's position had another.
       const compact: Compact | undefined =
         format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
-      // A compact poll gets every message in full (compact delta items, `-ref-1`, are reserved).
-      const deltas = compact === undefined ? pollDeltas(this.#hub, params, channels, asked) : undefined;
+      // In compact, a delta is the compact delta item (`-ref-1`, the delta in place of the data).
+      const deltas = pollDeltas(this.#hub, params, channels, asked);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
         return this.#send(res, reads, headers, signing, poller, deltas, compact);
@@ -516,11 +516,13 @@ export class PollingTransport implements Transport {
         const signed = signing?.encodings;
         // A client that holds the message before gets the delta (built once, shared by every such waiter).
         const held = deltas?.held.get(single!);
-        const delta = held?.epoch === at.epoch && held.offset === at.offset ? deltaFrames.pollNext(message, signed) : undefined;
+        const holds = held?.epoch === at.epoch && held.offset === at.offset;
         const body =
           compact !== undefined
-            ? compactPollNext(message, 0, variantOf(false, signed !== undefined), signed)
-            : (delta ?? (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
+            ? ((holds ? compactDeltaPollNext(message, 0, variantOf(false, signed !== undefined), signed) : undefined) ??
+              compactPollNext(message, 0, variantOf(false, signed !== undefined), signed))
+            : ((holds ? deltaFrames.pollNext(message, signed) : undefined) ??
+              (signed === undefined ? message.encoded('poll', encodeNext) : signed.pollNext(message)));
         const extras = this.#extras(poller, (channel) => (channel === single ? message : undefined));
         this.#answer(res, withExtras(body, extras), headers);
         return;
@@ -554,6 +556,20 @@ export class PollingTransport implements Transport {
   }
 }
 
+/**
+ * The channels whose joins and leaves a poll asks for (`joinLeave`): every channel with `1` or
+ * `true`; with a comma-separated list of flags, one per channel in the order of the `channel`
+ * parameters, those flagged `1` or `true`; none otherwise.
+ */
+function joinLeaveOf(value: string | null, channels: readonly string[]): ReadonlySet<string> {
+  if (value === null) return NO_CHANNELS;
+  if (value === '1' || value === 'true') return new Set(channels);
+  const flags = value.split(',', channels.length);
+  const asked = new Set<string>();
+  for (let i = 0; i < flags.length; i++) if (flags[i] === '1' || flags[i] === 'true') asked.add(channels[i]!);
+  return asked;
+}
+
 /** `body` (a JSON object) with `extras` (`,"field":value…`) added at its end. */
 function withExtras(body: Buffer | string, extras: string): Buffer | string {
   if (extras === '') return body;
@@ -575,15 +591,30 @@ interface Compact {
   readonly told: Map<string, Position>;
 }
 
-/** The compact items of one channel's messages, joined with commas. */
-function compactItems(messages: readonly HubMessage[], channel: string, compact: Compact, signed: SignedEncodings | undefined): string {
+/**
+ * The compact items of one channel's messages, joined with commas; with `deltas` (the channel's
+ * namespace sends them and the client asked), an item is the compact delta item where `pollItems`
+ * would send a `delta` object.
+ */
+function compactItems(
+  messages: readonly HubMessage[],
+  channel: string,
+  compact: Compact,
+  signed: SignedEncodings | undefined,
+  deltas: PollDeltas | undefined,
+): string {
   const ref = compact.refs.get(channel) ?? 0;
   let epoch = compact.told.get(channel)?.epoch;
+  let previous: Position | undefined = deltas?.held.get(channel);
   let out = '';
   for (const message of messages) {
     const variant = variantOf(message.epoch !== epoch, signed !== undefined);
     epoch = message.epoch;
-    out += (out === '' ? '' : ',') + compactJson(message, ref, variant, signed);
+    const live = deltas === undefined ? undefined : deltaSource(deltas, previous, message);
+    const item =
+      (live === undefined ? undefined : compactDeltaJson(live, ref, variant, signed)) ?? compactJson(message, ref, variant, signed);
+    out += (out === '' ? '' : ',') + item;
+    previous = message;
   }
   return out;
 }
@@ -612,7 +643,13 @@ function responseBody(
     if (read.messages.length === 0) continue;
     const items =
       compact !== undefined
-        ? compactItems(read.messages, read.channel, compact, signed?.encodings)
+        ? compactItems(
+            read.messages,
+            read.channel,
+            compact,
+            signed?.encodings,
+            deltas?.channels.has(read.channel) === true ? deltas : undefined,
+          )
         : deltas?.channels.has(read.channel) === true
           ? pollItems(read.channel, read.messages, deltas, signed?.encodings)
           : messagesJson(read.messages, signed?.encodings).slice(1, -1);

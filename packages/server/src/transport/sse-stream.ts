@@ -6,7 +6,7 @@ import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import { nextSessionId } from './session-id.js';
-import { compactSseEvent, variantOf } from './compact-encodings.js';
+import { compactDeltaSseEvent, compactSseEvent, variantOf } from './compact-encodings.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapJson, type SignedEncodings } from './signed-json.js';
 import type { ConnectionInfo } from './transport.js';
@@ -182,8 +182,7 @@ export class SseStream implements Subscriber, OutboxOwner {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
-    // A compact stream gets every message in full (compact delta items, `-ref-1`, are reserved).
-    if (this.#refs !== undefined) return this.#compactMessage(message, replay, signed, this.#refs);
+    if (this.#refs !== undefined) return this.#compactMessage(message, replay, signed, this.#refs, delta === true);
     if (delta === true && this.#delta(message, replay, signed)) return;
     if (signed) return this.#signedMessage(message, replay);
     this.#positions.set(message.channel, { epoch: message.epoch, offset: message.offset });
@@ -198,16 +197,18 @@ export class SseStream implements Subscriber, OutboxOwner {
 
   /**
    * A compact item (`format=compact`): the epoch goes only when it differs from the channel's
-   * position the client holds (from the `ready` cursor, a gap or an earlier message).
+   * position the client holds (from the `ready` cursor, a gap or an earlier message). `delta`: the
+   * item is the compact delta push (`-ref-1`, the delta in place of the data) when the message has one.
    */
-  #compactMessage(message: HubMessage, replay: boolean, signed: boolean, refs: ReadonlyMap<string, number>): void {
+  #compactMessage(message: HubMessage, replay: boolean, signed: boolean, refs: ReadonlyMap<string, number>, delta: boolean): void {
     const ref = refs.get(message.channel);
     if (ref === undefined) return;
     const encodings = this.#owner.signed;
     const variant = variantOf(this.#positions.get(message.channel)?.epoch !== message.epoch, signed);
     this.#positions.set(message.channel, signed ? encodings.position(message) : { epoch: message.epoch, offset: message.offset });
     this.#moved = true;
-    const event = compactSseEvent(message, ref, variant, encodings);
+    const event =
+      (delta ? compactDeltaSseEvent(message, ref, variant, encodings) : undefined) ?? compactSseEvent(message, ref, variant, encodings);
     this.#push(event, replay, this.#gzip?.shared(event));
   }
 

@@ -128,8 +128,8 @@ export class SseTransport implements SseStreamOwner, Transport {
     const refs = format.value === 'compact' ? new Map(asked.map((channel, index) => [channel, index])) : undefined;
     const joinLeave = params.get('joinLeave') === '1' || params.get('joinLeave') === 'true';
     // The client applies `delta` events (channels of namespaces with deltas on; docs/protocol.md).
-    // A compact stream gets every message in full (compact delta items, `-ref-1`, are reserved).
-    const delta = refs === undefined && (params.get('delta') === '1' || params.get('delta') === 'true');
+    // In compact, a delta is the compact delta item (`-ref-1`, the delta in place of the data).
+    const delta = params.get('delta') === '1' || params.get('delta') === 'true';
     // A refused channel ends alone (an `unsubscribed` event after `ready`): EventSource cannot read
     // an error status, so failing the whole stream would hide which channel was refused. Only when
     // every channel is refused does the request fail with the error.

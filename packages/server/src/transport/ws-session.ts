@@ -31,7 +31,6 @@ import type { ForwardedRequest } from '../hooks/proxy-hooks.js';
 import { checkUnlessHooked, decidePublish, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { HookContext } from '../hooks/proxy-hooks.js';
 import type { ConnectionSlot } from './connection-limiter.js';
-import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedCursor, type SignedEncodings } from './signed-json.js';
 import { RateLimiter } from './rate-limiter.js';
 import { refusedCommandId } from './refused-command-id.js';
@@ -255,12 +254,13 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   }
 
   message(message: HubMessage, replay: boolean, signed: boolean, delta?: boolean): void {
-    // Only JSON sessions subscribe with deltas (see #subscribe).
-    if (delta === true) {
-      const frame = deltaFrames.wsFrame(message, signed ? this.#context.signed : undefined);
-      if (frame !== undefined) return this.#outbox.push(frame, replay);
-    }
     const deflate = this.#deflate;
+    if (delta === true) {
+      const frame = this.#wire.delta(message, signed, this.#context.signed);
+      // A JSON delta goes uncompressed; a compact one as its full push would (WsDeflate.wrap).
+      if (frame !== undefined)
+        return this.#outbox.push(deflate === undefined || this.#wire === JSON_WIRE ? frame : deflate.wrap(frame), replay);
+    }
     // JSON with deflate: the message's compressed frame, cached on it; other formats' text frames
     // are compressed once per frame (see WsDeflate.wrap).
     if (deflate !== undefined && this.#wire === JSON_WIRE) {
@@ -436,14 +436,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
       const ask = () => subscribeInfo(security, identity, this.#hookContext(), channel);
       const info = hookDecides(security, identity, 'subscribe', channel) ? await this.#hookSlots.run(ask) : await ask();
       if (pending.cancelled) throw new HeraldError(ErrorCode.NotSubscribed, 'unsubscribed before the subscription completed');
-      // Compact and MessagePack sessions get every message in full (compact delta pushes, `-ref-1`, are reserved).
-      outcome = await this.#context.hub.subscribe(this, channel, {
-        since,
-        joinLeave,
-        signed,
-        info,
-        delta: delta && this.#wire === JSON_WIRE,
-      });
+      outcome = await this.#context.hub.subscribe(this, channel, { since, joinLeave, signed, info, delta });
     } catch (error) {
       this.#remove(pending);
       throw error;

@@ -81,4 +81,33 @@ describe('wsWire', () => {
       messages: messages.map((m) => JSON.parse(m.json) as unknown),
     });
   });
+
+  it('delta pushes: `[-ref-1, offset, time, delta]` in herald.compact and MessagePack, the JSON push without a ref; none without a base', () => {
+    const data = (n: number): unknown => ({
+      title: 'board',
+      rows: Array.from({ length: 30 }, (_, i) => ({ id: i, value: i === 3 ? n : i })),
+    });
+    const first = message('dash:a', 'e1', 1, data(0));
+    const second = message('dash:a', 'e1', 2, data(7));
+    second.base = first;
+    const compact = wsWire('herald.compact');
+    const msgpack = wsWire('herald.msgpack');
+    for (const wire of [compact, msgpack]) {
+      wire.assign('other', 'e1');
+      wire.assign('dash:a', 'e1');
+    }
+    expect(compact.delta(first, false, encodings)).toBeUndefined();
+    const json = JSON.parse(payload(JSON_WIRE.delta(second, false, encodings)).toString());
+    expect(json).toMatchObject({ type: 'delta', channel: 'dash:a', offset: 2, epoch: 'e1', time: 1002 });
+    expect(payload(compact.delta(second, false, encodings)).toString()).toBe(JSON.stringify([-2, 2, 1002, json.delta]));
+    const bytes = payload(msgpack.delta(second, false, encodings));
+    expect(decode(bytes)).toEqual([-2, 2, 1002, json.delta]);
+    // A fixarray of 4, ref -2 as a negative fixint, the delta as a string.
+    expect([...bytes.subarray(0, 2)]).toEqual([0x94, 0xfe]);
+    // A channel without a ref gets none; a new epoch travels with the delta as with a full push.
+    expect(wsWire('herald.compact').delta(second, false, encodings)).toBeUndefined();
+    const fresh = wsWire('herald.compact');
+    fresh.assign('dash:a', 'e0');
+    expect(JSON.parse(payload(fresh.delta(second, false, encodings)).toString())).toEqual([-1, 2, 1002, json.delta, 'e1']);
+  });
 });

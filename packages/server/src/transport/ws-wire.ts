@@ -1,7 +1,8 @@
 import { encode } from '@msgpack/msgpack';
 import { COMPACT_SUBPROTOCOL, decodeCommand, ErrorCode, MSGPACK_SUBPROTOCOL, type DecodeResult } from '@herald/protocol';
 import type { HubMessage } from '../hub/hub-message.js';
-import { compactWsFrame, msgpackWsFrame, variantOf } from './compact-encodings.js';
+import { compactDeltaWsFrame, compactWsFrame, msgpackDeltaWsFrame, msgpackWsFrame, variantOf } from './compact-encodings.js';
+import { deltaFrames } from './delta-frames.js';
 import { messagesJson } from './messages-json.js';
 import { decodeMsgpackCommand } from './msgpack-command.js';
 import type { SignedEncodings } from './signed-json.js';
@@ -36,6 +37,12 @@ export interface WsWire {
    * cursor); `undefined` for a channel without a ref (never subscribed, or already released).
    */
   message(message: HubMessage, signed: boolean, encodings: SignedEncodings): Buffer | undefined;
+  /**
+   * The frame of a message push as a delta against the one before (see `messageDelta`);
+   * `undefined` when the message has no delta (it then goes in full, through {@link WsWire.message})
+   * or its channel has no ref.
+   */
+  delta(message: HubMessage, signed: boolean, encodings: SignedEncodings): Buffer | undefined;
   /** The frame holding `frame` (a reply, gap, join, leave, error, …: any object of the JSON protocol). */
   frame(frame: object): Buffer;
   /** A `history` reply: `head`'s fields and `messages` (full envelopes in every format). */
@@ -56,6 +63,7 @@ const encodeWsFrame = (message: HubMessage): Buffer => wsTextFrame(message.json)
 export const JSON_WIRE: WsWire = {
   protocol: undefined,
   message: (message, signed, encodings) => (signed ? encodings.wsFrame(message) : message.encoded('ws', encodeWsFrame)),
+  delta: (message, signed, encodings) => deltaFrames.wsFrame(message, signed ? encodings : undefined),
   frame: (frame) => wsTextFrame(JSON.stringify(frame)),
   history(head, messages) {
     // The stored envelopes are spliced in as they are: no parse and re-serialise per message.
@@ -88,6 +96,16 @@ abstract class CompactWire implements WsWire {
     return this.push(message, ref, variantOf(withEpoch, signed), encodings);
   }
 
+  delta(message: HubMessage, signed: boolean, encodings: SignedEncodings): Buffer | undefined {
+    const ref = this.#channels.indexOf(message.channel);
+    if (ref === -1) return undefined;
+    // The base (offset − 1, same epoch) went to this client, so its epoch is normally the one told.
+    const withEpoch = this.#epochs[ref] !== message.epoch;
+    const frame = this.pushDelta(message, ref, variantOf(withEpoch, signed), encodings);
+    if (frame !== undefined && withEpoch) this.#epochs[ref] = message.epoch;
+    return frame;
+  }
+
   assign(channel: string, epoch: string): number {
     let ref = this.#channels.indexOf('');
     if (ref === -1) ref = this.#channels.length;
@@ -109,6 +127,7 @@ abstract class CompactWire implements WsWire {
   }
 
   protected abstract push(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer;
+  protected abstract pushDelta(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer | undefined;
   abstract frame(frame: object): Buffer;
   abstract history(head: object, messages: readonly HubMessage[]): Buffer;
   abstract decode(data: Buffer, isBinary: boolean): DecodeResult;
@@ -119,6 +138,9 @@ class CompactJsonWire extends CompactWire {
   readonly protocol = COMPACT_SUBPROTOCOL;
   protected push(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer {
     return compactWsFrame(message, ref, variant, encodings);
+  }
+  protected pushDelta(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer | undefined {
+    return compactDeltaWsFrame(message, ref, variant, encodings);
   }
   frame(frame: object): Buffer {
     return JSON_WIRE.frame(frame);
@@ -142,6 +164,9 @@ class MsgpackWire extends CompactWire {
   readonly protocol = MSGPACK_SUBPROTOCOL;
   protected push(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer {
     return msgpackWsFrame(message, ref, variant, encodings);
+  }
+  protected pushDelta(message: HubMessage, ref: number, variant: number, encodings: SignedEncodings): Buffer | undefined {
+    return msgpackDeltaWsFrame(message, ref, variant, encodings);
   }
   frame(frame: object): Buffer {
     return wsBinaryFrame(encode(frame, AS_JSON));

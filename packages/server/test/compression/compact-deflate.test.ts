@@ -59,4 +59,32 @@ describe('permessage-deflate with herald.compact', () => {
     expect(push.first).toBe(0x82);
     expect(isCompressed(push)).toBe(false);
   });
+
+  it('sends compact delta items through the same path: a large one compressed once per frame, a small one as is', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER, 'herald.compact')));
+    clients.push(...raw);
+    for (const client of raw) {
+      const before = dataFrames(client.frames).length;
+      client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
+      await client.until((frames) => dataFrames(frames).length > before);
+      expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ ref: 0, delta: true });
+    }
+    // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every tenth row's name (a delta of several hundred bytes).
+    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
+    const second = rows.map((row, i) => (i === 7 ? { ...row, value: -1 } : row));
+    const third = second.map((row, i) => (i % 10 === 0 ? { ...row, name: `renamed-sensor-${i}-${(i * 7919) % 1000}` } : row));
+    for (const data of [rows, second, third]) await hub.server.hub.publish('dash:d', data);
+    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 4);
+    const [full, small, large] = dataFrames(raw[0]!.frames).slice(1);
+    expect(isCompressed(full!)).toBe(true);
+    const smallItem = JSON.parse(frameText(small!));
+    const largeItem = JSON.parse(frameText(large!));
+    expect(smallItem).toEqual([-1, 2, expect.any(Number), expect.any(String)]);
+    expect(largeItem).toEqual([-1, 3, expect.any(Number), expect.any(String)]);
+    expect(isCompressed(small!)).toBe(false);
+    expect(largeItem[3].length).toBeGreaterThan(256);
+    expect(isCompressed(large!)).toBe(true);
+    expect(dataFrames(raw[1]!.frames)[3]!.bytes.equals(large!.bytes)).toBe(true);
+  });
 });

@@ -119,6 +119,30 @@ describe('gzip on SSE streams', () => {
     }
   });
 
+  it('carries compact delta items inside the gzip stream (format=compact)', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const res = await request(`${hub.url}/events?channel=dash:c&delta=1&format=compact`, 'gzip');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    const sse = new GzipSse(res);
+    await sse.until(() => sse.text.includes('event: ready'));
+    const items = (): any[] =>
+      sse.text
+        .split('\n\n')
+        .filter((e) => e.startsWith('data:['))
+        .map((e) => JSON.parse(e.slice(5)));
+    for (let i = 0; i < 4; i++) {
+      await hub.server.hub.publish('dash:c', { ...big, at: i });
+      await sse.until(() => items().length === i + 1);
+    }
+    expect(items().map((item) => item[0])).toEqual([0, -1, -1, -1]);
+    expect(
+      items()
+        .slice(1)
+        .every((item) => typeof item[3] === 'string'),
+    ).toBe(true);
+    res.destroy();
+  });
+
   it('writes the same compressed bytes of a message to every gzip stream', async () => {
     hub = await startTestHub();
     const streams = await Promise.all([1, 2].map(async () => request(`${hub!.url}/events?channel=same`, 'gzip')));
