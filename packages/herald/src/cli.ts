@@ -65,6 +65,7 @@ interface StartFlags {
   logLevel?: string;
   accessLog?: boolean;
   compression?: boolean;
+  wsContextTakeover?: boolean;
 }
 
 /**
@@ -109,6 +110,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option(
       '--no-compression',
       'send nothing compressed: no WebSocket permessage-deflate, no gzip/br on SSE and polling [default: on, HERALD_COMPRESSION=false turns it off]',
+    )
+    .option(
+      '--ws-context-takeover',
+      'WebSocket permessage-deflate with context takeover: a compressor per session (fewer bytes for similar messages, about 100 KB and a compression per delivery each) [default: off, one compression per message shared by every session; "compression": { "contextTakeover": true }]',
     )
     .addOption(
       new Option('-p, --port <port>', 'TCP port to listen on (0 = any free port) [default: HERALD_PORT, PORT, else 3000]').argParser(
@@ -219,6 +224,7 @@ async function runStart(flags: StartFlags): Promise<number> {
       ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),
       ...(flags.accessLog === true && { accessLog: true }),
       ...(flags.compression === false && { compression: false }),
+      ...(flags.wsContextTakeover === true && flags.compression !== false && { compression: { contextTakeover: true } }),
     };
     loaded = loadConfig({ file: flags.config, env: process.env, flags: fromFlags, profile: flags.profile });
   } catch (error) {

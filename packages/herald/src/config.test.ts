@@ -40,6 +40,15 @@ describe('loadConfig', () => {
       /compression.level: must be an integer from 1 to 9/,
     );
     expect(() => loadConfig({ file: file({ compression: { threshold: -1 } }), env: {}, flags: {} })).toThrow(/compression.threshold/);
+    const takeover = { contextTakeover: true, windowBits: 11, memLevel: 3 };
+    expect(loadConfig({ file: file({ compression: takeover }), env: {}, flags: {} }).config.compression).toEqual(takeover);
+    expect(() => loadConfig({ file: file({ compression: { windowBits: 8 } }), env: {}, flags: {} })).toThrow(
+      /compression.windowBits: must be an integer from 9 to 15/,
+    );
+    expect(() => loadConfig({ file: file({ compression: { memLevel: 0 } }), env: {}, flags: {} })).toThrow(/compression.memLevel/);
+    expect(() => loadConfig({ file: file({ compression: { contextTakeover: 'yes' } }), env: {}, flags: {} })).toThrow(
+      /compression.contextTakeover/,
+    );
     expect(() => loadConfig({ file: file({ compression: { brotli: true } }), env: {}, flags: {} })).toThrow(ConfigError);
   });
 

@@ -90,6 +90,17 @@ const compression = z.union([
       .min(1, { error: 'must be an integer from 1 to 9' })
       .max(9, { error: 'must be an integer from 1 to 9' })
       .optional(),
+    contextTakeover: z.boolean({ error: 'must be true or false' }).optional(),
+    windowBits: z
+      .int({ error: 'must be an integer from 9 to 15' })
+      .min(9, { error: 'must be an integer from 9 to 15' })
+      .max(15, { error: 'must be an integer from 9 to 15' })
+      .optional(),
+    memLevel: z
+      .int({ error: 'must be an integer from 1 to 9' })
+      .min(1, { error: 'must be an integer from 1 to 9' })
+      .max(9, { error: 'must be an integer from 1 to 9' })
+      .optional(),
   }),
 ]);
 
@@ -367,6 +378,25 @@ export interface LoadedConfig {
   readonly profileReason: string;
 }
 
+/** A config issue as reported: where, and what is wrong. */
+interface ReportedIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/**
+ * An "Invalid input" of a union (`compression`: a boolean or an object) replaced by the issues of
+ * the one branch that got past the value's type (the object's bad field), when there is one.
+ */
+function unionBranch(
+  issue: ReportedIssue & { readonly code?: string; readonly errors?: readonly (readonly ReportedIssue[])[] },
+): ReportedIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors === undefined) return [issue];
+  const inner = issue.errors.filter((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
+  if (inner.length !== 1) return [issue];
+  return inner[0]!.map((i) => ({ path: [...issue.path, ...i.path], message: i.message }));
+}
+
 /**
  * Loads, merges and validates the configuration, and chooses the profile: the one asked for
  * (`sources.profile`, else `HERALD_PROFILE`), else `production` when the file or the variables
@@ -421,7 +451,10 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const parsed = configSchema.safeParse(merge(merge(merge(fromFile, fromPlatform), fromEnv), sources.flags));
   if (!parsed.success) {
     throw new ConfigError(
-      `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+      `invalid configuration:\n${parsed.error.issues
+        .flatMap(unionBranch)
+        .map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('\n')}`,
     );
   }
   const config = parsed.data;

@@ -6,12 +6,27 @@ import { gunzipSync } from 'node:zlib';
 
 describe('resolveCompression', () => {
   it('fills in the defaults, turns everything off with false, and names a bad field', () => {
-    expect(resolveCompression(undefined)).toEqual({ websocket: true, http: true, threshold: 256, level: 6 });
+    const takeover = { contextTakeover: false, windowBits: 12, memLevel: 4 };
+    expect(resolveCompression(undefined)).toEqual({ websocket: true, http: true, threshold: 256, level: 6, ...takeover });
     expect(resolveCompression(false)).toMatchObject({ websocket: false, http: false });
-    expect(resolveCompression({ http: false, threshold: 0 })).toEqual({ websocket: true, http: false, threshold: 0, level: 6 });
+    expect(resolveCompression({ http: false, threshold: 0 })).toEqual({
+      websocket: true,
+      http: false,
+      threshold: 0,
+      level: 6,
+      ...takeover,
+    });
     expect(() => resolveCompression({ level: 0 })).toThrow(new RangeError('compression.level must be an integer from 1 to 9'));
     expect(() => resolveCompression({ threshold: 1.5 })).toThrow(RangeError);
     expect(() => resolveCompression({ websocket: 'yes' as never })).toThrow('compression.websocket must be true or false');
+    expect(resolveCompression({ contextTakeover: true, windowBits: 15, memLevel: 9 })).toMatchObject({
+      contextTakeover: true,
+      windowBits: 15,
+      memLevel: 9,
+    });
+    expect(() => resolveCompression({ contextTakeover: 1 as never })).toThrow('compression.contextTakeover must be true or false');
+    expect(() => resolveCompression({ windowBits: 8 })).toThrow(new RangeError('compression.windowBits must be an integer from 9 to 15'));
+    expect(() => resolveCompression({ memLevel: 10 })).toThrow(new RangeError('compression.memLevel must be an integer from 1 to 9'));
   });
 });
 

@@ -23,12 +23,29 @@ export function deflateMessage(plain: Buffer, level: number): Buffer | undefined
 }
 
 /**
+ * How a deflate session's frames are compressed: shared by every session ({@link WsDeflate}, no
+ * context takeover) or by a compressor of the session's own (`TakeoverDeflate`).
+ */
+export interface SessionDeflate {
+  /** A message's frame (plain JSON envelope). */
+  message(message: HubMessage): Buffer;
+  /** A message's frame with its signed cursor. */
+  signedMessage(message: HubMessage): Buffer;
+  /** Any other text frame (reply, gap, presence, history), compressed at or above the threshold. */
+  frame(frame: Buffer): Buffer;
+  /** A message push another wire format built (a `herald.compact` frame). */
+  wrap(frame: Buffer): Buffer;
+  /** Frees what the session holds (called once it has closed). */
+  close?(): void;
+}
+
+/**
  * The frames of the sessions that negotiated permessage-deflate. A message at or above the
  * threshold is compressed once, without context takeover, cached on it (`ws-deflate`), and the same
  * bytes go to every such session; below it, the plain frame every session shares. Other frames
  * (replies, gaps, presence) are compressed per frame when at or above the threshold.
  */
-export class WsDeflate {
+export class WsDeflate implements SessionDeflate {
   readonly threshold: number;
   readonly level: number;
   readonly #signed: SignedEncodings;
@@ -92,7 +109,7 @@ export class WsDeflate {
 }
 
 /** The payload of an unfragmented, unmasked text frame as `wsTextFrame` builds it; `undefined` for any other frame. */
-function textPayload(frame: Buffer): Buffer | undefined {
+export function textPayload(frame: Buffer): Buffer | undefined {
   if (frame[0] !== 0x81) return undefined;
   const length = frame[1]! & 0x7f;
   return frame.subarray(length < 126 ? 2 : length === 126 ? 4 : 10);
@@ -106,17 +123,35 @@ const PARAMS: Record<string, 'none' | 'bits' | 'optional-bits'> = {
   client_max_window_bits: 'optional-bits',
 };
 
+/** The offer the hub accepts, as `ws` is to answer it, and how the session compresses. */
+export interface AcceptedOffer {
+  /** The offer rewritten: `ws` echoes its parameters (and adds `client_no_context_takeover`). */
+  readonly header: string;
+  /** Set when the session compresses with context takeover: the window of its compressor. */
+  readonly windowBits?: number | undefined;
+}
+
 /**
  * Picks the first permessage-deflate offer of a `Sec-WebSocket-Extensions` header the hub can
- * accept and returns it rewritten as the offer `ws` then answers (with `server_no_context_takeover`
- * and `client_no_context_takeover` added): no `server_max_window_bits` (the hub compresses with a
- * 15-bit window, so an offer asking for less is declined; one asking for 15 is what it does
- * anyway), `client_max_window_bits` as offered (the hub inflates with a 15-bit window, which reads
- * any). `undefined` when no offer can be accepted (malformed, unknown parameter, a smaller server
- * window): the connection then goes on without compression, as RFC 7692 §5 allows, where `ws`
- * would fail the handshake with 400.
+ * accept and returns it rewritten as the offer `ws` then answers (with `client_no_context_takeover`
+ * added, the hub inflating each command alone). `client_max_window_bits` is kept as offered (the
+ * hub inflates with a 15-bit window, which reads any).
+ *
+ * Shared mode (`takeoverBits` undefined, the default): `server_no_context_takeover` in every answer,
+ * no `server_max_window_bits` (the hub compresses with a 15-bit window, so an offer asking for less
+ * is declined; one asking for 15 is what it does anyway).
+ *
+ * Context takeover (`takeoverBits`: the configured window): an offer without
+ * `server_no_context_takeover` is answered without it, the session compressing with a window of
+ * `takeoverBits` or the client's smaller `server_max_window_bits` (answered with that value; 8 is
+ * declined: zlib's raw deflate has no 256-byte window). An offer with `server_no_context_takeover`
+ * gets the shared mode, as without takeover.
+ *
+ * `undefined` when no offer can be accepted (malformed, unknown parameter, a window the hub cannot
+ * use): the connection then goes on without compression, as RFC 7692 §5 allows, where `ws` would
+ * fail the handshake with 400.
  */
-export function acceptDeflateOffer(header: string | string[] | undefined): string | undefined {
+export function acceptDeflateOffer(header: string | string[] | undefined, takeoverBits?: number): AcceptedOffer | undefined {
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header.join(',') : header;
   for (const element of text.split(',')) {
@@ -137,11 +172,18 @@ export function acceptDeflateOffer(header: string | string[] | undefined): strin
       params.set(key, value);
     }
     if (!ok) continue;
-    const server = params.get('server_max_window_bits');
-    if (server !== undefined && Number(server) < 15) continue;
     const client = params.get('client_max_window_bits');
-    if (client === undefined) return PERMESSAGE_DEFLATE;
-    return `${PERMESSAGE_DEFLATE}; client_max_window_bits${client === true ? '' : `=${client}`}`;
+    const clientPart = client === undefined ? '' : `; client_max_window_bits${client === true ? '' : `=${client}`}`;
+    const server = params.get('server_max_window_bits');
+    if (takeoverBits !== undefined && !params.has('server_no_context_takeover')) {
+      if (server === undefined) return { header: `${PERMESSAGE_DEFLATE}${clientPart}`, windowBits: takeoverBits };
+      const bits = Math.min(Number(server), takeoverBits);
+      if (bits < 9) continue;
+      return { header: `${PERMESSAGE_DEFLATE}; server_max_window_bits=${bits}${clientPart}`, windowBits: bits };
+    }
+    if (server !== undefined && Number(server) < 15) continue;
+    // With takeover configured, ws no longer adds server_no_context_takeover itself.
+    return { header: `${PERMESSAGE_DEFLATE}${takeoverBits === undefined ? '' : '; server_no_context_takeover'}${clientPart}` };
   }
   return undefined;
 }

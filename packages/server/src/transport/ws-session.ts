@@ -41,7 +41,7 @@ import { nextSessionId } from './session-id.js';
 import type { SessionSocket, SocketEvents } from './session-socket.js';
 import type { ConnectionInfo } from './transport.js';
 import { JSON_WIRE, type WsWire } from './ws-wire.js';
-import { PERMESSAGE_DEFLATE, type WsDeflate } from './ws-deflate.js';
+import { PERMESSAGE_DEFLATE, type SessionDeflate, type WsDeflate } from './ws-deflate.js';
 import { clientPublisher, emitConnectionClosed } from '../webhooks/client-events.js';
 import { closeReason } from '../webhooks/close-reason.js';
 
@@ -111,6 +111,8 @@ export interface WsSessionOrigin {
   readonly forwarded?: ForwardedRequest | undefined;
   /** How the session's frames are written and read (its subprotocol). @default plain JSON */
   readonly wire?: WsWire | undefined;
+  /** The session's own compressor (context takeover); without it a deflate session uses the shared one. */
+  readonly deflate?: SessionDeflate | undefined;
 }
 
 /** Milliseconds a slow consumer gets to read its close frame before the socket is destroyed. */
@@ -148,7 +150,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
   /** The session's frame format: JSON, `herald.compact` or `herald.msgpack`. */
   readonly #wire: WsWire;
   /** Set when the session negotiated permessage-deflate. */
-  readonly #deflate: WsDeflate | undefined;
+  readonly #deflate: SessionDeflate | undefined;
 
   /** `slot` (a connection-limit slot) is released once the session has closed. */
   constructor(ws: SessionSocket, socket: Duplex, context: WsContext, identity: Identity, slot: ConnectionSlot, origin?: WsSessionOrigin) {
@@ -162,7 +164,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.since = context.clock.now();
     const { limits, security } = context;
     this.#outbox = new Outbox(socket, limits.sendQueueBytes, this);
-    this.#deflate = context.deflate !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE) ? context.deflate : undefined;
+    this.#deflate =
+      origin?.deflate ?? (context.deflate !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE) ? context.deflate : undefined);
     if (identity.authenticated) this.#armExpiry();
     else if (security.requireAuth) {
       // No credentials at connect: the session has `authTimeout` to send `auth`.
@@ -603,6 +606,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#slot.release();
     this.#userSlot?.release();
     this.#outbox.close();
+    this.#deflate?.close?.();
     if (this.#entries === undefined) return;
     for (const entry of this.#entryList()) this.#cancel(entry);
     this.#entries = undefined;

@@ -14,7 +14,8 @@ import { SessionSocket } from './session-socket.js';
 import { signedEncodings } from './signed-json.js';
 import { matchesConnection, type ConnectionInfo, type ConnectionMatch, type Transport } from './transport.js';
 import { chooseSubprotocol, wsWire } from './ws-wire.js';
-import { acceptDeflateOffer, inflateSynchronously, WsDeflate } from './ws-deflate.js';
+import { acceptDeflateOffer, inflateSynchronously, PERMESSAGE_DEFLATE, WsDeflate } from './ws-deflate.js';
+import { TakeoverDeflate, takeoverSupported } from './ws-deflate-takeover.js';
 import type { Acks } from '../acks/acks.js';
 import { WsSession, type UserClaim, type WsContext, type WsSessionLimits } from './ws-session.js';
 
@@ -49,12 +50,20 @@ export class WsTransport implements Transport {
   readonly #sessions = new Set<WsSession>();
   readonly #pinger: NodeJS.Timeout;
   readonly #deflate: boolean;
+  /** With `compression.contextTakeover`: the window of a session's own compressor (else shared mode). */
+  readonly #takeoverBits: number | undefined;
+  readonly #compression: CompressionSettings | undefined;
   readonly #maxMessageBytes: number;
 
   constructor(hub: Hub, options: WsTransportOptions, logger: Logger, security: Security, clock: Clock) {
     const signed = signedEncodings(security.cursors);
     const compression = options.compression?.websocket === true ? options.compression : undefined;
     this.#deflate = compression !== undefined;
+    this.#compression = compression;
+    if (compression?.contextTakeover === true && !takeoverSupported) {
+      logger.warn({}, 'compression.contextTakeover: this Node has no synchronous zlib handle; every session compresses in shared mode');
+    }
+    this.#takeoverBits = compression?.contextTakeover === true && takeoverSupported ? compression.windowBits : undefined;
     this.#maxMessageBytes = options.maxMessageBytes;
     this.#context = {
       hub,
@@ -76,7 +85,13 @@ export class WsTransport implements Transport {
       maxPayload: options.maxMessageBytes,
       // Never used to compress (the sessions write their own frames) nor to inflate (see
       // inflateSynchronously): it answers the offer acceptDeflateOffer picked and reads RSV1.
-      perMessageDeflate: compression !== undefined && { serverNoContextTakeover: true, clientNoContextTakeover: true },
+      // With context takeover, ws echoes the offer acceptDeflateOffer rewrote (server_no_context_takeover
+      // and server_max_window_bits as the hub is to use them).
+      perMessageDeflate:
+        compression !== undefined &&
+        (this.#takeoverBits === undefined
+          ? { serverNoContextTakeover: true, clientNoContextTakeover: true }
+          : { clientNoContextTakeover: true }),
       clientTracking: false,
       handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered) ?? false,
       WebSocket: SessionSocket,
@@ -100,16 +115,23 @@ export class WsTransport implements Transport {
     const upgraded = { session: false };
     // Kept only on a hub with a connect hook: a later `auth` is sent to it with these.
     const forwarded = this.#context.security.forwarded(req);
+    let windowBits: number | undefined;
     if (this.#deflate) {
-      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions']);
+      const offer = acceptDeflateOffer(req.headers['sec-websocket-extensions'], this.#takeoverBits);
       if (offer === undefined) delete req.headers['sec-websocket-extensions'];
-      else req.headers['sec-websocket-extensions'] = offer;
+      else req.headers['sec-websocket-extensions'] = offer.header;
+      windowBits = offer?.windowBits;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.session = true;
       if (this.#deflate) inflateSynchronously(ws, this.#maxMessageBytes);
       const wire = wsWire(ws.protocol);
-      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded, wire }));
+      // A session's own compressor, created on its first compressed frame and freed when it closes.
+      const deflate =
+        windowBits !== undefined && ws.extensions.includes(PERMESSAGE_DEFLATE)
+          ? new TakeoverDeflate(this.#compression!, windowBits, this.#context.signed)
+          : undefined;
+      this.#sessions.add(new WsSession(ws, socket, this.#context, identity, slot, { client, forwarded, wire, deflate }));
     });
     // ws calls back at once, or refuses the handshake (a bad key or version: an answer, then the
     // socket is destroyed) and never calls back. Only that socket needs a close listener for its
