@@ -257,9 +257,8 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     const deflate = this.#deflate;
     if (delta === true) {
       const frame = this.#wire.delta(message, signed, this.#context.signed);
-      // A JSON delta goes uncompressed; a compact one as its full push would (WsDeflate.wrap).
-      if (frame !== undefined)
-        return this.#outbox.push(deflate === undefined || this.#wire === JSON_WIRE ? frame : deflate.wrap(frame), replay);
+      // Compressed like any other cached push frame (WsDeflate.wrap): once per frame, when large enough.
+      if (frame !== undefined) return this.#outbox.push(deflate === undefined ? frame : deflate.wrap(frame), replay);
     }
     // JSON with deflate: the message's compressed frame, cached on it; other formats' text frames
     // are compressed once per frame (see WsDeflate.wrap).
