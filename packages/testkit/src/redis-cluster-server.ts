@@ -158,11 +158,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   try {
     for (let i = 0; i < primaries * (1 + replicas); i++) {
       const port = await freePort();
+      // The cluster bus gets a free port of its own: by default it is port + 10000, which another
+      // process may hold (the node then exits at once).
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
       const dir = join(root, String(port));
       await run('mkdir', ['-p', dir]);
       const node = new RedisProcess(port, dir, [
         '--cluster-enabled',
         'yes',
+        '--cluster-port',
+        String(busPort),
         '--cluster-config-file',
         'nodes.conf',
         '--cluster-node-timeout',
