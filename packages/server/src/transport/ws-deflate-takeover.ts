@@ -2,7 +2,7 @@ import { constants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import type { HubMessage } from '../hub/hub-message.js';
 import type { CompressionSettings } from './compression-options.js';
 import type { SignedEncodings } from './signed-json.js';
-import { encodeWsFrame, textPayload, type SessionDeflate } from './ws-deflate.js';
+import { encodeWsFrame, framePayload, type SessionDeflate } from './ws-deflate.js';
 import { wsDeflatedFrame } from './ws-frame.js';
 
 /** The native zlib handle under a `node:zlib` stream, as Node's own synchronous API drives it. */
@@ -70,9 +70,9 @@ export class TakeoverDeflate implements SessionDeflate {
   }
 
   frame(frame: Buffer): Buffer {
-    const payload = textPayload(frame);
+    const payload = framePayload(frame);
     if (payload === undefined || payload.length < this.#settings.threshold) return frame;
-    return this.#deflate(payload) ?? frame;
+    return this.#deflate(payload, frame[0] === 0x82) ?? frame;
   }
 
   wrap(frame: Buffer): Buffer {
@@ -91,7 +91,7 @@ export class TakeoverDeflate implements SessionDeflate {
   }
 
   /** `payload` compressed in the session's context as a deflated frame; `undefined` once zlib has failed (or after close). */
-  #deflate(payload: Buffer): Buffer | undefined {
+  #deflate(payload: Buffer, binary = false): Buffer | undefined {
     if (this.#broken) return undefined;
     const stream = (this.#stream ??= this.#create());
     const handle = stream._handle;
@@ -107,14 +107,14 @@ export class TakeoverDeflate implements SessionDeflate {
       const inLeft = state[1]!;
       const have = scratch.length - outLeft;
       // The usual case: the whole frame fits the scratch buffer, copied once into the frame.
-      if (outLeft !== 0 && parts === undefined) return wsDeflatedFrame(scratch.subarray(0, have - 4));
+      if (outLeft !== 0 && parts === undefined) return wsDeflatedFrame(scratch.subarray(0, have - 4), binary);
       (parts ??= []).push(Buffer.from(scratch.subarray(0, have)));
       if (outLeft !== 0) break;
       offset += left - inLeft;
       left = inLeft;
     }
     const whole = Buffer.concat(parts);
-    return wsDeflatedFrame(whole.subarray(0, whole.length - 4));
+    return wsDeflatedFrame(whole.subarray(0, whole.length - 4), binary);
   }
 
   #create(): DeflateRaw & ZlibInternals {

@@ -31,9 +31,9 @@ export interface SessionDeflate {
   message(message: HubMessage): Buffer;
   /** A message's frame with its signed cursor. */
   signedMessage(message: HubMessage): Buffer;
-  /** Any other text frame (reply, gap, presence, history), compressed at or above the threshold. */
+  /** Any other frame (reply, gap, presence, history), compressed at or above the threshold. */
   frame(frame: Buffer): Buffer;
-  /** A message push another wire format built (a `herald.compact` frame). */
+  /** A message push another wire format built (a `herald.compact` or `herald.msgpack` frame). */
   wrap(frame: Buffer): Buffer;
   /** Frees what the session holds (called once it has closed). */
   close?(): void;
@@ -71,21 +71,22 @@ export class WsDeflate implements SessionDeflate {
   }
 
   /**
-   * Any other frame `wsTextFrame` built (a reply, gap, presence event, history reply), compressed
-   * when at or above the threshold; binary frames (`herald.msgpack`) go as they are.
+   * Any other frame `wsTextFrame` or `wsBinaryFrame` built (a reply, gap, presence event, history
+   * reply), compressed when at or above the threshold.
    */
   frame(frame: Buffer): Buffer {
-    const payload = textPayload(frame);
+    const payload = framePayload(frame);
     return payload === undefined || payload.length < this.threshold ? frame : this.#compressPayload(payload, frame);
   }
 
   /**
    * A message push another wire format built and cached on the message (a `herald.compact` array
-   * frame): compressed once per frame, whichever session asks first, and the same compressed bytes
-   * go to every session with that frame (kept as long as the plain frame lives).
+   * frame, a `herald.msgpack` binary frame): compressed once per frame, whichever session asks
+   * first, and the same compressed bytes go to every session with that frame (kept as long as the
+   * plain frame lives).
    */
   wrap(frame: Buffer): Buffer {
-    const payload = textPayload(frame);
+    const payload = framePayload(frame);
     if (payload === undefined || payload.length < this.threshold) return frame;
     let compressed = this.#wrapped.get(frame);
     if (compressed === undefined) {
@@ -99,7 +100,7 @@ export class WsDeflate implements SessionDeflate {
 
   #compressPayload(payload: Buffer, frame: Buffer): Buffer {
     const compressed = deflateMessage(payload, this.level);
-    return compressed === undefined ? frame : wsDeflatedFrame(compressed);
+    return compressed === undefined ? frame : wsDeflatedFrame(compressed, frame[0] === BINARY);
   }
 
   #compress(plain: Buffer): Buffer {
@@ -108,9 +109,16 @@ export class WsDeflate implements SessionDeflate {
   }
 }
 
-/** The payload of an unfragmented, unmasked text frame as `wsTextFrame` builds it; `undefined` for any other frame. */
-export function textPayload(frame: Buffer): Buffer | undefined {
-  if (frame[0] !== 0x81) return undefined;
+/** First bytes of the unfragmented, uncompressed frames `wsTextFrame` and `wsBinaryFrame` build. */
+const TEXT = 0x81;
+const BINARY = 0x82;
+
+/**
+ * The payload of an unfragmented, unmasked, uncompressed text or binary frame as `wsTextFrame` or
+ * `wsBinaryFrame` builds it (its first byte tells which); `undefined` for any other frame.
+ */
+export function framePayload(frame: Buffer): Buffer | undefined {
+  if (frame[0] !== TEXT && frame[0] !== BINARY) return undefined;
   const length = frame[1]! & 0x7f;
   return frame.subarray(length < 126 ? 2 : length === 126 ? 4 : 10);
 }

@@ -2,6 +2,8 @@
 const TEXT = 0x81;
 /** First byte of an unfragmented text frame compressed with permessage-deflate: FIN + RSV1 + text opcode (RFC 7692 §6). */
 const DEFLATED_TEXT = 0xc1;
+/** The same for a binary frame (a `herald.msgpack` frame): FIN + RSV1 + binary opcode. */
+const DEFLATED_BINARY = 0xc2;
 
 /**
  * Builds one unmasked, final WebSocket text frame (RFC 6455 §5.2) holding `text`, as the server
@@ -15,10 +17,13 @@ export function wsTextFrame(text: string): Buffer {
   return frame;
 }
 
-/** An unmasked, final text frame whose payload is `payload`, compressed by permessage-deflate (RSV1 set). */
-export function wsDeflatedFrame(payload: Buffer): Buffer {
+/**
+ * An unmasked, final frame whose payload is `payload`, compressed by permessage-deflate (RSV1 set):
+ * a text frame, or a binary one when `binary`.
+ */
+export function wsDeflatedFrame(payload: Buffer, binary = false): Buffer {
   const frame = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
-  const at = writeHeader(frame, DEFLATED_TEXT, payload.length);
+  const at = writeHeader(frame, binary ? DEFLATED_BINARY : DEFLATED_TEXT, payload.length);
   payload.copy(frame, at);
   return frame;
 }

@@ -291,7 +291,7 @@ export class WsSession implements Subscriber, OutboxOwner, SocketEvents {
     this.#outbox.push(this.#frame(this.#wire.frame(frame)));
   }
 
-  /** `frame` as sent: compressed when the session deflates and it is a text frame large enough. */
+  /** `frame` as sent: compressed when the session deflates and it is large enough. */
   #frame(frame: Buffer): Buffer {
     return this.#deflate === undefined ? frame : this.#deflate.frame(frame);
   }

@@ -1,6 +1,6 @@
 import { startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataFrames, frameText, isCompressed, RawWs } from './raw-ws.js';
+import { dataFrames, frameBytes, frameText, isCompressed, RawWs } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
@@ -45,19 +45,26 @@ describe('permessage-deflate with herald.compact', () => {
     }
   });
 
-  it('leaves herald.msgpack binary frames uncompressed', async () => {
+  it('compresses herald.msgpack binary pushes at or above the threshold once per frame (RSV1 on a binary frame)', async () => {
     hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, OFFER, 'herald.msgpack');
-    clients.push(client);
-    expect(client.headers['sec-websocket-protocol']).toBe('herald.msgpack');
-    const { encode } = await import('@msgpack/msgpack');
-    client.send('', { binary: true, payload: Buffer.from(encode({ id: 1, type: 'subscribe', channel: 'dash' })) });
-    await client.until((frames) => dataFrames(frames).length === 1);
+    const { decode, encode } = await import('@msgpack/msgpack');
+    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER, 'herald.msgpack')));
+    clients.push(...raw);
+    for (const client of raw) {
+      expect(client.headers['sec-websocket-protocol']).toBe('herald.msgpack');
+      client.send('', { binary: true, payload: Buffer.from(encode({ id: 1, type: 'subscribe', channel: 'dash' })) });
+      await client.until((frames) => dataFrames(frames).length === 1);
+    }
+    await hub.server.hub.publish('dash', 'small');
     await hub.server.hub.publish('dash', big);
-    await client.until((frames) => dataFrames(frames).length === 2);
-    const push = dataFrames(client.frames)[1]!;
-    expect(push.first).toBe(0x82);
-    expect(isCompressed(push)).toBe(false);
+    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
+    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    expect(small!.first).toBe(0x82);
+    expect(decode(small!.payload)).toEqual([0, 1, expect.any(Number), 'small']);
+    expect(large!.first).toBe(0xc2); // FIN + RSV1 + binary
+    expect(decode(frameBytes(large!))).toEqual([0, 2, expect.any(Number), big]);
+    expect(large!.payload.length).toBeLessThan(frameBytes(large!).length / 3);
+    expect(dataFrames(raw[1]!.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
   });
 
   it('sends compact delta items through the same path: a large one compressed once per frame, a small one as is', async () => {

@@ -158,13 +158,14 @@ function maskedFrame(first: number, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from([first, 0x80 | payload.length]), mask, Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!))]);
 }
 
-/** The text of a data frame: inflated when RSV1 is set (RFC 7692 §7.2.2: the tail `00 00 ff ff` put back). */
-export function frameText(frame: RawFrame): string {
-  if ((frame.first & 0x40) === 0) return frame.payload.toString('utf8');
-  return inflateRawSync(Buffer.concat([frame.payload, Buffer.from([0, 0, 0xff, 0xff])]), {
-    finishFlush: constants.Z_SYNC_FLUSH,
-  }).toString('utf8');
+/** The payload of a data frame: inflated when RSV1 is set (RFC 7692 §7.2.2: the tail `00 00 ff ff` put back). */
+export function frameBytes(frame: RawFrame): Buffer {
+  if ((frame.first & 0x40) === 0) return frame.payload;
+  return inflateRawSync(Buffer.concat([frame.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
 }
+
+/** The text of a data frame, inflated when RSV1 is set. */
+export const frameText = (frame: RawFrame): string => frameBytes(frame).toString('utf8');
 
 /** Whether a frame is compressed (RSV1). */
 export const isCompressed = (frame: RawFrame): boolean => (frame.first & 0x40) !== 0;
