@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ErrorCode } from '@herald/protocol';
 import { ALLOW_ALL, DENY_ALL, JwtAuthenticator, Permissions, type HeraldServerOptions } from '@herald/server';
 import {
@@ -190,6 +191,50 @@ describe('client acks', () => {
     expect((await postAck(hub, JSON.stringify({ channel: 'chat:off', epoch: top.epoch, offset: 1 }), auth)).status).toBe(404);
     expect((await getJson(`${hub.url}/api/acks?channel=chat:off`, { 'x-herald-key': API_KEY })).status).toBe(404);
     expect((await getJson(`${hub.url}/api/admin/acks?channel=chat:off`, { 'x-herald-key': API_KEY })).status).toBe(404);
+  });
+
+  it('every refusal of an ack is given, with its message, in errors.md (and the body rule in protocol.md)', async () => {
+    const doc = (path: string): string => readFileSync(new URL(`../../../../${path}`, import.meta.url), 'utf8');
+    const errors = doc('docs/errors.md');
+    /** The line of errors.md whose first cell is `first` (a code's row, or a cause in the 2000 table). */
+    const line = (first: string): string => {
+      const found = errors.split('\n').find((l) => l.startsWith(`| ${first}`));
+      expect(found, `errors.md has a row starting with "${first}"`).toBeDefined();
+      return found!;
+    };
+    hub = await startTestHub(hubOptions());
+    const top = await publish(hub, 'chat:doc', 12);
+    const auth = { authorization: `Bearer ${await tokenFor('dora')}` };
+    const refused = async (text: string, headers: Record<string, string> = auth): Promise<{ code: number; message: string }> =>
+      (await postAck(hub!, text, headers)).body.error;
+    const body = (fields: Record<string, unknown>) => JSON.stringify({ channel: 'chat:doc', epoch: top.epoch, offset: 1, ...fields });
+    // errors.md's examples use the epoch Xd-gMAMIAZVj and a channel whose last offset is 12.
+    const asDocumented = (message: string): string => message.replaceAll(top.epoch, 'Xd-gMAMIAZVj');
+    const beyond = await refused(body({ offset: 99 }));
+    expect(beyond.code).toBe(ErrorCode.AckBeyondPosition);
+    expect(line('1012 ')).toContain(`\`${beyond.message}\``);
+    const wrongEpoch = await refused(body({ epoch: 'old-epoch', offset: 3 }));
+    expect(wrongEpoch.code).toBe(ErrorCode.AckWrongEpoch);
+    expect(line('1013 ')).toContain(`\`${asDocumented(wrongEpoch.message)}\``);
+    const noUser = await refused(body({}), {});
+    expect(noUser.code).toBe(ErrorCode.Unauthorized);
+    expect(line('an [ack]')).toContain(`| \`${noUser.message}\` |`);
+    const tooLarge = await refused(body({ pad: 'x'.repeat(2000) }));
+    expect(tooLarge.code).toBe(ErrorCode.TooLarge);
+    expect(line('1006 ')).toContain(`\`${tooLarge.message}\``);
+    const fields = await refused(body({ offset: 0 }));
+    expect(fields.code).toBe(ErrorCode.InvalidField);
+    expect(doc('docs/protocol.md')).toContain(`\`${fields.message}\``);
+    for (const text of ['{', '[1]']) expect(line(`${(await refused(text)).code} `)).toContain('`POST /api/ack` body');
+    await hub.close();
+    hub = await startTestHub(hubOptions({ acks: false }));
+    const off = await connect('dora');
+    const disabled = (await off.request({ type: 'ack', channel: 'chat:doc', epoch: top.epoch, offset: 1 })).error;
+    expect(disabled.code).toBe(ErrorCode.UnknownCommand);
+    expect(line('1002 ')).toContain(`\`${disabled.message}\``);
+    const route = await postAck(hub, body({}), auth);
+    expect([route.status, route.body.error.code]).toEqual([404, ErrorCode.NotFound]);
+    expect(line('1010 ')).toContain('`POST /api/ack`, `GET /api/acks` and `GET /api/admin/acks` on a hub with `acks: false`');
   });
 
   it('client_ack webhook events: coalesced per user and channel, the latest position, only acks that moved it', async () => {

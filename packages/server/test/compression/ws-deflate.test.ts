@@ -47,6 +47,35 @@ describe('WebSocket permessage-deflate', () => {
     }
   });
 
+  it('compresses a JSON delta push at or above the threshold once per frame, and leaves a small one plain', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER)));
+    clients.push(...raw);
+    for (const client of raw) {
+      const before = dataFrames(client.frames).length;
+      client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
+      await client.until((frames) => dataFrames(frames).length > before);
+      expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ type: 'reply', delta: true });
+    }
+    // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every
+    // tenth row's name (a delta push of several hundred bytes).
+    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
+    const second = rows.map((row, i) => (i === 7 ? { ...row, value: -1 } : row));
+    const third = second.map((row, i) => (i % 10 === 0 ? { ...row, name: `renamed-sensor-${i}-${(i * 7919) % 1000}` } : row));
+    for (const data of [rows, second, third]) await hub.server.hub.publish('dash:d', data);
+    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 4);
+    const [full, small, large] = dataFrames(raw[0]!.frames).slice(1);
+    expect(isCompressed(full!)).toBe(true);
+    expect(JSON.parse(frameText(small!))).toMatchObject({ type: 'delta', offset: 2 });
+    expect(frameText(small!).length).toBeLessThan(256);
+    expect(isCompressed(small!)).toBe(false);
+    expect(JSON.parse(frameText(large!))).toMatchObject({ type: 'delta', offset: 3 });
+    expect(frameText(large!).length).toBeGreaterThanOrEqual(256);
+    expect(isCompressed(large!)).toBe(true);
+    expect(large!.payload.length).toBeLessThan(frameText(large!).length);
+    expect(dataFrames(raw[1]!.frames)[3]!.bytes.equals(large!.bytes)).toBe(true);
+  });
+
   it('sends a client that does not offer deflate the same bytes as without compression', async () => {
     hub = await startTestHub();
     const plain = await RawWs.connect(hub.port);
