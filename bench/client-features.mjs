@@ -9,14 +9,14 @@
 //   until every other tab has that message (a new leader connected, each tab resumed). docs/client.md,
 //   one connection for every tab.
 //
-//   npm run build && node bench/client-features.mjs [--features outbox,share] [--runs 3]
+//   npm run build && npm run bench:client-features [-- --features outbox,share --runs 3]
 import { parseArgs } from 'node:util';
 import { createHeraldServer, silentLogger } from '@herald/server';
 import { createClient } from '@herald/client/node';
 import { outbox } from '@herald/client/outbox';
 import { median } from './lib/report.mjs';
 
-const HELP = `Usage: node bench/client-features.mjs [options]
+const HELP = `Usage: npm run bench:client-features -- [options]   (or: node bench/client-features.mjs [options])
 
 Timings of SDK features on 127.0.0.1 (medians of the runs; needs npm run build):
   outbox   N publishes started at once over WebSocket until the last is answered, with the
