@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Bytes on the wire per delivered message, hub CPU per delivery and memory per connection, for each
 // wire format Herald speaks: the default JSON envelope, the compact envelope, MessagePack,
-// permessage-deflate, gzip on SSE and polling, and deltas. One hub process (bench/wire-server.mjs),
-// subscribers in this process counting the bytes their sockets read (TCP payload: frames, HTTP heads
-// and chunking included).
+// permessage-deflate (shared, or with context takeover), gzip on SSE and polling, and deltas. One hub
+// process per set of compression settings (bench/wire-server.mjs), subscribers in this process
+// counting the bytes their sockets read (TCP payload: frames, HTTP heads and chunking included).
+// With --delta-encodings, also the delta encoding the hub uses (Fossil) against RFC 6902 JSON Patch
+// on the same payloads, without a hub.
 //
 //   npm run build && npm run bench:wire [-- --subscribers 200 --messages 200 --runs 3]
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,29 +17,37 @@ import { createGunzip, createBrotliDecompress } from 'node:zlib';
 import WebSocket from 'ws';
 import { ChildProcess } from './lib/ipc.mjs';
 import { median } from './lib/report.mjs';
-import { PAYLOADS } from './lib/wire-payloads.mjs';
-import { VARIANTS } from './lib/wire-variants.mjs';
+import { compareDeltaEncodings } from './lib/wire-delta-encodings.mjs';
+import { DEFAULT_PAYLOADS, PAYLOADS } from './lib/wire-payloads.mjs';
+import { DEFAULT_VARIANTS, hubKey, variantFor } from './lib/wire-variants.mjs';
 
 const HELP = `Usage: npm run bench:wire -- [options]      (or: node bench/wire.mjs [options])
 
 Per wire format (variant) and payload: bytes each subscriber's socket read per delivered message
 (everything on the wire: frames, HTTP heads, chunk sizes), the hub's CPU per delivery and its
 delivered messages/s, and the hub's RSS per connection. Subscribers run in this process, the hub in
-a child process. Medians of the runs. Needs a build first (npm run build).
+a child process (one per set of compression settings: the -t0 and takeover variants each get their
+own). Medians of the runs. Needs a build first (npm run build).
 
 Options:
-  --variants LIST     ${Object.keys(VARIANTS).join(',')}
-                      (default all)
-  --payloads LIST     ${PAYLOADS.join(',')}  (default both; small ≈ 100 B JSON, dashboard ≈ 4.9 KB JSON
-                      with about one region in eight changed per message)
+  --variants LIST     ${DEFAULT_VARIANTS.join(',')}
+                      (default all), and any ws-takeover-w<9–15>[-m<1–9>]: context takeover with
+                      that compression.windowBits (and memLevel)
+  --payloads LIST     ${PAYLOADS.join(',')}  (default ${DEFAULT_PAYLOADS.join(',')}; small ≈ 100 B JSON,
+                      dashboard ≈ 4.9 KB JSON with about one region in eight changed per
+                      message, tile ≈ 1.1 KB JSON whose 20 values all move a little)
   --subscribers N     subscribers per variant                     (default 200)
   --messages N        messages measured per run                   (default 200)
   --memory N          connections for the memory-per-connection reading (0: skip) (default 1000)
-  --memory-variants LIST  the variants whose memory per connection is read
+  --memory-variants LIST  the variants whose memory per connection is read, each in a hub
+                      process of its own
                       (default ws-json,ws-deflate,ws-compact-deflate,sse-json,sse-gzip)
   --interval MS       pause between two publishes (0: as fast as the hub stores them;
                       polls then read batches, where deltas rarely apply)   (default 10)
   --runs N            repetitions; medians are reported           (default 3)
+  --delta-encodings   also compare Fossil deltas (what the hub sends) with RFC 6902 JSON Patch
+                      on --messages consecutive messages of each payload: bytes, build and
+                      apply CPU (in this process, no hub)
   --out DIR           where the JSON results go                   (default bench/results)
   --help              this text
 `;
@@ -52,6 +62,7 @@ const { values: args } = parseArgs({
     'memory-variants': { type: 'string', default: 'ws-json,ws-deflate,ws-compact-deflate,sse-json,sse-gzip' },
     interval: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
+    'delta-encodings': { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
     help: { type: 'boolean', default: false },
   },
@@ -68,20 +79,21 @@ const positive = (name) => {
   }
   return n;
 };
-const pick = (text, all, what) => {
-  if (text === undefined) return all;
+const pick = (text, fallback, valid, what) => {
+  if (text === undefined) return fallback;
   const list = text.split(',').filter(Boolean);
   for (const name of list) {
-    if (!all.includes(name)) {
-      process.stderr.write(`unknown ${what} ${name} (${all.join(', ')})\n`);
+    if (!valid(name)) {
+      process.stderr.write(`unknown ${what} ${name} (${what === 'payload' ? PAYLOADS.join(', ') : DEFAULT_VARIANTS.join(', ')})\n`);
       process.exit(2);
     }
   }
   return list;
 };
-const variants = pick(args.variants, Object.keys(VARIANTS), 'variant');
-const memoryVariants = pick(args['memory-variants'], Object.keys(VARIANTS), 'variant');
-const payloads = pick(args.payloads, PAYLOADS, 'payload');
+const isVariant = (name) => variantFor(name) !== undefined;
+const variants = pick(args.variants, DEFAULT_VARIANTS, isVariant, 'variant');
+const memoryVariants = pick(args['memory-variants'], undefined, isVariant, 'variant');
+const payloads = pick(args.payloads, DEFAULT_PAYLOADS, (name) => PAYLOADS.includes(name), 'payload');
 const subscribers = positive('subscribers');
 const messages = positive('messages');
 const memoryConnections = positive('memory');
@@ -290,7 +302,7 @@ async function connect(port, channel, variant, count) {
 
 /** One measurement of `variant` with `payload`: bytes and hub CPU per delivery, delivered messages/s. */
 async function measure(hub, port, variantName, payload, run) {
-  const variant = VARIANTS[variantName];
+  const variant = variantFor(variantName);
   const channel = `${variant.namespace ?? 'bench'}:${variantName}-${payload}-${run}`;
   const subs = await connect(port, channel, variant, subscribers);
   try {
@@ -322,7 +334,7 @@ async function measure(hub, port, variantName, payload, run) {
 
 /** Hub memory per connection of `variant` (RSS, and heap + external), after each connection received a few messages. */
 async function memoryPerConnection(hub, port, variantName, run) {
-  const variant = VARIANTS[variantName];
+  const variant = variantFor(variantName);
   const channel = `${variant.namespace ?? 'bench'}:mem-${variantName}-${run}`;
   const before = await hub.request('memory');
   const subs = await connect(port, channel, variant, memoryConnections);
@@ -343,31 +355,49 @@ async function memoryPerConnection(hub, port, variantName, run) {
   }
 }
 
+/** The variants by the hub they run on (their `hub` options), in the order they were named. */
+function hubGroups() {
+  const groups = new Map();
+  for (const name of variants) {
+    const key = hubKey(variantFor(name));
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(name);
+  }
+  return [...groups.values()];
+}
+
 const results = [];
 const memory = [];
 for (let run = 1; run <= runs; run++) {
-  // A fresh hub per run and variant set: one run's connections never weigh on the next.
+  for (const group of hubGroups()) await measureGroup(group, run);
+  if (memoryConnections > 0) for (const name of memoryVariants) await measureMemory(name, run);
+}
+
+/** Starts a hub process with the options `names` need: their `server` options, then their (common) `hub` options. */
+async function startHub(names) {
+  const members = names.map(variantFor);
+  const options = {};
+  for (const variant of members) Object.assign(options, variant.server);
   const hub = new ChildProcess(fileURLToPath(new URL('./wire-server.mjs', import.meta.url)), [], ['--expose-gc']);
   try {
-    const { port } = await hub.request('start', { options: serverOptions() });
+    const { port } = await hub.request('start', { options: { ...options, ...members[0].hub } });
+    return { hub, port };
+  } catch (error) {
+    await hub.stop();
+    throw error;
+  }
+}
+
+/** One run of the variants of one hub group, on a fresh hub: one run's connections never weigh on the next. */
+async function measureGroup(group, run) {
+  const { hub, port } = await startHub(group);
+  try {
     for (const payload of payloads) {
-      for (const name of variants) {
+      for (const name of group) {
         process.stderr.write(`run ${run}/${runs} ${payload} ${name} …`);
         const result = await measure(hub, port, name, payload, run);
         results.push(result);
         process.stderr.write(` ${result.bytesPerDelivery.toFixed(1)} B, ${result.cpuUsPerDelivery.toFixed(2)} µs/delivery\n`);
-      }
-    }
-    if (memoryConnections > 0) {
-      // A first round nobody reads: the process's allocators grow once, not inside the first variant's reading.
-      await memoryPerConnection(hub, port, memoryVariants[0], 0);
-      for (const name of memoryVariants) {
-        process.stderr.write(`run ${run}/${runs} memory ${name} …`);
-        const reading = await memoryPerConnection(hub, port, name, run);
-        memory.push(reading);
-        process.stderr.write(
-          ` heap ${(reading.heapPerConnection / 1024).toFixed(1)} KiB, RSS ${(reading.rssPerConnection / 1024).toFixed(1)} KiB per connection\n`,
-        );
       }
     }
   } finally {
@@ -375,10 +405,26 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 
-function serverOptions() {
-  const options = {};
-  for (const name of [...variants, ...memoryVariants]) Object.assign(options, VARIANTS[name].server);
-  return options;
+/**
+ * The memory reading of one variant, in a hub process of its own: memory the process freed (a
+ * context-takeover compressor of a closed session, outside the JS heap) is reused by the allocator
+ * rather than given back, so a reading after other connections would miss it.
+ */
+async function measureMemory(name, run) {
+  const { hub, port } = await startHub([name]);
+  try {
+    // A first round of plain WebSocket connections nobody reads: the process's allocators grow once,
+    // not inside the reading, and no per-session compressor is freed before it.
+    await memoryPerConnection(hub, port, 'ws-json', 0);
+    process.stderr.write(`run ${run}/${runs} memory ${name} …`);
+    const reading = await memoryPerConnection(hub, port, name, run);
+    memory.push(reading);
+    process.stderr.write(
+      ` heap ${(reading.heapPerConnection / 1024).toFixed(1)} KiB, RSS ${(reading.rssPerConnection / 1024).toFixed(1)} KiB per connection\n`,
+    );
+  } finally {
+    await hub.stop();
+  }
 }
 
 const rows = [];
@@ -405,7 +451,7 @@ const memoryRows = memoryVariants.map((name) => {
 
 let table = `| payload | variant | bytes/delivery | vs JSON on its transport | hub CPU µs/delivery | deliveries per hub CPU-second |\n| --- | --- | --- | --- | --- | --- |\n`;
 for (const row of rows) {
-  const base = rows.find((r) => r.payload === row.payload && r.variant === `${VARIANTS[row.variant].transport}-json`);
+  const base = rows.find((r) => r.payload === row.payload && r.variant === `${variantFor(row.variant).transport}-json`);
   const ratio = base?.bytesPerDelivery ? `${(row.bytesPerDelivery / base.bytesPerDelivery).toFixed(2)}×` : '—';
   table += `| ${row.payload} | ${row.variant} | ${row.bytesPerDelivery.toFixed(1)} | ${ratio} | ${row.cpuUsPerDelivery.toFixed(2)} | ${Math.round(1e6 / row.cpuUsPerDelivery).toLocaleString('en')} |\n`;
 }
@@ -414,10 +460,32 @@ if (memoryConnections > 0) {
   table += `\n| variant | hub heap + external per connection | hub RSS per connection (${memoryConnections} connections) |\n| --- | --- | --- |\n`;
   for (const row of memoryRows) table += `| ${row.variant} | ${kib(row.heapPerConnection)} | ${kib(row.rssPerConnection)} |\n`;
 }
+let deltaEncodings;
+if (args['delta-encodings']) {
+  // A first pass nobody reads (the JIT compiles every path), then one per run: medians.
+  for (const payload of payloads) compareDeltaEncodings(payload, messages);
+  deltaEncodings = payloads.map((payload) => {
+    const passes = Array.from({ length: runs }, () => compareDeltaEncodings(payload, messages));
+    const encodings = passes[0].encodings.map((e, i) => ({
+      ...e,
+      buildUs: e.buildUs === undefined ? undefined : median(passes.map((p) => p.encodings[i].buildUs)),
+      applyUs: median(passes.map((p) => p.encodings[i].applyUs)),
+    }));
+    return { payload, updates: messages, encodings };
+  });
+  table += `\n| payload | encoding | bytes/update | of full | build µs (hub, once per message) | apply µs (client) |\n| --- | --- | --- | --- | --- | --- |\n`;
+  for (const { payload, encodings } of deltaEncodings) {
+    const full = encodings[0].bytes;
+    for (const e of encodings) {
+      const build = e.buildUs === undefined ? '–' : e.buildUs.toFixed(1);
+      table += `| ${payload} | ${e.encoding} | ${e.bytes.toFixed(0)} | ${((e.bytes / full) * 100).toFixed(1)} % | ${build} | ${e.applyUs.toFixed(1)} |\n`;
+    }
+  }
+}
 process.stdout.write(
   `\n${subscribers} subscribers, ${messages} messages per run ${interval} ms apart, medians of ${runs} runs\n\n${table}`,
 );
 mkdirSync(args.out, { recursive: true });
 const file = join(args.out, `wire-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify({ subscribers, messages, interval, runs, rows, memory: memoryRows, results }, null, 2));
+writeFileSync(file, JSON.stringify({ subscribers, messages, interval, runs, rows, memory: memoryRows, deltaEncodings, results }, null, 2));
 process.stdout.write(`\nresults: ${file}\n`);

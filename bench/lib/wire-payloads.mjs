@@ -43,10 +43,26 @@ function dashboard(seq) {
   };
 }
 
-const KINDS = { small, dashboard };
+/**
+ * A live tile of about 1.2 KB of JSON: 20 sensors whose values all move a little from one message
+ * to the next. It fits a 4 KB window (context takeover at the default `windowBits` 12), where the
+ * dashboard does not.
+ */
+function tile(seq) {
+  const rows = [];
+  for (let i = 0; i < 20; i++) {
+    rows.push({ id: i, name: `sensor-${i}`, value: Math.round(Math.sin(seq + i) * 10_000) / 100, status: (seq + i) % 7 ? 'ok' : 'warn' });
+  }
+  return { seq, rows };
+}
+
+const KINDS = { small, dashboard, tile };
 
 /** The names of the payload kinds. */
 export const PAYLOADS = Object.keys(KINDS);
+
+/** The payloads measured when `--payloads` is not given. */
+export const DEFAULT_PAYLOADS = ['small', 'dashboard'];
 
 /** Message `seq` of payload kind `kind`. */
 export function payloadFor(kind, seq) {

@@ -88,7 +88,7 @@ describe('compression in Chromium', () => {
     const got = await page.evaluate<{ offset: number; data: unknown }[]>('window.got');
     expect(got.slice(1).map((m) => m.offset)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(got.slice(1).map((m) => m.data)).toEqual(Array.from({ length: 60 }, (_, i) => tile(i)));
-    // Shared mode sends a similar tile in about 27 % of its envelope (bench/ws-takeover.mjs); with takeover, the 60 pushes (their
+    // Shared mode sends a similar tile in about 28 % of its push (`npm run bench:wire`, tile, ws-deflate); with takeover, the 60 pushes (their
     // envelopes included) take less than a fifth of the tiles' JSON alone.
     const json = Array.from({ length: 60 }, (_, i) => JSON.stringify(tile(i)).length).reduce((a, b) => a + b, 0);
     expect(written() - before).toBeLessThan(json / 5);
