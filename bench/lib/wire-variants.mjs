@@ -35,6 +35,7 @@ export const VARIANTS = {
   'poll-compact': { transport: 'poll', query: { format: 'compact' } },
   'ws-deflate': { transport: 'ws', deflate: true },
   'ws-compact-deflate': { transport: 'ws', protocol: 'herald.compact', deflate: true },
+  'ws-msgpack-deflate': { transport: 'ws', protocol: 'herald.msgpack', deflate: true },
   'sse-gzip': { transport: 'sse', encoding: 'gzip' },
   'poll-gzip': { transport: 'poll', encoding: 'gzip' },
   'poll-br': { transport: 'poll', encoding: 'br' },
