@@ -281,7 +281,7 @@ describe('compact delta items over polling (format=compact)', () => {
     expect(without.messages[0][0]).toBe(0);
     const aItems = expand(a, ['dash:p'], first.cursor);
     expect(rebuild([...firstItems, ...aItems])).toEqual(published.slice(0, 2));
-    // Several messages waiting: deltas where the hub still holds the live message.
+    // Several messages waiting: each a delta against the item before, the first against the base the client holds.
     const listener = await WsTestClient.connect(hub.wsUrl, undefined, 'compact');
     await listener.request({ type: 'subscribe', channel: 'dash:p', delta: true });
     for (const data of published.slice(2)) await hub.server.hub.publish('dash:p', data);
@@ -289,8 +289,8 @@ describe('compact delta items over polling (format=compact)', () => {
     const rest = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&format=compact&since=${a.cursor}&base=2`)).json()) as any;
     const restItems = expand(rest, ['dash:p'], a.cursor);
     expect(restItems.map((m) => [m.offset, m.type])).toEqual([
-      [3, 'message'],
-      [4, 'message'],
+      [3, 'delta'],
+      [4, 'delta'],
       [5, 'delta'],
       [6, 'delta'],
     ]);

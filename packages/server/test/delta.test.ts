@@ -269,20 +269,19 @@ describe('delta pushes', () => {
     expect(b.messages[0].delta).toBe(a.messages[0].delta);
     expect(without.messages[0].type).toBe('message');
     expect(rebuild([first.messages[0], a.messages[0]])).toEqual(published.slice(0, 2));
-    // A poll that finds several messages waiting: each may be a delta against the item before it
-    // (when the hub still holds that message's delta), never against something the client lacks.
-    // (The hub holds a channel's last two live messages while someone on this node listens to it.)
+    // A poll that finds several messages waiting: each a delta against the item before it, the first
+    // against the message the client holds (base=2: the hub answered a poll with it, so has it at hand).
     const listener = await WsTestClient.connect(hub.wsUrl);
     await listener.request({ type: 'subscribe', channel: 'dash:p', delta: true });
     for (const data of published.slice(2)) await hub.server.hub.publish('dash:p', data);
     await waitPushes(listener, 4);
     const rest = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=2`)).json()) as any;
     expect(rest.messages.map((m: any) => m.offset)).toEqual([3, 4, 5, 6]);
-    expect(rest.messages.map((m: any) => m.type)).toEqual(['message', 'message', 'delta', 'delta']);
+    expect(rest.messages.map((m: any) => m.type)).toEqual(['delta', 'delta', 'delta', 'delta']);
     expect(rebuild([first.messages[0], a.messages[0], ...rest.messages])).toEqual(published);
     // A base other than the cursor's offset is ignored: the first item goes in full.
     const wrong = (await (await fetch(`${url}/api/messages?channel=dash:p&delta=1&since=${a.cursor}&base=1`)).json()) as any;
-    expect(wrong.messages.map((m: any) => m.type)).toEqual(['message', 'message', 'delta', 'delta']);
+    expect(wrong.messages.map((m: any) => m.type)).toEqual(['message', 'delta', 'delta', 'delta']);
     expect(rebuild(wrong.messages)).toEqual(published.slice(2));
     // Without delta=1, never a delta.
     const none = (await (await fetch(`${url}/api/messages?channel=dash:p&since=${a.cursor}&base=2`)).json()) as any;

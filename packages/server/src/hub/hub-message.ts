@@ -27,6 +27,11 @@ export class HubMessage implements BrokerMessage {
     this.base = undefined;
   }
 
+  /** Whether the encoding named `key` was built already (by {@link HubMessage.encoded}). */
+  has(key: string): boolean {
+    return this.#cache !== undefined && key in this.#cache;
+  }
+
   /** The encoding named `key`, built by `encode` on first use and reused afterwards. */
   encoded<T>(key: string, encode: (message: HubMessage) => T): T {
     const cache = (this.#cache ??= Object.create(null) as Record<string, unknown>);

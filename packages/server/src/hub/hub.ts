@@ -185,12 +185,16 @@ export class Hub {
    * are built once and shared (a poll answers from a read of the log, not from the live message).
    */
   liveMessage(message: HubMessage): HubMessage | undefined {
-    const last = this.#channels.get(message.channel)?.last;
+    const live = this.liveAt(message.channel, message);
+    return live?.json === message.json ? live : undefined;
+  }
+
+  /** The live message of `channel` at `position`, when the hub still holds it (see {@link Hub.liveMessage}). */
+  liveAt(channel: string, position: Position): HubMessage | undefined {
+    const last = this.#channels.get(channel)?.last;
     if (!(last instanceof HubMessage)) return undefined;
-    const live = last.offset === message.offset ? last : last.base;
-    return live !== undefined && live.offset === message.offset && live.epoch === message.epoch && live.json === message.json
-      ? live
-      : undefined;
+    const live = last.offset === position.offset ? last : last.base;
+    return live !== undefined && live.offset === position.offset && live.epoch === position.epoch ? live : undefined;
   }
 
   /** Number of channels with at least one local subscription or listener. */

@@ -24,6 +24,23 @@ export function messageDelta(message: HubMessage): string | undefined {
   return message.encoded('delta', buildDelta);
 }
 
+/**
+ * {@link messageDelta}, taken against `base` (the message at offset − 1, same epoch) when `message`
+ * holds no base of its own and its delta is not built yet: how a message read from the log gets the
+ * delta a live one gets from the hub. `undefined`, and nothing built, without any base at hand (so a
+ * later call with one still computes it). `base` is not kept: no chain of messages holds memory.
+ */
+export function messageDeltaFrom(message: HubMessage, base: HubMessage | undefined): string | undefined {
+  if (message.base !== undefined || message.has('delta')) return messageDelta(message);
+  if (base === undefined) return undefined;
+  message.base = base;
+  try {
+    return messageDelta(message);
+  } finally {
+    message.base = undefined;
+  }
+}
+
 /** {@link messageDelta} as the JSON text of a string (what the JSON pushes carry), built once. */
 export function messageDeltaJson(message: HubMessage): string | undefined {
   return message.encoded('delta-string-json', buildDeltaStringJson);

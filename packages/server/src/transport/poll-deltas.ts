@@ -1,12 +1,15 @@
 import type { Position } from '@herald/protocol';
 import type { Hub } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
+import { messageDeltaFrom } from '../hub/message-delta.js';
 import { deltaFrames } from './delta-frames.js';
+import type { PollMessages } from './poll-messages.js';
 import type { SignedEncodings } from './signed-json.js';
 
 /** What a poll that asked for deltas (`delta=1`) may be answered with. */
 export interface PollDeltas {
-  readonly hub: Hub;
+  /** The messages polls share, with their deltas. */
+  readonly messages: PollMessages;
   /** Channels whose messages may go as deltas: the client asked, and their namespace sends them. */
   readonly channels: ReadonlySet<string>;
   /** Per channel, the position whose data the client holds (its cursor's, when `base` named it). */
@@ -21,6 +24,7 @@ export interface PollDeltas {
  */
 export function pollDeltas(
   hub: Hub,
+  messages: PollMessages,
   params: URLSearchParams,
   channels: readonly string[],
   since: ReadonlyMap<string, Position>,
@@ -37,39 +41,46 @@ export function pollDeltas(
     if (at === undefined || !on.has(channel) || bases[i] === '' || String(at.offset) !== bases[i]) continue;
     held.set(channel, at);
   }
-  return { hub, channels: on, held };
+  return { messages, channels: on, held };
 }
 
 /**
- * One channel's messages as the items of a poll answer's `messages` (no brackets): each in full,
- * or as a delta push where the message before it is the one the client holds (the position it asked
- * from, or the previous item) and the hub still has the live message with its delta at hand (built
- * once for every subscriber; a poll never computes one of its own).
+ * One channel's messages of a poll answer, each as the instance every poll shares (see
+ * {@link PollMessages}: its encodings and its delta are built once, whoever polls) and whether its
+ * item goes as a delta: the client holds the message before it (offset − 1, same epoch: the position
+ * it asked from, named by `base`, or the item before in this answer, which it applies first) and
+ * the delta against that message is at hand (built already, or computed now from the base the hub
+ * has: the item before, or for the first item a message kept or live).
  */
+export function pollSequence(
+  channel: string,
+  messages: readonly HubMessage[],
+  deltas: PollDeltas,
+): { readonly message: HubMessage; readonly delta: boolean }[] {
+  const out: { message: HubMessage; delta: boolean }[] = [];
+  let holds: Position | undefined = deltas.held.get(channel);
+  let previous: HubMessage | undefined;
+  for (const read of messages) {
+    const message = deltas.messages.share(read);
+    const follows = holds !== undefined && holds.epoch === message.epoch && holds.offset === message.offset - 1;
+    const base = !follows ? undefined : (previous ?? deltas.messages.find(channel, holds!));
+    out.push({ message, delta: follows && messageDeltaFrom(message, base) !== undefined });
+    holds = previous = message;
+  }
+  return out;
+}
+
+/** One channel's messages as the items of a poll answer's `messages` (no brackets): deltas as {@link pollSequence} says, else in full. */
 export function pollItems(
   channel: string,
   messages: readonly HubMessage[],
   deltas: PollDeltas,
   signed: SignedEncodings | undefined,
 ): string {
-  let previous: Position | undefined = deltas.held.get(channel);
   let out = '';
-  for (const message of messages) {
-    const live = deltaSource(deltas, previous, message);
-    let item = live === undefined ? undefined : deltaFrames.json(live, signed);
-    item ??= signed === undefined ? message.json : signed.json(message);
+  for (const { message, delta } of pollSequence(channel, messages, deltas)) {
+    const item = (delta ? deltaFrames.json(message, signed) : undefined) ?? (signed === undefined ? message.json : signed.json(message));
     out += (out === '' ? '' : ',') + item;
-    previous = message;
   }
   return out;
-}
-
-/**
- * The live message whose delta a poll item of `message` may carry: the client holds `previous`
- * (offset − 1, same epoch) and the hub still has `message` live (its delta built once for every
- * subscriber); `undefined` otherwise (the item goes in full).
- */
-export function deltaSource(deltas: PollDeltas, previous: Position | undefined, message: HubMessage): HubMessage | undefined {
-  if (previous === undefined || previous.epoch !== message.epoch || previous.offset !== message.offset - 1) return undefined;
-  return deltas.hub.liveMessage(message);
 }

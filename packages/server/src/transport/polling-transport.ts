@@ -18,6 +18,7 @@ import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
+import { messageDeltaFrom } from '../hub/message-delta.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { readFormatQuery } from '../http/format-query.js';
 import { compactDeltaJson, compactDeltaPollNext, compactJson, compactPollNext, variantOf } from './compact-encodings.js';
@@ -26,7 +27,8 @@ import { sendError } from '../http/respond.js';
 import type { ConnectionSlot, Refusal } from './connection-limiter.js';
 import { ExpiryTimer } from './expiry-timer.js';
 import { messagesJson } from './messages-json.js';
-import { deltaSource, pollDeltas, pollItems, type PollDeltas } from './poll-deltas.js';
+import { pollDeltas, pollItems, pollSequence, type PollDeltas } from './poll-deltas.js';
+import { PollMessages } from './poll-messages.js';
 import { deltaFrames } from './delta-frames.js';
 import { gapFields, signedEncodings, type SignedEncodings } from './signed-json.js';
 import { AnswerCache } from './answer-cache.js';
@@ -109,10 +111,13 @@ export class PollingTransport implements Transport {
   readonly #waiting = new Set<Waiting>();
   readonly #security: Security;
   readonly #answers = new AnswerCache();
+  /** The messages of delta channels polls were answered with, shared with their deltas (see {@link PollMessages}). */
+  readonly #pollMessages: PollMessages;
 
   constructor(hub: Hub, options: PollingTransportOptions, security: Security) {
     this.#security = security;
     this.#hub = hub;
+    this.#pollMessages = new PollMessages(hub);
     this.#options = options;
   }
 
@@ -207,7 +212,7 @@ export class PollingTransport implements Transport {
       const compact: Compact | undefined =
         format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
       // In compact, a delta is the compact delta item (`-ref-1`, the delta in place of the data).
-      const deltas = pollDeltas(this.#hub, params, channels, asked);
+      const deltas = pollDeltas(this.#hub, this.#pollMessages, params, channels, asked);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
         return this.#send(res, reads, headers, signing, poller, deltas, compact);
@@ -509,6 +514,8 @@ export class PollingTransport implements Transport {
     };
     const onMessage = (message: HubMessage): void => {
       if (done) return;
+      // Kept as the instance a later batch read shares: its delta is built once, and it is the base the next poll holds.
+      if (deltas?.channels.has(message.channel) === true) deltas.messages.keep(message);
       // The common case (one channel, exactly the next message) shares one body among all waiters.
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading && !forced) {
@@ -516,7 +523,10 @@ export class PollingTransport implements Transport {
         const signed = signing?.encodings;
         // A client that holds the message before gets the delta (built once, shared by every such waiter).
         const held = deltas?.held.get(single!);
-        const holds = held?.epoch === at.epoch && held.offset === at.offset;
+        const holds =
+          held?.epoch === at.epoch &&
+          held.offset === at.offset &&
+          messageDeltaFrom(message, deltas!.messages.find(single!, at)) !== undefined;
         const body =
           compact !== undefined
             ? ((holds ? compactDeltaPollNext(message, 0, variantOf(false, signed !== undefined), signed) : undefined) ??
@@ -605,16 +615,13 @@ function compactItems(
 ): string {
   const ref = compact.refs.get(channel) ?? 0;
   let epoch = compact.told.get(channel)?.epoch;
-  let previous: Position | undefined = deltas?.held.get(channel);
   let out = '';
-  for (const message of messages) {
+  const sequence = deltas === undefined ? messages.map((message) => ({ message, delta: false })) : pollSequence(channel, messages, deltas);
+  for (const { message, delta } of sequence) {
     const variant = variantOf(message.epoch !== epoch, signed !== undefined);
     epoch = message.epoch;
-    const live = deltas === undefined ? undefined : deltaSource(deltas, previous, message);
-    const item =
-      (live === undefined ? undefined : compactDeltaJson(live, ref, variant, signed)) ?? compactJson(message, ref, variant, signed);
+    const item = (delta ? compactDeltaJson(message, ref, variant, signed) : undefined) ?? compactJson(message, ref, variant, signed);
     out += (out === '' ? '' : ',') + item;
-    previous = message;
   }
   return out;
 }
