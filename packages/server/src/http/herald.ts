@@ -362,6 +362,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
       clientShareBundle: options.clientShareBundle,
+      clientBundles: options.clientBundles,
       admin:
         sampler === undefined || nodes === undefined
           ? undefined
