@@ -1,6 +1,6 @@
 import { createClient, type Envelope, type HeraldClient, type TransportName } from '@herald/client/node';
 import { JwtAuthenticator, Permissions } from '@herald/server';
-import { Collector, startTestHub, type TestHub } from '@herald/testkit';
+import { Collector, eventually, startTestHub, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -74,7 +74,7 @@ describe("the client reacts to the hub's codes as docs/errors.md says", () => {
     expect(client.state).toBe('closed');
   });
 
-  it('stops on a refused token, and on a disconnect by the backend', async () => {
+  it('stops on a refused token, and on a disconnect by the backend (4502 on every transport)', async () => {
     await secureHub();
     const bad = createClient({ url: hub!.url, transports: ['sse'], token: 'not-a-jwt' });
     clients.push(bad);
@@ -85,13 +85,19 @@ describe("the client reacts to the hub's codes as docs/errors.md says", () => {
     expect(badErrors.items[0]!.code).toBe(2000);
     expect(bad.state).toBe('closed');
 
-    for (const transport of ['websocket', 'sse'] as const) {
+    for (const transport of ['websocket', 'sse', 'polling'] as const) {
       const client = createClient({ url: hub!.url, transports: [transport], getToken: () => sign('carol', 60) });
       clients.push(client);
       const sub = client.subscribe('room:3');
       await new Promise<void>((resolve) => sub.on('state', (s) => s === 'subscribed' && resolve()));
       const errors = new Collector<{ code: unknown }>();
       client.on('error', (e) => errors.push(e));
+      // A polling client is subscribed after its pin, and a member (a session to end) after its next poll.
+      await eventually(async () => {
+        const res = await fetch(`${hub!.url}/api/presence?channel=room:3`, { headers: { 'x-herald-key': API_KEY } });
+        const { members } = (await res.json()) as { members: { user: string; client: string }[] };
+        return members.some((m) => m.user === 'carol' && (transport !== 'polling' || /^p[A-Za-z0-9_-]{16}$/.test(m.client)));
+      }, 'carol is a member of room:3');
       const res = await fetch(`${hub!.url}/api/disconnect`, {
         method: 'POST',
         headers: { 'x-herald-key': API_KEY },

@@ -16,4 +16,11 @@ export { attachAccessLog, LOGGED_QUERY_PARAMS, loggedPath, type AccessLine, type
 export { EXIT_FAILED, EXIT_SHUTDOWN_TIMEOUT, EXIT_STOPPED } from './shutdown.js';
 export { PRODUCTION_DEFAULTS, REQUEST_LIMIT_DEFAULTS, requestLimitsFor, startHub, type RunningHub } from './start.js';
 export { loadAdminPage } from './admin-page.js';
-export { landingPageOptions, loadClientBundle, loadLandingPage, type LandingPageOptions } from './landing-page.js';
+export {
+  landingPageOptions,
+  loadClientBundle,
+  loadClientBundles,
+  loadLandingPage,
+  type ClientBundleFile,
+  type LandingPageOptions,
+} from './landing-page.js';

@@ -14,7 +14,7 @@ import { createDemoHost, type DemoHost } from '@herald/demo';
 import type { HeraldConfig, Profile } from './config.js';
 import { openEngine, ticketLimits, type Engine } from './engine.js';
 import { loadAdminPage } from './admin-page.js';
-import { loadClientBundle, loadLandingPage } from './landing-page.js';
+import { loadClientBundle, loadClientBundles, loadLandingPage } from './landing-page.js';
 
 /** A started hub: the server plus the URL it answers on. */
 export interface RunningHub {
@@ -178,6 +178,8 @@ function serverOptions(
     ...(bundle !== undefined && { clientBundle: bundle }),
     // The code of the client's `share: true`, imported by the bundle from beside it when asked.
     clientShareBundle: loadClientBundle('herald-share.js'),
+    // The frame formats and the outbox, for pages that import them from the hub too.
+    clientBundles: loadClientBundles(),
     // The admin API and the console at /admin in both profiles (the library leaves them off unless
     // asked): behind the API key or an admin token in production, open only on the open dev hub.
     admin: true,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from '@herald/protocol';
 import { JwtAuthenticator } from '@herald/server';
-import { SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
+import { eventually, SseTestClient, WsTestClient, type TestHub } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startRedisHub } from './fault-helpers.js';
@@ -54,6 +54,56 @@ describe('POST /api/disconnect with several nodes', () => {
     expect(JSON.parse(ended!.data).error.code).toBe(2003);
     expect((await bob.request({ type: 'subscribe', channel: 'still-here' })).error).toBeUndefined();
     await bob.close();
+  });
+});
+
+describe('POST /api/disconnect and polling sessions with several nodes', () => {
+  const DISCONNECTED = { error: { code: 2003, message: 'disconnected by the server' } };
+  const pollAs = async (url: string, jwt: string, query: string): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${url}/api/messages?${query}`, { headers: { authorization: `Bearer ${jwt}` } });
+    return { status: res.status, body: await res.json() };
+  };
+  const disconnect = (url: string, body: unknown): Promise<Response> =>
+    fetch(`${url}/api/disconnect`, { method: 'POST', headers: { 'x-herald-key': API_KEY }, body: JSON.stringify(body) });
+
+  it("ends the user's polling sessions on the other node: they leave at once, the held and the next poll get 2003", async () => {
+    const [a, b] = [await node(), await node()];
+    const watcher = await WsTestClient.connect(a.wsUrl, { headers: { 'X-Herald-Key': API_KEY } });
+    expect((await watcher.request({ type: 'subscribe', channel: 'room', joinLeave: true })).error).toBeUndefined();
+    const alice = await token('alice');
+    const first = await pollAs(b.url, alice, 'channel=room&since=now&session=new');
+    const session = first.body.session as string;
+    const client = session.split('.')[0]!;
+    await watcher.frames.until((fs) => fs.some((f) => f.type === 'join' && f.member.client === client), 'the poller joins');
+    const held = pollAs(b.url, alice, `channel=room&since=${first.body.cursor}&session=${session}&wait=20`);
+    await eventually(() => b.server.stats().polling === 1, 'the poll is held on b');
+
+    const answer = await disconnect(a.url, { user: 'alice' });
+    expect(await answer.json()).toEqual({ disconnected: 0, nodes: 'all' });
+    expect(await held).toEqual({ status: 403, body: DISCONNECTED });
+    // Long before the grace period (30 s): the leave comes from the disconnect.
+    await watcher.frames.until((fs) => fs.some((f) => f.type === 'leave' && f.member.client === client), 'the poller leaves');
+    expect(await pollAs(b.url, alice, `channel=room&since=${first.body.cursor}&session=${session}`)).toEqual({
+      status: 403,
+      body: DISCONNECTED,
+    });
+    await watcher.close();
+  });
+
+  it('by client: the session is refused on every node, also one its polls never reached', async () => {
+    const [a, b] = [await node(), await node()];
+    const alice = await token('alice');
+    const first = await pollAs(b.url, alice, 'channel=room&since=now&session=new');
+    const session = first.body.session as string;
+    expect(await (await disconnect(a.url, { client: session.split('.')[0] })).json()).toEqual({ disconnected: 0, nodes: 'all' });
+    await eventually(
+      async () => (await pollAs(b.url, alice, `channel=room&since=${first.body.cursor}&session=${session}`)).status === 403,
+      'b refuses the session',
+    );
+    expect(await pollAs(a.url, alice, `channel=room&since=${first.body.cursor}&session=${session}`)).toEqual({
+      status: 403,
+      body: DISCONNECTED,
+    });
   });
 });
 

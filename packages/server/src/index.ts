@@ -44,7 +44,7 @@ export { DEFAULT_ADMIN_LIMIT, MAX_ADMIN_LIMIT } from './admin/admin-routes.js';
 export type { NodeSummary } from './admin/node-directory.js';
 export { ADMIN_CREDENTIALS_NEEDED, ADMIN_NEEDS_CREDENTIALS } from './admin/admin-access.js';
 export type { ConnectionInfo, TransportName } from './transport/transport.js';
-export type { HeraldOptions, HeraldServerOptions } from './http/server-options.js';
+export type { ClientBundles, HeraldOptions, HeraldServerOptions } from './http/server-options.js';
 export {
   DEFAULT_MAX_BUCKETS,
   MemoryRateLimitStore,

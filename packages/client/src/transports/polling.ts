@@ -166,11 +166,18 @@ export class PollingTransport extends HttpOperations implements Transport {
       } catch (error) {
         this.#asking = false;
         if (abort.signal.aborted) continue;
-        // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop).
+        // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop); a
+        // session ended by the backend (POST /api/disconnect) a 4502 (stop), as on SSE.
         const code = (error as { code?: unknown }).code;
         if (!this.#closed)
           this.#link.lost(
-            code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : code === ErrorCode.Unauthorized ? CloseCode.Unauthorized : 1006,
+            code === ErrorCode.TokenExpired
+              ? CloseCode.TokenExpired
+              : code === ErrorCode.Unauthorized
+                ? CloseCode.Unauthorized
+                : code === ErrorCode.Disconnected
+                  ? CloseCode.Disconnected
+                  : 1006,
             (error as Error).message,
           );
         return;

@@ -1,12 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { ACK_FIELDS, checkChannelName, ErrorCode, exceedsJsonDepth, isPosition } from '@herald/protocol';
+import { ACK_FIELDS, checkChannelName, ErrorCode, isPosition } from '@herald/protocol';
 import type { Acks } from '../acks/acks.js';
 import { authorizeAdmin } from '../admin/admin-access.js';
 import type { Security } from '../auth/security.js';
-import { toWireError } from '../errors.js';
+import { HeraldError, toWireError } from '../errors.js';
 import { nextSessionId } from '../transport/session-id.js';
-import { csrfSafe, identifyRequest } from './identify-request.js';
-import { readBody } from './read-body.js';
+import { clientJsonRoute } from './client-write.js';
 import type { RequestLimiter } from './request-limiter.js';
 import { sendError, sendJson } from './respond.js';
 import type { Route } from './route.js';
@@ -28,41 +27,21 @@ export const MAX_ACKS_LIMIT = 5000;
  * `1012` beyond the channel's last offset, `1013` for another epoch, `3001` when the engine fails.
  */
 export function ackRoute(acks: Acks, security: Security, requests: RequestLimiter): Route {
-  return {
-    methods: 'POST',
-    async handle(req, res, { params, cors }) {
-      if (!requests.admitAddress(req, res, 'publish', cors)) return;
-      const who = await identifyRequest(security, req, res, params, cors);
-      if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-      if (!(await requests.admitUser(req, res, who.identity, 'publish', cors))) return;
-      const body = await readBody(req, MAX_ACK_BODY_BYTES);
-      if (!body.ok) {
-        if (body.error.code === ErrorCode.TooLarge) res.setHeader('Connection', 'close');
-        return sendError(res, body.error, cors);
-      }
-      if (exceedsJsonDepth(body.value)) return sendError(res, { code: ErrorCode.InvalidJson, message: 'JSON nests too deeply' }, cors);
-      let value: unknown;
-      try {
-        value = JSON.parse(body.value);
-      } catch {
-        return sendError(res, { code: ErrorCode.InvalidJson, message: 'body is not valid JSON' }, cors);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return sendError(res, { code: ErrorCode.InvalidFrame, message: 'body must be a JSON object {"channel", "epoch", "offset"}' }, cors);
-      }
-      const fields = value as Record<string, unknown>;
+  return clientJsonRoute({
+    security,
+    requests,
+    kind: 'publish',
+    maxBodyBytes: MAX_ACK_BODY_BYTES,
+    expected: '{"channel", "epoch", "offset"}',
+    async answer(who, fields) {
       const channel = checkChannelName(fields['channel']);
-      if (!channel.ok) return sendError(res, channel.error, cors);
+      if (!channel.ok) throw HeraldError.fromWire(channel.error);
       const position = { epoch: fields['epoch'], offset: fields['offset'] };
-      if (!isPosition(position) || position.offset < 1) return sendError(res, { code: ErrorCode.InvalidField, message: ACK_FIELDS }, cors);
-      try {
-        const context = { transport: 'http', client: nextSessionId() } as const;
-        sendJson(res, 200, await acks.ack(who.identity, channel.value, position, { context, subscribed: false }), cors);
-      } catch (error) {
-        sendError(res, toWireError(error), cors);
-      }
+      if (!isPosition(position) || position.offset < 1) throw new HeraldError(ErrorCode.InvalidField, ACK_FIELDS);
+      const context = { transport: 'http', client: nextSessionId() } as const;
+      return acks.ack(who.identity, channel.value, position, { context, subscribed: false });
     },
-  };
+  });
 }
 
 /**

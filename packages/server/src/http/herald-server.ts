@@ -18,7 +18,7 @@ export interface HeraldServer {
   readonly port: number;
   /** Counts of open sessions per transport. */
   stats(): TransportCounts;
-  /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
+  /** Ends the WebSocket sessions, SSE streams and polling sessions of a user or a session id; returns how many. */
   disconnect(match: ConnectionMatch): number;
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;

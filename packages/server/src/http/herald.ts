@@ -99,7 +99,7 @@ export interface Herald {
   readonly ready: boolean;
   /** Counts of open sessions per transport. */
   stats(): TransportCounts;
-  /** Closes the WebSocket sessions and SSE streams of a user or a session id; returns how many. */
+  /** Ends the WebSocket sessions, SSE streams and polling sessions of a user or a session id; returns how many. */
   disconnect(match: ConnectionMatch): number;
   /** Drops every WebSocket and SSE connection abruptly, without close codes (for tests of connection loss). */
   dropConnections(): void;
@@ -362,6 +362,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
       landingPage: options.landingPage,
       clientBundle: options.clientBundle,
       clientShareBundle: options.clientShareBundle,
+      clientBundles: options.clientBundles,
       admin:
         sampler === undefined || nodes === undefined
           ? undefined

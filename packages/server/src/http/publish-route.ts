@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkChannelName, checkIdempotencyKey, ErrorCode, exceedsJsonDepth } from '@herald/protocol';
+import { checkChannelName, checkIdempotencyKey, ErrorCode } from '@herald/protocol';
 import { idempotencyScope } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import { toWireError } from '../errors.js';
 import { decidePublish, type PublishDecision } from '../hooks/client-decisions.js';
 import type { Hub, PublishCallOptions } from '../hub/hub.js';
-import { csrfSafe, identifyRequest } from './identify-request.js';
+import { admitClientWrite, readJsonObject } from './client-write.js';
 import { publishBatch } from './publish-batch.js';
-import { readBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 import type { RequestLimiter } from './request-limiter.js';
 import type { Route } from './route.js';
@@ -38,28 +37,8 @@ export async function handlePublish(
   admitBatch?: (messages: number) => Promise<boolean>,
   publisher?: PublishCallOptions['publisher'],
 ): Promise<void> {
-  const body = await readBody(req, bodyLimit);
-  if (!body.ok) {
-    // Stop reading an oversized body and close the connection after answering.
-    if (body.error.code === ErrorCode.TooLarge) res.setHeader('Connection', 'close');
-    return sendError(res, body.error, headers);
-  }
-  const text = body.value;
-  if (exceedsJsonDepth(text)) return sendError(res, { code: ErrorCode.InvalidJson, message: 'JSON nests too deeply' }, headers);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return sendError(res, { code: ErrorCode.InvalidJson, message: 'body is not valid JSON' }, headers);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return sendError(
-      res,
-      { code: ErrorCode.InvalidFrame, message: 'body must be a JSON object {"channel", "data"} or {"messages"}' },
-      headers,
-    );
-  }
-  const fields = value as Record<string, unknown>;
+  const fields = await readJsonObject(req, res, bodyLimit, headers, '{"channel", "data"} or {"messages"}');
+  if (fields === undefined) return;
   if (Object.prototype.hasOwnProperty.call(fields, 'messages')) {
     if (Object.prototype.hasOwnProperty.call(fields, 'channel') || Object.prototype.hasOwnProperty.call(fields, 'data')) {
       return sendError(res, { code: ErrorCode.InvalidFrame, message: 'a body has either messages (a batch) or channel and data' }, headers);
@@ -151,13 +130,12 @@ export function publishRoute(
 ): Route {
   return {
     methods: 'POST',
-    async handle(req, res, { params, cors }) {
-      if (!requests.admitAddress(req, res, 'publish', cors)) return;
+    async handle(req, res, request) {
+      const { cors } = request;
       // One request id for every hook the request asks (connect, publish).
       const context = { transport: 'http', client: nextSessionId() } as const;
-      const who = await identifyRequest(security, req, res, params, cors, context);
-      if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-      if (!(await requests.admitUser(req, res, who.identity, 'publish', cors))) return;
+      const who = await admitClientWrite({ security, requests, kind: 'publish', context }, req, res, request);
+      if (who === undefined) return;
       return handlePublish(
         hub,
         req,

@@ -24,6 +24,7 @@ import { rpcRoute } from './rpc-route.js';
 import type { FrontDoor } from './front-door.js';
 import type { Route, RouteTable } from './route.js';
 import { sdkRoute } from './sdk-route.js';
+import type { ClientBundles } from './server-options.js';
 import { ticketRoute } from './ticket-route.js';
 import { wsRoute } from './ws-route.js';
 
@@ -53,6 +54,7 @@ export interface RouteTableParts {
   readonly landingPage: string | undefined;
   readonly clientBundle: string | undefined;
   readonly clientShareBundle?: string | undefined;
+  readonly clientBundles?: ClientBundles | undefined;
   /** The admin API's parts; undefined when it is off (`admin: false`). */
   readonly admin: AdminParts | undefined;
   /** The console's HTML (served at `/admin` when the admin API is on). */
@@ -85,6 +87,9 @@ export function routeTable(parts: RouteTableParts): RouteTable {
     ['', parts.landingPage !== undefined && landingRedirectRoute],
     ['/sdk/herald-client.js', parts.clientBundle !== undefined && sdkRoute(parts.clientBundle)],
     ['/sdk/herald-share.js', parts.clientShareBundle !== undefined && sdkRoute(parts.clientShareBundle)],
+    ['/sdk/herald-compact.js', parts.clientBundles?.compact !== undefined && sdkRoute(parts.clientBundles.compact)],
+    ['/sdk/herald-msgpack.js', parts.clientBundles?.msgpack !== undefined && sdkRoute(parts.clientBundles.msgpack)],
+    ['/sdk/herald-outbox.js', parts.clientBundles?.outbox !== undefined && sdkRoute(parts.clientBundles.outbox)],
     ['/ws', enabled.websocket && wsRoute],
     ...(parts.admin === undefined ? [] : adminRoutes(parts.admin)),
     ['/admin', parts.admin !== undefined && parts.adminPage !== undefined && adminPageRoute(parts.adminPage)],

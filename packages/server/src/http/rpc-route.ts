@@ -1,12 +1,10 @@
-import { checkRpcMethod, ErrorCode, exceedsJsonDepth } from '@herald/protocol';
+import { checkRpcMethod } from '@herald/protocol';
 import type { Security } from '../auth/security.js';
-import { toWireError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 import { callRpc } from '../hooks/call-rpc.js';
 import { nextSessionId } from '../transport/session-id.js';
-import { csrfSafe, identifyRequest } from './identify-request.js';
-import { readBody } from './read-body.js';
+import { clientJsonRoute } from './client-write.js';
 import type { RequestLimiter } from './request-limiter.js';
-import { sendError, sendJson } from './respond.js';
 import type { Route } from './route.js';
 
 /**
@@ -19,40 +17,19 @@ import type { Route } from './route.js';
  * `transport: "http"` and a fresh request id as `client`.
  */
 export function rpcRoute(security: Security, maxBodyBytes: number, requests: RequestLimiter): Route {
-  return {
-    methods: 'POST',
-    async handle(req, res, { params, cors }) {
-      if (!requests.admitAddress(req, res, 'publish', cors)) return;
-      const who = await identifyRequest(security, req, res, params, cors);
-      if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-      if (!(await requests.admitUser(req, res, who.identity, 'publish', cors))) return;
-      const body = await readBody(req, maxBodyBytes);
-      if (!body.ok) {
-        // Stop reading an oversized body and close the connection after answering.
-        if (body.error.code === ErrorCode.TooLarge) res.setHeader('Connection', 'close');
-        return sendError(res, body.error, cors);
-      }
-      if (exceedsJsonDepth(body.value)) return sendError(res, { code: ErrorCode.InvalidJson, message: 'JSON nests too deeply' }, cors);
-      let value: unknown;
-      try {
-        value = JSON.parse(body.value);
-      } catch {
-        return sendError(res, { code: ErrorCode.InvalidJson, message: 'body is not valid JSON' }, cors);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return sendError(res, { code: ErrorCode.InvalidFrame, message: 'body must be a JSON object {"method", "data"}' }, cors);
-      }
-      const fields = value as Record<string, unknown>;
+  return clientJsonRoute({
+    security,
+    requests,
+    kind: 'publish',
+    maxBodyBytes,
+    expected: '{"method", "data"}',
+    async answer(who, fields) {
       const method = checkRpcMethod(fields['method']);
-      if (!method.ok) return sendError(res, method.error, cors);
+      if (!method.ok) throw HeraldError.fromWire(method.error);
       // As on the WebSocket, an absent `data` is `null`.
       const data = Object.prototype.hasOwnProperty.call(fields, 'data') ? (fields['data'] ?? null) : null;
-      try {
-        const answer = await callRpc(security.hooks, who.identity, { transport: 'http', client: nextSessionId() }, method.value, data);
-        sendJson(res, 200, { data: answer }, cors);
-      } catch (error) {
-        sendError(res, toWireError(error), cors);
-      }
+      const answer = await callRpc(security.hooks, who.identity, { transport: 'http', client: nextSessionId() }, method.value, data);
+      return { data: answer };
     },
-  };
+  });
 }

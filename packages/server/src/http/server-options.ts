@@ -26,6 +26,16 @@ import type { RequestLimits } from './request-limits.js';
  * Options of `createHerald` (a hub mounted on a server of the app's) and of `createHeraldServer`.
  * Sizes in bytes, durations in milliseconds unless noted.
  */
+/** The browser bundles of `@herald/client` other than the SDK and its share code (see `HeraldOptions.clientBundles`). */
+export interface ClientBundles {
+  /** `herald-compact.js`: the `herald.compact` frame format. */
+  readonly compact?: string | undefined;
+  /** `herald-msgpack.js`: the `herald.msgpack` frame format. */
+  readonly msgpack?: string | undefined;
+  /** `herald-outbox.js`: the offline outbox (IndexedDB store included). */
+  readonly outbox?: string | undefined;
+}
+
 export interface HeraldOptions extends HistoryOptions {
   /**
    * Path prefix the hub answers under: `'/realtime'` serves `/realtime/events`, `/realtime/ws`, …
@@ -173,6 +183,14 @@ export interface HeraldOptions extends HistoryOptions {
    * `share: true`, which the bundle imports only when a client asks for it.
    */
   readonly clientShareBundle?: string | undefined;
+  /**
+   * The other browser bundles of `@herald/client`, each served beside `clientBundle` in the same
+   * way: `compact` at `GET /sdk/herald-compact.js` and `msgpack` at `GET /sdk/herald-msgpack.js`
+   * (the frame formats, passed as `format`), `outbox` at `GET /sdk/herald-outbox.js` (the offline
+   * outbox, which imports `./herald-client.js`). `herald`'s `loadClientBundles()` reads them all;
+   * one left out answers 404. @default none
+   */
+  readonly clientBundles?: ClientBundles | undefined;
   /** How often (ms) the hub checks quiet channels for messages the engine's live path dropped; 0 = never. @default 5000 */
   readonly positionCheckInterval?: number | undefined;
   /** Seconds a publish's idempotency key is remembered per channel. @default 300 */

@@ -1,8 +1,8 @@
-import { ErrorCode } from '@herald/protocol';
+import { ErrorCode, type WireError } from '@herald/protocol';
 import type { Security } from '../auth/security.js';
 import { ticketHolder, TicketRefusedError } from '../auth/ticket-limits.js';
 import type { Logger } from '../logger.js';
-import { csrfSafe, identifyRequest } from './identify-request.js';
+import { admitClientWrite, type ClientWriter } from './client-write.js';
 import { sendError, sendJson } from './respond.js';
 import type { RequestLimiter } from './request-limiter.js';
 import type { Route } from './route.js';
@@ -13,17 +13,17 @@ import type { Route } from './route.js';
  * the `ticket` request rate limits and the ticket limits.
  */
 export function ticketRoute(security: Security, logger: Logger, requests: RequestLimiter): Route {
+  // Without an authenticator (dev profile) tickets are anonymous, so clients work the same way.
+  const needsToken = (who: ClientWriter): WireError | undefined =>
+    (security.authenticates && !who.identity.authenticated) || who.source === 'ticket' || who.identity.server === true
+      ? { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }
+      : undefined;
   return {
     methods: 'POST',
-    async handle(req, res, { params, cors }) {
-      if (!requests.admitAddress(req, res, 'ticket', cors)) return;
-      const who = await identifyRequest(security, req, res, params, cors);
-      if (who === undefined || !csrfSafe(req, res, who.source, cors)) return;
-      // Without an authenticator (dev profile) tickets are anonymous, so clients work the same way.
-      if ((security.authenticates && !who.identity.authenticated) || who.source === 'ticket' || who.identity.server === true) {
-        return sendError(res, { code: ErrorCode.Unauthorized, message: 'a ticket needs a token (Authorization header or cookie)' }, cors);
-      }
-      if (!(await requests.admitUser(req, res, who.identity, 'ticket', cors))) return;
+    async handle(req, res, request) {
+      const { cors } = request;
+      const who = await admitClientWrite({ security, requests, kind: 'ticket', refuse: needsToken }, req, res, request);
+      if (who === undefined) return;
       try {
         return sendJson(res, 200, await security.tickets.issue(who.identity, ticketHolder(who.identity, req.socket.remoteAddress)), cors);
       } catch (error) {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Position, PresenceMember } from '@herald/protocol';
+import { ErrorCode, type Position, type PresenceMember } from '@herald/protocol';
 import type { CursorSigner } from '../auth/cursor-signer.js';
+import { HeraldError } from '../errors.js';
 import { addressKey } from '../http/address-key.js';
 import type { Hub } from '../hub/hub.js';
 import type { Subscriber } from '../hub/subscriber.js';
 import type { Subscription } from '../hub/subscription.js';
 import type { Logger } from '../logger.js';
+import { matchesConnection, type ConnectionMatch } from './transport.js';
 
 /** Join and leave events one polling session keeps between its polls; past it they are dropped for a `resync`. */
 export const POLLER_EVENTS = 100;
@@ -56,6 +58,8 @@ export class PollerSession implements Subscriber {
   held = 0;
   /** Wakes the held poll, if any, when an event is buffered. */
   wake: (() => void) | undefined;
+  /** Set when `POST /api/disconnect` ended it: no poll makes it a member again. */
+  ended = false;
   #events: PollerEvent[] = [];
 
   constructor(client: string, user: string | null, address: string, token: string) {
@@ -155,6 +159,12 @@ export class PollerPresence {
   readonly #sessions = new Map<string, PollerSession>();
   /** Every membership, least recently seen first (re-inserted when seen). */
   readonly #order = new Map<string, Membership>();
+  /**
+   * Sessions `POST /api/disconnect` ended, by id, with when (monotonic ms) this node forgets them:
+   * their polls are refused with 2003 until then, the grace period (past it the session would have
+   * left anyway, and its token starts it again, as a WebSocket client that reconnects gets in).
+   */
+  readonly #ended = new Map<string, number>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor(hub: Hub, signer: CursorSigner, logger: Logger, options: PollerPresenceOptions) {
@@ -181,6 +191,7 @@ export class PollerPresence {
    * new one (`issued`: the answer hands its token out). `token` "new" (or anything not issued by the
    * hub for this user) starts a session; `undefined` when this node keeps `maxSessions` already, or
    * `perIp` of the poll's address (`peer`: its socket's remote address), or `perUser` of the user.
+   * Throws a `HeraldError` (2003) for the token of a session {@link disconnect} ended.
    */
   session(token: string, user: string | null, peer?: string): { session: PollerSession; issued: boolean } | undefined {
     const address = addressKey(peer);
@@ -188,6 +199,9 @@ export class PollerPresence {
     if (dot > 0 && CLIENT_ID.test(token.slice(0, dot))) {
       const client = token.slice(0, dot);
       const known = this.#sessions.get(client);
+      // Only the session's own token learns that it was ended; any other starts a session as usual.
+      if (this.#ended.has(client) && this.#signer.verifyTag(TAG_PURPOSE, bound(client, user), token.slice(dot + 1)))
+        throw new HeraldError(ErrorCode.Disconnected, 'disconnected by the server');
       if (known !== undefined && known.token === token && known.user === user) return { session: known, issued: false };
       if (
         known === undefined &&
@@ -235,6 +249,7 @@ export class PollerPresence {
    * per channel; `info`: the others' (the connect hook's), as for a WebSocket session.
    */
   async seen(session: PollerSession, channels: readonly string[], infos?: ReadonlyMap<string, unknown>, info?: unknown): Promise<void> {
+    if (session.ended) return;
     const now = this.#now();
     const joining: Promise<void>[] = [];
     for (const channel of channels) {
@@ -280,9 +295,29 @@ export class PollerPresence {
     }
   }
 
+  /**
+   * Ends the sessions `match` names (`POST /api/disconnect`): each leaves its channels at once, and
+   * its polls are refused with 2003 for the grace period (see `session`), a `client` this node does
+   * not know included (its polls may come here next). Returns the sessions ended; their held polls
+   * are the caller's to answer.
+   */
+  disconnect(match: ConnectionMatch): PollerSession[] {
+    const until = this.#now() + this.#grace;
+    const ended = [...this.#sessions.values()].filter((session) => matchesConnection(match, session.user, session.client));
+    for (const session of ended) {
+      session.ended = true;
+      this.#ended.set(session.client, until);
+      for (const membership of [...session.memberships.values()]) this.#leave(membership);
+    }
+    if (match.client !== undefined && CLIENT_ID.test(match.client)) this.#ended.set(match.client, until);
+    return ended;
+  }
+
   /** Ends the memberships not seen within the grace period (a held poll's are kept). */
   sweep(): void {
-    const before = this.#now() - this.#grace;
+    const now = this.#now();
+    for (const [client, until] of this.#ended) if (until <= now) this.#ended.delete(client);
+    const before = now - this.#grace;
     const kept: Membership[] = [];
     for (const [key, membership] of this.#order) {
       if (membership.seen > before) break;
@@ -290,7 +325,6 @@ export class PollerPresence {
       if (membership.session.held > 0) kept.push(membership);
       else this.#leave(membership);
     }
-    const now = this.#now();
     for (const membership of kept) {
       membership.seen = now;
       this.#order.set(`${membership.session.client}\n${membership.channel}`, membership);

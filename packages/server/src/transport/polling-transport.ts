@@ -38,7 +38,7 @@ import { compressBody } from './http-compression.js';
 import { capRead } from './read-cap.js';
 import { nextSessionId } from './session-id.js';
 import type { PollerPresence, PollerSession } from './poller-presence.js';
-import type { ConnectionInfo, Transport } from './transport.js';
+import type { ConnectionInfo, ConnectionMatch, Transport } from './transport.js';
 
 /** Longest `lookback` on a channel whose history the client may not read: it only covers travel time. */
 export const MAX_RESTRICTED_LOOKBACK_MS = 2000;
@@ -77,7 +77,13 @@ const NO_CHANNELS: ReadonlySet<string> = new Set();
 
 interface Waiting {
   finish(): void;
+  /** The polling session of the held poll, if any. */
+  readonly session: PollerSession | undefined;
+  /** Answers the held poll with `error` now (its session was disconnected). */
+  cut(error: WireError): void;
 }
+
+const DISCONNECTED: WireError = { code: ErrorCode.Disconnected, message: 'disconnected by the server' };
 
 const encodeNext = (message: HubMessage): Buffer =>
   Buffer.from(`{"messages":[${message.json}],"cursor":"${encodePosition(message.channel, message)}"}`);
@@ -306,9 +312,18 @@ export class PollingTransport implements Transport {
     return infos;
   }
 
-  /** Polling keeps no session between requests: nothing to end (each request is identified afresh). */
-  disconnect(): number {
-    return 0;
+  /**
+   * Ends the polling sessions (`session`) `match` names: they leave their channels at once, a held
+   * poll of theirs is answered `403`, code 2003, and so is their next poll (see
+   * `PollerPresence.disconnect`); returns how many. Polls without a session hold no connection:
+   * nothing to end (each request is identified afresh).
+   */
+  disconnect(match: ConnectionMatch): number {
+    const ended = this.#options.presence?.disconnect(match) ?? [];
+    if (ended.length === 0) return 0;
+    const sessions = new Set(ended);
+    for (const waiting of [...this.#waiting]) if (waiting.session !== undefined && sessions.has(waiting.session)) waiting.cut(DISCONNECTED);
+    return ended.length;
   }
 
   /** None: a poll is a request, not a connection (held polls are counted in {@link size}). */
@@ -450,9 +465,16 @@ export class PollingTransport implements Transport {
     let stale = false;
     const handles: { timer?: NodeJS.Timeout; expiry?: ExpiryTimer; stopListening?: () => void } = {};
     const single = channels.length === 1 ? channels[0]! : undefined;
-    const waiting: Waiting = { finish: () => respond(undefined) };
-
     const session = poller?.session;
+    const waiting: Waiting = {
+      finish: () => respond(undefined),
+      session,
+      cut: (error) => {
+        if (done) return;
+        cleanup();
+        sendError(res, error, headers);
+      },
+    };
     let unheld = false;
     const cleanup = (): void => {
       done = true;
@@ -551,6 +573,8 @@ export class PollingTransport implements Transport {
     if (done) return stopListening();
     handles.stopListening = stopListening;
     this.#waiting.add(waiting);
+    // Disconnected while this poll was being set up: not held.
+    if (session?.ended === true) return waiting.cut(DISCONNECTED);
     // Ends with 2002 at the token's expiry when that comes first, as an SSE stream would.
     // (`wait` is at most `maxWait`, which a timer can wait for.)
     const { expiresAt } = identity;
