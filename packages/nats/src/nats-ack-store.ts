@@ -1,6 +1,6 @@
 import type { Position } from '@herald/protocol';
 import {
-  ackAdvances,
+  ackDecision,
   resolveAckLimits,
   type AckedPosition,
   type AckListOptions,
@@ -42,7 +42,8 @@ const TRIM_CHANNELS = 10_000;
 /**
  * Acknowledged positions shared by every node on one NATS, in a KV bucket (`<prefix>_acks`): key
  * `<channel>.<user>` (each base64url) → `{e, o, t}`. An ack is a compare-and-set on the user's
- * key, so concurrent acks keep the highest offset; an ack that does not move the position writes
+ * key, so concurrent acks keep the highest offset and an ack of another epoch replaces only the
+ * stored epoch it names (`replacing`); an ack that does not move the position writes
  * only its time (as on the other engines, it counts as acknowledged again). The bucket's max age
  * is `ttl` (NATS forgets a position `ttl` after its last write; reads also check the time against
  * the hub's clock). `maxPerChannel` is applied by listing the channel and deleting the least
@@ -86,13 +87,17 @@ export class NatsAckStore implements AckStore {
     }
   }
 
-  async ack(user: string, channel: string, position: Position, now: number): Promise<AckOutcome> {
+  async ack(user: string, channel: string, position: Position, now: number, replacing?: string): Promise<AckOutcome> {
     const key = `${keyPart(channel)}.${keyPart(user)}`;
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const entry = await this.#kv.get(key);
       const found = this.#read(entry, now);
       const stored = found === undefined ? undefined : { epoch: found.e, offset: found.o };
-      const moved = ackAdvances(stored, position);
+      const decision = ackDecision(stored, position, replacing);
+      // Another epoch's position stays untouched until the caller confirms the ack's epoch; the
+      // write below is a compare-and-set at the revision read, so it replaces only what was compared.
+      if (decision === 'other-epoch') return { position: stored!, moved: false, otherEpoch: true };
+      const moved = decision === 'store';
       const kept = moved || stored === undefined ? position : stored;
       // An ack that does not move the position still counts as acknowledged now (time, ttl, order).
       if (!moved && found !== undefined && found.t >= now) return { position: kept, moved: false };

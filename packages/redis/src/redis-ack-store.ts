@@ -27,7 +27,9 @@ export interface RedisAckOptions extends AckStoreLimits {
  * Acknowledged positions shared by every node on one Redis: per channel a hash user → position and
  * a sorted set user → time (`<prefix>{<channel>}:acks`, `:acktimes`, one hash slot). Each ack is
  * one script (expire, compare, store, bound), so concurrent acks of one user keep the highest; both
- * keys expire `ttl` after the channel's last ack. Times are the hub's clock (given by the caller).
+ * keys expire `ttl` after the channel's last ack. An ack of another epoch than the stored one
+ * replaces it only when it names it (`replacing`), in the same script. Times are the hub's clock
+ * (given by the caller).
  */
 export class RedisAckStore implements AckStore {
   readonly #client: RedisLink;
@@ -49,13 +51,14 @@ export class RedisAckStore implements AckStore {
     return new RedisAckStore(client, options.prefix ?? 'herald:', limits.ttl * 1000, limits.maxPerChannel);
   }
 
-  async ack(user: string, channel: string, position: Position, now: number): Promise<AckOutcome> {
-    const [epoch, offset, moved] = (await ACK.run(
+  async ack(user: string, channel: string, position: Position, now: number, replacing?: string): Promise<AckOutcome> {
+    const [epoch, offset, moved, otherEpoch] = (await ACK.run(
       this.#client,
       [this.#keys.acks(channel), this.#keys.ackTimes(channel)],
-      [user, position.epoch, String(position.offset), String(now), String(this.#ttl), String(this.#max)],
-    )) as [string, string, number];
-    return { position: { epoch, offset: Number(offset) }, moved: moved === 1 };
+      [user, position.epoch, String(position.offset), String(now), String(this.#ttl), String(this.#max), replacing ?? ''],
+    )) as [string, string, number, number];
+    const outcome = { position: { epoch, offset: Number(offset) }, moved: moved === 1 };
+    return otherEpoch === 1 ? { ...outcome, otherEpoch: true } : outcome;
   }
 
   async list(channel: string, options: AckListOptions, now: number): Promise<AckedPosition[]> {

@@ -429,10 +429,13 @@ return 0
 
 /**
  * Acknowledges a position for a user. KEYS: the channel's hash user → `<epoch> <offset> <time>`, its
- * sorted set user → time. ARGV: user, epoch, offset, now (ms), ttl (ms), most users per channel.
- * Drops up to 1000 expired users first, keeps the stored position when it has the same epoch and
- * an offset at least as high, stamps the time, drops the least recently acknowledged users past the
- * bound, and lets both keys expire `ttl` after the last ack. Returns {epoch, offset, moved (0/1)}.
+ * sorted set user → time. ARGV: user, epoch, offset, now (ms), ttl (ms), most users per channel,
+ * the stored epoch the ack replaces ('' for none). Drops up to 1000 expired users first; writes
+ * nothing when the stored position is of another epoch than the ack's and not the one it replaces
+ * (`ackDecision`: the hub confirms the ack's epoch and calls again); keeps the stored position when
+ * it has the same epoch and an offset at least as high; stamps the time, drops the least recently
+ * acknowledged users past the bound, and lets both keys expire `ttl` after the last ack. Returns
+ * {epoch, offset, moved (0/1), other epoch (0/1)}.
  */
 export const ACK = new Script(`
 local user, epoch, offset, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -447,9 +450,13 @@ local moved = 1
 local stored = redis.call('HGET', KEYS[1], user)
 if stored then
   local e, o = string.match(stored, '^(%S+) (%d+)')
-  if e == epoch and tonumber(o) >= tonumber(offset) then
-    moved = 0
-    offset = o
+  if e == epoch then
+    if tonumber(o) >= tonumber(offset) then
+      moved = 0
+      offset = o
+    end
+  elseif e ~= ARGV[7] then
+    return {e, o, 0, 1}
   end
 end
 redis.call('HSET', KEYS[1], user, epoch .. ' ' .. offset .. ' ' .. now)
@@ -462,7 +469,7 @@ if count > max then
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return {epoch, offset, moved}
+return {epoch, offset, moved, 0}
 `);
 
 /**

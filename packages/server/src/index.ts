@@ -19,10 +19,11 @@ export type {
 export type { PresenceEntry } from './engine/broker.js';
 export { serializeEnvelope } from './engine/broker.js';
 export {
-  ackAdvances,
+  ackDecision,
   DEFAULT_ACK_TTL,
   DEFAULT_MAX_ACKS_PER_CHANNEL,
   resolveAckLimits,
+  type AckDecision,
   type AckedPosition,
   type AckListOptions,
   type AckOutcome,

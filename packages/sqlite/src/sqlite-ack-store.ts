@@ -1,7 +1,7 @@
 import type { Position } from '@herald/protocol';
 import { ErrorCode } from '@herald/protocol';
 import {
-  ackAdvances,
+  ackDecision,
   HeraldError,
   resolveAckLimits,
   type AckedPosition,
@@ -34,7 +34,7 @@ interface Row {
 
 /**
  * Acknowledged positions in the SQLite engine's file (table `acks`), on a connection of its own:
- * each ack is one transaction (expire the channel's old positions, compare, upsert, trim the channel
+ * each ack is one transaction (expire the channel's old positions, compare (see `ackDecision`), upsert, trim the channel
  * to `maxPerChannel`), so positions survive a restart. Every 1000th ack also deletes every
  * channel's expired positions.
  */
@@ -50,7 +50,7 @@ export class SqliteAckStore implements AckStore {
   readonly #sweep: Database.Statement;
   readonly #list: Database.Statement;
   readonly #one: Database.Statement;
-  readonly #ack: (user: string, channel: string, position: Position, now: number) => AckOutcome;
+  readonly #ack: (user: string, channel: string, position: Position, now: number, replacing: string | undefined) => AckOutcome;
   #acks = 0;
   #closed = false;
 
@@ -77,25 +77,31 @@ export class SqliteAckStore implements AckStore {
         'SELECT user, channel, epoch, "offset", time FROM acks WHERE channel = ? AND time > ? ORDER BY time DESC, user DESC LIMIT ?',
       );
       this.#one = db.prepare('SELECT user, channel, epoch, "offset", time FROM acks WHERE channel = ? AND user = ? AND time > ?');
-      this.#ack = db.transaction((user: string, channel: string, position: Position, now: number): AckOutcome => {
-        this.#expireChannel.run(channel, now - this.#ttl);
-        const stored = this.#get.get(channel, user) as Position | undefined;
-        const moved = ackAdvances(stored, position);
-        const kept = moved || stored === undefined ? position : { epoch: stored.epoch, offset: stored.offset };
-        this.#put.run(channel, user, kept.epoch, kept.offset, now);
-        const count = this.#count.get(channel) as number;
-        if (count > this.#max) this.#trim.run(channel, channel, count - this.#max);
-        return { position: { epoch: kept.epoch, offset: kept.offset }, moved };
-      });
+      this.#ack = db.transaction(
+        (user: string, channel: string, position: Position, now: number, replacing: string | undefined): AckOutcome => {
+          this.#expireChannel.run(channel, now - this.#ttl);
+          const stored = this.#get.get(channel, user) as Position | undefined;
+          const decision = ackDecision(stored, position, replacing);
+          // Another epoch's position stays untouched until the caller confirms the ack's epoch.
+          if (decision === 'other-epoch')
+            return { position: { epoch: stored!.epoch, offset: stored!.offset }, moved: false, otherEpoch: true };
+          const moved = decision === 'store';
+          const kept = moved || stored === undefined ? position : { epoch: stored.epoch, offset: stored.offset };
+          this.#put.run(channel, user, kept.epoch, kept.offset, now);
+          const count = this.#count.get(channel) as number;
+          if (count > this.#max) this.#trim.run(channel, channel, count - this.#max);
+          return { position: { epoch: kept.epoch, offset: kept.offset }, moved };
+        },
+      );
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  ack(user: string, channel: string, position: Position, now: number): Promise<AckOutcome> {
+  ack(user: string, channel: string, position: Position, now: number, replacing?: string): Promise<AckOutcome> {
     return this.#call(() => {
-      const outcome = this.#ack(user, channel, position, now);
+      const outcome = this.#ack(user, channel, position, now, replacing);
       if (++this.#acks % SWEEP_EVERY === 0) this.#sweep.run(now - this.#ttl);
       return outcome;
     });

@@ -43,7 +43,7 @@ export function runAckStoreContract(
       expect(await store.list(channel(), { limit: 10 }, t0 + 1)).toEqual([]);
     });
 
-    it('never moves backwards within an epoch; another epoch replaces', async () => {
+    it('never moves backwards within an epoch; another epoch replaces only the stored epoch it names', async () => {
       const store = await make();
       const ch = channel();
       await store.ack('alice', ch, { epoch: 'e1', offset: 5 }, t0);
@@ -59,13 +59,73 @@ export function runAckStoreContract(
         position: { epoch: 'e1', offset: 6 },
         moved: true,
       });
+      // Another epoch without naming the stored one: nothing written (not even the time).
       expect(await store.ack('alice', ch, { epoch: 'e2', offset: 1 }, t0 + 4)).toEqual({
+        position: { epoch: 'e1', offset: 6 },
+        moved: false,
+        otherEpoch: true,
+      });
+      expect(await store.ack('alice', ch, { epoch: 'e2', offset: 1 }, t0 + 5, 'e3')).toEqual({
+        position: { epoch: 'e1', offset: 6 },
+        moved: false,
+        otherEpoch: true,
+      });
+      expect(await store.list(ch, { user: 'alice', limit: 10 }, t0 + 6)).toEqual([
+        { user: 'alice', channel: ch, epoch: 'e1', offset: 6, time: t0 + 3 },
+      ]);
+      expect(await store.ack('alice', ch, { epoch: 'e2', offset: 1 }, t0 + 7, 'e1')).toEqual({
         position: { epoch: 'e2', offset: 1 },
         moved: true,
       });
-      expect(await store.list(ch, { user: 'alice', limit: 10 }, t0 + 5)).toEqual([
-        { user: 'alice', channel: ch, epoch: 'e2', offset: 1, time: t0 + 4 },
+      expect(await store.list(ch, { user: 'alice', limit: 10 }, t0 + 8)).toEqual([
+        { user: 'alice', channel: ch, epoch: 'e2', offset: 1, time: t0 + 7 },
       ]);
+      // Naming an epoch when the stored one is the ack's own changes nothing: the offset rule.
+      expect(await store.ack('alice', ch, { epoch: 'e2', offset: 4 }, t0 + 9, 'e1')).toEqual({
+        position: { epoch: 'e2', offset: 4 },
+        moved: true,
+      });
+    });
+
+    it('a delayed ack of a replaced epoch never replaces the newer one (ack A, ack B, ack A again)', async () => {
+      const store = await make();
+      const other = await peer(store, { ttl: 3600, maxPerChannel: 100 });
+      if (other !== store) open.push(other);
+      const ch = channel();
+      await store.ack('alice', ch, { epoch: 'A', offset: 5 }, t0);
+      // The hub names A once it checked that B is the channel's current epoch.
+      expect(await store.ack('alice', ch, { epoch: 'B', offset: 1 }, t0 + 1, 'A')).toEqual({
+        position: { epoch: 'B', offset: 1 },
+        moved: true,
+      });
+      // An ack of A checked before the epoch changed, stored after, on this node or another.
+      for (const [i, node] of [store, other].entries()) {
+        expect(await node.ack('alice', ch, { epoch: 'A', offset: 9 + i }, t0 + 2 + i)).toEqual({
+          position: { epoch: 'B', offset: 1 },
+          moved: false,
+          otherEpoch: true,
+        });
+      }
+      // Naming A again does not help it: B is stored.
+      expect(await store.ack('alice', ch, { epoch: 'A', offset: 9 }, t0 + 4, 'A')).toMatchObject({ otherEpoch: true });
+      expect(await other.list(ch, { limit: 10 }, t0 + 5)).toEqual([{ user: 'alice', channel: ch, epoch: 'B', offset: 1, time: t0 + 1 }]);
+    });
+
+    it('of concurrent acks replacing the same epoch, one replaces it and the others find its epoch', async () => {
+      const store = await make();
+      const other = await peer(store, { ttl: 3600, maxPerChannel: 100 });
+      if (other !== store) open.push(other);
+      const ch = channel();
+      await store.ack('racer', ch, { epoch: 'old', offset: 3 }, t0);
+      const epochs = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
+      const outcomes = await Promise.all(
+        epochs.map((epoch, i) => (i % 2 === 0 ? store : other).ack('racer', ch, { epoch, offset: 1 }, t0 + 1, 'old')),
+      );
+      const winners = outcomes.filter((o) => o.moved);
+      expect(winners).toHaveLength(1);
+      const won = winners[0]!.position;
+      for (const o of outcomes.filter((x) => !x.moved)) expect(o).toEqual({ position: won, moved: false, otherEpoch: true });
+      expect((await store.list(ch, { user: 'racer', limit: 1 }, t0 + 2)).map((r) => ({ epoch: r.epoch, offset: r.offset }))).toEqual([won]);
     });
 
     it('lists the most recently acknowledged first, up to limit, or one user', async () => {
@@ -122,17 +182,25 @@ export function runAckStoreContract(
       expect((await store.list(`${ch}:x`, { limit: 100 }, t0 + 100)).map((r) => [r.user, r.offset])).toEqual([['a', 99]]);
     });
 
-    it('property: the stored position is the last ack of another epoch, or the highest offset within it', async () => {
+    it('property: the stored position is the last ack of another epoch naming it, or the highest offset within it', async () => {
       const store = await make();
-      const ack = fc.record({ epoch: fc.constantFrom('e1', 'e2', 'e3'), offset: fc.integer({ min: 1, max: 20 }) });
+      const ack = fc.record({
+        epoch: fc.constantFrom('e1', 'e2', 'e3'),
+        offset: fc.integer({ min: 1, max: 20 }),
+        replacing: fc.constantFrom(undefined, 'e1', 'e2', 'e3'),
+      });
       await fc.assert(
         fc.asyncProperty(fc.array(ack, { minLength: 1, maxLength: 12 }), async (acks) => {
           const ch = channel();
           let model: { epoch: string; offset: number } | undefined;
-          for (const [i, next] of acks.entries()) {
-            const moved = model === undefined || model.epoch !== next.epoch || next.offset > model.offset;
+          for (const [i, { epoch, offset, replacing }] of acks.entries()) {
+            const next = { epoch, offset };
+            const otherEpoch = model !== undefined && model.epoch !== epoch && model.epoch !== replacing;
+            const moved = !otherEpoch && (model === undefined || model.epoch !== epoch || offset > model.offset);
             if (moved) model = next;
-            expect(await store.ack('p', ch, next, t0 + i)).toEqual({ position: model, moved });
+            expect(await store.ack('p', ch, next, t0 + i, replacing)).toEqual(
+              otherEpoch ? { position: model, moved, otherEpoch } : { position: model, moved },
+            );
           }
           expect((await store.list(ch, { limit: 10 }, t0 + acks.length)).map((r) => ({ epoch: r.epoch, offset: r.offset }))).toEqual([
             model,

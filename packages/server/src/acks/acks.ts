@@ -17,6 +17,9 @@ export interface AckSource {
   readonly subscribed: boolean;
 }
 
+/** Times an ack may find the stored position in yet another epoch after confirming its own (each a log read and a store write). */
+const MAX_EPOCH_ROUNDS = 3;
+
 /**
  * Client acknowledgements: checks an ack (a user, the subscribe right, the channel's current epoch
  * and last offset), stores it in the engine's {@link AckStore} and reports it to the webhooks. One
@@ -56,14 +59,20 @@ export class Acks {
     } else {
       security.permissions.check(identity, 'subscribe', channel);
     }
-    const top = await this.#hub.position(channel);
-    if (position.epoch !== top.epoch) {
-      throw new HeraldError(ErrorCode.AckWrongEpoch, `epoch ${position.epoch} is not the channel's current epoch ${top.epoch}`);
+    await this.#check(channel, position);
+    let outcome = await this.#engine(() => this.#store.ack(user, channel, position, this.#clock.now()));
+    // The stored position is of another epoch. The ack's epoch was current before the store was
+    // read, but may have been replaced since (a failover, a renewed log) by the stored one: only
+    // after checking again, now that the stored epoch was seen, is the ack's epoch known to be the
+    // newer one. The store then replaces exactly the epoch it was compared with (atomically), so a
+    // delayed ack of a dead epoch never replaces a position of the current one. Rare (once per user
+    // and epoch change), so the common ack stays one engine read and one write.
+    for (let round = 0; outcome.otherEpoch === true; round++) {
+      if (round === MAX_EPOCH_ROUNDS) throw new HeraldError(ErrorCode.Unavailable, 'the acknowledged position kept changing epochs');
+      const replacing = outcome.position.epoch;
+      await this.#check(channel, position);
+      outcome = await this.#engine(() => this.#store.ack(user, channel, position, this.#clock.now(), replacing));
     }
-    if (position.offset > top.offset) {
-      throw new HeraldError(ErrorCode.AckBeyondPosition, `offset ${position.offset} is beyond the channel's last offset ${top.offset}`);
-    }
-    const outcome = await this.#engine(() => this.#store.ack(user, channel, position, this.#clock.now()));
     if (outcome.moved) this.#webhooks?.acked(channel, user, outcome.position);
     return { channel, epoch: outcome.position.epoch, offset: outcome.position.offset };
   }
@@ -77,6 +86,17 @@ export class Acks {
   async close(): Promise<void> {
     this.#webhooks?.close();
     await this.#store.close?.();
+  }
+
+  /** Throws 1013 unless `position` is of the channel's current epoch, 1012 when it is beyond its last offset. */
+  async #check(channel: string, position: Position): Promise<void> {
+    const top = await this.#hub.position(channel);
+    if (position.epoch !== top.epoch) {
+      throw new HeraldError(ErrorCode.AckWrongEpoch, `epoch ${position.epoch} is not the channel's current epoch ${top.epoch}`);
+    }
+    if (position.offset > top.offset) {
+      throw new HeraldError(ErrorCode.AckBeyondPosition, `offset ${position.offset} is beyond the channel's last offset ${top.offset}`);
+    }
   }
 
   async #engine<T>(call: () => Promise<T>): Promise<T> {

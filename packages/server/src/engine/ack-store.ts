@@ -28,21 +28,45 @@ export interface AckListOptions {
 export interface AckOutcome {
   /** The user's acknowledged position after the ack. */
   readonly position: Position;
-  /** Whether the ack moved it (false: the same or a higher offset of the epoch was already acknowledged). */
+  /**
+   * Whether the ack moved it (false: the same or a higher offset of the epoch was already
+   * acknowledged, or `otherEpoch`).
+   */
   readonly moved: boolean;
+  /**
+   * The stored position is of another epoch than the ack's and the ack did not name it in
+   * `replacing`: nothing was written. The caller checks that the ack's epoch is still the
+   * channel's current one and, if so, acks again with `replacing` set to `position.epoch`.
+   * @default false
+   */
+  readonly otherEpoch?: boolean;
 }
 
 /**
+ * What an ack does to a stored position (see {@link ackDecision}): `store` it, `keep` the stored one
+ * (acknowledged again: its time is refreshed), or write nothing because the stored one is of
+ * `other-epoch` than the ack's and not the one it replaces.
+ */
+export type AckDecision = 'store' | 'keep' | 'other-epoch';
+
+/**
  * The acknowledged position per user and channel, shared by every node of the hub (in the engine).
- * Within an epoch a position never moves backwards; an ack in another epoch replaces it (the hub
- * accepts acks of the channel's current epoch only, so a new epoch is always the newer one).
+ * Within an epoch a position never moves backwards. An ack of another epoch replaces it only when
+ * it names the stored epoch (`replacing`), atomically: the hub names it only after checking, once it
+ * saw the stored position, that the ack's epoch is the channel's current one. A delayed ack of a
+ * dead epoch (checked before the channel's epoch changed, stored after) can so never replace a
+ * position of the newer epoch. See docs/architecture.md, "Acknowledged positions across epochs".
  *
  * Bounded: a position not acknowledged again within the store's `ttl` is forgotten, and a channel
  * keeps at most `maxPerChannel` users (the least recently acknowledged is forgotten first).
  */
 export interface AckStore {
-  /** Stores `position` for `user` on `channel` at `now` unless it is behind the stored one of the same epoch. */
-  ack(user: string, channel: string, position: Position, now: number): Promise<AckOutcome>;
+  /**
+   * Stores `position` for `user` on `channel` at `now` as {@link ackDecision} decides, in one atomic
+   * step: unless it is behind the stored one of the same epoch, or the stored one is of another
+   * epoch than `replacing` (then nothing is written and the outcome says `otherEpoch`).
+   */
+  ack(user: string, channel: string, position: Position, now: number, replacing?: string): Promise<AckOutcome>;
   /** The channel's acknowledged positions (not expired at `now`), most recently acknowledged first. */
   list(channel: string, options: AckListOptions, now: number): Promise<AckedPosition[]>;
   close?(): Promise<void>;
@@ -67,7 +91,14 @@ export function resolveAckLimits(limits: AckStoreLimits = {}): { readonly ttl: n
   return { ttl, maxPerChannel };
 }
 
-/** Whether `next` may replace `stored`: another epoch, or a higher offset of the same one. */
-export function ackAdvances(stored: Position | undefined, next: Position): boolean {
-  return stored === undefined || stored.epoch !== next.epoch || next.offset > stored.offset;
+/**
+ * What an ack of `next` does to the `stored` position (`undefined`: none, or expired): `store` it
+ * when nothing is stored, when it is a higher offset of the stored epoch, or when the stored epoch
+ * is `replacing`; `keep` the stored one for the same or a lower offset of its epoch; `other-epoch`
+ * for an ack of another epoch that does not name the stored one.
+ */
+export function ackDecision(stored: Position | undefined, next: Position, replacing?: string): AckDecision {
+  if (stored === undefined) return 'store';
+  if (stored.epoch === next.epoch) return next.offset > stored.offset ? 'store' : 'keep';
+  return replacing === stored.epoch ? 'store' : 'other-epoch';
 }

@@ -1,6 +1,6 @@
 import type { Position } from '@herald/protocol';
 import {
-  ackAdvances,
+  ackDecision,
   resolveAckLimits,
   type AckedPosition,
   type AckListOptions,
@@ -29,15 +29,19 @@ export class MemoryAckStore implements AckStore {
     this.#maxPerChannel = resolved.maxPerChannel;
   }
 
-  ack(user: string, channel: string, position: Position, now: number): Promise<AckOutcome> {
+  ack(user: string, channel: string, position: Position, now: number, replacing?: string): Promise<AckOutcome> {
     let users = this.#channels.get(channel);
+    if (users !== undefined) this.#expire(users, now);
+    const stored = users?.get(user);
+    const decision = ackDecision(stored, position, replacing);
+    // Another epoch's position stays untouched until the caller confirms the ack's epoch.
+    if (decision === 'other-epoch')
+      return Promise.resolve({ position: { epoch: stored!.epoch, offset: stored!.offset }, moved: false, otherEpoch: true });
     if (users === undefined) users = new Map();
     // The channel moves to the end: the least recently acknowledged channel is first.
     this.#channels.delete(channel);
     this.#channels.set(channel, users);
-    this.#expire(users, now);
-    const stored = users.get(user);
-    const moved = ackAdvances(stored, position);
+    const moved = decision === 'store';
     const kept = moved || stored === undefined ? position : stored;
     users.delete(user);
     users.set(user, { user, channel, epoch: kept.epoch, offset: kept.offset, time: now });
