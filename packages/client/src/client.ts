@@ -134,7 +134,15 @@ interface ChannelEntry {
   pin: Promise<void> | undefined;
   /** Pins tried and failed; after two the transport's own start ("now") is used. */
   pinFailures: number;
+  /** Temporary refusals (`3xxx`) of the subscribe in a row, for the backoff of the next attempt. */
+  refusals?: number;
+  /** The subscribe sent again after a temporary refusal, while it waits for its backoff. */
+  retry?: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** The backoff after a subscribe refused with a temporary code (`3xxx`): 0.5 s doubling to 30 s, as the outbox's. */
+const RESUBSCRIBE_MIN_DELAY = 500;
+const RESUBSCRIBE_MAX_DELAY = 30_000;
 
 const remembered = new Map<string, string>();
 const STORAGE_KEY = 'herald:transport:';
@@ -443,6 +451,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
     remove: (sub: Subscription) => {
       const entry = this.#channels.get(sub.channel);
       if (entry?.subs.delete(sub) !== true || entry.subs.size > 0) return;
+      clearTimeout(entry.retry);
       this.#channels.delete(sub.channel);
       this.#acks.forget(sub.channel);
       this.#transport?.unsubscribe(sub.channel);
@@ -607,6 +616,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   #confirmed(entry: ChannelEntry): void {
     entry.subscribed = true;
+    entry.refusals = 0;
     for (const sub of entry.subs) {
       // Before any message: where the channel started (pinned, or the transport's start).
       sub.start(entry.position);
@@ -623,11 +633,37 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
       return;
     const entry = this.#channels.get(channel);
     if (entry === undefined) return;
+    if (failure.code >= 3000 && failure.code < 4000) return this.#subscribeLater(channel, entry);
+    clearTimeout(entry.retry);
     this.#channels.delete(channel);
     for (const sub of entry.subs) {
       sub.fail(failure);
       sub.unsubscribe();
     }
+  }
+
+  /**
+   * A subscribe refused for now (`3xxx`: the engine unavailable, as during a Redis failover; the
+   * hub rate-limiting or busy; a subscribe hook that did not answer): the hub holds no subscription,
+   * so the channel is subscribed again after a backoff, from its position (a resume: nothing is
+   * lost, a gap is reported as usual). Ending it instead would leave it silent for good. A new
+   * connection meanwhile subscribes it anyway.
+   */
+  #subscribeLater(channel: string, entry: ChannelEntry): void {
+    entry.subscribed = false;
+    for (const sub of entry.subs) sub.setState('subscribing');
+    clearTimeout(entry.retry);
+    const attempt = entry.refusals ?? 0;
+    entry.refusals = attempt + 1;
+    entry.retry = setTimeout(
+      () => {
+        entry.retry = undefined;
+        const transport = this.#transport;
+        if (transport !== undefined && this.#channels.get(channel) === entry && !entry.subscribed)
+          this.#subscribeOn(transport, channel, entry);
+      },
+      backoffDelay(attempt, RESUBSCRIBE_MIN_DELAY, RESUBSCRIBE_MAX_DELAY),
+    );
   }
 
   #backfill(sub: Subscription, since: Position): void {
@@ -670,6 +706,7 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
 
   #stop(error: HeraldClientError | undefined): void {
     clearTimeout(this.#timer);
+    for (const entry of this.#channels.values()) clearTimeout(entry.retry);
     clearTimeout(this.#refresh);
     this.#opening?.close();
     this.#transport?.close();
