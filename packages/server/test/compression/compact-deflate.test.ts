@@ -1,34 +1,19 @@
-import { startTestHub, type TestHub } from '@herald/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { dataFrames, frameText, isCompressed, RawWs } from './raw-ws.js';
+import { describe, expect, it } from 'vitest';
+import { dataFrames, frameText, isCompressed, rawWsScope } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
 
-/** Subscribes a raw client to `channel` and waits for the reply. */
-async function subscribe(client: RawWs, channel: string): Promise<void> {
-  const before = dataFrames(client.frames).length;
-  client.send(JSON.stringify({ id: 1, type: 'subscribe', channel }));
-  await client.until((frames) => dataFrames(frames).length > before);
-}
-
 describe('permessage-deflate with herald.compact', () => {
-  let hub: TestHub | undefined;
-  const clients: RawWs[] = [];
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy();
-    await hub?.close();
-    hub = undefined;
-  });
+  const scope = rawWsScope();
 
   it('compresses compact pushes at or above the threshold once per frame: every session gets the same bytes', async () => {
-    hub = await startTestHub();
-    const raw = await Promise.all([1, 2, 3].map(() => RawWs.connect(hub!.port, OFFER, 'herald.compact')));
-    clients.push(...raw);
+    const hub = await scope.start();
+    const raw = await Promise.all([1, 2, 3].map(() => scope.connect(hub.port, OFFER, 'herald.compact')));
     for (const client of raw) {
       expect(client.headers['sec-websocket-protocol']).toBe('herald.compact');
       expect(client.headers['sec-websocket-extensions']).toContain('permessage-deflate');
-      await subscribe(client, 'dash');
+      await client.subscribe('dash');
     }
     await hub.server.hub.publish('dash', 'small');
     await hub.server.hub.publish('dash', big);
@@ -46,9 +31,8 @@ describe('permessage-deflate with herald.compact', () => {
   });
 
   it('leaves herald.msgpack binary frames uncompressed', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, OFFER, 'herald.msgpack');
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, OFFER, 'herald.msgpack');
     expect(client.headers['sec-websocket-protocol']).toBe('herald.msgpack');
     const { encode } = await import('@msgpack/msgpack');
     client.send('', { binary: true, payload: Buffer.from(encode({ id: 1, type: 'subscribe', channel: 'dash' })) });
@@ -61,9 +45,8 @@ describe('permessage-deflate with herald.compact', () => {
   });
 
   it('sends compact delta items through the same path: a large one compressed once per frame, a small one as is', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER, 'herald.compact')));
-    clients.push(...raw);
+    const hub = await scope.start({ deltaNamespaces: ['dash'] });
+    const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER, 'herald.compact')));
     for (const client of raw) {
       const before = dataFrames(client.frames).length;
       client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
