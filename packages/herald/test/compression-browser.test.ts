@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
+import type { HeraldServer } from '@herald/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './demo-page.js';
+import { openSdkPage, startScriptHub } from './sdk-page.js';
 
 // Compression with a real browser as the client: Chromium offers permessage-deflate on every
 // WebSocket and sends Accept-Encoding gzip/br on every request, EventSource included, so the hub
@@ -30,13 +31,10 @@ afterEach(async () => {
 });
 
 async function start(compression?: { contextTakeover: boolean }): Promise<void> {
-  server = createHeraldServer({ logger: silentLogger, ...(compression && { compression }) });
-  const port = await server.listen(0, '127.0.0.1');
-  url = `http://127.0.0.1:${port}`;
+  // No scripts: the page drives the browser's own WebSocket and EventSource.
+  ({ server, url } = await startScriptHub({ ...(compression && { compression }) }, {}));
   server.server.on('connection', (socket: Socket) => sockets.push(socket));
-  page = await browser.newPage();
-  // A document the hub serves: Chromium's local network checks refuse a made-up page's socket to 127.0.0.1.
-  await page.goto(`${url}/healthz`);
+  ({ page } = await openSdkPage(browser, url));
 }
 
 /** Bytes the hub has written on every socket so far. */
