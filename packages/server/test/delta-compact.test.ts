@@ -60,49 +60,6 @@ describe.each(['compact', 'msgpack'] as const)('compact delta pushes on the WebS
     await Promise.all([plain.close(), other.close()]);
   });
 
-  it('a subscriber that joins late gets a full message first while an earlier one gets deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const early = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await early.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    const published = states(8);
-    for (const data of published.slice(0, 4)) await hub.server.hub.publish('dash:x', data);
-    await waitPushes(early, 4);
-    const late = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await late.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    for (const data of published.slice(4)) await hub.server.hub.publish('dash:x', data);
-    const e = await waitPushes(early, 8);
-    const l = await waitPushes(late, 4);
-    expect(e.map((f) => f.type)).toEqual(['message', ...Array(7).fill('delta')]);
-    expect(l.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
-    expect(l[1].delta).toBe(e[5].delta);
-    expect(rebuild(e)).toEqual(published);
-    expect(rebuild(l)).toEqual(published.slice(4));
-    await Promise.all([early.close(), late.close()]);
-  });
-
-  it('a resume gets the replay in full, then deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
-    const published = states(10);
-    for (const data of published.slice(0, 6)) await hub.server.hub.publish('dash:r', data);
-    const { epoch } = await hub.server.hub.position('dash:r');
-    const ws = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await ws.request({ type: 'subscribe', channel: 'dash:r', delta: true, since: { epoch, offset: 3 } });
-    await waitPushes(ws, 3);
-    for (const data of published.slice(6)) await hub.server.hub.publish('dash:r', data);
-    const got = await waitPushes(ws, 7);
-    expect(got.map((f) => [f.offset, f.type])).toEqual([
-      [4, 'message'],
-      [5, 'message'],
-      [6, 'message'],
-      [7, 'delta'],
-      [8, 'delta'],
-      [9, 'delta'],
-      [10, 'delta'],
-    ]);
-    expect(rebuild(got)).toEqual(published.slice(3));
-    await ws.close();
-  });
-
   it('a client that may not read history gets `[-ref-1, offset, time, delta, null, cursor]` with the signed cursor', async () => {
     hub = await startTestHub({
       deltaNamespaces: ['dash'],
