@@ -37,21 +37,29 @@ async function start(compression?: { contextTakeover: boolean }): Promise<void> 
   ({ page } = await openSdkPage(browser, url));
 }
 
+/**
+ * Opens the browser's own WebSocket to the hub as `window.ws`, subscribes to `channel` and
+ * resolves once the reply came; every frame received is kept, parsed, in `window.got`.
+ */
+function subscribeInPage(channel: string): Promise<void> {
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
+    window.got = [];
+    window.ws = ws;
+    ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: ${JSON.stringify(channel)} }));
+    ws.onerror = reject;
+    const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
+  })`);
+}
+
 /** Bytes the hub has written on every socket so far. */
 const written = (): number => sockets.reduce((sum, socket) => sum + socket.bytesWritten, 0);
 
 describe('compression in Chromium', () => {
   it('WebSocket: permessage-deflate is negotiated and large messages arrive compressed and intact', async () => {
     await start();
-    await page.evaluate(`new Promise((resolve, reject) => {
-      const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
-      window.got = [];
-      window.ws = ws;
-      ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash' }));
-      ws.onerror = reject;
-      const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
-    })`);
+    await subscribeInPage('dash');
     expect(await page.evaluate<string>('window.ws.extensions')).toContain('permessage-deflate');
     const before = written();
     for (let i = 0; i < 5; i++) await server.hub.publish('dash', big);
@@ -67,15 +75,7 @@ describe('compression in Chromium', () => {
 
   it('WebSocket with context takeover: every message arrives intact and in order, similar ones in a fraction of the bytes', async () => {
     await start({ contextTakeover: true });
-    await page.evaluate(`new Promise((resolve, reject) => {
-      const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
-      window.got = [];
-      window.ws = ws;
-      ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'tiles' }));
-      ws.onerror = reject;
-      const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
-    })`);
+    await subscribeInPage('tiles');
     const tile = (i: number): unknown =>
       i % 5 === 0
         ? `small ${i}`
