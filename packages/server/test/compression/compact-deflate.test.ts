@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataFrames, frameText, isCompressed, rawWsScope } from './raw-ws.js';
+import { dataFrames, frameText, isCompressed, publishTo, rawWsScope } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
@@ -15,19 +15,14 @@ describe('permessage-deflate with herald.compact', () => {
       expect(client.headers['sec-websocket-extensions']).toContain('permessage-deflate');
       await client.subscribe('dash');
     }
-    await hub.server.hub.publish('dash', 'small');
-    await hub.server.hub.publish('dash', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [first, ...others] = await publishTo(hub, raw, 'dash', ['small', big]);
+    const [small, large] = first!;
     expect(isCompressed(small!)).toBe(false);
     expect(JSON.parse(frameText(small!))).toEqual([0, 1, expect.any(Number), 'small']);
     expect(isCompressed(large!)).toBe(true);
     expect(JSON.parse(frameText(large!))).toEqual([0, 2, expect.any(Number), big]);
     expect(large!.payload.length).toBeLessThan(JSON.stringify(big).length / 3);
-    for (const client of raw.slice(1)) {
-      expect(dataFrames(client.frames)[1]!.bytes.equals(small!.bytes)).toBe(true);
-      expect(dataFrames(client.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
-    }
+    for (const pushes of others) expect(pushes.map((f) => f.bytes)).toEqual([small!.bytes, large!.bytes]);
   });
 
   it('leaves herald.msgpack binary frames uncompressed', async () => {
@@ -48,18 +43,15 @@ describe('permessage-deflate with herald.compact', () => {
     const hub = await scope.start({ deltaNamespaces: ['dash'] });
     const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER, 'herald.compact')));
     for (const client of raw) {
-      const before = dataFrames(client.frames).length;
-      client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
-      await client.until((frames) => dataFrames(frames).length > before);
+      await client.subscribe('dash:d', { delta: true });
       expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ ref: 0, delta: true });
     }
     // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every tenth row's name (a delta of several hundred bytes).
     const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
     const second = rows.map((row, i) => (i === 7 ? { ...row, value: -1 } : row));
     const third = second.map((row, i) => (i % 10 === 0 ? { ...row, name: `renamed-sensor-${i}-${(i * 7919) % 1000}` } : row));
-    for (const data of [rows, second, third]) await hub.server.hub.publish('dash:d', data);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 4);
-    const [full, small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [pushes, other] = await publishTo(hub, raw, 'dash:d', [rows, second, third]);
+    const [full, small, large] = pushes!;
     expect(isCompressed(full!)).toBe(true);
     const smallItem = JSON.parse(frameText(small!));
     const largeItem = JSON.parse(frameText(large!));
@@ -68,6 +60,6 @@ describe('permessage-deflate with herald.compact', () => {
     expect(isCompressed(small!)).toBe(false);
     expect(largeItem[3].length).toBeGreaterThan(256);
     expect(isCompressed(large!)).toBe(true);
-    expect(dataFrames(raw[1]!.frames)[3]!.bytes.equals(large!.bytes)).toBe(true);
+    expect(other![2]!.bytes).toEqual(large!.bytes);
   });
 });

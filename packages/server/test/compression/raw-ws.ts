@@ -144,10 +144,10 @@ export class RawWs {
     this.#socket.write(Buffer.concat([maskedFrame(0x41, payload.subarray(0, half)), maskedFrame(0x80, payload.subarray(half))]));
   }
 
-  /** Subscribes to `channel` and waits for the reply (the next data frame). */
-  async subscribe(channel: string): Promise<void> {
+  /** Subscribes to `channel` (with the command's other fields in `fields`) and waits for the reply (the next data frame). */
+  async subscribe(channel: string, fields: Record<string, unknown> = {}): Promise<void> {
     const before = dataFrames(this.frames).length;
-    this.send(JSON.stringify({ id: 1, type: 'subscribe', channel }));
+    this.send(JSON.stringify({ id: 1, type: 'subscribe', channel, ...fields }));
     await this.until((frames) => dataFrames(frames).length > before);
   }
 
@@ -180,6 +180,27 @@ export function frameText(frame: RawFrame): string {
 export const isCompressed = (frame: RawFrame): boolean => (frame.first & 0x40) !== 0;
 /** Data frames (text or binary), not control frames. */
 export const dataFrames = (frames: RawFrame[]): RawFrame[] => frames.filter((f) => (f.first & 0x08) === 0);
+
+/**
+ * Publishes `messages` on `channel` in turn, waits until every client has one more data frame per
+ * message, and returns those frames, client by client (in the order of `clients`).
+ */
+export async function publishTo(
+  hub: TestHub,
+  clients: readonly RawWs[],
+  channel: string,
+  messages: readonly unknown[],
+): Promise<RawFrame[][]> {
+  const before = clients.map((client) => dataFrames(client.frames).length);
+  for (const data of messages) await hub.server.hub.publish(channel, data);
+  return Promise.all(
+    clients.map(async (client, i) => {
+      const until = before[i]! + messages.length;
+      await client.until((frames) => dataFrames(frames).length >= until);
+      return dataFrames(client.frames).slice(before[i], until);
+    }),
+  );
+}
 
 /** The hubs and raw clients of a suite's tests, each closed after the test that opened it. */
 export interface RawWsScope {

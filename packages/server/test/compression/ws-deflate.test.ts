@@ -2,7 +2,7 @@ import { JwtAuthenticator, Permissions } from '@herald/server';
 import { startTestHub, WsTestClient } from '@herald/testkit';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { dataFrames, frameText, isCompressed, rawWsScope } from './raw-ws.js';
+import { dataFrames, frameText, isCompressed, publishTo, rawWsScope, type RawFrame } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
@@ -17,20 +17,15 @@ describe('WebSocket permessage-deflate', () => {
       expect(client.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
       await client.subscribe('dash');
     }
-    await hub.server.hub.publish('dash', 'small');
-    await hub.server.hub.publish('dash', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [first, ...others] = await publishTo(hub, raw, 'dash', ['small', big]);
+    const [small, large] = first!;
     expect(isCompressed(small!)).toBe(false);
     expect(JSON.parse(frameText(small!))).toMatchObject({ type: 'message', offset: 1, data: 'small' });
     expect(isCompressed(large!)).toBe(true);
     expect(JSON.parse(frameText(large!))).toMatchObject({ type: 'message', offset: 2, data: big });
     expect(large!.payload.length).toBeLessThan(JSON.stringify(big).length / 3);
     // The same bytes on every socket: compressed once per message (no context takeover), not per session.
-    for (const client of raw.slice(1)) {
-      expect(dataFrames(client.frames)[1]!.bytes.equals(small!.bytes)).toBe(true);
-      expect(dataFrames(client.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
-    }
+    for (const pushes of others) expect(pushes.map((f) => f.bytes)).toEqual([small!.bytes, large!.bytes]);
   });
 
   it('sends a client that does not offer deflate the same bytes as without compression', async () => {
@@ -173,11 +168,9 @@ describe('WebSocket permessage-deflate', () => {
       await client.until((frames) => dataFrames(frames).length === 1);
       await client.subscribe('room:1');
     }
-    await hub.server.hub.publish('room:1', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [a, b] = raw.map((client) => dataFrames(client.frames)[2]!);
+    const [[a], [b]] = (await publishTo(hub, raw, 'room:1', [big])) as [RawFrame[], RawFrame[]];
     expect(isCompressed(a!)).toBe(true);
-    expect(a!.bytes.equals(b!.bytes)).toBe(true);
+    expect(a!.bytes).toEqual(b!.bytes);
     expect(JSON.parse(frameText(a!))).toMatchObject({ type: 'message', offset: 1, data: big, cursor: expect.any(String) });
   });
 
