@@ -1,11 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ALLOW_ALL, createHeraldServer, JwtAuthenticator, Permissions, silentLogger, type HeraldServer } from '@herald/server';
+import { ALLOW_ALL, JwtAuthenticator, Permissions } from '@herald/server';
 import { eventually } from '@herald/testkit';
 import { SignJWT } from 'jose';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientBundle } from '../src/landing-page.js';
-import { launchChromium, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useSdkBrowser } from './sdk-page.js';
 
 // The SDK's `ack: 'auto'` in Debian's Chromium, with the browser bundle, on each transport: the
 // messages a page's handler processed show up as the user's acknowledged position in GET /api/acks,
@@ -15,38 +13,18 @@ type TransportName = 'websocket' | 'sse' | 'polling';
 
 const SECRET = 'acks-browser-test-secret-0123456789abcdef';
 const API_KEY = 'b'.repeat(32);
-const bundle = loadClientBundle();
-let browser: Browser;
-let server: HeraldServer;
-let url: string;
-
-beforeAll(async () => {
-  if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
-  server = createHeraldServer({
-    logger: silentLogger,
+const hub = useSdkBrowser(() => ({
+  options: {
     security: {
       authenticator: new JwtAuthenticator({ secret: SECRET }),
       apiKeys: [API_KEY],
       permissions: new Permissions({}, ALLOW_ALL),
     },
-    routes: (req: IncomingMessage, res: ServerResponse, at: URL) => {
-      if (at.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
-      return true;
-    },
-  });
-  url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+  },
+}));
 
 async function acked(channel: string, user: string): Promise<number | undefined> {
-  const res = await fetch(`${url}/api/acks?channel=${channel}&user=${user}`, { headers: { 'x-herald-key': API_KEY } });
+  const res = await fetch(`${hub.url}/api/acks?channel=${channel}&user=${user}`, { headers: { 'x-herald-key': API_KEY } });
   return ((await res.json()) as { acks: { offset: number }[] }).acks[0]?.offset;
 }
 
@@ -57,15 +35,8 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('ack: auto in Chro
     const token = await new SignJWT({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 })
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode(SECRET));
-    const page: Page = await browser.newPage();
-    try {
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      // A document the hub serves, so its WebSocket to 127.0.0.1 is same-origin.
-      await page.goto(`${url}/healthz`);
-      await page.addScriptTag({
-        type: 'module',
-        content: `
+    const { page, errors } = await hub.open({
+      script: `
           // The acks the SDK sends, counted in the page (Playwright's framesent events missed
           // frames under load in CI): WebSocket ack commands and POST /api/ack bodies.
           window.acks = [];
@@ -89,9 +60,10 @@ describe.each<TransportName>(['websocket', 'sse', 'polling'])('ack: auto in Chro
           const sub = client.subscribe('${channel}', (m) => { window.seen.push(m.offset); }, { ack: 'auto' });
           sub.on('state', (s) => (window.state = s));
         `,
-      });
+    });
+    try {
       await page.waitForFunction(`window.state === 'subscribed'`, undefined, { timeout: WAIT_MS });
-      const res = await fetch(`${url}/api/publish`, {
+      const res = await fetch(`${hub.url}/api/publish`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-herald-key': API_KEY },
         body: JSON.stringify({ messages: Array.from({ length: 50 }, (_, i) => ({ channel, data: i })) }),

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
+import type { HeraldServer } from '@herald/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './demo-page.js';
+import { openSdkPage, startScriptHub } from './sdk-page.js';
 
 // Compression with a real browser as the client: Chromium offers permessage-deflate on every
 // WebSocket and sends Accept-Encoding gzip/br on every request, EventSource included, so the hub
@@ -30,13 +31,26 @@ afterEach(async () => {
 });
 
 async function start(compression?: { contextTakeover: boolean }): Promise<void> {
-  server = createHeraldServer({ logger: silentLogger, ...(compression && { compression }) });
-  const port = await server.listen(0, '127.0.0.1');
-  url = `http://127.0.0.1:${port}`;
+  // No scripts: the page drives the browser's own WebSocket and EventSource.
+  ({ server, url } = await startScriptHub({ ...(compression && { compression }) }, {}));
   server.server.on('connection', (socket: Socket) => sockets.push(socket));
-  page = await browser.newPage();
-  // A document the hub serves: Chromium's local network checks refuse a made-up page's socket to 127.0.0.1.
-  await page.goto(`${url}/healthz`);
+  ({ page } = await openSdkPage(browser, url));
+}
+
+/**
+ * Opens the browser's own WebSocket to the hub as `window.ws`, subscribes to `channel` and
+ * resolves once the reply came; every frame received is kept, parsed, in `window.got`.
+ */
+function subscribeInPage(channel: string): Promise<void> {
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
+    window.got = [];
+    window.ws = ws;
+    ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: ${JSON.stringify(channel)} }));
+    ws.onerror = reject;
+    const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
+  })`);
 }
 
 /** Bytes the hub has written on every socket so far. */
@@ -45,15 +59,7 @@ const written = (): number => sockets.reduce((sum, socket) => sum + socket.bytes
 describe('compression in Chromium', () => {
   it('WebSocket: permessage-deflate is negotiated and large messages arrive compressed and intact', async () => {
     await start();
-    await page.evaluate(`new Promise((resolve, reject) => {
-      const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
-      window.got = [];
-      window.ws = ws;
-      ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash' }));
-      ws.onerror = reject;
-      const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
-    })`);
+    await subscribeInPage('dash');
     expect(await page.evaluate<string>('window.ws.extensions')).toContain('permessage-deflate');
     const before = written();
     for (let i = 0; i < 5; i++) await server.hub.publish('dash', big);
@@ -69,15 +75,7 @@ describe('compression in Chromium', () => {
 
   it('WebSocket with context takeover: every message arrives intact and in order, similar ones in a fraction of the bytes', async () => {
     await start({ contextTakeover: true });
-    await page.evaluate(`new Promise((resolve, reject) => {
-      const ws = new WebSocket(${JSON.stringify(`${url.replace('http', 'ws')}/ws`)});
-      window.got = [];
-      window.ws = ws;
-      ws.onmessage = (e) => window.got.push(JSON.parse(e.data));
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'tiles' }));
-      ws.onerror = reject;
-      const check = setInterval(() => { if (window.got.length > 0) { clearInterval(check); resolve(); } }, 10);
-    })`);
+    await subscribeInPage('tiles');
     const tile = (i: number): unknown =>
       i % 5 === 0
         ? `small ${i}`

@@ -1,9 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientBundle } from '../src/landing-page.js';
-import { launchChromium, WAIT_MS } from './demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useSdkBrowser } from './sdk-page.js';
 
 // The SDK's browser bundle in Chromium on a namespace with deltas: `createClient({ delta: applyDelta })`
 // forced onto each transport gets the first message in full and the next ones as deltas (recorded
@@ -68,48 +65,19 @@ function pushTypes(wire: string[]): string[] {
   return types;
 }
 
-const bundle = loadClientBundle();
-let browser: Browser;
-let server: HeraldServer;
-let url: string;
-
-beforeAll(async () => {
-  if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
-  server = createHeraldServer({
-    logger: silentLogger,
-    deltaNamespaces: ['dash'],
-    routes: (req: IncomingMessage, res: ServerResponse, at: URL) => {
-      if (at.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
-      return true;
-    },
-  });
-  url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const hub = useSdkBrowser(() => ({ options: { deltaNamespaces: ['dash'] } }));
 
 describe.each(['websocket', 'sse', 'polling'])('deltas in Chromium on %s', (transport) => {
   it('the page receives the first message in full, then deltas, and gets exactly the published data', async () => {
-    const page: Page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
+    const { page, errors } = await hub.open({ script: HARNESS, ready: 'window.delta !== undefined' });
     try {
-      await page.goto(`${url}/healthz`);
-      await page.addScriptTag({ type: 'module', content: HARNESS });
-      await page.waitForFunction('window.delta !== undefined', undefined, { timeout: WAIT_MS });
       const channel = `dash:${transport}`;
       expect(await page.evaluate(`window.delta.open(${JSON.stringify(channel)}, ${JSON.stringify(transport)})`)).toBe(transport);
       const published = states(12);
       for (let i = 0; i < published.length; i++) {
         // A long poll must be held when the message comes, or it reads the log and gets it in full.
-        if (transport === 'polling') await expect.poll(() => server.stats().polling, { timeout: WAIT_MS }).toBeGreaterThan(0);
-        await server.hub.publish(channel, published[i]);
+        if (transport === 'polling') await expect.poll(() => hub.server.stats().polling, { timeout: WAIT_MS }).toBeGreaterThan(0);
+        await hub.server.hub.publish(channel, published[i]);
         await page.waitForFunction(`window.delta.messages.length >= ${i + 1}`, undefined, { timeout: WAIT_MS, polling: 20 });
       }
       const { wire, messages } = await page.evaluate<{ wire: string[]; messages: any[] }>('window.delta');

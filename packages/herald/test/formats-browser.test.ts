@@ -1,11 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
 import { build } from 'esbuild';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, WAIT_MS } from './demo-page.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { WAIT_MS } from './demo-page.js';
+import { useSdkBrowser } from './sdk-page.js';
 
 // The SDK with `format: compact` and `format: msgpack` (the @herald/client/compact and
 // @herald/client/msgpack entries, bundled for the browser as an app would) in Debian's Chromium,
@@ -50,29 +49,7 @@ const HARNESS = `
   };
 `;
 
-let browser: Browser;
-let server: HeraldServer;
-let url: string;
-
-beforeAll(async () => {
-  const code = await bundle();
-  server = createHeraldServer({
-    logger: silentLogger,
-    routes: (req: IncomingMessage, res: ServerResponse, at: URL) => {
-      if (at.pathname !== '/sdk/formats.js' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(code);
-      return true;
-    },
-  });
-  url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const hub = useSdkBrowser(async () => ({ scripts: { '/sdk/formats.js': await bundle() } }));
 
 /** What the page received on its WebSockets, and the query strings of its SSE and polling requests. */
 interface Wire {
@@ -81,19 +58,18 @@ interface Wire {
 }
 
 async function openPage(): Promise<{ page: Page; wire: Wire; errors: string[] }> {
-  const page = await browser.newPage();
   const wire: Wire = { frames: [], requests: [] };
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('websocket', (socket) => socket.on('framereceived', (frame) => wire.frames.push(frame.payload)));
-  page.on('request', (request) => {
-    const at = new URL(request.url());
-    if (at.pathname === '/events' || at.pathname === '/api/messages') wire.requests.push(at.pathname + at.search);
+  const { page, errors } = await hub.open({
+    prepare: (page) => {
+      page.on('websocket', (socket) => socket.on('framereceived', (frame) => wire.frames.push(frame.payload)));
+      page.on('request', (request) => {
+        const at = new URL(request.url());
+        if (at.pathname === '/events' || at.pathname === '/api/messages') wire.requests.push(at.pathname + at.search);
+      });
+    },
+    script: HARNESS,
+    ready: 'window.sdk !== undefined',
   });
-  // A document the hub serves: Chromium's local network checks refuse a made-up page's WebSocket to 127.0.0.1.
-  await page.goto(`${url}/healthz`);
-  await page.addScriptTag({ type: 'module', content: HARNESS });
-  await page.waitForFunction('window.sdk !== undefined', undefined, { timeout: WAIT_MS });
   return { page, wire, errors };
 }
 
@@ -111,10 +87,10 @@ describe('the SDK in Chromium with compact and MessagePack frames', { timeout: 6
       await page.evaluate(`window.sdk.open(${JSON.stringify(channel)}, ${JSON.stringify(transport)}, ${JSON.stringify(format)})`);
       await page.waitForFunction(`window.sdk.state === 'subscribed'`, undefined, { timeout: WAIT_MS });
       const published = [];
-      for (let i = 1; i <= 3; i++) published.push(await server.hub.publish(channel, { i, text: 'é'.repeat(i) }));
+      for (let i = 1; i <= 3; i++) published.push(await hub.server.hub.publish(channel, { i, text: 'é'.repeat(i) }));
       await page.waitForFunction('window.sdk.messages.length >= 3', undefined, { timeout: WAIT_MS });
       const messages = await page.evaluate<unknown[]>('window.sdk.messages');
-      const stored = await server.hub.read(channel, undefined, 10);
+      const stored = await hub.server.hub.read(channel, undefined, 10);
       expect(messages).toEqual(stored.messages.map((m) => JSON.parse(m.json) as unknown));
       expect(published.map((p) => p.offset)).toEqual([1, 2, 3]);
       if (transport === 'websocket') {

@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
+import type { HeraldServer } from '@herald/server';
 import { startTcpProxy, type TcpProxy } from '@herald/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientBundle } from '../src/landing-page.js';
 import { launchChromium, WAIT_MS } from './demo-page.js';
+import { clientBundle, startScriptHub } from './sdk-page.js';
 
 // The SDK's offline outbox (issue 17, part 7) in Debian's Chromium: the page reaches the hub through
 // a TCP proxy the test controls, so cutting the network really stops the WebSocket (and every
 // request), and restoring it lets the client reconnect. The page itself stays loadable while cut
 // (as an offline-capable app serves it from its cache): only the hub's API is cut.
 
-const bundle = loadClientBundle();
 /** The outbox's browser bundle (herald-outbox.js), which imports ./herald-client.js. */
 const outboxBundle = readFileSync(createRequire(import.meta.url).resolve('@herald/client/herald-outbox.js'), 'utf8');
 let browser: Browser;
@@ -62,18 +60,7 @@ const harness = (channel: string, transport: string): string => `
 `;
 
 beforeAll(async () => {
-  if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
-  server = createHeraldServer({
-    logger: silentLogger,
-    routes: (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      const file = { '/sdk/herald-client.js': bundle, '/sdk/herald-outbox.js': outboxBundle }[url.pathname];
-      if (file === undefined || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(file);
-      return true;
-    },
-  });
-  port = await server.listen(0, '127.0.0.1');
+  ({ server, port } = await startScriptHub({}, { '/sdk/herald-client.js': clientBundle(), '/sdk/herald-outbox.js': outboxBundle }));
   browser = await launchChromium();
 }, 60_000);
 

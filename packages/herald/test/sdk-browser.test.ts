@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHeraldServer, silentLogger, type HeraldServer, type HeraldServerOptions } from '@herald/server';
+import type { HeraldServer, HeraldServerOptions } from '@herald/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadClientBundle, loadLandingPage } from '../src/landing-page.js';
 import type { RunningHub } from '../src/start.js';
 import { launchChromium, startDevHub, PANELS, range, WAIT_MS, type DemoEnvelope, type HeraldDemo } from './demo-page.js';
+import { startScriptHub } from './sdk-page.js';
 
 // The client SDK's browser bundle (/sdk/herald-client.js) in Debian's Chromium against real hubs on
 // real sockets: forced onto each transport it receives, publishes and reads history; with WebSocket
@@ -99,19 +99,9 @@ afterEach(async () => {
 
 /** A hub built with `createHeraldServer`, serving the bundle (unless `withBundle` is false) the way `herald start` does. */
 async function startServer(options: HeraldServerOptions, withBundle = true): Promise<{ server: HeraldServer; url: string }> {
-  const server = createHeraldServer({
-    logger: silentLogger,
-    ...options,
-    routes: (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      if (!withBundle || url.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
-      return true;
-    },
-  });
+  const { server, url } = await startScriptHub(options, withBundle ? undefined : {});
   servers.push(server);
-  const port = await server.listen(0, '127.0.0.1');
-  return { server, url: `http://127.0.0.1:${port}` };
+  return { server, url };
 }
 
 /** A new page (its own browser context, so nothing is remembered between tests), with its errors and traffic. */

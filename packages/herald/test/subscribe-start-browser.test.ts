@@ -1,10 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHeraldServer, silentLogger, type HeraldServer } from '@herald/server';
+import type { HeraldServer } from '@herald/server';
 import { startNginx, type TestNginx } from '@herald/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientBundle } from '../src/landing-page.js';
 import { launchChromium } from './demo-page.js';
+import { clientBundle, openSdkPage, startScriptHub } from './sdk-page.js';
 
 // Issue 18 in Chromium: the SDK's browser bundle, with default options, subscribes; every message
 // published after subscribe() returned arrives once and in order, behind an nginx that drops
@@ -25,14 +24,14 @@ const HARNESS = `
   };
 `;
 
-const bundle = loadClientBundle();
+let bundle: string;
 let browser: Browser;
 let server: HeraldServer | undefined;
 let nginx: TestNginx | undefined;
 const pages: Page[] = [];
 
 beforeAll(async () => {
-  if (bundle === undefined) throw new Error('packages/client/dist/herald-client.js is missing: run npm run build first');
+  bundle = clientBundle();
   browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
@@ -48,29 +47,20 @@ afterEach(async () => {
 
 /** A hub serving the bundle, behind a real nginx. */
 async function hubBehind(proxy: { upgrade: boolean; buffering: boolean }): Promise<{ hub: HeraldServer; url: string }> {
-  server = createHeraldServer({
-    logger: silentLogger,
+  let port: number;
+  ({ server, port } = await startScriptHub(
     // nginx's gzip is what buffers the stream; one the hub gzips itself would pass it.
-    ...(proxy.buffering && { compression: { http: false } }),
-    routes: (req: IncomingMessage, res: ServerResponse, url: URL) => {
-      if (url.pathname !== '/sdk/herald-client.js' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
-      return true;
-    },
-  });
-  const port = await server.listen(0, '127.0.0.1');
+    { ...(proxy.buffering && { compression: { http: false } }) },
+    { '/sdk/herald-client.js': bundle },
+  ));
   nginx = await startNginx({ upstreamPort: port, ...proxy });
   return { hub: server, url: nginx.url };
 }
 
 async function openPage(url: string): Promise<Page> {
   // A new context: nothing remembered from another test (the SDK keeps the transport that worked).
-  const page = await browser.newPage();
+  const { page } = await openSdkPage(browser, url, { script: HARNESS, ready: 'window.subscribeNow !== undefined' });
   pages.push(page);
-  await page.goto(`${url}/healthz`);
-  await page.addScriptTag({ type: 'module', content: HARNESS });
-  await page.waitForFunction('window.subscribeNow !== undefined');
   return page;
 }
 

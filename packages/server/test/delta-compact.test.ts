@@ -1,64 +1,8 @@
 import { decode } from '@msgpack/msgpack';
 import { Permissions } from '@herald/server';
 import { CompactExpander, SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
-import { applyDelta } from 'fossil-delta';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** A dashboard of 40 hosts (~4 KB of JSON), multibyte text included. */
-function dashboard(): any {
-  const hosts = Array.from({ length: 40 }, (_, i) => ({
-    host: `web-${i}.eu-west.example.net`,
-    cpu: (i * 7) % 100,
-    rps: i * 31,
-    status: i % 9 === 0 ? 'dégradé 🔥' : 'ok',
-  }));
-  return { title: 'Übersicht — prod', updated: 0, hosts };
-}
-
-/** The next state: a few numbers change, and now and then a multibyte string. */
-function next(state: any, n: number): any {
-  const copy = structuredClone(state);
-  copy.updated = n;
-  copy.hosts[n % 40].cpu = (n * 13) % 100;
-  copy.hosts[(n * 7) % 40].rps = n * 3;
-  if (n % 5 === 0) copy.hosts[n % 40].status = n % 10 === 0 ? 'ok' : 'überlastet 🚨 ✓';
-  return copy;
-}
-
-function states(count: number): any[] {
-  const out = [dashboard()];
-  for (let n = 1; n < count; n++) out.push(next(out.at(-1), n));
-  return out;
-}
-
-const units = (text: string): number[] => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
-
-/** Applies a delta the way docs/protocol.md describes it (Fossil over UTF-16 code units). */
-function apply(baseData: unknown, delta: string): unknown {
-  return JSON.parse(String.fromCharCode(...applyDelta(units(JSON.stringify(baseData)), units(delta))));
-}
-
-/** Rebuilds the data of a sequence of pushes (`message` and `delta`), checking each delta follows its base. */
-function rebuild(frames: any[]): unknown[] {
-  const out: unknown[] = [];
-  let previous: any;
-  for (const frame of frames) {
-    if (frame.type === 'delta') {
-      expect(previous).toMatchObject({ epoch: frame.epoch, offset: frame.offset - 1 });
-      expect(typeof frame.delta).toBe('string');
-      out.push(apply(out.at(-1), frame.delta));
-    } else out.push(frame.data);
-    previous = frame;
-  }
-  return out;
-}
-
-const pushes = (client: WsTestClient): any[] => client.frames.items.filter((f) => f.type === 'message' || f.type === 'delta');
-
-async function waitPushes(client: WsTestClient, n: number): Promise<any[]> {
-  await client.frames.until(() => pushes(client).length >= n, `${n} pushes`);
-  return pushes(client);
-}
+import { pushes, rebuild, states, waitPushes } from './delta-fixture.js';
 
 /** The compact arrays a WebSocket client received, as sent (MessagePack decoded). */
 const rawItems = (client: WsTestClient): unknown[][] =>
@@ -114,49 +58,6 @@ describe.each(['compact', 'msgpack'] as const)('compact delta pushes on the WebS
       expect(rawItems(client).every((item) => (item[0] as number) >= 0)).toBe(true);
     }
     await Promise.all([plain.close(), other.close()]);
-  });
-
-  it('a subscriber that joins late gets a full message first while an earlier one gets deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const early = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await early.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    const published = states(8);
-    for (const data of published.slice(0, 4)) await hub.server.hub.publish('dash:x', data);
-    await waitPushes(early, 4);
-    const late = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await late.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    for (const data of published.slice(4)) await hub.server.hub.publish('dash:x', data);
-    const e = await waitPushes(early, 8);
-    const l = await waitPushes(late, 4);
-    expect(e.map((f) => f.type)).toEqual(['message', ...Array(7).fill('delta')]);
-    expect(l.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
-    expect(l[1].delta).toBe(e[5].delta);
-    expect(rebuild(e)).toEqual(published);
-    expect(rebuild(l)).toEqual(published.slice(4));
-    await Promise.all([early.close(), late.close()]);
-  });
-
-  it('a resume gets the replay in full, then deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
-    const published = states(10);
-    for (const data of published.slice(0, 6)) await hub.server.hub.publish('dash:r', data);
-    const { epoch } = await hub.server.hub.position('dash:r');
-    const ws = await WsTestClient.connect(hub.wsUrl, undefined, format);
-    await ws.request({ type: 'subscribe', channel: 'dash:r', delta: true, since: { epoch, offset: 3 } });
-    await waitPushes(ws, 3);
-    for (const data of published.slice(6)) await hub.server.hub.publish('dash:r', data);
-    const got = await waitPushes(ws, 7);
-    expect(got.map((f) => [f.offset, f.type])).toEqual([
-      [4, 'message'],
-      [5, 'message'],
-      [6, 'message'],
-      [7, 'delta'],
-      [8, 'delta'],
-      [9, 'delta'],
-      [10, 'delta'],
-    ]);
-    expect(rebuild(got)).toEqual(published.slice(3));
-    await ws.close();
   });
 
   it('a client that may not read history gets `[-ref-1, offset, time, delta, null, cursor]` with the signed cursor', async () => {

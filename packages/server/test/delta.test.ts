@@ -1,71 +1,15 @@
 import { Permissions } from '@herald/server';
 import { SseTestClient, startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
-import { applyDelta } from 'fossil-delta';
 import { afterEach, describe, expect, it } from 'vitest';
+import { next, pushes, rebuild, states, waitPushes } from './delta-fixture.js';
 
-/** A dashboard of 40 hosts (~4 KB of JSON), multibyte text included. */
-function dashboard(): any {
-  const hosts = Array.from({ length: 40 }, (_, i) => ({
-    host: `web-${i}.eu-west.example.net`,
-    cpu: (i * 7) % 100,
-    rps: i * 31,
-    status: i % 9 === 0 ? 'dégradé 🔥' : 'ok',
-  }));
-  return { title: 'Übersicht — prod', updated: 0, hosts };
-}
-
-/** The next state: a few numbers change, and now and then a multibyte string. */
-function next(state: any, n: number): any {
-  const copy = structuredClone(state);
-  copy.updated = n;
-  copy.hosts[n % 40].cpu = (n * 13) % 100;
-  copy.hosts[(n * 7) % 40].rps = n * 3;
-  if (n % 5 === 0) copy.hosts[n % 40].status = n % 10 === 0 ? 'ok' : 'überlastet 🚨 ✓';
-  return copy;
-}
-
-function states(count: number): any[] {
-  const out = [dashboard()];
-  for (let n = 1; n < count; n++) out.push(next(out.at(-1), n));
-  return out;
-}
-
-const units = (text: string): number[] => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
-
-/** Applies a delta push's `delta` the way docs/protocol.md describes it (Fossil over UTF-16 code units). */
-function apply(baseData: unknown, delta: string): unknown {
-  return JSON.parse(String.fromCharCode(...applyDelta(units(JSON.stringify(baseData)), units(delta))));
-}
-
-/** Rebuilds the data of a sequence of pushes (`message` and `delta`), checking each delta follows its base. */
-function rebuild(frames: any[]): unknown[] {
-  const out: unknown[] = [];
-  let previous: any;
-  for (const frame of frames) {
-    if (frame.type === 'delta') {
-      expect(previous).toMatchObject({ epoch: frame.epoch, offset: frame.offset - 1 });
-      out.push(apply(out.at(-1), frame.delta));
-    } else out.push(frame.data);
-    previous = frame;
-  }
-  return out;
-}
-
-const pushes = (client: WsTestClient, channel?: string): any[] =>
-  client.frames.items.filter((f) => (f.type === 'message' || f.type === 'delta') && (channel === undefined || f.channel === channel));
-
-async function waitPushes(client: WsTestClient, n: number, channel?: string): Promise<any[]> {
-  await client.frames.until(() => pushes(client, channel).length >= n, `${n} pushes`);
-  return pushes(client, channel);
-}
+let hub: TestHub | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+});
 
 describe('delta pushes', () => {
-  let hub: TestHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
   it('WebSocket: the first message in full, then deltas that rebuild exactly the published data', async () => {
     hub = await startTestHub({ deltaNamespaces: ['dash'] });
     const ws = await WsTestClient.connect(hub.wsUrl);
@@ -99,50 +43,6 @@ describe('delta pushes', () => {
       expect(frames.map((f) => f.data)).toEqual(published);
     }
     await Promise.all([plain.close(), other.close()]);
-  });
-
-  it('a subscriber that joins late gets a full message first while an earlier one gets deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const early = await WsTestClient.connect(hub.wsUrl);
-    await early.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    const published = states(8);
-    for (const data of published.slice(0, 4)) await hub.server.hub.publish('dash:x', data);
-    await waitPushes(early, 4);
-    const late = await WsTestClient.connect(hub.wsUrl);
-    await late.request({ type: 'subscribe', channel: 'dash:x', delta: true });
-    for (const data of published.slice(4)) await hub.server.hub.publish('dash:x', data);
-    const e = await waitPushes(early, 8);
-    const l = await waitPushes(late, 4);
-    expect(e.map((f) => f.type)).toEqual(['message', ...Array(7).fill('delta')]);
-    expect(l.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
-    // The two subscribers of offset 6 have different histories but share the one delta built for it.
-    expect(l[1].delta).toBe(e[5].delta);
-    expect(rebuild(e)).toEqual(published);
-    expect(rebuild(l)).toEqual(published.slice(4));
-    await Promise.all([early.close(), late.close()]);
-  });
-
-  it('a resume gets the replay in full, then deltas', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
-    const published = states(10);
-    for (const data of published.slice(0, 6)) await hub.server.hub.publish('dash:r', data);
-    const { epoch } = await hub.server.hub.position('dash:r');
-    const ws = await WsTestClient.connect(hub.wsUrl);
-    await ws.request({ type: 'subscribe', channel: 'dash:r', delta: true, since: { epoch, offset: 3 } });
-    await waitPushes(ws, 3);
-    for (const data of published.slice(6)) await hub.server.hub.publish('dash:r', data);
-    const got = await waitPushes(ws, 7);
-    expect(got.map((f) => [f.offset, f.type])).toEqual([
-      [4, 'message'],
-      [5, 'message'],
-      [6, 'message'],
-      [7, 'delta'],
-      [8, 'delta'],
-      [9, 'delta'],
-      [10, 'delta'],
-    ]);
-    expect(rebuild(got)).toEqual(published.slice(3));
-    await ws.close();
   });
 
   it('sends a full message when the delta would not be shorter (a small payload changing entirely)', async () => {
@@ -306,5 +206,52 @@ describe('delta pushes', () => {
     // The first message goes in full to both; the other 59 are deltas of a few numbers each.
     expect(bytes.delta).toBeLessThan(bytes.full / 5);
     await Promise.all([withDelta.close(), without.close()]);
+  });
+});
+
+// The same on every WebSocket format (delta-compact.test.ts checks the compact items themselves).
+describe.each(['json', 'compact', 'msgpack'] as const)('delta pushes on the WebSocket (herald.%s)', (format) => {
+  it('a subscriber that joins late gets a full message first while an earlier one gets deltas', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'] });
+    const early = await WsTestClient.connect(hub.wsUrl, undefined, format);
+    await early.request({ type: 'subscribe', channel: 'dash:x', delta: true });
+    const published = states(8);
+    for (const data of published.slice(0, 4)) await hub.server.hub.publish('dash:x', data);
+    await waitPushes(early, 4);
+    const late = await WsTestClient.connect(hub.wsUrl, undefined, format);
+    await late.request({ type: 'subscribe', channel: 'dash:x', delta: true });
+    for (const data of published.slice(4)) await hub.server.hub.publish('dash:x', data);
+    const e = await waitPushes(early, 8);
+    const l = await waitPushes(late, 4);
+    expect(e.map((f) => f.type)).toEqual(['message', ...Array(7).fill('delta')]);
+    expect(l.map((f) => f.type)).toEqual(['message', 'delta', 'delta', 'delta']);
+    // The two subscribers of offset 6 have different histories but share the one delta built for it.
+    expect(l[1].delta).toBe(e[5].delta);
+    expect(rebuild(e)).toEqual(published);
+    expect(rebuild(l)).toEqual(published.slice(4));
+    await Promise.all([early.close(), late.close()]);
+  });
+
+  it('a resume gets the replay in full, then deltas', async () => {
+    hub = await startTestHub({ deltaNamespaces: ['dash'], historySize: 100 });
+    const published = states(10);
+    for (const data of published.slice(0, 6)) await hub.server.hub.publish('dash:r', data);
+    const { epoch } = await hub.server.hub.position('dash:r');
+    const ws = await WsTestClient.connect(hub.wsUrl, undefined, format);
+    await ws.request({ type: 'subscribe', channel: 'dash:r', delta: true, since: { epoch, offset: 3 } });
+    await waitPushes(ws, 3);
+    for (const data of published.slice(6)) await hub.server.hub.publish('dash:r', data);
+    const got = await waitPushes(ws, 7);
+    expect(got.map((f) => [f.offset, f.type])).toEqual([
+      [4, 'message'],
+      [5, 'message'],
+      [6, 'message'],
+      [7, 'delta'],
+      [8, 'delta'],
+      [9, 'delta'],
+      [10, 'delta'],
+    ]);
+    expect(rebuild(got)).toEqual(published.slice(3));
+    await ws.close();
   });
 });

@@ -1,89 +1,62 @@
-import { startTestHub, type TestHub } from '@herald/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { dataFrames, frameBytes, frameText, isCompressed, RawWs } from './raw-ws.js';
+import { describe, expect, it } from 'vitest';
+import { dataFrames, frameBytes, frameText, isCompressed, publishTo, rawWsScope } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
 
-/** Subscribes a raw client to `channel` and waits for the reply. */
-async function subscribe(client: RawWs, channel: string): Promise<void> {
-  const before = dataFrames(client.frames).length;
-  client.send(JSON.stringify({ id: 1, type: 'subscribe', channel }));
-  await client.until((frames) => dataFrames(frames).length > before);
-}
-
 describe('permessage-deflate with herald.compact', () => {
-  let hub: TestHub | undefined;
-  const clients: RawWs[] = [];
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy();
-    await hub?.close();
-    hub = undefined;
-  });
+  const scope = rawWsScope();
 
   it('compresses compact pushes at or above the threshold once per frame: every session gets the same bytes', async () => {
-    hub = await startTestHub();
-    const raw = await Promise.all([1, 2, 3].map(() => RawWs.connect(hub!.port, OFFER, 'herald.compact')));
-    clients.push(...raw);
+    const hub = await scope.start();
+    const raw = await Promise.all([1, 2, 3].map(() => scope.connect(hub.port, OFFER, 'herald.compact')));
     for (const client of raw) {
       expect(client.headers['sec-websocket-protocol']).toBe('herald.compact');
       expect(client.headers['sec-websocket-extensions']).toContain('permessage-deflate');
-      await subscribe(client, 'dash');
+      await client.subscribe('dash');
     }
-    await hub.server.hub.publish('dash', 'small');
-    await hub.server.hub.publish('dash', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [first, ...others] = await publishTo(hub, raw, 'dash', ['small', big]);
+    const [small, large] = first!;
     expect(isCompressed(small!)).toBe(false);
     expect(JSON.parse(frameText(small!))).toEqual([0, 1, expect.any(Number), 'small']);
     expect(isCompressed(large!)).toBe(true);
     expect(JSON.parse(frameText(large!))).toEqual([0, 2, expect.any(Number), big]);
     expect(large!.payload.length).toBeLessThan(JSON.stringify(big).length / 3);
-    for (const client of raw.slice(1)) {
-      expect(dataFrames(client.frames)[1]!.bytes.equals(small!.bytes)).toBe(true);
-      expect(dataFrames(client.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
-    }
+    for (const pushes of others) expect(pushes.map((f) => f.bytes)).toEqual([small!.bytes, large!.bytes]);
   });
 
   it('compresses herald.msgpack binary pushes at or above the threshold once per frame (RSV1 on a binary frame)', async () => {
-    hub = await startTestHub();
+    const hub = await scope.start();
     const { decode, encode } = await import('@msgpack/msgpack');
-    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER, 'herald.msgpack')));
-    clients.push(...raw);
+    const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER, 'herald.msgpack')));
     for (const client of raw) {
       expect(client.headers['sec-websocket-protocol']).toBe('herald.msgpack');
       client.send('', { binary: true, payload: Buffer.from(encode({ id: 1, type: 'subscribe', channel: 'dash' })) });
       await client.until((frames) => dataFrames(frames).length === 1);
     }
-    await hub.server.hub.publish('dash', 'small');
-    await hub.server.hub.publish('dash', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [first, other] = await publishTo(hub, raw, 'dash', ['small', big]);
+    const [small, large] = first!;
     expect(small!.first).toBe(0x82);
     expect(decode(small!.payload)).toEqual([0, 1, expect.any(Number), 'small']);
     expect(large!.first).toBe(0xc2); // FIN + RSV1 + binary
     expect(decode(frameBytes(large!))).toEqual([0, 2, expect.any(Number), big]);
     expect(large!.payload.length).toBeLessThan(frameBytes(large!).length / 3);
-    expect(dataFrames(raw[1]!.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
+    expect(other!.map((f) => f.bytes)).toEqual([small!.bytes, large!.bytes]);
   });
 
   it('sends compact delta items through the same path: a large one compressed once per frame, a small one as is', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER, 'herald.compact')));
-    clients.push(...raw);
+    const hub = await scope.start({ deltaNamespaces: ['dash'] });
+    const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER, 'herald.compact')));
     for (const client of raw) {
-      const before = dataFrames(client.frames).length;
-      client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
-      await client.until((frames) => dataFrames(frames).length > before);
+      await client.subscribe('dash:d', { delta: true });
       expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ ref: 0, delta: true });
     }
     // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every tenth row's name (a delta of several hundred bytes).
     const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i }));
     const second = rows.map((row, i) => (i === 7 ? { ...row, value: -1 } : row));
     const third = second.map((row, i) => (i % 10 === 0 ? { ...row, name: `renamed-sensor-${i}-${(i * 7919) % 1000}` } : row));
-    for (const data of [rows, second, third]) await hub.server.hub.publish('dash:d', data);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 4);
-    const [full, small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [pushes, other] = await publishTo(hub, raw, 'dash:d', [rows, second, third]);
+    const [full, small, large] = pushes!;
     expect(isCompressed(full!)).toBe(true);
     const smallItem = JSON.parse(frameText(small!));
     const largeItem = JSON.parse(frameText(large!));
@@ -92,6 +65,6 @@ describe('permessage-deflate with herald.compact', () => {
     expect(isCompressed(small!)).toBe(false);
     expect(largeItem[3].length).toBeGreaterThan(256);
     expect(isCompressed(large!)).toBe(true);
-    expect(dataFrames(raw[1]!.frames)[3]!.bytes.equals(large!.bytes)).toBe(true);
+    expect(other![2]!.bytes).toEqual(large!.bytes);
   });
 });

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { HeraldServerOptions } from '@herald/server';
+import { startTestHub, type TestHub } from '@herald/testkit';
+import { afterEach } from 'vitest';
 
 /** One frame as it came off the wire. */
 export interface RawFrame {
@@ -141,6 +144,13 @@ export class RawWs {
     this.#socket.write(Buffer.concat([maskedFrame(0x41, payload.subarray(0, half)), maskedFrame(0x80, payload.subarray(half))]));
   }
 
+  /** Subscribes to `channel` (with the command's other fields in `fields`) and waits for the reply (the next data frame). */
+  async subscribe(channel: string, fields: Record<string, unknown> = {}): Promise<void> {
+    const before = dataFrames(this.frames).length;
+    this.send(JSON.stringify({ id: 1, type: 'subscribe', channel, ...fields }));
+    await this.until((frames) => dataFrames(frames).length > before);
+  }
+
   /** The close frame's code, once one came. */
   closeCode(): number | undefined {
     const close = this.frames.find((f) => (f.first & 0x0f) === 0x8);
@@ -171,3 +181,54 @@ export const frameText = (frame: RawFrame): string => frameBytes(frame).toString
 export const isCompressed = (frame: RawFrame): boolean => (frame.first & 0x40) !== 0;
 /** Data frames (text or binary), not control frames. */
 export const dataFrames = (frames: RawFrame[]): RawFrame[] => frames.filter((f) => (f.first & 0x08) === 0);
+
+/**
+ * Publishes `messages` on `channel` in turn, waits until every client has one more data frame per
+ * message, and returns those frames, client by client (in the order of `clients`).
+ */
+export async function publishTo(
+  hub: TestHub,
+  clients: readonly RawWs[],
+  channel: string,
+  messages: readonly unknown[],
+): Promise<RawFrame[][]> {
+  const before = clients.map((client) => dataFrames(client.frames).length);
+  for (const data of messages) await hub.server.hub.publish(channel, data);
+  return Promise.all(
+    clients.map(async (client, i) => {
+      const until = before[i]! + messages.length;
+      await client.until((frames) => dataFrames(frames).length >= until);
+      return dataFrames(client.frames).slice(before[i], until);
+    }),
+  );
+}
+
+/** The hubs and raw clients of a suite's tests, each closed after the test that opened it. */
+export interface RawWsScope {
+  /** Starts a hub (`startTestHub`), closed after the test. */
+  start(options?: HeraldServerOptions): Promise<TestHub>;
+  /** Opens a raw client (`RawWs.connect`), destroyed after the test. */
+  connect(port: number, extensions?: string, protocol?: string): Promise<RawWs>;
+}
+
+/** Registers an `afterEach` in the calling suite that closes what its tests opened through the scope. */
+export function rawWsScope(): RawWsScope {
+  const hubs: TestHub[] = [];
+  const clients: RawWs[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.destroy();
+    for (const hub of hubs.splice(0)) await hub.close();
+  });
+  return {
+    async start(options) {
+      const hub = await startTestHub(options);
+      hubs.push(hub);
+      return hub;
+    },
+    async connect(port, extensions, protocol) {
+      const client = await RawWs.connect(port, extensions, protocol);
+      clients.push(client);
+      return client;
+    },
+  };
+}

@@ -1,11 +1,11 @@
-import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { WsTestClient } from '@herald/testkit';
 import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { constants, createDeflateRaw, DeflateRaw, inflateRawSync } from 'node:zlib';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { dataFrames, isCompressed, RawWs, type RawFrame } from './raw-ws.js';
+import { describe, expect, it, vi } from 'vitest';
+import { dataFrames, isCompressed, rawWsScope, type RawFrame } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -46,13 +46,6 @@ function decodeInOrder(frames: RawFrame[], windowBits = 15): string[] {
 /** 100 KB that deflates to almost nothing, or 100 KB of random text that deflates to more than the compressor's 64 KB output buffer. */
 const blob = (i: number): string => (i % 2 === 0 ? 'x'.repeat(100_000 + i) : randomBytes(75_000).toString('base64'));
 
-/** Subscribes a raw client to `channel` and waits for the reply. */
-async function subscribe(client: RawWs, channel: string): Promise<void> {
-  const before = dataFrames(client.frames).length;
-  client.send(JSON.stringify({ id: 1, type: 'subscribe', channel }));
-  await client.until((frames) => dataFrames(frames).length > before);
-}
-
 /**
  * What a compressor with context takeover of `windowBits` (the hub's level 6 and memLevel 4) makes
  * of `texts` in turn: each flushed with Z_SYNC_FLUSH, its tail dropped.
@@ -80,24 +73,17 @@ const acceptedParams = (client: WsTestClient): Record<string, unknown> =>
 const compressedBytes = (frames: RawFrame[]): number => dataFrames(frames).reduce((sum, f) => sum + f.bytes.length, 0);
 
 describe('WebSocket permessage-deflate with context takeover (compression.contextTakeover)', () => {
-  let hub: TestHub | undefined;
-  const clients: RawWs[] = [];
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy();
-    await hub?.close();
-    hub = undefined;
-  });
+  const scope = rawWsScope();
 
   it('answers without server_no_context_takeover and compresses similar messages far better than shared mode', async () => {
-    hub = await startTestHub(TAKEOVER);
-    const takeover = await RawWs.connect(hub.port, OFFER);
+    const hub = await scope.start(TAKEOVER);
+    const takeover = await scope.connect(hub.port, OFFER);
     // A client that insists on server_no_context_takeover gets the shared mode on the same hub.
-    const shared = await RawWs.connect(hub.port, `${OFFER}; server_no_context_takeover`);
-    clients.push(takeover, shared);
+    const shared = await scope.connect(hub.port, `${OFFER}; server_no_context_takeover`);
     expect(takeover.headers['sec-websocket-extensions']).toBe('permessage-deflate; client_no_context_takeover');
     expect(shared.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
-    await subscribe(takeover, 'dash');
-    await subscribe(shared, 'dash');
+    await takeover.subscribe('dash');
+    await shared.subscribe('dash');
     const sent = 50;
     for (let i = 0; i < sent; i++) await hub.server.hub.publish('dash', dashboard(i));
     for (const client of [takeover, shared]) await client.until((frames) => dataFrames(frames).length === sent + 1);
@@ -113,10 +99,9 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
   });
 
   it('keeps frames below the threshold plain and the context in order across replies, pushes and history', async () => {
-    hub = await startTestHub(TAKEOVER);
-    const client = await RawWs.connect(hub.port, OFFER);
-    clients.push(client);
-    await subscribe(client, 'mixed');
+    const hub = await scope.start(TAKEOVER);
+    const client = await scope.connect(hub.port, OFFER);
+    await client.subscribe('mixed');
     const expected: unknown[] = [];
     for (let i = 0; i < 30; i++) {
       const data = i % 3 === 0 ? `tiny-${i}` : i % 3 === 1 ? dashboard(i) : { blob: blob(i) };
@@ -134,18 +119,17 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
   });
 
   it('honours server_max_window_bits: answers it and compresses with that window', async () => {
-    hub = await startTestHub(TAKEOVER);
-    const small = await RawWs.connect(hub.port, 'permessage-deflate; server_max_window_bits=9');
-    const large = await RawWs.connect(hub.port, 'permessage-deflate; server_max_window_bits=15');
-    const tooSmall = await RawWs.connect(hub.port, 'permessage-deflate; server_max_window_bits=8, permessage-deflate');
-    clients.push(small, large, tooSmall);
+    const hub = await scope.start(TAKEOVER);
+    const small = await scope.connect(hub.port, 'permessage-deflate; server_max_window_bits=9');
+    const large = await scope.connect(hub.port, 'permessage-deflate; server_max_window_bits=15');
+    const tooSmall = await scope.connect(hub.port, 'permessage-deflate; server_max_window_bits=8, permessage-deflate');
     expect(small.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_max_window_bits=9; client_no_context_takeover');
     // The configured window (12 bits) is smaller than what the client allows: the answer says so.
     expect(large.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_max_window_bits=12; client_no_context_takeover');
     // zlib has no 256-byte raw window: that offer is declined, the next one taken.
     expect(tooSmall.headers['sec-websocket-extensions']).toBe('permessage-deflate; client_no_context_takeover');
-    await subscribe(small, 'win');
-    await subscribe(large, 'win');
+    await small.subscribe('win');
+    await large.subscribe('win');
     for (let i = 0; i < 10; i++) await hub.server.hub.publish('win', dashboard(i));
     await small.until((frames) => dataFrames(frames).length === 11);
     await large.until((frames) => dataFrames(frames).length === 11);
@@ -168,7 +152,7 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
   });
 
   it('delivers every message in order to ws clients with perMessageDeflate (mixed sizes, several windows)', async () => {
-    hub = await startTestHub({ compression: { contextTakeover: true, threshold: 64 } });
+    const hub = await scope.start({ compression: { contextTakeover: true, threshold: 64 } });
     const ws = await Promise.all([
       WsTestClient.connect(hub.wsUrl, { perMessageDeflate: { threshold: 0 } }),
       WsTestClient.connect(hub.wsUrl, { perMessageDeflate: { serverMaxWindowBits: 10 } }),
@@ -205,10 +189,9 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
       destroy: (id) => live.delete(id),
     }).enable();
     try {
-      hub = await startTestHub(TAKEOVER);
-      const raw = await Promise.all(Array.from({ length: 20 }, () => RawWs.connect(hub!.port, OFFER)));
-      clients.push(...raw);
-      for (const client of raw) await subscribe(client, 'mem');
+      const hub = await scope.start(TAKEOVER);
+      const raw = await Promise.all(Array.from({ length: 20 }, () => scope.connect(hub.port, OFFER)));
+      for (const client of raw) await client.subscribe('mem');
       await hub.server.hub.publish('mem', 'small');
       for (const client of raw) await client.until((frames) => dataFrames(frames).length === 2);
       // Nothing compressed yet: no session holds a compressor.
@@ -237,9 +220,8 @@ describe('WebSocket permessage-deflate with context takeover (compression.contex
   });
 
   it('stays in shared mode by default', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, 'permessage-deflate; server_max_window_bits=12');
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, 'permessage-deflate; server_max_window_bits=12');
     // Declined as before: the shared compressor uses a 15-bit window.
     expect(client.headers['sec-websocket-extensions']).toBeUndefined();
   });

@@ -1,50 +1,31 @@
 import { JwtAuthenticator, Permissions } from '@herald/server';
-import { startTestHub, WsTestClient, type TestHub } from '@herald/testkit';
+import { startTestHub, WsTestClient } from '@herald/testkit';
 import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { dataFrames, frameText, isCompressed, RawWs } from './raw-ws.js';
+import { describe, expect, it } from 'vitest';
+import { dataFrames, frameText, isCompressed, publishTo, rawWsScope, type RawFrame } from './raw-ws.js';
 
 const OFFER = 'permessage-deflate; client_max_window_bits';
 const big = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `sensor-${i}`, value: i * 1.5, status: 'ok' })) };
 
-/** Subscribes a raw client to `channel` and waits for the reply. */
-async function subscribe(client: RawWs, channel: string): Promise<void> {
-  const before = dataFrames(client.frames).length;
-  client.send(JSON.stringify({ id: 1, type: 'subscribe', channel }));
-  await client.until((frames) => dataFrames(frames).length > before);
-}
-
 describe('WebSocket permessage-deflate', () => {
-  let hub: TestHub | undefined;
-  const clients: RawWs[] = [];
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy();
-    await hub?.close();
-    hub = undefined;
-  });
+  const scope = rawWsScope();
 
   it('negotiates the offer and compresses messages at or above the threshold, once for every subscriber', async () => {
-    hub = await startTestHub();
-    const raw = await Promise.all([1, 2, 3].map(() => RawWs.connect(hub!.port, OFFER)));
-    clients.push(...raw);
+    const hub = await scope.start();
+    const raw = await Promise.all([1, 2, 3].map(() => scope.connect(hub.port, OFFER)));
     for (const client of raw) {
       expect(client.headers['sec-websocket-extensions']).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
-      await subscribe(client, 'dash');
+      await client.subscribe('dash');
     }
-    await hub.server.hub.publish('dash', 'small');
-    await hub.server.hub.publish('dash', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [small, large] = dataFrames(raw[0]!.frames).slice(1);
+    const [first, ...others] = await publishTo(hub, raw, 'dash', ['small', big]);
+    const [small, large] = first!;
     expect(isCompressed(small!)).toBe(false);
     expect(JSON.parse(frameText(small!))).toMatchObject({ type: 'message', offset: 1, data: 'small' });
     expect(isCompressed(large!)).toBe(true);
     expect(JSON.parse(frameText(large!))).toMatchObject({ type: 'message', offset: 2, data: big });
     expect(large!.payload.length).toBeLessThan(JSON.stringify(big).length / 3);
     // The same bytes on every socket: compressed once per message (no context takeover), not per session.
-    for (const client of raw.slice(1)) {
-      expect(dataFrames(client.frames)[1]!.bytes.equals(small!.bytes)).toBe(true);
-      expect(dataFrames(client.frames)[2]!.bytes.equals(large!.bytes)).toBe(true);
-    }
+    for (const pushes of others) expect(pushes.map((f) => f.bytes)).toEqual([small!.bytes, large!.bytes]);
   });
 
   it('compresses a JSON delta push at or above the threshold once per frame, and leaves a small one plain', async () => {
@@ -77,16 +58,15 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('sends a client that does not offer deflate the same bytes as without compression', async () => {
-    hub = await startTestHub();
-    const plain = await RawWs.connect(hub.port);
+    const hub = await scope.start();
+    const plain = await scope.connect(hub.port);
     const off = await startTestHub({ compression: false });
-    const reference = await RawWs.connect(off.port, OFFER);
-    clients.push(plain, reference);
+    const reference = await scope.connect(off.port, OFFER);
     try {
       expect(plain.headers['sec-websocket-extensions']).toBeUndefined();
       expect(reference.headers['sec-websocket-extensions']).toBeUndefined();
-      await subscribe(plain, 'dash');
-      await subscribe(reference, 'dash');
+      await plain.subscribe('dash');
+      await reference.subscribe('dash');
       await hub.server.hub.publish('dash', big);
       await off.server.hub.publish('dash', big);
       await plain.until((frames) => dataFrames(frames).length === 2);
@@ -105,9 +85,8 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('compresses a large reply (history) and leaves a small one plain', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, OFFER);
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, OFFER);
     for (let i = 0; i < 5; i++) await hub.server.hub.publish('hist', big);
     client.send(JSON.stringify({ id: 7, type: 'history', channel: 'hist' }));
     client.send(JSON.stringify({ id: 8, type: 'ping' }));
@@ -120,9 +99,8 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('runs commands the client compressed', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, OFFER);
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, OFFER);
     client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'in' }), { compress: true });
     await client.until((frames) => dataFrames(frames).length === 1);
     client.send(JSON.stringify({ id: 2, type: 'publish', channel: 'in', data: big }), { compress: true });
@@ -133,16 +111,15 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('runs a compressed command sent in fragments', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, OFFER);
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, OFFER);
     client.sendFragmented(JSON.stringify({ id: 3, type: 'ping' }));
     await client.until((frames) => dataFrames(frames).length === 1);
     expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toEqual({ type: 'reply', id: 3 });
   });
 
   it('closes with 1009 once a compressed fragmented message that inflates past maxMessageBytes ends', async () => {
-    hub = await startTestHub({ maxMessageBytes: 4096 });
+    const hub = await scope.start({ maxMessageBytes: 4096 });
     const client = await WsTestClient.connect(hub.wsUrl, { perMessageDeflate: { threshold: 0 } });
     for (let i = 0; i < 3; i++) client.socket.send('x'.repeat(2000), { fin: false });
     client.socket.send('x', { fin: true });
@@ -150,30 +127,27 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('closes with 1007 on compressed bytes that do not inflate, and keeps serving others', async () => {
-    hub = await startTestHub();
-    const bad = await RawWs.connect(hub.port, OFFER);
-    const good = await RawWs.connect(hub.port, OFFER);
-    clients.push(bad, good);
+    const hub = await scope.start();
+    const bad = await scope.connect(hub.port, OFFER);
+    const good = await scope.connect(hub.port, OFFER);
     bad.send('', { payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x13, 0x37]), compress: true });
     await bad.until(() => bad.closed || bad.closeCode() !== undefined);
     expect(bad.closeCode()).toBe(1007);
-    await subscribe(good, 'still');
+    await good.subscribe('still');
     expect(JSON.parse(frameText(dataFrames(good.frames)[0]!))).toMatchObject({ type: 'reply', channel: 'still' });
   });
 
   it('closes with 1009 on a compressed command that inflates past maxMessageBytes (a zip bomb)', async () => {
-    hub = await startTestHub({ maxMessageBytes: 4096 });
-    const client = await RawWs.connect(hub.port, OFFER);
-    clients.push(client);
+    const hub = await scope.start({ maxMessageBytes: 4096 });
+    const client = await scope.connect(hub.port, OFFER);
     client.send(JSON.stringify({ id: 1, type: 'publish', channel: 'x', data: 'a'.repeat(1_000_000) }), { compress: true });
     await client.until(() => client.closed || client.closeCode() !== undefined);
     expect(client.closeCode()).toBe(1009);
   });
 
   it('closes with 1002 on a compressed frame from a client that did not negotiate deflate', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port);
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port);
     client.send(JSON.stringify({ id: 1, type: 'ping' }), { compress: true });
     await client.until(() => client.closed || client.closeCode() !== undefined);
     expect(client.closeCode()).toBe(1002);
@@ -184,23 +158,21 @@ describe('WebSocket permessage-deflate', () => {
     ['a malformed offer', 'permessage-deflate; client_max_window_bits=99'],
     ['an unknown parameter', 'permessage-deflate; foo=1'],
   ])('declines %s and connects without compression', async (_name, offer) => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(hub.port, offer);
-    clients.push(client);
+    const hub = await scope.start();
+    const client = await scope.connect(hub.port, offer);
     expect(client.headers['sec-websocket-extensions']).toBeUndefined();
-    await subscribe(client, 'plain');
+    await client.subscribe('plain');
     await hub.server.hub.publish('plain', big);
     await client.until((frames) => dataFrames(frames).length === 2);
     expect(isCompressed(dataFrames(client.frames)[1]!)).toBe(false);
   });
 
   it('takes the first acceptable of several offers', async () => {
-    hub = await startTestHub();
-    const client = await RawWs.connect(
+    const hub = await scope.start();
+    const client = await scope.connect(
       hub.port,
       'permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits=12',
     );
-    clients.push(client);
     expect(client.headers['sec-websocket-extensions']).toBe(
       'permessage-deflate; client_max_window_bits=12; server_no_context_takeover; client_no_context_takeover',
     );
@@ -208,7 +180,7 @@ describe('WebSocket permessage-deflate', () => {
 
   it('compresses the signed pushes of a subscriber without history once, with their signed cursor', async () => {
     const secret = 'deflate-test-jwt-secret-0123456789abcdef';
-    hub = await startTestHub({
+    const hub = await scope.start({
       security: {
         authenticator: new JwtAuthenticator({ secret }),
         apiKeys: ['deflate-test-api-key-0123456789'],
@@ -219,23 +191,20 @@ describe('WebSocket permessage-deflate', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode(secret));
-    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER)));
-    clients.push(...raw);
+    const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER)));
     for (const client of raw) {
       client.send(JSON.stringify({ id: 0, type: 'auth', token }));
       await client.until((frames) => dataFrames(frames).length === 1);
-      await subscribe(client, 'room:1');
+      await client.subscribe('room:1');
     }
-    await hub.server.hub.publish('room:1', big);
-    for (const client of raw) await client.until((frames) => dataFrames(frames).length === 3);
-    const [a, b] = raw.map((client) => dataFrames(client.frames)[2]!);
+    const [[a], [b]] = (await publishTo(hub, raw, 'room:1', [big])) as [RawFrame[], RawFrame[]];
     expect(isCompressed(a!)).toBe(true);
-    expect(a!.bytes.equals(b!.bytes)).toBe(true);
+    expect(a!.bytes).toEqual(b!.bytes);
     expect(JSON.parse(frameText(a!))).toMatchObject({ type: 'message', offset: 1, data: big, cursor: expect.any(String) });
   });
 
   it('delivers the right data to a ws client with perMessageDeflate', async () => {
-    hub = await startTestHub();
+    const hub = await scope.start();
     const client = await WsTestClient.connect(hub.wsUrl, { perMessageDeflate: { threshold: 0 } });
     expect(client.socket.extensions).toContain('permessage-deflate');
     await client.request({ type: 'subscribe', channel: 'node' });
