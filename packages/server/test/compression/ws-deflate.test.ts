@@ -29,13 +29,10 @@ describe('WebSocket permessage-deflate', () => {
   });
 
   it('compresses a JSON delta push at or above the threshold once per frame, and leaves a small one plain', async () => {
-    hub = await startTestHub({ deltaNamespaces: ['dash'] });
-    const raw = await Promise.all([1, 2].map(() => RawWs.connect(hub!.port, OFFER)));
-    clients.push(...raw);
+    const hub = await scope.start({ deltaNamespaces: ['dash'] });
+    const raw = await Promise.all([1, 2].map(() => scope.connect(hub.port, OFFER)));
     for (const client of raw) {
-      const before = dataFrames(client.frames).length;
-      client.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'dash:d', delta: true }));
-      await client.until((frames) => dataFrames(frames).length > before);
+      await client.subscribe('dash:d', { delta: true });
       expect(JSON.parse(frameText(dataFrames(client.frames)[0]!))).toMatchObject({ type: 'reply', delta: true });
     }
     // 300 rows (under the 16,384-unit delta cap): one value changed (a small delta), then every
