@@ -65,6 +65,9 @@ export class WebSocketTransport implements Transport {
       socket.onopen = () => {
         opened = true;
         clearTimeout(timer);
+        // The channels the hub accepted: a refused one is not in the set open() resolves with
+        // (the client has already handled its refusal, and must not report it subscribed).
+        const accepted = new Set<string>();
         const subscribe = async ([channel, since]: [string, CursorEntry | undefined]): Promise<void> => {
           let position: CursorEntry | undefined;
           try {
@@ -74,15 +77,15 @@ export class WebSocketTransport implements Transport {
             if (error instanceof HeraldClientError && typeof error.code === 'number') return this.#link.refused(channel, error);
             throw error;
           }
+          accepted.add(channel);
           // A subscription from now starts here: a loss before its first message resumes from this.
           if (position !== undefined) this.#link.start(channel, position);
         };
         this.#link
           .pinned()
           .then(async () => {
-            const channels = [...this.#link.channels()];
-            await Promise.all(channels.map(subscribe));
-            resolve(new Set(channels.map(([channel]) => channel)));
+            await Promise.all([...this.#link.channels()].map(subscribe));
+            resolve(accepted);
           })
           .catch(reject);
       };
