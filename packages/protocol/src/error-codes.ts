@@ -93,6 +93,11 @@ export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 export interface WireError {
   readonly code: number;
   readonly message: string;
+  /**
+   * The channel the request was refused for (`2000`/`2001` on one channel of a poll that names
+   * several): the others may be asked for again without it. Absent on any other error.
+   */
+  readonly channel?: string;
 }
 
 /** Whether a close code asks the client to get a new token before it reconnects. */

@@ -17,12 +17,28 @@ export async function request<T>(link: Link, path: string, init: RequestInit = {
     if ((error as Error).name === 'AbortError') throw error;
     throw new HeraldClientError('network', `cannot reach the hub: ${(error as Error).message}`);
   }
-  const body = (await res.json().catch(() => undefined)) as { error?: { code: number; message: string } } | undefined;
+  const body = (await res.json().catch(() => undefined)) as { error?: { code: number; message: string; channel?: unknown } } | undefined;
   if (init.signal?.aborted === true) throw init.signal.reason;
   if (!res.ok || body === undefined) {
-    throw new HeraldClientError(body?.error?.code ?? ErrorCode.Internal, body?.error?.message ?? `HTTP ${res.status}`);
+    const channel = body?.error?.channel;
+    throw new HeraldClientError(
+      body?.error?.code ?? ErrorCode.Internal,
+      body?.error?.message ?? `HTTP ${res.status}`,
+      typeof channel === 'string' ? channel : undefined,
+    );
   }
   return body as T;
+}
+
+/**
+ * The channel a request over several channels was refused for (`2000`/`2001` naming one of
+ * `asked`): the request can be made again without it. `undefined` for any other failure.
+ */
+export function refusedChannel(error: unknown, asked: Iterable<string>): string | undefined {
+  if (!(error instanceof HeraldClientError) || (error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden))
+    return undefined;
+  const channel = error.channel;
+  return channel !== undefined && [...asked].includes(channel) ? channel : undefined;
 }
 
 /**

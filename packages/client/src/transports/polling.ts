@@ -10,7 +10,7 @@ import {
   type Gap,
   type PresenceMember,
 } from '@herald/protocol';
-import { HttpOperations, query, request } from './http.js';
+import { HttpOperations, query, refusedChannel, request } from './http.js';
 import type { Link, Transport } from './transport.js';
 
 /** A join, leave or resync marker in a poll's answer (see `session` and `joinLeave`). */
@@ -40,6 +40,8 @@ export class PollingTransport extends HttpOperations implements Transport {
   #asking = false;
   /** The hub answered a poll asking for a session without one (presence off, or its sessions full): it holds such polls. */
   #sessionless = false;
+  /** Channels the hub refused on this connection, left out of its requests until subscribed again. */
+  readonly #dropped = new Set<string>();
 
   constructor(link: Link) {
     super(link, encodePosition);
@@ -48,26 +50,37 @@ export class PollingTransport extends HttpOperations implements Transport {
 
   async open(): Promise<ReadonlySet<string>> {
     await this.#link.pinned();
-    const channels = this.#link.channels();
-    if (channels.size === 0) {
-      // Nothing to receive yet (a client that only publishes or reads): a reachability check.
-      await request<unknown>(this.#link, '/healthz');
+    const opened = new Set(this.#link.channels().keys());
+    for (;;) {
+      const channels = this.#channels();
+      if (channels.size === 0) {
+        // Nothing to receive (a client that only publishes or reads, or every channel refused): a reachability check.
+        await request<unknown>(this.#link, '/healthz');
+        void this.#loop();
+        return opened;
+      }
+      const fresh = [...channels].filter(([, position]) => position === undefined).map(([channel]) => channel);
+      const asked = fresh.length > 0 ? fresh : [...channels.keys()];
+      let answer: PollAnswer;
+      try {
+        // Reachability check, and the current end of the log for channels that start from now.
+        answer = await request<PollAnswer>(this.#link, `/api/messages${query(asked, { since: 'now' })}`);
+      } catch (error) {
+        // One channel refused: its subscriptions fail, the others are asked for again without it.
+        if (!this.#drop(error, asked)) throw error;
+        continue;
+      }
+      const parsed = parseCursor(answer.cursor);
+      if (parsed.ok && fresh.length > 0) for (const channel of fresh) this.#start(channel, parsed.value.get(channel));
       void this.#loop();
-      return new Set();
+      // The refused ones too: they are the client's to end (as the transport reported), not to subscribe again.
+      return opened;
     }
-    const fresh = [...channels].filter(([, position]) => position === undefined).map(([channel]) => channel);
-    // Reachability check, and the current end of the log for channels that start from now.
-    const answer = await request<PollAnswer>(
-      this.#link,
-      `/api/messages${query(fresh.length > 0 ? fresh : channels.keys(), { since: 'now' })}`,
-    );
-    const parsed = parseCursor(answer.cursor);
-    if (parsed.ok && fresh.length > 0) for (const channel of fresh) this.#start(channel, parsed.value.get(channel));
-    void this.#loop();
-    return new Set(channels.keys());
   }
 
   async subscribe(channel: string, since: CursorEntry | undefined): Promise<CursorEntry | undefined> {
+    // Asked for again by a new subscription: the hub decides afresh.
+    this.#dropped.delete(channel);
     let position = since;
     if (position === undefined) {
       const answer = await request<PollAnswer>(this.#link, `/api/messages${query([channel], { since: 'now' })}`);
@@ -110,6 +123,28 @@ export class PollingTransport extends HttpOperations implements Transport {
     for (const change of changes) if (!sent.has(change)) emit(change);
   }
 
+  /** The link's channels but those the hub refused on this connection. */
+  #channels(): Map<string, CursorEntry | undefined> {
+    const channels = this.#link.channels();
+    for (const channel of this.#dropped) {
+      // Gone from the client (it ended the refused subscriptions): nothing left to leave out.
+      if (!channels.delete(channel)) this.#dropped.delete(channel);
+    }
+    return channels;
+  }
+
+  /**
+   * When `error` refuses one of the `asked` channels (the hub names it, see
+   * {@link refusedChannel}): reports it, leaves it out of the next requests and returns true.
+   */
+  #drop(error: unknown, asked: Iterable<string>): boolean {
+    const channel = refusedChannel(error, asked);
+    if (channel === undefined || this.#dropped.has(channel)) return false;
+    this.#dropped.add(channel);
+    this.#link.refused(channel, error);
+    return true;
+  }
+
   #start(channel: string, position: CursorEntry | undefined): void {
     if (position !== undefined) this.#link.start(channel, position);
   }
@@ -126,7 +161,7 @@ export class PollingTransport extends HttpOperations implements Transport {
 
   async #loop(): Promise<void> {
     while (!this.#closed) {
-      const channels = this.#link.channels();
+      const channels = this.#channels();
       if (channels.size === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
@@ -166,6 +201,8 @@ export class PollingTransport extends HttpOperations implements Transport {
       } catch (error) {
         this.#asking = false;
         if (abort.signal.aborted) continue;
+        // One channel refused (its rights changed, or it resumes from a position it may not): the others poll on.
+        if (this.#drop(error, channels.keys())) continue;
         // An expired token is a 4100 (refresh, then reconnect); a refused one a 4501 (stop); a
         // session ended by the backend (POST /api/disconnect) a 4502 (stop), as on SSE.
         const code = (error as { code?: unknown }).code;

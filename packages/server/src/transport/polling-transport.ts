@@ -14,6 +14,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Security } from '../auth/security.js';
 import type { Clock } from '../clock.js';
 import { toWireError } from '../errors.js';
+import { channelRefusal } from './channel-refusal.js';
 import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
@@ -138,7 +139,7 @@ export class PollingTransport implements Transport {
    * given, resumes only from a position the hub signed, and gets signed positions back. A poll's
    * channels a subscribe hook decides are asked of the app (at once, under the request's id `client`,
    * else a fresh one: polling keeps no session) on every poll, once the hub's own checks passed, unless an allow is cached
-   * (`cacheTtl`); the first refused channel fails the poll.
+   * (`cacheTtl`); the first refused channel fails the poll, and the error names it (`channel`).
    */
   async handle(
     req: IncomingMessage,
@@ -163,21 +164,36 @@ export class PollingTransport implements Transport {
     const joinLeave = token === null ? NO_CHANNELS : joinLeaveOf(params.get('joinLeave'), channels);
     let poller: Poller | undefined;
     let infos: Map<string, unknown> | undefined;
+    let refusal: WireError | undefined;
     try {
       for (const channel of channels) {
-        if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
-        else security.permissions.check(identity, op, channel);
-        // Joins and leaves name the channel's members: the same right as reading its presence.
-        if (joinLeave.has(channel)) security.permissions.check(identity, 'presence', channel);
-        if (security.signsFor(identity, channel)) restricted.add(channel);
-        const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
-        if (from !== undefined) asked.set(channel, from);
+        try {
+          if (op === 'subscribe') checkUnlessHooked(security, identity, op, channel);
+          else security.permissions.check(identity, op, channel);
+          // Joins and leaves name the channel's members: the same right as reading its presence.
+          if (joinLeave.has(channel)) security.permissions.check(identity, 'presence', channel);
+          if (security.signsFor(identity, channel)) restricted.add(channel);
+          const from = security.resumeFrom(identity, channel, query.value.since?.get(channel));
+          if (from !== undefined) asked.set(channel, from);
+        } catch (error) {
+          // The poll is refused whole (a raw poller never misses a channel silently), naming the channel.
+          refusal = channelRefusal(error, channel);
+          break;
+        }
       }
-      if (token !== null && presence !== undefined) poller = presence.session(token, identity.user, req.socket.remoteAddress);
-      if (op === 'subscribe') infos = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
+      if (refusal === undefined && token !== null && presence !== undefined)
+        poller = presence.session(token, identity.user, req.socket.remoteAddress);
+      if (refusal === undefined && op === 'subscribe') {
+        const hooks = await this.#askHooks(identity, channels, poller?.session.client ?? client ?? nextSessionId());
+        if (hooks instanceof Map) infos = hooks;
+        else refusal = hooks?.refused;
+      }
     } catch (error) {
+      refusal = toWireError(error);
+    }
+    if (refusal !== undefined) {
       if (poller !== undefined) presence?.release(poller.session);
-      return sendError(res, toWireError(error), headers);
+      return sendError(res, refusal, headers);
     }
     // A bad parameter fails the poll before its session is a member.
     const refuse = (error: WireError): void => {
@@ -287,9 +303,14 @@ export class PollingTransport implements Transport {
 
   /**
    * Asks the subscribe hook about every channel it decides, {@link HOOK_CALLS_PER_REQUEST} at a
-   * time; after a refusal or failure no other channel is asked. Throws the first channel's refusal.
+   * time; after a refusal or failure no other channel is asked. Resolves with the infos, or the
+   * first channel's refusal (naming the channel when the app refused it, see {@link channelRefusal}).
    */
-  async #askHooks(identity: Identity, channels: readonly string[], client: string): Promise<Map<string, unknown> | undefined> {
+  async #askHooks(
+    identity: Identity,
+    channels: readonly string[],
+    client: string,
+  ): Promise<Map<string, unknown> | { refused: WireError } | undefined> {
     const security = this.#security;
     const hooked = channels.filter((channel) => hookDecides(security, identity, 'subscribe', channel));
     if (hooked.length === 0) return undefined;
@@ -300,13 +321,13 @@ export class PollingTransport implements Transport {
       (channel) =>
         subscribeInfo(security, identity, context, channel).then(
           (info) => ({ refused: false as const, channel, info }),
-          (error: unknown) => ({ refused: true as const, error }),
+          (error: unknown) => ({ refused: true as const, error: channelRefusal(error, channel) }),
         ),
       (result) => result.refused,
     );
     const infos = new Map<string, unknown>();
     for (const result of results) {
-      if (result?.refused === true) throw result.error;
+      if (result?.refused === true) return { refused: result.error };
       if (result !== undefined && result.info !== undefined) infos.set(result.channel, result.info);
     }
     return infos;

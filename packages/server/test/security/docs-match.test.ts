@@ -134,7 +134,7 @@ describe('requireAuth (production without allowAnonymous)', () => {
       const inbox = await httpRequest(`${open.url}/api/history?channel=inbox:alice`);
       expect([inbox.status, inbox.json]).toEqual([
         401,
-        { error: { code: ErrorCode.Unauthorized, message: 'history on inbox:alice needs a token' } },
+        { error: { code: ErrorCode.Unauthorized, message: 'history on inbox:alice needs a token', channel: 'inbox:alice' } },
       ]);
     } finally {
       await open.close();

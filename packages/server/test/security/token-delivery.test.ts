@@ -74,7 +74,9 @@ describe('the Authorization header', () => {
     expect((await httpRequest(`${hub.url}/api/messages?channel=members:room`, { headers: bearer(alice) })).status).toBe(200);
     const anonymousPoll = await httpRequest(`${hub.url}/api/messages?channel=members:room`);
     expect(anonymousPoll.status).toBe(401);
-    expect(anonymousPoll.json).toEqual({ error: { code: ErrorCode.Unauthorized, message: 'subscribe on members:room needs a token' } });
+    expect(anonymousPoll.json).toEqual({
+      error: { code: ErrorCode.Unauthorized, message: 'subscribe on members:room needs a token', channel: 'members:room' },
+    });
 
     expect((await publishWith(hub.url, 'members:room', 1, bearer(alice))).json).toMatchObject({ channel: 'members:room', offset: 1 });
     expect((await publishWith(hub.url, 'members:room', 2)).json).toEqual({
