@@ -7,6 +7,7 @@ import { eventually } from './eventually.js';
 import { startHeraldNode, type HeraldNode } from './herald-node.js';
 import { poll } from './test-hub.js';
 import { uniqueChannel } from './unique-channel.js';
+import { startWebhookApp } from './webhook-app.js';
 import { WsTestClient } from './ws-client.js';
 
 /** Options of {@link checkPollPresenceAcrossNodes}. */
@@ -19,14 +20,17 @@ export interface PollPresenceClusterOptions {
 
 /**
  * One polling session whose polls alternate between two of three hub processes (the built CLI on
- * `engine`, in the production profile with one API key, so one cursor key, `pollPresenceGrace` 1 s) is one presence member of the
- * cluster: listed once by `GET /api/presence` on every node while it polls (then, past A's grace
- * period, while it polls B only), one `join` and, once it stops, one `leave` seen by a WebSocket subscriber on the third node, none in between. Uses
- * `expect`; stops the nodes it started.
+ * `engine`, production profile with one API key, so one cursor key; `pollPresenceGrace` 1 s), then
+ * stay on the second past the first's grace period, is one presence member of the cluster: listed
+ * once by `GET /api/presence` on every node while it polls; one `join` and, once it stops, one
+ * `leave` seen by a WebSocket subscriber on the third node, none in between; one `presence_join`
+ * and one `presence_leave` webhook event. Uses `expect`; stops the nodes it started.
  */
 export async function checkPollPresenceAcrossNodes(options: PollPresenceClusterOptions): Promise<void> {
   // The production profile (its API key, shared, is the cursor key that signs session tokens), open
-  // to anonymous clients on the namespace `pc`.
+  // to anonymous clients on the namespace `pc`, with presence webhook events sent at once.
+  const webhookSecret = randomBytes(16).toString('hex');
+  const webhooks = await startWebhookApp(webhookSecret);
   const dir = mkdtempSync(join(tmpdir(), 'herald-poll-cluster-'));
   const config = join(dir, 'herald.json');
   const open = { subscribe: 'anonymous', publish: 'none', history: 'anonymous', presence: 'anonymous' };
@@ -38,6 +42,7 @@ export async function checkPollPresenceAcrossNodes(options: PollPresenceClusterO
       allowAnonymous: true,
       namespaces: { pc: open },
       pollPresenceGrace: 1,
+      webhooks: { url: webhooks.url, secrets: [webhookSecret], events: ['presence_join', 'presence_leave'], presenceDebounce: 0 },
     }),
   );
   const nodes: HeraldNode[] = [];
@@ -60,6 +65,13 @@ export async function checkPollPresenceAcrossNodes(options: PollPresenceClusterO
     const first = await poll(a.url, `channel=${channel}&since=now&session=new`);
     const token = first.body.session as string;
     const client = token.split('.')[0]!;
+    const posted = (type: string): unknown[] =>
+      webhooks.deliveries.items
+        .flatMap((d) => d.events)
+        .filter(
+          (e) =>
+            (e.type === 'presence_join' || e.type === 'presence_leave') && e.type === type && e.channel === channel && e.client === client,
+        );
     const events = (type: string): unknown[] =>
       watcher!.frames.items.filter((f: { type: string; member?: { client: string } }) => f.type === type && f.member?.client === client);
 
@@ -82,18 +94,24 @@ export async function checkPollPresenceAcrossNodes(options: PollPresenceClusterO
     await eventually(() => events('join').length > 0, 'the join on the third node');
     expect(events('join')).toHaveLength(1);
     expect(events('leave')).toEqual([]);
+    await eventually(() => posted('presence_join').length > 0, 'the presence_join webhook event');
+    expect(posted('presence_leave')).toEqual([]);
 
     // It stops: one leave, once the grace period after its last poll (on B) is over.
     await eventually(() => events('leave').length > 0, 'the leave on the third node');
+    await eventually(() => posted('presence_leave').length > 0, 'the presence_leave webhook event');
     for (const node of nodes) expect(await listed(node)).toEqual([]);
     // No second leave comes afterwards (from A or B).
     const settled = performance.now() + 1500;
     await eventually(() => performance.now() > settled, 'a grace period and a sweep', { intervalMs: 100 });
     expect(events('leave')).toHaveLength(1);
     expect(events('join')).toHaveLength(1);
+    expect(posted('presence_leave')).toHaveLength(1);
+    expect(posted('presence_join')).toHaveLength(1);
   } finally {
     await watcher?.close();
     await Promise.allSettled(nodes.map((node) => node.stop(3000)));
+    await webhooks.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
