@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PresenceMember } from '@herald/protocol';
 import {
   systemClock,
@@ -60,6 +61,10 @@ export class NatsPresenceStore implements PresenceStore {
   readonly #mine = new Map<string, Map<string, PresenceMember>>();
   /** Of those, the counted ones (per channel): re-stamped in the counts too. */
   readonly #counted = new Map<string, Set<string>>();
+  /** The members this node holds (see {@link hold}), per channel: their holds are re-stamped with the members. */
+  readonly #held = new Map<string, Set<string>>();
+  /** This store's id among the holders of a member, unique per process. */
+  readonly #node = randomUUID();
   readonly #refresh: NodeJS.Timeout;
   #onExpired: ((channel: string, expiry: PresenceExpiry) => void) | undefined;
   #connected = true;
@@ -160,6 +165,8 @@ export class NatsPresenceStore implements PresenceStore {
   async channels(prefix: string): Promise<string[]> {
     const found = new Set<string>();
     for await (const key of await this.#kv.keys()) {
+      // A hold (`<channel>.<client>.<node>`, see hold()): its member's key, if any, names the channel.
+      if (key.indexOf('.') !== key.lastIndexOf('.')) continue;
       const channel = fromKeyPart(key.slice(0, key.indexOf('.')));
       if (channel.startsWith(prefix)) found.add(channel);
       if (found.size >= LIST_MAX) break;
@@ -167,8 +174,69 @@ export class NatsPresenceStore implements PresenceStore {
     return [...found];
   }
 
+  /**
+   * Holds `client`'s membership of `channel` for this node: a key `<channel>.<client>.<node>` holding
+   * the hold's expiry (re-stamped with this node's members, so a dead node's hold ends within
+   * `memberTtl`). Resolves whether no other node held it. Not atomic across nodes: two nodes
+   * holding a new member at the same moment may both be first (two joins), never neither.
+   */
+  async hold(channel: string, client: string): Promise<boolean> {
+    // Others counted before this hold is written: a race errs towards a second join, not none.
+    const others = await this.#otherHolders(channel, client);
+    await this.#kv.put(this.#holdKey(channel, client), String(this.#clock.now() + this.#ttl));
+    let clients = this.#held.get(channel);
+    if (clients === undefined) {
+      clients = new Set();
+      this.#held.set(channel, clients);
+    }
+    clients.add(client);
+    return others === 0;
+  }
+
+  /**
+   * Ends this node's hold (see {@link hold}); resolves whether no other node holds the member (two
+   * nodes letting go at the same moment may both be last, never neither). When one does, this node
+   * stops re-stamping the member (and its count), which stay for that node.
+   */
+  async release(channel: string, client: string): Promise<boolean> {
+    const clients = this.#held.get(channel);
+    if (clients?.delete(client) === true && clients.size === 0) this.#held.delete(channel);
+    // Deleted before the others are counted: a race errs towards a second leave, not none.
+    await this.#kv.delete(this.#holdKey(channel, client));
+    if ((await this.#otherHolders(channel, client)) === 0) return true;
+    const members = this.#mine.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    const counted = this.#counted.get(channel);
+    if (counted?.delete(client) === true && counted.size === 0) this.#counted.delete(channel);
+    return false;
+  }
+
+  #holdKey(channel: string, client: string): string {
+    return `${keyPart(channel)}.${keyPart(client)}.${this.#node}`;
+  }
+
+  /** The other nodes' live holds of the member; expired ones (of dead nodes) are deleted. */
+  async #otherHolders(channel: string, client: string): Promise<number> {
+    const mine = this.#holdKey(channel, client);
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys(`${keyPart(channel)}.${keyPart(client)}.*`)) if (key !== mine) keys.push(key);
+    const now = this.#clock.now();
+    let live = 0;
+    for (const key of keys) {
+      const entry = await this.#kv.get(key);
+      if (entry === null || entry.operation !== 'PUT') continue;
+      if (Number(entry.string()) > now) live++;
+      else await this.#kv.delete(key, { previousSeq: entry.revision }).catch(() => undefined);
+    }
+    return live;
+  }
+
   async #restamp(): Promise<void> {
     if (this.#closed) return;
+    const expires = String(this.#clock.now() + this.#ttl);
+    for (const [channel, clients] of this.#held) {
+      for (const client of clients) await this.#kv.put(this.#holdKey(channel, client), expires).catch(() => undefined);
+    }
     for (const [channel, members] of this.#mine) {
       for (const member of members.values()) await this.#put(channel, member).catch(() => undefined);
     }
@@ -214,6 +282,13 @@ export class NatsPresenceStore implements PresenceStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#refresh);
+    // Holds not released yet (the hub's close lets its members go first): another node's release must not wait for them.
+    await Promise.all(
+      [...this.#held].flatMap(([channel, clients]) =>
+        [...clients].map((client) => this.#kv.delete(this.#holdKey(channel, client)).catch(() => undefined)),
+      ),
+    );
+    this.#held.clear();
     // Counted members stay until they expire: the sweep that drops them reports their leave.
     await Promise.all(
       [...this.#mine].flatMap(([channel, members]) =>

@@ -69,6 +69,11 @@ export class Keys {
     return `${this.prefix}{${channel}}:alive`;
   }
 
+  /** Sorted set node id → expiry (ms) of its hold: the nodes holding the member `client` (see `RedisPresenceStore.hold`). */
+  holders(channel: string, client: string): string {
+    return `${this.prefix}{${channel}}:held:${client}`;
+  }
+
   /** Hash client → user key of the channel's counted members (webhook presence events). */
   owners(channel: string): string {
     return `${this.prefix}{${channel}}:owners`;

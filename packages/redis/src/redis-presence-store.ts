@@ -19,7 +19,9 @@ import {
   PRESENCE_CLAIM_MARKER,
   PRESENCE_COUNT_ADD,
   PRESENCE_COUNT_REMOVE,
+  PRESENCE_HOLD,
   PRESENCE_LIST,
+  PRESENCE_RELEASE,
   PRESENCE_SWEEP,
 } from './scripts.js';
 
@@ -67,6 +69,8 @@ export class RedisPresenceStore implements PresenceStore {
    * with them, and on close they are left to expire, so that another node's sweep emits their leave.
    */
   readonly #counted = new Map<string, Set<string>>();
+  /** The members this node holds (see {@link hold}), per channel: their holds are re-stamped with the members. */
+  readonly #held = new Map<string, Set<string>>();
   readonly #refresh: NodeJS.Timeout;
   /** This store's id among the nodes with counted members (`presence:nodes`), unique per process. */
   readonly #node = randomUUID();
@@ -121,6 +125,43 @@ export class RedisPresenceStore implements PresenceStore {
         ],
       },
     ]);
+  }
+
+  /**
+   * Holds `client`'s membership of `channel` for this node, in a sorted set of its holders with the
+   * expiry of each hold (re-stamped with this node's members, so a dead node's hold ends within
+   * `memberTtl`). Resolves whether no other node held it.
+   */
+  async hold(channel: string, client: string): Promise<boolean> {
+    const now = this.#clock.now();
+    const first = await PRESENCE_HOLD.run(
+      this.#client,
+      [this.#keys.holders(channel, client)],
+      [String(now), String(now + this.#ttl), this.#node, String(this.#ttl * KEYS_OUTLIVE)],
+    );
+    let clients = this.#held.get(channel);
+    if (clients === undefined) {
+      clients = new Set();
+      this.#held.set(channel, clients);
+    }
+    clients.add(client);
+    return first === 1;
+  }
+
+  /**
+   * Ends this node's hold (see {@link hold}); resolves whether no other node holds the member. When
+   * one does, this node stops re-stamping the member (and its count), which stay for that node.
+   */
+  async release(channel: string, client: string): Promise<boolean> {
+    const clients = this.#held.get(channel);
+    if (clients?.delete(client) === true && clients.size === 0) this.#held.delete(channel);
+    const last = await PRESENCE_RELEASE.run(this.#client, [this.#keys.holders(channel, client)], [String(this.#clock.now()), this.#node]);
+    if (last === 1) return true;
+    const members = this.#mine.get(channel);
+    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    const counted = this.#counted.get(channel);
+    if (counted?.delete(client) === true && counted.size === 0) this.#counted.delete(channel);
+    return false;
   }
 
   /**
@@ -258,6 +299,12 @@ export class RedisPresenceStore implements PresenceStore {
           { key: this.#keys.presenceNodes, commands: [['ZREM', this.#keys.presenceNodes, this.#node]] },
         );
       }
+      // Holds not released yet (the hub's close lets its members go first): another node's release must not wait for them.
+      for (const [channel, clients] of this.#held)
+        for (const client of clients) {
+          const key = this.#keys.holders(channel, client);
+          transactions.push({ key, commands: [['ZREM', key, this.#node]] });
+        }
       for (const [channel, members] of this.#mine) {
         // Counted members stay until they expire: the sweep that drops them emits their leave.
         const counted = this.#counted.get(channel);
@@ -279,6 +326,7 @@ export class RedisPresenceStore implements PresenceStore {
     }
     this.#mine.clear();
     this.#counted.clear();
+    this.#held.clear();
     await this.#client.close();
   }
 
@@ -324,6 +372,7 @@ export class RedisPresenceStore implements PresenceStore {
   async #restamp(): Promise<void> {
     if (this.#closed || !this.#client.isReady) return;
     const stamps = [...this.#mine].map(([channel, members]) => this.#stamp(channel, members));
+    stamps.push(this.#stampHolds());
     const failed = (await Promise.allSettled(stamps)).find((r) => r.status === 'rejected');
     if (failed !== undefined) this.#logger.warn({ err: failed.reason as unknown }, 'presence refresh failed');
     // After the stamps: a node's refresh time is never before its members' (see DEAD_AFTER).
@@ -334,6 +383,27 @@ export class RedisPresenceStore implements PresenceStore {
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'presence sweep of dead nodes failed'))
         .finally(() => (this.#sweeping = false));
     }
+  }
+
+  /** Extends this node's holds (see {@link hold}) by `memberTtl` from now. */
+  async #stampHolds(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const expires = String(this.#clock.now() + this.#ttl);
+    const ttl = String(this.#ttl * KEYS_OUTLIVE);
+    const transactions: Transaction[] = [];
+    for (const [channel, clients] of this.#held) {
+      for (const client of clients) {
+        const key = this.#keys.holders(channel, client);
+        transactions.push({
+          key,
+          commands: [
+            ['ZADD', key, expires, this.#node],
+            ['PEXPIRE', key, ttl],
+          ],
+        });
+      }
+    }
+    await this.#client.transaction(transactions);
   }
 
   /** Lists `channels` among this node's and marks the node alive now. */

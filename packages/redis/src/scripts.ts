@@ -194,6 +194,35 @@ return 1
 `);
 
 /**
+ * A node holds a member several nodes may hold (see `PresenceStore.hold`). KEYS: the member's
+ * holders (sorted set node → expiry ms). ARGV: now (ms), the hold's expiry (ms), node, key ttl (ms).
+ * Returns 1 when no other node held it (expired holds, of dead nodes, dropped first).
+ */
+export const PRESENCE_HOLD = new Script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local others = redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then others = others - 1 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if others == 0 then return 1 end
+return 0
+`);
+
+/**
+ * A node lets go of a member it held (see {@link PRESENCE_HOLD}). KEYS: the member's holders. ARGV:
+ * now (ms), node. Returns 1 when no other node holds it (the key is then deleted).
+ */
+export const PRESENCE_RELEASE = new Script(`
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`);
+
+/**
  * The live members, dropping those whose node stopped refreshing them. KEYS: members, alive, and
  * optionally owners (counted members are not dropped here: see {@link PRESENCE_COUNT_ADD}). ARGV:
  * now (ms). Returns a flat list client, member, client, member… (members as stored).

@@ -15,6 +15,8 @@ export { startHookApp, type HookApp, type HookAppAnswer, type HookAppHandler, ty
 export { RecordingSink } from './recording-sink.js';
 export { runAckStoreContract, type AckStoreFactoryOptions } from './ack-store-contract.js';
 export { runPresenceCountingContract } from './presence-counting-contract.js';
+export { runPresenceHoldContract, type PresenceHoldStoreOptions } from './presence-hold-contract.js';
+export { checkPollPresenceAcrossNodes, type PollPresenceClusterOptions } from './poll-presence-cluster.js';
 export { runWebhookQueueContract, webhookEvent, type WebhookQueueFactory } from './webhook-queue-contract.js';
 export { startWebhookApp, type WebhookApp, type WebhookAppAnswer, type WebhookDelivery } from './webhook-app.js';
 export { startChildHub, type ChildHub } from './child-hub.js';

@@ -198,6 +198,20 @@ export interface PresenceStore {
    */
   channels?(prefix: string): Promise<string[]>;
   close(): Promise<void>;
+  /**
+   * Records that this node holds `client`'s membership of `channel`, for a member several nodes may
+   * hold at once (a polling session whose polls reach several nodes). Call it before adding the
+   * member; resolves whether no other live node held it (then its join is announced). A node's hold
+   * lasts while it keeps it (re-stamped like its members) and ends with {@link release}, or
+   * `memberTtl` after the node died. Absent (one node): every hold is the first.
+   */
+  hold?(channel: string, client: string): Promise<boolean>;
+  /**
+   * Ends this node's hold of `client`'s membership of `channel` (see {@link hold}); resolves whether
+   * no other live node holds it. Then the caller removes the member and announces its leave; else the
+   * member stays, kept alive by the other holders, and this node stops re-stamping it.
+   */
+  release?(channel: string, client: string): Promise<boolean>;
   /** Whether the store can serve now (see {@link Broker.isAvailable}); always when absent. */
   isAvailable?(): boolean;
   /**

@@ -130,6 +130,8 @@ export class Hub {
   readonly #idempotencyTtl: number;
   readonly #liveRepair: LiveRepair;
   readonly #observer: HubObserver;
+  /** The subscriptions whose member several nodes may hold (`held`, see {@link Hub.subscribe}). */
+  readonly #held = new WeakSet<Subscription>();
   /** The presence info of the subscriptions that have any (most have none: no slot in every subscription). */
   readonly #infos = new WeakMap<Subscription, unknown>();
   /** Where webhook events go, when configured (transports emit `connection_closed` here too). */
@@ -366,12 +368,14 @@ export class Hub {
    * to the subscriber with every message (see `Subscriber.message`); `info` (any JSON) goes onto the
    * subscriber's presence member and its join and leave events. `delta`: the subscriber applies
    * deltas; on a channel of a delta namespace (see {@link Hub.deltaFor}) it is told which messages
-   * it may receive as one. The caller checks permissions.
+   * it may receive as one. `held`: the member may be held by several nodes at once (a polling
+   * session, see `PresenceStore.hold`): its join is announced only by the first node to hold it, and
+   * its leave only by the last to let it go. The caller checks permissions.
    */
   async subscribe(
     subscriber: Subscriber,
     channel: string,
-    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean; info?: unknown; delta?: boolean } = {},
+    options: { since?: Position | undefined; joinLeave?: boolean; signed?: boolean; info?: unknown; delta?: boolean; held?: boolean } = {},
   ): Promise<SubscribeOutcome> {
     checkChannel(channel);
     this.#assertOpen();
@@ -408,15 +412,20 @@ export class Hub {
           ? { client: subscriber.client, user: subscriber.user }
           : { client: subscriber.client, user: subscriber.user, info };
       if (info !== undefined) this.#infos.set(subscription, info);
+      const hold = options.held === true ? this.#presence.hold?.bind(this.#presence) : undefined;
+      let first = true;
       try {
+        // Held before added: a node letting go meanwhile sees this hold and leaves the member be.
+        if (hold !== undefined) first = await this.#engineCall(() => hold(channel, member.client));
         await this.#engineCall(() => this.#addMember(channel, member));
       } catch (error) {
         // The add may still land late (a timed-out call runs when the engine wakes): undo it.
-        this.#removeMember(channel, member).catch(() => undefined);
+        this.#dropMember(channel, member, hold !== undefined).catch(() => undefined);
         throw error;
       }
+      if (hold !== undefined) this.#held.add(subscription);
       if (subscription.closed) {
-        await this.#removeMember(channel, member);
+        await this.#dropMember(channel, member, hold !== undefined);
         throw new HeraldError(ErrorCode.NotSubscribed, 'subscription was cancelled');
       }
       const startOffset = gap === undefined && since !== undefined ? since.offset : position.offset;
@@ -427,6 +436,8 @@ export class Hub {
         position: { epoch: start.epoch, offset: start.offset },
         start: () => {
           subscription.start(position.epoch, startOffset, gap, replay);
+          // A member another node holds already joined there.
+          if (!first) return;
           // Announced only now, so the session's own reply and replay come before its join.
           this.#broker
             .publishPresenceEvent({ type: 'join', channel, ...member })
@@ -544,7 +555,8 @@ export class Hub {
     const { channel, subscriber } = subscription;
     const info = this.#infos.get(subscription);
     try {
-      await this.#removeMember(channel, { client: subscriber.client, user: subscriber.user });
+      // A member another node still holds stays, and has not left.
+      if (!(await this.#dropMember(channel, { client: subscriber.client, user: subscriber.user }, this.#held.has(subscription)))) return;
       await this.#broker.publishPresenceEvent(
         info === undefined
           ? { type: 'leave', channel, client: subscriber.client, user: subscriber.user }
@@ -558,6 +570,17 @@ export class Hub {
   /** Adds a presence member, through the webhook events' counting when they are wanted. */
   #addMember(channel: string, member: PresenceMember): Promise<void> {
     return this.#presenceWebhooks?.add(channel, member) ?? this.#presence.add(channel, member);
+  }
+
+  /**
+   * Lets go of a presence member: ends this node's hold when `held` (see `PresenceStore.hold`), and
+   * removes the member when no other node holds it. Resolves whether it was removed (it left).
+   */
+  async #dropMember(channel: string, member: PresenceMember, held: boolean): Promise<boolean> {
+    const release = held ? this.#presence.release?.bind(this.#presence) : undefined;
+    if (release !== undefined && !(await release(channel, member.client))) return false;
+    await this.#removeMember(channel, member);
+    return true;
   }
 
   /** Removes a presence member (see {@link Hub.#addMember}). */

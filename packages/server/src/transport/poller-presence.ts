@@ -275,7 +275,8 @@ export class PollerPresence {
   async #join(membership: Membership, info: unknown): Promise<void> {
     const { session, channel } = membership;
     try {
-      const outcome = await this.#hub.subscribe(session, channel, { joinLeave: session.joinLeave.has(channel), info });
+      // Held: the session's polls may reach other nodes too, each a holder of the one member.
+      const outcome = await this.#hub.subscribe(session, channel, { joinLeave: session.joinLeave.has(channel), info, held: true });
       if (session.memberships.get(channel) !== membership) return this.#hub.unsubscribe(outcome.subscription);
       membership.subscription = outcome.subscription;
       outcome.start();
