@@ -20,7 +20,10 @@ export interface PollDeltas {
  * The poll's channels that may get deltas and where the client holds data: `delta=1` (or `true`)
  * asks for deltas; `base`, a comma-separated list of offsets in the order of the `channel`
  * parameters (an entry left empty: none), says the client holds the data of the message at that
- * offset, which counts only where it is the offset of the channel's resume position (`since`).
+ * offset, which counts only where it is the offset of the channel's resume position (`since`), and
+ * never on a channel in `restricted` (the client may not read its history: its first position is the
+ * end of the log, whose message it never received, and a delta against it would tell where the data
+ * it does receive sat in that message).
  */
 export function pollDeltas(
   hub: Hub,
@@ -28,6 +31,7 @@ export function pollDeltas(
   params: URLSearchParams,
   channels: readonly string[],
   since: ReadonlyMap<string, Position>,
+  restricted: ReadonlySet<string>,
 ): PollDeltas | undefined {
   const asked = params.get('delta');
   if (asked !== '1' && asked !== 'true') return undefined;
@@ -38,7 +42,7 @@ export function pollDeltas(
   for (let i = 0; i < bases.length; i++) {
     const channel = channels[i]!;
     const at = since.get(channel);
-    if (at === undefined || !on.has(channel) || bases[i] === '' || String(at.offset) !== bases[i]) continue;
+    if (at === undefined || !on.has(channel) || restricted.has(channel) || bases[i] === '' || String(at.offset) !== bases[i]) continue;
     held.set(channel, at);
   }
   return { messages, channels: on, held };

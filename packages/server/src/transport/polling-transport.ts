@@ -234,7 +234,7 @@ export class PollingTransport implements Transport {
       const compact: Compact | undefined =
         format.value === 'compact' ? { refs: new Map(channels.map((c, i) => [c, i])), told: new Map(since ?? []) } : undefined;
       // In compact, a delta is the compact delta item (`-ref-1`, the delta in place of the data).
-      const deltas = pollDeltas(this.#hub, this.#pollMessages, params, channels, asked);
+      const deltas = pollDeltas(this.#hub, this.#pollMessages, params, channels, asked, restricted);
       if (wait === 0) {
         const reads = await this.#readAll(channels, since, limit, signing);
         return this.#send(res, reads, headers, signing, poller, deltas, compact);
