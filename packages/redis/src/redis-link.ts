@@ -1,5 +1,6 @@
-import { createClient, createCluster } from '@redis/client';
+import { createClient, createCluster, DisconnectsClientError } from '@redis/client';
 import { timerMs, type Logger } from '@herald/server';
+import { ClusterRefresh, notSent } from './cluster-refresh.js';
 import { parseRedisUrl, redactUrl, type RedisTarget } from './redis-url.js';
 import { SentinelPrimary } from './sentinel-primary.js';
 
@@ -29,10 +30,25 @@ type ClusterClient = ReturnType<typeof createClusterClient>;
 /** Reconnect backoff: 50 ms doubling, capped at 2 s, with jitter. */
 const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 6), 2000) + Math.floor(Math.random() * 100);
 
-/** Attempts to subscribe a sharded channel again after its slot moved (about 30 s in all). */
+/**
+ * Attempts to subscribe a channel again after its slot moved or its shard failed over (about 30 s
+ * in all); past them the link is not ready (the node leaves its load balancer) and tries on, every
+ * 2 s, until the channel is subscribed again or no longer wanted.
+ */
 const RESUBSCRIBE_ATTEMPTS = 20;
-/** Before each attempt: 50 ms doubling, capped at 2 s, with jitter (as {@link reconnectStrategy}). */
+/**
+ * Before each attempt (but the first one after a failover): 50 ms doubling, capped at 2 s, with
+ * jitter (as {@link reconnectStrategy}).
+ */
 const resubscribeDelay = reconnectStrategy;
+/** node-redis's (internal) event with the pub/sub listeners of a connection it dropped. */
+const RESUBSCRIBE_EVENT = '__resubscribeListeners';
+
+/** The listeners node-redis hands over with {@link RESUBSCRIBE_EVENT}, by channel. */
+interface DroppedListeners {
+  readonly CHANNELS?: ReadonlyMap<string, unknown>;
+  readonly SHARDED?: ReadonlyMap<string, unknown>;
+}
 
 /**
  * One connection (or set of connections) to Herald's Redis, whatever its kind, with what the
@@ -53,6 +69,14 @@ export class RedisLink {
   readonly #readyListeners: (() => void)[] = [];
   /** On a cluster: the sharded channels subscribed to and their listeners (what a re-subscribe restores). */
   readonly #sharded = new Map<string, Set<PubSubListener>>();
+  /** On a cluster: the plain channels subscribed to and their listeners (as {@link #sharded}). */
+  readonly #plain = new Map<string, Set<PubSubListener>>();
+  /** On a cluster: the channels being subscribed again (`s:` sharded, `p:` plain); a trouble lasts until they are. */
+  readonly #resubscribing = new Set<string>();
+  /** On a cluster: the channels whose every re-subscribe attempt failed (the link is not ready meanwhile). */
+  readonly #lost = new Set<string>();
+  /** On a cluster: slot refreshes shared with the node's other links (see {@link ClusterRefresh}). */
+  readonly #refresh: ClusterRefresh | undefined;
   #closed = false;
 
   private constructor(
@@ -67,6 +91,7 @@ export class RedisLink {
     this.#single = clients.single;
     this.#cluster = clients.cluster;
     this.#sentinel = clients.sentinel;
+    if (clients.cluster !== undefined) this.#refresh = new ClusterRefresh(clients.cluster, where);
   }
 
   /**
@@ -113,6 +138,7 @@ export class RedisLink {
       await Promise.race([connecting, timeout]);
     } catch (error) {
       link.#closed = true;
+      link.#refresh?.close();
       connecting.catch(() => undefined);
       await Promise.resolve(destroy()).catch(() => undefined);
       throw error;
@@ -159,7 +185,7 @@ export class RedisLink {
         if (error !== undefined) failed(error);
       };
       const over = (): void => {
-        if (!troubled || this.#closed || !this.#everyPrimaryReady()) return;
+        if (!troubled || this.#closed || this.#resubscribing.size > 0 || !this.#everyPrimaryReady()) return;
         troubled = false;
         restored();
         this.#notifyReady();
@@ -174,14 +200,27 @@ export class RedisLink {
       cluster.on('node-disconnect', (node: { host?: string; port?: number }) => {
         if (!this.#closed && !cluster.masters.some((primary) => primary.host === node.host && primary.port === node.port)) trouble();
       });
-      cluster.on('__resubscribeListeners', () => trouble());
+      // node-redis hands over the listeners of a pub/sub connection it dropped (its node left the
+      // primaries: a failover, a slot moved) and subscribes them again without waiting for the
+      // result: a failure would be an unhandled rejection, the channel left with no subscription.
+      // Herald subscribes them again itself, retried.
+      for (const listener of cluster.listeners(RESUBSCRIBE_EVENT)) cluster.off(RESUBSCRIBE_EVENT, listener as () => void);
+      cluster.on(RESUBSCRIBE_EVENT, (dropped: DroppedListeners) => {
+        trouble();
+        const again = (channel: string, sharded: boolean): void =>
+          void this.#resubscribe(channel, sharded, false, logger, role).then((done) => done && over());
+        for (const channel of dropped.SHARDED?.keys() ?? []) again(channel, true);
+        for (const channel of dropped.CHANNELS?.keys() ?? []) again(channel, false);
+      });
       // node-redis re-subscribes once after a slot moved; when that SSUBSCRIBE gets MOVED (the
       // destination still importing) it gives up and the channel has no subscription: retry here.
       cluster.on('sharded-channel-moved-error', (error: unknown, channel: unknown) => {
         trouble(error);
-        if (typeof channel === 'string') void this.#resubscribe(channel, logger, role).then((done) => done && over());
+        if (typeof channel === 'string') void this.#resubscribe(channel, true, true, logger, role).then((done) => done && over());
       });
       cluster.on('node-ready', () => {
+        // A new primary's connection: the node's other links may not know it yet.
+        this.#refresh?.observe();
         if (!troubled || this.#closed) return;
         clearTimeout(settle);
         settle = setTimeout(over, 100);
@@ -191,38 +230,55 @@ export class RedisLink {
   }
 
   /**
-   * Subscribes a sharded channel's listeners again after node-redis gave up following its slot,
-   * with bounded retries and backoff (the slot's new owner may still be importing it). Resolves
-   * true once subscribed (or no longer wanted), false when every attempt failed (logged).
+   * Subscribes a channel's listeners again (after node-redis dropped its connection, or gave up
+   * following its slot), with retries and backoff (a new primary may still be importing the slot,
+   * or be unreachable for a moment). After {@link RESUBSCRIBE_ATTEMPTS} failures (logged) the link
+   * is not ready and tries on, every 2 s. Resolves true once subscribed (or no longer wanted), false
+   * when another call is already at it.
    */
-  async #resubscribe(channel: string, logger: Logger, role: string): Promise<boolean> {
+  async #resubscribe(channel: string, sharded: boolean, waitFirst: boolean, logger: Logger, role: string): Promise<boolean> {
     const cluster = this.#cluster!;
-    let failure: unknown;
-    for (let attempt = 0; attempt < RESUBSCRIBE_ATTEMPTS; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, resubscribeDelay(attempt)).unref());
-      const listeners = this.#sharded.get(channel);
-      if (this.#closed || listeners === undefined) return true;
-      try {
-        // node-redis keeps the failed attempt's listeners on the new owner's connection, as if
-        // subscribed: drop them first, or SSUBSCRIBE would send nothing.
-        await this.within(cluster.SUNSUBSCRIBE(channel));
-        for (const listener of listeners) await this.within(cluster.SSUBSCRIBE(channel, listener));
-        // Unsubscribed meanwhile: leave it so.
-        if (this.#sharded.get(channel) !== listeners) await this.within(cluster.SUNSUBSCRIBE(channel)).catch(() => undefined);
-        logger.info(
-          { redis: this.where, role, channel, attempts: attempt + 1 },
-          'redis sharded channel subscribed again after its slot moved',
-        );
-        return true;
-      } catch (error) {
-        failure = error;
+    const wanted = sharded ? this.#sharded : this.#plain;
+    const key = `${sharded ? 's' : 'p'}:${channel}`;
+    if (this.#resubscribing.has(key)) return false;
+    this.#resubscribing.add(key);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0 || waitFirst) await new Promise((resolve) => setTimeout(resolve, resubscribeDelay(attempt)).unref());
+        const listeners = wanted.get(channel);
+        if (this.#closed || listeners === undefined) return true;
+        try {
+          // node-redis may keep a failed attempt's listeners on the new owner's connection, as if
+          // subscribed: drop them first, or subscribing would send nothing.
+          if (sharded) {
+            await this.within(cluster.SUNSUBSCRIBE(channel));
+            for (const listener of listeners) await this.within(cluster.SSUBSCRIBE(channel, listener));
+            // Unsubscribed meanwhile: leave it so.
+            if (wanted.get(channel) !== listeners) await this.within(cluster.SUNSUBSCRIBE(channel)).catch(() => undefined);
+          } else {
+            await this.within(cluster.UNSUBSCRIBE(channel));
+            for (const listener of listeners) await this.within(cluster.SUBSCRIBE(channel, listener));
+            if (wanted.get(channel) !== listeners) await this.within(cluster.UNSUBSCRIBE(channel)).catch(() => undefined);
+          }
+          logger.info(
+            { redis: this.where, role, channel, attempts: attempt + 1 },
+            'redis channel subscribed again after its shard changed',
+          );
+          return true;
+        } catch (error) {
+          if (attempt + 1 === RESUBSCRIBE_ATTEMPTS) {
+            this.#lost.add(key);
+            logger.error(
+              { err: error, redis: this.where, role, channel, code: 'redis-resubscribe-failed' },
+              'redis channel could not be subscribed again after its shard changed; its live messages are missed and the node is not ready until it is',
+            );
+          }
+        }
       }
+    } finally {
+      this.#resubscribing.delete(key);
+      this.#lost.delete(key);
     }
-    logger.error(
-      { err: failure, redis: this.where, role, channel, code: 'redis-resubscribe-failed' },
-      'redis sharded channel could not be subscribed again after its slot moved; its live messages are missed',
-    );
-    return false;
   }
 
   #notifyReady(): void {
@@ -249,7 +305,7 @@ export class RedisLink {
     if (this.#single !== undefined) return this.#single.isReady;
     if (this.#sentinel !== undefined) return this.#sentinel.isReady;
     const cluster = this.#cluster!;
-    return cluster.isReady && cluster.masters.some((node) => node.client?.isReady === true);
+    return this.#lost.size === 0 && cluster.isReady && cluster.masters.some((node) => node.client?.isReady === true);
   }
 
   /** On a cluster: every primary's connection is up (a trouble is over); elsewhere {@link isReady}. */
@@ -264,7 +320,23 @@ export class RedisLink {
    * rejects when no reply comes within the command timeout.
    */
   command<T = unknown>(key: string | undefined, args: readonly string[]): Promise<T> {
-    return this.within(this.#send<T>(key, args));
+    return this.#sentAgain(() => this.within(this.#send<T>(key, args)), notSent);
+  }
+
+  /**
+   * `run()`; on a cluster, when it failed with an error `again` accepts (the command was not
+   * carried out: the connection to its slot's primary down, see {@link notSent}), once more after
+   * a refresh of the slots (a failover may have named a new primary this link does not know yet).
+   * Once only: while a shard has no primary its commands still fail at once.
+   */
+  async #sentAgain<T>(run: () => Promise<T>, again: (error: unknown) => boolean): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (this.#refresh === undefined || this.#closed || !again(error)) throw error;
+      await this.#refresh.refresh();
+      return await run();
+    }
   }
 
   #send<T>(key: string | undefined, args: readonly string[]): Promise<T> {
@@ -282,10 +354,14 @@ export class RedisLink {
     if (transactions.length === 0) return [];
     if (this.#cluster !== undefined) {
       const replies: unknown[] = [];
+      const cluster = this.#cluster;
       for (const { key, commands } of transactions) {
-        const multi = this.#cluster.multi(key);
-        for (const args of commands) multi.addCommand(key, false, [...args]);
-        replies.push(...((await this.within(multi.exec())) as unknown[]));
+        const exec = (): Promise<unknown[]> => {
+          const multi = cluster.multi(key);
+          for (const args of commands) multi.addCommand(key, false, [...args]);
+          return this.within(multi.exec());
+        };
+        replies.push(...(await this.#sentAgain(exec, notSent)));
       }
       return replies;
     }
@@ -346,29 +422,48 @@ export class RedisLink {
   async subscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.SUBSCRIBE(channel, listener));
     else if (this.#sentinel !== undefined) await this.within(this.#sentinel.subscribe(channel, listener));
-    else if (sharded) {
-      const listeners = this.#sharded.get(channel) ?? new Set();
-      this.#sharded.set(channel, listeners);
+    else {
+      const cluster = this.#cluster!;
+      const wanted = sharded ? this.#sharded : this.#plain;
+      const listeners = wanted.get(channel) ?? new Set();
+      wanted.set(channel, listeners);
       listeners.add(listener);
+      // A primary down: a failover may have named a new one this link does not know yet (a
+      // subscribe to the old one would wait for it until the command timeout).
+      if (!this.#everyPrimaryReady()) await this.#refresh?.refresh();
+      const send = (): Promise<unknown> =>
+        this.within(sharded ? cluster.SSUBSCRIBE(channel, listener) : cluster.SUBSCRIBE(channel, listener));
+      // A subscribe queued on the connection of a primary that failed waits for it (up to the
+      // command timeout): sent again as soon as the link knows other primaries. Subscribing twice
+      // does no harm.
+      const run = async (): Promise<void> => {
+        const reply = send();
+        if ((await this.#refresh!.unlessMoved(reply)) !== undefined) return;
+        reply.catch(() => undefined);
+        await send();
+      };
       try {
-        await this.within(this.#cluster!.SSUBSCRIBE(channel, listener));
+        // Sent again also when the failed primary's connection was dropped with it still queued.
+        await this.#sentAgain(run, (error) => notSent(error) || error instanceof DisconnectsClientError);
       } catch (error) {
         listeners.delete(listener);
-        if (listeners.size === 0 && this.#sharded.get(channel) === listeners) this.#sharded.delete(channel);
+        if (listeners.size === 0 && wanted.get(channel) === listeners) wanted.delete(channel);
         throw error;
       }
-    } else await this.within(this.#cluster!.SUBSCRIBE(channel, listener));
+    }
   }
 
   async unsubscribe(channel: string, listener: PubSubListener, sharded: boolean): Promise<void> {
     if (this.#single !== undefined) await this.within(this.#single.UNSUBSCRIBE(channel, listener, false));
     else if (this.#sentinel !== undefined) await this.within(this.#sentinel.unsubscribe(channel, listener));
-    else if (sharded) {
-      const listeners = this.#sharded.get(channel);
+    else {
+      const wanted = sharded ? this.#sharded : this.#plain;
+      const listeners = wanted.get(channel);
       listeners?.delete(listener);
-      if (listeners?.size === 0) this.#sharded.delete(channel);
-      await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
-    } else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
+      if (listeners?.size === 0) wanted.delete(channel);
+      if (sharded) await this.within(this.#cluster!.SUNSUBSCRIBE(channel, listener, false));
+      else await this.within(this.#cluster!.UNSUBSCRIBE(channel, listener as Parameters<ClusterClient['UNSUBSCRIBE']>[1], false));
+    }
   }
 
   /** Publishes: SPUBLISH for a `sharded` channel on a cluster, else PUBLISH (to every node of a cluster). */
@@ -394,6 +489,7 @@ export class RedisLink {
     if (this.#closed) return;
     const ready = this.isReady;
     this.#closed = true;
+    this.#refresh?.close();
     if (this.#single !== undefined) {
       const client = this.#single;
       if (!client.isOpen) return;
