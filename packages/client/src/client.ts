@@ -561,7 +561,11 @@ export class HeraldClient<M extends object = ChannelMap> extends Emitter<ClientE
           if (position !== undefined) entry.position ??= position;
           this.#confirmed(entry);
         },
-        (error: unknown) => this.#refused(channel, error),
+        (error: unknown) => {
+          // Only this subscribe's own channel entry: a late refusal of a subscribe since unsubscribed
+          // (and subscribed again) must not end or retry the new one.
+          if (this.#channels.get(channel) === entry) this.#refused(channel, error);
+        },
       );
   }
 

@@ -68,4 +68,40 @@ describe('a subscribe the hub refuses for now (3xxx) is sent again, not ended', 
       expect(client.state).toBe('connected');
     },
   );
+
+  it('a late 3001 answer to an unsubscribed subscribe does not touch a new subscription of the same channel', async () => {
+    // The first add of `news` is held, then refused (the hub answers that subscribe 3001 late).
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let adds = 0;
+    class SlowFirstAdd extends MemoryPresenceStore {
+      override async add(channel: string, entry: PresenceMember): Promise<void> {
+        if (channel === 'news' && adds++ === 0) {
+          await held;
+          throw new Error('The client is offline');
+        }
+        return super.add(channel, entry);
+      }
+    }
+    hub = await startTestHub({ broker: new MemoryBroker(), presence: new SlowFirstAdd() });
+    const client = createClient({ url: hub.url, transports: ['websocket'] });
+    clients.push(client);
+    const other = client.subscribe('other');
+    await new Promise<void>((resolve) => other.on('state', (s) => s === 'subscribed' && resolve()));
+    const first = client.subscribe('news');
+    await expect.poll(() => adds).toBe(1);
+    first.unsubscribe();
+    const got = new Collector<Envelope>();
+    const second = client.subscribe('news', (m) => got.push(m));
+    const states: SubscriptionState[] = [];
+    second.on('state', (s) => states.push(s));
+    await expect.poll(() => second.state).toBe('subscribed');
+    release();
+    // The late refusal reaches the client; then a message proves the second subscription still receives.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await hub.server.hub.publish('news', { n: 1 });
+    await got.count(1, 5000);
+    expect(second.state).toBe('subscribed');
+    expect(states).toEqual(['subscribed']);
+  });
 });
