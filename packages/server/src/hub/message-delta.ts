@@ -54,9 +54,17 @@ export function messageDeltaJson(message: HubMessage): string | undefined {
  */
 export const MAX_DELTA_TEXT = 16 * 1024;
 
+/**
+ * A stored envelope longer than this holds data whose {@link deltaText} is past
+ * {@link MAX_DELTA_TEXT} whatever its escapes (a `\uXXXX` escape of 6 units becomes 1; the
+ * envelope's other fields take less than 4,096): no delta, and no parse to find that out.
+ */
+const MAX_DELTA_ENVELOPE = 6 * MAX_DELTA_TEXT + 4096;
+
 function buildDelta(message: HubMessage): string | undefined {
   const base = message.base;
   if (base === undefined || base.epoch !== message.epoch || base.offset !== message.offset - 1) return undefined;
+  if (message.json.length > MAX_DELTA_ENVELOPE || base.json.length > MAX_DELTA_ENVELOPE) return undefined;
   const target = deltaText(message);
   const source = deltaText(base);
   if (target.length > MAX_DELTA_TEXT || source.length > MAX_DELTA_TEXT) return undefined;
