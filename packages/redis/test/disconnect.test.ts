@@ -90,6 +90,27 @@ describe('POST /api/disconnect and polling sessions with several nodes', () => {
     await watcher.close();
   });
 
+  it('by user on the node that holds the session: the other nodes refuse its token too, and do not make it a member', async () => {
+    const [a, b] = [await node(), await node()];
+    const alice = await token('alice');
+    const first = await pollAs(b.url, alice, 'channel=room&since=now&session=new');
+    const session = first.body.session as string;
+    const again = `channel=room&since=${first.body.cursor}&session=${session}`;
+
+    expect(await (await disconnect(b.url, { user: 'alice' })).json()).toEqual({ disconnected: 1, nodes: 'all' });
+    expect(await pollAs(b.url, alice, again)).toEqual({ status: 403, body: DISCONNECTED });
+    // a never saw the session: it learns its id from b (a poll before that would start it on a).
+    await eventually(async () => (await pollAs(a.url, alice, again)).status === 403, 'a refuses the session');
+    expect(await pollAs(a.url, alice, again)).toEqual({ status: 403, body: DISCONNECTED });
+    const members = async (): Promise<unknown> => {
+      const res = await fetch(`${a.url}/api/presence?channel=room`, { headers: { 'x-herald-key': API_KEY } });
+      return ((await res.json()) as { members: unknown }).members;
+    };
+    await eventually(async () => JSON.stringify(await members()) === '[]', 'alice is no member');
+    // A new session of the user is let in, on either node.
+    expect((await pollAs(a.url, alice, 'channel=room&since=now&session=new')).status).toBe(200);
+  });
+
   it('by client: the session is refused on every node, also one its polls never reached', async () => {
     const [a, b] = [await node(), await node()];
     const alice = await token('alice');

@@ -21,6 +21,23 @@ export function followDisconnects(hub: Hub, transports: TransportRegistry, nodeI
   });
 }
 
+/**
+ * Asks every other node to end the polling sessions `clients` (ids this node ended because their
+ * user was disconnected): one `client` disconnect each, which a node records even for a session
+ * it does not know. Fire and forget: a failure is logged (the request that ended them was answered,
+ * or was sent by another node). Does nothing on a hub without other nodes.
+ */
+export function announceEnded(hub: Hub, nodeId: string, logger: Logger): (clients: readonly string[]) => void {
+  return (clients) => {
+    if (!hub.clustered) return;
+    for (const client of clients) {
+      hub.broadcast(disconnectMessage(nodeId, { client })).catch((error: unknown) => {
+        logger.warn({ err: error, client }, 'other nodes not told of an ended polling session');
+      });
+    }
+  };
+}
+
 /** Reads a control message of another node (`{"type":"disconnect","node","user"|"client"}`). */
 function parseControl(payload: string): { node: string; target: ConnectionMatch } | undefined {
   try {

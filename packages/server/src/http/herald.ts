@@ -34,7 +34,7 @@ import { fanOutSink } from '../webhooks/fan-out-sink.js';
 import type { FrontDoor } from './front-door.js';
 import { frontDoorFactories } from './front-doors.js';
 import { admitRequest } from './connection-budget.js';
-import { followDisconnects } from './control-messages.js';
+import { announceEnded, followDisconnects } from './control-messages.js';
 import { normalizeMountPath, pathUnder, requestPath, shownPath } from './mount-path.js';
 import { MemoryRateLimitStore, type RateLimitStore } from './rate-limit-store.js';
 import { Readiness } from './readiness.js';
@@ -325,6 +325,7 @@ export function composeHerald(options: HeraldServerOptions, standalone: { readon
                 perIp: limits.connectionsPerIp,
                 perUser: limits.connectionsPerUser,
                 maxChannels,
+                onEnded: announceEnded(hub, nodeId, logger),
               })
             : undefined,
       },

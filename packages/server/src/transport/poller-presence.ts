@@ -15,6 +15,8 @@ export const POLLER_EVENTS = 100;
 export const DEFAULT_POLL_PRESENCE_GRACE = 30;
 /** What a session token's signature is for (see `CursorSigner.tag`). */
 const TAG_PURPOSE = 'poller';
+/** Default most ended sessions a node remembers ({@link PollerPresenceOptions.maxEnded}). */
+export const DEFAULT_MAX_ENDED = 10_000;
 /** A session id the hub issues: `p` and 96 random bits. */
 const CLIENT_ID = /^p[A-Za-z0-9_-]{16}$/;
 
@@ -133,6 +135,18 @@ export interface PollerPresenceOptions {
    * channels past it ends the memberships seen least recently. @default no limit
    */
   readonly maxChannels?: number;
+  /**
+   * Most ended sessions remembered (see {@link PollerPresence.disconnect}): past it the oldest is
+   * forgotten first, and its token starts it again before the grace period is over. Bounds what
+   * many `{"client"}` disconnects keep. @default DEFAULT_MAX_ENDED (10,000)
+   */
+  readonly maxEnded?: number;
+  /**
+   * Called with the ids of the sessions a `user` match of {@link PollerPresence.disconnect} ended on
+   * this node, so the other nodes refuse them too (they know a session by id only, not by user).
+   * Not called for those a `client` match names: that id reached every node already. @default none
+   */
+  readonly onEnded?: (clients: readonly string[]) => void;
   /** Monotonic milliseconds (the timers' clock). @default performance.now */
   readonly now?: () => number;
 }
@@ -163,8 +177,12 @@ export class PollerPresence {
    * Sessions `POST /api/disconnect` ended, by id, with when (monotonic ms) this node forgets them:
    * their polls are refused with 2003 until then, the grace period (past it the session would have
    * left anyway, and its token starts it again, as a WebSocket client that reconnects gets in).
+   * In insertion order, which is expiry order (the grace period is the same for all, and an id
+   * ended again is moved to the end), so the sweep stops at the first one not expired.
    */
   readonly #ended = new Map<string, number>();
+  readonly #maxEnded: number;
+  readonly #onEnded: ((clients: readonly string[]) => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(hub: Hub, signer: CursorSigner, logger: Logger, options: PollerPresenceOptions) {
@@ -176,6 +194,9 @@ export class PollerPresence {
     this.#maxChannels = options.maxChannels ?? Infinity;
     this.#perIp = options.perIp ?? Infinity;
     this.#perUser = options.perUser ?? Infinity;
+    this.#maxEnded = options.maxEnded ?? DEFAULT_MAX_ENDED;
+    if (!Number.isInteger(this.#maxEnded) || this.#maxEnded < 1) throw new RangeError('maxEnded must be an integer >= 1');
+    this.#onEnded = options.onEnded;
     this.#now = options.now ?? (() => performance.now());
     this.#sweep = setInterval(() => this.sweep(), Math.min(Math.max(this.#grace / 4, 50), 5000));
     this.#sweep.unref();
@@ -300,24 +321,45 @@ export class PollerPresence {
    * Ends the sessions `match` names (`POST /api/disconnect`): each leaves its channels at once, and
    * its polls are refused with 2003 for the grace period (see `session`), a `client` this node does
    * not know included (its polls may come here next). Returns the sessions ended; their held polls
-   * are the caller's to answer.
+   * are the caller's to answer. The ids of those a `user` match ended go to `onEnded`.
    */
   disconnect(match: ConnectionMatch): PollerSession[] {
     const until = this.#now() + this.#grace;
     const ended = [...this.#sessions.values()].filter((session) => matchesConnection(match, session.user, session.client));
     for (const session of ended) {
       session.ended = true;
-      this.#ended.set(session.client, until);
+      this.#remember(session.client, until);
       for (const membership of [...session.memberships.values()]) this.#leave(membership);
     }
-    if (match.client !== undefined && CLIENT_ID.test(match.client)) this.#ended.set(match.client, until);
+    if (match.client !== undefined && CLIENT_ID.test(match.client)) this.#remember(match.client, until);
+    // Another node knows a session only by its id, and re-creates it from its signed token: tell the
+    // others the ids a user match ended here, as `client` disconnects (which they record even when
+    // the session is unknown to them). Ids of a `client` match are not announced again, so the
+    // messages never bounce between nodes. Refusing the user's tokens by time instead would need
+    // the token to carry when it was issued: without it a node could not tell the ended sessions
+    // from those the user starts again after the disconnect (`session=new` is let in).
+    const byUser = ended.filter((session) => session.client !== match.client).map((session) => session.client);
+    if (byUser.length > 0) this.#onEnded?.(byUser);
     return ended;
+  }
+
+  /** Records `client` as ended until `until`, at the end of the expiry order, within `maxEnded`. */
+  #remember(client: string, until: number): void {
+    this.#ended.delete(client);
+    this.#ended.set(client, until);
+    for (const oldest of this.#ended.keys()) {
+      if (this.#ended.size <= this.#maxEnded) break;
+      this.#ended.delete(oldest);
+    }
   }
 
   /** Ends the memberships not seen within the grace period (a held poll's are kept). */
   sweep(): void {
     const now = this.#now();
-    for (const [client, until] of this.#ended) if (until <= now) this.#ended.delete(client);
+    for (const [client, until] of this.#ended) {
+      if (until > now) break;
+      this.#ended.delete(client);
+    }
     const before = now - this.#grace;
     const kept: Membership[] = [];
     for (const [key, membership] of this.#order) {
