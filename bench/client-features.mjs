@@ -10,6 +10,9 @@
 //   one connection for every tab.
 //
 //   npm run build && npm run bench:client-features [-- --features outbox,share --runs 3]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createHeraldServer, silentLogger } from '@herald/server';
 import { createClient } from '@herald/client/node';
@@ -26,9 +29,11 @@ Timings of SDK features on 127.0.0.1 (medians of the runs; needs npm run build):
 
 Options:
   --features LIST     outbox,share                        (default both)
-  --publishes N       outbox: publishes per run            (default 1000, the outbox's maxItems)
+  --publishes N       outbox: publishes per run            (default 1000, the outbox's default maxItems;
+                      above it the bench raises maxItems and maxBytes to fit)
   --tabs N            share: tabs of one origin            (default 3)
   --runs N            repetitions; medians are reported    (default 3)
+  --out DIR           where the JSON results go            (default bench/results)
   --help              this text
 `;
 
@@ -38,6 +43,7 @@ const { values: args } = parseArgs({
     publishes: { type: 'string', default: '1000' },
     tabs: { type: 'string', default: '3' },
     runs: { type: 'string', default: '3' },
+    out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
     help: { type: 'boolean', default: false },
   },
 });
@@ -68,7 +74,14 @@ const ms = (x) => `${x.toFixed(0)} ms`;
 
 /** One run of the outbox burst: ms until `publishes` publishes of one client are all answered. */
 async function outboxBurst(url, withOutbox, run) {
-  const client = createClient({ url, transports: ['websocket'], ...(withOutbox && { outbox: outbox({ store: 'memory' }) }) });
+  // Past the outbox's default limits (1000 items, 1 MiB) the burst would be refused as a full
+  // outbox, not measured: the limits are raised to fit it (each publish's JSON is a few bytes).
+  const limits = publishes > 1000 ? { maxItems: publishes, maxBytes: Math.max(1_048_576, publishes * 256) } : {};
+  const client = createClient({
+    url,
+    transports: ['websocket'],
+    ...(withOutbox && { outbox: outbox({ store: 'memory', ...limits }) }),
+  });
   try {
     const channel = `burst:${withOutbox ? 'outbox' : 'direct'}-${run}`;
     // Connected and warm (one publish answered) before the clock starts.
@@ -215,3 +228,8 @@ for (const r of results) {
         `(runs ${r.runs.map(ms).join(', ')})\n`,
     );
 }
+
+mkdirSync(args.out, { recursive: true });
+const file = join(args.out, `client-features-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify({ node: process.version, runs, results }, null, 2));
+process.stdout.write(`\nresults: ${file}\n`);
