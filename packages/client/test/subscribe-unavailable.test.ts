@@ -74,11 +74,14 @@ describe('a subscribe the hub refuses for now (3xxx) is sent again, not ended', 
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     let adds = 0;
+    let refusal: Promise<void> | undefined;
     class SlowFirstAdd extends MemoryPresenceStore {
-      override async add(channel: string, entry: PresenceMember): Promise<void> {
+      override add(channel: string, entry: PresenceMember): Promise<void> {
         if (channel === 'news' && adds++ === 0) {
-          await held;
-          throw new Error('The client is offline');
+          refusal = held.then(() => {
+            throw new Error('The client is offline');
+          });
+          return refusal;
         }
         return super.add(channel, entry);
       }
@@ -97,8 +100,12 @@ describe('a subscribe the hub refuses for now (3xxx) is sent again, not ended', 
     second.on('state', (s) => states.push(s));
     await expect.poll(() => second.state).toBe('subscribed');
     release();
-    // The late refusal reaches the client; then a message proves the second subscription still receives.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The add failed: the hub answers that subscribe 3001 without waiting on any I/O, so before it
+    // reads a later command of this client; replies come in order, so once the answer to that command
+    // is in, the client has read the late refusal.
+    await refusal?.catch(() => undefined);
+    await client.presence('other');
+    // Then a message proves the second subscription still receives.
     await hub.server.hub.publish('news', { n: 1 });
     await got.count(1, 5000);
     expect(second.state).toBe('subscribed');

@@ -6,7 +6,7 @@ import { HubMessage } from '../src/hub/hub-message.js';
 import { MAX_POLL_MESSAGE_UNITS, MAX_POLL_MESSAGES, PollMessages } from '../src/transport/poll-messages.js';
 
 const message = (offset: number, json: string, channel = 'dash:a'): HubMessage =>
-  new HubMessage({ channel, epoch: 'e', offset, time: 0, json: `{"data":${json}}` });
+  new HubMessage({ channel, epoch: 'e', offset, time: 0, json: `{"offset":${offset},"data":${json}}` });
 
 describe('PollMessages', () => {
   let hub: Hub | undefined;
@@ -52,5 +52,28 @@ describe('PollMessages', () => {
     const huge = message(count + 6, `"${'x'.repeat(200 * 1024)}"`);
     expect(messages.share(huge)).toBe(huge);
     expect(messages.find('dash:a', { epoch: 'e', offset: count + 6 })).toBeUndefined();
+  });
+
+  it('keeps a live message once however many polls it wakes, and again once it went out', () => {
+    const messages = create();
+    const live = message(1, '"a"');
+    messages.keepLive(live);
+    messages.keepLive(live);
+    expect(messages.find('dash:a', { epoch: 'e', offset: 1 })).toBe(live);
+    expect(messages.size).toBe(1);
+    for (let offset = 2; offset <= MAX_POLL_MESSAGES + 1; offset++) messages.keep(message(offset, String(offset)));
+    expect(messages.find('dash:a', { epoch: 'e', offset: 1 })).toBeUndefined();
+    messages.keepLive(live);
+    expect(messages.find('dash:a', { epoch: 'e', offset: 1 })).toBe(live);
+  });
+
+  it('tells whether the delta of a live message against the one before is at hand, and again once that one is kept', () => {
+    const messages = create();
+    const next = message(2, '{"a":1,"b":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","c":3}');
+    // The message before is not at hand: no delta.
+    expect(messages.followsLive(next)).toBe(false);
+    expect(messages.followsLive(next)).toBe(false);
+    messages.keep(message(1, '{"a":0,"b":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","c":3}'));
+    expect(messages.followsLive(next)).toBe(true);
   });
 });

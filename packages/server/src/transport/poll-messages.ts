@@ -1,7 +1,7 @@
 import type { Position } from '@herald/protocol';
 import type { Hub } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
-import { MAX_DELTA_TEXT } from '../hub/message-delta.js';
+import { MAX_DELTA_TEXT, messageDeltaFrom } from '../hub/message-delta.js';
 
 /** Messages a {@link PollMessages} keeps at most; past it, the least recently used go first. */
 export const MAX_POLL_MESSAGES = 1024;
@@ -27,6 +27,12 @@ export class PollMessages {
   readonly #hub: Hub;
   readonly #messages = new Map<string, HubMessage>();
   #units = 0;
+  // The hub hands a live message to every held poll of its channel in turn: these answer the polls
+  // after the first without a key string and a map lookup each. Valid while the map is unchanged.
+  /** The live message {@link PollMessages.keepLive} last kept. */
+  #live: HubMessage | undefined;
+  /** The live message {@link PollMessages.followsLive} last answered for, and its answer. */
+  #follows: { readonly message: HubMessage; readonly delta: boolean } | undefined;
 
   constructor(hub: Hub) {
     this.#hub = hub;
@@ -41,6 +47,7 @@ export class PollMessages {
     const kept = this.#messages.get(key);
     if (kept !== undefined && kept.json === message.json) {
       // Used again: last out.
+      this.#changed();
       this.#messages.delete(key);
       this.#messages.set(key, kept);
       return kept;
@@ -58,10 +65,12 @@ export class PollMessages {
     const kept = this.#messages.get(key);
     if (kept !== undefined) {
       if (kept.json === message.json) return;
+      this.#changed();
       // Another message at a reused position (an engine that lost acknowledged messages): the newer counts.
       this.#messages.delete(key);
       this.#units -= kept.json.length;
     }
+    this.#changed();
     this.#messages.set(key, message);
     this.#units += length;
     for (const [oldest, out] of this.#messages) {
@@ -71,9 +80,38 @@ export class PollMessages {
     }
   }
 
+  /**
+   * {@link PollMessages.keep} for a live message the hub hands to each held poll of its channel: once
+   * per message, however many polls it wakes.
+   */
+  keepLive(message: HubMessage): void {
+    if (message === this.#live) return;
+    this.keep(message);
+    this.#live = message;
+  }
+
+  /**
+   * Whether the delta of live `message` against the message before it (offset − 1, same epoch: its
+   * own base, or one kept here or live) is at hand, building it if need be: what a poll holding that
+   * message's data is answered with. Looked up once per message, however many polls it wakes.
+   */
+  followsLive(message: HubMessage): boolean {
+    if (this.#follows?.message === message) return this.#follows.delta;
+    const before = { epoch: message.epoch, offset: message.offset - 1 };
+    const delta = messageDeltaFrom(message, this.find(message.channel, before)) !== undefined;
+    this.#follows = { message, delta };
+    return delta;
+  }
+
   /** The message of `channel` at `position` the hub has at hand (kept here, or live), if any. */
   find(channel: string, position: Position): HubMessage | undefined {
     return this.#messages.get(keyOf(channel, position)) ?? this.#hub.liveAt(channel, position);
+  }
+
+  /** The map is about to change: what {@link PollMessages.keepLive} and {@link PollMessages.followsLive} remember may no longer hold. */
+  #changed(): void {
+    this.#live = undefined;
+    this.#follows = undefined;
   }
 
   /** Messages kept now. */

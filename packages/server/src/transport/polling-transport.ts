@@ -19,7 +19,6 @@ import { boundedMap, HOOK_CALLS_PER_REQUEST } from '../hooks/bounded-map.js';
 import { checkUnlessHooked, hookDecides, subscribeInfo } from '../hooks/client-decisions.js';
 import type { Hub, ReadOutcome } from '../hub/hub.js';
 import type { HubMessage } from '../hub/hub-message.js';
-import { messageDeltaFrom } from '../hub/message-delta.js';
 import { readChannelQuery } from '../http/channel-query.js';
 import { readFormatQuery } from '../http/format-query.js';
 import { compactDeltaJson, compactDeltaPollNext, compactJson, compactPollNext, variantOf } from './compact-encodings.js';
@@ -558,18 +557,17 @@ export class PollingTransport implements Transport {
     const onMessage = (message: HubMessage): void => {
       if (done) return;
       // Kept as the instance a later batch read shares: its delta is built once, and it is the base the next poll holds.
-      if (deltas?.channels.has(message.channel) === true) deltas.messages.keep(message);
+      // (Once per message: every other held poll it wakes finds it kept.)
+      if (deltas?.channels.has(message.channel) === true) deltas.messages.keepLive(message);
       // The common case (one channel, exactly the next message) shares one body among all waiters.
       const at = single === undefined ? undefined : since.get(single);
       if (at !== undefined && at.epoch === message.epoch && at.offset + 1 === message.offset && !reading && !forced) {
         cleanup();
         const signed = signing?.encodings;
-        // A client that holds the message before gets the delta (built once, shared by every such waiter).
+        // A client that holds the message before gets the delta (built once, and its base looked up
+        // once, shared by every such waiter).
         const held = deltas?.held.get(single!);
-        const holds =
-          held?.epoch === at.epoch &&
-          held.offset === at.offset &&
-          messageDeltaFrom(message, deltas!.messages.find(single!, at)) !== undefined;
+        const holds = held?.epoch === at.epoch && held.offset === at.offset && deltas!.messages.followsLive(message);
         const body =
           compact !== undefined
             ? ((holds ? compactDeltaPollNext(message, 0, variantOf(false, signed !== undefined), signed) : undefined) ??
