@@ -5,6 +5,7 @@ import { configSchema } from '../src/config.js';
 import { loadClientBundle, type ClientBundleFile } from '../src/landing-page.js';
 import { startHub, type RunningHub } from '../src/start.js';
 import { launchChromium, WAIT_MS } from './demo-page.js';
+import { openSdkPage } from './sdk-page.js';
 
 // Every browser bundle @herald/client builds is served by `herald start` under /sdk/, the same way
 // (content type, no-cache with an ETag, any origin), and the bundles work together when a page
@@ -100,27 +101,31 @@ interface PageLog {
   readonly published: number[];
 }
 
-/** Opens the harness on a document the hub serves and creates its client; records what it received on the wire. */
+/**
+ * Opens the harness on a document of `herald start`'s hub (not `useSdkBrowser`'s, which serves
+ * its scripts itself: the bundles under test are the ones /sdk/ serves) and creates its client;
+ * records what it received on the wire.
+ */
 async function open(
   channel: string,
   transport: 'websocket' | 'polling',
   format: 'compact' | 'msgpack',
   withOutbox = false,
 ): Promise<{ page: Page; frames: (string | Buffer)[]; polls: string[]; errors: string[] }> {
-  const page = await browser.newPage();
-  pages.push(page);
   const frames: (string | Buffer)[] = [];
   const polls: string[] = [];
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('websocket', (socket) => socket.on('framereceived', (frame) => frames.push(frame.payload)));
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (url.pathname === '/api/messages') polls.push(url.search);
+  const { page, errors } = await openSdkPage(browser, hub.url, {
+    prepare: (page) => {
+      page.on('websocket', (socket) => socket.on('framereceived', (frame) => frames.push(frame.payload)));
+      page.on('request', (request) => {
+        const url = new URL(request.url());
+        if (url.pathname === '/api/messages') polls.push(url.search);
+      });
+    },
+    script: HARNESS,
+    ready: 'window.sdk !== undefined',
   });
-  await page.goto(`${hub.url}/healthz`);
-  await page.addScriptTag({ type: 'module', content: HARNESS });
-  await page.waitForFunction('window.sdk !== undefined', undefined, { timeout: WAIT_MS });
+  pages.push(page);
   await page.evaluate(`window.sdk.open(${JSON.stringify(channel)}, '${transport}', '${format}', ${withOutbox})`);
   await waitForLog(page, 'the client to connect', (log) => log.states.includes('connected'));
   return { page, frames, polls, errors };

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PresenceMember } from '@herald/protocol';
 import {
+  deleteChannelClient,
+  HeldMembers,
   systemClock,
   timerSeconds,
   type Clock,
@@ -62,7 +64,7 @@ export class NatsPresenceStore implements PresenceStore {
   /** Of those, the counted ones (per channel): re-stamped in the counts too. */
   readonly #counted = new Map<string, Set<string>>();
   /** The members this node holds (see {@link hold}), per channel: their holds are re-stamped with the members. */
-  readonly #held = new Map<string, Set<string>>();
+  readonly #held = new HeldMembers([this.#mine, this.#counted]);
   /** This store's id among the holders of a member, unique per process. */
   readonly #node = randomUUID();
   readonly #refresh: NodeJS.Timeout;
@@ -132,8 +134,7 @@ export class NatsPresenceStore implements PresenceStore {
   }
 
   async remove(channel: string, client: string): Promise<void> {
-    const members = this.#mine.get(channel);
-    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    deleteChannelClient(this.#mine, channel, client);
     await this.#kv.delete(`${keyPart(channel)}.${keyPart(client)}`);
   }
 
@@ -181,16 +182,12 @@ export class NatsPresenceStore implements PresenceStore {
    * holding a new member at the same moment may both be first (two joins), never neither.
    */
   async hold(channel: string, client: string): Promise<boolean> {
-    // Others counted before this hold is written: a race errs towards a second join, not none.
-    const others = await this.#otherHolders(channel, client);
-    await this.#kv.put(this.#holdKey(channel, client), String(this.#clock.now() + this.#ttl));
-    let clients = this.#held.get(channel);
-    if (clients === undefined) {
-      clients = new Set();
-      this.#held.set(channel, clients);
-    }
-    clients.add(client);
-    return others === 0;
+    return this.#held.hold(channel, client, async () => {
+      // Others counted before this hold is written: a race errs towards a second join, not none.
+      const others = await this.#otherHolders(channel, client);
+      await this.#kv.put(this.#holdKey(channel, client), String(this.#clock.now() + this.#ttl));
+      return others === 0;
+    });
   }
 
   /**
@@ -199,16 +196,11 @@ export class NatsPresenceStore implements PresenceStore {
    * stops re-stamping the member (and its count), which stay for that node.
    */
   async release(channel: string, client: string): Promise<boolean> {
-    const clients = this.#held.get(channel);
-    if (clients?.delete(client) === true && clients.size === 0) this.#held.delete(channel);
-    // Deleted before the others are counted: a race errs towards a second leave, not none.
-    await this.#kv.delete(this.#holdKey(channel, client));
-    if ((await this.#otherHolders(channel, client)) === 0) return true;
-    const members = this.#mine.get(channel);
-    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
-    const counted = this.#counted.get(channel);
-    if (counted?.delete(client) === true && counted.size === 0) this.#counted.delete(channel);
-    return false;
+    return this.#held.release(channel, client, async () => {
+      // Deleted before the others are counted: a race errs towards a second leave, not none.
+      await this.#kv.delete(this.#holdKey(channel, client));
+      return (await this.#otherHolders(channel, client)) === 0;
+    });
   }
 
   #holdKey(channel: string, client: string): string {
@@ -234,9 +226,8 @@ export class NatsPresenceStore implements PresenceStore {
   async #restamp(): Promise<void> {
     if (this.#closed) return;
     const expires = String(this.#clock.now() + this.#ttl);
-    for (const [channel, clients] of this.#held) {
-      for (const client of clients) await this.#kv.put(this.#holdKey(channel, client), expires).catch(() => undefined);
-    }
+    for (const [channel, client] of this.#held.entries())
+      await this.#kv.put(this.#holdKey(channel, client), expires).catch(() => undefined);
     for (const [channel, members] of this.#mine) {
       for (const member of members.values()) await this.#put(channel, member).catch(() => undefined);
     }
@@ -268,8 +259,7 @@ export class NatsPresenceStore implements PresenceStore {
   }
 
   async removeCounting(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount> {
-    const clients = this.#counted.get(channel);
-    if (clients?.delete(client) === true && clients.size === 0) this.#counted.delete(channel);
+    deleteChannelClient(this.#counted, channel, client);
     await this.remove(channel, client);
     return this.#counts.remove(channel, client, userKey, this.#clock.now(), marker);
   }
@@ -284,9 +274,7 @@ export class NatsPresenceStore implements PresenceStore {
     clearInterval(this.#refresh);
     // Holds not released yet (the hub's close lets its members go first): another node's release must not wait for them.
     await Promise.all(
-      [...this.#held].flatMap(([channel, clients]) =>
-        [...clients].map((client) => this.#kv.delete(this.#holdKey(channel, client)).catch(() => undefined)),
-      ),
+      [...this.#held.entries()].map(([channel, client]) => this.#kv.delete(this.#holdKey(channel, client)).catch(() => undefined)),
     );
     this.#held.clear();
     // Counted members stay until they expire: the sweep that drops them reports their leave.

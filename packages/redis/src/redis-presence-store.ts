@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
+  deleteChannelClient,
+  HeldMembers,
   silentLogger,
   systemClock,
   timerSeconds,
@@ -70,7 +72,7 @@ export class RedisPresenceStore implements PresenceStore {
    */
   readonly #counted = new Map<string, Set<string>>();
   /** The members this node holds (see {@link hold}), per channel: their holds are re-stamped with the members. */
-  readonly #held = new Map<string, Set<string>>();
+  readonly #held = new HeldMembers([this.#mine, this.#counted]);
   readonly #refresh: NodeJS.Timeout;
   /** This store's id among the nodes with counted members (`presence:nodes`), unique per process. */
   readonly #node = randomUUID();
@@ -113,8 +115,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async remove(channel: string, client: string): Promise<void> {
-    const members = this.#mine.get(channel);
-    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    deleteChannelClient(this.#mine, channel, client);
     const stored = this.#keys.members(channel);
     await this.#client.transaction([
       {
@@ -133,19 +134,15 @@ export class RedisPresenceStore implements PresenceStore {
    * `memberTtl`). Resolves whether no other node held it.
    */
   async hold(channel: string, client: string): Promise<boolean> {
-    const now = this.#clock.now();
-    const first = await PRESENCE_HOLD.run(
-      this.#client,
-      [this.#keys.holders(channel, client)],
-      [String(now), String(now + this.#ttl), this.#node, String(this.#ttl * KEYS_OUTLIVE)],
-    );
-    let clients = this.#held.get(channel);
-    if (clients === undefined) {
-      clients = new Set();
-      this.#held.set(channel, clients);
-    }
-    clients.add(client);
-    return first === 1;
+    return this.#held.hold(channel, client, async () => {
+      const now = this.#clock.now();
+      const first = await PRESENCE_HOLD.run(
+        this.#client,
+        [this.#keys.holders(channel, client)],
+        [String(now), String(now + this.#ttl), this.#node, String(this.#ttl * KEYS_OUTLIVE)],
+      );
+      return first === 1;
+    });
   }
 
   /**
@@ -153,15 +150,12 @@ export class RedisPresenceStore implements PresenceStore {
    * one does, this node stops re-stamping the member (and its count), which stay for that node.
    */
   async release(channel: string, client: string): Promise<boolean> {
-    const clients = this.#held.get(channel);
-    if (clients?.delete(client) === true && clients.size === 0) this.#held.delete(channel);
-    const last = await PRESENCE_RELEASE.run(this.#client, [this.#keys.holders(channel, client)], [String(this.#clock.now()), this.#node]);
-    if (last === 1) return true;
-    const members = this.#mine.get(channel);
-    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
-    const counted = this.#counted.get(channel);
-    if (counted?.delete(client) === true && counted.size === 0) this.#counted.delete(channel);
-    return false;
+    return this.#held.release(
+      channel,
+      client,
+      async () =>
+        (await PRESENCE_RELEASE.run(this.#client, [this.#keys.holders(channel, client)], [String(this.#clock.now()), this.#node])) === 1,
+    );
   }
 
   /**
@@ -200,8 +194,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async removeCounting(channel: string, client: string, userKey: string, marker?: PresenceMarker): Promise<PresenceRemoveCount> {
-    const members = this.#mine.get(channel);
-    if (members?.delete(client) === true && members.size === 0) this.#mine.delete(channel);
+    deleteChannelClient(this.#mine, channel, client);
     const clients = this.#counted.get(channel);
     if (clients?.delete(client) === true && clients.size === 0) this.#counted.delete(channel);
     const reply = (await PRESENCE_COUNT_REMOVE.run(
@@ -300,11 +293,10 @@ export class RedisPresenceStore implements PresenceStore {
         );
       }
       // Holds not released yet (the hub's close lets its members go first): another node's release must not wait for them.
-      for (const [channel, clients] of this.#held)
-        for (const client of clients) {
-          const key = this.#keys.holders(channel, client);
-          transactions.push({ key, commands: [['ZREM', key, this.#node]] });
-        }
+      for (const [channel, client] of this.#held.entries()) {
+        const key = this.#keys.holders(channel, client);
+        transactions.push({ key, commands: [['ZREM', key, this.#node]] });
+      }
       for (const [channel, members] of this.#mine) {
         // Counted members stay until they expire: the sweep that drops them emits their leave.
         const counted = this.#counted.get(channel);
@@ -387,21 +379,19 @@ export class RedisPresenceStore implements PresenceStore {
 
   /** Extends this node's holds (see {@link hold}) by `memberTtl` from now. */
   async #stampHolds(): Promise<void> {
-    if (this.#held.size === 0) return;
+    if (this.#held.empty) return;
     const expires = String(this.#clock.now() + this.#ttl);
     const ttl = String(this.#ttl * KEYS_OUTLIVE);
     const transactions: Transaction[] = [];
-    for (const [channel, clients] of this.#held) {
-      for (const client of clients) {
-        const key = this.#keys.holders(channel, client);
-        transactions.push({
-          key,
-          commands: [
-            ['ZADD', key, expires, this.#node],
-            ['PEXPIRE', key, ttl],
-          ],
-        });
-      }
+    for (const [channel, client] of this.#held.entries()) {
+      const key = this.#keys.holders(channel, client);
+      transactions.push({
+        key,
+        commands: [
+          ['ZADD', key, expires, this.#node],
+          ['PEXPIRE', key, ttl],
+        ],
+      });
     }
     await this.#client.transaction(transactions);
   }

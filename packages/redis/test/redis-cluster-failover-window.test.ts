@@ -43,14 +43,7 @@ describe('redis cluster: the moments after a replica took over a killed primary'
   it('subscribes and publishes on the failed shard are refused with 3001 only while it has no primary, not while the node’s connections find the new one', async () => {
     const channel = uniqueChannel('failover-window');
     const victimPort = await cluster.primaryOf(`{${channel}}`);
-    const lines = (await redisCli(victimPort, 'CLUSTER', 'NODES')).split('\n').map((line) => line.split(' '));
-    const victimId = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${victimPort}@`))![0];
-    const replicaPort = Number(
-      lines
-        .find((f) => f[3] === victimId)![1]!
-        .split(':')[1]!
-        .split('@')[0],
-    );
+    const replicaPort = (await cluster.replicasOf(victimPort))[0]!;
 
     // A steady stream on one node: two clients subscribe (a presence member added) and unsubscribe,
     // two publish, one request at a time each.

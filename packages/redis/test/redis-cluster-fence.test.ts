@@ -1,4 +1,4 @@
-import { redisCli, startHeraldNode, startRedisCluster, uniqueChannel, type HeraldNode, type TestRedisCluster } from '@herald/testkit';
+import { startHeraldNode, startRedisCluster, uniqueChannel, type HeraldNode, type TestRedisCluster } from '@herald/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lostTail, lostTailProblems } from './redis-failover-helpers.js';
 
@@ -31,12 +31,7 @@ describe('redis cluster: the fence after a failover to a replica that lacks ackn
       for (let tries = 0; tries < 50 && replicas.length !== 1; tries++) {
         channel = uniqueChannel('cluster-fence');
         primary = await cluster.primaryOf(`{${channel}}`);
-        // The shard's replica: the node whose primary (4th field of CLUSTER NODES) is `primary`'s id.
-        const lines = (await redisCli(primary, 'CLUSTER', 'NODES')).split('\n').map((line) => line.split(' '));
-        const primaryId = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${primary}@`))![0];
-        const replicaPorts = lines
-          .filter((f) => f[3] === primaryId && !f[2]!.includes('fail'))
-          .map((f) => Number(f[1]!.split(':')[1]!.split('@')[0]));
+        const replicaPorts = await cluster.replicasOf(primary);
         replicas = cluster.nodes.filter((n) => replicaPorts.includes(n.port));
       }
       expect(replicas).toHaveLength(1);

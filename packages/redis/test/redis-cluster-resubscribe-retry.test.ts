@@ -36,14 +36,7 @@ it('a sharded channel whose re-subscribe after a failover is refused is subscrib
   const prefix = 'resubfail:';
   const channel = uniqueChannel('resub-refused');
   const victimPort = await cluster.primaryOf(`{${channel}}`);
-  const lines = (await redisCli(victimPort, 'CLUSTER', 'NODES')).split('\n').map((line) => line.split(' '));
-  const victimId = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${victimPort}@`))![0];
-  const replicaPort = Number(
-    lines
-      .find((f) => f[3] === victimId)![1]!
-      .split(':')[1]!
-      .split('@')[0],
-  );
+  const replicaPort = (await cluster.replicasOf(victimPort))[0]!;
   // The subscriber's user may use every channel on every node but the victim's replica, where only
   // the control channel is allowed (ACLs are per node, not replicated): once the replica took
   // over, subscribing the channel there is refused (NOPERM) until the test allows it.

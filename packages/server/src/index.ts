@@ -69,6 +69,7 @@ export { silentLogger, type Logger } from './logger.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './memory/memory-broker.js';
 export { MemoryPresenceStore } from './memory/memory-presence-store.js';
 export { newEpoch } from './engine/epoch.js';
+export { deleteChannelClient, HeldMembers, type ClientsByChannel } from './engine/held-members.js';
 export type { Authenticator } from './auth/authenticator.js';
 export { ANONYMOUS, type Grants, type Identity, type Operation } from './auth/identity.js';
 export { JwtAuthenticator, tokenFingerprint, type JwtOptions } from './auth/jwt-authenticator.js';

@@ -2,8 +2,9 @@ import type { WsTestClient } from '@herald/testkit';
 import { applyDelta } from 'fossil-delta';
 import { expect } from 'vitest';
 
-// What the delta tests (delta.test.ts, delta-compact.test.ts) share: the dashboard states they
-// publish, the reference decoder of docs/protocol.md, and the pushes a WebSocket client received.
+// What the delta tests (delta.test.ts, delta-compact.test.ts, and the polling ones) share: the
+// dashboard states they publish, the reference decoder of docs/protocol.md, and the pushes a
+// WebSocket client received.
 
 /** A dashboard of 40 hosts (~4 KB of JSON), multibyte text included. */
 export function dashboard(): any {

@@ -2,40 +2,8 @@ import { applyDelta as sdkApplyDelta, createClient, type Envelope, type HeraldCl
 import { compact as compactFormat } from '@herald/client/compact';
 import { encodePosition } from '@herald/protocol';
 import { CompactExpander, Collector, startTestHub, type TestHub } from '@herald/testkit';
-import { applyDelta } from 'fossil-delta';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** A dashboard of 40 hosts (~4 KB of JSON), multibyte text included. */
-function dashboard(): any {
-  const hosts = Array.from({ length: 40 }, (_, i) => ({
-    host: `web-${i}.eu-west.example.net`,
-    cpu: (i * 7) % 100,
-    rps: i * 31,
-    status: i % 9 === 0 ? 'dégradé 🔥' : 'ok',
-  }));
-  return { title: 'Übersicht — prod', updated: 0, hosts };
-}
-
-/** `count` successive states: a few numbers change per state, now and then a multibyte string. */
-function states(count: number): any[] {
-  const out = [dashboard()];
-  for (let n = 1; n < count; n++) {
-    const copy = structuredClone(out.at(-1));
-    copy.updated = n;
-    copy.hosts[n % 40].cpu = (n * 13) % 100;
-    copy.hosts[(n * 7) % 40].rps = n * 3;
-    if (n % 5 === 0) copy.hosts[n % 40].status = n % 10 === 0 ? 'ok' : 'überlastet 🚨 ✓';
-    out.push(copy);
-  }
-  return out;
-}
-
-const units = (text: string): number[] => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
-
-/** Applies a delta the way docs/protocol.md describes it (Fossil over UTF-16 code units). */
-function apply(baseData: unknown, delta: string): unknown {
-  return JSON.parse(String.fromCharCode(...applyDelta(units(JSON.stringify(baseData)), units(delta))));
-}
+import { apply, states } from './delta-fixture.js';
 
 /**
  * Rebuilds the data of poll items (`message` and `delta` objects) in order, from `base` (the data

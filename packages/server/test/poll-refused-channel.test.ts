@@ -1,15 +1,9 @@
 import { ErrorCode } from '@herald/protocol';
-import { Permissions, type NamespaceRules } from '@herald/server';
 import { poll, startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { refusedChannelPermissions } from './refused-channel-permissions.js';
 
-const every = (access: NamespaceRules['subscribe']): NamespaceRules => ({
-  subscribe: access,
-  publish: access,
-  history: access,
-  presence: access,
-});
-const permissions = new Permissions({ public: every('anonymous'), secret: every('none') }, every('none'));
+const permissions = refusedChannelPermissions();
 
 describe('polling: a refused channel among allowed ones', () => {
   let hub: TestHub | undefined;

@@ -45,6 +45,11 @@ export interface TestRedisCluster {
   refreshRoles(): Promise<void>;
   /** The port of the primary now serving `key`'s slot, asked to a live node. */
   primaryOf(key: string): Promise<number>;
+  /**
+   * The ports of the replicas of the primary on port `primary` that it does not flag as failing, in
+   * its `CLUSTER NODES` order (asked to that primary).
+   */
+  replicasOf(primary: number): Promise<number[]>;
   /** Resolves once every live node says `cluster_state:ok` and agrees on one primary per shard. */
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every process and removes their directories. */
@@ -198,6 +203,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   }
 }
 
+/** The port of a `CLUSTER NODES` line (split on spaces): its 2nd field is `ip:port@cport`. */
+function nodePort(fields: readonly string[]): number {
+  return Number(fields[1]!.split(':')[1]!.split('@')[0]);
+}
+
 function makeCluster(nodes: RedisProcess[], primaries: number, close: () => Promise<void>): TestRedisCluster {
   const live = (): RedisProcess[] => nodes.filter((n) => n.alive);
   const refreshRoles = async (): Promise<void> => {
@@ -220,10 +230,17 @@ function makeCluster(nodes: RedisProcess[], primaries: number, close: () => Prom
         if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
         for (const range of fields.slice(8)) {
           const [from, to] = range.split('-').map(Number);
-          if (from !== undefined && slot >= from && slot <= (to ?? from)) return Number(fields[1]!.split(':')[1]!.split('@')[0]);
+          if (from !== undefined && slot >= from && slot <= (to ?? from)) return nodePort(fields);
         }
       }
       throw new Error(`no primary serves slot ${slot}`);
+    },
+    async replicasOf(primary: number): Promise<number[]> {
+      const lines = (await redisCli(primary, 'CLUSTER', 'NODES')).split('\n').map((line) => line.split(' '));
+      const primaryId = lines.find((fields) => fields[1]?.startsWith(`127.0.0.1:${primary}@`))?.[0];
+      if (primaryId === undefined) throw new Error(`no node on port ${primary} in its own CLUSTER NODES`);
+      // A replica's line names its primary's id in the 4th field.
+      return lines.filter((fields) => fields[3] === primaryId && !fields[2]!.includes('fail')).map(nodePort);
     },
     async waitUntilHealthy(timeoutMs = 30_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import { startTestHub, type TestHub } from '@herald/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { states } from './delta-fixture.js';
 
-// Review: a poller that may not read a channel's history starts at the end of its log, so it never
+// A poller that may not read a channel's history starts at the end of its log, so it never
 // received the message at its start position. Its `base=` claim must not get it a delta against that
 // message: the delta's copy commands say where the data it does receive sat in the message before,
 // which a client without `history` may not read.
@@ -24,7 +24,7 @@ const restricted = (): Promise<TestHub> =>
     },
   });
 
-describe('polling deltas for a client without history (review)', () => {
+describe('polling deltas for a client without history', () => {
   it('base= naming the message before its start gets no delta against it (held poll and stored batch)', async () => {
     hub = await restricted();
     const url = hub.url;
