@@ -60,7 +60,10 @@ describe('herald keygen and herald token', () => {
     // Outside the grant: another namespace, and an operation not granted on a granted one.
     expect(await access(hub, jwt, 'room:1')).toEqual([403, 403]);
     const history = await fetch(`${hub.url}/api/history?channel=chat:1`, { headers: { authorization: `Bearer ${jwt}` } });
-    expect([history.status, await history.json()]).toEqual([403, { error: { code: 2001, message: expect.stringContaining('history') } }]);
+    expect([history.status, await history.json()]).toEqual([
+      403,
+      { error: { code: 2001, message: expect.stringContaining('history'), channel: 'chat:1' } },
+    ]);
 
     // A bare pattern grants all four operations; HERALD_AUTH_SECRET alone (with the API key) is a configuration too.
     const all = await runCli(['token', '--sub', 'bob', '--grant', 'room:1', '--ttl', '90s'], {

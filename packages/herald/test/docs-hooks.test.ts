@@ -198,7 +198,7 @@ describe('docs/hooks.md: the Express app as written, against a real hub', () => 
     const sse = await fetch(`${hub.url}/events?channel=chat:2`, { headers: ALICE });
     expect(await errorOf(sse)).toEqual([403, { code: ErrorCode.Forbidden, message: 'members only' }]);
     const poll = await fetch(`${hub.url}/api/messages?channel=chat:2`, { headers: BOB });
-    expect(await errorOf(poll)).toEqual([403, { code: ErrorCode.Forbidden, message: 'members only' }]);
+    expect(await errorOf(poll)).toEqual([403, { code: ErrorCode.Forbidden, message: 'members only', channel: 'chat:2' }]);
     const stream = await SseTestClient.connect(`${hub.url}/events?channel=chat:1`, BOB);
     try {
       await stream.ready();
