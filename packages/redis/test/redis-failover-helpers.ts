@@ -178,3 +178,18 @@ export function lostTailProblems(outcome: LostTailOutcome): string[][] {
     return problems;
   });
 }
+
+/**
+ * {@link lostTailProblems} once they are gone or `timeoutMs` has passed (the subscribers may still be
+ * reconnecting), with a one-line summary of the failover logged for the test's output.
+ */
+export async function settledLostTailProblems(outcome: LostTailOutcome, timeoutMs = 20_000): Promise<string[][]> {
+  const deadline = Date.now() + timeoutMs;
+  while (lostTailProblems(outcome).some((p) => p.length > 0) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  const after = outcome.attempts.filter((a) => a.n >= outcome.afterFrom);
+  console.info(
+    `lost tail: tail ended at ${outcome.tailEnd.epoch}/${outcome.tailEnd.offset}; after the failover ${after.length} publishes, ${after.filter((a) => 'refused' in a).length} refused, first acknowledged at ${JSON.stringify(after.find((a) => 'ack' in a))}; gaps ${JSON.stringify(outcome.probes.map((p) => p.gaps.map((g) => g.reason)))}`,
+  );
+  return lostTailProblems(outcome);
+}
