@@ -1,6 +1,6 @@
 import { RedisBroker } from '@herald/redis';
 import type { BrokerMessage, Logger } from '@herald/server';
-import { redisCli, startRedisCluster, uniqueChannel, type TestRedisCluster } from '@herald/testkit';
+import { eventually, redisCli, startRedisCluster, uniqueChannel, type TestRedisCluster } from '@herald/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 let cluster: TestRedisCluster;
@@ -10,12 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster.close();
 });
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  return check();
-}
 
 interface Entry {
   readonly level: string;
@@ -57,23 +51,30 @@ it('a sharded channel whose re-subscribe after a failover is refused is subscrib
     publisher.setHandler({ onMessage: () => {}, onPresenceEvent: () => {} });
     await subscriber.subscribe(channel);
     await publisher.publish(channel, '1');
-    expect(await until(() => live.length === 1, 5000)).toBe(true);
+    await eventually(() => live.length === 1, 'the first live message', { timeoutMs: 5000, intervalMs: 50 });
 
     await cluster.nodes.find((n) => n.port === victimPort)!.kill();
     // Every attempt is refused: after them (about 30 s) an error, and the node is not ready.
     const failed = (): boolean =>
       entries.some((e) => e.obj.code === 'redis-resubscribe-failed' && e.obj.channel === `${prefix}live:{${channel}}`);
-    expect(await until(failed, 60_000)).toBe(true);
+    await eventually(failed, 'the re-subscription to fail', { timeoutMs: 60_000, intervalMs: 50 });
     expect(subscriber.isAvailable()).toBe(false);
     expect(resets).toBe(0);
 
     // Allowed: the next attempt (within 2 s) subscribes it; the node is ready again and the hub is
     // told that live messages may have been missed.
     await redisCli(replicaPort, 'ACL', 'SETUSER', 'sub', 'allchannels');
-    expect(await until(() => subscriber.isAvailable() && resets >= 1, 10_000)).toBe(true);
+    await eventually(() => subscriber.isAvailable() && resets >= 1, 'the broker available again, after a live reset', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     expect(entries.find((e) => e.msg === 'redis channel subscribed again after its shard changed')?.obj.attempts).toBeGreaterThan(20);
     const message = await publisher.publish(channel, '2');
-    expect(await until(() => live.some((m) => m.epoch === message.epoch && m.offset === message.offset), 5000)).toBe(true);
+    await eventually(
+      () => live.some((m) => m.epoch === message.epoch && m.offset === message.offset),
+      'the message published after the re-subscription',
+      { timeoutMs: 5000, intervalMs: 50 },
+    );
   } finally {
     await Promise.allSettled([subscriber.close(), publisher.close()]);
   }
